@@ -1,0 +1,16 @@
+package dev.narvault.core.pack;
+
+import java.io.IOException;
+
+/**
+ * Reads raw, unverified bytes of a pack's fragments from wherever they live (a holder over HTTP,
+ * a local file). {@link PackReader} verifies every block it gets from here.
+ */
+@FunctionalInterface
+public interface FragmentReader {
+  /**
+   * Returns exactly {@code length} bytes of fragment {@code fragmentIndex} at {@code offset}, or
+   * throws when the fragment cannot be read (holder down, short read, ...).
+   */
+  byte[] read(int fragmentIndex, long offset, int length) throws IOException;
+}

@@ -1,0 +1,92 @@
+package dev.narvault.core.pack;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.nix.SignatureVerificationException;
+import dev.narvault.core.nix.TrustedKeys;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Canonical JSON for manifests, their signatures and pack ids. Canonical means: UTF-8, no
+ * whitespace, object keys sorted, integers as plain decimals, Jackson's minimal string escapes.
+ * The same manifest always gives the same bytes, so a signature over them pins every field.
+ */
+public final class ManifestCodec {
+  private static final ObjectMapper MAPPER = JsonMapper.builder()
+      .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+      .disable(SerializationFeature.INDENT_OUTPUT)
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .build();
+
+  private ManifestCodec() {}
+
+  public static byte[] canonical(Manifest manifest) {
+    try {
+      return MAPPER.writeValueAsBytes(manifest);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise manifest", e);
+    }
+  }
+
+  /** Parses a manifest; malformed or inconsistent input gives an IllegalArgumentException. */
+  public static Manifest parse(byte[] json) {
+    return read(json, Manifest.class, "manifest");
+  }
+
+  /** The pack's id: SHA-256 of the canonical manifest, hex. */
+  public static String packId(Manifest manifest) {
+    return Sha256Hash.of(canonical(manifest)).toHex();
+  }
+
+  public static SignedManifest sign(Manifest manifest, NixSecretKey key) {
+    String text = new String(canonical(manifest), StandardCharsets.UTF_8);
+    return new SignedManifest(manifest, List.of(key.signLine(text)));
+  }
+
+  public static byte[] toBytes(SignedManifest signed) {
+    try {
+      return MAPPER.writeValueAsBytes(signed);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise signed manifest", e);
+    }
+  }
+
+  public static SignedManifest parseSigned(byte[] json) {
+    return read(json, SignedManifest.class, "signed manifest");
+  }
+
+  /**
+   * Parses a signed manifest and checks its signature over the canonical form of what was parsed.
+   *
+   * @throws SignatureVerificationException when no trusted key signed exactly this manifest
+   */
+  public static Manifest verify(byte[] signedJson, TrustedKeys keys) throws SignatureVerificationException {
+    SignedManifest signed = parseSigned(signedJson);
+    String text = new String(canonical(signed.manifest()), StandardCharsets.UTF_8);
+    keys.verify(text, signed.signatures(), "manifest of pack " + packId(signed.manifest()));
+    return signed.manifest();
+  }
+
+  private static <T> T read(byte[] json, Class<T> type, String what) {
+    try {
+      return MAPPER.readValue(json, type);
+    } catch (IOException e) {
+      Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+      throw new IllegalArgumentException("malformed " + what + ": " + cause.getMessage(), e);
+    }
+  }
+}
