@@ -83,7 +83,11 @@ public final class ManifestCodec {
 
   private static <T> T read(byte[] json, Class<T> type, String what) {
     try {
-      return MAPPER.readValue(json, type);
+      T value = MAPPER.readValue(json, type);
+      if (value == null) {
+        throw new IllegalArgumentException("malformed " + what + ": empty or null");
+      }
+      return value;
     } catch (IOException e) {
       Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
       throw new IllegalArgumentException("malformed " + what + ": " + cause.getMessage(), e);
