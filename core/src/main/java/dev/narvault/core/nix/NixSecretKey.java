@@ -40,6 +40,14 @@ public final class NixSecretKey {
     return key;
   }
 
+  /** The key with this 32-byte Ed25519 seed (test vectors; otherwise prefer {@link #generate}). */
+  public static NixSecretKey fromSeed(String name, byte[] seed) {
+    if (seed.length != 32) {
+      throw new IllegalArgumentException("Ed25519 seed must have 32 bytes, got " + seed.length);
+    }
+    return new NixSecretKey(name, seed);
+  }
+
   public static NixSecretKey generate(String name, SecureRandom random) {
     byte[] seed = new byte[32];
     random.nextBytes(seed);

@@ -1,0 +1,5 @@
+/**
+ * The {@code narvault} executable: one picocli command with a subcommand per role. Start with
+ * {@link dev.narvault.cli.Narvault}.
+ */
+package dev.narvault.cli;
