@@ -6,6 +6,9 @@ import java.util.Locale;
 public final class Codecs {
   /** The codec implementations narvault knows. */
   public enum Kind {
+    /** The JDK Vector API codec, {@link VectorCodec}: the default where the Vector API exists. */
+    VECTOR,
+    /** Backblaze JavaReedSolomon, {@link BackblazeCodec}: the reference. */
     BACKBLAZE;
 
     public static Kind parse(String name) {
@@ -22,12 +25,21 @@ public final class Codecs {
 
   public static Codec create(Kind kind, int dataFragmentCount, int parityFragmentCount) {
     return switch (kind) {
+      case VECTOR -> new VectorCodec(dataFragmentCount, parityFragmentCount);
       case BACKBLAZE -> new BackblazeCodec(dataFragmentCount, parityFragmentCount);
     };
   }
 
-  /** The best codec available on this JVM. */
+  /** The best codec available on this JVM: {@link Kind#VECTOR}, else {@link Kind#BACKBLAZE}. */
   public static Codec create(int dataFragmentCount, int parityFragmentCount) {
-    return create(Kind.BACKBLAZE, dataFragmentCount, parityFragmentCount);
+    return create(defaultKind(), dataFragmentCount, parityFragmentCount);
+  }
+
+  /**
+   * {@link Kind#VECTOR} when the JVM was started with {@code --add-modules jdk.incubator.vector},
+   * else {@link Kind#BACKBLAZE}.
+   */
+  public static Kind defaultKind() {
+    return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? Kind.VECTOR : Kind.BACKBLAZE;
   }
 }
