@@ -20,7 +20,19 @@ public final class Narvault implements Runnable {
   CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Narvault()).execute(args));
+    System.exit(commandLine(System.out).execute(args));
+  }
+
+  /** The command tree; subcommands print to {@code out}. Errors print their message, not a trace. */
+  static CommandLine commandLine(java.io.PrintStream out) {
+    CommandLine cli = new CommandLine(new Narvault());
+    cli.addSubcommand(new CommandLine(new BenchCommand())
+        .addSubcommand(new BenchCodecCommand(out)));
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      commandLine.getErr().println("narvault: " + e.getMessage());
+      return e instanceof IllegalArgumentException ? 2 : 1;
+    });
+    return cli;
   }
 
   @Override

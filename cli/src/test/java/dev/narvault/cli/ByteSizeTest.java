@@ -1,0 +1,27 @@
+package dev.narvault.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class ByteSizeTest {
+  @Test
+  void parse_understandsBinaryAndDecimalUnits() {
+    assertEquals(4096, ByteSize.parse("4096"));
+    assertEquals(64L << 20, ByteSize.parse("64MiB"));
+    assertEquals(10_000_000_000L, ByteSize.parse("10GB"));
+    assertEquals(1536, ByteSize.parse("1.5KiB"));
+    assertEquals(2L << 40, ByteSize.parse("2 TiB"));
+  }
+
+  @Test
+  void parse_rejectsNonsenseWithTheValue() {
+    assertTrue(assertThrows(CommandLine.TypeConversionException.class, () -> ByteSize.parse("lots"))
+        .getMessage().contains("lots"));
+    assertTrue(assertThrows(CommandLine.TypeConversionException.class, () -> ByteSize.parse("5 parsecs"))
+        .getMessage().contains("parsecs"));
+  }
+}

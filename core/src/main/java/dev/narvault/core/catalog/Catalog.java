@@ -1,0 +1,281 @@
+package dev.narvault.core.catalog;
+
+import dev.narvault.core.pack.Manifest;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The catalog over JDBC: {@code jdbc:sqlite:PATH} (embedded default) or
+ * {@code jdbc:postgresql://...}. Opening it applies any missing schema migrations.
+ *
+ * <p>One connection, used under a lock: simple and correct for SQLite, whose writers serialise
+ * anyway. Every multi-row change is one transaction, so a crash leaves all of it or none.
+ */
+public final class Catalog implements AutoCloseable {
+  private final Connection connection;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final String url;
+
+  private Catalog(String url, Connection connection) {
+    this.url = url;
+    this.connection = connection;
+  }
+
+  /** Opens (creating if needed) the catalog at a JDBC URL and brings its schema up to date. */
+  public static Catalog open(String jdbcUrl) throws CatalogException {
+    if (!jdbcUrl.startsWith("jdbc:sqlite:") && !jdbcUrl.startsWith("jdbc:postgresql:")) {
+      throw new IllegalArgumentException(
+          "catalog must be jdbc:sqlite:PATH or jdbc:postgresql://HOST/DB, got '" + jdbcUrl + "'");
+    }
+    try {
+      Connection c = DriverManager.getConnection(jdbcUrl);
+      if (jdbcUrl.startsWith("jdbc:sqlite:")) {
+        try (Statement s = c.createStatement()) {
+          s.execute("PRAGMA journal_mode=WAL");
+          s.execute("PRAGMA synchronous=FULL");
+          s.execute("PRAGMA foreign_keys=ON");
+          s.execute("PRAGMA busy_timeout=10000");
+        }
+      }
+      Catalog catalog = new Catalog(jdbcUrl, c);
+      catalog.migrate();
+      return catalog;
+    } catch (SQLException e) {
+      throw new CatalogException("cannot open catalog " + jdbcUrl + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The schema version now in the database. */
+  public int schemaVersion() throws CatalogException {
+    return locked(() -> {
+      try (Statement s = connection.createStatement();
+          ResultSet rs = s.executeQuery("SELECT MAX(version) FROM narvault_schema")) {
+        return rs.next() ? rs.getInt(1) : 0;
+      }
+    });
+  }
+
+  private void migrate() throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("CREATE TABLE IF NOT EXISTS narvault_schema (version INTEGER PRIMARY KEY)");
+    }
+    int current;
+    try (Statement s = connection.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM narvault_schema")) {
+      rs.next();
+      current = rs.getInt(1);
+    }
+    if (current > Schema.MIGRATIONS.size()) {
+      throw new SQLException("catalog schema version " + current + " is newer than this narvault ("
+          + Schema.MIGRATIONS.size() + "): upgrade narvault");
+    }
+    for (int v = current + 1; v <= Schema.MIGRATIONS.size(); v++) {
+      connection.setAutoCommit(false);
+      try (Statement s = connection.createStatement()) {
+        for (String sql : Schema.MIGRATIONS.get(v - 1).split(";")) {
+          if (!sql.isBlank()) {
+            s.execute(sql);
+          }
+        }
+        s.execute("INSERT INTO narvault_schema (version) VALUES (" + v + ")");
+        connection.commit();
+      } catch (SQLException e) {
+        connection.rollback();
+        throw e;
+      } finally {
+        connection.setAutoCommit(true);
+      }
+    }
+  }
+
+  /** Adds a holder, or updates its endpoint and state. */
+  public void putHolder(String holderId, String endpoint, String state, long nowMillis) throws CatalogException {
+    locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis) VALUES (?, ?, ?, ?) "
+              + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, state = excluded.state, "
+              + "last_seen_millis = excluded.last_seen_millis")) {
+        ps.setString(1, holderId);
+        ps.setString(2, endpoint);
+        ps.setString(3, state);
+        ps.setLong(4, nowMillis);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** True when the NAR of this store hash is already archived. */
+  public boolean isArchived(String storeHash) throws CatalogException {
+    return narByStoreHash(storeHash).isPresent();
+  }
+
+  /**
+   * Records a placed pack in one transaction: the pack with its signed manifest, each fragment's
+   * holder, and every NAR. A NAR some other pack already archived is skipped, not overwritten.
+   *
+   * @param holderIds the holder of each fragment, by fragment index
+   */
+  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+      long nowMillis) throws CatalogException {
+    if (holderIds.size() != manifest.fragments().size()) {
+      throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
+          + manifest.fragments().size());
+    }
+    locked(() -> {
+      connection.setAutoCommit(false);
+      try {
+        try (PreparedStatement ps = connection.prepareStatement(
+            "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
+                + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
+          ps.setString(1, packId);
+          ps.setInt(2, manifest.dataFragmentCount());
+          ps.setInt(3, manifest.parityFragmentCount());
+          ps.setLong(4, manifest.packLength());
+          ps.setString(5, signedManifest);
+          ps.setLong(6, nowMillis);
+          ps.executeUpdate();
+        }
+        try (PreparedStatement ps = connection.prepareStatement(
+            "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
+                + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
+          for (Manifest.Fragment f : manifest.fragments()) {
+            ps.setString(1, packId);
+            ps.setInt(2, f.index());
+            ps.setString(3, f.id().hex());
+            ps.setString(4, holderIds.get(f.index()));
+            ps.setString(5, FragmentPlacement.STORED);
+            ps.addBatch();
+          }
+          ps.executeBatch();
+        }
+        try (PreparedStatement ps = connection.prepareStatement(
+            "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+          for (Manifest.Nar nar : manifest.nars()) {
+            ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
+            ps.setString(2, nar.key());
+            ps.setString(3, nar.fileHash());
+            ps.setString(4, packId);
+            ps.setLong(5, nar.offset());
+            ps.setLong(6, nar.length());
+            ps.setString(7, nar.narInfo());
+            ps.addBatch();
+          }
+          ps.executeBatch();
+        }
+        connection.commit();
+      } catch (SQLException e) {
+        connection.rollback();
+        throw e;
+      } finally {
+        connection.setAutoCommit(true);
+      }
+      return null;
+    });
+  }
+
+  public Optional<ArchivedNar> narByStoreHash(String storeHash) throws CatalogException {
+    return queryNar("store_hash", storeHash);
+  }
+
+  /** The NAR stored under this S3 key, e.g. {@code nar/<FileHash>.nar.xz}. */
+  public Optional<ArchivedNar> narByFileKey(String fileKey) throws CatalogException {
+    return queryNar("file_key", fileKey);
+  }
+
+  private Optional<ArchivedNar> queryNar(String column, String value) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars WHERE "
+              + column + " = ?")) {
+        ps.setString(1, value);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.empty();
+          }
+          return Optional.of(new ArchivedNar(rs.getString(1), rs.getString(2), rs.getString(3),
+              rs.getString(4), rs.getLong(5), rs.getLong(6), rs.getString(7)));
+        }
+      }
+    });
+  }
+
+  /** The signed manifest of a pack, as stored. */
+  public Optional<String> signedManifest(String packId) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT signed_manifest FROM packs WHERE pack_id = ?")) {
+        ps.setString(1, packId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+        }
+      }
+    });
+  }
+
+  /** Where each fragment of a pack is, with its holder's endpoint; by fragment index. */
+  public List<FragmentPlacement> placements(String packId) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint, f.state "
+              + "FROM fragments f JOIN holders h ON h.holder_id = f.holder_id "
+              + "WHERE f.pack_id = ? ORDER BY f.fragment_index")) {
+        ps.setString(1, packId);
+        List<FragmentPlacement> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), rs.getString(6)));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
+  /** Counts for summaries: packs, NARs, NAR bytes. */
+  public long[] totals() throws CatalogException {
+    return locked(() -> {
+      try (Statement s = connection.createStatement();
+          ResultSet rs = s.executeQuery(
+              "SELECT (SELECT COUNT(*) FROM packs), COUNT(*), COALESCE(SUM(length), 0) FROM nars")) {
+        rs.next();
+        return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)};
+      }
+    });
+  }
+
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run() throws SQLException;
+  }
+
+  private <T> T locked(SqlWork<T> work) throws CatalogException {
+    lock.lock();
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      throw new CatalogException("catalog " + url + ": " + e.getMessage(), e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void close() throws CatalogException {
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      throw new CatalogException("cannot close catalog: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package dev.narvault.core.catalog;
+
+import java.util.List;
+
+/**
+ * The catalog schema as numbered migrations, applied in order, each once, inside a transaction.
+ * Never edit a released migration: add the next one. The SQL runs on SQLite and PostgreSQL alike.
+ *
+ * <p>Keys are chosen for ~10^9 NARs and ~10^7 packs: NARs are found by store hash (narinfo
+ * requests) and by file key (NAR requests), fragments by pack and by holder.
+ */
+final class Schema {
+  static final List<String> MIGRATIONS = List.of(
+      // 1: the walking skeleton's tables.
+      """
+      CREATE TABLE holders (
+        holder_id TEXT PRIMARY KEY,
+        endpoint TEXT NOT NULL,
+        state TEXT NOT NULL,
+        last_seen_millis BIGINT NOT NULL
+      );
+      CREATE TABLE packs (
+        pack_id TEXT PRIMARY KEY,
+        data_fragments INTEGER NOT NULL,
+        parity_fragments INTEGER NOT NULL,
+        pack_length BIGINT NOT NULL,
+        signed_manifest TEXT NOT NULL,
+        created_millis BIGINT NOT NULL
+      );
+      CREATE TABLE fragments (
+        pack_id TEXT NOT NULL REFERENCES packs(pack_id),
+        fragment_index INTEGER NOT NULL,
+        fragment_id TEXT NOT NULL,
+        holder_id TEXT NOT NULL REFERENCES holders(holder_id),
+        state TEXT NOT NULL,
+        PRIMARY KEY (pack_id, fragment_index, holder_id)
+      );
+      CREATE INDEX fragments_by_holder ON fragments(holder_id);
+      CREATE TABLE nars (
+        store_hash TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL UNIQUE,
+        file_hash TEXT NOT NULL,
+        pack_id TEXT NOT NULL REFERENCES packs(pack_id),
+        pack_offset BIGINT NOT NULL,
+        length BIGINT NOT NULL,
+        narinfo TEXT NOT NULL
+      );
+      CREATE INDEX nars_by_pack ON nars(pack_id);
+      """);
+
+  private Schema() {}
+}

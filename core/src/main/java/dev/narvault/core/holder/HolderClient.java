@@ -1,0 +1,95 @@
+package dev.narvault.core.holder;
+
+import dev.narvault.core.pack.FragmentId;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Talks HTTP/1.1 to holders: {@code PUT}, ranged {@code GET} and {@code HEAD} on
+ * {@code /v1/fragments/{id}}. Every failure (refused connection, timeout, unexpected status, short
+ * body) is an {@link IOException} naming the holder.
+ */
+public final class HolderClient {
+  /** Never read more than this from a holder into memory in one call. */
+  public static final int MAX_READ = 64 << 20;
+
+  private final HttpClient http;
+  private final Duration timeout;
+
+  public HolderClient(Duration timeout) {
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(timeout).build();
+    this.timeout = timeout;
+  }
+
+  public static URI fragmentUri(URI endpoint, FragmentId id) {
+    String base = endpoint.toString().endsWith("/") ? endpoint.toString() : endpoint + "/";
+    return URI.create(base + "v1/fragments/" + id.hex());
+  }
+
+  /** Uploads a fragment file; the holder checks its id against the bytes with this block size. */
+  public void put(URI endpoint, FragmentId id, int blockSize, Path file) throws IOException {
+    URI uri = URI.create(fragmentUri(endpoint, id) + "?blockSize=" + blockSize);
+    HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout.multipliedBy(10))
+        .PUT(HttpRequest.BodyPublishers.ofFile(file)).build();
+    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    if (response.statusCode() != 200 && response.statusCode() != 201) {
+      throw new IOException("holder " + endpoint + " refused fragment " + id + ": HTTP "
+          + response.statusCode() + " " + response.body().strip());
+    }
+  }
+
+  /** Reads exactly {@code length} bytes at {@code offset}; anything else is an IOException. */
+  public byte[] read(URI endpoint, FragmentId id, long offset, int length) throws IOException {
+    if (length < 1 || length > MAX_READ || offset < 0) {
+      throw new IllegalArgumentException("bad read " + offset + "+" + length);
+    }
+    HttpRequest request = HttpRequest.newBuilder(fragmentUri(endpoint, id)).timeout(timeout)
+        .header("Range", "bytes=" + offset + "-" + (offset + length - 1)).GET().build();
+    HttpResponse<InputStream> response = send(request, HttpResponse.BodyHandlers.ofInputStream(), endpoint);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() != 206) {
+        throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode()
+            + " for fragment " + id + " range " + offset + "+" + length);
+      }
+      byte[] bytes = body.readNBytes(length);
+      if (bytes.length != length) {
+        throw new IOException("holder " + endpoint + " sent " + bytes.length + " of " + length + " bytes of " + id);
+      }
+      return bytes;
+    }
+  }
+
+  /** The stored length of a fragment, or -1 when the holder does not have it. */
+  public long size(URI endpoint, FragmentId id) throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(fragmentUri(endpoint, id)).timeout(timeout)
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
+    HttpResponse<Void> response = send(request, HttpResponse.BodyHandlers.discarding(), endpoint);
+    if (response.statusCode() == 404) {
+      return -1;
+    }
+    if (response.statusCode() != 200) {
+      throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to HEAD " + id);
+    }
+    return response.headers().firstValueAsLong("Content-Length")
+        .orElseThrow(() -> new IOException("holder " + endpoint + " sent no Content-Length for " + id));
+  }
+
+  private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler, URI endpoint)
+      throws IOException {
+    try {
+      return http.send(request, handler);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted talking to holder " + endpoint, e);
+    } catch (IOException e) {
+      throw new IOException("holder " + endpoint + " unreachable: " + e, e);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+package dev.narvault.core.s3;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.function.Consumer;
+
+/** The binary cache's object store: list, read, write and delete objects by key. */
+public interface ObjectSource extends AutoCloseable {
+  /** Calls {@code each} for every object whose key starts with {@code prefix}, in key order. */
+  void list(String prefix, Consumer<StoredObject> each) throws IOException;
+
+  /**
+   * Opens an object for reading; the caller closes the stream.
+   *
+   * @throws ObjectNotFoundException when there is no such key
+   */
+  InputStream open(String key) throws IOException;
+
+  /** Reads a small object whole (narinfos); refuses objects over {@code maxBytes}. */
+  default byte[] readSmall(String key, int maxBytes) throws IOException {
+    try (InputStream in = open(key)) {
+      byte[] bytes = in.readNBytes(maxBytes + 1);
+      if (bytes.length > maxBytes) {
+        throw new IOException("object " + key + " is larger than " + maxBytes + " bytes");
+      }
+      return bytes;
+    }
+  }
+
+  void put(String key, byte[] bytes, String contentType) throws IOException;
+
+  void put(String key, java.nio.file.Path file, String contentType) throws IOException;
+
+  void delete(String key) throws IOException;
+
+  @Override
+  void close();
+}

@@ -1,0 +1,114 @@
+package dev.narvault.core.s3;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * {@link ObjectSource} over the AWS SDK v2 sync client. Checksums are computed only where S3
+ * requires them, so S3-compatible servers that do not know the newer checksum headers work.
+ */
+public final class S3ObjectSource implements ObjectSource {
+  private final S3Client client;
+  private final String bucket;
+
+  public S3ObjectSource(S3Config config) {
+    AwsCredentialsProvider credentials = config.accessKey().isPresent()
+        ? StaticCredentialsProvider.create(
+            AwsBasicCredentials.create(config.accessKey().get(), config.secretKey().orElseThrow()))
+        : DefaultCredentialsProvider.builder().build();
+    S3ClientBuilder builder = S3Client.builder()
+        .httpClient(Apache5HttpClient.builder().build())
+        .region(Region.of(config.region()))
+        .credentialsProvider(credentials)
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+    config.endpoint().ifPresent(uri -> builder.endpointOverride(uri).forcePathStyle(true));
+    this.client = builder.build();
+    this.bucket = config.bucket();
+  }
+
+  @Override
+  public void list(String prefix, Consumer<StoredObject> each) throws IOException {
+    try {
+      ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(prefix).build();
+      for (S3Object o : client.listObjectsV2Paginator(request).contents()) {
+        each.accept(new StoredObject(o.key(), o.size()));
+      }
+    } catch (SdkException e) {
+      throw new IOException("cannot list s3://" + bucket + "/" + prefix + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public InputStream open(String key) throws IOException {
+    try {
+      return client.getObject(b -> b.bucket(bucket).key(key));
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404 || e.statusCode() == 403) {
+        throw new ObjectNotFoundException(key);
+      }
+      throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    } catch (SdkException e) {
+      throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void put(String key, byte[] bytes, String contentType) throws IOException {
+    put(key, RequestBody.fromBytes(bytes), contentType);
+  }
+
+  @Override
+  public void put(String key, Path file, String contentType) throws IOException {
+    put(key, RequestBody.fromFile(file), contentType);
+  }
+
+  private void put(String key, RequestBody body, String contentType) throws IOException {
+    try {
+      client.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), body);
+    } catch (SdkException | UncheckedIOException e) {
+      throw new IOException("cannot write s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    try {
+      client.deleteObject(b -> b.bucket(bucket).key(key));
+    } catch (SdkException e) {
+      throw new IOException("cannot delete s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Creates the bucket (tests and the quickstart, on an empty S3-compatible server). */
+  public void createBucket() throws IOException {
+    try {
+      client.createBucket(b -> b.bucket(bucket));
+    } catch (SdkException e) {
+      throw new IOException("cannot create bucket " + bucket + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+}

@@ -1,0 +1,237 @@
+package dev.narvault.holder.store;
+
+import dev.narvault.core.pack.FragmentDigest;
+import dev.narvault.core.pack.FragmentHasher;
+import dev.narvault.core.pack.FragmentId;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fragments as files under {@code <dir>/fragments/<id[0..2]>/<id[2..4]>/<id>}, uploads under
+ * {@code <dir>/tmp/}. An upload is written, fsynced, hashed, then renamed into place and the
+ * directory fsynced: the rename is the commit. Stale temporary files (from a crash) are swept
+ * when the store opens. Capacity is reserved when an upload begins and released if it fails.
+ */
+public final class DiskFragmentStore implements FragmentStore {
+  private static final Logger LOG = LoggerFactory.getLogger(DiskFragmentStore.class);
+
+  private final Path fragments;
+  private final Path tmp;
+  private final long capacity;
+  private final AtomicLong used = new AtomicLong();
+  private final AtomicInteger count = new AtomicInteger();
+
+  private DiskFragmentStore(Path dir, long capacity) {
+    this.fragments = dir.resolve("fragments");
+    this.tmp = dir.resolve("tmp");
+    this.capacity = capacity;
+  }
+
+  /** Opens the store in {@code dir}, creating it, sweeping stale uploads and counting what is stored. */
+  public static DiskFragmentStore open(Path dir, long capacity) throws IOException {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("capacity must be >= 1 byte, got " + capacity);
+    }
+    DiskFragmentStore store = new DiskFragmentStore(dir, capacity);
+    Files.createDirectories(store.fragments);
+    Files.createDirectories(store.tmp);
+    int swept = 0;
+    try (Stream<Path> stale = Files.list(store.tmp)) {
+      for (Path p : (Iterable<Path>) stale::iterator) {
+        Files.deleteIfExists(p);
+        swept++;
+      }
+    }
+    if (swept > 0) {
+      LOG.info("swept {} unfinished uploads from {}", swept, store.tmp);
+    }
+    try (Stream<Path> files = Files.walk(store.fragments)) {
+      files.filter(Files::isRegularFile).forEach(p -> {
+        try {
+          store.used.addAndGet(Files.size(p));
+          store.count.incrementAndGet();
+        } catch (IOException e) {
+          LOG.warn("cannot size {}: {}", p, e.getMessage());
+        }
+      });
+    }
+    return store;
+  }
+
+  Path pathOf(FragmentId id) {
+    String hex = id.hex();
+    return fragments.resolve(hex.substring(0, 2)).resolve(hex.substring(2, 4)).resolve(hex);
+  }
+
+  @Override
+  public Upload begin(FragmentId id, long length, int blockSize) throws IOException {
+    if (length < 1) {
+      throw new IllegalArgumentException("fragment length must be >= 1, got " + length);
+    }
+    if (blockSize < 1 || blockSize > (16 << 20)) {
+      throw new IllegalArgumentException("block size must be 1 B to 16 MiB, got " + blockSize);
+    }
+    reserve(length);
+    Path temp = tmp.resolve(id.hex() + "." + UUID.randomUUID() + ".part");
+    try {
+      FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      return new DiskUpload(id, length, blockSize, temp, channel);
+    } catch (IOException e) {
+      used.addAndGet(-length);
+      throw e;
+    }
+  }
+
+  private void reserve(long length) throws StoreFullException {
+    while (true) {
+      long now = used.get();
+      if (now + length > capacity) {
+        throw new StoreFullException(length, Math.max(0, capacity - now));
+      }
+      if (used.compareAndSet(now, now + length)) {
+        return;
+      }
+    }
+  }
+
+  private final class DiskUpload implements Upload {
+    private final FragmentId id;
+    private final long length;
+    private final Path temp;
+    private final FileChannel channel;
+    private final FragmentHasher hasher;
+    private long written;
+    private boolean done;
+
+    DiskUpload(FragmentId id, long length, int blockSize, Path temp, FileChannel channel) {
+      this.id = id;
+      this.length = length;
+      this.temp = temp;
+      this.channel = channel;
+      this.hasher = new FragmentHasher(blockSize);
+    }
+
+    @Override
+    public void write(ByteBuffer bytes) throws IOException {
+      int n = bytes.remaining();
+      if (written + n > length) {
+        throw new FragmentMismatchException("fragment " + id + " is longer than the announced " + length + " bytes");
+      }
+      if (bytes.hasArray()) {
+        hasher.update(bytes.array(), bytes.arrayOffset() + bytes.position(), n);
+      } else {
+        byte[] copy = new byte[n];
+        bytes.duplicate().get(copy);
+        hasher.update(copy, 0, n);
+      }
+      while (bytes.hasRemaining()) {
+        channel.write(bytes);
+      }
+      written += n;
+    }
+
+    @Override
+    public boolean commit() throws IOException {
+      if (written != length) {
+        throw new FragmentMismatchException("fragment " + id + " has " + written + " bytes, announced " + length);
+      }
+      FragmentDigest digest = hasher.finish();
+      if (!digest.id().equals(id)) {
+        throw new FragmentMismatchException("bytes hash to fragment id " + digest.id() + ", not " + id);
+      }
+      channel.force(true);
+      channel.close();
+      Path target = pathOf(id);
+      Files.createDirectories(target.getParent());
+      if (Files.exists(target)) {
+        close();
+        return false;
+      }
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileAlreadyExistsException e) {
+        close();
+        return false;
+      } catch (AtomicMoveNotSupportedException e) {
+        throw new IOException("the data directory does not support atomic rename: " + e.getMessage(), e);
+      }
+      fsyncDirectory(target.getParent());
+      done = true;
+      count.incrementAndGet();
+      return true;
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (done) {
+        return;
+      }
+      done = true;
+      channel.close();
+      Files.deleteIfExists(temp);
+      used.addAndGet(-length);
+    }
+  }
+
+  private static void fsyncDirectory(Path dir) throws IOException {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    }
+  }
+
+  @Override
+  public Optional<FileChannel> open(FragmentId id) throws IOException {
+    try {
+      return Optional.of(FileChannel.open(pathOf(id), StandardOpenOption.READ));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public boolean delete(FragmentId id) throws IOException {
+    Path p = pathOf(id);
+    long size;
+    try {
+      size = Files.size(p);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+    if (Files.deleteIfExists(p)) {
+      used.addAndGet(-size);
+      count.decrementAndGet();
+      return true;
+    }
+    return false;
+  }
+
+  @Override
+  public long usedBytes() {
+    return used.get();
+  }
+
+  @Override
+  public long capacityBytes() {
+    return capacity;
+  }
+
+  @Override
+  public int fragmentCount() {
+    return count.get();
+  }
+}

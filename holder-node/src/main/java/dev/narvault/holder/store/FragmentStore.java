@@ -1,0 +1,47 @@
+package dev.narvault.holder.store;
+
+import dev.narvault.core.pack.FragmentId;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.util.Optional;
+
+/**
+ * Where a holder keeps fragments. Implementations are thread-safe; a fragment becomes visible
+ * only when its upload commits, whole and verified.
+ */
+public interface FragmentStore {
+  /** An upload in progress: bytes go to a temporary place until {@link #commit()}. */
+  interface Upload extends AutoCloseable {
+    void write(java.nio.ByteBuffer bytes) throws IOException;
+
+    /**
+     * Verifies the bytes against the fragment id and makes the fragment visible.
+     *
+     * @return false when the fragment was already stored (the upload was a harmless repeat)
+     * @throws FragmentMismatchException when the bytes do not hash to the id
+     */
+    boolean commit() throws IOException;
+
+    /** Discards an uncommitted upload; harmless after commit. */
+    @Override
+    void close() throws IOException;
+  }
+
+  /**
+   * Starts an upload of {@code length} bytes, reserving the space.
+   *
+   * @throws StoreFullException when the bytes do not fit within the capacity
+   */
+  Upload begin(FragmentId id, long length, int blockSize) throws IOException;
+
+  /** Opens a stored fragment for reading, or empty when this holder does not have it. */
+  Optional<FileChannel> open(FragmentId id) throws IOException;
+
+  boolean delete(FragmentId id) throws IOException;
+
+  long usedBytes();
+
+  long capacityBytes();
+
+  int fragmentCount();
+}
