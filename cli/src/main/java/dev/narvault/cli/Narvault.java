@@ -11,8 +11,7 @@ import picocli.CommandLine.Command;
     description = {
         "Erasure-coded archive for the cold NARs of a Nix binary cache.",
         "",
-        "Subcommands arrive as the roles are built: migrate (encoder), holder, repair, gateway",
-        "and quickstart. See README.md."
+        "Start with 'narvault quickstart'. See README.md."
     },
     subcommands = {CommandLine.HelpCommand.class})
 public final class Narvault implements Runnable {
@@ -26,6 +25,10 @@ public final class Narvault implements Runnable {
   /** The command tree; subcommands print to {@code out}. Errors print their message, not a trace. */
   static CommandLine commandLine(java.io.PrintStream out) {
     CommandLine cli = new CommandLine(new Narvault());
+    cli.addSubcommand(new QuickstartCommand(out));
+    cli.addSubcommand(new MigrateCommand(out));
+    cli.addSubcommand(new HolderCommand(out));
+    cli.addSubcommand(new GatewayCommand(out));
     cli.addSubcommand(new CommandLine(new BenchCommand())
         .addSubcommand(new BenchCodecCommand(out)));
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {

@@ -12,8 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Outputs are made four at a time: each input vector is loaded and split into nibbles once and
  * used for four accumulators, so the inputs are read {@code ⌈rows/4⌉} times rather than
  * {@code rows} times. The four-, three-, two- and one-output loops are written out because
- * accumulators must stay in registers; an array of vectors would not. Bytes past the last whole
- * vector go through the scalar product table.
+ * accumulators must stay in registers; an array of vectors would not. The range is cut into
+ * tiles that fit the L2 cache, so a wide code's later output groups read their inputs from cache
+ * rather than memory. Bytes past the last whole vector go through the scalar product table.
  */
 final class VectorKernel {
   static final VectorSpecies<Byte> SPECIES = chooseSpecies();
@@ -27,15 +28,25 @@ final class VectorKernel {
     return preferred.vectorBitSize() >= 128 ? preferred : ByteVector.SPECIES_128;
   }
 
+  /**
+   * Bytes of all inputs together that one tile may span: small enough to stay in the L2 cache
+   * while every group of four outputs passes over it, so the inputs come from memory once.
+   */
+  private static final int TILE_INPUT_BYTES = 192 * 1024;
+
   static void multiply(CoefficientTables t, byte[][] inputs, byte[][] outputs, int offset, int length) {
     int end = offset + length;
     int vectorEnd = offset + SPECIES.loopBound(length);
-    for (int r = 0; r < t.rows; r += 4) {
-      switch (Math.min(4, t.rows - r)) {
-        case 4 -> rows4(t, r, inputs, outputs, offset, vectorEnd);
-        case 3 -> rows3(t, r, inputs, outputs, offset, vectorEnd);
-        case 2 -> rows2(t, r, inputs, outputs, offset, vectorEnd);
-        default -> rows1(t, r, inputs, outputs, offset, vectorEnd);
+    int tile = Math.max(16 * LENGTH, TILE_INPUT_BYTES / t.inputs / LENGTH * LENGTH);
+    for (int from = offset; from < vectorEnd; from += tile) {
+      int to = Math.min(vectorEnd, from + tile);
+      for (int r = 0; r < t.rows; r += 4) {
+        switch (Math.min(4, t.rows - r)) {
+          case 4 -> rows4(t, r, inputs, outputs, from, to);
+          case 3 -> rows3(t, r, inputs, outputs, from, to);
+          case 2 -> rows2(t, r, inputs, outputs, from, to);
+          default -> rows1(t, r, inputs, outputs, from, to);
+        }
       }
     }
     if (vectorEnd < end) {

@@ -142,8 +142,14 @@ public final class PackReader {
 
   private void markFailed(int index, IOException e) {
     failed.set(index);
-    LOG.warn("fragment {} ({}) failed, reading around it: {}", index,
-        manifest.fragments().get(index).id(), e.getMessage());
+    if (e instanceof FragmentCorruptException) {
+      // A holder served bytes that do not match the signed manifest: worth an operator's look.
+      LOG.warn("fragment {} ({}) is corrupt, reading around it: {}", index,
+          manifest.fragments().get(index).id(), e.getMessage());
+    } else {
+      LOG.debug("fragment {} ({}) unavailable, reading around it: {}", index,
+          manifest.fragments().get(index).id(), e.getMessage());
+    }
   }
 
   /** Convenience for tests and small reads: the verified bytes of a range. */

@@ -1,0 +1,90 @@
+package dev.narvault.cli;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.Migration;
+import dev.narvault.encoder.MigrationSummary;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code narvault migrate}: archive the cache's NARs onto holders. */
+@Command(name = "migrate", mixinStandardHelpOptions = true,
+    description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket, checks its",
+        "signature, verifies the NAR object's FileHash/FileSize (and NarHash/NarSize for xz and",
+        "uncompressed NARs), packs NARs, Reed-Solomon encodes each pack into k data + m parity",
+        "fragments, puts them on distinct holders, confirms them and records everything in the",
+        "catalog. Deletes nothing from S3. Running it again archives only what is new."})
+final class MigrateCommand implements Callable<Integer> {
+  @Mixin
+  S3Options s3;
+
+  @Option(names = "--catalog", required = true, description = "Catalog JDBC URL, e.g. jdbc:sqlite:catalog.db.")
+  String catalog;
+
+  @Option(names = "--holder", required = true, paramLabel = "URL",
+      description = "A holder endpoint; repeat for each (at least k+m).")
+  List<URI> holders;
+
+  @Option(names = "--trusted-public-key", required = true, paramLabel = "NAME:BASE64",
+      description = "A key whose narinfo signatures are trusted (as in nix.conf); repeatable.")
+  List<String> trustedKeys;
+
+  @Option(names = "--archive-key", defaultValue = "archive.key",
+      description = "Secret key that signs manifests; created if missing (default: ${DEFAULT-VALUE}).")
+  Path archiveKey;
+
+  @Option(names = "--k", defaultValue = "10", description = "Data fragments per pack (default: ${DEFAULT-VALUE}).")
+  int k;
+
+  @Option(names = "--m", defaultValue = "4", description = "Parity fragments per pack (default: ${DEFAULT-VALUE}).")
+  int m;
+
+  @Option(names = "--pack-size", defaultValue = "64MiB", converter = ByteSize.class,
+      description = "Target pack size; a bigger NAR gets its own pack (default: ${DEFAULT-VALUE}).")
+  long packSize;
+
+  @Option(names = "--codec", defaultValue = "vector",
+      description = "Codec: vector (fast) or backblaze (reference); identical bytes (default: ${DEFAULT-VALUE}).")
+  String codec;
+
+  @Option(names = "--work-dir", defaultValue = "${java.io.tmpdir}/narvault-migrate",
+      description = "Spool directory for packs and fragments (default: ${DEFAULT-VALUE}).")
+  Path workDir;
+
+  @Option(names = "--limit", defaultValue = "0", description = "Stop after this many NARs (0 = all).")
+  int limit;
+
+  private final PrintStream out;
+
+  MigrateCommand(PrintStream out) {
+    this.out = out;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    TrustedKeys keys = new TrustedKeys(trustedKeys.stream().map(NixPublicKey::parse).toList());
+    MigrateConfig config = new MigrateConfig(holders, keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
+        Codecs.Kind.parse(codec), workDir, limit);
+    try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
+      Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
+          ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out), out, Clock.systemUTC());
+      MigrationSummary summary = migration.run();
+      out.println(summary);
+      return summary.rejected() > 0 ? 3 : 0;
+    }
+  }
+}

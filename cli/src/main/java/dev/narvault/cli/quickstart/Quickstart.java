@@ -1,0 +1,182 @@
+package dev.narvault.cli.quickstart;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.Migration;
+import dev.narvault.encoder.MigrationSummary;
+import dev.narvault.gateway.archive.Archive;
+import dev.narvault.gateway.server.GatewayConfig;
+import dev.narvault.gateway.server.GatewayServer;
+import dev.narvault.holder.server.HolderConfig;
+import dev.narvault.holder.server.HolderServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The whole system in one process: S3 seeded with a generated cache, holders, migrate, some
+ * holders stopped, the gateway. {@link #check} fetches every NAR back through the gateway.
+ */
+public final class Quickstart implements AutoCloseable {
+  /** What to run: sizes, code, ports. */
+  public record Settings(Path dir, int holders, int dataFragmentCount, int parityFragmentCount, int port,
+      int paths, long packSize) {}
+
+  private final Settings settings;
+  private final PrintStream out;
+  private final List<AutoCloseable> running = new ArrayList<>();
+  private EmbeddedS3 s3;
+  private NixSecretKey cacheKey;
+  private List<CacheGenerator.GeneratedPath> generated;
+  private GatewayServer gateway;
+
+  public Quickstart(Settings settings, PrintStream out) {
+    this.settings = settings;
+    this.out = out;
+  }
+
+  /** Starts everything; on return the gateway is serving. */
+  public void start() throws IOException {
+    long t0 = System.nanoTime();
+    Path dir = settings.dir();
+    out.println("narvault quickstart in " + dir);
+    s3 = EmbeddedS3.start(dir.resolve("s3"), "nix-cache");
+    running.add(s3);
+    out.println("S3 (S3Proxy) at " + s3.endpoint() + ", bucket nix-cache");
+
+    cacheKey = NixSecretKey.generate("quickstart-cache-1", new SecureRandom());
+    List<Integer> sizes = CacheGenerator.quickstartSizes(settings.paths(), 42);
+    try (S3ObjectSource objects = new S3ObjectSource(s3.config())) {
+      generated = new CacheGenerator(cacheKey, objects).generate(sizes, 42, Runtime.getRuntime().availableProcessors());
+    }
+    long narBytes = generated.stream().mapToLong(CacheGenerator.GeneratedPath::narSize).sum();
+    long fileBytes = generated.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
+    out.printf(Locale.ROOT, "seeded a binary cache: %d paths, %.0f MiB of NARs, %.0f MiB xz-compressed (%.1f s)%n",
+        generated.size(), narBytes / 1048576.0, fileBytes / 1048576.0, seconds(t0));
+
+    List<HolderServer> holders = new ArrayList<>();
+    for (int i = 0; i < settings.holders(); i++) {
+      HolderServer h = HolderServer.start(new HolderConfig(new InetSocketAddress("127.0.0.1", 0),
+          dir.resolve("holders/holder-" + i), 1L << 30));
+      holders.add(h);
+      running.add(h);
+    }
+    out.println("started " + holders.size() + " holders on " + holders.getFirst().endpoint() + " ...");
+
+    String catalogUrl = "jdbc:sqlite:" + dir.resolve("catalog.db");
+    Catalog catalog = Catalog.open(catalogUrl);
+    running.add(catalog);
+    NixSecretKey archiveKey = NixSecretKey.generate("quickstart-archive-1", new SecureRandom());
+    MigrateConfig config = new MigrateConfig(holders.stream().map(HolderServer::endpoint).toList(),
+        TrustedKeys.of(cacheKey.publicKey()), settings.dataFragmentCount(), settings.parityFragmentCount(),
+        settings.packSize(), PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0);
+    MigrationSummary summary;
+    try (S3ObjectSource objects = new S3ObjectSource(s3.config())) {
+      summary = new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)), archiveKey,
+          out, Clock.systemUTC()).run();
+    }
+    out.println("migrate: " + summary);
+
+    int stop = settings.parityFragmentCount();
+    for (int i = 0; i < stop; i++) {
+      holders.get(i).close();
+      running.remove(holders.get(i));
+    }
+    out.println("stopped " + stop + " holders (" + holders.get(0).endpoint() + " ...): reads now decode around them");
+
+    S3ObjectSource fallback = new S3ObjectSource(s3.config());
+    running.add(fallback);
+    gateway = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", settings.port()),
+        GatewayConfig.DEFAULT_PRIORITY), new Archive(catalog, new HolderClient(Duration.ofSeconds(10)),
+            Optional.of(TrustedKeys.of(archiveKey.publicKey()))), fallback);
+    running.add(gateway);
+    out.printf(Locale.ROOT, "ready in %.1f s%n%n", seconds(t0));
+    out.println("substituter:     " + gateway.endpoint());
+    out.println("public key:      " + cacheKey.publicKey());
+    out.println("try it (as root, with Debian's nix-bin):");
+    out.println("  nix-store --realise " + generated.get(2).storePath() + " \\");
+    out.println("    --option substituters " + gateway.endpoint() + " \\");
+    out.println("    --option trusted-public-keys " + cacheKey.publicKey());
+  }
+
+  /**
+   * Fetches every generated NAR through the gateway over HTTP and checks its FileHash.
+   *
+   * @return the number of NARs that failed (0 = all verified)
+   */
+  public int check() throws IOException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    int failed = 0;
+    long bytes = 0;
+    long t0 = System.nanoTime();
+    for (CacheGenerator.GeneratedPath p : generated) {
+      URI uri = URI.create(gateway.endpoint() + "/" + p.narKey());
+      try {
+        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(2)).build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+        MessageDigest digest = Sha256Hash.newDigest();
+        long n;
+        try (InputStream in = new DigestInputStream(r.body(), digest)) {
+          n = in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        Sha256Hash got = new Sha256Hash(digest.digest());
+        if (r.statusCode() != 200 || n != p.fileSize() || !got.equals(p.fileHash())) {
+          failed++;
+          out.println("  FAILED " + p.storePath() + ": HTTP " + r.statusCode() + ", " + n + " bytes, " + got);
+        }
+        bytes += n;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
+      } catch (IOException e) {
+        failed++;
+        out.println("  FAILED " + p.storePath() + ": " + e.getMessage());
+      }
+    }
+    out.printf(Locale.ROOT, "check: %d of %d NARs verified (%.0f MiB in %.1f s) through %s%n",
+        generated.size() - failed, generated.size(), bytes / 1048576.0, seconds(t0), gateway.endpoint());
+    return failed;
+  }
+
+  public GatewayServer gateway() {
+    return gateway;
+  }
+
+  private static double seconds(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable c : running.reversed()) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        out.println("while stopping: " + e.getMessage());
+      }
+    }
+    running.clear();
+  }
+}

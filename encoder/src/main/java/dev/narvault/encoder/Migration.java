@@ -1,0 +1,222 @@
+package dev.narvault.encoder;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.erasure.Codec;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.erasure.ParallelCodec;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.SignatureVerificationException;
+import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.core.pack.FragmentDigest;
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackEncoder;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.pack.PackSource;
+import dev.narvault.core.pack.SignedManifest;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One migration run. For every {@code <hash>.narinfo} at the root of the cache, in key order:
+ * skip it if already archived; parse it and check its signature; stream its NAR object into the
+ * pack spool, verifying FileHash/FileSize (and NarHash/NarSize where it can decompress); when the
+ * pack is full, encode it, place its fragments on distinct holders, confirm them, and record the
+ * pack, its signed manifest and its NARs in the catalog in one transaction.
+ *
+ * <p>Nothing is deleted from S3. A crash loses at most the pack being assembled, which the next
+ * run redoes: a NAR counts as archived only once its pack's catalog transaction committed.
+ */
+public final class Migration {
+  private static final Logger LOG = LoggerFactory.getLogger(Migration.class);
+  private static final Pattern NARINFO_KEY = Pattern.compile("[0-9a-df-np-sv-z]{32}\\.narinfo");
+
+  private final MigrateConfig config;
+  private final ObjectSource objects;
+  private final Catalog catalog;
+  private final HolderClient holders;
+  private final NixSecretKey archiveKey;
+  private final PrintStream progress;
+  private final Clock clock;
+
+  private int archived;
+  private long archivedBytes;
+  private int packs;
+  private int skipped;
+  private int rejected;
+  private boolean limitReached;
+
+  public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
+      NixSecretKey archiveKey, PrintStream progress, Clock clock) {
+    this.config = config;
+    this.objects = objects;
+    this.catalog = catalog;
+    this.holders = holders;
+    this.archiveKey = archiveKey;
+    this.progress = progress;
+    this.clock = clock;
+  }
+
+  public MigrationSummary run() throws IOException {
+    Instant start = clock.instant();
+    for (URI holder : config.holders()) {
+      catalog.putHolder(holder.toString(), holder.toString(), "online", start.toEpochMilli());
+    }
+    Files.createDirectories(config.workDir());
+    List<String> keys = new ArrayList<>();
+    objects.list("", o -> {
+      if (NARINFO_KEY.matcher(o.key()).matches()) {
+        keys.add(o.key());
+      }
+    });
+    progress.printf(Locale.ROOT, "found %d narinfos; archiving with RS(%d,%d) onto %d holders%n",
+        keys.size(), config.dataFragmentCount(), config.parityFragmentCount(), config.holders().size());
+    int threads = Runtime.getRuntime().availableProcessors();
+    try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads());
+        PackSpool spool = new PackSpool(config.workDir().resolve("pack.spool"))) {
+      Codec codec = new ParallelCodec(
+          Codecs.create(config.codec(), config.dataFragmentCount(), config.parityFragmentCount()),
+          pool, threads, ParallelCodec.DEFAULT_MIN_PART);
+      for (String key : keys) {
+        if (limitReached) {
+          break;
+        }
+        migrateOne(key, spool, codec);
+      }
+      if (!spool.isEmpty()) {
+        sealPack(spool, codec);
+      }
+    }
+    return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected,
+        Duration.between(start, clock.instant()));
+  }
+
+  private void migrateOne(String narInfoKey, PackSpool spool, Codec codec) throws IOException {
+    String hash = narInfoKey.substring(0, 32);
+    if (catalog.isArchived(hash)) {
+      skipped++;
+      return;
+    }
+    NarInfo info;
+    try {
+      info = NarInfo.parse(objects.readSmall(narInfoKey, NarInfo.MAX_BYTES));
+      if (!info.storePath().hashPart().equals(hash)) {
+        throw new IllegalArgumentException("narinfo " + narInfoKey + " describes " + info.storePath());
+      }
+      config.trustedKeys().verify(info);
+      checkUrl(info);
+    } catch (IllegalArgumentException | SignatureVerificationException e) {
+      reject(narInfoKey, e.getMessage());
+      return;
+    }
+    if (catalog.narByFileKey(info.url()).isPresent()) {
+      skipped++;
+      return;
+    }
+    long size = info.fileSize().getAsLong();
+    if (!spool.isEmpty() && spool.length() + size > config.packSize()) {
+      sealPack(spool, codec);
+    }
+    try (InputStream object = objects.open(info.url())) {
+      spool.append(info.url(), info, object);
+    } catch (dev.narvault.core.s3.ObjectNotFoundException | dev.narvault.core.nix.NarVerificationException e) {
+      reject(narInfoKey, e.getMessage());
+      return;
+    }
+    if (config.limit() > 0 && archived + spool.nars().size() >= config.limit()) {
+      limitReached = true;
+    }
+  }
+
+  private static void checkUrl(NarInfo info) {
+    String url = info.url();
+    if (!url.startsWith("nar/") || url.contains("..") || url.contains("//") || url.contains("?")) {
+      throw new IllegalArgumentException("narinfo of " + info.storePath() + " has an unexpected URL '" + url + "'");
+    }
+    if (info.fileSize().isEmpty() || info.fileHash().isEmpty()) {
+      throw new IllegalArgumentException("narinfo of " + info.storePath() + " lacks FileHash/FileSize");
+    }
+  }
+
+  private void reject(String key, String why) {
+    rejected++;
+    LOG.warn("rejected {}: {}", key, why);
+    progress.println("  rejected " + key + ": " + why);
+  }
+
+  /** Encodes, places, confirms and records the spooled pack, then empties the spool. */
+  private void sealPack(PackSpool spool, Codec codec) throws IOException {
+    Instant begin = clock.instant();
+    long packLength = spool.length();
+    List<Manifest.Nar> nars = spool.nars();
+    PackLayout layout = PackLayout.of(config.dataFragmentCount(), config.parityFragmentCount(), packLength,
+        config.blockSize());
+    List<Path> files = new ArrayList<>();
+    List<OutputStream> outs = new ArrayList<>();
+    try {
+      for (int i = 0; i < layout.totalFragmentCount(); i++) {
+        Path f = config.workDir().resolve("fragment-" + i);
+        files.add(f);
+        outs.add(new BufferedOutputStream(Files.newOutputStream(f), 1 << 16));
+      }
+      List<FragmentDigest> digests = new PackEncoder(codec).encode(PackSource.of(spool.channel()), layout, outs);
+      for (OutputStream o : outs) {
+        o.close();
+      }
+      Manifest manifest = Manifest.of(layout, digests, nars);
+      SignedManifest signed = ManifestCodec.sign(manifest, archiveKey);
+      String packId = ManifestCodec.packId(manifest);
+      List<FragmentId> ids = digests.stream().map(FragmentDigest::id).toList();
+      List<URI> placed = new Placement(holders, config.holders()).place(files, ids, config.blockSize(), packs);
+      catalog.recordPack(packId, manifest, new String(ManifestCodec.toBytes(signed), StandardCharsets.UTF_8),
+          placed.stream().map(URI::toString).toList(), clock.millis());
+      packs++;
+      archived += nars.size();
+      archivedBytes += packLength;
+      progress.printf(Locale.ROOT, "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (%.1f s); %d NARs so far%n",
+          packs, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
+          layout.fragmentSize() / 1048576.0, Duration.between(begin, clock.instant()).toMillis() / 1000.0, archived);
+    } finally {
+      for (OutputStream o : outs) {
+        try {
+          o.close();
+        } catch (IOException ignored) {
+          // already closed or failing: the file is deleted next
+        }
+      }
+      for (Path f : files) {
+        Files.deleteIfExists(f);
+      }
+      spool.reset();
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemonThreads() {
+    return r -> {
+      Thread t = new Thread(r, "narvault-encode");
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

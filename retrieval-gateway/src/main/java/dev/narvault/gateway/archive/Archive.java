@@ -1,0 +1,116 @@
+package dev.narvault.gateway.archive;
+
+import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.CatalogException;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.erasure.Codec;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.SignatureVerificationException;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.pack.FragmentReader;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackReader;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The archive as the gateway sees it: catalog lookups and verified NAR reads from holders.
+ * Manifests are parsed once and kept in a small LRU; with an archive public key configured, each
+ * manifest's signature is checked when it is loaded.
+ */
+public final class Archive {
+  private static final int MANIFEST_CACHE = 1024;
+
+  private final Catalog catalog;
+  private final HolderClient holders;
+  private final Optional<TrustedKeys> archiveKeys;
+  private final Map<String, Manifest> manifests = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {
+      return size() > MANIFEST_CACHE;
+    }
+  };
+
+  public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys) {
+    this.catalog = catalog;
+    this.holders = holders;
+    this.archiveKeys = archiveKeys;
+  }
+
+  public Optional<ArchivedNar> narInfo(String storeHash) throws CatalogException {
+    return catalog.narByStoreHash(storeHash);
+  }
+
+  public Optional<ArchivedNar> nar(String fileKey) throws CatalogException {
+    return catalog.narByFileKey(fileKey);
+  }
+
+  /**
+   * Writes NAR bytes {@code [from, from + length)} to {@code out}, every byte verified. Throws
+   * before writing anything when the pack cannot be read at all.
+   */
+  public void read(ArchivedNar nar, long from, long length, OutputStream out) throws IOException {
+    if (from < 0 || length < 0 || from + length > nar.length()) {
+      throw new IllegalArgumentException("range " + from + "+" + length + " outside NAR of " + nar.length());
+    }
+    Manifest manifest = manifest(nar.packId());
+    List<FragmentPlacement> placements = catalog.placements(nar.packId());
+    FragmentReader reader = (index, offset, len) -> readFragment(manifest, placements, index, offset, len);
+    Codec codec = Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount());
+    new PackReader(manifest, codec, reader).read(nar.packOffset() + from, length, out);
+  }
+
+  private byte[] readFragment(Manifest manifest, List<FragmentPlacement> placements, int index, long offset,
+      int length) throws IOException {
+    FragmentId id = manifest.fragments().get(index).id();
+    IOException last = null;
+    for (FragmentPlacement p : placements) {
+      if (p.fragmentIndex() != index || !p.fragmentId().equals(id.hex())) {
+        continue;
+      }
+      try {
+        return holders.read(URI.create(p.endpoint()), id, offset, length);
+      } catch (IOException e) {
+        last = e;
+      }
+    }
+    throw last != null ? last : new IOException("no holder has fragment " + index + " (" + id + ")");
+  }
+
+  private Manifest manifest(String packId) throws IOException {
+    synchronized (manifests) {
+      Manifest cached = manifests.get(packId);
+      if (cached != null) {
+        return cached;
+      }
+    }
+    String signed = catalog.signedManifest(packId)
+        .orElseThrow(() -> new CatalogException("catalog has NARs of pack " + packId + " but not its manifest"));
+    byte[] bytes = signed.getBytes(StandardCharsets.UTF_8);
+    Manifest manifest;
+    try {
+      manifest = archiveKeys.isPresent()
+          ? ManifestCodec.verify(bytes, archiveKeys.get())
+          : ManifestCodec.parseSigned(bytes).manifest();
+    } catch (SignatureVerificationException | IllegalArgumentException e) {
+      throw new CatalogException("manifest of pack " + packId + " is not trustworthy: " + e.getMessage());
+    }
+    if (!ManifestCodec.packId(manifest).equals(packId)) {
+      throw new CatalogException("manifest stored for pack " + packId + " describes pack " + ManifestCodec.packId(manifest));
+    }
+    synchronized (manifests) {
+      manifests.put(packId, manifest);
+    }
+    return manifest;
+  }
+}

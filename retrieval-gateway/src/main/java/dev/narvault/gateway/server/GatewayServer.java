@@ -1,0 +1,46 @@
+package dev.narvault.gateway.server;
+
+import dev.narvault.core.http.NettyServer;
+import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.gateway.archive.Archive;
+import java.io.IOException;
+import java.net.URI;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts and stops the gateway. Requests block (catalog, holders, S3), so each runs on a virtual
+ * thread; the event loops only move bytes.
+ */
+public final class GatewayServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
+
+  private final NettyServer server;
+
+  private GatewayServer(NettyServer server) {
+    this.server = server;
+  }
+
+  public static GatewayServer start(GatewayConfig config, Archive archive, ObjectSource fallback) throws IOException {
+    ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
+    GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests);
+    NettyServer server = NettyServer.start(config.bind(), initializer::initChannel, requests::shutdownNow);
+    LOG.info("gateway listening on {}", server.endpoint());
+    return new GatewayServer(server);
+  }
+
+  public URI endpoint() {
+    return server.endpoint();
+  }
+
+  public void awaitClose() throws InterruptedException {
+    server.awaitClose();
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}

@@ -1,0 +1,37 @@
+package dev.narvault.gateway.server;
+
+import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.gateway.archive.Archive;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.util.concurrent.ExecutorService;
+
+/** Builds each connection's pipeline, in order. */
+final class GatewayServerInitializer {
+  /** Nix sends no bodies worth reading; anything bigger is refused by the aggregator. */
+  private static final int MAX_REQUEST_BODY = 64 * 1024;
+
+  private final Archive archive;
+  private final ObjectSource fallback;
+  private final GatewayConfig config;
+  private final ExecutorService requests;
+
+  GatewayServerInitializer(Archive archive, ObjectSource fallback, GatewayConfig config, ExecutorService requests) {
+    this.archive = archive;
+    this.fallback = fallback;
+    this.config = config;
+    this.requests = requests;
+  }
+
+  void initChannel(SocketChannel ch) {
+    ChannelPipeline p = ch.pipeline();
+    // 1. Bytes <-> HTTP messages.
+    p.addLast("http", new HttpServerCodec());
+    // 2. Requests are small: hand the handler whole ones.
+    p.addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY));
+    // 3. Routing on the event loop; the work itself on a virtual thread, one request at a time.
+    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests));
+  }
+}

@@ -1,0 +1,70 @@
+package dev.narvault.gateway.server;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * Streams a response body to a Netty channel from a blocking thread. The response head is sent
+ * with the first bytes, so a source that fails before producing anything can still be answered
+ * with another status. Each chunk waits until Netty has written it: backpressure without
+ * buffering a whole NAR.
+ */
+final class ResponseBodyStream extends OutputStream {
+  private final ChannelHandlerContext ctx;
+  private final HttpResponse head;
+  private boolean headSent;
+  private long written;
+
+  ResponseBodyStream(ChannelHandlerContext ctx, HttpResponse head) {
+    this.ctx = ctx;
+    this.head = head;
+  }
+
+  boolean started() {
+    return headSent;
+  }
+
+  long written() {
+    return written;
+  }
+
+  @Override
+  public void write(int b) throws IOException {
+    write(new byte[] {(byte) b}, 0, 1);
+  }
+
+  @Override
+  public void write(byte[] b, int off, int len) throws IOException {
+    if (len == 0) {
+      return;
+    }
+    sendHead();
+    await(ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(b, off, len))));
+    written += len;
+  }
+
+  private void sendHead() throws IOException {
+    if (!headSent) {
+      headSent = true;
+      await(ctx.writeAndFlush(head));
+    }
+  }
+
+  /** Ends the response (sending the head first if nothing was written). */
+  void finish() throws IOException {
+    sendHead();
+    await(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT));
+  }
+
+  private void await(io.netty.channel.ChannelFuture f) throws IOException {
+    f.awaitUninterruptibly();
+    if (!f.isSuccess()) {
+      throw new IOException("client went away: " + f.cause(), f.cause());
+    }
+  }
+}
