@@ -1,0 +1,184 @@
+package dev.narvault.holder;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.pack.FragmentDigest;
+import dev.narvault.core.pack.FragmentHasher;
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.holder.server.HolderConfig;
+import dev.narvault.holder.server.HolderServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The holder over real sockets and real files. */
+class HolderServerTest {
+  private static final int BLOCK = 4096;
+  private final HolderClient client = new HolderClient(Duration.ofSeconds(5));
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @TempDir
+  Path dir;
+
+  private HolderServer start(long capacity) throws IOException {
+    return HolderServer.start(new HolderConfig(new InetSocketAddress("127.0.0.1", 0), dir.resolve("data"), capacity));
+  }
+
+  private static byte[] randomBytes(int n, long seed) {
+    byte[] b = new byte[n];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  private static FragmentId idOf(byte[] bytes) {
+    FragmentHasher h = new FragmentHasher(BLOCK);
+    h.update(bytes, 0, bytes.length);
+    FragmentDigest d = h.finish();
+    return d.id();
+  }
+
+  private Path file(byte[] bytes) throws IOException {
+    return Files.write(Files.createTempFile(dir, "fragment", ".bin"), bytes);
+  }
+
+  private HttpResponse<String> putRaw(URI endpoint, FragmentId id, byte[] body, String query) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(HolderClient.fragmentUri(endpoint, id) + query))
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private long filesUnder(Path p) throws IOException {
+    try (Stream<Path> s = Files.walk(p)) {
+      return s.filter(Files::isRegularFile).count();
+    }
+  }
+
+  @Test
+  void put_thenRangedGet_returnsExactBytes() throws Exception {
+    byte[] bytes = randomBytes(20_000, 1);
+    FragmentId id = idOf(bytes);
+    try (HolderServer holder = start(1 << 20)) {
+      client.put(holder.endpoint(), id, BLOCK, file(bytes));
+      assertEquals(20_000, client.size(holder.endpoint(), id));
+      assertArrayEquals(Arrays.copyOfRange(bytes, 4096, 4096 + 5000), client.read(holder.endpoint(), id, 4096, 5000));
+      assertArrayEquals(Arrays.copyOfRange(bytes, 19_999, 20_000), client.read(holder.endpoint(), id, 19_999, 1));
+      HttpResponse<byte[]> whole = http.send(HttpRequest.newBuilder(HolderClient.fragmentUri(holder.endpoint(), id)).build(),
+          HttpResponse.BodyHandlers.ofByteArray());
+      assertEquals(200, whole.statusCode());
+      assertArrayEquals(bytes, whole.body());
+      assertEquals("bytes", whole.headers().firstValue("Accept-Ranges").orElse(""));
+    }
+  }
+
+  @Test
+  void put_repeated_isHarmlessNoOp() throws Exception {
+    byte[] bytes = randomBytes(5000, 2);
+    FragmentId id = idOf(bytes);
+    try (HolderServer holder = start(1 << 20)) {
+      assertEquals(201, putRaw(holder.endpoint(), id, bytes, "?blockSize=" + BLOCK).statusCode());
+      assertEquals(200, putRaw(holder.endpoint(), id, bytes, "?blockSize=" + BLOCK).statusCode());
+      assertEquals(1, holder.store().fragmentCount());
+      assertEquals(5000, holder.store().usedBytes());
+    }
+  }
+
+  @Test
+  void put_tamperedBody_isRefusedAndNothingStored() throws Exception {
+    byte[] bytes = randomBytes(9000, 3);
+    FragmentId id = idOf(bytes);
+    byte[] tampered = bytes.clone();
+    tampered[4444] ^= 1;
+    try (HolderServer holder = start(1 << 20)) {
+      HttpResponse<String> r = putRaw(holder.endpoint(), id, tampered, "?blockSize=" + BLOCK);
+      assertEquals(422, r.statusCode(), r.body());
+      assertTrue(r.body().contains("hash"), r.body());
+      assertEquals(-1, client.size(holder.endpoint(), id));
+      assertEquals(0, holder.store().usedBytes());
+      assertEquals(0, filesUnder(dir.resolve("data")));
+    }
+  }
+
+  @Test
+  void put_withoutBlockSizeOrWithBadId_isRefused() throws Exception {
+    byte[] bytes = randomBytes(100, 4);
+    try (HolderServer holder = start(1 << 20)) {
+      assertEquals(400, putRaw(holder.endpoint(), idOf(bytes), bytes, "").statusCode());
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(holder.endpoint() + "/v1/fragments/not-an-id"))
+          .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(400, r.statusCode());
+      assertTrue(r.body().contains("not-an-id"), r.body());
+    }
+  }
+
+  @Test
+  void put_overCapacity_is507AndLeavesNothingPartial() throws Exception {
+    byte[] first = randomBytes(6000, 5);
+    byte[] second = randomBytes(6000, 6);
+    try (HolderServer holder = start(10_000)) {
+      client.put(holder.endpoint(), idOf(first), BLOCK, file(first));
+      IOException e = assertThrows(IOException.class, () -> client.put(holder.endpoint(), idOf(second), BLOCK, file(second)));
+      assertTrue(e.getMessage().contains("507"), e.getMessage());
+      assertEquals(6000, holder.store().usedBytes());
+      assertEquals(1, filesUnder(dir.resolve("data")));
+    }
+  }
+
+  @Test
+  void get_unknownFragment_is404_andBadRange_is416() throws Exception {
+    byte[] bytes = randomBytes(1000, 7);
+    FragmentId id = idOf(bytes);
+    try (HolderServer holder = start(1 << 20)) {
+      assertThrows(IOException.class, () -> client.read(holder.endpoint(), id, 0, 10));
+      client.put(holder.endpoint(), id, BLOCK, file(bytes));
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(HolderClient.fragmentUri(holder.endpoint(), id))
+          .header("Range", "bytes=5000-6000").build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(416, r.statusCode());
+      assertEquals("bytes */1000", r.headers().firstValue("Content-Range").orElse(""));
+    }
+  }
+
+  @Test
+  void restart_onSameDataDir_keepsFragmentsAndSweepsUnfinishedUploads() throws Exception {
+    byte[] bytes = randomBytes(7000, 8);
+    FragmentId id = idOf(bytes);
+    try (HolderServer holder = start(1 << 20)) {
+      client.put(holder.endpoint(), id, BLOCK, file(bytes));
+    }
+    // What a crash mid-upload leaves behind: a temporary file, never a visible fragment.
+    Files.write(dir.resolve("data/tmp/" + id.hex() + ".crashed.part"), new byte[123]);
+    try (HolderServer holder = start(1 << 20)) {
+      assertEquals(1, holder.store().fragmentCount());
+      assertEquals(7000, holder.store().usedBytes());
+      assertArrayEquals(bytes, client.read(holder.endpoint(), id, 0, 7000));
+      try (Stream<Path> tmp = Files.list(dir.resolve("data/tmp"))) {
+        assertEquals(0, tmp.count());
+      }
+    }
+  }
+
+  @Test
+  void status_reportsCapacityUsedAndCount() throws Exception {
+    byte[] bytes = randomBytes(3000, 9);
+    try (HolderServer holder = start(50_000)) {
+      client.put(holder.endpoint(), idOf(bytes), BLOCK, file(bytes));
+      String json = http.send(HttpRequest.newBuilder(URI.create(holder.endpoint() + "/v1/status")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(json.contains("\"capacityBytes\":50000") && json.contains("\"usedBytes\":3000")
+          && json.contains("\"fragments\":1"), json);
+    }
+  }
+}
