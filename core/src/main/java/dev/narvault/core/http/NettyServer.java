@@ -97,6 +97,8 @@ public final class NettyServer implements AutoCloseable {
 
   private static void stop(EventLoopGroup boss, EventLoopGroup workers) {
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    // A quiet period lets closing connections hop between the I/O threads and handler executors
+    // until they are done, instead of having their last events rejected.
+    workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
   }
 }

@@ -44,10 +44,20 @@ public final class RealNix {
     return run(cmd.toArray(String[]::new));
   }
 
-  /** Removes paths from the local store (dependents first); ignores paths that are absent. */
+  /**
+   * Removes paths from the local store together with everything that refers to them (such as
+   * the .drv files that built them); ignores paths that are absent.
+   */
   public static void delete(List<StorePath> paths) throws IOException, InterruptedException {
-    for (StorePath p : paths.reversed()) {
-      run("nix-store", "--delete", p.toString());
+    List<String> present = paths.stream().map(StorePath::toString).filter(p -> Files.exists(Path.of(p))).toList();
+    if (present.isEmpty()) {
+      return;
     }
+    List<String> query = new ArrayList<>(List.of("nix-store", "--query", "--referrers-closure"));
+    query.addAll(present);
+    Result closure = run(query.toArray(String[]::new));
+    List<String> delete = new ArrayList<>(List.of("nix-store", "--delete"));
+    closure.output().lines().filter(l -> l.startsWith(StorePath.STORE_DIR + "/")).forEach(delete::add);
+    run(delete.toArray(String[]::new));
   }
 }

@@ -1,0 +1,110 @@
+package dev.narvault.cli.e2e;
+
+import dev.narvault.cli.quickstart.EmbeddedS3;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.Migration;
+import dev.narvault.encoder.MigrationSummary;
+import dev.narvault.gateway.archive.Archive;
+import dev.narvault.gateway.server.GatewayConfig;
+import dev.narvault.gateway.server.GatewayServer;
+import dev.narvault.holder.server.HolderConfig;
+import dev.narvault.holder.server.HolderServer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A whole narvault on loopback for one test: S3Proxy, holders, a SQLite catalog, and (after
+ * {@link #migrate}) a gateway. Everything real; {@link #close()} stops it all.
+ */
+final class Cluster implements AutoCloseable {
+  final Path dir;
+  final EmbeddedS3 s3;
+  final S3ObjectSource objects;
+  final List<HolderServer> holders = new ArrayList<>();
+  final List<Boolean> up = new ArrayList<>();
+  final Catalog catalog;
+  final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
+  GatewayServer gateway;
+
+  Cluster(Path dir, int holderCount) throws IOException {
+    this.dir = dir;
+    this.s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
+    this.objects = new S3ObjectSource(s3.config());
+    for (int i = 0; i < holderCount; i++) {
+      holders.add(HolderServer.start(new HolderConfig(new InetSocketAddress("127.0.0.1", 0),
+          dir.resolve("holder-" + i), 1L << 30)));
+      up.add(true);
+    }
+    this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
+  }
+
+  /** Uploads every file of a file:// binary cache into the bucket, keys relative to its root. */
+  void upload(Path cacheDir) throws IOException {
+    try (Stream<Path> files = Files.walk(cacheDir)) {
+      for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+        String key = cacheDir.relativize(f).toString();
+        objects.put(key, f, key.endsWith(".narinfo") ? "text/x-nix-narinfo" : "application/octet-stream");
+      }
+    }
+  }
+
+  MigrationSummary migrate(NixPublicKey trusted, int k, int m) throws IOException {
+    MigrateConfig config = new MigrateConfig(holders.stream().map(HolderServer::endpoint).toList(),
+        TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(),
+        dir.resolve("work"), 0);
+    return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
+        new PrintStream(java.io.OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+  }
+
+  URI startGateway() throws IOException {
+    gateway = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
+        new Archive(catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
+        objects);
+    return gateway.endpoint();
+  }
+
+  void stopHolder(int i) {
+    if (up.get(i)) {
+      holders.get(i).close();
+      up.set(i, false);
+    }
+  }
+
+  /** The directory where holder {@code i} keeps fragment {@code id}. */
+  Path fragmentFile(int holder, String id) {
+    return dir.resolve("holder-" + holder).resolve("fragments").resolve(id.substring(0, 2))
+        .resolve(id.substring(2, 4)).resolve(id);
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (gateway != null) {
+      gateway.close();
+    }
+    for (int i = 0; i < holders.size(); i++) {
+      stopHolder(i);
+    }
+    catalog.close();
+    objects.close();
+    s3.close();
+  }
+}
