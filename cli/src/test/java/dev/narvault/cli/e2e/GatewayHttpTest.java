@@ -1,0 +1,131 @@
+package dev.narvault.cli.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.encoder.MigrationSummary;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the gateway answers over HTTP, checked without Nix: the protocol rules Nix relies on. */
+class GatewayHttpTest {
+  @TempDir
+  static Path dir;
+
+  static Cluster cluster;
+  static List<CacheGenerator.GeneratedPath> paths;
+  static URI gateway;
+  static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = new Cluster(dir, 6);
+    NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+    paths = new CacheGenerator(key, cluster.objects).generate(List.of(3000, 70_000, 200_000, 5000), 7, 2);
+    MigrationSummary summary = cluster.migrate(key.publicKey(), 4, 2);
+    assertEquals(4, summary.narsArchived());
+    gateway = cluster.startGateway();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    cluster.close();
+  }
+
+  static HttpResponse<byte[]> get(String path, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway + path));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  static byte[] s3(String key) throws Exception {
+    try (InputStream in = cluster.objects.open(key)) {
+      return in.readAllBytes();
+    }
+  }
+
+  @Test
+  void nixCacheInfo_hasStoreDirMassQueryAndPriorityAbove40() throws Exception {
+    HttpResponse<byte[]> r = get("/nix-cache-info");
+    assertEquals(200, r.statusCode());
+    assertEquals("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 50\n", new String(r.body()));
+  }
+
+  @Test
+  void putNixCacheInfo_isRefused() throws Exception {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/nix-cache-info"))
+        .PUT(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(405, r.statusCode());
+  }
+
+  @Test
+  void narInfo_isServedByteForByteFromTheCatalog() throws Exception {
+    for (CacheGenerator.GeneratedPath p : paths) {
+      String key = p.storePath().hashPart() + ".narinfo";
+      HttpResponse<byte[]> r = get("/" + key);
+      assertEquals(200, r.statusCode());
+      assertArrayEquals(s3(key), r.body());
+      assertEquals(p.storePath(), NarInfo.parse(r.body()).storePath());
+    }
+  }
+
+  @Test
+  void unknownPath_is404_andHeadWorks() throws Exception {
+    assertEquals(404, get("/00000000000000000000000000000000.narinfo").statusCode());
+    assertEquals(404, get("/nar/0000.nar.xz").statusCode());
+    HttpResponse<Void> head = HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/" + paths.getFirst().narKey()))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+    assertEquals(200, head.statusCode());
+    assertEquals(paths.getFirst().fileSize(), head.headers().firstValueAsLong("Content-Length").orElse(-1));
+    assertEquals("bytes", head.headers().firstValue("Accept-Ranges").orElse(""));
+  }
+
+  @Test
+  void nar_rangeRequestGets206WithExactlyThoseBytes() throws Exception {
+    CacheGenerator.GeneratedPath p = paths.get(2);
+    byte[] whole = s3(p.narKey());
+    HttpResponse<byte[]> r = get("/" + p.narKey(), "Range", "bytes=1000-");
+    assertEquals(206, r.statusCode());
+    assertEquals("bytes 1000-" + (whole.length - 1) + "/" + whole.length, r.headers().firstValue("Content-Range").orElse(""));
+    assertArrayEquals(Arrays.copyOfRange(whole, 1000, whole.length), r.body());
+    HttpResponse<byte[]> bad = get("/" + p.narKey(), "Range", "bytes=" + whole.length + "-");
+    assertEquals(416, bad.statusCode());
+    assertFalse(r.headers().firstValue("Content-Encoding").isPresent(), "never a Content-Encoding on NARs");
+  }
+
+  @Test
+  void nar_wholeObjectIsTheOneS3Has() throws Exception {
+    for (CacheGenerator.GeneratedPath p : paths) {
+      HttpResponse<byte[]> r = get("/" + p.narKey());
+      assertEquals(200, r.statusCode());
+      assertArrayEquals(s3(p.narKey()), r.body(), p.narKey());
+      assertTrue(r.headers().firstValue("Cache-Control").orElse("").contains("immutable"));
+    }
+  }
+
+  @Test
+  void otherKeys_areProxiedFromS3() throws Exception {
+    cluster.objects.put("log/abc-foo.drv", "build log\n".getBytes(), "text/plain");
+    HttpResponse<byte[]> r = get("/log/abc-foo.drv");
+    assertEquals(200, r.statusCode());
+    assertEquals("build log\n", new String(r.body()));
+  }
+}
