@@ -1,0 +1,104 @@
+package dev.narvault.cli.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.encoder.MigrationSummary;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Migration meets bad input: each bad object is rejected with a reason, the rest archived, nothing lost. */
+class MigrationBadInputTest {
+  @TempDir
+  Path dir;
+
+  private static byte[] read(Cluster c, String key) throws IOException {
+    try (InputStream in = c.objects.open(key)) {
+      return in.readAllBytes();
+    }
+  }
+
+  @Test
+  void badNarinfosAndNars_areRejected_othersArchived_s3Untouched() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 6)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> p = new CacheGenerator(key, cluster.objects)
+          .generate(List.of(2000, 3000, 4000, 5000, 6000, 7000), 3, 2);
+      // 0: signed by a stranger
+      NixSecretKey stranger = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      String info0 = new String(read(cluster, p.get(0).storePath().hashPart() + ".narinfo"), StandardCharsets.UTF_8);
+      String resigned = stranger.sign(dev.narvault.core.nix.NarInfo.parse(info0.replaceAll("Sig: .*\n", ""))).text();
+      cluster.objects.put(p.get(0).storePath().hashPart() + ".narinfo", resigned.getBytes(StandardCharsets.UTF_8), "text/plain");
+      // 1: NAR object with a flipped byte
+      byte[] nar1 = read(cluster, p.get(1).narKey());
+      nar1[nar1.length / 2] ^= 1;
+      cluster.objects.put(p.get(1).narKey(), nar1, "application/x-nix-nar");
+      // 2: NAR object missing
+      cluster.objects.delete(p.get(2).narKey());
+      // 3: malformed narinfo
+      cluster.objects.put(p.get(3).storePath().hashPart() + ".narinfo", "StorePath: nonsense\n".getBytes(StandardCharsets.UTF_8), "text/plain");
+
+      byte[] before = read(cluster, p.get(4).narKey());
+      MigrationSummary summary = cluster.migrate(key.publicKey(), 3, 2);
+      assertEquals(4, summary.rejected(), summary.toString());
+      assertEquals(2, summary.narsArchived(), summary.toString());
+      for (int i = 0; i < 4; i++) {
+        assertTrue(cluster.catalog.narByStoreHash(p.get(i).storePath().hashPart()).isEmpty(), "bad path " + i + " archived");
+      }
+      for (int i = 4; i < 6; i++) {
+        assertTrue(cluster.catalog.narByStoreHash(p.get(i).storePath().hashPart()).isPresent(), "good path " + i + " missing");
+      }
+      // S3 still has every object it had: migrate deletes nothing.
+      assertArrayEquals(before, read(cluster, p.get(4).narKey()));
+      assertArrayEquals(nar1, read(cluster, p.get(1).narKey()));
+    }
+  }
+
+  @Test
+  void failingHolders_areSkipped_andTooFewFailsWithoutRecordingThePack() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 7)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      new CacheGenerator(key, cluster.objects).generate(List.of(2000, 3000), 4, 2);
+      cluster.stopHolder(1);
+      MigrationSummary summary = cluster.migrate(key.publicKey(), 4, 2);
+      assertEquals(2, summary.narsArchived());
+      String packId = cluster.catalog.narByStoreHash(firstHash(cluster)).orElseThrow().packId();
+      var placements = cluster.catalog.placements(packId);
+      assertEquals(6, placements.size());
+      assertTrue(placements.stream().noneMatch(pl -> pl.endpoint().equals(cluster.holders.get(1).endpoint().toString())));
+      assertEquals(6, placements.stream().map(pl -> pl.holderId()).distinct().count(), "one fragment per holder");
+
+      new CacheGenerator(key, cluster.objects).generate(List.of(9000), 5, 1);
+      cluster.stopHolder(2);
+      long[] before = cluster.catalog.totals();
+      IOException e = assertThrows(IOException.class, () -> cluster.migrate(key.publicKey(), 4, 2));
+      assertTrue(e.getMessage().contains("no holder accepted"), e.getMessage());
+      assertArrayEquals(before, cluster.catalog.totals(), "a pack that could not be placed is not recorded");
+    }
+  }
+
+  private static String firstHash(Cluster cluster) throws IOException {
+    List<String> keys = new java.util.ArrayList<>();
+    cluster.objects.list("", o -> {
+      if (o.key().endsWith(".narinfo")) {
+        keys.add(o.key().substring(0, 32));
+      }
+    });
+    for (String k : keys) {
+      if (cluster.catalog.isArchived(k)) {
+        return k;
+      }
+    }
+    throw new IllegalStateException("nothing archived");
+  }
+}

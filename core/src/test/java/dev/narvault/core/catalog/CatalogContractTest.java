@@ -1,0 +1,169 @@
+package dev.narvault.core.catalog;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.erasure.BackblazeCodec;
+import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.pack.FragmentDigest;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackEncoder;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.pack.PackSource;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The catalog's contract, on every backend: SQLite always, PostgreSQL when
+ * {@code NARVAULT_TEST_POSTGRES_URL} names a server ({@code .ci/run} starts one).
+ */
+class CatalogContractTest {
+  @TempDir
+  static Path dir;
+
+  static Stream<String> backends() {
+    List<String> urls = new ArrayList<>();
+    urls.add("sqlite");
+    String pg = System.getenv("NARVAULT_TEST_POSTGRES_URL");
+    if (pg != null && !pg.isBlank()) {
+      urls.add(pg);
+    }
+    return urls.stream();
+  }
+
+  /** A fresh, empty catalog on the backend. */
+  static String freshUrl(String backend) throws Exception {
+    if (backend.equals("sqlite")) {
+      return "jdbc:sqlite:" + dir.resolve(UUID.randomUUID() + ".db");
+    }
+    String schema = "t" + UUID.randomUUID().toString().replace("-", "");
+    try (Connection c = DriverManager.getConnection(backend); Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA " + schema);
+    }
+    return backend + (backend.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+  }
+
+  static Manifest manifest(int objects, long seed) throws Exception {
+    java.util.Random random = new java.util.Random(seed);
+    ByteArrayOutputStream pack = new ByteArrayOutputStream();
+    List<Manifest.Nar> nars = new ArrayList<>();
+    for (int i = 0; i < objects; i++) {
+      byte[] object = new byte[100 + random.nextInt(1000)];
+      random.nextBytes(object);
+      Sha256Hash h = Sha256Hash.of(object);
+      String url = "nar/" + h.toNix32() + ".nar";
+      NarInfo info = NarInfo.create(StorePath.makeSourcePath("p" + i, h, List.of()), url, "none", h, object.length, h,
+          object.length, List.of());
+      nars.add(new Manifest.Nar(url, pack.size(), object.length, h.toNixString(), info.text()));
+      pack.writeBytes(object);
+    }
+    byte[] bytes = pack.toByteArray();
+    PackLayout layout = PackLayout.of(3, 2, bytes.length, 512);
+    List<OutputStream> sinks = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      sinks.add(OutputStream.nullOutputStream());
+    }
+    List<FragmentDigest> digests = new PackEncoder(new BackblazeCodec(3, 2)).encode(PackSource.of(bytes), layout, sinks);
+    return Manifest.of(layout, digests, nars);
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void open_createsSchemaOnceAndReopens(String backend) throws Exception {
+    String url = freshUrl(backend);
+    try (Catalog c = Catalog.open(url)) {
+      assertEquals(1, c.schemaVersion());
+    }
+    try (Catalog c = Catalog.open(url)) {
+      assertEquals(1, c.schemaVersion());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void recordPack_thenLookupsFindEveryNarAndPlacement(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      for (int h = 0; h < 5; h++) {
+        c.putHolder("h" + h, "http://127.0.0.1:" + (7000 + h), "online", 1000);
+      }
+      Manifest m = manifest(4, 1);
+      String packId = ManifestCodec.packId(m);
+      c.recordPack(packId, m, "{\"signed\":true}", List.of("h0", "h1", "h2", "h3", "h4"), 2000);
+      for (Manifest.Nar nar : m.nars()) {
+        String hash = nar.parsedNarInfo().storePath().hashPart();
+        ArchivedNar found = c.narByStoreHash(hash).orElseThrow();
+        assertEquals(new ArchivedNar(hash, nar.key(), nar.fileHash(), packId, nar.offset(), nar.length(), nar.narInfo()), found);
+        assertEquals(found, c.narByFileKey(nar.key()).orElseThrow());
+      }
+      List<FragmentPlacement> placements = c.placements(packId);
+      assertEquals(5, placements.size());
+      for (int i = 0; i < 5; i++) {
+        assertEquals(i, placements.get(i).fragmentIndex());
+        assertEquals(m.fragments().get(i).id().hex(), placements.get(i).fragmentId());
+        assertEquals("http://127.0.0.1:" + (7000 + i), placements.get(i).endpoint());
+      }
+      assertEquals("{\"signed\":true}", c.signedManifest(packId).orElseThrow());
+      assertTrue(c.narByStoreHash("00000000000000000000000000000000").isEmpty());
+      assertEquals(4, c.totals()[1]);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void recordPack_twice_isHarmless_andANarKeepsItsFirstPack(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      for (int h = 0; h < 5; h++) {
+        c.putHolder("h" + h, "http://h" + h, "online", 1);
+      }
+      Manifest m = manifest(3, 2);
+      String packId = ManifestCodec.packId(m);
+      List<String> holders = List.of("h0", "h1", "h2", "h3", "h4");
+      c.recordPack(packId, m, "{}", holders, 1);
+      c.recordPack(packId, m, "{}", holders, 2);
+      assertEquals(1, c.totals()[0]);
+      assertEquals(3, c.totals()[1]);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void recordPack_withUnknownHolder_failsAndRecordsNothing(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      c.putHolder("h0", "http://h0", "online", 1);
+      Manifest m = manifest(2, 3);
+      assertThrows(CatalogException.class,
+          () -> c.recordPack(ManifestCodec.packId(m), m, "{}", List.of("h0", "h0x", "h0", "h0", "h0"), 1));
+      assertEquals(0, c.totals()[0]);
+      assertEquals(0, c.totals()[1]);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void open_refusesASchemaNewerThanThisNarvault(String backend) throws Exception {
+    String url = freshUrl(backend);
+    try (Catalog c = Catalog.open(url)) {
+      assertEquals(1, c.schemaVersion());
+    }
+    try (Connection conn = DriverManager.getConnection(url); Statement s = conn.createStatement()) {
+      s.execute("INSERT INTO narvault_schema (version) VALUES (99)");
+    }
+    CatalogException e = assertThrows(CatalogException.class, () -> Catalog.open(url));
+    assertTrue(e.getMessage().contains("newer"), e.getMessage());
+  }
+}
