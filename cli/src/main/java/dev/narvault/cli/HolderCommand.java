@@ -1,19 +1,25 @@
 package dev.narvault.cli;
 
+import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code narvault holder}: serve fragments from a local directory. */
 @Command(name = "holder", mixinStandardHelpOptions = true,
-    description = {"Runs a holder: stores fragments in a directory, within a capacity, and serves them",
-        "over HTTP (PUT, GET with Range, HEAD on /v1/fragments/{id}; GET /v1/status).",
-        "Every upload is checked against its fragment id and written atomically."})
+    description = {"Runs a holder: stores fragments in a directory within a capacity, and serves them over",
+        "HTTP within an upload-speed cap. Writes and deletes need an order signed by the coordinator;",
+        "every upload is checked against its fragment id and written atomically; a background scrub",
+        "re-hashes what is stored and quarantines (and reports) anything that rotted.",
+        "The holder's identity key is created in the data directory on first start."})
 final class HolderCommand implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "7070", description = "TCP port (default: ${DEFAULT-VALUE}; 0 = any free).")
   int port;
@@ -21,12 +27,47 @@ final class HolderCommand implements Callable<Integer> {
   @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
   String bind;
 
-  @Option(names = "--data-dir", required = true, description = "Directory for fragments (created if missing).")
+  @Option(names = "--data-dir", required = true, description = "Directory for fragments and the identity key.")
   Path dataDir;
 
   @Option(names = "--capacity", defaultValue = "10GiB", converter = ByteSize.class,
       description = "Most fragment bytes to store (default: ${DEFAULT-VALUE}).")
   long capacity;
+
+  @Option(names = "--coordinator-public-key", required = true, paramLabel = "NAME:BASE64",
+      description = "The coordinator's key: only orders it signed may write or delete fragments.")
+  String coordinatorKey;
+
+  @Option(names = "--coordinator", paramLabel = "URL",
+      description = "Coordinator to register with and send heartbeats and scrub reports to.")
+  URI coordinator;
+
+  @Option(names = "--advertise", paramLabel = "URL", description = "URL others reach this holder at (default: the bound address).")
+  URI advertise;
+
+  @Option(names = "--max-upload-speed", defaultValue = "0", converter = ByteSize.class,
+      description = "Cap on bytes/s sent to all clients together, e.g. 10MiB (default: no cap).")
+  long maxUpload;
+
+  @Option(names = "--max-download-speed", defaultValue = "0", converter = ByteSize.class,
+      description = "Cap on bytes/s received for uploads (default: no cap).")
+  long maxDownload;
+
+  @Option(names = "--scrub-speed", defaultValue = "4MiB", converter = ByteSize.class,
+      description = "Bytes/s the scrubber re-reads (default: ${DEFAULT-VALUE}).")
+  long scrubSpeed;
+
+  @Option(names = "--scrub-interval-hours", defaultValue = "24", description = "Hours between scrub passes (default: ${DEFAULT-VALUE}).")
+  long scrubHours;
+
+  @Option(names = "--heartbeat-seconds", defaultValue = "30", description = "Seconds between heartbeats (default: ${DEFAULT-VALUE}).")
+  long heartbeatSeconds;
+
+  @Option(names = "--operator", defaultValue = "", description = "Who runs this holder (placement keeps one operator's holders apart).")
+  String operator;
+
+  @Option(names = "--location", defaultValue = "", description = "Where it runs, free text (e.g. country).")
+  String location;
 
   private final PrintStream out;
 
@@ -36,9 +77,17 @@ final class HolderCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    HolderConfig config = new HolderConfig(new InetSocketAddress(bind, port), dataDir, capacity);
+    HolderConfig config = HolderConfig.of(new InetSocketAddress(bind, port), dataDir, capacity,
+            NixPublicKey.parse(coordinatorKey))
+        .withSpeeds(maxUpload, maxDownload)
+        .withScrub(scrubSpeed, Duration.ofHours(scrubHours))
+        .withHeartbeat(Duration.ofSeconds(heartbeatSeconds))
+        .withDescription(Optional.ofNullable(advertise), operator, location);
+    if (coordinator != null) {
+      config = config.withCoordinator(coordinator);
+    }
     try (HolderServer server = HolderServer.start(config)) {
-      out.println("holder serving " + dataDir + " at " + server.endpoint() + " (Ctrl-C to stop)");
+      out.println("holder " + server.holderId() + " serving " + dataDir + " at " + server.endpoint() + " (Ctrl-C to stop)");
       Runtime.getRuntime().addShutdownHook(new Thread(server::close));
       server.awaitClose();
     }

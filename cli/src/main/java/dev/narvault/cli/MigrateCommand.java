@@ -47,6 +47,10 @@ final class MigrateCommand implements Callable<Integer> {
       description = "Secret key that signs manifests; created if missing (default: ${DEFAULT-VALUE}).")
   Path archiveKey;
 
+  @Option(names = "--coordinator-key", required = true,
+      description = "The coordinator's secret key file: it signs the orders holders need to accept fragments.")
+  Path coordinatorKey;
+
   @Option(names = "--k", defaultValue = "10", description = "Data fragments per pack (default: ${DEFAULT-VALUE}).")
   int k;
 
@@ -81,7 +85,9 @@ final class MigrateCommand implements Callable<Integer> {
         Codecs.Kind.parse(codec), workDir, limit);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
-          ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out), out, Clock.systemUTC());
+          ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
+          dev.narvault.core.nix.NixSecretKey.parse(java.nio.file.Files.readString(coordinatorKey)), out,
+          Clock.systemUTC());
       MigrationSummary summary = migration.run();
       out.println(summary);
       return summary.rejected() > 0 ? 3 : 0;

@@ -29,6 +29,8 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new MigrateCommand(out));
     cli.addSubcommand(new HolderCommand(out));
     cli.addSubcommand(new GatewayCommand(out));
+    cli.addSubcommand(new RepairCommand(out));
+    cli.addSubcommand(new KeygenCommand(out));
     cli.addSubcommand(new CommandLine(new BenchCommand())
         .addSubcommand(new BenchCodecCommand(out)));
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {

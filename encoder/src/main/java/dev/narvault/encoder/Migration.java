@@ -57,6 +57,7 @@ public final class Migration {
   private final Catalog catalog;
   private final HolderClient holders;
   private final NixSecretKey archiveKey;
+  private final NixSecretKey coordinatorKey;
   private final PrintStream progress;
   private final Clock clock;
 
@@ -67,13 +68,21 @@ public final class Migration {
   private int rejected;
   private boolean limitReached;
 
+  private final java.util.Map<URI, String> holderIds = new java.util.HashMap<>();
+  private final java.security.SecureRandom random = new java.security.SecureRandom();
+
+  /**
+   * @param archiveKey signs pack manifests
+   * @param coordinatorKey signs the placement orders holders require
+   */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
-      NixSecretKey archiveKey, PrintStream progress, Clock clock) {
+      NixSecretKey archiveKey, NixSecretKey coordinatorKey, PrintStream progress, Clock clock) {
     this.config = config;
     this.objects = objects;
     this.catalog = catalog;
     this.holders = holders;
     this.archiveKey = archiveKey;
+    this.coordinatorKey = coordinatorKey;
     this.progress = progress;
     this.clock = clock;
   }
@@ -81,7 +90,16 @@ public final class Migration {
   public MigrationSummary run() throws IOException {
     Instant start = clock.instant();
     for (URI holder : config.holders()) {
-      catalog.putHolder(holder.toString(), holder.toString(), "online", start.toEpochMilli());
+      try {
+        String id = holders.status(holder).path("holderId").asText("");
+        if (id.isEmpty()) {
+          throw new IOException("no holderId in its status");
+        }
+        holderIds.put(holder, id);
+        catalog.putHolder(id, holder.toString(), "online", start.toEpochMilli());
+      } catch (IOException e) {
+        progress.println("  holder " + holder + " unavailable, not used this run: " + e.getMessage());
+      }
     }
     Files.createDirectories(config.workDir());
     List<String> keys = new ArrayList<>();
@@ -188,9 +206,10 @@ public final class Migration {
       SignedManifest signed = ManifestCodec.sign(manifest, archiveKey);
       String packId = ManifestCodec.packId(manifest);
       List<FragmentId> ids = digests.stream().map(FragmentDigest::id).toList();
-      List<URI> placed = new Placement(holders, config.holders()).place(files, ids, config.blockSize(), packs);
+      List<URI> placed = new Placement(holders, config.holders(), coordinatorKey, clock, holderIds)
+          .place(files, ids, config.blockSize(), packs);
       catalog.recordPack(packId, manifest, new String(ManifestCodec.toBytes(signed), StandardCharsets.UTF_8),
-          placed.stream().map(URI::toString).toList(), clock.millis());
+          placed.stream().map(holderIds::get).toList(), challenges(files, ids), clock.millis());
       packs++;
       archived += nars.size();
       archivedBytes += packLength;
@@ -211,6 +230,26 @@ public final class Migration {
       spool.reset();
     }
   }
+
+  /** Prepares a few audit challenges per fragment, with the answers, while the bytes are at hand. */
+  private List<dev.narvault.core.catalog.PendingChallenge> challenges(List<Path> files, List<FragmentId> ids)
+      throws IOException {
+    List<dev.narvault.core.catalog.PendingChallenge> list = new ArrayList<>();
+    for (int i = 0; i < files.size(); i++) {
+      try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(files.get(i))) {
+        for (int c = 0; c < CHALLENGES_PER_FRAGMENT; c++) {
+          dev.narvault.core.holder.AuditChallenge challenge =
+              dev.narvault.core.holder.AuditChallenge.random(ids.get(i), f.size(), 3, random);
+          list.add(new dev.narvault.core.catalog.PendingChallenge(java.util.UUID.randomUUID().toString(),
+              ids.get(i).hex(), challenge.toJson(), challenge.answer(f)));
+        }
+      }
+    }
+    return list;
+  }
+
+  /** Enough for a daily audit of each fragment for a while; repair can prepare more later. */
+  static final int CHALLENGES_PER_FRAGMENT = 8;
 
   private static java.util.concurrent.ThreadFactory daemonThreads() {
     return r -> {

@@ -9,6 +9,8 @@ import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.FragmentHasher;
 import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.holder.Order;
+import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import java.io.IOException;
@@ -19,7 +21,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -35,8 +39,19 @@ class HolderServerTest {
   @TempDir
   Path dir;
 
+  static final NixSecretKey COORDINATOR = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
+
   private HolderServer start(long capacity) throws IOException {
-    return HolderServer.start(new HolderConfig(new InetSocketAddress("127.0.0.1", 0), dir.resolve("data"), capacity));
+    return HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0), dir.resolve("data"), capacity,
+        COORDINATOR.publicKey()));
+  }
+
+  static Order.Signed order(HolderServer holder, FragmentId id, long size) {
+    return new Order(Order.Action.PUT, id, size, holder.holderId(), Instant.now().plusSeconds(600)).signWith(COORDINATOR);
+  }
+
+  private void put(HolderServer holder, FragmentId id, byte[] bytes) throws IOException {
+    client.put(holder.endpoint(), id, BLOCK, file(bytes), order(holder, id, bytes.length));
   }
 
   private static byte[] randomBytes(int n, long seed) {
@@ -56,14 +71,17 @@ class HolderServerTest {
     return Files.write(Files.createTempFile(dir, "fragment", ".bin"), bytes);
   }
 
-  private HttpResponse<String> putRaw(URI endpoint, FragmentId id, byte[] body, String query) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(HolderClient.fragmentUri(endpoint, id) + query))
+  private HttpResponse<String> putRaw(HolderServer holder, FragmentId id, byte[] body, String query) throws Exception {
+    Order.Signed o = order(holder, id, body.length);
+    return http.send(HttpRequest.newBuilder(URI.create(HolderClient.fragmentUri(holder.endpoint(), id) + query))
+        .header(Order.HEADER, o.order().text()).header(Order.SIGNATURE_HEADER, o.signature())
         .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private long filesUnder(Path p) throws IOException {
-    try (Stream<Path> s = Files.walk(p)) {
-      return s.filter(Files::isRegularFile).count();
+  /** Fragment files visible in the store (not counting their block-size files). */
+  private long fragmentFiles() throws IOException {
+    try (Stream<Path> s = Files.walk(dir.resolve("data/fragments"))) {
+      return s.filter(p -> Files.isRegularFile(p) && !p.toString().endsWith(".bs")).count();
     }
   }
 
@@ -72,7 +90,7 @@ class HolderServerTest {
     byte[] bytes = randomBytes(20_000, 1);
     FragmentId id = idOf(bytes);
     try (HolderServer holder = start(1 << 20)) {
-      client.put(holder.endpoint(), id, BLOCK, file(bytes));
+      put(holder, id, bytes);
       assertEquals(20_000, client.size(holder.endpoint(), id));
       assertArrayEquals(Arrays.copyOfRange(bytes, 4096, 4096 + 5000), client.read(holder.endpoint(), id, 4096, 5000));
       assertArrayEquals(Arrays.copyOfRange(bytes, 19_999, 20_000), client.read(holder.endpoint(), id, 19_999, 1));
@@ -89,8 +107,8 @@ class HolderServerTest {
     byte[] bytes = randomBytes(5000, 2);
     FragmentId id = idOf(bytes);
     try (HolderServer holder = start(1 << 20)) {
-      assertEquals(201, putRaw(holder.endpoint(), id, bytes, "?blockSize=" + BLOCK).statusCode());
-      assertEquals(200, putRaw(holder.endpoint(), id, bytes, "?blockSize=" + BLOCK).statusCode());
+      assertEquals(201, putRaw(holder, id, bytes, "?blockSize=" + BLOCK).statusCode());
+      assertEquals(200, putRaw(holder, id, bytes, "?blockSize=" + BLOCK).statusCode());
       assertEquals(1, holder.store().fragmentCount());
       assertEquals(5000, holder.store().usedBytes());
     }
@@ -103,12 +121,12 @@ class HolderServerTest {
     byte[] tampered = bytes.clone();
     tampered[4444] ^= 1;
     try (HolderServer holder = start(1 << 20)) {
-      HttpResponse<String> r = putRaw(holder.endpoint(), id, tampered, "?blockSize=" + BLOCK);
+      HttpResponse<String> r = putRaw(holder, id, tampered, "?blockSize=" + BLOCK);
       assertEquals(422, r.statusCode(), r.body());
       assertTrue(r.body().contains("hash"), r.body());
       assertEquals(-1, client.size(holder.endpoint(), id));
       assertEquals(0, holder.store().usedBytes());
-      assertEquals(0, filesUnder(dir.resolve("data")));
+      assertEquals(0, fragmentFiles());
     }
   }
 
@@ -116,7 +134,7 @@ class HolderServerTest {
   void put_withoutBlockSizeOrWithBadId_isRefused() throws Exception {
     byte[] bytes = randomBytes(100, 4);
     try (HolderServer holder = start(1 << 20)) {
-      assertEquals(400, putRaw(holder.endpoint(), idOf(bytes), bytes, "").statusCode());
+      assertEquals(400, putRaw(holder, idOf(bytes), bytes, "").statusCode());
       HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(holder.endpoint() + "/v1/fragments/not-an-id"))
           .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(400, r.statusCode());
@@ -129,11 +147,11 @@ class HolderServerTest {
     byte[] first = randomBytes(6000, 5);
     byte[] second = randomBytes(6000, 6);
     try (HolderServer holder = start(10_000)) {
-      client.put(holder.endpoint(), idOf(first), BLOCK, file(first));
-      IOException e = assertThrows(IOException.class, () -> client.put(holder.endpoint(), idOf(second), BLOCK, file(second)));
+      put(holder, idOf(first), first);
+      IOException e = assertThrows(IOException.class, () -> put(holder, idOf(second), second));
       assertTrue(e.getMessage().contains("507"), e.getMessage());
       assertEquals(6000, holder.store().usedBytes());
-      assertEquals(1, filesUnder(dir.resolve("data")));
+      assertEquals(1, fragmentFiles());
     }
   }
 
@@ -143,7 +161,7 @@ class HolderServerTest {
     FragmentId id = idOf(bytes);
     try (HolderServer holder = start(1 << 20)) {
       assertThrows(IOException.class, () -> client.read(holder.endpoint(), id, 0, 10));
-      client.put(holder.endpoint(), id, BLOCK, file(bytes));
+      put(holder, id, bytes);
       HttpResponse<String> r = http.send(HttpRequest.newBuilder(HolderClient.fragmentUri(holder.endpoint(), id))
           .header("Range", "bytes=5000-6000").build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(416, r.statusCode());
@@ -156,7 +174,7 @@ class HolderServerTest {
     byte[] bytes = randomBytes(7000, 8);
     FragmentId id = idOf(bytes);
     try (HolderServer holder = start(1 << 20)) {
-      client.put(holder.endpoint(), id, BLOCK, file(bytes));
+      put(holder, id, bytes);
     }
     // What a crash mid-upload leaves behind: a temporary file, never a visible fragment.
     Files.write(dir.resolve("data/tmp/" + id.hex() + ".crashed.part"), new byte[123]);
@@ -174,11 +192,11 @@ class HolderServerTest {
   void status_reportsCapacityUsedAndCount() throws Exception {
     byte[] bytes = randomBytes(3000, 9);
     try (HolderServer holder = start(50_000)) {
-      client.put(holder.endpoint(), idOf(bytes), BLOCK, file(bytes));
+      put(holder, idOf(bytes), bytes);
       String json = http.send(HttpRequest.newBuilder(URI.create(holder.endpoint() + "/v1/status")).build(),
           HttpResponse.BodyHandlers.ofString()).body();
       assertTrue(json.contains("\"capacityBytes\":50000") && json.contains("\"usedBytes\":3000")
-          && json.contains("\"fragments\":1"), json);
+          && json.contains("\"fragments\":1") && json.contains("\"holderId\":\"" + holder.holderId() + "\""), json);
     }
   }
 }

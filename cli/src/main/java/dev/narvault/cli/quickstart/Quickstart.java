@@ -16,6 +16,8 @@ import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
+import dev.narvault.repair.CoordinatorServer;
+import dev.narvault.repair.Membership;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -76,18 +78,24 @@ public final class Quickstart implements AutoCloseable {
     out.printf(Locale.ROOT, "seeded a binary cache: %d paths, %.0f MiB of NARs, %.0f MiB xz-compressed (%.1f s)%n",
         generated.size(), narBytes / 1048576.0, fileBytes / 1048576.0, seconds(t0));
 
+    String catalogUrl = "jdbc:sqlite:" + dir.resolve("catalog.db");
+    Catalog catalog = Catalog.open(catalogUrl);
+    running.add(catalog);
+    NixSecretKey coordinatorKey = NixSecretKey.generate("quickstart-coordinator-1", new SecureRandom());
+    CoordinatorServer coordinator = CoordinatorServer.start(new InetSocketAddress("127.0.0.1", 0),
+        new Membership(catalog, java.time.InstantSource.system(), Duration.ofMinutes(5)));
+    running.add(coordinator);
+    out.println("coordinator at " + coordinator.endpoint());
+
     List<HolderServer> holders = new ArrayList<>();
     for (int i = 0; i < settings.holders(); i++) {
-      HolderServer h = HolderServer.start(new HolderConfig(new InetSocketAddress("127.0.0.1", 0),
-          dir.resolve("holders/holder-" + i), 1L << 30));
+      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
+          dir.resolve("holders/holder-" + i), 1L << 30, coordinatorKey.publicKey())
+          .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofSeconds(5)));
       holders.add(h);
       running.add(h);
     }
     out.println("started " + holders.size() + " holders on " + holders.getFirst().endpoint() + " ...");
-
-    String catalogUrl = "jdbc:sqlite:" + dir.resolve("catalog.db");
-    Catalog catalog = Catalog.open(catalogUrl);
-    running.add(catalog);
     NixSecretKey archiveKey = NixSecretKey.generate("quickstart-archive-1", new SecureRandom());
     MigrateConfig config = new MigrateConfig(holders.stream().map(HolderServer::endpoint).toList(),
         TrustedKeys.of(cacheKey.publicKey()), settings.dataFragmentCount(), settings.parityFragmentCount(),
@@ -95,7 +103,7 @@ public final class Quickstart implements AutoCloseable {
     MigrationSummary summary;
     try (S3ObjectSource objects = new S3ObjectSource(s3.config())) {
       summary = new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)), archiveKey,
-          out, Clock.systemUTC()).run();
+          coordinatorKey, out, Clock.systemUTC()).run();
     }
     out.println("migrate: " + summary);
 

@@ -43,6 +43,7 @@ final class Cluster implements AutoCloseable {
   final List<Boolean> up = new ArrayList<>();
   final Catalog catalog;
   final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
+  final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   GatewayServer gateway;
 
   Cluster(Path dir, int holderCount) throws IOException {
@@ -50,8 +51,8 @@ final class Cluster implements AutoCloseable {
     this.s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
     this.objects = new S3ObjectSource(s3.config());
     for (int i = 0; i < holderCount; i++) {
-      holders.add(HolderServer.start(new HolderConfig(new InetSocketAddress("127.0.0.1", 0),
-          dir.resolve("holder-" + i), 1L << 30)));
+      holders.add(HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
+          dir.resolve("holder-" + i), 1L << 30, coordinatorKey.publicKey())));
       up.add(true);
     }
     this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
@@ -72,7 +73,7 @@ final class Cluster implements AutoCloseable {
         TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(),
         dir.resolve("work"), 0);
     return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
-        new PrintStream(java.io.OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+        coordinatorKey, new PrintStream(java.io.OutputStream.nullOutputStream()), Clock.systemUTC()).run();
   }
 
   URI startGateway() throws IOException {

@@ -126,6 +126,12 @@ public final class Catalog implements AutoCloseable {
    */
   public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
       long nowMillis) throws CatalogException {
+    recordPack(packId, manifest, signedManifest, holderIds, List.of(), nowMillis);
+  }
+
+  /** As above, also storing prepared audit challenges for the pack's fragments. */
+  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+      List<PendingChallenge> challenges, long nowMillis) throws CatalogException {
     if (holderIds.size() != manifest.fragments().size()) {
       throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
           + manifest.fragments().size());
@@ -172,6 +178,19 @@ public final class Catalog implements AutoCloseable {
           }
           ps.executeBatch();
         }
+        if (!challenges.isEmpty()) {
+          try (PreparedStatement ps = connection.prepareStatement(
+              "INSERT INTO audit_challenges (challenge_id, fragment_id, challenge, expected, used) VALUES (?, ?, ?, ?, 0)")) {
+            for (PendingChallenge c : challenges) {
+              ps.setString(1, c.challengeId());
+              ps.setString(2, c.fragmentId());
+              ps.setString(3, c.challengeJson());
+              ps.setString(4, c.expectedAnswer());
+              ps.addBatch();
+            }
+            ps.executeBatch();
+          }
+        }
         connection.commit();
       } catch (SQLException e) {
         connection.rollback();
@@ -180,6 +199,170 @@ public final class Catalog implements AutoCloseable {
         connection.setAutoCommit(true);
       }
       return null;
+    });
+  }
+
+  /**
+   * Registers a holder by its identity, or updates its details. Refused (false) when the message
+   * is not newer than the last one accepted from this holder: a replay.
+   */
+  public boolean registerHolder(HolderRecord holder, long messageMillis) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis, public_key, capacity_bytes, used_bytes, "
+              + "fragment_count, version, operator, location, last_message_millis, audit_state) "
+              + "VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok') "
+              + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, state = 'online', "
+              + "last_seen_millis = excluded.last_seen_millis, public_key = excluded.public_key, "
+              + "capacity_bytes = excluded.capacity_bytes, used_bytes = excluded.used_bytes, "
+              + "fragment_count = excluded.fragment_count, version = excluded.version, operator = excluded.operator, "
+              + "location = excluded.location, last_message_millis = excluded.last_message_millis "
+              + "WHERE holders.last_message_millis < excluded.last_message_millis")) {
+        ps.setString(1, holder.holderId());
+        ps.setString(2, holder.endpoint());
+        ps.setLong(3, holder.lastSeenMillis());
+        ps.setString(4, holder.publicKey().orElse(null));
+        ps.setLong(5, holder.capacityBytes());
+        ps.setLong(6, holder.usedBytes());
+        ps.setInt(7, holder.fragmentCount());
+        ps.setString(8, holder.version());
+        ps.setString(9, holder.operator());
+        ps.setString(10, holder.location());
+        ps.setLong(11, messageMillis);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Records a heartbeat; false when it is not newer than the last message (a replay). */
+  public boolean recordHeartbeat(String holderId, long usedBytes, int fragmentCount, String version,
+      long messageMillis, long nowMillis) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE holders SET used_bytes = ?, fragment_count = ?, version = ?, last_message_millis = ?, "
+              + "last_seen_millis = ?, state = 'online' WHERE holder_id = ? AND last_message_millis < ?")) {
+        ps.setLong(1, usedBytes);
+        ps.setInt(2, fragmentCount);
+        ps.setString(3, version);
+        ps.setLong(4, messageMillis);
+        ps.setLong(5, nowMillis);
+        ps.setString(6, holderId);
+        ps.setLong(7, messageMillis);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  public Optional<HolderRecord> holder(String holderId) throws CatalogException {
+    return holders("WHERE holder_id = ?", holderId).stream().findFirst();
+  }
+
+  public List<HolderRecord> holders() throws CatalogException {
+    return holders("", null);
+  }
+
+  private List<HolderRecord> holders(String where, String arg) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT holder_id, endpoint, public_key, capacity_bytes, used_bytes, fragment_count, version, operator, "
+              + "location, last_seen_millis, audit_state FROM holders " + where + " ORDER BY holder_id")) {
+        if (arg != null) {
+          ps.setString(1, arg);
+        }
+        List<HolderRecord> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new HolderRecord(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
+                rs.getLong(4), rs.getLong(5), rs.getInt(6), rs.getString(7), rs.getString(8), rs.getString(9),
+                rs.getLong(10), rs.getString(11)));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
+  /** An unused challenge for some fragment this holder stores, now marked used; empty if none is left. */
+  public Optional<PendingChallenge> takeChallenge(String holderId) throws CatalogException {
+    return locked(() -> {
+      PendingChallenge found;
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT c.challenge_id, c.fragment_id, c.challenge, c.expected FROM audit_challenges c "
+              + "JOIN fragments f ON f.fragment_id = c.fragment_id "
+              + "WHERE f.holder_id = ? AND f.state = 'stored' AND c.used = 0 ORDER BY c.challenge_id LIMIT 1")) {
+        ps.setString(1, holderId);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.empty();
+          }
+          found = new PendingChallenge(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4));
+        }
+      }
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE audit_challenges SET used = 1 WHERE challenge_id = ?")) {
+        ps.setString(1, found.challengeId());
+        ps.executeUpdate();
+      }
+      return Optional.of(found);
+    });
+  }
+
+  /** Records an audit; a failed one marks the holder suspect, a passed one clears that. */
+  public void recordAudit(String holderId, String fragmentId, boolean passed, String detail, long nowMillis)
+      throws CatalogException {
+    locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO audit_results (holder_id, fragment_id, at_millis, passed, detail) VALUES (?, ?, ?, ?, ?)")) {
+        ps.setString(1, holderId);
+        ps.setString(2, fragmentId);
+        ps.setLong(3, nowMillis);
+        ps.setInt(4, passed ? 1 : 0);
+        ps.setString(5, detail);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = connection.prepareStatement("UPDATE holders SET audit_state = ? WHERE holder_id = ?")) {
+        ps.setString(1, passed ? HolderRecord.AUDIT_OK : HolderRecord.AUDIT_SUSPECT);
+        ps.setString(2, holderId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */
+  public void recordScrubReport(String holderId, String fragmentId, long nowMillis) throws CatalogException {
+    locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO scrub_reports (holder_id, fragment_id, at_millis) VALUES (?, ?, ?)")) {
+        ps.setString(1, holderId);
+        ps.setString(2, fragmentId);
+        ps.setLong(3, nowMillis);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ?")) {
+        ps.setString(1, holderId);
+        ps.setString(2, fragmentId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
+  public List<Boolean> auditResults(String holderId) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT passed FROM audit_results WHERE holder_id = ? ORDER BY at_millis")) {
+        ps.setString(1, holderId);
+        List<Boolean> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(rs.getInt(1) == 1);
+          }
+        }
+        return list;
+      }
     });
   }
 

@@ -46,6 +46,39 @@ final class Schema {
         narinfo TEXT NOT NULL
       );
       CREATE INDEX nars_by_pack ON nars(pack_id);
+      """,
+      // 2: holder identities, heartbeats, audits and scrub reports.
+      """
+      ALTER TABLE holders ADD COLUMN public_key TEXT;
+      ALTER TABLE holders ADD COLUMN capacity_bytes BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN used_bytes BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN fragment_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN version TEXT NOT NULL DEFAULT '';
+      ALTER TABLE holders ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+      ALTER TABLE holders ADD COLUMN location TEXT NOT NULL DEFAULT '';
+      ALTER TABLE holders ADD COLUMN last_message_millis BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN audit_state TEXT NOT NULL DEFAULT 'ok';
+      CREATE INDEX fragments_by_id ON fragments(fragment_id);
+      CREATE TABLE audit_challenges (
+        challenge_id TEXT PRIMARY KEY,
+        fragment_id TEXT NOT NULL,
+        challenge TEXT NOT NULL,
+        expected TEXT NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX audit_challenges_by_fragment ON audit_challenges(fragment_id, used);
+      CREATE TABLE audit_results (
+        holder_id TEXT NOT NULL,
+        fragment_id TEXT NOT NULL,
+        at_millis BIGINT NOT NULL,
+        passed INTEGER NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE TABLE scrub_reports (
+        holder_id TEXT NOT NULL,
+        fragment_id TEXT NOT NULL,
+        at_millis BIGINT NOT NULL
+      );
       """);
 
   private Schema() {}

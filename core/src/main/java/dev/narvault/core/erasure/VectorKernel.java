@@ -9,6 +9,11 @@ import jdk.incubator.vector.VectorSpecies;
  * JDK Vector API: each product {@code c·d} is two 16-entry table lookups, on the low and the high
  * nibble of d (the PSHUFB technique of ISA-L), XOR-accumulated over the inputs.
  *
+ * <p>The product is written out in each loop rather than called: once a helper like it is compiled
+ * on its own, C2 may refuse to inline it into a later compilation ("already compiled into a big
+ * method"), and every vector it returns is then boxed on the heap, a hundredfold slowdown that
+ * appears or not depending on the order in which code shapes were first run.
+ *
  * <p>Outputs are made four at a time: each input vector is loaded and split into nibbles once and
  * used for four accumulators, so the inputs are read {@code ⌈rows/4⌉} times rather than
  * {@code rows} times. The four-, three-, two- and one-output loops are written out because
@@ -54,12 +59,6 @@ final class VectorKernel {
     }
   }
 
-  private static ByteVector product(byte[] tables, int at, ByteVector low, ByteVector high) {
-    ByteVector lowTable = ByteVector.fromArray(SPECIES, tables, at);
-    ByteVector highTable = ByteVector.fromArray(SPECIES, tables, at + LENGTH);
-    return low.selectFrom(lowTable).lanewise(VectorOperators.XOR, high.selectFrom(highTable));
-  }
-
   private static void rows4(CoefficientTables t, int r, byte[][] in, byte[][] out, int from, int to) {
     byte[] tables = t.tables;
     int k = t.inputs;
@@ -82,10 +81,14 @@ final class VectorKernel {
         ByteVector low = d.and((byte) 0x0f);
         ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
         int ti = i * step;
-        acc0 = acc0.lanewise(VectorOperators.XOR, product(tables, base0 + ti, low, high));
-        acc1 = acc1.lanewise(VectorOperators.XOR, product(tables, base1 + ti, low, high));
-        acc2 = acc2.lanewise(VectorOperators.XOR, product(tables, base2 + ti, low, high));
-        acc3 = acc3.lanewise(VectorOperators.XOR, product(tables, base3 + ti, low, high));
+        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti + LENGTH))));
+        acc1 = acc1.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti + LENGTH))));
+        acc2 = acc2.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti + LENGTH))));
+        acc3 = acc3.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base3 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base3 + ti + LENGTH))));
       }
       acc0.intoArray(out0, p);
       acc1.intoArray(out1, p);
@@ -113,9 +116,12 @@ final class VectorKernel {
         ByteVector low = d.and((byte) 0x0f);
         ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
         int ti = i * step;
-        acc0 = acc0.lanewise(VectorOperators.XOR, product(tables, base0 + ti, low, high));
-        acc1 = acc1.lanewise(VectorOperators.XOR, product(tables, base1 + ti, low, high));
-        acc2 = acc2.lanewise(VectorOperators.XOR, product(tables, base2 + ti, low, high));
+        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti + LENGTH))));
+        acc1 = acc1.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti + LENGTH))));
+        acc2 = acc2.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti + LENGTH))));
       }
       acc0.intoArray(out0, p);
       acc1.intoArray(out1, p);
@@ -139,8 +145,10 @@ final class VectorKernel {
         ByteVector low = d.and((byte) 0x0f);
         ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
         int ti = i * step;
-        acc0 = acc0.lanewise(VectorOperators.XOR, product(tables, base0 + ti, low, high));
-        acc1 = acc1.lanewise(VectorOperators.XOR, product(tables, base1 + ti, low, high));
+        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti + LENGTH))));
+        acc1 = acc1.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti + LENGTH))));
       }
       acc0.intoArray(out0, p);
       acc1.intoArray(out1, p);
@@ -159,7 +167,8 @@ final class VectorKernel {
         ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
         ByteVector low = d.and((byte) 0x0f);
         ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
-        acc0 = acc0.lanewise(VectorOperators.XOR, product(tables, base0 + i * step, low, high));
+        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + i * step))
+            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + i * step + LENGTH))));
       }
       acc0.intoArray(out0, p);
     }

@@ -33,16 +33,64 @@ public final class HolderClient {
     return URI.create(base + "v1/fragments/" + id.hex());
   }
 
-  /** Uploads a fragment file; the holder checks its id against the bytes with this block size. */
-  public void put(URI endpoint, FragmentId id, int blockSize, Path file) throws IOException {
+  /**
+   * Uploads a fragment file under the coordinator's signed order; the holder checks the order and
+   * then the id against the bytes with this block size.
+   */
+  public void put(URI endpoint, FragmentId id, int blockSize, Path file, Order.Signed order) throws IOException {
     URI uri = URI.create(fragmentUri(endpoint, id) + "?blockSize=" + blockSize);
     HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout.multipliedBy(10))
+        .header(Order.HEADER, order.order().text()).header(Order.SIGNATURE_HEADER, order.signature())
         .PUT(HttpRequest.BodyPublishers.ofFile(file)).build();
     HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
     if (response.statusCode() != 200 && response.statusCode() != 201) {
       throw new IOException("holder " + endpoint + " refused fragment " + id + ": HTTP "
           + response.statusCode() + " " + response.body().strip());
     }
+  }
+
+  /** Deletes a fragment under the coordinator's signed order; false when the holder did not have it. */
+  public boolean delete(URI endpoint, FragmentId id, Order.Signed order) throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(fragmentUri(endpoint, id)).timeout(timeout)
+        .header(Order.HEADER, order.order().text()).header(Order.SIGNATURE_HEADER, order.signature())
+        .DELETE().build();
+    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    if (response.statusCode() == 404) {
+      return false;
+    }
+    if (response.statusCode() != 200) {
+      throw new IOException("holder " + endpoint + " refused to delete " + id + ": HTTP " + response.statusCode()
+          + " " + response.body().strip());
+    }
+    return true;
+  }
+
+  /** The holder's status document (holderId, publicKey, capacity, use, version). */
+  public com.fasterxml.jackson.databind.JsonNode status(URI endpoint) throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/status")).timeout(timeout).GET().build();
+    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    if (response.statusCode() != 200) {
+      throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to status");
+    }
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body());
+  }
+
+  /** Asks the holder to answer an audit challenge; returns its answer (hex). */
+  public String audit(URI endpoint, AuditChallenge challenge) throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/audit")).timeout(timeout)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(challenge.toJson())).build();
+    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    if (response.statusCode() != 200) {
+      throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to an audit: "
+          + response.body().strip());
+    }
+    com.fasterxml.jackson.databind.JsonNode hash = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(response.body()).get("hash");
+    if (hash == null || !hash.isTextual()) {
+      throw new IOException("holder " + endpoint + " sent a malformed audit answer");
+    }
+    return hash.asText();
   }
 
   /** Reads exactly {@code length} bytes at {@code offset}; anything else is an IOException. */

@@ -1,16 +1,31 @@
 package dev.narvault.holder.server;
 
+import dev.narvault.core.nix.NixPublicKey;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * A holder's settings, validated once at start.
  *
  * @param bind address and port to listen on (port 0 picks a free one)
- * @param dataDir where fragments live
+ * @param dataDir where fragments and the identity key live
  * @param capacityBytes the most fragment bytes this holder will store
+ * @param coordinatorKey the key whose signed orders allow writes and deletes
+ * @param coordinator where to register and send heartbeats and scrub reports (none: stay silent)
+ * @param advertise the URL others reach this holder at (default: the bound address)
+ * @param maxUploadBytesPerSecond cap on bytes sent to all clients together (0 = none)
+ * @param maxDownloadBytesPerSecond cap on bytes received from all clients together (0 = none)
+ * @param scrubBytesPerSecond pace of the background re-hashing of stored fragments
+ * @param scrubInterval pause between two scrub passes
+ * @param heartbeatInterval time between heartbeats
  */
-public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBytes) {
+public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey,
+    Optional<URI> coordinator, Optional<URI> advertise, long maxUploadBytesPerSecond, long maxDownloadBytesPerSecond,
+    long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval, String operator, String location) {
+
   public HolderConfig {
     if (capacityBytes < 1) {
       throw new IllegalArgumentException("capacity must be at least 1 byte, got " + capacityBytes);
@@ -18,5 +33,52 @@ public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBy
     if (dataDir == null) {
       throw new IllegalArgumentException("a data directory is required");
     }
+    if (coordinatorKey == null) {
+      throw new IllegalArgumentException("the coordinator's public key is required: it authorises every write");
+    }
+    if (maxUploadBytesPerSecond < 0 || maxDownloadBytesPerSecond < 0) {
+      throw new IllegalArgumentException("speed caps must be >= 0 (0 = none)");
+    }
+    if (scrubBytesPerSecond < 1) {
+      throw new IllegalArgumentException("scrub speed must be >= 1 byte/s, got " + scrubBytesPerSecond);
+    }
+    if (scrubInterval.isNegative() || heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
+      throw new IllegalArgumentException("intervals must be positive");
+    }
+  }
+
+  /** Defaults: no coordinator URL, no caps, scrub at 4 MiB/s once a day, heartbeat every 30 s. */
+  public static HolderConfig of(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.empty(), Optional.empty(), 0, 0,
+        4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), "", "");
+  }
+
+  public HolderConfig withCoordinator(URI uri) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.of(uri), advertise,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
+        operator, location);
+  }
+
+  public HolderConfig withSpeeds(long upload, long download) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise, upload, download,
+        scrubBytesPerSecond, scrubInterval, heartbeatInterval, operator, location);
+  }
+
+  public HolderConfig withScrub(long bytesPerSecond, Duration interval) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, bytesPerSecond, interval, heartbeatInterval, operator,
+        location);
+  }
+
+  public HolderConfig withHeartbeat(Duration interval) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, interval, operator,
+        location);
+  }
+
+  public HolderConfig withDescription(Optional<URI> advertised, String operatorName, String where) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertised,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
+        operatorName, where);
   }
 }

@@ -1,44 +1,157 @@
 package dev.narvault.holder.server;
 
+import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.http.NettyServer;
+import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.holder.store.DiskFragmentStore;
 import dev.narvault.holder.store.FragmentStore;
+import dev.narvault.holder.store.Scrubber;
+import io.netty.handler.traffic.GlobalTrafficShapingHandler;
 import io.netty.util.concurrent.DefaultEventExecutorGroup;
 import io.netty.util.concurrent.EventExecutorGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.time.Instant;
+import java.time.InstantSource;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Starts and stops a holder: the store, the disk-work executors, the listening socket. */
+/**
+ * Starts and stops a holder: identity, store, speed caps, the listening socket, and the background
+ * work (scrub passes, registration and heartbeats).
+ */
 public final class HolderServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServer.class);
+  static final String IDENTITY_FILE = "identity.key";
 
   private final NettyServer server;
   private final FragmentStore store;
+  private final String holderId;
+  private final HolderMetrics metrics;
+  private final Scrubber scrubber;
+  private final ScheduledExecutorService background;
 
-  private HolderServer(NettyServer server, FragmentStore store) {
+  private HolderServer(NettyServer server, FragmentStore store, String holderId, HolderMetrics metrics,
+      Scrubber scrubber, ScheduledExecutorService background) {
     this.server = server;
     this.store = store;
+    this.holderId = holderId;
+    this.metrics = metrics;
+    this.scrubber = scrubber;
+    this.background = background;
   }
 
   public static HolderServer start(HolderConfig config) throws IOException {
-    return start(config, DiskFragmentStore.open(config.dataDir(), config.capacityBytes()));
+    return start(config, DiskFragmentStore.open(config.dataDir(), config.capacityBytes()), InstantSource.system());
   }
 
-  /** Starts on an existing store (tests wrap the disk store to inject faults). */
-  public static HolderServer start(HolderConfig config, FragmentStore store) throws IOException {
+  /** Starts on an existing store and clock (tests wrap the store to inject faults). */
+  public static HolderServer start(HolderConfig config, FragmentStore store, InstantSource clock) throws IOException {
+    NixSecretKey identity = loadOrCreateIdentity(config.dataDir());
+    String holderId = HolderIdentity.holderId(identity.publicKey());
+    HolderMetrics metrics = new HolderMetrics();
     EventExecutorGroup blocking = new DefaultEventExecutorGroup(4);
-    HolderServerInitializer initializer = new HolderServerInitializer(store, blocking, Instant.now());
-    NettyServer server = NettyServer.start(config.bind(), initializer::initChannel,
-        () -> blocking.shutdownGracefully(250, 3000, TimeUnit.MILLISECONDS).syncUninterruptibly());
-    HolderServer holder = new HolderServer(server, store);
-    LOG.info("holder listening on {}, data in {}, capacity {} bytes, {} fragments stored",
-        server.endpoint(), config.dataDir(), config.capacityBytes(), store.fragmentCount());
+    ScheduledExecutorService background = Executors.newScheduledThreadPool(2, r -> {
+      Thread t = new Thread(r, "holder-background");
+      t.setDaemon(true);
+      return t;
+    });
+    GlobalTrafficShapingHandler shaper = config.maxUploadBytesPerSecond() > 0 || config.maxDownloadBytesPerSecond() > 0
+        ? new GlobalTrafficShapingHandler(background, config.maxUploadBytesPerSecond(), config.maxDownloadBytesPerSecond(), 100)
+        : null;
+    HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKey(),
+        holderId, identity.publicKey(), clock.instant(), clock);
+    HolderServerInitializer initializer = new HolderServerInitializer(context, blocking, shaper);
+    NettyServer server = NettyServer.start(config.bind(), initializer::initChannel, () -> {
+      blocking.shutdownGracefully(250, 3000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+      if (shaper != null) {
+        shaper.release();
+      }
+    });
+    URI endpoint = config.advertise().orElse(server.endpoint());
+    CoordinatorClient coordinator = config.coordinator()
+        .map(uri -> new CoordinatorClient(uri, identity, clock)).orElse(null);
+    Scrubber scrubber = new Scrubber(store, config.scrubBytesPerSecond(), metrics.scrubbedBytes, id -> {
+      metrics.corruptFound.increment();
+      if (coordinator != null) {
+        coordinator.reportCorrupt(id);
+      }
+    });
+    HolderServer holder = new HolderServer(server, store, holderId, metrics, scrubber, background);
+    if (coordinator != null) {
+      background.scheduleWithFixedDelay(() -> holder.keepInTouch(coordinator, endpoint, config), 0,
+          config.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    if (!config.scrubInterval().isZero()) {
+      background.scheduleWithFixedDelay(holder::scrubPass, config.scrubInterval().toMillis(),
+          config.scrubInterval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    LOG.info("holder {} listening on {}, data in {}, capacity {} bytes, {} fragments stored", holderId, endpoint,
+        config.dataDir(), config.capacityBytes(), store.fragmentCount());
     return holder;
+  }
+
+  private boolean registered;
+
+  private void keepInTouch(CoordinatorClient coordinator, URI endpoint, HolderConfig config) {
+    try {
+      if (!registered) {
+        coordinator.register(endpoint, store, HolderServerHandler.version(), config.operator(), config.location());
+        registered = true;
+      } else {
+        coordinator.heartbeat(store, HolderServerHandler.version());
+      }
+    } catch (IOException e) {
+      LOG.warn("coordinator unreachable, will retry: {}", e.getMessage());
+      registered = false;
+    } catch (RuntimeException e) {
+      LOG.error("heartbeat failed: {}", e.toString(), e);
+    }
+  }
+
+  private void scrubPass() {
+    try {
+      scrubOnce();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      LOG.error("scrub pass failed: {}", e.toString(), e);
+    }
+  }
+
+  /** Runs one scrub pass now; returns the number of fragments quarantined. */
+  public int scrubOnce() throws InterruptedException {
+    int corrupt = scrubber.scrubOnce();
+    metrics.scrubPasses.increment();
+    return corrupt;
+  }
+
+  /** Loads the holder's Ed25519 identity from its data directory, creating it (mode 0600) on first start. */
+  static NixSecretKey loadOrCreateIdentity(Path dataDir) throws IOException {
+    Files.createDirectories(dataDir);
+    Path file = dataDir.resolve(IDENTITY_FILE);
+    if (Files.exists(file)) {
+      return NixSecretKey.parse(Files.readString(file));
+    }
+    NixSecretKey key = NixSecretKey.generate("narvault-holder", new SecureRandom());
+    Path tmp = Files.createTempFile(dataDir, ".identity", ".tmp",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, key.toFileContents() + "\n");
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    return key;
+  }
+
+  public String holderId() {
+    return holderId;
   }
 
   public InetSocketAddress address() {
@@ -54,6 +167,10 @@ public final class HolderServer implements AutoCloseable {
     return store;
   }
 
+  public HolderMetrics metrics() {
+    return metrics;
+  }
+
   /** Blocks until the server stops. */
   public void awaitClose() throws InterruptedException {
     server.awaitClose();
@@ -62,6 +179,7 @@ public final class HolderServer implements AutoCloseable {
   /** Stops accepting, closes connections (cutting transfers in flight), stops the threads. */
   @Override
   public void close() {
+    background.shutdownNow();
     server.close();
     LOG.info("holder on {} stopped", address());
   }

@@ -1,19 +1,23 @@
 package dev.narvault.holder.server;
 
+import dev.narvault.core.holder.AuditChallenge;
+import dev.narvault.core.holder.Order;
 import dev.narvault.core.http.ByteRange;
+import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.store.FragmentMismatchException;
 import dev.narvault.holder.store.FragmentStore;
 import dev.narvault.holder.store.StoreFullException;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -25,36 +29,43 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.stream.ChunkedNioFile;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The holder protocol: {@code PUT|GET|HEAD /v1/fragments/{id}} and {@code GET /v1/status}. One
- * instance per connection (it holds the upload in progress); runs on the blocking group.
+ * The holder protocol ({@code docs/protocol.md}): {@code PUT|DELETE} (with a signed order),
+ * {@code GET|HEAD} on {@code /v1/fragments/{id}}, {@code POST /v1/audit}, {@code GET /v1/status}
+ * and {@code GET /metrics}. One instance per connection (it holds the request in progress); runs
+ * on the blocking executor group.
  */
 final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServerHandler.class);
   private static final String PREFIX = "/v1/fragments/";
+  private static final int MAX_AUDIT_REQUEST = 16 * 1024;
+  private static final int SERVE_CHUNK = 64 * 1024;
 
-  private final FragmentStore store;
-  private final Instant started;
+  /** What the holder knows about itself, shared by all connections. */
+  record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
+      NixPublicKey identity, Instant started, InstantSource clock) {}
+
+  private final Context c;
   private FragmentStore.Upload upload;
   private FragmentId uploadId;
+  private ByteBuf auditBody;
   private boolean keepAlive;
-  /** Set after answering a request early: its remaining body is read and dropped. */
-  private boolean discarding;
 
-  HolderServerHandler(FragmentStore store, Instant started) {
-    this.store = store;
-    this.started = started;
+  HolderServerHandler(Context context) {
+    this.c = context;
   }
 
   @Override
@@ -73,7 +84,6 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
 
   private void onRequest(ChannelHandlerContext ctx, HttpRequest request) throws IOException {
     keepAlive = HttpUtil.isKeepAlive(request);
-    discarding = false;
     if (!request.decoderResult().isSuccess()) {
       reject(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request");
       return;
@@ -81,37 +91,90 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     QueryStringDecoder uri = new QueryStringDecoder(request.uri());
     String path = uri.path();
     HttpMethod method = request.method();
-    if (path.equals("/v1/status") && method.equals(HttpMethod.GET)) {
+    if (method.equals(HttpMethod.GET) && path.equals("/v1/status")) {
       status(ctx);
-      return;
-    }
-    if (!path.startsWith(PREFIX)) {
+    } else if (method.equals(HttpMethod.GET) && path.equals("/metrics")) {
+      respond(ctx, HttpResponseStatus.OK, c.metrics().render(c.store()), "text/plain; version=0.0.4");
+    } else if (method.equals(HttpMethod.POST) && path.equals("/v1/audit")) {
+      auditBody = Unpooled.buffer();
+    } else if (path.startsWith(PREFIX)) {
+      fragmentRequest(ctx, request, uri, path.substring(PREFIX.length()));
+    } else {
       reject(ctx, HttpResponseStatus.NOT_FOUND, "unknown path " + path);
-      return;
     }
+  }
+
+  private void fragmentRequest(ChannelHandlerContext ctx, HttpRequest request, QueryStringDecoder uri, String idText)
+      throws IOException {
     FragmentId id;
     try {
-      id = new FragmentId(path.substring(PREFIX.length()));
+      id = new FragmentId(idText);
     } catch (IllegalArgumentException e) {
       reject(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
       return;
     }
-    if (method.equals(HttpMethod.PUT)) {
-      beginUpload(ctx, request, uri, id);
-    } else if (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)) {
+    HttpMethod method = request.method();
+    if (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)) {
       serve(ctx, request, id, method.equals(HttpMethod.HEAD));
+    } else if (method.equals(HttpMethod.PUT)) {
+      long length = HttpUtil.getContentLength(request, -1L);
+      if (length < 1) {
+        reject(ctx, HttpResponseStatus.LENGTH_REQUIRED, "PUT needs a Content-Length of at least 1");
+      } else if (authorised(ctx, request, Order.Action.PUT, id, length)) {
+        beginUpload(ctx, uri, id, length);
+      }
+    } else if (method.equals(HttpMethod.DELETE)) {
+      if (authorised(ctx, request, Order.Action.DELETE, id, -1)) {
+        boolean deleted = c.store().delete(id);
+        respond(ctx, deleted ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
+            deleted ? "deleted\n" : "no fragment " + id + "\n", "text/plain; charset=utf-8");
+      }
     } else {
-      reject(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use PUT, GET or HEAD");
+      reject(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use PUT, GET, HEAD or DELETE");
     }
   }
 
-  private void beginUpload(ChannelHandlerContext ctx, HttpRequest request, QueryStringDecoder uri, FragmentId id)
-      throws IOException {
-    long length = HttpUtil.getContentLength(request, -1L);
-    if (length < 1) {
-      reject(ctx, HttpResponseStatus.LENGTH_REQUIRED, "PUT needs a Content-Length of at least 1");
-      return;
+  /**
+   * Checks the coordinator's order for a write: present (401 otherwise), signed by the coordinator,
+   * for this action, fragment and holder, of this size, not expired (403 otherwise).
+   */
+  private boolean authorised(ChannelHandlerContext ctx, HttpRequest request, Order.Action action, FragmentId id,
+      long size) {
+    String text = request.headers().get(Order.HEADER);
+    String signature = request.headers().get(Order.SIGNATURE_HEADER);
+    if (text == null || signature == null) {
+      reject(ctx, HttpResponseStatus.UNAUTHORIZED, "writes need an order signed by the coordinator ("
+          + Order.HEADER + ", " + Order.SIGNATURE_HEADER + ")");
+      return false;
     }
+    String problem;
+    try {
+      Order order = Order.parse(text);
+      if (!new Order.Signed(order, signature).verifiedBy(c.coordinatorKey())) {
+        problem = "order signature does not verify with the coordinator's key";
+      } else if (order.action() != action) {
+        problem = "order is for " + order.action() + ", not " + action;
+      } else if (!order.fragmentId().equals(id)) {
+        problem = "order is for fragment " + order.fragmentId() + ", not " + id;
+      } else if (!order.holderId().equals(c.holderId())) {
+        problem = "order is for holder " + order.holderId() + ", this is " + c.holderId();
+      } else if (size >= 0 && order.size() != size) {
+        problem = "order is for " + order.size() + " bytes, the upload has " + size;
+      } else if (!order.expires().isAfter(c.clock().instant())) {
+        problem = "order expired at " + order.expires();
+      } else {
+        return true;
+      }
+    } catch (IllegalArgumentException e) {
+      problem = e.getMessage();
+    }
+    LOG.warn("{}: refused {} of {}: {}", ctx.channel().remoteAddress(), action, id, problem);
+    reject(ctx, HttpResponseStatus.FORBIDDEN, problem);
+    return false;
+  }
+
+  private void beginUpload(ChannelHandlerContext ctx, QueryStringDecoder uri, FragmentId id, long length)
+      throws IOException {
     List<String> blockSizes = uri.parameters().getOrDefault("blockSize", List.of());
     int blockSize;
     try {
@@ -121,7 +184,7 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     try {
-      upload = store.begin(id, length, blockSize);
+      upload = c.store().begin(id, length, blockSize);
       uploadId = id;
     } catch (StoreFullException e) {
       reject(ctx, HttpResponseStatus.INSUFFICIENT_STORAGE, e.getMessage());
@@ -131,32 +194,68 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void onContent(ChannelHandlerContext ctx, HttpContent content) throws IOException {
-    if (upload == null) {
-      if (discarding && content instanceof LastHttpContent) {
-        discarding = false;
+    if (auditBody != null) {
+      auditBody.writeBytes(content.content());
+      if (auditBody.readableBytes() > MAX_AUDIT_REQUEST) {
+        auditBody.release();
+        auditBody = null;
+        reject(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "audit request too large");
+      } else if (content instanceof LastHttpContent) {
+        audit(ctx);
       }
+      return;
+    }
+    if (upload == null) {
       return;
     }
     try {
       if (content.content().isReadable()) {
+        c.metrics().bytesReceived.add(content.content().readableBytes());
         upload.write(content.content().nioBuffer());
       }
       if (content instanceof LastHttpContent) {
         boolean created = upload.commit();
-        LOG.debug("fragment {} {}", uploadId, created ? "stored" : "already present");
         finishUpload();
         respond(ctx, created ? HttpResponseStatus.CREATED : HttpResponseStatus.OK,
-            created ? "stored\n" : "already stored\n");
+            created ? "stored\n" : "already stored\n", "text/plain; charset=utf-8");
       }
     } catch (FragmentMismatchException e) {
       LOG.warn("{} rejected fragment {}: {}", ctx.channel().remoteAddress(), uploadId, e.getMessage());
       finishUpload();
       reject(ctx, HttpResponseStatus.UNPROCESSABLE_ENTITY, e.getMessage());
     } catch (IOException e) {
+      // A full disk lands here: the upload is discarded whole, nothing partial stays.
       LOG.error("writing fragment {} failed: {}", uploadId, e.toString());
       finishUpload();
       reject(ctx, HttpResponseStatus.INSUFFICIENT_STORAGE, "cannot store fragment: " + e.getMessage());
     }
+  }
+
+  private void audit(ChannelHandlerContext ctx) throws IOException {
+    String json = auditBody.toString(StandardCharsets.UTF_8);
+    auditBody.release();
+    auditBody = null;
+    AuditChallenge challenge;
+    try {
+      challenge = AuditChallenge.fromJson(json);
+    } catch (IllegalArgumentException e) {
+      reject(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
+      return;
+    }
+    Optional<FileChannel> file = c.store().open(challenge.fragmentId());
+    if (file.isEmpty()) {
+      reject(ctx, HttpResponseStatus.NOT_FOUND, "no fragment " + challenge.fragmentId());
+      return;
+    }
+    String answer;
+    try (FileChannel f = file.get()) {
+      answer = challenge.answer(f);
+    } catch (IOException e) {
+      reject(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
+      return;
+    }
+    c.metrics().auditsAnswered.increment();
+    respond(ctx, HttpResponseStatus.OK, "{\"hash\":\"" + answer + "\"}\n", "application/json");
   }
 
   private void finishUpload() throws IOException {
@@ -167,7 +266,7 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void serve(ChannelHandlerContext ctx, HttpRequest request, FragmentId id, boolean head) throws IOException {
-    Optional<FileChannel> opened = store.open(id);
+    Optional<FileChannel> opened = c.store().open(id);
     if (opened.isEmpty()) {
       reject(ctx, HttpResponseStatus.NOT_FOUND, "no fragment " + id);
       return;
@@ -179,27 +278,31 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE), size);
     } catch (ByteRange.UnsatisfiableException e) {
       file.close();
-      FullHttpResponse r = full(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, e.getMessage() + "\n");
+      FullHttpResponse r = full(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, e.getMessage() + "\n", "text/plain");
       r.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + size);
       send(ctx, r);
       return;
     }
     long first = range.map(ByteRange::first).orElse(0L);
     long length = range.map(ByteRange::length).orElse(size);
-    HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
-        range.isPresent() ? HttpResponseStatus.PARTIAL_CONTENT : HttpResponseStatus.OK);
+    HttpResponseStatus status = range.isPresent() ? HttpResponseStatus.PARTIAL_CONTENT : HttpResponseStatus.OK;
+    HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
     response.headers().set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
     HttpUtil.setContentLength(response, length);
     range.ifPresent(r -> response.headers().set(HttpHeaderNames.CONTENT_RANGE, r.contentRange()));
     HttpUtil.setKeepAlive(response, keepAlive);
+    c.metrics().request(status.code());
     ctx.write(response);
+    ChannelFuture last;
     if (!head && length > 0) {
-      ctx.write(new DefaultFileRegion(file, first, length));
+      c.metrics().bytesServed.add(length);
+      // Chunks, not a zero-copy region: the upload-speed cap can only pace what it sees in pieces.
+      last = ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(file, first, length, SERVE_CHUNK)));
     } else {
       file.close();
+      last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
     }
-    ChannelFuture last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
     if (!keepAlive) {
       last.addListener(ChannelFutureListener.CLOSE);
     }
@@ -207,41 +310,38 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
 
   private void status(ChannelHandlerContext ctx) {
     String json = String.format(
-        "{\"capacityBytes\":%d,\"usedBytes\":%d,\"fragments\":%d,\"uptimeSeconds\":%d,\"version\":\"%s\"}%n",
-        store.capacityBytes(), store.usedBytes(), store.fragmentCount(),
-        Duration.between(started, Instant.now()).toSeconds(), version());
-    FullHttpResponse r = full(HttpResponseStatus.OK, json);
-    r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-    send(ctx, r);
+        "{\"holderId\":\"%s\",\"publicKey\":\"%s\",\"capacityBytes\":%d,\"usedBytes\":%d,\"fragments\":%d,"
+            + "\"uptimeSeconds\":%d,\"version\":\"%s\"}%n",
+        c.holderId(), c.identity(), c.store().capacityBytes(), c.store().usedBytes(), c.store().fragmentCount(),
+        Duration.between(c.started(), c.clock().instant()).toSeconds(), version());
+    respond(ctx, HttpResponseStatus.OK, json, "application/json");
   }
 
-  private static String version() {
+  static String version() {
     String v = HolderServerHandler.class.getPackage().getImplementationVersion();
     return v == null ? "development" : v;
   }
 
-  private void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String text) {
-    send(ctx, full(status, text));
+  private void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String text, String type) {
+    send(ctx, full(status, text, type));
   }
 
-  /** Answers with an error; the rest of the request body, if any, is read and dropped. */
+  /** Answers with an error and closes the connection: its framing is uncertain after an early answer. */
   private void reject(ChannelHandlerContext ctx, HttpResponseStatus status, String message) {
-    discarding = true;
-    FullHttpResponse r = full(status, message + "\n");
-    // After an early error the connection's framing is uncertain: close it.
     keepAlive = false;
-    send(ctx, r);
+    send(ctx, full(status, message + "\n", "text/plain; charset=utf-8"));
   }
 
-  private static FullHttpResponse full(HttpResponseStatus status, String text) {
+  private static FullHttpResponse full(HttpResponseStatus status, String text, String type) {
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
         Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
-    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
     HttpUtil.setContentLength(r, r.content().readableBytes());
     return r;
   }
 
   private void send(ChannelHandlerContext ctx, FullHttpResponse response) {
+    c.metrics().request(response.status().code());
     HttpUtil.setKeepAlive(response, keepAlive);
     ChannelFuture f = ctx.writeAndFlush(response);
     if (!keepAlive) {
@@ -254,6 +354,10 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     if (upload != null) {
       LOG.info("{} disconnected during upload of {}: discarded", ctx.channel().remoteAddress(), uploadId);
       finishUpload();
+    }
+    if (auditBody != null) {
+      auditBody.release();
+      auditBody = null;
     }
     ctx.fireChannelInactive();
   }

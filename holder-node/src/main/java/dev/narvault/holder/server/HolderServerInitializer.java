@@ -1,32 +1,39 @@
 package dev.narvault.holder.server;
 
-import dev.narvault.holder.store.FragmentStore;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.stream.ChunkedWriteHandler;
+import io.netty.handler.traffic.GlobalTrafficShapingHandler;
 import io.netty.util.concurrent.EventExecutorGroup;
-import java.time.Instant;
 
 /** Builds each connection's pipeline, in order. */
 final class HolderServerInitializer {
-  private final FragmentStore store;
+  private final HolderServerHandler.Context context;
   private final EventExecutorGroup blocking;
-  private final Instant started;
+  private final GlobalTrafficShapingHandler shaper;
 
-  HolderServerInitializer(FragmentStore store, EventExecutorGroup blocking, Instant started) {
-    this.store = store;
+  HolderServerInitializer(HolderServerHandler.Context context, EventExecutorGroup blocking,
+      GlobalTrafficShapingHandler shaper) {
+    this.context = context;
     this.blocking = blocking;
-    this.started = started;
+    this.shaper = shaper;
   }
 
   void initChannel(SocketChannel ch) {
     ChannelPipeline p = ch.pipeline();
-    // 1. Bytes <-> HTTP messages; bodies arrive as a stream of HttpContent chunks, never whole.
+    // 1. The volunteer's speed caps, shared by every connection (null: no caps).
+    if (shaper != null) {
+      p.addLast("caps", shaper);
+    }
+    // 2. Bytes <-> HTTP messages; bodies arrive as a stream of HttpContent chunks, never whole.
     p.addLast("http", new HttpServerCodec());
-    // 2. Answers "Expect: 100-continue" so clients send the body.
+    // 3. Answers "Expect: 100-continue" so clients send the body.
     p.addLast("continue", new HttpServerExpectContinueHandler());
-    // 3. The protocol, on the blocking group: it writes, fsyncs and hashes files.
-    p.addLast(blocking, "holder", new HolderServerHandler(store, started));
+    // 4. Turns a served file into chunks as the socket drains.
+    p.addLast("chunks", new ChunkedWriteHandler());
+    // 5. The protocol, on the blocking group: it writes, fsyncs and hashes files.
+    p.addLast(blocking, "holder", new HolderServerHandler(context));
   }
 }

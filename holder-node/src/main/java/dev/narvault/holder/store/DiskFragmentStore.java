@@ -22,16 +22,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fragments as files under {@code <dir>/fragments/<id[0..2]>/<id[2..4]>/<id>}, uploads under
- * {@code <dir>/tmp/}. An upload is written, fsynced, hashed, then renamed into place and the
+ * Fragments as files under {@code <dir>/fragments/<id[0..2]>/<id[2..4]>/<id>}, each with a
+ * {@code <id>.bs} file holding its block size (written first, so a visible fragment always has
+ * one), uploads under {@code <dir>/tmp/}, corrupt fragments moved to {@code <dir>/quarantine/}. An upload is written, fsynced, hashed, then renamed into place and the
  * directory fsynced: the rename is the commit. Stale temporary files (from a crash) are swept
  * when the store opens. Capacity is reserved when an upload begins and released if it fails.
  */
 public final class DiskFragmentStore implements FragmentStore {
   private static final Logger LOG = LoggerFactory.getLogger(DiskFragmentStore.class);
 
+  private static final String BLOCK_SIZE_SUFFIX = ".bs";
+
   private final Path fragments;
   private final Path tmp;
+  private final Path quarantine;
   private final long capacity;
   private final AtomicLong used = new AtomicLong();
   private final AtomicInteger count = new AtomicInteger();
@@ -39,6 +43,7 @@ public final class DiskFragmentStore implements FragmentStore {
   private DiskFragmentStore(Path dir, long capacity) {
     this.fragments = dir.resolve("fragments");
     this.tmp = dir.resolve("tmp");
+    this.quarantine = dir.resolve("quarantine");
     this.capacity = capacity;
   }
 
@@ -50,6 +55,7 @@ public final class DiskFragmentStore implements FragmentStore {
     DiskFragmentStore store = new DiskFragmentStore(dir, capacity);
     Files.createDirectories(store.fragments);
     Files.createDirectories(store.tmp);
+    Files.createDirectories(store.quarantine);
     int swept = 0;
     try (Stream<Path> stale = Files.list(store.tmp)) {
       for (Path p : (Iterable<Path>) stale::iterator) {
@@ -61,7 +67,7 @@ public final class DiskFragmentStore implements FragmentStore {
       LOG.info("swept {} unfinished uploads from {}", swept, store.tmp);
     }
     try (Stream<Path> files = Files.walk(store.fragments)) {
-      files.filter(Files::isRegularFile).forEach(p -> {
+      files.filter(p -> Files.isRegularFile(p) && !p.toString().endsWith(BLOCK_SIZE_SUFFIX)).forEach(p -> {
         try {
           store.used.addAndGet(Files.size(p));
           store.count.incrementAndGet();
@@ -115,6 +121,7 @@ public final class DiskFragmentStore implements FragmentStore {
     private final Path temp;
     private final FileChannel channel;
     private final FragmentHasher hasher;
+    private final int blockSize;
     private long written;
     private boolean done;
 
@@ -124,6 +131,7 @@ public final class DiskFragmentStore implements FragmentStore {
       this.temp = temp;
       this.channel = channel;
       this.hasher = new FragmentHasher(blockSize);
+      this.blockSize = blockSize;
     }
 
     @Override
@@ -162,6 +170,13 @@ public final class DiskFragmentStore implements FragmentStore {
         close();
         return false;
       }
+      Path sizeFile = target.resolveSibling(id.hex() + BLOCK_SIZE_SUFFIX);
+      Path sizeTemp = tmp.resolve(id.hex() + "." + UUID.randomUUID() + ".bs.part");
+      Files.writeString(sizeTemp, Integer.toString(blockSize));
+      try (FileChannel f = FileChannel.open(sizeTemp, StandardOpenOption.WRITE)) {
+        f.force(true);
+      }
+      Files.move(sizeTemp, sizeFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       try {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
       } catch (FileAlreadyExistsException e) {
@@ -213,11 +228,45 @@ public final class DiskFragmentStore implements FragmentStore {
       return false;
     }
     if (Files.deleteIfExists(p)) {
+      Files.deleteIfExists(p.resolveSibling(id.hex() + BLOCK_SIZE_SUFFIX));
+      fsyncDirectory(p.getParent());
       used.addAndGet(-size);
       count.decrementAndGet();
       return true;
     }
     return false;
+  }
+
+  @Override
+  public java.util.List<FragmentId> list() throws IOException {
+    try (Stream<Path> files = Files.walk(fragments)) {
+      return files.filter(p -> Files.isRegularFile(p) && !p.toString().endsWith(BLOCK_SIZE_SUFFIX))
+          .map(p -> p.getFileName().toString())
+          .filter(name -> name.length() == 64)
+          .map(FragmentId::new)
+          .toList();
+    }
+  }
+
+  @Override
+  public int blockSize(FragmentId id) throws IOException {
+    Path p = pathOf(id).resolveSibling(id.hex() + BLOCK_SIZE_SUFFIX);
+    try {
+      return Integer.parseInt(Files.readString(p).strip());
+    } catch (NumberFormatException e) {
+      throw new IOException("block size file " + p + " is corrupt", e);
+    }
+  }
+
+  @Override
+  public void quarantine(FragmentId id) throws IOException {
+    Path p = pathOf(id);
+    long size = Files.size(p);
+    Files.move(p, quarantine.resolve(id.hex()), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Files.deleteIfExists(p.resolveSibling(id.hex() + BLOCK_SIZE_SUFFIX));
+    used.addAndGet(-size);
+    count.decrementAndGet();
+    LOG.warn("fragment {} quarantined in {}", id, quarantine);
   }
 
   @Override

@@ -39,6 +39,18 @@ public interface FragmentStore {
 
   boolean delete(FragmentId id) throws IOException;
 
+  /** Every stored fragment's id. */
+  java.util.List<FragmentId> list() throws IOException;
+
+  /** The block size a stored fragment's id was computed with. */
+  int blockSize(FragmentId id) throws IOException;
+
+  /**
+   * Moves a fragment found corrupt out of service (kept aside for inspection, no longer served or
+   * counted).
+   */
+  void quarantine(FragmentId id) throws IOException;
+
   long usedBytes();
 
   long capacityBytes();

@@ -1,0 +1,141 @@
+package dev.narvault.repair;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.CatalogException;
+import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.holder.HolderIdentity;
+import dev.narvault.core.holder.SignedMessages;
+import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.pack.FragmentId;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Optional;
+
+/**
+ * Holders joining and staying in touch. Every message is JSON signed with the holder's identity
+ * key; its {@code timestampMillis} must be within {@code maxSkew} of the coordinator's clock and
+ * newer than the last message accepted from that holder, so a captured message cannot be replayed.
+ */
+public final class Membership {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Catalog catalog;
+  private final InstantSource clock;
+  private final Duration maxSkew;
+
+  public Membership(Catalog catalog, InstantSource clock, Duration maxSkew) {
+    this.catalog = catalog;
+    this.clock = clock;
+    this.maxSkew = maxSkew;
+  }
+
+  /** {@code POST /v1/register}: the holder presents its key; its id must be derived from it. */
+  public String register(byte[] body, String signature) throws MembershipException, CatalogException {
+    JsonNode m = parse(body);
+    String holderId = text(m, "holderId");
+    NixPublicKey key;
+    try {
+      key = NixPublicKey.parse(text(m, "publicKey"));
+    } catch (IllegalArgumentException e) {
+      throw new MembershipException(400, "bad publicKey: " + e.getMessage());
+    }
+    if (!HolderIdentity.holderId(key).equals(holderId)) {
+      throw new MembershipException(400, "holderId " + holderId + " is not derived from the public key");
+    }
+    checkSigned(body, signature, key);
+    long ts = fresh(m);
+    URI endpoint;
+    try {
+      endpoint = URI.create(text(m, "endpoint"));
+      if (!"http".equals(endpoint.getScheme()) && !"https".equals(endpoint.getScheme())) {
+        throw new IllegalArgumentException("not http(s)");
+      }
+    } catch (IllegalArgumentException e) {
+      throw new MembershipException(400, "bad endpoint: " + e.getMessage());
+    }
+    HolderRecord record = new HolderRecord(holderId, endpoint.toString(), Optional.of(key.toString()),
+        m.path("capacityBytes").asLong(0), m.path("usedBytes").asLong(0), m.path("fragments").asInt(0),
+        m.path("version").asText(""), m.path("operator").asText(""), m.path("location").asText(""),
+        clock.millis(), HolderRecord.AUDIT_OK);
+    if (!catalog.registerHolder(record, ts)) {
+      throw new MembershipException(409, "stale or replayed registration of " + holderId);
+    }
+    return holderId;
+  }
+
+  /** {@code POST /v1/heartbeat} from a registered holder. */
+  public String heartbeat(byte[] body, String signature) throws MembershipException, CatalogException {
+    JsonNode m = parse(body);
+    String holderId = authenticate(m, body, signature);
+    long ts = fresh(m);
+    if (!catalog.recordHeartbeat(holderId, m.path("usedBytes").asLong(0), m.path("fragments").asInt(0),
+        m.path("version").asText(""), ts, clock.millis())) {
+      throw new MembershipException(409, "stale or replayed heartbeat from " + holderId);
+    }
+    return holderId;
+  }
+
+  /** {@code POST /v1/scrub-report}: a holder found a fragment corrupt and quarantined it. */
+  public String scrubReport(byte[] body, String signature) throws MembershipException, CatalogException {
+    JsonNode m = parse(body);
+    String holderId = authenticate(m, body, signature);
+    fresh(m);
+    FragmentId id;
+    try {
+      id = new FragmentId(text(m, "fragmentId"));
+    } catch (IllegalArgumentException e) {
+      throw new MembershipException(400, e.getMessage());
+    }
+    catalog.recordScrubReport(holderId, id.hex(), clock.millis());
+    return holderId;
+  }
+
+  private String authenticate(JsonNode m, byte[] body, String signature) throws MembershipException, CatalogException {
+    String holderId = text(m, "holderId");
+    HolderRecord holder = catalog.holder(holderId)
+        .orElseThrow(() -> new MembershipException(404, "unknown holder " + holderId + ": register first"));
+    NixPublicKey key = NixPublicKey.parse(holder.publicKey()
+        .orElseThrow(() -> new MembershipException(404, "holder " + holderId + " never registered its key")));
+    checkSigned(body, signature, key);
+    return holderId;
+  }
+
+  private static void checkSigned(byte[] body, String signature, NixPublicKey key) throws MembershipException {
+    if (!SignedMessages.verify(body, signature, key)) {
+      throw new MembershipException(401, "signature missing or not by the holder's key");
+    }
+  }
+
+  private long fresh(JsonNode m) throws MembershipException {
+    long ts = m.path("timestampMillis").asLong(-1);
+    long skew = Math.abs(clock.millis() - ts);
+    if (ts < 0 || skew > maxSkew.toMillis()) {
+      throw new MembershipException(409, "timestamp " + ts + " is " + skew + " ms from the coordinator's clock");
+    }
+    return ts;
+  }
+
+  private static JsonNode parse(byte[] body) throws MembershipException {
+    try {
+      JsonNode n = JSON.readTree(body);
+      if (n == null || !n.isObject()) {
+        throw new MembershipException(400, "body must be a JSON object");
+      }
+      return n;
+    } catch (IOException e) {
+      throw new MembershipException(400, "malformed JSON: " + e.getMessage());
+    }
+  }
+
+  private static String text(JsonNode m, String field) throws MembershipException {
+    JsonNode v = m.get(field);
+    if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+      throw new MembershipException(400, "missing " + field);
+    }
+    return v.asText();
+  }
+}
