@@ -1,0 +1,145 @@
+package dev.narvault.holder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.Order;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.pack.FragmentHasher;
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.holder.server.HolderConfig;
+import dev.narvault.holder.server.HolderServer;
+import dev.narvault.holder.store.DiskFragmentStore;
+import dev.narvault.holder.store.FragmentStore;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A disk that fills up although the capacity said there was room: the write fails cleanly,
+ * the client is told, and nothing partial remains. The fault is injected through the
+ * {@link FragmentStore} seam, around the real disk store.
+ */
+class FullDiskTest {
+  @TempDir
+  Path dir;
+
+  /** The disk store, except that uploads hit "no space left on device" after {@code limit} bytes. */
+  static final class FillingUpStore implements FragmentStore {
+    private final FragmentStore disk;
+    private final long limit;
+
+    FillingUpStore(FragmentStore disk, long limit) {
+      this.disk = disk;
+      this.limit = limit;
+    }
+
+    @Override
+    public Upload begin(FragmentId id, long length, int blockSize) throws IOException {
+      Upload real = disk.begin(id, length, blockSize);
+      return new Upload() {
+        long written;
+
+        @Override
+        public void write(ByteBuffer bytes) throws IOException {
+          written += bytes.remaining();
+          if (written > limit) {
+            throw new IOException("No space left on device");
+          }
+          real.write(bytes);
+        }
+
+        @Override
+        public boolean commit() throws IOException {
+          return real.commit();
+        }
+
+        @Override
+        public void close() throws IOException {
+          real.close();
+        }
+      };
+    }
+
+    @Override
+    public Optional<FileChannel> open(FragmentId id) throws IOException {
+      return disk.open(id);
+    }
+
+    @Override
+    public boolean delete(FragmentId id) throws IOException {
+      return disk.delete(id);
+    }
+
+    @Override
+    public List<FragmentId> list() throws IOException {
+      return disk.list();
+    }
+
+    @Override
+    public int blockSize(FragmentId id) throws IOException {
+      return disk.blockSize(id);
+    }
+
+    @Override
+    public void quarantine(FragmentId id) throws IOException {
+      disk.quarantine(id);
+    }
+
+    @Override
+    public long usedBytes() {
+      return disk.usedBytes();
+    }
+
+    @Override
+    public long capacityBytes() {
+      return disk.capacityBytes();
+    }
+
+    @Override
+    public int fragmentCount() {
+      return disk.fragmentCount();
+    }
+  }
+
+  @Test
+  void diskFullMidUpload_failsCleanly_andLeavesNothing() throws Exception {
+    NixSecretKey coordinator = NixSecretKey.generate("c", new SecureRandom());
+    byte[] body = new byte[200_000];
+    new Random(1).nextBytes(body);
+    FragmentHasher h = new FragmentHasher(4096);
+    h.update(body, 0, body.length);
+    FragmentId id = h.finish().id();
+    Path data = dir.resolve("data");
+    FragmentStore store = new FillingUpStore(DiskFragmentStore.open(data, 1 << 20), 100_000);
+    HolderClient client = new HolderClient(Duration.ofSeconds(5));
+    try (HolderServer holder = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0), data, 1 << 20,
+        coordinator.publicKey()), store, InstantSource.system())) {
+      Order.Signed order = new Order(Order.Action.PUT, id, body.length, holder.holderId(), Instant.now().plusSeconds(60))
+          .signWith(coordinator);
+      IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+          () -> client.put(holder.endpoint(), id, 4096, Files.write(dir.resolve("f"), body), order));
+      assertTrue(e.getMessage().contains("507") && e.getMessage().contains("No space left"), e.getMessage());
+      assertEquals(0, store.usedBytes(), "the reservation is released");
+      assertEquals(-1, client.size(holder.endpoint(), id));
+      try (Stream<Path> tmp = Files.list(data.resolve("tmp")); Stream<Path> frags = Files.walk(data.resolve("fragments"))) {
+        assertEquals(0, tmp.count(), "no temporary file left");
+        assertEquals(0, frags.filter(Files::isRegularFile).count(), "no fragment visible");
+      }
+    }
+  }
+}
