@@ -1,0 +1,151 @@
+# NixOS module for a narvault holder: a volunteer's fragment server.
+#
+#   imports = [ ./holder.nix ];
+#   services.narvault-holder = {
+#     enable = true;
+#     package = pkgs.narvault;            # provides bin/narvault
+#     capacity = "200GiB";
+#     maxUploadSpeed = "5MiB";
+#     coordinator = "https://coordinator.example.org";
+#     coordinatorPublicKey = "narvault-coordinator-1:…";
+#     openFirewall = true;
+#   };
+{ config, lib, pkgs, ... }:
+
+let
+  cfg = config.services.narvault-holder;
+  inherit (lib) mkEnableOption mkOption mkIf types optionalString escapeShellArgs;
+in
+{
+  options.services.narvault-holder = {
+    enable = mkEnableOption "the narvault holder, storing erasure-coded fragments of a Nix binary cache archive";
+
+    package = mkOption {
+      type = types.package;
+      description = "The narvault package (its bin/narvault runs the holder).";
+    };
+
+    dataDir = mkOption {
+      type = types.str;
+      default = "/var/lib/narvault-holder";
+      description = "Where fragments and the holder's identity key live. Under /var/lib so that StateDirectory owns it.";
+    };
+
+    capacity = mkOption {
+      type = types.str;
+      default = "10GiB";
+      example = "500GiB";
+      description = "Most fragment bytes to store; writes beyond it are refused before any byte is taken.";
+    };
+
+    maxUploadSpeed = mkOption {
+      type = types.str;
+      default = "0";
+      example = "10MiB";
+      description = "Cap on bytes per second sent to all clients together (0: no cap).";
+    };
+
+    maxDownloadSpeed = mkOption {
+      type = types.str;
+      default = "0";
+      description = "Cap on bytes per second received for uploads (0: no cap).";
+    };
+
+    coordinator = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "https://coordinator.example.org";
+      description = "Coordinator URL to register with and send heartbeats to.";
+    };
+
+    coordinatorPublicKey = mkOption {
+      type = types.str;
+      example = "narvault-coordinator-1:AbC…=";
+      description = "The coordinator's public key: only orders it signed may write or delete fragments.";
+    };
+
+    port = mkOption {
+      type = types.port;
+      default = 7070;
+      description = "TCP port the holder listens on.";
+    };
+
+    bind = mkOption {
+      type = types.str;
+      default = "0.0.0.0";
+      description = "Address to listen on.";
+    };
+
+    advertise = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "http://holder.example.org:7070";
+      description = "URL clients reach this holder at, when it differs from the bound address.";
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Open the holder's port in the firewall.";
+    };
+
+    settings = mkOption {
+      type = types.attrsOf (types.oneOf [ types.str types.int ]);
+      default = { };
+      example = { scrub-speed = "8MiB"; operator = "alice"; location = "NL"; };
+      description = "Further command-line options, rendered as --name value.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall [ cfg.port ];
+
+    systemd.services.narvault-holder = {
+      description = "narvault holder";
+      wantedBy = [ "multi-user.target" ];
+      after = [ "network-online.target" ];
+      wants = [ "network-online.target" ];
+      serviceConfig = {
+        ExecStart = "${cfg.package}/bin/narvault holder " + escapeShellArgs ([
+          "--data-dir" cfg.dataDir
+          "--port" (toString cfg.port)
+          "--bind" cfg.bind
+          "--capacity" cfg.capacity
+          "--max-upload-speed" cfg.maxUploadSpeed
+          "--max-download-speed" cfg.maxDownloadSpeed
+          "--coordinator-public-key" cfg.coordinatorPublicKey
+        ]
+        ++ lib.optionals (cfg.coordinator != null) [ "--coordinator" cfg.coordinator ]
+        ++ lib.optionals (cfg.advertise != null) [ "--advertise" cfg.advertise ]
+        ++ lib.concatLists (lib.mapAttrsToList (name: value: [ "--${name}" (toString value) ]) cfg.settings));
+        DynamicUser = true;
+        StateDirectory = "narvault-holder";
+        StateDirectoryMode = "0700";
+        Restart = "on-failure";
+        RestartSec = 5;
+        # Hardening: the holder needs its state directory, the network, and nothing else.
+        ProtectSystem = "strict";
+        ProtectHome = true;
+        PrivateTmp = true;
+        PrivateDevices = true;
+        NoNewPrivileges = true;
+        ProtectKernelTunables = true;
+        ProtectKernelModules = true;
+        ProtectControlGroups = true;
+        ProtectClock = true;
+        ProtectHostname = true;
+        RestrictNamespaces = true;
+        RestrictRealtime = true;
+        RestrictSUIDSGID = true;
+        LockPersonality = true;
+        RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+        SystemCallFilter = [ "@system-service" ];
+        SystemCallArchitectures = "native";
+        CapabilityBoundingSet = "";
+        # The JVM generates code at run time.
+        MemoryDenyWriteExecute = false;
+        UMask = "0077";
+      };
+    };
+  };
+}
