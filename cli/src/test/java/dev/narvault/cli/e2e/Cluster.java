@@ -83,6 +83,22 @@ final class Cluster implements AutoCloseable {
     return gateway.endpoint();
   }
 
+  /** The store hash of some NAR the catalog has archived. */
+  String firstArchived() throws IOException {
+    List<String> keys = new ArrayList<>();
+    objects.list("", o -> {
+      if (o.key().endsWith(".narinfo")) {
+        keys.add(o.key().substring(0, 32));
+      }
+    });
+    for (String k : keys) {
+      if (catalog.isArchived(k)) {
+        return k;
+      }
+    }
+    throw new IllegalStateException("nothing archived");
+  }
+
   void stopHolder(int i) {
     if (up.get(i)) {
       holders.get(i).close();

@@ -111,7 +111,7 @@ class MembershipAndAuditTest {
         assertEquals(List.of(true), cluster.catalog.auditResults(h.holderId()));
       }
       // Holder 0 silently loses its data: every byte of its fragment flipped.
-      String packId = cluster.catalog.narByStoreHash(firstArchived(cluster)).orElseThrow().packId();
+      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
       HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId())).findFirst().orElseThrow();
       int index = cluster.holders.indexOf(h0);
@@ -147,7 +147,7 @@ class MembershipAndAuditTest {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       new CacheGenerator(key, cluster.objects).generate(List.of(30_000), 12, 1);
       assertEquals(1, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
-      String packId = cluster.catalog.narByStoreHash(firstArchived(cluster)).orElseThrow().packId();
+      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
       HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId())).findFirst().orElseThrow();
       Path file = dir.resolve("h" + cluster.holders.indexOf(h0)).resolve("fragments")
@@ -165,20 +165,5 @@ class MembershipAndAuditTest {
       }, "the scrub report");
       assertFalse(cluster.catalog.placements(packId).get(1).state().equals("corrupt"));
     }
-  }
-
-  private static String firstArchived(Cluster cluster) throws Exception {
-    List<String> keys = new java.util.ArrayList<>();
-    cluster.objects.list("", o -> {
-      if (o.key().endsWith(".narinfo")) {
-        keys.add(o.key().substring(0, 32));
-      }
-    });
-    for (String k : keys) {
-      if (cluster.catalog.isArchived(k)) {
-        return k;
-      }
-    }
-    throw new IllegalStateException("nothing archived");
   }
 }

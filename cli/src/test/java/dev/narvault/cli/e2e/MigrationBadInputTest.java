@@ -72,7 +72,7 @@ class MigrationBadInputTest {
       cluster.stopHolder(1);
       MigrationSummary summary = cluster.migrate(key.publicKey(), 4, 2);
       assertEquals(2, summary.narsArchived());
-      String packId = cluster.catalog.narByStoreHash(firstHash(cluster)).orElseThrow().packId();
+      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       var placements = cluster.catalog.placements(packId);
       assertEquals(6, placements.size());
       assertTrue(placements.stream().noneMatch(pl -> pl.endpoint().equals(cluster.holders.get(1).endpoint().toString())));
@@ -85,20 +85,5 @@ class MigrationBadInputTest {
       assertTrue(e.getMessage().contains("no holder accepted"), e.getMessage());
       assertArrayEquals(before, cluster.catalog.totals(), "a pack that could not be placed is not recorded");
     }
-  }
-
-  private static String firstHash(Cluster cluster) throws IOException {
-    List<String> keys = new java.util.ArrayList<>();
-    cluster.objects.list("", o -> {
-      if (o.key().endsWith(".narinfo")) {
-        keys.add(o.key().substring(0, 32));
-      }
-    });
-    for (String k : keys) {
-      if (cluster.catalog.isArchived(k)) {
-        return k;
-      }
-    }
-    throw new IllegalStateException("nothing archived");
   }
 }

@@ -78,21 +78,33 @@ public final class Catalog implements AutoCloseable {
           + Schema.MIGRATIONS.size() + "): upgrade narvault");
     }
     for (int v = current + 1; v <= Schema.MIGRATIONS.size(); v++) {
-      connection.setAutoCommit(false);
-      try (Statement s = connection.createStatement()) {
-        for (String sql : Schema.MIGRATIONS.get(v - 1).split(";")) {
-          if (!sql.isBlank()) {
-            s.execute(sql);
+      int version = v;
+      inTransaction(() -> {
+        try (Statement s = connection.createStatement()) {
+          for (String sql : Schema.MIGRATIONS.get(version - 1).split(";")) {
+            if (!sql.isBlank()) {
+              s.execute(sql);
+            }
           }
+          s.execute("INSERT INTO narvault_schema (version) VALUES (" + version + ")");
         }
-        s.execute("INSERT INTO narvault_schema (version) VALUES (" + v + ")");
-        connection.commit();
-      } catch (SQLException e) {
-        connection.rollback();
-        throw e;
-      } finally {
-        connection.setAutoCommit(true);
-      }
+        return null;
+      });
+    }
+  }
+
+  /** Runs {@code work} as one transaction: all of it is committed, or none. */
+  private <T> T inTransaction(SqlWork<T> work) throws SQLException {
+    connection.setAutoCommit(false);
+    try {
+      T result = work.run();
+      connection.commit();
+      return result;
+    } catch (SQLException | RuntimeException e) {
+      connection.rollback();
+      throw e;
+    } finally {
+      connection.setAutoCommit(true);
     }
   }
 
@@ -136,9 +148,7 @@ public final class Catalog implements AutoCloseable {
       throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
           + manifest.fragments().size());
     }
-    locked(() -> {
-      connection.setAutoCommit(false);
-      try {
+    locked(() -> inTransaction(() -> {
         try (PreparedStatement ps = connection.prepareStatement(
             "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
                 + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
@@ -191,15 +201,8 @@ public final class Catalog implements AutoCloseable {
             ps.executeBatch();
           }
         }
-        connection.commit();
-      } catch (SQLException e) {
-        connection.rollback();
-        throw e;
-      } finally {
-        connection.setAutoCommit(true);
-      }
-      return null;
-    });
+        return null;
+      }));
   }
 
   /**
