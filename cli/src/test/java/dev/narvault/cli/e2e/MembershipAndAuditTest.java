@@ -124,8 +124,11 @@ class MembershipAndAuditTest {
         }
         ch.write(all.flip(), 0);
       }
+      assertEquals(6, cluster.catalog.healthyPlacements(packId).size());
       assertEquals(1, auditor.auditOnce(), "exactly the altered holder fails");
       assertEquals(HolderRecord.AUDIT_SUSPECT, cluster.catalog.holder(h0.holderId()).orElseThrow().auditState());
+      assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "the suspect holder's fragment no longer counts");
+      assertFalse(cluster.catalog.healthyPlacements(packId).stream().anyMatch(p -> p.holderId().equals(h0.holderId())));
       assertEquals(HolderRecord.AUDIT_OK, cluster.catalog.holder(cluster.holders.get((index + 1) % 6).holderId()).orElseThrow().auditState());
     }
   }
@@ -164,6 +167,7 @@ class MembershipAndAuditTest {
         }
       }, "the scrub report");
       assertFalse(cluster.catalog.placements(packId).get(1).state().equals("corrupt"));
+      assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "a corrupt fragment no longer counts");
     }
   }
 }

@@ -428,6 +428,18 @@ public final class Catalog implements AutoCloseable {
     });
   }
 
+  /**
+   * The placements of a pack that count as healthy: the fragment is stored (not reported corrupt)
+   * on a holder whose audits pass. Offline detection joins this with the repair issue.
+   */
+  public List<FragmentPlacement> healthyPlacements(String packId) throws CatalogException {
+    List<String> suspect = holders().stream().filter(h -> !HolderRecord.AUDIT_OK.equals(h.auditState()))
+        .map(HolderRecord::holderId).toList();
+    return placements(packId).stream()
+        .filter(p -> FragmentPlacement.STORED.equals(p.state()) && !suspect.contains(p.holderId()))
+        .toList();
+  }
+
   /** Counts for summaries: packs, NARs, NAR bytes. */
   public long[] totals() throws CatalogException {
     return locked(() -> {
