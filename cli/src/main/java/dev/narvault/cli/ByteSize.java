@@ -5,7 +5,8 @@ import picocli.CommandLine;
 
 /**
  * Sizes on the command line: a number with an optional unit, binary ({@code KiB MiB GiB TiB}) or
- * decimal ({@code kB MB GB TB}), e.g. {@code 64MiB}, {@code 10GB}, {@code 4096}.
+ * decimal ({@code kB MB GB TB}), e.g. {@code 64MiB}, {@code 10GB}, {@code 4096}; speeds may add
+ * {@code /s} ({@code 10MiB/s}).
  */
 final class ByteSize implements CommandLine.ITypeConverter<Long> {
   @Override
@@ -24,6 +25,10 @@ final class ByteSize implements CommandLine.ITypeConverter<Long> {
     }
     double number = Double.parseDouble(v.substring(0, split));
     String unit = v.substring(split).strip().toLowerCase(Locale.ROOT);
+    // Speeds may be written as sizes per second: 10MiB/s.
+    if (unit.endsWith("/s")) {
+      unit = unit.substring(0, unit.length() - 2).strip();
+    }
     long multiplier = switch (unit) {
       case "", "b" -> 1L;
       case "kib", "k" -> 1L << 10;

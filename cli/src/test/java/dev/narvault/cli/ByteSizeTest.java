@@ -15,6 +15,7 @@ class ByteSizeTest {
     assertEquals(10_000_000_000L, ByteSize.parse("10GB"));
     assertEquals(1536, ByteSize.parse("1.5KiB"));
     assertEquals(2L << 40, ByteSize.parse("2 TiB"));
+    assertEquals(10L << 20, ByteSize.parse("10MiB/s"));
   }
 
   @Test

@@ -33,7 +33,8 @@ public final class CacheGenerator {
       + "closure path cache substitute archive fragment holder parity data block manifest pack").split(" ");
 
   /** One generated path: where its narinfo and NAR object are, and what they hold. */
-  public record GeneratedPath(StorePath storePath, String narKey, Sha256Hash fileHash, long fileSize, long narSize) {}
+  public record GeneratedPath(StorePath storePath, String narKey, Sha256Hash fileHash, long fileSize, long narSize,
+      List<StorePath> references) {}
 
   private final NixSecretKey key;
   private final ObjectSource objects;
@@ -115,7 +116,7 @@ public final class CacheGenerator {
     objects.put(narKey, object, "application/x-nix-nar");
     NarInfo info = key.sign(NarInfo.create(path, narKey, "xz", fileHash, object.length, narHash, narBytes.length, refs));
     objects.put(path.hashPart() + ".narinfo", info.toBytes(), "text/x-nix-narinfo");
-    return new GeneratedPath(path, narKey, fileHash, object.length, narBytes.length);
+    return new GeneratedPath(path, narKey, fileHash, object.length, narBytes.length, List.copyOf(refs));
   }
 
   /** {@code size} bytes of lines of words: compressible like real text, cheap to make. */

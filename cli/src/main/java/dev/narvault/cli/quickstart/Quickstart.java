@@ -5,6 +5,7 @@ import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.s3.S3ObjectSource;
@@ -124,7 +125,10 @@ public final class Quickstart implements AutoCloseable {
     out.println("substituter:     " + gateway.endpoint());
     out.println("public key:      " + cacheKey.publicKey());
     out.println("try it (as root, with Debian's nix-bin):");
-    out.println("  nix-store --realise " + generated.get(2).storePath() + " \\");
+    // Show a path with a reference, so that Nix fetches a closure of two.
+    StorePath example = generated.stream().filter(p -> !p.references().isEmpty()).findFirst()
+        .orElse(generated.getFirst()).storePath();
+    out.println("  nix-store --realise " + example + " \\");
     out.println("    --option substituters " + gateway.endpoint() + " \\");
     out.println("    --option trusted-public-keys " + cacheKey.publicKey());
   }
