@@ -102,6 +102,8 @@ public final class Migration {
       }
     }
     Files.createDirectories(config.workDir());
+    // A directory of this run's own, so that two runs sharing a work directory cannot collide.
+    Path runDir = Files.createTempDirectory(config.workDir(), "run-");
     List<String> keys = new ArrayList<>();
     objects.list("", o -> {
       if (NARINFO_KEY.matcher(o.key()).matches()) {
@@ -112,7 +114,7 @@ public final class Migration {
         keys.size(), config.dataFragmentCount(), config.parityFragmentCount(), config.holders().size());
     int threads = Runtime.getRuntime().availableProcessors();
     try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads());
-        PackSpool spool = new PackSpool(config.workDir().resolve("pack.spool"))) {
+        PackSpool spool = new PackSpool(runDir.resolve("pack.spool"))) {
       Codec codec = new ParallelCodec(
           Codecs.create(config.codec(), config.dataFragmentCount(), config.parityFragmentCount()),
           pool, threads, ParallelCodec.DEFAULT_MIN_PART);
@@ -120,17 +122,20 @@ public final class Migration {
         if (limitReached) {
           break;
         }
-        migrateOne(key, spool, codec);
+        migrateOne(key, spool, codec, runDir);
       }
       if (!spool.isEmpty()) {
-        sealPack(spool, codec);
+        sealPack(spool, codec, runDir);
       }
+    } finally {
+      Files.deleteIfExists(runDir.resolve("pack.spool"));
+      Files.deleteIfExists(runDir);
     }
     return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected,
         Duration.between(start, clock.instant()));
   }
 
-  private void migrateOne(String narInfoKey, PackSpool spool, Codec codec) throws IOException {
+  private void migrateOne(String narInfoKey, PackSpool spool, Codec codec, Path runDir) throws IOException {
     String hash = narInfoKey.substring(0, 32);
     if (catalog.isArchived(hash)) {
       skipped++;
@@ -154,7 +159,7 @@ public final class Migration {
     }
     long size = info.fileSize().getAsLong();
     if (!spool.isEmpty() && spool.length() + size > config.packSize()) {
-      sealPack(spool, codec);
+      sealPack(spool, codec, runDir);
     }
     try (InputStream object = objects.open(info.url())) {
       spool.append(info.url(), info, object);
@@ -184,7 +189,7 @@ public final class Migration {
   }
 
   /** Encodes, places, confirms and records the spooled pack, then empties the spool. */
-  private void sealPack(PackSpool spool, Codec codec) throws IOException {
+  private void sealPack(PackSpool spool, Codec codec, Path runDir) throws IOException {
     Instant begin = clock.instant();
     long packLength = spool.length();
     List<Manifest.Nar> nars = spool.nars();
@@ -194,7 +199,7 @@ public final class Migration {
     List<OutputStream> outs = new ArrayList<>();
     try {
       for (int i = 0; i < layout.totalFragmentCount(); i++) {
-        Path f = config.workDir().resolve("fragment-" + i);
+        Path f = runDir.resolve("fragment-" + i);
         files.add(f);
         outs.add(new BufferedOutputStream(Files.newOutputStream(f), 1 << 16));
       }

@@ -127,5 +127,21 @@ class GatewayHttpTest {
     HttpResponse<byte[]> r = get("/log/abc-foo.drv");
     assertEquals(200, r.statusCode());
     assertEquals("build log\n", new String(r.body()));
+    assertEquals(10, r.headers().firstValueAsLong("Content-Length").orElse(-1));
+    HttpResponse<Void> head = HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/log/abc-foo.drv"))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+    assertEquals(200, head.statusCode());
+    assertEquals(10, head.headers().firstValueAsLong("Content-Length").orElse(-1), "HEAD tells the real length");
+    assertEquals(404, get("/log/missing.drv").statusCode());
+  }
+
+  @Test
+  void metrics_countArchiveAndS3Answers() throws Exception {
+    get("/" + paths.get(1).narKey());
+    get("/" + paths.get(1).storePath().hashPart() + ".narinfo");
+    String text = new String(get("/metrics").body());
+    assertTrue(text.matches("(?s).*narvault_gateway_nar_archive_total [1-9].*"), text);
+    assertTrue(text.matches("(?s).*narvault_gateway_narinfo_archive_total [1-9].*"), text);
+    assertTrue(text.contains("narvault_gateway_responses_total{status=\"200\"}"), text);
   }
 }

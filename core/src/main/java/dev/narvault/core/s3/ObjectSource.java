@@ -14,7 +14,23 @@ public interface ObjectSource extends AutoCloseable {
    *
    * @throws ObjectNotFoundException when there is no such key
    */
-  InputStream open(String key) throws IOException;
+  default InputStream open(String key) throws IOException {
+    return openObject(key).stream();
+  }
+
+  /**
+   * Opens an object for reading, with its length; the caller closes it.
+   *
+   * @throws ObjectNotFoundException when there is no such key
+   */
+  OpenedObject openObject(String key) throws IOException;
+
+  /**
+   * The length of an object without reading it.
+   *
+   * @throws ObjectNotFoundException when there is no such key
+   */
+  long size(String key) throws IOException;
 
   /** Reads a small object whole (narinfos); refuses objects over {@code maxBytes}. */
   default byte[] readSmall(String key, int maxBytes) throws IOException {

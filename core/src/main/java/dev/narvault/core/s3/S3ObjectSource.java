@@ -1,7 +1,6 @@
 package dev.narvault.core.s3;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.function.Consumer;
@@ -58,9 +57,10 @@ public final class S3ObjectSource implements ObjectSource {
   }
 
   @Override
-  public InputStream open(String key) throws IOException {
+  public OpenedObject openObject(String key) throws IOException {
     try {
-      return client.getObject(b -> b.bucket(bucket).key(key));
+      var response = client.getObject(b -> b.bucket(bucket).key(key));
+      return new OpenedObject(response, response.response().contentLength());
     } catch (S3Exception e) {
       if (e.statusCode() == 404 || e.statusCode() == 403) {
         throw new ObjectNotFoundException(key);
@@ -68,6 +68,20 @@ public final class S3ObjectSource implements ObjectSource {
       throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
     } catch (SdkException e) {
       throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public long size(String key) throws IOException {
+    try {
+      return client.headObject(b -> b.bucket(bucket).key(key)).contentLength();
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404 || e.statusCode() == 403) {
+        throw new ObjectNotFoundException(key);
+      }
+      throw new IOException("cannot look at s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    } catch (SdkException e) {
+      throw new IOException("cannot look at s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
     }
   }
 

@@ -58,8 +58,10 @@ public final class Archive {
   /**
    * Writes NAR bytes {@code [from, from + length)} to {@code out}, every byte verified. Throws
    * before writing anything when the pack cannot be read at all.
+   *
+   * @return how many fragments had to be read around (unreachable or corrupt)
    */
-  public void read(ArchivedNar nar, long from, long length, OutputStream out) throws IOException {
+  public int read(ArchivedNar nar, long from, long length, OutputStream out) throws IOException {
     if (from < 0 || length < 0 || from + length > nar.length()) {
       throw new IllegalArgumentException("range " + from + "+" + length + " outside NAR of " + nar.length());
     }
@@ -67,7 +69,9 @@ public final class Archive {
     List<FragmentPlacement> placements = catalog.placements(nar.packId());
     FragmentReader reader = (index, offset, len) -> readFragment(manifest, placements, index, offset, len);
     Codec codec = Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount());
-    new PackReader(manifest, codec, reader).read(nar.packOffset() + from, length, out);
+    PackReader packReader = new PackReader(manifest, codec, reader);
+    packReader.read(nar.packOffset() + from, length, out);
+    return packReader.failedFragments().cardinality();
   }
 
   private byte[] readFragment(Manifest manifest, List<FragmentPlacement> placements, int index, long offset,

@@ -25,7 +25,8 @@ public final class GatewayServer implements AutoCloseable {
 
   public static GatewayServer start(GatewayConfig config, Archive archive, ObjectSource fallback) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
-    GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests);
+    GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests,
+        new GatewayMetrics());
     NettyServer server = NettyServer.start(config.bind(), initializer::initChannel, requests::shutdownNow);
     LOG.info("gateway listening on {}", server.endpoint());
     return new GatewayServer(server);

@@ -7,6 +7,7 @@ import dev.narvault.core.nix.NixBase32;
 import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.core.s3.OpenedObject;
 import dev.narvault.gateway.archive.Archive;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -25,7 +26,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -50,13 +50,15 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final ObjectSource fallback;
   private final GatewayConfig config;
   private final java.util.concurrent.Executor requests;
+  private final GatewayMetrics metrics;
 
   GatewayServerHandler(Archive archive, ObjectSource fallback, GatewayConfig config,
-      java.util.concurrent.Executor requests) {
+      java.util.concurrent.Executor requests, GatewayMetrics metrics) {
     this.archive = archive;
     this.fallback = fallback;
     this.config = config;
     this.requests = requests;
+    this.metrics = metrics;
   }
 
   @Override
@@ -92,6 +94,8 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       } else if (!method.equals(HttpMethod.GET) && !head) {
         // Nix tries PUT /nix-cache-info when the GET fails; this cache is read-only.
         text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "read-only binary cache", keepAlive);
+      } else if (path.equals("/metrics")) {
+        send(ctx, full(HttpResponseStatus.OK, metrics.render(), "text/plain; version=0.0.4", head), keepAlive);
       } else if (path.equals("/nix-cache-info")) {
         cacheInfo(ctx, head, keepAlive);
       } else if (path.endsWith(".narinfo") && path.length() == 1 + StorePath.HASH_PART_LENGTH + 8) {
@@ -121,6 +125,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     }
     Optional<ArchivedNar> archived = archive.narInfo(hash);
     if (archived.isPresent()) {
+      metrics.narInfoFromArchive.increment();
       FullHttpResponse r = full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, head);
       r.headers().set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=3600");
       send(ctx, r, keepAlive);
@@ -173,8 +178,13 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       return;
     }
     try {
-      archive.read(nar, from, length, body);
+      int readAround = archive.read(nar, from, length, body);
       body.finish();
+      metrics.narsFromArchive.increment();
+      metrics.bytesFromArchive.add(length);
+      if (readAround > 0) {
+        metrics.degradedReads.increment();
+      }
     } catch (IOException e) {
       if (body.started()) {
         // Part of a verified body is out: cut the connection so Nix sees a short read and retries.
@@ -183,6 +193,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
         return;
       }
       LOG.warn("NAR {} cannot be rebuilt from holders ({}), trying S3", key, e.getMessage());
+      metrics.archiveFailures.increment();
       try {
         proxy(ctx, key, NAR_TYPE, false, keepAlive, true);
       } catch (ObjectNotFoundException gone) {
@@ -203,25 +214,26 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   /** Streams an S3 object as it is; S3 verifies nothing for us, but these bytes are the cache's own. */
   private void proxy(ChannelHandlerContext ctx, String key, String type, boolean head, boolean keepAlive,
       boolean rethrowMissing) throws IOException {
-    try (InputStream in = fallback.open(key)) {
-      HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-      response.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
-      HttpUtil.setTransferEncodingChunked(response, !head);
-      if (head) {
-        HttpUtil.setContentLength(response, 0);
-      }
-      HttpUtil.setKeepAlive(response, keepAlive);
+    HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+    HttpUtil.setKeepAlive(response, keepAlive);
+    if (head) {
+      HttpUtil.setContentLength(response, fallback.size(key));
+      new ResponseBodyStream(ctx, response).finish();
+      return;
+    }
+    try (OpenedObject object = fallback.openObject(key)) {
+      metrics.fromS3.increment();
+      HttpUtil.setContentLength(response, object.length());
       ResponseBodyStream body = new ResponseBodyStream(ctx, response);
-      if (!head) {
-        try {
-          in.transferTo(body);
-        } catch (IOException e) {
-          if (body.started()) {
-            ctx.close();
-            return;
-          }
-          throw e;
+      try {
+        object.stream().transferTo(body);
+      } catch (IOException e) {
+        if (body.started()) {
+          ctx.close();
+          return;
         }
+        throw e;
       }
       body.finish();
     }
@@ -236,11 +248,12 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     return r;
   }
 
-  private static void text(ChannelHandlerContext ctx, HttpResponseStatus status, String message, boolean keepAlive) {
+  private void text(ChannelHandlerContext ctx, HttpResponseStatus status, String message, boolean keepAlive) {
     send(ctx, full(status, message + "\n", "text/plain; charset=utf-8", false), keepAlive);
   }
 
-  private static void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+  private void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+    metrics.request(response.status().code());
     HttpUtil.setKeepAlive(response, keepAlive);
     var f = ctx.writeAndFlush(response);
     if (!keepAlive) {

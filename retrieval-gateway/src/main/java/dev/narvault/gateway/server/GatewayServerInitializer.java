@@ -17,12 +17,15 @@ final class GatewayServerInitializer {
   private final ObjectSource fallback;
   private final GatewayConfig config;
   private final ExecutorService requests;
+  private final GatewayMetrics metrics;
 
-  GatewayServerInitializer(Archive archive, ObjectSource fallback, GatewayConfig config, ExecutorService requests) {
+  GatewayServerInitializer(Archive archive, ObjectSource fallback, GatewayConfig config, ExecutorService requests,
+      GatewayMetrics metrics) {
     this.archive = archive;
     this.fallback = fallback;
     this.config = config;
     this.requests = requests;
+    this.metrics = metrics;
   }
 
   void initChannel(SocketChannel ch) {
@@ -32,6 +35,6 @@ final class GatewayServerInitializer {
     // 2. Requests are small: hand the handler whole ones.
     p.addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY));
     // 3. Routing on the event loop; the work itself on a virtual thread, one request at a time.
-    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests));
+    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests, metrics));
   }
 }
