@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Puts a pack's fragments on distinct holders. Fragment i goes first to the holder at
- * {@code (start + i) mod H}; a holder that refuses or fails is skipped for the rest of this pack
- * and the fragment tries the next holder not yet used. Each upload carries an order signed with
+ * Puts a pack's fragments on distinct holders. All fragments go out at once, fragment i to the
+ * holder at {@code (start + i) mod H}; a holder that refuses or fails is skipped for the rest of
+ * this pack, and its fragment then tries, one by one, the next holders not yet used. Each upload carries an order signed with
  * the coordinator's key; each placement is confirmed by asking the holder for the stored length
  * before it counts.
  */
@@ -48,43 +48,73 @@ final class Placement {
    * @throws IOException when some fragment found no holder that would take it
    */
   List<URI> place(List<Path> fragmentFiles, List<FragmentId> ids, int blockSize, int start) throws IOException {
+    int n = fragmentFiles.size();
+    URI[] placed = new URI[n];
     Set<URI> used = new HashSet<>();
     Set<URI> failed = new HashSet<>();
-    List<URI> placed = new ArrayList<>();
-    for (int i = 0; i < fragmentFiles.size(); i++) {
-      URI chosen = null;
-      for (int t = 0; t < holders.size() && chosen == null; t++) {
+    // First every fragment at once, each to its own holder (distinct: start + i modulo H).
+    List<java.util.concurrent.Future<?>> first = new ArrayList<>();
+    try (var uploads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = 0; i < n; i++) {
+        int index = i;
+        URI holder = holders.get(Math.floorMod(start + i, holders.size()));
+        first.add(uploads.submit(() -> {
+          upload(fragmentFiles.get(index), ids.get(index), blockSize, holder);
+          return null;
+        }));
+      }
+      for (int i = 0; i < n; i++) {
+        URI holder = holders.get(Math.floorMod(start + i, holders.size()));
+        try {
+          first.get(i).get();
+          placed[i] = holder;
+          used.add(holder);
+        } catch (java.util.concurrent.ExecutionException e) {
+          LOG.warn("fragment {} not placed on {}: {}", i, holder, e.getCause().getMessage());
+          failed.add(holder);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while placing fragments");
+        }
+      }
+    }
+    // Then, one by one, what failed goes to holders neither used nor failed in this pack.
+    for (int i = 0; i < n; i++) {
+      for (int t = 1; t < holders.size() && placed[i] == null; t++) {
         URI holder = holders.get(Math.floorMod(start + i + t, holders.size()));
         if (used.contains(holder) || failed.contains(holder)) {
           continue;
         }
         try {
-          long expected = java.nio.file.Files.size(fragmentFiles.get(i));
-          String holderId = holderIds.get(holder);
-          if (holderId == null) {
-            throw new IOException("holder " + holder + " did not tell its id");
-          }
-          Order.Signed order = new Order(Order.Action.PUT, ids.get(i), expected, holderId,
-              clock.instant().plus(ORDER_LIFETIME)).signWith(coordinatorKey);
-          client.put(holder, ids.get(i), blockSize, fragmentFiles.get(i), order);
-          long stored = client.size(holder, ids.get(i));
-          if (stored != expected) {
-            throw new IOException("holder " + holder + " reports " + stored + " bytes for " + ids.get(i)
-                + ", expected " + expected);
-          }
-          chosen = holder;
+          upload(fragmentFiles.get(i), ids.get(i), blockSize, holder);
+          placed[i] = holder;
+          used.add(holder);
         } catch (IOException e) {
           LOG.warn("fragment {} not placed on {}: {}", i, holder, e.getMessage());
           failed.add(holder);
         }
       }
-      if (chosen == null) {
+      if (placed[i] == null) {
         throw new IOException("no holder accepted fragment " + i + " (" + ids.get(i) + "); "
             + failed.size() + " holders failed");
       }
-      used.add(chosen);
-      placed.add(chosen);
     }
-    return placed;
+    return List.of(placed);
+  }
+
+  /** Uploads one fragment under a fresh order and confirms the holder stored all of it. */
+  private void upload(Path file, FragmentId id, int blockSize, URI holder) throws IOException {
+    long expected = java.nio.file.Files.size(file);
+    String holderId = holderIds.get(holder);
+    if (holderId == null) {
+      throw new IOException("holder " + holder + " did not tell its id");
+    }
+    Order.Signed order = new Order(Order.Action.PUT, id, expected, holderId, clock.instant().plus(ORDER_LIFETIME))
+        .signWith(coordinatorKey);
+    client.put(holder, id, blockSize, file, order);
+    long stored = client.size(holder, id);
+    if (stored != expected) {
+      throw new IOException("holder " + holder + " reports " + stored + " bytes for " + id + ", expected " + expected);
+    }
   }
 }

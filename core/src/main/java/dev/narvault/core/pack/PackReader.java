@@ -27,9 +27,15 @@ public final class PackReader {
   private final Codec codec;
   private final FragmentReader fragments;
   private final int chunkBlocks;
+  private final java.util.concurrent.Executor executor;
   private final BitSet failed = new BitSet();
 
-  public PackReader(Manifest manifest, Codec codec, FragmentReader fragments, int chunkBlocks) {
+  /**
+   * @param executor runs the k reads of a degraded range at once (a virtual-thread executor for
+   *     network holders); {@code Runnable::run} reads them one after another
+   */
+  public PackReader(Manifest manifest, Codec codec, FragmentReader fragments, int chunkBlocks,
+      java.util.concurrent.Executor executor) {
     this.manifest = manifest;
     this.layout = manifest.layout();
     if (codec.dataFragmentCount() != layout.dataFragmentCount()
@@ -43,6 +49,11 @@ public final class PackReader {
     this.codec = codec;
     this.fragments = fragments;
     this.chunkBlocks = chunkBlocks;
+    this.executor = executor;
+  }
+
+  public PackReader(Manifest manifest, Codec codec, FragmentReader fragments, int chunkBlocks) {
+    this(manifest, codec, fragments, chunkBlocks, Runnable::run);
   }
 
   public PackReader(Manifest manifest, Codec codec, FragmentReader fragments) {
@@ -87,17 +98,36 @@ public final class PackReader {
     int n = layout.totalFragmentCount();
     byte[][] work = new byte[n][];
     boolean[] present = new boolean[n];
-    int have = 0;
-    for (int i = 0; i < n && have < k; i++) {
-      if (i == wanted || failed.get(i)) {
-        continue;
+    java.util.ArrayDeque<Integer> candidates = new java.util.ArrayDeque<>();
+    for (int i = 0; i < n; i++) {
+      if (i != wanted && !failed.get(i)) {
+        candidates.add(i);
       }
+    }
+    // Read k fragments at once; each one that fails is replaced by the next candidate.
+    java.util.concurrent.ExecutorCompletionService<byte[]> reads =
+        new java.util.concurrent.ExecutorCompletionService<>(executor);
+    java.util.Map<java.util.concurrent.Future<byte[]>, Integer> inFlight = new java.util.HashMap<>();
+    int have = 0;
+    while (have < k) {
+      while (have + inFlight.size() < k && !candidates.isEmpty()) {
+        int index = candidates.poll();
+        inFlight.put(reads.submit(() -> readVerified(index, first, end)), index);
+      }
+      if (inFlight.isEmpty()) {
+        break;
+      }
+      java.util.concurrent.Future<byte[]> done = take(reads);
+      int index = inFlight.remove(done);
       try {
-        work[i] = readVerified(i, first, end);
-        present[i] = true;
+        work[index] = done.get();
+        present[index] = true;
         have++;
-      } catch (IOException e) {
-        markFailed(i, e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        markFailed(index, e.getCause() instanceof IOException io ? io : new IOException(e.getCause()));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while reading fragments");
       }
     }
     if (have < k) {
@@ -110,6 +140,16 @@ public final class PackReader {
     codec.reconstruct(work, present, 0, length);
     verify(wanted, first, end, work[wanted]);
     return work[wanted];
+  }
+
+  private static java.util.concurrent.Future<byte[]> take(java.util.concurrent.ExecutorCompletionService<byte[]> reads)
+      throws java.io.InterruptedIOException {
+    try {
+      return reads.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while reading fragments");
+    }
   }
 
   private byte[] readVerified(int index, int first, int end) throws IOException {

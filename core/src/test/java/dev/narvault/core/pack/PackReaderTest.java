@@ -110,6 +110,32 @@ class PackReaderTest {
   }
 
   @Test
+  void degradedRead_readsTheKFragmentsAtOnce_andReplacesFailuresWithOthers() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger now = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    FragmentReader slow = (index, offset, length) -> {
+      most.accumulateAndGet(now.incrementAndGet(), Math::max);
+      try {
+        Thread.sleep(50);
+        if (index == 0 || index == 2) {
+          throw new IOException("holder of " + index + " is down");
+        }
+        return Arrays.copyOfRange(pack.fragments()[index], (int) offset, (int) offset + length);
+      } catch (InterruptedException e) {
+        throw new IOException(e);
+      } finally {
+        now.decrementAndGet();
+      }
+    };
+    try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      PackReader reader = new PackReader(pack.manifest(), codec, slow, 64, executor);
+      assertArrayEquals(pack.pack(), reader.readAll(0, pack.pack().length));
+      assertTrue(most.get() >= 3, "degraded reads should overlap, at most " + most.get() + " did");
+      assertTrue(reader.failedFragments().get(0) && reader.failedFragments().get(2));
+    }
+  }
+
+  @Test
   void plan_splitsAtFragmentBoundaries() {
     long f = pack.layout().fragmentSize();
     List<FragmentRange> ranges = ReadPlanner.plan(pack.layout(), f - 10, 20);

@@ -34,6 +34,8 @@ public final class Archive {
   private final Catalog catalog;
   private final HolderClient holders;
   private final Optional<TrustedKeys> archiveKeys;
+  /** Degraded reads ask k holders at once; each read blocks on the network, so virtual threads. */
+  private final java.util.concurrent.Executor parallelReads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
   private final Map<String, Manifest> manifests = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {
@@ -69,7 +71,7 @@ public final class Archive {
     List<FragmentPlacement> placements = catalog.placements(nar.packId());
     FragmentReader reader = (index, offset, len) -> readFragment(manifest, placements, index, offset, len);
     Codec codec = Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount());
-    PackReader packReader = new PackReader(manifest, codec, reader);
+    PackReader packReader = new PackReader(manifest, codec, reader, PackReader.DEFAULT_CHUNK_BLOCKS, parallelReads);
     packReader.read(nar.packOffset() + from, length, out);
     return packReader.failedFragments().cardinality();
   }
