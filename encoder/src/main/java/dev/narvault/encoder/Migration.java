@@ -14,6 +14,7 @@ import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackEncoder;
+import dev.narvault.core.pack.PackGrouping;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.pack.PackSource;
 import dev.narvault.core.pack.SignedManifest;
@@ -158,7 +159,7 @@ public final class Migration {
       return;
     }
     long size = info.fileSize().getAsLong();
-    if (!spool.isEmpty() && spool.length() + size > config.packSize()) {
+    if (PackGrouping.startsNewPack(spool.isEmpty(), spool.length(), size, config.packSize())) {
       sealPack(spool, codec, runDir);
     }
     try (InputStream object = objects.open(info.url())) {

@@ -13,6 +13,14 @@ public final class PackGrouping {
 
   private PackGrouping() {}
 
+  /**
+   * The one rule: an object starts a new pack when the current pack is not empty and the object
+   * would take it past the target. (So an object larger than the target still gets a pack.)
+   */
+  public static boolean startsNewPack(boolean currentEmpty, long currentSize, long objectSize, long targetSize) {
+    return !currentEmpty && currentSize + objectSize > targetSize;
+  }
+
   public static <T> List<List<T>> group(List<T> items, ToLongFunction<T> size, long targetSize) {
     if (targetSize < 1) {
       throw new IllegalArgumentException("target pack size must be >= 1, got " + targetSize);
@@ -25,7 +33,7 @@ public final class PackGrouping {
       if (s < 1) {
         throw new IllegalArgumentException("object of size " + s + " cannot be packed: " + item);
       }
-      if (!current.isEmpty() && currentSize + s > targetSize) {
+      if (startsNewPack(current.isEmpty(), currentSize, s, targetSize)) {
         packs.add(List.copyOf(current));
         current.clear();
         currentSize = 0;
