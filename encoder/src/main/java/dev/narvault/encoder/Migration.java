@@ -144,7 +144,7 @@ public final class Migration {
     }
     NarInfo info;
     try {
-      info = NarInfo.parse(objects.readSmall(narInfoKey, NarInfo.MAX_BYTES));
+      info = NarInfo.parse(readNarInfo(narInfoKey));
       if (!info.storePath().hashPart().equals(hash)) {
         throw new IllegalArgumentException("narinfo " + narInfoKey + " describes " + info.storePath());
       }
@@ -154,7 +154,8 @@ public final class Migration {
       reject(narInfoKey, e.getMessage());
       return;
     }
-    if (catalog.narByFileKey(info.url()).isPresent()) {
+    if (catalog.narByFileKey(info.url()).isPresent() || spool.contains(info.url())) {
+      // Another narinfo already brought this NAR object into the archive (or this pack).
       skipped++;
       return;
     }
@@ -170,6 +171,15 @@ public final class Migration {
     }
     if (config.limit() > 0 && archived + spool.nars().size() >= config.limit()) {
       limitReached = true;
+    }
+  }
+
+  /** The narinfo's bytes; one that vanished since the listing is a rejection, not a failed run. */
+  private byte[] readNarInfo(String key) throws IOException {
+    try {
+      return objects.readSmall(key, NarInfo.MAX_BYTES);
+    } catch (dev.narvault.core.s3.ObjectNotFoundException e) {
+      throw new IllegalArgumentException("narinfo " + key + " disappeared since the listing");
     }
   }
 

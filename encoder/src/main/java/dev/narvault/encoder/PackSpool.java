@@ -38,6 +38,10 @@ final class PackSpool implements AutoCloseable {
     return nars.isEmpty();
   }
 
+  boolean contains(String key) {
+    return nars.stream().anyMatch(n -> n.key().equals(key));
+  }
+
   List<Manifest.Nar> nars() {
     return List.copyOf(nars);
   }
