@@ -48,10 +48,25 @@ class MigrationBadInputTest {
       // 3: malformed narinfo
       cluster.objects.put(p.get(3).storePath().hashPart() + ".narinfo", "StorePath: nonsense\n".getBytes(StandardCharsets.UTF_8), "text/plain");
 
+      // 6: another path whose narinfo points at path 5's NAR object (same bytes): packed once.
+      String info5 = new String(read(cluster, p.get(5).storePath().hashPart() + ".narinfo"), StandardCharsets.UTF_8);
+      dev.narvault.core.nix.NarInfo info5parsed = dev.narvault.core.nix.NarInfo.parse(info5);
+      dev.narvault.core.nix.StorePath twinPath = dev.narvault.core.nix.StorePath.makeSourcePath("twin",
+          info5parsed.narHash(), List.of());
+      dev.narvault.core.nix.NarInfo twin = dev.narvault.core.nix.NarInfo.parse(info5.replaceAll("Sig: .*\n", "")
+          .replace(p.get(5).storePath().toString(), twinPath.toString()));
+      String twinHash = twinPath.hashPart();
+      cluster.objects.put(twinHash + ".narinfo", key.sign(twin).toBytes(), "text/plain");
+
       byte[] before = read(cluster, p.get(4).narKey());
       MigrationSummary summary = cluster.migrate(key.publicKey(), 3, 2);
       assertEquals(4, summary.rejected(), summary.toString());
       assertEquals(2, summary.narsArchived(), summary.toString());
+      assertEquals(1, summary.alreadyArchived(), "the twin's NAR object is already in the pack");
+      String packId = cluster.catalog.narByFileKey(p.get(5).narKey()).orElseThrow().packId();
+      String manifest = cluster.catalog.signedManifest(packId).orElseThrow();
+      assertEquals(manifest.indexOf(p.get(5).narKey()), manifest.lastIndexOf("\"key\":\"" + p.get(5).narKey()) + 7,
+          "the shared NAR object appears once in the manifest");
       for (int i = 0; i < 4; i++) {
         assertTrue(cluster.catalog.narByStoreHash(p.get(i).storePath().hashPart()).isEmpty(), "bad path " + i + " archived");
       }
