@@ -67,6 +67,7 @@ public final class Migration {
   private int packs;
   private int skipped;
   private int rejected;
+  private int aliases;
   private boolean limitReached;
 
   private final java.util.Map<URI, String> holderIds = new java.util.HashMap<>();
@@ -154,9 +155,25 @@ public final class Migration {
       reject(narInfoKey, e.getMessage());
       return;
     }
-    if (catalog.narByFileKey(info.url()).isPresent() || spool.contains(info.url())) {
-      // Another narinfo already brought this NAR object into the archive (or this pack).
-      skipped++;
+    // Another narinfo may already have brought this very NAR object into the archive or this
+    // pack: store the bytes once, but index this store path too.
+    var archivedObject = catalog.narByFileKey(info.url());
+    if (archivedObject.isPresent()) {
+      if (!archivedObject.get().fileHash().equals(info.fileHash().orElseThrow().toNixString())) {
+        reject(narInfoKey, "names " + info.url() + " with another FileHash than the archived object");
+      } else {
+        catalog.addAlias(hash, archivedObject.get(), info.text());
+        skipped++;
+      }
+      return;
+    }
+    if (spool.contains(info.url())) {
+      try {
+        spool.addAlias(info.url(), info);
+        aliases++;
+      } catch (IllegalArgumentException e) {
+        reject(narInfoKey, e.getMessage());
+      }
       return;
     }
     long size = info.fileSize().getAsLong();
@@ -228,6 +245,9 @@ public final class Migration {
           placed.stream().map(holderIds::get).toList(), challenges(files, ids), clock.millis());
       packs++;
       archived += nars.size();
+      skipped += aliases;
+      archived -= aliases;
+      aliases = 0;
       archivedBytes += packLength;
       progress.printf(Locale.ROOT, "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (%.1f s); %d NARs so far%n",
           packs, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),

@@ -42,6 +42,29 @@ final class PackSpool implements AutoCloseable {
     return nars.stream().anyMatch(n -> n.key().equals(key));
   }
 
+  /**
+   * Lists another narinfo for an object already in this pack (its FileHash must match): the
+   * bytes are stored once, the entry goes right after the object's first one.
+   */
+  void addAlias(String key, NarInfo narInfo) {
+    for (int i = 0; i < nars.size(); i++) {
+      Manifest.Nar first = nars.get(i);
+      if (first.key().equals(key)) {
+        if (!first.fileHash().equals(narInfo.fileHash().orElseThrow().toNixString())) {
+          throw new IllegalArgumentException("narinfo of " + narInfo.storePath() + " names " + key
+              + " with another FileHash than the object already packed");
+        }
+        int at = i + 1;
+        while (at < nars.size() && nars.get(at).key().equals(key)) {
+          at++;
+        }
+        nars.add(at, new Manifest.Nar(key, first.offset(), first.length(), first.fileHash(), narInfo.text()));
+        return;
+      }
+    }
+    throw new IllegalArgumentException("no object " + key + " in this pack");
+  }
+
   List<Manifest.Nar> nars() {
     return List.copyOf(nars);
   }

@@ -369,6 +369,27 @@ public final class Catalog implements AutoCloseable {
     });
   }
 
+  /**
+   * Records another store path whose narinfo names a NAR object already archived: same pack and
+   * place, its own narinfo. False when that store path is already in the catalog.
+   */
+  public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo) throws CatalogException {
+    return locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
+              + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+        ps.setString(1, storeHash);
+        ps.setString(2, existing.fileKey());
+        ps.setString(3, existing.fileHash());
+        ps.setString(4, existing.packId());
+        ps.setLong(5, existing.packOffset());
+        ps.setLong(6, existing.length());
+        ps.setString(7, narInfo);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
   public Optional<ArchivedNar> narByStoreHash(String storeHash) throws CatalogException {
     return queryNar("store_hash", storeHash);
   }
@@ -382,7 +403,7 @@ public final class Catalog implements AutoCloseable {
     return locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars WHERE "
-              + column + " = ?")) {
+              + column + " = ? ORDER BY store_hash LIMIT 1")) {
         ps.setString(1, value);
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {

@@ -79,6 +79,23 @@ final class Schema {
         fragment_id TEXT NOT NULL,
         at_millis BIGINT NOT NULL
       );
+      """,
+      // 3: several store paths may share one NAR object, so file_key is no longer unique.
+      """
+      CREATE TABLE nars_v3 (
+        store_hash TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL,
+        file_hash TEXT NOT NULL,
+        pack_id TEXT NOT NULL REFERENCES packs(pack_id),
+        pack_offset BIGINT NOT NULL,
+        length BIGINT NOT NULL,
+        narinfo TEXT NOT NULL
+      );
+      INSERT INTO nars_v3 SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars;
+      DROP TABLE nars;
+      ALTER TABLE nars_v3 RENAME TO nars;
+      CREATE INDEX nars_by_file_key ON nars(file_key);
+      CREATE INDEX nars_by_pack_v3 ON nars(pack_id);
       """);
 
   private Schema() {}

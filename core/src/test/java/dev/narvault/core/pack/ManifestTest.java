@@ -88,6 +88,24 @@ class ManifestTest {
   }
 
   @Test
+  void nars_mayListOneObjectTwiceForTwoStorePaths_butNeverOverlapOtherwise() {
+    Manifest.Nar first = MANIFEST.nars().getFirst();
+    dev.narvault.core.nix.NarInfo info = first.parsedNarInfo();
+    dev.narvault.core.nix.StorePath other = dev.narvault.core.nix.StorePath.makeSourcePath("other", info.narHash(), List.of());
+    Manifest.Nar alias = new Manifest.Nar(first.key(), first.offset(), first.length(), first.fileHash(),
+        info.text().replace(info.storePath().toString(), other.toString()));
+    List<Manifest.Nar> withAlias = new java.util.ArrayList<>(MANIFEST.nars());
+    withAlias.add(1, alias);
+    Manifest m = new Manifest(MANIFEST.format(), MANIFEST.code(), 3, 2, MANIFEST.packLength(), MANIFEST.fragmentSize(),
+        MANIFEST.blockSize(), MANIFEST.fragments(), withAlias);
+    assertEquals(3, m.nars().size());
+    List<Manifest.Nar> overlapping = new java.util.ArrayList<>(MANIFEST.nars());
+    overlapping.add(1, new Manifest.Nar("nar/elsewhere.nar", first.offset(), first.length(), first.fileHash(), alias.narInfo()));
+    assertThrows(IllegalArgumentException.class, () -> new Manifest(MANIFEST.format(), MANIFEST.code(), 3, 2,
+        MANIFEST.packLength(), MANIFEST.fragmentSize(), MANIFEST.blockSize(), MANIFEST.fragments(), overlapping));
+  }
+
+  @Test
   void packId_isStableAndChangesWithContent() {
     assertEquals(ManifestCodec.packId(MANIFEST), ManifestCodec.packId(ManifestCodec.parse(ManifestCodec.canonical(MANIFEST))));
     Manifest other = PackFixtures.encode(new BackblazeCodec(3, 2), new int[] {100, 200}, 64, 12).manifest();
