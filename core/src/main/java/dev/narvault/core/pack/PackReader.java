@@ -26,16 +26,41 @@ public final class PackReader {
   private final PackLayout layout;
   private final Codec codec;
   private final FragmentReader fragments;
-  private final int chunkBlocks;
-  private final java.util.concurrent.Executor executor;
+  private final Options options;
   private final BitSet failed = new BitSet();
 
   /**
-   * @param executor runs the k reads of a degraded range at once (a virtual-thread executor for
-   *     network holders); {@code Runnable::run} reads them one after another
+   * How a reader works.
+   *
+   * @param chunkBlocks blocks written per step: the most a reader holds in memory per fragment
+   * @param executor runs reads that may overlap: the k reads of a degraded range, and a direct
+   *     read being hedged (a virtual-thread executor for network holders); {@code Runnable::run}
+   *     reads one after another and never hedges
+   * @param hedgeAfter a direct read still unanswered after this long is read around by decoding,
+   *     while it goes on; whichever finishes first wins
    */
-  public PackReader(Manifest manifest, Codec codec, FragmentReader fragments, int chunkBlocks,
-      java.util.concurrent.Executor executor) {
+  public record Options(int chunkBlocks, java.util.concurrent.Executor executor, java.time.Duration hedgeAfter) {
+    public static final Options DEFAULTS = new Options(DEFAULT_CHUNK_BLOCKS, Runnable::run, java.time.Duration.ofSeconds(2));
+
+    public Options {
+      if (chunkBlocks < 1) {
+        throw new IllegalArgumentException("chunkBlocks must be >= 1, got " + chunkBlocks);
+      }
+      if (hedgeAfter.isNegative()) {
+        throw new IllegalArgumentException("hedgeAfter must be >= 0, got " + hedgeAfter);
+      }
+    }
+
+    public Options withChunkBlocks(int blocks) {
+      return new Options(blocks, executor, hedgeAfter);
+    }
+
+    public Options withExecutor(java.util.concurrent.Executor e, java.time.Duration hedge) {
+      return new Options(chunkBlocks, e, hedge);
+    }
+  }
+
+  public PackReader(Manifest manifest, Codec codec, FragmentReader fragments, Options options) {
     this.manifest = manifest;
     this.layout = manifest.layout();
     if (codec.dataFragmentCount() != layout.dataFragmentCount()
@@ -43,21 +68,13 @@ public final class PackReader {
       throw new IllegalArgumentException("codec does not match the manifest's RS("
           + layout.dataFragmentCount() + "," + layout.parityFragmentCount() + ")");
     }
-    if (chunkBlocks < 1) {
-      throw new IllegalArgumentException("chunkBlocks must be >= 1, got " + chunkBlocks);
-    }
     this.codec = codec;
     this.fragments = fragments;
-    this.chunkBlocks = chunkBlocks;
-    this.executor = executor;
-  }
-
-  public PackReader(Manifest manifest, Codec codec, FragmentReader fragments, int chunkBlocks) {
-    this(manifest, codec, fragments, chunkBlocks, Runnable::run);
+    this.options = options;
   }
 
   public PackReader(Manifest manifest, Codec codec, FragmentReader fragments) {
-    this(manifest, codec, fragments, DEFAULT_CHUNK_BLOCKS);
+    this(manifest, codec, fragments, Options.DEFAULTS);
   }
 
   /** Fragments that failed so far (unreachable or corrupt), by index. */
@@ -70,8 +87,8 @@ public final class PackReader {
     for (FragmentRange range : ReadPlanner.plan(layout, packOffset, length)) {
       int first = ReadPlanner.firstBlock(layout, range);
       int end = ReadPlanner.endBlock(layout, range);
-      for (int block = first; block < end; block += chunkBlocks) {
-        int chunkEnd = Math.min(end, block + chunkBlocks);
+      for (int block = first; block < end; block += options.chunkBlocks()) {
+        int chunkEnd = Math.min(end, block + options.chunkBlocks());
         long chunkStart = (long) block * layout.blockSize();
         byte[] bytes = readBlocks(range.fragmentIndex(), block, chunkEnd);
         long from = Math.max(range.fragmentOffset(), chunkStart);
@@ -83,14 +100,54 @@ public final class PackReader {
 
   /** Verified bytes of blocks {@code [first, end)} of fragment {@code index}. */
   private byte[] readBlocks(int index, int first, int end) throws IOException {
-    if (!failed.get(index)) {
+    if (failed.get(index)) {
+      return decode(index, first, end);
+    }
+    java.util.concurrent.FutureTask<byte[]> direct = new java.util.concurrent.FutureTask<>(() -> readVerified(index, first, end));
+    options.executor().execute(direct);
+    try {
+      return direct.get(options.hedgeAfter().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.TimeoutException slow) {
+      return hedge(direct, index, first, end);
+    } catch (java.util.concurrent.ExecutionException e) {
+      markFailed(index, asIo(e));
+      return decode(index, first, end);
+    } catch (InterruptedException e) {
+      direct.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while reading fragment " + index);
+    }
+  }
+
+  /**
+   * The direct read is slow: decode the range from other fragments meanwhile. If that works, the
+   * slow holder is dropped for the rest of this read; if not, wait for the direct read after all.
+   */
+  private byte[] hedge(java.util.concurrent.FutureTask<byte[]> direct, int index, int first, int end)
+      throws IOException {
+    try {
+      byte[] decoded = decode(index, first, end);
+      if (!direct.isDone()) {
+        direct.cancel(true);
+        markFailed(index, new IOException("slower than " + options.hedgeAfter().toMillis() + " ms, read around"));
+      }
+      return decoded;
+    } catch (IOException decodeFailed) {
       try {
-        return readVerified(index, first, end);
-      } catch (IOException e) {
-        markFailed(index, e);
+        return direct.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        markFailed(index, asIo(e));
+        throw decodeFailed;
+      } catch (InterruptedException e) {
+        direct.cancel(true);
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while reading fragment " + index);
       }
     }
-    return decode(index, first, end);
+  }
+
+  private static IOException asIo(java.util.concurrent.ExecutionException e) {
+    return e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
   }
 
   private byte[] decode(int wanted, int first, int end) throws IOException {
@@ -106,7 +163,7 @@ public final class PackReader {
     }
     // Read k fragments at once; each one that fails is replaced by the next candidate.
     java.util.concurrent.ExecutorCompletionService<byte[]> reads =
-        new java.util.concurrent.ExecutorCompletionService<>(executor);
+        new java.util.concurrent.ExecutorCompletionService<>(options.executor());
     java.util.Map<java.util.concurrent.Future<byte[]>, Integer> inFlight = new java.util.HashMap<>();
     int have = 0;
     while (have < k) {
@@ -124,7 +181,7 @@ public final class PackReader {
         present[index] = true;
         have++;
       } catch (java.util.concurrent.ExecutionException e) {
-        markFailed(index, e.getCause() instanceof IOException io ? io : new IOException(e.getCause()));
+        markFailed(index, asIo(e));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new java.io.InterruptedIOException("interrupted while reading fragments");

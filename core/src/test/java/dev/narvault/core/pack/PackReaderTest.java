@@ -56,7 +56,7 @@ class PackReaderTest {
   @Test
   void read_allHoldersUp_readsOnlyDataFragments() throws IOException {
     Holders holders = new Holders(Set.of(), Set.of());
-    PackReader reader = new PackReader(pack.manifest(), codec, holders, 2);
+    PackReader reader = new PackReader(pack.manifest(), codec, holders, PackReader.Options.DEFAULTS.withChunkBlocks(2));
     for (Manifest.Nar nar : pack.manifest().nars()) {
       assertArrayEquals(expected(nar), readNar(reader, nar), nar.key());
     }
@@ -78,7 +78,7 @@ class PackReaderTest {
       for (boolean lie : new boolean[] {false, true}) {
         Set<Integer> bad = Arrays.stream(pattern).boxed().collect(java.util.stream.Collectors.toSet());
         Holders holders = lie ? new Holders(Set.of(), bad) : new Holders(bad, Set.of());
-        PackReader reader = new PackReader(pack.manifest(), codec, holders, 3);
+        PackReader reader = new PackReader(pack.manifest(), codec, holders, PackReader.Options.DEFAULTS.withChunkBlocks(3));
         assertArrayEquals(pack.pack(), reader.readAll(0, pack.pack().length), Arrays.toString(pattern) + " lie=" + lie);
         for (int i : pattern) {
           if (i < 4) {
@@ -92,7 +92,7 @@ class PackReaderTest {
   @Test
   void read_moreThanMBad_failsAndNeverWritesAnUnverifiedByte() {
     Holders holders = new Holders(Set.of(0, 4), Set.of(1, 5));
-    PackReader reader = new PackReader(pack.manifest(), codec, holders, 1);
+    PackReader reader = new PackReader(pack.manifest(), codec, holders, PackReader.Options.DEFAULTS.withChunkBlocks(1));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     assertThrows(NotEnoughFragmentsException.class, () -> reader.read(0, pack.pack().length, out));
     byte[] written = out.toByteArray();
@@ -128,10 +128,36 @@ class PackReaderTest {
       }
     };
     try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-      PackReader reader = new PackReader(pack.manifest(), codec, slow, 64, executor);
+      PackReader reader = new PackReader(pack.manifest(), codec, slow, PackReader.Options.DEFAULTS.withChunkBlocks(64).withExecutor(executor, java.time.Duration.ofSeconds(30)));
       assertArrayEquals(pack.pack(), reader.readAll(0, pack.pack().length));
       assertTrue(most.get() >= 3, "degraded reads should overlap, at most " + most.get() + " did");
       assertTrue(reader.failedFragments().get(0) && reader.failedFragments().get(2));
+    }
+  }
+
+  @Test
+  void slowDataHolder_isHedged_byDecodingAroundIt() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger readsOfZero = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    FragmentReader oneSlow = (index, offset, length) -> {
+      if (index == 0) {
+        readsOfZero.incrementAndGet();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException("cancelled");
+        }
+      }
+      return Arrays.copyOfRange(pack.fragments()[index], (int) offset, (int) offset + length);
+    };
+    try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      PackReader reader = new PackReader(pack.manifest(), codec, oneSlow,
+          PackReader.Options.DEFAULTS.withChunkBlocks(1).withExecutor(executor, java.time.Duration.ofMillis(50)));
+      assertArrayEquals(pack.pack(), reader.readAll(0, pack.pack().length));
+      assertEquals(1, readsOfZero.get(), "the slow holder is asked once, then read around");
+      assertTrue(reader.failedFragments().get(0));
+    } finally {
+      release.countDown();
     }
   }
 

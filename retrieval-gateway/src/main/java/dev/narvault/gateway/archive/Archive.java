@@ -30,6 +30,8 @@ import java.util.Optional;
  */
 public final class Archive {
   private static final int MANIFEST_CACHE = 1024;
+  /** A holder that has not answered a range in this long is read around while it keeps trying. */
+  private static final java.time.Duration HEDGE_AFTER = java.time.Duration.ofSeconds(2);
 
   private final Catalog catalog;
   private final HolderClient holders;
@@ -71,7 +73,8 @@ public final class Archive {
     List<FragmentPlacement> placements = catalog.placements(nar.packId());
     FragmentReader reader = (index, offset, len) -> readFragment(manifest, placements, index, offset, len);
     Codec codec = Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount());
-    PackReader packReader = new PackReader(manifest, codec, reader, PackReader.DEFAULT_CHUNK_BLOCKS, parallelReads);
+    PackReader packReader = new PackReader(manifest, codec, reader,
+        PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER));
     packReader.read(nar.packOffset() + from, length, out);
     return packReader.failedFragments().cardinality();
   }
