@@ -111,7 +111,10 @@ public final class CoordinatorServer implements AutoCloseable {
           Unpooled.copiedBuffer(text + "\n", StandardCharsets.UTF_8));
       r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
       HttpUtil.setContentLength(r, r.content().readableBytes());
-      ctx.writeAndFlush(r).addListener(status == 200 ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+      // After a refusal the connection is closed, and the client told so it does not reuse it.
+      boolean keepAlive = status == 200;
+      HttpUtil.setKeepAlive(r, keepAlive);
+      ctx.writeAndFlush(r).addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
     }
 
     @Override
