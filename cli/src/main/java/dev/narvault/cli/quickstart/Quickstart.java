@@ -49,7 +49,8 @@ public final class Quickstart implements AutoCloseable {
 
   private final Settings settings;
   private final PrintStream out;
-  private final List<AutoCloseable> running = new ArrayList<>();
+  /** What is running, oldest first; stopped newest first. Shared with a shutdown hook. */
+  private final List<AutoCloseable> running = java.util.Collections.synchronizedList(new ArrayList<>());
   private EmbeddedS3 s3;
   private NixSecretKey cacheKey;
   private List<CacheGenerator.GeneratedPath> generated;
@@ -180,15 +181,20 @@ public final class Quickstart implements AutoCloseable {
     return (System.nanoTime() - t0) / 1e9;
   }
 
+  /** Stops everything, newest first; safe to call twice and from a shutdown hook. */
   @Override
-  public void close() {
-    for (AutoCloseable c : running.reversed()) {
+  public synchronized void close() {
+    List<AutoCloseable> toStop;
+    synchronized (running) {
+      toStop = new ArrayList<>(running);
+      running.clear();
+    }
+    for (AutoCloseable c : toStop.reversed()) {
       try {
         c.close();
       } catch (Exception e) {
         out.println("while stopping: " + e.getMessage());
       }
     }
-    running.clear();
   }
 }
