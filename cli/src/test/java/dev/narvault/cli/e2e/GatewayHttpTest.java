@@ -136,6 +136,26 @@ class GatewayHttpTest {
   }
 
   @Test
+  void enumeration_isSlowedWithout404sForBackendsOrSlowingKnownPaths() throws Exception {
+    try (dev.narvault.gateway.server.GatewayServer strict = dev.narvault.gateway.server.GatewayServer.start(
+        new dev.narvault.gateway.server.GatewayConfig(new java.net.InetSocketAddress("127.0.0.1", 0), 50, 0.001, 5, 60_000),
+        new dev.narvault.gateway.archive.Archive(cluster.catalog, new dev.narvault.core.holder.HolderClient(
+            java.time.Duration.ofSeconds(5)), java.util.Optional.empty()), cluster.objects)) {
+      for (int i = 0; i < 5; i++) {
+        String unknown = String.format("%032d", i).replace('0', 'a').replace('1', 'b').replace('2', 'c')
+            .replace('3', 'd').replace('4', 'f');
+        assertEquals(404, HTTP.send(HttpRequest.newBuilder(URI.create(strict.endpoint() + "/" + unknown + ".narinfo")).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode(), "miss " + i + " is within the burst");
+      }
+      assertEquals(429, HTTP.send(HttpRequest.newBuilder(URI.create(strict.endpoint() + "/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.narinfo"))
+          .build(), HttpResponse.BodyHandlers.discarding()).statusCode(), "the sixth miss in a row is refused");
+      String known = paths.getFirst().storePath().hashPart() + ".narinfo";
+      assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(strict.endpoint() + "/" + known)).build(),
+          HttpResponse.BodyHandlers.discarding()).statusCode(), "known paths are never slowed");
+    }
+  }
+
+  @Test
   void metrics_countArchiveAndS3Answers() throws Exception {
     get("/" + paths.get(1).narKey());
     get("/" + paths.get(1).storePath().hashPart() + ".narinfo");

@@ -13,6 +13,7 @@ final class GatewayMetrics {
   final LongAdder degradedReads = new LongAdder();
   final LongAdder archiveFailures = new LongAdder();
   final LongAdder fromS3 = new LongAdder();
+  final LongAdder missesLimited = new LongAdder();
   private final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
 
   void request(int status) {
@@ -29,6 +30,8 @@ final class GatewayMetrics {
     counter(s, "narvault_gateway_nar_archive_failures_total", "Archived NARs the holders could not serve.",
         archiveFailures.sum());
     counter(s, "narvault_gateway_s3_total", "Objects proxied from S3.", fromS3.sum());
+    counter(s, "narvault_gateway_misses_limited_total", "narinfo misses refused with 429 (enumeration).",
+        missesLimited.sum());
     s.append("# HELP narvault_gateway_responses_total Complete responses by status (streamed NARs excluded).\n");
     s.append("# TYPE narvault_gateway_responses_total counter\n");
     new TreeMap<>(byStatus).forEach((status, n) ->

@@ -51,14 +51,16 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final GatewayConfig config;
   private final java.util.concurrent.Executor requests;
   private final GatewayMetrics metrics;
+  private final MissGuard misses;
 
   GatewayServerHandler(Archive archive, ObjectSource fallback, GatewayConfig config,
-      java.util.concurrent.Executor requests, GatewayMetrics metrics) {
+      java.util.concurrent.Executor requests, GatewayMetrics metrics, MissGuard misses) {
     this.archive = archive;
     this.fallback = fallback;
     this.config = config;
     this.requests = requests;
     this.metrics = metrics;
+    this.misses = misses;
   }
 
   @Override
@@ -124,6 +126,18 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       return;
     }
     Optional<ArchivedNar> archived = archive.narInfo(hash);
+    String client = client(ctx);
+    if (archived.isEmpty() && misses.overLimit(client)) {
+      // Someone walking through store hashes: slow them down; paths that exist are unaffected.
+      metrics.missesLimited.increment();
+      text(ctx, HttpResponseStatus.TOO_MANY_REQUESTS, "too many requests for unknown paths", false);
+      return;
+    }
+    if (archived.isEmpty() && misses.knownAbsent(hash)) {
+      misses.spend(client);
+      text(ctx, HttpResponseStatus.NOT_FOUND, "no such path", keepAlive);
+      return;
+    }
     if (archived.isPresent()) {
       metrics.narInfoFromArchive.increment();
       FullHttpResponse r = full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, head);
@@ -135,6 +149,8 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     try {
       bytes = fallback.readSmall(hash + ".narinfo", NarInfo.MAX_BYTES);
     } catch (ObjectNotFoundException e) {
+      misses.spend(client);
+      misses.rememberAbsent(hash);
       text(ctx, HttpResponseStatus.NOT_FOUND, "no such path", keepAlive);
       return;
     }
@@ -259,6 +275,11 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     if (!keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
     }
+  }
+
+  private static String client(ChannelHandlerContext ctx) {
+    return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+        ? a.getAddress().getHostAddress() : String.valueOf(ctx.channel().remoteAddress());
   }
 
   @Override

@@ -18,6 +18,7 @@ final class GatewayServerInitializer {
   private final GatewayConfig config;
   private final ExecutorService requests;
   private final GatewayMetrics metrics;
+  private final MissGuard misses;
 
   GatewayServerInitializer(Archive archive, ObjectSource fallback, GatewayConfig config, ExecutorService requests,
       GatewayMetrics metrics) {
@@ -26,6 +27,8 @@ final class GatewayServerInitializer {
     this.config = config;
     this.requests = requests;
     this.metrics = metrics;
+    this.misses = new MissGuard(java.time.InstantSource.system(), config.missesPerSecond(), config.missBurst(),
+        config.negativeTtlMillis());
   }
 
   void initChannel(SocketChannel ch) {
@@ -35,6 +38,6 @@ final class GatewayServerInitializer {
     // 2. Requests are small: hand the handler whole ones.
     p.addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY));
     // 3. Routing on the event loop; the work itself on a virtual thread, one request at a time.
-    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests, metrics));
+    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests, metrics, misses));
   }
 }
