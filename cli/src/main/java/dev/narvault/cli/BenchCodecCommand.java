@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
  * the two codecs alternate so that a noisy neighbour slows both alike; medians are reported.
  */
 @Command(name = "codec", mixinStandardHelpOptions = true,
+    header = "Measure the erasure codecs (a few seconds).",
     description = {"Measures the erasure codecs on this machine (a few seconds).",
         "Prints MB/s of data bytes for encode and decode, the vector codec's speed-up over",
         "Backblaze JavaReedSolomon, and a memory copy of the same bytes as the limit.",

@@ -4,6 +4,7 @@ import picocli.CommandLine.Command;
 
 /** {@code narvault bench}: quick measurements on the user's machine. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
+    header = "Quick measurements on this machine.",
     description = "Quick measurements on this machine (see the subcommands).")
 final class BenchCommand implements Runnable {
   @picocli.CommandLine.Spec

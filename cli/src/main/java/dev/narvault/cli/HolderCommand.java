@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code narvault holder}: serve fragments from a local directory. */
 @Command(name = "holder", mixinStandardHelpOptions = true,
+    header = "Run a holder: store and serve fragments for the archive.",
     description = {"Runs a holder: stores fragments in a directory within a capacity, and serves them over",
         "HTTP within an upload-speed cap. Writes and deletes need an order signed by the coordinator;",
         "every upload is checked against its fragment id and written atomically; a background scrub",

@@ -13,6 +13,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code narvault keygen}: an Ed25519 key pair in Nix's format (archive or coordinator key). */
 @Command(name = "keygen", mixinStandardHelpOptions = true,
+    header = "Create an Ed25519 key in Nix's format.",
     description = {"Writes a new Ed25519 secret key in Nix's format (mode 0600) and prints its public key.",
         "Use it for the coordinator key (holders trust its orders) or the archive key (signs manifests)."})
 final class KeygenCommand implements Callable<Integer> {

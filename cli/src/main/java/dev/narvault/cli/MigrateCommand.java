@@ -23,6 +23,7 @@ import picocli.CommandLine.Option;
 
 /** {@code narvault migrate}: archive the cache's NARs onto holders. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
+    header = "Archive a binary cache's NARs onto holders (deletes nothing from S3).",
     description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket, checks its",
         "signature, verifies the NAR object's FileHash/FileSize (and NarHash/NarSize for xz and",
         "uncompressed NARs), packs NARs, Reed-Solomon encodes each pack into k data + m parity",

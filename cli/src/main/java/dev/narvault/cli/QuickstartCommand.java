@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 
 /** {@code narvault quickstart}: everything on loopback in one process. */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
+    header = "The whole system on loopback: S3, holders, migrate, gateway (try --check).",
     description = {"Runs the whole system on loopback in one process: an embedded S3 server seeded with a",
         "generated, signed binary cache (~200 MiB of NARs), N holders, a migration with RS(k,m), then",
         "stops m holders and serves the archive as a Nix substituter until Ctrl-C.",

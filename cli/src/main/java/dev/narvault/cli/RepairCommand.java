@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
 
 /** {@code narvault repair}: the coordinator. */
 @Command(name = "repair", mixinStandardHelpOptions = true,
+    header = "Run the coordinator: holder membership, heartbeats, audits.",
     description = {"Runs the coordinator: holders register and send signed heartbeats and scrub reports",
         "here (recorded in the catalog), and every holder is audited on a schedule with proofs of",
         "storage. Rebuilding lost fragments comes with the repair issue."})
