@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
-import dev.narvault.core.pack.FragmentHasher;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
@@ -24,7 +23,6 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -119,11 +117,8 @@ class FullDiskTest {
   @Test
   void diskFullMidUpload_failsCleanly_andLeavesNothing() throws Exception {
     NixSecretKey coordinator = NixSecretKey.generate("c", new SecureRandom());
-    byte[] body = new byte[200_000];
-    new Random(1).nextBytes(body);
-    FragmentHasher h = new FragmentHasher(4096);
-    h.update(body, 0, body.length);
-    FragmentId id = h.finish().id();
+    byte[] body = TestFragments.bytes(200_000, 1);
+    FragmentId id = TestFragments.idOf(body, 4096);
     Path data = dir.resolve("data");
     FragmentStore store = new FillingUpStore(DiskFragmentStore.open(data, 1 << 20), 100_000);
     HolderClient client = new HolderClient(Duration.ofSeconds(5));

@@ -9,7 +9,6 @@ import dev.narvault.core.holder.AuditChallenge;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
-import dev.narvault.core.pack.FragmentHasher;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
@@ -27,7 +26,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,16 +45,13 @@ class HolderOrdersAuditsCapsTest {
   }
 
   private static byte[] bytes(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
+    return TestFragments.bytes(n, seed);
   }
 
   private static FragmentId idOf(byte[] bytes) {
-    FragmentHasher h = new FragmentHasher(BLOCK);
-    h.update(bytes, 0, bytes.length);
-    return h.finish().id();
+    return TestFragments.idOf(bytes, BLOCK);
   }
+
 
   private int putWith(HolderServer holder, FragmentId id, byte[] body, String orderText, String signature) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(HolderClient.fragmentUri(holder.endpoint(), id) + "?blockSize=" + BLOCK))

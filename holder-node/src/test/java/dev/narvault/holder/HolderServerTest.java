@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.pack.FragmentDigest;
-import dev.narvault.core.pack.FragmentHasher;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
@@ -25,7 +23,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,17 +52,13 @@ class HolderServerTest {
   }
 
   private static byte[] randomBytes(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
+    return TestFragments.bytes(n, seed);
   }
 
   private static FragmentId idOf(byte[] bytes) {
-    FragmentHasher h = new FragmentHasher(BLOCK);
-    h.update(bytes, 0, bytes.length);
-    FragmentDigest d = h.finish();
-    return d.id();
+    return TestFragments.idOf(bytes, BLOCK);
   }
+
 
   private Path file(byte[] bytes) throws IOException {
     return Files.write(Files.createTempFile(dir, "fragment", ".bin"), bytes);
