@@ -1,13 +1,17 @@
 package dev.narvault.encoder;
 
+import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.NarObjectVerifier;
+import dev.narvault.core.nix.NarVerificationException;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
+import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.FragmentId;
@@ -46,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * pack is full, encode it, place its fragments on distinct holders, confirm them, and record the
  * pack, its signed manifest and its NARs in the catalog in one transaction.
  *
- * <p>Nothing is deleted from S3. A crash loses at most the pack being assembled, which the next
+ * <p>Fetching and verifying overlap ({@value #FETCH_WINDOW} at a time, each into its own file);
+ * packing is strictly in key order. Nothing is deleted from S3. A crash loses at most the pack being assembled, which the next
  * run redoes: a NAR counts as archived only once its pack's catalog transaction committed.
  */
 public final class Migration {
@@ -120,12 +125,7 @@ public final class Migration {
       Codec codec = new ParallelCodec(
           Codecs.create(config.codec(), config.dataFragmentCount(), config.parityFragmentCount()),
           pool, threads, ParallelCodec.DEFAULT_MIN_PART);
-      for (String key : keys) {
-        if (limitReached) {
-          break;
-        }
-        migrateOne(key, spool, codec, runDir);
-      }
+      migrateAll(keys, spool, codec, runDir);
       if (!spool.isEmpty()) {
         sealPack(spool, codec, runDir);
       }
@@ -137,11 +137,72 @@ public final class Migration {
         Duration.between(start, clock.instant()));
   }
 
-  private void migrateOne(String narInfoKey, PackSpool spool, Codec codec, Path runDir) throws IOException {
+  /** What fetching one narinfo (and its NAR object) came to. */
+  private sealed interface Fetched {
+    /** Its store path is archived already. */
+    record Skip() implements Fetched {}
+
+    record Rejected(String why) implements Fetched {}
+
+    /** Its NAR object is archived already, under another store path. */
+    record Alias(NarInfo info, ArchivedNar existing) implements Fetched {}
+
+    /** Its NAR object, verified, waiting in a file of the run directory. */
+    record Ready(NarInfo info, Path file) implements Fetched {}
+  }
+
+  /**
+   * Fetches and verifies up to {@value #FETCH_WINDOW} narinfos and NAR objects at once (network
+   * and xz decompression overlap), but packs them strictly in key order, one after another.
+   */
+  private void migrateAll(List<String> keys, PackSpool spool, Codec codec, Path runDir) throws IOException {
+    java.util.ArrayDeque<java.util.Map.Entry<String, java.util.concurrent.Future<Fetched>>> window =
+        new java.util.ArrayDeque<>();
+    java.util.Iterator<String> next = keys.iterator();
+    try (ExecutorService fetchers = Executors.newVirtualThreadPerTaskExecutor()) {
+      try {
+        while (!limitReached && (next.hasNext() || !window.isEmpty())) {
+          while (window.size() < FETCH_WINDOW && next.hasNext()) {
+            String key = next.next();
+            window.add(java.util.Map.entry(key, fetchers.submit(() -> fetch(key, runDir))));
+          }
+          var head = window.poll();
+          handle(head.getKey(), await(head.getValue()), spool, codec, runDir);
+        }
+      } finally {
+        // Whatever was fetched but not packed (limit reached, or a failure): drop its file.
+        for (var pending : window) {
+          try {
+            if (await(pending.getValue()) instanceof Fetched.Ready ready) {
+              Files.deleteIfExists(ready.file());
+            }
+          } catch (IOException e) {
+            LOG.debug("discarding {}: {}", pending.getKey(), e.getMessage());
+          }
+        }
+      }
+    }
+  }
+
+  /** Fetches that may run at once. */
+  static final int FETCH_WINDOW = 4;
+
+  private static Fetched await(java.util.concurrent.Future<Fetched> future) throws IOException {
+    try {
+      return future.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while fetching NARs");
+    }
+  }
+
+  /** Runs on a fetcher thread: everything about one narinfo that needs no order. */
+  private Fetched fetch(String narInfoKey, Path runDir) throws IOException {
     String hash = narInfoKey.substring(0, 32);
     if (catalog.isArchived(hash)) {
-      skipped++;
-      return;
+      return new Fetched.Skip();
     }
     NarInfo info;
     try {
@@ -152,21 +213,58 @@ public final class Migration {
       config.trustedKeys().verify(info);
       checkUrl(info);
     } catch (IllegalArgumentException | SignatureVerificationException e) {
-      reject(narInfoKey, e.getMessage());
-      return;
+      return new Fetched.Rejected(e.getMessage());
     }
-    // Another narinfo may already have brought this very NAR object into the archive or this
-    // pack: store the bytes once, but index this store path too.
     var archivedObject = catalog.narByFileKey(info.url());
     if (archivedObject.isPresent()) {
-      if (!archivedObject.get().fileHash().equals(info.fileHash().orElseThrow().toNixString())) {
-        reject(narInfoKey, "names " + info.url() + " with another FileHash than the archived object");
-      } else {
-        catalog.addAlias(hash, archivedObject.get(), info.text());
-        skipped++;
+      return new Fetched.Alias(info, archivedObject.get());
+    }
+    Path file = Files.createTempFile(runDir, "nar-", ".verified");
+    try (InputStream object = objects.open(info.url());
+        OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
+      NarObjectVerifier.verify(object, info, out);
+    } catch (ObjectNotFoundException | NarVerificationException e) {
+      Files.deleteIfExists(file);
+      return new Fetched.Rejected(e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(file);
+      throw e;
+    }
+    return new Fetched.Ready(info, file);
+  }
+
+  /** Runs in key order: counts, aliases, and appends verified objects to the pack. */
+  private void handle(String narInfoKey, Fetched fetched, PackSpool spool, Codec codec, Path runDir)
+      throws IOException {
+    switch (fetched) {
+      case Fetched.Skip skip -> skipped++;
+      case Fetched.Rejected r -> reject(narInfoKey, r.why());
+      case Fetched.Alias a -> alias(narInfoKey, a.info(), a.existing());
+      case Fetched.Ready ready -> {
+        try {
+          pack(narInfoKey, ready.info(), ready.file(), spool, codec, runDir);
+        } finally {
+          Files.deleteIfExists(ready.file());
+        }
       }
+    }
+  }
+
+  /**
+   * Another narinfo already brought this very NAR object into the archive: the bytes stay stored
+   * once, and this store path is indexed too.
+   */
+  private void alias(String narInfoKey, NarInfo info, ArchivedNar existing) throws IOException {
+    if (!existing.fileHash().equals(info.fileHash().orElseThrow().toNixString())) {
+      reject(narInfoKey, "names " + info.url() + " with another FileHash than the archived object");
       return;
     }
+    catalog.addAlias(info.storePath().hashPart(), existing, info.text());
+    skipped++;
+  }
+
+  private void pack(String narInfoKey, NarInfo info, Path file, PackSpool spool, Codec codec, Path runDir)
+      throws IOException {
     if (spool.contains(info.url())) {
       try {
         spool.addAlias(info.url(), info);
@@ -176,16 +274,17 @@ public final class Migration {
       }
       return;
     }
+    // A pack sealed since this object was fetched may hold it already.
+    var sealedMeanwhile = catalog.narByFileKey(info.url());
+    if (sealedMeanwhile.isPresent()) {
+      alias(narInfoKey, info, sealedMeanwhile.get());
+      return;
+    }
     long size = info.fileSize().getAsLong();
     if (PackGrouping.startsNewPack(spool.isEmpty(), spool.length(), size, config.packSize())) {
       sealPack(spool, codec, runDir);
     }
-    try (InputStream object = objects.open(info.url())) {
-      spool.append(info.url(), info, object);
-    } catch (dev.narvault.core.s3.ObjectNotFoundException | dev.narvault.core.nix.NarVerificationException e) {
-      reject(narInfoKey, e.getMessage());
-      return;
-    }
+    spool.appendVerified(info.url(), info, file);
     if (config.limit() > 0 && archived + spool.nars().size() >= config.limit()) {
       limitReached = true;
     }
@@ -195,7 +294,7 @@ public final class Migration {
   private byte[] readNarInfo(String key) throws IOException {
     try {
       return objects.readSmall(key, NarInfo.MAX_BYTES);
-    } catch (dev.narvault.core.s3.ObjectNotFoundException e) {
+    } catch (ObjectNotFoundException e) {
       throw new IllegalArgumentException("narinfo " + key + " disappeared since the listing");
     }
   }

@@ -1,13 +1,8 @@
 package dev.narvault.encoder;
 
 import dev.narvault.core.nix.NarInfo;
-import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.pack.Manifest;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,8 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A pack being assembled in a file: verified NAR objects appended one after another. An object
- * that fails verification is cut off again, so the spool only ever holds verified bytes.
+ * A pack being assembled in a file: verified NAR objects appended one after another. An append
+ * that fails is cut off again, so the spool only ever holds whole, verified objects.
  */
 final class PackSpool implements AutoCloseable {
   private final Path file;
@@ -73,23 +68,29 @@ final class PackSpool implements AutoCloseable {
     return channel;
   }
 
-  /**
-   * Appends the object while verifying it against its narinfo; on a mismatch the spool is cut
-   * back and the exception propagates.
-   */
-  void append(String key, NarInfo narInfo, InputStream object) throws IOException {
+  /** Appends an object already verified against {@code narInfo} (its bytes in {@code file}). */
+  void appendVerified(String key, NarInfo narInfo, Path file) throws IOException {
     long start = channel.size();
-    channel.position(start);
-    try {
-      OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
-      NarObjectVerifier.verify(object, narInfo, out);
-      out.flush();
+    try (FileChannel source = FileChannel.open(file, StandardOpenOption.READ)) {
+      long length = source.size();
+      if (length != narInfo.fileSize().orElse(-1)) {
+        throw new IOException("verified object " + file + " has " + length + " bytes, narinfo says "
+            + narInfo.fileSize().orElse(-1));
+      }
+      long copied = 0;
+      while (copied < length) {
+        long n = channel.transferFrom(source, start + copied, length - copied);
+        if (n <= 0) {
+          throw new IOException("verified object " + file + " ended after " + copied + " of " + length + " bytes");
+        }
+        copied += n;
+      }
     } catch (IOException | RuntimeException e) {
       channel.truncate(start);
       throw e;
     }
-    long length = channel.size() - start;
-    nars.add(new Manifest.Nar(key, start, length, narInfo.fileHash().orElseThrow().toNixString(), narInfo.text()));
+    nars.add(new Manifest.Nar(key, start, channel.size() - start, narInfo.fileHash().orElseThrow().toNixString(),
+        narInfo.text()));
   }
 
   /** Empties the spool for the next pack. */
