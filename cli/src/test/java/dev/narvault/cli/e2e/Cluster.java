@@ -69,9 +69,13 @@ final class Cluster implements AutoCloseable {
   }
 
   MigrationSummary migrate(NixPublicKey trusted, int k, int m) throws IOException {
+    return migrate(trusted, k, m, 0);
+  }
+
+  MigrationSummary migrate(NixPublicKey trusted, int k, int m, int limit) throws IOException {
     MigrateConfig config = new MigrateConfig(holders.stream().map(HolderServer::endpoint).toList(),
         TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(),
-        dir.resolve("work"), 0);
+        dir.resolve("work"), limit);
     return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
         coordinatorKey, new PrintStream(java.io.OutputStream.nullOutputStream()), Clock.systemUTC()).run();
   }

@@ -84,6 +84,23 @@ class MigrationBadInputTest {
   }
 
   @Test
+  void limit_stopsAfterThatManyNars_andLeavesNoSpoolFilesBehind() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 5)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      new CacheGenerator(key, cluster.objects).generate(List.of(1000, 2000, 3000, 4000, 5000, 6000, 7000), 9, 2);
+      MigrationSummary first = cluster.migrate(key.publicKey(), 3, 2, 2);
+      assertEquals(2, first.narsArchived(), first.toString());
+      assertEquals(2, cluster.catalog.totals()[1]);
+      MigrationSummary rest = cluster.migrate(key.publicKey(), 3, 2, 0);
+      assertEquals(5, rest.narsArchived(), rest.toString());
+      assertEquals(2, rest.alreadyArchived(), rest.toString());
+      try (java.util.stream.Stream<Path> left = java.nio.file.Files.walk(dir.resolve("work"))) {
+        assertEquals(List.of(dir.resolve("work")), left.toList(), "no spool, fragment or fetched files left");
+      }
+    }
+  }
+
+  @Test
   void failingHolders_areSkipped_andTooFewFailsWithoutRecordingThePack() throws Exception {
     try (Cluster cluster = new Cluster(dir, 7)) {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
