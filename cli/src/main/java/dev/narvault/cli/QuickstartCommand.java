@@ -50,6 +50,9 @@ final class QuickstartCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (k < 1 || m < 1 || k + m > 256) {
+      throw new IllegalArgumentException("need --k >= 1, --m >= 1 and k + m <= 256, got k=" + k + " m=" + m);
+    }
     if (holders < k + m) {
       throw new IllegalArgumentException("--holders must be at least k+m = " + (k + m) + ", got " + holders);
     }
