@@ -155,6 +155,79 @@ class CatalogContractTest {
 
   @ParameterizedTest
   @MethodSource("backends")
+  void holders_registerHeartbeatAndRefuseReplays(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      HolderRecord h = new HolderRecord("hid", "http://h:1", java.util.Optional.of("k:AAAA"), 1000, 10, 1, "v1",
+          "alice", "NL", 5, HolderRecord.AUDIT_OK);
+      assertTrue(c.registerHolder(h, 100));
+      assertTrue(!c.registerHolder(h, 100), "same timestamp again is a replay");
+      assertTrue(c.recordHeartbeat("hid", 50, 2, "v2", 101, 999));
+      assertTrue(!c.recordHeartbeat("hid", 60, 3, "v3", 101, 1000), "replayed heartbeat");
+      assertTrue(!c.recordHeartbeat("hid", 60, 3, "v3", 99, 1000), "older heartbeat");
+      assertTrue(!c.recordHeartbeat("nobody", 1, 1, "v", 500, 1000), "unknown holder");
+      HolderRecord now = c.holder("hid").orElseThrow();
+      assertEquals(50, now.usedBytes());
+      assertEquals(2, now.fragmentCount());
+      assertEquals("v2", now.version());
+      assertEquals(999, now.lastSeenMillis());
+      assertEquals("alice", now.operator());
+      assertEquals(java.util.Optional.of("k:AAAA"), now.publicKey());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void audits_challengesAreUsedOnce_failuresMakeHoldersSuspect_scrubReportsMarkCorrupt(String backend)
+      throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      for (int h = 0; h < 5; h++) {
+        c.putHolder("h" + h, "http://h" + h, "online", 1);
+      }
+      Manifest m = manifest(2, 4);
+      String packId = ManifestCodec.packId(m);
+      String f0 = m.fragments().get(0).id().hex();
+      c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"),
+          List.of(new PendingChallenge("c1", f0, "{\"q\":1}", "a1"), new PendingChallenge("c2", f0, "{\"q\":2}", "a2")), 1);
+      PendingChallenge first = c.takeChallenge("h0").orElseThrow();
+      PendingChallenge second = c.takeChallenge("h0").orElseThrow();
+      assertTrue(!first.challengeId().equals(second.challengeId()), "a challenge is never reused");
+      assertTrue(c.takeChallenge("h0").isEmpty());
+      assertTrue(c.takeChallenge("h1").isEmpty(), "challenges are for the holder of that fragment");
+      assertEquals(5, c.healthyPlacements(packId).size());
+      c.recordAudit("h0", f0, false, "wrong answer", 2);
+      assertEquals(HolderRecord.AUDIT_SUSPECT, c.holder("h0").orElseThrow().auditState());
+      assertEquals(List.of(false), c.auditResults("h0"));
+      assertEquals(4, c.healthyPlacements(packId).size());
+      c.recordScrubReport("h1", m.fragments().get(1).id().hex(), 3);
+      assertEquals("corrupt", c.placements(packId).get(1).state());
+      assertEquals(3, c.healthyPlacements(packId).size());
+      c.recordAudit("h0", f0, true, "ok", 4);
+      assertEquals(4, c.healthyPlacements(packId).size(), "passing again clears suspicion");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void addAlias_indexesAnotherStorePathAtTheSamePlace(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      for (int h = 0; h < 5; h++) {
+        c.putHolder("h" + h, "http://h" + h, "online", 1);
+      }
+      Manifest m = manifest(1, 5);
+      String packId = ManifestCodec.packId(m);
+      c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
+      ArchivedNar existing = c.narByFileKey(m.nars().getFirst().key()).orElseThrow();
+      assertTrue(c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n"));
+      assertTrue(!c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n"), "once");
+      ArchivedNar alias = c.narByStoreHash("00000000000000000000000000000000").orElseThrow();
+      assertEquals(existing.packOffset(), alias.packOffset());
+      assertEquals(existing.fileKey(), alias.fileKey());
+      assertEquals(2, c.totals()[1]);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
   void open_refusesASchemaNewerThanThisNarvault(String backend) throws Exception {
     String url = freshUrl(backend);
     try (Catalog c = Catalog.open(url)) {
