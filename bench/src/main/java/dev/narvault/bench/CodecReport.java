@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.StreamSupport;
 
 /**
  * Turns a JMH JSON result file of {@link CodecBenchmark} into the markdown table of
@@ -73,8 +74,8 @@ public final class CodecReport {
   }
 
   private static double[] rawScores(JsonNode rawData) {
-    return java.util.stream.StreamSupport.stream(rawData.spliterator(), false)
-        .flatMap(fork -> java.util.stream.StreamSupport.stream(fork.spliterator(), false))
+    return StreamSupport.stream(rawData.spliterator(), false)
+        .flatMap(fork -> StreamSupport.stream(fork.spliterator(), false))
         .mapToDouble(JsonNode::asDouble).toArray();
   }
 

@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.s3.S3ObjectSource;
@@ -12,6 +13,7 @@ import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
 import java.io.PrintStream;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -87,7 +89,7 @@ final class MigrateCommand implements Callable<Integer> {
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
           ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
-          dev.narvault.core.nix.NixSecretKey.parse(java.nio.file.Files.readString(coordinatorKey)), out,
+          NixSecretKey.parse(Files.readString(coordinatorKey)), out,
           Clock.systemUTC());
       MigrationSummary summary = migration.run();
       out.println(summary);

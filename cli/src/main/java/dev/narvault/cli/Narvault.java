@@ -1,5 +1,6 @@
 package dev.narvault.cli;
 
+import java.io.PrintStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,7 +24,7 @@ public final class Narvault implements Runnable {
   }
 
   /** The command tree; subcommands print to {@code out}. Errors print their message, not a trace. */
-  static CommandLine commandLine(java.io.PrintStream out) {
+  static CommandLine commandLine(PrintStream out) {
     CommandLine cli = new CommandLine(new Narvault());
     cli.addSubcommand(new QuickstartCommand(out));
     cli.addSubcommand(new MigrateCommand(out));

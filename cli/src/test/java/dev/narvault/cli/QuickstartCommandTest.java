@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,7 @@ class QuickstartCommandTest {
   void quickstart_rejectsTooFewHolders(@TempDir Path dir) {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     picocli.CommandLine cli = Narvault.commandLine(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-    cli.getSubcommands().get("quickstart").setErr(new java.io.PrintWriter(err, true, StandardCharsets.UTF_8));
+    cli.getSubcommands().get("quickstart").setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     int exit = cli.execute("quickstart", "--holders", "5", "--dir", dir.toString());
     assertEquals(2, exit);
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("at least k+m = 14"), err.toString(StandardCharsets.UTF_8));

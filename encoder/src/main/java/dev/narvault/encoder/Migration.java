@@ -2,17 +2,17 @@ package dev.narvault.encoder;
 
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.PendingChallenge;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
+import dev.narvault.core.holder.AuditChallenge;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NarVerificationException;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
-import dev.narvault.core.s3.ObjectNotFoundException;
-import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.Manifest;
@@ -22,23 +22,36 @@ import dev.narvault.core.pack.PackGrouping;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.pack.PackSource;
 import dev.narvault.core.pack.SignedManifest;
+import dev.narvault.core.s3.ObjectNotFoundException;
+import dev.narvault.core.s3.ObjectSource;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.URI;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,8 +88,8 @@ public final class Migration {
   private int aliases;
   private boolean limitReached;
 
-  private final java.util.Map<URI, String> holderIds = new java.util.HashMap<>();
-  private final java.security.SecureRandom random = new java.security.SecureRandom();
+  private final Map<URI, String> holderIds = new HashMap<>();
+  private final SecureRandom random = new SecureRandom();
 
   /**
    * @param archiveKey signs pack manifests
@@ -156,15 +169,15 @@ public final class Migration {
    * and xz decompression overlap), but packs them strictly in key order, one after another.
    */
   private void migrateAll(List<String> keys, PackSpool spool, Codec codec, Path runDir) throws IOException {
-    java.util.ArrayDeque<java.util.Map.Entry<String, java.util.concurrent.Future<Fetched>>> window =
-        new java.util.ArrayDeque<>();
-    java.util.Iterator<String> next = keys.iterator();
+    ArrayDeque<Map.Entry<String, Future<Fetched>>> window =
+        new ArrayDeque<>();
+    Iterator<String> next = keys.iterator();
     try (ExecutorService fetchers = Executors.newVirtualThreadPerTaskExecutor()) {
       try {
         while (!limitReached && (next.hasNext() || !window.isEmpty())) {
           while (window.size() < FETCH_WINDOW && next.hasNext()) {
             String key = next.next();
-            window.add(java.util.Map.entry(key, fetchers.submit(() -> fetch(key, runDir))));
+            window.add(Map.entry(key, fetchers.submit(() -> fetch(key, runDir))));
           }
           var head = window.poll();
           handle(head.getKey(), await(head.getValue()), spool, codec, runDir);
@@ -187,14 +200,14 @@ public final class Migration {
   /** Fetches that may run at once. */
   static final int FETCH_WINDOW = 4;
 
-  private static Fetched await(java.util.concurrent.Future<Fetched> future) throws IOException {
+  private static Fetched await(Future<Fetched> future) throws IOException {
     try {
       return future.get();
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while fetching NARs");
+      throw new InterruptedIOException("interrupted while fetching NARs");
     }
   }
 
@@ -367,15 +380,15 @@ public final class Migration {
   }
 
   /** Prepares a few audit challenges per fragment, with the answers, while the bytes are at hand. */
-  private List<dev.narvault.core.catalog.PendingChallenge> challenges(List<Path> files, List<FragmentId> ids)
+  private List<PendingChallenge> challenges(List<Path> files, List<FragmentId> ids)
       throws IOException {
-    List<dev.narvault.core.catalog.PendingChallenge> list = new ArrayList<>();
+    List<PendingChallenge> list = new ArrayList<>();
     for (int i = 0; i < files.size(); i++) {
-      try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(files.get(i))) {
+      try (FileChannel f = FileChannel.open(files.get(i))) {
         for (int c = 0; c < CHALLENGES_PER_FRAGMENT; c++) {
-          dev.narvault.core.holder.AuditChallenge challenge =
-              dev.narvault.core.holder.AuditChallenge.random(ids.get(i), f.size(), 3, random);
-          list.add(new dev.narvault.core.catalog.PendingChallenge(java.util.UUID.randomUUID().toString(),
+          AuditChallenge challenge =
+              AuditChallenge.random(ids.get(i), f.size(), 3, random);
+          list.add(new PendingChallenge(UUID.randomUUID().toString(),
               ids.get(i).hex(), challenge.toJson(), challenge.answer(f)));
         }
       }
@@ -386,7 +399,7 @@ public final class Migration {
   /** Enough for a daily audit of each fragment for a while; repair can prepare more later. */
   static final int CHALLENGES_PER_FRAGMENT = 8;
 
-  private static java.util.concurrent.ThreadFactory daemonThreads() {
+  private static ThreadFactory daemonThreads() {
     return r -> {
       Thread t = new Thread(r, "narvault-encode");
       t.setDaemon(true);

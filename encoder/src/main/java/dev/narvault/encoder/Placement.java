@@ -5,12 +5,20 @@ import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,16 +33,16 @@ final class Placement {
   private static final Logger LOG = LoggerFactory.getLogger(Placement.class);
 
   /** How long a placement order stays valid: long enough for a slow upload, short enough to be useless later. */
-  private static final java.time.Duration ORDER_LIFETIME = java.time.Duration.ofHours(1);
+  private static final Duration ORDER_LIFETIME = Duration.ofHours(1);
 
   private final HolderClient client;
   private final List<URI> holders;
   private final NixSecretKey coordinatorKey;
-  private final java.time.Clock clock;
-  private final java.util.Map<URI, String> holderIds;
+  private final Clock clock;
+  private final Map<URI, String> holderIds;
 
-  Placement(HolderClient client, List<URI> holders, NixSecretKey coordinatorKey, java.time.Clock clock,
-      java.util.Map<URI, String> holderIds) {
+  Placement(HolderClient client, List<URI> holders, NixSecretKey coordinatorKey, Clock clock,
+      Map<URI, String> holderIds) {
     this.client = client;
     this.holders = holders;
     this.coordinatorKey = coordinatorKey;
@@ -53,8 +61,8 @@ final class Placement {
     Set<URI> used = new HashSet<>();
     Set<URI> failed = new HashSet<>();
     // First every fragment at once, each to its own holder (distinct: start + i modulo H).
-    List<java.util.concurrent.Future<?>> first = new ArrayList<>();
-    try (var uploads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+    List<Future<?>> first = new ArrayList<>();
+    try (var uploads = Executors.newVirtualThreadPerTaskExecutor()) {
       for (int i = 0; i < n; i++) {
         int index = i;
         URI holder = holders.get(Math.floorMod(start + i, holders.size()));
@@ -69,12 +77,12 @@ final class Placement {
           first.get(i).get();
           placed[i] = holder;
           used.add(holder);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
           LOG.warn("fragment {} not placed on {}: {}", i, holder, e.getCause().getMessage());
           failed.add(holder);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while placing fragments");
+          throw new InterruptedIOException("interrupted while placing fragments");
         }
       }
     }
@@ -104,7 +112,7 @@ final class Placement {
 
   /** Uploads one fragment under a fresh order and confirms the holder stored all of it. */
   private void upload(Path file, FragmentId id, int blockSize, URI holder) throws IOException {
-    long expected = java.nio.file.Files.size(file);
+    long expected = Files.size(file);
     String holderId = holderIds.get(holder);
     if (holderId == null) {
       throw new IOException("holder " + holder + " did not tell its id");

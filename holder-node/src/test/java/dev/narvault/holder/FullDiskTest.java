@@ -24,6 +24,7 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -126,7 +127,7 @@ class FullDiskTest {
         coordinator.publicKey()), store, InstantSource.system())) {
       Order.Signed order = new Order(Order.Action.PUT, id, body.length, holder.holderId(), Instant.now().plusSeconds(60))
           .signWith(coordinator);
-      IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+      IOException e = Assertions.assertThrows(IOException.class,
           () -> client.put(holder.endpoint(), id, 4096, Files.write(dir.resolve("f"), body), order));
       assertTrue(e.getMessage().contains("507") && e.getMessage().contains("No space left"), e.getMessage());
       assertEquals(0, store.usedBytes(), "the reservation is released");

@@ -23,11 +23,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Signed orders, audits, scrub, identity and the upload cap, over real sockets and files. */
@@ -113,8 +117,8 @@ class HolderOrdersAuditsCapsTest {
     }
   }
 
-  private static String assertThrowsIo(org.junit.jupiter.api.function.Executable e) {
-    return org.junit.jupiter.api.Assertions.assertThrows(IOException.class, e).getMessage();
+  private static String assertThrowsIo(Executable e) {
+    return Assertions.assertThrows(IOException.class, e).getMessage();
   }
 
   private FragmentId store(HolderServer holder, byte[] body) throws IOException {
@@ -142,7 +146,7 @@ class HolderOrdersAuditsCapsTest {
     byte[] body = bytes(50_000, 3);
     try (HolderServer holder = HolderServer.start(config())) {
       FragmentId id = store(holder, body);
-      AuditChallenge challenge = new AuditChallenge(id, bytes(32, 4), java.util.List.of(new long[] {100, 400}, new long[] {40_000, 9000}));
+      AuditChallenge challenge = new AuditChallenge(id, bytes(32, 4), List.of(new long[] {100, 400}, new long[] {40_000, 9000}));
       String expected;
       Path copy = Files.write(dir.resolve("copy"), body);
       try (FileChannel f = FileChannel.open(copy)) {
@@ -155,7 +159,7 @@ class HolderOrdersAuditsCapsTest {
       AuditChallenge other = new AuditChallenge(id, bytes(32, 5), challenge.ranges());
       assertNotEquals(expected, client.audit(holder.endpoint(), other));
       assertTrue(assertThrowsIo(() -> client.audit(holder.endpoint(),
-          new AuditChallenge(id, bytes(32, 6), java.util.List.of(new long[] {49_999, 2})))).contains("400"));
+          new AuditChallenge(id, bytes(32, 6), List.of(new long[] {49_999, 2})))).contains("400"));
     }
   }
 
@@ -188,7 +192,7 @@ class HolderOrdersAuditsCapsTest {
       first = holder.holderId();
     }
     Path key = dir.resolve("data/identity.key");
-    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
     try (HolderServer holder = HolderServer.start(config())) {
       assertEquals(first, holder.holderId());
     }

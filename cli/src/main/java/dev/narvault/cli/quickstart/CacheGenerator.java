@@ -7,6 +7,7 @@ import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.Sha256Hash;
 import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.s3.ObjectSource;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -80,7 +82,7 @@ public final class CacheGenerator {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while generating the cache", e);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
     }
     return done;
@@ -137,6 +139,6 @@ public final class CacheGenerator {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    return new java.io.ByteArrayInputStream(out.toByteArray(), 0, size);
+    return new ByteArrayInputStream(out.toByteArray(), 0, size);
   }
 }

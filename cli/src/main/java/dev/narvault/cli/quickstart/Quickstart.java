@@ -21,6 +21,7 @@ import dev.narvault.repair.CoordinatorServer;
 import dev.narvault.repair.Membership;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -33,7 +34,9 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -50,7 +53,7 @@ public final class Quickstart implements AutoCloseable {
   private final Settings settings;
   private final PrintStream out;
   /** What is running, oldest first; stopped newest first. Shared with a shutdown hook. */
-  private final List<AutoCloseable> running = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final List<AutoCloseable> running = Collections.synchronizedList(new ArrayList<>());
   private EmbeddedS3 s3;
   private NixSecretKey cacheKey;
   private List<CacheGenerator.GeneratedPath> generated;
@@ -85,7 +88,7 @@ public final class Quickstart implements AutoCloseable {
     running.add(catalog);
     NixSecretKey coordinatorKey = NixSecretKey.generate("quickstart-coordinator-1", new SecureRandom());
     CoordinatorServer coordinator = CoordinatorServer.start(new InetSocketAddress("127.0.0.1", 0),
-        new Membership(catalog, java.time.InstantSource.system(), Duration.ofMinutes(5)));
+        new Membership(catalog, InstantSource.system(), Duration.ofMinutes(5)));
     running.add(coordinator);
     out.println("coordinator at " + coordinator.endpoint());
 
@@ -152,7 +155,7 @@ public final class Quickstart implements AutoCloseable {
         MessageDigest digest = Sha256Hash.newDigest();
         long n;
         try (InputStream in = new DigestInputStream(r.body(), digest)) {
-          n = in.transferTo(java.io.OutputStream.nullOutputStream());
+          n = in.transferTo(OutputStream.nullOutputStream());
         }
         Sha256Hash got = new Sha256Hash(digest.digest());
         if (r.statusCode() != 200 || n != p.fileSize() || !got.equals(p.fileHash())) {

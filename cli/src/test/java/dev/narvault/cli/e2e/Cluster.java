@@ -18,6 +18,7 @@ import dev.narvault.gateway.server.GatewayServer;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -77,7 +78,7 @@ final class Cluster implements AutoCloseable {
         TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(),
         dir.resolve("work"), limit);
     return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
-        coordinatorKey, new PrintStream(java.io.OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+        coordinatorKey, new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
   }
 
   URI startGateway() throws IOException {

@@ -17,6 +17,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,7 +137,7 @@ class EndToEndTest {
       assertEquals(0, f0.fragmentIndex());
       Path file = cluster.fragmentFile(0, f0.fragmentId());
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+        ByteBuffer b = ByteBuffer.allocate(1);
         ch.read(b, 50);
         b.put(0, (byte) (b.get(0) ^ 0x40));
         ch.write(b.flip(), 50);

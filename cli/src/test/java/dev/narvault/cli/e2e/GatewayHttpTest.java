@@ -6,18 +6,25 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.encoder.MigrationSummary;
+import dev.narvault.gateway.archive.Archive;
+import dev.narvault.gateway.server.GatewayConfig;
+import dev.narvault.gateway.server.GatewayServer;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -137,10 +144,10 @@ class GatewayHttpTest {
 
   @Test
   void enumeration_isSlowedWithout404sForBackendsOrSlowingKnownPaths() throws Exception {
-    try (dev.narvault.gateway.server.GatewayServer strict = dev.narvault.gateway.server.GatewayServer.start(
-        new dev.narvault.gateway.server.GatewayConfig(new java.net.InetSocketAddress("127.0.0.1", 0), 50, 0.001, 5, 60_000),
-        new dev.narvault.gateway.archive.Archive(cluster.catalog, new dev.narvault.core.holder.HolderClient(
-            java.time.Duration.ofSeconds(5)), java.util.Optional.empty()), cluster.objects)) {
+    try (GatewayServer strict = GatewayServer.start(
+        new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50, 0.001, 5, 60_000),
+        new Archive(cluster.catalog, new HolderClient(
+            Duration.ofSeconds(5)), Optional.empty()), cluster.objects)) {
       for (int i = 0; i < 5; i++) {
         String unknown = String.format("%032d", i).replace('0', 'a').replace('1', 'b').replace('2', 'c')
             .replace('3', 'd').replace('4', 'f');

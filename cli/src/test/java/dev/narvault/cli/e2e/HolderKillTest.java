@@ -3,6 +3,7 @@ package dev.narvault.cli.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.narvault.cli.Narvault;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
@@ -10,6 +11,7 @@ import dev.narvault.core.pack.FragmentHasher;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -43,7 +45,7 @@ class HolderKillTest {
     }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process holder = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-cp",
-        System.getProperty("java.class.path"), "dev.narvault.cli.Narvault", "holder", "--port", Integer.toString(port),
+        System.getProperty("java.class.path"), Narvault.class.getName(), "holder", "--port", Integer.toString(port),
         "--data-dir", data.toString(), "--coordinator-public-key", coordinator.publicKey().toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("holder.log").toFile()).start();
     URI endpoint = URI.create("http://127.0.0.1:" + port);
@@ -53,7 +55,7 @@ class HolderKillTest {
     while (holderId == null) {
       try {
         holderId = client.status(endpoint).get("holderId").asText();
-      } catch (java.io.IOException notYet) {
+      } catch (IOException notYet) {
         assertTrue(System.nanoTime() < deadline && holder.isAlive(), "holder did not start: " + Files.readString(dir.resolve("holder.log")));
         Thread.sleep(100);
       }
@@ -93,7 +95,7 @@ class HolderKillTest {
     }
   }
 
-  private static long tmpBytes(Path data) throws java.io.IOException {
+  private static long tmpBytes(Path data) throws IOException {
     if (!Files.isDirectory(data.resolve("tmp"))) {
       return 0;
     }

@@ -23,12 +23,15 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,7 +40,7 @@ class MembershipAndAuditTest {
   @TempDir
   Path dir;
 
-  private static void waitFor(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+  private static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
     long deadline = System.nanoTime() + 20_000_000_000L;
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
@@ -47,7 +50,7 @@ class MembershipAndAuditTest {
     }
   }
 
-  private static java.util.Optional<HolderRecord> holder(Cluster c, String id) {
+  private static Optional<HolderRecord> holder(Cluster c, String id) {
     try {
       return c.catalog.holder(id);
     } catch (Exception e) {
@@ -63,7 +66,7 @@ class MembershipAndAuditTest {
         HolderServer holder = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
             dir.resolve("h"), 1 << 20, cluster.coordinatorKey.publicKey())
             .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200))
-            .withDescription(java.util.Optional.empty(), "alice", "NL"))) {
+            .withDescription(Optional.empty(), "alice", "NL"))) {
       waitFor(() -> holder(cluster, holder.holderId()).isPresent(), "registration");
       HolderRecord first = holder(cluster, holder.holderId()).orElseThrow();
       assertEquals(holder.endpoint().toString(), first.endpoint());
@@ -73,7 +76,7 @@ class MembershipAndAuditTest {
           "a heartbeat after registration");
 
       HttpClient http = HttpClient.newHttpClient();
-      NixSecretKey key = NixSecretKey.parse(java.nio.file.Files.readString(dir.resolve("h/identity.key")));
+      NixSecretKey key = NixSecretKey.parse(Files.readString(dir.resolve("h/identity.key")));
       byte[] body = ("{\"holderId\":\"" + holder.holderId() + "\",\"timestampMillis\":" + System.currentTimeMillis()
           + ",\"usedBytes\":1,\"fragments\":1,\"version\":\"x\"}").getBytes(StandardCharsets.UTF_8);
       // Sleep so the holder's own heartbeats cannot be newer than ours... then send ours twice.

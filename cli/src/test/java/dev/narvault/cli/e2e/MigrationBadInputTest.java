@@ -6,14 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.StorePath;
 import dev.narvault.encoder.MigrationSummary;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,7 +42,7 @@ class MigrationBadInputTest {
       // 0: signed by a stranger
       NixSecretKey stranger = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       String info0 = new String(read(cluster, p.get(0).storePath().hashPart() + ".narinfo"), StandardCharsets.UTF_8);
-      String resigned = stranger.sign(dev.narvault.core.nix.NarInfo.parse(info0.replaceAll("Sig: .*\n", ""))).text();
+      String resigned = stranger.sign(NarInfo.parse(info0.replaceAll("Sig: .*\n", ""))).text();
       cluster.objects.put(p.get(0).storePath().hashPart() + ".narinfo", resigned.getBytes(StandardCharsets.UTF_8), "text/plain");
       // 1: NAR object with a flipped byte
       byte[] nar1 = read(cluster, p.get(1).narKey());
@@ -50,10 +55,10 @@ class MigrationBadInputTest {
 
       // 6: another path whose narinfo points at path 5's NAR object (same bytes): packed once.
       String info5 = new String(read(cluster, p.get(5).storePath().hashPart() + ".narinfo"), StandardCharsets.UTF_8);
-      dev.narvault.core.nix.NarInfo info5parsed = dev.narvault.core.nix.NarInfo.parse(info5);
-      dev.narvault.core.nix.StorePath twinPath = dev.narvault.core.nix.StorePath.makeSourcePath("twin",
+      NarInfo info5parsed = NarInfo.parse(info5);
+      StorePath twinPath = StorePath.makeSourcePath("twin",
           info5parsed.narHash(), List.of());
-      dev.narvault.core.nix.NarInfo twin = dev.narvault.core.nix.NarInfo.parse(info5.replaceAll("Sig: .*\n", "")
+      NarInfo twin = NarInfo.parse(info5.replaceAll("Sig: .*\n", "")
           .replace(p.get(5).storePath().toString(), twinPath.toString()));
       String twinHash = twinPath.hashPart();
       cluster.objects.put(twinHash + ".narinfo", key.sign(twin).toBytes(), "text/plain");
@@ -69,7 +74,7 @@ class MigrationBadInputTest {
       assertEquals(original.packId(), alias.packId());
       assertTrue(alias.narInfo().contains(twinPath.toString()), "each keeps its own narinfo");
       String manifest = cluster.catalog.signedManifest(original.packId()).orElseThrow();
-      assertEquals(2, manifest.split("\"key\":\"" + java.util.regex.Pattern.quote(p.get(5).narKey()), -1).length - 1,
+      assertEquals(2, manifest.split("\"key\":\"" + Pattern.quote(p.get(5).narKey()), -1).length - 1,
           "listed twice in the manifest");
       for (int i = 0; i < 4; i++) {
         assertTrue(cluster.catalog.narByStoreHash(p.get(i).storePath().hashPart()).isEmpty(), "bad path " + i + " archived");
@@ -94,7 +99,7 @@ class MigrationBadInputTest {
       MigrationSummary rest = cluster.migrate(key.publicKey(), 3, 2, 0);
       assertEquals(5, rest.narsArchived(), rest.toString());
       assertEquals(2, rest.alreadyArchived(), rest.toString());
-      try (java.util.stream.Stream<Path> left = java.nio.file.Files.walk(dir.resolve("work"))) {
+      try (Stream<Path> left = Files.walk(dir.resolve("work"))) {
         assertEquals(List.of(dir.resolve("work")), left.toList(), "no spool, fragment or fetched files left");
       }
     }

@@ -1,5 +1,6 @@
 package dev.narvault.core.erasure;
 
+import java.util.Arrays;
 import java.util.Locale;
 
 /** Makes {@link Codec}s by name. */
@@ -16,7 +17,7 @@ public final class Codecs {
         return valueOf(name.toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("unknown codec '" + name + "', expected one of "
-            + java.util.Arrays.toString(values()).toLowerCase(Locale.ROOT), e);
+            + Arrays.toString(values()).toLowerCase(Locale.ROOT), e);
       }
     }
   }

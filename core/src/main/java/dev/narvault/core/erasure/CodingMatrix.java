@@ -1,5 +1,7 @@
 package dev.narvault.core.erasure;
 
+import java.util.Arrays;
+
 /**
  * Matrices over GF(2^8) for the code: the systematic encoding matrix (Backblaze's construction:
  * a Vandermonde matrix times the inverse of its top square) and inversion for decoding.
@@ -81,7 +83,7 @@ final class CodingMatrix {
     }
     byte[][] inverse = new byte[n][];
     for (int r = 0; r < n; r++) {
-      inverse[r] = java.util.Arrays.copyOfRange(work[r], n, 2 * n);
+      inverse[r] = Arrays.copyOfRange(work[r], n, 2 * n);
     }
     return inverse;
   }

@@ -1,5 +1,8 @@
 package dev.narvault.core.holder;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.narvault.core.nix.Sha256Hash;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
@@ -7,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
@@ -34,7 +38,7 @@ public record AuditChallenge(FragmentId fragmentId, byte[] nonce, List<long[]> r
     long total = 0;
     for (long[] r : ranges) {
       if (r.length != 2 || r[0] < 0 || r[1] < 1) {
-        throw new IllegalArgumentException("bad audit range " + java.util.Arrays.toString(r));
+        throw new IllegalArgumentException("bad audit range " + Arrays.toString(r));
       }
       total += r[1];
     }
@@ -93,9 +97,9 @@ public record AuditChallenge(FragmentId fragmentId, byte[] nonce, List<long[]> r
   /** Parses the wire form; anything malformed is an IllegalArgumentException. */
   public static AuditChallenge fromJson(String json) {
     try {
-      com.fasterxml.jackson.databind.JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+      JsonNode n = new ObjectMapper().readTree(json);
       List<long[]> ranges = new ArrayList<>();
-      for (com.fasterxml.jackson.databind.JsonNode r : n.required("ranges")) {
+      for (JsonNode r : n.required("ranges")) {
         if (!r.isArray() || r.size() != 2 || !r.get(0).canConvertToLong() || !r.get(1).canConvertToLong()) {
           throw new IllegalArgumentException("ranges must be [offset, length] pairs");
         }
@@ -103,7 +107,7 @@ public record AuditChallenge(FragmentId fragmentId, byte[] nonce, List<long[]> r
       }
       return new AuditChallenge(new FragmentId(n.required("fragmentId").asText()),
           Base64.getDecoder().decode(n.required("nonce").asText()), ranges);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("malformed audit request: " + e.getOriginalMessage(), e);
     }
   }

@@ -1,5 +1,7 @@
 package dev.narvault.core.holder;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,13 +68,13 @@ public final class HolderClient {
   }
 
   /** The holder's status document (holderId, publicKey, capacity, use, version). */
-  public com.fasterxml.jackson.databind.JsonNode status(URI endpoint) throws IOException {
+  public JsonNode status(URI endpoint) throws IOException {
     HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/status")).timeout(timeout).GET().build();
     HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
     if (response.statusCode() != 200) {
       throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to status");
     }
-    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body());
+    return new ObjectMapper().readTree(response.body());
   }
 
   /** Asks the holder to answer an audit challenge; returns its answer (hex). */
@@ -85,7 +87,7 @@ public final class HolderClient {
       throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to an audit: "
           + response.body().strip());
     }
-    com.fasterxml.jackson.databind.JsonNode hash = new com.fasterxml.jackson.databind.ObjectMapper()
+    JsonNode hash = new ObjectMapper()
         .readTree(response.body()).get("hash");
     if (hash == null || !hash.isTextual()) {
       throw new IOException("holder " + endpoint + " sent a malformed audit answer");

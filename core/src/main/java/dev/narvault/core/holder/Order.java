@@ -4,6 +4,7 @@ import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
 import java.time.Instant;
+import java.util.Locale;
 
 /**
  * A coordinator's order to one holder: store ({@code put}) or delete one fragment of a given size,
@@ -33,7 +34,7 @@ public record Order(Action action, FragmentId fragmentId, long size, String hold
   }
 
   public String text() {
-    return PREFIX + ";" + action.name().toLowerCase(java.util.Locale.ROOT) + ";" + fragmentId.hex() + ";" + size
+    return PREFIX + ";" + action.name().toLowerCase(Locale.ROOT) + ";" + fragmentId.hex() + ";" + size
         + ";" + holderId + ";" + expires.getEpochSecond();
   }
 
@@ -44,7 +45,7 @@ public record Order(Action action, FragmentId fragmentId, long size, String hold
       throw new IllegalArgumentException("not a narvault order: '" + text + "'");
     }
     try {
-      return new Order(Action.valueOf(parts[1].toUpperCase(java.util.Locale.ROOT)), new FragmentId(parts[2]),
+      return new Order(Action.valueOf(parts[1].toUpperCase(Locale.ROOT)), new FragmentId(parts[2]),
           Long.parseLong(parts[3]), parts[4], Instant.ofEpochSecond(Long.parseLong(parts[5])));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("malformed order '" + text + "'", e);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -232,7 +233,7 @@ public final class NarInfo {
     return value(key).orElseThrow(() -> new NarInfoFormatException("narinfo has no " + key));
   }
 
-  private <T> T parseField(String key, java.util.function.Function<String, T> parser) {
+  private <T> T parseField(String key, Function<String, T> parser) {
     String v = required(key);
     try {
       return parser.apply(v);

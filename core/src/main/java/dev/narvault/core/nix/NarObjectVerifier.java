@@ -1,5 +1,6 @@
 package dev.narvault.core.nix;
 
+import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,6 +8,7 @@ import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.tukaani.xz.CorruptedInputException;
 import org.tukaani.xz.XZFormatException;
 import org.tukaani.xz.XZInputStream;
 
@@ -69,9 +71,9 @@ public final class NarObjectVerifier {
         long size;
         try {
           size = consume(new XZInputStream(nonClosing(stored)), nar, narLimit);
-        } catch (XZFormatException | org.tukaani.xz.CorruptedInputException e) {
+        } catch (XZFormatException | CorruptedInputException e) {
           throw new NarVerificationException("xz stream is corrupt: " + e.getMessage(), e);
-        } catch (java.io.EOFException e) {
+        } catch (EOFException e) {
           throw new NarVerificationException("xz stream is truncated", e);
         }
         drain(stored);

@@ -1,5 +1,7 @@
 package dev.narvault.core.nix;
 
+import java.util.Arrays;
+
 /**
  * Nix's own base32 ("nix32"): alphabet {@code 0123456789abcdfghijklmnpqrsvwxyz}, and a bit order
  * in which the first character carries the bits of the <em>last</em> byte.
@@ -9,7 +11,7 @@ public final class NixBase32 {
   private static final byte[] REVERSE = new byte[128];
 
   static {
-    java.util.Arrays.fill(REVERSE, (byte) -1);
+    Arrays.fill(REVERSE, (byte) -1);
     for (int i = 0; i < ALPHABET.length(); i++) {
       REVERSE[ALPHABET.charAt(i)] = (byte) i;
     }

@@ -1,5 +1,8 @@
 package dev.narvault.core.nix;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+
 /**
  * A store path {@code /nix/store/<32 nix32 characters>-<name>}, validated by Nix's rules.
  *
@@ -67,11 +70,11 @@ public record StorePath(String hashPart, String name) {
    * {@code narHash}, named {@code name}, referring to {@code references}: Nix's
    * {@code makeStorePath("source:<refs>", "sha256:<hex>", name)} with the digest folded to 20 bytes.
    */
-  public static StorePath makeSourcePath(String name, Sha256Hash narHash, java.util.Collection<StorePath> references) {
+  public static StorePath makeSourcePath(String name, Sha256Hash narHash, Collection<StorePath> references) {
     StringBuilder type = new StringBuilder("source");
     references.stream().map(StorePath::toString).sorted().forEach(r -> type.append(':').append(r));
     String s = type + ":sha256:" + narHash.toHex() + ":" + STORE_DIR + ":" + name;
-    byte[] full = Sha256Hash.of(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)).bytes();
+    byte[] full = Sha256Hash.of(s.getBytes(StandardCharsets.UTF_8)).bytes();
     byte[] folded = new byte[20];
     for (int i = 0; i < full.length; i++) {
       folded[i % 20] ^= full[i];

@@ -1,7 +1,10 @@
 package dev.narvault.core.pack;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import dev.narvault.core.nix.Sha256Hash;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Base64;
@@ -11,7 +14,7 @@ import java.util.Base64;
  * written in manifests as base64 of their concatenation.
  */
 public final class BlockHashes {
-  private static final byte[] ID_TAG = "narvault-fragment/1\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] ID_TAG = "narvault-fragment/1\0".getBytes(StandardCharsets.US_ASCII);
   private final byte[] hashes;
 
   public BlockHashes(byte[] concatenated) {
@@ -22,12 +25,12 @@ public final class BlockHashes {
     this.hashes = concatenated.clone();
   }
 
-  @com.fasterxml.jackson.annotation.JsonCreator
+  @JsonCreator
   public static BlockHashes fromBase64(String text) {
     return new BlockHashes(Base64.getDecoder().decode(text));
   }
 
-  @com.fasterxml.jackson.annotation.JsonValue
+  @JsonValue
   public String toBase64() {
     return Base64.getEncoder().encodeToString(hashes);
   }

@@ -3,6 +3,7 @@ package dev.narvault.core.pack;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.Sha256Hash;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -77,7 +78,7 @@ public record Manifest(
 
   /** A manifest for a freshly encoded pack. */
   public static Manifest of(PackLayout layout, List<FragmentDigest> digests, List<Nar> nars) {
-    List<Fragment> fragments = new java.util.ArrayList<>();
+    List<Fragment> fragments = new ArrayList<>();
     for (int i = 0; i < digests.size(); i++) {
       FragmentDigest d = digests.get(i);
       fragments.add(new Fragment(i, d.id(), d.length(), d.blockHashes()));

@@ -2,9 +2,22 @@ package dev.narvault.core.pack;
 
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.NotEnoughFragmentsException;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,8 +52,8 @@ public final class PackReader {
    * @param hedgeAfter a direct read still unanswered after this long is read around by decoding,
    *     while it goes on; whichever finishes first wins
    */
-  public record Options(int chunkBlocks, java.util.concurrent.Executor executor, java.time.Duration hedgeAfter) {
-    public static final Options DEFAULTS = new Options(DEFAULT_CHUNK_BLOCKS, Runnable::run, java.time.Duration.ofSeconds(2));
+  public record Options(int chunkBlocks, Executor executor, Duration hedgeAfter) {
+    public static final Options DEFAULTS = new Options(DEFAULT_CHUNK_BLOCKS, Runnable::run, Duration.ofSeconds(2));
 
     public Options {
       if (chunkBlocks < 1) {
@@ -55,7 +68,7 @@ public final class PackReader {
       return new Options(blocks, executor, hedgeAfter);
     }
 
-    public Options withExecutor(java.util.concurrent.Executor e, java.time.Duration hedge) {
+    public Options withExecutor(Executor e, Duration hedge) {
       return new Options(chunkBlocks, e, hedge);
     }
   }
@@ -103,19 +116,19 @@ public final class PackReader {
     if (failed.get(index)) {
       return decode(index, first, end);
     }
-    java.util.concurrent.FutureTask<byte[]> direct = new java.util.concurrent.FutureTask<>(() -> readVerified(index, first, end));
+    FutureTask<byte[]> direct = new FutureTask<>(() -> readVerified(index, first, end));
     options.executor().execute(direct);
     try {
-      return direct.get(options.hedgeAfter().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
-    } catch (java.util.concurrent.TimeoutException slow) {
+      return direct.get(options.hedgeAfter().toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException slow) {
       return hedge(direct, index, first, end);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       markFailed(index, asIo(e));
       return decode(index, first, end);
     } catch (InterruptedException e) {
       direct.cancel(true);
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while reading fragment " + index);
+      throw new InterruptedIOException("interrupted while reading fragment " + index);
     }
   }
 
@@ -123,7 +136,7 @@ public final class PackReader {
    * The direct read is slow: decode the range from other fragments meanwhile. If that works, the
    * slow holder is dropped for the rest of this read; if not, wait for the direct read after all.
    */
-  private byte[] hedge(java.util.concurrent.FutureTask<byte[]> direct, int index, int first, int end)
+  private byte[] hedge(FutureTask<byte[]> direct, int index, int first, int end)
       throws IOException {
     try {
       byte[] decoded = decode(index, first, end);
@@ -135,18 +148,18 @@ public final class PackReader {
     } catch (IOException decodeFailed) {
       try {
         return direct.get();
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (ExecutionException e) {
         markFailed(index, asIo(e));
         throw decodeFailed;
       } catch (InterruptedException e) {
         direct.cancel(true);
         Thread.currentThread().interrupt();
-        throw new java.io.InterruptedIOException("interrupted while reading fragment " + index);
+        throw new InterruptedIOException("interrupted while reading fragment " + index);
       }
     }
   }
 
-  private static IOException asIo(java.util.concurrent.ExecutionException e) {
+  private static IOException asIo(ExecutionException e) {
     return e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
   }
 
@@ -155,16 +168,16 @@ public final class PackReader {
     int n = layout.totalFragmentCount();
     byte[][] work = new byte[n][];
     boolean[] present = new boolean[n];
-    java.util.ArrayDeque<Integer> candidates = new java.util.ArrayDeque<>();
+    ArrayDeque<Integer> candidates = new ArrayDeque<>();
     for (int i = 0; i < n; i++) {
       if (i != wanted && !failed.get(i)) {
         candidates.add(i);
       }
     }
     // Read k fragments at once; each one that fails is replaced by the next candidate.
-    java.util.concurrent.ExecutorCompletionService<byte[]> reads =
-        new java.util.concurrent.ExecutorCompletionService<>(options.executor());
-    java.util.Map<java.util.concurrent.Future<byte[]>, Integer> inFlight = new java.util.HashMap<>();
+    ExecutorCompletionService<byte[]> reads =
+        new ExecutorCompletionService<>(options.executor());
+    Map<Future<byte[]>, Integer> inFlight = new HashMap<>();
     int have = 0;
     while (have < k) {
       while (have + inFlight.size() < k && !candidates.isEmpty()) {
@@ -174,17 +187,17 @@ public final class PackReader {
       if (inFlight.isEmpty()) {
         break;
       }
-      java.util.concurrent.Future<byte[]> done = take(reads);
+      Future<byte[]> done = take(reads);
       int index = inFlight.remove(done);
       try {
         work[index] = done.get();
         present[index] = true;
         have++;
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (ExecutionException e) {
         markFailed(index, asIo(e));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new java.io.InterruptedIOException("interrupted while reading fragments");
+        throw new InterruptedIOException("interrupted while reading fragments");
       }
     }
     if (have < k) {
@@ -199,13 +212,13 @@ public final class PackReader {
     return work[wanted];
   }
 
-  private static java.util.concurrent.Future<byte[]> take(java.util.concurrent.ExecutorCompletionService<byte[]> reads)
-      throws java.io.InterruptedIOException {
+  private static Future<byte[]> take(ExecutorCompletionService<byte[]> reads)
+      throws InterruptedIOException {
     try {
       return reads.take();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while reading fragments");
+      throw new InterruptedIOException("interrupted while reading fragments");
     }
   }
 
@@ -251,7 +264,7 @@ public final class PackReader {
 
   /** Convenience for tests and small reads: the verified bytes of a range. */
   public byte[] readAll(long packOffset, int length) throws IOException {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(length);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(length);
     read(packOffset, length, out);
     return out.toByteArray();
   }

@@ -2,6 +2,7 @@ package dev.narvault.core.s3;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /** The binary cache's object store: list, read, write and delete objects by key. */
@@ -45,7 +46,7 @@ public interface ObjectSource extends AutoCloseable {
 
   void put(String key, byte[] bytes, String contentType) throws IOException;
 
-  void put(String key, java.nio.file.Path file, String contentType) throws IOException;
+  void put(String key, Path file, String contentType) throws IOException;
 
   void delete(String key) throws IOException;
 

@@ -22,6 +22,8 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,7 +61,7 @@ class CatalogContractTest {
   }
 
   static Manifest manifest(int objects, long seed) throws Exception {
-    java.util.Random random = new java.util.Random(seed);
+    Random random = new Random(seed);
     ByteArrayOutputStream pack = new ByteArrayOutputStream();
     List<Manifest.Nar> nars = new ArrayList<>();
     for (int i = 0; i < objects; i++) {
@@ -157,7 +159,7 @@ class CatalogContractTest {
   @MethodSource("backends")
   void holders_registerHeartbeatAndRefuseReplays(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
-      HolderRecord h = new HolderRecord("hid", "http://h:1", java.util.Optional.of("k:AAAA"), 1000, 10, 1, "v1",
+      HolderRecord h = new HolderRecord("hid", "http://h:1", Optional.of("k:AAAA"), 1000, 10, 1, "v1",
           "alice", "NL", 5, HolderRecord.AUDIT_OK);
       assertTrue(c.registerHolder(h, 100));
       assertTrue(!c.registerHolder(h, 100), "same timestamp again is a replay");
@@ -171,7 +173,7 @@ class CatalogContractTest {
       assertEquals("v2", now.version());
       assertEquals(999, now.lastSeenMillis());
       assertEquals("alice", now.operator());
-      assertEquals(java.util.Optional.of("k:AAAA"), now.publicKey());
+      assertEquals(Optional.of("k:AAAA"), now.publicKey());
     }
   }
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -52,10 +54,10 @@ class CodecContractTest {
   static void assertRecovers(Codec codec, byte[][] original, List<Integer> missing) throws Exception {
     byte[][] work = copy(original);
     boolean[] present = new boolean[work.length];
-    java.util.Arrays.fill(present, true);
+    Arrays.fill(present, true);
     for (int i : missing) {
       present[i] = false;
-      java.util.Arrays.fill(work[i], (byte) 0x5a);
+      Arrays.fill(work[i], (byte) 0x5a);
     }
     codec.reconstruct(work, present, 0, original[0].length);
     for (int i = 0; i < work.length; i++) {
@@ -97,7 +99,7 @@ class CodecContractTest {
       for (int i = 0; i < k + m; i++) {
         all.add(i);
       }
-      java.util.Collections.shuffle(all, random);
+      Collections.shuffle(all, random);
       assertRecovers(codec, original, all.subList(0, 1 + random.nextInt(m)));
     }
   }
@@ -129,7 +131,7 @@ class CodecContractTest {
     // Encoding a sub-range gives the same parity bytes there and leaves the rest alone.
     byte[][] partial = copy(whole);
     for (int i = 5; i < 8; i++) {
-      java.util.Arrays.fill(partial[i], (byte) 7);
+      Arrays.fill(partial[i], (byte) 7);
     }
     codec.encodeParity(partial, 123, 301);
     for (int i = 5; i < 8; i++) {
@@ -142,10 +144,10 @@ class CodecContractTest {
     }
     // Reconstructing a sub-range restores exactly that range.
     byte[][] work = copy(whole);
-    java.util.Arrays.fill(work[2], (byte) 0);
+    Arrays.fill(work[2], (byte) 0);
     boolean[] present = {true, true, false, true, true, true, true, true};
     codec.reconstruct(work, present, 500, 77);
-    assertArrayEquals(java.util.Arrays.copyOfRange(whole[2], 500, 577), java.util.Arrays.copyOfRange(work[2], 500, 577));
+    assertArrayEquals(Arrays.copyOfRange(whole[2], 500, 577), Arrays.copyOfRange(work[2], 500, 577));
     assertTrue(work[2][499] == 0 && work[2][577] == 0);
   }
 

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
@@ -16,7 +18,7 @@ class ParallelCodecTest {
   void encodeAndReconstruct_splitAcrossThreadsGiveTheSameBytes() throws Exception {
     Set<String> threads = ConcurrentHashMap.newKeySet();
     try (ExecutorService pool = Executors.newFixedThreadPool(3)) {
-      java.util.concurrent.Executor recording = task -> pool.execute(() -> {
+      Executor recording = task -> pool.execute(() -> {
         threads.add(Thread.currentThread().getName());
         task.run();
       });
@@ -38,7 +40,7 @@ class ParallelCodecTest {
       }
       assertTrue(threads.size() >= 1, "work was handed to the pool");
       boolean[] present = new boolean[14];
-      java.util.Arrays.fill(present, true);
+      Arrays.fill(present, true);
       present[0] = present[3] = present[12] = false;
       actual[0] = new byte[length];
       actual[3] = new byte[length];
@@ -47,7 +49,7 @@ class ParallelCodecTest {
       for (int i = 0; i < 14; i++) {
         assertArrayEquals(expected[i], actual[i]);
       }
-      java.util.Arrays.fill(present, 0, 5, false);
+      Arrays.fill(present, 0, 5, false);
       assertThrows(NotEnoughFragmentsException.class, () -> parallel.reconstruct(actual, present, 0, length));
     }
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -70,7 +71,7 @@ class VectorCodecEquivalenceTest {
       }
       Collections.shuffle(order, random);
       boolean[] present = new boolean[k + m];
-      java.util.Arrays.fill(present, true);
+      Arrays.fill(present, true);
       for (int i : order.subList(0, 1 + random.nextInt(m))) {
         present[i] = false;
       }
@@ -78,17 +79,17 @@ class VectorCodecEquivalenceTest {
       byte[][] actual = copy(original);
       for (int i = 0; i < k + m; i++) {
         if (!present[i]) {
-          java.util.Arrays.fill(expected[i], (byte) 0);
-          java.util.Arrays.fill(actual[i], (byte) 0);
+          Arrays.fill(expected[i], (byte) 0);
+          Arrays.fill(actual[i], (byte) 0);
         }
       }
       new BackblazeCodec(k, m).reconstruct(expected, present, offset, length);
       new VectorCodec(k, m).reconstruct(actual, present, offset, length);
       for (int i = 0; i < k + m; i++) {
         assertArrayEquals(expected[i], actual[i], "RS(" + k + "," + m + ") offset " + offset + " length " + length
-            + " present " + java.util.Arrays.toString(present) + " fragment " + i + ", seed " + SEED);
-        assertArrayEquals(java.util.Arrays.copyOfRange(original[i], offset, offset + length),
-            java.util.Arrays.copyOfRange(actual[i], offset, offset + length), "RS(" + k + "," + m + ") fragment " + i + ", seed " + SEED);
+            + " present " + Arrays.toString(present) + " fragment " + i + ", seed " + SEED);
+        assertArrayEquals(Arrays.copyOfRange(original[i], offset, offset + length),
+            Arrays.copyOfRange(actual[i], offset, offset + length), "RS(" + k + "," + m + ") fragment " + i + ", seed " + SEED);
       }
     }
   }

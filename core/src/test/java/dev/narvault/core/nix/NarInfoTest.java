@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -139,7 +140,7 @@ class NarInfoTest {
       for (int e = 0; e < edits; e++) {
         b[random.nextInt(b.length)] = (byte) random.nextInt(256);
       }
-      byte[] input = random.nextInt(10) == 0 ? java.util.Arrays.copyOf(b, random.nextInt(b.length)) : b;
+      byte[] input = random.nextInt(10) == 0 ? Arrays.copyOf(b, random.nextInt(b.length)) : b;
       try {
         NarInfo info = NarInfo.parse(input);
         assertArrayEquals(input, info.toBytes(), "seed " + seed + " round " + round);

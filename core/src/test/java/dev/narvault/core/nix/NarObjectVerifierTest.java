@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.util.Arrays;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,7 +59,7 @@ class NarObjectVerifierTest {
   void verify_rejectsTruncatedXz() throws IOException {
     NarInfo info = NixFixtures.narInfo("xz", "big.txt");
     byte[] stored = Files.readAllBytes(NixFixtures.cache("xz").resolve(info.url()));
-    byte[] truncated = java.util.Arrays.copyOf(stored, stored.length - 100);
+    byte[] truncated = Arrays.copyOf(stored, stored.length - 100);
     assertThrows(NarVerificationException.class,
         () -> NarObjectVerifier.verify(new ByteArrayInputStream(truncated), info, OutputStream.nullOutputStream()));
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -72,7 +73,7 @@ class NarWriterTest {
 
   @Test
   void write_failsWhenAFileIsShorterThanDeclared() {
-    NarNode lying = new NarNode.Regular(false, 10, () -> new java.io.ByteArrayInputStream(new byte[5]));
+    NarNode lying = new NarNode.Regular(false, 10, () -> new ByteArrayInputStream(new byte[5]));
     assertThrows(IOException.class, () -> nar(lying));
   }
 }

@@ -3,6 +3,7 @@ package dev.narvault.core.nix;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,7 +21,7 @@ public final class NixFixtures {
   public static Path root() {
     try {
       return Path.of(NixFixtures.class.getResource("/nix/paths.txt").toURI()).getParent();
-    } catch (java.net.URISyntaxException e) {
+    } catch (URISyntaxException e) {
       throw new IllegalStateException(e);
     }
   }

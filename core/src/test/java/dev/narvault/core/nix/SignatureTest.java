@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -105,14 +106,14 @@ class SignatureTest {
   @Test
   void secretKey_rejectsCorruptPublicHalfAndBadBase64() {
     NixSecretKey key = NixSecretKey.generate("k", new SecureRandom());
-    byte[] all = java.util.Base64.getDecoder().decode(key.toFileContents().substring(2));
+    byte[] all = Base64.getDecoder().decode(key.toFileContents().substring(2));
     all[40] ^= 1;
-    String corrupt = "k:" + java.util.Base64.getEncoder().encodeToString(all);
+    String corrupt = "k:" + Base64.getEncoder().encodeToString(all);
     assertTrue(assertThrows(IllegalArgumentException.class, () -> NixSecretKey.parse(corrupt))
         .getMessage().contains("public half"));
     assertThrows(IllegalArgumentException.class, () -> NixSecretKey.parse("k:not base64!"));
     assertThrows(IllegalArgumentException.class, () -> NixPublicKey.parse("nocolon"));
-    assertThrows(IllegalArgumentException.class, () -> NixPublicKey.parse("k:" + java.util.Base64.getEncoder()
+    assertThrows(IllegalArgumentException.class, () -> NixPublicKey.parse("k:" + Base64.getEncoder()
         .encodeToString("short".getBytes(StandardCharsets.UTF_8))));
   }
 }

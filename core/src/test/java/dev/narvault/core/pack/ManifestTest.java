@@ -6,15 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.erasure.BackblazeCodec;
+import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
+import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.TrustedKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class ManifestTest {
@@ -38,16 +42,16 @@ class ManifestTest {
     assertEquals(MANIFEST, ManifestCodec.verify(signed, TrustedKeys.of(KEY.publicKey())));
   }
 
-  static Stream<org.junit.jupiter.params.provider.Arguments> tampers() {
+  static Stream<Arguments> tampers() {
     String packLength = "\"packLength\":" + MANIFEST.packLength();
     Manifest.Nar nar = MANIFEST.nars().getFirst();
     return Stream.of(
-        org.junit.jupiter.params.provider.Arguments.of("\"parityFragmentCount\":2", "\"parityFragmentCount\":3"),
-        org.junit.jupiter.params.provider.Arguments.of("\"key\":\"" + nar.key(), "\"key\":\"nar/evil"),
-        org.junit.jupiter.params.provider.Arguments.of("\"offset\":0}", "\"offset\":1}"),
-        org.junit.jupiter.params.provider.Arguments.of("\"length\":100,", "\"length\":99,"),
-        org.junit.jupiter.params.provider.Arguments.of("NarSize: 100", "NarSize: 101"),
-        org.junit.jupiter.params.provider.Arguments.of(packLength, "\"packLength\":" + (MANIFEST.packLength() - 1)));
+        Arguments.of("\"parityFragmentCount\":2", "\"parityFragmentCount\":3"),
+        Arguments.of("\"key\":\"" + nar.key(), "\"key\":\"nar/evil"),
+        Arguments.of("\"offset\":0}", "\"offset\":1}"),
+        Arguments.of("\"length\":100,", "\"length\":99,"),
+        Arguments.of("NarSize: 100", "NarSize: 101"),
+        Arguments.of(packLength, "\"packLength\":" + (MANIFEST.packLength() - 1)));
   }
 
   @ParameterizedTest
@@ -90,16 +94,16 @@ class ManifestTest {
   @Test
   void nars_mayListOneObjectTwiceForTwoStorePaths_butNeverOverlapOtherwise() {
     Manifest.Nar first = MANIFEST.nars().getFirst();
-    dev.narvault.core.nix.NarInfo info = first.parsedNarInfo();
-    dev.narvault.core.nix.StorePath other = dev.narvault.core.nix.StorePath.makeSourcePath("other", info.narHash(), List.of());
+    NarInfo info = first.parsedNarInfo();
+    StorePath other = StorePath.makeSourcePath("other", info.narHash(), List.of());
     Manifest.Nar alias = new Manifest.Nar(first.key(), first.offset(), first.length(), first.fileHash(),
         info.text().replace(info.storePath().toString(), other.toString()));
-    List<Manifest.Nar> withAlias = new java.util.ArrayList<>(MANIFEST.nars());
+    List<Manifest.Nar> withAlias = new ArrayList<>(MANIFEST.nars());
     withAlias.add(1, alias);
     Manifest m = new Manifest(MANIFEST.format(), MANIFEST.code(), 3, 2, MANIFEST.packLength(), MANIFEST.fragmentSize(),
         MANIFEST.blockSize(), MANIFEST.fragments(), withAlias);
     assertEquals(3, m.nars().size());
-    List<Manifest.Nar> overlapping = new java.util.ArrayList<>(MANIFEST.nars());
+    List<Manifest.Nar> overlapping = new ArrayList<>(MANIFEST.nars());
     overlapping.add(1, new Manifest.Nar("nar/elsewhere.nar", first.offset(), first.length(), first.fileHash(), alias.narInfo()));
     assertThrows(IllegalArgumentException.class, () -> new Manifest(MANIFEST.format(), MANIFEST.code(), 3, 2,
         MANIFEST.packLength(), MANIFEST.fragmentSize(), MANIFEST.blockSize(), MANIFEST.fragments(), overlapping));

@@ -10,10 +10,16 @@ import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.NotEnoughFragmentsException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 class PackReaderTest {
@@ -76,7 +82,7 @@ class PackReaderTest {
     int[][] patterns = {{0}, {1, 2}, {0, 3}, {3, 5}, {2, 4}};
     for (int[] pattern : patterns) {
       for (boolean lie : new boolean[] {false, true}) {
-        Set<Integer> bad = Arrays.stream(pattern).boxed().collect(java.util.stream.Collectors.toSet());
+        Set<Integer> bad = Arrays.stream(pattern).boxed().collect(Collectors.toSet());
         Holders holders = lie ? new Holders(Set.of(), bad) : new Holders(bad, Set.of());
         PackReader reader = new PackReader(pack.manifest(), codec, holders, PackReader.Options.DEFAULTS.withChunkBlocks(3));
         assertArrayEquals(pack.pack(), reader.readAll(0, pack.pack().length), Arrays.toString(pattern) + " lie=" + lie);
@@ -111,8 +117,8 @@ class PackReaderTest {
 
   @Test
   void degradedRead_readsTheKFragmentsAtOnce_andReplacesFailuresWithOthers() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger now = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger now = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
     FragmentReader slow = (index, offset, length) -> {
       most.accumulateAndGet(now.incrementAndGet(), Math::max);
       try {
@@ -127,8 +133,8 @@ class PackReaderTest {
         now.decrementAndGet();
       }
     };
-    try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-      PackReader reader = new PackReader(pack.manifest(), codec, slow, PackReader.Options.DEFAULTS.withChunkBlocks(64).withExecutor(executor, java.time.Duration.ofSeconds(30)));
+    try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
+      PackReader reader = new PackReader(pack.manifest(), codec, slow, PackReader.Options.DEFAULTS.withChunkBlocks(64).withExecutor(executor, Duration.ofSeconds(30)));
       assertArrayEquals(pack.pack(), reader.readAll(0, pack.pack().length));
       assertTrue(most.get() >= 3, "degraded reads should overlap, at most " + most.get() + " did");
       assertTrue(reader.failedFragments().get(0) && reader.failedFragments().get(2));
@@ -137,22 +143,22 @@ class PackReaderTest {
 
   @Test
   void slowDataHolder_isHedged_byDecodingAroundIt() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger readsOfZero = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    AtomicInteger readsOfZero = new AtomicInteger();
+    CountDownLatch release = new CountDownLatch(1);
     FragmentReader oneSlow = (index, offset, length) -> {
       if (index == 0) {
         readsOfZero.incrementAndGet();
         try {
           release.await();
         } catch (InterruptedException e) {
-          throw new java.io.InterruptedIOException("cancelled");
+          throw new InterruptedIOException("cancelled");
         }
       }
       return Arrays.copyOfRange(pack.fragments()[index], (int) offset, (int) offset + length);
     };
-    try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+    try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
       PackReader reader = new PackReader(pack.manifest(), codec, oneSlow,
-          PackReader.Options.DEFAULTS.withChunkBlocks(1).withExecutor(executor, java.time.Duration.ofMillis(50)));
+          PackReader.Options.DEFAULTS.withChunkBlocks(1).withExecutor(executor, Duration.ofMillis(50)));
       assertArrayEquals(pack.pack(), reader.readAll(0, pack.pack().length));
       assertEquals(1, readsOfZero.get(), "the slow holder is asked once, then read around");
       assertTrue(reader.failedFragments().get(0));

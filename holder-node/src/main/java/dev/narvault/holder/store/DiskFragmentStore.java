@@ -13,6 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -238,7 +239,7 @@ public final class DiskFragmentStore implements FragmentStore {
   }
 
   @Override
-  public java.util.List<FragmentId> list() throws IOException {
+  public List<FragmentId> list() throws IOException {
     try (Stream<Path> files = Files.walk(fragments)) {
       return files.filter(p -> Files.isRegularFile(p) && !p.toString().endsWith(BLOCK_SIZE_SUFFIX))
           .map(p -> p.getFileName().toString())

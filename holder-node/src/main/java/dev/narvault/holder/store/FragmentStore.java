@@ -2,7 +2,9 @@ package dev.narvault.holder.store;
 
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -12,7 +14,7 @@ import java.util.Optional;
 public interface FragmentStore {
   /** An upload in progress: bytes go to a temporary place until {@link #commit()}. */
   interface Upload extends AutoCloseable {
-    void write(java.nio.ByteBuffer bytes) throws IOException;
+    void write(ByteBuffer bytes) throws IOException;
 
     /**
      * Verifies the bytes against the fragment id and makes the fragment visible.
@@ -40,7 +42,7 @@ public interface FragmentStore {
   boolean delete(FragmentId id) throws IOException;
 
   /** Every stored fragment's id. */
-  java.util.List<FragmentId> list() throws IOException;
+  List<FragmentId> list() throws IOException;
 
   /** The block size a stored fragment's id was computed with. */
   int blockSize(FragmentId id) throws IOException;

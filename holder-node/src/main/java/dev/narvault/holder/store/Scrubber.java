@@ -5,6 +5,7 @@ import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
@@ -78,12 +79,12 @@ public final class Scrubber {
     return corrupt;
   }
 
-  private java.util.List<FragmentId> listQuietly() {
+  private List<FragmentId> listQuietly() {
     try {
       return store.list();
     } catch (IOException e) {
       LOG.warn("scrub: cannot list fragments: {}", e.getMessage());
-      return java.util.List.of();
+      return List.of();
     }
   }
 

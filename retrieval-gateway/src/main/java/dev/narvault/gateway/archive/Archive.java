@@ -18,10 +18,13 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 
 /**
  * The archive as the gateway sees it: catalog lookups and verified NAR reads from holders.
@@ -31,13 +34,13 @@ import java.util.Optional;
 public final class Archive {
   private static final int MANIFEST_CACHE = 1024;
   /** A holder that has not answered a range in this long is read around while it keeps trying. */
-  private static final java.time.Duration HEDGE_AFTER = java.time.Duration.ofSeconds(2);
+  private static final Duration HEDGE_AFTER = Duration.ofSeconds(2);
 
   private final Catalog catalog;
   private final HolderClient holders;
   private final Optional<TrustedKeys> archiveKeys;
   /** Degraded reads ask k holders at once; each read blocks on the network, so virtual threads. */
-  private final java.util.concurrent.Executor parallelReads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+  private final Executor parallelReads = Executors.newVirtualThreadPerTaskExecutor();
   private final Map<String, Manifest> manifests = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {

@@ -26,8 +26,11 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,12 +52,12 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final Archive archive;
   private final ObjectSource fallback;
   private final GatewayConfig config;
-  private final java.util.concurrent.Executor requests;
+  private final Executor requests;
   private final GatewayMetrics metrics;
   private final MissGuard misses;
 
   GatewayServerHandler(Archive archive, ObjectSource fallback, GatewayConfig config,
-      java.util.concurrent.Executor requests, GatewayMetrics metrics, MissGuard misses) {
+      Executor requests, GatewayMetrics metrics, MissGuard misses) {
     this.archive = archive;
     this.fallback = fallback;
     this.config = config;
@@ -79,7 +82,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
           ctx.channel().config().setAutoRead(true);
         }
       });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       request.release();
       ctx.close();
     }
@@ -278,7 +281,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   }
 
   private static String client(ChannelHandlerContext ctx) {
-    return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+    return ctx.channel().remoteAddress() instanceof InetSocketAddress a
         ? a.getAddress().getHostAddress() : String.valueOf(ctx.channel().remoteAddress());
   }
 

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import java.time.InstantSource;
 import java.util.concurrent.ExecutorService;
 
 /** Builds each connection's pipeline, in order. */
@@ -27,7 +28,7 @@ final class GatewayServerInitializer {
     this.config = config;
     this.requests = requests;
     this.metrics = metrics;
-    this.misses = new MissGuard(java.time.InstantSource.system(), config.missesPerSecond(), config.missBurst(),
+    this.misses = new MissGuard(InstantSource.system(), config.missesPerSecond(), config.missBurst(),
         config.negativeTtlMillis());
   }
 

@@ -1,6 +1,7 @@
 package dev.narvault.gateway.server;
 
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.HttpResponse;
@@ -61,7 +62,7 @@ final class ResponseBodyStream extends OutputStream {
     await(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT));
   }
 
-  private void await(io.netty.channel.ChannelFuture f) throws IOException {
+  private void await(ChannelFuture f) throws IOException {
     f.awaitUninterruptibly();
     if (!f.isSuccess()) {
       throw new IOException("client went away: " + f.cause(), f.cause());
