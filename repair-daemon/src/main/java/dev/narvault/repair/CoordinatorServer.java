@@ -2,6 +2,7 @@ package dev.narvault.repair;
 
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.holder.SignedMessages;
+import dev.narvault.core.http.BlockingWork;
 import dev.narvault.core.http.NettyServer;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -84,14 +85,14 @@ public final class CoordinatorServer implements AutoCloseable {
       byte[] body = ByteBufUtil.getBytes(request.content());
       String signature = request.headers().get(SignedMessages.HEADER);
       boolean post = request.method().equals(HttpMethod.POST);
-      ctx.channel().config().setAutoRead(false);
-      requests.execute(() -> {
+      String method = request.method().name();
+      BlockingWork.offload(ctx, requests, () -> {
         try {
           String holderId = switch (post ? path : "") {
             case "/v1/register" -> membership.register(body, signature);
             case "/v1/heartbeat" -> membership.heartbeat(body, signature);
             case "/v1/scrub-report" -> membership.scrubReport(body, signature);
-            default -> throw new MembershipException(404, "unknown endpoint " + request.method() + " " + path);
+            default -> throw new MembershipException(404, "unknown endpoint " + method + " " + path);
           };
           respond(ctx, 200, "ok " + holderId);
         } catch (MembershipException e) {
@@ -100,10 +101,8 @@ public final class CoordinatorServer implements AutoCloseable {
         } catch (CatalogException e) {
           LOG.error("{}: catalog failure: {}", path, e.getMessage());
           respond(ctx, 503, "catalog unavailable");
-        } finally {
-          ctx.channel().config().setAutoRead(true);
         }
-      });
+      }, () -> { });
     }
 
     private static void respond(ChannelHandlerContext ctx, int status, String text) {

@@ -1,6 +1,7 @@
 package dev.narvault.gateway.server;
 
 import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.http.BlockingWork;
 import dev.narvault.core.http.ByteRange;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixBase32;
@@ -30,7 +31,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,23 +69,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
     request.retain();
-    ctx.channel().config().setAutoRead(false);
-    try {
-      requests.execute(() -> {
-        try {
-          handle(ctx, request);
-        } catch (RuntimeException e) {
-          LOG.error("{} {}: {}", request.method(), request.uri(), e.toString(), e);
-          ctx.close();
-        } finally {
-          request.release();
-          ctx.channel().config().setAutoRead(true);
-        }
-      });
-    } catch (RejectedExecutionException e) {
-      request.release();
-      ctx.close();
-    }
+    BlockingWork.offload(ctx, requests, () -> handle(ctx, request), request::release);
   }
 
   private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
