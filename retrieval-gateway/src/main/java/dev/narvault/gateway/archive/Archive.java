@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 
@@ -39,6 +40,8 @@ public final class Archive {
   private final Catalog catalog;
   private final HolderClient holders;
   private final Optional<TrustedKeys> archiveKeys;
+  /** One codec per code, shared by all requests: it caches the decode matrices of erasure patterns. */
+  private final ConcurrentHashMap<String, Codec> codecs = new ConcurrentHashMap<>();
   /** Degraded reads ask k holders at once; each read blocks on the network, so virtual threads. */
   private final Executor parallelReads = Executors.newVirtualThreadPerTaskExecutor();
   private final Map<String, Manifest> manifests = new LinkedHashMap<>(16, 0.75f, true) {
@@ -75,7 +78,8 @@ public final class Archive {
     Manifest manifest = manifest(nar.packId());
     List<FragmentPlacement> placements = catalog.placements(nar.packId());
     FragmentReader reader = (index, offset, len) -> readFragment(manifest, placements, index, offset, len);
-    Codec codec = Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount());
+    Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
+        code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
     PackReader packReader = new PackReader(manifest, codec, reader,
         PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER));
     packReader.read(nar.packOffset() + from, length, out);
