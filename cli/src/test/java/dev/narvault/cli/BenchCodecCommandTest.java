@@ -23,10 +23,15 @@ class BenchCodecCommandTest {
     List<String> rows = bytes.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("RS(")).toList();
     assertEquals(6, rows.size(), bytes.toString(StandardCharsets.UTF_8));
     for (String row : rows) {
-      String[] cols = row.trim().split("\\s{2,}|\\s+(?=[0-9])");
-      double speedUp = Double.parseDouble(row.replaceAll(".*\\s([0-9.]+)x\\s.*", "$1"));
-      assertTrue(speedUp > 0, row);
-      assertTrue(cols.length >= 4, row);
+      // The last four columns: Backblaze MB/s, vector MB/s, speed-up ("x"), copy MB/s.
+      String[] cols = row.trim().split("\\s+");
+      int n = cols.length;
+      double backblaze = Double.parseDouble(cols[n - 4]);
+      double vector = Double.parseDouble(cols[n - 3]);
+      double speedUp = Double.parseDouble(cols[n - 2].replace("x", ""));
+      double copy = Double.parseDouble(cols[n - 1]);
+      assertTrue(backblaze > 0 && vector > 0 && copy > 0, row);
+      assertEquals(vector / backblaze, speedUp, 0.051 + vector / backblaze * 0.01, "speed-up is vector / Backblaze: " + row);
     }
     assertTrue(rows.get(0).startsWith("RS(4,2)") && rows.get(3).startsWith("RS(10,4)"));
   }
