@@ -1,6 +1,7 @@
 package dev.narvault.cli;
 
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixPublicKey;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,8 +31,9 @@ import picocli.CommandLine.Option;
     description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket, checks its",
         "signature, verifies the NAR object's FileHash/FileSize (and NarHash/NarSize for xz and",
         "uncompressed NARs), packs NARs, Reed-Solomon encodes each pack into k data + m parity",
-        "fragments, puts them on distinct holders, confirms them and records everything in the",
-        "catalog. Deletes nothing from S3. Running it again archives only what is new."})
+        "fragments, asks the coordinator where they go (it picks holders under its placement rules",
+        "and signs the orders), uploads and confirms them and records everything in the catalog.",
+        "Deletes nothing from S3. Running it again archives only what is new."})
 final class MigrateCommand implements Callable<Integer> {
   @Mixin
   S3Options s3;
@@ -38,9 +41,14 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--catalog", required = true, description = "Catalog JDBC URL, e.g. jdbc:sqlite:catalog.db.")
   String catalog;
 
-  @Option(names = "--holder", required = true, paramLabel = "URL",
-      description = "A holder endpoint; repeat for each (at least k+m).")
-  List<URI> holders;
+  @Option(names = "--coordinator", required = true, paramLabel = "URL",
+      description = "The coordinator (narvault repair) that places fragments, e.g. http://127.0.0.1:7000.")
+  URI coordinator;
+
+  @Option(names = "--worker-key", required = true, paramLabel = "FILE",
+      description = "This worker's secret key (narvault keygen); the coordinator must trust its public half "
+          + "(narvault repair --worker-public-key).")
+  Path workerKey;
 
   @Option(names = "--trusted-public-key", required = true, paramLabel = "NAME:BASE64",
       description = "A key whose narinfo signatures are trusted (as in nix.conf); repeatable.")
@@ -49,10 +57,6 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--archive-key", defaultValue = "archive.key",
       description = "Secret key that signs manifests; created if missing (default: ${DEFAULT-VALUE}).")
   Path archiveKey;
-
-  @Option(names = "--coordinator-key", required = true,
-      description = "The coordinator's secret key file: it signs the orders holders need to accept fragments.")
-  Path coordinatorKey;
 
   @Option(names = "--k", defaultValue = "10", description = "Data fragments per pack (default: ${DEFAULT-VALUE}).")
   int k;
@@ -84,13 +88,13 @@ final class MigrateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     TrustedKeys keys = new TrustedKeys(trustedKeys.stream().map(NixPublicKey::parse).toList());
-    MigrateConfig config = new MigrateConfig(holders, keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
+    MigrateConfig config = new MigrateConfig(keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
         Codecs.Kind.parse(codec), workDir, limit);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
           ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
-          NixSecretKey.parse(Files.readString(coordinatorKey)), out,
-          Clock.systemUTC());
+          new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
+          out, Clock.systemUTC());
       MigrationSummary summary = migration.run();
       out.println(summary);
       return summary.rejected() > 0 ? 3 : 0;

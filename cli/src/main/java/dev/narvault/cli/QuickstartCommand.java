@@ -10,14 +10,17 @@ import picocli.CommandLine.Option;
 
 /** {@code narvault quickstart}: everything on loopback in one process. */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
-    header = "The whole system on loopback: S3, holders, migrate, gateway (try --check).",
+    header = "The whole system on loopback: S3, coordinator, holders, migrate, repair, gateway (try --check).",
     description = {"Runs the whole system on loopback in one process: an embedded S3 server seeded with a",
-        "generated, signed binary cache (~200 MiB of NARs), N holders, a migration with RS(k,m), then",
-        "stops m holders and serves the archive as a Nix substituter until Ctrl-C.",
-        "With --check it instead fetches every NAR through the gateway, verifies each FileHash and",
-        "exits 0 only if all verify."})
+        "generated, signed binary cache (~200 MiB of NARs), a coordinator with repair on, N holders",
+        "(each on its own 127.0.N.1, so no two share a /24), a migration with RS(k,m); then stops m",
+        "holders, waits for repair to rebuild their fragments onto the others, and serves the archive",
+        "as a Nix substituter until Ctrl-C.",
+        "With --check it instead stops m more holders, fetches every NAR through the gateway,",
+        "verifies each FileHash and exits 0 only if all verify."})
 final class QuickstartCommand implements Callable<Integer> {
-  @Option(names = "--holders", defaultValue = "14", description = "Holders to start (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--holders", defaultValue = "18",
+      description = "Holders to start, at least k+m+m: repair needs room (default: ${DEFAULT-VALUE}).")
   int holders;
 
   @Option(names = "--k", defaultValue = "10", description = "Data fragments per pack (default: ${DEFAULT-VALUE}).")
@@ -53,8 +56,9 @@ final class QuickstartCommand implements Callable<Integer> {
     if (k < 1 || m < 1 || k + m > 256) {
       throw new IllegalArgumentException("need --k >= 1, --m >= 1 and k + m <= 256, got k=" + k + " m=" + m);
     }
-    if (holders < k + m) {
-      throw new IllegalArgumentException("--holders must be at least k+m = " + (k + m) + ", got " + holders);
+    if (holders < k + 2 * m || holders > 250) {
+      throw new IllegalArgumentException("--holders must be k+2m = " + (k + 2 * m)
+          + " to 250 (m stop and repair must place their fragments elsewhere), got " + holders);
     }
     if (paths < 3) {
       throw new IllegalArgumentException("--paths must be at least 3, got " + paths);

@@ -2,33 +2,21 @@ package dev.narvault.encoder;
 
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.nix.TrustedKeys;
-import java.net.URI;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * What a migration run does, validated once.
  *
- * @param holders holder endpoints; fragments of one pack go to distinct holders, so at least k+m
  * @param trustedKeys narinfos must carry a valid signature by one of these
  * @param workDir where packs and fragments are spooled before they are placed
  * @param limit stop after archiving this many NARs (0 = no limit)
  */
-public record MigrateConfig(List<URI> holders, TrustedKeys trustedKeys, int dataFragmentCount,
+public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
     int parityFragmentCount, long packSize, int blockSize, Codecs.Kind codec, Path workDir, int limit) {
   public MigrateConfig {
-    holders = List.copyOf(holders);
     if (dataFragmentCount < 1 || parityFragmentCount < 1 || dataFragmentCount + parityFragmentCount > 256) {
       throw new IllegalArgumentException("need k >= 1, m >= 1, k + m <= 256; got k=" + dataFragmentCount
           + " m=" + parityFragmentCount);
-    }
-    if (holders.size() < dataFragmentCount + parityFragmentCount) {
-      throw new IllegalArgumentException("RS(" + dataFragmentCount + "," + parityFragmentCount + ") puts "
-          + (dataFragmentCount + parityFragmentCount) + " fragments on distinct holders, but only "
-          + holders.size() + " holders were given");
-    }
-    if (holders.stream().distinct().count() != holders.size()) {
-      throw new IllegalArgumentException("the same holder is listed twice: " + holders);
     }
     if (packSize < 1) {
       throw new IllegalArgumentException("pack size must be >= 1 byte, got " + packSize);

@@ -2,11 +2,11 @@ package dev.narvault.encoder;
 
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
-import dev.narvault.core.catalog.PendingChallenge;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
-import dev.narvault.core.holder.AuditChallenge;
+import dev.narvault.core.coordinator.FragmentPlacer;
+import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
@@ -14,7 +14,6 @@ import dev.narvault.core.nix.NarVerificationException;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
 import dev.narvault.core.pack.FragmentDigest;
-import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackEncoder;
@@ -30,23 +29,19 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.URI;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -76,7 +71,7 @@ public final class Migration {
   private final Catalog catalog;
   private final HolderClient holders;
   private final NixSecretKey archiveKey;
-  private final NixSecretKey coordinatorKey;
+  private final FragmentPlacer placer;
   private final PrintStream progress;
   private final Clock clock;
 
@@ -88,39 +83,24 @@ public final class Migration {
   private int aliases;
   private boolean limitReached;
 
-  private final Map<URI, String> holderIds = new HashMap<>();
-  private final SecureRandom random = new SecureRandom();
-
   /**
    * @param archiveKey signs pack manifests
-   * @param coordinatorKey signs the placement orders holders require
+   * @param coordinator decides where fragments go and signs the orders holders require
    */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
-      NixSecretKey archiveKey, NixSecretKey coordinatorKey, PrintStream progress, Clock clock) {
+      NixSecretKey archiveKey, PlacementAuthority coordinator, PrintStream progress, Clock clock) {
     this.config = config;
     this.objects = objects;
     this.catalog = catalog;
     this.holders = holders;
     this.archiveKey = archiveKey;
-    this.coordinatorKey = coordinatorKey;
+    this.placer = new FragmentPlacer(coordinator, holders);
     this.progress = progress;
     this.clock = clock;
   }
 
   public MigrationSummary run() throws IOException {
     Instant start = clock.instant();
-    for (URI holder : config.holders()) {
-      try {
-        String id = holders.status(holder).path("holderId").asText("");
-        if (id.isEmpty()) {
-          throw new IOException("no holderId in its status");
-        }
-        holderIds.put(holder, id);
-        catalog.putHolder(id, holder.toString(), "online", start.toEpochMilli());
-      } catch (IOException e) {
-        progress.println("  holder " + holder + " unavailable, not used this run: " + e.getMessage());
-      }
-    }
     Files.createDirectories(config.workDir());
     // A directory of this run's own, so that two runs sharing a work directory cannot collide.
     Path runDir = Files.createTempDirectory(config.workDir(), "run-");
@@ -130,8 +110,8 @@ public final class Migration {
         keys.add(o.key());
       }
     });
-    progress.printf(Locale.ROOT, "found %d narinfos; archiving with RS(%d,%d) onto %d holders%n",
-        keys.size(), config.dataFragmentCount(), config.parityFragmentCount(), config.holders().size());
+    progress.printf(Locale.ROOT, "found %d narinfos; archiving with RS(%d,%d)%n",
+        keys.size(), config.dataFragmentCount(), config.parityFragmentCount());
     int threads = Runtime.getRuntime().availableProcessors();
     try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads());
         PackSpool spool = new PackSpool(runDir.resolve("pack.spool"))) {
@@ -350,11 +330,13 @@ public final class Migration {
       Manifest manifest = Manifest.of(layout, digests, nars);
       SignedManifest signed = ManifestCodec.sign(manifest, archiveKey);
       String packId = ManifestCodec.packId(manifest);
-      List<FragmentId> ids = digests.stream().map(FragmentDigest::id).toList();
-      List<URI> placed = new Placement(holders, config.holders(), coordinatorKey, clock, holderIds)
-          .place(files, ids, config.blockSize(), packs);
+      List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
+      for (int i = 0; i < files.size(); i++) {
+        toPlace.add(new FragmentPlacer.Fragment(i, digests.get(i).id(), files.get(i)));
+      }
+      List<FragmentPlacer.Placed> placed = placer.place(packId, config.blockSize(), toPlace, Set.of());
       catalog.recordPack(packId, manifest, new String(ManifestCodec.toBytes(signed), StandardCharsets.UTF_8),
-          placed.stream().map(holderIds::get).toList(), challenges(files, ids), clock.millis());
+          placed.stream().map(FragmentPlacer.Placed::holderId).toList(), clock.millis());
       packs++;
       archived += nars.size();
       skipped += aliases;
@@ -378,26 +360,6 @@ public final class Migration {
       spool.reset();
     }
   }
-
-  /** Prepares a few audit challenges per fragment, with the answers, while the bytes are at hand. */
-  private List<PendingChallenge> challenges(List<Path> files, List<FragmentId> ids)
-      throws IOException {
-    List<PendingChallenge> list = new ArrayList<>();
-    for (int i = 0; i < files.size(); i++) {
-      try (FileChannel f = FileChannel.open(files.get(i))) {
-        for (int c = 0; c < CHALLENGES_PER_FRAGMENT; c++) {
-          AuditChallenge challenge =
-              AuditChallenge.random(ids.get(i), f.size(), 3, random);
-          list.add(new PendingChallenge(UUID.randomUUID().toString(),
-              ids.get(i).hex(), challenge.toJson(), challenge.answer(f)));
-        }
-      }
-    }
-    return list;
-  }
-
-  /** Enough for a daily audit of each fragment for a while; repair can prepare more later. */
-  static final int CHALLENGES_PER_FRAGMENT = 8;
 
   private static ThreadFactory daemonThreads() {
     return r -> {

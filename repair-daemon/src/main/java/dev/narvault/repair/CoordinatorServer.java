@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -30,8 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The coordinator's HTTP API for holders: register, heartbeat, scrub reports. Requests are small
- * and touch the catalog, so each runs on a virtual thread.
+ * The coordinator's HTTP API: holders register, heartbeat, report corrupt fragments and announce
+ * their exit; workers ask for placements; anyone reads {@code /metrics}. Requests are small and
+ * touch the catalog, so each runs on a virtual thread.
  */
 public final class CoordinatorServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorServer.class);
@@ -43,19 +43,23 @@ public final class CoordinatorServer implements AutoCloseable {
     this.server = server;
   }
 
-  public static CoordinatorServer start(InetSocketAddress bind, Membership membership) throws IOException {
+  static CoordinatorServer start(InetSocketAddress bind, Membership membership, PlacementEndpoint placements,
+      CoordinatorMetrics metrics) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
-    NettyServer server = NettyServer.start(bind, ch -> pipeline(ch, membership, requests), requests::shutdownNow);
+    Routes routes = new Routes(membership, placements, metrics);
+    NettyServer server = NettyServer.start(bind, ch -> pipeline(ch, routes, requests), requests::shutdownNow);
     LOG.info("coordinator listening on {}", server.endpoint());
     return new CoordinatorServer(server);
   }
 
   /** The pipeline, in order: HTTP codec, whole small requests, the API. */
-  private static void pipeline(SocketChannel ch, Membership membership, ExecutorService requests) {
+  private static void pipeline(SocketChannel ch, Routes routes, ExecutorService requests) {
     ch.pipeline().addLast("http", new HttpServerCodec());
     ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_BODY));
-    ch.pipeline().addLast("api", new Handler(membership, requests));
+    ch.pipeline().addLast("api", new Handler(routes, requests));
   }
+
+  private record Routes(Membership membership, PlacementEndpoint placements, CoordinatorMetrics metrics) {}
 
   public URI endpoint() {
     return server.endpoint();
@@ -71,11 +75,11 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
-    private final Membership membership;
+    private final Routes routes;
     private final ExecutorService requests;
 
-    Handler(Membership membership, ExecutorService requests) {
-      this.membership = membership;
+    Handler(Routes routes, ExecutorService requests) {
+      this.routes = routes;
       this.requests = requests;
     }
 
@@ -84,17 +88,22 @@ public final class CoordinatorServer implements AutoCloseable {
       String path = request.uri();
       byte[] body = ByteBufUtil.getBytes(request.content());
       String signature = request.headers().get(SignedMessages.HEADER);
-      boolean post = request.method().equals(HttpMethod.POST);
       String method = request.method().name();
+      String seen = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "";
       BlockingWork.offload(ctx, requests, () -> {
         try {
-          String holderId = switch (post ? path : "") {
-            case "/v1/register" -> membership.register(body, signature);
-            case "/v1/heartbeat" -> membership.heartbeat(body, signature);
-            case "/v1/scrub-report" -> membership.scrubReport(body, signature);
+          Membership membership = routes.membership();
+          switch (method + " " + path) {
+            case "POST /v1/register" -> respond(ctx, 200, "ok " + membership.register(body, signature, seen));
+            case "POST /v1/heartbeat" -> respond(ctx, 200, "ok " + membership.heartbeat(body, signature));
+            case "POST /v1/scrub-report" -> respond(ctx, 200, "ok " + membership.scrubReport(body, signature));
+            case "POST /v1/exit" -> respond(ctx, 200, "exiting; fragments still to move: "
+                + membership.exit(body, signature));
+            case "POST /v1/placements" -> respond(ctx, 200, "application/json", routes.placements().handle(body, signature));
+            case "GET /metrics" -> respond(ctx, 200, "text/plain; version=0.0.4",
+                routes.metrics().render().getBytes(StandardCharsets.UTF_8));
             default -> throw new MembershipException(404, "unknown endpoint " + method + " " + path);
-          };
-          respond(ctx, 200, "ok " + holderId);
+          }
         } catch (MembershipException e) {
           LOG.warn("{} {}: refused: {}", ctx.channel().remoteAddress(), path, e.getMessage());
           respond(ctx, e.status(), e.getMessage());
@@ -106,9 +115,13 @@ public final class CoordinatorServer implements AutoCloseable {
     }
 
     private static void respond(ChannelHandlerContext ctx, int status, String text) {
+      respond(ctx, status, "text/plain; charset=utf-8", (text + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void respond(ChannelHandlerContext ctx, int status, String type, byte[] body) {
       FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
-          Unpooled.copiedBuffer(text + "\n", StandardCharsets.UTF_8));
-      r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+          Unpooled.wrappedBuffer(body));
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
       HttpUtil.setContentLength(r, r.content().readableBytes());
       // After a refusal the connection is closed, and the client told so it does not reuse it.
       boolean keepAlive = status == 200;

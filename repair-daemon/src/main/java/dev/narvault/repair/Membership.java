@@ -13,12 +13,16 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.Optional;
 
 /**
- * Holders joining and staying in touch. Every message is JSON signed with the holder's identity
- * key; its {@code timestampMillis} must be within {@code maxSkew} of the coordinator's clock and
- * newer than the last message accepted from that holder, so a captured message cannot be replayed.
+ * Holders joining, staying in touch and leaving. Every message is JSON signed with the holder's
+ * identity key and names its {@code type}, so one kind can never stand in for another; its
+ * {@code timestampMillis} must be within {@code maxSkew} of the coordinator's clock and newer than
+ * the last message accepted from that holder, so a captured message cannot be replayed.
+ *
+ * <p>A holder's identity is its key, learned only from its signed registration; its endpoint
+ * changes only by a newer signed registration. The address a registration comes from is recorded:
+ * placement keeps one network's holders apart. Registrations are rate-limited per network.
  */
 public final class Membership {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -26,16 +30,31 @@ public final class Membership {
   private final Catalog catalog;
   private final InstantSource clock;
   private final Duration maxSkew;
+  private final boolean allowLoopback;
+  private final RegistrationLimiter limiter;
 
-  public Membership(Catalog catalog, InstantSource clock, Duration maxSkew) {
+  /**
+   * @param allowLoopback accept holders whose endpoint is a loopback address (only sensible when
+   *     the coordinator itself and its workers are on this machine)
+   */
+  public Membership(Catalog catalog, InstantSource clock, Duration maxSkew, boolean allowLoopback) {
     this.catalog = catalog;
     this.clock = clock;
     this.maxSkew = maxSkew;
+    this.allowLoopback = allowLoopback;
+    this.limiter = new RegistrationLimiter(clock);
   }
 
-  /** {@code POST /v1/register}: the holder presents its key; its id must be derived from it. */
-  public String register(byte[] body, String signature) throws MembershipException, CatalogException {
-    JsonNode m = parse(body);
+  /**
+   * {@code POST /v1/register}: the holder presents its key; its id must be derived from it.
+   *
+   * @param seenAddress the IP address the request came from
+   */
+  public String register(byte[] body, String signature, String seenAddress) throws MembershipException, CatalogException {
+    if (!limiter.tryAcquire(dev.narvault.repair.policy.Networks.of(seenAddress))) {
+      throw new MembershipException(429, "too many registrations from " + seenAddress + "'s network; try later");
+    }
+    JsonNode m = parse(body, "register");
     String holderId = text(m, "holderId");
     NixPublicKey key;
     try {
@@ -54,13 +73,20 @@ public final class Membership {
       if (!"http".equals(endpoint.getScheme()) && !"https".equals(endpoint.getScheme())) {
         throw new IllegalArgumentException("not http(s)");
       }
+      if (endpoint.getHost() == null || endpoint.getPort() < 1) {
+        throw new IllegalArgumentException("needs a host and a port");
+      }
     } catch (IllegalArgumentException e) {
       throw new MembershipException(400, "bad endpoint: " + e.getMessage());
     }
-    HolderRecord record = new HolderRecord(holderId, endpoint.toString(), Optional.of(key.toString()),
+    if (!allowLoopback && unreachable(endpoint.getHost())) {
+      throw new MembershipException(400, "endpoint " + endpoint + " is not reachable from other machines: "
+          + "advertise a public URL (narvault holder --advertise)");
+    }
+    HolderRecord record = HolderRecord.registering(holderId, endpoint.toString(), key.toString(),
         m.path("capacityBytes").asLong(0), m.path("usedBytes").asLong(0), m.path("fragments").asInt(0),
         m.path("version").asText(""), m.path("operator").asText(""), m.path("location").asText(""),
-        clock.millis(), HolderRecord.AUDIT_OK);
+        clock.millis(), seenAddress);
     if (!catalog.registerHolder(record, ts)) {
       throw new MembershipException(409, "stale or replayed registration of " + holderId);
     }
@@ -69,7 +95,7 @@ public final class Membership {
 
   /** {@code POST /v1/heartbeat} from a registered holder. */
   public String heartbeat(byte[] body, String signature) throws MembershipException, CatalogException {
-    JsonNode m = parse(body);
+    JsonNode m = parse(body, "heartbeat");
     String holderId = authenticate(m, body, signature);
     long ts = fresh(m);
     if (!catalog.recordHeartbeat(holderId, m.path("usedBytes").asLong(0), m.path("fragments").asInt(0),
@@ -81,9 +107,9 @@ public final class Membership {
 
   /** {@code POST /v1/scrub-report}: a holder found a fragment corrupt and quarantined it. */
   public String scrubReport(byte[] body, String signature) throws MembershipException, CatalogException {
-    JsonNode m = parse(body);
+    JsonNode m = parse(body, "scrub-report");
     String holderId = authenticate(m, body, signature);
-    fresh(m);
+    acceptOnce(holderId, fresh(m));
     FragmentId id;
     try {
       id = new FragmentId(text(m, "fragmentId"));
@@ -92,6 +118,31 @@ public final class Membership {
     }
     catalog.recordScrubReport(holderId, id.hex(), clock.millis());
     return holderId;
+  }
+
+  /**
+   * {@code POST /v1/exit}: the holder announces it is leaving. Repair moves its fragments away;
+   * the answer says how many are still counted on it (0: it may stop).
+   */
+  public long exit(byte[] body, String signature) throws MembershipException, CatalogException {
+    JsonNode m = parse(body, "exit");
+    String holderId = authenticate(m, body, signature);
+    acceptOnce(holderId, fresh(m));
+    catalog.custody().markExiting(holderId);
+    return catalog.custody().storedFragments(holderId);
+  }
+
+  private void acceptOnce(String holderId, long ts) throws MembershipException, CatalogException {
+    if (!catalog.acceptMessage(holderId, ts)) {
+      throw new MembershipException(409, "stale or replayed message from " + holderId);
+    }
+  }
+
+  /** Loopback, wildcard or link-local hosts: nobody else could reach a holder there. */
+  private static boolean unreachable(String host) {
+    String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+    return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1")
+        || h.equals("0.0.0.0") || h.equals("::") || h.startsWith("169.254.") || h.toLowerCase(java.util.Locale.ROOT).startsWith("fe80:");
   }
 
   private String authenticate(JsonNode m, byte[] body, String signature) throws MembershipException, CatalogException {
@@ -119,11 +170,15 @@ public final class Membership {
     return ts;
   }
 
-  private static JsonNode parse(byte[] body) throws MembershipException {
+  private static JsonNode parse(byte[] body, String type) throws MembershipException {
     try {
       JsonNode n = JSON.readTree(body);
       if (n == null || !n.isObject()) {
         throw new MembershipException(400, "body must be a JSON object");
+      }
+      if (!type.equals(n.path("type").asText(""))) {
+        throw new MembershipException(400, "message type must be '" + type + "', got '" + n.path("type").asText("")
+            + "'");
       }
       return n;
     } catch (IOException e) {

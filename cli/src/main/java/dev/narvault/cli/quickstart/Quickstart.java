@@ -1,6 +1,8 @@
 package dev.narvault.cli.quickstart;
 
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.CatalogException;
+import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixSecretKey;
@@ -17,8 +19,10 @@ import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
-import dev.narvault.repair.CoordinatorServer;
-import dev.narvault.repair.Membership;
+import dev.narvault.repair.Coordinator;
+import dev.narvault.repair.CoordinatorConfig;
+import dev.narvault.repair.CoordinatorMetrics;
+import dev.narvault.repair.policy.HolderRules;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -42,13 +46,19 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The whole system in one process: S3 seeded with a generated cache, holders, migrate, some
- * holders stopped, the gateway. {@link #check} fetches every NAR back through the gateway.
+ * The whole system in one process: S3 seeded with a generated cache, a coordinator with repair
+ * on, holders (each on its own loopback /24, 127.0.N.1, so that the placement rules hold), migrate,
+ * m holders stopped and their fragments rebuilt by repair onto the others, the gateway.
+ * {@link #check} stops m more holders and fetches every NAR back through the gateway.
  */
 public final class Quickstart implements AutoCloseable {
   /** What to run: sizes, code, ports. */
   public record Settings(Path dir, int holders, int dataFragmentCount, int parityFragmentCount, int port,
       int paths, long packSize) {}
+
+  /** How long a holder may be silent before the quickstart's coordinator counts it offline. */
+  static final Duration OFFLINE_AFTER = Duration.ofSeconds(3);
+  private static final Duration HEARTBEAT = Duration.ofMillis(500);
 
   private final Settings settings;
   private final PrintStream out;
@@ -58,6 +68,8 @@ public final class Quickstart implements AutoCloseable {
   private NixSecretKey cacheKey;
   private List<CacheGenerator.GeneratedPath> generated;
   private GatewayServer gateway;
+  private final List<HolderServer> holders = new ArrayList<>();
+  private int stopped;
 
   public Quickstart(Settings settings, PrintStream out) {
     this.settings = settings;
@@ -87,37 +99,38 @@ public final class Quickstart implements AutoCloseable {
     Catalog catalog = Catalog.open(catalogUrl);
     running.add(catalog);
     NixSecretKey coordinatorKey = NixSecretKey.generate("quickstart-coordinator-1", new SecureRandom());
-    CoordinatorServer coordinator = CoordinatorServer.start(new InetSocketAddress("127.0.0.1", 0),
-        new Membership(catalog, InstantSource.system(), Duration.ofMinutes(5)));
+    NixSecretKey workerKey = NixSecretKey.generate("quickstart-worker-1", new SecureRandom());
+    NixSecretKey archiveKey = NixSecretKey.generate("quickstart-archive-1", new SecureRandom());
+    Coordinator coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0),
+        coordinatorKey, List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
+        new HolderRules(OFFLINE_AFTER, Duration.ZERO), -1, Duration.ofSeconds(1), Duration.ofSeconds(10), 0,
+        Duration.ofMinutes(5), dir.resolve("repair-work")), catalog, InstantSource.system());
     running.add(coordinator);
-    out.println("coordinator at " + coordinator.endpoint());
+    out.println("coordinator at " + coordinator.endpoint() + " (repair on; holders offline after "
+        + OFFLINE_AFTER.toSeconds() + " s of silence)");
 
-    List<HolderServer> holders = new ArrayList<>();
     for (int i = 0; i < settings.holders(); i++) {
-      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
+      // 127.0.N.1: every holder in its own /24, as volunteers on the internet would be.
+      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0." + (i + 1) + ".1", 0),
           dir.resolve("holders/holder-" + i), 1L << 30, coordinatorKey.publicKey())
-          .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofSeconds(5)));
+          .withCoordinator(coordinator.endpoint()).withHeartbeat(HEARTBEAT));
       holders.add(h);
       running.add(h);
     }
-    out.println("started " + holders.size() + " holders on " + holders.getFirst().endpoint() + " ...");
-    NixSecretKey archiveKey = NixSecretKey.generate("quickstart-archive-1", new SecureRandom());
-    MigrateConfig config = new MigrateConfig(holders.stream().map(HolderServer::endpoint).toList(),
-        TrustedKeys.of(cacheKey.publicKey()), settings.dataFragmentCount(), settings.parityFragmentCount(),
-        settings.packSize(), PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0);
+    awaitRegistered(catalog);
+    out.println("started " + holders.size() + " holders on 127.0.1.1 ... 127.0." + holders.size() + ".1, registered");
+    MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), settings.dataFragmentCount(),
+        settings.parityFragmentCount(), settings.packSize(), PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(),
+        dir.resolve("work"), 0);
     MigrationSummary summary;
     try (S3ObjectSource objects = new S3ObjectSource(s3.config())) {
       summary = new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)), archiveKey,
-          coordinatorKey, out, Clock.systemUTC()).run();
+          new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()), out, Clock.systemUTC()).run();
     }
     out.println("migrate: " + summary);
 
-    int stop = settings.parityFragmentCount();
-    for (int i = 0; i < stop; i++) {
-      holders.get(i).close();
-      running.remove(holders.get(i));
-    }
-    out.println("stopped " + stop + " holders (" + holders.get(0).endpoint() + " ...): reads now decode around them");
+    stopHolders(settings.parityFragmentCount());
+    awaitRepair(coordinator);
 
     S3ObjectSource fallback = new S3ObjectSource(s3.config());
     running.add(fallback);
@@ -137,12 +150,73 @@ public final class Quickstart implements AutoCloseable {
     out.println("    --option trusted-public-keys " + cacheKey.publicKey());
   }
 
+  private void awaitRegistered(Catalog catalog) throws IOException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (catalog.holders().size() < holders.size()) {
+      if (System.nanoTime() > deadline) {
+        throw new IOException("only " + catalog.holders().size() + " of " + holders.size()
+            + " holders registered with the coordinator within 30 s");
+      }
+      sleep(100);
+    }
+  }
+
+  /** Stops the next {@code count} running holders, as if their volunteers had left. */
+  private void stopHolders(int count) {
+    List<String> where = new ArrayList<>();
+    for (int i = 0; i < count && stopped < holders.size(); i++, stopped++) {
+      HolderServer h = holders.get(stopped);
+      where.add(h.endpoint().toString());
+      h.close();
+      running.remove(h);
+    }
+    out.println("stopped " + where.size() + " holders " + where);
+  }
+
+  /** Waits until the coordinator has noticed the stopped holders and repaired every pack. */
+  private void awaitRepair(Coordinator coordinator) throws IOException {
+    long t0 = System.nanoTime();
+    long deadline = t0 + Duration.ofMinutes(3).toNanos();
+    out.println("waiting for repair: holders silent for " + OFFLINE_AFTER.toSeconds()
+        + " s count as offline, their fragments are rebuilt onto the other holders");
+    sleep(OFFLINE_AFTER.toMillis() + 1000);
+    CoordinatorMetrics metrics = coordinator.metrics();
+    while (true) {
+      try {
+        if (coordinator.repairer().queue().isEmpty() && metrics.packsDegraded() == 0) {
+          break;
+        }
+      } catch (CatalogException e) {
+        throw new IOException(e.getMessage(), e);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IOException("repair did not finish within 3 minutes: " + metrics.packsDegraded()
+            + " packs still degraded");
+      }
+      sleep(250);
+    }
+    out.printf(Locale.ROOT, "repair: rebuilt %d fragments of %d packs (%.1f MiB placed) in %.1f s; every pack has k+m "
+        + "healthy fragments again%n", metrics.fragmentsRebuilt(), metrics.packsRepaired(),
+        metrics.bytesWritten() / 1048576.0, seconds(t0));
+  }
+
+  private static void sleep(long millis) throws IOException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
   /**
-   * Fetches every generated NAR through the gateway over HTTP and checks its FileHash.
+   * Stops m more holders, then fetches every generated NAR through the gateway over HTTP and
+   * checks its FileHash.
    *
    * @return the number of NARs that failed (0 = all verified)
    */
   public int check() throws IOException {
+    stopHolders(settings.parityFragmentCount());
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     int failed = 0;
     long bytes = 0;

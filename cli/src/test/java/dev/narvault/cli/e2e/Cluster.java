@@ -2,6 +2,7 @@ package dev.narvault.cli.e2e;
 
 import dev.narvault.cli.quickstart.EmbeddedS3;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixPublicKey;
@@ -17,6 +18,9 @@ import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
+import dev.narvault.repair.Coordinator;
+import dev.narvault.repair.CoordinatorConfig;
+import dev.narvault.repair.policy.HolderRules;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -27,16 +31,21 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * A whole narvault on loopback for one test: S3Proxy, holders, a SQLite catalog, and (after
- * {@link #migrate}) a gateway. Everything real; {@link #close()} stops it all.
+ * A whole narvault on loopback for one test: S3Proxy, a SQLite catalog, a coordinator, holders
+ * (holder i on 127.0.(i+1).1, its own /24, registered with the coordinator), and (after
+ * {@link #migrate}) a gateway. Everything real; {@link #close()} stops it all. The coordinator's
+ * loops are off: tests run repair, collection and audit rounds themselves.
  */
 final class Cluster implements AutoCloseable {
+  static final Duration HEARTBEAT = Duration.ofMillis(200);
+
   final Path dir;
   final EmbeddedS3 s3;
   final S3ObjectSource objects;
@@ -45,18 +54,93 @@ final class Cluster implements AutoCloseable {
   final Catalog catalog;
   final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
+  final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
+  final Coordinator coordinator;
   GatewayServer gateway;
 
   Cluster(Path dir, int holderCount) throws IOException {
+    this(dir, holderCount, Duration.ofHours(1));
+  }
+
+  /** @param offlineAfter the coordinator's liveness rule */
+  Cluster(Path dir, int holderCount, Duration offlineAfter) throws IOException {
     this.dir = dir;
     this.s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
     this.objects = new S3ObjectSource(s3.config());
-    for (int i = 0; i < holderCount; i++) {
-      holders.add(HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
-          dir.resolve("holder-" + i), 1L << 30, coordinatorKey.publicKey())));
-      up.add(true);
-    }
     this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
+    this.coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey,
+        List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
+        new HolderRules(offlineAfter, Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0, Duration.ofMinutes(5),
+        dir.resolve("repair-work")), catalog, InstantSource.system());
+    for (int i = 0; i < holderCount; i++) {
+      addHolder("127.0." + (i + 1) + ".1", "");
+    }
+    awaitRegistered();
+  }
+
+  /** Starts one more holder on {@code address} (its own data directory), registered with the coordinator. */
+  HolderServer addHolder(String address, String operator) throws IOException {
+    int i = holders.size();
+    HolderServer h = HolderServer.start(holderConfig(i, address, operator));
+    holders.add(h);
+    up.add(true);
+    return h;
+  }
+
+  HolderConfig holderConfig(int i, String address, String operator) {
+    return HolderConfig.of(new InetSocketAddress(address, 0), dir.resolve("holder-" + i), 1L << 30,
+            coordinatorKey.publicKey())
+        .withCoordinator(coordinator.endpoint()).withHeartbeat(HEARTBEAT)
+        .withDescription(Optional.empty(), operator, "");
+  }
+
+  /** Restarts stopped holder {@code i} on its old address (a new port), with its data. */
+  void restartHolder(int i) throws IOException {
+    if (up.get(i)) {
+      return;
+    }
+    String address = holders.get(i).address().getAddress().getHostAddress();
+    holders.set(i, HolderServer.start(holderConfig(i, address, "")));
+    up.set(i, true);
+  }
+
+  /** Waits until every running holder's registration (with its current endpoint) is in the catalog. */
+  void awaitRegistered() throws IOException {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (true) {
+      boolean all = true;
+      for (int i = 0; i < holders.size(); i++) {
+        if (!up.get(i)) {
+          continue;
+        }
+        HolderServer h = holders.get(i);
+        all &= catalog.holder(h.holderId()).map(r -> r.endpoint().equals(h.endpoint().toString())).orElse(false);
+      }
+      if (all) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IOException("holders did not register within 20 s");
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
+      }
+    }
+  }
+
+  /** The index (in {@link #holders}) of the holder the catalog has storing fragment {@code index} of a pack. */
+  int holderOf(String packId, int index) throws IOException {
+    String id = catalog.placements(packId).stream().filter(p -> p.fragmentIndex() == index && p.stored())
+        .findFirst().orElseThrow().holderId();
+    for (int i = 0; i < holders.size(); i++) {
+      if (holders.get(i).holderId().equals(id)) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("no holder " + id);
   }
 
   /** Uploads every file of a file:// binary cache into the bucket, keys relative to its root. */
@@ -74,11 +158,11 @@ final class Cluster implements AutoCloseable {
   }
 
   MigrationSummary migrate(NixPublicKey trusted, int k, int m, int limit) throws IOException {
-    MigrateConfig config = new MigrateConfig(holders.stream().map(HolderServer::endpoint).toList(),
-        TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(),
-        dir.resolve("work"), limit);
+    MigrateConfig config = new MigrateConfig(TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE,
+        Codecs.defaultKind(), dir.resolve("work"), limit);
     return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
-        coordinatorKey, new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+        new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
+        new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
   }
 
   URI startGateway() throws IOException {
@@ -125,6 +209,7 @@ final class Cluster implements AutoCloseable {
     for (int i = 0; i < holders.size(); i++) {
       stopHolder(i);
     }
+    coordinator.close();
     catalog.close();
     objects.close();
     s3.close();

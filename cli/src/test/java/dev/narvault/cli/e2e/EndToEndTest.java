@@ -82,9 +82,10 @@ class EndToEndTest {
   void nixSubstitutesFromTheArchive_withFourHoldersDown() throws Exception {
     Setup s = setUp();
     try (Cluster cluster = s.cluster()) {
-      // Fragment i of the (single) pack went to holder i: stopping 0..3 takes data fragments down.
+      // Data fragments 0..3 of the (single) pack go down with their holders.
+      String packId = cluster.catalog.narByStoreHash(s.paths().getFirst().hashPart()).orElseThrow().packId();
       for (int i = 0; i < 4; i++) {
-        cluster.stopHolder(i);
+        cluster.stopHolder(cluster.holderOf(packId, i));
       }
       // No S3 to fall back on: every byte must come from the holders left.
       removeNarObjects(s);
@@ -105,8 +106,9 @@ class EndToEndTest {
   void fiveHoldersDown_fallsBackToS3_andWithoutS3FailsCleanly() throws Exception {
     Setup s = setUp();
     try (Cluster cluster = s.cluster()) {
+      String packId = cluster.catalog.narByStoreHash(s.paths().getFirst().hashPart()).orElseThrow().packId();
       for (int i = 0; i < 5; i++) {
-        cluster.stopHolder(i);
+        cluster.stopHolder(cluster.holderOf(packId, i));
       }
       URI gateway = cluster.startGateway();
       s.nix().deleteLocal();
@@ -131,11 +133,11 @@ class EndToEndTest {
   void lyingHolder_isDetectedAndReadAround() throws Exception {
     Setup s = setUp();
     try (Cluster cluster = s.cluster()) {
-      // Corrupt fragment 0 on holder 0's disk: it will serve wrong bytes for the first NARs.
+      // Corrupt fragment 0 on its holder's disk: it will serve wrong bytes for the first NARs.
       ArchivedNar firstNar = cluster.catalog.narByStoreHash(s.paths().getFirst().hashPart()).orElseThrow();
       FragmentPlacement f0 = cluster.catalog.placements(firstNar.packId()).getFirst();
       assertEquals(0, f0.fragmentIndex());
-      Path file = cluster.fragmentFile(0, f0.fragmentId());
+      Path file = cluster.fragmentFile(cluster.holderOf(firstNar.packId(), 0), f0.fragmentId());
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         ByteBuffer b = ByteBuffer.allocate(1);
         ch.read(b, 50);

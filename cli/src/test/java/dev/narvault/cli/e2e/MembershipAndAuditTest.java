@@ -2,19 +2,20 @@ package dev.narvault.cli.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
-import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import dev.narvault.repair.Auditor;
-import dev.narvault.repair.CoordinatorServer;
 import dev.narvault.repair.Membership;
+import dev.narvault.repair.MembershipException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -59,36 +60,86 @@ class MembershipAndAuditTest {
   }
 
   @Test
-  void heartbeatsAppear_replaysAndForgeriesAreRefused() throws Exception {
-    try (Cluster cluster = new Cluster(dir.resolve("c"), 0);
-        CoordinatorServer coordinator = CoordinatorServer.start(new InetSocketAddress("127.0.0.1", 0),
-            new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5)));
-        HolderServer holder = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
-            dir.resolve("h"), 1 << 20, cluster.coordinatorKey.publicKey())
-            .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200))
-            .withDescription(Optional.empty(), "alice", "NL"))) {
-      waitFor(() -> holder(cluster, holder.holderId()).isPresent(), "registration");
+  void heartbeatsAppear_replaysForgeriesAndWrongTypesAreRefused() throws Exception {
+    try (Cluster cluster = new Cluster(dir.resolve("c"), 0)) {
+      HolderServer holder = cluster.addHolder("127.0.9.1", "alice");
+      cluster.awaitRegistered();
+      URI coordinator = cluster.coordinator.endpoint();
       HolderRecord first = holder(cluster, holder.holderId()).orElseThrow();
       assertEquals(holder.endpoint().toString(), first.endpoint());
       assertEquals("alice", first.operator());
+      assertEquals("127.0.9.1", first.seenAddress(), "the coordinator records the address the holder connects from");
       assertTrue(first.publicKey().isPresent());
       waitFor(() -> holder(cluster, holder.holderId()).orElseThrow().lastSeenMillis() > first.lastSeenMillis(),
           "a heartbeat after registration");
 
       HttpClient http = HttpClient.newHttpClient();
-      NixSecretKey key = NixSecretKey.parse(Files.readString(dir.resolve("h/identity.key")));
-      byte[] body = ("{\"holderId\":\"" + holder.holderId() + "\",\"timestampMillis\":" + System.currentTimeMillis()
-          + ",\"usedBytes\":1,\"fragments\":1,\"version\":\"x\"}").getBytes(StandardCharsets.UTF_8);
-      // Sleep so the holder's own heartbeats cannot be newer than ours... then send ours twice.
-      Thread.sleep(5);
-      byte[] later = ("{\"holderId\":\"" + holder.holderId() + "\",\"timestampMillis\":" + (System.currentTimeMillis() + 60_000)
-          + ",\"usedBytes\":1,\"fragments\":1,\"version\":\"x\"}").getBytes(StandardCharsets.UTF_8);
-      assertEquals(200, post(http, coordinator.endpoint(), "/v1/heartbeat", later, SignedMessages.sign(later, key)));
-      assertEquals(409, post(http, coordinator.endpoint(), "/v1/heartbeat", later, SignedMessages.sign(later, key)), "replay");
-      assertEquals(409, post(http, coordinator.endpoint(), "/v1/heartbeat", body, SignedMessages.sign(body, key)), "older");
+      NixSecretKey key = NixSecretKey.parse(Files.readString(cluster.dir.resolve("holder-0/identity.key")));
+      byte[] older = heartbeat(holder.holderId(), System.currentTimeMillis() - 60_000);
+      byte[] later = heartbeat(holder.holderId(), System.currentTimeMillis() + 60_000);
+      assertEquals(200, post(http, coordinator, "/v1/heartbeat", later, SignedMessages.sign(later, key)));
+      assertEquals(409, post(http, coordinator, "/v1/heartbeat", later, SignedMessages.sign(later, key)), "replay");
+      assertEquals(409, post(http, coordinator, "/v1/heartbeat", older, SignedMessages.sign(older, key)), "older");
       NixSecretKey stranger = NixSecretKey.generate("x", new SecureRandom());
-      assertEquals(401, post(http, coordinator.endpoint(), "/v1/heartbeat", later, SignedMessages.sign(later, stranger)), "forged");
-      assertEquals(401, post(http, coordinator.endpoint(), "/v1/heartbeat", later, null), "unsigned");
+      assertEquals(401, post(http, coordinator, "/v1/heartbeat", later, SignedMessages.sign(later, stranger)), "forged");
+      assertEquals(401, post(http, coordinator, "/v1/heartbeat", later, null), "unsigned");
+      byte[] newest = heartbeat(holder.holderId(), System.currentTimeMillis() + 120_000);
+      assertEquals(400, post(http, coordinator, "/v1/scrub-report", newest, SignedMessages.sign(newest, key)),
+          "a signed heartbeat cannot stand in for another message type");
+      assertEquals(400, post(http, coordinator, "/v1/register", newest, SignedMessages.sign(newest, key)));
+    }
+  }
+
+  private static byte[] heartbeat(String holderId, long millis) {
+    return ("{\"type\":\"heartbeat\",\"holderId\":\"" + holderId + "\",\"timestampMillis\":" + millis
+        + ",\"usedBytes\":1,\"fragments\":1,\"version\":\"x\"}").getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aCoordinatorOffLoopback_refusesHoldersThatAdvertiseLoopback() throws Exception {
+    try (Cluster cluster = new Cluster(dir.resolve("c"), 0)) {
+      Membership strict = new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5), false);
+      NixSecretKey key = NixSecretKey.generate("narvault-holder", new SecureRandom());
+      String id = HolderIdentity.holderId(key.publicKey());
+      for (String endpoint : List.of("http://127.0.0.1:7070", "http://[::1]:7070", "http://0.0.0.0:7070")) {
+        byte[] body = ("{\"type\":\"register\",\"holderId\":\"" + id + "\",\"timestampMillis\":"
+            + System.currentTimeMillis() + ",\"publicKey\":\"" + key.publicKey() + "\",\"endpoint\":\"" + endpoint
+            + "\"}").getBytes(StandardCharsets.UTF_8);
+        MembershipException e = assertThrows(MembershipException.class,
+            () -> strict.register(body, SignedMessages.sign(body, key), "192.0.2.1"));
+        assertEquals(400, e.status());
+        assertTrue(e.getMessage().contains("advertise"), e.getMessage());
+      }
+      byte[] ok = ("{\"type\":\"register\",\"holderId\":\"" + id + "\",\"timestampMillis\":"
+          + System.currentTimeMillis() + ",\"publicKey\":\"" + key.publicKey()
+          + "\",\"endpoint\":\"http://192.0.2.1:7070\"}").getBytes(StandardCharsets.UTF_8);
+      assertEquals(id, strict.register(ok, SignedMessages.sign(ok, key), "192.0.2.1"));
+      assertTrue(cluster.catalog.holder(id).isPresent());
+    }
+  }
+
+  @Test
+  void registrations_areRateLimitedPerNetwork() throws Exception {
+    try (Cluster cluster = new Cluster(dir.resolve("c"), 0)) {
+      Membership membership = new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5), true);
+      int accepted = 0;
+      int limited = 0;
+      for (int i = 0; i < 40; i++) {
+        NixSecretKey key = NixSecretKey.generate("narvault-holder", new SecureRandom());
+        String id = HolderIdentity.holderId(key.publicKey());
+        byte[] body = ("{\"type\":\"register\",\"holderId\":\"" + id + "\",\"timestampMillis\":"
+            + System.currentTimeMillis() + ",\"publicKey\":\"" + key.publicKey()
+            + "\",\"endpoint\":\"http://127.0.0.1:" + (7000 + i) + "\"}").getBytes(StandardCharsets.UTF_8);
+        try {
+          membership.register(body, SignedMessages.sign(body, key), "198.51.100." + (i + 1));
+          accepted++;
+        } catch (MembershipException e) {
+          assertEquals(429, e.status());
+          limited++;
+        }
+      }
+      assertTrue(accepted >= 30 && accepted <= 33 && limited == 40 - accepted, accepted + " accepted");
+      assertEquals(accepted, cluster.catalog.holders().size());
     }
   }
 
@@ -102,13 +153,11 @@ class MembershipAndAuditTest {
 
   @Test
   void audits_passForHonestHolders_failForAlteredData_andScrubReportsReachTheCatalog() throws Exception {
-    try (Cluster cluster = new Cluster(dir.resolve("c"), 6);
-        CoordinatorServer coordinator = CoordinatorServer.start(new InetSocketAddress("127.0.0.1", 0),
-            new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5)))) {
+    try (Cluster cluster = new Cluster(dir.resolve("c"), 6)) {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       new CacheGenerator(key, cluster.objects).generate(List.of(40_000, 90_000), 11, 2);
       assertEquals(2, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
-      Auditor auditor = new Auditor(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), InstantSource.system());
+      Auditor auditor = cluster.coordinator.auditor();
       assertEquals(0, auditor.auditOnce(), "honest holders pass");
       for (HolderServer h : cluster.holders) {
         assertEquals(List.of(true), cluster.catalog.auditResults(h.holderId()));
@@ -119,6 +168,7 @@ class MembershipAndAuditTest {
       HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId())).findFirst().orElseThrow();
       int index = cluster.holders.indexOf(h0);
       Path file = cluster.fragmentFile(index, p0.fragmentId());
+      // Every byte flipped, so whichever block the audit picks is wrong.
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         ByteBuffer all = ByteBuffer.allocate((int) ch.size());
         ch.read(all, 0);
@@ -129,6 +179,8 @@ class MembershipAndAuditTest {
       }
       assertEquals(6, cluster.catalog.healthyPlacements(packId).size());
       assertEquals(1, auditor.auditOnce(), "exactly the altered holder fails");
+      assertEquals(List.of(true, false), cluster.catalog.auditResults(h0.holderId()));
+      assertEquals("corrupt", cluster.catalog.placements(packId).getFirst().state(), "its copy counts as lost");
       assertEquals(HolderRecord.AUDIT_SUSPECT, cluster.catalog.holder(h0.holderId()).orElseThrow().auditState());
       assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "the suspect holder's fragment no longer counts");
       assertFalse(cluster.catalog.healthyPlacements(packId).stream().anyMatch(p -> p.holderId().equals(h0.holderId())));
@@ -138,26 +190,14 @@ class MembershipAndAuditTest {
 
   @Test
   void scrubReport_marksTheFragmentCorruptInTheCatalog() throws Exception {
-    try (Cluster cluster = new Cluster(dir.resolve("c"), 0);
-        CoordinatorServer coordinator = CoordinatorServer.start(new InetSocketAddress("127.0.0.1", 0),
-            new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5)))) {
-      for (int i = 0; i < 6; i++) {
-        cluster.holders.add(HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
-            dir.resolve("h" + i), 1 << 24, cluster.coordinatorKey.publicKey())
-            .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(100))));
-        cluster.up.add(true);
-      }
-      for (HolderServer h : cluster.holders) {
-        waitFor(() -> holder(cluster, h.holderId()).flatMap(HolderRecord::publicKey).isPresent(), "registration");
-      }
+    try (Cluster cluster = new Cluster(dir.resolve("c"), 6)) {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       new CacheGenerator(key, cluster.objects).generate(List.of(30_000), 12, 1);
       assertEquals(1, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
       String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
       HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId())).findFirst().orElseThrow();
-      Path file = dir.resolve("h" + cluster.holders.indexOf(h0)).resolve("fragments")
-          .resolve(p0.fragmentId().substring(0, 2)).resolve(p0.fragmentId().substring(2, 4)).resolve(p0.fragmentId());
+      Path file = cluster.fragmentFile(cluster.holders.indexOf(h0), p0.fragmentId());
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         ch.write(ByteBuffer.wrap(new byte[] {42, 43, 44}), 10);
       }

@@ -123,7 +123,8 @@ class MigrationBadInputTest {
       cluster.stopHolder(2);
       long[] before = cluster.catalog.totals();
       IOException e = assertThrows(IOException.class, () -> cluster.migrate(key.publicKey(), 4, 2));
-      assertTrue(e.getMessage().contains("no holder accepted"), e.getMessage());
+      // Either the coordinator runs out of holders that satisfy its rules, or uploads keep failing.
+      assertTrue(e.getMessage().contains("qualify") || e.getMessage().contains("found no holder"), e.getMessage());
       assertArrayEquals(before, cluster.catalog.totals(), "a pack that could not be placed is not recorded");
     }
   }

@@ -10,7 +10,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The catalog over JDBC: {@code jdbc:sqlite:PATH} (embedded default) or
@@ -20,13 +19,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * anyway. Every multi-row change is one transaction, so a crash leaves all of it or none.
  */
 public final class Catalog implements AutoCloseable {
+  private final Jdbc db;
   private final Connection connection;
-  private final ReentrantLock lock = new ReentrantLock();
-  private final String url;
+  private final Custody custody;
 
   private Catalog(String url, Connection connection) {
-    this.url = url;
+    this.db = new Jdbc(url, connection);
     this.connection = connection;
+    this.custody = new Custody(db);
+  }
+
+  /** Repair's part of the catalog: pack health, claims, placement orders, garbage. */
+  public Custody custody() {
+    return custody;
   }
 
   /** Opens (creating if needed) the catalog at a JDBC URL and brings its schema up to date. */
@@ -49,13 +54,13 @@ public final class Catalog implements AutoCloseable {
       catalog.migrate();
       return catalog;
     } catch (SQLException e) {
-      throw new CatalogException("cannot open catalog " + jdbcUrl + ": " + e.getMessage(), e);
+      throw new CatalogException("cannot open catalog " + Jdbc.redacted(jdbcUrl) + ": " + e.getMessage(), e);
     }
   }
 
   /** The schema version now in the database. */
   public int schemaVersion() throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (Statement s = connection.createStatement();
           ResultSet rs = s.executeQuery("SELECT MAX(version) FROM narvault_schema")) {
         return rs.next() ? rs.getInt(1) : 0;
@@ -79,7 +84,7 @@ public final class Catalog implements AutoCloseable {
     }
     for (int v = current + 1; v <= Schema.MIGRATIONS.size(); v++) {
       int version = v;
-      inTransaction(() -> {
+      db.inTransaction(() -> {
         try (Statement s = connection.createStatement()) {
           for (String sql : Schema.MIGRATIONS.get(version - 1).split(";")) {
             if (!sql.isBlank()) {
@@ -91,38 +96,6 @@ public final class Catalog implements AutoCloseable {
         return null;
       });
     }
-  }
-
-  /** Runs {@code work} as one transaction: all of it is committed, or none. */
-  private <T> T inTransaction(SqlWork<T> work) throws SQLException {
-    connection.setAutoCommit(false);
-    try {
-      T result = work.run();
-      connection.commit();
-      return result;
-    } catch (SQLException | RuntimeException e) {
-      connection.rollback();
-      throw e;
-    } finally {
-      connection.setAutoCommit(true);
-    }
-  }
-
-  /** Adds a holder, or updates its endpoint and state. */
-  public void putHolder(String holderId, String endpoint, String state, long nowMillis) throws CatalogException {
-    locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
-          "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis) VALUES (?, ?, ?, ?) "
-              + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, state = excluded.state, "
-              + "last_seen_millis = excluded.last_seen_millis")) {
-        ps.setString(1, holderId);
-        ps.setString(2, endpoint);
-        ps.setString(3, state);
-        ps.setLong(4, nowMillis);
-        ps.executeUpdate();
-      }
-      return null;
-    });
   }
 
   /** True when the NAR of this store hash is already archived. */
@@ -138,17 +111,11 @@ public final class Catalog implements AutoCloseable {
    */
   public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
       long nowMillis) throws CatalogException {
-    recordPack(packId, manifest, signedManifest, holderIds, List.of(), nowMillis);
-  }
-
-  /** As above, also storing prepared audit challenges for the pack's fragments. */
-  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
-      List<PendingChallenge> challenges, long nowMillis) throws CatalogException {
     if (holderIds.size() != manifest.fragments().size()) {
       throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
           + manifest.fragments().size());
     }
-    locked(() -> inTransaction(() -> {
+    db.locked(() -> db.inTransaction(() -> {
         try (PreparedStatement ps = connection.prepareStatement(
             "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
                 + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
@@ -188,19 +155,6 @@ public final class Catalog implements AutoCloseable {
           }
           ps.executeBatch();
         }
-        if (!challenges.isEmpty()) {
-          try (PreparedStatement ps = connection.prepareStatement(
-              "INSERT INTO audit_challenges (challenge_id, fragment_id, challenge, expected, used) VALUES (?, ?, ?, ?, 0)")) {
-            for (PendingChallenge c : challenges) {
-              ps.setString(1, c.challengeId());
-              ps.setString(2, c.fragmentId());
-              ps.setString(3, c.challengeJson());
-              ps.setString(4, c.expectedAnswer());
-              ps.addBatch();
-            }
-            ps.executeBatch();
-          }
-        }
         return null;
       }));
   }
@@ -210,16 +164,19 @@ public final class Catalog implements AutoCloseable {
    * is not newer than the last one accepted from this holder: a replay.
    */
   public boolean registerHolder(HolderRecord holder, long messageMillis) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
+      // A re-registration updates what the holder says about itself, never its history (first
+      // registration, audit record, exiting).
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis, public_key, capacity_bytes, used_bytes, "
-              + "fragment_count, version, operator, location, last_message_millis, audit_state) "
-              + "VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok') "
-              + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, state = 'online', "
+              + "fragment_count, version, operator, location, last_message_millis, audit_state, seen_address, "
+              + "registered_millis) VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?) "
+              + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, "
               + "last_seen_millis = excluded.last_seen_millis, public_key = excluded.public_key, "
               + "capacity_bytes = excluded.capacity_bytes, used_bytes = excluded.used_bytes, "
               + "fragment_count = excluded.fragment_count, version = excluded.version, operator = excluded.operator, "
-              + "location = excluded.location, last_message_millis = excluded.last_message_millis "
+              + "location = excluded.location, last_message_millis = excluded.last_message_millis, "
+              + "seen_address = excluded.seen_address "
               + "WHERE holders.last_message_millis < excluded.last_message_millis")) {
         ps.setString(1, holder.holderId());
         ps.setString(2, holder.endpoint());
@@ -232,6 +189,8 @@ public final class Catalog implements AutoCloseable {
         ps.setString(9, holder.operator());
         ps.setString(10, holder.location());
         ps.setLong(11, messageMillis);
+        ps.setString(12, holder.seenAddress());
+        ps.setLong(13, holder.registeredMillis());
         return ps.executeUpdate() == 1;
       }
     });
@@ -240,10 +199,10 @@ public final class Catalog implements AutoCloseable {
   /** Records a heartbeat; false when it is not newer than the last message (a replay). */
   public boolean recordHeartbeat(String holderId, long usedBytes, int fragmentCount, String version,
       long messageMillis, long nowMillis) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "UPDATE holders SET used_bytes = ?, fragment_count = ?, version = ?, last_message_millis = ?, "
-              + "last_seen_millis = ?, state = 'online' WHERE holder_id = ? AND last_message_millis < ?")) {
+              + "last_seen_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
         ps.setLong(1, usedBytes);
         ps.setInt(2, fragmentCount);
         ps.setString(3, version);
@@ -265,10 +224,11 @@ public final class Catalog implements AutoCloseable {
   }
 
   private List<HolderRecord> holders(String where, String arg) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT holder_id, endpoint, public_key, capacity_bytes, used_bytes, fragment_count, version, operator, "
-              + "location, last_seen_millis, audit_state FROM holders " + where + " ORDER BY holder_id")) {
+              + "location, last_seen_millis, audit_state, seen_address, registered_millis, audit_alpha, audit_beta, state "
+              + "FROM holders " + where + " ORDER BY holder_id")) {
         if (arg != null) {
           ps.setString(1, arg);
         }
@@ -277,7 +237,8 @@ public final class Catalog implements AutoCloseable {
           while (rs.next()) {
             list.add(new HolderRecord(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
                 rs.getLong(4), rs.getLong(5), rs.getInt(6), rs.getString(7), rs.getString(8), rs.getString(9),
-                rs.getLong(10), rs.getString(11)));
+                rs.getLong(10), rs.getString(11), rs.getString(12), rs.getLong(13),
+                new AuditScore(rs.getDouble(14), rs.getDouble(15)), rs.getString(16)));
           }
         }
         return list;
@@ -285,56 +246,75 @@ public final class Catalog implements AutoCloseable {
     });
   }
 
-  /** An unused challenge for some fragment this holder stores, now marked used; empty if none is left. */
-  public Optional<PendingChallenge> takeChallenge(String holderId) throws CatalogException {
-    return locked(() -> {
-      PendingChallenge found;
+  /**
+   * Records an audit of one fragment and updates the holder's {@link AuditScore}. A failed audit
+   * also marks that fragment corrupt on that holder: it counts as lost until repair replaces it.
+   *
+   * @return the holder's score after this audit
+   */
+  public AuditScore recordAudit(String holderId, String fragmentId, boolean passed, String detail, long nowMillis)
+      throws CatalogException {
+    return db.locked(() -> db.inTransaction(() -> {
+      AuditScore before;
       try (PreparedStatement ps = connection.prepareStatement(
-          "SELECT c.challenge_id, c.fragment_id, c.challenge, c.expected FROM audit_challenges c "
-              + "JOIN fragments f ON f.fragment_id = c.fragment_id "
-              + "WHERE f.holder_id = ? AND f.state = 'stored' AND c.used = 0 ORDER BY c.challenge_id LIMIT 1")) {
+          "SELECT audit_alpha, audit_beta FROM holders WHERE holder_id = ?")) {
         ps.setString(1, holderId);
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
-            return Optional.empty();
+            throw new SQLException("no holder " + holderId);
           }
-          found = new PendingChallenge(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4));
+          before = new AuditScore(rs.getDouble(1), rs.getDouble(2));
         }
       }
-      try (PreparedStatement ps = connection.prepareStatement(
-          "UPDATE audit_challenges SET used = 1 WHERE challenge_id = ?")) {
-        ps.setString(1, found.challengeId());
-        ps.executeUpdate();
-      }
-      return Optional.of(found);
-    });
-  }
-
-  /** Records an audit; a failed one marks the holder suspect, a passed one clears that. */
-  public void recordAudit(String holderId, String fragmentId, boolean passed, String detail, long nowMillis)
-      throws CatalogException {
-    locked(() -> {
+      AuditScore after = before.after(passed);
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO audit_results (holder_id, fragment_id, at_millis, passed, detail) VALUES (?, ?, ?, ?, ?)")) {
         ps.setString(1, holderId);
         ps.setString(2, fragmentId);
         ps.setLong(3, nowMillis);
         ps.setInt(4, passed ? 1 : 0);
-        ps.setString(5, detail);
+        ps.setString(5, detail.length() > 500 ? detail.substring(0, 500) : detail);
         ps.executeUpdate();
       }
-      try (PreparedStatement ps = connection.prepareStatement("UPDATE holders SET audit_state = ? WHERE holder_id = ?")) {
-        ps.setString(1, passed ? HolderRecord.AUDIT_OK : HolderRecord.AUDIT_SUSPECT);
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE holders SET audit_alpha = ?, audit_beta = ?, audit_state = ? WHERE holder_id = ?")) {
+        ps.setDouble(1, after.alpha());
+        ps.setDouble(2, after.beta());
+        ps.setString(3, after.suspect() ? HolderRecord.AUDIT_SUSPECT : HolderRecord.AUDIT_OK);
+        ps.setString(4, holderId);
+        ps.executeUpdate();
+      }
+      if (!passed) {
+        try (PreparedStatement ps = connection.prepareStatement(
+            "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
+          ps.setString(1, holderId);
+          ps.setString(2, fragmentId);
+          ps.executeUpdate();
+        }
+      }
+      return after;
+    }));
+  }
+
+  /**
+   * Accepts a signed holder message by its timestamp: true, and remembered, only when it is newer
+   * than every message accepted from that holder before (so none can be replayed).
+   */
+  public boolean acceptMessage(String holderId, long messageMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE holders SET last_message_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
+        ps.setLong(1, messageMillis);
         ps.setString(2, holderId);
-        ps.executeUpdate();
+        ps.setLong(3, messageMillis);
+        return ps.executeUpdate() == 1;
       }
-      return null;
     });
   }
 
   /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */
   public void recordScrubReport(String holderId, String fragmentId, long nowMillis) throws CatalogException {
-    locked(() -> {
+    db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO scrub_reports (holder_id, fragment_id, at_millis) VALUES (?, ?, ?)")) {
         ps.setString(1, holderId);
@@ -343,7 +323,7 @@ public final class Catalog implements AutoCloseable {
         ps.executeUpdate();
       }
       try (PreparedStatement ps = connection.prepareStatement(
-          "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ?")) {
+          "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
         ps.setString(1, holderId);
         ps.setString(2, fragmentId);
         ps.executeUpdate();
@@ -354,7 +334,7 @@ public final class Catalog implements AutoCloseable {
 
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
   public List<Boolean> auditResults(String holderId) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT passed FROM audit_results WHERE holder_id = ? ORDER BY at_millis")) {
         ps.setString(1, holderId);
@@ -374,7 +354,7 @@ public final class Catalog implements AutoCloseable {
    * place, its own narinfo. False when that store path is already in the catalog.
    */
   public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
               + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
@@ -400,7 +380,7 @@ public final class Catalog implements AutoCloseable {
   }
 
   private Optional<ArchivedNar> queryNar(String column, String value) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars WHERE "
               + column + " = ? ORDER BY store_hash LIMIT 1")) {
@@ -418,7 +398,7 @@ public final class Catalog implements AutoCloseable {
 
   /** The signed manifest of a pack, as stored. */
   public Optional<String> signedManifest(String packId) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT signed_manifest FROM packs WHERE pack_id = ?")) {
         ps.setString(1, packId);
@@ -431,7 +411,7 @@ public final class Catalog implements AutoCloseable {
 
   /** Where each fragment of a pack is, with its holder's endpoint; by fragment index. */
   public List<FragmentPlacement> placements(String packId) throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint, f.state "
               + "FROM fragments f JOIN holders h ON h.holder_id = f.holder_id "
@@ -463,7 +443,7 @@ public final class Catalog implements AutoCloseable {
 
   /** Counts for summaries: packs, NARs, NAR bytes. */
   public long[] totals() throws CatalogException {
-    return locked(() -> {
+    return db.locked(() -> {
       try (Statement s = connection.createStatement();
           ResultSet rs = s.executeQuery(
               "SELECT (SELECT COUNT(*) FROM packs), COUNT(*), COALESCE(SUM(length), 0) FROM nars")) {
@@ -471,22 +451,6 @@ public final class Catalog implements AutoCloseable {
         return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)};
       }
     });
-  }
-
-  @FunctionalInterface
-  private interface SqlWork<T> {
-    T run() throws SQLException;
-  }
-
-  private <T> T locked(SqlWork<T> work) throws CatalogException {
-    lock.lock();
-    try {
-      return work.run();
-    } catch (SQLException e) {
-      throw new CatalogException("catalog " + url + ": " + e.getMessage(), e);
-    } finally {
-      lock.unlock();
-    }
   }
 
   @Override

@@ -96,6 +96,28 @@ final class Schema {
       ALTER TABLE nars_v3 RENAME TO nars;
       CREATE INDEX nars_by_file_key ON nars(file_key);
       CREATE INDEX nars_by_pack_v3 ON nars(pack_id);
+      """,
+      // 4: custody. Where a holder really connects from (placement keeps /24s apart), when it
+      // first registered (vetting), its audit reputation, whether it is leaving; repair claims on
+      // packs; placement orders handed out, so fragments of failed placements can be collected.
+      """
+      ALTER TABLE holders ADD COLUMN seen_address TEXT NOT NULL DEFAULT '';
+      ALTER TABLE holders ADD COLUMN registered_millis BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN audit_alpha DOUBLE PRECISION NOT NULL DEFAULT 20;
+      ALTER TABLE holders ADD COLUMN audit_beta DOUBLE PRECISION NOT NULL DEFAULT 0;
+      ALTER TABLE packs ADD COLUMN claim_owner TEXT;
+      ALTER TABLE packs ADD COLUMN claim_until_millis BIGINT NOT NULL DEFAULT 0;
+      CREATE INDEX fragments_by_holder_id ON fragments(holder_id, fragment_id);
+      CREATE INDEX fragments_by_state ON fragments(state);
+      CREATE TABLE placement_orders (
+        fragment_id TEXT NOT NULL,
+        holder_id TEXT NOT NULL,
+        pack_id TEXT NOT NULL,
+        expires_millis BIGINT NOT NULL,
+        PRIMARY KEY (fragment_id, holder_id)
+      );
+      CREATE INDEX placement_orders_by_expiry ON placement_orders(expires_millis);
+      DROP TABLE audit_challenges;
       """);
 
   private Schema() {}

@@ -105,8 +105,8 @@ public final class HolderClient {
     HttpResponse<InputStream> response = send(request, HttpResponse.BodyHandlers.ofInputStream(), endpoint);
     try (InputStream body = response.body()) {
       if (response.statusCode() != 206) {
-        throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode()
-            + " for fragment " + id + " range " + offset + "+" + length);
+        throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
+            + response.statusCode() + " for fragment " + id + " range " + offset + "+" + length);
       }
       byte[] bytes = body.readNBytes(length);
       if (bytes.length != length) {

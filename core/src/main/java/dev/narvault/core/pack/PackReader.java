@@ -38,7 +38,7 @@ public final class PackReader {
   private final Manifest manifest;
   private final PackLayout layout;
   private final Codec codec;
-  private final FragmentReader fragments;
+  private final BlockVerifier blocks;
   private final Options options;
   private final BitSet failed = new BitSet();
 
@@ -82,7 +82,7 @@ public final class PackReader {
           + layout.dataFragmentCount() + "," + layout.parityFragmentCount() + ")");
     }
     this.codec = codec;
-    this.fragments = fragments;
+    this.blocks = new BlockVerifier(manifest, fragments);
     this.options = options;
   }
 
@@ -116,7 +116,7 @@ public final class PackReader {
     if (failed.get(index)) {
       return decode(index, first, end);
     }
-    FutureTask<byte[]> direct = new FutureTask<>(() -> readVerified(index, first, end));
+    FutureTask<byte[]> direct = new FutureTask<>(() -> blocks.read(index, first, end));
     options.executor().execute(direct);
     try {
       return direct.get(options.hedgeAfter().toNanos(), TimeUnit.NANOSECONDS);
@@ -182,7 +182,7 @@ public final class PackReader {
     while (have < k) {
       while (have + inFlight.size() < k && !candidates.isEmpty()) {
         int index = candidates.poll();
-        inFlight.put(reads.submit(() -> readVerified(index, first, end)), index);
+        inFlight.put(reads.submit(() -> blocks.read(index, first, end)), index);
       }
       if (inFlight.isEmpty()) {
         break;
@@ -205,10 +205,10 @@ public final class PackReader {
           + ": only " + have + " of " + n + " fragments readable for blocks " + first + ".." + end
           + ", " + k + " needed");
     }
-    int length = byteLength(first, end);
+    int length = blocks.byteLength(first, end);
     work[wanted] = new byte[length];
     codec.reconstruct(work, present, 0, length);
-    verify(wanted, first, end, work[wanted]);
+    blocks.verify(wanted, first, end, work[wanted]);
     return work[wanted];
   }
 
@@ -220,34 +220,6 @@ public final class PackReader {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while reading fragments");
     }
-  }
-
-  private byte[] readVerified(int index, int first, int end) throws IOException {
-    int length = byteLength(first, end);
-    byte[] bytes = fragments.read(index, (long) first * layout.blockSize(), length);
-    if (bytes.length != length) {
-      throw new IOException("fragment " + index + " returned " + bytes.length + " bytes, asked for " + length);
-    }
-    verify(index, first, end, bytes);
-    return bytes;
-  }
-
-  private void verify(int index, int first, int end, byte[] bytes) throws FragmentCorruptException {
-    BlockHashes hashes = manifest.fragments().get(index).blockHashes();
-    int off = 0;
-    for (int b = first; b < end; b++) {
-      int len = layout.blockLength(b);
-      if (!hashes.matches(b, bytes, off, len)) {
-        throw new FragmentCorruptException(index, b);
-      }
-      off += len;
-    }
-  }
-
-  private int byteLength(int first, int end) {
-    long from = (long) first * layout.blockSize();
-    long to = Math.min(layout.fragmentSize(), (long) end * layout.blockSize());
-    return Math.toIntExact(to - from);
   }
 
   private void markFailed(int index, IOException e) {

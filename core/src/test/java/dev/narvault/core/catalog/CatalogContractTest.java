@@ -89,10 +89,10 @@ class CatalogContractTest {
   void open_createsSchemaOnceAndReopens(String backend) throws Exception {
     String url = freshUrl(backend);
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(3, c.schemaVersion());
+      assertEquals(4, c.schemaVersion());
     }
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(3, c.schemaVersion());
+      assertEquals(4, c.schemaVersion());
     }
   }
 
@@ -101,7 +101,7 @@ class CatalogContractTest {
   void recordPack_thenLookupsFindEveryNarAndPlacement(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
       for (int h = 0; h < 5; h++) {
-        c.putHolder("h" + h, "http://127.0.0.1:" + (7000 + h), "online", 1000);
+        register(c, "h" + h, "http://127.0.0.1:" + (7000 + h), 1000);
       }
       Manifest m = manifest(4, 1);
       String packId = ManifestCodec.packId(m);
@@ -130,7 +130,7 @@ class CatalogContractTest {
   void recordPack_twice_isHarmless_andANarKeepsItsFirstPack(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
       for (int h = 0; h < 5; h++) {
-        c.putHolder("h" + h, "http://h" + h, "online", 1);
+        register(c, "h" + h, "http://h" + h, 1);
       }
       Manifest m = manifest(3, 2);
       String packId = ManifestCodec.packId(m);
@@ -146,7 +146,7 @@ class CatalogContractTest {
   @MethodSource("backends")
   void recordPack_withUnknownHolder_failsAndRecordsNothing(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
-      c.putHolder("h0", "http://h0", "online", 1);
+      register(c, "h0", "http://h0", 1);
       Manifest m = manifest(2, 3);
       assertThrows(CatalogException.class,
           () -> c.recordPack(ManifestCodec.packId(m), m, "{}", List.of("h0", "h0x", "h0", "h0", "h0"), 1));
@@ -159,8 +159,8 @@ class CatalogContractTest {
   @MethodSource("backends")
   void holders_registerHeartbeatAndRefuseReplays(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
-      HolderRecord h = new HolderRecord("hid", "http://h:1", Optional.of("k:AAAA"), 1000, 10, 1, "v1",
-          "alice", "NL", 5, HolderRecord.AUDIT_OK);
+      HolderRecord h = HolderRecord.registering("hid", "http://h:1", "k:AAAA", 1000, 10, 1, "v1", "alice", "NL", 5,
+          "192.0.2.7");
       assertTrue(c.registerHolder(h, 100));
       assertTrue(!c.registerHolder(h, 100), "same timestamp again is a replay");
       assertTrue(c.recordHeartbeat("hid", 50, 2, "v2", 101, 999));
@@ -174,38 +174,66 @@ class CatalogContractTest {
       assertEquals(999, now.lastSeenMillis());
       assertEquals("alice", now.operator());
       assertEquals(Optional.of("k:AAAA"), now.publicKey());
+      assertEquals("192.0.2.7", now.seenAddress());
+      assertEquals(5, now.registeredMillis());
+      assertTrue(c.registerHolder(HolderRecord.registering("hid", "http://h:2", "k:AAAA", 1000, 10, 1, "v1", "alice",
+          "NL", 7000, "192.0.2.8"), 200));
+      assertEquals(5, c.holder("hid").orElseThrow().registeredMillis(), "re-registering keeps the first registration");
+      assertEquals("http://h:2", c.holder("hid").orElseThrow().endpoint());
     }
   }
 
   @ParameterizedTest
   @MethodSource("backends")
-  void audits_challengesAreUsedOnce_failuresMakeHoldersSuspect_scrubReportsMarkCorrupt(String backend)
-      throws Exception {
+  void audits_failuresLowerTheScoreAndMarkTheFragment_onePassDoesNotClearIt(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
       for (int h = 0; h < 5; h++) {
-        c.putHolder("h" + h, "http://h" + h, "online", 1);
+        register(c, "h" + h, "http://h" + h, 1);
       }
       Manifest m = manifest(2, 4);
       String packId = ManifestCodec.packId(m);
       String f0 = m.fragments().get(0).id().hex();
-      c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"),
-          List.of(new PendingChallenge("c1", f0, "{\"q\":1}", "a1"), new PendingChallenge("c2", f0, "{\"q\":2}", "a2")), 1);
-      PendingChallenge first = c.takeChallenge("h0").orElseThrow();
-      PendingChallenge second = c.takeChallenge("h0").orElseThrow();
-      assertTrue(!first.challengeId().equals(second.challengeId()), "a challenge is never reused");
-      assertTrue(c.takeChallenge("h0").isEmpty());
-      assertTrue(c.takeChallenge("h1").isEmpty(), "challenges are for the holder of that fragment");
+      c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
       assertEquals(5, c.healthyPlacements(packId).size());
-      c.recordAudit("h0", f0, false, "wrong answer", 2);
+      assertTrue(c.recordAudit("h1", m.fragments().get(1).id().hex(), true, "ok", 2).value() == 1.0);
+      AuditScore failed = c.recordAudit("h0", f0, false, "wrong bytes", 2);
+      assertTrue(failed.suspect(), "one failure makes a holder suspect");
       assertEquals(HolderRecord.AUDIT_SUSPECT, c.holder("h0").orElseThrow().auditState());
+      assertEquals(FragmentPlacement.CORRUPT, c.placements(packId).get(0).state(), "the audited copy counts as lost");
+      assertEquals(List.of(true), c.auditResults("h1"));
       assertEquals(List.of(false), c.auditResults("h0"));
       assertEquals(4, c.healthyPlacements(packId).size());
       c.recordScrubReport("h1", m.fragments().get(1).id().hex(), 3);
       assertEquals("corrupt", c.placements(packId).get(1).state());
       assertEquals(3, c.healthyPlacements(packId).size());
-      c.recordAudit("h0", f0, true, "ok", 4);
-      assertEquals(4, c.healthyPlacements(packId).size(), "passing again clears suspicion");
+      AuditScore once = c.recordAudit("h0", f0, true, "ok", 4);
+      assertTrue(once.suspect(), "one pass does not wipe a failure: " + once);
+      assertEquals(failed.after(true), once);
+      AuditScore later = once;
+      for (int i = 0; i < 5; i++) {
+        later = c.recordAudit("h0", f0, true, "ok", 5 + i);
+      }
+      assertTrue(!later.suspect(), "a run of passes clears it: " + later);
+      assertEquals(HolderRecord.AUDIT_OK, c.holder("h0").orElseThrow().auditState());
     }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void acceptMessage_onlyNewerTimestamps(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      register(c, "h0", "http://h0", 1);
+      assertTrue(c.acceptMessage("h0", 50));
+      assertTrue(!c.acceptMessage("h0", 50), "replay");
+      assertTrue(!c.acceptMessage("h0", 49), "older");
+      assertTrue(!c.acceptMessage("nobody", 99), "unknown holder");
+    }
+  }
+
+  /** Registers a holder with a distinct network, as the coordinator would after a signed registration. */
+  static void register(Catalog c, String id, String endpoint, long nowMillis) throws CatalogException {
+    c.registerHolder(HolderRecord.registering(id, endpoint, "k:" + id, 1L << 30, 0, 0, "v", "", "", nowMillis,
+        "192.0." + Math.floorMod(id.hashCode(), 250) + ".1"), 0);
   }
 
   @ParameterizedTest
@@ -213,7 +241,7 @@ class CatalogContractTest {
   void addAlias_indexesAnotherStorePathAtTheSamePlace(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
       for (int h = 0; h < 5; h++) {
-        c.putHolder("h" + h, "http://h" + h, "online", 1);
+        register(c, "h" + h, "http://h" + h, 1);
       }
       Manifest m = manifest(1, 5);
       String packId = ManifestCodec.packId(m);
@@ -233,7 +261,7 @@ class CatalogContractTest {
   void open_refusesASchemaNewerThanThisNarvault(String backend) throws Exception {
     String url = freshUrl(backend);
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(3, c.schemaVersion());
+      assertEquals(4, c.schemaVersion());
     }
     try (Connection conn = DriverManager.getConnection(url); Statement s = conn.createStatement()) {
       s.execute("INSERT INTO narvault_schema (version) VALUES (99)");

@@ -7,21 +7,31 @@ import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.store.FragmentStore;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The holder's side of membership: register, heartbeat, report corrupt fragments. Every message is
- * JSON with a millisecond timestamp, signed with the holder's identity key; the coordinator refuses
- * stale or replayed ones. Failures are logged and retried with the next heartbeat, never fatal.
+ * The holder's side of membership: register, heartbeat, report corrupt fragments, announce an
+ * exit. Every message is JSON with its type and a millisecond timestamp, signed with the holder's
+ * identity key; the coordinator refuses stale or replayed ones. Failures are logged and retried
+ * with the next heartbeat, never fatal; scrub reports wait in a queue until acknowledged.
+ *
+ * <p>Requests leave from the holder's bound address when it has one, so the coordinator sees the
+ * address (and network) the holder really serves from.
  */
 final class CoordinatorClient {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorClient.class);
@@ -30,17 +40,21 @@ final class CoordinatorClient {
   private final URI coordinator;
   private final NixSecretKey identity;
   private final InstantSource clock;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
+  private final Set<FragmentId> unreported = new LinkedHashSet<>();
   private long lastMillis;
 
-  CoordinatorClient(URI coordinator, NixSecretKey identity, InstantSource clock) {
+  CoordinatorClient(URI coordinator, NixSecretKey identity, InstantSource clock, Optional<InetAddress> localAddress) {
     this.coordinator = coordinator;
     this.identity = identity;
     this.clock = clock;
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    localAddress.filter(a -> !a.isAnyLocalAddress()).ifPresent(b::localAddress);
+    this.http = b.build();
   }
 
   void register(URI endpoint, FragmentStore store, String version, String operator, String location) throws IOException {
-    Map<String, Object> m = base();
+    Map<String, Object> m = base("register");
     m.put("publicKey", identity.publicKey().toString());
     m.put("endpoint", endpoint.toString());
     m.put("capacityBytes", store.capacityBytes());
@@ -53,33 +67,58 @@ final class CoordinatorClient {
   }
 
   void heartbeat(FragmentStore store, String version) throws IOException {
-    Map<String, Object> m = base();
+    Map<String, Object> m = base("heartbeat");
     m.put("usedBytes", store.usedBytes());
     m.put("fragments", store.fragmentCount());
     m.put("version", version);
     send("/v1/heartbeat", m);
   }
 
+  /** Queues a corrupt fragment's report and tries to send every queued one now. */
   void reportCorrupt(FragmentId id) {
-    Map<String, Object> m = base();
-    m.put("fragmentId", id.hex());
-    try {
-      send("/v1/scrub-report", m);
-    } catch (IOException e) {
-      LOG.warn("could not report corrupt fragment {} to {}: {}", id, coordinator, e.getMessage());
+    synchronized (unreported) {
+      unreported.add(id);
+    }
+    flushReports();
+  }
+
+  /** Sends queued scrub reports; each stays queued until the coordinator acknowledges it. */
+  void flushReports() {
+    List<FragmentId> pending;
+    synchronized (unreported) {
+      pending = new ArrayList<>(unreported);
+    }
+    for (FragmentId id : pending) {
+      Map<String, Object> m = base("scrub-report");
+      m.put("fragmentId", id.hex());
+      try {
+        send("/v1/scrub-report", m);
+        synchronized (unreported) {
+          unreported.remove(id);
+        }
+      } catch (IOException e) {
+        LOG.warn("could not report corrupt fragment {} to {}, will retry: {}", id, coordinator, e.getMessage());
+        return;
+      }
     }
   }
 
-  private synchronized Map<String, Object> base() {
+  /** Announces that this holder is leaving; returns the coordinator's answer (fragments still to move). */
+  String exit() throws IOException {
+    return send("/v1/exit", base("exit"));
+  }
+
+  private synchronized Map<String, Object> base(String type) {
     // Strictly increasing timestamps, even within one millisecond: the coordinator drops repeats.
     lastMillis = Math.max(lastMillis + 1, clock.millis());
     Map<String, Object> m = new LinkedHashMap<>();
+    m.put("type", type);
     m.put("holderId", HolderIdentity.holderId(identity.publicKey()));
     m.put("timestampMillis", lastMillis);
     return m;
   }
 
-  private void send(String path, Map<String, Object> message) throws IOException {
+  private String send(String path, Map<String, Object> message) throws IOException {
     byte[] body = JSON.writeValueAsBytes(message);
     HttpRequest request = HttpRequest.newBuilder(URI.create(coordinator + path)).timeout(Duration.ofSeconds(10))
         .header("Content-Type", "application/json")
@@ -90,6 +129,7 @@ final class CoordinatorClient {
       if (r.statusCode() != 200) {
         throw new IOException("coordinator " + coordinator + path + " answered " + r.statusCode() + ": " + r.body().strip());
       }
+      return r.body().strip();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);

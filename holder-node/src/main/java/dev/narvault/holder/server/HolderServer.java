@@ -18,6 +18,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.InstantSource;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -78,7 +79,8 @@ public final class HolderServer implements AutoCloseable {
     });
     URI endpoint = config.advertise().orElse(server.endpoint());
     CoordinatorClient coordinator = config.coordinator()
-        .map(uri -> new CoordinatorClient(uri, identity, clock)).orElse(null);
+        .map(uri -> new CoordinatorClient(uri, identity, clock, Optional.ofNullable(config.bind().getAddress())))
+        .orElse(null);
     Scrubber scrubber = new Scrubber(store, config.scrubBytesPerSecond(), metrics.scrubbedBytes, id -> {
       metrics.corruptFound.increment();
       if (coordinator != null) {
@@ -109,11 +111,13 @@ public final class HolderServer implements AutoCloseable {
       } else {
         coordinator.heartbeat(store, HolderServerHandler.version());
       }
+      coordinator.flushReports();
     } catch (IOException e) {
       LOG.warn("coordinator unreachable, will retry: {}", e.getMessage());
       registered = false;
-    } catch (RuntimeException e) {
-      LOG.error("heartbeat failed: {}", e.toString(), e);
+    } catch (RuntimeException | Error e) {
+      // Never let the scheduler drop this task: a holder that stops heartbeating looks dead.
+      LOG.error("heartbeat failed, will retry: {}", e.toString(), e);
     }
   }
 
@@ -132,6 +136,18 @@ public final class HolderServer implements AutoCloseable {
     int corrupt = scrubber.scrubOnce();
     metrics.scrubPasses.increment();
     return corrupt;
+  }
+
+  /**
+   * Tells the coordinator that the holder with this data directory is leaving: repair moves its
+   * fragments elsewhere. Returns the coordinator's answer, which counts the fragments still to
+   * move; once it says 0 the holder may stop for good. Safe to repeat.
+   */
+  public static String announceExit(Path dataDir, URI coordinator, InstantSource clock) throws IOException {
+    if (!Files.exists(dataDir.resolve(IDENTITY_FILE))) {
+      throw new IOException("no holder identity in " + dataDir + " (" + IDENTITY_FILE + " is missing)");
+    }
+    return new CoordinatorClient(coordinator, loadOrCreateIdentity(dataDir), clock, Optional.empty()).exit();
   }
 
   /** Loads the holder's Ed25519 identity from its data directory, creating it (mode 0600) on first start. */

@@ -4,24 +4,20 @@ import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.nix.SignatureVerificationException;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.FragmentReader;
 import dev.narvault.core.pack.Manifest;
-import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -39,22 +35,16 @@ public final class Archive {
 
   private final Catalog catalog;
   private final HolderClient holders;
-  private final Optional<TrustedKeys> archiveKeys;
   /** One codec per code, shared by all requests: it caches the decode matrices of erasure patterns. */
   private final ConcurrentHashMap<String, Codec> codecs = new ConcurrentHashMap<>();
   /** Degraded reads ask k holders at once; each read blocks on the network, so virtual threads. */
   private final Executor parallelReads = Executors.newVirtualThreadPerTaskExecutor();
-  private final Map<String, Manifest> manifests = new LinkedHashMap<>(16, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {
-      return size() > MANIFEST_CACHE;
-    }
-  };
+  private final ManifestCache manifests;
 
   public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys) {
     this.catalog = catalog;
     this.holders = holders;
-    this.archiveKeys = archiveKeys;
+    this.manifests = new ManifestCache(catalog, archiveKeys, MANIFEST_CACHE);
   }
 
   public Optional<ArchivedNar> narInfo(String storeHash) throws CatalogException {
@@ -90,43 +80,24 @@ public final class Archive {
       int length) throws IOException {
     FragmentId id = manifest.fragments().get(index).id();
     IOException last = null;
-    for (FragmentPlacement p : placements) {
-      if (p.fragmentIndex() != index || !p.fragmentId().equals(id.hex())) {
-        continue;
-      }
-      try {
-        return holders.read(URI.create(p.endpoint()), id, offset, length);
-      } catch (IOException e) {
-        last = e;
+    // Copies the catalog counts as stored first; then any other copy a holder may still have
+    // (superseded by repair, not yet deleted): every byte is verified either way.
+    for (boolean stored : new boolean[] {true, false}) {
+      for (FragmentPlacement p : placements) {
+        if (p.stored() != stored || p.fragmentIndex() != index || !p.fragmentId().equals(id.hex())) {
+          continue;
+        }
+        try {
+          return holders.read(URI.create(p.endpoint()), id, offset, length);
+        } catch (IOException e) {
+          last = e;
+        }
       }
     }
     throw last != null ? last : new IOException("no holder has fragment " + index + " (" + id + ")");
   }
 
   private Manifest manifest(String packId) throws IOException {
-    synchronized (manifests) {
-      Manifest cached = manifests.get(packId);
-      if (cached != null) {
-        return cached;
-      }
-    }
-    String signed = catalog.signedManifest(packId)
-        .orElseThrow(() -> new CatalogException("catalog has NARs of pack " + packId + " but not its manifest"));
-    byte[] bytes = signed.getBytes(StandardCharsets.UTF_8);
-    Manifest manifest;
-    try {
-      manifest = archiveKeys.isPresent()
-          ? ManifestCodec.verify(bytes, archiveKeys.get())
-          : ManifestCodec.parseSigned(bytes).manifest();
-    } catch (SignatureVerificationException | IllegalArgumentException e) {
-      throw new CatalogException("manifest of pack " + packId + " is not trustworthy: " + e.getMessage());
-    }
-    if (!ManifestCodec.packId(manifest).equals(packId)) {
-      throw new CatalogException("manifest stored for pack " + packId + " describes pack " + ManifestCodec.packId(manifest));
-    }
-    synchronized (manifests) {
-      manifests.put(packId, manifest);
-    }
-    return manifest;
+    return manifests.get(packId);
   }
 }

@@ -1,0 +1,345 @@
+package dev.narvault.core.catalog;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * The coordinator's part of the catalog: which packs may need repair, claims on packs so that
+ * several repair workers never repair one pack at once, committing a repair, the placement orders
+ * handed out, and the garbage (surplus and corrupt copies, fragments of failed placements) to
+ * delete from holders.
+ *
+ * <p>Claims are a conditional {@code UPDATE} on the pack row: atomic on SQLite and on PostgreSQL
+ * (where the row lock makes a second worker re-check the condition and find the claim taken), so
+ * no {@code SELECT ... FOR UPDATE} is needed and the same SQL runs on both.
+ */
+public final class Custody {
+  private final Jdbc db;
+
+  Custody(Jdbc db) {
+    this.db = db;
+  }
+
+  /** A copy to delete from a holder: a fragment row that is not stored, or an unused placement order. */
+  public record Garbage(String packId, int fragmentIndex, String fragmentId, String holderId, String endpoint,
+      boolean order) {}
+
+  /** A fragment repair rebuilt and placed. */
+  public record Rebuilt(int fragmentIndex, String fragmentId, String holderId) {}
+
+  /**
+   * The packs that may be degraded: those with a fragment on one of {@code unhealthyHolders}
+   * (offline, suspect, exiting) or a fragment row that is not stored. Every other pack has all its
+   * fragments stored on healthy holders. Uses the by-holder and by-state indexes, never a scan.
+   */
+  public List<String> packsToCheck(Collection<String> unhealthyHolders) throws CatalogException {
+    return db.locked(() -> {
+      TreeSet<String> packs = new TreeSet<>();
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT DISTINCT pack_id FROM fragments WHERE holder_id = ?")) {
+        for (String holder : unhealthyHolders) {
+          ps.setString(1, holder);
+          collect(ps, packs);
+        }
+      }
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT DISTINCT pack_id FROM fragments WHERE state <> 'stored'")) {
+        collect(ps, packs);
+      }
+      return List.copyOf(packs);
+    });
+  }
+
+  private static void collect(PreparedStatement ps, Collection<String> into) throws SQLException {
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        into.add(rs.getString(1));
+      }
+    }
+  }
+
+  /** A pack's code and size, without parsing its manifest. */
+  public record PackShape(String packId, int dataFragmentCount, int parityFragmentCount, long packLength) {}
+
+  public Optional<PackShape> shape(String packId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT data_fragments, parity_fragments, pack_length FROM packs WHERE pack_id = ?")) {
+        ps.setString(1, packId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(new PackShape(packId, rs.getInt(1), rs.getInt(2), rs.getLong(3)))
+              : Optional.empty();
+        }
+      }
+    });
+  }
+
+  public long packCount() throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement("SELECT COUNT(*) FROM packs");
+          ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+  }
+
+  /**
+   * Claims a pack for repair until {@code untilMillis}, unless another worker holds an unexpired
+   * claim. A claim left by a worker that died expires and can be taken over.
+   */
+  public boolean claim(String packId, String owner, long nowMillis, long untilMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "UPDATE packs SET claim_owner = ?, claim_until_millis = ? WHERE pack_id = ? "
+              + "AND (claim_owner IS NULL OR claim_owner = ? OR claim_until_millis < ?)")) {
+        ps.setString(1, owner);
+        ps.setLong(2, untilMillis);
+        ps.setString(3, packId);
+        ps.setString(4, owner);
+        ps.setLong(5, nowMillis);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  public void release(String packId, String owner) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "UPDATE packs SET claim_owner = NULL, claim_until_millis = 0 WHERE pack_id = ? AND claim_owner = ?")) {
+        ps.setString(1, packId);
+        ps.setString(2, owner);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /**
+   * Commits a repair in one transaction: the rebuilt fragments become stored placements, and every
+   * other copy of their indexes that is still marked stored becomes superseded (to be deleted when
+   * its holder is reachable). Refused, with nothing changed, when {@code owner} no longer holds
+   * the pack's claim (it expired and another worker took it).
+   */
+  public void commitRepair(String packId, String owner, List<Rebuilt> rebuilt) throws CatalogException {
+    db.locked(() -> db.inTransaction(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "UPDATE packs SET claim_owner = NULL, claim_until_millis = 0 WHERE pack_id = ? AND claim_owner = ?")) {
+        ps.setString(1, packId);
+        ps.setString(2, owner);
+        if (ps.executeUpdate() != 1) {
+          throw new SQLException("repair of pack " + packId + " lost its claim; not committed");
+        }
+      }
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND fragment_index = ? AND state = 'stored'")) {
+        for (Rebuilt r : rebuilt) {
+          ps.setString(1, packId);
+          ps.setInt(2, r.fragmentIndex());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, 'stored') "
+              + "ON CONFLICT (pack_id, fragment_index, holder_id) DO UPDATE SET state = 'stored'")) {
+        for (Rebuilt r : rebuilt) {
+          ps.setString(1, packId);
+          ps.setInt(2, r.fragmentIndex());
+          ps.setString(3, r.fragmentId());
+          ps.setString(4, r.holderId());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    }));
+  }
+
+  /** A verified read found a holder's copy of a fragment corrupt (or missing): it no longer counts. */
+  public void markCorrupt(String packId, int fragmentIndex, String holderId) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "UPDATE fragments SET state = 'corrupt' WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? "
+              + "AND state = 'stored'")) {
+        ps.setString(1, packId);
+        ps.setInt(2, fragmentIndex);
+        ps.setString(3, holderId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Remembers placement orders handed out, so fragments whose placement never commits can be collected. */
+  public void recordOrders(String packId, List<String> fragmentIds, List<String> holderIds, long expiresMillis)
+      throws CatalogException {
+    if (fragmentIds.size() != holderIds.size()) {
+      throw new IllegalArgumentException("one holder per fragment: " + fragmentIds.size() + " vs " + holderIds.size());
+    }
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "INSERT INTO placement_orders (fragment_id, holder_id, pack_id, expires_millis) VALUES (?, ?, ?, ?) "
+              + "ON CONFLICT (fragment_id, holder_id) DO UPDATE SET expires_millis = excluded.expires_millis")) {
+        for (int i = 0; i < fragmentIds.size(); i++) {
+          ps.setString(1, fragmentIds.get(i));
+          ps.setString(2, holderIds.get(i));
+          ps.setString(3, packId);
+          ps.setLong(4, expiresMillis);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  /**
+   * What to delete from holders now: fragment rows not stored (superseded, corrupt), and orders
+   * that expired before {@code ordersExpiredBefore} without a committed placement; each only on a
+   * holder in {@code reachable}, and never a fragment id that holder also stores for a pack.
+   * Orders that did commit are forgotten here.
+   */
+  public List<Garbage> garbage(Collection<String> reachable, long ordersExpiredBefore, int limit)
+      throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "DELETE FROM placement_orders WHERE expires_millis < ? AND EXISTS (SELECT 1 FROM fragments f "
+              + "WHERE f.fragment_id = placement_orders.fragment_id AND f.holder_id = placement_orders.holder_id)")) {
+        ps.setLong(1, ordersExpiredBefore);
+        ps.executeUpdate();
+      }
+      List<Garbage> list = new ArrayList<>();
+      try (PreparedStatement rows = db.connection.prepareStatement(
+              "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint FROM fragments f "
+                  + "JOIN holders h ON h.holder_id = f.holder_id WHERE f.holder_id = ? AND f.state <> 'stored' "
+                  + "ORDER BY f.pack_id, f.fragment_index LIMIT ?");
+          PreparedStatement orders = db.connection.prepareStatement(
+              "SELECT o.pack_id, o.fragment_id, o.holder_id, h.endpoint FROM placement_orders o "
+                  + "JOIN holders h ON h.holder_id = o.holder_id WHERE o.holder_id = ? AND o.expires_millis < ? "
+                  + "ORDER BY o.fragment_id LIMIT ?")) {
+        for (String holder : reachable) {
+          if (list.size() >= limit) {
+            break;
+          }
+          rows.setString(1, holder);
+          rows.setInt(2, limit);
+          try (ResultSet rs = rows.executeQuery()) {
+            while (rs.next() && list.size() < limit) {
+              list.add(new Garbage(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                  false));
+            }
+          }
+          orders.setString(1, holder);
+          orders.setLong(2, ordersExpiredBefore);
+          orders.setInt(3, limit);
+          try (ResultSet rs = orders.executeQuery()) {
+            while (rs.next() && list.size() < limit) {
+              list.add(new Garbage(rs.getString(1), -1, rs.getString(2), rs.getString(3), rs.getString(4), true));
+            }
+          }
+        }
+      }
+      List<Garbage> safe = new ArrayList<>();
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT 1 FROM fragments WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
+        for (Garbage g : list) {
+          ps.setString(1, g.holderId());
+          ps.setString(2, g.fragmentId());
+          try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+              safe.add(g);
+            } else {
+              forgetNow(g);
+            }
+          }
+        }
+      }
+      return safe;
+    });
+  }
+
+  /** Forgets a piece of garbage once its holder deleted it (or said it never had it). */
+  public void forget(Garbage g) throws CatalogException {
+    db.locked(() -> {
+      forgetNow(g);
+      return null;
+    });
+  }
+
+  private void forgetNow(Garbage g) throws SQLException {
+    if (g.order()) {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "DELETE FROM placement_orders WHERE fragment_id = ? AND holder_id = ?")) {
+        ps.setString(1, g.fragmentId());
+        ps.setString(2, g.holderId());
+        ps.executeUpdate();
+      }
+    } else {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "DELETE FROM fragments WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? AND state <> 'stored'")) {
+        ps.setString(1, g.packId());
+        ps.setInt(2, g.fragmentIndex());
+        ps.setString(3, g.holderId());
+        ps.executeUpdate();
+      }
+    }
+  }
+
+  /** A holder announced it is leaving: repair moves its fragments elsewhere. */
+  public void markExiting(String holderId) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "UPDATE holders SET state = 'exiting' WHERE holder_id = ?")) {
+        ps.setString(1, holderId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** How many fragments the catalog counts as stored on a holder. */
+  public long storedFragments(String holderId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT COUNT(*) FROM fragments WHERE holder_id = ? AND state = 'stored'")) {
+        ps.setString(1, holderId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
+  }
+
+  /**
+   * A stored fragment of this holder picked by a random fragment id {@code fromHex}: the first at
+   * or after it, wrapping around (fragment ids are hashes, so this is close to uniform). Uses the
+   * (holder, fragment id) index.
+   */
+  public Optional<FragmentPlacement> storedFragmentNear(String holderId, String fromHex) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT pack_id, fragment_index, fragment_id, holder_id, state FROM fragments "
+              + "WHERE holder_id = ? AND fragment_id >= ? AND state = 'stored' ORDER BY fragment_id LIMIT 1")) {
+        for (String from : List.of(fromHex, "")) {
+          ps.setString(1, holderId);
+          ps.setString(2, from);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+              return Optional.of(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3),
+                  rs.getString(4), "", rs.getString(5)));
+            }
+          }
+        }
+      }
+      return Optional.empty();
+    });
+  }
+}

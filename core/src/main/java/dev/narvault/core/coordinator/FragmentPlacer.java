@@ -1,0 +1,126 @@
+package dev.narvault.core.coordinator;
+
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.Order;
+import dev.narvault.core.pack.FragmentId;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts fragments of one pack on the holders the coordinator chose. All go out at once; each
+ * upload carries its signed order and is confirmed by asking the holder for the stored length.
+ * Fragments whose holder failed are placed again, on holders the coordinator picks with the
+ * failed ones excluded, for up to {@value #ROUNDS} rounds.
+ */
+public final class FragmentPlacer {
+  private static final Logger LOG = LoggerFactory.getLogger(FragmentPlacer.class);
+  static final int ROUNDS = 4;
+
+  private final PlacementAuthority authority;
+  private final HolderClient client;
+
+  public FragmentPlacer(PlacementAuthority authority, HolderClient client) {
+    this.authority = authority;
+    this.client = client;
+  }
+
+  /** A fragment to place: its index in the pack, id and the file with its bytes. */
+  public record Fragment(int index, FragmentId id, Path file) {}
+
+  /** Where a fragment went. */
+  public record Placed(int index, String holderId, URI endpoint) {}
+
+  /**
+   * Places every fragment; the answer is in the order given.
+   *
+   * @param alreadyOn holders already holding other fragments of the pack (repair), kept apart
+   * @throws IOException when some fragment found no holder within the rounds, or the coordinator
+   *     cannot place at all
+   */
+  public List<Placed> place(String packId, int blockSize, List<Fragment> fragments, Set<String> alreadyOn)
+      throws IOException {
+    Map<Integer, Placed> placed = new HashMap<>();
+    Set<String> placedOn = new LinkedHashSet<>(alreadyOn);
+    Set<String> failedOn = new LinkedHashSet<>();
+    List<Fragment> pending = new ArrayList<>(fragments);
+    String lastFailure = "";
+    for (int round = 0; round < ROUNDS && !pending.isEmpty(); round++) {
+      List<CoordinatorMessages.Wanted> wanted = new ArrayList<>();
+      for (Fragment f : pending) {
+        wanted.add(new CoordinatorMessages.Wanted(f.index(), f.id().hex(), Files.size(f.file())));
+      }
+      List<CoordinatorMessages.Assignment> assignments =
+          authority.place(packId, blockSize, wanted, placedOn, failedOn);
+      List<Future<?>> uploads = new ArrayList<>();
+      try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
+        for (int i = 0; i < pending.size(); i++) {
+          Fragment f = pending.get(i);
+          CoordinatorMessages.Assignment a = assignments.get(i);
+          uploads.add(executor.submit(() -> {
+            upload(f, a, blockSize);
+            return null;
+          }));
+        }
+        List<Fragment> again = new ArrayList<>();
+        for (int i = 0; i < pending.size(); i++) {
+          Fragment f = pending.get(i);
+          CoordinatorMessages.Assignment a = assignments.get(i);
+          try {
+            uploads.get(i).get();
+            placed.put(f.index(), new Placed(f.index(), a.holderId(), URI.create(a.endpoint())));
+            placedOn.add(a.holderId());
+          } catch (ExecutionException e) {
+            lastFailure = e.getCause().getMessage();
+            LOG.warn("pack {}: fragment {} not placed on {} ({}): {}", abbreviate(packId), f.index(), a.holderId(),
+                a.endpoint(), lastFailure);
+            failedOn.add(a.holderId());
+            again.add(f);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while placing fragments");
+          }
+        }
+        pending = again;
+      }
+    }
+    if (!pending.isEmpty()) {
+      throw new IOException("pack " + abbreviate(packId) + ": " + pending.size() + " fragments found no holder after "
+          + ROUNDS + " rounds (" + failedOn.size() + " holders failed; last: " + lastFailure + ")");
+    }
+    return fragments.stream().map(f -> placed.get(f.index())).toList();
+  }
+
+  private void upload(Fragment f, CoordinatorMessages.Assignment a, int blockSize) throws IOException {
+    URI endpoint = URI.create(a.endpoint());
+    Order order = Order.parse(a.order());
+    long expected = Files.size(f.file());
+    if (!order.fragmentId().equals(f.id()) || order.size() != expected || order.action() != Order.Action.PUT
+        || !order.holderId().equals(a.holderId())) {
+      throw new IOException("the coordinator's order does not match fragment " + f.index() + ": " + a.order());
+    }
+    client.put(endpoint, f.id(), blockSize, f.file(), new Order.Signed(order, a.signature()));
+    long stored = client.size(endpoint, f.id());
+    if (stored != expected) {
+      throw new IOException("holder " + endpoint + " reports " + stored + " bytes for " + f.id() + ", expected "
+          + expected);
+    }
+  }
+
+  private static String abbreviate(String packId) {
+    return packId.length() > 12 ? packId.substring(0, 12) : packId;
+  }
+}

@@ -1,0 +1,22 @@
+package dev.narvault.core.coordinator;
+
+import java.io.IOException;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Decides where fragments go and signs the orders holders need: the coordinator. Over HTTP for
+ * migrate workers ({@link PlacementClient}), in process for the coordinator's own repair.
+ */
+public interface PlacementAuthority {
+  /**
+   * Holders for {@code wanted} fragments of one pack, one order each.
+   *
+   * @param placedOn holders that already hold a fragment of this pack: none of them, their
+   *     operators or their networks may get another
+   * @param failedOn holders that failed for this pack just now: not to be asked again
+   * @throws PlacementException when the placement rules cannot be met by the holders available
+   */
+  List<CoordinatorMessages.Assignment> place(String packId, int blockSize, List<CoordinatorMessages.Wanted> wanted,
+      Collection<String> placedOn, Collection<String> failedOn) throws IOException;
+}

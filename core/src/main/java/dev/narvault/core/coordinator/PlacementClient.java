@@ -1,0 +1,80 @@
+package dev.narvault.core.coordinator;
+
+import dev.narvault.core.holder.SignedMessages;
+import dev.narvault.core.nix.NixSecretKey;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * A worker's side of {@code POST /v1/placements}: the request is signed with the worker's key,
+ * which the coordinator must list as trusted. A refusal for lack of holders is a
+ * {@link PlacementException}; an unreachable coordinator an {@link IOException}.
+ */
+public final class PlacementClient implements PlacementAuthority {
+  private static final int MAX_ANSWER = 1 << 20;
+
+  private final URI coordinator;
+  private final NixSecretKey workerKey;
+  private final InstantSource clock;
+  private final HttpClient http;
+
+  public PlacementClient(URI coordinator, NixSecretKey workerKey, InstantSource clock) {
+    this.coordinator = coordinator;
+    this.workerKey = workerKey;
+    this.clock = clock;
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(10)).build();
+  }
+
+  @Override
+  public List<CoordinatorMessages.Assignment> place(String packId, int blockSize,
+      List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+      throws IOException {
+    CoordinatorMessages.PlacementRequest request = new CoordinatorMessages.PlacementRequest(
+        CoordinatorMessages.PLACEMENT_REQUEST, workerKey.name(), clock.millis(), packId, blockSize, wanted,
+        List.copyOf(placedOn), List.copyOf(failedOn));
+    byte[] body = CoordinatorMessages.toJson(request);
+    HttpRequest post = HttpRequest.newBuilder(URI.create(coordinator + "/v1/placements"))
+        .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+        .header(SignedMessages.HEADER, SignedMessages.sign(body, workerKey))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    HttpResponse<byte[]> response;
+    try {
+      response = http.send(post, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted asking the coordinator for a placement", e);
+    } catch (IOException e) {
+      throw new IOException("coordinator " + coordinator + " unreachable: " + e, e);
+    }
+    byte[] answer = response.body();
+    if (answer.length > MAX_ANSWER) {
+      throw new IOException("coordinator answer of " + answer.length + " bytes is too large");
+    }
+    if (response.statusCode() == 503) {
+      throw new PlacementException("coordinator cannot place pack " + packId + ": "
+          + new String(answer, java.nio.charset.StandardCharsets.UTF_8).strip());
+    }
+    if (response.statusCode() != 200) {
+      throw new IOException("coordinator refused placement of pack " + packId + ": HTTP " + response.statusCode()
+          + " " + new String(answer, java.nio.charset.StandardCharsets.UTF_8).strip());
+    }
+    List<CoordinatorMessages.Assignment> assignments;
+    try {
+      assignments = CoordinatorMessages.parse(answer, CoordinatorMessages.PlacementGrant.class).assignments();
+    } catch (IllegalArgumentException e) {
+      throw new IOException("coordinator sent a malformed placement: " + e.getMessage(), e);
+    }
+    if (assignments.size() != wanted.size()) {
+      throw new IOException("coordinator placed " + assignments.size() + " of " + wanted.size() + " fragments");
+    }
+    return assignments;
+  }
+}

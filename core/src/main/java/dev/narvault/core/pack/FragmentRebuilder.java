@@ -1,0 +1,147 @@
+package dev.narvault.core.pack;
+
+import dev.narvault.core.erasure.Codec;
+import dev.narvault.core.erasure.NotEnoughFragmentsException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.util.ArrayDeque;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.Future;
+
+/**
+ * Rebuilds whole fragments of a pack from any {@code k} others, in stripes: each step reads the
+ * same blocks of {@code k} source fragments at once (every block verified against the manifest),
+ * decodes the wanted fragments for that stripe, verifies them too, and writes them out. Memory is
+ * {@code (k + wanted) · stripe} whatever the pack size. A source that fails or lies is dropped
+ * and replaced by the next one; the caller learns which through {@link #failedSources()}.
+ */
+public final class FragmentRebuilder {
+  private final Manifest manifest;
+  private final PackLayout layout;
+  private final Codec codec;
+  private final BlockVerifier blocks;
+  private final Executor executor;
+  private final int stripeBlocks;
+  private final BitSet failed = new BitSet();
+  private final Map<Integer, IOException> failures = new HashMap<>();
+
+  /**
+   * @param sources reads the fragments that may serve as sources (unverified bytes)
+   * @param executor runs the {@code k} reads of a stripe at once
+   * @param stripeBytes about how many bytes of each fragment one step handles
+   */
+  public FragmentRebuilder(Manifest manifest, Codec codec, FragmentReader sources, Executor executor, int stripeBytes) {
+    this.manifest = manifest;
+    this.layout = manifest.layout();
+    if (codec.dataFragmentCount() != layout.dataFragmentCount()
+        || codec.parityFragmentCount() != layout.parityFragmentCount()) {
+      throw new IllegalArgumentException("codec does not match the manifest's RS(" + layout.dataFragmentCount()
+          + "," + layout.parityFragmentCount() + ")");
+    }
+    if (stripeBytes < 1) {
+      throw new IllegalArgumentException("stripeBytes must be >= 1, got " + stripeBytes);
+    }
+    this.codec = codec;
+    this.blocks = new BlockVerifier(manifest, sources);
+    this.executor = executor;
+    this.stripeBlocks = Math.max(1, stripeBytes / layout.blockSize());
+  }
+
+  /** Sources that failed (unreachable, short, or bytes that do not match the manifest), by index. */
+  public BitSet failedSources() {
+    return (BitSet) failed.clone();
+  }
+
+  /** Why a failed source failed. */
+  public IOException failure(int index) {
+    return failures.get(index);
+  }
+
+  /**
+   * Rebuilds fragments {@code wanted} (indexes) into {@code outputs} (same order, not closed),
+   * reading only from {@code usable} indexes. A wanted fragment may also be usable (a copy on a
+   * holder that is leaving): when it is among the k read, its verified bytes are copied.
+   *
+   * @throws NotEnoughFragmentsException when fewer than k usable sources answer for some stripe
+   */
+  public void rebuild(List<Integer> wanted, BitSet usable, List<? extends OutputStream> outputs) throws IOException {
+    if (wanted.size() != outputs.size() || wanted.isEmpty()) {
+      throw new IllegalArgumentException("need one output per wanted fragment, got " + wanted.size() + " / "
+          + outputs.size());
+    }
+    int n = layout.totalFragmentCount();
+    for (int first = 0; first < layout.blockCount(); first += stripeBlocks) {
+      int end = Math.min(layout.blockCount(), first + stripeBlocks);
+      byte[][] work = readSources(usable, first, end);
+      int length = blocks.byteLength(first, end);
+      boolean[] present = new boolean[n];
+      for (int i = 0; i < n; i++) {
+        present[i] = work[i] != null;
+      }
+      for (int w : wanted) {
+        if (work[w] == null) {
+          work[w] = new byte[length];
+        }
+      }
+      codec.reconstruct(work, present, 0, length);
+      for (int i = 0; i < wanted.size(); i++) {
+        int w = wanted.get(i);
+        blocks.verify(w, first, end, work[w]);
+        outputs.get(i).write(work[w], 0, length);
+      }
+    }
+  }
+
+  /** Verified bytes of blocks {@code [first, end)} from exactly k usable sources; null elsewhere. */
+  private byte[][] readSources(BitSet usable, int first, int end) throws IOException {
+    int k = layout.dataFragmentCount();
+    int n = layout.totalFragmentCount();
+    byte[][] work = new byte[n][];
+    ArrayDeque<Integer> candidates = new ArrayDeque<>();
+    for (int i = usable.nextSetBit(0); i >= 0 && i < n; i = usable.nextSetBit(i + 1)) {
+      if (!failed.get(i)) {
+        candidates.add(i);
+      }
+    }
+    ExecutorCompletionService<byte[]> reads = new ExecutorCompletionService<>(executor);
+    Map<Future<byte[]>, Integer> inFlight = new HashMap<>();
+    int have = 0;
+    try {
+      while (have < k) {
+        while (have + inFlight.size() < k && !candidates.isEmpty()) {
+          int index = candidates.poll();
+          inFlight.put(reads.submit(() -> blocks.read(index, first, end)), index);
+        }
+        if (inFlight.isEmpty()) {
+          break;
+        }
+        Future<byte[]> done = reads.take();
+        int index = inFlight.remove(done);
+        try {
+          work[index] = done.get();
+          have++;
+        } catch (ExecutionException e) {
+          failed.set(index);
+          failures.put(index, e.getCause() instanceof IOException io ? io : new IOException(e.getCause()));
+        }
+      }
+    } catch (InterruptedException e) {
+      inFlight.keySet().forEach(f -> f.cancel(true));
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while reading source fragments");
+    }
+    if (have < k) {
+      throw new NotEnoughFragmentsException("pack " + ManifestCodec.packId(manifest).substring(0, 12) + ": only "
+          + have + " source fragments readable for blocks " + first + ".." + end + ", " + k + " needed");
+    }
+    return work;
+  }
+
+}

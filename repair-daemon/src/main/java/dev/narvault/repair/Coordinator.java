@@ -1,0 +1,136 @@
+package dev.narvault.repair;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.ManifestCache;
+import dev.narvault.core.holder.HolderClient;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running coordinator: its HTTP server (membership, placements, metrics) and its background
+ * loops — audits, and repair followed by garbage collection. A loop that throws anything, an
+ * {@code Error} included, logs it and runs again next time; it never dies silently.
+ */
+public final class Coordinator implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
+
+  private final CoordinatorServer server;
+  private final ScheduledExecutorService loops;
+  private final Repairer repairer;
+  private final GarbageCollector collector;
+  private final Auditor auditor;
+  private final CoordinatorMetrics metrics;
+  private final PlacementService placements;
+
+  private Coordinator(CoordinatorServer server, ScheduledExecutorService loops, Repairer repairer,
+      GarbageCollector collector, Auditor auditor, CoordinatorMetrics metrics, PlacementService placements) {
+    this.server = server;
+    this.loops = loops;
+    this.repairer = repairer;
+    this.collector = collector;
+    this.auditor = auditor;
+    this.metrics = metrics;
+    this.placements = placements;
+  }
+
+  public static Coordinator start(CoordinatorConfig config, Catalog catalog, InstantSource clock) throws IOException {
+    CoordinatorMetrics metrics = new CoordinatorMetrics();
+    PlacementService placements = new PlacementService(catalog, config.coordinatorKey(), config.rules(), clock);
+    Membership membership = new Membership(catalog, clock, config.maxSkew(), config.allowLoopbackHolders());
+    HolderClient holders = new HolderClient(Duration.ofSeconds(30));
+    ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
+    Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
+        config.workDir(), config.maxRepairBytesPerSecond(), manifests, metrics, clock);
+    GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock);
+    Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), metrics, clock);
+    CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
+        new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
+    ScheduledExecutorService loops = Executors.newScheduledThreadPool(2, r -> {
+      Thread t = new Thread(r, "coordinator-loop");
+      t.setDaemon(true);
+      return t;
+    });
+    Coordinator coordinator = new Coordinator(server, loops, repairer, collector, auditor, metrics, placements);
+    if (!config.repairInterval().isZero()) {
+      schedule(loops, "repair", config.repairInterval(), coordinator::repairAndCollect);
+    }
+    if (!config.auditInterval().isZero()) {
+      schedule(loops, "audit", config.auditInterval(), () -> {
+        auditor.auditOnce();
+        return null;
+      });
+    }
+    return coordinator;
+  }
+
+  @FunctionalInterface
+  private interface Work {
+    Object run() throws Exception;
+  }
+
+  private static void schedule(ScheduledExecutorService loops, String name, Duration every, Work work) {
+    loops.scheduleWithFixedDelay(() -> {
+      try {
+        work.run();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Throwable e) {
+        // Errors too: a dead repair loop would let the archive decay unnoticed.
+        LOG.error("{} round failed, retrying in {}: {}", name, every, e.toString(), e);
+      }
+    }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** One repair round followed by one garbage collection round. */
+  public Repairer.Round repairAndCollect() throws Exception {
+    Repairer.Round round = repairer.repairOnce();
+    collector.collectOnce();
+    return round;
+  }
+
+  public Repairer repairer() {
+    return repairer;
+  }
+
+  public GarbageCollector collector() {
+    return collector;
+  }
+
+  public Auditor auditor() {
+    return auditor;
+  }
+
+  public CoordinatorMetrics metrics() {
+    return metrics;
+  }
+
+  public PlacementService placements() {
+    return placements;
+  }
+
+  public URI endpoint() {
+    return server.endpoint();
+  }
+
+  public void awaitClose() throws InterruptedException {
+    server.awaitClose();
+  }
+
+  @Override
+  public void close() {
+    loops.shutdownNow();
+    try {
+      loops.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    server.close();
+  }
+}

@@ -1,0 +1,45 @@
+package dev.narvault.repair;
+
+import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.repair.policy.HolderRules;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The coordinator's settings, validated once.
+ *
+ * @param coordinatorKey signs placement and delete orders; holders trust its public half
+ * @param workerKeys keys whose signed placement requests are granted (migrate workers)
+ * @param archiveKeys when given, manifests are checked against these before repair or audits trust them
+ * @param repairThreshold r: repair packs below k + r healthy fragments; negative = ⌈m/2⌉ per pack
+ * @param repairInterval pause between repair rounds (each also collects garbage); zero: no repair loop
+ * @param auditInterval pause between audit rounds; zero: no audits
+ * @param maxRepairBytesPerSecond cap on repair traffic, 0 = none
+ * @param workDir where rebuilt fragments wait for placement
+ */
+public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinatorKey, List<NixPublicKey> workerKeys,
+    Optional<TrustedKeys> archiveKeys, HolderRules rules, int repairThreshold, Duration repairInterval,
+    Duration auditInterval, long maxRepairBytesPerSecond, Duration maxSkew, Path workDir) {
+  public CoordinatorConfig {
+    workerKeys = List.copyOf(workerKeys);
+    if (repairThreshold > 255) {
+      throw new IllegalArgumentException("repair threshold must be below 256, got " + repairThreshold);
+    }
+    if (repairInterval.isNegative() || auditInterval.isNegative() || maxSkew.isNegative() || maxSkew.isZero()) {
+      throw new IllegalArgumentException("intervals must be >= 0 and the clock skew > 0");
+    }
+    if (maxRepairBytesPerSecond < 0) {
+      throw new IllegalArgumentException("repair speed must be >= 0 (0 = no cap), got " + maxRepairBytesPerSecond);
+    }
+  }
+
+  /** Loopback holders are accepted only by a coordinator that is itself on loopback. */
+  public boolean allowLoopbackHolders() {
+    return bind.getAddress() != null && bind.getAddress().isLoopbackAddress();
+  }
+}

@@ -1,0 +1,91 @@
+package dev.narvault.repair;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/** The coordinator's counters and gauges, rendered in Prometheus text format at {@code GET /metrics}. */
+public final class CoordinatorMetrics {
+  final AtomicLong packsTotal = new AtomicLong();
+  final AtomicLong packsDegraded = new AtomicLong();
+  final AtomicLong repairQueue = new AtomicLong();
+  final AtomicLong packsUnrecoverableNow = new AtomicLong();
+  final LongAdder packsRepaired = new LongAdder();
+  final LongAdder fragmentsRebuilt = new LongAdder();
+  final LongAdder repairFailures = new LongAdder();
+  final LongAdder repairBytesRead = new LongAdder();
+  final LongAdder repairBytesWritten = new LongAdder();
+  final LongAdder repairMillis = new LongAdder();
+  final LongAdder garbageDeleted = new LongAdder();
+  final LongAdder auditsPassed = new LongAdder();
+  final LongAdder auditsFailed = new LongAdder();
+  final LongAdder placementsGranted = new LongAdder();
+  final LongAdder placementsRefused = new LongAdder();
+  private volatile Map<String, Long> holdersByState = Map.of();
+
+  void holdersByState(Map<String, Long> counts) {
+    holdersByState = Map.copyOf(new TreeMap<>(counts));
+  }
+
+  public long packsRepaired() {
+    return packsRepaired.sum();
+  }
+
+  public long fragmentsRebuilt() {
+    return fragmentsRebuilt.sum();
+  }
+
+  public long bytesWritten() {
+    return repairBytesWritten.sum();
+  }
+
+  public long packsDegraded() {
+    return packsDegraded.get();
+  }
+
+  public long garbageDeleted() {
+    return garbageDeleted.sum();
+  }
+
+  public String render() {
+    StringBuilder b = new StringBuilder();
+    gauge(b, "narvault_packs_total", "Packs in the catalog.", packsTotal.get());
+    gauge(b, "narvault_packs_degraded", "Packs with fewer than k + m healthy fragments.", packsDegraded.get());
+    gauge(b, "narvault_repair_queue_packs", "Packs below the repair threshold, waiting for repair.", repairQueue.get());
+    gauge(b, "narvault_packs_unrecoverable_now", "Packs with fewer than k readable fragments right now.",
+        packsUnrecoverableNow.get());
+    counter(b, "narvault_packs_repaired_total", "Packs repaired.", packsRepaired.sum());
+    counter(b, "narvault_fragments_rebuilt_total", "Fragments rebuilt and placed by repair.", fragmentsRebuilt.sum());
+    counter(b, "narvault_repair_failures_total", "Pack repairs that failed (retried next round).", repairFailures.sum());
+    counter(b, "narvault_repair_read_bytes_total", "Bytes repair read from holders.", repairBytesRead.sum());
+    counter(b, "narvault_repair_written_bytes_total", "Bytes repair placed on holders.", repairBytesWritten.sum());
+    b.append("# HELP narvault_repair_duration_seconds Time spent repairing packs.\n")
+        .append("# TYPE narvault_repair_duration_seconds summary\n")
+        .append("narvault_repair_duration_seconds_sum ").append(String.format(Locale.ROOT, "%.3f", repairMillis.sum() / 1000.0))
+        .append('\n').append("narvault_repair_duration_seconds_count ").append(packsRepaired.sum() + repairFailures.sum())
+        .append('\n');
+    counter(b, "narvault_garbage_deleted_total", "Surplus, corrupt or orphaned fragment copies deleted from holders.",
+        garbageDeleted.sum());
+    counter(b, "narvault_audits_passed_total", "Audits passed.", auditsPassed.sum());
+    counter(b, "narvault_audits_failed_total", "Audits failed.", auditsFailed.sum());
+    counter(b, "narvault_placements_granted_total", "Placement requests granted.", placementsGranted.sum());
+    counter(b, "narvault_placements_refused_total", "Placement requests refused.", placementsRefused.sum());
+    b.append("# HELP narvault_holders Holders by state.\n# TYPE narvault_holders gauge\n");
+    for (Map.Entry<String, Long> e : holdersByState.entrySet()) {
+      b.append("narvault_holders{state=\"").append(e.getKey()).append("\"} ").append(e.getValue()).append('\n');
+    }
+    return b.toString();
+  }
+
+  private static void gauge(StringBuilder b, String name, String help, long value) {
+    b.append("# HELP ").append(name).append(' ').append(help).append('\n')
+        .append("# TYPE ").append(name).append(" gauge\n").append(name).append(' ').append(value).append('\n');
+  }
+
+  private static void counter(StringBuilder b, String name, String help, long value) {
+    b.append("# HELP ").append(name).append(' ').append(help).append('\n')
+        .append("# TYPE ").append(name).append(" counter\n").append(name).append(' ').append(value).append('\n');
+  }
+}

@@ -1,0 +1,310 @@
+package dev.narvault.repair;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.CatalogException;
+import dev.narvault.core.catalog.Custody;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.ManifestCache;
+import dev.narvault.core.coordinator.FragmentPlacer;
+import dev.narvault.core.erasure.Codec;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.pack.FragmentCorruptException;
+import dev.narvault.core.pack.FragmentRebuilder;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.repair.policy.HolderRules;
+import dev.narvault.repair.policy.PackHealth;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps every pack at {@code k + m} healthy fragments. Each round: find the packs that may be
+ * degraded (fragments on unhealthy holders, or not stored), compute their {@link PackHealth},
+ * queue those below {@code k + r} fewest-healthy first, and for each: claim it in the catalog,
+ * read any k readable fragments (every block verified), rebuild the missing fragments in stripes
+ * into files, place them under the placement rules with signed orders, and commit in one catalog
+ * transaction, which also marks the copies they replace superseded (garbage collection deletes
+ * them). A copy that proves corrupt while being read is marked so at once.
+ */
+public final class Repairer {
+  private static final Logger LOG = LoggerFactory.getLogger(Repairer.class);
+  /** A claim lasts this long; a worker that dies frees its packs when it runs out. */
+  static final Duration CLAIM = Duration.ofMinutes(30);
+  private static final int STRIPE_BYTES = 1 << 20;
+
+  /** What one round did. */
+  public record Round(int checked, int queued, int repaired, int failed, long fragmentsRebuilt, long bytesWritten) {}
+
+  private final Catalog catalog;
+  private final Custody custody;
+  private final HolderClient holders;
+  private final PlacementService placements;
+  private final HolderRules rules;
+  private final int threshold;
+  private final Path workDir;
+  private final Bandwidth bandwidth;
+  private final CoordinatorMetrics metrics;
+  private final InstantSource clock;
+  private final ManifestCache manifests;
+  private final String owner = "repair-" + UUID.randomUUID();
+  private final Map<String, Codec> codecs = new ConcurrentHashMap<>();
+  private final ExecutorService reads = Executors.newVirtualThreadPerTaskExecutor();
+
+  /**
+   * @param threshold r: repair packs with fewer than k + r healthy fragments; negative: ⌈m/2⌉ per pack
+   * @param maxBytesPerSecond cap on repair traffic (reads and writes), 0 = none
+   */
+  public Repairer(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules,
+      int threshold, Path workDir, long maxBytesPerSecond, ManifestCache manifests, CoordinatorMetrics metrics,
+      InstantSource clock) {
+    this.catalog = catalog;
+    this.custody = catalog.custody();
+    this.holders = holders;
+    this.placements = placements;
+    this.rules = rules;
+    this.threshold = threshold;
+    this.workDir = workDir;
+    this.bandwidth = new Bandwidth(maxBytesPerSecond);
+    this.manifests = manifests;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  /** The packs to repair now, most urgent first; also refreshes the health gauges. */
+  public List<PackHealth> queue() throws CatalogException {
+    long now = clock.millis();
+    List<HolderRecord> all = catalog.holders();
+    Set<String> healthyHolders = new HashSet<>();
+    Set<String> liveHolders = new HashSet<>();
+    List<String> unhealthy = new ArrayList<>();
+    Map<String, Long> byState = new HashMap<>();
+    for (HolderRecord h : all) {
+      byState.merge(rules.state(h, now), 1L, Long::sum);
+      if (rules.healthy(h, now)) {
+        healthyHolders.add(h.holderId());
+      } else {
+        unhealthy.add(h.holderId());
+      }
+      if (rules.live(h, now)) {
+        liveHolders.add(h.holderId());
+      }
+    }
+    List<PackHealth> checked = new ArrayList<>();
+    for (String packId : custody.packsToCheck(unhealthy)) {
+      var shape = custody.shape(packId);
+      if (shape.isEmpty()) {
+        continue;
+      }
+      checked.add(PackHealth.of(packId, shape.get().dataFragmentCount(), shape.get().parityFragmentCount(),
+          catalog.placements(packId), healthyHolders::contains, liveHolders::contains));
+    }
+    List<PackHealth> queue = PackHealth.queue(checked, threshold);
+    metrics.holdersByState(byState);
+    metrics.packsTotal.set(custody.packCount());
+    metrics.packsDegraded.set(checked.stream().filter(PackHealth::degraded).count());
+    metrics.repairQueue.set(queue.size());
+    metrics.packsUnrecoverableNow.set(checked.stream().filter(p -> !p.recoverable()).count());
+    return queue;
+  }
+
+  /** One round: repairs every queued pack it can claim. */
+  public Round repairOnce() throws CatalogException {
+    List<PackHealth> queue = queue();
+    int repaired = 0;
+    int failed = 0;
+    long rebuilt = 0;
+    long written = 0;
+    for (PackHealth pack : queue) {
+      if (Thread.currentThread().isInterrupted()) {
+        break;
+      }
+      if (!pack.recoverable()) {
+        LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
+            abbreviate(pack.packId()), pack.readable().cardinality(), pack.totalFragmentCount(),
+            pack.dataFragmentCount());
+        continue;
+      }
+      long now = clock.millis();
+      if (!custody.claim(pack.packId(), owner, now, now + CLAIM.toMillis())) {
+        continue;
+      }
+      long t0 = System.nanoTime();
+      try {
+        long[] done = repair(pack);
+        rebuilt += done[0];
+        written += done[1];
+        repaired++;
+        metrics.packsRepaired.increment();
+      } catch (IOException | RuntimeException e) {
+        failed++;
+        metrics.repairFailures.increment();
+        LOG.warn("pack {}: repair failed, will retry: {}", abbreviate(pack.packId()), e.getMessage());
+        custody.release(pack.packId(), owner);
+      } finally {
+        metrics.repairMillis.add((System.nanoTime() - t0) / 1_000_000);
+      }
+    }
+    if (!queue.isEmpty()) {
+      queue();
+    }
+    return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
+  }
+
+  /** Repairs one claimed pack; returns {fragments rebuilt, bytes placed}. Commits or throws. */
+  private long[] repair(PackHealth health) throws IOException {
+    String packId = health.packId();
+    Manifest manifest = manifests.get(packId);
+    long now = clock.millis();
+    Map<String, HolderRecord> byId = catalog.holders().stream()
+        .collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
+    List<FragmentPlacement> rows = catalog.placements(packId);
+    // One readable copy per index, preferring a healthy holder; every holder with any row of the
+    // pack is kept apart from the new fragments.
+    Map<Integer, FragmentPlacement> sources = new HashMap<>();
+    Set<String> apart = new HashSet<>();
+    for (FragmentPlacement p : rows) {
+      apart.add(p.holderId());
+      HolderRecord h = byId.get(p.holderId());
+      if (!p.stored() || h == null || !rules.live(h, now)) {
+        continue;
+      }
+      FragmentPlacement before = sources.get(p.fragmentIndex());
+      if (before == null || (!rules.healthy(byId.get(before.holderId()), now) && rules.healthy(h, now))) {
+        sources.put(p.fragmentIndex(), p);
+      }
+    }
+    // Copies on live holders that do not count (leaving, suspect) are still read, verified: a
+    // missing fragment that is readable is copied rather than decoded.
+    List<Integer> wanted = health.missing();
+    BitSet usable = new BitSet();
+    sources.keySet().forEach(usable::set);
+    if (usable.cardinality() < manifest.dataFragmentCount()) {
+      throw new IOException("only " + usable.cardinality() + " fragments readable, " + manifest.dataFragmentCount()
+          + " needed");
+    }
+    Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
+        c -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
+    Files.createDirectories(workDir);
+    List<Path> files = new ArrayList<>();
+    List<OutputStream> outs = new ArrayList<>();
+    try {
+      for (int w : wanted) {
+        Path f = Files.createTempFile(workDir, "repair-" + abbreviate(packId) + "-" + w + "-", ".fragment");
+        files.add(f);
+        outs.add(new BufferedOutputStream(Files.newOutputStream(f), 1 << 16));
+      }
+      FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
+        bandwidth.take(length);
+        FragmentPlacement p = sources.get(index);
+        byte[] bytes = holders.read(URI.create(p.endpoint()), manifest.fragments().get(index).id(), offset, length);
+        metrics.repairBytesRead.add(bytes.length);
+        return bytes;
+      }, reads, STRIPE_BYTES);
+      try {
+        rebuilder.rebuild(wanted, usable, outs);
+      } finally {
+        recordCorruptSources(packId, rebuilder, sources);
+      }
+      for (OutputStream o : outs) {
+        o.close();
+      }
+      List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
+      long bytes = 0;
+      for (int i = 0; i < wanted.size(); i++) {
+        toPlace.add(new FragmentPlacer.Fragment(wanted.get(i), manifest.fragments().get(wanted.get(i)).id(),
+            files.get(i)));
+        bytes += Files.size(files.get(i));
+      }
+      bandwidth.take(bytes);
+      Set<String> keepApart = new HashSet<>();
+      for (FragmentPlacement p : rows) {
+        if (p.stored() && health.healthy().get(p.fragmentIndex()) && byId.containsKey(p.holderId())
+            && rules.healthy(byId.get(p.holderId()), now)) {
+          keepApart.add(p.holderId());
+        }
+      }
+      List<FragmentPlacer.Placed> placed = new FragmentPlacer(new ApartFrom(placements, apart), holders)
+          .place(packId, manifest.blockSize(), toPlace, keepApart);
+      List<Custody.Rebuilt> rebuilt = placed.stream()
+          .map(p -> new Custody.Rebuilt(p.index(), manifest.fragments().get(p.index()).id().hex(), p.holderId()))
+          .toList();
+      custody.commitRepair(packId, owner, rebuilt);
+      metrics.fragmentsRebuilt.add(rebuilt.size());
+      metrics.repairBytesWritten.add(bytes);
+      LOG.info("pack {}: rebuilt fragments {} onto {}", abbreviate(packId), wanted,
+          placed.stream().map(FragmentPlacer.Placed::endpoint).toList());
+      return new long[] {rebuilt.size(), bytes};
+    } finally {
+      for (OutputStream o : outs) {
+        try {
+          o.close();
+        } catch (IOException ignored) {
+          // the file is deleted next
+        }
+      }
+      for (Path f : files) {
+        Files.deleteIfExists(f);
+      }
+    }
+  }
+
+  /** Copies whose bytes did not match the manifest no longer count, whatever the repair's outcome. */
+  private void recordCorruptSources(String packId, FragmentRebuilder rebuilder, Map<Integer, FragmentPlacement> sources)
+      throws CatalogException {
+    BitSet failed = rebuilder.failedSources();
+    for (int i = failed.nextSetBit(0); i >= 0; i = failed.nextSetBit(i + 1)) {
+      IOException why = rebuilder.failure(i);
+      if (why instanceof FragmentCorruptException
+          || why instanceof dev.narvault.core.holder.HolderRefusedException refused && refused.status() == 404) {
+        FragmentPlacement p = sources.get(i);
+        LOG.warn("pack {}: fragment {} on holder {} is corrupt or gone: {}", abbreviate(packId), i, p.holderId(),
+            why.getMessage());
+        custody.markCorrupt(packId, i, p.holderId());
+      }
+    }
+  }
+
+  private static String abbreviate(String packId) {
+    return packId.length() > 12 ? packId.substring(0, 12) : packId;
+  }
+
+  /**
+   * Repair's placements: every holder that has any copy of the pack (even a superseded or corrupt
+   * one, even offline) is excluded, so a pack never has two rows on one holder; only healthy ones
+   * constrain operators and networks.
+   */
+  private record ApartFrom(PlacementService placements, Set<String> excluded)
+      implements dev.narvault.core.coordinator.PlacementAuthority {
+    @Override
+    public List<dev.narvault.core.coordinator.CoordinatorMessages.Assignment> place(String packId, int blockSize,
+        List<dev.narvault.core.coordinator.CoordinatorMessages.Wanted> wanted,
+        java.util.Collection<String> placedOn, java.util.Collection<String> failedOn) throws IOException {
+      Set<String> notAgain = new HashSet<>(failedOn);
+      notAgain.addAll(excluded);
+      notAgain.removeAll(placedOn);
+      return placements.place(packId, blockSize, wanted, placedOn, notAgain);
+    }
+  }
+}
