@@ -276,6 +276,8 @@ public final class Repairer {
     BitSet failed = rebuilder.failedSources();
     for (int i = failed.nextSetBit(0); i >= 0; i = failed.nextSetBit(i + 1)) {
       IOException why = rebuilder.failure(i);
+      LOG.warn("pack {}: source fragment {} on holder {} failed: {}", abbreviate(packId), i,
+          sources.get(i).holderId(), why.getMessage());
       if (why instanceof FragmentCorruptException
           || why instanceof dev.narvault.core.holder.HolderRefusedException refused && refused.status() == 404) {
         FragmentPlacement p = sources.get(i);

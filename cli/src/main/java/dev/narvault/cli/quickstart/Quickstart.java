@@ -105,7 +105,6 @@ public final class Quickstart implements AutoCloseable {
         coordinatorKey, List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
         new HolderRules(OFFLINE_AFTER, Duration.ZERO), -1, Duration.ofSeconds(1), Duration.ofSeconds(10), 0,
         Duration.ofMinutes(5), dir.resolve("repair-work")), catalog, InstantSource.system());
-    running.add(coordinator);
     out.println("coordinator at " + coordinator.endpoint() + " (repair on; holders offline after "
         + OFFLINE_AFTER.toSeconds() + " s of silence)");
 
@@ -117,6 +116,8 @@ public final class Quickstart implements AutoCloseable {
       holders.add(h);
       running.add(h);
     }
+    // Stopped before the holders (newest first), so that shutting down does not look like holders failing.
+    running.add(coordinator);
     awaitRegistered(catalog);
     out.println("started " + holders.size() + " holders on 127.0.1.1 ... 127.0." + holders.size() + ".1, registered");
     MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), settings.dataFragmentCount(),

@@ -24,7 +24,7 @@ class QuickstartWithNixTest {
     assumeTrue(RealNix.available(), "nix-store is not installed");
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-    try (Quickstart q = new Quickstart(new Quickstart.Settings(dir, 14, 10, 4, 0, 40, 64L << 20), out)) {
+    try (Quickstart q = new Quickstart(new Quickstart.Settings(dir, 18, 10, 4, 0, 40, 64L << 20), out)) {
       q.start();
       String printed = bytes.toString(StandardCharsets.UTF_8);
       StorePath path = StorePath.parse(printed.lines().filter(l -> l.contains("nix-store --realise"))

@@ -63,6 +63,17 @@ public record PackHealth(String packId, int dataFragmentCount, int parityFragmen
     return healthyCount() < dataFragmentCount + threshold;
   }
 
+  /**
+   * Some fragment counts as missing yet is still readable: its only copies are on live holders
+   * that are leaving or suspect. Such a fragment is moved whatever the threshold, since copying
+   * it now is cheap and it may not be readable later.
+   */
+  public boolean movable() {
+    BitSet onlyOnUncounted = (BitSet) readable.clone();
+    onlyOnUncounted.andNot(healthy);
+    return !onlyOnUncounted.isEmpty();
+  }
+
   /** At least k fragments can be read: the pack can be rebuilt (and served) now. */
   public boolean recoverable() {
     return readable.cardinality() >= dataFragmentCount;
@@ -86,11 +97,13 @@ public record PackHealth(String packId, int dataFragmentCount, int parityFragmen
 
   /**
    * The repair queue: packs below their threshold ({@code threshold} r, or the default
-   * ⌈m/2⌉ when negative), the fewest healthy fragments above k first (closest to loss), then by id.
+   * ⌈m/2⌉ when negative) or with a {@link #movable} fragment, the fewest healthy fragments above
+   * k first (closest to loss), then by id.
    */
   public static List<PackHealth> queue(List<PackHealth> packs, int threshold) {
     return packs.stream()
-        .filter(p -> p.needsRepair(threshold >= 0 ? threshold : defaultThreshold(p.parityFragmentCount())))
+        .filter(p -> p.movable()
+            || p.needsRepair(threshold >= 0 ? threshold : defaultThreshold(p.parityFragmentCount())))
         .sorted(Comparator.comparingInt((PackHealth p) -> p.healthyCount() - p.dataFragmentCount())
             .thenComparing(PackHealth::packId))
         .toList();

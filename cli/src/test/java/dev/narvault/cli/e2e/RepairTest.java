@@ -1,0 +1,125 @@
+package dev.narvault.cli.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.repair.Repairer;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Repair over real holders: lost fragments are rebuilt elsewhere, surplus copies collected, leavers drained. */
+class RepairTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void offlineHolders_areRebuiltElsewhere_andTheirCopiesCollectedWhenTheyReturn() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 9, Duration.ofMillis(1200))) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      new CacheGenerator(key, cluster.objects).generate(List.of(300_000, 700_000, 90_000), 21, 2);
+      assertEquals(3, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
+      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      int lost0 = cluster.holderOf(packId, 0);
+      int lost5 = cluster.holderOf(packId, 5);
+      cluster.stopHolder(lost0);
+      cluster.stopHolder(lost5);
+      Thread.sleep(1600);
+      assertEquals(1, cluster.coordinator.repairer().queue().size(), "the pack is queued once its holders are offline");
+      Repairer.Round round = cluster.coordinator.repairer().repairOnce();
+      assertEquals(1, round.repaired(), round.toString());
+      assertEquals(2, round.fragmentsRebuilt());
+      assertEquals(0, cluster.coordinator.repairer().queue().size());
+
+      List<FragmentPlacement> rows = cluster.catalog.placements(packId);
+      Set<String> storedOn = new HashSet<>();
+      for (FragmentPlacement p : rows) {
+        if (p.stored()) {
+          assertTrue(storedOn.add(p.holderId()), "never two fragments of a pack on one holder");
+          int h = indexOf(cluster, p.holderId());
+          assertTrue(Files.exists(cluster.fragmentFile(h, p.fragmentId())), "fragment " + p.fragmentIndex() + " on disk");
+        }
+      }
+      assertEquals(6, storedOn.size());
+      assertEquals(2, rows.stream().filter(p -> p.state().equals(FragmentPlacement.SUPERSEDED)).count());
+      assertReadsBack(cluster);
+
+      // The holders come back: their copies are surplus now and are deleted with signed orders.
+      cluster.restartHolder(lost0);
+      cluster.restartHolder(lost5);
+      cluster.awaitRegistered();
+      assertEquals(2, cluster.coordinator.collector().collectOnce());
+      assertEquals(6, cluster.catalog.placements(packId).size(), "superseded rows forgotten");
+      assertEquals(0, cluster.holders.get(lost0).store().fragmentCount());
+      assertEquals(0, cluster.holders.get(lost5).store().fragmentCount());
+      assertReadsBack(cluster);
+    }
+  }
+
+  @Test
+  void aLeavingHolder_hasItsFragmentsMovedWhileItStillServes() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      new CacheGenerator(key, cluster.objects).generate(List.of(200_000, 50_000), 22, 2);
+      assertEquals(2, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
+      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      int leaving = cluster.holderOf(packId, 2);
+      String answer = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
+          cluster.coordinator.endpoint(), java.time.InstantSource.system());
+      assertTrue(answer.endsWith("fragments still to move: 1"), answer);
+      Repairer.Round round = cluster.coordinator.repairer().repairOnce();
+      assertEquals(1, round.fragmentsRebuilt(), round.toString());
+      assertEquals(0, cluster.catalog.custody().storedFragments(cluster.holders.get(leaving).holderId()));
+      assertEquals(1, cluster.coordinator.collector().collectOnce());
+      assertEquals(0, cluster.holders.get(leaving).store().fragmentCount(), "the leaver's copy was deleted");
+      String again = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
+          cluster.coordinator.endpoint(), java.time.InstantSource.system());
+      assertTrue(again.endsWith("fragments still to move: 0"), again);
+      cluster.stopHolder(leaving);
+      assertReadsBack(cluster);
+    }
+  }
+
+  private static int indexOf(Cluster cluster, String holderId) {
+    for (int i = 0; i < cluster.holders.size(); i++) {
+      if (cluster.holders.get(i).holderId().equals(holderId)) {
+        return i;
+      }
+    }
+    throw new IllegalStateException(holderId);
+  }
+
+  /** Every archived NAR reads back through the archive, byte for byte what S3 has. */
+  static void assertReadsBack(Cluster cluster) throws Exception {
+    var archive = new dev.narvault.gateway.archive.Archive(cluster.catalog,
+        new dev.narvault.core.holder.HolderClient(Duration.ofSeconds(5)),
+        java.util.Optional.of(dev.narvault.core.nix.TrustedKeys.of(cluster.archiveKey.publicKey())));
+    List<String> keys = new java.util.ArrayList<>();
+    cluster.objects.list("", o -> {
+      if (o.key().endsWith(".narinfo")) {
+        keys.add(o.key().substring(0, 32));
+      }
+    });
+    for (String hash : keys) {
+      ArchivedNar nar = cluster.catalog.narByStoreHash(hash).orElseThrow();
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      archive.read(nar, 0, nar.length(), got);
+      try (InputStream in = cluster.objects.open(nar.fileKey())) {
+        assertArrayEquals(in.readAllBytes(), got.toByteArray(), hash);
+      }
+    }
+  }
+}
