@@ -18,6 +18,7 @@ import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
+import dev.narvault.holder.store.DiskFragmentStore;
 import dev.narvault.repair.Coordinator;
 import dev.narvault.repair.CoordinatorConfig;
 import dev.narvault.repair.policy.HolderRules;
@@ -51,6 +52,9 @@ final class Cluster implements AutoCloseable {
   final S3ObjectSource objects;
   final List<HolderServer> holders = new ArrayList<>();
   final List<Boolean> up = new ArrayList<>();
+  /** Each holder's store, wrapped so tests can make it lie or go slow. */
+  final List<FaultyStore> stores = new ArrayList<>();
+  private final List<String> operators = new ArrayList<>();
   final Catalog catalog;
   final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
@@ -81,10 +85,20 @@ final class Cluster implements AutoCloseable {
   /** Starts one more holder on {@code address} (its own data directory), registered with the coordinator. */
   HolderServer addHolder(String address, String operator) throws IOException {
     int i = holders.size();
-    HolderServer h = HolderServer.start(holderConfig(i, address, operator));
+    stores.add(null);
+    operators.add(operator);
+    HolderServer h = start(i, address, operator);
     holders.add(h);
     up.add(true);
     return h;
+  }
+
+  private HolderServer start(int i, String address, String operator) throws IOException {
+    HolderConfig config = holderConfig(i, address, operator);
+    FaultyStore store = new FaultyStore(DiskFragmentStore.open(config.dataDir(), config.capacityBytes()),
+        dir.resolve("scratch-" + i));
+    stores.set(i, store);
+    return HolderServer.start(config, store, InstantSource.system());
   }
 
   HolderConfig holderConfig(int i, String address, String operator) {
@@ -100,7 +114,7 @@ final class Cluster implements AutoCloseable {
       return;
     }
     String address = holders.get(i).address().getAddress().getHostAddress();
-    holders.set(i, HolderServer.start(holderConfig(i, address, "")));
+    holders.set(i, start(i, address, operators.get(i)));
     up.set(i, true);
   }
 

@@ -1,0 +1,108 @@
+package dev.narvault.cli.e2e;
+
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.holder.store.FragmentStore;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A holder's store that can be told to misbehave on reads: serve every fragment with its bytes
+ * flipped (a lying holder), or answer slowly. Writes and everything else go to the real store.
+ */
+final class FaultyStore implements FragmentStore {
+  enum Mode { HONEST, LYING, SLOW }
+
+  private final FragmentStore real;
+  private final Path scratch;
+  volatile Mode mode = Mode.HONEST;
+
+  FaultyStore(FragmentStore real, Path scratch) throws IOException {
+    this.real = real;
+    this.scratch = Files.createDirectories(scratch);
+  }
+
+  @Override
+  public Optional<FileChannel> open(FragmentId id) throws IOException {
+    Optional<FileChannel> opened = real.open(id);
+    switch (mode) {
+      case HONEST -> {
+        return opened;
+      }
+      case SLOW -> {
+        try {
+          Thread.sleep(300);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException();
+        }
+        return opened;
+      }
+      case LYING -> {
+        if (opened.isEmpty()) {
+          return opened;
+        }
+        ByteBuffer all;
+        try (FileChannel ch = opened.get()) {
+          all = ByteBuffer.allocate((int) ch.size());
+          while (all.hasRemaining() && ch.read(all) >= 0) {
+            // read all
+          }
+        }
+        for (int i = 0; i < all.capacity(); i++) {
+          all.put(i, (byte) (all.get(i) ^ 0x5a));
+        }
+        Path lie = Files.createTempFile(scratch, "lie-", ".bin");
+        Files.write(lie, all.array());
+        return Optional.of(FileChannel.open(lie, StandardOpenOption.READ, StandardOpenOption.DELETE_ON_CLOSE));
+      }
+      default -> throw new IllegalStateException();
+    }
+  }
+
+  @Override
+  public Upload begin(FragmentId id, long length, int blockSize) throws IOException {
+    return real.begin(id, length, blockSize);
+  }
+
+  @Override
+  public boolean delete(FragmentId id) throws IOException {
+    return real.delete(id);
+  }
+
+  @Override
+  public List<FragmentId> list() throws IOException {
+    return real.list();
+  }
+
+  @Override
+  public int blockSize(FragmentId id) throws IOException {
+    return real.blockSize(id);
+  }
+
+  @Override
+  public void quarantine(FragmentId id) throws IOException {
+    real.quarantine(id);
+  }
+
+  @Override
+  public long usedBytes() {
+    return real.usedBytes();
+  }
+
+  @Override
+  public long capacityBytes() {
+    return real.capacityBytes();
+  }
+
+  @Override
+  public int fragmentCount() {
+    return real.fragmentCount();
+  }
+}

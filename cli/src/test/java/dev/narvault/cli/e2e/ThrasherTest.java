@@ -1,0 +1,279 @@
+package dev.narvault.cli.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.FragmentHasher;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.gateway.archive.Archive;
+import dev.narvault.repair.Repairer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The thrasher: 24 real holders, RS(6,3), and a seeded random schedule of faults — kill, restart,
+ * corrupt a stored fragment, lie on every read, go slow — at most m new faults between two repair
+ * passes. After each pass every NAR must read back with exactly the bytes S3 has, and at the end
+ * the catalog's idea of health must match what is on the holders' disks.
+ */
+class ThrasherTest {
+  private static final int HOLDERS = 24;
+  private static final int K = 6;
+  private static final int M = 3;
+  private static final int ROUNDS = 6;
+  private static final Duration OFFLINE_AFTER = Duration.ofMillis(1500);
+
+  @TempDir
+  Path dir;
+
+  private enum Fault { KILL, CORRUPT, LIE, SLOW }
+
+  @Test
+  void randomFaults_neverLoseANar_norServeAWrongByte() throws Exception {
+    long seed = Long.getLong("narvault.thrasher.seed", new SecureRandom().nextLong());
+    System.out.println("thrasher seed: " + seed + " (rerun with -Dnarvault.thrasher.seed=" + seed + ")");
+    Random random = new Random(seed);
+    try (Cluster cluster = new Cluster(dir, HOLDERS, OFFLINE_AFTER)) {
+      NixSecretKey key = NixSecretKey.generate("thrash-cache-1", new SecureRandom());
+      List<Integer> sizes = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        sizes.add(2_000 + random.nextInt(300_000));
+      }
+      new CacheGenerator(key, cluster.objects).generate(sizes, seed, 2);
+      // Small packs, so that NARs spread over several packs and holders.
+      var config = new dev.narvault.encoder.MigrateConfig(TrustedKeys.of(key.publicKey()), K, M, 1 << 20,
+          PackLayout.DEFAULT_BLOCK_SIZE, dev.narvault.core.erasure.Codecs.defaultKind(), dir.resolve("work"), 0);
+      int archived = new dev.narvault.encoder.Migration(config, cluster.objects, cluster.catalog,
+          new HolderClient(Duration.ofSeconds(10)), cluster.archiveKey,
+          new dev.narvault.core.coordinator.PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
+              java.time.InstantSource.system()),
+          new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), java.time.Clock.systemUTC()).run()
+          .narsArchived();
+      assertEquals(30, archived);
+      Map<String, byte[]> originals = originals(cluster);
+
+      int faults = 0;
+      int packsRepaired = 0;
+      int lost = 0;
+      int wrong = 0;
+      Set<Integer> faulty = new HashSet<>();
+      for (int round = 0; round < ROUNDS; round++) {
+        heal(cluster, faulty, random);
+        int count = 1 + random.nextInt(M);
+        for (int f = 0; f < count; f++) {
+          int h = pickRunning(cluster, faulty, random);
+          Fault fault = Fault.values()[random.nextInt(Fault.values().length)];
+          faulty.add(h);
+          faults++;
+          switch (fault) {
+            case KILL -> cluster.stopHolder(h);
+            case CORRUPT -> corruptOneFragment(cluster, h, random);
+            case LIE -> cluster.stores.get(h).mode = FaultyStore.Mode.LYING;
+            case SLOW -> cluster.stores.get(h).mode = FaultyStore.Mode.SLOW;
+          }
+        }
+        Thread.sleep(OFFLINE_AFTER.toMillis() + 400);
+        detect(cluster);
+        packsRepaired += repairUntilHealthy(cluster);
+        int[] check = readBack(cluster, originals);
+        lost += check[0];
+        wrong += check[1];
+      }
+      // The end: every holder back and honest; what the catalog says must be what the disks hold.
+      for (int h : faulty) {
+        if (!cluster.up.get(h)) {
+          cluster.restartHolder(h);
+        }
+        cluster.stores.get(h).mode = FaultyStore.Mode.HONEST;
+      }
+      faulty.clear();
+      cluster.awaitRegistered();
+      detect(cluster);
+      packsRepaired += repairUntilHealthy(cluster);
+      cluster.coordinator.collector().collectOnce();
+      int[] check = readBack(cluster, originals);
+      lost += check[0];
+      wrong += check[1];
+      long bytesMoved = cluster.coordinator.metrics().bytesWritten();
+      System.out.printf("thrasher: seed %d, faults injected %d, packs repaired %d, bytes moved %d, NARs lost %d, "
+          + "wrong bytes served %d%n", seed, faults, packsRepaired, bytesMoved, lost, wrong);
+      assertEquals(0, lost, "NARs lost (seed " + seed + ")");
+      assertEquals(0, wrong, "wrong bytes served (seed " + seed + ")");
+      assertTrue(packsRepaired > 0, "the schedule made repair work (seed " + seed + ")");
+      assertCatalogMatchesDisks(cluster);
+    }
+  }
+
+  /** Undoes some earlier faults: killed holders come back, liars and slow holders mend their ways. */
+  private static void heal(Cluster cluster, Set<Integer> faulty, Random random) throws IOException {
+    for (int h : new ArrayList<>(faulty)) {
+      if (random.nextBoolean()) {
+        continue;
+      }
+      if (!cluster.up.get(h)) {
+        cluster.restartHolder(h);
+      }
+      cluster.stores.get(h).mode = FaultyStore.Mode.HONEST;
+      faulty.remove(h);
+    }
+  }
+
+  private static int pickRunning(Cluster cluster, Set<Integer> faulty, Random random) {
+    List<Integer> healthy = new ArrayList<>();
+    for (int i = 0; i < cluster.holders.size(); i++) {
+      if (cluster.up.get(i) && !faulty.contains(i)) {
+        healthy.add(i);
+      }
+    }
+    return healthy.get(random.nextInt(healthy.size()));
+  }
+
+  private static void corruptOneFragment(Cluster cluster, int h, Random random) throws IOException {
+    var ids = cluster.holders.get(h).store().list();
+    if (ids.isEmpty()) {
+      return;
+    }
+    String id = ids.get(random.nextInt(ids.size())).hex();
+    Path file = cluster.fragmentFile(h, id);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer all = ByteBuffer.allocate((int) ch.size());
+      ch.read(all, 0);
+      for (int i = 0; i < all.capacity(); i++) {
+        all.put(i, (byte) ~all.get(i));
+      }
+      ch.write(all.flip(), 0);
+    }
+  }
+
+  /** What runs on its own in production: holders' scrubs and the coordinator's audits. */
+  private static void detect(Cluster cluster) throws Exception {
+    for (int i = 0; i < cluster.holders.size(); i++) {
+      if (cluster.up.get(i)) {
+        cluster.holders.get(i).scrubOnce();
+      }
+    }
+    cluster.coordinator.auditor().auditOnce();
+    // Scrub reports travel asynchronously: give them a moment to land.
+    Thread.sleep(300);
+  }
+
+  private static int repairUntilHealthy(Cluster cluster) throws Exception {
+    int repaired = 0;
+    for (int pass = 0; pass < 6; pass++) {
+      Repairer.Round round = cluster.coordinator.repairer().repairOnce();
+      repaired += round.repaired();
+      cluster.coordinator.collector().collectOnce();
+      if (cluster.coordinator.repairer().queue().isEmpty()) {
+        break;
+      }
+    }
+    return repaired;
+  }
+
+  private static Map<String, byte[]> originals(Cluster cluster) throws IOException {
+    Map<String, byte[]> map = new HashMap<>();
+    List<String> keys = new ArrayList<>();
+    cluster.objects.list("", o -> {
+      if (o.key().endsWith(".narinfo")) {
+        keys.add(o.key().substring(0, 32));
+      }
+    });
+    for (String hash : keys) {
+      ArchivedNar nar = cluster.catalog.narByStoreHash(hash).orElseThrow();
+      try (InputStream in = cluster.objects.open(nar.fileKey())) {
+        map.put(hash, in.readAllBytes());
+      }
+    }
+    return map;
+  }
+
+  /** Reads every NAR through the archive: {NARs that could not be read, NARs read with wrong bytes}. */
+  private static int[] readBack(Cluster cluster, Map<String, byte[]> originals) throws IOException {
+    Archive archive = new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+        Optional.of(TrustedKeys.of(cluster.archiveKey.publicKey())));
+    int lost = 0;
+    int wrong = 0;
+    for (Map.Entry<String, byte[]> e : originals.entrySet()) {
+      ArchivedNar nar = cluster.catalog.narByStoreHash(e.getKey()).orElseThrow();
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      try {
+        archive.read(nar, 0, nar.length(), got);
+      } catch (IOException failed) {
+        lost++;
+        System.out.println("thrasher: NAR " + e.getKey() + " unreadable: " + failed.getMessage());
+        continue;
+      }
+      if (!Arrays.equals(e.getValue(), got.toByteArray())) {
+        wrong++;
+      }
+    }
+    return new int[] {lost, wrong};
+  }
+
+  /** Every fragment the catalog counts as stored on a running holder is on its disk, whole and right. */
+  private static void assertCatalogMatchesDisks(Cluster cluster) throws Exception {
+    Map<String, Integer> byId = new HashMap<>();
+    for (int i = 0; i < cluster.holders.size(); i++) {
+      byId.put(cluster.holders.get(i).holderId(), i);
+    }
+    for (var health : cluster.coordinator.repairer().queue()) {
+      throw new AssertionError("pack still queued for repair: " + health);
+    }
+    Map<Integer, Set<String>> expectedOnDisk = new HashMap<>();
+    List<String> packs = new ArrayList<>();
+    for (String hash : originals(cluster).keySet()) {
+      packs.add(cluster.catalog.narByStoreHash(hash).orElseThrow().packId());
+    }
+    for (String packId : new HashSet<>(packs)) {
+      Set<Integer> stored = new HashSet<>();
+      for (FragmentPlacement p : cluster.catalog.placements(packId)) {
+        if (!p.stored()) {
+          continue;
+        }
+        int h = byId.get(p.holderId());
+        assertTrue(cluster.up.get(h), "stored on a running holder");
+        Path file = cluster.fragmentFile(h, p.fragmentId());
+        assertTrue(Files.exists(file), "catalog says holder " + h + " stores " + p.fragmentId());
+        FragmentHasher hasher = new FragmentHasher(PackLayout.DEFAULT_BLOCK_SIZE);
+        byte[] bytes = Files.readAllBytes(file);
+        hasher.update(bytes, 0, bytes.length);
+        assertEquals(p.fragmentId(), hasher.finish().id().hex(), "bytes on disk match the fragment id");
+        stored.add(p.fragmentIndex());
+        expectedOnDisk.computeIfAbsent(h, x -> new HashSet<>()).add(p.fragmentId());
+      }
+      // Above the repair threshold r = ceil(m/2); fragments of suspect holders may still count as stored.
+      assertTrue(stored.size() >= K + (M + 1) / 2, "pack " + packId + " has " + stored + " stored");
+    }
+    // And nothing else: surplus and corrupt copies were collected.
+    for (int h = 0; h < cluster.holders.size(); h++) {
+      Set<String> onDisk = new HashSet<>();
+      cluster.holders.get(h).store().list().forEach(id -> onDisk.add(id.hex()));
+      assertEquals(expectedOnDisk.getOrDefault(h, Set.of()), onDisk, "holder " + h + " keeps exactly what the catalog counts");
+    }
+  }
+}
