@@ -50,6 +50,11 @@ class CatalogContractTest {
 
   /** A fresh, empty catalog on the backend. */
   static String freshUrl(String backend) throws Exception {
+    return freshUrl(backend, dir);
+  }
+
+  /** A fresh, empty catalog on the backend; SQLite files go to {@code dir}. */
+  static String freshUrl(String backend, Path dir) throws Exception {
     if (backend.equals("sqlite")) {
       return "jdbc:sqlite:" + dir.resolve(UUID.randomUUID() + ".db");
     }

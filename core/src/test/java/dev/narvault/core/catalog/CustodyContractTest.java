@@ -1,0 +1,169 @@
+package dev.narvault.core.catalog;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Repair's part of the catalog, on every backend (SQLite, and PostgreSQL when CI starts one). */
+class CustodyContractTest {
+  @org.junit.jupiter.api.io.TempDir
+  static java.nio.file.Path dir;
+
+  static java.util.stream.Stream<String> backends() {
+    return CatalogContractTest.backends();
+  }
+
+  private static String pack(Catalog c, long seed) throws Exception {
+    for (int h = 0; h < 8; h++) {
+      CatalogContractTest.register(c, "h" + h, "http://h" + h, 1);
+    }
+    Manifest m = CatalogContractTest.manifest(2, seed);
+    String packId = ManifestCodec.packId(m);
+    c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
+    return packId;
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void claims_oneOwnerAtATime_expiredClaimsCanBeTakenOver(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      String packId = pack(c, 11);
+      Custody custody = c.custody();
+      assertTrue(custody.claim(packId, "w1", 1000, 2000));
+      assertFalse(custody.claim(packId, "w2", 1500, 2500), "claimed by w1 until 2000");
+      assertTrue(custody.claim(packId, "w1", 1500, 3000), "the owner may extend");
+      assertTrue(custody.claim(packId, "w2", 3001, 4000), "w1's claim expired: w2 takes over");
+      CatalogException lost = assertThrows(CatalogException.class,
+          () -> custody.commitRepair(packId, "w1", List.of(new Custody.Rebuilt(0, "ab", "h5"))));
+      assertTrue(lost.getMessage().contains("lost its claim"), lost.getMessage());
+      assertEquals(5, c.placements(packId).size(), "nothing committed by a worker without the claim");
+      custody.release(packId, "w2");
+      assertTrue(custody.claim(packId, "w3", 3002, 5000));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void claims_manyWorkersAtOnce_eachPackGoesToExactlyOne(String backend) throws Exception {
+    String url = CatalogContractTest.freshUrl(backend, dir);
+    List<String> packIds = new ArrayList<>();
+    try (Catalog c = Catalog.open(url)) {
+      for (long seed = 0; seed < 12; seed++) {
+        packIds.add(pack(c, 100 + seed));
+      }
+    }
+    // Four workers, each with its own catalog connection, race for the same packs.
+    ConcurrentHashMap<String, String> winners = new ConcurrentHashMap<>();
+    List<Catalog> catalogs = new ArrayList<>();
+    try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+      List<Future<?>> runs = new ArrayList<>();
+      for (int w = 0; w < 4; w++) {
+        Catalog c = Catalog.open(url);
+        catalogs.add(c);
+        String owner = "w" + w;
+        runs.add(pool.submit(() -> {
+          for (String p : packIds) {
+            if (c.custody().claim(p, owner, 10, 10_000)) {
+              String before = winners.putIfAbsent(p, owner);
+              if (before != null) {
+                throw new AssertionError(p + " claimed by " + before + " and " + owner);
+              }
+            }
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : runs) {
+        f.get();
+      }
+    } finally {
+      for (Catalog c : catalogs) {
+        c.close();
+      }
+    }
+    assertEquals(Set.copyOf(packIds), winners.keySet(), "every pack claimed by exactly one worker");
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void commitRepair_supersedesOldCopies_andGarbageIsCollectedOnlyFromReachableHolders(String backend)
+      throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      String packId = pack(c, 12);
+      Custody custody = c.custody();
+      String f0 = c.placements(packId).get(0).fragmentId();
+      assertEquals(List.of(), custody.packsToCheck(List.of()));
+      assertEquals(List.of(packId), custody.packsToCheck(List.of("h0")));
+      assertTrue(custody.claim(packId, "w", 1, 100));
+      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h5")));
+      List<FragmentPlacement> rows = c.placements(packId);
+      assertEquals(6, rows.size());
+      assertEquals(FragmentPlacement.SUPERSEDED, rows.stream().filter(p -> p.holderId().equals("h0")).findFirst()
+          .orElseThrow().state());
+      assertEquals(FragmentPlacement.STORED, rows.stream().filter(p -> p.holderId().equals("h5")).findFirst()
+          .orElseThrow().state());
+      assertEquals(List.of(packId), custody.packsToCheck(List.of()), "a non-stored row keeps the pack in view");
+      assertEquals(List.of(), custody.garbage(List.of("h1", "h2"), 0, 10), "h0 is not reachable");
+      List<Custody.Garbage> g = custody.garbage(List.of("h0", "h1"), 0, 10);
+      assertEquals(1, g.size());
+      assertEquals("h0", g.getFirst().holderId());
+      assertFalse(g.getFirst().order());
+      custody.forget(g.getFirst());
+      assertEquals(5, c.placements(packId).size());
+      assertEquals(List.of(), custody.garbage(List.of("h0"), 0, 10));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void orders_thatNeverCommit_becomeGarbageAfterExpiry_committedOnesDoNot(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      String packId = pack(c, 13);
+      Custody custody = c.custody();
+      String committed = c.placements(packId).get(1).fragmentId();
+      String orphan = "ee".repeat(32);
+      custody.recordOrders(packId, List.of(committed, orphan), List.of("h1", "h6"), 500);
+      assertEquals(List.of(), custody.garbage(List.of("h1", "h6"), 400, 10), "not expired yet");
+      List<Custody.Garbage> g = custody.garbage(List.of("h1", "h6"), 600, 10);
+      assertEquals(List.of("h6"), g.stream().map(Custody.Garbage::holderId).toList());
+      assertTrue(g.getFirst().order());
+      assertEquals(orphan, g.getFirst().fragmentId());
+      custody.forget(g.getFirst());
+      assertEquals(List.of(), custody.garbage(List.of("h1", "h6"), 600, 10));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void storedFragmentNear_wrapsAround_andSkipsCopiesNotStored(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      String packId = pack(c, 14);
+      String f2 = c.placements(packId).get(2).fragmentId();
+      Custody custody = c.custody();
+      assertEquals(f2, custody.storedFragmentNear("h2", "ff".repeat(32)).orElseThrow().fragmentId(), "wraps");
+      assertEquals(f2, custody.storedFragmentNear("h2", "").orElseThrow().fragmentId());
+      c.recordScrubReport("h2", f2, 5);
+      assertTrue(custody.storedFragmentNear("h2", "").isEmpty(), "a corrupt copy is not audited again");
+      assertEquals(0, custody.storedFragments("h2"));
+      assertEquals(1, custody.storedFragments("h3"));
+      custody.markExiting("h3");
+      assertEquals(HolderRecord.EXITING, c.holder("h3").orElseThrow().state());
+      assertEquals(Set.of("h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"),
+          c.holders().stream().map(HolderRecord::holderId).collect(Collectors.toSet()));
+    }
+  }
+}
