@@ -59,7 +59,8 @@ final class Cluster implements AutoCloseable {
   final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
-  final Coordinator coordinator;
+  Coordinator coordinator;
+  private final CoordinatorConfig coordinatorConfig;
   GatewayServer gateway;
 
   Cluster(Path dir, int holderCount) throws IOException {
@@ -72,10 +73,11 @@ final class Cluster implements AutoCloseable {
     this.s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
     this.objects = new S3ObjectSource(s3.config());
     this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
-    this.coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey,
+    this.coordinatorConfig = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey,
         List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
         new HolderRules(offlineAfter, Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0, Duration.ofMinutes(5),
-        dir.resolve("repair-work")), catalog, InstantSource.system());
+        dir.resolve("repair-work"));
+    this.coordinator = Coordinator.start(coordinatorConfig, catalog, InstantSource.system());
     for (int i = 0; i < holderCount; i++) {
       addHolder("127.0." + (i + 1) + ".1", "");
     }
@@ -106,6 +108,19 @@ final class Cluster implements AutoCloseable {
             coordinatorKey.publicKey())
         .withCoordinator(coordinator.endpoint()).withHeartbeat(HEARTBEAT)
         .withDescription(Optional.empty(), operator, "");
+  }
+
+  /** Stops the coordinator; {@link #startCoordinatorAgain} brings it back on the same port. */
+  void stopCoordinator() {
+    coordinator.close();
+  }
+
+  void startCoordinatorAgain() throws IOException {
+    int port = coordinator.endpoint().getPort();
+    coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", port),
+        coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), coordinatorConfig.archiveKeys(),
+        coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
+        coordinatorConfig.workDir()), catalog, InstantSource.system());
   }
 
   /** Restarts stopped holder {@code i} on its old address (a new port), with its data. */

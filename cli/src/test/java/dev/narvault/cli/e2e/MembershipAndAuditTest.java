@@ -213,4 +213,32 @@ class MembershipAndAuditTest {
       assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "a corrupt fragment no longer counts");
     }
   }
+
+  @Test
+  void scrubReport_madeWhileTheCoordinatorIsDown_isDeliveredWhenItReturns() throws Exception {
+    try (Cluster cluster = new Cluster(dir.resolve("c"), 6)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      new CacheGenerator(key, cluster.objects).generate(List.of(30_000), 13, 1);
+      assertEquals(1, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
+      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
+      int h0 = cluster.holderOf(packId, 0);
+      cluster.stopCoordinator();
+      try (FileChannel ch = FileChannel.open(cluster.fragmentFile(h0, p0.fragmentId()), StandardOpenOption.READ,
+          StandardOpenOption.WRITE)) {
+        ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), 7);
+      }
+      assertEquals(1, cluster.holders.get(h0).scrubOnce(), "quarantined while nobody can be told");
+      Thread.sleep(3 * Cluster.HEARTBEAT.toMillis());
+      assertEquals("stored", cluster.catalog.placements(packId).getFirst().state(), "the report could not land yet");
+      cluster.startCoordinatorAgain();
+      waitFor(() -> {
+        try {
+          return cluster.catalog.placements(packId).getFirst().state().equals("corrupt");
+        } catch (Exception e) {
+          return false;
+        }
+      }, "the queued scrub report, retried until acknowledged");
+    }
+  }
 }
