@@ -88,12 +88,16 @@ public final class Coordinator implements AutoCloseable {
     }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** One repair round followed by one garbage collection round. */
+  /** One repair round, then moving a few fragments off nearly full holders, then garbage collection. */
   public Repairer.Round repairAndCollect() throws Exception {
     Repairer.Round round = repairer.repairOnce();
+    repairer.rebalanceOnce(REBALANCE_PER_ROUND);
     collector.collectOnce();
     return round;
   }
+
+  /** Fragments moved off each nearly full holder per round: slow, so repair always comes first. */
+  static final int REBALANCE_PER_ROUND = 8;
 
   public Repairer repairer() {
     return repairer;

@@ -172,6 +172,60 @@ public final class Repairer {
     return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
   }
 
+  /** A holder is rebalanced when it reports more than this share of its capacity used. */
+  static final double NEARLY_FULL = 0.90;
+
+  /**
+   * Moves fragments off live holders that report more than {@value #NEARLY_FULL} of their
+   * capacity used (a volunteer lowered its capacity): up to {@code perHolder} fragments each, each
+   * copied (verified) to a holder chosen under the placement rules and committed like a repair,
+   * which leaves the old copy superseded for garbage collection.
+   *
+   * @return fragments moved
+   */
+  public int rebalanceOnce(int perHolder) throws CatalogException {
+    long now = clock.millis();
+    int moved = 0;
+    for (HolderRecord h : catalog.holders()) {
+      if (!rules.live(h, now) || h.capacityBytes() <= 0 || h.usedBytes() <= NEARLY_FULL * h.capacityBytes()) {
+        continue;
+      }
+      for (int i = 0; i < perHolder; i++) {
+        byte[] start = new byte[32];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(start);
+        var pick = custody.storedFragmentNear(h.holderId(), java.util.HexFormat.of().formatHex(start));
+        if (pick.isEmpty() || !custody.claim(pick.get().packId(), owner, now, now + CLAIM.toMillis())) {
+          break;
+        }
+        FragmentPlacement f = pick.get();
+        try {
+          var shape = custody.shape(f.packId()).orElseThrow();
+          Set<String> live = new HashSet<>();
+          Set<String> counted = new HashSet<>();
+          for (HolderRecord r : catalog.holders()) {
+            if (rules.live(r, now)) {
+              live.add(r.holderId());
+            }
+            if (rules.healthy(r, now) && !r.holderId().equals(h.holderId())) {
+              counted.add(r.holderId());
+            }
+          }
+          // The full holder's copy does not count: repair copies it elsewhere, like a leaver's.
+          PackHealth health = PackHealth.of(f.packId(), shape.dataFragmentCount(), shape.parityFragmentCount(),
+              catalog.placements(f.packId()), counted::contains, live::contains);
+          moved += (int) repair(health)[0];
+          metrics.packsRepaired.increment();
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("holder {} is nearly full; moving fragment {} failed: {}", h.holderId(), f.fragmentId(),
+              e.getMessage());
+          custody.release(f.packId(), owner);
+          break;
+        }
+      }
+    }
+    return moved;
+  }
+
   /** Repairs one claimed pack; returns {fragments rebuilt, bytes placed}. Commits or throws. */
   private long[] repair(PackHealth health) throws IOException {
     String packId = health.packId();

@@ -103,9 +103,12 @@ final class Cluster implements AutoCloseable {
     return HolderServer.start(config, store, InstantSource.system());
   }
 
+  /** Capacities other than 1 GiB, by holder index, applied when a holder (re)starts. */
+  final java.util.Map<Integer, Long> capacities = new java.util.HashMap<>();
+
   HolderConfig holderConfig(int i, String address, String operator) {
-    return HolderConfig.of(new InetSocketAddress(address, 0), dir.resolve("holder-" + i), 1L << 30,
-            coordinatorKey.publicKey())
+    return HolderConfig.of(new InetSocketAddress(address, 0), dir.resolve("holder-" + i),
+            capacities.getOrDefault(i, 1L << 30), coordinatorKey.publicKey())
         .withCoordinator(coordinator.endpoint()).withHeartbeat(HEARTBEAT)
         .withDescription(Optional.empty(), operator, "");
   }

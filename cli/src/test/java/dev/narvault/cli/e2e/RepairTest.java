@@ -93,6 +93,48 @@ class RepairTest {
     }
   }
 
+  @Test
+  void aNearlyFullHolder_hasFragmentsMovedOff() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 10)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<Integer> sizes = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        sizes.add(60_000 + 1000 * i);
+      }
+      new CacheGenerator(key, cluster.objects).generate(sizes, 23, 2);
+      // Tiny packs (one or two NARs each): every holder ends up with several fragments.
+      var config = new dev.narvault.encoder.MigrateConfig(dev.narvault.core.nix.TrustedKeys.of(key.publicKey()), 4, 2,
+          70_000, dev.narvault.core.pack.PackLayout.DEFAULT_BLOCK_SIZE, dev.narvault.core.erasure.Codecs.defaultKind(),
+          dir.resolve("work"), 0);
+      new dev.narvault.encoder.Migration(config, cluster.objects, cluster.catalog,
+          new dev.narvault.core.holder.HolderClient(Duration.ofSeconds(10)), cluster.archiveKey,
+          new dev.narvault.core.coordinator.PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
+              java.time.InstantSource.system()),
+          new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), java.time.Clock.systemUTC()).run();
+      int busiest = 0;
+      for (int i = 1; i < 10; i++) {
+        if (cluster.holders.get(i).store().fragmentCount() > cluster.holders.get(busiest).store().fragmentCount()) {
+          busiest = i;
+        }
+      }
+      int before = cluster.holders.get(busiest).store().fragmentCount();
+      long used = cluster.holders.get(busiest).store().usedBytes();
+      assertTrue(before >= 3, before + " fragments");
+      // The volunteer lowers its capacity to just what it holds: nearly full.
+      cluster.stopHolder(busiest);
+      cluster.capacities.put(busiest, used + 1);
+      cluster.restartHolder(busiest);
+      cluster.awaitRegistered();
+      Thread.sleep(3 * Cluster.HEARTBEAT.toMillis());
+      int moved = cluster.coordinator.repairer().rebalanceOnce(2);
+      assertEquals(2, moved);
+      assertEquals(2, cluster.coordinator.collector().collectOnce());
+      assertEquals(before - 2, cluster.holders.get(busiest).store().fragmentCount());
+      assertEquals(before - 2, cluster.catalog.custody().storedFragments(cluster.holders.get(busiest).holderId()));
+      assertReadsBack(cluster);
+    }
+  }
+
   private static int indexOf(Cluster cluster, String holderId) {
     for (int i = 0; i < cluster.holders.size(); i++) {
       if (cluster.holders.get(i).holderId().equals(holderId)) {
