@@ -10,19 +10,17 @@ import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import dev.narvault.holder.store.DiskFragmentStore;
+import dev.narvault.holder.store.ForwardingFragmentStore;
 import dev.narvault.holder.store.FragmentStore;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
@@ -38,18 +36,17 @@ class FullDiskTest {
   Path dir;
 
   /** The disk store, except that uploads hit "no space left on device" after {@code limit} bytes. */
-  static final class FillingUpStore implements FragmentStore {
-    private final FragmentStore disk;
+  static final class FillingUpStore extends ForwardingFragmentStore {
     private final long limit;
 
     FillingUpStore(FragmentStore disk, long limit) {
-      this.disk = disk;
+      super(disk);
       this.limit = limit;
     }
 
     @Override
     public Upload begin(FragmentId id, long length, int blockSize) throws IOException {
-      Upload real = disk.begin(id, length, blockSize);
+      Upload real = delegate().begin(id, length, blockSize);
       return new Upload() {
         long written;
 
@@ -72,46 +69,6 @@ class FullDiskTest {
           real.close();
         }
       };
-    }
-
-    @Override
-    public Optional<FileChannel> open(FragmentId id) throws IOException {
-      return disk.open(id);
-    }
-
-    @Override
-    public boolean delete(FragmentId id) throws IOException {
-      return disk.delete(id);
-    }
-
-    @Override
-    public List<FragmentId> list() throws IOException {
-      return disk.list();
-    }
-
-    @Override
-    public int blockSize(FragmentId id) throws IOException {
-      return disk.blockSize(id);
-    }
-
-    @Override
-    public void quarantine(FragmentId id) throws IOException {
-      disk.quarantine(id);
-    }
-
-    @Override
-    public long usedBytes() {
-      return disk.usedBytes();
-    }
-
-    @Override
-    public long capacityBytes() {
-      return disk.capacityBytes();
-    }
-
-    @Override
-    public int fragmentCount() {
-      return disk.fragmentCount();
     }
   }
 

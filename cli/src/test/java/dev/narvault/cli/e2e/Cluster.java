@@ -190,7 +190,12 @@ final class Cluster implements AutoCloseable {
   }
 
   MigrationSummary migrate(NixPublicKey trusted, int k, int m, int limit) throws IOException {
-    MigrateConfig config = new MigrateConfig(TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE,
+    return migrate(trusted, k, m, limit, 64L << 20);
+  }
+
+  /** Migrates with a target pack size (small packs spread NARs over many packs and holders). */
+  MigrationSummary migrate(NixPublicKey trusted, int k, int m, int limit, long packSize) throws IOException {
+    MigrateConfig config = new MigrateConfig(TrustedKeys.of(trusted), k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
         Codecs.defaultKind(), dir.resolve("work"), limit);
     return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
         new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
@@ -225,6 +230,16 @@ final class Cluster implements AutoCloseable {
       holders.get(i).close();
       up.set(i, false);
     }
+  }
+
+  /** Flips every byte of a fragment file on holder {@code i}'s disk, as silent rot would. */
+  void rot(int holder, String id) throws IOException {
+    Path file = fragmentFile(holder, id);
+    byte[] bytes = Files.readAllBytes(file);
+    for (int b = 0; b < bytes.length; b++) {
+      bytes[b] = (byte) ~bytes[b];
+    }
+    Files.write(file, bytes);
   }
 
   /** The directory where holder {@code i} keeps fragment {@code id}. */

@@ -1,6 +1,7 @@
 package dev.narvault.cli.e2e;
 
 import dev.narvault.core.pack.FragmentId;
+import dev.narvault.holder.store.ForwardingFragmentStore;
 import dev.narvault.holder.store.FragmentStore;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -9,28 +10,26 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
 import java.util.Optional;
 
 /**
  * A holder's store that can be told to misbehave on reads: serve every fragment with its bytes
  * flipped (a lying holder), or answer slowly. Writes and everything else go to the real store.
  */
-final class FaultyStore implements FragmentStore {
+final class FaultyStore extends ForwardingFragmentStore {
   enum Mode { HONEST, LYING, SLOW }
 
-  private final FragmentStore real;
   private final Path scratch;
   volatile Mode mode = Mode.HONEST;
 
   FaultyStore(FragmentStore real, Path scratch) throws IOException {
-    this.real = real;
+    super(real);
     this.scratch = Files.createDirectories(scratch);
   }
 
   @Override
   public Optional<FileChannel> open(FragmentId id) throws IOException {
-    Optional<FileChannel> opened = real.open(id);
+    Optional<FileChannel> opened = delegate().open(id);
     switch (mode) {
       case HONEST -> {
         return opened;
@@ -64,45 +63,5 @@ final class FaultyStore implements FragmentStore {
       }
       default -> throw new IllegalStateException();
     }
-  }
-
-  @Override
-  public Upload begin(FragmentId id, long length, int blockSize) throws IOException {
-    return real.begin(id, length, blockSize);
-  }
-
-  @Override
-  public boolean delete(FragmentId id) throws IOException {
-    return real.delete(id);
-  }
-
-  @Override
-  public List<FragmentId> list() throws IOException {
-    return real.list();
-  }
-
-  @Override
-  public int blockSize(FragmentId id) throws IOException {
-    return real.blockSize(id);
-  }
-
-  @Override
-  public void quarantine(FragmentId id) throws IOException {
-    real.quarantine(id);
-  }
-
-  @Override
-  public long usedBytes() {
-    return real.usedBytes();
-  }
-
-  @Override
-  public long capacityBytes() {
-    return real.capacityBytes();
-  }
-
-  @Override
-  public int fragmentCount() {
-    return real.fragmentCount();
   }
 }

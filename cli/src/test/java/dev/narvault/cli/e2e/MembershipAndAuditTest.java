@@ -11,12 +11,10 @@ import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.nix.NixSecretKey;
-import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import dev.narvault.repair.Auditor;
 import dev.narvault.repair.Membership;
 import dev.narvault.repair.MembershipException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -167,16 +165,7 @@ class MembershipAndAuditTest {
       FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
       HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId())).findFirst().orElseThrow();
       int index = cluster.holders.indexOf(h0);
-      Path file = cluster.fragmentFile(index, p0.fragmentId());
-      // Every byte flipped, so whichever block the audit picks is wrong.
-      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        ByteBuffer all = ByteBuffer.allocate((int) ch.size());
-        ch.read(all, 0);
-        for (int i = 0; i < all.capacity(); i++) {
-          all.put(i, (byte) ~all.get(i));
-        }
-        ch.write(all.flip(), 0);
-      }
+      cluster.rot(index, p0.fragmentId());
       assertEquals(6, cluster.catalog.healthyPlacements(packId).size());
       assertEquals(1, auditor.auditOnce(), "exactly the altered holder fails");
       assertEquals(List.of(true, false), cluster.catalog.auditResults(h0.holderId()));

@@ -9,7 +9,6 @@ import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.coordinator.PlacementException;
 import dev.narvault.core.nix.NixSecretKey;
-import dev.narvault.holder.server.HolderServer;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -60,13 +59,7 @@ class PlacementRulesTest {
       }
       new CacheGenerator(key, cluster.objects).generate(sizes, 31, 2);
       // Packs of ~100 KB: several packs, each placed on its own.
-      var config = new dev.narvault.encoder.MigrateConfig(dev.narvault.core.nix.TrustedKeys.of(key.publicKey()), 6, 4,
-          100_000, dev.narvault.core.pack.PackLayout.DEFAULT_BLOCK_SIZE, dev.narvault.core.erasure.Codecs.defaultKind(),
-          dir.resolve("work"), 0);
-      new dev.narvault.encoder.Migration(config, cluster.objects, cluster.catalog,
-          new dev.narvault.core.holder.HolderClient(Duration.ofSeconds(10)), cluster.archiveKey,
-          new PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey, InstantSource.system()),
-          new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), java.time.Clock.systemUTC()).run();
+      cluster.migrate(key.publicKey(), 6, 4, 0, 100_000);
       Set<String> packs = packs(cluster);
       assertTrue(packs.size() >= 4, packs.size() + " packs");
       Map<String, Integer> index = new HashMap<>();

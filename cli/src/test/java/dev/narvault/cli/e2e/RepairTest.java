@@ -103,14 +103,7 @@ class RepairTest {
       }
       new CacheGenerator(key, cluster.objects).generate(sizes, 23, 2);
       // Tiny packs (one or two NARs each): every holder ends up with several fragments.
-      var config = new dev.narvault.encoder.MigrateConfig(dev.narvault.core.nix.TrustedKeys.of(key.publicKey()), 4, 2,
-          70_000, dev.narvault.core.pack.PackLayout.DEFAULT_BLOCK_SIZE, dev.narvault.core.erasure.Codecs.defaultKind(),
-          dir.resolve("work"), 0);
-      new dev.narvault.encoder.Migration(config, cluster.objects, cluster.catalog,
-          new dev.narvault.core.holder.HolderClient(Duration.ofSeconds(10)), cluster.archiveKey,
-          new dev.narvault.core.coordinator.PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
-              java.time.InstantSource.system()),
-          new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), java.time.Clock.systemUTC()).run();
+      cluster.migrate(key.publicKey(), 4, 2, 0, 70_000);
       int busiest = 0;
       for (int i = 1; i < 10; i++) {
         if (cluster.holders.get(i).store().fragmentCount() > cluster.holders.get(busiest).store().fragmentCount()) {

@@ -16,11 +16,8 @@ import dev.narvault.repair.Repairer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,14 +63,7 @@ class ThrasherTest {
       }
       new CacheGenerator(key, cluster.objects).generate(sizes, seed, 2);
       // Small packs, so that NARs spread over several packs and holders.
-      var config = new dev.narvault.encoder.MigrateConfig(TrustedKeys.of(key.publicKey()), K, M, 1 << 20,
-          PackLayout.DEFAULT_BLOCK_SIZE, dev.narvault.core.erasure.Codecs.defaultKind(), dir.resolve("work"), 0);
-      int archived = new dev.narvault.encoder.Migration(config, cluster.objects, cluster.catalog,
-          new HolderClient(Duration.ofSeconds(10)), cluster.archiveKey,
-          new dev.narvault.core.coordinator.PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
-              java.time.InstantSource.system()),
-          new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), java.time.Clock.systemUTC()).run()
-          .narsArchived();
+      int archived = cluster.migrate(key.publicKey(), K, M, 0, 1 << 20).narsArchived();
       assertEquals(30, archived);
       Map<String, byte[]> originals = originals(cluster);
 
@@ -155,18 +145,8 @@ class ThrasherTest {
 
   private static void corruptOneFragment(Cluster cluster, int h, Random random) throws IOException {
     var ids = cluster.holders.get(h).store().list();
-    if (ids.isEmpty()) {
-      return;
-    }
-    String id = ids.get(random.nextInt(ids.size())).hex();
-    Path file = cluster.fragmentFile(h, id);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer all = ByteBuffer.allocate((int) ch.size());
-      ch.read(all, 0);
-      for (int i = 0; i < all.capacity(); i++) {
-        all.put(i, (byte) ~all.get(i));
-      }
-      ch.write(all.flip(), 0);
+    if (!ids.isEmpty()) {
+      cluster.rot(h, ids.get(random.nextInt(ids.size())).hex());
     }
   }
 

@@ -1,6 +1,16 @@
 package dev.narvault.core.pack;
 
+import dev.narvault.core.erasure.NotEnoughFragmentsException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.Future;
+import java.util.function.ObjIntConsumer;
 
 /**
  * Reads runs of whole blocks of a pack's fragments and checks each block against the manifest's
@@ -27,6 +37,51 @@ final class BlockVerifier {
     }
     verify(index, first, end, bytes);
     return bytes;
+  }
+
+  /**
+   * Verified bytes of blocks {@code [first, end)} from exactly k of the {@code candidates}, read at
+   * once on {@code executor}; a candidate that fails is reported to {@code onFailure} and replaced
+   * by the next one. The answer has the bytes at the index of each fragment read, null elsewhere.
+   *
+   * @throws NotEnoughFragmentsException when the candidates run out before k answered
+   */
+  byte[][] readAnyK(ArrayDeque<Integer> candidates, int first, int end, Executor executor,
+      ObjIntConsumer<IOException> onFailure) throws IOException {
+    int k = layout.dataFragmentCount();
+    byte[][] work = new byte[layout.totalFragmentCount()][];
+    ExecutorCompletionService<byte[]> reads = new ExecutorCompletionService<>(executor);
+    Map<Future<byte[]>, Integer> inFlight = new HashMap<>();
+    int have = 0;
+    try {
+      while (have < k) {
+        while (have + inFlight.size() < k && !candidates.isEmpty()) {
+          int index = candidates.poll();
+          inFlight.put(reads.submit(() -> read(index, first, end)), index);
+        }
+        if (inFlight.isEmpty()) {
+          break;
+        }
+        Future<byte[]> done = reads.take();
+        int index = inFlight.remove(done);
+        try {
+          work[index] = done.get();
+          have++;
+        } catch (ExecutionException e) {
+          onFailure.accept(e.getCause() instanceof IOException io ? io : new IOException(e.getCause()), index);
+        }
+      }
+    } catch (InterruptedException e) {
+      inFlight.keySet().forEach(f -> f.cancel(true));
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while reading fragments");
+    }
+    if (have < k) {
+      throw new NotEnoughFragmentsException("pack " + ManifestCodec.packId(manifest).substring(0, 12) + ": only "
+          + have + " of " + layout.totalFragmentCount() + " fragments readable for blocks " + first + ".." + end
+          + ", " + k + " needed");
+    }
+    return work;
   }
 
   /** Checks bytes of blocks {@code [first, end)} of fragment {@code index} (read or decoded). */

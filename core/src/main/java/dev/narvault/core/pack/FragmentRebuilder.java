@@ -3,17 +3,13 @@ package dev.narvault.core.pack;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.NotEnoughFragmentsException;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorCompletionService;
-import java.util.concurrent.Future;
 
 /**
  * Rebuilds whole fragments of a pack from any {@code k} others, in stripes: each step reads the
@@ -101,47 +97,17 @@ public final class FragmentRebuilder {
 
   /** Verified bytes of blocks {@code [first, end)} from exactly k usable sources; null elsewhere. */
   private byte[][] readSources(BitSet usable, int first, int end) throws IOException {
-    int k = layout.dataFragmentCount();
     int n = layout.totalFragmentCount();
-    byte[][] work = new byte[n][];
     ArrayDeque<Integer> candidates = new ArrayDeque<>();
     for (int i = usable.nextSetBit(0); i >= 0 && i < n; i = usable.nextSetBit(i + 1)) {
       if (!failed.get(i)) {
         candidates.add(i);
       }
     }
-    ExecutorCompletionService<byte[]> reads = new ExecutorCompletionService<>(executor);
-    Map<Future<byte[]>, Integer> inFlight = new HashMap<>();
-    int have = 0;
-    try {
-      while (have < k) {
-        while (have + inFlight.size() < k && !candidates.isEmpty()) {
-          int index = candidates.poll();
-          inFlight.put(reads.submit(() -> blocks.read(index, first, end)), index);
-        }
-        if (inFlight.isEmpty()) {
-          break;
-        }
-        Future<byte[]> done = reads.take();
-        int index = inFlight.remove(done);
-        try {
-          work[index] = done.get();
-          have++;
-        } catch (ExecutionException e) {
-          failed.set(index);
-          failures.put(index, e.getCause() instanceof IOException io ? io : new IOException(e.getCause()));
-        }
-      }
-    } catch (InterruptedException e) {
-      inFlight.keySet().forEach(f -> f.cancel(true));
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading source fragments");
-    }
-    if (have < k) {
-      throw new NotEnoughFragmentsException("pack " + ManifestCodec.packId(manifest).substring(0, 12) + ": only "
-          + have + " source fragments readable for blocks " + first + ".." + end + ", " + k + " needed");
-    }
-    return work;
+    return blocks.readAnyK(candidates, first, end, executor, (why, index) -> {
+      failed.set(index);
+      failures.put(index, why);
+    });
   }
 
 }

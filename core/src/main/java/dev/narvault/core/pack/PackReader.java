@@ -1,7 +1,6 @@
 package dev.narvault.core.pack;
 
 import dev.narvault.core.erasure.Codec;
-import dev.narvault.core.erasure.NotEnoughFragmentsException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -9,12 +8,8 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.BitSet;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorCompletionService;
-import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -123,7 +118,7 @@ public final class PackReader {
     } catch (TimeoutException slow) {
       return hedge(direct, index, first, end);
     } catch (ExecutionException e) {
-      markFailed(index, asIo(e));
+      markFailed(asIo(e), index);
       return decode(index, first, end);
     } catch (InterruptedException e) {
       direct.cancel(true);
@@ -142,14 +137,14 @@ public final class PackReader {
       byte[] decoded = decode(index, first, end);
       if (!direct.isDone()) {
         direct.cancel(true);
-        markFailed(index, new IOException("slower than " + options.hedgeAfter().toMillis() + " ms, read around"));
+        markFailed(new IOException("slower than " + options.hedgeAfter().toMillis() + " ms, read around"), index);
       }
       return decoded;
     } catch (IOException decodeFailed) {
       try {
         return direct.get();
       } catch (ExecutionException e) {
-        markFailed(index, asIo(e));
+        markFailed(asIo(e), index);
         throw decodeFailed;
       } catch (InterruptedException e) {
         direct.cancel(true);
@@ -164,10 +159,7 @@ public final class PackReader {
   }
 
   private byte[] decode(int wanted, int first, int end) throws IOException {
-    int k = layout.dataFragmentCount();
     int n = layout.totalFragmentCount();
-    byte[][] work = new byte[n][];
-    boolean[] present = new boolean[n];
     ArrayDeque<Integer> candidates = new ArrayDeque<>();
     for (int i = 0; i < n; i++) {
       if (i != wanted && !failed.get(i)) {
@@ -175,35 +167,10 @@ public final class PackReader {
       }
     }
     // Read k fragments at once; each one that fails is replaced by the next candidate.
-    ExecutorCompletionService<byte[]> reads =
-        new ExecutorCompletionService<>(options.executor());
-    Map<Future<byte[]>, Integer> inFlight = new HashMap<>();
-    int have = 0;
-    while (have < k) {
-      while (have + inFlight.size() < k && !candidates.isEmpty()) {
-        int index = candidates.poll();
-        inFlight.put(reads.submit(() -> blocks.read(index, first, end)), index);
-      }
-      if (inFlight.isEmpty()) {
-        break;
-      }
-      Future<byte[]> done = take(reads);
-      int index = inFlight.remove(done);
-      try {
-        work[index] = done.get();
-        present[index] = true;
-        have++;
-      } catch (ExecutionException e) {
-        markFailed(index, asIo(e));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while reading fragments");
-      }
-    }
-    if (have < k) {
-      throw new NotEnoughFragmentsException("pack " + ManifestCodec.packId(manifest).substring(0, 12)
-          + ": only " + have + " of " + n + " fragments readable for blocks " + first + ".." + end
-          + ", " + k + " needed");
+    byte[][] work = blocks.readAnyK(candidates, first, end, options.executor(), this::markFailed);
+    boolean[] present = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      present[i] = work[i] != null;
     }
     int length = blocks.byteLength(first, end);
     work[wanted] = new byte[length];
@@ -212,17 +179,7 @@ public final class PackReader {
     return work[wanted];
   }
 
-  private static Future<byte[]> take(ExecutorCompletionService<byte[]> reads)
-      throws InterruptedIOException {
-    try {
-      return reads.take();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading fragments");
-    }
-  }
-
-  private void markFailed(int index, IOException e) {
+  private void markFailed(IOException e, int index) {
     failed.set(index);
     if (e instanceof FragmentCorruptException) {
       // A holder served bytes that do not match the signed manifest: worth an operator's look.
