@@ -5,6 +5,7 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
+import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.holder.HolderClient;
@@ -315,18 +316,11 @@ public final class Migration {
     List<Manifest.Nar> nars = spool.nars();
     PackLayout layout = PackLayout.of(config.dataFragmentCount(), config.parityFragmentCount(), packLength,
         config.blockSize());
-    List<Path> files = new ArrayList<>();
-    List<OutputStream> outs = new ArrayList<>();
-    try {
-      for (int i = 0; i < layout.totalFragmentCount(); i++) {
-        Path f = runDir.resolve("fragment-" + i);
-        files.add(f);
-        outs.add(new BufferedOutputStream(Files.newOutputStream(f), 1 << 16));
-      }
-      List<FragmentDigest> digests = new PackEncoder(codec).encode(PackSource.of(spool.channel()), layout, outs);
-      for (OutputStream o : outs) {
-        o.close();
-      }
+    try (FragmentFiles fragments = new FragmentFiles(runDir, "fragment-", layout.totalFragmentCount())) {
+      List<FragmentDigest> digests = new PackEncoder(codec).encode(PackSource.of(spool.channel()), layout,
+          fragments.outputs());
+      fragments.finish();
+      List<Path> files = fragments.files();
       Manifest manifest = Manifest.of(layout, digests, nars);
       SignedManifest signed = ManifestCodec.sign(manifest, archiveKey);
       String packId = ManifestCodec.packId(manifest);
@@ -347,16 +341,6 @@ public final class Migration {
           packs, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
           layout.fragmentSize() / 1048576.0, Duration.between(begin, clock.instant()).toMillis() / 1000.0, archived);
     } finally {
-      for (OutputStream o : outs) {
-        try {
-          o.close();
-        } catch (IOException ignored) {
-          // already closed or failing: the file is deleted next
-        }
-      }
-      for (Path f : files) {
-        Files.deleteIfExists(f);
-      }
       spool.reset();
     }
   }

@@ -6,6 +6,7 @@ import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
+import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
@@ -15,9 +16,7 @@ import dev.narvault.core.pack.FragmentRebuilder;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.repair.policy.HolderRules;
 import dev.narvault.repair.policy.PackHealth;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -234,21 +233,9 @@ public final class Repairer {
     Map<String, HolderRecord> byId = catalog.holders().stream()
         .collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
     List<FragmentPlacement> rows = catalog.placements(packId);
-    // One readable copy per index, preferring a healthy holder; every holder with any row of the
-    // pack is kept apart from the new fragments.
-    Map<Integer, FragmentPlacement> sources = new HashMap<>();
-    Set<String> apart = new HashSet<>();
-    for (FragmentPlacement p : rows) {
-      apart.add(p.holderId());
-      HolderRecord h = byId.get(p.holderId());
-      if (!p.stored() || h == null || !rules.live(h, now)) {
-        continue;
-      }
-      FragmentPlacement before = sources.get(p.fragmentIndex());
-      if (before == null || (!rules.healthy(byId.get(before.holderId()), now) && rules.healthy(h, now))) {
-        sources.put(p.fragmentIndex(), p);
-      }
-    }
+    Map<Integer, FragmentPlacement> sources = sources(rows, byId, now);
+    // Every holder with any copy of the pack (even superseded, corrupt or offline) gets none of the new ones.
+    Set<String> apart = rows.stream().map(FragmentPlacement::holderId).collect(Collectors.toSet());
     // Copies on live holders that do not count (leaving, suspect) are still read, verified: a
     // missing fragment that is readable is copied rather than decoded.
     List<Integer> wanted = health.missing();
@@ -260,15 +247,8 @@ public final class Repairer {
     }
     Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
         c -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
-    Files.createDirectories(workDir);
-    List<Path> files = new ArrayList<>();
-    List<OutputStream> outs = new ArrayList<>();
-    try {
-      for (int w : wanted) {
-        Path f = Files.createTempFile(workDir, "repair-" + abbreviate(packId) + "-" + w + "-", ".fragment");
-        files.add(f);
-        outs.add(new BufferedOutputStream(Files.newOutputStream(f), 1 << 16));
-      }
+    try (FragmentFiles fragments = new FragmentFiles(workDir, "repair-" + abbreviate(packId) + "-", wanted.size())) {
+      List<Path> files = fragments.files();
       FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
         bandwidth.take(length);
         FragmentPlacement p = sources.get(index);
@@ -277,13 +257,11 @@ public final class Repairer {
         return bytes;
       }, reads, STRIPE_BYTES);
       try {
-        rebuilder.rebuild(wanted, usable, outs);
+        rebuilder.rebuild(wanted, usable, fragments.outputs());
       } finally {
         recordCorruptSources(packId, rebuilder, sources);
       }
-      for (OutputStream o : outs) {
-        o.close();
-      }
+      fragments.finish();
       List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
       long bytes = 0;
       for (int i = 0; i < wanted.size(); i++) {
@@ -292,13 +270,10 @@ public final class Repairer {
         bytes += Files.size(files.get(i));
       }
       bandwidth.take(bytes);
-      Set<String> keepApart = new HashSet<>();
-      for (FragmentPlacement p : rows) {
-        if (p.stored() && health.healthy().get(p.fragmentIndex()) && byId.containsKey(p.holderId())
-            && rules.healthy(byId.get(p.holderId()), now)) {
-          keepApart.add(p.holderId());
-        }
-      }
+      // Holders whose copies count constrain operators and networks too.
+      Set<String> keepApart = rows.stream().filter(p -> p.stored() && health.healthy().get(p.fragmentIndex())
+          && byId.containsKey(p.holderId()) && rules.healthy(byId.get(p.holderId()), now))
+          .map(FragmentPlacement::holderId).collect(Collectors.toSet());
       List<FragmentPlacer.Placed> placed = new FragmentPlacer(new ApartFrom(placements, apart), holders)
           .place(packId, manifest.blockSize(), toPlace, keepApart);
       List<Custody.Rebuilt> rebuilt = placed.stream()
@@ -310,18 +285,24 @@ public final class Repairer {
       LOG.info("pack {}: rebuilt fragments {} onto {}", abbreviate(packId), wanted,
           placed.stream().map(FragmentPlacer.Placed::endpoint).toList());
       return new long[] {rebuilt.size(), bytes};
-    } finally {
-      for (OutputStream o : outs) {
-        try {
-          o.close();
-        } catch (IOException ignored) {
-          // the file is deleted next
-        }
+    }
+  }
+
+  /** One readable copy per index (stored, on a live holder), preferring a healthy holder. */
+  private Map<Integer, FragmentPlacement> sources(List<FragmentPlacement> rows, Map<String, HolderRecord> byId,
+      long now) {
+    Map<Integer, FragmentPlacement> sources = new HashMap<>();
+    for (FragmentPlacement p : rows) {
+      HolderRecord h = byId.get(p.holderId());
+      if (!p.stored() || h == null || !rules.live(h, now)) {
+        continue;
       }
-      for (Path f : files) {
-        Files.deleteIfExists(f);
+      FragmentPlacement before = sources.get(p.fragmentIndex());
+      if (before == null || (!rules.healthy(byId.get(before.holderId()), now) && rules.healthy(h, now))) {
+        sources.put(p.fragmentIndex(), p);
       }
     }
+    return sources;
   }
 
   /** Copies whose bytes did not match the manifest no longer count, whatever the repair's outcome. */
