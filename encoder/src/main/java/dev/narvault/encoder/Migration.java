@@ -249,12 +249,29 @@ public final class Migration {
    * once, and this store path is indexed too.
    */
   private void alias(String narInfoKey, NarInfo info, ArchivedNar existing) throws IOException {
-    if (!existing.fileHash().equals(info.fileHash().orElseThrow().toNixString())) {
-      reject(narInfoKey, "names " + info.url() + " with another FileHash than the archived object");
+    String conflict = aliasConflict(NarInfo.parse(existing.narInfo()), info);
+    if (conflict != null) {
+      reject(narInfoKey, "names " + info.url() + " " + conflict);
       return;
     }
     catalog.addAlias(info.storePath().hashPart(), existing, info.text());
     skipped++;
+  }
+
+  /**
+   * Why {@code alias} may not share the object {@code verified} was verified with, or null. The
+   * object's bytes were checked against {@code verified}'s signed NarHash; URL, FileHash and
+   * Compression are unsigned, so another narinfo naming the same object is only accepted when its
+   * own signed NarHash and NarSize say the same NAR.
+   */
+  static String aliasConflict(NarInfo verified, NarInfo alias) {
+    if (!verified.narHash().equals(alias.narHash()) || verified.narSize() != alias.narSize()) {
+      return "but signs another NAR (NarHash/NarSize) than the object's verified one";
+    }
+    if (!verified.fileHash().equals(alias.fileHash()) || !verified.compression().equals(alias.compression())) {
+      return "with another FileHash or Compression than the archived object";
+    }
+    return null;
   }
 
   private void pack(String narInfoKey, NarInfo info, Path file, PackSpool spool, Codec codec, Path runDir)

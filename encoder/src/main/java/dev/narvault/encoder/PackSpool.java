@@ -45,9 +45,9 @@ final class PackSpool implements AutoCloseable {
     for (int i = 0; i < nars.size(); i++) {
       Manifest.Nar first = nars.get(i);
       if (first.key().equals(key)) {
-        if (!first.fileHash().equals(narInfo.fileHash().orElseThrow().toNixString())) {
-          throw new IllegalArgumentException("narinfo of " + narInfo.storePath() + " names " + key
-              + " with another FileHash than the object already packed");
+        String conflict = Migration.aliasConflict(first.parsedNarInfo(), narInfo);
+        if (conflict != null) {
+          throw new IllegalArgumentException("narinfo of " + narInfo.storePath() + " names " + key + " " + conflict);
         }
         int at = i + 1;
         while (at < nars.size() && nars.get(at).key().equals(key)) {

@@ -63,9 +63,24 @@ class MigrationBadInputTest {
       String twinHash = twinPath.hashPart();
       cluster.objects.put(twinHash + ".narinfo", key.sign(twin).toBytes(), "text/plain");
 
+      // 7: a validly signed narinfo for another NAR (path 4's NarHash) whose unsigned URL and
+      // FileHash name path 5's object: it must not become an alias of bytes it did not sign.
+      String info4 = new String(read(cluster, p.get(4).storePath().hashPart() + ".narinfo"), StandardCharsets.UTF_8);
+      NarInfo info4parsed = NarInfo.parse(info4);
+      StorePath impostorPath = StorePath.makeSourcePath("impostor", info4parsed.narHash(), List.of());
+      String impostorText = info4.replaceAll("Sig: .*\n", "")
+          .replace(p.get(4).storePath().toString(), impostorPath.toString())
+          .replace("URL: " + info4parsed.url(), "URL: " + info5parsed.url())
+          .replace("FileHash: " + info4parsed.fileHash().orElseThrow().toNixString(),
+              "FileHash: " + info5parsed.fileHash().orElseThrow().toNixString())
+          .replace("FileSize: " + info4parsed.fileSize().getAsLong(), "FileSize: " + info5parsed.fileSize().getAsLong());
+      cluster.objects.put(impostorPath.hashPart() + ".narinfo", key.sign(NarInfo.parse(impostorText)).toBytes(),
+          "text/plain");
+
       byte[] before = read(cluster, p.get(4).narKey());
       MigrationSummary summary = cluster.migrate(key.publicKey(), 3, 2);
-      assertEquals(4, summary.rejected(), summary.toString());
+      assertEquals(5, summary.rejected(), summary.toString());
+      assertTrue(cluster.catalog.narByStoreHash(impostorPath.hashPart()).isEmpty(), "the impostor is not archived");
       assertEquals(2, summary.narsArchived(), summary.toString());
       assertEquals(1, summary.alreadyArchived(), "the twin's NAR object is already in the pack");
       var original = cluster.catalog.narByStoreHash(p.get(5).storePath().hashPart()).orElseThrow();

@@ -33,12 +33,81 @@ class NarObjectVerifierTest {
     NarObjectDigest d = NarObjectVerifier.verify(new ByteArrayInputStream(stored), info, copy);
     assertArrayEquals(stored, copy.toByteArray());
     assertEquals(info.fileHash().orElseThrow(), d.fileHash());
-    if (compression.equals("zstd")) {
-      assertTrue(d.narHash().isEmpty(), "zstd is checked by FileHash only");
-    } else {
-      assertEquals(info.narHash(), d.narHash().orElseThrow());
-      assertEquals(info.narSize(), d.narSize().getAsLong());
+    assertEquals(info.narHash(), d.narHash().orElseThrow(), "every compression is checked against the signed NarHash");
+    assertEquals(info.narSize(), d.narSize().getAsLong());
+  }
+
+  /** The NAR of a fixture path, uncompressed. */
+  private static byte[] nar(String name) throws IOException {
+    NarInfo plain = NixFixtures.narInfo("none", name);
+    return Files.readAllBytes(NixFixtures.cache("none").resolve(plain.url()));
+  }
+
+  /** A narinfo for {@code stored} as {@code compression}, keeping the signed fields of {@code info}. */
+  private static NarInfo describing(NarInfo info, String compression, byte[] stored) {
+    Sha256Hash fileHash = Sha256Hash.of(stored);
+    return NarInfo.parse(info.text()
+        .replaceAll("Compression: .*\n", "Compression: " + compression + "\n")
+        .replaceAll("FileHash: .*\n", "FileHash: " + fileHash.toNixString() + "\n")
+        .replaceAll("FileSize: .*\n", "FileSize: " + stored.length + "\n"));
+  }
+
+  private static byte[] compress(String compression, byte[] nar) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (OutputStream c = switch (compression) {
+      case "bzip2" -> new org.apache.commons.compress.compressors.bzip2.BZip2CompressorOutputStream(out);
+      case "zstd" -> new com.github.luben.zstd.ZstdOutputStream(out);
+      default -> throw new IllegalArgumentException(compression);
+    }) {
+      c.write(nar);
     }
+    return out.toByteArray();
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"bzip2", "zstd"})
+  void verify_checksTheSignedNarHash_evenWhenTheUnsignedFileHashMatches(String compression) throws IOException {
+    NarInfo info = NixFixtures.narInfo("none", "srcdir");
+    byte[] honest = compress(compression, nar("srcdir"));
+    NarObjectDigest ok = NarObjectVerifier.verify(new ByteArrayInputStream(honest),
+        describing(info, compression, honest), OutputStream.nullOutputStream());
+    assertEquals(info.narHash(), ok.narHash().orElseThrow());
+    // Someone with write access to the bucket swaps in other bytes and fixes the unsigned fields.
+    byte[] swapped = compress(compression, nar("big.txt"));
+    NarInfo forged = describing(info, compression, swapped);
+    NarVerificationException e = assertThrows(NarVerificationException.class,
+        () -> NarObjectVerifier.verify(new ByteArrayInputStream(swapped), forged, OutputStream.nullOutputStream()));
+    assertTrue(e.getMessage().contains("NarSize") || e.getMessage().contains("NarHash"), e.getMessage());
+    byte[] garbage = Arrays.copyOf(honest, honest.length);
+    garbage[garbage.length / 2] ^= 0x55;
+    garbage[3] ^= 0x55;
+    NarInfo garbageInfo = describing(info, compression, garbage);
+    assertThrows(NarVerificationException.class,
+        () -> NarObjectVerifier.verify(new ByteArrayInputStream(garbage), garbageInfo, OutputStream.nullOutputStream()));
+  }
+
+  @Test
+  void verify_neverReadsPastFileSize_andRefusesCompressionsItCannotCheck() throws IOException {
+    NarInfo info = NixFixtures.narInfo("xz", "srcdir");
+    byte[] stored = Files.readAllBytes(NixFixtures.cache("xz").resolve(info.url()));
+    byte[] longer = Arrays.copyOf(stored, stored.length + (1 << 20));
+    int[] read = {0};
+    InputStream counting = new java.io.FilterInputStream(new ByteArrayInputStream(longer)) {
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        int n = super.read(b, off, len);
+        read[0] += Math.max(n, 0);
+        return n;
+      }
+    };
+    NarVerificationException e = assertThrows(NarVerificationException.class,
+        () -> NarObjectVerifier.verify(counting, info, OutputStream.nullOutputStream()));
+    assertTrue(e.getMessage().contains("longer than its FileSize"), e.getMessage());
+    assertTrue(read[0] <= stored.length + 1, read[0] + " bytes read");
+    NarInfo brotli = NarInfo.parse(info.text().replace("Compression: xz", "Compression: br"));
+    NarVerificationException br = assertThrows(NarVerificationException.class,
+        () -> NarObjectVerifier.verify(new ByteArrayInputStream(stored), brotli, OutputStream.nullOutputStream()));
+    assertTrue(br.getMessage().contains("cannot be checked"), br.getMessage());
   }
 
   @ParameterizedTest(name = "{0} {1}")
