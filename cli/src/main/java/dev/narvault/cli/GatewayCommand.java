@@ -5,7 +5,7 @@ import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.s3.S3ObjectSource;
-import dev.narvault.gateway.archive.Archive;
+import dev.narvault.core.archive.Archive;
 import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import java.io.PrintStream;

@@ -254,7 +254,7 @@ public final class Migration {
       reject(narInfoKey, "names " + info.url() + " " + conflict);
       return;
     }
-    catalog.addAlias(info.storePath().hashPart(), existing, info.text());
+    catalog.addAlias(info.storePath().hashPart(), existing, info.text(), clock.millis());
     skipped++;
   }
 

@@ -13,7 +13,7 @@ import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.MigrateConfig;
 import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
-import dev.narvault.gateway.archive.Archive;
+import dev.narvault.core.archive.Archive;
 import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import dev.narvault.holder.server.HolderConfig;

@@ -10,7 +10,7 @@ import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.encoder.MigrationSummary;
-import dev.narvault.gateway.archive.Archive;
+import dev.narvault.core.archive.Archive;
 import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import java.io.InputStream;

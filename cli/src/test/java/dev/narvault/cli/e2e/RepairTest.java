@@ -139,7 +139,7 @@ class RepairTest {
 
   /** Every archived NAR reads back through the archive, byte for byte what S3 has. */
   static void assertReadsBack(Cluster cluster) throws Exception {
-    var archive = new dev.narvault.gateway.archive.Archive(cluster.catalog,
+    var archive = new dev.narvault.core.archive.Archive(cluster.catalog,
         new dev.narvault.core.holder.HolderClient(Duration.ofSeconds(5)),
         java.util.Optional.of(dev.narvault.core.nix.TrustedKeys.of(cluster.archiveKey.publicKey())));
     List<String> keys = new java.util.ArrayList<>();

@@ -11,7 +11,7 @@ import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentHasher;
 import dev.narvault.core.pack.PackLayout;
-import dev.narvault.gateway.archive.Archive;
+import dev.narvault.core.archive.Archive;
 import dev.narvault.repair.Repairer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -22,11 +22,18 @@ public final class Catalog implements AutoCloseable {
   private final Jdbc db;
   private final Connection connection;
   private final Custody custody;
+  private final Journal journal;
 
   private Catalog(String url, Connection connection) {
     this.db = new Jdbc(url, connection);
     this.connection = connection;
     this.custody = new Custody(db);
+    this.journal = new Journal(db);
+  }
+
+  /** The migration journal: archived NARs on their way out of S3. */
+  public Journal journal() {
+    return journal;
   }
 
   /** Repair's part of the catalog: pack health, claims, placement orders, garbage. */
@@ -155,6 +162,12 @@ public final class Catalog implements AutoCloseable {
           }
           ps.executeBatch();
         }
+        List<Journal.Entry> entries = new ArrayList<>();
+        for (Manifest.Nar nar : manifest.nars()) {
+          entries.add(new Journal.Entry(nar.parsedNarInfo().storePath().hashPart(), nar.key(), packId, nar.length(),
+              Journal.State.COMMITTED));
+        }
+        Journal.commit(db, packId, entries, nowMillis);
         return null;
       }));
   }
@@ -353,8 +366,9 @@ public final class Catalog implements AutoCloseable {
    * Records another store path whose narinfo names a NAR object already archived: same pack and
    * place, its own narinfo. False when that store path is already in the catalog.
    */
-  public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo) throws CatalogException {
-    return db.locked(() -> {
+  public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo, long nowMillis)
+      throws CatalogException {
+    return db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
               + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
@@ -365,9 +379,14 @@ public final class Catalog implements AutoCloseable {
         ps.setLong(5, existing.packOffset());
         ps.setLong(6, existing.length());
         ps.setString(7, narInfo);
-        return ps.executeUpdate() == 1;
+        if (ps.executeUpdate() != 1) {
+          return false;
+        }
       }
-    });
+      Journal.commit(db, existing.packId(), List.of(new Journal.Entry(storeHash, existing.fileKey(),
+          existing.packId(), existing.length(), Journal.State.COMMITTED)), nowMillis);
+      return true;
+    }));
   }
 
   public Optional<ArchivedNar> narByStoreHash(String storeHash) throws CatalogException {

@@ -118,6 +118,21 @@ final class Schema {
       );
       CREATE INDEX placement_orders_by_expiry ON placement_orders(expires_millis);
       DROP TABLE audit_challenges;
+      """,
+      // 5: the migration journal: how far each archived NAR has come towards leaving S3.
+      """
+      CREATE TABLE journal (
+        store_hash TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL,
+        pack_id TEXT NOT NULL,
+        file_size BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        updated_millis BIGINT NOT NULL
+      );
+      CREATE INDEX journal_by_state ON journal(state, file_key);
+      CREATE INDEX journal_by_file_key ON journal(file_key);
+      INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis)
+        SELECT store_hash, file_key, pack_id, length, 'committed', 0 FROM nars;
       """);
 
   private Schema() {}

@@ -27,11 +27,16 @@ public interface ObjectSource extends AutoCloseable {
   OpenedObject openObject(String key) throws IOException;
 
   /**
-   * The length of an object without reading it.
+   * An object's size and last modification, without reading it.
    *
    * @throws ObjectNotFoundException when there is no such key
    */
-  long size(String key) throws IOException;
+  StoredObject stat(String key) throws IOException;
+
+  /** The length of an object without reading it. */
+  default long size(String key) throws IOException {
+    return stat(key).size();
+  }
 
   /** Reads a small object whole (narinfos); refuses objects over {@code maxBytes}. */
   default byte[] readSmall(String key, int maxBytes) throws IOException {
@@ -48,7 +53,16 @@ public interface ObjectSource extends AutoCloseable {
 
   void put(String key, Path file, String contentType) throws IOException;
 
+  /** Deletes an object; deleting one that is not there is not an error (S3's own rule). */
   void delete(String key) throws IOException;
+
+  /**
+   * Copies an object into another bucket of the same store under the same key, optionally in a
+   * storage class (e.g. {@code DEEP_ARCHIVE}): the cheaper tier a drain may move NARs to.
+   *
+   * @throws ObjectNotFoundException when there is no such key
+   */
+  void copyTo(String key, String bucket, java.util.Optional<String> storageClass) throws IOException;
 
   @Override
   void close();

@@ -49,7 +49,7 @@ public final class S3ObjectSource implements ObjectSource {
     try {
       ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(prefix).build();
       for (S3Object o : client.listObjectsV2Paginator(request).contents()) {
-        each.accept(new StoredObject(o.key(), o.size()));
+        each.accept(new StoredObject(o.key(), o.size(), o.lastModified()));
       }
     } catch (SdkException e) {
       throw new IOException("cannot list s3://" + bucket + "/" + prefix + ": " + e.getMessage(), e);
@@ -72,9 +72,10 @@ public final class S3ObjectSource implements ObjectSource {
   }
 
   @Override
-  public long size(String key) throws IOException {
+  public StoredObject stat(String key) throws IOException {
     try {
-      return client.headObject(b -> b.bucket(bucket).key(key)).contentLength();
+      var head = client.headObject(b -> b.bucket(bucket).key(key));
+      return new StoredObject(key, head.contentLength(), head.lastModified());
     } catch (S3Exception e) {
       if (e.statusCode() == 404 || e.statusCode() == 403) {
         throw new ObjectNotFoundException(key);
@@ -109,6 +110,23 @@ public final class S3ObjectSource implements ObjectSource {
       client.deleteObject(b -> b.bucket(bucket).key(key));
     } catch (SdkException e) {
       throw new IOException("cannot delete s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void copyTo(String key, String toBucket, java.util.Optional<String> storageClass) throws IOException {
+    try {
+      client.copyObject(b -> {
+        b.sourceBucket(bucket).sourceKey(key).destinationBucket(toBucket).destinationKey(key);
+        storageClass.ifPresent(b::storageClass);
+      });
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404) {
+        throw new ObjectNotFoundException(key);
+      }
+      throw new IOException("cannot copy s3://" + bucket + "/" + key + " to s3://" + toBucket + ": " + e.getMessage(), e);
+    } catch (SdkException e) {
+      throw new IOException("cannot copy s3://" + bucket + "/" + key + " to s3://" + toBucket + ": " + e.getMessage(), e);
     }
   }
 

@@ -1,4 +1,6 @@
 package dev.narvault.core.s3;
 
-/** An object's key and size, as a listing returns it. */
-public record StoredObject(String key, long size) {}
+import java.time.Instant;
+
+/** An object's key, size and last modification, as a listing or a HEAD returns them. */
+public record StoredObject(String key, long size, Instant lastModified) {}

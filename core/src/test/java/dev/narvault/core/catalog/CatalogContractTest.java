@@ -252,8 +252,8 @@ class CatalogContractTest {
       String packId = ManifestCodec.packId(m);
       c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
       ArchivedNar existing = c.narByFileKey(m.nars().getFirst().key()).orElseThrow();
-      assertTrue(c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n"));
-      assertTrue(!c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n"), "once");
+      assertTrue(c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n", 9));
+      assertTrue(!c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n", 9), "once");
       ArchivedNar alias = c.narByStoreHash("00000000000000000000000000000000").orElseThrow();
       assertEquals(existing.packOffset(), alias.packOffset());
       assertEquals(existing.fileKey(), alias.fileKey());

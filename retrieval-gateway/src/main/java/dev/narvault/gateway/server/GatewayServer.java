@@ -2,7 +2,7 @@ package dev.narvault.gateway.server;
 
 import dev.narvault.core.http.NettyServer;
 import dev.narvault.core.s3.ObjectSource;
-import dev.narvault.gateway.archive.Archive;
+import dev.narvault.core.archive.Archive;
 import java.io.IOException;
 import java.net.URI;
 import java.util.concurrent.ExecutorService;

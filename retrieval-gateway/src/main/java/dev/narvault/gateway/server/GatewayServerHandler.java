@@ -9,7 +9,7 @@ import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.s3.OpenedObject;
-import dev.narvault.gateway.archive.Archive;
+import dev.narvault.core.archive.Archive;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,7 +1,7 @@
 package dev.narvault.gateway.server;
 
 import dev.narvault.core.s3.ObjectSource;
-import dev.narvault.gateway.archive.Archive;
+import dev.narvault.core.archive.Archive;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;

@@ -1,4 +1,4 @@
-package dev.narvault.gateway.archive;
+package dev.narvault.core.archive;
 
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;

@@ -1,0 +1,124 @@
+package dev.narvault.core.catalog;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The migration journal: per archived NAR, how far it has come towards leaving S3.
+ *
+ * <pre>
+ *   COMMITTED ──read back through the holders, NarHash verified──► VERIFIED ──object deleted──► DRAINED
+ * </pre>
+ *
+ * A NAR enters as {@link State#COMMITTED} in the same transaction that records its pack, so the
+ * journal never names a NAR the catalog cannot serve. What happens before (listed, fetched and
+ * verified into the local spool, packed, placed) lives only in the migrating process: a crash
+ * there loses nothing but that work, which the next run redoes. The S3 object is deleted only from
+ * {@code VERIFIED}; deleting is idempotent, so a crash between the delete and {@code DRAINED} is
+ * finished by the next run.
+ */
+public final class Journal {
+  /** Where a NAR stands. */
+  public enum State {
+    COMMITTED, VERIFIED, DRAINED;
+
+    String sql() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    static State parse(String s) {
+      return valueOf(s.toUpperCase(Locale.ROOT));
+    }
+  }
+
+  /** One journal row. */
+  public record Entry(String storeHash, String fileKey, String packId, long fileSize, State state) {}
+
+  private final Jdbc db;
+
+  Journal(Jdbc db) {
+    this.db = db;
+  }
+
+  /** Entries in {@code state}, by object key, at most {@code limit}, from key {@code after} on (exclusive). */
+  public List<Entry> inState(State state, String after, int limit) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT store_hash, file_key, pack_id, file_size, state FROM journal WHERE state = ? AND file_key > ? "
+              + "ORDER BY file_key, store_hash LIMIT ?")) {
+        ps.setString(1, state.sql());
+        ps.setString(2, after);
+        ps.setInt(3, limit);
+        List<Entry> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new Entry(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
+                State.parse(rs.getString(5))));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
+  public Optional<State> state(String storeHash) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement("SELECT state FROM journal WHERE store_hash = ?")) {
+        ps.setString(1, storeHash);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(State.parse(rs.getString(1))) : Optional.empty();
+        }
+      }
+    });
+  }
+
+  /** Moves every entry of one S3 object (all store paths naming it) from {@code from} to {@code to}. */
+  public int advance(String fileKey, State from, State to, long nowMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "UPDATE journal SET state = ?, updated_millis = ? WHERE file_key = ? AND state = ?")) {
+        ps.setString(1, to.sql());
+        ps.setLong(2, nowMillis);
+        ps.setString(3, fileKey);
+        ps.setString(4, from.sql());
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /** Counts and stored bytes (once per object) in a state. */
+  public long[] totals(State state) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection.prepareStatement(
+          "SELECT COUNT(*), COALESCE(SUM(file_size), 0) FROM (SELECT file_key, MAX(file_size) AS file_size "
+              + "FROM journal WHERE state = ? GROUP BY file_key) AS objects")) {
+        ps.setString(1, state.sql());
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return new long[] {rs.getLong(1), rs.getLong(2)};
+        }
+      }
+    });
+  }
+
+  /** Inserts COMMITTED entries; inside the pack's transaction (called by {@link Catalog}). */
+  static void commit(Jdbc db, String packId, List<Entry> entries, long nowMillis) throws java.sql.SQLException {
+    try (PreparedStatement ps = db.connection.prepareStatement(
+        "INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis) "
+            + "VALUES (?, ?, ?, ?, 'committed', ?) ON CONFLICT (store_hash) DO NOTHING")) {
+      for (Entry e : entries) {
+        ps.setString(1, e.storeHash());
+        ps.setString(2, e.fileKey());
+        ps.setString(3, packId);
+        ps.setLong(4, e.fileSize());
+        ps.setLong(5, nowMillis);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+}
