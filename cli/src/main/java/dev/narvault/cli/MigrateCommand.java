@@ -9,6 +9,8 @@ import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.ColdSelection;
+import dev.narvault.encoder.DrainConfig;
 import dev.narvault.encoder.MigrateConfig;
 import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
@@ -20,6 +22,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,13 +31,18 @@ import picocli.CommandLine.Option;
 
 /** {@code narvault migrate}: archive the cache's NARs onto holders. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
-    header = "Archive a binary cache's NARs onto holders (deletes nothing from S3).",
+    header = "Archive a binary cache's cold NARs onto holders, and with --drain take them out of S3.",
     description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket, checks its",
         "signature, verifies the NAR object's FileHash/FileSize (and NarHash/NarSize for xz and",
         "uncompressed NARs), packs NARs, Reed-Solomon encodes each pack into k data + m parity",
         "fragments, asks the coordinator where they go (it picks holders under its placement rules",
         "and signs the orders), uploads and confirms them and records everything in the catalog.",
-        "Deletes nothing from S3. Running it again archives only what is new."})
+        "Select with --older-than (S3 LastModified of the NAR object), --paths, --exclude.",
+        "Without --drain nothing is deleted from S3 (a dry run: the summary says what a drain would",
+        "remove). With --drain, each archived NAR is read back through the holders, decompressed and",
+        "checked against its signed NarHash before its object is deleted (or, with --drain-to-bucket,",
+        "moved); narinfos stay. Every step is journalled in the catalog: a killed run is finished by",
+        "the next. Running it again archives only what is new. Exit status 3 if any NAR was rejected."})
 final class MigrateCommand implements Callable<Integer> {
   @Mixin
   S3Options s3;
@@ -79,6 +88,37 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--limit", defaultValue = "0", description = "Stop after this many NARs (0 = all).")
   int limit;
 
+  @Option(names = "--older-than", converter = DurationConverter.class, paramLabel = "DURATION",
+      description = "Only NAR objects last modified at least this long ago, e.g. 90d (default: any age).")
+  Duration olderThan;
+
+  @Option(names = "--paths", paramLabel = "FILE",
+      description = "Only these store paths (or hashes), one per line.")
+  Path paths;
+
+  @Option(names = "--exclude", paramLabel = "FILE",
+      description = "Never these store paths (or hashes), one per line, e.g. closures still in use.")
+  Path exclude;
+
+  @Option(names = "--drain", description = "Delete each NAR object from S3 once it is archived, placed on at least "
+      + "k + r holders and read back and verified through them. Default: a dry run.")
+  boolean drain;
+
+  @Option(names = "--drain-to-bucket", paramLabel = "BUCKET",
+      description = "With --drain: copy each object to this bucket (same S3 store) before deleting it.")
+  String drainBucket;
+
+  @Option(names = "--storage-class", paramLabel = "CLASS",
+      description = "With --drain-to-bucket: the copies' storage class, e.g. DEEP_ARCHIVE.")
+  String storageClass;
+
+  @Option(names = "--drain-threshold", defaultValue = "-1", paramLabel = "R",
+      description = "Drain only NARs of packs with at least k + R healthy fragments (default: ceil(m/2)).")
+  int drainThreshold;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Also write a machine-readable report to FILE.")
+  Path json;
+
   private final PrintStream out;
 
   MigrateCommand(PrintStream out) {
@@ -88,8 +128,17 @@ final class MigrateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     TrustedKeys keys = new TrustedKeys(trustedKeys.stream().map(NixPublicKey::parse).toList());
+    if (!drain && (drainBucket != null || storageClass != null)) {
+      throw new IllegalArgumentException("--drain-to-bucket and --storage-class need --drain");
+    }
+    DrainConfig drainConfig = new DrainConfig(!drain ? DrainConfig.Mode.DRY_RUN
+        : drainBucket != null ? DrainConfig.Mode.MOVE : DrainConfig.Mode.DELETE,
+        Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold);
+    ColdSelection selection = new ColdSelection(Optional.ofNullable(olderThan),
+        paths == null ? Optional.empty() : Optional.of(ColdSelection.readHashes(paths)),
+        exclude == null ? Set.of() : ColdSelection.readHashes(exclude));
     MigrateConfig config = new MigrateConfig(keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
-        Codecs.Kind.parse(codec), workDir, limit);
+        Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
           ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
@@ -97,6 +146,9 @@ final class MigrateCommand implements Callable<Integer> {
           out, Clock.systemUTC());
       MigrationSummary summary = migration.run();
       out.println(summary);
+      if (json != null) {
+        Files.writeString(json, summary.toJson());
+      }
       return summary.rejected() > 0 ? 3 : 0;
     }
   }

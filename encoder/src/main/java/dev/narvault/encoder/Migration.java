@@ -1,7 +1,9 @@
 package dev.narvault.encoder;
 
 import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
@@ -14,6 +16,7 @@ import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NarVerificationException;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
+import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
@@ -42,13 +45,13 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +68,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Migration {
   private static final Logger LOG = LoggerFactory.getLogger(Migration.class);
-  private static final Pattern NARINFO_KEY = Pattern.compile("[0-9a-df-np-sv-z]{32}\\.narinfo");
 
   private final MigrateConfig config;
   private final ObjectSource objects;
@@ -82,7 +84,11 @@ public final class Migration {
   private int skipped;
   private int rejected;
   private int aliases;
+  private int notSelected;
   private boolean limitReached;
+  private final List<MigrationSummary.Rejection> rejections = new ArrayList<>();
+  private final Drainer drainer;
+  private final ProgressLine line;
 
   /**
    * @param archiveKey signs pack manifests
@@ -98,6 +104,9 @@ public final class Migration {
     this.placer = new FragmentPlacer(coordinator, holders);
     this.progress = progress;
     this.clock = clock;
+    this.drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
+        objects, config.drain(), clock);
+    this.line = new ProgressLine(progress, clock);
   }
 
   public MigrationSummary run() throws IOException {
@@ -105,21 +114,29 @@ public final class Migration {
     Files.createDirectories(config.workDir());
     // A directory of this run's own, so that two runs sharing a work directory cannot collide.
     Path runDir = Files.createTempDirectory(config.workDir(), "run-");
-    List<String> keys = new ArrayList<>();
-    objects.list("", o -> {
-      if (NARINFO_KEY.matcher(o.key()).matches()) {
-        keys.add(o.key());
-      }
-    });
-    progress.printf(Locale.ROOT, "found %d narinfos; archiving with RS(%d,%d)%n",
-        keys.size(), config.dataFragmentCount(), config.parityFragmentCount());
+    if (config.drain().drains()) {
+      // What earlier runs archived but did not drain (or were killed while draining) goes first.
+      drainer.drainPending();
+    }
+    progress.printf(Locale.ROOT, "archiving with RS(%d,%d); %s%n", config.dataFragmentCount(),
+        config.parityFragmentCount(), switch (config.drain().mode()) {
+          case DRY_RUN -> "dry run: nothing is deleted from S3";
+          case DELETE -> "draining: verified NAR objects are deleted from S3";
+          case MOVE -> "draining: verified NAR objects move to s3://" + config.drain().toBucket().orElseThrow()
+              + config.drain().storageClass().map(c -> " (" + c + ")").orElse("");
+        });
     int threads = Runtime.getRuntime().availableProcessors();
     try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads());
-        PackSpool spool = new PackSpool(runDir.resolve("pack.spool"))) {
+        PackSpool spool = new PackSpool(runDir.resolve("pack.spool"));
+        NarInfoListing keys = new NarInfoListing(objects)) {
       Codec codec = new ParallelCodec(
           Codecs.create(config.codec(), config.dataFragmentCount(), config.parityFragmentCount()),
           pool, threads, ParallelCodec.DEFAULT_MIN_PART);
-      migrateAll(keys, spool, codec, runDir);
+      try {
+        migrateAll(keys, spool, codec, runDir);
+      } catch (NarInfoListing.ListingFailedException e) {
+        throw e.io();
+      }
       if (!spool.isEmpty()) {
         sealPack(spool, codec, runDir);
       }
@@ -127,14 +144,21 @@ public final class Migration {
       Files.deleteIfExists(runDir.resolve("pack.spool"));
       Files.deleteIfExists(runDir);
     }
-    return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected,
-        Duration.between(start, clock.instant()));
+    long[] pending = catalog.journal().totals(Journal.State.COMMITTED);
+    Drainer.Result drained = drainer.result();
+    return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected,
+        new MigrationSummary.Drain(config.drain().mode(), drained.objects(), drained.bytes(), drained.failed(),
+            pending[0], pending[1]),
+        Duration.between(start, clock.instant()), List.copyOf(rejections));
   }
 
   /** What fetching one narinfo (and its NAR object) came to. */
   private sealed interface Fetched {
     /** Its store path is archived already. */
     record Skip() implements Fetched {}
+
+    /** Not selected: excluded, not listed, or not cold enough. */
+    record NotSelected() implements Fetched {}
 
     record Rejected(String why) implements Fetched {}
 
@@ -149,10 +173,9 @@ public final class Migration {
    * Fetches and verifies up to {@value #FETCH_WINDOW} narinfos and NAR objects at once (network
    * and xz decompression overlap), but packs them strictly in key order, one after another.
    */
-  private void migrateAll(List<String> keys, PackSpool spool, Codec codec, Path runDir) throws IOException {
+  private void migrateAll(Iterator<String> next, PackSpool spool, Codec codec, Path runDir) throws IOException {
     ArrayDeque<Map.Entry<String, Future<Fetched>>> window =
         new ArrayDeque<>();
-    Iterator<String> next = keys.iterator();
     try (ExecutorService fetchers = Executors.newVirtualThreadPerTaskExecutor()) {
       try {
         while (!limitReached && (next.hasNext() || !window.isEmpty())) {
@@ -195,6 +218,9 @@ public final class Migration {
   /** Runs on a fetcher thread: everything about one narinfo that needs no order. */
   private Fetched fetch(String narInfoKey, Path runDir) throws IOException {
     String hash = narInfoKey.substring(0, 32);
+    if (!config.selection().wants(hash)) {
+      return new Fetched.NotSelected();
+    }
     if (catalog.isArchived(hash)) {
       return new Fetched.Skip();
     }
@@ -212,6 +238,15 @@ public final class Migration {
     var archivedObject = catalog.narByFileKey(info.url());
     if (archivedObject.isPresent()) {
       return new Fetched.Alias(info, archivedObject.get());
+    }
+    if (config.selection().olderThan().isPresent()) {
+      try {
+        if (!config.selection().coldEnough(objects.stat(info.url()).lastModified(), clock.instant())) {
+          return new Fetched.NotSelected();
+        }
+      } catch (ObjectNotFoundException e) {
+        return new Fetched.Rejected("its NAR object " + info.url() + " is missing");
+      }
     }
     Path file = Files.createTempFile(runDir, "nar-", ".verified");
     try (InputStream object = objects.open(info.url());
@@ -232,6 +267,7 @@ public final class Migration {
       throws IOException {
     switch (fetched) {
       case Fetched.Skip skip -> skipped++;
+      case Fetched.NotSelected n -> notSelected++;
       case Fetched.Rejected r -> reject(narInfoKey, r.why());
       case Fetched.Alias a -> alias(narInfoKey, a.info(), a.existing());
       case Fetched.Ready ready -> {
@@ -322,6 +358,9 @@ public final class Migration {
 
   private void reject(String key, String why) {
     rejected++;
+    if (rejections.size() < MigrationSummary.MAX_REJECTIONS_LISTED) {
+      rejections.add(new MigrationSummary.Rejection(key, why));
+    }
     LOG.warn("rejected {}: {}", key, why);
     progress.println("  rejected " + key + ": " + why);
   }
@@ -357,6 +396,10 @@ public final class Migration {
       progress.printf(Locale.ROOT, "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (%.1f s); %d NARs so far%n",
           packs, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
           layout.fragmentSize() / 1048576.0, Duration.between(begin, clock.instant()).toMillis() / 1000.0, archived);
+      if (config.drain().drains()) {
+        drainer.drainPending();
+      }
+      line.update(archived, archivedBytes, rejected, drainer.result().objects());
     } finally {
       spool.reset();
     }

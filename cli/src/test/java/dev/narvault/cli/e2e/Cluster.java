@@ -10,6 +10,8 @@ import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.ColdSelection;
+import dev.narvault.encoder.DrainConfig;
 import dev.narvault.encoder.MigrateConfig;
 import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
@@ -195,8 +197,18 @@ final class Cluster implements AutoCloseable {
 
   /** Migrates with a target pack size (small packs spread NARs over many packs and holders). */
   MigrationSummary migrate(NixPublicKey trusted, int k, int m, int limit, long packSize) throws IOException {
-    MigrateConfig config = new MigrateConfig(TrustedKeys.of(trusted), k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
-        Codecs.defaultKind(), dir.resolve("work"), limit);
+    return migrate(new MigrateConfig(TrustedKeys.of(trusted), k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
+        Codecs.defaultKind(), dir.resolve("work"), limit));
+  }
+
+  /** Migrates selected NARs and drains as told. */
+  MigrationSummary migrate(NixPublicKey trusted, int k, int m, ColdSelection selection, DrainConfig drain)
+      throws IOException {
+    return migrate(new MigrateConfig(TrustedKeys.of(trusted), k, m, 64L << 20, PackLayout.DEFAULT_BLOCK_SIZE,
+        Codecs.defaultKind(), dir.resolve("work"), 0).with(selection, drain));
+  }
+
+  MigrationSummary migrate(MigrateConfig config) throws IOException {
     return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
         new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
         new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
