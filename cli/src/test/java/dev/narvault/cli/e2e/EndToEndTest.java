@@ -11,6 +11,8 @@ import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.RealNix;
 import dev.narvault.core.nix.StorePath;
+import dev.narvault.encoder.ColdSelection;
+import dev.narvault.encoder.DrainConfig;
 import dev.narvault.encoder.MigrationSummary;
 import java.io.InputStream;
 import java.net.URI;
@@ -22,7 +24,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -163,6 +169,50 @@ class EndToEndTest {
       assertIntact(s);
     } finally {
       s.nix().deleteLocal();
+    }
+  }
+
+  @Test
+  void drainedColdPaths_substituteThroughTheGateway_hotPathsStillComeFromS3() throws Exception {
+    Cluster cluster = new Cluster(dir.resolve("cluster"), 14);
+    NixCache nix = NixCache.create(dir.resolve("nix"));
+    try (cluster) {
+      nix.addPaths(dir.resolve("nix"), "xz");
+      nix.addPaths(dir.resolve("nix"), "zstd");
+      Path cacheDir = nix.cacheDir(dir.resolve("nix"));
+      cluster.upload(cacheDir);
+      List<StorePath> cold = new ArrayList<>();
+      List<StorePath> hot = new ArrayList<>();
+      for (int i = 0; i < nix.paths.size(); i++) {
+        StorePath p = nix.paths.get(i);
+        if (i % 2 == 0) {
+          DrainTest.age(cluster, NixCache.narInfo(cacheDir, p).url(), Duration.ofDays(200));
+          cold.add(p);
+        } else {
+          hot.add(p);
+        }
+      }
+      MigrationSummary summary = cluster.migrate(nix.publicKey, 10, 4,
+          new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Set.of()),
+          new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1));
+      assertEquals(0, summary.rejected(), summary.toString());
+      for (StorePath p : cold) {
+        assertTrue(!DrainTest.exists(cluster, NixCache.narInfo(cacheDir, p).url()), p + " drained from S3");
+      }
+      for (StorePath p : hot) {
+        assertTrue(DrainTest.exists(cluster, NixCache.narInfo(cacheDir, p).url()), p + " still in S3");
+        assertTrue(cluster.catalog.narByStoreHash(p.hashPart()).isEmpty(), p + " is hot: not archived");
+      }
+      URI gateway = cluster.startGateway();
+      nix.deleteLocal();
+      RealNix.Result result = RealNix.realise(gateway.toString(), nix.publicKey, nix.paths);
+      assertEquals(0, result.exitCode(), result.output());
+      for (StorePath p : nix.paths) {
+        assertTrue(Files.exists(Path.of(p.toString())), p + " was not substituted");
+        assertEquals(NixCache.narInfo(cacheDir, p).narHash(), NixCache.localNarHash(p), p.toString());
+      }
+    } finally {
+      nix.deleteLocal();
     }
   }
 
