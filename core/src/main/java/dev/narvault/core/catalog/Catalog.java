@@ -1,8 +1,6 @@
 package dev.narvault.core.catalog;
 
 import dev.narvault.core.pack.Manifest;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -20,13 +18,11 @@ import java.util.Optional;
  */
 public final class Catalog implements AutoCloseable {
   private final Jdbc db;
-  private final Connection connection;
   private final Custody custody;
   private final Journal journal;
 
-  private Catalog(String url, Connection connection) {
-    this.db = new Jdbc(url, connection);
-    this.connection = connection;
+  private Catalog(Jdbc db) {
+    this.db = db;
     this.custody = new Custody(db);
     this.journal = new Journal(db);
   }
@@ -47,28 +43,29 @@ public final class Catalog implements AutoCloseable {
       throw new IllegalArgumentException(
           "catalog must be jdbc:sqlite:PATH or jdbc:postgresql://HOST/DB, got '" + jdbcUrl + "'");
     }
+    Jdbc db;
     try {
-      Connection c = DriverManager.getConnection(jdbcUrl);
-      if (jdbcUrl.startsWith("jdbc:sqlite:")) {
-        try (Statement s = c.createStatement()) {
-          s.execute("PRAGMA journal_mode=WAL");
-          s.execute("PRAGMA synchronous=FULL");
-          s.execute("PRAGMA foreign_keys=ON");
-          s.execute("PRAGMA busy_timeout=10000");
-        }
-      }
-      Catalog catalog = new Catalog(jdbcUrl, c);
-      catalog.migrate();
-      return catalog;
-    } catch (SQLException e) {
+      db = new Jdbc(jdbcUrl);
+    } catch (RuntimeException e) {
       throw new CatalogException("cannot open catalog " + Jdbc.redacted(jdbcUrl) + ": " + e.getMessage(), e);
     }
+    Catalog catalog = new Catalog(db);
+    try {
+      db.locked(() -> {
+        catalog.migrate();
+        return null;
+      });
+    } catch (CatalogException e) {
+      db.close();
+      throw e;
+    }
+    return catalog;
   }
 
   /** The schema version now in the database. */
   public int schemaVersion() throws CatalogException {
     return db.locked(() -> {
-      try (Statement s = connection.createStatement();
+      try (Statement s = db.connection().createStatement();
           ResultSet rs = s.executeQuery("SELECT MAX(version) FROM narvault_schema")) {
         return rs.next() ? rs.getInt(1) : 0;
       }
@@ -76,11 +73,11 @@ public final class Catalog implements AutoCloseable {
   }
 
   private void migrate() throws SQLException {
-    try (Statement s = connection.createStatement()) {
+    try (Statement s = db.connection().createStatement()) {
       s.execute("CREATE TABLE IF NOT EXISTS narvault_schema (version INTEGER PRIMARY KEY)");
     }
     int current;
-    try (Statement s = connection.createStatement();
+    try (Statement s = db.connection().createStatement();
         ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM narvault_schema")) {
       rs.next();
       current = rs.getInt(1);
@@ -92,7 +89,7 @@ public final class Catalog implements AutoCloseable {
     for (int v = current + 1; v <= Schema.MIGRATIONS.size(); v++) {
       int version = v;
       db.inTransaction(() -> {
-        try (Statement s = connection.createStatement()) {
+        try (Statement s = db.connection().createStatement()) {
           for (String sql : Schema.MIGRATIONS.get(version - 1).split(";")) {
             if (!sql.isBlank()) {
               s.execute(sql);
@@ -123,7 +120,7 @@ public final class Catalog implements AutoCloseable {
           + manifest.fragments().size());
     }
     db.locked(() -> db.inTransaction(() -> {
-        try (PreparedStatement ps = connection.prepareStatement(
+        try (PreparedStatement ps = db.connection().prepareStatement(
             "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
                 + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
           ps.setString(1, packId);
@@ -134,7 +131,7 @@ public final class Catalog implements AutoCloseable {
           ps.setLong(6, nowMillis);
           ps.executeUpdate();
         }
-        try (PreparedStatement ps = connection.prepareStatement(
+        try (PreparedStatement ps = db.connection().prepareStatement(
             "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
                 + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
           for (Manifest.Fragment f : manifest.fragments()) {
@@ -147,7 +144,7 @@ public final class Catalog implements AutoCloseable {
           }
           ps.executeBatch();
         }
-        try (PreparedStatement ps = connection.prepareStatement(
+        try (PreparedStatement ps = db.connection().prepareStatement(
             "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
           for (Manifest.Nar nar : manifest.nars()) {
@@ -180,7 +177,7 @@ public final class Catalog implements AutoCloseable {
     return db.locked(() -> {
       // A re-registration updates what the holder says about itself, never its history (first
       // registration, audit record, exiting).
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis, public_key, capacity_bytes, used_bytes, "
               + "fragment_count, version, operator, location, last_message_millis, audit_state, seen_address, "
               + "registered_millis) VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?) "
@@ -213,7 +210,7 @@ public final class Catalog implements AutoCloseable {
   public boolean recordHeartbeat(String holderId, long usedBytes, int fragmentCount, String version,
       long messageMillis, long nowMillis) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET used_bytes = ?, fragment_count = ?, version = ?, last_message_millis = ?, "
               + "last_seen_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
         ps.setLong(1, usedBytes);
@@ -238,7 +235,7 @@ public final class Catalog implements AutoCloseable {
 
   private List<HolderRecord> holders(String where, String arg) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT holder_id, endpoint, public_key, capacity_bytes, used_bytes, fragment_count, version, operator, "
               + "location, last_seen_millis, audit_state, seen_address, registered_millis, audit_alpha, audit_beta, state "
               + "FROM holders " + where + " ORDER BY holder_id")) {
@@ -269,7 +266,7 @@ public final class Catalog implements AutoCloseable {
       throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
       AuditScore before;
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT audit_alpha, audit_beta FROM holders WHERE holder_id = ?")) {
         ps.setString(1, holderId);
         try (ResultSet rs = ps.executeQuery()) {
@@ -280,7 +277,7 @@ public final class Catalog implements AutoCloseable {
         }
       }
       AuditScore after = before.after(passed);
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO audit_results (holder_id, fragment_id, at_millis, passed, detail) VALUES (?, ?, ?, ?, ?)")) {
         ps.setString(1, holderId);
         ps.setString(2, fragmentId);
@@ -289,7 +286,7 @@ public final class Catalog implements AutoCloseable {
         ps.setString(5, detail.length() > 500 ? detail.substring(0, 500) : detail);
         ps.executeUpdate();
       }
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET audit_alpha = ?, audit_beta = ?, audit_state = ? WHERE holder_id = ?")) {
         ps.setDouble(1, after.alpha());
         ps.setDouble(2, after.beta());
@@ -298,7 +295,7 @@ public final class Catalog implements AutoCloseable {
         ps.executeUpdate();
       }
       if (!passed) {
-        try (PreparedStatement ps = connection.prepareStatement(
+        try (PreparedStatement ps = db.connection().prepareStatement(
             "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
           ps.setString(1, holderId);
           ps.setString(2, fragmentId);
@@ -315,7 +312,7 @@ public final class Catalog implements AutoCloseable {
    */
   public boolean acceptMessage(String holderId, long messageMillis) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET last_message_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
         ps.setLong(1, messageMillis);
         ps.setString(2, holderId);
@@ -328,14 +325,14 @@ public final class Catalog implements AutoCloseable {
   /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */
   public void recordScrubReport(String holderId, String fragmentId, long nowMillis) throws CatalogException {
     db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO scrub_reports (holder_id, fragment_id, at_millis) VALUES (?, ?, ?)")) {
         ps.setString(1, holderId);
         ps.setString(2, fragmentId);
         ps.setLong(3, nowMillis);
         ps.executeUpdate();
       }
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
         ps.setString(1, holderId);
         ps.setString(2, fragmentId);
@@ -348,7 +345,7 @@ public final class Catalog implements AutoCloseable {
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
   public List<Boolean> auditResults(String holderId) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT passed FROM audit_results WHERE holder_id = ? ORDER BY at_millis")) {
         ps.setString(1, holderId);
         List<Boolean> list = new ArrayList<>();
@@ -369,7 +366,7 @@ public final class Catalog implements AutoCloseable {
   public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo, long nowMillis)
       throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
               + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
         ps.setString(1, storeHash);
@@ -400,7 +397,7 @@ public final class Catalog implements AutoCloseable {
 
   private Optional<ArchivedNar> queryNar(String column, String value) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars WHERE "
               + column + " = ? ORDER BY store_hash LIMIT 1")) {
         ps.setString(1, value);
@@ -418,7 +415,7 @@ public final class Catalog implements AutoCloseable {
   /** The signed manifest of a pack, as stored. */
   public Optional<String> signedManifest(String packId) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT signed_manifest FROM packs WHERE pack_id = ?")) {
         ps.setString(1, packId);
         try (ResultSet rs = ps.executeQuery()) {
@@ -431,7 +428,7 @@ public final class Catalog implements AutoCloseable {
   /** Where each fragment of a pack is, with its holder's endpoint; by fragment index. */
   public List<FragmentPlacement> placements(String packId) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint, f.state "
               + "FROM fragments f JOIN holders h ON h.holder_id = f.holder_id "
               + "WHERE f.pack_id = ? ORDER BY f.fragment_index")) {
@@ -463,7 +460,7 @@ public final class Catalog implements AutoCloseable {
   /** Counts for summaries: packs, NARs, NAR bytes. */
   public long[] totals() throws CatalogException {
     return db.locked(() -> {
-      try (Statement s = connection.createStatement();
+      try (Statement s = db.connection().createStatement();
           ResultSet rs = s.executeQuery(
               "SELECT (SELECT COUNT(*) FROM packs), COUNT(*), COALESCE(SUM(length), 0) FROM nars")) {
         rs.next();
@@ -473,11 +470,7 @@ public final class Catalog implements AutoCloseable {
   }
 
   @Override
-  public void close() throws CatalogException {
-    try {
-      connection.close();
-    } catch (SQLException e) {
-      throw new CatalogException("cannot close catalog: " + e.getMessage(), e);
-    }
+  public void close() {
+    db.close();
   }
 }

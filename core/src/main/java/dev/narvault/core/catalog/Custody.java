@@ -41,14 +41,14 @@ public final class Custody {
   public List<String> packsToCheck(Collection<String> unhealthyHolders) throws CatalogException {
     return db.locked(() -> {
       TreeSet<String> packs = new TreeSet<>();
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT DISTINCT pack_id FROM fragments WHERE holder_id = ?")) {
         for (String holder : unhealthyHolders) {
           ps.setString(1, holder);
           collect(ps, packs);
         }
       }
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT DISTINCT pack_id FROM fragments WHERE state <> 'stored'")) {
         collect(ps, packs);
       }
@@ -69,7 +69,7 @@ public final class Custody {
 
   public Optional<PackShape> shape(String packId) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT data_fragments, parity_fragments, pack_length FROM packs WHERE pack_id = ?")) {
         ps.setString(1, packId);
         try (ResultSet rs = ps.executeQuery()) {
@@ -82,7 +82,7 @@ public final class Custody {
 
   public long packCount() throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement("SELECT COUNT(*) FROM packs");
+      try (PreparedStatement ps = db.connection().prepareStatement("SELECT COUNT(*) FROM packs");
           ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getLong(1);
@@ -96,7 +96,7 @@ public final class Custody {
    */
   public boolean claim(String packId, String owner, long nowMillis, long untilMillis) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET claim_owner = ?, claim_until_millis = ? WHERE pack_id = ? "
               + "AND (claim_owner IS NULL OR claim_owner = ? OR claim_until_millis < ?)")) {
         ps.setString(1, owner);
@@ -111,7 +111,7 @@ public final class Custody {
 
   public void release(String packId, String owner) throws CatalogException {
     db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET claim_owner = NULL, claim_until_millis = 0 WHERE pack_id = ? AND claim_owner = ?")) {
         ps.setString(1, packId);
         ps.setString(2, owner);
@@ -129,7 +129,7 @@ public final class Custody {
    */
   public void commitRepair(String packId, String owner, List<Rebuilt> rebuilt) throws CatalogException {
     db.locked(() -> db.inTransaction(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET claim_owner = NULL, claim_until_millis = 0 WHERE pack_id = ? AND claim_owner = ?")) {
         ps.setString(1, packId);
         ps.setString(2, owner);
@@ -137,7 +137,7 @@ public final class Custody {
           throw new SQLException("repair of pack " + packId + " lost its claim; not committed");
         }
       }
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND fragment_index = ? AND state = 'stored'")) {
         for (Rebuilt r : rebuilt) {
           ps.setString(1, packId);
@@ -146,7 +146,7 @@ public final class Custody {
         }
         ps.executeBatch();
       }
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, 'stored') "
               + "ON CONFLICT (pack_id, fragment_index, holder_id) DO UPDATE SET state = 'stored'")) {
         for (Rebuilt r : rebuilt) {
@@ -165,7 +165,7 @@ public final class Custody {
   /** A verified read found a holder's copy of a fragment corrupt (or missing): it no longer counts. */
   public void markCorrupt(String packId, int fragmentIndex, String holderId) throws CatalogException {
     db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'corrupt' WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? "
               + "AND state = 'stored'")) {
         ps.setString(1, packId);
@@ -184,7 +184,7 @@ public final class Custody {
       throw new IllegalArgumentException("one holder per fragment: " + fragmentIds.size() + " vs " + holderIds.size());
     }
     db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO placement_orders (fragment_id, holder_id, pack_id, expires_millis) VALUES (?, ?, ?, ?) "
               + "ON CONFLICT (fragment_id, holder_id) DO UPDATE SET expires_millis = excluded.expires_millis")) {
         for (int i = 0; i < fragmentIds.size(); i++) {
@@ -209,18 +209,18 @@ public final class Custody {
   public List<Garbage> garbage(Collection<String> reachable, long ordersExpiredBefore, int limit)
       throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM placement_orders WHERE expires_millis < ? AND EXISTS (SELECT 1 FROM fragments f "
               + "WHERE f.fragment_id = placement_orders.fragment_id AND f.holder_id = placement_orders.holder_id)")) {
         ps.setLong(1, ordersExpiredBefore);
         ps.executeUpdate();
       }
       List<Garbage> list = new ArrayList<>();
-      try (PreparedStatement rows = db.connection.prepareStatement(
+      try (PreparedStatement rows = db.connection().prepareStatement(
               "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint FROM fragments f "
                   + "JOIN holders h ON h.holder_id = f.holder_id WHERE f.holder_id = ? AND f.state <> 'stored' "
                   + "ORDER BY f.pack_id, f.fragment_index LIMIT ?");
-          PreparedStatement orders = db.connection.prepareStatement(
+          PreparedStatement orders = db.connection().prepareStatement(
               "SELECT o.pack_id, o.fragment_id, o.holder_id, h.endpoint FROM placement_orders o "
                   + "JOIN holders h ON h.holder_id = o.holder_id WHERE o.holder_id = ? AND o.expires_millis < ? "
                   + "ORDER BY o.fragment_id LIMIT ?")) {
@@ -247,7 +247,7 @@ public final class Custody {
         }
       }
       List<Garbage> safe = new ArrayList<>();
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT 1 FROM fragments WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
         for (Garbage g : list) {
           ps.setString(1, g.holderId());
@@ -275,14 +275,14 @@ public final class Custody {
 
   private void forgetNow(Garbage g) throws SQLException {
     if (g.order()) {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM placement_orders WHERE fragment_id = ? AND holder_id = ?")) {
         ps.setString(1, g.fragmentId());
         ps.setString(2, g.holderId());
         ps.executeUpdate();
       }
     } else {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM fragments WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? AND state <> 'stored'")) {
         ps.setString(1, g.packId());
         ps.setInt(2, g.fragmentIndex());
@@ -295,7 +295,7 @@ public final class Custody {
   /** A holder announced it is leaving: repair moves its fragments elsewhere. */
   public void markExiting(String holderId) throws CatalogException {
     db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET state = 'exiting' WHERE holder_id = ?")) {
         ps.setString(1, holderId);
         ps.executeUpdate();
@@ -307,7 +307,7 @@ public final class Custody {
   /** How many fragments the catalog counts as stored on a holder. */
   public long storedFragments(String holderId) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT COUNT(*) FROM fragments WHERE holder_id = ? AND state = 'stored'")) {
         ps.setString(1, holderId);
         try (ResultSet rs = ps.executeQuery()) {
@@ -325,7 +325,7 @@ public final class Custody {
    */
   public Optional<FragmentPlacement> storedFragmentNear(String holderId, String fromHex) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT pack_id, fragment_index, fragment_id, holder_id, state FROM fragments "
               + "WHERE holder_id = ? AND fragment_id >= ? AND state = 'stored' ORDER BY fragment_id LIMIT 1")) {
         for (String from : List.of(fromHex, "")) {

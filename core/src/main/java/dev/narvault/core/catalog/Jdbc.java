@@ -1,22 +1,51 @@
 package dev.narvault.core.catalog;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The catalog's one connection and the two ways to use it: {@link #locked} for a statement or
- * two, {@link #inTransaction} (inside {@code locked}) for changes that must land whole. Shared by
- * the catalog's parts ({@link Catalog}, {@link Custody}).
+ * The catalog's connection pool and the two ways to use it: {@link #locked} runs work on a
+ * connection of its own (borrowed from the pool for the call; nested calls on the same thread use
+ * the same connection), {@link #inTransaction} (inside {@code locked}) makes changes land whole.
+ * Shared by the catalog's parts ({@link Catalog}, {@link Custody}, {@link Journal}).
+ *
+ * <p>A call that fails because its connection broke (the database restarted, or dropped it) is
+ * tried once more on a fresh connection, unless it was inside a transaction.
  */
-final class Jdbc {
-  final Connection connection;
+final class Jdbc implements AutoCloseable {
   private final String url;
-  private final ReentrantLock lock = new ReentrantLock();
+  private final HikariDataSource pool;
+  private final ThreadLocal<Connection> current = new ThreadLocal<>();
 
-  Jdbc(String url, Connection connection) {
+  Jdbc(String url) {
     this.url = url;
-    this.connection = connection;
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    config.setPoolName("narvault-catalog");
+    if (url.startsWith("jdbc:sqlite:")) {
+      // Per-connection settings: WAL (readers never block the writer), full fsync on commit,
+      // foreign keys, and waiting (not failing) while another connection writes.
+      config.addDataSourceProperty("journal_mode", "WAL");
+      config.addDataSourceProperty("synchronous", "FULL");
+      config.addDataSourceProperty("foreign_keys", "true");
+      config.addDataSourceProperty("busy_timeout", "30000");
+      config.setMaximumPoolSize(4);
+    } else {
+      config.setMaximumPoolSize(8);
+    }
+    config.setConnectionTimeout(30_000);
+    this.pool = new HikariDataSource(config);
+  }
+
+  /** The connection of the {@link #locked} call running on this thread. */
+  Connection connection() {
+    Connection c = current.get();
+    if (c == null) {
+      throw new IllegalStateException("catalog work outside Jdbc.locked");
+    }
+    return c;
   }
 
   @FunctionalInterface
@@ -25,29 +54,65 @@ final class Jdbc {
   }
 
   <T> T locked(SqlWork<T> work) throws CatalogException {
-    lock.lock();
-    try {
-      return work.run();
-    } catch (SQLException e) {
-      throw new CatalogException("catalog " + redacted(url) + ": " + e.getMessage(), e);
-    } finally {
-      lock.unlock();
+    if (current.get() != null) {
+      try {
+        return work.run();
+      } catch (SQLException e) {
+        throw failure(e);
+      }
+    }
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = pool.getConnection()) {
+        current.set(c);
+        return work.run();
+      } catch (SQLException e) {
+        if (attempt == 1 && brokenConnection(e)) {
+          continue;
+        }
+        throw failure(e);
+      } finally {
+        current.remove();
+      }
     }
   }
 
   /** Runs {@code work} as one transaction: all of it is committed, or none. Call inside {@link #locked}. */
   <T> T inTransaction(SqlWork<T> work) throws SQLException {
-    connection.setAutoCommit(false);
+    Connection c = connection();
+    c.setAutoCommit(false);
     try {
       T result = work.run();
-      connection.commit();
+      c.commit();
       return result;
     } catch (SQLException | RuntimeException e) {
-      connection.rollback();
+      try {
+        c.rollback();
+      } catch (SQLException rollback) {
+        e.addSuppressed(rollback);
+      }
       throw e;
     } finally {
-      connection.setAutoCommit(true);
+      try {
+        c.setAutoCommit(true);
+      } catch (SQLException ignored) {
+        // a broken connection: the pool discards it
+      }
     }
+  }
+
+  /** SQLState class 08 (connection exception) or 57P (PostgreSQL shut down or terminated us). */
+  private static boolean brokenConnection(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("08") || state.startsWith("57P"));
+  }
+
+  private CatalogException failure(SQLException e) {
+    return new CatalogException("catalog " + redacted(url) + ": " + e.getMessage(), e);
+  }
+
+  @Override
+  public void close() {
+    pool.close();
   }
 
   /** A JDBC URL without its password, for messages and logs. */

@@ -47,7 +47,7 @@ public final class Journal {
   /** Entries in {@code state}, by object key, at most {@code limit}, from key {@code after} on (exclusive). */
   public List<Entry> inState(State state, String after, int limit) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT store_hash, file_key, pack_id, file_size, state FROM journal WHERE state = ? AND file_key > ? "
               + "ORDER BY file_key, store_hash LIMIT ?")) {
         ps.setString(1, state.sql());
@@ -67,7 +67,7 @@ public final class Journal {
 
   public Optional<State> state(String storeHash) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement("SELECT state FROM journal WHERE store_hash = ?")) {
+      try (PreparedStatement ps = db.connection().prepareStatement("SELECT state FROM journal WHERE store_hash = ?")) {
         ps.setString(1, storeHash);
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next() ? Optional.of(State.parse(rs.getString(1))) : Optional.empty();
@@ -79,7 +79,7 @@ public final class Journal {
   /** Moves every entry of one S3 object (all store paths naming it) from {@code from} to {@code to}. */
   public int advance(String fileKey, State from, State to, long nowMillis) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE journal SET state = ?, updated_millis = ? WHERE file_key = ? AND state = ?")) {
         ps.setString(1, to.sql());
         ps.setLong(2, nowMillis);
@@ -93,7 +93,7 @@ public final class Journal {
   /** Counts and stored bytes (once per object) in a state. */
   public long[] totals(State state) throws CatalogException {
     return db.locked(() -> {
-      try (PreparedStatement ps = db.connection.prepareStatement(
+      try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT COUNT(*), COALESCE(SUM(file_size), 0) FROM (SELECT file_key, MAX(file_size) AS file_size "
               + "FROM journal WHERE state = ? GROUP BY file_key) AS objects")) {
         ps.setString(1, state.sql());
@@ -107,7 +107,7 @@ public final class Journal {
 
   /** Inserts COMMITTED entries; inside the pack's transaction (called by {@link Catalog}). */
   static void commit(Jdbc db, String packId, List<Entry> entries, long nowMillis) throws java.sql.SQLException {
-    try (PreparedStatement ps = db.connection.prepareStatement(
+    try (PreparedStatement ps = db.connection().prepareStatement(
         "INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis) "
             + "VALUES (?, ?, ?, ?, 'committed', ?) ON CONFLICT (store_hash) DO NOTHING")) {
       for (Entry e : entries) {

@@ -94,10 +94,10 @@ class CatalogContractTest {
   void open_createsSchemaOnceAndReopens(String backend) throws Exception {
     String url = freshUrl(backend);
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(4, c.schemaVersion());
+      assertEquals(5, c.schemaVersion());
     }
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(4, c.schemaVersion());
+      assertEquals(5, c.schemaVersion());
     }
   }
 
@@ -261,12 +261,54 @@ class CatalogContractTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void postgres_connectionsDroppedByTheServer_areReplaced() throws Exception {
+    String pg = System.getenv("NARVAULT_TEST_POSTGRES_URL");
+    org.junit.jupiter.api.Assumptions.assumeTrue(pg != null && !pg.isBlank(), "no PostgreSQL (.ci/run starts one)");
+    String url = freshUrl(pg);
+    try (Catalog c = Catalog.open(url)) {
+      register(c, "h0", "http://h0", 1);
+      assertEquals(1, c.holders().size());
+      // What a database restart does to the pool: every connection of ours is cut.
+      try (Connection admin = DriverManager.getConnection(pg); Statement s = admin.createStatement()) {
+        s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            + "AND pid <> pg_backend_pid() AND application_name <> 'psql'");
+      }
+      assertEquals(1, c.holders().size(), "the next call gets a fresh connection");
+      register(c, "h1", "http://h1", 2);
+      assertEquals(2, c.holders().size());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void catalog_servesConcurrentCallers(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      Manifest m = manifest(3, 21);
+      for (int h = 0; h < 5; h++) {
+        register(c, "h" + h, "http://h" + h, 1);
+      }
+      c.recordPack(ManifestCodec.packId(m), m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
+      String hash = m.nars().getFirst().parsedNarInfo().storePath().hashPart();
+      try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+        List<java.util.concurrent.Future<Boolean>> reads = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+          reads.add(pool.submit(() -> c.narByStoreHash(hash).isPresent() && c.placements(
+              ManifestCodec.packId(m)).size() == 5));
+        }
+        for (var r : reads) {
+          assertTrue(r.get());
+        }
+      }
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("backends")
   void open_refusesASchemaNewerThanThisNarvault(String backend) throws Exception {
     String url = freshUrl(backend);
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(4, c.schemaVersion());
+      assertEquals(5, c.schemaVersion());
     }
     try (Connection conn = DriverManager.getConnection(url); Statement s = conn.createStatement()) {
       s.execute("INSERT INTO narvault_schema (version) VALUES (99)");
