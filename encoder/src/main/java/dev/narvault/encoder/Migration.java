@@ -85,6 +85,9 @@ public final class Migration {
   private int rejected;
   private int aliases;
   private int notSelected;
+  private int busy;
+  /** This run's name in the catalog's object claims. */
+  private final String worker = "migrate-" + java.util.UUID.randomUUID();
   private boolean limitReached;
   private final List<MigrationSummary.Rejection> rejections = new ArrayList<>();
   private final Drainer drainer;
@@ -143,10 +146,11 @@ public final class Migration {
     } finally {
       Files.deleteIfExists(runDir.resolve("pack.spool"));
       Files.deleteIfExists(runDir);
+      catalog.journal().releaseAll(worker);
     }
     long[] pending = catalog.journal().totals(Journal.State.COMMITTED);
     Drainer.Result drained = drainer.result();
-    return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected,
+    return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected, busy,
         new MigrationSummary.Drain(config.drain().mode(), drained.objects(), drained.bytes(), drained.failed(),
             pending[0], pending[1]),
         Duration.between(start, clock.instant()), List.copyOf(rejections));
@@ -159,6 +163,9 @@ public final class Migration {
 
     /** Not selected: excluded, not listed, or not cold enough. */
     record NotSelected() implements Fetched {}
+
+    /** Another worker sharing the catalog is archiving this object right now. */
+    record Busy() implements Fetched {}
 
     record Rejected(String why) implements Fetched {}
 
@@ -200,6 +207,12 @@ public final class Migration {
       }
     }
   }
+
+  /**
+   * How long a claim on an object lasts: from fetching it to its pack's commit takes minutes;
+   * a worker that dies frees its objects after this.
+   */
+  static final Duration CLAIM = Duration.ofHours(1);
 
   /** Fetches that may run at once. */
   static final int FETCH_WINDOW = 4;
@@ -248,12 +261,17 @@ public final class Migration {
         return new Fetched.Rejected("its NAR object " + info.url() + " is missing");
       }
     }
+    long now = clock.millis();
+    if (!catalog.journal().claimObject(info.url(), worker, now, now + CLAIM.toMillis())) {
+      return new Fetched.Busy();
+    }
     Path file = Files.createTempFile(runDir, "nar-", ".verified");
     try (InputStream object = objects.open(info.url());
         OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
       NarObjectVerifier.verify(object, info, out);
     } catch (ObjectNotFoundException | NarVerificationException e) {
       Files.deleteIfExists(file);
+      catalog.journal().releaseObjects(worker, List.of(info.url()));
       return new Fetched.Rejected(e.getMessage());
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(file);
@@ -268,6 +286,7 @@ public final class Migration {
     switch (fetched) {
       case Fetched.Skip skip -> skipped++;
       case Fetched.NotSelected n -> notSelected++;
+      case Fetched.Busy b -> busy++;
       case Fetched.Rejected r -> reject(narInfoKey, r.why());
       case Fetched.Alias a -> alias(narInfoKey, a.info(), a.existing());
       case Fetched.Ready ready -> {
@@ -387,6 +406,7 @@ public final class Migration {
       List<FragmentPlacer.Placed> placed = placer.place(packId, config.blockSize(), toPlace, Set.of());
       catalog.recordPack(packId, manifest, new String(ManifestCodec.toBytes(signed), StandardCharsets.UTF_8),
           placed.stream().map(FragmentPlacer.Placed::holderId).toList(), clock.millis());
+      catalog.journal().releaseObjects(worker, nars.stream().map(Manifest.Nar::key).distinct().toList());
       packs++;
       archived += nars.size();
       skipped += aliases;

@@ -12,10 +12,11 @@ import java.util.Locale;
  *
  * @param alreadyArchived store paths found in the catalog (or sharing an archived object)
  * @param notSelected store paths not archived by choice: excluded, not listed, or not cold enough
+ * @param busy store paths whose object another worker was archiving (this run left them to it)
  * @param rejections the first {@value #MAX_REJECTIONS_LISTED} rejections, with their reasons
  */
 public record MigrationSummary(int narsArchived, long bytesArchived, int packs, int alreadyArchived,
-    int rejected, int notSelected, Drain drain, Duration elapsed, List<Rejection> rejections) {
+    int rejected, int notSelected, int busy, Drain drain, Duration elapsed, List<Rejection> rejections) {
   public static final int MAX_REJECTIONS_LISTED = 10_000;
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -44,21 +45,21 @@ public record MigrationSummary(int narsArchived, long bytesArchived, int packs, 
             drain.failed() > 0 ? " (" + drain.failed() + " to retry)" : "", drain.pendingObjects());
     return String.format(Locale.ROOT,
         "archived %d NARs (%.1f MiB) in %d packs in %.1f s (%.1f MiB/s); %d already archived; %d not selected; "
-            + "%d rejected; %s",
+            + "%s%d rejected; %s",
         narsArchived, bytesArchived / 1048576.0, packs, seconds, bytesArchived / 1048576.0 / seconds,
-        alreadyArchived, notSelected, rejected, drained);
+        alreadyArchived, notSelected, busy > 0 ? busy + " left to other workers; " : "", rejected, drained);
   }
 
   /** The machine-readable report ({@code narvault migrate --json FILE}). */
   public String toJson() {
     try {
       return JSON.writeValueAsString(new Report(narsArchived, bytesArchived, packs, alreadyArchived, notSelected,
-          rejected, drain, elapsed.toMillis() / 1000.0, rejections, rejected > rejections.size()));
+          busy, rejected, drain, elapsed.toMillis() / 1000.0, rejections, rejected > rejections.size()));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
   }
 
   private record Report(int archived, long archivedBytes, int packs, int alreadyArchived, int notSelected,
-      int rejected, Drain drain, double seconds, List<Rejection> rejections, boolean rejectionsTruncated) {}
+      int leftToOtherWorkers, int rejected, Drain drain, double seconds, List<Rejection> rejections, boolean rejectionsTruncated) {}
 }

@@ -58,6 +58,7 @@ final class Cluster implements AutoCloseable {
   final List<FaultyStore> stores = new ArrayList<>();
   private final List<String> operators = new ArrayList<>();
   final Catalog catalog;
+  final String catalogUrl;
   final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
@@ -71,10 +72,16 @@ final class Cluster implements AutoCloseable {
 
   /** @param offlineAfter the coordinator's liveness rule */
   Cluster(Path dir, int holderCount, Duration offlineAfter) throws IOException {
+    this(dir, holderCount, offlineAfter, "jdbc:sqlite:" + dir.resolve("catalog.db"));
+  }
+
+  /** @param catalogUrl the catalog (SQLite by default; tests of several workers use PostgreSQL when there is one) */
+  Cluster(Path dir, int holderCount, Duration offlineAfter, String catalogUrl) throws IOException {
     this.dir = dir;
+    this.catalogUrl = catalogUrl;
     this.s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
     this.objects = new S3ObjectSource(s3.config());
-    this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
+    this.catalog = Catalog.open(catalogUrl);
     this.coordinatorConfig = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey,
         List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
         new HolderRules(offlineAfter, Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0, Duration.ofMinutes(5),
@@ -209,7 +216,12 @@ final class Cluster implements AutoCloseable {
   }
 
   MigrationSummary migrate(MigrateConfig config) throws IOException {
-    return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(10)), archiveKey,
+    return migrate(config, catalog);
+  }
+
+  /** A migration through its own catalog connection (a second worker). */
+  MigrationSummary migrate(MigrateConfig config, Catalog through) throws IOException {
+    return new Migration(config, objects, through, new HolderClient(Duration.ofSeconds(10)), archiveKey,
         new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
         new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
   }

@@ -80,6 +80,20 @@ public final class Custody {
     });
   }
 
+  /** Pack ids in order, after {@code after} (exclusive), at most {@code limit}: for paging through all packs. */
+  public List<String> packIds(String after, int limit) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT pack_id FROM packs WHERE pack_id > ? ORDER BY pack_id LIMIT ?")) {
+        ps.setString(1, after);
+        ps.setInt(2, limit);
+        List<String> list = new ArrayList<>();
+        collect(ps, list);
+        return list;
+      }
+    });
+  }
+
   public long packCount() throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement("SELECT COUNT(*) FROM packs");

@@ -105,6 +105,53 @@ public final class Journal {
     });
   }
 
+  /**
+   * Claims an S3 object for archiving by {@code worker} until {@code untilMillis}: true when no
+   * other worker holds an unexpired claim on it. Several migrate workers sharing one catalog thus
+   * never fetch and pack one object at once; a dead worker's claims expire.
+   */
+  public boolean claimObject(String fileKey, String worker, long nowMillis, long untilMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "INSERT INTO migration_claims (file_key, worker, until_millis) VALUES (?, ?, ?) "
+              + "ON CONFLICT (file_key) DO UPDATE SET worker = excluded.worker, until_millis = excluded.until_millis "
+              + "WHERE migration_claims.worker = excluded.worker OR migration_claims.until_millis < ?")) {
+        ps.setString(1, fileKey);
+        ps.setString(2, worker);
+        ps.setLong(3, untilMillis);
+        ps.setLong(4, nowMillis);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Gives up a worker's claims on these objects (archived, rejected, or not taken after all). */
+  public void releaseObjects(String worker, List<String> fileKeys) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "DELETE FROM migration_claims WHERE file_key = ? AND worker = ?")) {
+        for (String key : fileKeys) {
+          ps.setString(1, key);
+          ps.setString(2, worker);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  /** Gives up every claim of a worker (at the end of its run). */
+  public void releaseAll(String worker) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement("DELETE FROM migration_claims WHERE worker = ?")) {
+        ps.setString(1, worker);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
   /** Inserts COMMITTED entries; inside the pack's transaction (called by {@link Catalog}). */
   static void commit(Jdbc db, String packId, List<Entry> entries, long nowMillis) throws java.sql.SQLException {
     try (PreparedStatement ps = db.connection().prepareStatement(

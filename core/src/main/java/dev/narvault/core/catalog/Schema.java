@@ -133,6 +133,15 @@ final class Schema {
       CREATE INDEX journal_by_file_key ON journal(file_key);
       INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis)
         SELECT store_hash, file_key, pack_id, length, 'committed', 0 FROM nars;
+      """,
+      // 6: migrate workers claim the S3 objects they archive, so that several share one catalog.
+      """
+      CREATE TABLE migration_claims (
+        file_key TEXT PRIMARY KEY,
+        worker TEXT NOT NULL,
+        until_millis BIGINT NOT NULL
+      );
+      CREATE INDEX migration_claims_by_worker ON migration_claims(worker);
       """);
 
   private Schema() {}
