@@ -119,6 +119,11 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--json", paramLabel = "FILE", description = "Also write a machine-readable report to FILE.")
   Path json;
 
+  @Option(names = "--claim-lifetime", defaultValue = "60s", converter = DurationConverter.class,
+      description = "Workers sharing a catalog claim the objects they archive; a dead worker's claims "
+          + "expire after this (default: ${DEFAULT-VALUE}).")
+  Duration claimLifetime;
+
   private final PrintStream out;
 
   MigrateCommand(PrintStream out) {
@@ -138,7 +143,7 @@ final class MigrateCommand implements Callable<Integer> {
         paths == null ? Optional.empty() : Optional.of(ColdSelection.readHashes(paths)),
         exclude == null ? Set.of() : ColdSelection.readHashes(exclude));
     MigrateConfig config = new MigrateConfig(keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
-        Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig);
+        Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig).withClaimLifetime(claimLifetime);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
           ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),

@@ -12,20 +12,30 @@ import java.nio.file.Path;
  * @param limit stop after archiving this many NARs (0 = no limit)
  * @param selection which NARs to archive (cold ones, listed ones, not excluded ones)
  * @param drain what to do with archived NARs in S3 (default: nothing, a dry run)
+ * @param claimLifetime how long this worker's claims on S3 objects last unless renewed (it renews
+ *     them while it runs): another worker takes over a dead worker's objects after this
  */
 public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
     int parityFragmentCount, long packSize, int blockSize, Codecs.Kind codec, Path workDir, int limit,
-    ColdSelection selection, DrainConfig drain) {
+    ColdSelection selection, DrainConfig drain, java.time.Duration claimLifetime) {
+  /** The default claim lifetime: a dead worker's objects are free again within a minute. */
+  public static final java.time.Duration DEFAULT_CLAIM_LIFETIME = java.time.Duration.ofSeconds(60);
+
   /** Everything selected, nothing drained. */
   public MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount, int parityFragmentCount, long packSize,
       int blockSize, Codecs.Kind codec, Path workDir, int limit) {
     this(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec, workDir, limit,
-        ColdSelection.ALL, DrainConfig.DRY_RUN);
+        ColdSelection.ALL, DrainConfig.DRY_RUN, DEFAULT_CLAIM_LIFETIME);
   }
 
   public MigrateConfig with(ColdSelection cold, DrainConfig drainConfig) {
     return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
-        workDir, limit, cold, drainConfig);
+        workDir, limit, cold, drainConfig, claimLifetime);
+  }
+
+  public MigrateConfig withClaimLifetime(java.time.Duration lifetime) {
+    return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
+        workDir, limit, selection, drain, lifetime);
   }
 
   public MigrateConfig {
@@ -38,6 +48,9 @@ public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
     }
     if (blockSize < 512 || blockSize > (16 << 20)) {
       throw new IllegalArgumentException("block size must be 512 B to 16 MiB, got " + blockSize);
+    }
+    if (claimLifetime.compareTo(java.time.Duration.ofSeconds(1)) < 0) {
+      throw new IllegalArgumentException("claim lifetime must be at least 1 s, got " + claimLifetime);
     }
     if (limit < 0) {
       throw new IllegalArgumentException("limit must be >= 0, got " + limit);

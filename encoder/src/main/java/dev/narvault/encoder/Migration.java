@@ -129,6 +129,16 @@ public final class Migration {
               + config.drain().storageClass().map(c -> " (" + c + ")").orElse("");
         });
     int threads = Runtime.getRuntime().availableProcessors();
+    // Claims are renewed while this run lives; if it dies, other workers take its objects soon after.
+    java.util.concurrent.ScheduledExecutorService renewal = Executors.newSingleThreadScheduledExecutor(daemonThreads());
+    long every = Math.max(250, config.claimLifetime().toMillis() / 4);
+    renewal.scheduleWithFixedDelay(() -> {
+      try {
+        catalog.journal().renewClaims(worker, clock.millis() + config.claimLifetime().toMillis());
+      } catch (Exception | Error e) {
+        LOG.warn("could not renew this worker's claims: {}", e.toString());
+      }
+    }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
     try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads());
         PackSpool spool = new PackSpool(runDir.resolve("pack.spool"));
         NarInfoListing keys = new NarInfoListing(objects)) {
@@ -146,6 +156,7 @@ public final class Migration {
     } finally {
       Files.deleteIfExists(runDir.resolve("pack.spool"));
       Files.deleteIfExists(runDir);
+      renewal.shutdownNow();
       catalog.journal().releaseAll(worker);
     }
     long[] pending = catalog.journal().totals(Journal.State.COMMITTED);
@@ -208,12 +219,6 @@ public final class Migration {
     }
   }
 
-  /**
-   * How long a claim on an object lasts: from fetching it to its pack's commit takes minutes;
-   * a worker that dies frees its objects after this.
-   */
-  static final Duration CLAIM = Duration.ofHours(1);
-
   /** Fetches that may run at once. */
   static final int FETCH_WINDOW = 4;
 
@@ -262,7 +267,7 @@ public final class Migration {
       }
     }
     long now = clock.millis();
-    if (!catalog.journal().claimObject(info.url(), worker, now, now + CLAIM.toMillis())) {
+    if (!catalog.journal().claimObject(info.url(), worker, now, now + config.claimLifetime().toMillis())) {
       return new Fetched.Busy();
     }
     Path file = Files.createTempFile(runDir, "nar-", ".verified");

@@ -33,6 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DrainKillTest {
   private static final int KILLS = 20;
+  /** Claims of a killed run block its objects this long; runs start no sooner. */
+  private static final int CLAIM_SECONDS = 1;
 
   @TempDir
   Path dir;
@@ -61,9 +63,11 @@ class DrainKillTest {
           "--catalog", "jdbc:sqlite:" + cluster.dir.resolve("catalog.db"), "--coordinator",
           cluster.coordinator.endpoint().toString(), "--worker-key", workerKey.toString(), "--trusted-public-key",
           cacheKey.publicKey().toString(), "--archive-key", archiveKey.toString(), "--k", "4", "--m", "2",
-          "--pack-size", "150000", "--work-dir", dir.resolve("work").toString(), "--drain");
+          "--pack-size", "150000", "--work-dir", dir.resolve("work").toString(), "--drain",
+          "--claim-lifetime", CLAIM_SECONDS + "s");
       int killed = 0;
       for (int run = 0; killed < KILLS && run < KILLS * 3; run++) {
+        Thread.sleep(CLAIM_SECONDS * 1000L + 100);
         Process p = start(command, run);
         boolean finished = p.waitFor(400 + random.nextInt(3500), TimeUnit.MILLISECONDS);
         if (!finished) {
@@ -84,6 +88,7 @@ class DrainKillTest {
           original.putAll(DrainTest.objects(cluster, added));
         }
       }
+      Thread.sleep(CLAIM_SECONDS * 1000L + 100);
       Process last = start(command, 99);
       assertTrue(last.waitFor(3, TimeUnit.MINUTES), "the final run finishes");
       assertEquals(0, last.exitValue(), Files.readString(dir.resolve("migrate-99.log")));

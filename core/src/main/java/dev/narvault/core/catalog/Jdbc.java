@@ -26,8 +26,11 @@ final class Jdbc implements AutoCloseable {
     config.setPoolName("narvault-catalog");
     if (url.startsWith("jdbc:sqlite:")) {
       // Per-connection settings: WAL (readers never block the writer), full fsync on commit,
-      // foreign keys, and waiting (not failing) while another connection writes.
+      // foreign keys, and waiting (not failing) while another connection writes. Transactions
+      // take the write lock when they begin (IMMEDIATE): a deferred one that read first and then
+      // writes would fail at once, not wait, if another connection wrote meanwhile.
       config.addDataSourceProperty("journal_mode", "WAL");
+      config.addDataSourceProperty("transaction_mode", "IMMEDIATE");
       config.addDataSourceProperty("synchronous", "FULL");
       config.addDataSourceProperty("foreign_keys", "true");
       config.addDataSourceProperty("busy_timeout", "30000");

@@ -141,6 +141,19 @@ public final class Journal {
     });
   }
 
+  /** Extends every claim of a live worker to {@code untilMillis}. */
+  public void renewClaims(String worker, long untilMillis) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE migration_claims SET until_millis = ? WHERE worker = ?")) {
+        ps.setLong(1, untilMillis);
+        ps.setString(2, worker);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
   /** Gives up every claim of a worker (at the end of its run). */
   public void releaseAll(String worker) throws CatalogException {
     db.locked(() -> {
