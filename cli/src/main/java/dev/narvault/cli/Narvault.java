@@ -24,7 +24,7 @@ public final class Narvault implements Runnable {
   }
 
   /** The command tree; subcommands print to {@code out}. Errors print their message, not a trace. */
-  static CommandLine commandLine(PrintStream out) {
+  public static CommandLine commandLine(PrintStream out) {
     CommandLine cli = new CommandLine(new Narvault());
     cli.addSubcommand(new QuickstartCommand(out));
     cli.addSubcommand(new MigrateCommand(out));
@@ -32,6 +32,7 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new HolderExitCommand(out));
     cli.addSubcommand(new GatewayCommand(out));
     cli.addSubcommand(new RepairCommand(out));
+    cli.addSubcommand(new CatalogRebuildCommand(out));
     cli.addSubcommand(new KeygenCommand(out));
     cli.addSubcommand(new CommandLine(new BenchCommand())
         .addSubcommand(new BenchCodecCommand(out)));

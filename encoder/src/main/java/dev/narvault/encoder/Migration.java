@@ -7,6 +7,7 @@ import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
+import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.coordinator.PlacementAuthority;
@@ -20,6 +21,7 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.SignedAlias;
 import dev.narvault.core.pack.PackEncoder;
 import dev.narvault.core.pack.PackGrouping;
 import dev.narvault.core.pack.PackLayout;
@@ -75,6 +77,7 @@ public final class Migration {
   private final HolderClient holders;
   private final NixSecretKey archiveKey;
   private final FragmentPlacer placer;
+  private final DocumentPlacer documents;
   private final PrintStream progress;
   private final Clock clock;
 
@@ -105,6 +108,7 @@ public final class Migration {
     this.holders = holders;
     this.archiveKey = archiveKey;
     this.placer = new FragmentPlacer(coordinator, holders);
+    this.documents = new DocumentPlacer(placer, config.workDir());
     this.progress = progress;
     this.clock = clock;
     this.drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
@@ -314,7 +318,15 @@ public final class Migration {
       reject(narInfoKey, "names " + info.url() + " " + conflict);
       return;
     }
-    catalog.addAlias(info.storePath().hashPart(), existing, info.text(), clock.millis());
+    // The manifest of the existing pack is signed and immutable: the alias is a signed document
+    // of its own, stored on holders like a manifest.
+    SignedAlias document = ManifestCodec.signAlias(new SignedAlias.Alias(SignedAlias.Alias.FORMAT, existing.packId(),
+        new Manifest.Nar(existing.fileKey(), existing.packOffset(), existing.length(), existing.fileHash(),
+            info.text())), archiveKey);
+    byte[] bytes = ManifestCodec.toBytes(document);
+    Catalog.DocumentCopies copies = documents.place(bytes, DocumentPlacer.COPIES, Set.of());
+    catalog.addAlias(info.storePath().hashPart(), existing, info.text(),
+        Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis());
     skipped++;
   }
 
@@ -409,8 +421,11 @@ public final class Migration {
         toPlace.add(new FragmentPlacer.Fragment(i, digests.get(i).id(), files.get(i)));
       }
       List<FragmentPlacer.Placed> placed = placer.place(packId, config.blockSize(), toPlace, Set.of());
-      catalog.recordPack(packId, manifest, new String(ManifestCodec.toBytes(signed), StandardCharsets.UTF_8),
-          placed.stream().map(FragmentPlacer.Placed::holderId).toList(), clock.millis());
+      byte[] signedBytes = ManifestCodec.toBytes(signed);
+      // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
+      Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
+      catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
+          placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies), clock.millis());
       catalog.journal().releaseObjects(worker, nars.stream().map(Manifest.Nar::key).distinct().toList());
       packs++;
       archived += nars.size();

@@ -91,6 +91,7 @@ public final class Coordinator implements AutoCloseable {
   /** One repair round, then moving a few fragments off nearly full holders, then garbage collection. */
   public Repairer.Round repairAndCollect() throws Exception {
     Repairer.Round round = repairer.repairOnce();
+    repairer.repairDocuments();
     repairer.rebalanceOnce(REBALANCE_PER_ROUND);
     collector.collectOnce();
     return round;

@@ -100,6 +100,7 @@ public final class CoordinatorServer implements AutoCloseable {
             case "POST /v1/exit" -> respond(ctx, 200, "exiting; fragments still to move: "
                 + membership.exit(body, signature));
             case "POST /v1/placements" -> respond(ctx, 200, "application/json", routes.placements().handle(body, signature));
+            case "GET /v1/holders" -> respond(ctx, 200, "application/json", membership.holders());
             case "GET /metrics" -> respond(ctx, 200, "text/plain; version=0.0.4",
                 routes.metrics().render().getBytes(StandardCharsets.UTF_8));
             default -> throw new MembershipException(404, "unknown endpoint " + method + " " + path);

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.List;
 
 /**
  * Holders joining, staying in touch and leaving. Every message is JSON signed with the holder's
@@ -130,6 +131,22 @@ public final class Membership {
     acceptOnce(holderId, fresh(m));
     catalog.custody().markExiting(holderId);
     return catalog.custody().storedFragments(holderId);
+  }
+
+  /** A registered holder as {@code GET /v1/holders} lists it. */
+  public record Listed(String holderId, String endpoint, String publicKey, String operator, String location,
+      String seenAddress, long capacityBytes, long usedBytes, long lastSeenMillis) {}
+
+  /** {@code GET /v1/holders}: every registered holder (public: endpoints serve public data anyway). */
+  public byte[] holders() throws CatalogException {
+    List<Listed> list = catalog.holders().stream().map(h -> new Listed(h.holderId(), h.endpoint(),
+        h.publicKey().orElse(""), h.operator(), h.location(), h.seenAddress(), h.capacityBytes(), h.usedBytes(),
+        h.lastSeenMillis())).toList();
+    try {
+      return JSON.writeValueAsBytes(list);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private void acceptOnce(String holderId, long ts) throws MembershipException, CatalogException {

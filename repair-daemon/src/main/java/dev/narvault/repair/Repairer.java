@@ -6,6 +6,7 @@ import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
+import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.erasure.Codec;
@@ -169,6 +170,44 @@ public final class Repairer {
       queue();
     }
     return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
+  }
+
+  /**
+   * Keeps {@link DocumentPlacer#COPIES} healthy copies of every signed document (manifests,
+   * aliases) on holders: documents with a copy on an unhealthy holder get new copies, from the
+   * catalog's text, on other holders. Returns how many copies were placed.
+   */
+  public int repairDocuments() throws CatalogException {
+    long now = clock.millis();
+    List<HolderRecord> all = catalog.holders();
+    Set<String> healthy = new HashSet<>();
+    List<String> unhealthy = new ArrayList<>();
+    for (HolderRecord h : all) {
+      if (rules.healthy(h, now)) {
+        healthy.add(h.holderId());
+      } else {
+        unhealthy.add(h.holderId());
+      }
+    }
+    int placed = 0;
+    DocumentPlacer documents = new DocumentPlacer(new FragmentPlacer(placements, holders), workDir);
+    for (Custody.Document d : custody.documentsOn(unhealthy)) {
+      long good = d.holders().stream().filter(healthy::contains).count();
+      if (good >= DocumentPlacer.COPIES) {
+        continue;
+      }
+      try {
+        byte[] body = custody.documentBody(d.docId()).orElseThrow(() -> new IOException("no text for document "
+            + d.docId())).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        var copies = documents.place(body, (int) (DocumentPlacer.COPIES - good), Set.copyOf(d.holders()));
+        custody.addDocumentCopies(d.docId(), copies.holders());
+        placed += copies.holders().size();
+      } catch (IOException e) {
+        LOG.warn("document {} of pack {}: could not place new copies: {}", d.docId(), abbreviate(d.packId()),
+            e.getMessage());
+      }
+    }
+    return placed;
   }
 
   /** A holder is rebalanced when it reports more than this share of its capacity used. */

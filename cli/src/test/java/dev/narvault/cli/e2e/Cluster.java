@@ -57,8 +57,8 @@ final class Cluster implements AutoCloseable {
   /** Each holder's store, wrapped so tests can make it lie or go slow. */
   final List<FaultyStore> stores = new ArrayList<>();
   private final List<String> operators = new ArrayList<>();
-  final Catalog catalog;
-  final String catalogUrl;
+  Catalog catalog;
+  String catalogUrl;
   final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
@@ -133,6 +133,21 @@ final class Cluster implements AutoCloseable {
         coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), coordinatorConfig.archiveKeys(),
         coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
         coordinatorConfig.workDir()), catalog, InstantSource.system());
+  }
+
+  /**
+   * The disaster: the catalog is lost (its files deleted). The coordinator restarts, on the same
+   * port, on a new empty catalog; holders register again with their next heartbeat.
+   */
+  void loseCatalog() throws IOException {
+    stopCoordinator();
+    catalog.close();
+    for (String suffix : List.of("", "-wal", "-shm")) {
+      Files.deleteIfExists(dir.resolve("catalog.db" + suffix));
+    }
+    catalogUrl = "jdbc:sqlite:" + dir.resolve("catalog-new.db");
+    catalog = Catalog.open(catalogUrl);
+    startCoordinatorAgain();
   }
 
   /** Restarts stopped holder {@code i} on its old address (a new port), with its data. */

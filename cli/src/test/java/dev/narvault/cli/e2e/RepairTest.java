@@ -57,6 +57,18 @@ class RepairTest {
       assertEquals(6, storedOn.size());
       assertEquals(2, rows.stream().filter(p -> p.state().equals(FragmentPlacement.SUPERSEDED)).count());
       assertReadsBack(cluster);
+      // The manifest's copies on holders are kept at three live ones too.
+      String downId = cluster.holders.get(lost0).holderId();
+      String downId5 = cluster.holders.get(lost5).holderId();
+      var before = cluster.catalog.custody().documentsOn(List.of(downId, downId5));
+      int placedCopies = cluster.coordinator.repairer().repairDocuments();
+      for (var doc : before) {
+        var now = cluster.catalog.custody().document(doc.docId()).orElseThrow();
+        long live = now.holders().stream().filter(h -> !h.equals(downId) && !h.equals(downId5)).count();
+        assertTrue(live >= 3, "document " + doc.docId() + " has " + live + " live copies");
+      }
+      assertEquals(before.stream().mapToLong(d -> d.holders().stream()
+          .filter(h -> h.equals(downId) || h.equals(downId5)).count()).sum(), placedCopies);
 
       // The holders come back: their copies are surplus now and are deleted with signed orders.
       cluster.restartHolder(lost0);
@@ -64,8 +76,11 @@ class RepairTest {
       cluster.awaitRegistered();
       assertEquals(2, cluster.coordinator.collector().collectOnce());
       assertEquals(6, cluster.catalog.placements(packId).size(), "superseded rows forgotten");
-      assertEquals(0, cluster.holders.get(lost0).store().fragmentCount());
-      assertEquals(0, cluster.holders.get(lost5).store().fragmentCount());
+      // What they keep is only what the catalog still counts there: copies of signed documents.
+      for (int h : List.of(lost0, lost5)) {
+        int documents = cluster.catalog.custody().documentsOn(List.of(cluster.holders.get(h).holderId())).size();
+        assertEquals(documents, cluster.holders.get(h).store().fragmentCount(), "holder " + h);
+      }
       assertReadsBack(cluster);
     }
   }
@@ -107,13 +122,14 @@ class RepairTest {
       cluster.migrate(key.publicKey(), 4, 2, 0, 70_000);
       int busiest = 0;
       for (int i = 1; i < 10; i++) {
-        if (cluster.holders.get(i).store().fragmentCount() > cluster.holders.get(busiest).store().fragmentCount()) {
+        if (stored(cluster, i) > stored(cluster, busiest)) {
           busiest = i;
         }
       }
       int before = cluster.holders.get(busiest).store().fragmentCount();
+      long fragmentsBefore = stored(cluster, busiest);
       long used = cluster.holders.get(busiest).store().usedBytes();
-      assertTrue(before >= 3, before + " fragments");
+      assertTrue(fragmentsBefore >= 3, fragmentsBefore + " fragments");
       // The volunteer lowers its capacity to just what it holds: nearly full.
       cluster.stopHolder(busiest);
       cluster.capacities.put(busiest, used + 1);
@@ -124,9 +140,14 @@ class RepairTest {
       assertEquals(2, moved);
       assertEquals(2, cluster.coordinator.collector().collectOnce());
       assertEquals(before - 2, cluster.holders.get(busiest).store().fragmentCount());
-      assertEquals(before - 2, cluster.catalog.custody().storedFragments(cluster.holders.get(busiest).holderId()));
+      assertEquals(fragmentsBefore - 2, stored(cluster, busiest));
       assertReadsBack(cluster);
     }
+  }
+
+  /** Pack fragments the catalog counts as stored on holder {@code i}. */
+  private static long stored(Cluster cluster, int i) throws Exception {
+    return cluster.catalog.custody().storedFragments(cluster.holders.get(i).holderId());
   }
 
   private static int indexOf(Cluster cluster, String holderId) {

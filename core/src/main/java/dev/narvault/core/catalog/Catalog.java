@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -115,10 +116,36 @@ public final class Catalog implements AutoCloseable {
    */
   public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
       long nowMillis) throws CatalogException {
+    recordPack(packId, manifest, signedManifest, holderIds, Optional.empty(), nowMillis);
+  }
+
+  /** A placed manifest document: its id (as stored on holders) and the holders with a copy. */
+  public record DocumentCopies(String docId, List<String> holders) {}
+
+  /**
+   * As above, also recording where copies of the signed manifest are stored on holders, in the
+   * same transaction.
+   */
+  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+      Optional<DocumentCopies> manifestCopies, long nowMillis) throws CatalogException {
     if (holderIds.size() != manifest.fragments().size()) {
       throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
           + manifest.fragments().size());
     }
+    Map<Integer, List<String>> byIndex = new java.util.HashMap<>();
+    for (int i = 0; i < holderIds.size(); i++) {
+      byIndex.put(i, List.of(holderIds.get(i)));
+    }
+    restorePack(packId, manifest, signedManifest, byIndex, manifestCopies, nowMillis);
+  }
+
+  /**
+   * Records a pack whose fragments may be on any number of holders each (none, one, several): what
+   * a rebuild from the holders finds. Otherwise as {@link #recordPack}.
+   */
+  public void restorePack(String packId, Manifest manifest, String signedManifest,
+      Map<Integer, List<String>> holdersByIndex, Optional<DocumentCopies> manifestCopies, long nowMillis)
+      throws CatalogException {
     db.locked(() -> db.inTransaction(() -> {
         try (PreparedStatement ps = db.connection().prepareStatement(
             "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
@@ -135,12 +162,14 @@ public final class Catalog implements AutoCloseable {
             "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
                 + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
           for (Manifest.Fragment f : manifest.fragments()) {
-            ps.setString(1, packId);
-            ps.setInt(2, f.index());
-            ps.setString(3, f.id().hex());
-            ps.setString(4, holderIds.get(f.index()));
-            ps.setString(5, FragmentPlacement.STORED);
-            ps.addBatch();
+            for (String holder : holdersByIndex.getOrDefault(f.index(), List.of())) {
+              ps.setString(1, packId);
+              ps.setInt(2, f.index());
+              ps.setString(3, f.id().hex());
+              ps.setString(4, holder);
+              ps.setString(5, FragmentPlacement.STORED);
+              ps.addBatch();
+            }
           }
           ps.executeBatch();
         }
@@ -158,6 +187,10 @@ public final class Catalog implements AutoCloseable {
             ps.addBatch();
           }
           ps.executeBatch();
+        }
+        if (manifestCopies.isPresent()) {
+          insertDocument(db, manifestCopies.get().docId(), "manifest", packId, null);
+          insertDocumentCopies(db, manifestCopies.get().docId(), manifestCopies.get().holders());
         }
         List<Journal.Entry> entries = new ArrayList<>();
         for (Manifest.Nar nar : manifest.nars()) {
@@ -342,6 +375,30 @@ public final class Catalog implements AutoCloseable {
     });
   }
 
+  private static void insertDocument(Jdbc db, String docId, String kind, String packId, String body)
+      throws SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO documents (doc_id, kind, pack_id, body) VALUES (?, ?, ?, ?) ON CONFLICT (doc_id) DO NOTHING")) {
+      ps.setString(1, docId);
+      ps.setString(2, kind);
+      ps.setString(3, packId);
+      ps.setString(4, body);
+      ps.executeUpdate();
+    }
+  }
+
+  static void insertDocumentCopies(Jdbc db, String docId, List<String> holders) throws SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO document_copies (doc_id, holder_id) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+      for (String h : holders) {
+        ps.setString(1, docId);
+        ps.setString(2, h);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
   public List<Boolean> auditResults(String holderId) throws CatalogException {
     return db.locked(() -> {
@@ -365,6 +422,17 @@ public final class Catalog implements AutoCloseable {
    */
   public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo, long nowMillis)
       throws CatalogException {
+    return addAlias(storeHash, existing, narInfo, Optional.empty(), nowMillis);
+  }
+
+  /**
+   * As above, also recording the signed alias document and where its copies are stored on
+   * holders, in the same transaction.
+   *
+   * @param document the document's id, its signed text, and the holders with a copy
+   */
+  public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo,
+      Optional<Map.Entry<DocumentCopies, String>> document, long nowMillis) throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
@@ -382,6 +450,11 @@ public final class Catalog implements AutoCloseable {
       }
       Journal.commit(db, existing.packId(), List.of(new Journal.Entry(storeHash, existing.fileKey(),
           existing.packId(), existing.length(), Journal.State.COMMITTED)), nowMillis);
+      if (document.isPresent()) {
+        DocumentCopies copies = document.get().getKey();
+        insertDocument(db, copies.docId(), "alias", existing.packId(), document.get().getValue());
+        insertDocumentCopies(db, copies.docId(), copies.holders());
+      }
       return true;
     }));
   }

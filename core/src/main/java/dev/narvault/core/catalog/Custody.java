@@ -224,8 +224,10 @@ public final class Custody {
       throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "DELETE FROM placement_orders WHERE expires_millis < ? AND EXISTS (SELECT 1 FROM fragments f "
-              + "WHERE f.fragment_id = placement_orders.fragment_id AND f.holder_id = placement_orders.holder_id)")) {
+          "DELETE FROM placement_orders WHERE expires_millis < ? AND (EXISTS (SELECT 1 FROM fragments f "
+              + "WHERE f.fragment_id = placement_orders.fragment_id AND f.holder_id = placement_orders.holder_id) "
+              + "OR EXISTS (SELECT 1 FROM document_copies d WHERE d.doc_id = placement_orders.fragment_id "
+              + "AND d.holder_id = placement_orders.holder_id))")) {
         ps.setLong(1, ordersExpiredBefore);
         ps.executeUpdate();
       }
@@ -262,10 +264,13 @@ public final class Custody {
       }
       List<Garbage> safe = new ArrayList<>();
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT 1 FROM fragments WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
+          "SELECT 1 FROM fragments WHERE holder_id = ? AND fragment_id = ? AND state = 'stored' "
+              + "UNION ALL SELECT 1 FROM document_copies WHERE holder_id = ? AND doc_id = ?")) {
         for (Garbage g : list) {
           ps.setString(1, g.holderId());
           ps.setString(2, g.fragmentId());
+          ps.setString(3, g.holderId());
+          ps.setString(4, g.fragmentId());
           try (ResultSet rs = ps.executeQuery()) {
             if (!rs.next()) {
               safe.add(g);
@@ -304,6 +309,76 @@ public final class Custody {
         ps.executeUpdate();
       }
     }
+  }
+
+  /** A signed document (manifest or alias) stored on holders: its kind, pack, and where its copies are. */
+  public record Document(String docId, String kind, String packId, List<String> holders) {}
+
+  /** Documents with a copy on one of {@code holders} (to check whether enough copies remain). */
+  public List<Document> documentsOn(Collection<String> holders) throws CatalogException {
+    List<String> ids = db.locked(() -> {
+      TreeSet<String> found = new TreeSet<>();
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT doc_id FROM document_copies WHERE holder_id = ?")) {
+        for (String h : holders) {
+          ps.setString(1, h);
+          collect(ps, found);
+        }
+      }
+      return List.copyOf(found);
+    });
+    List<Document> list = new ArrayList<>();
+    for (String id : ids) {
+      document(id).ifPresent(list::add);
+    }
+    return list;
+  }
+
+  public Optional<Document> document(String docId) throws CatalogException {
+    return db.locked(() -> {
+      String kind;
+      String packId;
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT kind, pack_id FROM documents WHERE doc_id = ?")) {
+        ps.setString(1, docId);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.empty();
+          }
+          kind = rs.getString(1);
+          packId = rs.getString(2);
+        }
+      }
+      List<String> holders = new ArrayList<>();
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT holder_id FROM document_copies WHERE doc_id = ? ORDER BY holder_id")) {
+        ps.setString(1, docId);
+        collect(ps, holders);
+      }
+      return Optional.of(new Document(docId, kind, packId, holders));
+    });
+  }
+
+  /** A document's signed bytes: an alias's body, or the manifest of its pack. */
+  public Optional<String> documentBody(String docId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT COALESCE(d.body, p.signed_manifest) FROM documents d LEFT JOIN packs p ON p.pack_id = d.pack_id "
+              + "WHERE d.doc_id = ?")) {
+        ps.setString(1, docId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+        }
+      }
+    });
+  }
+
+  /** Records more copies of a document (repair placed them). */
+  public void addDocumentCopies(String docId, List<String> holders) throws CatalogException {
+    db.locked(() -> {
+      Catalog.insertDocumentCopies(db, docId, holders);
+      return null;
+    });
   }
 
   /** A holder announced it is leaving: repair moves its fragments elsewhere. */

@@ -142,6 +142,22 @@ final class Schema {
         until_millis BIGINT NOT NULL
       );
       CREATE INDEX migration_claims_by_worker ON migration_claims(worker);
+      """,
+      // 7: signed documents (manifests, aliases) also stored on holders, so that the catalog can be
+      // rebuilt from the holders alone; a manifest's text stays in packs.signed_manifest.
+      """
+      CREATE TABLE documents (
+        doc_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        pack_id TEXT NOT NULL,
+        body TEXT
+      );
+      CREATE TABLE document_copies (
+        doc_id TEXT NOT NULL,
+        holder_id TEXT NOT NULL,
+        PRIMARY KEY (doc_id, holder_id)
+      );
+      CREATE INDEX document_copies_by_holder ON document_copies(holder_id);
       """);
 
   private Schema() {}

@@ -11,6 +11,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Talks HTTP/1.1 to holders: {@code PUT}, ranged {@code GET} and {@code HEAD} on
@@ -113,6 +115,36 @@ public final class HolderClient {
         throw new IOException("holder " + endpoint + " sent " + bytes.length + " of " + length + " bytes of " + id);
       }
       return bytes;
+    }
+  }
+
+  /** One page of a holder's fragment listing. */
+  public record Listing(List<FragmentId> fragments, boolean more) {}
+
+  /** The ids of the fragments a holder stores, in order, after {@code after} (empty: from the start). */
+  public Listing list(URI endpoint, String after, int limit) throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/fragments?after=" + after + "&limit=" + limit))
+        .timeout(timeout).GET().build();
+    HttpResponse<InputStream> response = send(request, HttpResponse.BodyHandlers.ofInputStream(), endpoint);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() != 200) {
+        throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
+            + response.statusCode() + " to a listing");
+      }
+      byte[] bytes = body.readNBytes(limit * 70 + 1024);
+      JsonNode json = new ObjectMapper().readTree(bytes);
+      List<FragmentId> ids = new ArrayList<>();
+      for (JsonNode id : json.path("fragments")) {
+        try {
+          ids.add(new FragmentId(id.asText()));
+        } catch (IllegalArgumentException e) {
+          throw new IOException("holder " + endpoint + " listed a malformed fragment id", e);
+        }
+      }
+      if (ids.size() > limit) {
+        throw new IOException("holder " + endpoint + " listed more than " + limit + " fragments");
+      }
+      return new Listing(ids, json.path("more").asBoolean(false));
     }
   }
 

@@ -81,6 +81,63 @@ public final class ManifestCodec {
     return signed.manifest();
   }
 
+  /** Signs an alias document (see {@link SignedAlias}). */
+  public static SignedAlias signAlias(SignedAlias.Alias alias, NixSecretKey key) {
+    return new SignedAlias(alias, List.of(key.signLine(canonicalText(alias))));
+  }
+
+  public static byte[] toBytes(SignedAlias signed) {
+    try {
+      return MAPPER.writeValueAsBytes(signed);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise signed alias", e);
+    }
+  }
+
+  /**
+   * Parses a signed alias and checks its signature.
+   *
+   * @throws SignatureVerificationException when no trusted key signed exactly this alias
+   */
+  public static SignedAlias.Alias verifyAlias(byte[] signedJson, TrustedKeys keys)
+      throws SignatureVerificationException {
+    SignedAlias signed = read(signedJson, SignedAlias.class, "signed alias");
+    keys.verify(canonicalText(signed.alias()), signed.signatures(), "alias of pack " + signed.alias().packId());
+    return signed.alias();
+  }
+
+  private static String canonicalText(Object value) {
+    try {
+      return new String(MAPPER.writeValueAsBytes(value), StandardCharsets.UTF_8);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise " + value.getClass().getSimpleName(), e);
+    }
+  }
+
+  /** What a stored document is, from its first bytes: a signed manifest, a signed alias, or neither. */
+  public enum DocumentKind {
+    MANIFEST("{\"manifest\":{"), ALIAS("{\"alias\":{"), NONE("");
+
+    private final String prefix;
+
+    DocumentKind(String prefix) {
+      this.prefix = prefix;
+    }
+
+    public static DocumentKind of(byte[] start) {
+      String head = new String(start, StandardCharsets.UTF_8);
+      for (DocumentKind k : List.of(MANIFEST, ALIAS)) {
+        if (head.startsWith(k.prefix)) {
+          return k;
+        }
+      }
+      return NONE;
+    }
+
+    /** Bytes enough to tell. */
+    public static final int PREFIX_BYTES = 16;
+  }
+
   private static <T> T read(byte[] json, Class<T> type, String what) {
     try {
       T value = MAPPER.readValue(json, type);

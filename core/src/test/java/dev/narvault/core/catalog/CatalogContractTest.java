@@ -94,10 +94,10 @@ class CatalogContractTest {
   void open_createsSchemaOnceAndReopens(String backend) throws Exception {
     String url = freshUrl(backend);
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(6, c.schemaVersion());
+      assertEquals(7, c.schemaVersion());
     }
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(6, c.schemaVersion());
+      assertEquals(7, c.schemaVersion());
     }
   }
 
@@ -308,7 +308,7 @@ class CatalogContractTest {
   void open_refusesASchemaNewerThanThisNarvault(String backend) throws Exception {
     String url = freshUrl(backend);
     try (Catalog c = Catalog.open(url)) {
-      assertEquals(6, c.schemaVersion());
+      assertEquals(7, c.schemaVersion());
     }
     try (Connection conn = DriverManager.getConnection(url); Statement s = conn.createStatement()) {
       s.execute("INSERT INTO narvault_schema (version) VALUES (99)");

@@ -93,6 +93,8 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     HttpMethod method = request.method();
     if (method.equals(HttpMethod.GET) && path.equals("/v1/status")) {
       status(ctx);
+    } else if (method.equals(HttpMethod.GET) && path.equals("/v1/fragments")) {
+      listFragments(ctx, uri);
     } else if (method.equals(HttpMethod.GET) && path.equals("/metrics")) {
       respond(ctx, HttpResponseStatus.OK, c.metrics().render(c.store()), "text/plain; version=0.0.4");
     } else if (method.equals(HttpMethod.POST) && path.equals("/v1/audit")) {
@@ -315,6 +317,38 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
         c.holderId(), c.identity(), c.store().capacityBytes(), c.store().usedBytes(), c.store().fragmentCount(),
         Duration.between(c.started(), c.clock().instant()).toSeconds(), version());
     respond(ctx, HttpResponseStatus.OK, json, "application/json");
+  }
+
+  /** The most ids one listing answer carries. */
+  static final int MAX_LISTING = 10_000;
+
+  /**
+   * {@code GET /v1/fragments?after=<id>&limit=N}: the ids of stored fragments in order, after
+   * {@code after}, at most N (default and maximum {@value #MAX_LISTING}). Public, like the
+   * fragments: it lets the catalog be rebuilt from what holders hold.
+   */
+  private void listFragments(ChannelHandlerContext ctx, QueryStringDecoder uri) throws IOException {
+    String after = uri.parameters().getOrDefault("after", List.of("")).getFirst();
+    int limit;
+    try {
+      limit = Integer.parseInt(uri.parameters().getOrDefault("limit", List.of(Integer.toString(MAX_LISTING))).getFirst());
+    } catch (NumberFormatException e) {
+      reject(ctx, HttpResponseStatus.BAD_REQUEST, "limit must be a number");
+      return;
+    }
+    if (limit < 1 || limit > MAX_LISTING || after.length() > 64) {
+      reject(ctx, HttpResponseStatus.BAD_REQUEST, "limit must be 1.." + MAX_LISTING + " and after an id");
+      return;
+    }
+    List<String> ids = c.store().list().stream().map(FragmentId::hex).filter(id -> id.compareTo(after) > 0)
+        .sorted().toList();
+    List<String> page = ids.subList(0, Math.min(limit, ids.size()));
+    StringBuilder json = new StringBuilder("{\"fragments\":[");
+    for (int i = 0; i < page.size(); i++) {
+      json.append(i == 0 ? "" : ",").append('"').append(page.get(i)).append('"');
+    }
+    json.append("],\"more\":").append(ids.size() > page.size()).append("}\n");
+    respond(ctx, HttpResponseStatus.OK, json.toString(), "application/json");
   }
 
   static String version() {

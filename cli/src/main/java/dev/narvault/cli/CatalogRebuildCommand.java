@@ -1,0 +1,83 @@
+package dev.narvault.cli;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.narvault.core.catalog.AuditScore;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.repair.Membership;
+import dev.narvault.repair.rebuild.CatalogRebuild;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code narvault catalog-rebuild}: the catalog from the holders alone. */
+@Command(name = "catalog-rebuild", mixinStandardHelpOptions = true,
+    header = "Rebuild a lost catalog from the manifests and aliases the holders store.",
+    description = {"Rebuilds the catalog from what the holders hold: asks the coordinator for the registered",
+        "holders (after a catalog loss, restart the coordinator on an empty catalog and wait a",
+        "heartbeat: holders register again), lists every holder's fragments, reads those that are",
+        "signed documents (every pack's manifest and every alias is stored on 3 holders), keeps",
+        "only those the archive key signed, and restores packs, NARs, aliases and where each",
+        "fragment is into --catalog (usually the coordinator's new catalog)."})
+final class CatalogRebuildCommand implements Callable<Integer> {
+  @Option(names = "--coordinator", required = true, paramLabel = "URL", description = "The coordinator's URL.")
+  URI coordinator;
+
+  @Option(names = "--archive-public-key", required = true, paramLabel = "NAME:BASE64",
+      description = "The archive key: only documents it signed are trusted.")
+  String archiveKey;
+
+  @Option(names = "--catalog", required = true, description = "The catalog to rebuild into (JDBC URL).")
+  String catalog;
+
+  private final PrintStream out;
+
+  CatalogRebuildCommand(PrintStream out) {
+    this.out = out;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    TrustedKeys keys = TrustedKeys.of(NixPublicKey.parse(archiveKey));
+    List<HolderRecord> holders = holders();
+    out.println("coordinator lists " + holders.size() + " holders");
+    try (Catalog cat = Catalog.open(catalog)) {
+      CatalogRebuild.Result result = new CatalogRebuild(cat, new HolderClient(Duration.ofSeconds(30)), keys, out,
+          InstantSource.system()).run(holders);
+      out.println(result);
+      return result.packsIncomplete() > 0 ? 3 : 0;
+    }
+  }
+
+  private List<HolderRecord> holders() throws IOException, InterruptedException {
+    HttpResponse<byte[]> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create(coordinator + "/v1/holders")).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    if (r.statusCode() != 200) {
+      throw new IOException("coordinator " + coordinator + " answered HTTP " + r.statusCode() + " to /v1/holders");
+    }
+    Membership.Listed[] listed = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .readValue(r.body(), Membership.Listed[].class);
+    return java.util.Arrays.stream(listed).map(CatalogRebuildCommand::record).toList();
+  }
+
+  static HolderRecord record(Membership.Listed l) {
+    return new HolderRecord(l.holderId(), l.endpoint(), Optional.of(l.publicKey()), l.capacityBytes(), l.usedBytes(),
+        0, "", l.operator(), l.location(), l.lastSeenMillis(), HolderRecord.AUDIT_OK, l.seenAddress(),
+        l.lastSeenMillis(), AuditScore.NEW, HolderRecord.ONLINE);
+  }
+}

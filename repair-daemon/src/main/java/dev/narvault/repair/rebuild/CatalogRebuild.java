@@ -1,0 +1,168 @@
+package dev.narvault.repair.rebuild;
+
+import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.coordinator.DocumentPlacer;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.SignatureVerificationException;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.SignedAlias;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Rebuilds the catalog from what the holders hold. Every holder lists its fragments; those that
+ * begin like a signed document are read whole and kept if the archive key signed them. Each
+ * manifest restores its pack, its NARs and, from the listings, where its fragments are; each alias
+ * document restores one more store path naming an archived object. Holders are untrusted: a
+ * document counts only with a valid signature, and a listing only says where to look (every
+ * byte read later is verified against the manifest).
+ */
+public final class CatalogRebuild {
+  private static final int PAGE = 10_000;
+
+  /** What a rebuild found and restored. */
+  public record Result(int holders, long fragmentsListed, int packs, int nars, int aliases, int packsIncomplete) {
+    @Override
+    public String toString() {
+      return String.format(Locale.ROOT, "rebuilt from %d holders (%d fragments listed): %d packs, %d NARs, %d aliases; "
+          + "%d packs with fewer than k fragments found", holders, fragmentsListed, packs, nars, aliases,
+          packsIncomplete);
+    }
+  }
+
+  private final Catalog target;
+  private final HolderClient client;
+  private final TrustedKeys archiveKeys;
+  private final PrintStream progress;
+  private final InstantSource clock;
+
+  public CatalogRebuild(Catalog target, HolderClient client, TrustedKeys archiveKeys, PrintStream progress,
+      InstantSource clock) {
+    this.target = target;
+    this.client = client;
+    this.archiveKeys = archiveKeys;
+    this.progress = progress;
+    this.clock = clock;
+  }
+
+  /** Rebuilds from these holders (as the coordinator lists them); each is registered in the target if missing. */
+  public Result run(List<HolderRecord> holders) throws IOException {
+    Map<String, List<String>> whereIs = new HashMap<>();
+    Map<String, byte[]> documents = new LinkedHashMap<>();
+    Set<String> notDocuments = new HashSet<>();
+    long listed = 0;
+    for (HolderRecord h : holders) {
+      target.registerHolder(h, 0);
+      URI endpoint = URI.create(h.endpoint());
+      String after = "";
+      int here = 0;
+      try {
+        while (true) {
+          HolderClient.Listing page = client.list(endpoint, after, PAGE);
+          for (FragmentId id : page.fragments()) {
+            whereIs.computeIfAbsent(id.hex(), x -> new ArrayList<>()).add(h.holderId());
+            here++;
+            if (!documents.containsKey(id.hex()) && !notDocuments.contains(id.hex())) {
+              readIfDocument(endpoint, id).ifPresentOrElse(d -> documents.put(id.hex(), d),
+                  () -> notDocuments.add(id.hex()));
+            }
+          }
+          if (!page.more() || page.fragments().isEmpty()) {
+            break;
+          }
+          after = page.fragments().getLast().hex();
+        }
+      } catch (IOException e) {
+        progress.println("  holder " + h.holderId() + " (" + h.endpoint() + ") could not be listed fully: "
+            + e.getMessage());
+      }
+      listed += here;
+      progress.println("  holder " + h.holderId() + ": " + here + " fragments");
+    }
+    int packs = 0;
+    int nars = 0;
+    int incomplete = 0;
+    List<Map.Entry<String, SignedAlias.Alias>> aliases = new ArrayList<>();
+    for (Map.Entry<String, byte[]> doc : documents.entrySet()) {
+      byte[] bytes = doc.getValue();
+      Catalog.DocumentCopies copies = new Catalog.DocumentCopies(doc.getKey(), whereIs.get(doc.getKey()));
+      try {
+        switch (ManifestCodec.DocumentKind.of(bytes)) {
+          case MANIFEST -> {
+            Manifest m = ManifestCodec.verify(bytes, archiveKeys);
+            Map<Integer, List<String>> byIndex = new HashMap<>();
+            int found = 0;
+            for (Manifest.Fragment f : m.fragments()) {
+              List<String> at = whereIs.getOrDefault(f.id().hex(), List.of());
+              byIndex.put(f.index(), at);
+              found += at.isEmpty() ? 0 : 1;
+            }
+            incomplete += found < m.dataFragmentCount() ? 1 : 0;
+            target.restorePack(ManifestCodec.packId(m), m, new String(bytes, StandardCharsets.UTF_8), byIndex,
+                Optional.of(copies), clock.millis());
+            packs++;
+            nars += m.nars().size();
+          }
+          case ALIAS -> aliases.add(Map.entry(doc.getKey(), ManifestCodec.verifyAlias(bytes, archiveKeys)));
+          case NONE -> { }
+        }
+      } catch (SignatureVerificationException | IllegalArgumentException e) {
+        progress.println("  ignored document " + doc.getKey() + ": " + e.getMessage());
+      }
+    }
+    int restoredAliases = 0;
+    for (Map.Entry<String, SignedAlias.Alias> a : aliases) {
+      SignedAlias.Alias alias = a.getValue();
+      Optional<ArchivedNar> existing = target.narByFileKey(alias.nar().key());
+      if (existing.isEmpty() || !existing.get().packId().equals(alias.packId())) {
+        progress.println("  alias " + a.getKey() + " names an object of a pack not found");
+        continue;
+      }
+      byte[] bytes = documents.get(a.getKey());
+      Catalog.DocumentCopies copies = new Catalog.DocumentCopies(a.getKey(), whereIs.get(a.getKey()));
+      String storeHash = NarInfo.parse(alias.nar().narInfo()).storePath().hashPart();
+      if (target.addAlias(storeHash, existing.get(), alias.nar().narInfo(),
+          Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis())) {
+        restoredAliases++;
+      }
+    }
+    return new Result(holders.size(), listed, packs, nars, restoredAliases, incomplete);
+  }
+
+  /** The fragment's bytes if it begins like a signed document (and is small enough to be one). */
+  private Optional<byte[]> readIfDocument(URI endpoint, FragmentId id) {
+    try {
+      byte[] start = client.read(endpoint, id, 0, ManifestCodec.DocumentKind.PREFIX_BYTES);
+      if (ManifestCodec.DocumentKind.of(start) == ManifestCodec.DocumentKind.NONE) {
+        return Optional.empty();
+      }
+      long size = client.size(endpoint, id);
+      if (size < 1 || size > HolderClient.MAX_READ) {
+        return Optional.empty();
+      }
+      byte[] bytes = client.read(endpoint, id, 0, (int) size);
+      // Stored under its own id, or not a document of ours.
+      return DocumentPlacer.idOf(bytes).equals(id) ? Optional.of(bytes) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+}
