@@ -58,7 +58,7 @@ public final class GarbageCollector {
         catalog.custody().forget(g);
         deleted++;
         metrics.garbageDeleted.increment();
-        LOG.info("deleted {} fragment {} from holder {} ({})", g.order() ? "unplaced" : "surplus", g.fragmentId(),
+        LOG.info("deleted {} copy {} from holder {} ({})", g.kind().name().toLowerCase(java.util.Locale.ROOT), g.fragmentId(),
             g.holderId(), had ? "deleted" : "was not there");
       } catch (IOException e) {
         LOG.debug("holder {} could not delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());

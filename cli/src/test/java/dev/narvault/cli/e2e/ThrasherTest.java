@@ -133,10 +133,12 @@ class ThrasherTest {
     }
   }
 
-  private static int pickRunning(Cluster cluster, Set<Integer> faulty, Random random) {
+  /** A running, not yet faulty holder that stores fragments (a fault elsewhere would test nothing). */
+  private static int pickRunning(Cluster cluster, Set<Integer> faulty, Random random) throws IOException {
     List<Integer> healthy = new ArrayList<>();
     for (int i = 0; i < cluster.holders.size(); i++) {
-      if (cluster.up.get(i) && !faulty.contains(i)) {
+      if (cluster.up.get(i) && !faulty.contains(i)
+          && cluster.catalog.custody().storedFragments(cluster.holders.get(i).holderId()) > 0) {
         healthy.add(i);
       }
     }
@@ -165,9 +167,9 @@ class ThrasherTest {
   private static int repairUntilHealthy(Cluster cluster) throws Exception {
     int repaired = 0;
     for (int pass = 0; pass < 6; pass++) {
-      Repairer.Round round = cluster.coordinator.repairer().repairOnce();
+      // What the coordinator's loop does each round: repair, document copies, rebalancing, GC.
+      Repairer.Round round = cluster.coordinator.repairAndCollect();
       repaired += round.repaired();
-      cluster.coordinator.collector().collectOnce();
       if (cluster.coordinator.repairer().queue().isEmpty()) {
         break;
       }
@@ -249,6 +251,7 @@ class ThrasherTest {
       // Above the repair threshold r = ceil(m/2); fragments of suspect holders may still count as stored.
       assertTrue(stored.size() >= K + (M + 1) / 2, "pack " + packId + " has " + stored + " stored");
     }
+    assertEquals(List.of(), cluster.catalog.custody().documentsOn(List.of()), "no document copy is left corrupt");
     // And nothing else (but copies of signed documents): surplus and corrupt copies were collected.
     for (int h = 0; h < cluster.holders.size(); h++) {
       for (var doc : cluster.catalog.custody().documentsOn(List.of(cluster.holders.get(h).holderId()))) {

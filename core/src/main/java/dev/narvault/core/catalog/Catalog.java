@@ -365,11 +365,14 @@ public final class Catalog implements AutoCloseable {
         ps.setLong(3, nowMillis);
         ps.executeUpdate();
       }
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
-        ps.setString(1, holderId);
-        ps.setString(2, fragmentId);
-        ps.executeUpdate();
+      for (String table : List.of("fragments", "document_copies")) {
+        String column = table.equals("fragments") ? "fragment_id" : "doc_id";
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "UPDATE " + table + " SET state = 'corrupt' WHERE holder_id = ? AND " + column + " = ? AND state = 'stored'")) {
+          ps.setString(1, holderId);
+          ps.setString(2, fragmentId);
+          ps.executeUpdate();
+        }
       }
       return null;
     });
@@ -389,7 +392,8 @@ public final class Catalog implements AutoCloseable {
 
   static void insertDocumentCopies(Jdbc db, String docId, List<String> holders) throws SQLException {
     try (PreparedStatement ps = db.connection().prepareStatement(
-        "INSERT INTO document_copies (doc_id, holder_id) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+        "INSERT INTO document_copies (doc_id, holder_id, state) VALUES (?, ?, 'stored') "
+            + "ON CONFLICT (doc_id, holder_id) DO UPDATE SET state = 'stored'")) {
       for (String h : holders) {
         ps.setString(1, docId);
         ps.setString(2, h);

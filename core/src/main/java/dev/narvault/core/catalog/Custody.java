@@ -26,9 +26,19 @@ public final class Custody {
     this.db = db;
   }
 
-  /** A copy to delete from a holder: a fragment row that is not stored, or an unused placement order. */
+  /**
+   * A copy to delete from a holder: a fragment row that is not stored, an unused placement order,
+   * or a document copy that is not stored.
+   */
   public record Garbage(String packId, int fragmentIndex, String fragmentId, String holderId, String endpoint,
-      boolean order) {}
+      Kind kind) {
+    /** Where the garbage is recorded. */
+    public enum Kind { FRAGMENT, ORDER, DOCUMENT }
+
+    public boolean order() {
+      return kind == Kind.ORDER;
+    }
+  }
 
   /** A fragment repair rebuilt and placed. */
   public record Rebuilt(int fragmentIndex, String fragmentId, String holderId) {}
@@ -236,6 +246,10 @@ public final class Custody {
               "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint FROM fragments f "
                   + "JOIN holders h ON h.holder_id = f.holder_id WHERE f.holder_id = ? AND f.state <> 'stored' "
                   + "ORDER BY f.pack_id, f.fragment_index LIMIT ?");
+          PreparedStatement docs = db.connection().prepareStatement(
+              "SELECT d.doc_id, c.holder_id, h.endpoint, d.pack_id FROM document_copies c "
+                  + "JOIN documents d ON d.doc_id = c.doc_id JOIN holders h ON h.holder_id = c.holder_id "
+                  + "WHERE c.holder_id = ? AND c.state <> 'stored' ORDER BY d.doc_id LIMIT ?");
           PreparedStatement orders = db.connection().prepareStatement(
               "SELECT o.pack_id, o.fragment_id, o.holder_id, h.endpoint FROM placement_orders o "
                   + "JOIN holders h ON h.holder_id = o.holder_id WHERE o.holder_id = ? AND o.expires_millis < ? "
@@ -249,7 +263,15 @@ public final class Custody {
           try (ResultSet rs = rows.executeQuery()) {
             while (rs.next() && list.size() < limit) {
               list.add(new Garbage(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                  false));
+                  Garbage.Kind.FRAGMENT));
+            }
+          }
+          docs.setString(1, holder);
+          docs.setInt(2, limit);
+          try (ResultSet rs = docs.executeQuery()) {
+            while (rs.next() && list.size() < limit) {
+              list.add(new Garbage(rs.getString(4), -1, rs.getString(1), rs.getString(2), rs.getString(3),
+                  Garbage.Kind.DOCUMENT));
             }
           }
           orders.setString(1, holder);
@@ -257,7 +279,8 @@ public final class Custody {
           orders.setInt(3, limit);
           try (ResultSet rs = orders.executeQuery()) {
             while (rs.next() && list.size() < limit) {
-              list.add(new Garbage(rs.getString(1), -1, rs.getString(2), rs.getString(3), rs.getString(4), true));
+              list.add(new Garbage(rs.getString(1), -1, rs.getString(2), rs.getString(3), rs.getString(4),
+                  Garbage.Kind.ORDER));
             }
           }
         }
@@ -265,7 +288,7 @@ public final class Custody {
       List<Garbage> safe = new ArrayList<>();
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT 1 FROM fragments WHERE holder_id = ? AND fragment_id = ? AND state = 'stored' "
-              + "UNION ALL SELECT 1 FROM document_copies WHERE holder_id = ? AND doc_id = ?")) {
+              + "UNION ALL SELECT 1 FROM document_copies WHERE holder_id = ? AND doc_id = ? AND state = 'stored'")) {
         for (Garbage g : list) {
           ps.setString(1, g.holderId());
           ps.setString(2, g.fragmentId());
@@ -293,7 +316,14 @@ public final class Custody {
   }
 
   private void forgetNow(Garbage g) throws SQLException {
-    if (g.order()) {
+    if (g.kind() == Garbage.Kind.DOCUMENT) {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "DELETE FROM document_copies WHERE doc_id = ? AND holder_id = ? AND state <> 'stored'")) {
+        ps.setString(1, g.fragmentId());
+        ps.setString(2, g.holderId());
+        ps.executeUpdate();
+      }
+    } else if (g.order()) {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM placement_orders WHERE fragment_id = ? AND holder_id = ?")) {
         ps.setString(1, g.fragmentId());
@@ -314,7 +344,10 @@ public final class Custody {
   /** A signed document (manifest or alias) stored on holders: its kind, pack, and where its copies are. */
   public record Document(String docId, String kind, String packId, List<String> holders) {}
 
-  /** Documents with a copy on one of {@code holders} (to check whether enough copies remain). */
+  /**
+   * Documents with a copy on one of {@code holders} or a copy no longer stored (to check whether
+   * enough copies remain). Each lists the holders of its stored copies.
+   */
   public List<Document> documentsOn(Collection<String> holders) throws CatalogException {
     List<String> ids = db.locked(() -> {
       TreeSet<String> found = new TreeSet<>();
@@ -324,6 +357,10 @@ public final class Custody {
           ps.setString(1, h);
           collect(ps, found);
         }
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT DISTINCT doc_id FROM document_copies WHERE state <> 'stored'")) {
+        collect(ps, found);
       }
       return List.copyOf(found);
     });
@@ -351,7 +388,7 @@ public final class Custody {
       }
       List<String> holders = new ArrayList<>();
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT holder_id FROM document_copies WHERE doc_id = ? ORDER BY holder_id")) {
+          "SELECT holder_id FROM document_copies WHERE doc_id = ? AND state = 'stored' ORDER BY holder_id")) {
         ps.setString(1, docId);
         collect(ps, holders);
       }

@@ -155,9 +155,11 @@ final class Schema {
       CREATE TABLE document_copies (
         doc_id TEXT NOT NULL,
         holder_id TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'stored',
         PRIMARY KEY (doc_id, holder_id)
       );
       CREATE INDEX document_copies_by_holder ON document_copies(holder_id);
+      CREATE INDEX document_copies_by_state ON document_copies(state);
       """);
 
   private Schema() {}
