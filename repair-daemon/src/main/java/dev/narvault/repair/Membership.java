@@ -130,7 +130,7 @@ public final class Membership {
     String holderId = authenticate(m, body, signature);
     acceptOnce(holderId, fresh(m));
     catalog.custody().markExiting(holderId);
-    return catalog.custody().storedFragments(holderId);
+    return catalog.custody().storedFragments(holderId) + catalog.custody().storedDocumentCopies(holderId);
   }
 
   /** A registered holder as {@code GET /v1/holders} lists it. */

@@ -191,9 +191,21 @@ public final class Repairer {
     }
     int placed = 0;
     DocumentPlacer documents = new DocumentPlacer(new FragmentPlacer(placements, holders), workDir);
+    Set<String> leaving = new HashSet<>();
+    for (HolderRecord h : all) {
+      if (rules.live(h, now) && !rules.healthy(h, now)) {
+        leaving.add(h.holderId());
+      }
+    }
     for (Custody.Document d : custody.documentsOn(unhealthy)) {
       long good = d.holders().stream().filter(healthy::contains).count();
       if (good >= DocumentPlacer.COPIES) {
+        // Enough copies elsewhere: those on leaving or suspect holders can go.
+        for (String h : d.holders()) {
+          if (leaving.contains(h)) {
+            custody.supersedeDocumentCopy(d.docId(), h);
+          }
+        }
         continue;
       }
       try {
@@ -202,6 +214,13 @@ public final class Repairer {
         var copies = documents.place(body, (int) (DocumentPlacer.COPIES - good), Set.copyOf(d.holders()));
         custody.addDocumentCopies(d.docId(), copies.holders());
         placed += copies.holders().size();
+        if (good + copies.holders().size() >= DocumentPlacer.COPIES) {
+          for (String h : d.holders()) {
+            if (leaving.contains(h)) {
+              custody.supersedeDocumentCopy(d.docId(), h);
+            }
+          }
+        }
       } catch (IOException e) {
         LOG.warn("document {} of pack {}: could not place new copies: {}", d.docId(), abbreviate(d.packId()),
             e.getMessage());

@@ -95,12 +95,14 @@ class RepairTest {
       int leaving = cluster.holderOf(packId, 2);
       String answer = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
           cluster.coordinator.endpoint(), java.time.InstantSource.system());
-      assertTrue(answer.endsWith("fragments still to move: 1"), answer);
-      Repairer.Round round = cluster.coordinator.repairer().repairOnce();
+      String leaverId = cluster.holders.get(leaving).holderId();
+      long documents = cluster.catalog.custody().storedDocumentCopies(leaverId);
+      assertTrue(answer.endsWith("fragments still to move: " + (1 + documents)), answer);
+      Repairer.Round round = cluster.coordinator.repairAndCollect();
       assertEquals(1, round.fragmentsRebuilt(), round.toString());
-      assertEquals(0, cluster.catalog.custody().storedFragments(cluster.holders.get(leaving).holderId()));
-      assertEquals(1, cluster.coordinator.collector().collectOnce());
-      assertEquals(0, cluster.holders.get(leaving).store().fragmentCount(), "the leaver's copy was deleted");
+      assertEquals(0, cluster.catalog.custody().storedFragments(leaverId));
+      assertEquals(0, cluster.catalog.custody().storedDocumentCopies(leaverId), "its document copies moved too");
+      assertEquals(0, cluster.holders.get(leaving).store().fragmentCount(), "the leaver's copies were deleted");
       String again = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
           cluster.coordinator.endpoint(), java.time.InstantSource.system());
       assertTrue(again.endsWith("fragments still to move: 0"), again);
@@ -114,7 +116,7 @@ class RepairTest {
     try (Cluster cluster = new Cluster(dir, 10)) {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       List<Integer> sizes = new java.util.ArrayList<>();
-      for (int i = 0; i < 8; i++) {
+      for (int i = 0; i < 16; i++) {
         sizes.add(60_000 + 1000 * i);
       }
       new CacheGenerator(key, cluster.objects).generate(sizes, 23, 2);

@@ -410,6 +410,33 @@ public final class Custody {
     });
   }
 
+  /** A document copy that no longer counts (its holder is leaving): garbage once replaced. */
+  public void supersedeDocumentCopy(String docId, String holderId) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE document_copies SET state = 'superseded' WHERE doc_id = ? AND holder_id = ? AND state = 'stored'")) {
+        ps.setString(1, docId);
+        ps.setString(2, holderId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Stored document copies on a holder. */
+  public long storedDocumentCopies(String holderId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT COUNT(*) FROM document_copies WHERE holder_id = ? AND state = 'stored'")) {
+        ps.setString(1, holderId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
+  }
+
   /** Records more copies of a document (repair placed them). */
   public void addDocumentCopies(String docId, List<String> holders) throws CatalogException {
     db.locked(() -> {
