@@ -103,10 +103,13 @@ public final class Quickstart implements AutoCloseable {
     NixSecretKey archiveKey = NixSecretKey.generate("quickstart-archive-1", new SecureRandom());
     Coordinator coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0),
         coordinatorKey, List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
-        new HolderRules(OFFLINE_AFTER, Duration.ZERO), -1, Duration.ofSeconds(1), Duration.ofSeconds(10), 0,
+        // Repair threshold r = m: every lost fragment is rebuilt, so the demo always shows repair
+        // (production's default r = ceil(m/2) lets packs lose a few before spending bandwidth).
+        new HolderRules(OFFLINE_AFTER, Duration.ZERO), settings.parityFragmentCount(), Duration.ofSeconds(1),
+        Duration.ofSeconds(10), 0,
         Duration.ofMinutes(5), dir.resolve("repair-work")), catalog, InstantSource.system());
-    out.println("coordinator at " + coordinator.endpoint() + " (repair on; holders offline after "
-        + OFFLINE_AFTER.toSeconds() + " s of silence)");
+    out.println("coordinator at " + coordinator.endpoint() + " (repair on, every lost fragment rebuilt; holders "
+        + "offline after " + OFFLINE_AFTER.toSeconds() + " s of silence)");
 
     for (int i = 0; i < settings.holders(); i++) {
       // 127.0.N.1: every holder in its own /24, as volunteers on the internet would be.
