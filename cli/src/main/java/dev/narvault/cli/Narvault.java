@@ -35,7 +35,8 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new CatalogRebuildCommand(out));
     cli.addSubcommand(new KeygenCommand(out));
     cli.addSubcommand(new CommandLine(new BenchCommand())
-        .addSubcommand(new BenchCodecCommand(out)));
+        .addSubcommand(new BenchCodecCommand(out))
+        .addSubcommand(new BenchMigrateCommand(out)));
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       commandLine.getErr().println("narvault: " + e.getMessage());
       return e instanceof IllegalArgumentException ? 2 : 1;
