@@ -21,7 +21,7 @@ class QuickstartCommandTest {
     assertEquals(0, exit, out);
     assertTrue(out.contains("check: 15 of 15 NARs verified"), out);
     assertTrue(out.contains("stopped 4 holders"), out);
-    assertTrue(out.lines().anyMatch(l -> l.matches("repair: rebuilt [1-9]\\d* fragments of [1-9]\\d* packs .*")), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches("repair: rebuilt [1-9]\\d* fragments in [1-9]\\d* pack repairs .*")), out);
   }
 
   @Test

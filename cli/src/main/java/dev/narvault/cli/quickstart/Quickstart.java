@@ -199,7 +199,7 @@ public final class Quickstart implements AutoCloseable {
       }
       sleep(250);
     }
-    out.printf(Locale.ROOT, "repair: rebuilt %d fragments of %d packs (%.1f MiB placed) in %.1f s; every pack has k+m "
+    out.printf(Locale.ROOT, "repair: rebuilt %d fragments in %d pack repairs (%.1f MiB placed) in %.1f s; every pack has k+m "
         + "healthy fragments again%n", metrics.fragmentsRebuilt(), metrics.packsRepaired(),
         metrics.bytesWritten() / 1048576.0, seconds(t0));
   }
