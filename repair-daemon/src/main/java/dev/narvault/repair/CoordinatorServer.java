@@ -35,7 +35,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class CoordinatorServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorServer.class);
-  private static final int MAX_BODY = 16 * 1024;
+  /**
+   * Largest request body: a placement request for 256 fragments, with the holders it names, is
+   * about 60 KiB; holder messages are far smaller.
+   */
+  static final int MAX_BODY = 128 * 1024;
 
   private final NettyServer server;
 

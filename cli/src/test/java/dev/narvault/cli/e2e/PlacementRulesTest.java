@@ -101,6 +101,14 @@ class PlacementRulesTest {
           () -> trusted.place("pack-x", 65536, four, List.of(), List.of()));
       assertTrue(e.getMessage().contains("needs 4 more holders") && e.getMessage().contains("only 3 qualify"),
           e.getMessage());
+      // A request for the widest code (k + m = 256 fragments) reaches the rules; it is not too large.
+      List<CoordinatorMessages.Wanted> wide = new ArrayList<>();
+      for (int i = 0; i < 256; i++) {
+        wide.add(new CoordinatorMessages.Wanted(i, "%064x".formatted(i + 1), 1000));
+      }
+      PlacementException tooFew = org.junit.jupiter.api.Assertions.assertThrows(PlacementException.class,
+          () -> trusted.place("pack-wide", 65536, wide, List.of(), List.of()));
+      assertTrue(tooFew.getMessage().contains("needs 256 more holders"), tooFew.getMessage());
       List<CoordinatorMessages.Assignment> three = trusted.place("pack-x", 65536, four.subList(0, 3), List.of(),
           List.of());
       assertEquals(3, new HashSet<>(three.stream().map(CoordinatorMessages.Assignment::holderId).toList()).size());
@@ -122,7 +130,7 @@ class PlacementRulesTest {
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, metrics.statusCode());
       assertTrue(metrics.body().contains("narvault_placements_granted_total 1\n"), metrics.body());
-      assertTrue(metrics.body().contains("narvault_placements_refused_total 1\n"), metrics.body());
+      assertTrue(metrics.body().contains("narvault_placements_refused_total 2\n"), metrics.body());
       for (String name : List.of("narvault_packs_total", "narvault_packs_degraded", "narvault_repair_queue_packs",
           "narvault_repair_written_bytes_total", "narvault_repair_duration_seconds_count")) {
         assertTrue(metrics.body().contains("\n" + name + " "), name);

@@ -45,16 +45,19 @@ public final class PlacementClient implements PlacementAuthority {
         .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
         .header(SignedMessages.HEADER, SignedMessages.sign(body, workerKey))
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
-    HttpResponse<byte[]> response;
+    HttpResponse<java.io.InputStream> response;
+    byte[] answer;
     try {
-      response = http.send(post, HttpResponse.BodyHandlers.ofByteArray());
+      response = http.send(post, HttpResponse.BodyHandlers.ofInputStream());
+      try (java.io.InputStream in = response.body()) {
+        answer = in.readNBytes(MAX_ANSWER + 1);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted asking the coordinator for a placement", e);
     } catch (IOException e) {
       throw new IOException("coordinator " + coordinator + " unreachable: " + e, e);
     }
-    byte[] answer = response.body();
     if (answer.length > MAX_ANSWER) {
       throw new IOException("coordinator answer of " + answer.length + " bytes is too large");
     }
