@@ -62,6 +62,7 @@ final class Drainer {
 
   /** Drains every object the journal holds as committed or verified: this run's and earlier runs'. */
   void drainPending() throws IOException {
+    Pass pass = new Pass();
     for (Journal.State from : List.of(Journal.State.VERIFIED, Journal.State.COMMITTED)) {
       String after = "";
       while (true) {
@@ -69,23 +70,64 @@ final class Drainer {
         if (page.isEmpty()) {
           break;
         }
-        String last = null;
-        for (Journal.Entry e : page) {
-          if (!e.fileKey().equals(last)) {
-            drainObject(e);
-            last = e.fileKey();
-          }
-        }
-        after = last;
+        drainEach(page, pass);
+        after = page.getLast().fileKey();
       }
     }
   }
 
+  /** Drains the objects of one pack just committed. */
+  void drainPack(String packId) throws IOException {
+    drainEach(catalog.journal().inPack(packId, Journal.State.COMMITTED), new Pass());
+  }
+
+  /** Entries ordered by object key: each object once. */
+  private void drainEach(List<Journal.Entry> entries, Pass pass) throws IOException {
+    String last = null;
+    for (Journal.Entry e : entries) {
+      if (!e.fileKey().equals(last)) {
+        drainObject(e, pass);
+        last = e.fileKey();
+      }
+    }
+  }
+
+  /**
+   * What one pass learns once: which holders are live (one read of the registry) and, per pack,
+   * whether it is safely placed (one look at its placements, however many objects it holds).
+   */
+  private final class Pass {
+    private java.util.Set<String> live;
+    private final java.util.Map<String, Boolean> safe = new java.util.HashMap<>();
+
+    boolean safelyPlaced(String packId) throws IOException {
+      Boolean known = safe.get(packId);
+      if (known == null) {
+        known = Drainer.this.safelyPlaced(packId, live());
+        safe.put(packId, known);
+      }
+      return known;
+    }
+
+    private java.util.Set<String> live() throws IOException {
+      if (live == null) {
+        long liveSince = clock.millis() - LIVE_WITHIN.toMillis();
+        live = new java.util.HashSet<>();
+        for (var h : catalog.holders()) {
+          if (h.lastSeenMillis() >= liveSince && !h.exiting()) {
+            live.add(h.holderId());
+          }
+        }
+      }
+      return live;
+    }
+  }
+
   /** One S3 object, named by one or more journal entries of one pack. */
-  private void drainObject(Journal.Entry entry) throws IOException {
+  private void drainObject(Journal.Entry entry, Pass pass) throws IOException {
     try {
       if (entry.state() == Journal.State.COMMITTED) {
-        if (!safelyPlaced(entry.packId())) {
+        if (!pass.safelyPlaced(entry.packId())) {
           LOG.info("not draining {}: pack {} has fewer than k + r healthy fragments", entry.fileKey(), entry.packId());
           return;
         }
@@ -113,15 +155,8 @@ final class Drainer {
   static final java.time.Duration LIVE_WITHIN = java.time.Duration.ofHours(1);
 
   /** Distinct fragment indexes stored on live holders whose audits pass: at least k + r. */
-  private boolean safelyPlaced(String packId) throws IOException {
+  private boolean safelyPlaced(String packId, java.util.Set<String> live) throws IOException {
     var shape = catalog.custody().shape(packId).orElseThrow(() -> new IOException("no pack " + packId));
-    long liveSince = clock.millis() - LIVE_WITHIN.toMillis();
-    java.util.Set<String> live = new java.util.HashSet<>();
-    for (var h : catalog.holders()) {
-      if (h.lastSeenMillis() >= liveSince && !h.exiting()) {
-        live.add(h.holderId());
-      }
-    }
     long healthy = catalog.healthyPlacements(packId).stream().filter(p -> live.contains(p.holderId()))
         .mapToInt(FragmentPlacement::fragmentIndex).distinct().count();
     return healthy >= shape.dataFragmentCount() + config.threshold(shape.parityFragmentCount());

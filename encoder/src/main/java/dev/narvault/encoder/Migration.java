@@ -163,11 +163,15 @@ public final class Migration {
       renewal.shutdownNow();
       catalog.journal().releaseAll(worker);
     }
-    long[] pending = catalog.journal().totals(Journal.State.COMMITTED);
+    if (config.drain().drains()) {
+      // Aliases this run added to older packs, and objects a failed drain left: one more pass.
+      drainer.drainPending();
+    }
+    Journal.Totals pending = catalog.journal().totals(Journal.State.COMMITTED);
     Drainer.Result drained = drainer.result();
     return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected, busy,
         new MigrationSummary.Drain(config.drain().mode(), drained.objects(), drained.bytes(), drained.failed(),
-            pending[0], pending[1]),
+            pending.objects(), pending.bytes()),
         Duration.between(start, clock.instant()), List.copyOf(rejections));
   }
 
@@ -437,7 +441,7 @@ public final class Migration {
           packs, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
           layout.fragmentSize() / 1048576.0, Duration.between(begin, clock.instant()).toMillis() / 1000.0, archived);
       if (config.drain().drains()) {
-        drainer.drainPending();
+        drainer.drainPack(packId);
       }
       line.update(archived, archivedBytes, rejected, drainer.result().objects());
     } finally {

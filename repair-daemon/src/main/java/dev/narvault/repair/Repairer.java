@@ -152,9 +152,9 @@ public final class Repairer {
       }
       long t0 = System.nanoTime();
       try {
-        long[] done = repair(pack);
-        rebuilt += done[0];
-        written += done[1];
+        Repaired done = repair(pack);
+        rebuilt += done.fragments();
+        written += done.bytes();
         repaired++;
         metrics.packsRepaired.increment();
       } catch (IOException | RuntimeException e) {
@@ -243,7 +243,18 @@ public final class Repairer {
   public int rebalanceOnce(int perHolder) throws CatalogException {
     long now = clock.millis();
     int moved = 0;
-    for (HolderRecord h : catalog.holders()) {
+    List<HolderRecord> all = catalog.holders();
+    Set<String> live = new HashSet<>();
+    Set<String> healthy = new HashSet<>();
+    for (HolderRecord r : all) {
+      if (rules.live(r, now)) {
+        live.add(r.holderId());
+      }
+      if (rules.healthy(r, now)) {
+        healthy.add(r.holderId());
+      }
+    }
+    for (HolderRecord h : all) {
       if (!rules.live(h, now) || h.capacityBytes() <= 0 || h.usedBytes() <= NEARLY_FULL * h.capacityBytes()) {
         continue;
       }
@@ -257,20 +268,10 @@ public final class Repairer {
         FragmentPlacement f = pick.get();
         try {
           var shape = custody.shape(f.packId()).orElseThrow();
-          Set<String> live = new HashSet<>();
-          Set<String> counted = new HashSet<>();
-          for (HolderRecord r : catalog.holders()) {
-            if (rules.live(r, now)) {
-              live.add(r.holderId());
-            }
-            if (rules.healthy(r, now) && !r.holderId().equals(h.holderId())) {
-              counted.add(r.holderId());
-            }
-          }
           // The full holder's copy does not count: repair copies it elsewhere, like a leaver's.
           PackHealth health = PackHealth.of(f.packId(), shape.dataFragmentCount(), shape.parityFragmentCount(),
-              catalog.placements(f.packId()), counted::contains, live::contains);
-          moved += (int) repair(health)[0];
+              catalog.placements(f.packId()), id -> healthy.contains(id) && !id.equals(h.holderId()), live::contains);
+          moved += repair(health).fragments();
           metrics.packsRepaired.increment();
         } catch (IOException | RuntimeException e) {
           LOG.warn("holder {} is nearly full; moving fragment {} failed: {}", h.holderId(), f.fragmentId(),
@@ -283,8 +284,11 @@ public final class Repairer {
     return moved;
   }
 
-  /** Repairs one claimed pack; returns {fragments rebuilt, bytes placed}. Commits or throws. */
-  private long[] repair(PackHealth health) throws IOException {
+  /** What repairing one pack did. */
+  private record Repaired(int fragments, long bytes) {}
+
+  /** Repairs one claimed pack. Commits or throws. */
+  private Repaired repair(PackHealth health) throws IOException {
     String packId = health.packId();
     Manifest manifest = manifests.get(packId);
     long now = clock.millis();
@@ -342,7 +346,7 @@ public final class Repairer {
       metrics.repairBytesWritten.add(bytes);
       LOG.info("pack {}: rebuilt fragments {} onto {}", abbreviate(packId), wanted,
           placed.stream().map(FragmentPlacer.Placed::endpoint).toList());
-      return new long[] {rebuilt.size(), bytes};
+      return new Repaired(rebuilt.size(), bytes);
     }
   }
 

@@ -65,6 +65,29 @@ public final class Journal {
     });
   }
 
+  /** A pack's entries in {@code state}, by object key. */
+  public List<Entry> inPack(String packId, State state) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT store_hash, file_key, pack_id, file_size, state FROM journal WHERE pack_id = ? AND state = ? "
+              + "ORDER BY file_key, store_hash")) {
+        ps.setString(1, packId);
+        ps.setString(2, state.sql());
+        List<Entry> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new Entry(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
+                State.parse(rs.getString(5))));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
+  /** How many objects (each counted once, whatever the store paths naming it) and stored bytes. */
+  public record Totals(long objects, long bytes) {}
+
   public Optional<State> state(String storeHash) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement("SELECT state FROM journal WHERE store_hash = ?")) {
@@ -90,8 +113,8 @@ public final class Journal {
     });
   }
 
-  /** Counts and stored bytes (once per object) in a state. */
-  public long[] totals(State state) throws CatalogException {
+  /** Objects and stored bytes in a state. */
+  public Totals totals(State state) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT COUNT(*), COALESCE(SUM(file_size), 0) FROM (SELECT file_key, MAX(file_size) AS file_size "
@@ -99,7 +122,7 @@ public final class Journal {
         ps.setString(1, state.sql());
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
-          return new long[] {rs.getLong(1), rs.getLong(2)};
+          return new Totals(rs.getLong(1), rs.getLong(2));
         }
       }
     });

@@ -131,6 +131,7 @@ final class Schema {
       );
       CREATE INDEX journal_by_state ON journal(state, file_key);
       CREATE INDEX journal_by_file_key ON journal(file_key);
+      CREATE INDEX journal_by_pack ON journal(pack_id, state);
       INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis)
         SELECT store_hash, file_key, pack_id, length, 'committed', 0 FROM nars;
       """,
