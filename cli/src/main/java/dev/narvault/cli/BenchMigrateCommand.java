@@ -6,6 +6,12 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.NarNode;
+import dev.narvault.core.nix.NarWriter;
+import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.PackLayout;
@@ -47,15 +53,25 @@ import picocli.CommandLine.Option;
 @Command(name = "migrate", mixinStandardHelpOptions = true,
     header = "Measure migrate against plain S3 reads of the same NARs (loopback, a minute or two).",
     description = {"Generates a cache of --nars NARs of 1-4 MiB (xz) in an embedded S3, starts a coordinator",
-        "and --holders holders on loopback, reads every NAR object with a plain S3 GET (4 at once,",
-        "like migrate's fetch window), migrates them with RS(k,m), reads them again, and prints",
-        "stored MiB/s for each and migrate's ratio to the median plain read."})
+        "and --holders holders on loopback, and measures, in this order: plain S3 GETs of every NAR",
+        "object (4 at once), the same GETs with the NarHash check migrate must do (decompression),",
+        "migrate with RS(k,m) (after a warm-up run over the first eighth), and both reads again.",
+        "Prints stored MiB/s for each and migrate's ratio to the mean of each kind of read."})
 final class BenchMigrateCommand implements Callable<Integer> {
-  @Option(names = "--nars", defaultValue = "48", description = "NARs to generate (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--nars", defaultValue = "64", description = "NARs to generate (default: ${DEFAULT-VALUE}).")
   int nars;
 
   @Option(names = "--holders", defaultValue = "14", description = "Holders (default: ${DEFAULT-VALUE}).")
   int holders;
+
+  @Option(names = "--pack-size", defaultValue = "16MiB", converter = ByteSize.class,
+      description = "Pack size (default: ${DEFAULT-VALUE}; smaller than the data, so that packs overlap).")
+  long packSize;
+
+  @Option(names = "--big-nar", defaultValue = "0", converter = ByteSize.class,
+      description = "Instead of many small NARs, one NAR of this size (e.g. 1GiB), zstd-compressed, "
+          + "streamed to disk (not held in memory).")
+  long bigNar;
 
   @Option(names = "--k", defaultValue = "10", description = "Data fragments (default: ${DEFAULT-VALUE}).")
   int k;
@@ -82,16 +98,21 @@ final class BenchMigrateCommand implements Callable<Integer> {
       S3ObjectSource objects = new S3ObjectSource(s3.config());
       running.add(objects);
       NixSecretKey cacheKey = NixSecretKey.generate("bench-cache-1", new SecureRandom());
-      Random random = new Random(7);
-      List<Integer> sizes = new ArrayList<>();
-      for (int i = 0; i < nars; i++) {
-        sizes.add((1 << 20) + random.nextInt(3 << 20));
+      List<CacheGenerator.GeneratedPath> paths;
+      if (bigNar > 0) {
+        paths = List.of(generateBig(objects, cacheKey, dir, bigNar));
+      } else {
+        Random random = new Random(7);
+        List<Integer> sizes = new ArrayList<>();
+        for (int i = 0; i < nars; i++) {
+          sizes.add((1 << 20) + random.nextInt(3 << 20));
+        }
+        paths = new CacheGenerator(cacheKey, objects).generate(sizes, 7, Runtime.getRuntime().availableProcessors());
       }
-      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(cacheKey, objects).generate(sizes, 7,
-          Runtime.getRuntime().availableProcessors());
       long stored = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
-      out.printf(Locale.ROOT, "generated %d NARs: %.1f MiB of NARs, %.1f MiB stored (xz)%n", nars,
-          paths.stream().mapToLong(CacheGenerator.GeneratedPath::narSize).sum() / 1048576.0, stored / 1048576.0);
+      out.printf(Locale.ROOT, "generated %d NARs: %.1f MiB of NARs, %.1f MiB stored (%s)%n", paths.size(),
+          paths.stream().mapToLong(CacheGenerator.GeneratedPath::narSize).sum() / 1048576.0, stored / 1048576.0,
+          bigNar > 0 ? "zstd" : "xz");
 
       Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
       running.add(catalog);
@@ -113,20 +134,33 @@ final class BenchMigrateCommand implements Callable<Integer> {
         Thread.sleep(50);
       }
 
+      // Warm-up, not timed: the JIT compiles xz, hashing, the codec and the HTTP paths once.
+      verifiedRead(objects, paths, stored);
       double before = plainRead(objects, paths, stored);
-      MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), k, m, 64L << 20,
-          PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0);
+      double verifiedBefore = verifiedRead(objects, paths, stored);
+      // With one big NAR there is nothing to warm up on; a gigabyte amortizes the JIT anyway.
+      int warmUp = paths.size() > 1 ? Math.max(1, paths.size() / 8) : 0;
+      if (warmUp > 0) {
+        migration(dir, objects, catalog, coordinator, workerKey, archiveKey, cacheKey, warmUp).run();
+      }
       long t0 = System.nanoTime();
-      MigrationSummary summary = new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)),
-          archiveKey, new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
-          new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
-      double migrate = stored / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+      MigrationSummary summary = migration(dir, objects, catalog, coordinator, workerKey, archiveKey, cacheKey, 0)
+          .run();
+      double migrate = summary.bytesArchived() / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
       double after = plainRead(objects, paths, stored);
-      double baseline = Math.max(before, after) == 0 ? 1 : (before + after) / 2;
-      out.println("what                         stored MiB/s   ratio to plain GET");
-      out.printf(Locale.ROOT, "plain S3 GET, before          %12.1f%n", before);
-      out.printf(Locale.ROOT, "migrate RS(%d,%d), dry run     %12.1f   %6.2fx%n", k, m, migrate, migrate / baseline);
-      out.printf(Locale.ROOT, "plain S3 GET, after           %12.1f%n", after);
+      double verifiedAfter = verifiedRead(objects, paths, stored);
+      double baseline = (before + after) / 2;
+      double verified = (verifiedBefore + verifiedAfter) / 2;
+      out.printf(Locale.ROOT, "RS(%d,%d), packs of %.0f MiB, %d cores; rates in stored MiB/s%n", k, m,
+          packSize / 1048576.0, Runtime.getRuntime().availableProcessors());
+      out.println("what                               MiB/s   to plain GET   to GET + check");
+      out.printf(Locale.ROOT, "plain S3 GET, before            %8.1f%n", before);
+      out.printf(Locale.ROOT, "S3 GET + NarHash check, before  %8.1f%n", verifiedBefore);
+      out.printf(Locale.ROOT, "migrate (%d NARs after %d warm-up)%6.1f   %10.2fx   %12.2fx%n",
+          summary.narsArchived(), warmUp, migrate, migrate / baseline, migrate / verified);
+      out.printf(Locale.ROOT, "plain S3 GET, after             %8.1f%n", after);
+      out.printf(Locale.ROOT, "S3 GET + NarHash check, after   %8.1f   %10.2fx%n", verifiedAfter,
+          verified / baseline);
       out.println("migrate: " + summary);
       return 0;
     } finally {
@@ -140,14 +174,140 @@ final class BenchMigrateCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * One NAR of {@code size} bytes (a single regular file, half random and half repeated, so it
+   * compresses about 2:1), zstd level 1, written through a file into S3 with its signed narinfo.
+   */
+  private static CacheGenerator.GeneratedPath generateBig(S3ObjectSource objects, NixSecretKey cacheKey, Path dir,
+      long size) throws Exception {
+    Path object = dir.resolve("big.nar.zst");
+    java.security.MessageDigest narDigest = Sha256Hash.newDigest();
+    CountingOutputStream narBytes;
+    try (OutputStream file = new java.io.BufferedOutputStream(Files.newOutputStream(object), 1 << 20);
+        com.github.luben.zstd.ZstdOutputStream zstd = new com.github.luben.zstd.ZstdOutputStream(file, 1)) {
+      narBytes = new CountingOutputStream(new java.security.DigestOutputStream(zstd, narDigest));
+      NarWriter.write(NarNode.directory(java.util.Map.of("blob",
+          new NarNode.Regular(false, size, () -> new HalfRandom(size, 11)))), narBytes);
+      narBytes.flush();
+    }
+    Sha256Hash narHash = new Sha256Hash(narDigest.digest());
+    java.security.MessageDigest fileDigest = Sha256Hash.newDigest();
+    try (InputStream in = new java.security.DigestInputStream(Files.newInputStream(object), fileDigest)) {
+      in.transferTo(OutputStream.nullOutputStream());
+    }
+    Sha256Hash fileHash = new Sha256Hash(fileDigest.digest());
+    long fileSize = Files.size(object);
+    StorePath path = StorePath.makeSourcePath("big-blob", narHash, List.of());
+    String narKey = "nar/" + fileHash.toNix32() + ".nar.zst";
+    objects.put(narKey, object, "application/x-nix-nar");
+    Files.delete(object);
+    NarInfo info = cacheKey.sign(NarInfo.create(path, narKey, "zstd", fileHash, fileSize, narHash, narBytes.count,
+        List.of()));
+    objects.put(path.hashPart() + ".narinfo", info.toBytes(), "text/x-nix-narinfo");
+    return new CacheGenerator.GeneratedPath(path, narKey, fileHash, fileSize, narBytes.count, List.of());
+  }
+
+  /** Counts what passes through. */
+  private static final class CountingOutputStream extends java.io.FilterOutputStream {
+    long count;
+
+    CountingOutputStream(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws java.io.IOException {
+      out.write(b, off, len);
+      count += len;
+    }
+
+    @Override
+    public void write(int b) throws java.io.IOException {
+      out.write(b);
+      count++;
+    }
+  }
+
+  /** {@code size} bytes in 64 KiB chunks: random, then a repeat of the random half before it. */
+  private static final class HalfRandom extends InputStream {
+    private final java.util.SplittableRandom random;
+    private final byte[] chunk = new byte[64 * 1024];
+    private long remaining;
+    private int position = chunk.length;
+
+    HalfRandom(long size, long seed) {
+      this.remaining = size;
+      this.random = new java.util.SplittableRandom(seed);
+    }
+
+    @Override
+    public int read() {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (remaining <= 0) {
+        return -1;
+      }
+      if (position == chunk.length) {
+        int half = chunk.length / 2;
+        for (int i = 0; i < half; i += 8) {
+          long r = random.nextLong();
+          for (int j = 0; j < 8; j++) {
+            chunk[i + j] = (byte) (r >>> (8 * j));
+          }
+        }
+        System.arraycopy(chunk, 0, chunk, half, half);
+        position = 0;
+      }
+      int n = (int) Math.min(Math.min(len, chunk.length - position), remaining);
+      System.arraycopy(chunk, position, b, off, n);
+      position += n;
+      remaining -= n;
+      return n;
+    }
+  }
+
+  private Migration migration(Path dir, S3ObjectSource objects, Catalog catalog, Coordinator coordinator,
+      NixSecretKey workerKey, NixSecretKey archiveKey, NixSecretKey cacheKey, int limit) {
+    MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), k, m, packSize,
+        PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), limit);
+    return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)), archiveKey,
+        new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
+        System.getenv("NARVAULT_BENCH_VERBOSE") != null ? out : new PrintStream(OutputStream.nullOutputStream()),
+        Clock.systemUTC());
+  }
+
   /** Reads every NAR object, 4 at once; stored MiB/s. */
   private static double plainRead(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, long stored)
       throws Exception {
+    return read(objects, paths, stored, false);
+  }
+
+  /**
+   * Reads every narinfo and NAR object, 4 at once, and checks each against its signed NarHash as
+   * migrate must (decompression included); stored MiB/s.
+   */
+  private static double verifiedRead(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, long stored)
+      throws Exception {
+    return read(objects, paths, stored, true);
+  }
+
+  private static double read(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, long stored,
+      boolean verify) throws Exception {
     long t0 = System.nanoTime();
     try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
       List<Future<Long>> reads = new ArrayList<>();
       for (CacheGenerator.GeneratedPath p : paths) {
         reads.add(pool.submit(() -> {
+          if (verify) {
+            NarInfo info = NarInfo.parse(objects.readSmall(p.storePath().hashPart() + ".narinfo", NarInfo.MAX_BYTES));
+            try (InputStream in = objects.open(p.narKey())) {
+              return NarObjectVerifier.verify(in, info, OutputStream.nullOutputStream()).fileSize();
+            }
+          }
           try (InputStream in = objects.open(p.narKey())) {
             return in.transferTo(OutputStream.nullOutputStream());
           }

@@ -148,7 +148,7 @@ final class MigrateCommand implements Callable<Integer> {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
           ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
           new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
-          out, Clock.systemUTC());
+          out, Clock.systemUTC(), out == System.out && System.console() != null && System.console().isTerminal());
       MigrationSummary summary = migration.run();
       out.println(summary);
       if (json != null) {

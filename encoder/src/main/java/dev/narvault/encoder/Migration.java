@@ -11,6 +11,7 @@ import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.coordinator.PlacementAuthority;
+import dev.narvault.core.holder.FragmentBytes;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
@@ -64,9 +65,12 @@ import org.slf4j.LoggerFactory;
  * pack is full, encode it, place its fragments on distinct holders, confirm them, and record the
  * pack, its signed manifest and its NARs in the catalog in one transaction.
  *
- * <p>Fetching and verifying overlap ({@value #FETCH_WINDOW} at a time, each into its own file);
- * packing is strictly in key order. Nothing is deleted from S3. A crash loses at most the pack being assembled, which the next
- * run redoes: a NAR counts as archived only once its pack's catalog transaction committed.
+ * <p>Three stages overlap: fetching and verifying (a window of {@link #fetchWindow()} objects at a
+ * time, each into its own file), appending to the pack being filled (strictly in key order), and
+ * sealing the previous pack (encode, place, confirm, record, drain) on a thread of its own. At most
+ * one pack seals while the next fills. Nothing leaves S3 before its pack is committed and read
+ * back. A crash loses at most the packs being filled and sealed, which the next run redoes: a NAR
+ * counts as archived only once its pack's catalog transaction committed.
  */
 public final class Migration {
   private static final Logger LOG = LoggerFactory.getLogger(Migration.class);
@@ -86,9 +90,11 @@ public final class Migration {
   private int packs;
   private int skipped;
   private int rejected;
-  private int aliases;
   private int notSelected;
   private int busy;
+  /** The pack sealing on {@link #sealer} right now, if any; only the run's thread touches this. */
+  private InFlight inFlight;
+  private int packsStarted;
   /** This run's name in the catalog's object claims. */
   private final String worker = "migrate-" + java.util.UUID.randomUUID();
   private boolean limitReached;
@@ -102,6 +108,15 @@ public final class Migration {
    */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
       NixSecretKey archiveKey, PlacementAuthority coordinator, PrintStream progress, Clock clock) {
+    this(config, objects, catalog, holders, archiveKey, coordinator, progress, clock, false);
+  }
+
+  /**
+   * @param terminal {@code progress} is an interactive terminal: progress is a bar redrawn in
+   *     place rather than a line every few seconds
+   */
+  public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
+      NixSecretKey archiveKey, PlacementAuthority coordinator, PrintStream progress, Clock clock, boolean terminal) {
     this.config = config;
     this.objects = objects;
     this.catalog = catalog;
@@ -113,7 +128,8 @@ public final class Migration {
     this.clock = clock;
     this.drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
         objects, config.drain(), clock);
-    this.line = new ProgressLine(progress, clock);
+    this.line = new ProgressLine(progress, clock, terminal, config.limit() == 0
+        && config.selection().only().isEmpty());
   }
 
   public MigrationSummary run() throws IOException {
@@ -143,25 +159,38 @@ public final class Migration {
         LOG.warn("could not renew this worker's claims: {}", e.toString());
       }
     }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ExecutorService sealer = Executors.newSingleThreadExecutor(daemonThreads());
     try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads());
-        PackSpool spool = new PackSpool(runDir.resolve("pack.spool"));
         NarInfoListing keys = new NarInfoListing(objects)) {
       Codec codec = new ParallelCodec(
           Codecs.create(config.codec(), config.dataFragmentCount(), config.parityFragmentCount()),
           pool, threads, ParallelCodec.DEFAULT_MIN_PART);
+      PackSpool spool = newSpool(runDir);
       try {
-        migrateAll(keys, spool, codec, runDir);
-      } catch (NarInfoListing.ListingFailedException e) {
-        throw e.io();
-      }
-      if (!spool.isEmpty()) {
-        sealPack(spool, codec, runDir);
+        try {
+          spool = migrateAll(keys, spool, codec, runDir, sealer);
+        } catch (NarInfoListing.ListingFailedException e) {
+          throw e.io();
+        }
+        if (!spool.isEmpty()) {
+          startSeal(spool, codec, runDir, sealer);
+          spool = null;
+        }
+        awaitSeal();
+      } finally {
+        if (spool != null) {
+          spool.close();
+        }
+        // A failure while a pack was sealing: let that seal end (it commits or fails whole)
+        // before the run directory goes.
+        sealer.shutdown();
+        awaitQuietly(sealer);
       }
     } finally {
-      Files.deleteIfExists(runDir.resolve("pack.spool"));
-      Files.deleteIfExists(runDir);
+      deleteRunDir(runDir);
       renewal.shutdownNow();
       catalog.journal().releaseAll(worker);
+      line.finish();
     }
     if (config.drain().drains()) {
       // Aliases this run added to older packs, and objects a failed drain left: one more pass.
@@ -196,22 +225,27 @@ public final class Migration {
   }
 
   /**
-   * Fetches and verifies up to {@value #FETCH_WINDOW} narinfos and NAR objects at once (network
+   * Fetches and verifies up to {@link #fetchWindow()} narinfos and NAR objects at once (network
    * and xz decompression overlap), but packs them strictly in key order, one after another.
    */
-  private void migrateAll(Iterator<String> next, PackSpool spool, Codec codec, Path runDir) throws IOException {
+  private PackSpool migrateAll(Iterator<String> next, PackSpool first, Codec codec, Path runDir,
+      ExecutorService sealer) throws IOException {
     ArrayDeque<Map.Entry<String, Future<Fetched>>> window =
         new ArrayDeque<>();
+    PackSpool spool = first;
+    int size = fetchWindow();
     try (ExecutorService fetchers = Executors.newVirtualThreadPerTaskExecutor()) {
       try {
         while (!limitReached && (next.hasNext() || !window.isEmpty())) {
-          while (window.size() < FETCH_WINDOW && next.hasNext()) {
+          while (window.size() < size && next.hasNext()) {
             String key = next.next();
             window.add(Map.entry(key, fetchers.submit(() -> fetch(key, runDir))));
           }
           var head = window.poll();
-          handle(head.getKey(), await(head.getValue()), spool, codec, runDir);
+          spool = handle(head.getKey(), await(head.getValue()), spool, codec, runDir, sealer);
+          line.update(head.getKey(), archived, archivedBytes, rejected, drainer.result().objects());
         }
+        return spool;
       } finally {
         // Whatever was fetched but not packed (limit reached, or a failure): drop its file.
         for (var pending : window) {
@@ -227,8 +261,14 @@ public final class Migration {
     }
   }
 
-  /** Fetches that may run at once. */
-  static final int FETCH_WINDOW = 4;
+  /**
+   * Fetches that may run at once: objects are packed in key order, so while the oldest fetch is
+   * still running the others wait finished; twice the cores (at least 4) keeps every core
+   * decompressing. Each holds at most one verified object on local disk.
+   */
+  static int fetchWindow() {
+    return Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+  }
 
   private static Fetched await(Future<Fetched> future) throws IOException {
     try {
@@ -294,8 +334,9 @@ public final class Migration {
   }
 
   /** Runs in key order: counts, aliases, and appends verified objects to the pack. */
-  private void handle(String narInfoKey, Fetched fetched, PackSpool spool, Codec codec, Path runDir)
-      throws IOException {
+  /** Runs in key order; answers the spool now being filled. */
+  private PackSpool handle(String narInfoKey, Fetched fetched, PackSpool spool, Codec codec, Path runDir,
+      ExecutorService sealer) throws IOException {
     switch (fetched) {
       case Fetched.Skip skip -> skipped++;
       case Fetched.NotSelected n -> notSelected++;
@@ -304,12 +345,13 @@ public final class Migration {
       case Fetched.Alias a -> alias(narInfoKey, a.info(), a.existing());
       case Fetched.Ready ready -> {
         try {
-          pack(narInfoKey, ready.info(), ready.file(), spool, codec, runDir);
+          return pack(narInfoKey, ready.info(), ready.file(), spool, codec, runDir, sealer);
         } finally {
           Files.deleteIfExists(ready.file());
         }
       }
     }
+    return spool;
   }
 
   /**
@@ -350,31 +392,108 @@ public final class Migration {
     return null;
   }
 
-  private void pack(String narInfoKey, NarInfo info, Path file, PackSpool spool, Codec codec, Path runDir)
-      throws IOException {
+  private PackSpool pack(String narInfoKey, NarInfo info, Path file, PackSpool spool, Codec codec, Path runDir,
+      ExecutorService sealer) throws IOException {
     if (spool.contains(info.url())) {
       try {
         spool.addAlias(info.url(), info);
-        aliases++;
       } catch (IllegalArgumentException e) {
         reject(narInfoKey, e.getMessage());
       }
-      return;
+      return spool;
+    }
+    if (inFlight != null && inFlight.objects().contains(info.url())) {
+      // The pack sealing right now holds this object: once it is committed, this is an alias.
+      awaitSeal();
     }
     // A pack sealed since this object was fetched may hold it already.
     var sealedMeanwhile = catalog.narByFileKey(info.url());
     if (sealedMeanwhile.isPresent()) {
       alias(narInfoKey, info, sealedMeanwhile.get());
-      return;
+      return spool;
     }
     long size = info.fileSize().getAsLong();
     if (PackGrouping.startsNewPack(spool.isEmpty(), spool.length(), size, config.packSize())) {
-      sealPack(spool, codec, runDir);
+      startSeal(spool, codec, runDir, sealer);
+      spool = newSpool(runDir);
     }
     spool.appendVerified(info.url(), info, file);
-    if (config.limit() > 0 && archived + spool.nars().size() >= config.limit()) {
+    int sealing = inFlight == null ? 0 : inFlight.nars();
+    if (config.limit() > 0 && archived + sealing + spool.nars().size() >= config.limit()) {
       limitReached = true;
     }
+    return spool;
+  }
+
+  private PackSpool newSpool(Path runDir) throws IOException {
+    return new PackSpool(Files.createTempFile(runDir, "pack-", ".spool"));
+  }
+
+  /** A pack handed to the sealing thread: what it holds, and its outcome. */
+  private record InFlight(Set<String> objects, int nars, Future<Sealed> outcome) {}
+
+  /** What sealing one pack came to. */
+  private record Sealed(int nars, int aliases, long bytes) {}
+
+  /**
+   * Hands {@code spool} (which the sealing thread then owns and closes) to the sealing thread,
+   * after the pack before it is done: at most one pack seals at a time.
+   */
+  private void startSeal(PackSpool spool, Codec codec, Path runDir, ExecutorService sealer) throws IOException {
+    awaitSeal();
+    int number = ++packsStarted;
+    List<Manifest.Nar> nars = spool.nars();
+    Set<String> objectKeys = new java.util.HashSet<>();
+    nars.forEach(n -> objectKeys.add(n.key()));
+    Future<Sealed> outcome = sealer.submit(() -> {
+      try (spool) {
+        return sealPack(spool, codec, runDir, number);
+      }
+    });
+    inFlight = new InFlight(Set.copyOf(objectKeys), nars.size(), outcome);
+  }
+
+  /** Waits for the pack sealing now, if any, and counts it; its failure is the run's failure. */
+  private void awaitSeal() throws IOException {
+    if (inFlight == null) {
+      return;
+    }
+    InFlight sealing = inFlight;
+    inFlight = null;
+    Sealed sealed;
+    try {
+      sealed = sealing.outcome().get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException("sealing a pack failed", e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while a pack was sealing");
+    }
+    packs++;
+    archived += sealed.nars() - sealed.aliases();
+    skipped += sealed.aliases();
+    archivedBytes += sealed.bytes();
+  }
+
+  private static void awaitQuietly(ExecutorService executor) {
+    try {
+      if (!executor.awaitTermination(10, java.util.concurrent.TimeUnit.MINUTES)) {
+        LOG.warn("a pack is still sealing after 10 minutes; leaving it");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void deleteRunDir(Path runDir) throws IOException {
+    try (var files = Files.list(runDir)) {
+      for (Path f : files.toList()) {
+        Files.deleteIfExists(f);
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      return;
+    }
+    Files.deleteIfExists(runDir);
   }
 
   /** The narinfo's bytes; one that vanished since the listing is a rejection, not a failed run. */
@@ -402,27 +521,35 @@ public final class Migration {
       rejections.add(new MigrationSummary.Rejection(key, why));
     }
     LOG.warn("rejected {}: {}", key, why);
-    progress.println("  rejected " + key + ": " + why);
+    line.message("  rejected " + key + ": " + why);
   }
 
-  /** Encodes, places, confirms and records the spooled pack, then empties the spool. */
-  private void sealPack(PackSpool spool, Codec codec, Path runDir) throws IOException {
+  /** Runs on the sealing thread: encodes, places, confirms, records and drains the spooled pack. */
+  private Sealed sealPack(PackSpool spool, Codec codec, Path runDir, int number) throws IOException {
     Instant begin = clock.instant();
     long packLength = spool.length();
     List<Manifest.Nar> nars = spool.nars();
     PackLayout layout = PackLayout.of(config.dataFragmentCount(), config.parityFragmentCount(), packLength,
         config.blockSize());
-    try (FragmentFiles fragments = new FragmentFiles(runDir, "fragment-", layout.totalFragmentCount())) {
-      List<FragmentDigest> digests = new PackEncoder(codec).encode(PackSource.of(spool.channel()), layout,
-          fragments.outputs());
-      fragments.finish();
-      List<Path> files = fragments.files();
+    int k = layout.dataFragmentCount();
+    // Only parity is new: data fragments are uploaded straight from their slices of the spool.
+    try (FragmentFiles parity = new FragmentFiles(runDir, "parity-", layout.parityFragmentCount())) {
+      List<OutputStream> outputs = new ArrayList<>();
+      for (int i = 0; i < k; i++) {
+        outputs.add(OutputStream.nullOutputStream());
+      }
+      outputs.addAll(parity.outputs());
+      List<FragmentDigest> digests = new PackEncoder(codec).encode(PackSource.of(spool.channel()), layout, outputs);
+      parity.finish();
+      Instant encoded = clock.instant();
       Manifest manifest = Manifest.of(layout, digests, nars);
       SignedManifest signed = ManifestCodec.sign(manifest, archiveKey);
       String packId = ManifestCodec.packId(manifest);
       List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
-      for (int i = 0; i < files.size(); i++) {
-        toPlace.add(new FragmentPlacer.Fragment(i, digests.get(i).id(), files.get(i)));
+      for (int i = 0; i < layout.totalFragmentCount(); i++) {
+        toPlace.add(new FragmentPlacer.Fragment(i, digests.get(i).id(), i < k
+            ? FragmentBytes.slice(spool.file(), i * layout.fragmentSize(), layout.fragmentSize())
+            : FragmentBytes.of(parity.files().get(i - k))));
       }
       List<FragmentPlacer.Placed> placed = placer.place(packId, config.blockSize(), toPlace, Set.of());
       byte[] signedBytes = ManifestCodec.toBytes(signed);
@@ -431,27 +558,22 @@ public final class Migration {
       catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
           placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies), clock.millis());
       catalog.journal().releaseObjects(worker, nars.stream().map(Manifest.Nar::key).distinct().toList());
-      packs++;
-      archived += nars.size();
-      skipped += aliases;
-      archived -= aliases;
-      aliases = 0;
-      archivedBytes += packLength;
-      progress.printf(Locale.ROOT, "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (%.1f s); %d NARs so far%n",
-          packs, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
-          layout.fragmentSize() / 1048576.0, Duration.between(begin, clock.instant()).toMillis() / 1000.0, archived);
+      Instant end = clock.instant();
+      line.message(String.format(Locale.ROOT,
+          "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (encoded in %.1f s, placed in %.1f s)",
+          number, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
+          layout.fragmentSize() / 1048576.0, Duration.between(begin, encoded).toMillis() / 1000.0,
+          Duration.between(encoded, end).toMillis() / 1000.0));
       if (config.drain().drains()) {
         drainer.drainPack(packId);
       }
-      line.update(archived, archivedBytes, rejected, drainer.result().objects());
-    } finally {
-      spool.reset();
+      return new Sealed(nars.size(), spool.aliasCount(), packLength);
     }
   }
 
   private static ThreadFactory daemonThreads() {
     return r -> {
-      Thread t = new Thread(r, "narvault-encode");
+      Thread t = new Thread(r, "narvault-migrate");
       t.setDaemon(true);
       return t;
     };

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,13 +17,20 @@ import java.util.List;
  */
 final class PackSpool implements AutoCloseable {
   private final Path file;
-  private final FileChannel channel;
+  private FileChannel channel;
   private final List<Manifest.Nar> nars = new ArrayList<>();
+  private int aliases;
 
   PackSpool(Path file) throws IOException {
     this.file = file;
-    this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    this.channel = openChannel(file, true);
+  }
+
+  private static FileChannel openChannel(Path file, boolean truncate) throws IOException {
+    return truncate
+        ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.READ, StandardOpenOption.WRITE)
+        : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
   }
 
   long length() throws IOException {
@@ -54,10 +62,16 @@ final class PackSpool implements AutoCloseable {
           at++;
         }
         nars.add(at, new Manifest.Nar(key, first.offset(), first.length(), first.fileHash(), narInfo.text()));
+        aliases++;
         return;
       }
     }
     throw new IllegalArgumentException("no object " + key + " in this pack");
+  }
+
+  /** Entries added by {@link #addAlias}: store paths whose object another entry brought. */
+  int aliasCount() {
+    return aliases;
   }
 
   List<Manifest.Nar> nars() {
@@ -68,9 +82,24 @@ final class PackSpool implements AutoCloseable {
     return channel;
   }
 
-  /** Appends an object already verified against {@code narInfo} (its bytes in {@code file}). */
+  Path file() {
+    return file;
+  }
+
+  /**
+   * Appends an object already verified against {@code narInfo} (its bytes in {@code file}, which
+   * this may take over: the first object of a pack is moved into place rather than copied).
+   */
   void appendVerified(String key, NarInfo narInfo, Path file) throws IOException {
     long start = channel.size();
+    if (start == 0 && Files.size(file) == narInfo.fileSize().orElse(-1)) {
+      channel.close();
+      Files.move(file, this.file, StandardCopyOption.REPLACE_EXISTING);
+      channel = openChannel(this.file, false);
+      nars.add(new Manifest.Nar(key, 0, channel.size(), narInfo.fileHash().orElseThrow().toNixString(),
+          narInfo.text()));
+      return;
+    }
     try (FileChannel source = FileChannel.open(file, StandardOpenOption.READ)) {
       long length = source.size();
       if (length != narInfo.fileSize().orElse(-1)) {
@@ -91,13 +120,6 @@ final class PackSpool implements AutoCloseable {
     }
     nars.add(new Manifest.Nar(key, start, channel.size() - start, narInfo.fileHash().orElseThrow().toNixString(),
         narInfo.text()));
-  }
-
-  /** Empties the spool for the next pack. */
-  void reset() throws IOException {
-    channel.truncate(0);
-    channel.position(0);
-    nars.clear();
   }
 
   @Override

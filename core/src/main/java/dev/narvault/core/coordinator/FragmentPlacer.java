@@ -1,12 +1,12 @@
 package dev.narvault.core.coordinator;
 
+import dev.narvault.core.holder.FragmentBytes;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,8 +38,13 @@ public final class FragmentPlacer {
     this.client = client;
   }
 
-  /** A fragment to place: its index in the pack, id and the file with its bytes. */
-  public record Fragment(int index, FragmentId id, Path file) {}
+  /** A fragment to place: its index in the pack, id and its bytes. */
+  public record Fragment(int index, FragmentId id, FragmentBytes bytes) {
+    /** A fragment whose bytes are a file of their own. */
+    public Fragment(int index, FragmentId id, Path file) throws IOException {
+      this(index, id, FragmentBytes.of(file));
+    }
+  }
 
   /** Where a fragment went. */
   public record Placed(int index, String holderId, URI endpoint) {}
@@ -61,7 +66,7 @@ public final class FragmentPlacer {
     for (int round = 0; round < ROUNDS && !pending.isEmpty(); round++) {
       List<CoordinatorMessages.Wanted> wanted = new ArrayList<>();
       for (Fragment f : pending) {
-        wanted.add(new CoordinatorMessages.Wanted(f.index(), f.id().hex(), Files.size(f.file())));
+        wanted.add(new CoordinatorMessages.Wanted(f.index(), f.id().hex(), f.bytes().size()));
       }
       List<CoordinatorMessages.Assignment> assignments =
           authority.place(packId, blockSize, wanted, placedOn, failedOn);
@@ -107,12 +112,12 @@ public final class FragmentPlacer {
   private void upload(Fragment f, CoordinatorMessages.Assignment a, int blockSize) throws IOException {
     URI endpoint = URI.create(a.endpoint());
     Order order = Order.parse(a.order());
-    long expected = Files.size(f.file());
+    long expected = f.bytes().size();
     if (!order.fragmentId().equals(f.id()) || order.size() != expected || order.action() != Order.Action.PUT
         || !order.holderId().equals(a.holderId())) {
       throw new IOException("the coordinator's order does not match fragment " + f.index() + ": " + a.order());
     }
-    client.put(endpoint, f.id(), blockSize, f.file(), new Order.Signed(order, a.signature()));
+    client.put(endpoint, f.id(), blockSize, f.bytes(), new Order.Signed(order, a.signature()));
     long stored = client.size(endpoint, f.id());
     if (stored != expected) {
       throw new IOException("holder " + endpoint + " reports " + stored + " bytes for " + f.id() + ", expected "

@@ -27,6 +27,7 @@ public record AuditChallenge(FragmentId fragmentId, byte[] nonce, List<long[]> r
   /** Limits a holder enforces, so an audit cannot make it read much. */
   public static final int MAX_RANGES = 16;
   public static final long MAX_BYTES = 1 << 20;
+  private static final int READ_BUFFER = 64 * 1024;
 
   public AuditChallenge {
     if (nonce.length < 16 || nonce.length > 64) {
@@ -37,8 +38,11 @@ public record AuditChallenge(FragmentId fragmentId, byte[] nonce, List<long[]> r
     }
     long total = 0;
     for (long[] r : ranges) {
-      if (r.length != 2 || r[0] < 0 || r[1] < 1) {
-        throw new IllegalArgumentException("bad audit range " + Arrays.toString(r));
+      // Each length is bounded before it is added: the sum of at most MAX_RANGES of them cannot
+      // overflow, and offset + length is never computed (see answer).
+      if (r.length != 2 || r[0] < 0 || r[1] < 1 || r[1] > MAX_BYTES) {
+        throw new IllegalArgumentException("bad audit range " + Arrays.toString(r) + " (offset >= 0, 1 <= length <= "
+            + MAX_BYTES + ")");
       }
       total += r[1];
     }
@@ -66,20 +70,26 @@ public record AuditChallenge(FragmentId fragmentId, byte[] nonce, List<long[]> r
   public String answer(FileChannel file) throws IOException {
     MessageDigest digest = Sha256Hash.newDigest();
     digest.update(nonce);
+    long size = file.size();
+    // Every range is checked before any byte is read, and reading uses one small buffer.
     for (long[] r : ranges) {
-      if (r[0] + r[1] > file.size()) {
-        throw new IOException("audit range " + r[0] + "+" + r[1] + " is past the fragment's end " + file.size());
+      if (r[0] > size || r[1] > size - r[0]) {
+        throw new IOException("audit range " + r[0] + "+" + r[1] + " is past the fragment's end " + size);
       }
-      ByteBuffer buf = ByteBuffer.allocate((int) r[1]);
+    }
+    ByteBuffer buf = ByteBuffer.allocate((int) Math.min(READ_BUFFER, MAX_BYTES));
+    for (long[] r : ranges) {
       long position = r[0];
-      while (buf.hasRemaining()) {
+      long end = r[0] + r[1];
+      while (position < end) {
+        buf.clear().limit((int) Math.min(buf.capacity(), end - position));
         int n = file.read(buf, position);
         if (n < 0) {
           throw new IOException("fragment ends early");
         }
         position += n;
+        digest.update(buf.flip());
       }
-      digest.update(buf.flip());
     }
     return HexFormat.of().formatHex(digest.digest());
   }

@@ -42,10 +42,24 @@ public final class HolderClient {
    * then the id against the bytes with this block size.
    */
   public void put(URI endpoint, FragmentId id, int blockSize, Path file, Order.Signed order) throws IOException {
+    put(endpoint, id, blockSize, FragmentBytes.of(file), order);
+  }
+
+  /** Uploads a fragment from wherever its bytes are (a file, or a slice of a pack file). */
+  public void put(URI endpoint, FragmentId id, int blockSize, FragmentBytes bytes, Order.Signed order)
+      throws IOException {
     URI uri = URI.create(fragmentUri(endpoint, id) + "?blockSize=" + blockSize);
+    HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.fromPublisher(
+        HttpRequest.BodyPublishers.ofInputStream(() -> {
+          try {
+            return bytes.open();
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }), bytes.size());
     HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout.multipliedBy(10))
         .header(Order.HEADER, order.order().text()).header(Order.SIGNATURE_HEADER, order.signature())
-        .PUT(HttpRequest.BodyPublishers.ofFile(file)).build();
+        .PUT(body).build();
     HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
     if (response.statusCode() != 200 && response.statusCode() != 201) {
       throw new IOException("holder " + endpoint + " refused fragment " + id + ": HTTP "

@@ -63,9 +63,18 @@ public final class PackEncoder {
         readData(source, layout, i, at, buffers[i], len);
       }
       codec.encodeParity(buffers, 0, len);
-      for (int i = 0; i < n; i++) {
-        outputs.get(i).write(buffers[i], 0, len);
-        hashers.get(i).update(buffers[i], 0, len);
+      // Hashing is the larger part of the work left: the fragments are hashed in parallel.
+      try {
+        java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
+          try {
+            outputs.get(i).write(buffers[i], 0, len);
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+          hashers.get(i).update(buffers[i], 0, len);
+        });
+      } catch (java.io.UncheckedIOException e) {
+        throw e.getCause();
       }
     }
     List<FragmentDigest> digests = new ArrayList<>(n);

@@ -1,0 +1,131 @@
+package dev.narvault.core.holder;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.SequenceInputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A fragment's bytes to upload, readable again for every try: a file of its own, or a slice of a
+ * pack file (a data fragment is a contiguous piece of its pack, zero-padded at the pack's end), so
+ * that data fragments need not be copied before they leave.
+ */
+public interface FragmentBytes {
+  long size();
+
+  /** A fresh stream over all {@link #size()} bytes; the caller closes it. */
+  InputStream open() throws IOException;
+
+  static FragmentBytes of(Path file) throws IOException {
+    long size = Files.size(file);
+    return new FragmentBytes() {
+      @Override
+      public long size() {
+        return size;
+      }
+
+      @Override
+      public InputStream open() throws IOException {
+        return Files.newInputStream(file);
+      }
+    };
+  }
+
+  /**
+   * {@code size} bytes: those of {@code file} from {@code offset} (as many as are there, at most
+   * {@code size}), then zeros.
+   */
+  static FragmentBytes slice(Path file, long offset, long size) {
+    if (offset < 0 || size < 0) {
+      throw new IllegalArgumentException("offset and size must be >= 0, got " + offset + ", " + size);
+    }
+    return new FragmentBytes() {
+      @Override
+      public long size() {
+        return size;
+      }
+
+      @Override
+      public InputStream open() throws IOException {
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+          long present = Math.max(0, Math.min(size, channel.size() - offset));
+          channel.position(Math.min(offset, channel.size()));
+          InputStream data = new BoundedStream(Channels.newInputStream(channel), present);
+          return new SequenceInputStream(data, new Zeros(size - present));
+        } catch (IOException | RuntimeException e) {
+          channel.close();
+          throw e;
+        }
+      }
+    };
+  }
+
+  /** The first {@code limit} bytes of a stream; closes it. */
+  final class BoundedStream extends InputStream {
+    private final InputStream in;
+    private long remaining;
+
+    BoundedStream(InputStream in, long limit) {
+      this.in = in;
+      this.remaining = limit;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (remaining <= 0) {
+        return -1;
+      }
+      int n = in.read(b, off, (int) Math.min(len, remaining));
+      if (n < 0) {
+        throw new java.io.EOFException(remaining + " bytes of a fragment slice missing: the pack file is shorter");
+      }
+      remaining -= n;
+      return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+      in.close();
+    }
+  }
+
+  /** {@code count} zero bytes. */
+  final class Zeros extends InputStream {
+    private long remaining;
+
+    Zeros(long count) {
+      this.remaining = count;
+    }
+
+    @Override
+    public int read() {
+      if (remaining <= 0) {
+        return -1;
+      }
+      remaining--;
+      return 0;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (remaining <= 0) {
+        return -1;
+      }
+      int n = (int) Math.min(len, remaining);
+      java.util.Arrays.fill(b, off, off + n, (byte) 0);
+      remaining -= n;
+      return n;
+    }
+  }
+}
