@@ -82,7 +82,7 @@ class FullDiskTest {
     HolderClient client = new HolderClient(Duration.ofSeconds(5));
     try (HolderServer holder = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0), data, 1 << 20,
         coordinator.publicKey()), store, InstantSource.system())) {
-      Order.Signed order = new Order(Order.Action.PUT, id, body.length, holder.holderId(), Instant.now().plusSeconds(60))
+      Order.Signed order = new Order(Order.Action.PUT, id, body.length, 4096, holder.holderId(), Instant.now().plusSeconds(60))
           .signWith(coordinator);
       IOException e = Assertions.assertThrows(IOException.class,
           () -> client.put(holder.endpoint(), id, 4096, Files.write(dir.resolve("f"), body), order));

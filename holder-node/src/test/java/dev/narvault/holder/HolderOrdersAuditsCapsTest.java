@@ -79,23 +79,47 @@ class HolderOrdersAuditsCapsTest {
     Instant later = Instant.now().plusSeconds(600);
     try (HolderServer holder = HolderServer.start(config())) {
       String me = holder.holderId();
-      Order good = new Order(Order.Action.PUT, id, body.length, me, later);
+      Order good = new Order(Order.Action.PUT, id, body.length, BLOCK, me, later);
       NixSecretKey stranger = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
       assertEquals(401, putWith(holder, id, body, null, null), "no order");
       assertEquals(403, putWith(holder, id, body, good.text(), good.signWith(stranger).signature()), "forged signature");
-      Order expired = new Order(Order.Action.PUT, id, body.length, me, Instant.now().minusSeconds(1));
+      Order expired = new Order(Order.Action.PUT, id, body.length, BLOCK, me, Instant.now().minusSeconds(1));
       assertEquals(403, putWith(holder, id, body, expired.text(), expired.signWith(COORDINATOR).signature()), "expired");
-      Order other = new Order(Order.Action.PUT, id, body.length, "someoneelse", later);
+      Order other = new Order(Order.Action.PUT, id, body.length, BLOCK, "someoneelse", later);
       assertEquals(403, putWith(holder, id, body, other.text(), other.signWith(COORDINATOR).signature()), "other holder");
-      Order size = new Order(Order.Action.PUT, id, body.length + 1, me, later);
+      Order size = new Order(Order.Action.PUT, id, body.length + 1, BLOCK, me, later);
       assertEquals(403, putWith(holder, id, body, size.text(), size.signWith(COORDINATOR).signature()), "other size");
-      Order delete = new Order(Order.Action.DELETE, id, body.length, me, later);
+      Order delete = new Order(Order.Action.DELETE, id, body.length, 0, me, later);
       assertEquals(403, putWith(holder, id, body, delete.text(), delete.signWith(COORDINATOR).signature()), "delete order");
-      Order wrongFragment = new Order(Order.Action.PUT, idOf(bytes(10, 9)), body.length, me, later);
+      Order wrongFragment = new Order(Order.Action.PUT, idOf(bytes(10, 9)), body.length, BLOCK, me, later);
       assertEquals(403, putWith(holder, id, body, wrongFragment.text(), wrongFragment.signWith(COORDINATOR).signature()));
       assertEquals(0, holder.store().fragmentCount());
       assertEquals(0, storedFiles());
+      Order otherBlocks = new Order(Order.Action.PUT, id, body.length, BLOCK * 2, me, later);
+      assertEquals(403, putWith(holder, id, body, otherBlocks.text(), otherBlocks.signWith(COORDINATOR).signature()),
+          "the order names another block size than the upload");
+      assertEquals(0, holder.store().fragmentCount());
+      assertEquals(0, storedFiles());
       assertEquals(201, putWith(holder, id, body, good.text(), good.signWith(COORDINATOR).signature()), "a good order works");
+      // Seen on the wire, it cannot be used again, whatever happened to the fragment since.
+      assertTrue(holder.store().delete(id));
+      assertEquals(403, putWith(holder, id, body, good.text(), good.signWith(COORDINATOR).signature()), "replayed");
+      assertEquals(0, holder.store().fragmentCount());
+    }
+  }
+
+  @Test
+  void aDeleteOrder_cannotBeReplayedAfterTheFragmentIsPlacedAgain() throws Exception {
+    byte[] body = bytes(5000, 12);
+    try (HolderServer holder = HolderServer.start(config())) {
+      FragmentId id = store(holder, body);
+      Order.Signed delete = new Order(Order.Action.DELETE, id, 0, 0, holder.holderId(), Instant.now().plusSeconds(600))
+          .signWith(COORDINATOR);
+      assertTrue(client.delete(holder.endpoint(), id, delete));
+      // Repair places the same fragment on this holder again; the old delete order comes back.
+      store(holder, body);
+      assertTrue(assertThrowsIo(() -> client.delete(holder.endpoint(), id, delete)).contains("used already"));
+      assertEquals(body.length, client.size(holder.endpoint(), id), "the fragment stays");
     }
   }
 
@@ -106,11 +130,11 @@ class HolderOrdersAuditsCapsTest {
     try (HolderServer holder = HolderServer.start(config())) {
       Instant later = Instant.now().plusSeconds(600);
       client.put(holder.endpoint(), id, BLOCK, Files.write(dir.resolve("f"), body),
-          new Order(Order.Action.PUT, id, body.length, holder.holderId(), later).signWith(COORDINATOR));
-      Order.Signed putOrder = new Order(Order.Action.PUT, id, 0, holder.holderId(), later).signWith(COORDINATOR);
+          new Order(Order.Action.PUT, id, body.length, BLOCK, holder.holderId(), later).signWith(COORDINATOR));
+      Order.Signed putOrder = new Order(Order.Action.PUT, id, 0, BLOCK, holder.holderId(), later).signWith(COORDINATOR);
       assertTrue(assertThrowsIo(() -> client.delete(holder.endpoint(), id, putOrder)).contains("403"));
       assertEquals(1, holder.store().fragmentCount());
-      Order.Signed deleteOrder = new Order(Order.Action.DELETE, id, 0, holder.holderId(), later).signWith(COORDINATOR);
+      Order.Signed deleteOrder = new Order(Order.Action.DELETE, id, 0, 0, holder.holderId(), later).signWith(COORDINATOR);
       assertTrue(client.delete(holder.endpoint(), id, deleteOrder));
       assertEquals(-1, client.size(holder.endpoint(), id));
       assertEquals(0, holder.store().usedBytes());
@@ -124,7 +148,7 @@ class HolderOrdersAuditsCapsTest {
   private FragmentId store(HolderServer holder, byte[] body) throws IOException {
     FragmentId id = idOf(body);
     client.put(holder.endpoint(), id, BLOCK, Files.write(Files.createTempFile(dir, "f", ""), body),
-        new Order(Order.Action.PUT, id, body.length, holder.holderId(), Instant.now().plusSeconds(600)).signWith(COORDINATOR));
+        new Order(Order.Action.PUT, id, body.length, BLOCK, holder.holderId(), Instant.now().plusSeconds(600)).signWith(COORDINATOR));
     return id;
   }
 
@@ -160,6 +184,38 @@ class HolderOrdersAuditsCapsTest {
       assertNotEquals(expected, client.audit(holder.endpoint(), other));
       assertTrue(assertThrowsIo(() -> client.audit(holder.endpoint(),
           new AuditChallenge(id, bytes(32, 6), List.of(new long[] {49_999, 2})))).contains("400"));
+    }
+  }
+
+  @Test
+  void audit_withOverflowingRanges_isA400_andAllocatesNothingLarge() throws Exception {
+    byte[] body = bytes(50_000, 3);
+    try (HolderServer holder = HolderServer.start(config())) {
+      FragmentId id = store(holder, body);
+      String nonce = java.util.Base64.getEncoder().encodeToString(bytes(32, 9));
+      // Lengths that sum past Long.MAX_VALUE to a small number, and an offset + length that
+      // overflows: once made the holder allocate ~2 GiB before answering.
+      String hostile = "{\"fragmentId\":\"" + id.hex() + "\",\"nonce\":\"" + nonce + "\",\"ranges\":["
+          + "[2147483664,9223372034707292144],[0,9223372034707292144],[0,1]]}";
+      Runtime rt = Runtime.getRuntime();
+      long usedBefore = rt.totalMemory() - rt.freeMemory();
+      for (int i = 0; i < 8; i++) {
+        var response = http.send(java.net.http.HttpRequest.newBuilder(URI.create(holder.endpoint() + "/v1/audit"))
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(hostile)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("bad audit range"), response.body());
+      }
+      long grew = rt.totalMemory() - rt.freeMemory() - usedBefore;
+      assertTrue(grew < 512L << 20, "8 hostile audits grew the heap by " + (grew >> 20) + " MiB");
+      // An offset past the end with a length that would overflow when added: refused, not read.
+      AuditChallenge past = new AuditChallenge(id, bytes(32, 10), List.of(new long[] {Long.MAX_VALUE - 5, 1000}));
+      assertTrue(assertThrowsIo(() -> client.audit(holder.endpoint(), past)).contains("400"));
+      // The holder still answers honest audits.
+      AuditChallenge honest = new AuditChallenge(id, bytes(32, 11), List.of(new long[] {0, 100}));
+      try (FileChannel f = FileChannel.open(Files.write(dir.resolve("copy2"), body))) {
+        assertEquals(honest.answer(f), client.audit(holder.endpoint(), honest));
+      }
     }
   }
 

@@ -44,7 +44,7 @@ class HolderServerTest {
   }
 
   static Order.Signed order(HolderServer holder, FragmentId id, long size) {
-    return new Order(Order.Action.PUT, id, size, holder.holderId(), Instant.now().plusSeconds(600)).signWith(COORDINATOR);
+    return new Order(Order.Action.PUT, id, size, BLOCK, holder.holderId(), Instant.now().plusSeconds(600)).signWith(COORDINATOR);
   }
 
   private void put(HolderServer holder, FragmentId id, byte[] bytes) throws IOException {

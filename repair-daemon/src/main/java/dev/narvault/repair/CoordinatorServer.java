@@ -1,5 +1,7 @@
 package dev.narvault.repair;
 
+import dev.narvault.core.http.HttpGuards;
+import dev.narvault.core.http.ServerLimits;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.http.BlockingWork;
@@ -16,7 +18,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
@@ -56,9 +57,9 @@ public final class CoordinatorServer implements AutoCloseable {
     return new CoordinatorServer(server);
   }
 
-  /** The pipeline, in order: HTTP codec, whole small requests, the API. */
+  /** The pipeline, in order: HTTP codec and guards, whole small requests, the API. */
   private static void pipeline(SocketChannel ch, Routes routes, ExecutorService requests) {
-    ch.pipeline().addLast("http", new HttpServerCodec());
+    HttpGuards.install(ch.pipeline(), ServerLimits.defaults());
     ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_BODY));
     ch.pipeline().addLast("api", new Handler(routes, requests));
   }

@@ -79,8 +79,8 @@ public final class PlacementService implements PlacementAuthority {
     for (int i = 0; i < wanted.size(); i++) {
       CoordinatorMessages.Wanted w = wanted.get(i);
       HolderRecord h = byId.get(chosen.get(i).holderId());
-      Order.Signed order = new Order(Order.Action.PUT, new FragmentId(w.fragmentId()), w.size(), h.holderId(), expires)
-          .signWith(coordinatorKey);
+      Order.Signed order = new Order(Order.Action.PUT, new FragmentId(w.fragmentId()), w.size(), blockSize,
+          h.holderId(), expires).signWith(coordinatorKey);
       assignments.add(new CoordinatorMessages.Assignment(w.index(), h.holderId(), h.endpoint(),
           order.order().text(), order.signature()));
     }
@@ -91,8 +91,8 @@ public final class PlacementService implements PlacementAuthority {
 
   /** Signs a delete order for a fragment on a holder. */
   Order.Signed deleteOrder(String fragmentId, String holderId) {
-    return new Order(Order.Action.DELETE, new FragmentId(fragmentId), 0, holderId, clock.instant().plus(ORDER_LIFETIME))
-        .signWith(coordinatorKey);
+    return new Order(Order.Action.DELETE, new FragmentId(fragmentId), 0, 0, holderId,
+        clock.instant().plus(ORDER_LIFETIME)).signWith(coordinatorKey);
   }
 
   static PlacementPolicy.Candidate candidate(HolderRecord h) {

@@ -119,6 +119,55 @@ class GatewayHttpTest {
   }
 
   @Test
+  void pipelinedRequests_areAnsweredInOrder_evenWhenTheFirstIsSlow() throws Exception {
+    // Rebuilding the largest NAR from holders takes far longer than nix-cache-info.
+    CacheGenerator.GeneratedPath big = paths.get(2);
+    byte[] nar = s3(big.narKey());
+    try (java.net.Socket s = new java.net.Socket(gateway.getHost(), gateway.getPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET /" + big.narKey() + " HTTP/1.1\r\nHost: x\r\n\r\n"
+          + "GET /nix-cache-info HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(s.getInputStream()));
+      assertEquals(nar.length, readResponseBody(in, "application/x-nix-nar").length, "the NAR comes first");
+      assertTrue(new String(readResponseBody(in, "text/x-nix-cache-info"), java.nio.charset.StandardCharsets.UTF_8)
+          .contains("StoreDir: /nix/store"), "then the cache info");
+    }
+  }
+
+  /** Reads one response with a Content-Length; checks its Content-Type. */
+  private static byte[] readResponseBody(java.io.DataInputStream in, String contentType) throws Exception {
+    long length = -1;
+    String type = null;
+    String line;
+    StringBuilder head = new StringBuilder();
+    while (!(line = readLine(in)).isEmpty()) {
+      head.append(line).append('\n');
+      String lower = line.toLowerCase(java.util.Locale.ROOT);
+      if (lower.startsWith("content-length:")) {
+        length = Long.parseLong(line.substring(15).strip());
+      } else if (lower.startsWith("content-type:")) {
+        type = line.substring(13).strip();
+      }
+    }
+    assertEquals(contentType, type, head.toString());
+    byte[] body = new byte[Math.toIntExact(length)];
+    in.readFully(body);
+    return body;
+  }
+
+  private static String readLine(java.io.DataInputStream in) throws Exception {
+    StringBuilder b = new StringBuilder();
+    int c;
+    while ((c = in.read()) >= 0 && c != '\n') {
+      if (c != '\r') {
+        b.append((char) c);
+      }
+    }
+    return b.toString();
+  }
+
+  @Test
   void nar_wholeObjectIsTheOneS3Has() throws Exception {
     for (CacheGenerator.GeneratedPath p : paths) {
       HttpResponse<byte[]> r = get("/" + p.narKey());

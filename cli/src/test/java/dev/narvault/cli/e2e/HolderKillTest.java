@@ -65,7 +65,7 @@ class HolderKillTest {
     FragmentHasher h = new FragmentHasher(65536);
     h.update(body, 0, body.length);
     FragmentId id = h.finish().id();
-    Order.Signed order = new Order(Order.Action.PUT, id, body.length, holderId, Instant.now().plusSeconds(600))
+    Order.Signed order = new Order(Order.Action.PUT, id, body.length, 65536, holderId, Instant.now().plusSeconds(600))
         .signWith(coordinator);
     try (Socket socket = new Socket("127.0.0.1", port)) {
       OutputStream out = socket.getOutputStream();

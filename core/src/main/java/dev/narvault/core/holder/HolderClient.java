@@ -4,24 +4,43 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Talks HTTP/1.1 to holders: {@code PUT}, ranged {@code GET} and {@code HEAD} on
  * {@code /v1/fragments/{id}}. Every failure (refused connection, timeout, unexpected status, short
  * body) is an {@link IOException} naming the holder.
+ *
+ * <p>Holders are strangers. Every exchange has a deadline for the whole of it, body included (the
+ * HTTP client's own timeout stops at the headers), and no answer is read beyond what was asked
+ * for: a holder that trickles, stalls or sends too much is a failed call, and the caller moves on.
  */
 public final class HolderClient {
   /** Never read more than this from a holder into memory in one call. */
   public static final int MAX_READ = 64 << 20;
+  /**
+   * A holder taking or sending a fragment slower than this is treated as failing (bytes per
+   * second): 256 KiB/s, about 2 Mbit/s.
+   */
+  static final long MIN_READ_RATE = 256 * 1024;
+  /** Status lines, errors, audit answers: small JSON or text. */
+  static final int MAX_SMALL_ANSWER = 64 * 1024;
 
   private final HttpClient http;
   private final Duration timeout;
@@ -60,7 +79,10 @@ public final class HolderClient {
     HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout.multipliedBy(10))
         .header(Order.HEADER, order.order().text()).header(Order.SIGNATURE_HEADER, order.signature())
         .PUT(body).build();
-    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    // The upload may go at the slowest rate still worth waiting for, and the holder must then answer.
+    Duration deadline = timeout.plusMillis(bytes.size() * 1000L / MIN_READ_RATE);
+    HttpResponse<String> response = send(request, text(), endpoint,
+        deadline.compareTo(timeout.multipliedBy(10)) > 0 ? deadline : timeout.multipliedBy(10));
     if (response.statusCode() != 200 && response.statusCode() != 201) {
       throw new IOException("holder " + endpoint + " refused fragment " + id + ": HTTP "
           + response.statusCode() + " " + response.body().strip());
@@ -72,7 +94,7 @@ public final class HolderClient {
     HttpRequest request = HttpRequest.newBuilder(fragmentUri(endpoint, id)).timeout(timeout)
         .header(Order.HEADER, order.order().text()).header(Order.SIGNATURE_HEADER, order.signature())
         .DELETE().build();
-    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    HttpResponse<String> response = send(request, text(), endpoint, timeout);
     if (response.statusCode() == 404) {
       return false;
     }
@@ -86,7 +108,7 @@ public final class HolderClient {
   /** The holder's status document (holderId, publicKey, capacity, use, version). */
   public JsonNode status(URI endpoint) throws IOException {
     HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/status")).timeout(timeout).GET().build();
-    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    HttpResponse<String> response = send(request, text(), endpoint, timeout);
     if (response.statusCode() != 200) {
       throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to status");
     }
@@ -98,7 +120,7 @@ public final class HolderClient {
     HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/audit")).timeout(timeout)
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(challenge.toJson())).build();
-    HttpResponse<String> response = send(request, HttpResponse.BodyHandlers.ofString(), endpoint);
+    HttpResponse<String> response = send(request, text(), endpoint, timeout);
     if (response.statusCode() != 200) {
       throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to an audit: "
           + response.body().strip());
@@ -118,18 +140,18 @@ public final class HolderClient {
     }
     HttpRequest request = HttpRequest.newBuilder(fragmentUri(endpoint, id)).timeout(timeout)
         .header("Range", "bytes=" + offset + "-" + (offset + length - 1)).GET().build();
-    HttpResponse<InputStream> response = send(request, HttpResponse.BodyHandlers.ofInputStream(), endpoint);
-    try (InputStream body = response.body()) {
-      if (response.statusCode() != 206) {
-        throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
-            + response.statusCode() + " for fragment " + id + " range " + offset + "+" + length);
-      }
-      byte[] bytes = body.readNBytes(length);
-      if (bytes.length != length) {
-        throw new IOException("holder " + endpoint + " sent " + bytes.length + " of " + length + " bytes of " + id);
-      }
-      return bytes;
+    // Time to answer, plus the time the range takes at the slowest rate still worth waiting for.
+    Duration deadline = timeout.plusMillis(length * 1000L / MIN_READ_RATE);
+    HttpResponse<byte[]> response = send(request, capped(length), endpoint, deadline);
+    if (response.statusCode() != 206) {
+      throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
+          + response.statusCode() + " for fragment " + id + " range " + offset + "+" + length);
     }
+    byte[] bytes = response.body();
+    if (bytes.length != length) {
+      throw new IOException("holder " + endpoint + " sent " + bytes.length + " of " + length + " bytes of " + id);
+    }
+    return bytes;
   }
 
   /** One page of a holder's fragment listing. */
@@ -139,14 +161,13 @@ public final class HolderClient {
   public Listing list(URI endpoint, String after, int limit) throws IOException {
     HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/fragments?after=" + after + "&limit=" + limit))
         .timeout(timeout).GET().build();
-    HttpResponse<InputStream> response = send(request, HttpResponse.BodyHandlers.ofInputStream(), endpoint);
-    try (InputStream body = response.body()) {
+    HttpResponse<byte[]> response = send(request, capped(limit * 70L + 1024), endpoint, timeout);
+    {
       if (response.statusCode() != 200) {
         throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
             + response.statusCode() + " to a listing");
       }
-      byte[] bytes = body.readNBytes(limit * 70 + 1024);
-      JsonNode json = new ObjectMapper().readTree(bytes);
+      JsonNode json = new ObjectMapper().readTree(response.body());
       List<FragmentId> ids = new ArrayList<>();
       for (JsonNode id : json.path("fragments")) {
         try {
@@ -166,7 +187,7 @@ public final class HolderClient {
   public long size(URI endpoint, FragmentId id) throws IOException {
     HttpRequest request = HttpRequest.newBuilder(fragmentUri(endpoint, id)).timeout(timeout)
         .method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
-    HttpResponse<Void> response = send(request, HttpResponse.BodyHandlers.discarding(), endpoint);
+    HttpResponse<byte[]> response = send(request, capped(0), endpoint, timeout);
     if (response.statusCode() == 404) {
       return -1;
     }
@@ -177,15 +198,100 @@ public final class HolderClient {
         .orElseThrow(() -> new IOException("holder " + endpoint + " sent no Content-Length for " + id));
   }
 
-  private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler, URI endpoint)
-      throws IOException {
+  /**
+   * One exchange, body included, within {@code deadline}; past it the exchange is cancelled (its
+   * connection closed) and the call fails.
+   */
+  private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler, URI endpoint,
+      Duration deadline) throws IOException {
+    CompletableFuture<HttpResponse<T>> exchange = http.sendAsync(request, handler);
     try {
-      return http.send(request, handler);
+      return exchange.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      exchange.cancel(true);
+      throw new IOException("holder " + endpoint + " did not answer " + request.method() + " "
+          + request.uri().getRawPath() + " whole within " + deadline.toMillis() + " ms");
     } catch (InterruptedException e) {
+      exchange.cancel(true);
       Thread.currentThread().interrupt();
-      throw new IOException("interrupted talking to holder " + endpoint, e);
-    } catch (IOException e) {
-      throw new IOException("holder " + endpoint + " unreachable: " + e, e);
+      throw new InterruptedIOException("interrupted talking to holder " + endpoint);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof AnswerTooLongException tooLong) {
+        throw new IOException("holder " + endpoint + " " + tooLong.getMessage(), tooLong);
+      }
+      throw new IOException("holder " + endpoint + " unreachable: " + cause, cause);
+    }
+  }
+
+  /** A small text answer (status, errors, audit answers), refused beyond {@value #MAX_SMALL_ANSWER} bytes. */
+  private static HttpResponse.BodyHandler<String> text() {
+    return info -> HttpResponse.BodySubscribers.mapping(new CappedBody(MAX_SMALL_ANSWER),
+        bytes -> new String(bytes, StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The answer's bytes, at most {@code max} of them for a success (an error's text: at most
+   * {@value #MAX_SMALL_ANSWER}); more is a failure, found as soon as the header or the bytes say so.
+   */
+  static HttpResponse.BodyHandler<byte[]> capped(long max) {
+    return info -> new CappedBody(info.statusCode() / 100 == 2 ? max : MAX_SMALL_ANSWER);
+  }
+
+  /** An answer longer than asked for. */
+  static final class AnswerTooLongException extends IOException {
+    AnswerTooLongException(String message) {
+      super(message);
+    }
+  }
+
+  /** Collects a body of at most {@code max} bytes; cancels the exchange when there is more. */
+  static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
+    private final long max;
+    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+    private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    private Flow.Subscription subscription;
+
+    CappedBody(long max) {
+      this.max = max;
+    }
+
+    @Override
+    public CompletionStage<byte[]> getBody() {
+      return result;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      subscription = s;
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> items) {
+      if (result.isDone()) {
+        return;
+      }
+      for (ByteBuffer b : items) {
+        if (bytes.size() + (long) b.remaining() > max) {
+          subscription.cancel();
+          result.completeExceptionally(new AnswerTooLongException("sent more than the " + max + " bytes asked for"));
+          return;
+        }
+        byte[] chunk = new byte[b.remaining()];
+        b.get(chunk);
+        bytes.writeBytes(chunk);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      result.completeExceptionally(t);
+    }
+
+    @Override
+    public void onComplete() {
+      result.complete(bytes.toByteArray());
     }
   }
 }

@@ -7,17 +7,24 @@ import java.time.Instant;
 import java.util.Locale;
 
 /**
- * A coordinator's order to one holder: store ({@code put}) or delete one fragment of a given size,
- * before it expires. Holders accept writes only with an order signed by the coordinator's key, so
- * strangers cannot fill a volunteer's disk or delete what it holds.
+ * A coordinator's order to one holder: store ({@code put}) or delete one fragment of a given size
+ * and block size, before it expires, once. Holders accept writes only with an order signed by the
+ * coordinator's key, so strangers cannot fill a volunteer's disk or delete what it holds; the
+ * nonce makes each order single-use (the holder remembers the nonces it accepted until they
+ * expire), so an order seen on the wire cannot be replayed, e.g. a delete after the fragment was
+ * placed on that holder again.
  *
- * <p>Signed text: {@code narvault-order/1;<action>;<fragment id>;<size>;<holder id>;<expiry epoch s>}.
- * Sent as headers {@value #HEADER} (the text) and {@value #SIGNATURE_HEADER} ({@code name:base64}).
+ * <p>Signed text:
+ * {@code narvault-order/2;<action>;<fragment id>;<size>;<block size>;<holder id>;<expiry epoch s>;<nonce>}
+ * (block size 0 for a delete; nonce: 32 hex digits). Sent as headers {@value #HEADER} (the text)
+ * and {@value #SIGNATURE_HEADER} ({@code name:base64}).
  */
-public record Order(Action action, FragmentId fragmentId, long size, String holderId, Instant expires) {
+public record Order(Action action, FragmentId fragmentId, long size, int blockSize, String holderId, Instant expires,
+    String nonce) {
   public static final String HEADER = "X-Narvault-Order";
   public static final String SIGNATURE_HEADER = "X-Narvault-Order-Signature";
-  private static final String PREFIX = "narvault-order/1";
+  private static final String PREFIX = "narvault-order/2";
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   /** What the order allows. */
   public enum Action {
@@ -28,29 +35,53 @@ public record Order(Action action, FragmentId fragmentId, long size, String hold
     if (size < 0) {
       throw new IllegalArgumentException("order size must be >= 0, got " + size);
     }
+    if (blockSize < 0 || (action == Action.PUT && blockSize < 1)) {
+      throw new IllegalArgumentException("order block size must be >= 1 for a put (0 for a delete), got " + blockSize);
+    }
     if (holderId == null || holderId.isEmpty() || holderId.indexOf(';') >= 0) {
       throw new IllegalArgumentException("bad holder id in order: '" + holderId + "'");
     }
+    if (nonce == null || !nonce.matches("[0-9a-f]{32}")) {
+      throw new IllegalArgumentException("order nonce must be 32 hex digits, got '" + nonce + "'");
+    }
+  }
+
+  /** A new order with a fresh random nonce. */
+  public Order(Action action, FragmentId fragmentId, long size, int blockSize, String holderId, Instant expires) {
+    this(action, fragmentId, size, blockSize, holderId, expires, freshNonce());
+  }
+
+  private static String freshNonce() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return java.util.HexFormat.of().formatHex(bytes);
   }
 
   public String text() {
-    return PREFIX + ";" + action.name().toLowerCase(Locale.ROOT) + ";" + fragmentId.hex() + ";" + size
-        + ";" + holderId + ";" + expires.getEpochSecond();
+    return PREFIX + ";" + action.name().toLowerCase(Locale.ROOT) + ";" + fragmentId.hex() + ";" + size + ";"
+        + blockSize + ";" + holderId + ";" + expires.getEpochSecond() + ";" + nonce;
   }
 
   /** Parses the header text; malformed text is an IllegalArgumentException. */
   public static Order parse(String text) {
+    if (text.length() > MAX_TEXT) {
+      throw new IllegalArgumentException("order text longer than " + MAX_TEXT + " characters");
+    }
     String[] parts = text.split(";", -1);
-    if (parts.length != 6 || !parts[0].equals(PREFIX)) {
-      throw new IllegalArgumentException("not a narvault order: '" + text + "'");
+    if (parts.length != 8 || !parts[0].equals(PREFIX)) {
+      throw new IllegalArgumentException("not a narvault order (" + PREFIX + "): '" + text + "'");
     }
     try {
       return new Order(Action.valueOf(parts[1].toUpperCase(Locale.ROOT)), new FragmentId(parts[2]),
-          Long.parseLong(parts[3]), parts[4], Instant.ofEpochSecond(Long.parseLong(parts[5])));
-    } catch (NumberFormatException e) {
+          Long.parseLong(parts[3]), Integer.parseInt(parts[4]), parts[5], Instant.ofEpochSecond(Long.parseLong(parts[6])),
+          parts[7]);
+    } catch (NumberFormatException | java.time.DateTimeException e) {
       throw new IllegalArgumentException("malformed order '" + text + "'", e);
     }
   }
+
+  /** Longest order text accepted: the fields above with a long holder id. */
+  static final int MAX_TEXT = 1024;
 
   /** The order with the coordinator's signature. */
   public record Signed(Order order, String signature) {

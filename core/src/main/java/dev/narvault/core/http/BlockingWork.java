@@ -8,8 +8,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs a request's blocking work (catalog, holders, S3) off the event loop. The connection stops
- * reading until the work is done, so responses keep the order of requests; an unexpected failure
- * closes the connection rather than leaving it silent.
+ * reading until the work is done (backpressure: one request's work at a time per connection;
+ * {@link HttpGuards} keeps pipelined requests waiting and in order); an unexpected failure closes
+ * the connection rather than leaving it silent.
  */
 public final class BlockingWork {
   private static final Logger LOG = LoggerFactory.getLogger(BlockingWork.class);

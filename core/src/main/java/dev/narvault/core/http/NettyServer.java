@@ -12,6 +12,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
@@ -23,6 +24,7 @@ import java.util.function.Consumer;
  * open connections, and only then stops the threads.
  */
 public final class NettyServer implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NettyServer.class);
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
   private final Channel channel;
@@ -45,6 +47,16 @@ public final class NettyServer implements AutoCloseable {
    */
   public static NettyServer start(InetSocketAddress address, Consumer<SocketChannel> pipeline, Runnable afterClose)
       throws IOException {
+    return start(address, ServerLimits.defaults(), pipeline, afterClose);
+  }
+
+  /**
+   * As {@link #start(InetSocketAddress, Consumer, Runnable)}, refusing connections beyond the
+   * limits' totals (closed as soon as accepted; nothing is read from them).
+   */
+  public static NettyServer start(InetSocketAddress address, ServerLimits limits, Consumer<SocketChannel> pipeline,
+      Runnable afterClose) throws IOException {
+    ConnectionCounter counter = new ConnectionCounter(limits.maxConnections(), limits.maxConnectionsPerAddress());
     EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -53,6 +65,13 @@ public final class NettyServer implements AutoCloseable {
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+              InetAddress from = ch.remoteAddress() == null ? null : ch.remoteAddress().getAddress();
+              if (!counter.admit(from)) {
+                LOG.debug("refused a connection from {}: too many connections", from);
+                ch.close();
+                return;
+              }
+              ch.closeFuture().addListener(f -> counter.release(from));
               connections.add(ch);
               pipeline.accept(ch);
             }
@@ -68,6 +87,38 @@ public final class NettyServer implements AutoCloseable {
       stop(boss, workers);
       afterClose.run();
       throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Open connections, in total and per address. */
+  static final class ConnectionCounter {
+    private final int max;
+    private final int perAddress;
+    private final java.util.concurrent.ConcurrentHashMap<InetAddress, Integer> byAddress =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private int total;
+
+    ConnectionCounter(int max, int perAddress) {
+      this.max = max;
+      this.perAddress = perAddress;
+    }
+
+    synchronized boolean admit(InetAddress from) {
+      if (total >= max || (from != null && byAddress.getOrDefault(from, 0) >= perAddress)) {
+        return false;
+      }
+      total++;
+      if (from != null) {
+        byAddress.merge(from, 1, Integer::sum);
+      }
+      return true;
+    }
+
+    synchronized void release(InetAddress from) {
+      total--;
+      if (from != null) {
+        byAddress.computeIfPresent(from, (a, n) -> n <= 1 ? null : n - 1);
+      }
     }
   }
 

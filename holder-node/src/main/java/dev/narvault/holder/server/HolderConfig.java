@@ -1,5 +1,6 @@
 package dev.narvault.holder.server;
 
+import dev.narvault.core.http.ServerLimits;
 import dev.narvault.core.nix.NixPublicKey;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -21,10 +22,12 @@ import java.util.Optional;
  * @param scrubBytesPerSecond pace of the background re-hashing of stored fragments
  * @param scrubInterval pause between two scrub passes
  * @param heartbeatInterval time between heartbeats
+ * @param limits connections, header sizes and timeouts every client is held to
  */
 public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey,
     Optional<URI> coordinator, Optional<URI> advertise, long maxUploadBytesPerSecond, long maxDownloadBytesPerSecond,
-    long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval, String operator, String location) {
+    long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval, String operator, String location,
+    ServerLimits limits) {
 
   public HolderConfig {
     if (capacityBytes < 1) {
@@ -50,35 +53,41 @@ public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBy
   /** Defaults: no coordinator URL, no caps, scrub at 4 MiB/s once a day, heartbeat every 30 s. */
   public static HolderConfig of(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.empty(), Optional.empty(), 0, 0,
-        4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), "", "");
+        4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), "", "", ServerLimits.defaults());
   }
 
   public HolderConfig withCoordinator(URI uri) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.of(uri), advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        operator, location);
+        operator, location, limits);
   }
 
   public HolderConfig withSpeeds(long upload, long download) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise, upload, download,
-        scrubBytesPerSecond, scrubInterval, heartbeatInterval, operator, location);
+        scrubBytesPerSecond, scrubInterval, heartbeatInterval, operator, location, limits);
   }
 
   public HolderConfig withScrub(long bytesPerSecond, Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, bytesPerSecond, interval, heartbeatInterval, operator,
-        location);
+        location, limits);
   }
 
   public HolderConfig withHeartbeat(Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, interval, operator,
-        location);
+        location, limits);
   }
 
   public HolderConfig withDescription(Optional<URI> advertised, String operatorName, String where) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertised,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        operatorName, where);
+        operatorName, where, limits);
+  }
+
+  public HolderConfig withLimits(ServerLimits serverLimits) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
+        operator, location, serverLimits);
   }
 }

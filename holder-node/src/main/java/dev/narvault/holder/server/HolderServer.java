@@ -65,16 +65,25 @@ public final class HolderServer implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    GlobalTrafficShapingHandler shaper = config.maxUploadBytesPerSecond() > 0 || config.maxDownloadBytesPerSecond() > 0
-        ? new GlobalTrafficShapingHandler(background, config.maxUploadBytesPerSecond(), config.maxDownloadBytesPerSecond(), 100)
+    // The shaper's clock on a thread of its own: a long scrub pass must never stall transfers.
+    boolean capped = config.maxUploadBytesPerSecond() > 0 || config.maxDownloadBytesPerSecond() > 0;
+    ScheduledExecutorService shaperClock = capped ? Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "holder-shaper");
+      t.setDaemon(true);
+      return t;
+    }) : null;
+    GlobalTrafficShapingHandler shaper = capped
+        ? new GlobalTrafficShapingHandler(shaperClock, config.maxUploadBytesPerSecond(),
+            config.maxDownloadBytesPerSecond(), 100)
         : null;
     HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKey(),
-        holderId, identity.publicKey(), clock.instant(), clock);
-    HolderServerInitializer initializer = new HolderServerInitializer(context, blocking, shaper);
-    NettyServer server = NettyServer.start(config.bind(), initializer::initChannel, () -> {
+        holderId, identity.publicKey(), clock.instant(), clock, new SeenNonces());
+    HolderServerInitializer initializer = new HolderServerInitializer(context, blocking, shaper, config.limits());
+    NettyServer server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, () -> {
       blocking.shutdownGracefully(250, 3000, TimeUnit.MILLISECONDS).syncUninterruptibly();
       if (shaper != null) {
         shaper.release();
+        shaperClock.shutdownNow();
       }
     });
     URI endpoint = config.advertise().orElse(server.endpoint());
@@ -126,8 +135,9 @@ public final class HolderServer implements AutoCloseable {
       scrubOnce();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      LOG.error("scrub pass failed: {}", e.toString(), e);
+    } catch (RuntimeException | Error e) {
+      // Never let the scheduler drop this task: an unscrubbed holder serves rot until audited.
+      LOG.error("scrub pass failed, will run again: {}", e.toString(), e);
     }
   }
 

@@ -56,7 +56,7 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
 
   /** What the holder knows about itself, shared by all connections. */
   record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
-      NixPublicKey identity, Instant started, InstantSource clock) {}
+      NixPublicKey identity, Instant started, InstantSource clock, SeenNonces nonces) {}
 
   private final Context c;
   private FragmentStore.Upload upload;
@@ -120,13 +120,16 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       serve(ctx, request, id, method.equals(HttpMethod.HEAD));
     } else if (method.equals(HttpMethod.PUT)) {
       long length = HttpUtil.getContentLength(request, -1L);
+      int blockSize = blockSize(uri);
       if (length < 1) {
         reject(ctx, HttpResponseStatus.LENGTH_REQUIRED, "PUT needs a Content-Length of at least 1");
-      } else if (authorised(ctx, request, Order.Action.PUT, id, length)) {
-        beginUpload(ctx, uri, id, length);
+      } else if (blockSize < 1) {
+        reject(ctx, HttpResponseStatus.BAD_REQUEST, "PUT needs ?blockSize=N, the fragment's block size");
+      } else if (authorised(ctx, request, Order.Action.PUT, id, length, blockSize)) {
+        beginUpload(ctx, id, length, blockSize);
       }
     } else if (method.equals(HttpMethod.DELETE)) {
-      if (authorised(ctx, request, Order.Action.DELETE, id, -1)) {
+      if (authorised(ctx, request, Order.Action.DELETE, id, -1, 0)) {
         boolean deleted = c.store().delete(id);
         respond(ctx, deleted ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
             deleted ? "deleted\n" : "no fragment " + id + "\n", "text/plain; charset=utf-8");
@@ -138,10 +141,11 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * Checks the coordinator's order for a write: present (401 otherwise), signed by the coordinator,
-   * for this action, fragment and holder, of this size, not expired (403 otherwise).
+   * for this action, fragment and holder, of this size and block size, not expired, not used
+   * before (403 otherwise).
    */
   private boolean authorised(ChannelHandlerContext ctx, HttpRequest request, Order.Action action, FragmentId id,
-      long size) {
+      long size, int blockSize) {
     String text = request.headers().get(Order.HEADER);
     String signature = request.headers().get(Order.SIGNATURE_HEADER);
     if (text == null || signature == null) {
@@ -162,8 +166,12 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
         problem = "order is for holder " + order.holderId() + ", this is " + c.holderId();
       } else if (size >= 0 && order.size() != size) {
         problem = "order is for " + order.size() + " bytes, the upload has " + size;
+      } else if (order.blockSize() != blockSize) {
+        problem = "order is for blocks of " + order.blockSize() + " bytes, the upload says " + blockSize;
       } else if (!order.expires().isAfter(c.clock().instant())) {
         problem = "order expired at " + order.expires();
+      } else if (!c.nonces().firstUse(order.nonce(), order.expires(), c.clock().instant())) {
+        problem = "order " + order.nonce() + " was used already";
       } else {
         return true;
       }
@@ -175,16 +183,17 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     return false;
   }
 
-  private void beginUpload(ChannelHandlerContext ctx, QueryStringDecoder uri, FragmentId id, long length)
-      throws IOException {
+  /** The {@code blockSize} query parameter, or -1 when it is missing or not a number. */
+  private static int blockSize(QueryStringDecoder uri) {
     List<String> blockSizes = uri.parameters().getOrDefault("blockSize", List.of());
-    int blockSize;
     try {
-      blockSize = Integer.parseInt(blockSizes.isEmpty() ? "" : blockSizes.getFirst());
+      return blockSizes.size() == 1 ? Integer.parseInt(blockSizes.getFirst()) : -1;
     } catch (NumberFormatException e) {
-      reject(ctx, HttpResponseStatus.BAD_REQUEST, "PUT needs ?blockSize=N, the fragment's block size");
-      return;
+      return -1;
     }
+  }
+
+  private void beginUpload(ChannelHandlerContext ctx, FragmentId id, long length, int blockSize) throws IOException {
     try {
       upload = c.store().begin(id, length, blockSize);
       uploadId = id;

@@ -1,5 +1,6 @@
 package dev.narvault.gateway.server;
 
+import dev.narvault.core.http.ServerLimits;
 import java.net.InetSocketAddress;
 
 /**
@@ -11,9 +12,10 @@ import java.net.InetSocketAddress;
  * @param missesPerSecond how fast one client may ask for paths that exist nowhere (refill rate)
  * @param missBurst how many such misses a client may make at once
  * @param negativeTtlMillis how long a path found nowhere is remembered as absent
+ * @param limits connections, header sizes and timeouts every client is held to
  */
 public record GatewayConfig(InetSocketAddress bind, int priority, double missesPerSecond, double missBurst,
-    long negativeTtlMillis) {
+    long negativeTtlMillis, ServerLimits limits) {
   public static final int DEFAULT_PRIORITY = 50;
 
   public GatewayConfig {
@@ -29,5 +31,14 @@ public record GatewayConfig(InetSocketAddress bind, int priority, double missesP
   /** Defaults: 20 misses/s per client with bursts of 200, absent paths remembered 30 s. */
   public GatewayConfig(InetSocketAddress bind, int priority) {
     this(bind, priority, 20, 200, 30_000);
+  }
+
+  public GatewayConfig(InetSocketAddress bind, int priority, double missesPerSecond, double missBurst,
+      long negativeTtlMillis) {
+    this(bind, priority, missesPerSecond, missBurst, negativeTtlMillis, ServerLimits.defaults());
+  }
+
+  public GatewayConfig withLimits(ServerLimits serverLimits) {
+    return new GatewayConfig(bind, priority, missesPerSecond, missBurst, negativeTtlMillis, serverLimits);
   }
 }

@@ -27,7 +27,7 @@ public final class GatewayServer implements AutoCloseable {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
     GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests,
         new GatewayMetrics());
-    NettyServer server = NettyServer.start(config.bind(), initializer::initChannel, requests::shutdownNow);
+    NettyServer server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, requests::shutdownNow);
     LOG.info("gateway listening on {}", server.endpoint());
     return new GatewayServer(server);
   }

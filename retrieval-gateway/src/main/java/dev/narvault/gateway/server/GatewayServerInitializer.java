@@ -1,11 +1,11 @@
 package dev.narvault.gateway.server;
 
+import dev.narvault.core.http.HttpGuards;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.archive.Archive;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
 import java.time.InstantSource;
 import java.util.concurrent.ExecutorService;
 
@@ -34,8 +34,9 @@ final class GatewayServerInitializer {
 
   void initChannel(SocketChannel ch) {
     ChannelPipeline p = ch.pipeline();
-    // 1. Bytes <-> HTTP messages.
-    p.addLast("http", new HttpServerCodec());
+    // 1. Bytes <-> HTTP messages (bounded), malformed requests answered, slow or idle clients
+    //    closed, pipelined requests answered in order.
+    HttpGuards.install(p, config.limits());
     // 2. Requests are small: hand the handler whole ones.
     p.addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY));
     // 3. Routing on the event loop; the work itself on a virtual thread, one request at a time.
