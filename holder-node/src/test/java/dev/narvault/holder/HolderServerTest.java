@@ -108,6 +108,83 @@ class HolderServerTest {
   }
 
   @Test
+  void put_ofAStoredFragment_onAFullHolder_isAnsweredWithoutReservingSpace() throws Exception {
+    byte[] bytes = randomBytes(5000, 4);
+    FragmentId id = idOf(bytes);
+    // Exactly full once the fragment is stored: another 5000-byte reservation would be a 507.
+    try (HolderServer holder = start(5000)) {
+      assertEquals(201, putRaw(holder, id, bytes, "?blockSize=" + BLOCK).statusCode());
+      HttpResponse<String> again = putRaw(holder, id, bytes, "?blockSize=" + BLOCK);
+      assertEquals(200, again.statusCode(), again.body());
+      assertEquals("already stored\n", again.body());
+      assertEquals(5000, holder.store().usedBytes());
+      assertEquals(1, holder.store().fragmentCount());
+    }
+  }
+
+  @Test
+  void concurrentPutsOfOneFragment_storeItOnce_andCountItOnce() throws Exception {
+    byte[] bytes = randomBytes(3 << 20, 5);
+    FragmentId id = idOf(bytes);
+    try (HolderServer holder = start(64 << 20)) {
+      java.util.List<java.util.concurrent.Future<Integer>> puts = new java.util.ArrayList<>();
+      try (var pool = java.util.concurrent.Executors.newFixedThreadPool(6)) {
+        for (int i = 0; i < 6; i++) {
+          puts.add(pool.submit(() -> putRaw(holder, id, bytes, "?blockSize=" + BLOCK).statusCode()));
+        }
+      }
+      int created = 0;
+      for (var p : puts) {
+        int status = p.get();
+        assertTrue(status == 200 || status == 201, "status " + status);
+        created += status == 201 ? 1 : 0;
+      }
+      assertEquals(1, created, "one upload stored it; the others found it stored");
+      assertEquals(1, holder.store().fragmentCount());
+      assertEquals(bytes.length, holder.store().usedBytes());
+      try (var files = java.nio.file.Files.walk(dir.resolve("data/tmp"))) {
+        assertEquals(0, files.filter(java.nio.file.Files::isRegularFile).count(), "no temporary file left");
+      }
+    }
+    // At the store itself, commits released at the same instant: still one.
+    dev.narvault.holder.store.FragmentStore store =
+        dev.narvault.holder.store.DiskFragmentStore.open(dir.resolve("race"), 64 << 20);
+    byte[] small = randomBytes(20_000, 6);
+    FragmentId smallId = idOf(small);
+    java.util.List<dev.narvault.holder.store.FragmentStore.Upload> uploads = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      var u = store.begin(smallId, small.length, BLOCK);
+      u.write(java.nio.ByteBuffer.wrap(small));
+      uploads.add(u);
+    }
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    java.util.List<java.util.concurrent.Future<Boolean>> commits = new java.util.ArrayList<>();
+    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+      for (var u : uploads) {
+        commits.add(pool.submit(() -> {
+          go.await();
+          try (u) {
+            return u.commit();
+          }
+        }));
+      }
+      go.countDown();
+    }
+    int stored = 0;
+    for (var c : commits) {
+      stored += c.get() ? 1 : 0;
+    }
+    assertEquals(1, stored, "one commit stores it, the others find it there");
+    assertEquals(1, store.fragmentCount());
+    assertEquals(small.length, store.usedBytes());
+    // Counted from the disk on restart: the same.
+    try (HolderServer holder = start(64 << 20)) {
+      assertEquals(1, holder.store().fragmentCount());
+      assertEquals(bytes.length, holder.store().usedBytes());
+    }
+  }
+
+  @Test
   void put_tamperedBody_isRefusedAndNothingStored() throws Exception {
     byte[] bytes = randomBytes(9000, 3);
     FragmentId id = idOf(bytes);

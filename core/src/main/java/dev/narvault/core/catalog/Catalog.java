@@ -42,7 +42,7 @@ public final class Catalog implements AutoCloseable {
   public static Catalog open(String jdbcUrl) throws CatalogException {
     if (!jdbcUrl.startsWith("jdbc:sqlite:") && !jdbcUrl.startsWith("jdbc:postgresql:")) {
       throw new IllegalArgumentException(
-          "catalog must be jdbc:sqlite:PATH or jdbc:postgresql://HOST/DB, got '" + jdbcUrl + "'");
+          "catalog must be jdbc:sqlite:PATH or jdbc:postgresql://HOST/DB, got '" + Jdbc.redacted(jdbcUrl) + "'");
     }
     Jdbc db;
     try {

@@ -120,6 +120,7 @@ final class Jdbc implements AutoCloseable {
 
   /** A JDBC URL without its password, for messages and logs. */
   static String redacted(String url) {
-    return url.replaceAll("(?i)(password=)[^&;]*", "$1***");
+    // password=… parameters, and user:password@ in URLs of other forms
+    return url.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("(//[^/:@]*:)[^/@]*@", "$1***@");
   }
 }

@@ -126,7 +126,13 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       } else if (blockSize < 1) {
         reject(ctx, HttpResponseStatus.BAD_REQUEST, "PUT needs ?blockSize=N, the fragment's block size");
       } else if (authorised(ctx, request, Order.Action.PUT, id, length, blockSize)) {
-        beginUpload(ctx, id, length, blockSize);
+        if (c.store().contains(id)) {
+          // Answered before the body is read or capacity reserved (a full holder still says
+          // yes to what it has); the body is dropped as it arrives.
+          respond(ctx, HttpResponseStatus.OK, "already stored\n", "text/plain; charset=utf-8");
+        } else {
+          beginUpload(ctx, id, length, blockSize);
+        }
       }
     } else if (method.equals(HttpMethod.DELETE)) {
       if (authorised(ctx, request, Order.Action.DELETE, id, -1, 0)) {

@@ -6,7 +6,6 @@ import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -179,14 +178,18 @@ public final class DiskFragmentStore implements FragmentStore {
       }
       Files.move(sizeTemp, sizeFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       try {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        // A hard link, not a rename: rename silently replaces a fragment another upload of the
+        // same id committed meanwhile (both would count); a link fails if the name exists.
+        Files.createLink(target, temp);
       } catch (FileAlreadyExistsException e) {
         close();
         return false;
-      } catch (AtomicMoveNotSupportedException e) {
-        throw new IOException("the data directory does not support atomic rename: " + e.getMessage(), e);
+      } catch (UnsupportedOperationException e) {
+        throw new IOException("the data directory does not support hard links: " + e.getMessage(), e);
       }
+      Files.delete(temp);
       fsyncDirectory(target.getParent());
+      fsyncDirectory(temp.getParent());
       done = true;
       count.incrementAndGet();
       return true;

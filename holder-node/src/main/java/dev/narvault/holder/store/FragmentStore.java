@@ -39,6 +39,19 @@ public interface FragmentStore {
   /** Opens a stored fragment for reading, or empty when this holder does not have it. */
   Optional<FileChannel> open(FragmentId id) throws IOException;
 
+  /** Whether this holder stores the fragment (and serves it). */
+  default boolean contains(FragmentId id) throws IOException {
+    Optional<FileChannel> file = open(id);
+    file.ifPresent(f -> {
+      try {
+        f.close();
+      } catch (IOException ignored) {
+        // read-only channel: nothing to lose
+      }
+    });
+    return file.isPresent();
+  }
+
   boolean delete(FragmentId id) throws IOException;
 
   /** Every stored fragment's id. */
