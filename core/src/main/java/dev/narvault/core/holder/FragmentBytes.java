@@ -21,18 +21,7 @@ public interface FragmentBytes {
   InputStream open() throws IOException;
 
   static FragmentBytes of(Path file) throws IOException {
-    long size = Files.size(file);
-    return new FragmentBytes() {
-      @Override
-      public long size() {
-        return size;
-      }
-
-      @Override
-      public InputStream open() throws IOException {
-        return Files.newInputStream(file);
-      }
-    };
+    return of(Files.size(file), () -> Files.newInputStream(file));
   }
 
   /**
@@ -43,6 +32,27 @@ public interface FragmentBytes {
     if (offset < 0 || size < 0) {
       throw new IllegalArgumentException("offset and size must be >= 0, got " + offset + ", " + size);
     }
+    return of(size, () -> {
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+      try {
+        long present = Math.max(0, Math.min(size, channel.size() - offset));
+        channel.position(Math.min(offset, channel.size()));
+        InputStream data = new BoundedStream(Channels.newInputStream(channel), present);
+        return new SequenceInputStream(data, new Zeros(size - present));
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
+      }
+    });
+  }
+
+  /** Opens a fresh stream. */
+  @FunctionalInterface
+  interface Opener {
+    InputStream open() throws IOException;
+  }
+
+  private static FragmentBytes of(long size, Opener opener) {
     return new FragmentBytes() {
       @Override
       public long size() {
@@ -51,16 +61,7 @@ public interface FragmentBytes {
 
       @Override
       public InputStream open() throws IOException {
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
-        try {
-          long present = Math.max(0, Math.min(size, channel.size() - offset));
-          channel.position(Math.min(offset, channel.size()));
-          InputStream data = new BoundedStream(Channels.newInputStream(channel), present);
-          return new SequenceInputStream(data, new Zeros(size - present));
-        } catch (IOException | RuntimeException e) {
-          channel.close();
-          throw e;
-        }
+        return opener.open();
       }
     };
   }
