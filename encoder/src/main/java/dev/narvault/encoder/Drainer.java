@@ -56,7 +56,8 @@ final class Drainer {
     this.clock = clock;
   }
 
-  Result result() {
+  /** Read by the run's thread while packs drain on the sealing thread. */
+  synchronized Result result() {
     return new Result(drained, drainedBytes, failed);
   }
 
@@ -136,13 +137,17 @@ final class Drainer {
       }
       remove(entry);
       catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.DRAINED, clock.millis());
-      drained++;
-      drainedBytes += entry.fileSize();
+      synchronized (this) {
+        drained++;
+        drainedBytes += entry.fileSize();
+      }
     } catch (InterruptedIOException e) {
       throw e;
     } catch (IOException e) {
       // Left as it was: in S3 and archived; the next run tries again.
-      failed++;
+      synchronized (this) {
+        failed++;
+      }
       LOG.warn("not draining {}: {}", entry.fileKey(), e.getMessage());
     }
   }

@@ -165,8 +165,9 @@ public final class Migration {
       Codec codec = new ParallelCodec(
           Codecs.create(config.codec(), config.dataFragmentCount(), config.parityFragmentCount()),
           pool, threads, ParallelCodec.DEFAULT_MIN_PART);
-      PackSpool spool = newSpool(runDir);
+      PackSpool spool = null;
       try {
+        spool = newSpool(runDir);
         try {
           spool = migrateAll(keys, spool, codec, runDir, sealer);
         } catch (NarInfoListing.ListingFailedException e) {
@@ -333,8 +334,10 @@ public final class Migration {
     return new Fetched.Ready(info, file);
   }
 
-  /** Runs in key order: counts, aliases, and appends verified objects to the pack. */
-  /** Runs in key order; answers the spool now being filled. */
+  /**
+   * Runs in key order: counts, aliases, and appends verified objects to the pack; answers the
+   * spool now being filled.
+   */
   private PackSpool handle(String narInfoKey, Fetched fetched, PackSpool spool, Codec codec, Path runDir,
       ExecutorService sealer) throws IOException {
     switch (fetched) {
@@ -443,14 +446,13 @@ public final class Migration {
     awaitSeal();
     int number = ++packsStarted;
     List<Manifest.Nar> nars = spool.nars();
-    Set<String> objectKeys = new java.util.HashSet<>();
-    nars.forEach(n -> objectKeys.add(n.key()));
     Future<Sealed> outcome = sealer.submit(() -> {
       try (spool) {
         return sealPack(spool, codec, runDir, number);
       }
     });
-    inFlight = new InFlight(Set.copyOf(objectKeys), nars.size(), outcome);
+    inFlight = new InFlight(nars.stream().map(Manifest.Nar::key).collect(java.util.stream.Collectors.toUnmodifiableSet()),
+        nars.size(), outcome);
   }
 
   /** Waits for the pack sealing now, if any, and counts it; its failure is the run's failure. */

@@ -105,6 +105,7 @@ public final class HttpGuards {
     private final ServerLimits limits;
     private final ArrayDeque<Object> waiting = new ArrayDeque<>();
     private long waitingBytes;
+    private int waitingRequests;
     private boolean responding;
     private ScheduledFuture<?> headerDeadline;
 
@@ -142,9 +143,9 @@ public final class HttpGuards {
     }
 
     private void hold(ChannelHandlerContext ctx, Object msg) {
-      long requests = waiting.stream().filter(HttpRequest.class::isInstance).count();
       long bytes = msg instanceof ByteBufHolder b ? b.content().readableBytes() : 0;
-      if (requests >= limits.maxPipelined() || waitingBytes + bytes > MAX_WAITING_BYTES) {
+      boolean request = msg instanceof HttpRequest;
+      if ((request && waitingRequests >= limits.maxPipelined()) || waitingBytes + bytes > MAX_WAITING_BYTES) {
         ReferenceCountUtil.release(msg);
         LOG.debug("{}: more than {} pipelined requests or {} bytes of them; closing", ctx.channel().remoteAddress(),
             limits.maxPipelined(), MAX_WAITING_BYTES);
@@ -152,6 +153,7 @@ public final class HttpGuards {
         return;
       }
       waitingBytes += bytes;
+      waitingRequests += request ? 1 : 0;
       waiting.add(msg);
       ctx.channel().config().setAutoRead(false);
     }
@@ -180,6 +182,7 @@ public final class HttpGuards {
         }
         Object next = waiting.poll();
         waitingBytes -= next instanceof ByteBufHolder b ? b.content().readableBytes() : 0;
+        waitingRequests -= next instanceof HttpRequest ? 1 : 0;
         ctx.fireChannelRead(next);
       }
       if (waiting.isEmpty() && ctx.channel().isActive() && !ctx.channel().config().isAutoRead()) {
@@ -219,6 +222,7 @@ public final class HttpGuards {
         ReferenceCountUtil.release(m);
       }
       waitingBytes = 0;
+      waitingRequests = 0;
     }
   }
 }
