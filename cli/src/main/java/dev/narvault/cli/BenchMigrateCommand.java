@@ -54,7 +54,7 @@ import picocli.CommandLine.Option;
     header = "Measure migrate against plain S3 reads of the same NARs (loopback, a minute or two).",
     description = {"Generates a cache of --nars NARs of 1-4 MiB (xz) in an embedded S3, starts a coordinator",
         "and --holders holders on loopback, and measures, in this order: plain S3 GETs of every NAR",
-        "object (4 at once), the same GETs with the NarHash check migrate must do (decompression),",
+        "object (as many at once as migrate fetches), the same GETs with the NarHash check migrate must do (decompression),",
         "migrate with RS(k,m) (after a warm-up run over the first eighth), and both reads again.",
         "Prints stored MiB/s for each and migrate's ratio to the mean of each kind of read."})
 final class BenchMigrateCommand implements Callable<Integer> {
@@ -80,6 +80,8 @@ final class BenchMigrateCommand implements Callable<Integer> {
   int m;
 
   private final PrintStream out;
+  /** Reads at once in the baselines: as many as migrate's fetch window (2 × cores, at least 4). */
+  private static final int READERS = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
   BenchMigrateCommand(PrintStream out) {
     this.out = out;
@@ -280,14 +282,14 @@ final class BenchMigrateCommand implements Callable<Integer> {
         Clock.systemUTC());
   }
 
-  /** Reads every NAR object, 4 at once; stored MiB/s. */
+  /** Reads every NAR object, {@link #READERS} at once; stored MiB/s. */
   private static double plainRead(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, long stored)
       throws Exception {
     return read(objects, paths, stored, false);
   }
 
   /**
-   * Reads every narinfo and NAR object, 4 at once, and checks each against its signed NarHash as
+   * Reads every narinfo and NAR object, {@link #READERS} at once, and checks each against its signed NarHash as
    * migrate must (decompression included); stored MiB/s.
    */
   private static double verifiedRead(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, long stored)
@@ -298,7 +300,7 @@ final class BenchMigrateCommand implements Callable<Integer> {
   private static double read(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, long stored,
       boolean verify) throws Exception {
     long t0 = System.nanoTime();
-    try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+    try (ExecutorService pool = Executors.newFixedThreadPool(READERS)) {
       List<Future<Long>> reads = new ArrayList<>();
       for (CacheGenerator.GeneratedPath p : paths) {
         reads.add(pool.submit(() -> {
