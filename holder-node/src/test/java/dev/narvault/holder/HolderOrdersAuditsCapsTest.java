@@ -124,6 +124,29 @@ class HolderOrdersAuditsCapsTest {
   }
 
   @Test
+  void anOrder_cannotBeReplayedAfterTheHolderRestarts() throws Exception {
+    byte[] body = bytes(6000, 13);
+    FragmentId id = idOf(body);
+    Order.Signed put;
+    try (HolderServer holder = HolderServer.start(config())) {
+      put = new Order(Order.Action.PUT, id, body.length, BLOCK, holder.holderId(), Instant.now().plusSeconds(600))
+          .signWith(COORDINATOR);
+      assertEquals(201, putWith(holder, id, body, put.order().text(), put.signature()));
+      assertTrue(holder.store().delete(id));
+    }
+    // A crash can leave half a line at the end of the journal; it must not hide the lines before.
+    Files.writeString(dir.resolve("data/orders-seen.log"), "0123", StandardOpenOption.APPEND);
+    try (HolderServer holder = HolderServer.start(config())) {
+      assertEquals(403, putWith(holder, id, body, put.order().text(), put.signature()),
+          "the order was used before the restart");
+      assertEquals(0, holder.store().fragmentCount());
+      Order.Signed fresh = new Order(Order.Action.PUT, id, body.length, BLOCK, holder.holderId(),
+          Instant.now().plusSeconds(600)).signWith(COORDINATOR);
+      assertEquals(201, putWith(holder, id, body, fresh.order().text(), fresh.signature()), "a new order works");
+    }
+  }
+
+  @Test
   void delete_needsItsOwnOrder() throws Exception {
     byte[] body = bytes(5000, 2);
     FragmentId id = idOf(body);
@@ -232,12 +255,18 @@ class HolderOrdersAuditsCapsTest {
       assertTrue(Files.exists(dir.resolve("data/quarantine").resolve(rot.hex())));
       assertArrayEquals(good, client.read(holder.endpoint(), keep, 0, good.length));
       assertEquals(1, holder.store().fragmentCount());
+      assertEquals(good.length + bad.length, holder.store().usedBytes(),
+          "quarantined bytes are still on the disk and count against the capacity");
       assertEquals(1, holder.metrics().corruptFound.sum());
       assertEquals(0, holder.scrubOnce(), "a clean store scrubs clean");
       String metrics = http.send(HttpRequest.newBuilder(URI.create(holder.endpoint() + "/metrics")).build(),
           HttpResponse.BodyHandlers.ofString()).body();
       assertTrue(metrics.contains("narvault_holder_corrupt_fragments_total 1"), metrics);
       assertTrue(metrics.contains("narvault_holder_fragments 1"), metrics);
+      assertEquals(0, holder.store().purgeQuarantine(Instant.now().minusSeconds(3600)), "just quarantined: kept");
+      assertEquals(1, holder.store().purgeQuarantine(Instant.now().plusSeconds(1)));
+      assertEquals(good.length, holder.store().usedBytes());
+      assertTrue(Files.notExists(dir.resolve("data/quarantine").resolve(rot.hex())));
     }
   }
 

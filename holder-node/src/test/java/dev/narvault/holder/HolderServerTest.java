@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import java.io.IOException;
@@ -22,7 +22,9 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -255,6 +257,41 @@ class HolderServerTest {
       try (Stream<Path> tmp = Files.list(dir.resolve("data/tmp"))) {
         assertEquals(0, tmp.count());
       }
+    }
+  }
+
+  @Test
+  void listing_pagesThroughEveryFragmentInOrder_andCountsQuarantinedBytesAfterRestart() throws Exception {
+    List<FragmentId> ids = new ArrayList<>();
+    try (HolderServer holder = start(1 << 20)) {
+      for (int i = 0; i < 7; i++) {
+        byte[] bytes = randomBytes(1000 + i, 100 + i);
+        ids.add(idOf(bytes));
+        put(holder, idOf(bytes), bytes);
+      }
+      ids.sort(java.util.Comparator.comparing(FragmentId::hex));
+      List<FragmentId> seen = new ArrayList<>();
+      String after = "";
+      for (int page = 0; page < 10; page++) {
+        HolderClient.Listing listing = client.list(holder.endpoint(), after, 3);
+        seen.addAll(listing.fragments());
+        if (!listing.more()) {
+          break;
+        }
+        after = listing.fragments().getLast().hex();
+      }
+      assertEquals(ids, seen);
+      holder.store().quarantine(ids.getFirst());
+      assertEquals(ids.subList(1, 7), client.list(holder.endpoint(), "", 100).fragments());
+    }
+    try (HolderServer holder = start(1 << 20)) {
+      assertEquals(6, holder.store().fragmentCount());
+      long all = 0;
+      for (int i = 0; i < 7; i++) {
+        all += 1000 + i;
+      }
+      assertEquals(all, holder.store().usedBytes(), "the quarantined fragment still counts after a restart");
+      assertEquals(ids.subList(1, 7), holder.store().list());
     }
   }
 

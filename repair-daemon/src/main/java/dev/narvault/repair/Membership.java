@@ -1,15 +1,14 @@
 package dev.narvault.repair;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderIdentity;
+import dev.narvault.core.holder.HolderMessages;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.pack.FragmentId;
-import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -21,13 +20,14 @@ import java.util.List;
  * {@code timestampMillis} must be within {@code maxSkew} of the coordinator's clock and newer than
  * the last message accepted from that holder, so a captured message cannot be replayed.
  *
+ * <p>The messages are the records of {@link HolderMessages}; anything that does not parse into one
+ * exactly is answered 400 with the reason.
+ *
  * <p>A holder's identity is its key, learned only from its signed registration; its endpoint
  * changes only by a newer signed registration. The address a registration comes from is recorded:
  * placement keeps one network's holders apart. Registrations are rate-limited per network.
  */
 public final class Membership {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private final Catalog catalog;
   private final InstantSource clock;
   private final Duration maxSkew;
@@ -55,11 +55,11 @@ public final class Membership {
     if (!limiter.tryAcquire(dev.narvault.repair.policy.Networks.of(seenAddress))) {
       throw new MembershipException(429, "too many registrations from " + seenAddress + "'s network; try later");
     }
-    JsonNode m = parse(body, "register");
-    String holderId = text(m, "holderId");
+    HolderMessages.Registration m = parse(body, HolderMessages.Registration.class);
+    String holderId = m.holderId();
     NixPublicKey key;
     try {
-      key = NixPublicKey.parse(text(m, "publicKey"));
+      key = NixPublicKey.parse(m.publicKey());
     } catch (IllegalArgumentException e) {
       throw new MembershipException(400, "bad publicKey: " + e.getMessage());
     }
@@ -70,7 +70,7 @@ public final class Membership {
     long ts = fresh(m);
     URI endpoint;
     try {
-      endpoint = URI.create(text(m, "endpoint"));
+      endpoint = URI.create(m.endpoint());
       if (!"http".equals(endpoint.getScheme()) && !"https".equals(endpoint.getScheme())) {
         throw new IllegalArgumentException("not http(s)");
       }
@@ -85,9 +85,8 @@ public final class Membership {
           + "advertise a public URL (narvault holder --advertise)");
     }
     HolderRecord record = HolderRecord.registering(holderId, endpoint.toString(), key.toString(),
-        m.path("capacityBytes").asLong(0), m.path("usedBytes").asLong(0), m.path("fragments").asInt(0),
-        m.path("version").asText(""), m.path("operator").asText(""), m.path("location").asText(""),
-        clock.millis(), seenAddress);
+        m.capacityBytes(), m.usedBytes(), m.fragments(), m.version(), m.operator(), m.location(), clock.millis(),
+        seenAddress);
     if (!catalog.registerHolder(record, ts)) {
       throw new MembershipException(409, "stale or replayed registration of " + holderId);
     }
@@ -96,11 +95,10 @@ public final class Membership {
 
   /** {@code POST /v1/heartbeat} from a registered holder. */
   public String heartbeat(byte[] body, String signature) throws MembershipException, CatalogException {
-    JsonNode m = parse(body, "heartbeat");
+    HolderMessages.Heartbeat m = parse(body, HolderMessages.Heartbeat.class);
     String holderId = authenticate(m, body, signature);
     long ts = fresh(m);
-    if (!catalog.recordHeartbeat(holderId, m.path("usedBytes").asLong(0), m.path("fragments").asInt(0),
-        m.path("version").asText(""), ts, clock.millis())) {
+    if (!catalog.recordHeartbeat(holderId, m.usedBytes(), m.fragments(), m.version(), ts, clock.millis())) {
       throw new MembershipException(409, "stale or replayed heartbeat from " + holderId);
     }
     return holderId;
@@ -108,16 +106,10 @@ public final class Membership {
 
   /** {@code POST /v1/scrub-report}: a holder found a fragment corrupt and quarantined it. */
   public String scrubReport(byte[] body, String signature) throws MembershipException, CatalogException {
-    JsonNode m = parse(body, "scrub-report");
+    HolderMessages.ScrubReport m = parse(body, HolderMessages.ScrubReport.class);
     String holderId = authenticate(m, body, signature);
     acceptOnce(holderId, fresh(m));
-    FragmentId id;
-    try {
-      id = new FragmentId(text(m, "fragmentId"));
-    } catch (IllegalArgumentException e) {
-      throw new MembershipException(400, e.getMessage());
-    }
-    catalog.recordScrubReport(holderId, id.hex(), clock.millis());
+    catalog.recordScrubReport(holderId, new FragmentId(m.fragmentId()).hex(), clock.millis());
     return holderId;
   }
 
@@ -126,7 +118,7 @@ public final class Membership {
    * the answer says how many are still counted on it (0: it may stop).
    */
   public long exit(byte[] body, String signature) throws MembershipException, CatalogException {
-    JsonNode m = parse(body, "exit");
+    HolderMessages.Exit m = parse(body, HolderMessages.Exit.class);
     String holderId = authenticate(m, body, signature);
     acceptOnce(holderId, fresh(m));
     catalog.custody().markExiting(holderId);
@@ -142,11 +134,7 @@ public final class Membership {
     List<Listed> list = catalog.holders().stream().map(h -> new Listed(h.holderId(), h.endpoint(),
         h.publicKey().orElse(""), h.operator(), h.location(), h.seenAddress(), h.capacityBytes(), h.usedBytes(),
         h.lastSeenMillis())).toList();
-    try {
-      return JSON.writeValueAsBytes(list);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return JsonCodec.toJson(list);
   }
 
   private void acceptOnce(String holderId, long ts) throws MembershipException, CatalogException {
@@ -162,8 +150,9 @@ public final class Membership {
         || h.equals("0.0.0.0") || h.equals("::") || h.startsWith("169.254.") || h.toLowerCase(java.util.Locale.ROOT).startsWith("fe80:");
   }
 
-  private String authenticate(JsonNode m, byte[] body, String signature) throws MembershipException, CatalogException {
-    String holderId = text(m, "holderId");
+  private String authenticate(HolderMessages.Signed m, byte[] body, String signature)
+      throws MembershipException, CatalogException {
+    String holderId = m.holderId();
     HolderRecord holder = catalog.holder(holderId)
         .orElseThrow(() -> new MembershipException(404, "unknown holder " + holderId + ": register first"));
     NixPublicKey key = NixPublicKey.parse(holder.publicKey()
@@ -178,8 +167,8 @@ public final class Membership {
     }
   }
 
-  private long fresh(JsonNode m) throws MembershipException {
-    long ts = m.path("timestampMillis").asLong(-1);
+  private long fresh(HolderMessages.Signed m) throws MembershipException {
+    long ts = m.timestampMillis();
     long skew = Math.abs(clock.millis() - ts);
     if (ts < 0 || skew > maxSkew.toMillis()) {
       throw new MembershipException(409, "timestamp " + ts + " is " + skew + " ms from the coordinator's clock");
@@ -187,27 +176,11 @@ public final class Membership {
     return ts;
   }
 
-  private static JsonNode parse(byte[] body, String type) throws MembershipException {
+  private static <T extends HolderMessages.Signed> T parse(byte[] body, Class<T> type) throws MembershipException {
     try {
-      JsonNode n = JSON.readTree(body);
-      if (n == null || !n.isObject()) {
-        throw new MembershipException(400, "body must be a JSON object");
-      }
-      if (!type.equals(n.path("type").asText(""))) {
-        throw new MembershipException(400, "message type must be '" + type + "', got '" + n.path("type").asText("")
-            + "'");
-      }
-      return n;
-    } catch (IOException e) {
-      throw new MembershipException(400, "malformed JSON: " + e.getMessage());
+      return JsonCodec.parse(body, type);
+    } catch (IllegalArgumentException e) {
+      throw new MembershipException(400, e.getMessage());
     }
-  }
-
-  private static String text(JsonNode m, String field) throws MembershipException {
-    JsonNode v = m.get(field);
-    if (v == null || !v.isTextual() || v.asText().isEmpty()) {
-      throw new MembershipException(400, "missing " + field);
-    }
-    return v.asText();
   }
 }

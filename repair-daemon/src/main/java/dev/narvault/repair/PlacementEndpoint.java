@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.PlacementException;
 import dev.narvault.core.holder.SignedMessages;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixPublicKey;
 import java.io.IOException;
 import java.time.Duration;
@@ -37,7 +38,7 @@ final class PlacementEndpoint {
   byte[] handle(byte[] body, String signature) throws MembershipException, CatalogException {
     CoordinatorMessages.PlacementRequest request;
     try {
-      request = CoordinatorMessages.parse(body, CoordinatorMessages.PlacementRequest.class);
+      request = JsonCodec.parse(body, CoordinatorMessages.PlacementRequest.class);
     } catch (IllegalArgumentException e) {
       throw new MembershipException(400, e.getMessage());
     }
@@ -53,7 +54,7 @@ final class PlacementEndpoint {
       var assignments = placements.place(request.packId(), request.blockSize(), request.fragments(), request.placedOn(),
           request.failedOn());
       metrics.placementsGranted.increment();
-      return CoordinatorMessages.toJson(new CoordinatorMessages.PlacementGrant(assignments));
+      return JsonCodec.toJson(new CoordinatorMessages.PlacementGrant(assignments));
     } catch (PlacementException e) {
       metrics.placementsRefused.increment();
       throw new MembershipException(503, e.getMessage());

@@ -54,7 +54,7 @@ class HolderKillTest {
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (holderId == null) {
       try {
-        holderId = client.status(endpoint).get("holderId").asText();
+        holderId = client.status(endpoint).holderId();
       } catch (IOException notYet) {
         assertTrue(System.nanoTime() < deadline && holder.isAlive(), "holder did not start: " + Files.readString(dir.resolve("holder.log")));
         Thread.sleep(100);

@@ -85,6 +85,16 @@ class MembershipAndAuditTest {
       assertEquals(400, post(http, coordinator, "/v1/scrub-report", newest, SignedMessages.sign(newest, key)),
           "a signed heartbeat cannot stand in for another message type");
       assertEquals(400, post(http, coordinator, "/v1/register", newest, SignedMessages.sign(newest, key)));
+      byte[] extra = new String(newest, StandardCharsets.UTF_8).replace("}", ",\"admin\":true}")
+          .getBytes(StandardCharsets.UTF_8);
+      assertEquals(400, post(http, coordinator, "/v1/heartbeat", extra, SignedMessages.sign(extra, key)),
+          "unknown fields are refused");
+      byte[] quoted = new String(newest, StandardCharsets.UTF_8).replace("\"usedBytes\":1", "\"usedBytes\":\"1\"")
+          .getBytes(StandardCharsets.UTF_8);
+      assertEquals(400, post(http, coordinator, "/v1/heartbeat", quoted, SignedMessages.sign(quoted, key)),
+          "a string is not a number");
+      assertEquals(200, post(http, coordinator, "/v1/heartbeat", newest, SignedMessages.sign(newest, key)),
+          "the same message, well formed, is accepted (nothing above was recorded)");
     }
   }
 

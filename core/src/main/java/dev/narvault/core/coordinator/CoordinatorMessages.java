@@ -1,26 +1,17 @@
 package dev.narvault.core.coordinator;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.narvault.core.pack.FragmentId;
-import java.io.IOException;
 import java.util.List;
 
 /**
- * The worker ↔ coordinator messages as records, and their one JSON codec. Unknown fields, missing
- * fields and wrong types are refused with a message saying which.
+ * The worker ↔ coordinator messages as records; {@link dev.narvault.core.json.JsonCodec} reads and
+ * writes them. Unknown fields, missing fields and wrong types are refused with a message saying which.
  */
 public final class CoordinatorMessages {
   /** Type tag of a placement request, so that no other signed message can stand in for one. */
   public static final String PLACEMENT_REQUEST = "placement-request";
   /** Requests carry at most this many fragments (k + m ≤ 256). */
   public static final int MAX_FRAGMENTS = 256;
-
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES);
 
   private CoordinatorMessages() {}
 
@@ -74,29 +65,6 @@ public final class CoordinatorMessages {
   public record PlacementGrant(List<Assignment> assignments) {
     public PlacementGrant {
       assignments = List.copyOf(assignments);
-    }
-  }
-
-  public static byte[] toJson(Object message) {
-    try {
-      return JSON.writeValueAsBytes(message);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot serialise " + message.getClass().getSimpleName(), e);
-    }
-  }
-
-  /** Parses a message; anything malformed is an IllegalArgumentException naming the problem. */
-  public static <T> T parse(byte[] json, Class<T> type) {
-    try {
-      T value = JSON.readValue(json, type);
-      if (value == null) {
-        throw new IllegalArgumentException("empty " + type.getSimpleName());
-      }
-      return value;
-    } catch (IOException e) {
-      Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
-      String message = cause instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : cause.getMessage();
-      throw new IllegalArgumentException("malformed " + type.getSimpleName() + ": " + message, e);
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.narvault.core.coordinator;
 
 import dev.narvault.core.holder.SignedMessages;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixSecretKey;
 import java.io.IOException;
 import java.net.URI;
@@ -40,7 +41,7 @@ public final class PlacementClient implements PlacementAuthority {
     CoordinatorMessages.PlacementRequest request = new CoordinatorMessages.PlacementRequest(
         CoordinatorMessages.PLACEMENT_REQUEST, workerKey.name(), clock.millis(), packId, blockSize, wanted,
         List.copyOf(placedOn), List.copyOf(failedOn));
-    byte[] body = CoordinatorMessages.toJson(request);
+    byte[] body = JsonCodec.toJson(request);
     HttpRequest post = HttpRequest.newBuilder(URI.create(coordinator + "/v1/placements"))
         .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
         .header(SignedMessages.HEADER, SignedMessages.sign(body, workerKey))
@@ -71,7 +72,7 @@ public final class PlacementClient implements PlacementAuthority {
     }
     List<CoordinatorMessages.Assignment> assignments;
     try {
-      assignments = CoordinatorMessages.parse(answer, CoordinatorMessages.PlacementGrant.class).assignments();
+      assignments = JsonCodec.parse(answer, CoordinatorMessages.PlacementGrant.class).assignments();
     } catch (IllegalArgumentException e) {
       throw new IOException("coordinator sent a malformed placement: " + e.getMessage(), e);
     }

@@ -1,13 +1,12 @@
 package dev.narvault.core.holder;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.Sha256Hash;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -96,30 +95,17 @@ public record AuditChallenge(FragmentId fragmentId, byte[] nonce, List<long[]> r
 
   /** Wire form: {@code {"fragmentId":…,"nonce":base64,"ranges":[[offset,length],…]}}. */
   public String toJson() {
-    StringBuilder s = new StringBuilder("{\"fragmentId\":\"").append(fragmentId.hex()).append("\",\"nonce\":\"")
-        .append(Base64.getEncoder().encodeToString(nonce)).append("\",\"ranges\":[");
-    for (int i = 0; i < ranges.size(); i++) {
-      s.append(i > 0 ? "," : "").append('[').append(ranges.get(i)[0]).append(',').append(ranges.get(i)[1]).append(']');
-    }
-    return s.append("]}").toString();
+    HolderMessages.AuditRequest wire = new HolderMessages.AuditRequest(fragmentId.hex(),
+        Base64.getEncoder().encodeToString(nonce), ranges.stream().map(r -> List.of(r[0], r[1])).toList());
+    return new String(JsonCodec.toJson(wire), StandardCharsets.UTF_8);
   }
 
   /** Parses the wire form; anything malformed is an IllegalArgumentException. */
   public static AuditChallenge fromJson(String json) {
-    try {
-      JsonNode n = new ObjectMapper().readTree(json);
-      List<long[]> ranges = new ArrayList<>();
-      for (JsonNode r : n.required("ranges")) {
-        if (!r.isArray() || r.size() != 2 || !r.get(0).canConvertToLong() || !r.get(1).canConvertToLong()) {
-          throw new IllegalArgumentException("ranges must be [offset, length] pairs");
-        }
-        ranges.add(new long[] {r.get(0).asLong(), r.get(1).asLong()});
-      }
-      return new AuditChallenge(new FragmentId(n.required("fragmentId").asText()),
-          Base64.getDecoder().decode(n.required("nonce").asText()), ranges);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("malformed audit request: " + e.getOriginalMessage(), e);
-    }
+    HolderMessages.AuditRequest wire = JsonCodec.parse(json.getBytes(StandardCharsets.UTF_8),
+        HolderMessages.AuditRequest.class);
+    List<long[]> ranges = wire.ranges().stream().map(r -> new long[] {r.get(0), r.get(1)}).toList();
+    return new AuditChallenge(new FragmentId(wire.fragmentId()), Base64.getDecoder().decode(wire.nonce()), ranges);
   }
 
   @Override

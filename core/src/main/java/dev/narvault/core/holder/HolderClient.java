@@ -1,7 +1,6 @@
 package dev.narvault.core.holder;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -106,13 +105,13 @@ public final class HolderClient {
   }
 
   /** The holder's status document (holderId, publicKey, capacity, use, version). */
-  public JsonNode status(URI endpoint) throws IOException {
+  public HolderMessages.Status status(URI endpoint) throws IOException {
     HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/status")).timeout(timeout).GET().build();
     HttpResponse<String> response = send(request, text(), endpoint, timeout);
     if (response.statusCode() != 200) {
       throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to status");
     }
-    return new ObjectMapper().readTree(response.body());
+    return parse(endpoint, response.body().getBytes(StandardCharsets.UTF_8), HolderMessages.Status.class);
   }
 
   /** Asks the holder to answer an audit challenge; returns its answer (hex). */
@@ -125,12 +124,7 @@ public final class HolderClient {
       throw new IOException("holder " + endpoint + " answered HTTP " + response.statusCode() + " to an audit: "
           + response.body().strip());
     }
-    JsonNode hash = new ObjectMapper()
-        .readTree(response.body()).get("hash");
-    if (hash == null || !hash.isTextual()) {
-      throw new IOException("holder " + endpoint + " sent a malformed audit answer");
-    }
-    return hash.asText();
+    return parse(endpoint, response.body().getBytes(StandardCharsets.UTF_8), HolderMessages.AuditAnswer.class).hash();
   }
 
   /** Reads exactly {@code length} bytes at {@code offset}; anything else is an IOException. */
@@ -154,6 +148,15 @@ public final class HolderClient {
     return bytes;
   }
 
+  /** A holder's answer as a message; a malformed one is the holder's failure, an IOException. */
+  private static <T> T parse(URI endpoint, byte[] body, Class<T> type) throws IOException {
+    try {
+      return JsonCodec.parse(body, type);
+    } catch (IllegalArgumentException e) {
+      throw new IOException("holder " + endpoint + " sent a malformed answer: " + e.getMessage(), e);
+    }
+  }
+
   /** One page of a holder's fragment listing. */
   public record Listing(List<FragmentId> fragments, boolean more) {}
 
@@ -167,11 +170,11 @@ public final class HolderClient {
         throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
             + response.statusCode() + " to a listing");
       }
-      JsonNode json = new ObjectMapper().readTree(response.body());
+      HolderMessages.Listing listing = parse(endpoint, response.body(), HolderMessages.Listing.class);
       List<FragmentId> ids = new ArrayList<>();
-      for (JsonNode id : json.path("fragments")) {
+      for (String id : listing.fragments()) {
         try {
-          ids.add(new FragmentId(id.asText()));
+          ids.add(new FragmentId(id));
         } catch (IllegalArgumentException e) {
           throw new IOException("holder " + endpoint + " listed a malformed fragment id", e);
         }
@@ -179,7 +182,7 @@ public final class HolderClient {
       if (ids.size() > limit) {
         throw new IOException("holder " + endpoint + " listed more than " + limit + " fragments");
       }
-      return new Listing(ids, json.path("more").asBoolean(false));
+      return new Listing(ids, listing.more());
     }
   }
 

@@ -6,6 +6,7 @@ import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.holder.AuditChallenge;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.http.ByteRange;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NarVerificationException;
@@ -108,7 +109,7 @@ class ParserFuzzTest {
     for (Class<?> type : new Class<?>[] {CoordinatorMessages.PlacementRequest.class,
         CoordinatorMessages.PlacementGrant.class}) {
       try {
-        CoordinatorMessages.parse(data, type);
+        JsonCodec.parse(data, type);
       } catch (IllegalArgumentException expected) {
         // malformed
       }

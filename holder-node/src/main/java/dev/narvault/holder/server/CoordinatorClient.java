@@ -1,7 +1,8 @@
 package dev.narvault.holder.server;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.narvault.core.holder.HolderIdentity;
+import dev.narvault.core.holder.HolderMessages;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
@@ -15,10 +16,8 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -35,10 +34,10 @@ import org.slf4j.LoggerFactory;
  */
 final class CoordinatorClient {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorClient.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final URI coordinator;
   private final NixSecretKey identity;
+  private final String holderId;
   private final InstantSource clock;
   private final HttpClient http;
   private final Set<FragmentId> unreported = new LinkedHashSet<>();
@@ -47,6 +46,7 @@ final class CoordinatorClient {
   CoordinatorClient(URI coordinator, NixSecretKey identity, InstantSource clock, Optional<InetAddress> localAddress) {
     this.coordinator = coordinator;
     this.identity = identity;
+    this.holderId = HolderIdentity.holderId(identity.publicKey());
     this.clock = clock;
     HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
     localAddress.filter(a -> !a.isAnyLocalAddress()).ifPresent(b::localAddress);
@@ -54,24 +54,14 @@ final class CoordinatorClient {
   }
 
   void register(URI endpoint, FragmentStore store, String version, String operator, String location) throws IOException {
-    Map<String, Object> m = base("register");
-    m.put("publicKey", identity.publicKey().toString());
-    m.put("endpoint", endpoint.toString());
-    m.put("capacityBytes", store.capacityBytes());
-    m.put("usedBytes", store.usedBytes());
-    m.put("fragments", store.fragmentCount());
-    m.put("version", version);
-    m.put("operator", operator);
-    m.put("location", location);
-    send("/v1/register", m);
+    send("/v1/register", new HolderMessages.Registration(HolderMessages.Registration.TYPE, holderId, timestamp(),
+        identity.publicKey().toString(), endpoint.toString(), store.capacityBytes(), store.usedBytes(),
+        store.fragmentCount(), version, operator, location));
   }
 
   void heartbeat(FragmentStore store, String version) throws IOException {
-    Map<String, Object> m = base("heartbeat");
-    m.put("usedBytes", store.usedBytes());
-    m.put("fragments", store.fragmentCount());
-    m.put("version", version);
-    send("/v1/heartbeat", m);
+    send("/v1/heartbeat", new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, holderId, timestamp(),
+        store.usedBytes(), store.fragmentCount(), version));
   }
 
   /** Queues a corrupt fragment's report and tries to send every queued one now. */
@@ -89,10 +79,9 @@ final class CoordinatorClient {
       pending = new ArrayList<>(unreported);
     }
     for (FragmentId id : pending) {
-      Map<String, Object> m = base("scrub-report");
-      m.put("fragmentId", id.hex());
       try {
-        send("/v1/scrub-report", m);
+        send("/v1/scrub-report", new HolderMessages.ScrubReport(HolderMessages.ScrubReport.TYPE, holderId,
+            timestamp(), id.hex()));
         synchronized (unreported) {
           unreported.remove(id);
         }
@@ -105,21 +94,17 @@ final class CoordinatorClient {
 
   /** Announces that this holder is leaving; returns the coordinator's answer (fragments still to move). */
   String exit() throws IOException {
-    return send("/v1/exit", base("exit"));
+    return send("/v1/exit", new HolderMessages.Exit(HolderMessages.Exit.TYPE, holderId, timestamp()));
   }
 
-  private synchronized Map<String, Object> base(String type) {
-    // Strictly increasing timestamps, even within one millisecond: the coordinator drops repeats.
+  /** Strictly increasing timestamps, even within one millisecond: the coordinator drops repeats. */
+  private synchronized long timestamp() {
     lastMillis = Math.max(lastMillis + 1, clock.millis());
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("type", type);
-    m.put("holderId", HolderIdentity.holderId(identity.publicKey()));
-    m.put("timestampMillis", lastMillis);
-    return m;
+    return lastMillis;
   }
 
-  private String send(String path, Map<String, Object> message) throws IOException {
-    byte[] body = JSON.writeValueAsBytes(message);
+  private String send(String path, HolderMessages.Signed message) throws IOException {
+    byte[] body = JsonCodec.toJson(message);
     HttpRequest request = HttpRequest.newBuilder(URI.create(coordinator + path)).timeout(Duration.ofSeconds(10))
         .header("Content-Type", "application/json")
         .header(SignedMessages.HEADER, SignedMessages.sign(body, identity))

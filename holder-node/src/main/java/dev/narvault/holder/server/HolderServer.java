@@ -32,6 +32,8 @@ import org.slf4j.LoggerFactory;
 public final class HolderServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServer.class);
   static final String IDENTITY_FILE = "identity.key";
+  /** The nonces of accepted orders, until they expire (see {@link SeenNonces}). */
+  static final String NONCES_FILE = "orders-seen.log";
 
   private final NettyServer server;
   private final FragmentStore store;
@@ -59,6 +61,7 @@ public final class HolderServer implements AutoCloseable {
     NixSecretKey identity = loadOrCreateIdentity(config.dataDir());
     String holderId = HolderIdentity.holderId(identity.publicKey());
     HolderMetrics metrics = new HolderMetrics();
+    SeenNonces nonces = SeenNonces.journaled(config.dataDir().resolve(NONCES_FILE), clock.instant());
     EventExecutorGroup blocking = new DefaultEventExecutorGroup(4);
     ScheduledExecutorService background = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "holder-background");
@@ -77,10 +80,15 @@ public final class HolderServer implements AutoCloseable {
             config.maxDownloadBytesPerSecond(), 100)
         : null;
     HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKey(),
-        holderId, identity.publicKey(), clock.instant(), clock, new SeenNonces());
+        holderId, identity.publicKey(), clock.instant(), clock, nonces);
     HolderServerInitializer initializer = new HolderServerInitializer(context, blocking, shaper, config.limits());
     NettyServer server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, () -> {
       blocking.shutdownGracefully(250, 3000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+      try {
+        nonces.close();
+      } catch (IOException e) {
+        LOG.warn("closing the order journal: {}", e.toString());
+      }
       if (shaper != null) {
         shaper.release();
         shaperClock.shutdownNow();

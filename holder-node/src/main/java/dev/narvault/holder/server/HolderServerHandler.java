@@ -1,8 +1,10 @@
 package dev.narvault.holder.server;
 
 import dev.narvault.core.holder.AuditChallenge;
+import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.http.ByteRange;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.store.FragmentMismatchException;
@@ -21,14 +23,12 @@ import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.stream.ChunkedNioFile;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -50,7 +50,6 @@ import org.slf4j.LoggerFactory;
  */
 final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServerHandler.class);
-  private static final String PREFIX = "/v1/fragments/";
   private static final int MAX_AUDIT_REQUEST = 16 * 1024;
   private static final int SERVE_CHUNK = 64 * 1024;
 
@@ -88,60 +87,45 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       reject(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request");
       return;
     }
-    QueryStringDecoder uri = new QueryStringDecoder(request.uri());
-    String path = uri.path();
-    HttpMethod method = request.method();
-    if (method.equals(HttpMethod.GET) && path.equals("/v1/status")) {
-      status(ctx);
-    } else if (method.equals(HttpMethod.GET) && path.equals("/v1/fragments")) {
-      listFragments(ctx, uri);
-    } else if (method.equals(HttpMethod.GET) && path.equals("/metrics")) {
-      respond(ctx, HttpResponseStatus.OK, c.metrics().render(c.store()), "text/plain; version=0.0.4");
-    } else if (method.equals(HttpMethod.POST) && path.equals("/v1/audit")) {
-      auditBody = Unpooled.buffer();
-    } else if (path.startsWith(PREFIX)) {
-      fragmentRequest(ctx, request, uri, path.substring(PREFIX.length()));
-    } else {
-      reject(ctx, HttpResponseStatus.NOT_FOUND, "unknown path " + path);
+    switch (HolderRoute.parse(request.method().name(), request.uri())) {
+      case HolderRoute.Status s -> status(ctx);
+      case HolderRoute.Metrics m ->
+          respond(ctx, HttpResponseStatus.OK, c.metrics().render(c.store()), "text/plain; version=0.0.4");
+      case HolderRoute.Audit a -> auditBody = Unpooled.buffer();
+      case HolderRoute.Listing l -> listFragments(ctx, l);
+      case HolderRoute.Fragment f -> fragmentRequest(ctx, request, f);
+      case HolderRoute.Refused r -> reject(ctx, HttpResponseStatus.valueOf(r.status()), r.message());
     }
   }
 
-  private void fragmentRequest(ChannelHandlerContext ctx, HttpRequest request, QueryStringDecoder uri, String idText)
+  private void fragmentRequest(ChannelHandlerContext ctx, HttpRequest request, HolderRoute.Fragment f)
       throws IOException {
-    FragmentId id;
-    try {
-      id = new FragmentId(idText);
-    } catch (IllegalArgumentException e) {
-      reject(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
-      return;
-    }
-    HttpMethod method = request.method();
-    if (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)) {
-      serve(ctx, request, id, method.equals(HttpMethod.HEAD));
-    } else if (method.equals(HttpMethod.PUT)) {
-      long length = HttpUtil.getContentLength(request, -1L);
-      int blockSize = blockSize(uri);
-      if (length < 1) {
-        reject(ctx, HttpResponseStatus.LENGTH_REQUIRED, "PUT needs a Content-Length of at least 1");
-      } else if (blockSize < 1) {
-        reject(ctx, HttpResponseStatus.BAD_REQUEST, "PUT needs ?blockSize=N, the fragment's block size");
-      } else if (authorised(ctx, request, Order.Action.PUT, id, length, blockSize)) {
-        if (c.store().contains(id)) {
-          // Answered before the body is read or capacity reserved (a full holder still says
-          // yes to what it has); the body is dropped as it arrives.
-          respond(ctx, HttpResponseStatus.OK, "already stored\n", "text/plain; charset=utf-8");
-        } else {
-          beginUpload(ctx, id, length, blockSize);
+    FragmentId id = f.id();
+    switch (f.method()) {
+      case "GET", "HEAD" -> serve(ctx, request, id, f.method().equals("HEAD"));
+      case "PUT" -> {
+        long length = HttpUtil.getContentLength(request, -1L);
+        if (length < 1) {
+          reject(ctx, HttpResponseStatus.LENGTH_REQUIRED, "PUT needs a Content-Length of at least 1");
+        } else if (f.blockSize() < 1) {
+          reject(ctx, HttpResponseStatus.BAD_REQUEST, "PUT needs ?blockSize=N, the fragment's block size");
+        } else if (authorised(ctx, request, Order.Action.PUT, id, length, f.blockSize())) {
+          if (c.store().contains(id)) {
+            // Answered before the body is read or capacity reserved (a full holder still says
+            // yes to what it has); the body is dropped as it arrives.
+            respond(ctx, HttpResponseStatus.OK, "already stored\n", "text/plain; charset=utf-8");
+          } else {
+            beginUpload(ctx, id, length, f.blockSize());
+          }
         }
       }
-    } else if (method.equals(HttpMethod.DELETE)) {
-      if (authorised(ctx, request, Order.Action.DELETE, id, -1, 0)) {
-        boolean deleted = c.store().delete(id);
-        respond(ctx, deleted ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
-            deleted ? "deleted\n" : "no fragment " + id + "\n", "text/plain; charset=utf-8");
+      default -> {
+        if (authorised(ctx, request, Order.Action.DELETE, id, -1, 0)) {
+          boolean deleted = c.store().delete(id);
+          respond(ctx, deleted ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
+              deleted ? "deleted\n" : "no fragment " + id + "\n", "text/plain; charset=utf-8");
+        }
       }
-    } else {
-      reject(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use PUT, GET, HEAD or DELETE");
     }
   }
 
@@ -183,20 +167,14 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       }
     } catch (IllegalArgumentException e) {
       problem = e.getMessage();
+    } catch (IOException e) {
+      LOG.error("cannot record an order's nonce: {}", e.toString());
+      reject(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "cannot record the order; try later");
+      return false;
     }
     LOG.warn("{}: refused {} of {}: {}", ctx.channel().remoteAddress(), action, id, problem);
     reject(ctx, HttpResponseStatus.FORBIDDEN, problem);
     return false;
-  }
-
-  /** The {@code blockSize} query parameter, or -1 when it is missing or not a number. */
-  private static int blockSize(QueryStringDecoder uri) {
-    List<String> blockSizes = uri.parameters().getOrDefault("blockSize", List.of());
-    try {
-      return blockSizes.size() == 1 ? Integer.parseInt(blockSizes.getFirst()) : -1;
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 
   private void beginUpload(ChannelHandlerContext ctx, FragmentId id, long length, int blockSize) throws IOException {
@@ -272,7 +250,7 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     c.metrics().auditsAnswered.increment();
-    respond(ctx, HttpResponseStatus.OK, "{\"hash\":\"" + answer + "\"}\n", "application/json");
+    respondJson(ctx, new HolderMessages.AuditAnswer(answer));
   }
 
   private void finishUpload() throws IOException {
@@ -326,44 +304,22 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void status(ChannelHandlerContext ctx) {
-    String json = String.format(
-        "{\"holderId\":\"%s\",\"publicKey\":\"%s\",\"capacityBytes\":%d,\"usedBytes\":%d,\"fragments\":%d,"
-            + "\"uptimeSeconds\":%d,\"version\":\"%s\"}%n",
-        c.holderId(), c.identity(), c.store().capacityBytes(), c.store().usedBytes(), c.store().fragmentCount(),
-        Duration.between(c.started(), c.clock().instant()).toSeconds(), version());
-    respond(ctx, HttpResponseStatus.OK, json, "application/json");
+    respondJson(ctx, new HolderMessages.Status(c.holderId(), c.identity().toString(), c.store().capacityBytes(),
+        c.store().usedBytes(), c.store().fragmentCount(),
+        Duration.between(c.started(), c.clock().instant()).toSeconds(), version()));
   }
-
-  /** The most ids one listing answer carries. */
-  static final int MAX_LISTING = 10_000;
 
   /**
    * {@code GET /v1/fragments?after=<id>&limit=N}: the ids of stored fragments in order, after
-   * {@code after}, at most N (default and maximum {@value #MAX_LISTING}). Public, like the
-   * fragments: it lets the catalog be rebuilt from what holders hold.
+   * {@code after}, at most N (default and maximum {@value HolderRoute#MAX_LISTING}). Public, like
+   * the fragments: it lets the catalog be rebuilt from what holders hold.
    */
-  private void listFragments(ChannelHandlerContext ctx, QueryStringDecoder uri) throws IOException {
-    String after = uri.parameters().getOrDefault("after", List.of("")).getFirst();
-    int limit;
-    try {
-      limit = Integer.parseInt(uri.parameters().getOrDefault("limit", List.of(Integer.toString(MAX_LISTING))).getFirst());
-    } catch (NumberFormatException e) {
-      reject(ctx, HttpResponseStatus.BAD_REQUEST, "limit must be a number");
-      return;
-    }
-    if (limit < 1 || limit > MAX_LISTING || after.length() > 64) {
-      reject(ctx, HttpResponseStatus.BAD_REQUEST, "limit must be 1.." + MAX_LISTING + " and after an id");
-      return;
-    }
-    List<String> ids = c.store().list().stream().map(FragmentId::hex).filter(id -> id.compareTo(after) > 0)
-        .sorted().toList();
+  private void listFragments(ChannelHandlerContext ctx, HolderRoute.Listing request) throws IOException {
+    String after = request.after();
+    int limit = request.limit();
+    List<String> ids = c.store().list(after, limit + 1).stream().map(FragmentId::hex).toList();
     List<String> page = ids.subList(0, Math.min(limit, ids.size()));
-    StringBuilder json = new StringBuilder("{\"fragments\":[");
-    for (int i = 0; i < page.size(); i++) {
-      json.append(i == 0 ? "" : ",").append('"').append(page.get(i)).append('"');
-    }
-    json.append("],\"more\":").append(ids.size() > page.size()).append("}\n");
-    respond(ctx, HttpResponseStatus.OK, json.toString(), "application/json");
+    respondJson(ctx, new HolderMessages.Listing(page, ids.size() > page.size()));
   }
 
   static String version() {
@@ -373,6 +329,11 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
 
   private void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String text, String type) {
     send(ctx, full(status, text, type));
+  }
+
+  private void respondJson(ChannelHandlerContext ctx, Object message) {
+    respond(ctx, HttpResponseStatus.OK, new String(JsonCodec.toJson(message), StandardCharsets.UTF_8) + "\n",
+        "application/json");
   }
 
   /** Answers with an error and closes the connection: its framing is uncertain after an early answer. */

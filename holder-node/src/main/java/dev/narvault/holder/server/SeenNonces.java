@@ -1,22 +1,72 @@
 package dev.narvault.holder.server;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The nonces of the orders this holder accepted, each until its order expires: an order is good
- * once. Kept in memory (orders live an hour at most); a restart forgets them, so a replay is
- * possible only within an order's lifetime across a restart of this holder.
+ * once. With a journal file, each accepted nonce is appended (and synced) before the order is
+ * acted on, and the journal is read back when the holder starts, so a restart does not reopen a
+ * replay window; expired lines are dropped when the journal is rewritten (at start, and when it
+ * has grown to twice the live entries). Lines that do not parse (a torn last line after a crash)
+ * are skipped.
  */
-final class SeenNonces {
+final class SeenNonces implements AutoCloseable {
   /** More live orders than this at once means something is wrong; the oldest are forgotten. */
   static final int MAX = 1_000_000;
+  private static final int COMPACT_SLACK = 10_000;
 
   private final Map<String, Instant> seen = new HashMap<>();
+  private final Optional<Path> journal;
+  private FileChannel out;
+  private int journalLines;
 
-  /** True the first time {@code nonce} is offered (and remembers it until {@code expires}). */
-  synchronized boolean firstUse(String nonce, Instant expires, Instant now) {
+  private SeenNonces(Optional<Path> journal) {
+    this.journal = journal;
+  }
+
+  /** Remembers nonces in memory only (tests of a single process lifetime). */
+  static SeenNonces inMemory() {
+    return new SeenNonces(Optional.empty());
+  }
+
+  /** Remembers nonces in {@code file}, loading the unexpired ones it already holds. */
+  static SeenNonces journaled(Path file, Instant now) throws IOException {
+    SeenNonces nonces = new SeenNonces(Optional.of(file));
+    try {
+      for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
+        String[] parts = line.split(" ");
+        if (parts.length == 2 && parts[0].matches("[0-9a-f]{32}") && parts[1].matches("[0-9]{1,18}")) {
+          Instant expires = Instant.ofEpochMilli(Long.parseLong(parts[1]));
+          if (expires.isAfter(now)) {
+            nonces.seen.put(parts[0], expires);
+          }
+        }
+      }
+    } catch (NoSuchFileException e) {
+      // first start
+    }
+    nonces.rewrite(now);
+    return nonces;
+  }
+
+  /**
+   * True the first time {@code nonce} is offered (and remembers it until {@code expires}).
+   *
+   * @throws IOException when the journal cannot be written (the order is then not accepted)
+   */
+  synchronized boolean firstUse(String nonce, Instant expires, Instant now) throws IOException {
     if (seen.size() >= MAX / 2) {
       seen.values().removeIf(e -> !e.isAfter(now));
       if (seen.size() >= MAX) {
@@ -27,7 +77,53 @@ final class SeenNonces {
     if (known != null && known.isAfter(now)) {
       return false;
     }
+    if (out != null) {
+      if (journalLines > 2 * seen.size() + COMPACT_SLACK) {
+        seen.values().removeIf(e -> !e.isAfter(now));
+        rewrite(now);
+      }
+      ByteBuffer line = ByteBuffer.wrap((nonce + " " + expires.toEpochMilli() + "\n").getBytes(StandardCharsets.US_ASCII));
+      while (line.hasRemaining()) {
+        out.write(line);
+      }
+      out.force(false);
+      journalLines++;
+    }
     seen.put(nonce, expires);
     return true;
+  }
+
+  /** Replaces the journal with the live entries, atomically. */
+  private void rewrite(Instant now) throws IOException {
+    Path file = journal.orElseThrow();
+    if (out != null) {
+      out.close();
+    }
+    Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+    StringBuilder live = new StringBuilder();
+    seen.forEach((nonce, expires) -> {
+      if (expires.isAfter(now)) {
+        live.append(nonce).append(' ').append(expires.toEpochMilli()).append('\n');
+      }
+    });
+    try (FileChannel f = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      ByteBuffer bytes = ByteBuffer.wrap(live.toString().getBytes(StandardCharsets.US_ASCII));
+      while (bytes.hasRemaining()) {
+        f.write(bytes);
+      }
+      f.force(true);
+    }
+    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    journalLines = seen.size();
+    out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    if (out != null) {
+      out.close();
+      out = null;
+    }
   }
 }

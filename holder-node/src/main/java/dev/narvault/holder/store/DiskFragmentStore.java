@@ -12,9 +12,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -24,9 +27,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Fragments as files under {@code <dir>/fragments/<id[0..2]>/<id[2..4]>/<id>}, each with a
  * {@code <id>.bs} file holding its block size (written first, so a visible fragment always has
- * one), uploads under {@code <dir>/tmp/}, corrupt fragments moved to {@code <dir>/quarantine/}. An upload is written, fsynced, hashed, then renamed into place and the
- * directory fsynced: the rename is the commit. Stale temporary files (from a crash) are swept
- * when the store opens. Capacity is reserved when an upload begins and released if it fails.
+ * one), uploads under {@code <dir>/tmp/}, corrupt fragments moved to {@code <dir>/quarantine/}.
+ * An upload is written, fsynced, hashed, then hard-linked into place and the directory fsynced:
+ * the link is the commit (directories created on the way are fsynced into their parents too).
+ * Stale temporary files (from a crash) are swept when the store opens. Capacity is reserved when
+ * an upload begins and released if it fails; quarantined fragments keep counting against it
+ * (they are on the disk) until {@link #purgeQuarantine} deletes them.
+ *
+ * <p>The ids stored are indexed in memory (built when the store opens), so listings and
+ * {@link #contains} never walk the directories.
  */
 public final class DiskFragmentStore implements FragmentStore {
   private static final Logger LOG = LoggerFactory.getLogger(DiskFragmentStore.class);
@@ -39,6 +48,7 @@ public final class DiskFragmentStore implements FragmentStore {
   private final long capacity;
   private final AtomicLong used = new AtomicLong();
   private final AtomicInteger count = new AtomicInteger();
+  private final ConcurrentSkipListSet<String> index = new ConcurrentSkipListSet<>();
 
   private DiskFragmentStore(Path dir, long capacity) {
     this.fragments = dir.resolve("fragments");
@@ -68,13 +78,22 @@ public final class DiskFragmentStore implements FragmentStore {
     }
     try (Stream<Path> files = Files.walk(store.fragments)) {
       files.filter(p -> Files.isRegularFile(p) && !p.toString().endsWith(BLOCK_SIZE_SUFFIX)).forEach(p -> {
+        String name = p.getFileName().toString();
         try {
-          store.used.addAndGet(Files.size(p));
+          long size = Files.size(p);
+          new FragmentId(name);
+          store.used.addAndGet(size);
           store.count.incrementAndGet();
-        } catch (IOException e) {
-          LOG.warn("cannot size {}: {}", p, e.getMessage());
+          store.index.add(name);
+        } catch (IOException | IllegalArgumentException e) {
+          LOG.warn("ignoring {}: {}", p, e.getMessage());
         }
       });
+    }
+    try (Stream<Path> files = Files.list(store.quarantine)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        store.used.addAndGet(Files.size(p));
+      }
     }
     return store;
   }
@@ -165,7 +184,7 @@ public final class DiskFragmentStore implements FragmentStore {
       channel.force(true);
       channel.close();
       Path target = pathOf(id);
-      Files.createDirectories(target.getParent());
+      ensureDirectory(target.getParent());
       if (Files.exists(target)) {
         close();
         return false;
@@ -192,6 +211,7 @@ public final class DiskFragmentStore implements FragmentStore {
       fsyncDirectory(temp.getParent());
       done = true;
       count.incrementAndGet();
+      index.add(id.hex());
       return true;
     }
 
@@ -207,10 +227,32 @@ public final class DiskFragmentStore implements FragmentStore {
     }
   }
 
+  /** Creates {@code dir} and any missing parent below the store, each fsynced into its parent. */
+  private void ensureDirectory(Path dir) throws IOException {
+    if (Files.isDirectory(dir)) {
+      return;
+    }
+    if (!dir.startsWith(fragments) || dir.equals(fragments)) {
+      throw new IOException("store directory " + dir + " is missing");
+    }
+    ensureDirectory(dir.getParent());
+    try {
+      Files.createDirectory(dir);
+    } catch (FileAlreadyExistsException e) {
+      return;
+    }
+    fsyncDirectory(dir.getParent());
+  }
+
   private static void fsyncDirectory(Path dir) throws IOException {
     try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
       d.force(true);
     }
+  }
+
+  @Override
+  public boolean contains(FragmentId id) {
+    return index.contains(id.hex());
   }
 
   @Override
@@ -232,6 +274,7 @@ public final class DiskFragmentStore implements FragmentStore {
       return false;
     }
     if (Files.deleteIfExists(p)) {
+      index.remove(id.hex());
       Files.deleteIfExists(p.resolveSibling(id.hex() + BLOCK_SIZE_SUFFIX));
       fsyncDirectory(p.getParent());
       used.addAndGet(-size);
@@ -242,14 +285,13 @@ public final class DiskFragmentStore implements FragmentStore {
   }
 
   @Override
-  public List<FragmentId> list() throws IOException {
-    try (Stream<Path> files = Files.walk(fragments)) {
-      return files.filter(p -> Files.isRegularFile(p) && !p.toString().endsWith(BLOCK_SIZE_SUFFIX))
-          .map(p -> p.getFileName().toString())
-          .filter(name -> name.length() == 64)
-          .map(FragmentId::new)
-          .toList();
-    }
+  public List<FragmentId> list() {
+    return index.stream().map(FragmentId::new).toList();
+  }
+
+  @Override
+  public List<FragmentId> list(String after, int limit) {
+    return index.tailSet(after, false).stream().limit(limit).map(FragmentId::new).toList();
   }
 
   @Override
@@ -265,12 +307,33 @@ public final class DiskFragmentStore implements FragmentStore {
   @Override
   public void quarantine(FragmentId id) throws IOException {
     Path p = pathOf(id);
-    long size = Files.size(p);
-    Files.move(p, quarantine.resolve(id.hex()), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Path aside = quarantine.resolve(id.hex());
+    long replaced = Files.exists(aside) ? Files.size(aside) : 0;
+    Files.move(p, aside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    // Its age in quarantine starts now (the move keeps the fragment's own mtime).
+    Files.setLastModifiedTime(aside, FileTime.from(Instant.now()));
+    index.remove(id.hex());
     Files.deleteIfExists(p.resolveSibling(id.hex() + BLOCK_SIZE_SUFFIX));
-    used.addAndGet(-size);
+    used.addAndGet(-replaced);
     count.decrementAndGet();
     LOG.warn("fragment {} quarantined in {}", id, quarantine);
+  }
+
+  @Override
+  public int purgeQuarantine(Instant before) throws IOException {
+    int purged = 0;
+    try (Stream<Path> files = Files.list(quarantine)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        if (Files.getLastModifiedTime(p).toInstant().isBefore(before)) {
+          long size = Files.size(p);
+          if (Files.deleteIfExists(p)) {
+            used.addAndGet(-size);
+            purged++;
+          }
+        }
+      }
+    }
+    return purged;
   }
 
   @Override

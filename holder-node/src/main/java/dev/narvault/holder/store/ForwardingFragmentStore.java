@@ -3,6 +3,7 @@ package dev.narvault.holder.store;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -39,6 +40,21 @@ public abstract class ForwardingFragmentStore implements FragmentStore {
   @Override
   public List<FragmentId> list() throws IOException {
     return delegate.list();
+  }
+
+  @Override
+  public List<FragmentId> list(String after, int limit) throws IOException {
+    return delegate.list(after, limit);
+  }
+
+  @Override
+  public boolean contains(FragmentId id) throws IOException {
+    return delegate.contains(id);
+  }
+
+  @Override
+  public int purgeQuarantine(Instant before) throws IOException {
+    return delegate.purgeQuarantine(before);
   }
 
   @Override

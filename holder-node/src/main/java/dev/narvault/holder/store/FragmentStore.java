@@ -4,6 +4,8 @@ import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -57,14 +59,23 @@ public interface FragmentStore {
   /** Every stored fragment's id. */
   List<FragmentId> list() throws IOException;
 
+  /** At most {@code limit} stored ids after {@code after} (hex; "" from the start), in order. */
+  default List<FragmentId> list(String after, int limit) throws IOException {
+    return list().stream().filter(id -> id.hex().compareTo(after) > 0).sorted(Comparator.comparing(FragmentId::hex))
+        .limit(limit).toList();
+  }
+
   /** The block size a stored fragment's id was computed with. */
   int blockSize(FragmentId id) throws IOException;
 
   /**
-   * Moves a fragment found corrupt out of service (kept aside for inspection, no longer served or
-   * counted).
+   * Moves a fragment found corrupt out of service: kept aside for inspection, no longer served or
+   * counted as a fragment, but its bytes still count against the capacity until purged.
    */
   void quarantine(FragmentId id) throws IOException;
+
+  /** Deletes quarantined fragments set aside before {@code before}; returns how many. */
+  int purgeQuarantine(Instant before) throws IOException;
 
   long usedBytes();
 

@@ -5,6 +5,8 @@ import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
@@ -15,11 +17,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Re-reads every stored fragment at a set pace and recomputes its id from its bytes. A fragment
  * whose bytes no longer match (bit rot, a bad disk, someone editing files) is quarantined and
- * reported, so repair can rebuild it elsewhere. A holder never serves it again.
+ * reported, so repair can rebuild it elsewhere. A holder never serves it again. After each pass,
+ * quarantined fragments older than {@link #QUARANTINE_KEPT} are deleted (their space returns).
  */
 public final class Scrubber {
   private static final Logger LOG = LoggerFactory.getLogger(Scrubber.class);
   private static final int CHUNK = 64 * 1024;
+  /** How long a corrupt fragment is kept aside for inspection before its space is freed. */
+  public static final Duration QUARANTINE_KEPT = Duration.ofDays(7);
 
   private final FragmentStore store;
   private final long bytesPerSecond;
@@ -75,6 +80,14 @@ public final class Scrubber {
       } catch (IOException e) {
         LOG.warn("scrub: cannot check fragment {}: {}", id, e.getMessage());
       }
+    }
+    try {
+      int purged = store.purgeQuarantine(Instant.now().minus(QUARANTINE_KEPT));
+      if (purged > 0) {
+        LOG.info("scrub: deleted {} fragments quarantined more than {} ago", purged, QUARANTINE_KEPT);
+      }
+    } catch (IOException e) {
+      LOG.warn("scrub: cannot purge the quarantine: {}", e.getMessage());
     }
     return corrupt;
   }

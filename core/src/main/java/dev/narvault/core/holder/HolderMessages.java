@@ -1,0 +1,155 @@
+package dev.narvault.core.holder;
+
+import dev.narvault.core.pack.FragmentId;
+import java.util.List;
+
+/**
+ * The JSON messages a holder sends and answers, as records; {@link dev.narvault.core.json.JsonCodec}
+ * reads and writes them. Each record checks its values, so a parsed message is a valid one.
+ *
+ * <p>The {@link Signed} family goes from a holder to the coordinator, signed with the holder's
+ * identity key over the exact bytes sent; its {@code type} names the kind, so one kind can never
+ * stand in for another. The others are a holder's answers to anyone.
+ */
+public final class HolderMessages {
+  /** Free-text fields (version, operator, location) are at most this long. */
+  public static final int MAX_TEXT = 200;
+
+  private HolderMessages() {}
+
+  /** A message a holder signs: its kind, who sends it, and when (the coordinator refuses replays). */
+  public sealed interface Signed permits Registration, Heartbeat, ScrubReport, Exit {
+    String type();
+
+    String holderId();
+
+    long timestampMillis();
+  }
+
+  /** {@code POST /v1/register}: a holder presents its key, endpoint and capacity. */
+  public record Registration(String type, String holderId, long timestampMillis, String publicKey, String endpoint,
+      long capacityBytes, long usedBytes, int fragments, String version, String operator, String location)
+      implements Signed {
+    public static final String TYPE = "register";
+
+    public Registration {
+      header(TYPE, type, holderId, timestampMillis);
+      required("publicKey", publicKey);
+      required("endpoint", endpoint);
+      counts(capacityBytes, usedBytes, fragments);
+      text("version", version);
+      text("operator", operator);
+      text("location", location);
+    }
+  }
+
+  /** {@code POST /v1/heartbeat}: the holder is up, and what it stores now. */
+  public record Heartbeat(String type, String holderId, long timestampMillis, long usedBytes, int fragments,
+      String version) implements Signed {
+    public static final String TYPE = "heartbeat";
+
+    public Heartbeat {
+      header(TYPE, type, holderId, timestampMillis);
+      counts(0, usedBytes, fragments);
+      text("version", version);
+    }
+  }
+
+  /** {@code POST /v1/scrub-report}: the holder found a fragment corrupt and quarantined it. */
+  public record ScrubReport(String type, String holderId, long timestampMillis, String fragmentId) implements Signed {
+    public static final String TYPE = "scrub-report";
+
+    public ScrubReport {
+      header(TYPE, type, holderId, timestampMillis);
+      new FragmentId(required("fragmentId", fragmentId));
+    }
+  }
+
+  /** {@code POST /v1/exit}: the holder is leaving. */
+  public record Exit(String type, String holderId, long timestampMillis) implements Signed {
+    public static final String TYPE = "exit";
+
+    public Exit {
+      header(TYPE, type, holderId, timestampMillis);
+    }
+  }
+
+  /** {@code GET /v1/status}: who the holder is and how full. */
+  public record Status(String holderId, String publicKey, long capacityBytes, long usedBytes, int fragments,
+      long uptimeSeconds, String version) {
+    public Status {
+      required("holderId", holderId);
+      required("publicKey", publicKey);
+      counts(capacityBytes, usedBytes, fragments);
+      if (uptimeSeconds < 0) {
+        throw new IllegalArgumentException("uptimeSeconds must be >= 0, got " + uptimeSeconds);
+      }
+      text("version", version);
+    }
+  }
+
+  /** The answer to {@code POST /v1/audit}: {@link AuditChallenge#answer}, hex. */
+  public record AuditAnswer(String hash) {
+    public AuditAnswer {
+      if (hash == null || !hash.matches("[0-9a-f]{64}")) {
+        throw new IllegalArgumentException("audit answer must be 64 lowercase hex digits");
+      }
+    }
+  }
+
+  /** {@code POST /v1/audit}'s body: the wire form of an {@link AuditChallenge}. */
+  public record AuditRequest(String fragmentId, String nonce, List<List<Long>> ranges) {
+    public AuditRequest {
+      required("fragmentId", fragmentId);
+      required("nonce", nonce);
+      if (ranges == null || ranges.size() > AuditChallenge.MAX_RANGES) {
+        throw new IllegalArgumentException("an audit asks for 1 to " + AuditChallenge.MAX_RANGES + " ranges");
+      }
+      for (List<Long> r : ranges) {
+        if (r == null || r.size() != 2 || r.get(0) == null || r.get(1) == null) {
+          throw new IllegalArgumentException("ranges must be [offset, length] pairs");
+        }
+      }
+      ranges = List.copyOf(ranges);
+    }
+  }
+
+  /** {@code GET /v1/fragments}: one page of the ids a holder stores, in order. */
+  public record Listing(List<String> fragments, boolean more) {
+    public Listing {
+      fragments = List.copyOf(fragments);
+    }
+  }
+
+  private static void header(String expected, String type, String holderId, long timestampMillis) {
+    if (!expected.equals(type)) {
+      throw new IllegalArgumentException("message type must be '" + expected + "', got '" + type + "'");
+    }
+    required("holderId", holderId);
+    if (holderId.length() > 128) {
+      throw new IllegalArgumentException("holderId is too long");
+    }
+    if (timestampMillis < 0) {
+      throw new IllegalArgumentException("timestampMillis must be >= 0, got " + timestampMillis);
+    }
+  }
+
+  private static String required(String field, String value) {
+    if (value == null || value.isEmpty()) {
+      throw new IllegalArgumentException("missing " + field);
+    }
+    return value;
+  }
+
+  private static void text(String field, String value) {
+    if (value == null || value.length() > MAX_TEXT) {
+      throw new IllegalArgumentException(field + " must be a string of at most " + MAX_TEXT + " characters");
+    }
+  }
+
+  private static void counts(long capacityBytes, long usedBytes, int fragments) {
+    if (capacityBytes < 0 || usedBytes < 0 || fragments < 0) {
+      throw new IllegalArgumentException("capacity, use and fragment count must be >= 0");
+    }
+  }
+}

@@ -1,0 +1,74 @@
+package dev.narvault.core.holder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.json.JsonCodec;
+import dev.narvault.core.pack.FragmentId;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class HolderMessagesTest {
+  private static final String HEARTBEAT =
+      "{\"type\":\"heartbeat\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":10,\"fragments\":2,\"version\":\"v\"}";
+
+  @Test
+  void everyMessage_survivesTheCodec() {
+    List<Object> messages = List.of(
+        new HolderMessages.Registration("register", "h1", 1, "narvault-holder:AAAA", "http://h:1", 100, 10, 2, "v",
+            "alice", "Lyon"),
+        new HolderMessages.Heartbeat("heartbeat", "h1", 2, 10, 2, "v"),
+        new HolderMessages.ScrubReport("scrub-report", "h1", 3, "ab".repeat(32)),
+        new HolderMessages.Exit("exit", "h1", 4),
+        new HolderMessages.Status("h1", "narvault-holder:AAAA", 100, 10, 2, 7, "v"),
+        new HolderMessages.AuditAnswer("0f".repeat(32)),
+        new HolderMessages.Listing(List.of("ab".repeat(32)), true));
+    for (Object m : messages) {
+      assertEquals(m, JsonCodec.parse(JsonCodec.toJson(m), m.getClass()), m.getClass().getSimpleName());
+    }
+  }
+
+  @Test
+  void parse_acceptsTheWellFormedHeartbeat() {
+    HolderMessages.Heartbeat h = JsonCodec.parse(bytes(HEARTBEAT), HolderMessages.Heartbeat.class);
+    assertEquals(10, h.usedBytes());
+    assertEquals("h1", h.holderId());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"type\":\"heartbeat\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":10,\"fragments\":2}",
+      "{\"type\":\"heartbeat\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":10,\"fragments\":2,\"version\":\"v\",\"admin\":1}",
+      "{\"type\":\"heartbeat\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":\"10\",\"fragments\":2,\"version\":\"v\"}",
+      "{\"type\":\"heartbeat\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":10.5,\"fragments\":2,\"version\":\"v\"}",
+      "{\"type\":\"heartbeat\",\"holderId\":null,\"timestampMillis\":5,\"usedBytes\":10,\"fragments\":2,\"version\":\"v\"}",
+      "{\"type\":\"heartbeat\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":-1,\"fragments\":2,\"version\":\"v\"}",
+      "{\"type\":\"exit\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":10,\"fragments\":2,\"version\":\"v\"}",
+      "{\"type\":\"heartbeat\",\"holderId\":\"h1\",\"timestampMillis\":5,\"usedBytes\":10,\"fragments\":2,\"version\":\"v\"} {}",
+      "[1,2]", "null", "", "{"})
+  void parse_refusesWhatIsNotExactlyAHeartbeat(String json) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> JsonCodec.parse(bytes(json), HolderMessages.Heartbeat.class));
+    assertTrue(e.getMessage().contains("Heartbeat"), e.getMessage());
+  }
+
+  @Test
+  void auditChallenge_wireFormRoundTrips_andRefusesBadPairs() {
+    AuditChallenge c = AuditChallenge.random(new FragmentId("cd".repeat(32)), 1 << 20, 3, new Random(1));
+    assertEquals(c, AuditChallenge.fromJson(c.toJson()));
+    String nonce = "\"" + java.util.Base64.getEncoder().encodeToString(new byte[16]) + "\"";
+    for (String ranges : List.of("[[1]]", "[[1,2,3]]", "[[\"1\",2]]", "[[1.5,2]]", "[[1,null]]", "{}")) {
+      String json = "{\"fragmentId\":\"" + "cd".repeat(32) + "\",\"nonce\":" + nonce + ",\"ranges\":" + ranges + "}";
+      assertThrows(IllegalArgumentException.class, () -> AuditChallenge.fromJson(json), ranges);
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}
