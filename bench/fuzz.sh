@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Fuzzes every parser that takes outside bytes (core's ParserFuzzTest), 60 s each (the
-# @FuzzTest maxDuration), one JVM per parser.
-#   bench/fuzz.sh [method ...]
+# Fuzzes every parser that takes outside bytes, 60 s each (the @FuzzTest maxDuration), one JVM
+# per parser:
+#   core:              ParserFuzzTest (narinfo, manifest, orders, Range, audits, coordinator
+#                      messages, holder messages, store paths, compressed NARs)
+#   holder-node:       HolderRouteTest#route   (the holder's URL routing)
+#   retrieval-gateway: GatewayRouteTest#route  (the gateway's URL routing)
+#   bench/fuzz.sh [name ...]     names: a ParserFuzzTest method, holderRoute or gatewayRoute
 # Findings (inputs that broke a parser) are written by Jazzer next to the seeds, under
-# core/src/test/resources/dev/narvault/core/fuzz/ParserFuzzTestInputs/<method>/, so that every
-# later `./mvnw verify` replays them; fix the parser, keep the input.
+# <module>/src/test/resources/.../<Test>Inputs/<method>/, so that every later `./mvnw verify`
+# replays them; fix the parser, keep the input (renamed to say what it is).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-methods=("$@")
-if [ ${#methods[@]} -eq 0 ]; then
-  methods=(narInfo manifest order range auditChallenge coordinatorMessages storePath compressedNar)
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  names=(narInfo manifest order range auditChallenge coordinatorMessages holderMessages storePath compressedNar
+    holderRoute gatewayRoute)
 fi
 if [ -z "${JAVA_HOME:-}" ]; then
   for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk*; do
@@ -17,13 +22,17 @@ if [ -z "${JAVA_HOME:-}" ]; then
   done
 fi
 cd "$here"
-./mvnw -B -q -o install -DskipTests -pl core -am >/dev/null 2>&1 || ./mvnw -B -q install -DskipTests -pl core -am
+./mvnw -B -q -o install -DskipTests >/dev/null 2>&1 || ./mvnw -B -q install -DskipTests
 status=0
-for m in "${methods[@]}"; do
-  echo "== fuzzing $m"
-  if ! JAZZER_FUZZ=1 ./mvnw -B -q -o test -pl core -Dtest="ParserFuzzTest#$m" \
-      -Dsurefire.failIfNoSpecifiedTests=false; then
-    echo "!! $m: a finding (see above and the Inputs directory)"
+for name in "${names[@]}"; do
+  case "$name" in
+    holderRoute) module=holder-node test="HolderRouteTest#route" ;;
+    gatewayRoute) module=retrieval-gateway test="GatewayRouteTest#route" ;;
+    *) module=core test="ParserFuzzTest#$name" ;;
+  esac
+  echo "== fuzzing $name"
+  if ! JAZZER_FUZZ=1 ./mvnw -B -q -o test -pl "$module" -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false; then
+    echo "!! $name: a finding (see above and the Inputs directory)"
     status=1
   fi
 done

@@ -135,6 +135,26 @@ class GatewayHttpTest {
     }
   }
 
+  @Test
+  void hostileRequests_areRefused_andHonestClientsAreStillServed() throws Exception {
+    for (String path : List.of("/nar/..%2f..%2fetc%2fpasswd", "/%2e%2e/%2e%2e/x", "/a//b", "/log/../../x")) {
+      assertEquals(404, get(path).statusCode(), path);
+    }
+    try (java.net.Socket s = new java.net.Socket(gateway.getHost(), gateway.getPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      assertEquals("HTTP/1.1 400", new String(s.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII));
+    }
+    try (java.net.Socket s = new java.net.Socket(gateway.getHost(), gateway.getPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET /nix-cache-info HTTP/1.1\r\nHost: x\r\nX-Pad: " + "a".repeat(40_000)
+          + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      assertEquals("HTTP/1.1 431", new String(s.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII));
+    }
+    CacheGenerator.GeneratedPath p = paths.getFirst();
+    assertArrayEquals(s3(p.narKey()), get("/" + p.narKey()).body(), "honest clients are served as before");
+  }
+
   /** Reads one response with a Content-Length; checks its Content-Type. */
   private static byte[] readResponseBody(java.io.DataInputStream in, String contentType) throws Exception {
     long length = -1;

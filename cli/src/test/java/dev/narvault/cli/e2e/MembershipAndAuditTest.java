@@ -9,7 +9,9 @@ import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderIdentity;
+import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.holder.SignedMessages;
+import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.holder.server.HolderServer;
 import dev.narvault.repair.Auditor;
@@ -110,17 +112,13 @@ class MembershipAndAuditTest {
       NixSecretKey key = NixSecretKey.generate("narvault-holder", new SecureRandom());
       String id = HolderIdentity.holderId(key.publicKey());
       for (String endpoint : List.of("http://127.0.0.1:7070", "http://[::1]:7070", "http://0.0.0.0:7070")) {
-        byte[] body = ("{\"type\":\"register\",\"holderId\":\"" + id + "\",\"timestampMillis\":"
-            + System.currentTimeMillis() + ",\"publicKey\":\"" + key.publicKey() + "\",\"endpoint\":\"" + endpoint
-            + "\"}").getBytes(StandardCharsets.UTF_8);
+        byte[] body = registration(key, endpoint);
         MembershipException e = assertThrows(MembershipException.class,
             () -> strict.register(body, SignedMessages.sign(body, key), "192.0.2.1"));
         assertEquals(400, e.status());
         assertTrue(e.getMessage().contains("advertise"), e.getMessage());
       }
-      byte[] ok = ("{\"type\":\"register\",\"holderId\":\"" + id + "\",\"timestampMillis\":"
-          + System.currentTimeMillis() + ",\"publicKey\":\"" + key.publicKey()
-          + "\",\"endpoint\":\"http://192.0.2.1:7070\"}").getBytes(StandardCharsets.UTF_8);
+      byte[] ok = registration(key, "http://192.0.2.1:7070");
       assertEquals(id, strict.register(ok, SignedMessages.sign(ok, key), "192.0.2.1"));
       assertTrue(cluster.catalog.holder(id).isPresent());
     }
@@ -134,10 +132,7 @@ class MembershipAndAuditTest {
       int limited = 0;
       for (int i = 0; i < 40; i++) {
         NixSecretKey key = NixSecretKey.generate("narvault-holder", new SecureRandom());
-        String id = HolderIdentity.holderId(key.publicKey());
-        byte[] body = ("{\"type\":\"register\",\"holderId\":\"" + id + "\",\"timestampMillis\":"
-            + System.currentTimeMillis() + ",\"publicKey\":\"" + key.publicKey()
-            + "\",\"endpoint\":\"http://127.0.0.1:" + (7000 + i) + "\"}").getBytes(StandardCharsets.UTF_8);
+        byte[] body = registration(key, "http://127.0.0.1:" + (7000 + i));
         try {
           membership.register(body, SignedMessages.sign(body, key), "198.51.100." + (i + 1));
           accepted++;
@@ -149,6 +144,13 @@ class MembershipAndAuditTest {
       assertTrue(accepted >= 30 && accepted <= 33 && limited == 40 - accepted, accepted + " accepted");
       assertEquals(accepted, cluster.catalog.holders().size());
     }
+  }
+
+  /** A registration as a holder sends it (the codec's wire form). */
+  private static byte[] registration(NixSecretKey key, String endpoint) {
+    return JsonCodec.toJson(new HolderMessages.Registration(HolderMessages.Registration.TYPE,
+        HolderIdentity.holderId(key.publicKey()), System.currentTimeMillis(), key.publicKey().toString(), endpoint,
+        1 << 30, 0, 0, "test", "", ""));
   }
 
   private static int post(HttpClient http, URI base, String path, byte[] body, String signature) throws Exception {

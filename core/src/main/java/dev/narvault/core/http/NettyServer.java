@@ -122,6 +122,11 @@ public final class NettyServer implements AutoCloseable {
     }
   }
 
+  /** Connections open now (accepted and not yet closed). */
+  public int openConnections() {
+    return connections.size();
+  }
+
   public InetSocketAddress address() {
     return (InetSocketAddress) channel.localAddress();
   }

@@ -47,6 +47,8 @@ public final class JsonCodec {
     } catch (IOException e) {
       Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
       String message = cause instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : cause.getMessage();
+      int hint = message == null ? -1 : message.indexOf("; `");
+      message = hint > 0 ? message.substring(0, hint) : message;
       throw new IllegalArgumentException("malformed " + type.getSimpleName() + ": " + message, e);
     }
   }

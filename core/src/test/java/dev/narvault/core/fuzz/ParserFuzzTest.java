@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.holder.AuditChallenge;
+import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.http.ByteRange;
 import dev.narvault.core.json.JsonCodec;
@@ -110,6 +111,22 @@ class ParserFuzzTest {
         CoordinatorMessages.PlacementGrant.class}) {
       try {
         JsonCodec.parse(data, type);
+      } catch (IllegalArgumentException expected) {
+        // malformed
+      }
+    }
+  }
+
+  @FuzzTest(maxDuration = "60s")
+  void holderMessages(byte[] data) {
+    for (Class<?> type : new Class<?>[] {HolderMessages.Registration.class, HolderMessages.Heartbeat.class,
+        HolderMessages.ScrubReport.class, HolderMessages.Exit.class, HolderMessages.Status.class,
+        HolderMessages.AuditAnswer.class, HolderMessages.Listing.class}) {
+      try {
+        Object message = JsonCodec.parse(data, type);
+        if (!JsonCodec.parse(JsonCodec.toJson(message), type).equals(message)) {
+          throw new AssertionError(type.getSimpleName() + " does not survive printing: " + message);
+        }
       } catch (IllegalArgumentException expected) {
         // malformed
       }

@@ -35,13 +35,15 @@ sealed interface HolderRoute {
   /** Parses a request's method and URI; never throws. */
   static HolderRoute parse(String method, String uri) {
     QueryStringDecoder decoded;
+    String path;
     try {
+      // Both decode lazily and throw on a bad escape: decode them here, once.
       decoded = new QueryStringDecoder(uri);
+      path = decoded.path();
       decoded.parameters();
     } catch (IllegalArgumentException e) {
       return new Refused(400, "malformed URI");
     }
-    String path = decoded.path();
     if (path.startsWith(FRAGMENTS + "/")) {
       return fragment(method, path.substring(FRAGMENTS.length() + 1), decoded);
     }

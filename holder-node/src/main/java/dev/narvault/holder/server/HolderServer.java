@@ -196,6 +196,11 @@ public final class HolderServer implements AutoCloseable {
     return server.endpoint();
   }
 
+  /** Connections open now (for tests and metrics). */
+  public int openConnections() {
+    return server.openConnections();
+  }
+
   public FragmentStore store() {
     return store;
   }

@@ -4,7 +4,6 @@ import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.http.BlockingWork;
 import dev.narvault.core.http.ByteRange;
 import dev.narvault.core.nix.NarInfo;
-import dev.narvault.core.nix.NixBase32;
 import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
@@ -25,7 +24,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -74,30 +72,23 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
     boolean keepAlive = HttpUtil.isKeepAlive(request);
-    String path = new QueryStringDecoder(request.uri()).path();
-    HttpMethod method = request.method();
-    boolean head = method.equals(HttpMethod.HEAD);
+    boolean head = request.method().equals(HttpMethod.HEAD);
+    GatewayRoute route = request.decoderResult().isSuccess()
+        ? GatewayRoute.parse(request.method().name(), request.uri())
+        : new GatewayRoute.Refused(400, "malformed request");
     try {
-      if (!request.decoderResult().isSuccess()) {
-        text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request", false);
-      } else if (!method.equals(HttpMethod.GET) && !head) {
-        // Nix tries PUT /nix-cache-info when the GET fails; this cache is read-only.
-        text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "read-only binary cache", keepAlive);
-      } else if (path.equals("/metrics")) {
-        send(ctx, full(HttpResponseStatus.OK, metrics.render(), "text/plain; version=0.0.4", head), keepAlive);
-      } else if (path.equals("/nix-cache-info")) {
-        cacheInfo(ctx, head, keepAlive);
-      } else if (path.endsWith(".narinfo") && path.length() == 1 + StorePath.HASH_PART_LENGTH + 8) {
-        narInfo(ctx, path.substring(1, 1 + StorePath.HASH_PART_LENGTH), head, keepAlive);
-      } else if (path.startsWith("/nar/") && path.indexOf('/', 5) < 0 && path.length() > 5) {
-        nar(ctx, request, path.substring(1), head, keepAlive);
-      } else if (path.length() > 1 && !path.contains("..") && !path.contains("//")) {
-        proxy(ctx, path.substring(1), "application/octet-stream", head, keepAlive);
-      } else {
-        text(ctx, HttpResponseStatus.NOT_FOUND, "not found", keepAlive);
+      switch (route) {
+        case GatewayRoute.Metrics m ->
+            send(ctx, full(HttpResponseStatus.OK, metrics.render(), "text/plain; version=0.0.4", head), keepAlive);
+        case GatewayRoute.CacheInfo i -> cacheInfo(ctx, head, keepAlive);
+        case GatewayRoute.NarInfo n -> narInfo(ctx, n.hash(), head, keepAlive);
+        case GatewayRoute.Nar n -> nar(ctx, request, n.key(), head, keepAlive);
+        case GatewayRoute.Proxy p -> proxy(ctx, p.key(), "application/octet-stream", head, keepAlive);
+        case GatewayRoute.Refused r ->
+            text(ctx, HttpResponseStatus.valueOf(r.status()), r.message(), keepAlive && r.status() != 400);
       }
     } catch (IOException e) {
-      LOG.warn("{} {}: backend failure: {}", method, path, e.toString());
+      LOG.warn("{}: backend failure: {}", route, e.toString());
       text(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "backend unavailable, retry later", false);
     }
   }
@@ -108,10 +99,6 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   }
 
   private void narInfo(ChannelHandlerContext ctx, String hash, boolean head, boolean keepAlive) throws IOException {
-    if (!NixBase32.isNix32(hash)) {
-      text(ctx, HttpResponseStatus.NOT_FOUND, "not a store hash", keepAlive);
-      return;
-    }
     Optional<ArchivedNar> archived = archive.narInfo(hash);
     String client = client(ctx);
     if (archived.isEmpty() && misses.overLimit(client)) {
