@@ -1,0 +1,519 @@
+package dev.narvault.repair.simulation;
+
+import dev.narvault.core.catalog.AuditScore;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.repair.policy.HolderRules;
+import dev.narvault.repair.policy.PackHealth;
+import dev.narvault.repair.policy.PlacementPolicy;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.DoubleConsumer;
+
+/**
+ * Holders over simulated years, and the coordinator's repair rounds over them. Time is a number
+ * of hours, advanced from event to event (nothing sleeps). What the coordinator decides, it decides
+ * with its own classes: {@link HolderRules} (live, healthy, placeable, from catalog rows built as
+ * the coordinator would see them), {@link PackHealth} (health, threshold, queue order) and
+ * {@link PlacementPolicy} (where rebuilt fragments go).
+ *
+ * <p>A holder alternates online and offline periods (Weibull lengths), leaves for good at a
+ * monthly rate (its fragments are gone; a new holder joins in its place), may leave with its whole
+ * /24 or its Sybil bloc, and its fragments may rot. The coordinator only learns of an absence
+ * after {@code offlineAfter} of silence; each round it rebuilds packs below the threshold, if k
+ * fragments can be read (on online holders) and the repair bandwidth allows, onto other holders.
+ * A pack is lost when fewer than k of its fragments exist anywhere; it is then counted and stored
+ * afresh, so that the number of packs at risk stays the same.
+ */
+public final class Simulation {
+  public static final double HOURS_PER_YEAR = 365.25 * 24;
+  private static final double HOURS_PER_MONTH = HOURS_PER_YEAR / 12;
+  private static final long FREE_BYTES = 4L << 40;
+
+  private final SimulationConfig c;
+  private final SplittableRandom random;
+  private final HolderRules rules;
+  private final int k;
+  private final int n;
+  private final int threshold;
+  private final PriorityQueue<Event> events = new PriorityQueue<>();
+  private final List<Holder> holders = new ArrayList<>();
+  private final List<Holder> present = new ArrayList<>();
+  private final Pack[] packs;
+  private final Set<Integer> attention = new LinkedHashSet<>();
+  private double now;
+  private long sequence;
+  // Measures.
+  private long losses;
+  private long reads;
+  private long readsServed;
+  private long repairBytes;
+  private long fragmentsRebuilt;
+  private long copiesLost;
+  private double repairDelayHours;
+  private long repairsTimed;
+  private double budget;
+
+  private record Event(double time, long sequence, Kind kind, Holder holder, long generation)
+      implements Comparable<Event> {
+    @Override
+    public int compareTo(Event o) {
+      int t = Double.compare(time, o.time);
+      return t != 0 ? t : Long.compare(sequence, o.sequence);
+    }
+  }
+
+  private enum Kind { TOGGLE, SILENT, DEPART, NETWORK_FAILURE, SYBIL, CORRUPTION, ROUND }
+
+  private static final class Holder {
+    final int index;
+    final String id;
+    final String network;
+    final boolean sybil;
+    final double joined;
+    boolean online;
+    boolean departed;
+    double offlineSince;
+    boolean countedLive = true;
+    long generation;
+    final Set<Integer> packs = new LinkedHashSet<>();
+
+    Holder(int index, String network, boolean sybil, double joined) {
+      this.index = index;
+      this.id = "h" + index;
+      this.network = network;
+      this.sybil = sybil;
+      this.joined = joined;
+    }
+  }
+
+  private static final class Pack {
+    final int index;
+    final String id;
+    final Holder[] holderOf;
+    final double[] lostAt;
+    int healthy;
+    int intact;
+
+    Pack(int index, int n) {
+      this.index = index;
+      this.id = "p" + index;
+      this.holderOf = new Holder[n];
+      this.lostAt = new double[n];
+      java.util.Arrays.fill(lostAt, Double.NaN);
+    }
+  }
+
+  public Simulation(SimulationConfig config) {
+    this.c = config;
+    this.random = new SplittableRandom(config.seed());
+    this.rules = new HolderRules(config.offlineAfter(), config.vettingPeriod());
+    this.k = config.dataFragmentCount();
+    this.n = config.totalFragmentCount();
+    this.threshold = config.effectiveThreshold();
+    this.packs = new Pack[config.packs()];
+  }
+
+  /** Runs to the end; {@code progress} is told the share done now and then. */
+  public SimulationResult run(DoubleConsumer progress) {
+    double end = c.years() * HOURS_PER_YEAR;
+    int sybils = (int) Math.round(c.sybilShare() * c.holders());
+    for (int i = 0; i < c.holders(); i++) {
+      join(i < sybils, -c.vettingPeriod().toMillis() / 3.6e6 - 1);
+    }
+    for (int p = 0; p < packs.length; p++) {
+      packs[p] = new Pack(p, n);
+      storeAfresh(packs[p]);
+    }
+    schedule(c.checkInterval().toMillis() / 3.6e6, Kind.ROUND, null, 0);
+    if (c.networkFailuresPerYear() > 0) {
+      schedule(exponential(c.networkFailuresPerYear() / HOURS_PER_YEAR), Kind.NETWORK_FAILURE, null, 0);
+    }
+    if (sybils > 0) {
+      schedule(end / 2, Kind.SYBIL, null, 0);
+    }
+    double corruptionRate = c.corruptionPerFragmentYear() / HOURS_PER_YEAR * packs.length * n;
+    if (corruptionRate > 0) {
+      schedule(exponential(corruptionRate), Kind.CORRUPTION, null, 0);
+    }
+    double reported = 0;
+    while (!events.isEmpty() && events.peek().time() <= end) {
+      Event e = events.poll();
+      now = e.time();
+      switch (e.kind()) {
+        case TOGGLE -> toggle(e.holder(), e.generation());
+        case SILENT -> silent(e.holder(), e.generation());
+        case DEPART -> depart(e.holder());
+        case NETWORK_FAILURE -> {
+          networkFailure();
+          schedule(now + exponential(c.networkFailuresPerYear() / HOURS_PER_YEAR), Kind.NETWORK_FAILURE, null, 0);
+        }
+        case SYBIL -> List.copyOf(present).stream().filter(h -> h.sybil).forEach(this::depart);
+        case CORRUPTION -> {
+          corrupt();
+          schedule(now + exponential(corruptionRate), Kind.CORRUPTION, null, 0);
+        }
+        case ROUND -> {
+          round();
+          schedule(now + c.checkInterval().toMillis() / 3.6e6, Kind.ROUND, null, 0);
+        }
+      }
+      if (now - reported > end / 100) {
+        reported = now;
+        progress.accept(now / end);
+      }
+    }
+    progress.accept(1);
+    double packYears = packs.length * c.years();
+    double storedBytes = (double) packs.length * k * c.fragmentBytes();
+    double fragmentHours = (double) packs.length * n * end;
+    double lossPerFragmentHour = copiesLost / fragmentHours;
+    double meanRepairHours = repairsTimed == 0 ? Double.NaN : repairDelayHours / repairsTimed;
+    double modelled = repairsTimed == 0 ? Double.NaN : ClosedForms.lossesPerPackYear(
+        ClosedForms.meanHoursToLoss(n, k, threshold, lossPerFragmentHour, meanRepairHours));
+    double[] interval = ClosedForms.poissonInterval(losses, packYears);
+    return new SimulationResult(k, c.parityFragmentCount(), threshold, (double) n / k, c.years(), packYears, losses,
+        losses / packYears, interval[0], interval[1], reads == 0 ? Double.NaN : (double) readsServed / reads, reads,
+        repairBytes / storedBytes / (c.years() * 12), fragmentsRebuilt, lossPerFragmentHour * HOURS_PER_YEAR,
+        meanRepairHours, modelled);
+  }
+
+  // --- holders -------------------------------------------------------------------------------
+
+  private Holder join(boolean sybil, double at) {
+    int index = holders.size();
+    // Sybils pose as strangers: each in a network of its own.
+    String network = sybil ? "sybil" + index : "net" + (index / c.holdersPerNetwork());
+    Holder h = new Holder(index, network, sybil, at);
+    holders.add(h);
+    present.add(h);
+    boolean up = c.uptime() >= 1 || random.nextDouble() < c.uptime();
+    h.online = up;
+    h.offlineSince = up ? 0 : Math.max(0, at);
+    if (c.uptime() < 1) {
+      schedule(Math.max(now, at) + (up ? onlinePeriod() : offlinePeriod()), Kind.TOGGLE, h, h.generation);
+    }
+    if (!up) {
+      schedule(Math.max(now, at) + offlineAfterHours(), Kind.SILENT, h, h.generation);
+    }
+    if (c.departuresPerMonth() > 0) {
+      double hazard = -Math.log1p(-c.departuresPerMonth()) / HOURS_PER_MONTH;
+      schedule(Math.max(now, at) + exponential(hazard), Kind.DEPART, h, 0);
+    }
+    return h;
+  }
+
+  private void toggle(Holder h, long generation) {
+    if (h.departed || generation != h.generation) {
+      return;
+    }
+    h.generation++;
+    if (h.online) {
+      h.online = false;
+      h.offlineSince = now;
+      schedule(now + offlineAfterHours(), Kind.SILENT, h, h.generation);
+      schedule(now + offlinePeriod(), Kind.TOGGLE, h, h.generation);
+    } else {
+      h.online = true;
+      if (!h.countedLive) {
+        setCountedLive(h, true);
+      }
+      schedule(now + onlinePeriod(), Kind.TOGGLE, h, h.generation);
+    }
+  }
+
+  /** The coordinator's view catches up: silent for offlineAfter, the holder's fragments stop counting. */
+  private void silent(Holder h, long generation) {
+    if (generation == h.generation && !h.online && h.countedLive) {
+      setCountedLive(h, false);
+    }
+  }
+
+  private void setCountedLive(Holder h, boolean live) {
+    h.countedLive = live;
+    for (int p : h.packs) {
+      packs[p].healthy += live ? 1 : -1;
+      watch(packs[p]);
+    }
+  }
+
+  private void depart(Holder h) {
+    if (h.departed) {
+      return;
+    }
+    h.departed = true;
+    h.online = false;
+    h.offlineSince = now;
+    h.generation++;
+    present.remove(h);
+    schedule(now + offlineAfterHours(), Kind.SILENT, h, h.generation);
+    for (int p : List.copyOf(h.packs)) {
+      Pack pack = packs[p];
+      for (int i = 0; i < n; i++) {
+        if (pack.holderOf[i] == h) {
+          copyLost(pack, i);
+        }
+      }
+    }
+    join(false, now);
+  }
+
+  private void networkFailure() {
+    Holder victim = present.get(random.nextInt(present.size()));
+    for (Holder h : List.copyOf(present)) {
+      if (h.network.equals(victim.network)) {
+        depart(h);
+      }
+    }
+  }
+
+  private void corrupt() {
+    Pack pack = packs[random.nextInt(packs.length)];
+    int i = random.nextInt(n);
+    Holder h = pack.holderOf[i];
+    if (h == null || h.departed) {
+      return;
+    }
+    // Scrub finds it and the holder reports it: the copy is gone and the coordinator knows.
+    pack.holderOf[i] = null;
+    h.packs.remove(pack.index);
+    if (h.countedLive) {
+      pack.healthy--;
+    }
+    copyLost(pack, i);
+    watch(pack);
+  }
+
+  /** A copy no longer exists (its holder left, or it rotted). */
+  private void copyLost(Pack pack, int i) {
+    copiesLost++;
+    pack.intact--;
+    pack.lostAt[i] = now;
+    if (pack.intact < k) {
+      losses++;
+      for (int j = 0; j < n; j++) {
+        if (pack.holderOf[j] != null) {
+          pack.holderOf[j].packs.remove(pack.index);
+          pack.holderOf[j] = null;
+        }
+      }
+      attention.remove(pack.index);
+      storeAfresh(pack);
+    }
+  }
+
+  // --- the coordinator -----------------------------------------------------------------------
+
+  private void storeAfresh(Pack pack) {
+    long nowMillis = millis();
+    List<PlacementPolicy.Candidate> eligible = candidates(nowMillis);
+    List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, List.of(), n, c.fragmentBytes(), random);
+    if (chosen.size() < n) {
+      throw new IllegalStateException("only " + chosen.size() + " holders can take a fragment of a new pack; "
+          + "more holders (or more networks) are needed for a code of " + n);
+    }
+    pack.healthy = 0;
+    pack.intact = 0;
+    for (int i = 0; i < n; i++) {
+      Holder h = holders.get(Integer.parseInt(chosen.get(i).holderId().substring(1)));
+      place(pack, i, h);
+      pack.lostAt[i] = Double.NaN;
+    }
+  }
+
+  private void place(Pack pack, int i, Holder h) {
+    pack.holderOf[i] = h;
+    h.packs.add(pack.index);
+    pack.intact++;
+    if (h.countedLive) {
+      pack.healthy++;
+    }
+  }
+
+  private void watch(Pack pack) {
+    if (pack.healthy < k + threshold) {
+      attention.add(pack.index);
+    }
+  }
+
+  private void round() {
+    long nowMillis = millis();
+    sampleReads();
+    if (c.repairBytesPerSecond() > 0) {
+      double perRound = c.repairBytesPerSecond() * c.checkInterval().toSeconds();
+      budget = Math.min(budget + perRound, perRound + (double) (k + n) * c.fragmentBytes());
+    }
+    if (attention.isEmpty()) {
+      return;
+    }
+    Map<Holder, HolderRecord> records = new HashMap<>();
+    List<PackHealth> checked = new ArrayList<>();
+    for (int p : attention) {
+      checked.add(health(packs[p], records, nowMillis));
+    }
+    List<PackHealth> queue = PackHealth.queue(checked, threshold);
+    Set<Integer> queued = new LinkedHashSet<>();
+    queue.forEach(h -> queued.add(Integer.parseInt(h.packId().substring(1))));
+    attention.retainAll(queued);
+    List<PlacementPolicy.Candidate> eligible = null;
+    for (PackHealth health : queue) {
+      Pack pack = packs[Integer.parseInt(health.packId().substring(1))];
+      int readable = 0;
+      for (Holder h : pack.holderOf) {
+        readable += h != null && h.online ? 1 : 0;
+      }
+      if (readable < k) {
+        continue;
+      }
+      List<Integer> missing = health.missing();
+      long cost = (long) (k + missing.size()) * c.fragmentBytes();
+      if (c.repairBytesPerSecond() > 0 && budget < cost) {
+        break;
+      }
+      if (eligible == null) {
+        eligible = candidates(nowMillis);
+      }
+      List<PlacementPolicy.Candidate> keepApart = new ArrayList<>();
+      for (Holder h : pack.holderOf) {
+        if (h != null) {
+          keepApart.add(candidate(h));
+        }
+      }
+      List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, keepApart, missing.size(),
+          c.fragmentBytes(), random);
+      for (int j = 0; j < chosen.size(); j++) {
+        int i = missing.get(j);
+        Holder old = pack.holderOf[i];
+        if (old != null) {
+          // Superseded: the catalog drops the old copy (collected when its holder returns); a
+          // departed holder's copy was already gone.
+          old.packs.remove(pack.index);
+          pack.intact -= old.departed ? 0 : 1;
+          if (old.countedLive) {
+            pack.healthy--;
+          }
+        }
+        if (!Double.isNaN(pack.lostAt[i])) {
+          repairDelayHours += now - pack.lostAt[i];
+          repairsTimed++;
+          pack.lostAt[i] = Double.NaN;
+        }
+        place(pack, i, holders.get(Integer.parseInt(chosen.get(j).holderId().substring(1))));
+      }
+      long spent = (long) (k + chosen.size()) * c.fragmentBytes();
+      repairBytes += spent;
+      budget -= spent;
+      fragmentsRebuilt += chosen.size();
+      if (pack.healthy >= k + threshold) {
+        attention.remove(pack.index);
+      }
+    }
+  }
+
+  private PackHealth health(Pack pack, Map<Holder, HolderRecord> records, long nowMillis) {
+    List<FragmentPlacement> placements = new ArrayList<>(n);
+    Map<String, Holder> byId = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      Holder h = pack.holderOf[i];
+      if (h != null) {
+        placements.add(new FragmentPlacement(pack.id, i, pack.id + "/" + i, h.id, "", FragmentPlacement.STORED));
+        byId.put(h.id, h);
+        records.computeIfAbsent(h, this::record);
+      }
+    }
+    return PackHealth.of(pack.id, k, c.parityFragmentCount(), placements,
+        id -> rules.healthy(records.get(byId.get(id)), nowMillis),
+        id -> rules.live(records.get(byId.get(id)), nowMillis));
+  }
+
+  /** The holder as the catalog has it now: last heard from when it was last online. */
+  private HolderRecord record(Holder h) {
+    long lastSeen = h.online ? millis() : (long) (h.offlineSince * 3.6e6);
+    return new HolderRecord(h.id, "", Optional.empty(), FREE_BYTES, 0, h.packs.size(), "", "", "", lastSeen,
+        HolderRecord.AUDIT_OK, h.network, (long) (h.joined * 3.6e6), AuditScore.NEW, HolderRecord.ONLINE);
+  }
+
+  /** Holders a fragment can go to now: placeable by the rules, and up (an upload to a silent one fails). */
+  private List<PlacementPolicy.Candidate> candidates(long nowMillis) {
+    List<PlacementPolicy.Candidate> list = new ArrayList<>();
+    for (Holder h : present) {
+      if (h.online && rules.placeable(record(h), nowMillis)) {
+        list.add(candidate(h));
+      }
+    }
+    return list;
+  }
+
+  private PlacementPolicy.Candidate candidate(Holder h) {
+    return new PlacementPolicy.Candidate(h.id, "", h.network, FREE_BYTES - h.packs.size() * c.fragmentBytes(), 1.0);
+  }
+
+  private void sampleReads() {
+    for (int r = 0; r < c.readsPerCheck(); r++) {
+      Pack pack = packs[random.nextInt(packs.length)];
+      int up = 0;
+      for (Holder h : pack.holderOf) {
+        up += h != null && h.online ? 1 : 0;
+      }
+      reads++;
+      readsServed += up >= k ? 1 : 0;
+    }
+  }
+
+  // --- time ----------------------------------------------------------------------------------
+
+  private void schedule(double at, Kind kind, Holder h, long generation) {
+    events.add(new Event(at, sequence++, kind, h, generation));
+  }
+
+  private long millis() {
+    return (long) (now * 3.6e6);
+  }
+
+  private double offlineAfterHours() {
+    return c.offlineAfter().toMillis() / 3.6e6;
+  }
+
+  private double offlinePeriod() {
+    return weibull(c.meanOfflineHours());
+  }
+
+  private double onlinePeriod() {
+    return weibull(c.meanOfflineHours() * c.uptime() / (1 - c.uptime()));
+  }
+
+  /** A Weibull length with the configured shape and this mean. */
+  private double weibull(double mean) {
+    double shape = c.weibullShape();
+    double scale = mean / Math.exp(logGamma(1 + 1 / shape));
+    return scale * Math.pow(-Math.log(1 - random.nextDouble()), 1 / shape);
+  }
+
+  private double exponential(double rate) {
+    return -Math.log(1 - random.nextDouble()) / rate;
+  }
+
+  /** ln Γ(x) for x > 0 (Lanczos, g = 7). */
+  static double logGamma(double x) {
+    double[] g = {0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+        -176.61503916999185, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+        1.5056327351493116e-7};
+    if (x < 0.5) {
+      return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+    }
+    x -= 1;
+    double a = g[0];
+    double t = x + 7.5;
+    for (int i = 1; i < 9; i++) {
+      a += g[i] / (x + i);
+    }
+    return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+  }
+}
