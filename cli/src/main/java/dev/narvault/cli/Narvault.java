@@ -34,6 +34,7 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new RepairCommand(out));
     cli.addSubcommand(new CatalogRebuildCommand(out));
     cli.addSubcommand(new KeygenCommand(out));
+    cli.addSubcommand(new SimulateCommand(out));
     cli.addSubcommand(new CommandLine(new BenchCommand())
         .addSubcommand(new BenchCodecCommand(out))
         .addSubcommand(new BenchMigrateCommand(out)));

@@ -59,6 +59,8 @@ public final class Simulation {
   private long copiesLost;
   private double repairDelayHours;
   private long repairsTimed;
+  private double queuedHours;
+  private long queuedTimed;
   private double budget;
 
   private record Event(double time, long sequence, Kind kind, Holder holder, long generation)
@@ -99,6 +101,7 @@ public final class Simulation {
     final String id;
     final Holder[] holderOf;
     final double[] lostAt;
+    double queuedSince = Double.NaN;
     int healthy;
     int intact;
 
@@ -176,13 +179,17 @@ public final class Simulation {
     double fragmentHours = (double) packs.length * n * end;
     double lossPerFragmentHour = copiesLost / fragmentHours;
     double meanRepairHours = repairsTimed == 0 ? Double.NaN : repairDelayHours / repairsTimed;
-    double modelled = repairsTimed == 0 ? Double.NaN : ClosedForms.lossesPerPackYear(
-        ClosedForms.meanHoursToLoss(n, k, threshold, lossPerFragmentHour, meanRepairHours));
+    // The model's repair time: a loss is noticed after offlineAfter, then the pack waits in the
+    // queue (for bandwidth, or for k readable fragments) until rebuilt.
+    double meanQueuedHours = queuedTimed == 0 ? 0 : queuedHours / queuedTimed;
+    double modelRepairHours = offlineAfterHours() + meanQueuedHours;
+    double modelled = ClosedForms.lossesPerPackYear(
+        ClosedForms.meanHoursToLoss(n, k, threshold, lossPerFragmentHour, modelRepairHours));
     double[] interval = ClosedForms.poissonInterval(losses, packYears);
     return new SimulationResult(k, c.parityFragmentCount(), threshold, (double) n / k, c.years(), packYears, losses,
         losses / packYears, interval[0], interval[1], reads == 0 ? Double.NaN : (double) readsServed / reads, reads,
         repairBytes / storedBytes / (c.years() * 12), fragmentsRebuilt, lossPerFragmentHour * HOURS_PER_YEAR,
-        meanRepairHours, modelled);
+        meanRepairHours, modelRepairHours, modelled);
   }
 
   // --- holders -------------------------------------------------------------------------------
@@ -305,6 +312,7 @@ public final class Simulation {
         }
       }
       attention.remove(pack.index);
+      pack.queuedSince = Double.NaN;
       storeAfresh(pack);
     }
   }
@@ -338,8 +346,18 @@ public final class Simulation {
   }
 
   private void watch(Pack pack) {
-    if (pack.healthy < k + threshold) {
-      attention.add(pack.index);
+    if (pack.healthy < k + threshold && attention.add(pack.index)) {
+      pack.queuedSince = now;
+    }
+  }
+
+  /** The pack is back at or above its threshold: how long it waited counts. */
+  private void settled(Pack pack) {
+    attention.remove(pack.index);
+    if (!Double.isNaN(pack.queuedSince)) {
+      queuedHours += now - pack.queuedSince;
+      queuedTimed++;
+      pack.queuedSince = Double.NaN;
     }
   }
 
@@ -361,7 +379,11 @@ public final class Simulation {
     List<PackHealth> queue = PackHealth.queue(checked, threshold);
     Set<Integer> queued = new LinkedHashSet<>();
     queue.forEach(h -> queued.add(Integer.parseInt(h.packId().substring(1))));
-    attention.retainAll(queued);
+    for (int p : List.copyOf(attention)) {
+      if (!queued.contains(p)) {
+        settled(packs[p]);
+      }
+    }
     List<PlacementPolicy.Candidate> eligible = null;
     for (PackHealth health : queue) {
       Pack pack = packs[Integer.parseInt(health.packId().substring(1))];
@@ -373,6 +395,10 @@ public final class Simulation {
         continue;
       }
       List<Integer> missing = health.missing();
+      if (missing.isEmpty()) {
+        settled(pack);
+        continue;
+      }
       long cost = (long) (k + missing.size()) * c.fragmentBytes();
       if (c.repairBytesPerSecond() > 0 && budget < cost) {
         break;
@@ -412,7 +438,7 @@ public final class Simulation {
       budget -= spent;
       fragmentsRebuilt += chosen.size();
       if (pack.healthy >= k + threshold) {
-        attention.remove(pack.index);
+        settled(pack);
       }
     }
   }

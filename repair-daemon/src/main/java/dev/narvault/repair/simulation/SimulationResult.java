@@ -9,14 +9,17 @@ package dev.narvault.repair.simulation;
  * @param repairPerMonth repair traffic (k fragments read plus those rebuilt written) per byte of
  *     archived data per month: 0.05 means 50 GB a month per TB archived
  * @param copyLossPerYear rate at which a stored fragment copy is lost for good (holder left, rot)
- * @param meanRepairHours mean time from a copy's loss to its rebuild
- * @param modelledLossPerPackYear the eager-repair Markov model with the two measured rates above:
- *     the extrapolation to loss rates too small to observe
+ * @param meanRepairHours mean time from a copy's loss to its rebuild (with a lazy threshold, most of
+ *     it is waiting for the pack to fall below the threshold)
+ * @param modelRepairHours the repair time the model is given: offline-after (until a loss is
+ *     noticed) plus the mean time a pack below its threshold waited for its rebuild
+ * @param modelledLossPerPackYear the Markov model with the threshold, the measured copy-loss rate
+ *     and {@code modelRepairHours}: the extrapolation to loss rates too small to observe
  */
 public record SimulationResult(int dataFragmentCount, int parityFragmentCount, int threshold, double overhead,
     double years, double packYears, long losses, double lossPerPackYear, double lossLow, double lossHigh,
     double availability, long reads, double repairPerMonth, long fragmentsRebuilt, double copyLossPerYear,
-    double meanRepairHours, double modelledLossPerPackYear) {
+    double meanRepairHours, double modelRepairHours, double modelledLossPerPackYear) {
 
   public String code() {
     return dataFragmentCount + "+" + parityFragmentCount;

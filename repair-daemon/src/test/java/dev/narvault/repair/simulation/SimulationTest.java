@@ -45,6 +45,7 @@ class SimulationTest {
     assertEquals(lossPerHour * Simulation.HOURS_PER_YEAR, r.copyLossPerYear(), lossPerHour * Simulation.HOURS_PER_YEAR
         * 0.05, "copies are lost at the departure rate");
     assertEquals(5.05, r.meanRepairHours(), 0.2);
+    assertEquals(5.05, r.modelRepairHours(), 0.2);
     assertEquals(expected, r.modelledLossPerPackYear(), expected * 0.1, "the model fed the measured rates");
   }
 

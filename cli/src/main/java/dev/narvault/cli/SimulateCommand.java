@@ -1,0 +1,211 @@
+package dev.narvault.cli;
+
+import dev.narvault.core.json.JsonCodec;
+import dev.narvault.repair.simulation.Simulation;
+import dev.narvault.repair.simulation.SimulationConfig;
+import dev.narvault.repair.simulation.SimulationResult;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code narvault simulate}: years of volunteers in seconds, through the coordinator's own
+ * placement, health and repair-threshold code, one run per code. See {@code docs/durability.md}.
+ */
+@Command(name = "simulate", mixinStandardHelpOptions = true, sortOptions = false,
+    header = "Simulate holders over years: pack loss, availability and repair traffic per code.",
+    description = {"Simulates holders joining, going offline and online, leaving for good (and with them their",
+        "fragments), whole networks or a Sybil bloc leaving at once, and fragments rotting, over simulated",
+        "months or years. The coordinator's own policy code decides what counts as lost, what to repair",
+        "first and where rebuilt fragments go. For each code it prints:",
+        "  loss/pack-year   packs lost per pack-year observed, with a 95% interval (or 0 and its bound);",
+        "  model            the eager-repair Markov model fed the measured loss and repair rates: the",
+        "                   extrapolation to rates too small to observe (11 nines never happen in a run);",
+        "  availability     share of read attempts that found k fragments on online holders;",
+        "  repair           repair traffic per TB archived per month; overhead (k+m)/k.",
+        "Same --seed, same result. See docs/durability.md for the model and the chosen default."})
+final class SimulateCommand implements Callable<Integer> {
+  @Option(names = "--code", split = ",", defaultValue = "10+4,20+10,40+20,30+30",
+      description = "Codes as k+m, comma-separated (default: ${DEFAULT-VALUE}).")
+  List<String> codes;
+
+  @Option(names = "--threshold", defaultValue = "-1",
+      description = "Repair packs below k+R healthy fragments; -1: the coordinator's default, ceil(m/2).")
+  int threshold;
+
+  @Option(names = "--holders", defaultValue = "300", description = "Holders at any time (default: ${DEFAULT-VALUE}).")
+  int holders;
+
+  @Option(names = "--packs", defaultValue = "1000", description = "Packs stored (default: ${DEFAULT-VALUE}).")
+  int packs;
+
+  @Option(names = "--years", defaultValue = "5", description = "Simulated years (default: ${DEFAULT-VALUE}).")
+  double years;
+
+  @Option(names = "--uptime", defaultValue = "0.7",
+      description = "Share of time a holder is online (default: ${DEFAULT-VALUE}).")
+  double uptime;
+
+  @Option(names = "--mean-offline", defaultValue = "8h", converter = DurationConverter.class,
+      description = "Mean length of an offline period (default: ${DEFAULT-VALUE}).")
+  Duration meanOffline;
+
+  @Option(names = "--weibull-shape", defaultValue = "0.6",
+      description = "Shape of online/offline period lengths: 1 exponential, < 1 heavy-tailed (default: ${DEFAULT-VALUE}).")
+  double shape;
+
+  @Option(names = "--departures", defaultValue = "10%",
+      description = "Holders leaving for good per month, e.g. 10% or 0.1 (default: ${DEFAULT-VALUE}).")
+  String departures;
+
+  @Option(names = "--offline-after", defaultValue = "24h", converter = DurationConverter.class,
+      description = "The coordinator's --offline-after (default: ${DEFAULT-VALUE}).")
+  Duration offlineAfter;
+
+  @Option(names = "--vetting-period", defaultValue = "0s", converter = DurationConverter.class,
+      description = "The coordinator's --vetting-period (default: ${DEFAULT-VALUE}).")
+  Duration vetting;
+
+  @Option(names = "--repair-interval", defaultValue = "1h", converter = DurationConverter.class,
+      description = "Time between repair rounds (default: ${DEFAULT-VALUE}).")
+  Duration round;
+
+  @Option(names = "--repair-speed", defaultValue = "0", converter = ByteSize.class,
+      description = "Repair bytes per second, 0 = unlimited (default: ${DEFAULT-VALUE}).")
+  long repairSpeed;
+
+  @Option(names = "--pack-size", defaultValue = "64MiB", converter = ByteSize.class,
+      description = "Pack size; a fragment is pack size / k (default: ${DEFAULT-VALUE}).")
+  long packSize;
+
+  @Option(names = "--holders-per-network", defaultValue = "4",
+      description = "Holders sharing one /24 (default: ${DEFAULT-VALUE}).")
+  int perNetwork;
+
+  @Option(names = "--network-failures", defaultValue = "2",
+      description = "Times a year a whole /24 leaves at once (default: ${DEFAULT-VALUE}).")
+  double networkFailures;
+
+  @Option(names = "--sybil", defaultValue = "0",
+      description = "Share of holders in a hidden bloc leaving at once half-way (default: ${DEFAULT-VALUE}).")
+  double sybil;
+
+  @Option(names = "--corruption", defaultValue = "0.001",
+      description = "Chance a fragment rots in a year (default: ${DEFAULT-VALUE}).")
+  double corruption;
+
+  @Option(names = "--reads", defaultValue = "20",
+      description = "Read attempts sampled per repair round (default: ${DEFAULT-VALUE}).")
+  int reads;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--json", description = "Print the results as JSON.")
+  boolean json;
+
+  @Option(names = "--svg", paramLabel = "FILE",
+      description = "Also write a chart (nines against overhead, per code) to this SVG file.")
+  java.nio.file.Path svg;
+
+  private final PrintStream out;
+
+  SimulateCommand(PrintStream out) {
+    this.out = out;
+  }
+
+  @Override
+  public Integer call() {
+    double departureShare = departures.endsWith("%")
+        ? Double.parseDouble(departures.substring(0, departures.length() - 1)) / 100 : Double.parseDouble(departures);
+    List<SimulationResult> results = new ArrayList<>();
+    if (!json) {
+      out.printf(Locale.ROOT, "%d holders (uptime %.2f, mean offline %s, %.0f%%/month leaving), %d packs of %s, "
+          + "%.1f years, offline after %s%n", holders, uptime, meanOffline, departureShare * 100, packs,
+          (packSize >> 20) + " MiB", years, offlineAfter);
+      out.println(header());
+    }
+    for (String code : codes) {
+      String[] km = code.strip().split("\\+");
+      if (km.length != 2) {
+        throw new IllegalArgumentException("--code wants k+m, got " + code);
+      }
+      int k = Integer.parseInt(km[0]);
+      int m = Integer.parseInt(km[1]);
+      SimulationConfig config = new SimulationConfig(holders, packs, k, m, threshold, years, uptime,
+          meanOffline.toSeconds() / 3600.0, shape, departureShare, offlineAfter, vetting, round, repairSpeed,
+          Math.max(1, packSize / k), perNetwork, networkFailures, sybil, corruption, reads, seed);
+      Progress progress = new Progress(code);
+      SimulationResult r = new Simulation(config).run(progress::show);
+      progress.done();
+      results.add(r);
+      if (!json) {
+        out.println(row(r));
+      }
+    }
+    if (json) {
+      out.println(new String(JsonCodec.toJson(results), StandardCharsets.UTF_8));
+    }
+    if (svg != null) {
+      String title = String.format(Locale.ROOT, "uptime %.2f, %.0f%%/month leaving, offline after %s", uptime,
+          departureShare * 100, offlineAfter);
+      try {
+        java.nio.file.Files.writeString(svg, SimulationPlot.svg(results, title, 11));
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cannot write " + svg + ": " + e.getMessage(), e);
+      }
+    }
+    return 0;
+  }
+
+  static String header() {
+    return String.format(Locale.ROOT, "%-7s %-4s %-8s %-32s %-10s %-7s %-13s %-12s %-8s", "code", "r", "overhead",
+        "loss/pack-year (95% interval)", "model", "nines", "availability", "repair/TB/mo", "repair h");
+  }
+
+  static String row(SimulationResult r) {
+    String observed = r.losses() == 0
+        ? String.format(Locale.ROOT, "0 in %.0f (< %.1e)", r.packYears(), r.lossHigh())
+        : String.format(Locale.ROOT, "%.2e (%.1e–%.1e)", r.lossPerPackYear(), r.lossLow(), r.lossHigh());
+    double nines = -Math.log10(Math.max(r.modelledLossPerPackYear(), 1e-300));
+    return String.format(Locale.ROOT, "%-7s %-4d %-8.2f %-32s %-10.1e %-7.1f %-13s %-12s %-8.1f", r.code(),
+        r.threshold(), r.overhead(), observed, r.modelledLossPerPackYear(), nines,
+        String.format(Locale.ROOT, "%.5f", r.availability()),
+        String.format(Locale.ROOT, "%.0f GB", r.repairPerMonth() * 1000), r.modelRepairHours());
+  }
+
+  /** A bar on a terminal, a line per quarter otherwise; on stderr, so --json stays clean. */
+  private static final class Progress {
+    private final String code;
+    private final boolean terminal = System.console() != null && System.console().isTerminal();
+    private int shown = -1;
+
+    Progress(String code) {
+      this.code = code;
+    }
+
+    void show(double done) {
+      int percent = (int) (done * 100);
+      if (terminal && percent != shown) {
+        int filled = percent / 4;
+        System.err.printf(Locale.ROOT, "\r  %-7s [%s%s] %3d%%", code, "#".repeat(filled), " ".repeat(25 - filled),
+            percent);
+      } else if (!terminal && percent / 25 != shown / 25) {
+        System.err.printf(Locale.ROOT, "  %s: %d%% simulated%n", code, percent);
+      }
+      shown = percent;
+    }
+
+    void done() {
+      if (terminal) {
+        System.err.print("\r" + " ".repeat(50) + "\r");
+      }
+    }
+  }
+}
