@@ -67,10 +67,14 @@ final class MigrateCommand implements Callable<Integer> {
       description = "Secret key that signs manifests; created if missing (default: ${DEFAULT-VALUE}).")
   Path archiveKey;
 
-  @Option(names = "--k", defaultValue = "10", description = "Data fragments per pack (default: ${DEFAULT-VALUE}).")
+  // RS(40,40): chosen by simulation for volunteers (docs/durability.md); needs 80 holders on
+  // distinct networks. Small deployments pass a smaller code (the quickstart uses 10+4).
+  @Option(names = "--k", defaultValue = "40",
+      description = "Data fragments per pack (default: ${DEFAULT-VALUE}; see docs/durability.md).")
   int k;
 
-  @Option(names = "--m", defaultValue = "4", description = "Parity fragments per pack (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--m", defaultValue = "40",
+      description = "Parity fragments per pack (default: ${DEFAULT-VALUE}; needs k+m holders on distinct networks).")
   int m;
 
   @Option(names = "--pack-size", defaultValue = "64MiB", converter = ByteSize.class,

@@ -54,7 +54,9 @@ final class RepairCommand implements Callable<Integer> {
       description = "Check pack manifests against this key before trusting them (recommended).")
   String archiveKey;
 
-  @Option(names = "--offline-after", defaultValue = "1h", converter = DurationConverter.class,
+  // 24 h, from simulation (docs/durability.md): 1 h turns most of a volunteer's offline periods
+  // into repairs; 72 h leaves packs short for days.
+  @Option(names = "--offline-after", defaultValue = "24h", converter = DurationConverter.class,
       description = "A holder silent this long is offline; its fragments count as lost (default: ${DEFAULT-VALUE}).")
   Duration offlineAfter;
 

@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
         "  repair           repair traffic per TB archived per month; overhead (k+m)/k.",
         "Same --seed, same result. See docs/durability.md for the model and the chosen default."})
 final class SimulateCommand implements Callable<Integer> {
-  @Option(names = "--code", split = ",", defaultValue = "10+4,20+10,40+20,30+30",
+  @Option(names = "--code", split = ",", defaultValue = "10+4,20+10,40+20,30+30,40+40",
       description = "Codes as k+m, comma-separated (default: ${DEFAULT-VALUE}).")
   List<String> codes;
 
@@ -39,7 +39,7 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Repair packs below k+R healthy fragments; -1: the coordinator's default, ceil(m/2).")
   int threshold;
 
-  @Option(names = "--holders", defaultValue = "300", description = "Holders at any time (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--holders", defaultValue = "400", description = "Holders at any time (default: ${DEFAULT-VALUE}).")
   int holders;
 
   @Option(names = "--packs", defaultValue = "1000", description = "Packs stored (default: ${DEFAULT-VALUE}).")
@@ -173,9 +173,12 @@ final class SimulateCommand implements Callable<Integer> {
     String observed = r.losses() == 0
         ? String.format(Locale.ROOT, "0 in %.0f (< %.1e)", r.packYears(), r.lossHigh())
         : String.format(Locale.ROOT, "%.2e (%.1e–%.1e)", r.lossPerPackYear(), r.lossLow(), r.lossHigh());
-    double nines = -Math.log10(Math.max(r.modelledLossPerPackYear(), 1e-300));
-    return String.format(Locale.ROOT, "%-7s %-4d %-8.2f %-32s %-10.1e %-7.1f %-13s %-12s %-8.1f", r.code(),
-        r.threshold(), r.overhead(), observed, r.modelledLossPerPackYear(), nines,
+    // Below 1e-15 the model's arithmetic is no longer meaningful (and soon underflows): a bound.
+    boolean tiny = r.modelledLossPerPackYear() < 1e-15;
+    String model = tiny ? "< 1e-15" : String.format(Locale.ROOT, "%.1e", r.modelledLossPerPackYear());
+    String nines = tiny ? "> 15" : String.format(Locale.ROOT, "%.1f", -Math.log10(r.modelledLossPerPackYear()));
+    return String.format(Locale.ROOT, "%-7s %-4d %-8.2f %-32s %-10s %-7s %-13s %-12s %-8.1f", r.code(),
+        r.threshold(), r.overhead(), observed, model, nines,
         String.format(Locale.ROOT, "%.5f", r.availability()),
         String.format(Locale.ROOT, "%.0f GB", r.repairPerMonth() * 1000), r.modelRepairHours());
   }

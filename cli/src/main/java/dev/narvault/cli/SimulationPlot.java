@@ -51,7 +51,9 @@ final class SimulationPlot {
     s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"40\" stroke=\"green\" "
         + "stroke-dasharray=\"4 3\"/>%n", x(2.0, minOverhead, maxOverhead), y0, x(2.0, minOverhead, maxOverhead)));
     for (SimulationResult r : results) {
-      double nines = Math.min(MAX_NINES, -Math.log10(Math.max(r.modelledLossPerPackYear(), 1e-300)));
+      // Beyond 15 nines the model says only "more": drawn at the top of the chart.
+      double nines = r.modelledLossPerPackYear() < 1e-15 ? MAX_NINES
+          : Math.min(MAX_NINES, -Math.log10(r.modelledLossPerPackYear()));
       double x = x(r.overhead(), minOverhead, maxOverhead);
       double y = y(nines);
       String colour = r.availability() >= 0.999 ? "#1f77b4" : "#d62728";
