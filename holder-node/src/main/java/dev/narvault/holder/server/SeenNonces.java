@@ -12,11 +12,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The nonces of the orders this holder accepted, each until its order expires: an order is good
- * once. With a journal file, each accepted nonce is appended (and synced) before the order is
+ * once. Each accepted nonce is appended to a journal file (and synced) before the order is
  * acted on, and the journal is read back when the holder starts, so a restart does not reopen a
  * replay window; expired lines are dropped when the journal is rewritten (at start, and when it
  * has grown to twice the live entries). Lines that do not parse (a torn last line after a crash)
@@ -28,22 +27,17 @@ final class SeenNonces implements AutoCloseable {
   private static final int COMPACT_SLACK = 10_000;
 
   private final Map<String, Instant> seen = new HashMap<>();
-  private final Optional<Path> journal;
+  private final Path journal;
   private FileChannel out;
   private int journalLines;
 
-  private SeenNonces(Optional<Path> journal) {
+  private SeenNonces(Path journal) {
     this.journal = journal;
-  }
-
-  /** Remembers nonces in memory only (tests of a single process lifetime). */
-  static SeenNonces inMemory() {
-    return new SeenNonces(Optional.empty());
   }
 
   /** Remembers nonces in {@code file}, loading the unexpired ones it already holds. */
   static SeenNonces journaled(Path file, Instant now) throws IOException {
-    SeenNonces nonces = new SeenNonces(Optional.of(file));
+    SeenNonces nonces = new SeenNonces(file);
     try {
       for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
         String[] parts = line.split(" ");
@@ -95,7 +89,7 @@ final class SeenNonces implements AutoCloseable {
 
   /** Replaces the journal with the live entries, atomically. */
   private void rewrite(Instant now) throws IOException {
-    Path file = journal.orElseThrow();
+    Path file = journal;
     if (out != null) {
       out.close();
     }

@@ -330,7 +330,7 @@ public final class Simulation {
     pack.healthy = 0;
     pack.intact = 0;
     for (int i = 0; i < n; i++) {
-      Holder h = holders.get(Integer.parseInt(chosen.get(i).holderId().substring(1)));
+      Holder h = holder(chosen.get(i).holderId());
       place(pack, i, h);
       pack.lostAt[i] = Double.NaN;
     }
@@ -378,7 +378,7 @@ public final class Simulation {
     }
     List<PackHealth> queue = PackHealth.queue(checked, threshold);
     Set<Integer> queued = new LinkedHashSet<>();
-    queue.forEach(h -> queued.add(Integer.parseInt(h.packId().substring(1))));
+    queue.forEach(h -> queued.add(pack(h.packId()).index));
     for (int p : List.copyOf(attention)) {
       if (!queued.contains(p)) {
         settled(packs[p]);
@@ -386,7 +386,7 @@ public final class Simulation {
     }
     List<PlacementPolicy.Candidate> eligible = null;
     for (PackHealth health : queue) {
-      Pack pack = packs[Integer.parseInt(health.packId().substring(1))];
+      Pack pack = pack(health.packId());
       int readable = 0;
       for (Holder h : pack.holderOf) {
         readable += h != null && h.online ? 1 : 0;
@@ -431,7 +431,7 @@ public final class Simulation {
           repairsTimed++;
           pack.lostAt[i] = Double.NaN;
         }
-        place(pack, i, holders.get(Integer.parseInt(chosen.get(j).holderId().substring(1))));
+        place(pack, i, holder(chosen.get(j).holderId()));
       }
       long spent = (long) (k + chosen.size()) * c.fragmentBytes();
       repairBytes += spent;
@@ -491,6 +491,16 @@ public final class Simulation {
       reads++;
       readsServed += up >= k ? 1 : 0;
     }
+  }
+
+  /** The holder behind a policy id ("h" + index). */
+  private Holder holder(String id) {
+    return holders.get(Integer.parseInt(id.substring(1)));
+  }
+
+  /** The pack behind a policy id ("p" + index). */
+  private Pack pack(String id) {
+    return packs[Integer.parseInt(id.substring(1))];
   }
 
   // --- time ----------------------------------------------------------------------------------

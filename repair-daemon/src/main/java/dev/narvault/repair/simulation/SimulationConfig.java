@@ -53,24 +53,11 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     }
   }
 
-  /** A world of volunteers: 70 % uptime, 10 % leaving a month, RS(k,m) on 64 MiB packs. */
-  public static SimulationConfig volunteers(int k, int m) {
-    return new SimulationConfig(300, 1000, k, m, -1, 5, 0.7, 8, 0.6, 0.10, Duration.ofHours(24), Duration.ZERO,
-        Duration.ofHours(1), 0, (64L << 20) / k, 4, 2, 0, 0, 20, 1);
-  }
-
   public int totalFragmentCount() {
     return dataFragmentCount + parityFragmentCount;
   }
 
   public int effectiveThreshold() {
     return threshold >= 0 ? threshold : dev.narvault.repair.policy.PackHealth.defaultThreshold(parityFragmentCount);
-  }
-
-  public SimulationConfig withCode(int k, int m) {
-    return new SimulationConfig(holders, packs, k, m, threshold, years, uptime, meanOfflineHours, weibullShape,
-        departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
-        fragmentBytes * dataFragmentCount / k, holdersPerNetwork, networkFailuresPerYear, sybilShare,
-        corruptionPerFragmentYear, readsPerCheck, seed);
   }
 }
