@@ -1,15 +1,18 @@
 package dev.narvault.cli;
 
+import dev.narvault.core.archive.Archive;
+import dev.narvault.core.archive.HolderHealth;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.ReadBudget;
 import dev.narvault.core.s3.S3ObjectSource;
-import dev.narvault.core.archive.Archive;
 import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -44,6 +47,53 @@ final class GatewayCommand implements Callable<Integer> {
       description = "Check each pack manifest's signature with this key.")
   String archivePublicKey;
 
+  @Option(names = "--misses-per-second", defaultValue = "20",
+      description = "How fast one client (an IPv4 address or IPv6 /64) may ask for things that exist nowhere: "
+          + "refill rate of its miss budget; past it, 429 (default: ${DEFAULT-VALUE}).")
+  double missesPerSecond;
+
+  @Option(names = "--miss-burst", defaultValue = "200",
+      description = "How many such misses a client may make at once (default: ${DEFAULT-VALUE}).")
+  double missBurst;
+
+  @Option(names = "--negative-ttl", defaultValue = "30s", converter = DurationConverter.class,
+      description = "How long something found nowhere is answered 404 without asking S3 again "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration negativeTtl;
+
+  @Option(names = "--trust-forwarded-for",
+      description = "Take the client's address from the last X-Forwarded-For entry. Only behind a reverse proxy "
+          + "that sets it: otherwise clients choose their own budgets.")
+  boolean trustForwardedFor;
+
+  @Option(names = "--nar-cache-dir", paramLabel = "DIR",
+      description = "Where NARs rebuilt from holders are kept, so a popular one is rebuilt once (its earlier "
+          + "entries are deleted at start; default: a temporary directory).")
+  Path narCacheDir;
+
+  @Option(names = "--nar-cache-size", defaultValue = "1GiB", converter = ByteSize.class,
+      description = "At most this many bytes of rebuilt NARs kept (0: none; rebuilds in flight are still shared) "
+          + "(default: ${DEFAULT-VALUE}).")
+  long narCacheSize;
+
+  @Option(names = "--overhead-per-second", defaultValue = "8MiB", converter = ByteSize.class,
+      description = "Holder bytes per second a client may cost beyond what it receives (decoding, tiny ranges); "
+          + "past its budget, 429 (default: ${DEFAULT-VALUE}).")
+  long overheadPerSecond;
+
+  @Option(names = "--overhead-burst", defaultValue = "256MiB", converter = ByteSize.class,
+      description = "Such overhead a client may cost at once (default: ${DEFAULT-VALUE}).")
+  long overheadBurst;
+
+  @Option(names = "--read-memory", defaultValue = "64MiB", converter = ByteSize.class,
+      description = "Memory for holder reads in flight, all requests together; each request still gets "
+          + "its next chunk (default: ${DEFAULT-VALUE}).")
+  long readMemory;
+
+  @Option(names = "--holder-timeout", defaultValue = "10s", converter = DurationConverter.class,
+      description = "How long a holder may take to start answering (default: ${DEFAULT-VALUE}).")
+  Duration holderTimeout;
+
   private final PrintStream out;
 
   GatewayCommand(PrintStream out) {
@@ -52,11 +102,15 @@ final class GatewayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    GatewayConfig config = new GatewayConfig(new InetSocketAddress(bind, port), priority);
+    GatewayConfig config = new GatewayConfig(new InetSocketAddress(bind, port), priority)
+        .withMisses(new GatewayConfig.MissLimits(new GatewayConfig.Rate(missesPerSecond, missBurst), negativeTtl))
+        .withTrustForwardedFor(trustForwardedFor)
+        .withCache(new GatewayConfig.CacheSettings(Optional.ofNullable(narCacheDir), narCacheSize))
+        .withOverhead(new GatewayConfig.Rate(overheadPerSecond, overheadBurst));
     Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k)));
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig());
-        GatewayServer server = GatewayServer.start(config,
-            new Archive(cat, new HolderClient(Duration.ofSeconds(10)), keys), objects)) {
+        GatewayServer server = GatewayServer.start(config, new Archive(cat, new HolderClient(holderTimeout), keys,
+            HolderHealth.withDefaults(), new ReadBudget(readMemory)), objects)) {
       out.println("gateway serving at " + server.endpoint() + " (Ctrl-C to stop)");
       Runtime.getRuntime().addShutdownHook(new Thread(server::close));
       server.awaitClose();

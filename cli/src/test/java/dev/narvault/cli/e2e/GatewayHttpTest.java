@@ -214,7 +214,8 @@ class GatewayHttpTest {
   @Test
   void enumeration_isSlowedWithout404sForBackendsOrSlowingKnownPaths() throws Exception {
     try (GatewayServer strict = GatewayServer.start(
-        new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50, 0.001, 5, 60_000),
+        new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50).withMisses(new GatewayConfig.MissLimits(
+            new GatewayConfig.Rate(0.001, 5), Duration.ofSeconds(60))),
         new Archive(cluster.catalog, new HolderClient(
             Duration.ofSeconds(5)), Optional.empty()), cluster.objects)) {
       for (int i = 0; i < 5; i++) {

@@ -13,10 +13,14 @@ import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.FragmentReader;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.PackReader;
+import dev.narvault.core.pack.ReadBudget;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,25 +30,38 @@ import java.util.concurrent.Executors;
 /**
  * The archive as the gateway sees it: catalog lookups and verified NAR reads from holders.
  * Manifests are parsed once and kept in a small LRU; with an archive public key configured, each
- * manifest's signature is checked when it is loaded.
+ * manifest's signature is checked when it is loaded. Reads share a {@link HolderHealth} (a holder
+ * that failed is avoided for a while by every request) and a {@link ReadBudget} (memory held by
+ * reads in flight).
  */
 public final class Archive {
   private static final int MANIFEST_CACHE = 1024;
   /** A holder that has not answered a range in this long is read around while it keeps trying. */
   private static final Duration HEDGE_AFTER = Duration.ofSeconds(2);
+  /** Default memory for reads in flight, all requests together. */
+  public static final long DEFAULT_READ_BUDGET = 64L << 20;
 
   private final Catalog catalog;
   private final HolderClient holders;
+  private final HolderHealth health;
+  private final ReadBudget budget;
   /** One codec per code, shared by all requests: it caches the decode matrices of erasure patterns. */
   private final ConcurrentHashMap<String, Codec> codecs = new ConcurrentHashMap<>();
-  /** Degraded reads ask k holders at once; each read blocks on the network, so virtual threads. */
+  /** Chunks, degraded reads and hedges block on the network, so virtual threads. */
   private final Executor parallelReads = Executors.newVirtualThreadPerTaskExecutor();
   private final ManifestCache manifests;
 
-  public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys) {
+  public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys, HolderHealth health,
+      ReadBudget budget) {
     this.catalog = catalog;
     this.holders = holders;
+    this.health = health;
+    this.budget = budget;
     this.manifests = new ManifestCache(catalog, archiveKeys, MANIFEST_CACHE);
+  }
+
+  public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys) {
+    this(catalog, holders, archiveKeys, HolderHealth.withDefaults(), new ReadBudget(DEFAULT_READ_BUDGET));
   }
 
   public Optional<ArchivedNar> narInfo(String storeHash) throws CatalogException {
@@ -55,46 +72,118 @@ public final class Archive {
     return catalog.narByFileKey(fileKey);
   }
 
+  /** What the holders learned lately; shared by every read of this archive. */
+  public HolderHealth health() {
+    return health;
+  }
+
+  /**
+   * What one read cost.
+   *
+   * @param readAround fragments that had to be read around (unreachable, corrupt or slow)
+   * @param holderBytes bytes received from holders, decoding and block rounding included
+   */
+  public record ReadCost(int readAround, long holderBytes) {}
+
   /**
    * Writes NAR bytes {@code [from, from + length)} to {@code out}, every byte verified. Throws
    * before writing anything when the pack cannot be read at all.
-   *
-   * @return how many fragments had to be read around (unreachable or corrupt)
    */
-  public int read(ArchivedNar nar, long from, long length, OutputStream out) throws IOException {
+  public ReadCost read(ArchivedNar nar, long from, long length, OutputStream out) throws IOException {
     if (from < 0 || length < 0 || from + length > nar.length()) {
       throw new IllegalArgumentException("range " + from + "+" + length + " outside NAR of " + nar.length());
     }
     Manifest manifest = manifest(nar.packId());
-    List<FragmentPlacement> placements = catalog.placements(nar.packId());
-    FragmentReader reader = (index, offset, len) -> readFragment(manifest, placements, index, offset, len);
+    Holders reader = new Holders(manifest, catalog.placements(nar.packId()));
     Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
         code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
     PackReader packReader = new PackReader(manifest, codec, reader,
-        PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER));
-    packReader.read(nar.packOffset() + from, length, out);
-    return packReader.failedFragments().cardinality();
+        PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudget(budget));
+    try {
+      packReader.read(nar.packOffset() + from, length, out);
+    } finally {
+      reader.blameCorrupt(packReader.corruptFragments());
+    }
+    return new ReadCost(packReader.failedFragments().cardinality(), packReader.bytesFromHolders());
   }
 
-  private byte[] readFragment(Manifest manifest, List<FragmentPlacement> placements, int index, long offset,
-      int length) throws IOException {
-    FragmentId id = manifest.fragments().get(index).id();
-    IOException last = null;
-    // Copies the catalog counts as stored first; then any other copy a holder may still have
-    // (superseded by repair, not yet deleted): every byte is verified either way.
-    for (boolean stored : new boolean[] {true, false}) {
-      for (FragmentPlacement p : placements) {
-        if (p.stored() != stored || p.fragmentIndex() != index || !p.fragmentId().equals(id.hex())) {
+  /** A pack's fragments on their holders, for one read; failures are remembered in {@link #health}. */
+  private final class Holders implements FragmentReader {
+    private final Manifest manifest;
+    private final List<FragmentPlacement> placements;
+    /** Who served each fragment last, so a corrupt block can be blamed on its holder. */
+    private final ConcurrentHashMap<Integer, String> servedBy = new ConcurrentHashMap<>();
+
+    Holders(Manifest manifest, List<FragmentPlacement> placements) {
+      this.manifest = manifest;
+      this.placements = placements;
+    }
+
+    /**
+     * Copies the catalog counts as stored first, then any other copy a holder may still have
+     * (superseded by repair, not yet deleted): every byte is verified either way. Holders backing
+     * off after failures are skipped.
+     */
+    @Override
+    public byte[] read(int index, long offset, int length) throws IOException {
+      FragmentId id = manifest.fragments().get(index).id();
+      IOException last = null;
+      boolean skipped = false;
+      for (FragmentPlacement p : copies(index, id)) {
+        if (!health.tryUse(p.endpoint())) {
+          skipped = true;
           continue;
         }
+        long t0 = System.nanoTime();
         try {
-          return holders.read(URI.create(p.endpoint()), id, offset, length);
+          byte[] bytes = holders.read(URI.create(p.endpoint()), id, offset, length);
+          health.answered(p.endpoint(), System.nanoTime() - t0);
+          servedBy.put(index, p.endpoint());
+          return bytes;
+        } catch (InterruptedIOException e) {
+          // Cancelled: the client left, or the holder was read around for being slow.
+          if (System.nanoTime() - t0 >= HEDGE_AFTER.toNanos()) {
+            health.failed(p.endpoint());
+          }
+          throw e;
         } catch (IOException e) {
+          health.failed(p.endpoint());
           last = e;
         }
       }
+      if (last != null) {
+        throw last;
+      }
+      throw new IOException(skipped ? "the holders of fragment " + index + " failed recently"
+          : "no holder has fragment " + index + " (" + id + ")");
     }
-    throw last != null ? last : new IOException("no holder has fragment " + index + " (" + id + ")");
+
+    @Override
+    public boolean likelyAvailable(int index) {
+      FragmentId id = manifest.fragments().get(index).id();
+      return copies(index, id).stream().anyMatch(p -> health.usable(p.endpoint()));
+    }
+
+    private List<FragmentPlacement> copies(int index, FragmentId id) {
+      List<FragmentPlacement> stored = new ArrayList<>();
+      List<FragmentPlacement> others = new ArrayList<>();
+      for (FragmentPlacement p : placements) {
+        if (p.fragmentIndex() == index && p.fragmentId().equals(id.hex())) {
+          (p.stored() ? stored : others).add(p);
+        }
+      }
+      stored.addAll(others);
+      return stored;
+    }
+
+    void blameCorrupt(BitSet corrupt) {
+      for (int i = corrupt.nextSetBit(0); i >= 0; i = corrupt.nextSetBit(i + 1)) {
+        String endpoint = servedBy.get(i);
+        if (endpoint != null) {
+          health.failed(endpoint);
+        }
+      }
+    }
   }
 
   private Manifest manifest(String packId) throws IOException {

@@ -136,7 +136,7 @@ public final class HolderClient {
         .header("Range", "bytes=" + offset + "-" + (offset + length - 1)).GET().build();
     // Time to answer, plus the time the range takes at the slowest rate still worth waiting for.
     Duration deadline = timeout.plusMillis(length * 1000L / MIN_READ_RATE);
-    HttpResponse<byte[]> response = send(request, capped(length), endpoint, deadline);
+    HttpResponse<byte[]> response = send(request, exactly(length), endpoint, deadline);
     if (response.statusCode() != 206) {
       throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
           + response.statusCode() + " for fragment " + id + " range " + offset + "+" + length);
@@ -241,6 +241,14 @@ public final class HolderClient {
     return info -> new CappedBody(info.statusCode() / 100 == 2 ? max : MAX_SMALL_ANSWER);
   }
 
+  /**
+   * A success answer of exactly {@code length} bytes, received straight into one array (one copy
+   * from the network buffers, none after); an error's text as {@link #capped}.
+   */
+  static HttpResponse.BodyHandler<byte[]> exactly(int length) {
+    return info -> info.statusCode() / 100 == 2 ? new ExactBody(length) : new CappedBody(MAX_SMALL_ANSWER);
+  }
+
   /** An answer longer than asked for. */
   static final class AnswerTooLongException extends IOException {
     AnswerTooLongException(String message) {
@@ -295,6 +303,57 @@ public final class HolderClient {
     @Override
     public void onComplete() {
       result.complete(bytes.toByteArray());
+    }
+  }
+
+  /** Receives a body into an array of the asked length; more bytes than that fail the exchange. */
+  static final class ExactBody implements HttpResponse.BodySubscriber<byte[]> {
+    private final byte[] bytes;
+    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+    private int filled;
+    private Flow.Subscription subscription;
+
+    ExactBody(int length) {
+      this.bytes = new byte[length];
+    }
+
+    @Override
+    public CompletionStage<byte[]> getBody() {
+      return result;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      subscription = s;
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> items) {
+      if (result.isDone()) {
+        return;
+      }
+      for (ByteBuffer b : items) {
+        int n = b.remaining();
+        if (n > bytes.length - filled) {
+          subscription.cancel();
+          result.completeExceptionally(
+              new AnswerTooLongException("sent more than the " + bytes.length + " bytes asked for"));
+          return;
+        }
+        b.get(bytes, filled, n);
+        filled += n;
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      result.completeExceptionally(t);
+    }
+
+    @Override
+    public void onComplete() {
+      result.complete(filled == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, filled));
     }
   }
 }

@@ -3,6 +3,7 @@ package dev.narvault.core.pack;
 import dev.narvault.core.erasure.NotEnoughFragmentsException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -10,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.ObjIntConsumer;
 
 /**
@@ -42,39 +44,51 @@ final class BlockVerifier {
   /**
    * Verified bytes of blocks {@code [first, end)} from exactly k of the {@code candidates}, read at
    * once on {@code executor}; a candidate that fails is reported to {@code onFailure} and replaced
-   * by the next one. The answer has the bytes at the index of each fragment read, null elsewhere.
+   * by the next one. When the k reads are not all in after {@code hedgeAfter}, one more candidate
+   * is asked, and again each time that passes; once k have answered, reads still going are
+   * cancelled. The answer has the bytes at the index of each fragment read, null elsewhere.
    *
    * @throws NotEnoughFragmentsException when the candidates run out before k answered
    */
-  byte[][] readAnyK(ArrayDeque<Integer> candidates, int first, int end, Executor executor,
+  byte[][] readAnyK(ArrayDeque<Integer> candidates, int first, int end, Executor executor, Duration hedgeAfter,
       ObjIntConsumer<IOException> onFailure) throws IOException {
     int k = layout.dataFragmentCount();
     byte[][] work = new byte[layout.totalFragmentCount()][];
     ExecutorCompletionService<byte[]> reads = new ExecutorCompletionService<>(executor);
     Map<Future<byte[]>, Integer> inFlight = new HashMap<>();
     int have = 0;
+    int hedges = 0;
     try {
       while (have < k) {
-        while (have + inFlight.size() < k && !candidates.isEmpty()) {
+        while (have + inFlight.size() < k + hedges && !candidates.isEmpty()) {
           int index = candidates.poll();
           inFlight.put(reads.submit(() -> read(index, first, end)), index);
         }
         if (inFlight.isEmpty()) {
           break;
         }
-        Future<byte[]> done = reads.take();
+        Future<byte[]> done = reads.poll(hedgeAfter.toNanos(), TimeUnit.NANOSECONDS);
+        if (done == null) {
+          // Someone is slow: ask one more, whoever answers first counts.
+          if (!candidates.isEmpty()) {
+            hedges++;
+          }
+          continue;
+        }
         int index = inFlight.remove(done);
         try {
           work[index] = done.get();
           have++;
         } catch (ExecutionException e) {
           onFailure.accept(e.getCause() instanceof IOException io ? io : new IOException(e.getCause()), index);
+          hedges = Math.max(0, hedges - 1);
         }
       }
     } catch (InterruptedException e) {
-      inFlight.keySet().forEach(f -> f.cancel(true));
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while reading fragments");
+    } finally {
+      inFlight.keySet().forEach(f -> f.cancel(true));
     }
     if (have < k) {
       throw new NotEnoughFragmentsException("pack " + ManifestCodec.packId(manifest).substring(0, 12) + ": only "

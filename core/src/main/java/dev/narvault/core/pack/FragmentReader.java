@@ -13,4 +13,13 @@ public interface FragmentReader {
    * throws when the fragment cannot be read (holder down, short read, ...).
    */
   byte[] read(int fragmentIndex, long offset, int length) throws IOException;
+
+  /**
+   * False when a read of this fragment would very likely fail now (its holders failed recently):
+   * readers then read around it from the start instead of asking, and ask it last when decoding.
+   * Only a hint; a fragment said to be available may still fail.
+   */
+  default boolean likelyAvailable(int fragmentIndex) {
+    return true;
+  }
 }

@@ -4,6 +4,7 @@ import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.NotEnoughFragmentsException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -25,6 +26,9 @@ public final class FragmentRebuilder {
   private final BlockVerifier blocks;
   private final Executor executor;
   private final int stripeBlocks;
+  /** A source this slow to answer a stripe gets company: one more source is asked. */
+  private static final Duration HEDGE_AFTER = Duration.ofSeconds(5);
+
   private final BitSet failed = new BitSet();
   private final Map<Integer, IOException> failures = new HashMap<>();
 
@@ -104,7 +108,7 @@ public final class FragmentRebuilder {
         candidates.add(i);
       }
     }
-    return blocks.readAnyK(candidates, first, end, executor, (why, index) -> {
+    return blocks.readAnyK(candidates, first, end, executor, HEDGE_AFTER, (why, index) -> {
       failed.set(index);
       failures.put(index, why);
     });

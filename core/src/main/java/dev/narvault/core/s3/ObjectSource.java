@@ -24,7 +24,20 @@ public interface ObjectSource extends AutoCloseable {
    *
    * @throws ObjectNotFoundException when there is no such key
    */
-  OpenedObject openObject(String key) throws IOException;
+  default OpenedObject openObject(String key) throws IOException {
+    return openObject(key, java.util.Optional.empty());
+  }
+
+  /**
+   * Opens an object, or one byte range of it ({@code range} is an HTTP {@code Range} value such as
+   * {@code bytes=0-99}; the store may serve the whole object instead, which {@link
+   * OpenedObject#contentRange()} tells). The caller closes it. A store that refuses access (403)
+   * or fails (5xx) is trouble, an {@link IOException}, never "not found".
+   *
+   * @throws ObjectNotFoundException when there is no such key
+   * @throws RangeNotSatisfiableException when the range lies outside the object
+   */
+  OpenedObject openObject(String key, java.util.Optional<String> range) throws IOException;
 
   /**
    * An object's size and last modification, without reading it.

@@ -23,6 +23,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 /**
  * {@link ObjectSource} over the AWS SDK v2 sync client. Checksums are computed only where S3
  * requires them, so S3-compatible servers that do not know the newer checksum headers work.
+ * Only a 404 means "no such object": AWS answers 403 for a missing key when the credentials may
+ * not list the bucket, so give them {@code s3:ListBucket}; a 403 is otherwise access trouble.
  */
 public final class S3ObjectSource implements ObjectSource {
   private final S3Client client;
@@ -57,17 +59,34 @@ public final class S3ObjectSource implements ObjectSource {
   }
 
   @Override
-  public OpenedObject openObject(String key) throws IOException {
+  public OpenedObject openObject(String key, java.util.Optional<String> range) throws IOException {
     try {
-      var response = client.getObject(b -> b.bucket(bucket).key(key));
-      return new OpenedObject(response, response.response().contentLength());
+      var response = client.getObject(b -> {
+        b.bucket(bucket).key(key);
+        range.ifPresent(b::range);
+      });
+      var head = response.response();
+      return new OpenedObject(response, head.contentLength(), java.util.Optional.ofNullable(head.contentType()),
+          java.util.Optional.ofNullable(head.contentEncoding()).filter(e -> !e.isBlank()),
+          java.util.Optional.ofNullable(head.contentRange()));
     } catch (S3Exception e) {
-      if (e.statusCode() == 404 || e.statusCode() == 403) {
+      if (e.statusCode() == 404) {
         throw new ObjectNotFoundException(key);
+      }
+      if (e.statusCode() == 416) {
+        throw new RangeNotSatisfiableException(key, statLength(key));
       }
       throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
     } catch (SdkException e) {
       throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  private long statLength(String key) {
+    try {
+      return stat(key).size();
+    } catch (IOException e) {
+      return -1;
     }
   }
 
@@ -77,7 +96,7 @@ public final class S3ObjectSource implements ObjectSource {
       var head = client.headObject(b -> b.bucket(bucket).key(key));
       return new StoredObject(key, head.contentLength(), head.lastModified());
     } catch (S3Exception e) {
-      if (e.statusCode() == 404 || e.statusCode() == 403) {
+      if (e.statusCode() == 404) {
         throw new ObjectNotFoundException(key);
       }
       throw new IOException("cannot look at s3://" + bucket + "/" + key + ": " + e.getMessage(), e);

@@ -2,6 +2,9 @@ package dev.narvault.gateway.server;
 
 import dev.narvault.core.http.ServerLimits;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * The gateway's settings.
@@ -9,36 +12,89 @@ import java.net.InetSocketAddress;
  * @param bind address and port (0 picks a free port)
  * @param priority the {@code Priority} in nix-cache-info; lower is preferred by Nix, and a missing
  *     one means 0, which would outrank cache.nixos.org (40): the archive defaults to 50
- * @param missesPerSecond how fast one client may ask for paths that exist nowhere (refill rate)
- * @param missBurst how many such misses a client may make at once
- * @param negativeTtlMillis how long a path found nowhere is remembered as absent
+ * @param misses how often one client may ask for what exists nowhere, and how long such an answer
+ *     is remembered
+ * @param trustForwardedFor take the client's address from the last {@code X-Forwarded-For} entry
+ *     (only behind a reverse proxy that sets it; otherwise any client could pick its own address)
+ * @param cache where rebuilt NARs are kept, and how many bytes of them
+ * @param overhead how many holder bytes beyond what it receives a client may cost (decoding, block
+ *     rounding, tiny ranges): a token bucket per client
  * @param limits connections, header sizes and timeouts every client is held to
  */
-public record GatewayConfig(InetSocketAddress bind, int priority, double missesPerSecond, double missBurst,
-    long negativeTtlMillis, ServerLimits limits) {
+public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits misses, boolean trustForwardedFor,
+    CacheSettings cache, Rate overhead, ServerLimits limits) {
   public static final int DEFAULT_PRIORITY = 50;
+
+  /** A token bucket: {@code perSecond} refill, up to {@code burst}. */
+  public record Rate(double perSecond, double burst) {
+    public Rate {
+      if (!(perSecond > 0) || !(burst >= 1)) {
+        throw new IllegalArgumentException("a rate needs perSecond > 0 and burst >= 1, got " + perSecond + "/s, burst "
+            + burst);
+      }
+    }
+  }
+
+  /**
+   * @param rate misses per client: 20/s in bursts of 200 by default
+   * @param negativeTtl how long something found nowhere is answered 404 without asking S3
+   */
+  public record MissLimits(Rate rate, Duration negativeTtl) {
+    public static final MissLimits DEFAULTS = new MissLimits(new Rate(20, 200), Duration.ofSeconds(30));
+
+    public MissLimits {
+      if (negativeTtl.isNegative()) {
+        throw new IllegalArgumentException("negative TTL must be >= 0, got " + negativeTtl);
+      }
+    }
+  }
+
+  /**
+   * @param dir where rebuilt NARs are kept (a temporary directory when empty)
+   * @param maxBytes at most this many bytes of them (0: none kept, rebuilds still shared)
+   */
+  public record CacheSettings(Optional<Path> dir, long maxBytes) {
+    public static final CacheSettings DEFAULTS = new CacheSettings(Optional.empty(), 1L << 30);
+
+    public CacheSettings {
+      if (maxBytes < 0) {
+        throw new IllegalArgumentException("cache size must be >= 0, got " + maxBytes);
+      }
+    }
+  }
+
+  /** 8 MiB/s of overhead per client, in bursts of 256 MiB. */
+  public static final Rate DEFAULT_OVERHEAD = new Rate(8 << 20, 256 << 20);
 
   public GatewayConfig {
     if (priority < 0 || priority > 1000) {
       throw new IllegalArgumentException("priority must be 0..1000, got " + priority);
     }
-    if (missesPerSecond <= 0 || missBurst < 1 || negativeTtlMillis < 0) {
-      throw new IllegalArgumentException("miss limits must be positive, got " + missesPerSecond + "/s, burst "
-          + missBurst + ", ttl " + negativeTtlMillis + " ms");
-    }
   }
 
-  /** Defaults: 20 misses/s per client with bursts of 200, absent paths remembered 30 s. */
+  /** Defaults for everything but where to listen and the priority. */
   public GatewayConfig(InetSocketAddress bind, int priority) {
-    this(bind, priority, 20, 200, 30_000);
+    this(bind, priority, MissLimits.DEFAULTS, false, CacheSettings.DEFAULTS, DEFAULT_OVERHEAD,
+        ServerLimits.defaults());
   }
 
-  public GatewayConfig(InetSocketAddress bind, int priority, double missesPerSecond, double missBurst,
-      long negativeTtlMillis) {
-    this(bind, priority, missesPerSecond, missBurst, negativeTtlMillis, ServerLimits.defaults());
+  public GatewayConfig withMisses(MissLimits limits) {
+    return new GatewayConfig(bind, priority, limits, trustForwardedFor, cache, overhead, this.limits);
+  }
+
+  public GatewayConfig withTrustForwardedFor(boolean trust) {
+    return new GatewayConfig(bind, priority, misses, trust, cache, overhead, limits);
+  }
+
+  public GatewayConfig withCache(CacheSettings settings) {
+    return new GatewayConfig(bind, priority, misses, trustForwardedFor, settings, overhead, limits);
+  }
+
+  public GatewayConfig withOverhead(Rate rate) {
+    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, rate, limits);
   }
 
   public GatewayConfig withLimits(ServerLimits serverLimits) {
-    return new GatewayConfig(bind, priority, missesPerSecond, missBurst, negativeTtlMillis, serverLimits);
+    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, overhead, serverLimits);
   }
 }

@@ -14,6 +14,10 @@ final class GatewayMetrics {
   final LongAdder archiveFailures = new LongAdder();
   final LongAdder fromS3 = new LongAdder();
   final LongAdder missesLimited = new LongAdder();
+  final LongAdder overheadLimited = new LongAdder();
+  final LongAdder holderBytes = new LongAdder();
+  final LongAdder cacheHits = new LongAdder();
+  final LongAdder rebuildsShared = new LongAdder();
   private final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
 
   void request(int status) {
@@ -30,8 +34,16 @@ final class GatewayMetrics {
     counter(s, "narvault_gateway_nar_archive_failures_total", "Archived NARs the holders could not serve.",
         archiveFailures.sum());
     counter(s, "narvault_gateway_s3_total", "Objects proxied from S3.", fromS3.sum());
-    counter(s, "narvault_gateway_misses_limited_total", "narinfo misses refused with 429 (enumeration).",
+    counter(s, "narvault_gateway_nar_holder_bytes_total", "Bytes received from holders (decoding included).",
+        holderBytes.sum());
+    counter(s, "narvault_gateway_nar_cache_hits_total", "NAR requests served from rebuilt NARs kept on disk.",
+        cacheHits.sum());
+    counter(s, "narvault_gateway_nar_rebuilds_shared_total", "NAR requests that waited for another's rebuild.",
+        rebuildsShared.sum());
+    counter(s, "narvault_gateway_misses_limited_total", "Misses refused with 429 (enumeration).",
         missesLimited.sum());
+    counter(s, "narvault_gateway_overhead_limited_total", "NAR requests refused with 429 (holder read overhead).",
+        overheadLimited.sum());
     s.append("# HELP narvault_gateway_responses_total Complete responses by status (streamed NARs excluded).\n");
     s.append("# TYPE narvault_gateway_responses_total counter\n");
     new TreeMap<>(byStatus).forEach((status, n) ->

@@ -55,7 +55,7 @@ sealed interface GatewayRoute {
     }
     if (path.endsWith(".narinfo") && path.length() == 1 + StorePath.HASH_PART_LENGTH + ".narinfo".length()) {
       String hash = path.substring(1, 1 + StorePath.HASH_PART_LENGTH);
-      return NixBase32.isNix32(hash) ? new NarInfo(hash) : new Refused(404, "not a store hash");
+      return NixBase32.isNix32(hash) ? new NarInfo(hash) : new Refused(404, "not found");
     }
     if (path.startsWith("/nar/")) {
       return NAR_FILE.matcher(path.substring(5)).matches() ? new Nar(path.substring(1)) : new Refused(404, "not found");

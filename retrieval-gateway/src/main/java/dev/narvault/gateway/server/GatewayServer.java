@@ -18,18 +18,27 @@ public final class GatewayServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
 
   private final NettyServer server;
+  private final RebuiltNarCache cache;
 
-  private GatewayServer(NettyServer server) {
+  private GatewayServer(NettyServer server, RebuiltNarCache cache) {
     this.server = server;
+    this.cache = cache;
   }
 
   public static GatewayServer start(GatewayConfig config, Archive archive, ObjectSource fallback) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
+    RebuiltNarCache cache = RebuiltNarCache.open(config.cache().dir(), config.cache().maxBytes());
     GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests,
-        new GatewayMetrics());
-    NettyServer server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, requests::shutdownNow);
+        new GatewayMetrics(), cache);
+    NettyServer server;
+    try {
+      server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, requests::shutdownNow);
+    } catch (IOException | RuntimeException e) {
+      cache.close();
+      throw e;
+    }
     LOG.info("gateway listening on {}", server.endpoint());
-    return new GatewayServer(server);
+    return new GatewayServer(server, cache);
   }
 
   public URI endpoint() {
@@ -43,5 +52,6 @@ public final class GatewayServer implements AutoCloseable {
   @Override
   public void close() {
     server.close();
+    cache.close();
   }
 }

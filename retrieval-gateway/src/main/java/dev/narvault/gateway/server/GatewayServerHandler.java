@@ -1,5 +1,6 @@
 package dev.narvault.gateway.server;
 
+import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.http.BlockingWork;
 import dev.narvault.core.http.ByteRange;
@@ -8,7 +9,7 @@ import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.s3.OpenedObject;
-import dev.narvault.core.archive.Archive;
+import dev.narvault.core.s3.RangeNotSatisfiableException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -25,19 +26,30 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
-import java.net.InetSocketAddress;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What Nix asks and what it gets. Archived narinfos and NARs come from the catalog and the
- * holders; everything else, and archived NARs that cannot be rebuilt, from S3.
+ * holders (or the cache of NARs rebuilt lately); everything else, and archived NARs that cannot
+ * be rebuilt, from S3, with its range, type and encoding.
  *
  * <p>Never a 404 because a backend failed: Nix caches a 404 narinfo for an hour. Backend trouble
- * is a 503, which Nix retries. No byte reaches the client before it is verified.
+ * (S3 refusing access or failing, holders and S3 both unable) is a 503 with {@code Retry-After},
+ * which Nix retries. Every miss answers the same 404, whatever the route and whatever the reason,
+ * and costs the client one token of its miss budget. No byte reaches the client before it is
+ * verified.
  *
  * <p>Each request runs on a virtual thread, since it blocks on the catalog, holders and S3. The
  * connection stops reading while a request is in progress, so responses keep their order.
@@ -46,6 +58,13 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private static final Logger LOG = LoggerFactory.getLogger(GatewayServerHandler.class);
   private static final String NARINFO_TYPE = "text/x-nix-narinfo";
   private static final String NAR_TYPE = "application/x-nix-nar";
+  /** How long Nix should wait before asking again after a 503. */
+  private static final String RETRY_AFTER = "5";
+  /** A request waits at most this long for another request's rebuild of the same NAR. */
+  private static final Duration SHARED_REBUILD_WAIT = Duration.ofMinutes(2);
+  /** What is forwarded to S3 of a client's Range: one range, numbers only. */
+  private static final Pattern SINGLE_RANGE = Pattern.compile("bytes=(\\d{1,19}-\\d{0,19}|-\\d{1,19})");
+  private static final int COPY_BUFFER = 256 * 1024;
 
   private final Archive archive;
   private final ObjectSource fallback;
@@ -53,16 +72,24 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final Executor requests;
   private final GatewayMetrics metrics;
   private final MissGuard misses;
+  private final ClientBuckets overhead;
+  private final RebuiltNarCache cache;
 
-  GatewayServerHandler(Archive archive, ObjectSource fallback, GatewayConfig config,
-      Executor requests, GatewayMetrics metrics, MissGuard misses) {
+  GatewayServerHandler(Archive archive, ObjectSource fallback, GatewayConfig config, Executor requests,
+      GatewayMetrics metrics, MissGuard misses, ClientBuckets overhead, RebuiltNarCache cache) {
     this.archive = archive;
     this.fallback = fallback;
     this.config = config;
     this.requests = requests;
     this.metrics = metrics;
     this.misses = misses;
+    this.overhead = overhead;
+    this.cache = cache;
   }
+
+  /** One request: who asks, and how the answer ends. */
+  private record Exchange(ChannelHandlerContext ctx, FullHttpRequest request, String client, boolean head,
+      boolean keepAlive) {}
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
@@ -71,85 +98,106 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   }
 
   private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
-    boolean keepAlive = HttpUtil.isKeepAlive(request);
-    boolean head = request.method().equals(HttpMethod.HEAD);
+    Exchange x = new Exchange(ctx, request,
+        ClientAddress.key(ctx.channel().remoteAddress(), request.headers().get("X-Forwarded-For"),
+            config.trustForwardedFor()),
+        request.method().equals(HttpMethod.HEAD), HttpUtil.isKeepAlive(request));
     GatewayRoute route = request.decoderResult().isSuccess()
         ? GatewayRoute.parse(request.method().name(), request.uri())
         : new GatewayRoute.Refused(400, "malformed request");
     try {
       switch (route) {
         case GatewayRoute.Metrics m ->
-            send(ctx, full(HttpResponseStatus.OK, metrics.render(), "text/plain; version=0.0.4", head), keepAlive);
-        case GatewayRoute.CacheInfo i -> cacheInfo(ctx, head, keepAlive);
-        case GatewayRoute.NarInfo n -> narInfo(ctx, n.hash(), head, keepAlive);
-        case GatewayRoute.Nar n -> nar(ctx, request, n.key(), head, keepAlive);
-        case GatewayRoute.Proxy p -> proxy(ctx, p.key(), "application/octet-stream", head, keepAlive);
-        case GatewayRoute.Refused r ->
-            text(ctx, HttpResponseStatus.valueOf(r.status()), r.message(), keepAlive && r.status() != 400);
+            send(x, full(HttpResponseStatus.OK, metrics.render(), "text/plain; version=0.0.4", x.head()));
+        case GatewayRoute.CacheInfo i -> cacheInfo(x);
+        case GatewayRoute.NarInfo n -> narInfo(x, n.hash());
+        case GatewayRoute.Nar n -> nar(x, n.key());
+        case GatewayRoute.Proxy p -> proxyUnlessAbsent(x, p.key(), "application/octet-stream");
+        case GatewayRoute.Refused r when r.status() == 404 -> notFound(x);
+        case GatewayRoute.Refused r -> text(x, HttpResponseStatus.valueOf(r.status()), r.message(),
+            x.keepAlive() && r.status() != 400);
       }
     } catch (IOException e) {
       LOG.warn("{}: backend failure: {}", route, e.toString());
-      text(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "backend unavailable, retry later", false);
+      unavailable(x, "backend unavailable, retry later");
     }
   }
 
-  private void cacheInfo(ChannelHandlerContext ctx, boolean head, boolean keepAlive) {
+  private void cacheInfo(Exchange x) {
     String body = "StoreDir: " + StorePath.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n";
-    send(ctx, full(HttpResponseStatus.OK, body, "text/x-nix-cache-info", head), keepAlive);
+    send(x, full(HttpResponseStatus.OK, body, "text/x-nix-cache-info", x.head()));
   }
 
-  private void narInfo(ChannelHandlerContext ctx, String hash, boolean head, boolean keepAlive) throws IOException {
+  private void narInfo(Exchange x, String hash) throws IOException {
     Optional<ArchivedNar> archived = archive.narInfo(hash);
-    String client = client(ctx);
-    if (archived.isEmpty() && misses.overLimit(client)) {
-      // Someone walking through store hashes: slow them down; paths that exist are unaffected.
-      metrics.missesLimited.increment();
-      text(ctx, HttpResponseStatus.TOO_MANY_REQUESTS, "too many requests for unknown paths", false);
-      return;
-    }
-    if (archived.isEmpty() && misses.knownAbsent(hash)) {
-      misses.spend(client);
-      text(ctx, HttpResponseStatus.NOT_FOUND, "no such path", keepAlive);
-      return;
-    }
     if (archived.isPresent()) {
       metrics.narInfoFromArchive.increment();
-      FullHttpResponse r = full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, head);
+      FullHttpResponse r = full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, x.head());
       r.headers().set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=3600");
-      send(ctx, r, keepAlive);
+      send(x, r);
+      return;
+    }
+    String key = hash + ".narinfo";
+    if (refusedAsMiss(x, key)) {
       return;
     }
     byte[] bytes;
     try {
-      bytes = fallback.readSmall(hash + ".narinfo", NarInfo.MAX_BYTES);
+      bytes = fallback.readSmall(key, NarInfo.MAX_BYTES);
     } catch (ObjectNotFoundException e) {
-      misses.spend(client);
-      misses.rememberAbsent(hash);
-      text(ctx, HttpResponseStatus.NOT_FOUND, "no such path", keepAlive);
+      miss(x, key);
       return;
     }
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
+        x.head() ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, NARINFO_TYPE);
     HttpUtil.setContentLength(r, bytes.length);
-    send(ctx, r, keepAlive);
+    send(x, r);
   }
 
-  private void nar(ChannelHandlerContext ctx, FullHttpRequest request, String key, boolean head, boolean keepAlive)
-      throws IOException {
+  /**
+   * Before asking S3 for something the archive does not have: a client over its miss budget gets
+   * 429 (someone walking through store hashes; archived paths are unaffected), and a key found
+   * absent lately gets the 404 without S3 being asked. True when answered.
+   */
+  private boolean refusedAsMiss(Exchange x, String key) {
+    if (misses.overLimit(x.client())) {
+      metrics.missesLimited.increment();
+      FullHttpResponse r = full(HttpResponseStatus.TOO_MANY_REQUESTS, "too many requests for unknown paths\n",
+          "text/plain; charset=utf-8", false);
+      r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(misses.retryAfter(x.client())));
+      send(x, r, false);
+      return true;
+    }
+    if (misses.knownAbsent(key)) {
+      misses.spend(x.client());
+      notFound(x);
+      return true;
+    }
+    return false;
+  }
+
+  private void miss(Exchange x, String key) {
+    misses.spend(x.client());
+    misses.rememberAbsent(key);
+    notFound(x);
+  }
+
+  private void nar(Exchange x, String key) throws IOException {
     Optional<ArchivedNar> archived = archive.nar(key);
     if (archived.isEmpty()) {
-      proxy(ctx, key, NAR_TYPE, head, keepAlive);
+      proxyUnlessAbsent(x, key, NAR_TYPE);
       return;
     }
     ArchivedNar nar = archived.get();
     Optional<ByteRange> range;
     try {
-      range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE), nar.length());
+      range = ByteRange.parse(x.request().headers().get(HttpHeaderNames.RANGE), nar.length());
     } catch (ByteRange.UnsatisfiableException e) {
-      FullHttpResponse r = full(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, e.getMessage() + "\n", "text/plain", head);
+      FullHttpResponse r = full(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, e.getMessage() + "\n",
+          "text/plain", x.head());
       r.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + nar.length());
-      send(ctx, r, keepAlive);
+      send(x, r);
       return;
     }
     long from = range.map(ByteRange::first).orElse(0L);
@@ -161,71 +209,237 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     response.headers().set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=31536000, immutable");
     range.ifPresent(r -> response.headers().set(HttpHeaderNames.CONTENT_RANGE, r.contentRange()));
     HttpUtil.setContentLength(response, length);
-    HttpUtil.setKeepAlive(response, keepAlive);
-    ResponseBodyStream body = new ResponseBodyStream(ctx, response);
-    if (head) {
+    HttpUtil.setKeepAlive(response, x.keepAlive());
+    ResponseBodyStream body = new ResponseBodyStream(x.ctx(), response);
+    if (x.head()) {
       body.finish();
       return;
     }
+    if (serveCached(x, key, from, length, body)) {
+      return;
+    }
+    if (overhead.empty(x.client())) {
+      // This client has cost the holders far more than it received (tiny ranges, decoding).
+      metrics.overheadLimited.increment();
+      FullHttpResponse r = full(HttpResponseStatus.TOO_MANY_REQUESTS, "too much read overhead, slow down\n",
+          "text/plain; charset=utf-8", false);
+      r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(overhead.secondsUntilToken(x.client())));
+      send(x, r, false);
+      return;
+    }
     try {
-      int readAround = archive.read(nar, from, length, body);
-      body.finish();
-      metrics.narsFromArchive.increment();
-      metrics.bytesFromArchive.add(length);
-      if (readAround > 0) {
-        metrics.degradedReads.increment();
+      if (range.isPresent()) {
+        readArchived(x, nar, from, length, body);
+      } else {
+        rebuildOnce(x, nar, body);
       }
+      body.finish();
     } catch (IOException e) {
       if (body.started()) {
         // Part of a verified body is out: cut the connection so Nix sees a short read and retries.
         LOG.warn("NAR {} failed after {} bytes: {}", key, body.written(), e.getMessage());
-        ctx.close();
+        x.ctx().close();
         return;
       }
       LOG.warn("NAR {} cannot be rebuilt from holders ({}), trying S3", key, e.getMessage());
       metrics.archiveFailures.increment();
       try {
-        proxy(ctx, key, NAR_TYPE, false, keepAlive, true);
+        proxy(x, key, NAR_TYPE);
       } catch (ObjectNotFoundException gone) {
-        text(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "archived NAR temporarily unavailable", false);
+        unavailable(x, "archived NAR temporarily unavailable");
       }
     }
   }
 
-  private void proxy(ChannelHandlerContext ctx, String key, String type, boolean head, boolean keepAlive)
-      throws IOException {
-    try {
-      proxy(ctx, key, type, head, keepAlive, false);
-    } catch (ObjectNotFoundException e) {
-      text(ctx, HttpResponseStatus.NOT_FOUND, "not found", keepAlive);
+  /**
+   * A whole NAR: rebuilt by this request and kept, or, when another request is rebuilding it
+   * right now, served from what that one keeps once it is done.
+   */
+  private void rebuildOnce(Exchange x, ArchivedNar nar, ResponseBodyStream body) throws IOException {
+    Optional<RebuiltNarCache.Rebuild> mine = cache.begin(nar.fileKey(), nar.length(), nar.fileHash(),
+        SHARED_REBUILD_WAIT);
+    if (mine.isEmpty()) {
+      metrics.rebuildsShared.increment();
+      if (serveCachedBody(nar.fileKey(), 0, nar.length(), body)) {
+        return;
+      }
+      // That rebuild failed, took too long or was not kept: do one.
+      readArchived(x, nar, 0, nar.length(), body);
+      return;
+    }
+    try (RebuiltNarCache.Rebuild rebuild = mine.get()) {
+      CacheTee tee = new CacheTee(body, rebuild.output());
+      readArchived(x, nar, 0, nar.length(), tee);
+      if (tee.cacheOk) {
+        rebuild.commit();
+      }
     }
   }
 
-  /** Streams an S3 object as it is; S3 verifies nothing for us, but these bytes are the cache's own. */
-  private void proxy(ChannelHandlerContext ctx, String key, String type, boolean head, boolean keepAlive,
-      boolean rethrowMissing) throws IOException {
-    HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-    response.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
-    HttpUtil.setKeepAlive(response, keepAlive);
-    if (head) {
-      HttpUtil.setContentLength(response, fallback.size(key));
-      new ResponseBodyStream(ctx, response).finish();
+  private void readArchived(Exchange x, ArchivedNar nar, long from, long length, OutputStream out)
+      throws IOException {
+    Archive.ReadCost cost = archive.read(nar, from, length, out);
+    overhead.spend(x.client(), Math.max(0, cost.holderBytes() - length));
+    metrics.narsFromArchive.increment();
+    metrics.bytesFromArchive.add(length);
+    metrics.holderBytes.add(cost.holderBytes());
+    if (cost.readAround() > 0) {
+      metrics.degradedReads.increment();
+    }
+  }
+
+  /** Writes to the client, and to the cache while the cache can take it. */
+  private static final class CacheTee extends OutputStream {
+    private final OutputStream client;
+    private final OutputStream cache;
+    boolean cacheOk = true;
+
+    CacheTee(OutputStream client, OutputStream cache) {
+      this.client = client;
+      this.cache = cache;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      if (cacheOk) {
+        try {
+          cache.write(b, off, len);
+        } catch (IOException e) {
+          // A full disk costs the cache an entry, never the client its NAR.
+          LOG.warn("cannot keep a rebuilt NAR: {}", e.toString());
+          cacheOk = false;
+        }
+      }
+      client.write(b, off, len);
+    }
+  }
+
+  private boolean serveCached(Exchange x, String key, long from, long length, ResponseBodyStream body)
+      throws IOException {
+    if (serveCachedBody(key, from, length, body)) {
+      metrics.cacheHits.increment();
+      return true;
+    }
+    return false;
+  }
+
+  /** Streams {@code [from, from + length)} of a cached NAR and ends the body; false if not cached. */
+  private boolean serveCachedBody(String key, long from, long length, ResponseBodyStream body) throws IOException {
+    Optional<Path> file = cache.get(key);
+    if (file.isEmpty()) {
+      return false;
+    }
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(file.get());
+    } catch (NoSuchFileException evicted) {
+      return false;
+    }
+    try (channel) {
+      long at = from;
+      long end = from + length;
+      while (at < end) {
+        // A fresh array each time: the body hands it to Netty without copying.
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, end - at));
+        while (buf.hasRemaining()) {
+          int n = channel.read(buf, at + buf.position());
+          if (n < 0) {
+            throw new IOException("cached NAR " + key + " is shorter than expected");
+          }
+        }
+        body.write(buf.array(), 0, buf.limit());
+        at += buf.limit();
+      }
+    }
+    body.finish();
+    return true;
+  }
+
+  /** An object only S3 may have: the miss budget applies, and a miss is remembered. */
+  private void proxyUnlessAbsent(Exchange x, String key, String type) throws IOException {
+    if (refusedAsMiss(x, key)) {
       return;
     }
-    try (OpenedObject object = fallback.openObject(key)) {
+    try {
+      proxy(x, key, type);
+    } catch (ObjectNotFoundException e) {
+      miss(x, key);
+    }
+  }
+
+  /**
+   * Streams an S3 object as it is, with its stored type and encoding, honouring a single
+   * {@code Range}; S3 verifies nothing for us, but these bytes are the cache's own.
+   *
+   * @throws ObjectNotFoundException when S3 has no such key (nothing was sent)
+   */
+  private void proxy(Exchange x, String key, String type) throws IOException {
+    HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    response.headers().set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
+    HttpUtil.setKeepAlive(response, x.keepAlive());
+    if (x.head()) {
+      response.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+      HttpUtil.setContentLength(response, fallback.size(key));
+      metrics.request(200);
+      new ResponseBodyStream(x.ctx(), response).finish();
+      return;
+    }
+    String rangeHeader = x.request().headers().get(HttpHeaderNames.RANGE);
+    Optional<String> range = Optional.ofNullable(rangeHeader).map(String::strip)
+        .filter(r -> SINGLE_RANGE.matcher(r).matches());
+    OpenedObject object;
+    try {
+      object = fallback.openObject(key, range);
+    } catch (RangeNotSatisfiableException e) {
+      FullHttpResponse r = full(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range not satisfiable\n",
+          "text/plain", false);
+      r.headers().set(HttpHeaderNames.CONTENT_RANGE,
+          "bytes */" + (e.objectLength() >= 0 ? Long.toString(e.objectLength()) : "*"));
+      send(x, r);
+      return;
+    }
+    try (object) {
       metrics.fromS3.increment();
+      if (object.contentRange().isPresent()) {
+        response.setStatus(HttpResponseStatus.PARTIAL_CONTENT);
+        response.headers().set(HttpHeaderNames.CONTENT_RANGE, object.contentRange().get());
+      }
+      // S3Proxy and S3 report binary/octet-stream for objects stored without a type.
+      response.headers().set(HttpHeaderNames.CONTENT_TYPE, object.contentType()
+          .filter(t -> !t.equals("binary/octet-stream") && !t.equals("application/octet-stream")).orElse(type));
+      object.contentEncoding().ifPresent(e -> response.headers().set(HttpHeaderNames.CONTENT_ENCODING, e));
       HttpUtil.setContentLength(response, object.length());
-      ResponseBodyStream body = new ResponseBodyStream(ctx, response);
+      metrics.request(response.status().code());
+      ResponseBodyStream body = new ResponseBodyStream(x.ctx(), response);
       try {
-        object.stream().transferTo(body);
+        copy(object.stream(), body);
       } catch (IOException e) {
         if (body.started()) {
-          ctx.close();
+          x.ctx().close();
           return;
         }
         throw e;
       }
       body.finish();
+    }
+  }
+
+  /** Copies in fresh arrays: the body hands each to Netty without copying it again. */
+  private static void copy(InputStream in, OutputStream out) throws IOException {
+    while (true) {
+      byte[] buf = new byte[COPY_BUFFER];
+      int n = in.readNBytes(buf, 0, buf.length);
+      if (n > 0) {
+        out.write(buf, 0, n);
+      }
+      if (n < buf.length) {
+        return;
+      }
     }
   }
 
@@ -238,22 +452,33 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     return r;
   }
 
-  private void text(ChannelHandlerContext ctx, HttpResponseStatus status, String message, boolean keepAlive) {
-    send(ctx, full(status, message + "\n", "text/plain; charset=utf-8", false), keepAlive);
+  /** The one answer for anything that is not there, whatever the route and the reason. */
+  private void notFound(Exchange x) {
+    send(x, full(HttpResponseStatus.NOT_FOUND, "not found\n", "text/plain; charset=utf-8", x.head()));
   }
 
-  private void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+  private void unavailable(Exchange x, String message) {
+    FullHttpResponse r = full(HttpResponseStatus.SERVICE_UNAVAILABLE, message + "\n", "text/plain; charset=utf-8",
+        false);
+    r.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER);
+    send(x, r, false);
+  }
+
+  private void text(Exchange x, HttpResponseStatus status, String message, boolean keepAlive) {
+    send(x, full(status, message + "\n", "text/plain; charset=utf-8", false), keepAlive);
+  }
+
+  private void send(Exchange x, FullHttpResponse response) {
+    send(x, response, x.keepAlive());
+  }
+
+  private void send(Exchange x, FullHttpResponse response, boolean keepAlive) {
     metrics.request(response.status().code());
     HttpUtil.setKeepAlive(response, keepAlive);
-    var f = ctx.writeAndFlush(response);
+    var f = x.ctx().writeAndFlush(response);
     if (!keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
     }
-  }
-
-  private static String client(ChannelHandlerContext ctx) {
-    return ctx.channel().remoteAddress() instanceof InetSocketAddress a
-        ? a.getAddress().getHostAddress() : String.valueOf(ctx.channel().remoteAddress());
   }
 
   @Override

@@ -20,16 +20,19 @@ final class GatewayServerInitializer {
   private final ExecutorService requests;
   private final GatewayMetrics metrics;
   private final MissGuard misses;
+  private final ClientBuckets overhead;
+  private final RebuiltNarCache cache;
 
   GatewayServerInitializer(Archive archive, ObjectSource fallback, GatewayConfig config, ExecutorService requests,
-      GatewayMetrics metrics) {
+      GatewayMetrics metrics, RebuiltNarCache cache) {
     this.archive = archive;
     this.fallback = fallback;
     this.config = config;
     this.requests = requests;
     this.metrics = metrics;
-    this.misses = new MissGuard(InstantSource.system(), config.missesPerSecond(), config.missBurst(),
-        config.negativeTtlMillis());
+    this.misses = new MissGuard(InstantSource.system(), config.misses());
+    this.overhead = new ClientBuckets(InstantSource.system(), config.overhead());
+    this.cache = cache;
   }
 
   void initChannel(SocketChannel ch) {
@@ -40,6 +43,7 @@ final class GatewayServerInitializer {
     // 2. Requests are small: hand the handler whole ones.
     p.addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY));
     // 3. Routing on the event loop; the work itself on a virtual thread, one request at a time.
-    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests, metrics, misses));
+    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests, metrics, misses, overhead,
+        cache));
   }
 }

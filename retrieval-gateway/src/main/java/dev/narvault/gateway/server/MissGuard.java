@@ -5,76 +5,62 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Protects the cache from enumeration and the backends from miss floods. Store hashes found
- * nowhere are remembered for a while (a negative cache, so repeated misses cost no S3 call), and
- * each client may only miss so often: a token bucket per client address, refilled at
- * {@code missesPerSecond} up to {@code burst}. Hits never spend tokens, so known public paths are
- * never slowed. Both maps are bounded (least recently used entries are dropped).
+ * Protects the cache from enumeration and the backends from miss floods, on every route whose
+ * answer tells whether something exists. Keys found nowhere are remembered for a while (a
+ * negative cache, so repeated misses cost no S3 call), and each client may only miss so often: a
+ * token bucket per client. Hits never spend tokens, so known public paths are never slowed. Both
+ * maps are bounded (least recently used entries are dropped).
  */
 final class MissGuard {
   private static final int MAX_ENTRIES = 100_000;
 
   private final InstantSource clock;
-  private final double missesPerSecond;
-  private final double burst;
   private final long negativeTtlMillis;
-  private final Map<String, Long> absentUntil = lru();
-  private final Map<String, double[]> buckets = lru();
-
-  MissGuard(InstantSource clock, double missesPerSecond, double burst, long negativeTtlMillis) {
-    if (missesPerSecond <= 0 || burst < 1 || negativeTtlMillis < 0) {
-      throw new IllegalArgumentException("miss limits must be positive: " + missesPerSecond + "/s, burst " + burst);
+  private final ClientBuckets buckets;
+  private final Map<String, Long> absentUntil = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+      return size() > MAX_ENTRIES;
     }
+  };
+
+  MissGuard(InstantSource clock, GatewayConfig.MissLimits limits) {
     this.clock = clock;
-    this.missesPerSecond = missesPerSecond;
-    this.burst = burst;
-    this.negativeTtlMillis = negativeTtlMillis;
+    this.negativeTtlMillis = limits.negativeTtl().toMillis();
+    this.buckets = new ClientBuckets(clock, limits.rate());
   }
 
   /** True when this client may not spend another miss now. */
-  synchronized boolean overLimit(String client) {
-    double[] b = refill(client);
-    return b[0] < 1;
+  boolean overLimit(String client) {
+    return buckets.empty(client);
+  }
+
+  /** Seconds until this client may miss again. */
+  long retryAfter(String client) {
+    return buckets.secondsUntilToken(client);
   }
 
   /** Spends one miss of this client's budget. */
-  synchronized void spend(String client) {
-    double[] b = refill(client);
-    b[0] = Math.max(0, b[0] - 1);
+  void spend(String client) {
+    buckets.spend(client, 1);
   }
 
-  /** True when the hash was found absent less than the negative TTL ago. */
-  synchronized boolean knownAbsent(String hash) {
-    Long until = absentUntil.get(hash);
+  /** True when the key was found absent less than the negative TTL ago. */
+  synchronized boolean knownAbsent(String key) {
+    Long until = absentUntil.get(key);
     if (until == null) {
       return false;
     }
     if (until <= clock.millis()) {
-      absentUntil.remove(hash);
+      absentUntil.remove(key);
       return false;
     }
     return true;
   }
 
-  synchronized void rememberAbsent(String hash) {
-    absentUntil.put(hash, clock.millis() + negativeTtlMillis);
-  }
-
-  /** [tokens, last refill millis] of a client, brought up to now. */
-  private double[] refill(String client) {
-    long now = clock.millis();
-    double[] b = buckets.computeIfAbsent(client, c -> new double[] {burst, now});
-    b[0] = Math.min(burst, b[0] + (now - b[1]) / 1000.0 * missesPerSecond);
-    b[1] = now;
-    return b;
-  }
-
-  private static <V> Map<String, V> lru() {
-    return new LinkedHashMap<>(16, 0.75f, true) {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
-        return size() > MAX_ENTRIES;
-      }
-    };
+  synchronized void rememberAbsent(String key) {
+    if (negativeTtlMillis > 0) {
+      absentUntil.put(key, clock.millis() + negativeTtlMillis);
+    }
   }
 }

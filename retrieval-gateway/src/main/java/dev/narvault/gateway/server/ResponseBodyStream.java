@@ -45,7 +45,8 @@ final class ResponseBodyStream extends OutputStream {
       return;
     }
     sendHead();
-    await(ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(b, off, len))));
+    // Wrapped, not copied: the write is awaited before the caller gets its array back.
+    await(ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(b, off, len))));
     written += len;
   }
 

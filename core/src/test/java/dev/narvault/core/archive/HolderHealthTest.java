@@ -1,0 +1,63 @@
+package dev.narvault.core.archive;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class HolderHealthTest {
+  private static final long SECOND = 1_000_000_000L;
+  private final AtomicLong now = new AtomicLong(5 * SECOND);
+  private final HolderHealth health = new HolderHealth(Duration.ofSeconds(10), Duration.ofSeconds(40), now::get);
+
+  @Test
+  void failed_avoidsTheHolderForTheBackoff_thenOneProbe() {
+    String h = "http://127.0.0.2:1";
+    assertTrue(health.tryUse(h));
+    health.failed(h);
+    assertFalse(health.usable(h));
+    assertFalse(health.tryUse(h));
+    now.addAndGet(10 * SECOND);
+    assertTrue(health.usable(h));
+    assertTrue(health.tryUse(h), "the back-off passed: one probe");
+    assertFalse(health.tryUse(h), "others keep away while it probes");
+    assertEquals(1, health.avoided());
+  }
+
+  @Test
+  void failuresInARow_doubleTheBackoff_upToTheMax() {
+    String h = "http://127.0.0.2:1";
+    long[] expected = {10, 20, 40, 40};
+    for (long seconds : expected) {
+      health.failed(h);
+      now.addAndGet(seconds * SECOND - 1);
+      assertFalse(health.usable(h), "still backing off just before " + seconds + " s");
+      now.addAndGet(1);
+      assertTrue(health.usable(h), "free after " + seconds + " s");
+    }
+  }
+
+  @Test
+  void answered_forgetsFailures_andAveragesLatency() {
+    String h = "http://127.0.0.2:1";
+    health.failed(h);
+    health.failed(h);
+    health.answered(h, 100_000_000L);
+    assertTrue(health.tryUse(h));
+    assertEquals(100.0, health.latencyMillis(h), 1e-9);
+    health.answered(h, 200_000_000L);
+    assertEquals(120.0, health.latencyMillis(h), 1e-9);
+    health.failed(h);
+    now.addAndGet(10 * SECOND);
+    assertTrue(health.usable(h), "after a success the back-off starts again from the base");
+  }
+
+  @Test
+  void unknownHolders_areUsable() {
+    assertTrue(health.usable("http://127.0.0.9:1"));
+    assertTrue(Double.isNaN(health.latencyMillis("http://127.0.0.9:1")));
+  }
+}
