@@ -180,7 +180,7 @@ final class BenchMigrateCommand implements Callable<Integer> {
    * One NAR of {@code size} bytes (a single regular file, half random and half repeated, so it
    * compresses about 2:1), zstd level 1, written through a file into S3 with its signed narinfo.
    */
-  private static CacheGenerator.GeneratedPath generateBig(S3ObjectSource objects, NixSecretKey cacheKey, Path dir,
+  static CacheGenerator.GeneratedPath generateBig(S3ObjectSource objects, NixSecretKey cacheKey, Path dir,
       long size) throws Exception {
     Path object = dir.resolve("big.nar.zst");
     java.security.MessageDigest narDigest = Sha256Hash.newDigest();

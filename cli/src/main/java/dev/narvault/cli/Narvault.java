@@ -37,7 +37,8 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new SimulateCommand(out));
     cli.addSubcommand(new CommandLine(new BenchCommand())
         .addSubcommand(new BenchCodecCommand(out))
-        .addSubcommand(new BenchMigrateCommand(out)));
+        .addSubcommand(new BenchMigrateCommand(out))
+        .addSubcommand(new BenchGatewayCommand(out)));
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       commandLine.getErr().println("narvault: " + e.getMessage());
       return e instanceof IllegalArgumentException ? 2 : 1;

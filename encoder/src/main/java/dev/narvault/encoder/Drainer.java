@@ -191,8 +191,19 @@ final class Drainer {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while reading " + entry.fileKey() + " back");
     } catch (IOException e) {
+      // A read that failed ends the stream early: name that failure, not the truncation it caused.
+      Throwable cause = e;
+      if (reading.isDone() && !reading.isCancelled()) {
+        try {
+          reading.get();
+        } catch (ExecutionException failed) {
+          cause = failed.getCause();
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
       reading.cancel(true);
-      throw new IOException("reading " + entry.fileKey() + " back did not verify: " + e.getMessage(), e);
+      throw new IOException("reading " + entry.fileKey() + " back did not verify: " + cause.getMessage(), cause);
     }
   }
 

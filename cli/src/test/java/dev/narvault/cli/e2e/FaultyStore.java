@@ -21,6 +21,10 @@ final class FaultyStore extends ForwardingFragmentStore {
 
   private final Path scratch;
   volatile Mode mode = Mode.HONEST;
+  /** How long a SLOW store waits before answering. */
+  volatile long slowMillis = 300;
+  /** Fragment opens (one per read request) since the last reset. */
+  final java.util.concurrent.atomic.AtomicInteger opens = new java.util.concurrent.atomic.AtomicInteger();
 
   FaultyStore(FragmentStore real, Path scratch) throws IOException {
     super(real);
@@ -29,6 +33,7 @@ final class FaultyStore extends ForwardingFragmentStore {
 
   @Override
   public Optional<FileChannel> open(FragmentId id) throws IOException {
+    opens.incrementAndGet();
     Optional<FileChannel> opened = delegate().open(id);
     switch (mode) {
       case HONEST -> {
@@ -36,7 +41,7 @@ final class FaultyStore extends ForwardingFragmentStore {
       }
       case SLOW -> {
         try {
-          Thread.sleep(300);
+          Thread.sleep(slowMillis);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException();

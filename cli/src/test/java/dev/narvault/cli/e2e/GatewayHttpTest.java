@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.cli.quickstart.EmbeddedS3;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.MigrationSummary;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.gateway.server.GatewayConfig;
@@ -29,6 +31,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /** What the gateway answers over HTTP, checked without Nix: the protocol rules Nix relies on. */
 class GatewayHttpTest {
@@ -209,6 +217,86 @@ class GatewayHttpTest {
     assertEquals(200, head.statusCode());
     assertEquals(10, head.headers().firstValueAsLong("Content-Length").orElse(-1), "HEAD tells the real length");
     assertEquals(404, get("/log/missing.drv").statusCode());
+  }
+
+  @Test
+  void s3Objects_keepTheirRangeTypeAndEncoding() throws Exception {
+    byte[] listing = "{\"version\":1}".getBytes();
+    try (S3Client raw = S3Client.builder().endpointOverride(cluster.s3.endpoint()).forcePathStyle(true)
+        .region(Region.of(EmbeddedS3.REGION)).requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .credentialsProvider(StaticCredentialsProvider.create(
+            AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY))).build()) {
+      // How Nix uploads .ls files and build logs: brotli, said in Content-Encoding.
+      raw.putObject(b -> b.bucket(cluster.s3.config().bucket()).key("abcd.ls").contentType("application/json")
+          .contentEncoding("br"), RequestBody.fromBytes(listing));
+    }
+    HttpResponse<byte[]> ls = get("/abcd.ls");
+    assertEquals(200, ls.statusCode());
+    assertEquals("br", ls.headers().firstValue("Content-Encoding").orElse(""));
+    assertEquals("application/json", ls.headers().firstValue("Content-Type").orElse(""));
+    assertArrayEquals(listing, ls.body());
+
+    // A NAR only S3 has (not archived) honours Range like an archived one.
+    String key = "nar/1111111111111111111111111111111111111111111111111111.nar.xz";
+    byte[] nar = new byte[10_000];
+    new java.util.Random(3).nextBytes(nar);
+    cluster.objects.put(key, nar, "application/x-nix-nar");
+    HttpResponse<byte[]> part = get("/" + key, "Range", "bytes=100-199");
+    assertEquals(206, part.statusCode());
+    assertEquals("bytes 100-199/10000", part.headers().firstValue("Content-Range").orElse(""));
+    assertEquals("bytes", part.headers().firstValue("Accept-Ranges").orElse(""));
+    assertArrayEquals(Arrays.copyOfRange(nar, 100, 200), part.body());
+    HttpResponse<byte[]> past = get("/" + key, "Range", "bytes=20000-");
+    assertEquals(416, past.statusCode());
+    assertEquals("bytes */10000", past.headers().firstValue("Content-Range").orElse(""));
+    HttpResponse<byte[]> whole = get("/" + key);
+    assertEquals(200, whole.statusCode());
+    assertEquals("application/x-nix-nar", whole.headers().firstValue("Content-Type").orElse(""));
+    assertArrayEquals(nar, whole.body());
+  }
+
+  @Test
+  void s3RefusingAccess_is503WithRetryAfter_neverA404() throws Exception {
+    try (S3ObjectSource denied = new S3ObjectSource(cluster.s3.config().withCredentials(EmbeddedS3.ACCESS_KEY,
+        "not-the-secret"));
+        GatewayServer gw = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
+            new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), Optional.empty()), denied)) {
+      for (String path : List.of("/00000000000000000000000000000000.narinfo", "/abc.ls", "/log/x.drv",
+          "/nar/0000.nar.xz")) {
+        HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(URI.create(gw.endpoint() + path)).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(503, r.statusCode(), path);
+        assertTrue(r.headers().firstValue("Retry-After").isPresent(), path);
+      }
+      // Archived paths do not need S3 at all.
+      String known = paths.getFirst().storePath().hashPart() + ".narinfo";
+      assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(gw.endpoint() + "/" + known)).build(),
+          HttpResponse.BodyHandlers.discarding()).statusCode());
+    }
+  }
+
+  @Test
+  void everyMiss_answersTheSame404_andSpendsTheMissBudget() throws Exception {
+    try (GatewayServer strict = GatewayServer.start(
+        new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50).withMisses(new GatewayConfig.MissLimits(
+            new GatewayConfig.Rate(0.001, 5), Duration.ofSeconds(60))),
+        new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), Optional.empty()), cluster.objects)) {
+      List<String> misses = List.of("/00000000000000000000000000000000.narinfo", "/abc.ls", "/log/missing.drv",
+          "/nar/0000.nar.xz", "/realisations/sha256:00!out.doi");
+      List<String> answers = new java.util.ArrayList<>();
+      for (String path : misses) {
+        HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(URI.create(strict.endpoint() + path)).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(404, r.statusCode(), path);
+        answers.add(new String(r.body()) + r.headers().firstValue("Content-Type").orElse("")
+            + r.headers().firstValueAsLong("Content-Length").orElse(-1));
+      }
+      assertEquals(1, answers.stream().distinct().count(), "misses look alike: " + answers);
+      HttpResponse<byte[]> sixth = HTTP.send(HttpRequest.newBuilder(URI.create(strict.endpoint() + "/other.ls"))
+          .build(), HttpResponse.BodyHandlers.ofByteArray());
+      assertEquals(429, sixth.statusCode(), "five misses on any routes spend the burst of five");
+      assertTrue(sixth.headers().firstValueAsLong("Retry-After").orElse(0) >= 1);
+    }
   }
 
   @Test

@@ -67,7 +67,7 @@ public final class S3ObjectSource implements ObjectSource {
       });
       var head = response.response();
       return new OpenedObject(response, head.contentLength(), java.util.Optional.ofNullable(head.contentType()),
-          java.util.Optional.ofNullable(head.contentEncoding()).filter(e -> !e.isBlank()),
+          contentEncoding(head.contentEncoding()),
           java.util.Optional.ofNullable(head.contentRange()));
     } catch (S3Exception e) {
       if (e.statusCode() == 404) {
@@ -80,6 +80,20 @@ public final class S3ObjectSource implements ObjectSource {
     } catch (SdkException e) {
       throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The object's own content coding: {@code aws-chunked} describes how it was uploaded, not what it
+   * is (S3 drops it, S3-compatible servers may keep it), so it is removed.
+   */
+  static java.util.Optional<String> contentEncoding(String stored) {
+    if (stored == null) {
+      return java.util.Optional.empty();
+    }
+    String kept = java.util.Arrays.stream(stored.split(",")).map(String::strip)
+        .filter(c -> !c.isEmpty() && !c.equalsIgnoreCase("aws-chunked"))
+        .collect(java.util.stream.Collectors.joining(", "));
+    return kept.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(kept);
   }
 
   private long statLength(String key) {

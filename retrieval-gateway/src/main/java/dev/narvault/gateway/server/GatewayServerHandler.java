@@ -218,8 +218,10 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     if (serveCached(x, key, from, length, body)) {
       return;
     }
-    if (overhead.empty(x.client())) {
-      // This client has cost the holders far more than it received (tiny ranges, decoding).
+    if (range.isPresent() && overhead.empty(x.client())) {
+      // This client's ranges have cost the holders far more than it received (whole blocks read
+      // for a few bytes, k fragments for each decoded one). Whole NARs are not charged: what they
+      // cost beyond their bytes is the archive's own state, and a repeat comes from the cache.
       metrics.overheadLimited.increment();
       FullHttpResponse r = full(HttpResponseStatus.TOO_MANY_REQUESTS, "too much read overhead, slow down\n",
           "text/plain; charset=utf-8", false);
@@ -279,7 +281,9 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private void readArchived(Exchange x, ArchivedNar nar, long from, long length, OutputStream out)
       throws IOException {
     Archive.ReadCost cost = archive.read(nar, from, length, out);
-    overhead.spend(x.client(), Math.max(0, cost.holderBytes() - length));
+    if (length < nar.length()) {
+      overhead.spend(x.client(), Math.max(0, cost.holderBytes() - length));
+    }
     metrics.narsFromArchive.increment();
     metrics.bytesFromArchive.add(length);
     metrics.holderBytes.add(cost.holderBytes());

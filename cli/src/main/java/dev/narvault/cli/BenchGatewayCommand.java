@@ -1,0 +1,372 @@
+package dev.narvault.cli;
+
+import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.cli.quickstart.EmbeddedS3;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.coordinator.PlacementClient;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.Migration;
+import dev.narvault.encoder.MigrationSummary;
+import dev.narvault.holder.server.HolderConfig;
+import dev.narvault.holder.server.HolderServer;
+import dev.narvault.repair.Coordinator;
+import dev.narvault.repair.CoordinatorConfig;
+import dev.narvault.repair.policy.HolderRules;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code narvault bench gateway}: NARs through the gateway against the same objects read straight
+ * from S3, in the same run, on loopback. The gateway runs as its own JVM with a small heap, so its
+ * peak memory is measured and a big NAR proves it streams.
+ */
+@Command(name = "gateway", mixinStandardHelpOptions = true,
+    header = "Measure the gateway against reading the same NARs straight from S3 (loopback, a few minutes).",
+    description = {"Generates --nars NARs of 1-4 MiB (or one --big-nar), archives them with RS(k,m) on --holders",
+        "loopback holders (the objects stay in S3), starts `narvault gateway` as a child JVM with --gateway-heap",
+        "and its NAR cache off, and measures, alternating: S3 GETs of every NAR object and the same NARs through",
+        "the gateway, healthy, then with the m holders holding most data fragments stopped; then --clients",
+        "concurrent clients through the gateway. Prints stored MiB/s, the gateway's ratio to S3, errors and",
+        "the gateway's peak RSS."})
+final class BenchGatewayCommand implements Callable<Integer> {
+  private static final Pattern SERVING = Pattern.compile("gateway serving at (http://\\S+)");
+
+  @Option(names = "--nars", defaultValue = "64", description = "NARs to generate (default: ${DEFAULT-VALUE}).")
+  int nars;
+
+  @Option(names = "--big-nar", defaultValue = "0", converter = ByteSize.class,
+      description = "Instead of many small NARs, one NAR of this size (e.g. 2GiB), zstd.")
+  long bigNar;
+
+  @Option(names = "--holders", defaultValue = "14", description = "Holders (default: ${DEFAULT-VALUE}).")
+  int holders;
+
+  @Option(names = "--k", defaultValue = "10", description = "Data fragments (default: ${DEFAULT-VALUE}).")
+  int k;
+
+  @Option(names = "--m", defaultValue = "4", description = "Parity fragments (default: ${DEFAULT-VALUE}).")
+  int m;
+
+  @Option(names = "--pack-size", defaultValue = "64MiB", converter = ByteSize.class,
+      description = "Pack size (default: ${DEFAULT-VALUE}).")
+  long packSize;
+
+  @Option(names = "--readers", defaultValue = "8", description = "NARs read at once in the throughput rounds, "
+      + "from S3 and from the gateway alike (default: ${DEFAULT-VALUE}).")
+  int readers;
+
+  @Option(names = "--clients", defaultValue = "200",
+      description = "Concurrent clients in the last round, each fetching --fetches NARs (default: ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(names = "--fetches", defaultValue = "4", description = "NARs each client fetches (default: ${DEFAULT-VALUE}).")
+  int fetches;
+
+  @Option(names = "--rounds", defaultValue = "2", description = "Alternating rounds per case (default: ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--gateway-heap", defaultValue = "256m", description = "The gateway JVM's -Xmx (default: ${DEFAULT-VALUE}).")
+  String gatewayHeap;
+
+  private final PrintStream out;
+
+  BenchGatewayCommand(PrintStream out) {
+    this.out = out;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (nars < 1 || holders < k + m || k < 1 || m < 1 || readers < 1 || clients < 1 || rounds < 1) {
+      throw new IllegalArgumentException("need --nars, --readers, --clients, --rounds >= 1 and --holders >= k + m");
+    }
+    Path dir = Files.createTempDirectory("narvault-bench-gateway-");
+    List<AutoCloseable> running = new ArrayList<>();
+    Process gateway = null;
+    try {
+      EmbeddedS3 s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
+      running.add(s3);
+      S3ObjectSource objects = new S3ObjectSource(s3.config());
+      running.add(objects);
+      NixSecretKey cacheKey = NixSecretKey.generate("bench-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = generate(objects, cacheKey, dir);
+      long stored = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
+      out.printf(Locale.ROOT, "generated %d NARs, %.1f MiB stored; RS(%d,%d) on %d holders, %d cores%n",
+          paths.size(), stored / 1048576.0, k, m, holders, Runtime.getRuntime().availableProcessors());
+
+      Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
+      running.add(catalog);
+      NixSecretKey coordinatorKey = NixSecretKey.generate("bench-coordinator-1", new SecureRandom());
+      NixSecretKey workerKey = NixSecretKey.generate("bench-worker-1", new SecureRandom());
+      NixSecretKey archiveKey = NixSecretKey.generate("bench-archive-1", new SecureRandom());
+      Coordinator coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0),
+          coordinatorKey, List.of(workerKey.publicKey()), Optional.empty(),
+          new HolderRules(Duration.ofHours(1), Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0,
+          Duration.ofDays(1), dir.resolve("repair")), catalog, InstantSource.system());
+      running.add(coordinator);
+      Map<String, HolderServer> byEndpoint = new HashMap<>();
+      for (int i = 0; i < holders; i++) {
+        HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0." + (i + 1) + ".1", 0),
+            dir.resolve("holder-" + i), 8L << 30, coordinatorKey.publicKey())
+            .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200)));
+        running.add(h);
+        byEndpoint.put(h.endpoint().toString(), h);
+      }
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (catalog.holders().size() < holders && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), k, m, packSize,
+          PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0);
+      MigrationSummary summary = new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)),
+          archiveKey, new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
+          new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+      out.println("archived: " + summary);
+
+      gateway = startGateway(s3, dir);
+      URI endpoint = awaitEndpoint(gateway);
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      // Warm-up, not counted: the JIT on both sides, the page cache, the holders' files.
+      viaS3(objects, paths, readers);
+      viaGateway(http, endpoint, paths, readers);
+
+      out.println();
+      out.println("case                          S3 MiB/s   gateway MiB/s   gateway / S3   errors");
+      report("healthy", objects, http, endpoint, paths, stored);
+      List<String> stopped = stopMostDataHolders(catalog, byEndpoint, running);
+      out.printf(Locale.ROOT, "(stopped %d holders holding the most data fragments)%n", stopped.size());
+      report(m + " holders down", objects, http, endpoint, paths, stored);
+
+      Rate crowd = viaGateway(http, endpoint, crowd(paths), clients);
+      out.printf(Locale.ROOT, "%d clients x %d NARs, %d down   %8s   %13.1f   %12s   %6d%n", clients, fetches, m, "",
+          crowd.mibPerSecond(), "", crowd.errors());
+      out.printf(Locale.ROOT, "gateway peak RSS: %d MiB with -Xmx%s%n", peakRssKiB(gateway.pid()) / 1024, gatewayHeap);
+      return 0;
+    } finally {
+      if (gateway != null) {
+        gateway.destroy();
+        if (!gateway.waitFor(10, TimeUnit.SECONDS)) {
+          gateway.destroyForcibly();
+        }
+      }
+      for (AutoCloseable c : running.reversed()) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          out.println("while stopping: " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  private List<CacheGenerator.GeneratedPath> generate(S3ObjectSource objects, NixSecretKey cacheKey, Path dir)
+      throws Exception {
+    if (bigNar > 0) {
+      return List.of(BenchMigrateCommand.generateBig(objects, cacheKey, dir, bigNar));
+    }
+    Random random = new Random(7);
+    List<Integer> sizes = new ArrayList<>();
+    for (int i = 0; i < nars; i++) {
+      sizes.add((1 << 20) + random.nextInt(3 << 20));
+    }
+    return new CacheGenerator(cacheKey, objects).generate(sizes, 7, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** Alternating rounds of S3 and gateway reads; one line with the medians and their ratio. */
+  private void report(String label, S3ObjectSource objects, HttpClient http, URI endpoint,
+      List<CacheGenerator.GeneratedPath> paths, long stored) throws Exception {
+    List<Double> s3 = new ArrayList<>();
+    List<Double> gw = new ArrayList<>();
+    int errors = 0;
+    for (int r = 0; r < rounds; r++) {
+      s3.add(viaS3(objects, paths, readers).mibPerSecond());
+      Rate g = viaGateway(http, endpoint, paths, readers);
+      gw.add(g.mibPerSecond());
+      errors += g.errors();
+    }
+    double s = median(s3);
+    double g = median(gw);
+    out.printf(Locale.ROOT, "%-28s %9.1f   %13.1f   %11.2fx   %6d%n", label, s, g, g / s, errors);
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().toList();
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  private List<CacheGenerator.GeneratedPath> crowd(List<CacheGenerator.GeneratedPath> paths) {
+    Random random = new Random(11);
+    List<CacheGenerator.GeneratedPath> picks = new ArrayList<>();
+    for (int i = 0; i < clients * fetches; i++) {
+      picks.add(paths.get(random.nextInt(paths.size())));
+    }
+    return picks;
+  }
+
+  /** MiB/s of stored bytes, and the requests that failed or came back with the wrong length. */
+  record Rate(double mibPerSecond, int errors) {}
+
+  private static Rate viaS3(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, int parallel)
+      throws Exception {
+    return timed(paths, parallel, p -> {
+      try (InputStream in = objects.open(p.narKey())) {
+        return in.transferTo(OutputStream.nullOutputStream());
+      }
+    });
+  }
+
+  private static Rate viaGateway(HttpClient http, URI endpoint, List<CacheGenerator.GeneratedPath> paths,
+      int parallel) throws Exception {
+    return timed(paths, parallel, p -> {
+      HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(endpoint + "/" + p.narKey()))
+          .timeout(Duration.ofMinutes(5)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      try (InputStream in = r.body()) {
+        long n = in.transferTo(OutputStream.nullOutputStream());
+        return r.statusCode() == 200 ? n : -1;
+      }
+    });
+  }
+
+  @FunctionalInterface
+  private interface Fetch {
+    long bytes(CacheGenerator.GeneratedPath path) throws Exception;
+  }
+
+  private static Rate timed(List<CacheGenerator.GeneratedPath> paths, int parallel, Fetch fetch) throws Exception {
+    AtomicInteger errors = new AtomicInteger();
+    long bytes = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
+    long t0 = System.nanoTime();
+    try (ExecutorService pool = Executors.newFixedThreadPool(parallel)) {
+      List<Future<?>> all = new ArrayList<>();
+      for (CacheGenerator.GeneratedPath p : paths) {
+        all.add(pool.submit(() -> {
+          try {
+            if (fetch.bytes(p) != p.fileSize()) {
+              errors.incrementAndGet();
+            }
+          } catch (Exception e) {
+            errors.incrementAndGet();
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : all) {
+        f.get();
+      }
+    }
+    return new Rate(bytes / 1048576.0 / ((System.nanoTime() - t0) / 1e9), errors.get());
+  }
+
+  /** Stops the m holders holding the most data fragments: the worst m to lose for reads. */
+  private List<String> stopMostDataHolders(Catalog catalog, Map<String, HolderServer> byEndpoint,
+      List<AutoCloseable> running) throws Exception {
+    Map<String, Integer> dataFragments = new HashMap<>();
+    for (var pack : catalog.custody().packIds("", Integer.MAX_VALUE)) {
+      for (FragmentPlacement p : catalog.placements(pack)) {
+        if (p.fragmentIndex() < k) {
+          dataFragments.merge(p.endpoint(), 1, Integer::sum);
+        }
+      }
+    }
+    List<String> worst = dataFragments.entrySet().stream()
+        .sorted(Map.Entry.<String, Integer>comparingByValue(Comparator.reverseOrder()))
+        .limit(m).map(Map.Entry::getKey).toList();
+    for (String endpoint : worst) {
+      HolderServer h = byEndpoint.get(endpoint);
+      h.close();
+      running.remove(h);
+    }
+    return worst;
+  }
+
+  private Process startGateway(EmbeddedS3 s3, Path dir) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx" + gatewayHeap, "--add-modules",
+        "jdk.incubator.vector", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
+        Narvault.class.getName(), "gateway", "--catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"),
+        "--s3-endpoint", s3.endpoint().toString(), "--bucket", "cache", "--port", "0", "--nar-cache-size", "0"));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("gateway.log").toFile());
+    builder.environment().put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
+    builder.environment().put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
+    builder.environment().put("AWS_REGION", EmbeddedS3.REGION);
+    return builder.start();
+  }
+
+  private static URI awaitEndpoint(Process gateway) throws IOException {
+    BufferedReader lines = new BufferedReader(new InputStreamReader(gateway.getInputStream(), StandardCharsets.UTF_8));
+    for (int i = 0; i < 100; i++) {
+      String line = lines.readLine();
+      if (line == null) {
+        break;
+      }
+      Matcher matcher = SERVING.matcher(line);
+      if (matcher.find()) {
+        // Keep draining its output so the child never blocks on a full pipe.
+        Thread.ofVirtual().start(() -> {
+          try {
+            lines.transferTo(java.io.Writer.nullWriter());
+          } catch (IOException ignored) {
+            // the gateway stopped
+          }
+        });
+        return URI.create(matcher.group(1));
+      }
+    }
+    throw new IOException("the gateway did not start; see gateway.log in the bench directory");
+  }
+
+  /** The peak resident set of a process (Linux), KiB; 0 when unknown. */
+  private static long peakRssKiB(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return 0;
+    }
+    return 0;
+  }
+}
