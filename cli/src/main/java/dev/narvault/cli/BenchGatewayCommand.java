@@ -177,7 +177,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "(stopped %d holders holding the most data fragments)%n", stopped.size());
       report(m + " holders down", objects, http, endpoint, paths, stored);
 
-      Rate crowd = viaGateway(http, endpoint, crowd(paths), clients);
+      Rate crowd = crowdViaGateway(endpoint, crowd(paths));
       out.printf(Locale.ROOT, "%d clients x %d NARs, %d down   %8s   %13.1f   %12s   %6d%n", clients, fetches, m, "",
           crowd.mibPerSecond(), "", crowd.errors());
       out.printf(Locale.ROOT, "gateway peak RSS: %d MiB with -Xmx%s%n", peakRssKiB(gateway.pid()) / 1024, gatewayHeap);
@@ -233,6 +233,47 @@ final class BenchGatewayCommand implements Callable<Integer> {
     List<Double> sorted = values.stream().sorted().toList();
     int n = sorted.size();
     return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  /**
+   * Each client its own connection from its own loopback address (127.1.x.y), as distinct users
+   * would be: the gateway limits connections per address.
+   */
+  private Rate crowdViaGateway(URI endpoint, List<CacheGenerator.GeneratedPath> picks) throws Exception {
+    AtomicInteger errors = new AtomicInteger();
+    long bytes = picks.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
+    long t0 = System.nanoTime();
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<?>> all = new ArrayList<>();
+      for (int c = 0; c < clients; c++) {
+        List<CacheGenerator.GeneratedPath> mine = picks.subList(c * fetches, (c + 1) * fetches);
+        java.net.InetAddress local = java.net.InetAddress.getByAddress(
+            new byte[] {127, 1, (byte) (c / 250), (byte) (c % 250 + 1)});
+        all.add(pool.submit(() -> {
+          try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).localAddress(local)
+              .build()) {
+            for (CacheGenerator.GeneratedPath p : mine) {
+              try {
+                HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(endpoint + "/" + p.narKey()))
+                    .timeout(Duration.ofMinutes(5)).build(), HttpResponse.BodyHandlers.ofInputStream());
+                try (InputStream in = r.body()) {
+                  if (in.transferTo(OutputStream.nullOutputStream()) != p.fileSize() || r.statusCode() != 200) {
+                    errors.incrementAndGet();
+                  }
+                }
+              } catch (IOException e) {
+                errors.incrementAndGet();
+              }
+            }
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : all) {
+        f.get();
+      }
+    }
+    return new Rate(bytes / 1048576.0 / ((System.nanoTime() - t0) / 1e9), errors.get());
   }
 
   private List<CacheGenerator.GeneratedPath> crowd(List<CacheGenerator.GeneratedPath> paths) {
@@ -323,9 +364,14 @@ final class BenchGatewayCommand implements Callable<Integer> {
   private Process startGateway(EmbeddedS3 s3, Path dir) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(List.of(java, "-Xmx" + gatewayHeap, "--add-modules",
-        "jdk.incubator.vector", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
-        Narvault.class.getName(), "gateway", "--catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"),
-        "--s3-endpoint", s3.endpoint().toString(), "--bucket", "cache", "--port", "0", "--nar-cache-size", "0"));
+        "jdk.incubator.vector", "-XX:+UseParallelGC"));
+    // Extra options for the gateway JVM, e.g. a flight recording to see where its time goes.
+    String extra = System.getenv("NARVAULT_BENCH_GATEWAY_OPTS");
+    if (extra != null && !extra.isBlank()) {
+      command.addAll(List.of(extra.strip().split("\\s+")));
+    }
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Narvault.class.getName(), "gateway",
+        "--catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"), "--s3-endpoint", s3.endpoint().toString(), "--bucket", "cache", "--port", "0", "--nar-cache-size", "0"));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("gateway.log").toFile());
     builder.environment().put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
     builder.environment().put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);

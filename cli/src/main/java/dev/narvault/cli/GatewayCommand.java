@@ -85,9 +85,9 @@ final class GatewayCommand implements Callable<Integer> {
       description = "Such overhead a client may cost at once (default: ${DEFAULT-VALUE}).")
   long overheadBurst;
 
-  @Option(names = "--read-memory", defaultValue = "64MiB", converter = ByteSize.class,
-      description = "Memory for holder reads in flight, all requests together; each request still gets "
-          + "its next chunk (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--read-memory", defaultValue = "32MiB", converter = ByteSize.class,
+      description = "Memory for holder reads in flight, all requests together (decoding gets as much again); "
+          + "each request still gets its next chunk (default: ${DEFAULT-VALUE}).")
   long readMemory;
 
   @Option(names = "--holder-timeout", defaultValue = "10s", converter = DurationConverter.class,

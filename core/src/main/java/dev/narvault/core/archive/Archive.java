@@ -39,12 +39,13 @@ public final class Archive {
   /** A holder that has not answered a range in this long is read around while it keeps trying. */
   private static final Duration HEDGE_AFTER = Duration.ofSeconds(2);
   /** Default memory for reads in flight, all requests together. */
-  public static final long DEFAULT_READ_BUDGET = 64L << 20;
+  public static final long DEFAULT_READ_BUDGET = 32L << 20;
 
   private final Catalog catalog;
   private final HolderClient holders;
   private final HolderHealth health;
   private final ReadBudget budget;
+  private final ReadBudget decodeBudget;
   /** One codec per code, shared by all requests: it caches the decode matrices of erasure patterns. */
   private final ConcurrentHashMap<String, Codec> codecs = new ConcurrentHashMap<>();
   /** Chunks, degraded reads and hedges block on the network, so virtual threads. */
@@ -57,6 +58,8 @@ public final class Archive {
     this.holders = holders;
     this.health = health;
     this.budget = budget;
+    // Decoding gets as much again, apart, so that chunks waiting for decodes never starve them.
+    this.decodeBudget = new ReadBudget(budget.totalBytes());
     this.manifests = new ManifestCache(catalog, archiveKeys, MANIFEST_CACHE);
   }
 
@@ -98,7 +101,7 @@ public final class Archive {
     Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
         code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
     PackReader packReader = new PackReader(manifest, codec, reader,
-        PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudget(budget));
+        PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudgets(budget, decodeBudget));
     try {
       packReader.read(nar.packOffset() + from, length, out);
     } finally {

@@ -63,11 +63,13 @@ public final class PackReader {
    *     and never hedges
    * @param hedgeAfter a read still unanswered after this long is read around (decoding, or one
    *     more fragment when decoding) while it goes on; whichever finishes first wins
-   * @param budget memory shared with other reads; a chunk read ahead waits for none
+   * @param budget memory for chunks, shared with other reads; a chunk read ahead waits for none
+   * @param decodeBudget memory for decode steps (k inputs each), shared with other reads
    */
-  public record Options(int chunkBlocks, int window, Executor executor, Duration hedgeAfter, ReadBudget budget) {
+  public record Options(int chunkBlocks, int window, Executor executor, Duration hedgeAfter, ReadBudget budget,
+      ReadBudget decodeBudget) {
     public static final Options DEFAULTS = new Options(DEFAULT_CHUNK_BLOCKS, DEFAULT_WINDOW, Runnable::run,
-        Duration.ofSeconds(2), ReadBudget.unlimited());
+        Duration.ofSeconds(2), ReadBudget.unlimited(), ReadBudget.unlimited());
 
     public Options {
       if (chunkBlocks < 1 || window < 1) {
@@ -79,19 +81,19 @@ public final class PackReader {
     }
 
     public Options withChunkBlocks(int blocks) {
-      return new Options(blocks, window, executor, hedgeAfter, budget);
+      return new Options(blocks, window, executor, hedgeAfter, budget, decodeBudget);
     }
 
     public Options withWindow(int chunks) {
-      return new Options(chunkBlocks, chunks, executor, hedgeAfter, budget);
+      return new Options(chunkBlocks, chunks, executor, hedgeAfter, budget, decodeBudget);
     }
 
     public Options withExecutor(Executor e, Duration hedge) {
-      return new Options(chunkBlocks, window, e, hedge, budget);
+      return new Options(chunkBlocks, window, e, hedge, budget, decodeBudget);
     }
 
-    public Options withBudget(ReadBudget shared) {
-      return new Options(chunkBlocks, window, executor, hedgeAfter, shared);
+    public Options withBudgets(ReadBudget chunks, ReadBudget decoding) {
+      return new Options(chunkBlocks, window, executor, hedgeAfter, chunks, decoding);
     }
   }
 
@@ -195,10 +197,9 @@ public final class PackReader {
     return chunks;
   }
 
-  /** Memory a chunk holds while read: its bytes, or a decode step's k inputs when it must be decoded. */
+  /** Memory a chunk holds while read (decoding is charged to the decode budget, step by step). */
   private long cost(Chunk c) {
-    long bytes = blocks.byteLength(c.first(), c.end());
-    return isFailed(c.fragment()) ? bytes * (DECODE_CHUNKS + 1) : bytes;
+    return blocks.byteLength(c.first(), c.end());
   }
 
   private static byte[] await(FutureTask<byte[]> task, int index) throws IOException {
@@ -320,7 +321,22 @@ public final class PackReader {
     return out;
   }
 
+  /**
+   * One decode step: k verified inputs and the output, held under the decode budget. A step never
+   * waits for anything else while holding it, so steps cannot deadlock each other, and chunks
+   * (which wait for steps) hold only the chunk budget.
+   */
   private byte[] decodeStep(int wanted, int first, int end) throws IOException {
+    long units = options.decodeBudget().acquire(
+        (long) blocks.byteLength(first, end) * (layout.dataFragmentCount() + 2));
+    try {
+      return decodeStepWithin(wanted, first, end);
+    } finally {
+      options.decodeBudget().release(units);
+    }
+  }
+
+  private byte[] decodeStepWithin(int wanted, int first, int end) throws IOException {
     int n = layout.totalFragmentCount();
     ArrayDeque<Integer> candidates = new ArrayDeque<>();
     List<Integer> doubtful = new ArrayList<>();

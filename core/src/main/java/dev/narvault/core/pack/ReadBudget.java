@@ -53,6 +53,11 @@ public final class ReadBudget {
     }
   }
 
+  /** The whole budget, in bytes. */
+  public long totalBytes() {
+    return (long) permits * UNIT;
+  }
+
   /** Bytes not taken right now (for metrics). */
   public long availableBytes() {
     return (long) available.availablePermits() * UNIT;

@@ -80,6 +80,10 @@ final class RebuiltNarCache implements AutoCloseable {
    * which {@link #get} has the NAR if that rebuild succeeded.
    */
   Optional<Rebuild> begin(String fileKey, long length, String fileHash, Duration wait) throws IOException {
+    if (length > maxBytes) {
+      // It could not be kept, so nobody could be served from it: nothing to share or wait for.
+      return Optional.of(new Rebuild(fileKey, length, fileHash, new CountDownLatch(0)));
+    }
     CountDownLatch running;
     synchronized (this) {
       running = building.get(fileKey);
@@ -160,10 +164,12 @@ final class RebuiltNarCache implements AutoCloseable {
       } catch (IOException e) {
         LOG.warn("cannot remove {}: {}", temp, e.toString());
       } finally {
-        synchronized (RebuiltNarCache.this) {
-          building.remove(fileKey);
+        if (done.getCount() > 0) {
+          synchronized (RebuiltNarCache.this) {
+            building.remove(fileKey);
+          }
+          done.countDown();
         }
-        done.countDown();
       }
     }
   }
