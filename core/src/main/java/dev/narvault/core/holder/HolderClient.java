@@ -256,16 +256,24 @@ public final class HolderClient {
     }
   }
 
-  /** Collects a body of at most {@code max} bytes; cancels the exchange when there is more. */
-  static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
-    private final long max;
+  /**
+   * A body received with a bound: {@link #take} keeps each buffer or says it goes past the bound,
+   * which cancels the exchange and fails it.
+   */
+  abstract static class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
     private final CompletableFuture<byte[]> result = new CompletableFuture<>();
-    private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    final long max;
     private Flow.Subscription subscription;
 
-    CappedBody(long max) {
+    BoundedBody(long max) {
       this.max = max;
     }
+
+    /** Keeps the bytes of {@code b}; false when they would go past the bound (nothing kept). */
+    abstract boolean take(ByteBuffer b);
+
+    /** The body, once complete. */
+    abstract byte[] finish();
 
     @Override
     public CompletionStage<byte[]> getBody() {
@@ -284,14 +292,11 @@ public final class HolderClient {
         return;
       }
       for (ByteBuffer b : items) {
-        if (bytes.size() + (long) b.remaining() > max) {
+        if (!take(b)) {
           subscription.cancel();
           result.completeExceptionally(new AnswerTooLongException("sent more than the " + max + " bytes asked for"));
           return;
         }
-        byte[] chunk = new byte[b.remaining()];
-        b.get(chunk);
-        bytes.writeBytes(chunk);
       }
     }
 
@@ -302,58 +307,60 @@ public final class HolderClient {
 
     @Override
     public void onComplete() {
-      result.complete(bytes.toByteArray());
+      result.complete(finish());
     }
   }
 
+  /** Collects a body of at most {@code max} bytes; cancels the exchange when there is more. */
+  static final class CappedBody extends BoundedBody {
+    private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+
+    CappedBody(long max) {
+      super(max);
+    }
+
+    @Override
+    boolean take(ByteBuffer b) {
+      if (bytes.size() + (long) b.remaining() > max) {
+        return false;
+      }
+      byte[] chunk = new byte[b.remaining()];
+      b.get(chunk);
+      bytes.writeBytes(chunk);
+      return true;
+    }
+
+    @Override
+    byte[] finish() {
+      return bytes.toByteArray();
+    }
+  }
+
+
   /** Receives a body into an array of the asked length; more bytes than that fail the exchange. */
-  static final class ExactBody implements HttpResponse.BodySubscriber<byte[]> {
+  static final class ExactBody extends BoundedBody {
     private final byte[] bytes;
-    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
     private int filled;
-    private Flow.Subscription subscription;
 
     ExactBody(int length) {
+      super(length);
       this.bytes = new byte[length];
     }
 
     @Override
-    public CompletionStage<byte[]> getBody() {
-      return result;
-    }
-
-    @Override
-    public void onSubscribe(Flow.Subscription s) {
-      subscription = s;
-      s.request(Long.MAX_VALUE);
-    }
-
-    @Override
-    public void onNext(List<ByteBuffer> items) {
-      if (result.isDone()) {
-        return;
+    boolean take(ByteBuffer b) {
+      int n = b.remaining();
+      if (n > bytes.length - filled) {
+        return false;
       }
-      for (ByteBuffer b : items) {
-        int n = b.remaining();
-        if (n > bytes.length - filled) {
-          subscription.cancel();
-          result.completeExceptionally(
-              new AnswerTooLongException("sent more than the " + bytes.length + " bytes asked for"));
-          return;
-        }
-        b.get(bytes, filled, n);
-        filled += n;
-      }
+      b.get(bytes, filled, n);
+      filled += n;
+      return true;
     }
 
     @Override
-    public void onError(Throwable t) {
-      result.completeExceptionally(t);
-    }
-
-    @Override
-    public void onComplete() {
-      result.complete(filled == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, filled));
+    byte[] finish() {
+      return filled == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, filled);
     }
   }
 }
