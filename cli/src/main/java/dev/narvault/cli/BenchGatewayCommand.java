@@ -2,30 +2,16 @@ package dev.narvault.cli;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.cli.quickstart.EmbeddedS3;
-import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.FragmentPlacement;
-import dev.narvault.core.coordinator.PlacementClient;
-import dev.narvault.core.erasure.Codecs;
-import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.nix.NixSecretKey;
-import dev.narvault.core.nix.TrustedKeys;
-import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.s3.S3ObjectSource;
-import dev.narvault.encoder.MigrateConfig;
-import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
-import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
-import dev.narvault.repair.Coordinator;
-import dev.narvault.repair.CoordinatorConfig;
-import dev.narvault.repair.policy.HolderRules;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,17 +19,13 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -121,49 +103,24 @@ final class BenchGatewayCommand implements Callable<Integer> {
       throw new IllegalArgumentException("need --nars, --readers, --clients, --rounds >= 1 and --holders >= k + m");
     }
     Path dir = Files.createTempDirectory("narvault-bench-gateway-");
-    List<AutoCloseable> running = new ArrayList<>();
-    Process gateway = null;
-    try {
-      EmbeddedS3 s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
-      running.add(s3);
-      S3ObjectSource objects = new S3ObjectSource(s3.config());
-      running.add(objects);
-      NixSecretKey cacheKey = NixSecretKey.generate("bench-cache-1", new SecureRandom());
-      List<CacheGenerator.GeneratedPath> paths = generate(objects, cacheKey, dir);
+    try (BenchCluster cluster = BenchCluster.start(dir)) {
+      S3ObjectSource objects = cluster.objects;
+      List<CacheGenerator.GeneratedPath> paths = cluster.generate(nars, bigNar);
       long stored = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
       out.printf(Locale.ROOT, "generated %d NARs, %.1f MiB stored; RS(%d,%d) on %d holders, %d cores%n",
           paths.size(), stored / 1048576.0, k, m, holders, Runtime.getRuntime().availableProcessors());
-
-      Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
-      running.add(catalog);
-      NixSecretKey coordinatorKey = NixSecretKey.generate("bench-coordinator-1", new SecureRandom());
-      NixSecretKey workerKey = NixSecretKey.generate("bench-worker-1", new SecureRandom());
-      NixSecretKey archiveKey = NixSecretKey.generate("bench-archive-1", new SecureRandom());
-      Coordinator coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0),
-          coordinatorKey, List.of(workerKey.publicKey()), Optional.empty(),
-          new HolderRules(Duration.ofHours(1), Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0,
-          Duration.ofDays(1), dir.resolve("repair")), catalog, InstantSource.system());
-      running.add(coordinator);
-      Map<String, HolderServer> byEndpoint = new HashMap<>();
-      for (int i = 0; i < holders; i++) {
-        HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0." + (i + 1) + ".1", 0),
-            dir.resolve("holder-" + i), 8L << 30, coordinatorKey.publicKey())
-            .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200)));
-        running.add(h);
-        byEndpoint.put(h.endpoint().toString(), h);
-      }
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (catalog.holders().size() < holders && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-      }
-      MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), k, m, packSize,
-          PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0);
-      MigrationSummary summary = new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)),
-          archiveKey, new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
-          new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+      cluster.startArchive(holders, 8L << 30);
+      MigrationSummary summary = cluster.migration(k, m, packSize, 0, new PrintStream(OutputStream.nullOutputStream()))
+          .run();
       out.println("archived: " + summary);
 
-      gateway = startGateway(s3, dir);
+      Process gateway = startGateway(cluster.s3, dir);
+      cluster.alsoClose(() -> {
+        gateway.destroy();
+        if (!gateway.waitFor(10, TimeUnit.SECONDS)) {
+          gateway.destroyForcibly();
+        }
+      });
       URI endpoint = awaitEndpoint(gateway);
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       // Warm-up, not counted: the JIT on both sides, the page cache, the holders' files.
@@ -173,7 +130,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
       out.println();
       out.println("case                          S3 MiB/s   gateway MiB/s   gateway / S3   errors");
       report("healthy", objects, http, endpoint, paths, stored);
-      List<String> stopped = stopMostDataHolders(catalog, byEndpoint, running);
+      List<String> stopped = stopMostDataHolders(cluster);
       out.printf(Locale.ROOT, "(stopped %d holders holding the most data fragments)%n", stopped.size());
       report(m + " holders down", objects, http, endpoint, paths, stored);
 
@@ -182,34 +139,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
           crowd.mibPerSecond(), "", crowd.errors());
       out.printf(Locale.ROOT, "gateway peak RSS: %d MiB with -Xmx%s%n", peakRssKiB(gateway.pid()) / 1024, gatewayHeap);
       return 0;
-    } finally {
-      if (gateway != null) {
-        gateway.destroy();
-        if (!gateway.waitFor(10, TimeUnit.SECONDS)) {
-          gateway.destroyForcibly();
-        }
-      }
-      for (AutoCloseable c : running.reversed()) {
-        try {
-          c.close();
-        } catch (Exception e) {
-          out.println("while stopping: " + e.getMessage());
-        }
-      }
     }
-  }
-
-  private List<CacheGenerator.GeneratedPath> generate(S3ObjectSource objects, NixSecretKey cacheKey, Path dir)
-      throws Exception {
-    if (bigNar > 0) {
-      return List.of(BenchMigrateCommand.generateBig(objects, cacheKey, dir, bigNar));
-    }
-    Random random = new Random(7);
-    List<Integer> sizes = new ArrayList<>();
-    for (int i = 0; i < nars; i++) {
-      sizes.add((1 << 20) + random.nextInt(3 << 20));
-    }
-    return new CacheGenerator(cacheKey, objects).generate(sizes, 7, Runtime.getRuntime().availableProcessors());
   }
 
   /** Alternating rounds of S3 and gateway reads; one line with the medians and their ratio. */
@@ -340,11 +270,10 @@ final class BenchGatewayCommand implements Callable<Integer> {
   }
 
   /** Stops the m holders holding the most data fragments: the worst m to lose for reads. */
-  private List<String> stopMostDataHolders(Catalog catalog, Map<String, HolderServer> byEndpoint,
-      List<AutoCloseable> running) throws Exception {
+  private List<String> stopMostDataHolders(BenchCluster cluster) throws Exception {
     Map<String, Integer> dataFragments = new HashMap<>();
-    for (var pack : catalog.custody().packIds("", Integer.MAX_VALUE)) {
-      for (FragmentPlacement p : catalog.placements(pack)) {
+    for (var pack : cluster.catalog.custody().packIds("", Integer.MAX_VALUE)) {
+      for (FragmentPlacement p : cluster.catalog.placements(pack)) {
         if (p.fragmentIndex() < k) {
           dataFragments.merge(p.endpoint(), 1, Integer::sum);
         }
@@ -353,10 +282,10 @@ final class BenchGatewayCommand implements Callable<Integer> {
     List<String> worst = dataFragments.entrySet().stream()
         .sorted(Map.Entry.<String, Integer>comparingByValue(Comparator.reverseOrder()))
         .limit(m).map(Map.Entry::getKey).toList();
-    for (String endpoint : worst) {
-      HolderServer h = byEndpoint.get(endpoint);
-      h.close();
-      running.remove(h);
+    for (HolderServer h : List.copyOf(cluster.holders)) {
+      if (worst.contains(h.endpoint().toString())) {
+        cluster.stopHolder(h);
+      }
     }
     return worst;
   }

@@ -1,11 +1,6 @@
 package dev.narvault.cli;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
-import dev.narvault.cli.quickstart.EmbeddedS3;
-import dev.narvault.core.catalog.Catalog;
-import dev.narvault.core.coordinator.PlacementClient;
-import dev.narvault.core.erasure.Codecs;
-import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarNode;
 import dev.narvault.core.nix.NarWriter;
@@ -13,32 +8,17 @@ import dev.narvault.core.nix.Sha256Hash;
 import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NixSecretKey;
-import dev.narvault.core.nix.TrustedKeys;
-import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.s3.S3ObjectSource;
-import dev.narvault.encoder.MigrateConfig;
 import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
-import dev.narvault.holder.server.HolderConfig;
-import dev.narvault.holder.server.HolderServer;
-import dev.narvault.repair.Coordinator;
-import dev.narvault.repair.CoordinatorConfig;
-import dev.narvault.repair.policy.HolderRules;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -93,48 +73,14 @@ final class BenchMigrateCommand implements Callable<Integer> {
       throw new IllegalArgumentException("need --nars >= 1 and --holders >= k + m");
     }
     Path dir = Files.createTempDirectory("narvault-bench-migrate-");
-    List<AutoCloseable> running = new ArrayList<>();
-    try {
-      EmbeddedS3 s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
-      running.add(s3);
-      S3ObjectSource objects = new S3ObjectSource(s3.config());
-      running.add(objects);
-      NixSecretKey cacheKey = NixSecretKey.generate("bench-cache-1", new SecureRandom());
-      List<CacheGenerator.GeneratedPath> paths;
-      if (bigNar > 0) {
-        paths = List.of(generateBig(objects, cacheKey, dir, bigNar));
-      } else {
-        Random random = new Random(7);
-        List<Integer> sizes = new ArrayList<>();
-        for (int i = 0; i < nars; i++) {
-          sizes.add((1 << 20) + random.nextInt(3 << 20));
-        }
-        paths = new CacheGenerator(cacheKey, objects).generate(sizes, 7, Runtime.getRuntime().availableProcessors());
-      }
+    try (BenchCluster cluster = BenchCluster.start(dir)) {
+      S3ObjectSource objects = cluster.objects;
+      List<CacheGenerator.GeneratedPath> paths = cluster.generate(nars, bigNar);
       long stored = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
       out.printf(Locale.ROOT, "generated %d NARs: %.1f MiB of NARs, %.1f MiB stored (%s)%n", paths.size(),
           paths.stream().mapToLong(CacheGenerator.GeneratedPath::narSize).sum() / 1048576.0, stored / 1048576.0,
           bigNar > 0 ? "zstd" : "xz");
-
-      Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
-      running.add(catalog);
-      NixSecretKey coordinatorKey = NixSecretKey.generate("bench-coordinator-1", new SecureRandom());
-      NixSecretKey workerKey = NixSecretKey.generate("bench-worker-1", new SecureRandom());
-      NixSecretKey archiveKey = NixSecretKey.generate("bench-archive-1", new SecureRandom());
-      Coordinator coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0),
-          coordinatorKey, List.of(workerKey.publicKey()), Optional.empty(),
-          new HolderRules(Duration.ofHours(1), Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0,
-          Duration.ofMinutes(5), dir.resolve("repair")), catalog, InstantSource.system());
-      running.add(coordinator);
-      for (int i = 0; i < holders; i++) {
-        running.add(HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0." + (i + 1) + ".1", 0),
-            dir.resolve("holder-" + i), 4L << 30, coordinatorKey.publicKey())
-            .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200))));
-      }
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (catalog.holders().size() < holders && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-      }
+      cluster.startArchive(holders, 4L << 30);
 
       // Warm-up, not timed: the JIT compiles xz, hashing, the codec and the HTTP paths once.
       verifiedRead(objects, paths, stored);
@@ -143,11 +89,10 @@ final class BenchMigrateCommand implements Callable<Integer> {
       // With one big NAR there is nothing to warm up on; a gigabyte amortizes the JIT anyway.
       int warmUp = paths.size() > 1 ? Math.max(1, paths.size() / 8) : 0;
       if (warmUp > 0) {
-        migration(dir, objects, catalog, coordinator, workerKey, archiveKey, cacheKey, warmUp).run();
+        migration(cluster, warmUp).run();
       }
       long t0 = System.nanoTime();
-      MigrationSummary summary = migration(dir, objects, catalog, coordinator, workerKey, archiveKey, cacheKey, 0)
-          .run();
+      MigrationSummary summary = migration(cluster, 0).run();
       double migrate = summary.bytesArchived() / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
       double after = plainRead(objects, paths, stored);
       double verifiedAfter = verifiedRead(objects, paths, stored);
@@ -165,14 +110,6 @@ final class BenchMigrateCommand implements Callable<Integer> {
           verified / baseline);
       out.println("migrate: " + summary);
       return 0;
-    } finally {
-      for (AutoCloseable c : running.reversed()) {
-        try {
-          c.close();
-        } catch (Exception e) {
-          out.println("while stopping: " + e.getMessage());
-        }
-      }
     }
   }
 
@@ -272,14 +209,9 @@ final class BenchMigrateCommand implements Callable<Integer> {
     }
   }
 
-  private Migration migration(Path dir, S3ObjectSource objects, Catalog catalog, Coordinator coordinator,
-      NixSecretKey workerKey, NixSecretKey archiveKey, NixSecretKey cacheKey, int limit) {
-    MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), k, m, packSize,
-        PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), limit);
-    return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)), archiveKey,
-        new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
-        System.getenv("NARVAULT_BENCH_VERBOSE") != null ? out : new PrintStream(OutputStream.nullOutputStream()),
-        Clock.systemUTC());
+  private Migration migration(BenchCluster cluster, int limit) {
+    return cluster.migration(k, m, packSize, limit,
+        System.getenv("NARVAULT_BENCH_VERBOSE") != null ? out : new PrintStream(OutputStream.nullOutputStream()));
   }
 
   /** Reads every NAR object, {@link #READERS} at once; stored MiB/s. */

@@ -1,0 +1,131 @@
+package dev.narvault.cli;
+
+import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.cli.quickstart.EmbeddedS3;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.coordinator.PlacementClient;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.Migration;
+import dev.narvault.holder.server.HolderConfig;
+import dev.narvault.holder.server.HolderServer;
+import dev.narvault.repair.Coordinator;
+import dev.narvault.repair.CoordinatorConfig;
+import dev.narvault.repair.policy.HolderRules;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * What the bench commands run on, all in this process on loopback: an embedded S3 holding a
+ * generated cache, a SQLite catalog, a coordinator and holders on 127.0.N.1 (each its own /24).
+ * {@link #close} stops what is still running, newest first.
+ */
+final class BenchCluster implements AutoCloseable {
+  final Path dir;
+  final S3ObjectSource objects;
+  final EmbeddedS3 s3;
+  final NixSecretKey cacheKey = NixSecretKey.generate("bench-cache-1", new SecureRandom());
+  final NixSecretKey workerKey = NixSecretKey.generate("bench-worker-1", new SecureRandom());
+  final NixSecretKey archiveKey = NixSecretKey.generate("bench-archive-1", new SecureRandom());
+  final List<HolderServer> holders = new ArrayList<>();
+  Catalog catalog;
+  Coordinator coordinator;
+  private final List<AutoCloseable> running = new ArrayList<>();
+
+  private BenchCluster(Path dir) throws IOException {
+    this.dir = dir;
+    this.s3 = EmbeddedS3.start(dir.resolve("s3"), "cache");
+    running.add(s3);
+    this.objects = new S3ObjectSource(s3.config());
+    running.add(objects);
+  }
+
+  /** An embedded S3 in {@code dir}; holders come with {@link #startArchive}. */
+  static BenchCluster start(Path dir) throws IOException {
+    return new BenchCluster(dir);
+  }
+
+  /**
+   * {@code nars} NARs of 1-4 MiB (xz), or, with {@code bigNar} > 0, one NAR of that size (zstd,
+   * streamed through a file), each with its signed narinfo.
+   */
+  List<CacheGenerator.GeneratedPath> generate(int nars, long bigNar) throws Exception {
+    if (bigNar > 0) {
+      return List.of(BenchMigrateCommand.generateBig(objects, cacheKey, dir, bigNar));
+    }
+    Random random = new Random(7);
+    List<Integer> sizes = new ArrayList<>();
+    for (int i = 0; i < nars; i++) {
+      sizes.add((1 << 20) + random.nextInt(3 << 20));
+    }
+    return new CacheGenerator(cacheKey, objects).generate(sizes, 7, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** The catalog, the coordinator and {@code count} holders, waiting until all have registered. */
+  void startArchive(int count, long holderCapacity) throws Exception {
+    catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
+    running.add(catalog);
+    NixSecretKey coordinatorKey = NixSecretKey.generate("bench-coordinator-1", new SecureRandom());
+    coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0),
+        coordinatorKey, List.of(workerKey.publicKey()), Optional.empty(),
+        new HolderRules(Duration.ofHours(1), Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0,
+        Duration.ofMinutes(5), dir.resolve("repair")), catalog, InstantSource.system());
+    running.add(coordinator);
+    for (int i = 0; i < count; i++) {
+      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0." + (i + 1) + ".1", 0),
+          dir.resolve("holder-" + i), holderCapacity, coordinatorKey.publicKey())
+          .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200)));
+      running.add(h);
+      holders.add(h);
+    }
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (catalog.holders().size() < count && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+  }
+
+  /** A migration of this cache with RS(k,m) into packs of {@code packSize}; {@code limit} 0 takes all. */
+  Migration migration(int k, int m, long packSize, int limit, PrintStream log) {
+    MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), k, m, packSize,
+        PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), limit);
+    return new Migration(config, objects, catalog, new HolderClient(Duration.ofSeconds(30)), archiveKey,
+        new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()), log, Clock.systemUTC());
+  }
+
+  /** Something else to stop at {@link #close}, before everything started so far. */
+  void alsoClose(AutoCloseable c) {
+    running.add(c);
+  }
+
+  /** Stops one holder now. */
+  void stopHolder(HolderServer holder) {
+    holder.close();
+    running.remove(holder);
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable c : running.reversed()) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        System.err.println("while stopping: " + e.getMessage());
+      }
+    }
+  }
+}
