@@ -75,11 +75,6 @@ public final class Archive {
     return catalog.narByFileKey(fileKey);
   }
 
-  /** What the holders learned lately; shared by every read of this archive. */
-  public HolderHealth health() {
-    return health;
-  }
-
   /**
    * What one read cost.
    *

@@ -58,11 +58,6 @@ public final class ReadBudget {
     return (long) permits * UNIT;
   }
 
-  /** Bytes not taken right now (for metrics). */
-  public long availableBytes() {
-    return (long) available.availablePermits() * UNIT;
-  }
-
   private int units(long bytes) {
     return (int) Math.clamp(Math.ceilDiv(bytes, (long) UNIT), 1, permits);
   }

@@ -63,12 +63,6 @@ final class RebuiltNarCache implements AutoCloseable {
     return new RebuiltNarCache(d, maxBytes, dir.isEmpty());
   }
 
-  long usedBytes() {
-    synchronized (this) {
-      return usedBytes;
-    }
-  }
-
   /** The cached file of a NAR, if there is one (marks it recently used). */
   synchronized Optional<Path> get(String fileKey) {
     return entries.get(fileKey) == null ? Optional.empty() : Optional.of(path(fileKey));
