@@ -54,8 +54,8 @@ final class BenchCodecCommand implements Callable<Integer> {
     if (rounds < 1 || roundMillis < 1) {
       throw new IllegalArgumentException("--rounds and --round-millis must be >= 1");
     }
-    out.printf(Locale.ROOT, "codec benchmark: fragment %d bytes, %d rounds of %d ms, %d-bit vectors, %s%n",
-        fragmentSize, rounds, roundMillis, VectorCodec.vectorBitSize(), Runtime.version());
+    out.printf(Locale.ROOT, "codec benchmark: fragment %d bytes, %d rounds of %d ms, %s, %s%n",
+        fragmentSize, rounds, roundMillis, VectorCodec.kernel(), Runtime.version());
     out.println("code        operation                 Backblaze MB/s   vector MB/s   speed-up   copy MB/s");
     for (String code : codes) {
       int[] km = parseCode(code);

@@ -30,9 +30,9 @@ public final class VectorCodec implements Codec {
         Arrays.copyOfRange(encoding, dataFragmentCount, encoding.length), VectorKernel.LENGTH);
   }
 
-  /** Bits per vector this JVM uses, for reports. */
-  public static int vectorBitSize() {
-    return VectorKernel.SPECIES.vectorBitSize();
+  /** The kernel this JVM runs (vector width, vectors per step, outputs per pass), for reports. */
+  public static String kernel() {
+    return VectorKernel.describe();
   }
 
   @Override

@@ -1,7 +1,11 @@
 package dev.narvault.core.erasure;
 
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.XOR;
+
+import java.util.Locale;
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -9,48 +13,92 @@ import jdk.incubator.vector.VectorSpecies;
  * JDK Vector API: each product {@code c·d} is two 16-entry table lookups, on the low and the high
  * nibble of d (the PSHUFB technique of ISA-L), XOR-accumulated over the inputs.
  *
+ * <p><b>Which kernel.</b> Chosen once per JVM from what its vectors compile to, as measured on
+ * each tier (docs/performance.md, "Codec against ISA-L"):
+ * <ul>
+ *   <li>Width: the preferred species when it is 512 bits (AVX-512: a 64-lane {@code selectFrom}
+ *       is one {@code vpermb}), else 128 bits. On AVX2 a 256-bit byte {@code selectFrom} is
+ *       cross-lane by contract and C2 emulates it with five instructions (two {@code vpshufb},
+ *       a lane swap, an add and a blend), slower than two 128-bit {@code vpshufb}; NEON is
+ *       128-bit anyway.
+ *   <li>Pairs: with 512-bit vectors (32 registers) each step makes two vectors of every output,
+ *       so each table is loaded once for both; with 16 registers the second set of accumulators
+ *       spills, so one vector per step.
+ *   <li>Outputs per pass: {@link CoefficientTables#GROUP}; each input vector is loaded and split
+ *       into nibbles once per group.
+ * </ul>
+ * {@code -Dnarvault.codec.vector-bits=128|256|512} and {@code -Dnarvault.codec.pairs=true|false}
+ * override the choice (for measuring; never wider than the JVM supports).
+ *
+ * <p>The high nibble is a 16-bit shift and a mask (two instructions), not a byte shift: x86 has
+ * no byte shift and C2 widens, shifts, narrows and masks (six).
+ *
  * <p>The product is written out in each loop rather than called: once a helper like it is compiled
  * on its own, C2 may refuse to inline it into a later compilation ("already compiled into a big
  * method"), and every vector it returns is then boxed on the heap, a hundredfold slowdown that
- * appears or not depending on the order in which code shapes were first run.
- *
- * <p>Outputs are made four at a time: each input vector is loaded and split into nibbles once and
- * used for four accumulators, so the inputs are read {@code ⌈rows/4⌉} times rather than
- * {@code rows} times. The four-, three-, two- and one-output loops are written out because
- * accumulators must stay in registers; an array of vectors would not. The range is cut into
- * tiles that fit the L2 cache, so a wide code's later output groups read their inputs from cache
- * rather than memory. Bytes past the last whole vector go through the scalar product table.
+ * appears or not depending on the order in which code shapes were first run. Accumulators are
+ * named locals, not an array, so that they stay in registers; hence one method per group width.
+ * The range is cut into tiles that fit the L2 cache, so a wide code's later groups read their
+ * inputs from cache rather than memory. Bytes past the last whole vector go through the scalar
+ * product table.
  */
 final class VectorKernel {
-  static final VectorSpecies<Byte> SPECIES = chooseSpecies();
+  static final VectorSpecies<Byte> SPECIES = chooseSpecies(System.getProperty("narvault.codec.vector-bits"));
   static final int LENGTH = SPECIES.length();
+  static final boolean PAIRS = choosePairs(System.getProperty("narvault.codec.pairs"));
 
-  private VectorKernel() {}
-
-  /** The machine's preferred byte species, but never narrower than 128 bits (16 nibble entries). */
-  private static VectorSpecies<Byte> chooseSpecies() {
-    VectorSpecies<Byte> preferred = ByteVector.SPECIES_PREFERRED;
-    return preferred.vectorBitSize() >= 128 ? preferred : ByteVector.SPECIES_128;
-  }
+  private static final byte LOW_NIBBLE = 0x0f;
 
   /**
    * Bytes of all inputs together that one tile may span: small enough to stay in the L2 cache
-   * while every group of four outputs passes over it, so the inputs come from memory once.
+   * while every group of outputs passes over it, so the inputs come from memory once.
    */
   private static final int TILE_INPUT_BYTES = 192 * 1024;
+
+  private VectorKernel() {}
+
+  static VectorSpecies<Byte> chooseSpecies(String override) {
+    int max = ByteVector.SPECIES_MAX.vectorBitSize();
+    int bits;
+    if (override != null && !override.isBlank()) {
+      bits = Integer.parseInt(override.strip());
+      if (bits != 128 && bits != 256 && bits != 512) {
+        throw new IllegalArgumentException("narvault.codec.vector-bits must be 128, 256 or 512, got " + override);
+      }
+    } else {
+      bits = ByteVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 512 : 128;
+    }
+    bits = Math.max(128, Math.min(bits, max));
+    return ByteVector.SPECIES_128.vectorBitSize() == bits ? ByteVector.SPECIES_128
+        : VectorSpecies.of(byte.class, VectorShape.forBitSize(bits));
+  }
+
+  private static boolean choosePairs(String override) {
+    if (override != null && !override.isBlank()) {
+      return Boolean.parseBoolean(override.strip());
+    }
+    return SPECIES.vectorBitSize() >= 512;
+  }
+
+  /** The kernel in one line, for reports: "512-bit vectors, 2 per step, 4 outputs per pass". */
+  static String describe() {
+    return String.format(Locale.ROOT, "%d-bit vectors, %d per step, %d outputs per pass",
+        SPECIES.vectorBitSize(), PAIRS ? 2 : 1, CoefficientTables.GROUP);
+  }
 
   static void multiply(CoefficientTables t, byte[][] inputs, byte[][] outputs, int offset, int length) {
     int end = offset + length;
     int vectorEnd = offset + SPECIES.loopBound(length);
-    int tile = Math.max(16 * LENGTH, TILE_INPUT_BYTES / t.inputs / LENGTH * LENGTH);
+    int tile = Math.max(16 * LENGTH, TILE_INPUT_BYTES / t.inputs / (2 * LENGTH) * (2 * LENGTH));
     for (int from = offset; from < vectorEnd; from += tile) {
       int to = Math.min(vectorEnd, from + tile);
-      for (int r = 0; r < t.rows; r += 4) {
-        switch (Math.min(4, t.rows - r)) {
-          case 4 -> rows4(t, r, inputs, outputs, from, to);
-          case 3 -> rows3(t, r, inputs, outputs, from, to);
-          case 2 -> rows2(t, r, inputs, outputs, from, to);
-          default -> rows1(t, r, inputs, outputs, from, to);
+      for (int r = 0; r < t.rows; r += CoefficientTables.GROUP) {
+        int base = t.offset(r, 0);
+        switch (t.groupWidth(r)) {
+          case 4 -> rows4(t.tables, base, inputs, outputs, r, from, to);
+          case 3 -> rows3(t.tables, base, inputs, outputs, r, from, to);
+          case 2 -> rows2(t.tables, base, inputs, outputs, r, from, to);
+          default -> rows1(t.tables, base, inputs, outputs, r, from, to);
         }
       }
     }
@@ -59,118 +107,227 @@ final class VectorKernel {
     }
   }
 
-  private static void rows4(CoefficientTables t, int r, byte[][] in, byte[][] out, int from, int to) {
-    byte[] tables = t.tables;
-    int k = t.inputs;
-    int step = 2 * LENGTH;
-    int base0 = t.offset(r, 0);
-    int base1 = t.offset(r + 1, 0);
-    int base2 = t.offset(r + 2, 0);
-    int base3 = t.offset(r + 3, 0);
+  private static void rows4(byte[] tables, int base, byte[][] in, byte[][] out, int r, int from, int to) {
+    int k = in.length;
+    int step = 8 * LENGTH;
     byte[] out0 = out[r];
     byte[] out1 = out[r + 1];
     byte[] out2 = out[r + 2];
     byte[] out3 = out[r + 3];
-    for (int p = from; p < to; p += LENGTH) {
-      ByteVector acc0 = ByteVector.zero(SPECIES);
-      ByteVector acc1 = acc0;
-      ByteVector acc2 = acc0;
-      ByteVector acc3 = acc0;
-      for (int i = 0; i < k; i++) {
-        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
-        ByteVector low = d.and((byte) 0x0f);
-        ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
-        int ti = i * step;
-        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti + LENGTH))));
-        acc1 = acc1.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti + LENGTH))));
-        acc2 = acc2.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti + LENGTH))));
-        acc3 = acc3.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base3 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base3 + ti + LENGTH))));
+    int p = from;
+    if (PAIRS) {
+      for (; p + 2 * LENGTH <= to; p += 2 * LENGTH) {
+        ByteVector a0 = ByteVector.zero(SPECIES);
+        ByteVector b0 = a0;
+        ByteVector a1 = a0;
+        ByteVector b1 = a0;
+        ByteVector a2 = a0;
+        ByteVector b2 = a0;
+        ByteVector a3 = a0;
+        ByteVector b3 = a0;
+        for (int i = 0, t = base; i < k; i++, t += step) {
+          byte[] src = in[i];
+          ByteVector da = ByteVector.fromArray(SPECIES, src, p);
+          ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
+          ByteVector lowA = da.and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector lowB = db.and(LOW_NIBBLE);
+          ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+          tl = ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH);
+          th = ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH);
+          a1 = a1.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b1 = b1.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+          tl = ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH);
+          th = ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH);
+          a2 = a2.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b2 = b2.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+          tl = ByteVector.fromArray(SPECIES, tables, t + 6 * LENGTH);
+          th = ByteVector.fromArray(SPECIES, tables, t + 7 * LENGTH);
+          a3 = a3.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b3 = b3.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+        }
+        a0.intoArray(out0, p);
+        b0.intoArray(out0, p + LENGTH);
+        a1.intoArray(out1, p);
+        b1.intoArray(out1, p + LENGTH);
+        a2.intoArray(out2, p);
+        b2.intoArray(out2, p + LENGTH);
+        a3.intoArray(out3, p);
+        b3.intoArray(out3, p + LENGTH);
       }
-      acc0.intoArray(out0, p);
-      acc1.intoArray(out1, p);
-      acc2.intoArray(out2, p);
-      acc3.intoArray(out3, p);
+    }
+    for (; p < to; p += LENGTH) {
+      ByteVector a0 = ByteVector.zero(SPECIES);
+      ByteVector a1 = a0;
+      ByteVector a2 = a0;
+      ByteVector a3 = a0;
+      for (int i = 0, t = base; i < k; i++, t += step) {
+        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
+        ByteVector low = d.and(LOW_NIBBLE);
+        ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
+        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
+        a2 = a2.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH))));
+        a3 = a3.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 6 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 7 * LENGTH))));
+      }
+      a0.intoArray(out0, p);
+      a1.intoArray(out1, p);
+      a2.intoArray(out2, p);
+      a3.intoArray(out3, p);
     }
   }
 
-  private static void rows3(CoefficientTables t, int r, byte[][] in, byte[][] out, int from, int to) {
-    byte[] tables = t.tables;
-    int k = t.inputs;
-    int step = 2 * LENGTH;
-    int base0 = t.offset(r, 0);
-    int base1 = t.offset(r + 1, 0);
-    int base2 = t.offset(r + 2, 0);
+  private static void rows3(byte[] tables, int base, byte[][] in, byte[][] out, int r, int from, int to) {
+    int k = in.length;
+    int step = 6 * LENGTH;
     byte[] out0 = out[r];
     byte[] out1 = out[r + 1];
     byte[] out2 = out[r + 2];
-    for (int p = from; p < to; p += LENGTH) {
-      ByteVector acc0 = ByteVector.zero(SPECIES);
-      ByteVector acc1 = acc0;
-      ByteVector acc2 = acc0;
-      for (int i = 0; i < k; i++) {
-        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
-        ByteVector low = d.and((byte) 0x0f);
-        ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
-        int ti = i * step;
-        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti + LENGTH))));
-        acc1 = acc1.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti + LENGTH))));
-        acc2 = acc2.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base2 + ti + LENGTH))));
+    int p = from;
+    if (PAIRS) {
+      for (; p + 2 * LENGTH <= to; p += 2 * LENGTH) {
+        ByteVector a0 = ByteVector.zero(SPECIES);
+        ByteVector b0 = a0;
+        ByteVector a1 = a0;
+        ByteVector b1 = a0;
+        ByteVector a2 = a0;
+        ByteVector b2 = a0;
+        for (int i = 0, t = base; i < k; i++, t += step) {
+          byte[] src = in[i];
+          ByteVector da = ByteVector.fromArray(SPECIES, src, p);
+          ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
+          ByteVector lowA = da.and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector lowB = db.and(LOW_NIBBLE);
+          ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+          tl = ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH);
+          th = ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH);
+          a1 = a1.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b1 = b1.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+          tl = ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH);
+          th = ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH);
+          a2 = a2.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b2 = b2.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+        }
+        a0.intoArray(out0, p);
+        b0.intoArray(out0, p + LENGTH);
+        a1.intoArray(out1, p);
+        b1.intoArray(out1, p + LENGTH);
+        a2.intoArray(out2, p);
+        b2.intoArray(out2, p + LENGTH);
       }
-      acc0.intoArray(out0, p);
-      acc1.intoArray(out1, p);
-      acc2.intoArray(out2, p);
+    }
+    for (; p < to; p += LENGTH) {
+      ByteVector a0 = ByteVector.zero(SPECIES);
+      ByteVector a1 = a0;
+      ByteVector a2 = a0;
+      for (int i = 0, t = base; i < k; i++, t += step) {
+        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
+        ByteVector low = d.and(LOW_NIBBLE);
+        ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
+        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
+        a2 = a2.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH))));
+      }
+      a0.intoArray(out0, p);
+      a1.intoArray(out1, p);
+      a2.intoArray(out2, p);
     }
   }
 
-  private static void rows2(CoefficientTables t, int r, byte[][] in, byte[][] out, int from, int to) {
-    byte[] tables = t.tables;
-    int k = t.inputs;
-    int step = 2 * LENGTH;
-    int base0 = t.offset(r, 0);
-    int base1 = t.offset(r + 1, 0);
+  private static void rows2(byte[] tables, int base, byte[][] in, byte[][] out, int r, int from, int to) {
+    int k = in.length;
+    int step = 4 * LENGTH;
     byte[] out0 = out[r];
     byte[] out1 = out[r + 1];
-    for (int p = from; p < to; p += LENGTH) {
-      ByteVector acc0 = ByteVector.zero(SPECIES);
-      ByteVector acc1 = acc0;
-      for (int i = 0; i < k; i++) {
-        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
-        ByteVector low = d.and((byte) 0x0f);
-        ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
-        int ti = i * step;
-        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + ti + LENGTH))));
-        acc1 = acc1.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base1 + ti + LENGTH))));
+    int p = from;
+    if (PAIRS) {
+      for (; p + 2 * LENGTH <= to; p += 2 * LENGTH) {
+        ByteVector a0 = ByteVector.zero(SPECIES);
+        ByteVector b0 = a0;
+        ByteVector a1 = a0;
+        ByteVector b1 = a0;
+        for (int i = 0, t = base; i < k; i++, t += step) {
+          byte[] src = in[i];
+          ByteVector da = ByteVector.fromArray(SPECIES, src, p);
+          ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
+          ByteVector lowA = da.and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector lowB = db.and(LOW_NIBBLE);
+          ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+          tl = ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH);
+          th = ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH);
+          a1 = a1.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b1 = b1.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+        }
+        a0.intoArray(out0, p);
+        b0.intoArray(out0, p + LENGTH);
+        a1.intoArray(out1, p);
+        b1.intoArray(out1, p + LENGTH);
       }
-      acc0.intoArray(out0, p);
-      acc1.intoArray(out1, p);
+    }
+    for (; p < to; p += LENGTH) {
+      ByteVector a0 = ByteVector.zero(SPECIES);
+      ByteVector a1 = a0;
+      for (int i = 0, t = base; i < k; i++, t += step) {
+        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
+        ByteVector low = d.and(LOW_NIBBLE);
+        ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
+        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
+      }
+      a0.intoArray(out0, p);
+      a1.intoArray(out1, p);
     }
   }
 
-  private static void rows1(CoefficientTables t, int r, byte[][] in, byte[][] out, int from, int to) {
-    byte[] tables = t.tables;
-    int k = t.inputs;
+  private static void rows1(byte[] tables, int base, byte[][] in, byte[][] out, int r, int from, int to) {
+    int k = in.length;
     int step = 2 * LENGTH;
-    int base0 = t.offset(r, 0);
     byte[] out0 = out[r];
-    for (int p = from; p < to; p += LENGTH) {
-      ByteVector acc0 = ByteVector.zero(SPECIES);
-      for (int i = 0; i < k; i++) {
-        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
-        ByteVector low = d.and((byte) 0x0f);
-        ByteVector high = d.lanewise(VectorOperators.LSHR, 4);
-        acc0 = acc0.lanewise(VectorOperators.XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + i * step))
-            .lanewise(VectorOperators.XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, base0 + i * step + LENGTH))));
+    int p = from;
+    if (PAIRS) {
+      for (; p + 2 * LENGTH <= to; p += 2 * LENGTH) {
+        ByteVector a0 = ByteVector.zero(SPECIES);
+        ByteVector b0 = a0;
+        for (int i = 0, t = base; i < k; i++, t += step) {
+          byte[] src = in[i];
+          ByteVector da = ByteVector.fromArray(SPECIES, src, p);
+          ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
+          ByteVector lowA = da.and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector lowB = db.and(LOW_NIBBLE);
+          ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
+          b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
+        }
+        a0.intoArray(out0, p);
+        b0.intoArray(out0, p + LENGTH);
       }
-      acc0.intoArray(out0, p);
+    }
+    for (; p < to; p += LENGTH) {
+      ByteVector a0 = ByteVector.zero(SPECIES);
+      for (int i = 0, t = base; i < k; i++, t += step) {
+        ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
+        ByteVector low = d.and(LOW_NIBBLE);
+        ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
+      }
+      a0.intoArray(out0, p);
     }
   }
 

@@ -2,6 +2,8 @@ package dev.narvault.core.erasure;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The Vector API codec produces exactly Backblaze JavaReedSolomon's bytes: random codes
  * (k + m ≤ 256), lengths around and across vector boundaries, unaligned offsets, random erasure
- * patterns. The seed is printed in every failure message.
+ * patterns. The seed is printed in every failure message. Maven runs this class again in JVMs
+ * forced onto the other kernels ({@code narvault.codec.vector-bits}, {@code narvault.codec.pairs}).
  */
 class VectorCodecEquivalenceTest {
   private static final long SEED = Long.getLong("narvault.seed", new Random().nextLong());
@@ -114,5 +117,29 @@ class VectorCodecEquivalenceTest {
   void defaultKind_isVectorWhenTheModuleIsLoaded() {
     assertEquals(Codecs.Kind.VECTOR, Codecs.defaultKind());
     assertEquals("vector", Codecs.create(10, 4).name());
+  }
+
+  @Test
+  void kernel_isTheOneThisJvmWasToldToUse() {
+    String kernel = VectorCodec.kernel();
+    String bits = System.getProperty("narvault.codec.vector-bits");
+    int max = jdk.incubator.vector.ByteVector.SPECIES_MAX.vectorBitSize();
+    if (bits != null) {
+      assertTrue(kernel.startsWith(Math.min(Integer.parseInt(bits), max) + "-bit vectors"), kernel);
+    } else {
+      assertTrue(kernel.matches("(128|512)-bit vectors.*"), "256-bit byte lookups are never the default: " + kernel);
+    }
+    String pairs = System.getProperty("narvault.codec.pairs");
+    if (pairs != null) {
+      assertTrue(kernel.contains(Boolean.parseBoolean(pairs) ? "2 per step" : "1 per step"), kernel);
+    }
+  }
+
+  @Test
+  void kernelOverride_rejectsWidthsThatAreNotVectorShapes() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VectorKernel.chooseSpecies("384"));
+    assertTrue(e.getMessage().contains("128, 256 or 512"), e.getMessage());
+    assertEquals(128, VectorKernel.chooseSpecies("128").vectorBitSize());
+    assertEquals(128, VectorKernel.chooseSpecies(" 128 ").vectorBitSize());
   }
 }
