@@ -7,6 +7,7 @@ import dev.narvault.core.erasure.VectorCodec;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -17,22 +18,39 @@ import picocli.CommandLine.Option;
 /**
  * {@code narvault bench codec}: a few seconds of measurement, no JMH, printing the codecs' speed
  * and their ratio on this machine so an operator can pick k and m with real numbers. Rounds of
- * the two codecs alternate so that a noisy neighbour slows both alike; medians are reported.
+ * the codecs alternate so that a noisy neighbour slows them alike; medians are reported. The
+ * vector kernel is compiled before anything is timed ({@link VectorCodec#warmUp()}).
  */
 @Command(name = "codec", mixinStandardHelpOptions = true,
     header = "Measure the erasure codecs (a few seconds).",
     description = {"Measures the erasure codecs on this machine (a few seconds).",
-        "Prints MB/s of data bytes for encode and decode, the vector codec's speed-up over",
-        "Backblaze JavaReedSolomon, and a memory copy of the same bytes as the limit.",
-        "For publishable numbers use the JMH benchmarks (docs/performance.md)."})
+        "Prints MB/s of data bytes (k fragments per call) for encode and decode, the vector codec's",
+        "speed-up over Backblaze JavaReedSolomon, and a memory copy of the same bytes as the limit.",
+        "The first line names the vector kernel this JVM chose and how long it took to compile.",
+        "For publishable numbers use the JMH benchmarks or bench/isal-compare.sh (docs/performance.md)."})
 final class BenchCodecCommand implements Callable<Integer> {
   @Option(names = "--codes", split = ",", defaultValue = "10+4,6+3,17+3,20+10,30+30",
       description = "Codes as k+m, comma-separated (default: ${DEFAULT-VALUE}).")
   List<String> codes;
 
-  @Option(names = "--fragment-size", defaultValue = "1MiB", converter = ByteSize.class,
-      description = "Bytes per fragment per call (default: ${DEFAULT-VALUE}).")
-  long fragmentSize;
+  @Option(names = "--fragment-size", split = ",", defaultValue = "1MiB", converter = ByteSize.class,
+      description = "Bytes per fragment per call, comma-separated for several (default: ${DEFAULT-VALUE}).")
+  List<Long> fragmentSizes;
+
+  @Option(names = "--operations", split = ",", defaultValue = "encode,decode-1,decode-m",
+      description = "Operations, comma-separated: encode, decode-1 (one data fragment rebuilt), "
+          + "decode-m (m data fragments rebuilt) (default: ${DEFAULT-VALUE}).")
+  List<String> operations;
+
+  @Option(names = "--vector-only", description = "Measure only the vector codec (no Backblaze, no copy).")
+  boolean vectorOnly;
+
+  @Option(names = "--shuffle", paramLabel = "SEED",
+      description = "Measure the cells (code, size, operation) in an order shuffled with this seed.")
+  Long shuffleSeed;
+
+  @Option(names = "--tsv", description = "Tab-separated output for scripts: codec k m size operation median min max.")
+  boolean tsv;
 
   @Option(names = "--rounds", defaultValue = "5", description = "Measured rounds per cell (default: ${DEFAULT-VALUE}).")
   int rounds;
@@ -46,36 +64,82 @@ final class BenchCodecCommand implements Callable<Integer> {
     this.out = out;
   }
 
+  /** One measurement: a code, a fragment size and an operation. */
+  private record Cell(int k, int m, int size, Operation op) {}
+
   @Override
   public Integer call() throws Exception {
-    if (fragmentSize < 64 || fragmentSize > (256 << 20)) {
-      throw new IllegalArgumentException("--fragment-size must be between 64 B and 256 MiB, got " + fragmentSize);
+    for (long size : fragmentSizes) {
+      if (size < 64 || size > (256 << 20)) {
+        throw new IllegalArgumentException("--fragment-size must be between 64 B and 256 MiB, got " + size);
+      }
     }
     if (rounds < 1 || roundMillis < 1) {
       throw new IllegalArgumentException("--rounds and --round-millis must be >= 1");
     }
-    out.printf(Locale.ROOT, "codec benchmark: fragment %d bytes, %d rounds of %d ms, %s, %s%n",
-        fragmentSize, rounds, roundMillis, VectorCodec.kernel(), Runtime.version());
-    out.println("code        operation                 Backblaze MB/s   vector MB/s   speed-up   copy MB/s");
+    List<Cell> cells = new ArrayList<>();
     for (String code : codes) {
       int[] km = parseCode(code);
-      for (Operation op : Operation.values()) {
-        double[] speeds = measure(km[0], km[1], (int) fragmentSize, op);
-        out.printf(Locale.ROOT, "RS(%d,%d)%s %-24s %14.0f %13.0f %9.1fx %11.0f%n", km[0], km[1],
-            " ".repeat(Math.max(0, 4 - code.length() + 1)), op.label, speeds[0], speeds[1],
-            speeds[1] / speeds[0], speeds[2]);
+      for (long size : fragmentSizes) {
+        for (String op : operations) {
+          cells.add(new Cell(km[0], km[1], (int) size, Operation.parse(op)));
+        }
+      }
+    }
+    if (shuffleSeed != null) {
+      Collections.shuffle(cells, new Random(shuffleSeed));
+    }
+    long warmUpMillis = VectorCodec.warmUp();
+    String kernel = VectorCodec.kernel();
+    if (tsv) {
+      out.printf(Locale.ROOT, "# kernel\t%s\t%d ms to compile\t%s%n", kernel, warmUpMillis, Runtime.version());
+      out.println("# codec\tk\tm\tsize\toperation\tmedian MB/s\tmin MB/s\tmax MB/s");
+    } else {
+      out.printf(Locale.ROOT, "codec benchmark: %d rounds of %d ms, %s (compiled in %d ms), %s%n",
+          rounds, roundMillis, kernel, warmUpMillis, Runtime.version());
+      out.println(vectorOnly ? "code      fragment  operation                  vector MB/s"
+          : "code      fragment  operation                 Backblaze MB/s   vector MB/s   speed-up   copy MB/s");
+    }
+    for (Cell cell : cells) {
+      Speeds[] speeds = measure(cell);
+      if (tsv) {
+        String[] names = {"backblaze", "vector", "copy"};
+        for (int c = 0; c < names.length; c++) {
+          if (speeds[c] != null) {
+            out.printf(Locale.ROOT, "%s\t%d\t%d\t%d\t%s\t%.0f\t%.0f\t%.0f%n", names[c], cell.k, cell.m, cell.size,
+                cell.op.name, speeds[c].median, speeds[c].min, speeds[c].max);
+          }
+        }
+      } else if (vectorOnly) {
+        out.printf(Locale.ROOT, "%-9s %-9s %-24s %13.0f%n", "RS(" + cell.k + "," + cell.m + ")", ByteSize.format(cell.size),
+            cell.op.label, speeds[1].median);
+      } else {
+        out.printf(Locale.ROOT, "%-9s %-9s %-24s %14.0f %13.0f %9.1fx %11.0f%n", "RS(" + cell.k + "," + cell.m + ")",
+            ByteSize.format(cell.size), cell.op.label, speeds[0].median, speeds[1].median,
+            speeds[1].median / speeds[0].median, speeds[2].median);
       }
     }
     return 0;
   }
 
   enum Operation {
-    ENCODE("encode"), DECODE_ONE("decode, 1 data missing"), DECODE_M("decode, m data missing");
+    ENCODE("encode", "encode"), DECODE_ONE("decode-1", "decode, 1 data missing"), DECODE_M("decode-m", "decode, m data missing");
 
+    final String name;
     final String label;
 
-    Operation(String label) {
+    Operation(String name, String label) {
+      this.name = name;
       this.label = label;
+    }
+
+    static Operation parse(String name) {
+      for (Operation op : values()) {
+        if (op.name.equals(name.strip())) {
+          return op;
+        }
+      }
+      throw new IllegalArgumentException("unknown operation '" + name + "', expected encode, decode-1 or decode-m");
     }
   }
 
@@ -91,8 +155,20 @@ final class BenchCodecCommand implements Callable<Integer> {
     throw new IllegalArgumentException("code must look like k+m (e.g. 10+4), got '" + code + "'");
   }
 
-  /** Median MB/s of Backblaze, vector, and a memory copy of the k data fragments. */
-  private double[] measure(int k, int m, int size, Operation op) throws NotEnoughFragmentsException {
+  /** Median, lowest and highest MB/s over the measured rounds. */
+  private record Speeds(double median, double min, double max) {
+    static Speeds of(List<Double> callsPerSecond, double bytesPerCall) {
+      double[] v = callsPerSecond.stream().mapToDouble(c -> c * bytesPerCall / 1e6).sorted().toArray();
+      double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+      return new Speeds(median, v[0], v[v.length - 1]);
+    }
+  }
+
+  /** Backblaze, vector and a memory copy of the k data fragments; Backblaze and copy null with --vector-only. */
+  private Speeds[] measure(Cell cell) throws NotEnoughFragmentsException {
+    int k = cell.k;
+    int m = cell.m;
+    int size = cell.size;
     Codec backblaze = Codecs.create(Codecs.Kind.BACKBLAZE, k, m);
     Codec vector = Codecs.create(Codecs.Kind.VECTOR, k, m);
     byte[][] fragments = new byte[k + m][size];
@@ -103,16 +179,16 @@ final class BenchCodecCommand implements Callable<Integer> {
     vector.encodeParity(fragments, 0, size);
     boolean[] present = new boolean[k + m];
     Arrays.fill(present, true);
-    int missing = op == Operation.ENCODE ? 0 : op == Operation.DECODE_ONE ? 1 : Math.min(m, k);
+    int missing = cell.op == Operation.ENCODE ? 0 : cell.op == Operation.DECODE_ONE ? 1 : Math.min(m, k);
     Arrays.fill(present, 0, missing, false);
-    byte[][] copies = new byte[k][size];
+    byte[][] copies = vectorOnly ? null : new byte[k][size];
     List<Double> bb = new ArrayList<>();
     List<Double> vec = new ArrayList<>();
     List<Double> copy = new ArrayList<>();
     for (int round = -1; round < rounds; round++) {
-      double b = run(backblaze, fragments, present, op, size);
-      double v = run(vector, fragments, present, op, size);
-      double c = runCopy(fragments, copies, size);
+      double b = vectorOnly ? 0 : run(backblaze, fragments, present, cell.op, size);
+      double v = run(vector, fragments, present, cell.op, size);
+      double c = vectorOnly ? 0 : runCopy(fragments, copies, size);
       if (round >= 0) {
         bb.add(b);
         vec.add(v);
@@ -120,7 +196,8 @@ final class BenchCodecCommand implements Callable<Integer> {
       }
     }
     double dataBytes = (double) k * size;
-    return new double[] {median(bb) * dataBytes / 1e6, median(vec) * dataBytes / 1e6, median(copy) * dataBytes / 1e6};
+    return new Speeds[] {vectorOnly ? null : Speeds.of(bb, dataBytes), Speeds.of(vec, dataBytes),
+        vectorOnly ? null : Speeds.of(copy, dataBytes)};
   }
 
   /** Calls per second over one round. */
@@ -151,10 +228,5 @@ final class BenchCodecCommand implements Callable<Integer> {
       calls++;
     } while (System.nanoTime() < deadline);
     return calls / ((System.nanoTime() - start) / 1e9);
-  }
-
-  private static double median(List<Double> values) {
-    double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 }

@@ -48,4 +48,15 @@ final class ByteSize implements CommandLine.ITypeConverter<Long> {
     }
     return (long) bytes;
   }
+
+  /** The shortest exact binary spelling {@link #parse} reads back: 1MiB, 64KiB, 1000. */
+  static String format(long bytes) {
+    String[] units = {"", "KiB", "MiB", "GiB", "TiB"};
+    int unit = 0;
+    while (unit < units.length - 1 && bytes != 0 && bytes % 1024 == 0) {
+      bytes /= 1024;
+      unit++;
+    }
+    return bytes + units[unit];
+  }
 }

@@ -3,6 +3,7 @@ package dev.narvault.cli;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.archive.HolderHealth;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
@@ -102,6 +103,7 @@ final class GatewayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Codecs.warmUpInBackground();
     GatewayConfig config = new GatewayConfig(new InetSocketAddress(bind, port), priority)
         .withMisses(new GatewayConfig.MissLimits(new GatewayConfig.Rate(missesPerSecond, missBurst), negativeTtl))
         .withTrustForwardedFor(trustForwardedFor)

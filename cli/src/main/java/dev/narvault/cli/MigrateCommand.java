@@ -136,6 +136,7 @@ final class MigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Codecs.warmUpInBackground();
     TrustedKeys keys = new TrustedKeys(trustedKeys.stream().map(NixPublicKey::parse).toList());
     if (!drain && (drainBucket != null || storageClass != null)) {
       throw new IllegalArgumentException("--drain-to-bucket and --storage-class need --drain");

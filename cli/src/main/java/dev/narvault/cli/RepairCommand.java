@@ -1,6 +1,7 @@
 package dev.narvault.cli;
 
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
@@ -96,6 +97,7 @@ final class RepairCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Codecs.warmUpInBackground();
     CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress(bind, port),
         NixSecretKey.parse(Files.readString(coordinatorKey)), workerKeys.stream().map(NixPublicKey::parse).toList(),
         Optional.ofNullable(archiveKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k))),

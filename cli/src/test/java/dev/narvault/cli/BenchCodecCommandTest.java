@@ -41,6 +41,46 @@ class BenchCodecCommandTest {
   }
 
   @Test
+  void benchCodec_tsvCoversEveryCellOnceInTheShuffledOrderWithOrderedSpeeds() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    int exit = Narvault.commandLine(out).execute("bench", "codec", "--codes", "4+2,10+4", "--fragment-size", "4KiB,64KiB",
+        "--operations", "encode,decode-m", "--vector-only", "--tsv", "--shuffle", "3", "--rounds", "3", "--round-millis", "2");
+    assertEquals(0, exit);
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    assertTrue(text.lines().findFirst().orElseThrow().matches("# kernel\t(128|256|512)-bit vectors.*ms to compile.*"), text);
+    List<String> rows = text.lines().filter(l -> !l.startsWith("#")).toList();
+    List<String> cells = rows.stream().map(r -> String.join(" ", List.of(r.split("\t")).subList(0, 5))).toList();
+    assertEquals(java.util.Set.of("vector 4 2 4096 encode", "vector 4 2 4096 decode-m", "vector 4 2 65536 encode",
+        "vector 4 2 65536 decode-m", "vector 10 4 4096 encode", "vector 10 4 4096 decode-m", "vector 10 4 65536 encode",
+        "vector 10 4 65536 decode-m"), java.util.Set.copyOf(cells));
+    assertEquals(8, cells.size(), text);
+    List<String> given = List.of("vector 4 2 4096 encode", "vector 4 2 4096 decode-m", "vector 4 2 65536 encode",
+        "vector 4 2 65536 decode-m", "vector 10 4 4096 encode", "vector 10 4 4096 decode-m", "vector 10 4 65536 encode",
+        "vector 10 4 65536 decode-m");
+    List<String> shuffled = new java.util.ArrayList<>(given);
+    java.util.Collections.shuffle(shuffled, new java.util.Random(3));
+    assertEquals(shuffled, cells, "cells in the order shuffled with the seed");
+    for (String row : rows) {
+      String[] cols = row.split("\t");
+      double median = Double.parseDouble(cols[5]);
+      double min = Double.parseDouble(cols[6]);
+      double max = Double.parseDouble(cols[7]);
+      assertTrue(min > 0 && min <= median && median <= max, row);
+    }
+  }
+
+  @Test
+  void benchCodec_rejectsUnknownOperationByName() {
+    StringWriter err = new StringWriter();
+    CommandLine cli = Narvault.commandLine(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    cli.getSubcommands().get("bench").getSubcommands().get("codec").setErr(new PrintWriter(err, true));
+    int exit = cli.execute("bench", "codec", "--operations", "encode,rebuild");
+    assertEquals(2, exit);
+    assertTrue(err.toString().contains("rebuild") && err.toString().contains("decode-m"), err.toString());
+  }
+
+  @Test
   void benchCodec_rejectsBadCodeWithClearMessage() {
     StringWriter err = new StringWriter();
     CommandLine cli = Narvault.commandLine(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));

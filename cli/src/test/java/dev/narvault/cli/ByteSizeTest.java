@@ -25,4 +25,16 @@ class ByteSizeTest {
     assertTrue(assertThrows(CommandLine.TypeConversionException.class, () -> ByteSize.parse("5 parsecs"))
         .getMessage().contains("parsecs"));
   }
+
+  @Test
+  void format_isTheShortestExactSpellingThatParsesBack() {
+    assertEquals("1MiB", ByteSize.format(1L << 20));
+    assertEquals("64KiB", ByteSize.format(65536));
+    assertEquals("1000", ByteSize.format(1000));
+    assertEquals("1536", ByteSize.format(1536));
+    assertEquals("0", ByteSize.format(0));
+    for (long size : new long[] {1, 1023, 1024, 3L << 30, 5L << 40, 12345678}) {
+      assertEquals(size, ByteSize.parse(ByteSize.format(size)));
+    }
+  }
 }

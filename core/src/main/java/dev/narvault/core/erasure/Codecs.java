@@ -43,4 +43,15 @@ public final class Codecs {
   public static Kind defaultKind() {
     return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? Kind.VECTOR : Kind.BACKBLAZE;
   }
+
+  /**
+   * Compiles the vector kernel on a daemon thread ({@link VectorCodec#warmUp()}), so that the first
+   * requests of a long-running command do not run it as C1 code; nothing when the vector codec is
+   * not available.
+   */
+  public static void warmUpInBackground() {
+    if (defaultKind() == Kind.VECTOR) {
+      Thread.ofPlatform().daemon().name("codec-warm-up").start(VectorCodec::warmUp);
+    }
+  }
 }

@@ -35,6 +35,15 @@ public final class VectorCodec implements Codec {
     return VectorKernel.describe();
   }
 
+  /**
+   * Compiles the kernel before first use (see {@code VectorKernel.warmUp}): long-running commands
+   * call it at start, so their first requests do not run C1 code a hundred times slower. Once per
+   * JVM; returns the milliseconds it took (0 when already done).
+   */
+  public static long warmUp() {
+    return VectorKernel.warmUp(5_000_000_000L) / 1_000_000;
+  }
+
   @Override
   public int dataFragmentCount() {
     return dataFragmentCount;
