@@ -3,8 +3,14 @@ package dev.narvault.core.erasure;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.XOR;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.VectorShape;
@@ -18,8 +24,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p><b>Which kernel.</b> Chosen once per JVM from what its vectors compile to, as measured on
  * each tier (docs/performance.md, "Codec against ISA-L"):
  * <ul>
- *   <li>Width: the preferred species when it is 512 bits (AVX-512: a 64-lane {@code selectFrom}
- *       is one {@code vpermb}), else 128 bits. On AVX2 a 256-bit byte {@code selectFrom} is
+ *   <li>Width: the preferred species when it is 512 bits and the CPU has AVX-512 VBMI (a 64-lane
+ *       {@code selectFrom} is one {@code vpermb}), else 128 bits. On AVX2 a 256-bit byte {@code selectFrom} is
  *       cross-lane by contract and C2 emulates it with five instructions (two {@code vpshufb},
  *       a lane swap, an add and a blend), slower than two 128-bit {@code vpshufb}; NEON is
  *       128-bit anyway.
@@ -118,11 +124,30 @@ final class VectorKernel {
         throw new IllegalArgumentException("narvault.codec.vector-bits must be 128, 256 or 512, got " + override);
       }
     } else {
-      bits = ByteVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 512 : 128;
+      bits = ByteVector.SPECIES_PREFERRED.vectorBitSize() >= 512 && !lacksByteLookups512(cpuFlags()) ? 512 : 128;
     }
     bits = Math.max(128, Math.min(bits, max));
     return ByteVector.SPECIES_128.vectorBitSize() == bits ? ByteVector.SPECIES_128
         : VectorSpecies.of(byte.class, VectorShape.forBitSize(bits));
+  }
+
+  /**
+   * AVX-512 without VBMI (Skylake-SP, Cascade Lake): no {@code vpermb}, so C2 builds a 64-lane byte
+   * {@code selectFrom} out of four masked 16-lane passes; the 128-bit kernel is the better one there.
+   */
+  static boolean lacksByteLookups512(Set<String> flags) {
+    return flags.contains("avx512bw") && !flags.contains("avx512vbmi");
+  }
+
+  /** The CPU's feature flags as Linux lists them in /proc/cpuinfo; empty where unknown. */
+  private static Set<String> cpuFlags() {
+    try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+      return lines.filter(line -> line.startsWith("flags")).findFirst()
+          .map(line -> (Set<String>) new HashSet<>(Arrays.asList(line.substring(line.indexOf(':') + 1).strip().split("\\s+"))))
+          .orElse(Set.of());
+    } catch (IOException | RuntimeException e) {
+      return Set.of();
+    }
   }
 
   private static boolean choosePairs(String override) {

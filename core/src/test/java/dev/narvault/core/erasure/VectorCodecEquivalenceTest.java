@@ -142,4 +142,11 @@ class VectorCodecEquivalenceTest {
     assertEquals(128, VectorKernel.chooseSpecies("128").vectorBitSize());
     assertEquals(128, VectorKernel.chooseSpecies(" 128 ").vectorBitSize());
   }
+
+  @Test
+  void avx512WithoutVbmi_isSentToThe128BitKernel() {
+    assertTrue(VectorKernel.lacksByteLookups512(java.util.Set.of("avx2", "avx512f", "avx512bw", "avx512vl")));
+    assertEquals(false, VectorKernel.lacksByteLookups512(java.util.Set.of("avx512f", "avx512bw", "avx512vbmi")));
+    assertEquals(false, VectorKernel.lacksByteLookups512(java.util.Set.of()), "unknown flags: trust the JVM's species");
+  }
 }
