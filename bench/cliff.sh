@@ -6,7 +6,7 @@
 #
 #   bench/cliff.sh [extra JVM options...]     e.g. bench/cliff.sh -XX:UseAVX=2
 #
-# Environment: RUNS (30), CODES (10+4,20+10,6+3), SIZES (64KiB,1MiB), ROUNDS (3), ROUND_MS (40),
+# Environment: RUNS (30), CODES (10+4,20+10,6+3), SIZES (64KiB,1MiB), ROUNDS (5), ROUND_MS (60),
 # OUT (raw results, default bench/target/cliff.tsv). A JVM's compile log can be had with
 # bench/cliff.sh -XX:+PrintCompilation (it goes to bench/target/cliff-N.log with the run's output).
 set -euo pipefail
@@ -14,22 +14,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-30}
 codes=${CODES:-10+4,20+10,6+3}
 sizes=${SIZES:-64KiB,1MiB}
-rounds=${ROUNDS:-3}
-round_ms=${ROUND_MS:-40}
+rounds=${ROUNDS:-5}
+round_ms=${ROUND_MS:-60}
 raw=${OUT:-$here/bench/target/cliff.tsv}
-if [ -z "${JAVA_HOME:-}" ]; then
-  for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk*; do
-    [ -x "$candidate/bin/java" ] && { export JAVA_HOME="$candidate"; break; }
-  done
-fi
-jar=$here/cli/target/narvault.jar
-[ -f "$jar" ] || (cd "$here" && ./mvnw -B -q -DskipTests -pl cli -am package)
 mkdir -p "$here/bench/target" "$(dirname "$raw")"
 : > "$raw"
 for run in $(seq 1 "$runs"); do
   log=$here/bench/target/cliff-$run.log
-  "${JAVA_HOME:+$JAVA_HOME/bin/}java" --add-modules jdk.incubator.vector -XX:+UseParallelGC "$@" -jar "$jar" \
-    bench codec --vector-only --tsv --shuffle "$run" --codes "$codes" --fragment-size "$sizes" \
+  NARVAULT_JAVA_OPTS="$*" "$here/narvault" bench codec --vector-only --tsv --shuffle "$run" --codes "$codes" --fragment-size "$sizes" \
     --operations encode,decode-1,decode-m --rounds "$rounds" --round-millis "$round_ms" > "$log" 2>&1
   grep -E '^vector' "$log" | awk -v r="$run" -F'\t' 'BEGIN{OFS="\t"} {print r, $2 "+" $3, $4, $5, $6}' >> "$raw"
   kernel=$(grep -m1 '^# kernel' "$log" | cut -f2,3)

@@ -36,15 +36,6 @@ harness=$here/bench/target/isal_bench
 gcc -O2 -Wall -o "$harness" "$here/bench/isal/isal_bench.c" -lisal
 isal_version=$(dpkg-query -W -f '${Version}' libisal2 2>/dev/null || echo unknown)
 
-if [ -z "${JAVA_HOME:-}" ]; then
-  for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk*; do
-    [ -x "$candidate/bin/java" ] && { export JAVA_HOME="$candidate"; break; }
-  done
-fi
-jar=$here/cli/target/narvault.jar
-[ -f "$jar" ] || (cd "$here" && ./mvnw -B -q -DskipTests -pl cli -am package)
-java=("${JAVA_HOME:+$JAVA_HOME/bin/}java" --add-modules jdk.incubator.vector -XX:+UseParallelGC)
-
 flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
 has() { [[ " $flags " == *" $1 "* ]]; }
 tiers=()
@@ -80,8 +71,7 @@ for pass in $(seq 1 "$passes"); do
     v=0
     while IFS= read -r opts; do
       echo "pass $pass/$passes, tier $tier: narvault ${opts:-(default)}" >&2
-      # shellcheck disable=SC2086
-      "${java[@]}" $opts -jar "$jar" bench codec --vector-only --tsv --codes "$codes_csv" --fragment-size "$sizes_csv" \
+      NARVAULT_JAVA_OPTS="$opts" "$here/narvault" bench codec --vector-only --tsv --codes "$codes_csv" --fragment-size "$sizes_csv" \
         --operations "$ops_csv" --rounds "$rounds" --round-millis "$round_ms" 2>/dev/null |
         awk -v p="$pass" -v t="$tier" -v v="$v" -F'\t' 'BEGIN{OFS="\t"}
           /^# kernel/ {kernel=$2; next} /^#/ {next}
@@ -92,7 +82,8 @@ for pass in $(seq 1 "$passes"); do
 done
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; ISA-L $isal_version;" \
-  "$("${java[0]}" -version 2>&1 | head -1)"
+  "JDK $("$here/narvault" bench codec --codes 2+1 --fragment-size 64 --operations encode --vector-only --tsv \
+    --rounds 1 --round-millis 1 2>/dev/null | awk -F'\t' '/^# kernel/ {print $4}')"
 echo "MB/s of data bytes (k fragments per call), median over $passes passes of medians of $rounds rounds of $round_ms ms."
 echo "ratio = narvault's default kernel / ISA-L; other kernels as a ratio to ISA-L too."
 # Median over passes per (tier, codec, cell), then one row per (tier, cell).

@@ -106,13 +106,13 @@ final class BenchCodecCommand implements Callable<Integer> {
         String[] names = {"backblaze", "vector", "copy"};
         for (int c = 0; c < names.length; c++) {
           if (speeds[c] != null) {
-            out.printf(Locale.ROOT, "%s\t%d\t%d\t%d\t%s\t%.0f\t%.0f\t%.0f%n", names[c], cell.k, cell.m, cell.size,
-                cell.op.name, speeds[c].median, speeds[c].min, speeds[c].max);
+            out.printf(Locale.ROOT, "%s\t%d\t%d\t%d\t%s\t%.0f\t%.0f\t%.0f%n", names[c], cell.k, cell.m,
+                cell.size, cell.op.name, speeds[c].median, speeds[c].min, speeds[c].max);
           }
         }
       } else if (vectorOnly) {
-        out.printf(Locale.ROOT, "%-9s %-9s %-24s %13.0f%n", "RS(" + cell.k + "," + cell.m + ")", ByteSize.format(cell.size),
-            cell.op.label, speeds[1].median);
+        out.printf(Locale.ROOT, "%-9s %-9s %-24s %13.0f%n", "RS(" + cell.k + "," + cell.m + ")",
+            ByteSize.format(cell.size), cell.op.label, speeds[1].median);
       } else {
         out.printf(Locale.ROOT, "%-9s %-9s %-24s %14.0f %13.0f %9.1fx %11.0f%n", "RS(" + cell.k + "," + cell.m + ")",
             ByteSize.format(cell.size), cell.op.label, speeds[0].median, speeds[1].median,
@@ -123,7 +123,9 @@ final class BenchCodecCommand implements Callable<Integer> {
   }
 
   enum Operation {
-    ENCODE("encode", "encode"), DECODE_ONE("decode-1", "decode, 1 data missing"), DECODE_M("decode-m", "decode, m data missing");
+    ENCODE("encode", "encode"),
+    DECODE_ONE("decode-1", "decode, 1 data missing"),
+    DECODE_M("decode-m", "decode, m data missing");
 
     final String name;
     final String label;

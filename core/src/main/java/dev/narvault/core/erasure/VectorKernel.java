@@ -24,11 +24,11 @@ import jdk.incubator.vector.VectorSpecies;
  * <p><b>Which kernel.</b> Chosen once per JVM from what its vectors compile to, as measured on
  * each tier (docs/performance.md, "Codec against ISA-L"):
  * <ul>
- *   <li>Width: the preferred species when it is 512 bits and the CPU has AVX-512 VBMI (a 64-lane
- *       {@code selectFrom} is one {@code vpermb}), else 128 bits. On AVX2 a 256-bit byte {@code selectFrom} is
- *       cross-lane by contract and C2 emulates it with five instructions (two {@code vpshufb},
- *       a lane swap, an add and a blend), slower than two 128-bit {@code vpshufb}; NEON is
- *       128-bit anyway.
+ *   <li>Width: the preferred species when it is 512 bits and the CPU has AVX-512 VBMI (a
+ *       64-lane {@code selectFrom} is one {@code vpermb}), else 128 bits. On AVX2 a 256-bit byte
+ *       {@code selectFrom} is cross-lane by contract and C2 emulates it with five instructions
+ *       (two {@code vpshufb}, a lane swap, an add and a blend), slower than two 128-bit
+ *       {@code vpshufb}; NEON is 128-bit anyway.
  *   <li>Pairs: with 512-bit vectors (32 registers) each step makes two vectors of every output,
  *       so each table is loaded once for both; with 16 registers the second set of accumulators
  *       spills, so one vector per step.
@@ -143,7 +143,8 @@ final class VectorKernel {
   private static Set<String> cpuFlags() {
     try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
       return lines.filter(line -> line.startsWith("flags")).findFirst()
-          .map(line -> (Set<String>) new HashSet<>(Arrays.asList(line.substring(line.indexOf(':') + 1).strip().split("\\s+"))))
+          .map(line -> line.substring(line.indexOf(':') + 1).strip().split("\\s+"))
+          .map(flags -> (Set<String>) new HashSet<>(Arrays.asList(flags)))
           .orElse(Set.of());
     } catch (IOException | RuntimeException e) {
       return Set.of();
@@ -207,11 +208,12 @@ final class VectorKernel {
           ByteVector da = ByteVector.fromArray(SPECIES, src, p);
           ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
           ByteVector lowA = da.and(LOW_NIBBLE);
-          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes()
+              .and(LOW_NIBBLE);
           ByteVector lowB = db.and(LOW_NIBBLE);
           ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
           ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
-          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + LENGTH);
           a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
           b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
           tl = ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH);
@@ -246,10 +248,14 @@ final class VectorKernel {
         ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
         ByteVector low = d.and(LOW_NIBBLE);
         ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
-        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
-        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
-        a2 = a2.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH))));
-        a3 = a3.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 6 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 7 * LENGTH))));
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + LENGTH))));
+        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
+        a2 = a2.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH))));
+        a3 = a3.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 6 * LENGTH))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 7 * LENGTH))));
       }
       a0.intoArray(out0, p);
       a1.intoArray(out1, p);
@@ -278,11 +284,12 @@ final class VectorKernel {
           ByteVector da = ByteVector.fromArray(SPECIES, src, p);
           ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
           ByteVector lowA = da.and(LOW_NIBBLE);
-          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes()
+              .and(LOW_NIBBLE);
           ByteVector lowB = db.and(LOW_NIBBLE);
           ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
           ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
-          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + LENGTH);
           a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
           b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
           tl = ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH);
@@ -310,9 +317,12 @@ final class VectorKernel {
         ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
         ByteVector low = d.and(LOW_NIBBLE);
         ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
-        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
-        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
-        a2 = a2.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH))));
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + LENGTH))));
+        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
+        a2 = a2.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 4 * LENGTH))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 5 * LENGTH))));
       }
       a0.intoArray(out0, p);
       a1.intoArray(out1, p);
@@ -337,11 +347,12 @@ final class VectorKernel {
           ByteVector da = ByteVector.fromArray(SPECIES, src, p);
           ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
           ByteVector lowA = da.and(LOW_NIBBLE);
-          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes()
+              .and(LOW_NIBBLE);
           ByteVector lowB = db.and(LOW_NIBBLE);
           ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
           ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
-          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + LENGTH);
           a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
           b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
           tl = ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH);
@@ -362,8 +373,10 @@ final class VectorKernel {
         ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
         ByteVector low = d.and(LOW_NIBBLE);
         ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
-        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
-        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + LENGTH))));
+        a1 = a1.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 2 * LENGTH))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 3 * LENGTH))));
       }
       a0.intoArray(out0, p);
       a1.intoArray(out1, p);
@@ -384,11 +397,12 @@ final class VectorKernel {
           ByteVector da = ByteVector.fromArray(SPECIES, src, p);
           ByteVector db = ByteVector.fromArray(SPECIES, src, p + LENGTH);
           ByteVector lowA = da.and(LOW_NIBBLE);
-          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
+          ByteVector highA = da.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes()
+              .and(LOW_NIBBLE);
           ByteVector lowB = db.and(LOW_NIBBLE);
           ByteVector highB = db.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
           ByteVector tl = ByteVector.fromArray(SPECIES, tables, t);
-          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH);
+          ByteVector th = ByteVector.fromArray(SPECIES, tables, t + LENGTH);
           a0 = a0.lanewise(XOR, lowA.selectFrom(tl).lanewise(XOR, highA.selectFrom(th)));
           b0 = b0.lanewise(XOR, lowB.selectFrom(tl).lanewise(XOR, highB.selectFrom(th)));
         }
@@ -402,7 +416,8 @@ final class VectorKernel {
         ByteVector d = ByteVector.fromArray(SPECIES, in[i], p);
         ByteVector low = d.and(LOW_NIBBLE);
         ByteVector high = d.reinterpretAsShorts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW_NIBBLE);
-        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t)).lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + 1 * LENGTH))));
+        a0 = a0.lanewise(XOR, low.selectFrom(ByteVector.fromArray(SPECIES, tables, t))
+            .lanewise(XOR, high.selectFrom(ByteVector.fromArray(SPECIES, tables, t + LENGTH))));
       }
       a0.intoArray(out0, p);
     }
