@@ -149,4 +149,15 @@ class VectorCodecEquivalenceTest {
     assertEquals(false, VectorKernel.lacksByteLookups512(java.util.Set.of("avx512f", "avx512bw", "avx512vbmi")));
     assertEquals(false, VectorKernel.lacksByteLookups512(java.util.Set.of()), "unknown flags: trust the JVM's species");
   }
+
+  @Test
+  void warmUp_runsOncePerJvmAndLeavesTheKernelCorrect() {
+    VectorKernel.warmUp(5_000_000_000L);
+    assertEquals(0, VectorKernel.warmUp(5_000_000_000L), "a second warm-up spends no time");
+    byte[][] expected = randomFragments(new Random(SEED), 14, 5000, 10);
+    byte[][] actual = copy(expected);
+    new BackblazeCodec(10, 4).encodeParity(expected, 0, 5000);
+    new VectorCodec(10, 4).encodeParity(actual, 0, 5000);
+    assertArrayEquals(expected, actual, "seed " + SEED);
+  }
 }
