@@ -69,7 +69,9 @@ final class Jdbc implements AutoCloseable {
         current.set(c);
         return work.run();
       } catch (SQLException e) {
-        if (attempt == 1 && brokenConnection(e)) {
+        // After a database restart every pooled connection is dead, not just the first one taken:
+        // each failing one is evicted by the pool, so at most one attempt per pooled connection.
+        if (attempt <= pool.getMaximumPoolSize() && brokenConnection(e)) {
           continue;
         }
         throw failure(e);

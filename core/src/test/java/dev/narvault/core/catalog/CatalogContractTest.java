@@ -269,6 +269,17 @@ class CatalogContractTest {
     try (Catalog c = Catalog.open(url)) {
       register(c, "h0", "http://h0", 1);
       assertEquals(1, c.holders().size());
+      // Several pooled connections used just now (the pool does not re-check those before handing
+      // them out), so that after the cut more than one dead connection is met in a row.
+      try (var callers = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+        var calls = new java.util.ArrayList<java.util.concurrent.Future<Integer>>();
+        for (int i = 0; i < 64; i++) {
+          calls.add(callers.submit(() -> c.holders().size()));
+        }
+        for (var call : calls) {
+          assertEquals(1, call.get());
+        }
+      }
       // What a database restart does to the pool: every connection of ours is cut.
       try (Connection admin = DriverManager.getConnection(pg); Statement s = admin.createStatement()) {
         s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
