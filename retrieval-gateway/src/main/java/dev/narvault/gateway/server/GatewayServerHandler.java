@@ -28,11 +28,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executor;
@@ -270,11 +266,8 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       return;
     }
     try (RebuiltNarCache.Rebuild rebuild = mine.get()) {
-      CacheTee tee = new CacheTee(body, rebuild.output());
-      readArchived(x, nar, 0, nar.length(), tee);
-      if (tee.cacheOk) {
-        rebuild.commit();
-      }
+      readArchived(x, nar, 0, nar.length(), rebuild.alongside(body));
+      rebuild.commit();
     }
   }
 
@@ -292,37 +285,6 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     }
   }
 
-  /** Writes to the client, and to the cache while the cache can take it. */
-  private static final class CacheTee extends OutputStream {
-    private final OutputStream client;
-    private final OutputStream cache;
-    boolean cacheOk = true;
-
-    CacheTee(OutputStream client, OutputStream cache) {
-      this.client = client;
-      this.cache = cache;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      if (cacheOk) {
-        try {
-          cache.write(b, off, len);
-        } catch (IOException e) {
-          // A full disk costs the cache an entry, never the client its NAR.
-          LOG.warn("cannot keep a rebuilt NAR: {}", e.toString());
-          cacheOk = false;
-        }
-      }
-      client.write(b, off, len);
-    }
-  }
-
   private boolean serveCached(Exchange x, String key, long from, long length, ResponseBodyStream body)
       throws IOException {
     if (serveCachedBody(key, from, length, body)) {
@@ -334,31 +296,8 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   /** Streams {@code [from, from + length)} of a cached NAR and ends the body; false if not cached. */
   private boolean serveCachedBody(String key, long from, long length, ResponseBodyStream body) throws IOException {
-    Optional<Path> file = cache.get(key);
-    if (file.isEmpty()) {
+    if (!cache.copyTo(key, from, length, body)) {
       return false;
-    }
-    FileChannel channel;
-    try {
-      channel = FileChannel.open(file.get());
-    } catch (NoSuchFileException evicted) {
-      return false;
-    }
-    try (channel) {
-      long at = from;
-      long end = from + length;
-      while (at < end) {
-        // A fresh array each time: the body hands it to Netty without copying.
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, end - at));
-        while (buf.hasRemaining()) {
-          int n = channel.read(buf, at + buf.position());
-          if (n < 0) {
-            throw new IOException("cached NAR " + key + " is shorter than expected");
-          }
-        }
-        body.write(buf.array(), 0, buf.limit());
-        at += buf.limit();
-      }
     }
     body.finish();
     return true;

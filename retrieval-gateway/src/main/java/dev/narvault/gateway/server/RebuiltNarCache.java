@@ -3,6 +3,9 @@ package dev.narvault.gateway.server;
 import dev.narvault.core.nix.Sha256Hash;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -33,6 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 final class RebuiltNarCache implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RebuiltNarCache.class);
+  private static final int COPY_BUFFER = 256 * 1024;
 
   private final Path dir;
   private final long maxBytes;
@@ -64,8 +68,41 @@ final class RebuiltNarCache implements AutoCloseable {
   }
 
   /** The cached file of a NAR, if there is one (marks it recently used). */
-  synchronized Optional<Path> get(String fileKey) {
+  private synchronized Optional<Path> get(String fileKey) {
     return entries.get(fileKey) == null ? Optional.empty() : Optional.of(path(fileKey));
+  }
+
+  /**
+   * Writes {@code [from, from + length)} of a cached NAR to {@code out}, in fresh arrays (a
+   * response body hands each to Netty without copying); false, with nothing written, when the NAR
+   * is not cached (or was evicted just now).
+   */
+  boolean copyTo(String fileKey, long from, long length, OutputStream out) throws IOException {
+    Optional<Path> file = get(fileKey);
+    if (file.isEmpty()) {
+      return false;
+    }
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(file.get());
+    } catch (NoSuchFileException evicted) {
+      return false;
+    }
+    try (channel) {
+      long at = from;
+      long end = from + length;
+      while (at < end) {
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, end - at));
+        while (buf.hasRemaining()) {
+          if (channel.read(buf, at + buf.position()) < 0) {
+            throw new IOException("cached NAR " + fileKey + " is shorter than expected");
+          }
+        }
+        out.write(buf.array(), 0, buf.limit());
+        at += buf.limit();
+      }
+    }
+    return true;
   }
 
   /**
@@ -111,6 +148,7 @@ final class RebuiltNarCache implements AutoCloseable {
     private final Path temp;
     private final MessageDigest digest = Sha256Hash.newDigest();
     private final OutputStream out;
+    private boolean failed;
     private boolean committed;
 
     private Rebuild(String fileKey, long length, String fileHash, CountDownLatch done) throws IOException {
@@ -124,13 +162,37 @@ final class RebuiltNarCache implements AutoCloseable {
           : OutputStream.nullOutputStream();
     }
 
-    /** Where the rebuilt bytes go (nowhere, for a NAR larger than the whole cache). */
-    OutputStream output() {
-      return out;
+    /**
+     * A stream that writes to {@code client} and keeps a copy while the cache can take it: a full
+     * disk costs the cache this entry, never the client its NAR.
+     */
+    OutputStream alongside(OutputStream client) {
+      return new OutputStream() {
+        @Override
+        public void write(int b) throws IOException {
+          write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          if (!failed) {
+            try {
+              out.write(b, off, len);
+            } catch (IOException e) {
+              LOG.warn("cannot keep rebuilt NAR {}: {}", fileKey, e.toString());
+              failed = true;
+            }
+          }
+          client.write(b, off, len);
+        }
+      };
     }
 
-    /** Admits the NAR, written whole, if its bytes match its FileHash. */
+    /** Admits the NAR, written whole, if keeping it never failed and its bytes match its FileHash. */
     void commit() throws IOException {
+      if (failed) {
+        return;
+      }
       out.close();
       if (length > maxBytes) {
         return;
