@@ -53,7 +53,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorKernel {
   static final VectorSpecies<Byte> SPECIES = chooseSpecies(System.getProperty("narvault.codec.vector-bits"));
   static final int LENGTH = SPECIES.length();
-  static final boolean PAIRS = choosePairs(System.getProperty("narvault.codec.pairs"));
+  static final boolean PAIRS = choosePairs(System.getProperty("narvault.codec.pairs"), SPECIES.vectorBitSize());
 
   private static final byte LOW_NIBBLE = 0x0f;
 
@@ -119,8 +119,13 @@ final class VectorKernel {
     int max = ByteVector.SPECIES_MAX.vectorBitSize();
     int bits;
     if (override != null && !override.isBlank()) {
-      bits = Integer.parseInt(override.strip());
-      if (bits != 128 && bits != 256 && bits != 512) {
+      bits = switch (override.strip()) {
+        case "128" -> 128;
+        case "256" -> 256;
+        case "512" -> 512;
+        default -> -1;
+      };
+      if (bits < 0) {
         throw new IllegalArgumentException("narvault.codec.vector-bits must be 128, 256 or 512, got " + override);
       }
     } else {
@@ -151,11 +156,15 @@ final class VectorKernel {
     }
   }
 
-  private static boolean choosePairs(String override) {
+  static boolean choosePairs(String override, int bits) {
     if (override != null && !override.isBlank()) {
-      return Boolean.parseBoolean(override.strip());
+      return switch (override.strip()) {
+        case "true" -> true;
+        case "false" -> false;
+        default -> throw new IllegalArgumentException("narvault.codec.pairs must be true or false, got " + override);
+      };
     }
-    return SPECIES.vectorBitSize() >= 512;
+    return bits >= 512;
   }
 
   /** The kernel in one line, for reports: "512-bit vectors, 2 per step, 4 outputs per pass". */

@@ -141,6 +141,11 @@ class VectorCodecEquivalenceTest {
     assertTrue(e.getMessage().contains("128, 256 or 512"), e.getMessage());
     assertEquals(128, VectorKernel.chooseSpecies("128").vectorBitSize());
     assertEquals(128, VectorKernel.chooseSpecies(" 128 ").vectorBitSize());
+    IllegalArgumentException word = assertThrows(IllegalArgumentException.class, () -> VectorKernel.chooseSpecies("wide"));
+    assertTrue(word.getMessage().contains("128, 256 or 512") && word.getMessage().contains("wide"), word.getMessage());
+    IllegalArgumentException pairs = assertThrows(IllegalArgumentException.class, () -> VectorKernel.choosePairs("yes", 512));
+    assertTrue(pairs.getMessage().contains("true or false") && pairs.getMessage().contains("yes"), pairs.getMessage());
+    assertTrue(VectorKernel.choosePairs(null, 512) && !VectorKernel.choosePairs(null, 128) && VectorKernel.choosePairs("true", 128));
   }
 
   @Test
