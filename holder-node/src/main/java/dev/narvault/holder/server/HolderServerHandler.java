@@ -15,6 +15,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -53,9 +54,13 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   private static final int MAX_AUDIT_REQUEST = 16 * 1024;
   private static final int SERVE_CHUNK = 64 * 1024;
 
-  /** What the holder knows about itself, shared by all connections. */
+  /**
+   * What the holder knows about itself, shared by all connections.
+   *
+   * @param zeroCopy no upload cap: fragments go from the file to the socket by the kernel
+   */
   record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
-      NixPublicKey identity, Instant started, InstantSource clock, SeenNonces nonces) {}
+      NixPublicKey identity, Instant started, InstantSource clock, SeenNonces nonces, boolean zeroCopy) {}
 
   private final Context c;
   private FragmentStore.Upload upload;
@@ -292,8 +297,14 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     ChannelFuture last;
     if (!head && length > 0) {
       c.metrics().bytesServed.add(length);
-      // Chunks, not a zero-copy region: the upload-speed cap can only pace what it sees in pieces.
-      last = ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(file, first, length, SERVE_CHUNK)));
+      if (c.zeroCopy()) {
+        // The kernel copies file pages to the socket (sendfile); the region closes the file.
+        ctx.write(new DefaultFileRegion(file, first, length));
+        last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+      } else {
+        // Chunks: the upload-speed cap can only pace what it sees in pieces.
+        last = ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(file, first, length, SERVE_CHUNK)));
+      }
     } else {
       file.close();
       last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
