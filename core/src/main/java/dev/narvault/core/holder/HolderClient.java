@@ -42,11 +42,14 @@ public final class HolderClient {
   static final int MAX_SMALL_ANSWER = 64 * 1024;
 
   private final HttpClient http;
+  /** Fragment reads: the hot path, on sockets of their own (see {@link RangeConnections}). */
+  private final RangeConnections ranges;
   private final Duration timeout;
 
   public HolderClient(Duration timeout) {
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(timeout).build();
+    this.ranges = new RangeConnections(timeout);
     this.timeout = timeout;
   }
 
@@ -132,16 +135,27 @@ public final class HolderClient {
     if (length < 1 || length > MAX_READ || offset < 0) {
       throw new IllegalArgumentException("bad read " + offset + "+" + length);
     }
-    HttpRequest request = HttpRequest.newBuilder(fragmentUri(endpoint, id)).timeout(timeout)
-        .header("Range", "bytes=" + offset + "-" + (offset + length - 1)).GET().build();
     // Time to answer, plus the time the range takes at the slowest rate still worth waiting for.
     Duration deadline = timeout.plusMillis(length * 1000L / MIN_READ_RATE);
-    HttpResponse<byte[]> response = send(request, exactly(length), endpoint, deadline);
-    if (response.statusCode() != 206) {
-      throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
-          + response.statusCode() + " for fragment " + id + " range " + offset + "+" + length);
+    RangeConnections.Answer answer;
+    try {
+      answer = ranges.get(fragmentUri(endpoint, id), offset, length, System.nanoTime() + deadline.toNanos(),
+          MAX_SMALL_ANSWER);
+    } catch (RangeConnections.DeadlineException e) {
+      throw new IOException("holder " + endpoint + " did not answer GET fragment " + id + " range " + offset + "+"
+          + length + " whole within " + deadline.toMillis() + " ms");
+    } catch (RangeConnections.TooLongException | RangeConnections.ShortBodyException e) {
+      throw new IOException("holder " + endpoint + " " + e.getMessage() + " of " + id, e);
+    } catch (InterruptedIOException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new IOException("holder " + endpoint + " unreachable: " + e, e);
     }
-    byte[] bytes = response.body();
+    if (answer.status() != 206) {
+      throw new HolderRefusedException(answer.status(), "holder " + endpoint + " answered HTTP "
+          + answer.status() + " for fragment " + id + " range " + offset + "+" + length);
+    }
+    byte[] bytes = answer.body();
     if (bytes.length != length) {
       throw new IOException("holder " + endpoint + " sent " + bytes.length + " of " + length + " bytes of " + id);
     }
@@ -241,14 +255,6 @@ public final class HolderClient {
     return info -> new CappedBody(info.statusCode() / 100 == 2 ? max : MAX_SMALL_ANSWER);
   }
 
-  /**
-   * A success answer of exactly {@code length} bytes, received straight into one array (one copy
-   * from the network buffers, none after); an error's text as {@link #capped}.
-   */
-  static HttpResponse.BodyHandler<byte[]> exactly(int length) {
-    return info -> info.statusCode() / 100 == 2 ? new ExactBody(length) : new CappedBody(MAX_SMALL_ANSWER);
-  }
-
   /** An answer longer than asked for. */
   static final class AnswerTooLongException extends IOException {
     AnswerTooLongException(String message) {
@@ -333,34 +339,6 @@ public final class HolderClient {
     @Override
     byte[] finish() {
       return bytes.toByteArray();
-    }
-  }
-
-
-  /** Receives a body into an array of the asked length; more bytes than that fail the exchange. */
-  static final class ExactBody extends BoundedBody {
-    private final byte[] bytes;
-    private int filled;
-
-    ExactBody(int length) {
-      super(length);
-      this.bytes = new byte[length];
-    }
-
-    @Override
-    boolean take(ByteBuffer b) {
-      int n = b.remaining();
-      if (n > bytes.length - filled) {
-        return false;
-      }
-      b.get(bytes, filled, n);
-      filled += n;
-      return true;
-    }
-
-    @Override
-    byte[] finish() {
-      return filled == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, filled);
     }
   }
 }
