@@ -3,7 +3,6 @@ package dev.narvault.cli;
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.cli.quickstart.EmbeddedS3;
 import dev.narvault.core.catalog.FragmentPlacement;
-import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.MigrationSummary;
 import dev.narvault.holder.server.HolderServer;
 import java.io.BufferedReader;
@@ -12,6 +11,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -37,6 +37,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+import software.amazon.awssdk.services.s3.presigner.model.GetObjectPresignRequest;
 
 /**
  * {@code narvault bench gateway}: NARs through the gateway against the same objects read straight
@@ -104,7 +110,6 @@ final class BenchGatewayCommand implements Callable<Integer> {
     }
     Path dir = Files.createTempDirectory("narvault-bench-gateway-");
     try (BenchCluster cluster = BenchCluster.start(dir)) {
-      S3ObjectSource objects = cluster.objects;
       List<CacheGenerator.GeneratedPath> paths = cluster.generate(nars, bigNar);
       long stored = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
       out.printf(Locale.ROOT, "generated %d NARs, %.1f MiB stored; RS(%d,%d) on %d holders, %d cores%n",
@@ -122,17 +127,17 @@ final class BenchGatewayCommand implements Callable<Integer> {
         }
       });
       URI endpoint = awaitEndpoint(gateway);
-      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      Map<String, URI> fromS3 = presignedUrls(cluster.s3, paths);
       // Warm-up, not counted: the JIT on both sides, the page cache, the holders' files.
-      viaS3(objects, paths, readers);
-      viaGateway(http, endpoint, paths, readers);
+      viaS3(fromS3, paths, readers);
+      viaGateway(endpoint, paths, readers);
 
       out.println();
       out.println("case                          S3 MiB/s   gateway MiB/s   gateway / S3   errors");
-      report("healthy", objects, http, endpoint, paths, stored);
+      report("healthy", fromS3, endpoint, paths);
       List<String> stopped = stopMostDataHolders(cluster);
       out.printf(Locale.ROOT, "(stopped %d holders holding the most data fragments)%n", stopped.size());
-      report(m + " holders down", objects, http, endpoint, paths, stored);
+      report(m + " holders down", fromS3, endpoint, paths);
 
       Rate crowd = crowdViaGateway(endpoint, crowd(paths));
       out.printf(Locale.ROOT, "%d clients x %d NARs, %d down   %8s   %13.1f   %12s   %6d%n", clients, fetches, m, "",
@@ -143,14 +148,14 @@ final class BenchGatewayCommand implements Callable<Integer> {
   }
 
   /** Alternating rounds of S3 and gateway reads; one line with the medians and their ratio. */
-  private void report(String label, S3ObjectSource objects, HttpClient http, URI endpoint,
-      List<CacheGenerator.GeneratedPath> paths, long stored) throws Exception {
+  private void report(String label, Map<String, URI> fromS3, URI endpoint, List<CacheGenerator.GeneratedPath> paths)
+      throws Exception {
     List<Double> s3 = new ArrayList<>();
     List<Double> gw = new ArrayList<>();
     int errors = 0;
     for (int r = 0; r < rounds; r++) {
-      s3.add(viaS3(objects, paths, readers).mibPerSecond());
-      Rate g = viaGateway(http, endpoint, paths, readers);
+      s3.add(viaS3(fromS3, paths, readers).mibPerSecond());
+      Rate g = viaGateway(endpoint, paths, readers);
       gw.add(g.mibPerSecond());
       errors += g.errors();
     }
@@ -218,25 +223,56 @@ final class BenchGatewayCommand implements Callable<Integer> {
   /** MiB/s of stored bytes, and the requests that failed or came back with the wrong length. */
   record Rate(double mibPerSecond, int errors) {}
 
-  private static Rate viaS3(S3ObjectSource objects, List<CacheGenerator.GeneratedPath> paths, int parallel)
+  /**
+   * Presigned GET URLs of the NAR objects, so that S3 is read by the same plain HTTP client as
+   * the gateway: the two sides differ only in the server.
+   */
+  private static Map<String, URI> presignedUrls(EmbeddedS3 s3, List<CacheGenerator.GeneratedPath> paths)
       throws Exception {
-    return timed(paths, parallel, p -> {
-      try (InputStream in = objects.open(p.narKey())) {
-        return in.transferTo(OutputStream.nullOutputStream());
+    Map<String, URI> urls = new HashMap<>();
+    try (S3Presigner presigner = S3Presigner.builder().endpointOverride(s3.endpoint())
+        .region(Region.of(EmbeddedS3.REGION))
+        .credentialsProvider(StaticCredentialsProvider.create(
+            AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
+        .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build()).build()) {
+      for (CacheGenerator.GeneratedPath p : paths) {
+        urls.put(p.narKey(), presigner.presignGetObject(GetObjectPresignRequest.builder()
+            .signatureDuration(Duration.ofHours(6))
+            .getObjectRequest(r -> r.bucket(s3.config().bucket()).key(p.narKey())).build()).url().toURI());
       }
-    });
+    }
+    return urls;
   }
 
-  private static Rate viaGateway(HttpClient http, URI endpoint, List<CacheGenerator.GeneratedPath> paths,
-      int parallel) throws Exception {
-    return timed(paths, parallel, p -> {
-      HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(endpoint + "/" + p.narKey()))
-          .timeout(Duration.ofMinutes(5)).build(), HttpResponse.BodyHandlers.ofInputStream());
-      try (InputStream in = r.body()) {
-        long n = in.transferTo(OutputStream.nullOutputStream());
-        return r.statusCode() == 200 ? n : -1;
+  private static Rate viaS3(Map<String, URI> urls, List<CacheGenerator.GeneratedPath> paths, int parallel)
+      throws Exception {
+    return timed(paths, parallel, p -> get(urls.get(p.narKey())));
+  }
+
+  private static Rate viaGateway(URI endpoint, List<CacheGenerator.GeneratedPath> paths, int parallel)
+      throws Exception {
+    return timed(paths, parallel, p -> get(URI.create(endpoint + "/" + p.narKey())));
+  }
+
+  /**
+   * The body's length, or -1 for a status other than 200. A blocking client that reads the socket
+   * on the calling thread (like curl, which Nix uses), kept-alive connections reused.
+   */
+  private static long get(URI uri) throws IOException {
+    HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
+    c.setConnectTimeout(10_000);
+    c.setReadTimeout(300_000);
+    if (c.getResponseCode() != 200) {
+      try (InputStream error = c.getErrorStream()) {
+        if (error != null) {
+          error.transferTo(OutputStream.nullOutputStream());
+        }
       }
-    });
+      return -1;
+    }
+    try (InputStream in = c.getInputStream()) {
+      return in.transferTo(OutputStream.nullOutputStream());
+    }
   }
 
   @FunctionalInterface
