@@ -133,11 +133,13 @@ final class BenchGatewayCommand implements Callable<Integer> {
       viaGateway(endpoint, paths, readers);
 
       out.println();
-      out.println("case                          S3 MiB/s   gateway MiB/s   gateway / S3   errors");
-      report("healthy", fromS3, endpoint, paths);
+      out.println("case                          S3 MiB/s   gateway MiB/s   gateway / S3   errors"
+          + "   CPU ms/MiB: S3   gateway path (gateway JVM)");
+      ProcessHandle gatewayProcess = gateway.toHandle();
+      report("healthy", fromS3, endpoint, paths, gatewayProcess);
       List<String> stopped = stopMostDataHolders(cluster);
       out.printf(Locale.ROOT, "(stopped %d holders holding the most data fragments)%n", stopped.size());
-      report(m + " holders down", fromS3, endpoint, paths);
+      report(m + " holders down", fromS3, endpoint, paths, gatewayProcess);
 
       Rate crowd = crowdViaGateway(endpoint, crowd(paths));
       out.printf(Locale.ROOT, "%d clients x %d NARs, %d down   %8s   %13.1f   %12s   %6d%n", clients, fetches, m, "",
@@ -147,21 +149,44 @@ final class BenchGatewayCommand implements Callable<Integer> {
     }
   }
 
-  /** Alternating rounds of S3 and gateway reads; one line with the medians and their ratio. */
-  private void report(String label, Map<String, URI> fromS3, URI endpoint, List<CacheGenerator.GeneratedPath> paths)
-      throws Exception {
+  /**
+   * Alternating rounds of S3 and gateway reads; one line with the medians, their ratio, and the
+   * CPU each path cost per stored MiB: this process (S3Proxy, holders, clients) plus the gateway
+   * JVM. On a machine where every process shares a few cores, CPU per MiB is what sets the ratio.
+   */
+  private void report(String label, Map<String, URI> fromS3, URI endpoint, List<CacheGenerator.GeneratedPath> paths,
+      ProcessHandle gateway) throws Exception {
     List<Double> s3 = new ArrayList<>();
     List<Double> gw = new ArrayList<>();
+    List<Double> s3Cpu = new ArrayList<>();
+    List<Double> gwCpu = new ArrayList<>();
+    List<Double> gwJvmCpu = new ArrayList<>();
+    double mib = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum() / 1048576.0;
     int errors = 0;
     for (int r = 0; r < rounds; r++) {
+      long self0 = cpuNanos(ProcessHandle.current());
+      long gw0 = cpuNanos(gateway);
       s3.add(viaS3(fromS3, paths, readers).mibPerSecond());
+      long self1 = cpuNanos(ProcessHandle.current());
+      long gw1 = cpuNanos(gateway);
       Rate g = viaGateway(endpoint, paths, readers);
+      long self2 = cpuNanos(ProcessHandle.current());
+      long gw2 = cpuNanos(gateway);
       gw.add(g.mibPerSecond());
       errors += g.errors();
+      s3Cpu.add((self1 - self0 + gw1 - gw0) / 1e6 / mib);
+      gwCpu.add((self2 - self1 + gw2 - gw1) / 1e6 / mib);
+      gwJvmCpu.add((gw2 - gw1) / 1e6 / mib);
     }
     double s = median(s3);
     double g = median(gw);
-    out.printf(Locale.ROOT, "%-28s %9.1f   %13.1f   %11.2fx   %6d%n", label, s, g, g / s, errors);
+    out.printf(Locale.ROOT, "%-28s %9.1f   %13.1f   %11.2fx   %6d   %15.2f   %6.2f (%.2f)%n", label, s, g, g / s, errors,
+        median(s3Cpu), median(gwCpu), median(gwJvmCpu));
+  }
+
+  /** CPU time a process has used so far (user and system), 0 when the system does not say. */
+  private static long cpuNanos(ProcessHandle process) {
+    return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
   }
 
   private static double median(List<Double> values) {
