@@ -94,6 +94,10 @@ final class BenchGatewayCommand implements Callable<Integer> {
   @Option(names = "--rounds", defaultValue = "2", description = "Alternating rounds per case (default: ${DEFAULT-VALUE}).")
   int rounds;
 
+  @Option(names = "--round-time", defaultValue = "3s", converter = DurationConverter.class,
+      description = "Each round reads the NARs over and over for at least this long (default: ${DEFAULT-VALUE}).")
+  Duration roundTime;
+
   @Option(names = "--warm-up-rounds", defaultValue = "3",
       description = "Rounds of each side before any is measured (default: ${DEFAULT-VALUE}).")
   int warmUpRounds;
@@ -170,7 +174,6 @@ final class BenchGatewayCommand implements Callable<Integer> {
     List<Double> s3Cpu = new ArrayList<>();
     List<Double> gwCpu = new ArrayList<>();
     List<Double> gwJvmCpu = new ArrayList<>();
-    double mib = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum() / 1048576.0;
     int errors = 0;
     // One round not counted: the first reads of a case run code the earlier cases did not.
     viaS3(fromS3, paths, readers);
@@ -178,17 +181,18 @@ final class BenchGatewayCommand implements Callable<Integer> {
     for (int r = 0; r < rounds; r++) {
       long self0 = cpuNanos(ProcessHandle.current());
       long gw0 = cpuNanos(gateway);
-      s3.add(viaS3(fromS3, paths, readers).mibPerSecond());
+      Rate direct = viaS3(fromS3, paths, readers);
       long self1 = cpuNanos(ProcessHandle.current());
       long gw1 = cpuNanos(gateway);
       Rate g = viaGateway(endpoint, paths, readers);
       long self2 = cpuNanos(ProcessHandle.current());
       long gw2 = cpuNanos(gateway);
+      s3.add(direct.mibPerSecond());
       gw.add(g.mibPerSecond());
-      errors += g.errors();
-      s3Cpu.add((self1 - self0 + gw1 - gw0) / 1e6 / mib);
-      gwCpu.add((self2 - self1 + gw2 - gw1) / 1e6 / mib);
-      gwJvmCpu.add((gw2 - gw1) / 1e6 / mib);
+      errors += direct.errors() + g.errors();
+      s3Cpu.add((self1 - self0 + gw1 - gw0) / 1e6 / (direct.bytes() / 1048576.0));
+      gwCpu.add((self2 - self1 + gw2 - gw1) / 1e6 / (g.bytes() / 1048576.0));
+      gwJvmCpu.add((gw2 - gw1) / 1e6 / (g.bytes() / 1048576.0));
     }
     double s = median(s3);
     double g = median(gw);
@@ -245,7 +249,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
         f.get();
       }
     }
-    return new Rate(bytes / 1048576.0 / ((System.nanoTime() - t0) / 1e9), errors.get());
+    return new Rate(bytes / 1048576.0 / ((System.nanoTime() - t0) / 1e9), errors.get(), bytes);
   }
 
   private List<CacheGenerator.GeneratedPath> crowd(List<CacheGenerator.GeneratedPath> paths) {
@@ -258,7 +262,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
   }
 
   /** MiB/s of stored bytes, and the requests that failed or came back with the wrong length. */
-  record Rate(double mibPerSecond, int errors) {}
+  record Rate(double mibPerSecond, int errors, long bytes) {}
 
   /**
    * Presigned GET URLs of the NAR objects, so that S3 is read by the same plain HTTP client as
@@ -281,12 +285,12 @@ final class BenchGatewayCommand implements Callable<Integer> {
     return urls;
   }
 
-  private static Rate viaS3(Map<String, URI> urls, List<CacheGenerator.GeneratedPath> paths, int parallel)
+  private Rate viaS3(Map<String, URI> urls, List<CacheGenerator.GeneratedPath> paths, int parallel)
       throws Exception {
     return timed(paths, parallel, p -> get(urls.get(p.narKey())));
   }
 
-  private static Rate viaGateway(URI endpoint, List<CacheGenerator.GeneratedPath> paths, int parallel)
+  private Rate viaGateway(URI endpoint, List<CacheGenerator.GeneratedPath> paths, int parallel)
       throws Exception {
     return timed(paths, parallel, p -> get(URI.create(endpoint + "/" + p.narKey())));
   }
@@ -317,20 +321,32 @@ final class BenchGatewayCommand implements Callable<Integer> {
     long bytes(CacheGenerator.GeneratedPath path) throws Exception;
   }
 
-  private static Rate timed(List<CacheGenerator.GeneratedPath> paths, int parallel, Fetch fetch) throws Exception {
+  /**
+   * {@code parallel} readers going through the NARs in turn, again from the first when all are
+   * read, until the round has lasted {@code roundTime}; every NAR started is finished and counted.
+   */
+  private Rate timed(List<CacheGenerator.GeneratedPath> paths, int parallel, Fetch fetch) throws Exception {
     AtomicInteger errors = new AtomicInteger();
-    long bytes = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
+    AtomicInteger next = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
     long t0 = System.nanoTime();
+    long end = t0 + roundTime.toNanos();
     try (ExecutorService pool = Executors.newFixedThreadPool(parallel)) {
       List<Future<?>> all = new ArrayList<>();
-      for (CacheGenerator.GeneratedPath p : paths) {
+      for (int r = 0; r < parallel; r++) {
         all.add(pool.submit(() -> {
-          try {
-            if (fetch.bytes(p) != p.fileSize()) {
+          // At least one pass over the NARs, however long it takes.
+          int i;
+          while ((i = next.getAndIncrement()) < paths.size() || System.nanoTime() < end) {
+            CacheGenerator.GeneratedPath p = paths.get(i % paths.size());
+            try {
+              if (fetch.bytes(p) != p.fileSize()) {
+                errors.incrementAndGet();
+              }
+            } catch (Exception e) {
               errors.incrementAndGet();
             }
-          } catch (Exception e) {
-            errors.incrementAndGet();
+            bytes.addAndGet(p.fileSize());
           }
           return null;
         }));
@@ -339,7 +355,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
         f.get();
       }
     }
-    return new Rate(bytes / 1048576.0 / ((System.nanoTime() - t0) / 1e9), errors.get());
+    return new Rate(bytes.get() / 1048576.0 / ((System.nanoTime() - t0) / 1e9), errors.get(), bytes.get());
   }
 
   /** Stops the m holders holding the most data fragments: the worst m to lose for reads. */
