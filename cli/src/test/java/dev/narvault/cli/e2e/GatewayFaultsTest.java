@@ -184,6 +184,22 @@ class GatewayFaultsTest {
   }
 
   @Test
+  void degradedReads_goToFastHolders_notToOneThatWasSlow() throws Exception {
+    // Fragment 0 (the first NAR's) lies, so every read decodes it from 4 of the 5 others; the
+    // holder of fragment 1 answers, but 300 ms late (well under the 2 s hedge).
+    cluster.stores.get(holderOfFirst).mode = FaultyStore.Mode.LYING;
+    FaultyStore slow = cluster.stores.get(cluster.holderOf(first.packId(), 1));
+    slow.mode = FaultyStore.Mode.SLOW;
+    slow.slowMillis = 300;
+    URI gw = startGateway(noCache());
+    byte[] expected = s3(first.fileKey());
+    for (int i = 0; i < 20; i++) {
+      assertArrayEquals(expected, get(gw, "/" + first.fileKey()).body(), "request " + i);
+    }
+    assertTrue(slow.opens.get() <= 2, "the slow holder was asked " + slow.opens.get() + " times in 20 decodes");
+  }
+
+  @Test
   void tinyRange_costsOneBlock_andRangesPastTheOverheadBudgetAre429() throws Exception {
     URI gw = startGateway(noCache().withOverhead(new GatewayConfig.Rate(1, 300 * 1024)));
     HttpResponse<byte[]> one = get(gw, "/" + first.fileKey(), "Range", "bytes=0-0");

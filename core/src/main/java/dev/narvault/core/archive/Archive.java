@@ -135,7 +135,7 @@ public final class Archive {
         long t0 = System.nanoTime();
         try {
           byte[] bytes = holders.read(URI.create(p.endpoint()), id, offset, length);
-          health.answered(p.endpoint(), System.nanoTime() - t0);
+          health.answered(p.endpoint(), System.nanoTime() - t0, bytes.length);
           servedBy.put(index, p.endpoint());
           return bytes;
         } catch (InterruptedIOException e) {
@@ -160,6 +160,19 @@ public final class Archive {
     public boolean likelyAvailable(int index) {
       FragmentId id = manifest.fragments().get(index).id();
       return copies(index, id).stream().anyMatch(p -> health.usable(p.endpoint()));
+    }
+
+    /** The recent time per MiB of the holder a read would go to first; 0 when not measured yet. */
+    @Override
+    public double expectedCost(int index) {
+      FragmentId id = manifest.fragments().get(index).id();
+      for (FragmentPlacement p : copies(index, id)) {
+        if (health.usable(p.endpoint())) {
+          double millis = health.millisPerMiB(p.endpoint());
+          return Double.isNaN(millis) ? 0 : millis;
+        }
+      }
+      return Double.POSITIVE_INFINITY;
     }
 
     private List<FragmentPlacement> copies(int index, FragmentId id) {

@@ -9,13 +9,16 @@ import java.util.function.LongSupplier;
  * that failed (refused, timed out, sent bad bytes, or was read around for being slow) is not asked
  * again until its back-off passes, so a dead holder costs one request per back-off, not one per
  * request. The back-off doubles with each failure in a row, from {@code base} up to {@code max};
- * one success forgets the failures. Memory is bounded: the least recently used holders are
+ * one success forgets the failures. Each holder's recent speed is kept too, so that decoding reads
+ * the fastest. Memory is bounded: the least recently used holders are
  * forgotten first.
  */
 public final class HolderHealth {
   private static final int MAX_HOLDERS = 100_000;
-  /** Weight of the newest sample in the latency average. */
+  /** Weight of the newest sample in the speed average. */
   private static final double LATENCY_WEIGHT = 0.2;
+  /** Reads smaller than this are timed as if they were this big. */
+  static final long SPEED_FLOOR_BYTES = 64 * 1024;
 
   private final long baseNanos;
   private final long maxNanos;
@@ -30,7 +33,7 @@ public final class HolderHealth {
   private static final class State {
     int failures;
     long avoidUntil;
-    double latencyMillis = Double.NaN;
+    double millisPerMiB = Double.NaN;
   }
 
   public HolderHealth(java.time.Duration base, java.time.Duration max, LongSupplier nanoTime) {
@@ -85,19 +88,23 @@ public final class HolderHealth {
     s.avoidUntil = nanoTime.getAsLong() + Math.min(backoff, maxNanos);
   }
 
-  /** Records an answer and how long it took. */
-  public synchronized void answered(String endpoint, long nanos) {
+  /**
+   * Records an answer of {@code bytes} bytes and how long it took. The holder's speed is kept as
+   * an average time per MiB; reads under {@value #SPEED_FLOOR_BYTES} bytes count as that many
+   * (their time is mostly the round trip, which a small read pays in full).
+   */
+  public synchronized void answered(String endpoint, long nanos, long bytes) {
     State s = holders.computeIfAbsent(endpoint, e -> new State());
     s.failures = 0;
-    double millis = nanos / 1e6;
-    s.latencyMillis = Double.isNaN(s.latencyMillis) ? millis
-        : (1 - LATENCY_WEIGHT) * s.latencyMillis + LATENCY_WEIGHT * millis;
+    double millisPerMiB = nanos / 1e6 * (1 << 20) / Math.max(bytes, SPEED_FLOOR_BYTES);
+    s.millisPerMiB = Double.isNaN(s.millisPerMiB) ? millisPerMiB
+        : (1 - LATENCY_WEIGHT) * s.millisPerMiB + LATENCY_WEIGHT * millisPerMiB;
   }
 
-  /** Recent answer time in ms, averaged; NaN when never measured. */
-  public synchronized double latencyMillis(String endpoint) {
+  /** Recent time per MiB read from this holder, in ms, averaged; NaN when never measured. */
+  public synchronized double millisPerMiB(String endpoint) {
     State s = holders.get(endpoint);
-    return s == null ? Double.NaN : s.latencyMillis;
+    return s == null ? Double.NaN : s.millisPerMiB;
   }
 
   /** Holders currently backing off (for metrics). */

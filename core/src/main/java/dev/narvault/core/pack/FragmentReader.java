@@ -22,4 +22,13 @@ public interface FragmentReader {
   default boolean likelyAvailable(int fragmentIndex) {
     return true;
   }
+
+  /**
+   * How long a read of this fragment is expected to take, relative to the others (lower is
+   * faster; 0 when not known yet, so that unknown holders get tried and measured). Decoding reads
+   * the k fastest available fragments first. Only a hint.
+   */
+  default double expectedCost(int fragmentIndex) {
+    return 0;
+  }
 }

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -118,6 +119,11 @@ public final class PackReader {
       @Override
       public boolean likelyAvailable(int index) {
         return fragments.likelyAvailable(index);
+      }
+
+      @Override
+      public double expectedCost(int index) {
+        return fragments.expectedCost(index);
       }
     });
     this.options = options;
@@ -338,14 +344,21 @@ public final class PackReader {
 
   private byte[] decodeStepWithin(int wanted, int first, int end) throws IOException {
     int n = layout.totalFragmentCount();
-    ArrayDeque<Integer> candidates = new ArrayDeque<>();
+    List<Integer> available = new ArrayList<>();
     List<Integer> doubtful = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       if (i != wanted && !isFailed(i)) {
-        (fragments.likelyAvailable(i) ? candidates : doubtful).add(i);
+        (fragments.likelyAvailable(i) ? available : doubtful).add(i);
       }
     }
-    // Fragments whose holders failed lately are asked last, if at all.
+    // The fastest holders first (stable: in index order among equals); fragments whose holders
+    // failed lately last, if at all.
+    double[] cost = new double[n];
+    for (int i : available) {
+      cost[i] = fragments.expectedCost(i);
+    }
+    available.sort(Comparator.comparingDouble(i -> cost[i]));
+    ArrayDeque<Integer> candidates = new ArrayDeque<>(available);
     candidates.addAll(doubtful);
     // Read k fragments at once; each one that fails is replaced by the next candidate.
     byte[][] work = blocks.readAnyK(candidates, first, end, options.executor(), options.hedgeAfter(),

@@ -41,15 +41,18 @@ class HolderHealthTest {
   }
 
   @Test
-  void answered_forgetsFailures_andAveragesLatency() {
+  void answered_forgetsFailures_andAveragesTimePerMiB() {
     String h = "http://127.0.0.2:1";
     health.failed(h);
     health.failed(h);
-    health.answered(h, 100_000_000L);
+    health.answered(h, 100_000_000L, 1 << 20);
     assertTrue(health.tryUse(h));
-    assertEquals(100.0, health.latencyMillis(h), 1e-9);
-    health.answered(h, 200_000_000L);
-    assertEquals(120.0, health.latencyMillis(h), 1e-9);
+    assertEquals(100.0, health.millisPerMiB(h), 1e-9);
+    // 50 ms for half a MiB is 100 ms per MiB again; 100 ms for 2 MiB is 50.
+    health.answered(h, 50_000_000L, 1 << 19);
+    assertEquals(100.0, health.millisPerMiB(h), 1e-9);
+    health.answered(h, 100_000_000L, 2 << 20);
+    assertEquals(90.0, health.millisPerMiB(h), 1e-9);
     health.failed(h);
     now.addAndGet(10 * SECOND);
     assertTrue(health.usable(h), "after a success the back-off starts again from the base");
@@ -58,6 +61,14 @@ class HolderHealthTest {
   @Test
   void unknownHolders_areUsable() {
     assertTrue(health.usable("http://127.0.0.9:1"));
-    assertTrue(Double.isNaN(health.latencyMillis("http://127.0.0.9:1")));
+    assertTrue(Double.isNaN(health.millisPerMiB("http://127.0.0.9:1")));
+  }
+
+  @Test
+  void aTinyRead_isTimedAsAtLeastTheFloor() {
+    String h = "http://127.0.0.3:1";
+    // 1 ms for 100 bytes is not 10 s per MiB: the round trip dominates a read that small.
+    health.answered(h, 1_000_000L, 100);
+    assertEquals(16.0, health.millisPerMiB(h), 1e-9);
   }
 }

@@ -27,7 +27,7 @@ class PackReaderTest {
   private final PackFixtures.Encoded pack = PackFixtures.encode(codec, new int[] {700, 50, 2500, 3, 1900}, 128, 7);
 
   /** Serves fragments from memory; some down, some lying; records every read. */
-  private final class Holders implements FragmentReader {
+  private class Holders implements FragmentReader {
     final Set<Integer> down;
     final Set<Integer> lying;
     final List<Integer> reads = new ArrayList<>();
@@ -139,6 +139,23 @@ class PackReaderTest {
       assertTrue(most.get() >= 3, "degraded reads should overlap, at most " + most.get() + " did");
       assertTrue(reader.failedFragments().get(0) && reader.failedFragments().get(2));
     }
+  }
+
+  @Test
+  void degradedRead_readsTheFastestFragments_notTheFirstByIndex() throws IOException {
+    Holders holders = new Holders(Set.of(0), Set.of()) {
+      @Override
+      public double expectedCost(int index) {
+        // Fragment 1's holder has been slow; 2..5 answer fast.
+        return index == 1 ? 500 : 5;
+      }
+    };
+    PackReader reader = new PackReader(pack.manifest(), codec, holders, PackReader.Options.DEFAULTS.withChunkBlocks(2));
+    // The bytes of fragment 0 only: every one of them decoded.
+    int fragmentSize = (int) pack.manifest().layout().fragmentSize();
+    assertArrayEquals(Arrays.copyOf(pack.pack(), fragmentSize), reader.readAll(0, fragmentSize));
+    assertTrue(holders.reads.contains(5), "decoding read the parity: " + holders.reads);
+    assertTrue(!holders.reads.contains(1), "the slow fragment was read, though 4 faster ones were up: " + holders.reads);
   }
 
   @Test
