@@ -147,7 +147,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
 
       out.println();
       out.println("case                          S3 MiB/s   gateway MiB/s   gateway / S3   errors"
-          + "   CPU ms/MiB: S3   gateway path (gateway JVM)");
+          + "   CPU ms/MiB: S3   gateway path (gateway JVM)   holder bytes / NAR bytes");
       ProcessHandle gatewayProcess = gateway.toHandle();
       report("healthy", fromS3, endpoint, paths, gatewayProcess);
       List<String> stopped = stopMostDataHolders(cluster);
@@ -174,6 +174,8 @@ final class BenchGatewayCommand implements Callable<Integer> {
     List<Double> s3Cpu = new ArrayList<>();
     List<Double> gwCpu = new ArrayList<>();
     List<Double> gwJvmCpu = new ArrayList<>();
+    double holderBytes0 = metric(endpoint, "narvault_gateway_nar_holder_bytes_total");
+    double narBytes0 = metric(endpoint, "narvault_gateway_nar_archive_bytes_total");
     int errors = 0;
     // One round not counted: the first reads of a case run code the earlier cases did not.
     viaS3(fromS3, paths, readers);
@@ -194,10 +196,25 @@ final class BenchGatewayCommand implements Callable<Integer> {
       gwCpu.add((self2 - self1 + gw2 - gw1) / 1e6 / (g.bytes() / 1048576.0));
       gwJvmCpu.add((gw2 - gw1) / 1e6 / (g.bytes() / 1048576.0));
     }
+    double amplification = (metric(endpoint, "narvault_gateway_nar_holder_bytes_total") - holderBytes0)
+        / (metric(endpoint, "narvault_gateway_nar_archive_bytes_total") - narBytes0);
     double s = median(s3);
     double g = median(gw);
-    out.printf(Locale.ROOT, "%-28s %9.1f   %13.1f   %11.2fx   %6d   %15.2f   %6.2f (%.2f)%n", label, s, g, g / s, errors,
-        median(s3Cpu), median(gwCpu), median(gwJvmCpu));
+    out.printf(Locale.ROOT, "%-28s %9.1f   %13.1f   %11.2fx   %6d   %15.2f   %6.2f (%.2f)   %24.2f%n", label, s, g,
+        g / s, errors, median(s3Cpu), median(gwCpu), median(gwJvmCpu), amplification);
+  }
+
+  /** One counter of the gateway's {@code /metrics}. */
+  private static double metric(URI endpoint, String name) throws IOException {
+    HttpURLConnection c = (HttpURLConnection) URI.create(endpoint + "/metrics").toURL().openConnection();
+    try (InputStream in = c.getInputStream()) {
+      Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " (\\d+)$")
+          .matcher(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      if (!m.find()) {
+        throw new IOException("the gateway's /metrics has no " + name);
+      }
+      return Double.parseDouble(m.group(1));
+    }
   }
 
   /** CPU time a process has used so far (user and system), 0 when the system does not say. */
