@@ -73,8 +73,9 @@ final class GatewayCommand implements Callable<Integer> {
   Path narCacheDir;
 
   @Option(names = "--nar-cache-size", defaultValue = "1GiB", converter = ByteSize.class,
-      description = "At most this many bytes of rebuilt NARs kept (0: none; rebuilds in flight are still shared) "
-          + "(default: ${DEFAULT-VALUE}).")
+      description = "At most this many bytes of rebuilt NARs kept; a NAR that fits is also shared while it is "
+          + "rebuilt (others asking for it follow that rebuild), a bigger one is rebuilt by each request "
+          + "(0: nothing kept or shared; default: ${DEFAULT-VALUE}).")
   long narCacheSize;
 
   @Option(names = "--overhead-per-second", defaultValue = "8MiB", converter = ByteSize.class,

@@ -56,7 +56,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private static final String NAR_TYPE = "application/x-nix-nar";
   /** How long Nix should wait before asking again after a 503. */
   private static final String RETRY_AFTER = "5";
-  /** A request waits at most this long for another request's rebuild of the same NAR. */
+  /** A request following another's rebuild of the same NAR waits at most this long for its next bytes. */
   private static final Duration SHARED_REBUILD_WAIT = Duration.ofMinutes(2);
   /** What is forwarded to S3 of a client's Range: one range, numbers only. */
   private static final Pattern SINGLE_RANGE = Pattern.compile("bytes=(\\d{1,19}-\\d{0,19}|-\\d{1,19})");
@@ -211,7 +211,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       body.finish();
       return;
     }
-    if (serveCached(x, key, from, length, body)) {
+    if (serveCached(key, from, length, body)) {
       return;
     }
     if (range.isPresent() && overhead.empty(x.client())) {
@@ -251,23 +251,28 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   /**
    * A whole NAR: rebuilt by this request and kept, or, when another request is rebuilding it
-   * right now, served from what that one keeps once it is done.
+   * right now, streamed from that rebuild's file as it grows; whatever that one does not deliver
+   * (it failed, stalled, or could not keep a copy) this request reads from the holders itself.
    */
   private void rebuildOnce(Exchange x, ArchivedNar nar, ResponseBodyStream body) throws IOException {
-    Optional<RebuiltNarCache.Rebuild> mine = cache.begin(nar.fileKey(), nar.length(), nar.fileHash(),
-        SHARED_REBUILD_WAIT);
-    if (mine.isEmpty()) {
-      metrics.rebuildsShared.increment();
-      if (serveCachedBody(nar.fileKey(), 0, nar.length(), body)) {
-        return;
+    switch (cache.begin(nar.fileKey(), nar.length(), nar.fileHash())) {
+      case RebuiltNarCache.Follower follower -> {
+        metrics.rebuildsShared.increment();
+        long sent = follower.copyTo(body, SHARED_REBUILD_WAIT);
+        if (sent == 0 && cache.copyTo(nar.fileKey(), 0, nar.length(), body)) {
+          // The rebuild was done and kept before this request could follow it.
+          return;
+        }
+        if (sent < nar.length()) {
+          readArchived(x, nar, sent, nar.length() - sent, body);
+        }
       }
-      // That rebuild failed, took too long or was not kept: do one.
-      readArchived(x, nar, 0, nar.length(), body);
-      return;
-    }
-    try (RebuiltNarCache.Rebuild rebuild = mine.get()) {
-      readArchived(x, nar, 0, nar.length(), rebuild.alongside(body));
-      rebuild.commit();
+      case RebuiltNarCache.Rebuild rebuild -> {
+        try (rebuild) {
+          readArchived(x, nar, 0, nar.length(), rebuild.alongside(body));
+          rebuild.commit();
+        }
+      }
     }
   }
 
@@ -285,20 +290,12 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     }
   }
 
-  private boolean serveCached(Exchange x, String key, long from, long length, ResponseBodyStream body)
-      throws IOException {
-    if (serveCachedBody(key, from, length, body)) {
-      metrics.cacheHits.increment();
-      return true;
-    }
-    return false;
-  }
-
   /** Streams {@code [from, from + length)} of a cached NAR and ends the body; false if not cached. */
-  private boolean serveCachedBody(String key, long from, long length, ResponseBodyStream body) throws IOException {
+  private boolean serveCached(String key, long from, long length, ResponseBodyStream body) throws IOException {
     if (!cache.copyTo(key, from, length, body)) {
       return false;
     }
+    metrics.cacheHits.increment();
     body.finish();
     return true;
   }

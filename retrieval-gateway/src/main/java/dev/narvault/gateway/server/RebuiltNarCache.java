@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -26,8 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * NARs rebuilt from holders lately, kept on the gateway's disk (at most {@code maxBytes}, least
  * recently used dropped first), so a popular cold NAR is rebuilt once. Also the single flight:
- * while one request rebuilds a NAR, others asking for it wait for that rebuild instead of
- * starting their own.
+ * while one request rebuilds a NAR, others asking for it follow that rebuild instead of starting
+ * their own, each streaming the bytes from its file as they are written (verified blocks, as the
+ * first client gets them), so a follower is never further behind than the rebuild.
  *
  * <p>An entry is admitted only whole and only when its bytes hash to the NAR's signed FileHash
  * (they were verified block by block on the way in; this checks the assembled file). Entries are
@@ -43,7 +43,8 @@ final class RebuiltNarCache implements AutoCloseable {
   private final boolean ownDir;
   /** Committed entries by file key, in access order; values are sizes. */
   private final LinkedHashMap<String, Long> entries = new LinkedHashMap<>(16, 0.75f, true);
-  private final Map<String, CountDownLatch> building = new HashMap<>();
+  /** Rebuilds in flight that others may follow, by file key. */
+  private final Map<String, Rebuild> building = new HashMap<>();
   private final AtomicLong names = new AtomicLong();
   private long usedBytes;
 
@@ -54,8 +55,9 @@ final class RebuiltNarCache implements AutoCloseable {
   }
 
   /**
-   * A cache in {@code dir} (its own files from an earlier run deleted now), or in a fresh temporary directory (removed at close)
-   * when empty. A {@code maxBytes} of 0 keeps nothing but still shares rebuilds in flight.
+   * A cache in {@code dir} (its own files from an earlier run deleted now), or in a fresh
+   * temporary directory (removed at close) when empty. A NAR larger than {@code maxBytes} is
+   * neither kept nor shared (0: every request rebuilds its own).
    */
   static RebuiltNarCache open(Optional<Path> dir, long maxBytes) throws IOException {
     if (maxBytes < 0) {
@@ -105,61 +107,128 @@ final class RebuiltNarCache implements AutoCloseable {
     return true;
   }
 
+  /** What {@link #begin} hands out: a rebuild to do, or one to follow. */
+  sealed interface Flight permits Rebuild, Follower {}
+
   /**
-   * Joins the rebuild of a NAR. The first caller gets a {@link Rebuild} to fill and must close
-   * it; a caller that arrives while it runs waits (at most {@code wait}) and gets empty, after
-   * which {@link #get} has the NAR if that rebuild succeeded.
+   * Joins the rebuild of a NAR: the first caller gets a {@link Rebuild} to fill and must close
+   * it; a caller arriving while it runs gets a {@link Follower} of it.
    */
-  Optional<Rebuild> begin(String fileKey, long length, String fileHash, Duration wait) throws IOException {
+  Flight begin(String fileKey, long length, String fileHash) throws IOException {
     if (length > maxBytes) {
-      // It could not be kept, so nobody could be served from it: nothing to share or wait for.
-      return Optional.of(new Rebuild(fileKey, length, fileHash, new CountDownLatch(0)));
+      // It could not be kept, so it is not written to disk, and there is nothing to follow.
+      return new Rebuild(fileKey, length, fileHash);
     }
-    CountDownLatch running;
     synchronized (this) {
-      running = building.get(fileKey);
-      if (running == null) {
-        CountDownLatch mine = new CountDownLatch(1);
-        building.put(fileKey, mine);
-        try {
-          return Optional.of(new Rebuild(fileKey, length, fileHash, mine));
-        } catch (IOException | RuntimeException e) {
-          building.remove(fileKey);
-          mine.countDown();
-          throw e;
+      Rebuild running = building.get(fileKey);
+      if (running != null) {
+        return new Follower(running);
+      }
+      Rebuild mine = new Rebuild(fileKey, length, fileHash);
+      building.put(fileKey, mine);
+      return mine;
+    }
+  }
+
+  /** A request following another's rebuild of the same NAR. */
+  static final class Follower implements Flight {
+    private final Rebuild rebuild;
+
+    private Follower(Rebuild rebuild) {
+      this.rebuild = rebuild;
+    }
+
+    /**
+     * Streams the NAR from the rebuild's file to {@code out} as it is written, from its start, in
+     * fresh arrays; returns how many bytes it wrote: all of them, or fewer when the rebuild
+     * failed, stopped keeping a copy (a full disk), or wrote nothing for {@code stall}. The caller
+     * reads the rest elsewhere.
+     */
+    long copyTo(OutputStream out, Duration stall) throws IOException {
+      FileChannel channel;
+      try {
+        channel = FileChannel.open(rebuild.temp);
+      } catch (NoSuchFileException done) {
+        // Already committed (renamed) or dropped: nothing to follow.
+        return 0;
+      }
+      try (channel) {
+        long at = 0;
+        while (at < rebuild.length) {
+          long available = rebuild.awaitWritten(at, stall);
+          if (available <= at) {
+            return at;
+          }
+          while (at < available) {
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, available - at));
+            while (buf.hasRemaining()) {
+              if (channel.read(buf, at + buf.position()) < 0) {
+                return at;
+              }
+            }
+            out.write(buf.array(), 0, buf.limit());
+            at += buf.limit();
+          }
         }
+        return at;
       }
     }
-    try {
-      running.await(wait.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while waiting for a rebuild");
-    }
-    return Optional.empty();
   }
 
   /** One NAR being rebuilt: written to a temporary file, admitted at {@link #commit}. */
-  final class Rebuild implements AutoCloseable {
+  final class Rebuild implements AutoCloseable, Flight {
     private final String fileKey;
     private final long length;
     private final String fileHash;
-    private final CountDownLatch done;
     private final Path temp;
     private final MessageDigest digest = Sha256Hash.newDigest();
     private final OutputStream out;
-    private boolean failed;
+    private volatile boolean failed;
     private boolean committed;
+    /** Bytes in the temporary file so far, for followers; guarded by this. */
+    private long written;
+    /** No more bytes will come to the temporary file; guarded by this. */
+    private boolean ended;
 
-    private Rebuild(String fileKey, long length, String fileHash, CountDownLatch done) throws IOException {
+    private Rebuild(String fileKey, long length, String fileHash) throws IOException {
       this.fileKey = fileKey;
       this.length = length;
       this.fileHash = fileHash;
-      this.done = done;
       this.temp = dir.resolve("tmp-" + names.incrementAndGet());
       this.out = length <= maxBytes
           ? new DigestOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(temp), 1 << 16), digest)
           : OutputStream.nullOutputStream();
+    }
+
+    /**
+     * Waits until the file holds more than {@code at} bytes, no more will come, or nothing came
+     * for {@code stall}; returns how many bytes it holds.
+     */
+    private synchronized long awaitWritten(long at, Duration stall) throws java.io.InterruptedIOException {
+      long deadline = System.nanoTime() + stall.toNanos();
+      while (written <= at && !ended) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(this, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while following a rebuild");
+        }
+      }
+      return written;
+    }
+
+    private synchronized void advance(long bytes) {
+      written += bytes;
+      notifyAll();
+    }
+
+    private synchronized void end() {
+      ended = true;
+      notifyAll();
     }
 
     /**
@@ -178,9 +247,13 @@ final class RebuiltNarCache implements AutoCloseable {
           if (!failed) {
             try {
               out.write(b, off, len);
+              // Followers read the file: what they are told is there must be.
+              out.flush();
+              advance(len);
             } catch (IOException e) {
               LOG.warn("cannot keep rebuilt NAR {}: {}", fileKey, e.toString());
               failed = true;
+              end();
             }
           }
           client.write(b, off, len);
@@ -210,6 +283,10 @@ final class RebuiltNarCache implements AutoCloseable {
       }
     }
 
+    /**
+     * Ends the rebuild: followers get what was written and no more (an open file stays readable
+     * after its name is gone), the temporary file goes unless committed.
+     */
     @Override
     public void close() {
       try {
@@ -220,12 +297,10 @@ final class RebuiltNarCache implements AutoCloseable {
       } catch (IOException e) {
         LOG.warn("cannot remove {}: {}", temp, e.toString());
       } finally {
-        if (done.getCount() > 0) {
-          synchronized (RebuiltNarCache.this) {
-            building.remove(fileKey);
-          }
-          done.countDown();
+        synchronized (RebuiltNarCache.this) {
+          building.remove(fileKey, this);
         }
+        end();
       }
     }
   }
