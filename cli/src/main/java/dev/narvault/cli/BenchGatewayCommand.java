@@ -33,6 +33,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -345,7 +346,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
   private Rate timed(List<CacheGenerator.GeneratedPath> paths, int parallel, Fetch fetch) throws Exception {
     AtomicInteger errors = new AtomicInteger();
     AtomicInteger next = new AtomicInteger();
-    java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
+    AtomicLong bytes = new AtomicLong();
     long t0 = System.nanoTime();
     long end = t0 + roundTime.toNanos();
     try (ExecutorService pool = Executors.newFixedThreadPool(parallel)) {

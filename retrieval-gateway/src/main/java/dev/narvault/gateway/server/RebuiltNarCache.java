@@ -2,6 +2,7 @@ package dev.narvault.gateway.server;
 
 import dev.narvault.core.nix.Sha256Hash;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -204,7 +205,7 @@ final class RebuiltNarCache implements AutoCloseable {
      * Waits until the file holds more than {@code at} bytes, no more will come, or nothing came
      * for {@code stall}; returns how many bytes it holds.
      */
-    private synchronized long awaitWritten(long at, Duration stall) throws java.io.InterruptedIOException {
+    private synchronized long awaitWritten(long at, Duration stall) throws InterruptedIOException {
       long deadline = System.nanoTime() + stall.toNanos();
       while (written <= at && !ended) {
         long left = deadline - System.nanoTime();
@@ -215,7 +216,7 @@ final class RebuiltNarCache implements AutoCloseable {
           TimeUnit.NANOSECONDS.timedWait(this, left);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while following a rebuild");
+          throw new InterruptedIOException("interrupted while following a rebuild");
         }
       }
       return written;
