@@ -375,11 +375,8 @@ final class RangeConnections {
 
   /** The connection ended before the body did. */
   static final class ShortBodyException extends IOException {
-    final int received;
-
     ShortBodyException(int received, int expected) {
       super("sent " + received + " of " + expected + " bytes");
-      this.received = received;
     }
   }
 }

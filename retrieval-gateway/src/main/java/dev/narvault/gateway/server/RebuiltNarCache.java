@@ -92,20 +92,32 @@ final class RebuiltNarCache implements AutoCloseable {
       return false;
     }
     try (channel) {
-      long at = from;
-      long end = from + length;
-      while (at < end) {
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, end - at));
-        while (buf.hasRemaining()) {
-          if (channel.read(buf, at + buf.position()) < 0) {
-            throw new IOException("cached NAR " + fileKey + " is shorter than expected");
-          }
-        }
-        out.write(buf.array(), 0, buf.limit());
-        at += buf.limit();
+      if (copy(channel, from, from + length, out) < from + length) {
+        throw new IOException("cached NAR " + fileKey + " is shorter than expected");
       }
     }
     return true;
+  }
+
+  /**
+   * Copies bytes {@code [from, end)} of a file to {@code out} in fresh arrays (a response body
+   * hands each to Netty without copying); returns where it stopped: {@code end}, or earlier at
+   * the end of the file.
+   */
+  private static long copy(FileChannel channel, long from, long end, OutputStream out) throws IOException {
+    long at = from;
+    while (at < end) {
+      ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, end - at));
+      while (buf.hasRemaining()) {
+        if (channel.read(buf, at + buf.position()) < 0) {
+          out.write(buf.array(), 0, buf.position());
+          return at + buf.position();
+        }
+      }
+      out.write(buf.array(), 0, buf.limit());
+      at += buf.limit();
+    }
+    return at;
   }
 
   /** What {@link #begin} hands out: a rebuild to do, or one to follow. */
@@ -160,16 +172,11 @@ final class RebuiltNarCache implements AutoCloseable {
           if (available <= at) {
             return at;
           }
-          while (at < available) {
-            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, available - at));
-            while (buf.hasRemaining()) {
-              if (channel.read(buf, at + buf.position()) < 0) {
-                return at;
-              }
-            }
-            out.write(buf.array(), 0, buf.limit());
-            at += buf.limit();
+          long reached = copy(channel, at, available, out);
+          if (reached < available) {
+            return reached;
           }
+          at = reached;
         }
         return at;
       }
@@ -196,8 +203,8 @@ final class RebuiltNarCache implements AutoCloseable {
       this.length = length;
       this.fileHash = fileHash;
       this.temp = dir.resolve("tmp-" + names.incrementAndGet());
-      this.out = length <= maxBytes
-          ? new DigestOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(temp), 1 << 16), digest)
+      // Unbuffered: what followers are told is in the file must be there (writes come a chunk at a time).
+      this.out = length <= maxBytes ? new DigestOutputStream(Files.newOutputStream(temp), digest)
           : OutputStream.nullOutputStream();
     }
 
@@ -248,8 +255,6 @@ final class RebuiltNarCache implements AutoCloseable {
           if (!failed) {
             try {
               out.write(b, off, len);
-              // Followers read the file: what they are told is there must be.
-              out.flush();
               advance(len);
             } catch (IOException e) {
               LOG.warn("cannot keep rebuilt NAR {}: {}", fileKey, e.toString());
