@@ -1,18 +1,25 @@
 package dev.narvault.core.catalog;
 
 /**
- * A holder's audit reputation as a decaying pass/fail record (the beta-reputation model Storj
- * uses): each audit multiplies both counts by {@value #FORGET} and adds 1 to the one it proves.
- * The score is {@code alpha / (alpha + beta)}; below {@value #SUSPECT_BELOW} the holder is
- * suspect and its fragments stop counting as healthy.
+ * A holder's audit reputation as a slowly forgetting pass/fail record (the beta-reputation model
+ * Storj publishes): each audit multiplies both counts by {@value #FORGET} and adds 1 to the one it
+ * proves. The score is {@code alpha / (alpha + beta)}.
  *
- * <p>A new holder starts at {@code alpha = 1 / (1 - FORGET) = 20}, as if it had passed forever.
- * One failure drops it to 0.95 (suspect at once); it takes five passes in a row to climb back
- * over 0.96, two failures about nine. One pass never wipes a record of failures.
+ * <p>Only proof of loss counts here: bytes that do not match the manifest, or "not found" for a
+ * fragment the holder should store. Timeouts, refused connections and 5xx answers are honest
+ * trouble and go to the {@link SuspensionScore} instead.
+ *
+ * <p>A new holder starts at {@code alpha = 1 / (1 - FORGET) = 1000}, as if it had passed forever.
+ * Below {@value #SUSPECT_BELOW} (about 10 failures in a row from a clean record) it is suspect: it
+ * receives no new fragments, but its fragments still count and it is still audited, so it can
+ * climb back. Below {@value #DISQUALIFIED_BELOW} (about 42 failures in a row) it is disqualified,
+ * for good: its fragments stop counting and are rebuilt elsewhere. Every failed audit also marks
+ * that one copy corrupt, so the data a liar loses is repaired long before it is disqualified.
  */
 public record AuditScore(double alpha, double beta) {
-  public static final double FORGET = 0.95;
-  public static final double SUSPECT_BELOW = 0.96;
+  public static final double FORGET = 0.999;
+  public static final double SUSPECT_BELOW = 0.99;
+  public static final double DISQUALIFIED_BELOW = 0.96;
   public static final AuditScore NEW = new AuditScore(1 / (1 - FORGET), 0);
 
   public AuditScore {
@@ -31,5 +38,9 @@ public record AuditScore(double alpha, double beta) {
 
   public boolean suspect() {
     return value() < SUSPECT_BELOW;
+  }
+
+  public boolean disqualifying() {
+    return value() < DISQUALIFIED_BELOW;
   }
 }

@@ -21,11 +21,18 @@ public final class Catalog implements AutoCloseable {
   private final Jdbc db;
   private final Custody custody;
   private final Journal journal;
+  private final HolderRegistry registry;
 
   private Catalog(Jdbc db) {
     this.db = db;
     this.custody = new Custody(db);
     this.journal = new Journal(db);
+    this.registry = new HolderRegistry(db);
+  }
+
+  /** The holder registry: identities, heartbeats, proofs of reach, reputation. */
+  public HolderRegistry registry() {
+    return registry;
   }
 
   /** The migration journal: archived NARs on their way out of S3. */
@@ -202,157 +209,34 @@ public final class Catalog implements AutoCloseable {
       }));
   }
 
-  /**
-   * Registers a holder by its identity, or updates its details. Refused (false) when the message
-   * is not newer than the last one accepted from this holder: a replay.
-   */
+  /** Registers a holder, or updates its details; false for a replay. See {@link HolderRegistry#register}. */
   public boolean registerHolder(HolderRecord holder, long messageMillis) throws CatalogException {
-    return db.locked(() -> {
-      // A re-registration updates what the holder says about itself, never its history (first
-      // registration, audit record, exiting).
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis, public_key, capacity_bytes, used_bytes, "
-              + "fragment_count, version, operator, location, last_message_millis, audit_state, seen_address, "
-              + "registered_millis) VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?) "
-              + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, "
-              + "last_seen_millis = excluded.last_seen_millis, public_key = excluded.public_key, "
-              + "capacity_bytes = excluded.capacity_bytes, used_bytes = excluded.used_bytes, "
-              + "fragment_count = excluded.fragment_count, version = excluded.version, operator = excluded.operator, "
-              + "location = excluded.location, last_message_millis = excluded.last_message_millis, "
-              + "seen_address = excluded.seen_address "
-              + "WHERE holders.last_message_millis < excluded.last_message_millis")) {
-        ps.setString(1, holder.holderId());
-        ps.setString(2, holder.endpoint());
-        ps.setLong(3, holder.lastSeenMillis());
-        ps.setString(4, holder.publicKey().orElse(null));
-        ps.setLong(5, holder.capacityBytes());
-        ps.setLong(6, holder.usedBytes());
-        ps.setInt(7, holder.fragmentCount());
-        ps.setString(8, holder.version());
-        ps.setString(9, holder.operator());
-        ps.setString(10, holder.location());
-        ps.setLong(11, messageMillis);
-        ps.setString(12, holder.seenAddress());
-        ps.setLong(13, holder.registeredMillis());
-        return ps.executeUpdate() == 1;
-      }
-    });
+    return registry.register(holder, messageMillis);
   }
 
-  /** Records a heartbeat; false when it is not newer than the last message (a replay). */
+  /** Records a heartbeat; false for a replay. */
   public boolean recordHeartbeat(String holderId, long usedBytes, int fragmentCount, String version,
       long messageMillis, long nowMillis) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE holders SET used_bytes = ?, fragment_count = ?, version = ?, last_message_millis = ?, "
-              + "last_seen_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
-        ps.setLong(1, usedBytes);
-        ps.setInt(2, fragmentCount);
-        ps.setString(3, version);
-        ps.setLong(4, messageMillis);
-        ps.setLong(5, nowMillis);
-        ps.setString(6, holderId);
-        ps.setLong(7, messageMillis);
-        return ps.executeUpdate() == 1;
-      }
-    });
+    return registry.heartbeat(holderId, usedBytes, fragmentCount, version, messageMillis, nowMillis);
   }
 
   public Optional<HolderRecord> holder(String holderId) throws CatalogException {
-    return holders("WHERE holder_id = ?", holderId).stream().findFirst();
+    return registry.holder(holderId);
   }
 
   public List<HolderRecord> holders() throws CatalogException {
-    return holders("", null);
+    return registry.holders();
   }
 
-  private List<HolderRecord> holders(String where, String arg) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT holder_id, endpoint, public_key, capacity_bytes, used_bytes, fragment_count, version, operator, "
-              + "location, last_seen_millis, audit_state, seen_address, registered_millis, audit_alpha, audit_beta, state "
-              + "FROM holders " + where + " ORDER BY holder_id")) {
-        if (arg != null) {
-          ps.setString(1, arg);
-        }
-        List<HolderRecord> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(new HolderRecord(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
-                rs.getLong(4), rs.getLong(5), rs.getInt(6), rs.getString(7), rs.getString(8), rs.getString(9),
-                rs.getLong(10), rs.getString(11), rs.getString(12), rs.getLong(13),
-                new AuditScore(rs.getDouble(14), rs.getDouble(15)), rs.getString(16)));
-          }
-        }
-        return list;
-      }
-    });
-  }
-
-  /**
-   * Records an audit of one fragment and updates the holder's {@link AuditScore}. A failed audit
-   * also marks that fragment corrupt on that holder: it counts as lost until repair replaces it.
-   *
-   * @return the holder's score after this audit
-   */
+  /** Records an audit of one fragment; see {@link HolderRegistry#recordAudit}. */
   public AuditScore recordAudit(String holderId, String fragmentId, boolean passed, String detail, long nowMillis)
       throws CatalogException {
-    return db.locked(() -> db.inTransaction(() -> {
-      AuditScore before;
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT audit_alpha, audit_beta FROM holders WHERE holder_id = ?")) {
-        ps.setString(1, holderId);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (!rs.next()) {
-            throw new SQLException("no holder " + holderId);
-          }
-          before = new AuditScore(rs.getDouble(1), rs.getDouble(2));
-        }
-      }
-      AuditScore after = before.after(passed);
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "INSERT INTO audit_results (holder_id, fragment_id, at_millis, passed, detail) VALUES (?, ?, ?, ?, ?)")) {
-        ps.setString(1, holderId);
-        ps.setString(2, fragmentId);
-        ps.setLong(3, nowMillis);
-        ps.setInt(4, passed ? 1 : 0);
-        ps.setString(5, detail.length() > 500 ? detail.substring(0, 500) : detail);
-        ps.executeUpdate();
-      }
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE holders SET audit_alpha = ?, audit_beta = ?, audit_state = ? WHERE holder_id = ?")) {
-        ps.setDouble(1, after.alpha());
-        ps.setDouble(2, after.beta());
-        ps.setString(3, after.suspect() ? HolderRecord.AUDIT_SUSPECT : HolderRecord.AUDIT_OK);
-        ps.setString(4, holderId);
-        ps.executeUpdate();
-      }
-      if (!passed) {
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? AND state = 'stored'")) {
-          ps.setString(1, holderId);
-          ps.setString(2, fragmentId);
-          ps.executeUpdate();
-        }
-      }
-      return after;
-    }));
+    return registry.recordAudit(holderId, fragmentId, passed, detail, nowMillis);
   }
 
-  /**
-   * Accepts a signed holder message by its timestamp: true, and remembered, only when it is newer
-   * than every message accepted from that holder before (so none can be replayed).
-   */
+  /** Accepts a signed holder message by its timestamp; false for a replay. */
   public boolean acceptMessage(String holderId, long messageMillis) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE holders SET last_message_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
-        ps.setLong(1, messageMillis);
-        ps.setString(2, holderId);
-        ps.setLong(3, messageMillis);
-        return ps.executeUpdate() == 1;
-      }
-    });
+    return registry.acceptMessage(holderId, messageMillis);
   }
 
   /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */
@@ -405,19 +289,7 @@ public final class Catalog implements AutoCloseable {
 
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
   public List<Boolean> auditResults(String holderId) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT passed FROM audit_results WHERE holder_id = ? ORDER BY at_millis")) {
-        ps.setString(1, holderId);
-        List<Boolean> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(rs.getInt(1) == 1);
-          }
-        }
-        return list;
-      }
-    });
+    return registry.auditResults(holderId);
   }
 
   /**
@@ -523,14 +395,19 @@ public final class Catalog implements AutoCloseable {
   }
 
   /**
-   * The placements of a pack that count as healthy: the fragment is stored (not reported corrupt)
-   * on a holder whose audits pass. Offline detection joins this with the repair issue.
+   * The placements of a pack that may count as healthy: the fragment is stored (not reported
+   * corrupt, not superseded, not awaiting its first audit) on a holder not disqualified. Whether
+   * the holder is live is the caller's judgement (it knows the liveness window).
    */
   public List<FragmentPlacement> healthyPlacements(String packId) throws CatalogException {
-    List<String> suspect = holders().stream().filter(h -> !HolderRecord.AUDIT_OK.equals(h.auditState()))
-        .map(HolderRecord::holderId).toList();
+    java.util.Set<String> disqualified = new java.util.HashSet<>();
+    for (HolderRecord h : holders()) {
+      if (h.disqualified()) {
+        disqualified.add(h.holderId());
+      }
+    }
     return placements(packId).stream()
-        .filter(p -> FragmentPlacement.STORED.equals(p.state()) && !suspect.contains(p.holderId()))
+        .filter(p -> FragmentPlacement.STORED.equals(p.state()) && !disqualified.contains(p.holderId()))
         .toList();
   }
 

@@ -3,27 +3,37 @@ package dev.narvault.core.catalog;
 import java.util.Optional;
 
 /**
- * A holder as the catalog knows it: identity, where it answers and where it connects from, what
- * it reported last, its audit record, and whether it is leaving.
+ * A holder as the catalog knows it: identity, where it answers and at which proven address, what
+ * it reported last, its reputation, and whether it is leaving.
  *
- * @param seenAddress the IP address its signed registration came from (placement keeps /24s apart)
- * @param registeredMillis when it first registered (new holders may be vetted before use)
+ * @param seenAddress the address the coordinator proved the holder's endpoint at (its resolved
+ *     address, connected back to, the holder's key shown there); placement's failure domains come
+ *     from it. Empty until proven.
+ * @param registeredMillis when it first registered (vetting counts from here)
+ * @param lastSeenMillis when its last signed heartbeat or registration arrived
+ * @param auditState {@link #AUDIT_OK}, {@link #AUDIT_SUSPECT} or {@link #DISQUALIFIED} (for good)
  * @param state {@link #ONLINE} or {@link #EXITING} (announced it is leaving; repair moves its fragments)
+ * @param reachedMillis when the coordinator last reached its endpoint (a proof, an audit answered)
+ * @param suspension its record of timeouts, refusals and 5xx answers
+ * @param auditsPassed audits it has passed, ever (vetting counts them)
  */
 public record HolderRecord(String holderId, String endpoint, Optional<String> publicKey, long capacityBytes,
     long usedBytes, int fragmentCount, String version, String operator, String location, long lastSeenMillis,
-    String auditState, String seenAddress, long registeredMillis, AuditScore audit, String state) {
+    String auditState, String seenAddress, long registeredMillis, AuditScore audit, String state,
+    long reachedMillis, SuspensionScore suspension, long auditsPassed) {
   public static final String AUDIT_OK = "ok";
   public static final String AUDIT_SUSPECT = "suspect";
+  public static final String DISQUALIFIED = "disqualified";
   public static final String ONLINE = "online";
   public static final String EXITING = "exiting";
 
-  /** A holder just registering: no history yet. */
+  /** A holder just registering: no history yet, its endpoint proven at {@code provenAddress} now. */
   public static HolderRecord registering(String holderId, String endpoint, String publicKey, long capacityBytes,
       long usedBytes, int fragmentCount, String version, String operator, String location, long nowMillis,
-      String seenAddress) {
+      String provenAddress) {
     return new HolderRecord(holderId, endpoint, Optional.of(publicKey), capacityBytes, usedBytes, fragmentCount,
-        version, operator, location, nowMillis, AUDIT_OK, seenAddress, nowMillis, AuditScore.NEW, ONLINE);
+        version, operator, location, nowMillis, AUDIT_OK, provenAddress, nowMillis, AuditScore.NEW, ONLINE,
+        nowMillis, SuspensionScore.NEW, 0);
   }
 
   public long freeBytes() {
@@ -34,7 +44,17 @@ public record HolderRecord(String holderId, String endpoint, Optional<String> pu
     return EXITING.equals(state);
   }
 
+  /** Its audits fell below the suspect line: no new fragments, its own still count. */
   public boolean suspect() {
     return AUDIT_SUSPECT.equals(auditState);
+  }
+
+  /** Disqualified for good: its fragments no longer count. */
+  public boolean disqualified() {
+    return DISQUALIFIED.equals(auditState);
+  }
+
+  public boolean suspended() {
+    return suspension.suspended();
   }
 }

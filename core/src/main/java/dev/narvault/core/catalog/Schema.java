@@ -161,6 +161,21 @@ final class Schema {
       );
       CREATE INDEX document_copies_by_holder ON document_copies(holder_id);
       CREATE INDEX document_copies_by_state ON document_copies(state);
+      """,
+      // 8: custody among strangers. When the coordinator last reached a holder's endpoint (liveness
+      // is reachability, not heartbeats alone); a separate, recoverable suspension score for honest
+      // trouble; audits passed (vetting). Audit scores move to the slower forgetting factor
+      // (0.999, a fresh record of 1000): the old counts are scaled to keep each holder's score,
+      // and suspicion under the old one-failure rule is forgiven. Copies not stored get an index
+      // of their own, so repair and garbage collection never scan the stored ones.
+      """
+      ALTER TABLE holders ADD COLUMN reached_millis BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN suspension_alpha DOUBLE PRECISION NOT NULL DEFAULT 100;
+      ALTER TABLE holders ADD COLUMN suspension_beta DOUBLE PRECISION NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN audits_passed BIGINT NOT NULL DEFAULT 0;
+      UPDATE holders SET reached_millis = last_seen_millis, audit_alpha = audit_alpha * 50,
+        audit_beta = audit_beta * 50, audit_state = 'ok';
+      CREATE INDEX fragments_not_stored ON fragments(pack_id) WHERE state <> 'stored';
       """);
 
   private Schema() {}

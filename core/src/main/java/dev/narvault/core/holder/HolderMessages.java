@@ -18,7 +18,7 @@ public final class HolderMessages {
   private HolderMessages() {}
 
   /** A message a holder signs: its kind, who sends it, and when (the coordinator refuses replays). */
-  public sealed interface Signed permits Registration, Heartbeat, ScrubReport, Exit {
+  public sealed interface Signed permits Registration, Heartbeat, ScrubReport, Exit, EndpointProof {
     String type();
 
     String holderId();
@@ -71,6 +71,42 @@ public final class HolderMessages {
 
     public Exit {
       header(TYPE, type, holderId, timestampMillis);
+    }
+  }
+
+  /**
+   * {@code POST /v1/prove}'s body, from the coordinator to a holder's advertised endpoint: prove
+   * your key here. {@code seenAddress} is the address the coordinator connected to (the one its
+   * placement will use), so the holder learns how it is seen.
+   */
+  public record EndpointChallenge(String type, String nonce, String endpoint, String seenAddress) {
+    public static final String TYPE = "endpoint-challenge";
+
+    public EndpointChallenge {
+      if (!TYPE.equals(type)) {
+        throw new IllegalArgumentException("message type must be '" + TYPE + "', got '" + type + "'");
+      }
+      if (nonce == null || !nonce.matches("[0-9a-f]{64}")) {
+        throw new IllegalArgumentException("nonce must be 64 lowercase hex digits");
+      }
+      required("endpoint", endpoint);
+      text("endpoint", endpoint);
+      text("seenAddress", seenAddress);
+    }
+  }
+
+  /**
+   * The answer to {@code POST /v1/prove}, signed with the holder's identity key over the exact
+   * bytes (header {@code X-Narvault-Signature}): the challenge's nonce and endpoint, echoed.
+   */
+  public record EndpointProof(String type, String holderId, long timestampMillis, String nonce, String endpoint)
+      implements Signed {
+    public static final String TYPE = "endpoint-proof";
+
+    public EndpointProof {
+      header(TYPE, type, holderId, timestampMillis);
+      required("nonce", nonce);
+      required("endpoint", endpoint);
     }
   }
 

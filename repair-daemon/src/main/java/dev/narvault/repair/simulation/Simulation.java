@@ -463,7 +463,8 @@ public final class Simulation {
   private HolderRecord record(Holder h) {
     long lastSeen = h.online ? millis() : (long) (h.offlineSince * 3.6e6);
     return new HolderRecord(h.id, "", Optional.empty(), FREE_BYTES, 0, h.packs.size(), "", "", "", lastSeen,
-        HolderRecord.AUDIT_OK, h.network, (long) (h.joined * 3.6e6), AuditScore.NEW, HolderRecord.ONLINE);
+        HolderRecord.AUDIT_OK, h.network, (long) (h.joined * 3.6e6), AuditScore.NEW, HolderRecord.ONLINE, lastSeen,
+        dev.narvault.core.catalog.SuspensionScore.NEW, 0);
   }
 
   /** Holders a fragment can go to now: placeable by the rules, and up (an upload to a silent one fails). */

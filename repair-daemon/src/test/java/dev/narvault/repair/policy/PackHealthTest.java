@@ -64,22 +64,22 @@ class PackHealthTest {
   void holderRules_offlineSuspectExitingAndVetting() {
     HolderRules rules = new HolderRules(Duration.ofSeconds(60), Duration.ofSeconds(600));
     HolderRecord h = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_OK, "192.0.2.1", 0, AuditScore.NEW, HolderRecord.ONLINE);
+        HolderRecord.AUDIT_OK, "192.0.2.1", 0, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
     assertTrue(rules.placeable(h, 1_000_000));
     assertEquals("healthy", rules.state(h, 1_060_000));
     assertEquals("offline", rules.state(h, 1_060_001));
     assertFalse(rules.healthy(h, 1_060_001));
     HolderRecord young = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_OK, "192.0.2.1", 999_000, AuditScore.NEW, HolderRecord.ONLINE);
+        HolderRecord.AUDIT_OK, "192.0.2.1", 999_000, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
     assertTrue(rules.healthy(young, 1_000_000));
     assertFalse(rules.placeable(young, 1_000_000), "still being vetted");
     assertEquals("vetting", rules.state(young, 1_000_000));
     HolderRecord leaving = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_OK, "192.0.2.1", 0, AuditScore.NEW, HolderRecord.EXITING);
+        HolderRecord.AUDIT_OK, "192.0.2.1", 0, AuditScore.NEW, HolderRecord.EXITING, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
     assertTrue(rules.live(leaving, 1_000_000));
     assertFalse(rules.healthy(leaving, 1_000_000));
     HolderRecord suspect = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_SUSPECT, "192.0.2.1", 0, AuditScore.NEW.after(false), HolderRecord.ONLINE);
+        HolderRecord.AUDIT_SUSPECT, "192.0.2.1", 0, AuditScore.NEW.after(false), HolderRecord.ONLINE, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
     assertFalse(rules.healthy(suspect, 1_000_000));
     assertEquals("suspect", rules.state(suspect, 1_000_000));
   }

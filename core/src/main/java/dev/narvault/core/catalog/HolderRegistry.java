@@ -1,0 +1,275 @@
+package dev.narvault.core.catalog;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The catalog's holder registry: identities, heartbeats, proofs of reach, and reputation.
+ *
+ * <p>Every reputation change is one {@code UPDATE} whose new values are computed from the row's
+ * current ones in SQL, never read first and written back: several coordinators on one PostgreSQL
+ * lose no update (the row lock serialises them, each applying its change to the other's result).
+ */
+public final class HolderRegistry {
+  private static final String COLUMNS = "holder_id, endpoint, public_key, capacity_bytes, used_bytes, "
+      + "fragment_count, version, operator, location, last_seen_millis, audit_state, seen_address, registered_millis, "
+      + "audit_alpha, audit_beta, state, reached_millis, suspension_alpha, suspension_beta, audits_passed";
+
+  private final Jdbc db;
+
+  HolderRegistry(Jdbc db) {
+    this.db = db;
+  }
+
+  /**
+   * Registers a holder by its identity, or updates its details. Refused (false) when the message
+   * is not newer than the last one accepted from this holder: a replay. A re-registration updates
+   * what the holder says about itself and its proven address, never its history (first
+   * registration, reputation, exiting).
+   */
+  public boolean register(HolderRecord holder, long messageMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis, public_key, capacity_bytes, used_bytes, "
+              + "fragment_count, version, operator, location, last_message_millis, audit_state, seen_address, "
+              + "registered_millis, reached_millis) VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?) "
+              + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, "
+              + "last_seen_millis = excluded.last_seen_millis, public_key = excluded.public_key, "
+              + "capacity_bytes = excluded.capacity_bytes, used_bytes = excluded.used_bytes, "
+              + "fragment_count = excluded.fragment_count, version = excluded.version, operator = excluded.operator, "
+              + "location = excluded.location, last_message_millis = excluded.last_message_millis, "
+              + "seen_address = excluded.seen_address, reached_millis = excluded.reached_millis "
+              + "WHERE holders.last_message_millis < excluded.last_message_millis")) {
+        ps.setString(1, holder.holderId());
+        ps.setString(2, holder.endpoint());
+        ps.setLong(3, holder.lastSeenMillis());
+        ps.setString(4, holder.publicKey().orElse(null));
+        ps.setLong(5, holder.capacityBytes());
+        ps.setLong(6, holder.usedBytes());
+        ps.setInt(7, holder.fragmentCount());
+        ps.setString(8, holder.version());
+        ps.setString(9, holder.operator());
+        ps.setString(10, holder.location());
+        ps.setLong(11, messageMillis);
+        ps.setString(12, holder.seenAddress());
+        ps.setLong(13, holder.registeredMillis());
+        ps.setLong(14, holder.reachedMillis());
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Records a heartbeat; false when it is not newer than the last message (a replay). */
+  public boolean heartbeat(String holderId, long usedBytes, int fragmentCount, String version, long messageMillis,
+      long nowMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE holders SET used_bytes = ?, fragment_count = ?, version = ?, last_message_millis = ?, "
+              + "last_seen_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
+        ps.setLong(1, usedBytes);
+        ps.setInt(2, fragmentCount);
+        ps.setString(3, version);
+        ps.setLong(4, messageMillis);
+        ps.setLong(5, nowMillis);
+        ps.setString(6, holderId);
+        ps.setLong(7, messageMillis);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /**
+   * Accepts a signed holder message by its timestamp: true, and remembered, only when it is newer
+   * than every message accepted from that holder before (so none can be replayed).
+   */
+  public boolean acceptMessage(String holderId, long messageMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE holders SET last_message_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
+        ps.setLong(1, messageMillis);
+        ps.setString(2, holderId);
+        ps.setLong(3, messageMillis);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  public Optional<HolderRecord> holder(String holderId) throws CatalogException {
+    return holders("WHERE holder_id = ?", holderId).stream().findFirst();
+  }
+
+  public List<HolderRecord> holders() throws CatalogException {
+    return holders("", null);
+  }
+
+  private List<HolderRecord> holders(String where, String arg) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT " + COLUMNS + " FROM holders " + where + " ORDER BY holder_id")) {
+        if (arg != null) {
+          ps.setString(1, arg);
+        }
+        List<HolderRecord> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new HolderRecord(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
+                rs.getLong(4), rs.getLong(5), rs.getInt(6), rs.getString(7), rs.getString(8), rs.getString(9),
+                rs.getLong(10), rs.getString(11), rs.getString(12), rs.getLong(13),
+                new AuditScore(rs.getDouble(14), rs.getDouble(15)), rs.getString(16), rs.getLong(17),
+                new SuspensionScore(rs.getDouble(18), rs.getDouble(19)), rs.getLong(20)));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
+  /**
+   * Records an audit of one fragment: the holder's {@link AuditScore} moves (in one statement),
+   * its standing follows the score (a disqualification is for good), and the holder counts as
+   * reached, since it answered. A failed audit also marks that fragment corrupt on that holder.
+   *
+   * @return the holder's score after this audit
+   */
+  public AuditScore recordAudit(String holderId, String fragmentId, boolean passed, String detail, long nowMillis)
+      throws CatalogException {
+    return db.locked(() -> db.inTransaction(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE holders SET audit_alpha = audit_alpha * ? + ?, audit_beta = audit_beta * ? + ?, "
+              + "audits_passed = audits_passed + ?, reached_millis = ? WHERE holder_id = ?")) {
+        ps.setDouble(1, AuditScore.FORGET);
+        ps.setDouble(2, passed ? 1 : 0);
+        ps.setDouble(3, AuditScore.FORGET);
+        ps.setDouble(4, passed ? 0 : 1);
+        ps.setInt(5, passed ? 1 : 0);
+        ps.setLong(6, nowMillis);
+        ps.setString(7, holderId);
+        if (ps.executeUpdate() != 1) {
+          throw new SQLException("no holder " + holderId);
+        }
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE holders SET audit_state = CASE WHEN audit_state = ? THEN audit_state "
+              + "WHEN audit_alpha < ? * (audit_alpha + audit_beta) THEN ? "
+              + "WHEN audit_alpha < ? * (audit_alpha + audit_beta) THEN ? ELSE ? END WHERE holder_id = ?")) {
+        ps.setString(1, HolderRecord.DISQUALIFIED);
+        ps.setDouble(2, AuditScore.DISQUALIFIED_BELOW);
+        ps.setString(3, HolderRecord.DISQUALIFIED);
+        ps.setDouble(4, AuditScore.SUSPECT_BELOW);
+        ps.setString(5, HolderRecord.AUDIT_SUSPECT);
+        ps.setString(6, HolderRecord.AUDIT_OK);
+        ps.setString(7, holderId);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "INSERT INTO audit_results (holder_id, fragment_id, at_millis, passed, detail) VALUES (?, ?, ?, ?, ?)")) {
+        ps.setString(1, holderId);
+        ps.setString(2, fragmentId);
+        ps.setLong(3, nowMillis);
+        ps.setInt(4, passed ? 1 : 0);
+        ps.setString(5, detail.length() > 500 ? detail.substring(0, 500) : detail);
+        ps.executeUpdate();
+      }
+      if (!passed) {
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? "
+                + "AND state IN ('stored', 'unverified')")) {
+          ps.setString(1, holderId);
+          ps.setString(2, fragmentId);
+          ps.executeUpdate();
+        }
+      } else {
+        // A copy restored by a catalog rebuild counts once it has passed an audit.
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "UPDATE fragments SET state = 'stored' WHERE holder_id = ? AND fragment_id = ? AND state = 'unverified'")) {
+          ps.setString(1, holderId);
+          ps.setString(2, fragmentId);
+          ps.executeUpdate();
+        }
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT audit_alpha, audit_beta FROM holders WHERE holder_id = ?")) {
+        ps.setString(1, holderId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return new AuditScore(rs.getDouble(1), rs.getDouble(2));
+        }
+      }
+    }));
+  }
+
+  /**
+   * Records whether the coordinator reached a holder's endpoint (an answered audit, proof, read or
+   * delete) or met honest trouble there (timeout, refusal, 5xx): the {@link SuspensionScore} moves
+   * in one statement, and an answer also counts as reached now.
+   */
+  public SuspensionScore recordContact(String holderId, boolean answered, long nowMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE holders SET suspension_alpha = suspension_alpha * ? + ?, "
+              + "suspension_beta = suspension_beta * ? + ?, "
+              + "reached_millis = CASE WHEN ? = 1 AND reached_millis < ? THEN ? ELSE reached_millis END "
+              + "WHERE holder_id = ?")) {
+        ps.setDouble(1, SuspensionScore.FORGET);
+        ps.setDouble(2, answered ? 1 : 0);
+        ps.setDouble(3, SuspensionScore.FORGET);
+        ps.setDouble(4, answered ? 0 : 1);
+        ps.setInt(5, answered ? 1 : 0);
+        ps.setLong(6, nowMillis);
+        ps.setLong(7, nowMillis);
+        ps.setString(8, holderId);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT suspension_alpha, suspension_beta FROM holders WHERE holder_id = ?")) {
+        ps.setString(1, holderId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? new SuspensionScore(rs.getDouble(1), rs.getDouble(2)) : SuspensionScore.NEW;
+        }
+      }
+    });
+  }
+
+  /**
+   * The coordinator proved the holder's key at its endpoint again, at {@code provenAddress}
+   * (which may have changed: dynamic addresses): reached now, address updated.
+   */
+  public void recordProof(String holderId, String provenAddress, long nowMillis) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE holders SET seen_address = ?, reached_millis = CASE WHEN reached_millis < ? THEN ? "
+              + "ELSE reached_millis END, suspension_alpha = suspension_alpha * ? + 1, "
+              + "suspension_beta = suspension_beta * ? WHERE holder_id = ?")) {
+        ps.setString(1, provenAddress);
+        ps.setLong(2, nowMillis);
+        ps.setLong(3, nowMillis);
+        ps.setDouble(4, SuspensionScore.FORGET);
+        ps.setDouble(5, SuspensionScore.FORGET);
+        ps.setString(6, holderId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
+  public List<Boolean> auditResults(String holderId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT passed FROM audit_results WHERE holder_id = ? ORDER BY at_millis")) {
+        ps.setString(1, holderId);
+        List<Boolean> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(rs.getInt(1) == 1);
+          }
+        }
+        return list;
+      }
+    });
+  }
+}
