@@ -32,7 +32,7 @@ import java.util.Random;
 
 /**
  * What the bench commands run on, all in this process on loopback: an embedded S3 holding a
- * generated cache, a SQLite catalog, a coordinator and holders on 127.0.N.1 (each its own /24).
+ * generated cache, a SQLite catalog, a coordinator and holders on 127.N.0.1 (each its own /16).
  * {@link #close} stops what is still running, newest first.
  */
 final class BenchCluster implements AutoCloseable {
@@ -84,10 +84,10 @@ final class BenchCluster implements AutoCloseable {
     coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0),
         coordinatorKey, List.of(workerKey.publicKey()), Optional.empty(),
         new HolderRules(Duration.ofHours(1), Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0,
-        Duration.ofMinutes(5), dir.resolve("repair")), catalog, InstantSource.system());
+        Duration.ofMinutes(5), dir.resolve("repair")).allowingPrivateHolders(), catalog, InstantSource.system());
     running.add(coordinator);
     for (int i = 0; i < count; i++) {
-      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0." + (i + 1) + ".1", 0),
+      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127." + (i + 1) + ".0.1", 0),
           dir.resolve("holder-" + i), holderCapacity, coordinatorKey.publicKey())
           .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200)));
       running.add(h);

@@ -1,6 +1,7 @@
 package dev.narvault.cli;
 
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.NixSecretKey;
@@ -26,18 +27,21 @@ import picocli.CommandLine.Option;
     description = {"Runs the coordinator, the one placement authority. Holders register and send signed",
         "heartbeats, scrub reports and exit notices here; migrate workers ask it where fragments go",
         "(POST /v1/placements, signed with a worker key it trusts) and get orders signed with the",
-        "coordinator key. A holder silent past --offline-after is offline: its fragments are",
-        "erasures, as are fragments reported corrupt and those on holders whose audit score fell.",
-        "Packs with fewer than k + r healthy fragments are repaired, fewest first: any k fragments",
-        "are read and verified, the missing ones rebuilt and placed elsewhere, never two of a pack",
-        "on one holder, operator or /24 (/48). Surplus copies are deleted with signed orders.",
-        "Prometheus metrics at /metrics."})
+        "coordinator key. A holder's endpoint counts once the coordinator has connected back to it",
+        "and the holder signed a challenge there; its failure domains (/24, /16, operator) come",
+        "from that proven address. A holder silent or unreachable past --offline-after is offline:",
+        "its fragments are erasures, as are fragments found corrupt and those on disqualified",
+        "holders. Audits forgive: wrong bytes lower a slow audit score (suspect: no new fragments;",
+        "disqualified far later), timeouts and 5xx only a recoverable suspension score. Packs below",
+        "k + r counted fragments are repaired, fewest first: copies that came back are audited and",
+        "count again, readable fragments are copied, the rest decoded from any k, placed within the",
+        "per-pack domain limits. A surplus copy is deleted only when its pack is whole without it.",
+        "Prometheus metrics at /metrics; the liveness window and limits at /v1/policy."})
 final class RepairCommand implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "7000", description = "TCP port (default: ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}). "
-      + "Holders with loopback endpoints are accepted only while this is a loopback address.")
+  @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
   String bind;
 
   @Option(names = "--catalog", required = true, description = "Catalog JDBC URL.")
@@ -61,9 +65,36 @@ final class RepairCommand implements Callable<Integer> {
       description = "A holder silent this long is offline; its fragments count as lost (default: ${DEFAULT-VALUE}).")
   Duration offlineAfter;
 
-  @Option(names = "--vetting-period", defaultValue = "0s", converter = DurationConverter.class,
-      description = "New holders get no fragments until registered this long (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--vetting-period", defaultValue = "3d", converter = DurationConverter.class,
+      description = "A new holder is vetted only once registered this long (default: ${DEFAULT-VALUE}).")
   Duration vetting;
+
+  @Option(names = "--vetting-audits", defaultValue = "100",
+      description = "... and once it has passed this many audits; 0 with --vetting-period 0s turns vetting off, "
+          + "e.g. for the founding holders of a new archive (default: ${DEFAULT-VALUE}).")
+  int vettingAudits;
+
+  @Option(names = "--max-unvetted-per-pack", defaultValue = "1",
+      description = "Fragments of one pack that unvetted holders may hold together (default: ${DEFAULT-VALUE}).")
+  int maxUnvetted;
+
+  @Option(names = "--max-per-network", defaultValue = "1",
+      description = "Fragments of one pack in one IPv4 /24 or IPv6 /48 (default: ${DEFAULT-VALUE}).")
+  int perNetwork;
+
+  @Option(names = "--max-per-wider-network", defaultValue = "-1",
+      description = "Fragments of one pack in one IPv4 /16 or IPv6 /32 (default: floor(m/2) per pack, so that losing "
+          + "one wider network costs a pack at most that).")
+  int perWiderNetwork;
+
+  @Option(names = "--max-per-operator", defaultValue = "-1",
+      description = "Fragments of one pack with one declared operator (default: floor(m/2) per pack).")
+  int perOperator;
+
+  @Option(names = "--allow-private-holders",
+      description = "Development only: accept holders at loopback and private addresses (127/8, 10/8, 192.168/16, "
+          + "...). Never for an archive among strangers: a private address proves nothing about where a holder is.")
+  boolean allowPrivateHolders;
 
   @Option(names = "--repair-threshold", defaultValue = "-1",
       description = "r: repair packs with fewer than k + r healthy fragments (default: ceil(m/2) per pack).")
@@ -98,10 +129,21 @@ final class RepairCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Codecs.warmUpInBackground();
+    if (perNetwork == 0 || perWiderNetwork == 0 || perOperator == 0 || maxUnvetted < 0 || vettingAudits < 0) {
+      throw new IllegalArgumentException("domain limits must be >= 1 (or -1 for the default), the unvetted share "
+          + "and vetting audits >= 0");
+    }
     CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress(bind, port),
         NixSecretKey.parse(Files.readString(coordinatorKey)), workerKeys.stream().map(NixPublicKey::parse).toList(),
         Optional.ofNullable(archiveKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k))),
-        new HolderRules(offlineAfter, vetting), threshold, repairInterval, auditInterval, maxRepairSpeed, skew, workDir);
+        new HolderRules(offlineAfter, new HolderRules.Vetting(vettingAudits, vetting, maxUnvetted)), threshold,
+        repairInterval, auditInterval, maxRepairSpeed, skew, workDir)
+        .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator));
+    if (allowPrivateHolders) {
+      config = config.allowingPrivateHolders();
+      out.println("warning: --allow-private-holders: holders at loopback and private addresses are accepted "
+          + "(development only)");
+    }
     try (Catalog cat = Catalog.open(catalog); Coordinator coordinator = Coordinator.start(config, cat, InstantSource.system())) {
       out.println("coordinator at " + coordinator.endpoint() + " (Ctrl-C to stop); coordinator public key "
           + config.coordinatorKey().publicKey());

@@ -553,7 +553,8 @@ public final class Migration {
             ? FragmentBytes.slice(spool.file(), i * layout.fragmentSize(), layout.fragmentSize())
             : FragmentBytes.of(parity.files().get(i - k))));
       }
-      List<FragmentPlacer.Placed> placed = placer.place(packId, config.blockSize(), toPlace, Set.of());
+      List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(), toPlace,
+          Set.of());
       byte[] signedBytes = ManifestCodec.toBytes(signed);
       // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
       Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());

@@ -8,6 +8,7 @@ import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderRefusedException;
+import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.repair.policy.HolderRules;
@@ -21,79 +22,132 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Proof of storage that never runs out: each round, every live holder is asked for one random
- * block of one random fragment it stores, and the bytes are checked against the block hash in the
- * pack's signed manifest. Nothing is prepared in advance, so there is no pool of challenges to
- * exhaust; the cost is one block (64 KiB by default) per holder per round.
+ * Proof of reach and proof of storage that never run out. Each round, every holder heard from
+ * (and not disqualified) is first proven at its endpoint ({@link EndpointProver}: connected back
+ * to, its key shown there, its address refreshed — addresses change), then asked for one random
+ * block of one random copy it keeps, checked against the block hash in the pack's signed manifest.
+ * Nothing is prepared in advance, so there is no pool of challenges to exhaust.
  *
- * <p>Wrong bytes, or "not found" for a fragment the catalog says it stores, fail the audit: the
- * holder's {@link AuditScore} drops and that copy counts as lost. A holder that cannot be reached
- * is not scored here: that is liveness, judged by its heartbeats.
+ * <p>Outcomes are told apart, as Storj does: wrong bytes, or "not found" for a copy the catalog
+ * says it keeps, fail the audit ({@link AuditScore}, slow to forget; that one copy counts as lost
+ * at once). A timeout, a refused connection or any other status (a volunteer's reverse proxy
+ * answering 502) is honest trouble: it moves the recoverable suspension score only. A holder that
+ * cannot be proven reachable is not audited, and after {@code --offline-after} it is offline even
+ * while it heartbeats. Suspect holders keep being audited, so they can climb back.
  */
 public final class Auditor {
   private static final Logger LOG = LoggerFactory.getLogger(Auditor.class);
+
+  /** What one audit of one copy showed. */
+  public enum Outcome { PASSED, FAILED, TROUBLE }
 
   private final Catalog catalog;
   private final HolderClient holders;
   private final ManifestCache manifests;
   private final HolderRules rules;
+  private final EndpointProver prover;
   private final CoordinatorMetrics metrics;
   private final InstantSource clock;
   private final SecureRandom random = new SecureRandom();
 
-  public Auditor(Catalog catalog, HolderClient holders, ManifestCache manifests, HolderRules rules,
+  Auditor(Catalog catalog, HolderClient holders, ManifestCache manifests, HolderRules rules, EndpointProver prover,
       CoordinatorMetrics metrics, InstantSource clock) {
     this.catalog = catalog;
     this.holders = holders;
     this.manifests = manifests;
     this.rules = rules;
+    this.prover = prover;
     this.metrics = metrics;
     this.clock = clock;
   }
 
-  /** One round over every live holder; returns how many audits failed. */
+  /** One round over every holder heard from; returns how many audits failed. */
   public int auditOnce() throws CatalogException {
     int failed = 0;
     for (HolderRecord holder : catalog.holders()) {
-      if (!rules.live(holder, clock.millis())) {
+      if (Thread.currentThread().isInterrupted()) {
+        break;
+      }
+      if (!rules.heard(holder, clock.millis()) || holder.disqualified()) {
+        continue;
+      }
+      if (!proveReach(holder)) {
         continue;
       }
       byte[] start = new byte[32];
       random.nextBytes(start);
-      Optional<FragmentPlacement> picked = catalog.custody().storedFragmentNear(holder.holderId(),
+      Optional<FragmentPlacement> picked = catalog.custody().auditableFragmentNear(holder.holderId(),
           HexFormat.of().formatHex(start));
-      if (picked.isEmpty()) {
-        continue;
-      }
-      FragmentPlacement f = picked.get();
-      Manifest manifest = manifests.get(f.packId());
-      PackLayout layout = manifest.layout();
-      int block = random.nextInt(layout.blockCount());
-      Manifest.Fragment fragment = manifest.fragments().get(f.fragmentIndex());
-      String detail;
-      boolean passed;
-      try {
-        byte[] bytes = holders.read(URI.create(holder.endpoint()), fragment.id(), (long) block * layout.blockSize(),
-            layout.blockLength(block));
-        passed = fragment.blockHashes().matches(block, bytes, 0, bytes.length);
-        detail = passed ? "block " + block + " matches" : "block " + block + " does not match the manifest";
-      } catch (HolderRefusedException e) {
-        passed = false;
-        detail = "block " + block + ": " + e.getMessage();
-      } catch (IOException e) {
-        LOG.debug("audit of holder {} skipped, unreachable: {}", holder.holderId(), e.getMessage());
-        continue;
-      }
-      AuditScore score = catalog.recordAudit(holder.holderId(), fragment.id().hex(), passed, detail, clock.millis());
-      if (passed) {
-        metrics.auditsPassed.increment();
-      } else {
+      if (picked.isPresent() && audit(holder, picked.get()) == Outcome.FAILED) {
         failed++;
-        metrics.auditsFailed.increment();
-        LOG.warn("audit of holder {} ({}) on fragment {} failed: {}; score now {}", holder.holderId(),
-            holder.endpoint(), fragment.id(), detail, String.format("%.3f", score.value()));
       }
     }
     return failed;
+  }
+
+  /** Proves the holder's endpoint now; records the outcome. True when it was reached. */
+  boolean proveReach(HolderRecord holder) throws CatalogException {
+    long now = clock.millis();
+    try {
+      NixPublicKey key = NixPublicKey.parse(holder.publicKey().orElseThrow(() -> new IOException("no key")));
+      String address = prover.prove(URI.create(holder.endpoint()), key);
+      if (!address.equals(holder.seenAddress())) {
+        LOG.info("holder {}: endpoint {} now proven at {} (was {})", holder.holderId(), holder.endpoint(), address,
+            holder.seenAddress());
+      }
+      catalog.registry().recordProof(holder.holderId(), address, now);
+      return true;
+    } catch (EndpointProver.RefusedEndpointException | IOException | IllegalArgumentException e) {
+      var score = catalog.registry().recordContact(holder.holderId(), false, now);
+      metrics.proofsFailed.increment();
+      LOG.info("holder {} ({}) not reached: {}; suspension score {}", holder.holderId(), holder.endpoint(),
+          e.getMessage(), String.format("%.3f", score.value()));
+      return false;
+    }
+  }
+
+  /**
+   * Audits one random block of one copy on a holder (stored, unverified or superseded) and records
+   * the outcome: a pass also promotes an unverified copy to stored.
+   */
+  public Outcome audit(HolderRecord holder, FragmentPlacement f) throws CatalogException {
+    long now = clock.millis();
+    Manifest manifest = manifests.get(f.packId());
+    PackLayout layout = manifest.layout();
+    int block = random.nextInt(layout.blockCount());
+    Manifest.Fragment fragment = manifest.fragments().get(f.fragmentIndex());
+    String detail;
+    boolean passed;
+    try {
+      byte[] bytes = holders.read(URI.create(holder.endpoint()), fragment.id(), (long) block * layout.blockSize(),
+          layout.blockLength(block));
+      passed = fragment.blockHashes().matches(block, bytes, 0, bytes.length);
+      detail = passed ? "block " + block + " matches" : "block " + block + " does not match the manifest";
+    } catch (HolderRefusedException e) {
+      if (e.status() != 404) {
+        return trouble(holder, "block " + block + ": " + e.getMessage(), now);
+      }
+      passed = false;
+      detail = "block " + block + ": not found (" + e.getMessage() + ")";
+    } catch (IOException e) {
+      return trouble(holder, e.getMessage(), now);
+    }
+    AuditScore score = catalog.recordAudit(holder.holderId(), fragment.id().hex(), passed, detail, now);
+    if (passed) {
+      metrics.auditsPassed.increment();
+      return Outcome.PASSED;
+    }
+    metrics.auditsFailed.increment();
+    LOG.warn("audit of holder {} ({}) on fragment {} failed: {}; score now {}", holder.holderId(),
+        holder.endpoint(), fragment.id(), detail, String.format("%.4f", score.value()));
+    return Outcome.FAILED;
+  }
+
+  private Outcome trouble(HolderRecord holder, String why, long now) throws CatalogException {
+    var score = catalog.registry().recordContact(holder.holderId(), false, now);
+    metrics.auditsTrouble.increment();
+    LOG.info("audit of holder {} ({}) not answered: {}; suspension score {}", holder.holderId(), holder.endpoint(),
+        why, String.format("%.3f", score.value()));
+    return Outcome.TROUBLE;
   }
 }

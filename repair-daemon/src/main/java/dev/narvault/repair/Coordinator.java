@@ -42,14 +42,16 @@ public final class Coordinator implements AutoCloseable {
 
   public static Coordinator start(CoordinatorConfig config, Catalog catalog, InstantSource clock) throws IOException {
     CoordinatorMetrics metrics = new CoordinatorMetrics();
-    PlacementService placements = new PlacementService(catalog, config.coordinatorKey(), config.rules(), clock);
-    Membership membership = new Membership(catalog, clock, config.maxSkew(), config.allowLoopbackHolders());
+    PlacementService placements = new PlacementService(catalog, config.coordinatorKey(), config.rules(),
+        config.limits(), clock);
     HolderClient holders = new HolderClient(Duration.ofSeconds(30));
+    EndpointProver prover = new EndpointProver(new HolderClient(Duration.ofSeconds(10)), config.allowPrivateHolders());
+    Membership membership = new Membership(catalog, clock, config.maxSkew(), prover);
     ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
+    Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock);
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
-        config.workDir(), config.maxRepairBytesPerSecond(), manifests, metrics, clock);
+        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, config.claimOwner());
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock);
-    Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), metrics, clock);
     CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
         new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
     ScheduledExecutorService loops = Executors.newScheduledThreadPool(2, r -> {

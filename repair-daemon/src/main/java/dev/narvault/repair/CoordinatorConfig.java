@@ -1,5 +1,6 @@
 package dev.narvault.repair;
 
+import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
@@ -21,10 +22,41 @@ import java.util.Optional;
  * @param auditInterval pause between audit rounds; zero: no audits
  * @param maxRepairBytesPerSecond cap on repair traffic, 0 = none
  * @param workDir where rebuilt fragments wait for placement
+ * @param limits per-pack failure-domain limits (negative: the default for each code)
+ * @param allowPrivateHolders accept holders at loopback and private addresses: development on one
+ *     machine only, never for an archive holding real data among strangers
+ * @param owner this coordinator's stable name for repair claims (the same after a restart)
  */
 public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinatorKey, List<NixPublicKey> workerKeys,
     Optional<TrustedKeys> archiveKeys, HolderRules rules, int repairThreshold, Duration repairInterval,
-    Duration auditInterval, long maxRepairBytesPerSecond, Duration maxSkew, Path workDir) {
+    Duration auditInterval, long maxRepairBytesPerSecond, Duration maxSkew, Path workDir, DomainLimits limits,
+    boolean allowPrivateHolders, String owner) {
+  /** The defaults for what is not given: default domain limits, public holders only, owner from the bind address. */
+  public CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinatorKey, List<NixPublicKey> workerKeys,
+      Optional<TrustedKeys> archiveKeys, HolderRules rules, int repairThreshold, Duration repairInterval,
+      Duration auditInterval, long maxRepairBytesPerSecond, Duration maxSkew, Path workDir) {
+    this(bind, coordinatorKey, workerKeys, archiveKeys, rules, repairThreshold, repairInterval, auditInterval,
+        maxRepairBytesPerSecond, maxSkew, workDir, DomainLimits.DEFAULT, false, "");
+  }
+
+  /** The same, accepting holders at loopback and private addresses (development on one machine). */
+  public CoordinatorConfig allowingPrivateHolders() {
+    return new CoordinatorConfig(bind, coordinatorKey, workerKeys, archiveKeys, rules, repairThreshold, repairInterval,
+        auditInterval, maxRepairBytesPerSecond, maxSkew, workDir, limits, true, owner);
+  }
+
+  /** The same with these domain limits. */
+  public CoordinatorConfig withLimits(DomainLimits newLimits) {
+    return new CoordinatorConfig(bind, coordinatorKey, workerKeys, archiveKeys, rules, repairThreshold, repairInterval,
+        auditInterval, maxRepairBytesPerSecond, maxSkew, workDir, newLimits, allowPrivateHolders, owner);
+  }
+
+  /** The claim owner: as given, or one derived from the coordinator's key and port. */
+  public String claimOwner() {
+    return owner.isEmpty() ? "repair-" + coordinatorKey.publicKey().toString().hashCode() + "-" + bind.getPort()
+        : owner;
+  }
+
   public CoordinatorConfig {
     workerKeys = List.copyOf(workerKeys);
     if (repairThreshold > 255) {
@@ -38,8 +70,4 @@ public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinator
     }
   }
 
-  /** Loopback holders are accepted only by a coordinator that is itself on loopback. */
-  public boolean allowLoopbackHolders() {
-    return bind.getAddress() != null && bind.getAddress().isLoopbackAddress();
-  }
 }

@@ -21,6 +21,10 @@ public final class CoordinatorMetrics {
   final LongAdder garbageDeleted = new LongAdder();
   final LongAdder auditsPassed = new LongAdder();
   final LongAdder auditsFailed = new LongAdder();
+  final LongAdder auditsTrouble = new LongAdder();
+  final LongAdder proofsFailed = new LongAdder();
+  final LongAdder copiesRevived = new LongAdder();
+  final LongAdder garbageKept = new LongAdder();
   final LongAdder placementsGranted = new LongAdder();
   final LongAdder placementsRefused = new LongAdder();
   private volatile Map<String, Long> holdersByState = Map.of();
@@ -70,6 +74,14 @@ public final class CoordinatorMetrics {
         garbageDeleted.sum());
     counter(b, "narvault_audits_passed_total", "Audits passed.", auditsPassed.sum());
     counter(b, "narvault_audits_failed_total", "Audits failed.", auditsFailed.sum());
+    counter(b, "narvault_audits_unanswered_total", "Audits not answered (timeout, refusal, 5xx): suspension, not failure.",
+        auditsTrouble.sum());
+    counter(b, "narvault_endpoint_proofs_failed_total", "Endpoint proofs that did not reach the holder.",
+        proofsFailed.sum());
+    counter(b, "narvault_copies_revived_total", "Superseded or unverified copies that count again after an audit.",
+        copiesRevived.sum());
+    counter(b, "narvault_garbage_kept_total", "Surplus copies not deleted because their pack was not whole without them.",
+        garbageKept.sum());
     counter(b, "narvault_placements_granted_total", "Placement requests granted.", placementsGranted.sum());
     counter(b, "narvault_placements_refused_total", "Placement requests refused.", placementsRefused.sum());
     b.append("# HELP narvault_holders Holders by state.\n# TYPE narvault_holders gauge\n");

@@ -99,7 +99,12 @@ public final class CoordinatorServer implements AutoCloseable {
         try {
           Membership membership = routes.membership();
           switch (method + " " + path) {
-            case "POST /v1/register" -> respond(ctx, 200, "ok " + membership.register(body, signature, seen));
+            case "POST /v1/register" -> {
+              Membership.Registered r = membership.register(body, signature, seen);
+              respond(ctx, 200, "ok " + r.holderId() + " endpoint proven at " + r.provenAddress()
+                  + "; registration came from " + r.sourceAddress());
+            }
+            case "GET /v1/policy" -> respond(ctx, 200, "application/json", routes.placements().policy());
             case "POST /v1/heartbeat" -> respond(ctx, 200, "ok " + membership.heartbeat(body, signature));
             case "POST /v1/scrub-report" -> respond(ctx, 200, "ok " + membership.scrubReport(body, signature));
             case "POST /v1/exit" -> respond(ctx, 200, "exiting; fragments still to move: "

@@ -10,7 +10,12 @@ import dev.narvault.repair.policy.HolderRules;
 import java.io.IOException;
 import java.net.URI;
 import java.time.InstantSource;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.coordinator.FailureDomain;
+import dev.narvault.repair.policy.PackHealth;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +25,12 @@ import org.slf4j.LoggerFactory;
  * and fragments of placements that never committed (their order expired over an hour ago and no
  * pack names that fragment on that holder). A copy is forgotten once its holder deleted it or
  * said it never had it; an unreachable holder is asked again next round.
+ *
+ * <p><b>Every verifiable copy is custody until its pack is whole.</b> A fragment copy of a
+ * recorded pack is deleted only when that pack has all {@code k + m} fragments counted —
+ * stored on healthy holders, within the failure-domain limits — without it, checked again from
+ * the catalog right before each DELETE. Otherwise it is kept, and stays a repair and read source
+ * (repair may revive it). Holders keep what they delete in a trash for a while, too.
  */
 public final class GarbageCollector {
   private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
@@ -42,6 +53,48 @@ public final class GarbageCollector {
     this.clock = clock;
   }
 
+  /**
+   * Whether the pack of this garbage is whole without it, judged now: every index counted on a
+   * healthy holder within the domain limits, the garbage's own row not counted. A pack not
+   * recorded at all (an order whose placement never committed, and no worker is still committing
+   * it) needs no copy.
+   */
+  boolean wholeWithout(Custody.Garbage g) throws CatalogException {
+    var shape = catalog.custody().shape(g.packId());
+    if (shape.isEmpty()) {
+      return true; // PENDING-WIRE: !catalog.pendingPacks().pending(g.packId(), clock.millis())
+    }
+    long now = clock.millis();
+    Map<String, HolderRecord> byId = new HashMap<>();
+    for (HolderRecord h : catalog.holders()) {
+      byId.put(h.holderId(), h);
+    }
+    List<FragmentPlacement> rows = catalog.placements(g.packId()).stream()
+        .filter(p -> !(p.holderId().equals(g.holderId()) && p.fragmentId().equals(g.fragmentId())))
+        .toList();
+    PackHealth health = PackHealth.of(g.packId(), shape.get().dataFragmentCount(),
+        shape.get().parityFragmentCount(), rows, new PackHealth.Holders() {
+          @Override
+          public boolean healthy(String holderId) {
+            HolderRecord h = byId.get(holderId);
+            return h != null && rules.healthy(h, now);
+          }
+
+          @Override
+          public boolean live(String holderId) {
+            HolderRecord h = byId.get(holderId);
+            return h != null && rules.live(h, now);
+          }
+
+          @Override
+          public FailureDomain domain(String holderId) {
+            HolderRecord h = byId.get(holderId);
+            return h == null ? FailureDomain.of(holderId, "", "") : PlacementService.domain(h);
+          }
+        }, placements.limits());
+    return health.whole();
+  }
+
   /** One round; returns how many copies were deleted (or found already gone). */
   public int collectOnce() throws CatalogException {
     long now = clock.millis();
@@ -52,6 +105,12 @@ public final class GarbageCollector {
     long expiredBefore = now - PlacementService.ORDER_LIFETIME.toMillis();
     int deleted = 0;
     for (Custody.Garbage g : catalog.custody().garbage(reachable, expiredBefore, PER_ROUND)) {
+      if (g.kind() != Custody.Garbage.Kind.DOCUMENT && !wholeWithout(g)) {
+        metrics.garbageKept.increment();
+        LOG.debug("keeping {} copy {} on holder {}: pack {} is not whole without it", g.kind(), g.fragmentId(),
+            g.holderId(), g.packId());
+        continue;
+      }
       try {
         boolean had = holders.delete(URI.create(g.endpoint()), new FragmentId(g.fragmentId()),
             placements.deleteOrder(g.fragmentId(), g.holderId()));

@@ -9,6 +9,7 @@ import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.pack.FragmentId;
+import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -24,35 +25,37 @@ import java.util.List;
  * exactly is answered 400 with the reason.
  *
  * <p>A holder's identity is its key, learned only from its signed registration; its endpoint
- * changes only by a newer signed registration. The address a registration comes from is recorded:
- * placement keeps one network's holders apart. Registrations are rate-limited per network.
+ * changes only by a newer signed registration, and counts only once the coordinator has proven
+ * it ({@link EndpointProver}: connected back to its resolved address, the key shown there). That
+ * proven address, not where the registration came from, is what placement's failure domains use.
+ * Registrations are rate-limited per network of their source.
  */
 public final class Membership {
   private final Catalog catalog;
   private final InstantSource clock;
   private final Duration maxSkew;
-  private final boolean allowLoopback;
+  private final EndpointProver prover;
   private final RegistrationLimiter limiter;
 
-  /**
-   * @param allowLoopback accept holders whose endpoint is a loopback address (only sensible when
-   *     the coordinator itself and its workers are on this machine)
-   */
-  public Membership(Catalog catalog, InstantSource clock, Duration maxSkew, boolean allowLoopback) {
+  Membership(Catalog catalog, InstantSource clock, Duration maxSkew, EndpointProver prover) {
     this.catalog = catalog;
     this.clock = clock;
     this.maxSkew = maxSkew;
-    this.allowLoopback = allowLoopback;
+    this.prover = prover;
     this.limiter = new RegistrationLimiter(clock);
   }
+
+  /** What a registration answers: the holder's id, and the address its endpoint was proven at. */
+  public record Registered(String holderId, String provenAddress, String sourceAddress) {}
 
   /**
    * {@code POST /v1/register}: the holder presents its key; its id must be derived from it.
    *
    * @param seenAddress the IP address the request came from
    */
-  public String register(byte[] body, String signature, String seenAddress) throws MembershipException, CatalogException {
-    if (!limiter.tryAcquire(dev.narvault.repair.policy.Networks.of(seenAddress))) {
+  public Registered register(byte[] body, String signature, String seenAddress)
+      throws MembershipException, CatalogException {
+    if (!limiter.tryAcquire(dev.narvault.core.coordinator.FailureDomain.of("source", seenAddress, "").network())) {
       throw new MembershipException(429, "too many registrations from " + seenAddress + "'s network; try later");
     }
     HolderMessages.Registration m = parse(body, HolderMessages.Registration.class);
@@ -80,17 +83,22 @@ public final class Membership {
     } catch (IllegalArgumentException e) {
       throw new MembershipException(400, "bad endpoint: " + e.getMessage());
     }
-    if (!allowLoopback && unreachable(endpoint.getHost())) {
-      throw new MembershipException(400, "endpoint " + endpoint + " is not reachable from other machines: "
-          + "advertise a public URL (narvault holder --advertise)");
+    String proven;
+    try {
+      proven = prover.prove(endpoint, key);
+    } catch (EndpointProver.RefusedEndpointException e) {
+      throw new MembershipException(400, e.getMessage());
+    } catch (IOException e) {
+      throw new MembershipException(400, "the coordinator could not prove endpoint " + endpoint + " (it connects back "
+          + "and asks the holder to sign a challenge there): " + e.getMessage());
     }
     HolderRecord record = HolderRecord.registering(holderId, endpoint.toString(), key.toString(),
         m.capacityBytes(), m.usedBytes(), m.fragments(), m.version(), m.operator(), m.location(), clock.millis(),
-        seenAddress);
+        proven);
     if (!catalog.registerHolder(record, ts)) {
       throw new MembershipException(409, "stale or replayed registration of " + holderId);
     }
-    return holderId;
+    return new Registered(holderId, proven, seenAddress);
   }
 
   /** {@code POST /v1/heartbeat} from a registered holder. */
@@ -141,13 +149,6 @@ public final class Membership {
     if (!catalog.acceptMessage(holderId, ts)) {
       throw new MembershipException(409, "stale or replayed message from " + holderId);
     }
-  }
-
-  /** Loopback, wildcard or link-local hosts: nobody else could reach a holder there. */
-  private static boolean unreachable(String host) {
-    String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
-    return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1")
-        || h.equals("0.0.0.0") || h.equals("::") || h.startsWith("169.254.") || h.toLowerCase(java.util.Locale.ROOT).startsWith("fe80:");
   }
 
   private String authenticate(HolderMessages.Signed m, byte[] body, String signature)

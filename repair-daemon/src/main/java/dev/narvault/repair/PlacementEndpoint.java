@@ -35,6 +35,13 @@ final class PlacementEndpoint {
     this.metrics = metrics;
   }
 
+  /** {@code GET /v1/policy}: the liveness window and domain limits, public. */
+  byte[] policy() {
+    var limits = placements.limits();
+    return JsonCodec.toJson(new CoordinatorMessages.Policy(placements.rules().offlineAfter().toMillis(),
+        limits.perNetwork(), limits.perWiderNetwork(), limits.perOperator()));
+  }
+
   byte[] handle(byte[] body, String signature) throws MembershipException, CatalogException {
     CoordinatorMessages.PlacementRequest request;
     try {
@@ -51,7 +58,7 @@ final class PlacementEndpoint {
       throw new MembershipException(409, "timestamp is " + skew + " ms from the coordinator's clock");
     }
     try {
-      var assignments = placements.place(request.packId(), request.blockSize(), request.fragments(), request.placedOn(),
+      var assignments = placements.place(request.packId(), request.parityFragments(), request.blockSize(), request.fragments(), request.placedOn(),
           request.failedOn());
       metrics.placementsGranted.increment();
       return JsonCodec.toJson(new CoordinatorMessages.PlacementGrant(assignments));

@@ -4,13 +4,14 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.coordinator.CoordinatorMessages;
+import dev.narvault.core.coordinator.DomainLimits;
+import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.coordinator.PlacementException;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.repair.policy.HolderRules;
-import dev.narvault.repair.policy.Networks;
 import dev.narvault.repair.policy.PlacementPolicy;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -29,9 +30,11 @@ import java.util.stream.Collectors;
 
 /**
  * The coordinator as placement authority: picks holders for fragments under the
- * {@link PlacementPolicy} among the holders {@link HolderRules} call placeable, signs one order per
- * fragment with the coordinator's key, and remembers the orders so that fragments of a placement
- * that never commits are collected later. Used over HTTP by migrate workers and in process by repair.
+ * {@link PlacementPolicy} among the holders {@link HolderRules} call placeable — never two of a
+ * pack on one holder, within the {@link DomainLimits} of the pack's code, unvetted holders within
+ * their share — signs one order per fragment with the coordinator's key, and remembers the orders
+ * so that fragments of a placement that never commits are collected later. Used over HTTP by
+ * migrate workers and in process by repair.
  */
 public final class PlacementService implements PlacementAuthority {
   /** How long an order stays valid: long enough for a slow upload, short enough to be useless later. */
@@ -40,39 +43,48 @@ public final class PlacementService implements PlacementAuthority {
   private final Catalog catalog;
   private final NixSecretKey coordinatorKey;
   private final HolderRules rules;
+  private final DomainLimits limits;
   private final InstantSource clock;
   private final SecureRandom random = new SecureRandom();
 
-  public PlacementService(Catalog catalog, NixSecretKey coordinatorKey, HolderRules rules, InstantSource clock) {
+  public PlacementService(Catalog catalog, NixSecretKey coordinatorKey, HolderRules rules, DomainLimits limits,
+      InstantSource clock) {
     this.catalog = catalog;
     this.coordinatorKey = coordinatorKey;
     this.rules = rules;
+    this.limits = limits;
     this.clock = clock;
   }
 
+  /** The configured domain limits (negative: the default for each code). */
+  public DomainLimits limits() {
+    return limits;
+  }
+
+  /** The rules holders are judged by. */
+  public HolderRules rules() {
+    return rules;
+  }
+
   @Override
-  public List<CoordinatorMessages.Assignment> place(String packId, int blockSize,
+  public List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
       List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
       throws IOException {
     long now = clock.millis();
     List<HolderRecord> holders = catalog.holders();
     Map<String, HolderRecord> byId = holders.stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
-    Set<String> excluded = new HashSet<>(placedOn);
-    excluded.addAll(failedOn);
-    List<PlacementPolicy.Candidate> eligible = holders.stream()
-        .filter(h -> rules.placeable(h, now) && !excluded.contains(h.holderId()))
-        .map(PlacementService::candidate).toList();
-    List<PlacementPolicy.Candidate> apart = placedOn.stream().map(byId::get).filter(h -> h != null)
-        .map(PlacementService::candidate).toList();
     long largest = wanted.stream().mapToLong(CoordinatorMessages.Wanted::size).max().orElse(0);
-    List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, apart, wanted.size(), largest, random);
+    List<PlacementPolicy.Candidate> chosen = choose(holders, byId, parityFragmentCount, wanted.size(), largest,
+        placedOn, failedOn, now);
     if (chosen.size() < wanted.size()) {
       long placeable = holders.stream().filter(h -> rules.placeable(h, now)).count();
       throw new PlacementException(String.format(Locale.ROOT,
-          "pack %s needs %d more holders under the placement rules (distinct holder, operator and /24 or /48, "
-              + "%d bytes free each) but only %d qualify: %d holders registered, %d placeable, %d already hold "
-              + "this pack, %d failed for it", abbreviate(packId), wanted.size(), largest, chosen.size(),
-          holders.size(), placeable, placedOn.size(), failedOn.size()));
+          "pack %s needs %d more holders under the placement rules (one fragment per holder, %s per network, "
+              + "wider network and operator, %d for unvetted holders, %d bytes free each) but only %d qualify: "
+              + "%d holders registered, %d placeable, %d already hold this pack, %d failed for it",
+          abbreviate(packId), wanted.size(), describe(limitsFor(parityFragmentCount)),
+          rules.vetting().maxPerPack(), largest, chosen.size(), holders.size(), placeable, placedOn.size(),
+          failedOn.size()));
     }
     Instant expires = Instant.ofEpochMilli(now).plus(ORDER_LIFETIME);
     List<CoordinatorMessages.Assignment> assignments = new ArrayList<>();
@@ -89,15 +101,64 @@ public final class PlacementService implements PlacementAuthority {
     return assignments;
   }
 
+  /**
+   * How many of {@code count} fragments of {@code bytesEach} the rules could place now, beside the
+   * pack's holders {@code placedOn}, on none of {@code excluded}: repair asks before it rebuilds,
+   * so it never decodes what it cannot place.
+   */
+  public int placeableCount(int parityFragmentCount, int count, long bytesEach, Collection<String> placedOn,
+      Collection<String> excluded) throws CatalogException {
+    long now = clock.millis();
+    List<HolderRecord> holders = catalog.holders();
+    Map<String, HolderRecord> byId = holders.stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
+    return choose(holders, byId, parityFragmentCount, count, bytesEach, placedOn, excluded, now).size();
+  }
+
+  private List<PlacementPolicy.Candidate> choose(List<HolderRecord> holders, Map<String, HolderRecord> byId,
+      int parityFragmentCount, int count, long bytesEach, Collection<String> placedOn, Collection<String> failedOn,
+      long now) {
+    Set<String> excluded = new HashSet<>(placedOn);
+    excluded.addAll(failedOn);
+    List<PlacementPolicy.Candidate> eligible = holders.stream()
+        .filter(h -> rules.placeable(h, now) && !excluded.contains(h.holderId()))
+        .map(h -> candidate(h, now)).toList();
+    List<FailureDomain> existing = new ArrayList<>();
+    int unvetted = 0;
+    for (String id : placedOn) {
+      HolderRecord h = byId.get(id);
+      if (h != null) {
+        existing.add(domain(h));
+        unvetted += rules.vetted(h, now) ? 0 : 1;
+      }
+    }
+    PlacementPolicy.Constraints constraints = new PlacementPolicy.Constraints(limitsFor(parityFragmentCount),
+        rules.vetting().maxPerPack(), unvetted);
+    return PlacementPolicy.choose(eligible, existing, count, bytesEach, constraints, random);
+  }
+
+  /** Concrete limits for a code; an unknown code (0) gets the strictest: one per domain. */
+  DomainLimits limitsFor(int parityFragmentCount) {
+    return limits.forCode(parityFragmentCount > 0 ? parityFragmentCount : 1);
+  }
+
+  private static String describe(DomainLimits l) {
+    return l.perNetwork() + "/" + l.perWiderNetwork() + "/" + l.perOperator();
+  }
+
   /** Signs a delete order for a fragment on a holder. */
   Order.Signed deleteOrder(String fragmentId, String holderId) {
     return new Order(Order.Action.DELETE, new FragmentId(fragmentId), 0, 0, holderId,
         clock.instant().plus(ORDER_LIFETIME)).signWith(coordinatorKey);
   }
 
-  static PlacementPolicy.Candidate candidate(HolderRecord h) {
-    return new PlacementPolicy.Candidate(h.holderId(), h.operator(), Networks.of(h.seenAddress()), h.freeBytes(),
-        h.audit().value());
+  /** A holder's failure domains, from the address its endpoint was proven at. */
+  public static FailureDomain domain(HolderRecord h) {
+    return FailureDomain.of(h.holderId(), h.seenAddress(), h.operator());
+  }
+
+  PlacementPolicy.Candidate candidate(HolderRecord h, long now) {
+    return new PlacementPolicy.Candidate(domain(h), h.freeBytes(),
+        PlacementPolicy.provenBytes(h.freeBytes(), h.auditsPassed()), h.audit().value(), rules.vetted(h, now));
   }
 
   private static String abbreviate(String packId) {

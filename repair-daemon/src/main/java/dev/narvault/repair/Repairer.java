@@ -6,31 +6,36 @@ import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
-import dev.narvault.core.coordinator.DocumentPlacer;
+import dev.narvault.core.coordinator.CoordinatorMessages;
+import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
+import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderRefusedException;
 import dev.narvault.core.pack.FragmentCorruptException;
 import dev.narvault.core.pack.FragmentRebuilder;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.repair.policy.HolderRules;
 import dev.narvault.repair.policy.PackHealth;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.URI;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -40,19 +45,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps every pack at {@code k + m} healthy fragments. Each round: find the packs that may be
- * degraded (fragments on unhealthy holders, or not stored), compute their {@link PackHealth},
- * queue those below {@code k + r} fewest-healthy first, and for each: claim it in the catalog,
- * read any k readable fragments (every block verified), rebuild the missing fragments in stripes
- * into files, place them under the placement rules with signed orders, and commit in one catalog
- * transaction, which also marks the copies they replace superseded (garbage collection deletes
- * them). A copy that proves corrupt while being read is marked so at once.
+ * Keeps every pack at {@code k + m} counted fragments. Each round: find the packs that may be
+ * degraded (a copy on an unhealthy holder, a copy not stored, and a slow sweep over all packs for
+ * fragments that came to share a failure domain), compute their {@link PackHealth}, and first
+ * <b>revive</b> what already exists: a superseded or unverified copy on a healthy holder, for an
+ * index that has no counted copy, is audited on one block and counts again if it passes (a holder
+ * that returns after its replacements left restores the pack this way). Then queue the packs below
+ * {@code k + r} (or with a readable fragment that does not count), fewest first, and for each:
+ * claim it, <b>ask how many fragments can be placed</b> before reading anything, <b>copy</b>
+ * fragments that are readable (one fragment read, not k; every block verified) and decode only
+ * the rest from k sources, place them with signed orders, and <b>commit what was placed</b>, even
+ * if not all of it was. The claim is renewed between steps.
  */
 public final class Repairer {
   private static final Logger LOG = LoggerFactory.getLogger(Repairer.class);
-  /** A claim lasts this long; a worker that dies frees its packs when it runs out. */
+  /** A claim lasts this long and is renewed between steps; a worker that dies frees its packs when it runs out. */
   static final Duration CLAIM = Duration.ofMinutes(30);
   private static final int STRIPE_BYTES = 1 << 20;
+  /** Packs checked per round by the sweep for domain changes, whatever their holders' state. */
+  static final int SWEEP_PER_ROUND = 500;
 
   /** What one round did. */
   public record Round(int checked, int queued, int repaired, int failed, long fragmentsRebuilt, long bytesWritten) {}
@@ -68,17 +79,21 @@ public final class Repairer {
   private final CoordinatorMetrics metrics;
   private final InstantSource clock;
   private final ManifestCache manifests;
-  private final String owner = "repair-" + UUID.randomUUID();
+  private final Auditor auditor;
+  private final DocumentRepairer documents;
+  private final String owner;
   private final Map<String, Codec> codecs = new ConcurrentHashMap<>();
   private final ExecutorService reads = Executors.newVirtualThreadPerTaskExecutor();
+  private String sweepAfter = "";
 
   /**
    * @param threshold r: repair packs with fewer than k + r healthy fragments; negative: ⌈m/2⌉ per pack
    * @param maxBytesPerSecond cap on repair traffic (reads and writes), 0 = none
+   * @param owner this coordinator's stable claim owner: after a restart it takes its claims back at once
    */
-  public Repairer(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules,
-      int threshold, Path workDir, long maxBytesPerSecond, ManifestCache manifests, CoordinatorMetrics metrics,
-      InstantSource clock) {
+  Repairer(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules, int threshold,
+      Path workDir, long maxBytesPerSecond, ManifestCache manifests, Auditor auditor, CoordinatorMetrics metrics,
+      InstantSource clock, String owner) throws IOException {
     this.catalog = catalog;
     this.custody = catalog.custody();
     this.holders = holders;
@@ -88,37 +103,87 @@ public final class Repairer {
     this.workDir = workDir;
     this.bandwidth = new Bandwidth(maxBytesPerSecond);
     this.manifests = manifests;
+    this.auditor = auditor;
     this.metrics = metrics;
     this.clock = clock;
+    this.owner = owner;
+    this.documents = new DocumentRepairer(catalog, holders, placements, rules, workDir, clock);
+    sweepWorkDir(workDir);
   }
 
-  /** The packs to repair now, most urgent first; also refreshes the health gauges. */
-  public List<PackHealth> queue() throws CatalogException {
-    long now = clock.millis();
-    List<HolderRecord> all = catalog.holders();
-    Set<String> healthyHolders = new HashSet<>();
-    Set<String> liveHolders = new HashSet<>();
-    List<String> unhealthy = new ArrayList<>();
-    Map<String, Long> byState = new HashMap<>();
-    for (HolderRecord h : all) {
-      byState.merge(rules.state(h, now), 1L, Long::sum);
-      if (rules.healthy(h, now)) {
-        healthyHolders.add(h.holderId());
-      } else {
-        unhealthy.add(h.holderId());
-      }
-      if (rules.live(h, now)) {
-        liveHolders.add(h.holderId());
+  /** Fragment files a previous run left (it died mid-repair) are deleted at start. */
+  private static void sweepWorkDir(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (DirectoryStream<Path> left = Files.newDirectoryStream(dir, "{repair-,document-}*")) {
+      for (Path p : left) {
+        Files.deleteIfExists(p);
       }
     }
+  }
+
+  /** The holders as one round sees them. */
+  private final class View implements PackHealth.Holders {
+    final long now = clock.millis();
+    final Map<String, HolderRecord> byId;
+
+    View() throws CatalogException {
+      byId = catalog.holders().stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
+    }
+
+    @Override
+    public boolean healthy(String holderId) {
+      HolderRecord h = byId.get(holderId);
+      return h != null && rules.healthy(h, now);
+    }
+
+    @Override
+    public boolean live(String holderId) {
+      HolderRecord h = byId.get(holderId);
+      return h != null && rules.live(h, now);
+    }
+
+    @Override
+    public FailureDomain domain(String holderId) {
+      HolderRecord h = byId.get(holderId);
+      return h == null ? FailureDomain.of(holderId, "", "") : PlacementService.domain(h);
+    }
+
+    List<String> unhealthy() {
+      return byId.values().stream().filter(h -> !rules.healthy(h, now)).map(HolderRecord::holderId).toList();
+    }
+
+    PackHealth health(String packId, int k, int m, List<FragmentPlacement> rows) {
+      return PackHealth.of(packId, k, m, rows, this, placements.limits());
+    }
+  }
+
+  /** The packs to repair now, most urgent first; revives what it can on the way; refreshes the gauges. */
+  public List<PackHealth> queue() throws CatalogException {
+    View view = new View();
+    Map<String, Long> byState = new HashMap<>();
+    for (HolderRecord h : view.byId.values()) {
+      byState.merge(rules.state(h, view.now), 1L, Long::sum);
+    }
+    Set<String> candidates = new java.util.TreeSet<>(custody.packsToCheck(view.unhealthy()));
+    List<String> sweep = custody.packIds(sweepAfter, SWEEP_PER_ROUND);
+    sweepAfter = sweep.isEmpty() ? "" : sweep.getLast();
+    candidates.addAll(sweep);
     List<PackHealth> checked = new ArrayList<>();
-    for (String packId : custody.packsToCheck(unhealthy)) {
+    for (String packId : candidates) {
       var shape = custody.shape(packId);
       if (shape.isEmpty()) {
         continue;
       }
-      checked.add(PackHealth.of(packId, shape.get().dataFragmentCount(), shape.get().parityFragmentCount(),
-          catalog.placements(packId), healthyHolders::contains, liveHolders::contains));
+      int k = shape.get().dataFragmentCount();
+      int m = shape.get().parityFragmentCount();
+      List<FragmentPlacement> rows = catalog.placements(packId);
+      PackHealth health = view.health(packId, k, m, rows);
+      if (!health.whole() && revive(health, rows, view) > 0) {
+        health = view.health(packId, k, m, catalog.placements(packId));
+      }
+      checked.add(health);
     }
     List<PackHealth> queue = PackHealth.queue(checked, threshold);
     metrics.holdersByState(byState);
@@ -127,6 +192,43 @@ public final class Repairer {
     metrics.repairQueue.set(queue.size());
     metrics.packsUnrecoverableNow.set(checked.stream().filter(p -> !p.recoverable()).count());
     return queue;
+  }
+
+  /**
+   * For each index without a counted copy: a superseded or unverified copy on a healthy holder
+   * whose domain the pack can admit is audited on one block, and revived if it passes.
+   */
+  private int revive(PackHealth health, List<FragmentPlacement> rows, View view) throws CatalogException {
+    int revived = 0;
+    BitSet done = (BitSet) health.healthy().clone();
+    var tally = placements.limits().forCode(health.parityFragmentCount()).tally();
+    for (FragmentPlacement p : rows) {
+      if (p.stored() && health.healthy().get(p.fragmentIndex()) && view.healthy(p.holderId())) {
+        tally.add(view.domain(p.holderId()));
+      }
+    }
+    for (FragmentPlacement p : rows) {
+      boolean candidate = FragmentPlacement.SUPERSEDED.equals(p.state())
+          || FragmentPlacement.UNVERIFIED.equals(p.state()) || p.stored();
+      if (!candidate || done.get(p.fragmentIndex()) || !view.healthy(p.holderId())
+          || !tally.admits(view.domain(p.holderId()))) {
+        continue;
+      }
+      if (p.stored()) {
+        // Stored and on a healthy holder yet not counted: beyond a domain limit. Moving it is repair's job.
+        continue;
+      }
+      HolderRecord h = view.byId.get(p.holderId());
+      if (auditor.audit(h, p) == Auditor.Outcome.PASSED && custody.revive(p.packId(), p.fragmentIndex(), p.holderId())) {
+        done.set(p.fragmentIndex());
+        tally.add(view.domain(p.holderId()));
+        revived++;
+        metrics.copiesRevived.increment();
+        LOG.info("pack {}: fragment {} on holder {} ({}) counts again: it passed an audit", abbreviate(p.packId()),
+            p.fragmentIndex(), p.holderId(), p.state());
+      }
+    }
+    return revived;
   }
 
   /** One round: repairs every queued pack it can claim. */
@@ -155,14 +257,16 @@ public final class Repairer {
         Repaired done = repair(pack);
         rebuilt += done.fragments();
         written += done.bytes();
-        repaired++;
-        metrics.packsRepaired.increment();
+        if (done.fragments() > 0) {
+          repaired++;
+          metrics.packsRepaired.increment();
+        }
       } catch (IOException | RuntimeException e) {
         failed++;
         metrics.repairFailures.increment();
         LOG.warn("pack {}: repair failed, will retry: {}", abbreviate(pack.packId()), e.getMessage());
-        custody.release(pack.packId(), owner);
       } finally {
+        custody.release(pack.packId(), owner);
         metrics.repairMillis.add((System.nanoTime() - t0) / 1_000_000);
       }
     }
@@ -172,61 +276,9 @@ public final class Repairer {
     return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
   }
 
-  /**
-   * Keeps {@link DocumentPlacer#COPIES} healthy copies of every signed document (manifests,
-   * aliases) on holders: documents with a copy on an unhealthy holder get new copies, from the
-   * catalog's text, on other holders. Returns how many copies were placed.
-   */
+  /** Keeps every signed document at its number of copies; see {@link DocumentRepairer}. */
   public int repairDocuments() throws CatalogException {
-    long now = clock.millis();
-    List<HolderRecord> all = catalog.holders();
-    Set<String> healthy = new HashSet<>();
-    List<String> unhealthy = new ArrayList<>();
-    for (HolderRecord h : all) {
-      if (rules.healthy(h, now)) {
-        healthy.add(h.holderId());
-      } else {
-        unhealthy.add(h.holderId());
-      }
-    }
-    int placed = 0;
-    DocumentPlacer documents = new DocumentPlacer(new FragmentPlacer(placements, holders), workDir);
-    Set<String> leaving = new HashSet<>();
-    for (HolderRecord h : all) {
-      if (rules.live(h, now) && !rules.healthy(h, now)) {
-        leaving.add(h.holderId());
-      }
-    }
-    for (Custody.Document d : custody.documentsOn(unhealthy)) {
-      long good = d.holders().stream().filter(healthy::contains).count();
-      if (good >= DocumentPlacer.COPIES) {
-        // Enough copies elsewhere: those on leaving or suspect holders can go.
-        for (String h : d.holders()) {
-          if (leaving.contains(h)) {
-            custody.supersedeDocumentCopy(d.docId(), h);
-          }
-        }
-        continue;
-      }
-      try {
-        byte[] body = custody.documentBody(d.docId()).orElseThrow(() -> new IOException("no text for document "
-            + d.docId())).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        var copies = documents.place(body, (int) (DocumentPlacer.COPIES - good), Set.copyOf(d.holders()));
-        custody.addDocumentCopies(d.docId(), copies.holders());
-        placed += copies.holders().size();
-        if (good + copies.holders().size() >= DocumentPlacer.COPIES) {
-          for (String h : d.holders()) {
-            if (leaving.contains(h)) {
-              custody.supersedeDocumentCopy(d.docId(), h);
-            }
-          }
-        }
-      } catch (IOException e) {
-        LOG.warn("document {} of pack {}: could not place new copies: {}", d.docId(), abbreviate(d.packId()),
-            e.getMessage());
-      }
-    }
-    return placed;
+    return documents.repairDocuments();
   }
 
   /** A holder is rebalanced when it reports more than this share of its capacity used. */
@@ -241,43 +293,49 @@ public final class Repairer {
    * @return fragments moved
    */
   public int rebalanceOnce(int perHolder) throws CatalogException {
-    long now = clock.millis();
+    View view = new View();
     int moved = 0;
-    List<HolderRecord> all = catalog.holders();
-    Set<String> live = new HashSet<>();
-    Set<String> healthy = new HashSet<>();
-    for (HolderRecord r : all) {
-      if (rules.live(r, now)) {
-        live.add(r.holderId());
-      }
-      if (rules.healthy(r, now)) {
-        healthy.add(r.holderId());
-      }
-    }
-    for (HolderRecord h : all) {
-      if (!rules.live(h, now) || h.capacityBytes() <= 0 || h.usedBytes() <= NEARLY_FULL * h.capacityBytes()) {
+    for (HolderRecord h : view.byId.values()) {
+      if (!rules.live(h, view.now) || h.capacityBytes() <= 0 || h.usedBytes() <= NEARLY_FULL * h.capacityBytes()) {
         continue;
       }
       for (int i = 0; i < perHolder; i++) {
         byte[] start = new byte[32];
         java.util.concurrent.ThreadLocalRandom.current().nextBytes(start);
         var pick = custody.storedFragmentNear(h.holderId(), java.util.HexFormat.of().formatHex(start));
-        if (pick.isEmpty() || !custody.claim(pick.get().packId(), owner, now, now + CLAIM.toMillis())) {
+        if (pick.isEmpty() || !custody.claim(pick.get().packId(), owner, view.now, view.now + CLAIM.toMillis())) {
           break;
         }
         FragmentPlacement f = pick.get();
         try {
           var shape = custody.shape(f.packId()).orElseThrow();
           // The full holder's copy does not count: repair copies it elsewhere, like a leaver's.
+          PackHealth.Holders notThatOne = new PackHealth.Holders() {
+            @Override
+            public boolean healthy(String holderId) {
+              return !holderId.equals(h.holderId()) && view.healthy(holderId);
+            }
+
+            @Override
+            public boolean live(String holderId) {
+              return view.live(holderId);
+            }
+
+            @Override
+            public FailureDomain domain(String holderId) {
+              return view.domain(holderId);
+            }
+          };
           PackHealth health = PackHealth.of(f.packId(), shape.dataFragmentCount(), shape.parityFragmentCount(),
-              catalog.placements(f.packId()), id -> healthy.contains(id) && !id.equals(h.holderId()), live::contains);
+              catalog.placements(f.packId()), notThatOne, placements.limits());
           moved += repair(health).fragments();
           metrics.packsRepaired.increment();
         } catch (IOException | RuntimeException e) {
           LOG.warn("holder {} is nearly full; moving fragment {} failed: {}", h.holderId(), f.fragmentId(),
               e.getMessage());
-          custody.release(f.packId(), owner);
           break;
+        } finally {
+          custody.release(f.packId(), owner);
         }
       }
     }
@@ -287,84 +345,137 @@ public final class Repairer {
   /** What repairing one pack did. */
   private record Repaired(int fragments, long bytes) {}
 
-  /** Repairs one claimed pack. Commits or throws. */
+  /**
+   * Repairs one claimed pack: as many of its missing fragments as can be placed now, copied where
+   * readable and decoded otherwise; commits what was placed.
+   */
   private Repaired repair(PackHealth health) throws IOException {
     String packId = health.packId();
     Manifest manifest = manifests.get(packId);
-    long now = clock.millis();
-    Map<String, HolderRecord> byId = catalog.holders().stream()
-        .collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
+    View view = new View();
     List<FragmentPlacement> rows = catalog.placements(packId);
-    Map<Integer, FragmentPlacement> sources = sources(rows, byId, now);
-    // Every holder with any copy of the pack (even superseded, corrupt or offline) gets none of the new ones.
-    Set<String> apart = rows.stream().map(FragmentPlacement::holderId).collect(Collectors.toSet());
-    // Copies on live holders that do not count (leaving, suspect) are still read, verified: a
-    // missing fragment that is readable is copied rather than decoded.
-    List<Integer> wanted = health.missing();
-    BitSet usable = new BitSet();
-    sources.keySet().forEach(usable::set);
-    if (usable.cardinality() < manifest.dataFragmentCount()) {
-      throw new IOException("only " + usable.cardinality() + " fragments readable, " + manifest.dataFragmentCount()
-          + " needed");
+    int m = manifest.parityFragmentCount();
+    // No holder with any copy of the pack (even superseded, corrupt or offline) gets a new one, and
+    // every live copy's domains count towards the pack's limits.
+    Set<String> excluded = rows.stream().map(FragmentPlacement::holderId).collect(Collectors.toSet());
+    Set<String> keepApart = rows.stream()
+        .filter(p -> PackHealth.readableState(p) && view.live(p.holderId()) && !view.byId.get(p.holderId()).exiting()
+            && (!p.stored() || health.healthy().get(p.fragmentIndex())))
+        .map(FragmentPlacement::holderId).collect(Collectors.toSet());
+    List<Integer> missing = health.missing();
+    long fragmentBytes = manifest.layout().fragmentSize();
+    Set<String> notAgain = new HashSet<>(excluded);
+    notAgain.removeAll(keepApart);
+    int room = placements.placeableCount(m, missing.size(), fragmentBytes, keepApart, notAgain);
+    if (room == 0) {
+      throw new IOException("no holder can take a fragment of this pack under the placement rules now ("
+          + missing.size() + " missing); nothing read");
     }
-    Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
-        c -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
-    try (FragmentFiles fragments = new FragmentFiles(workDir, "repair-" + abbreviate(packId) + "-", wanted.size())) {
-      List<Path> files = fragments.files();
-      FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
-        bandwidth.take(length);
-        FragmentPlacement p = sources.get(index);
-        byte[] bytes = holders.read(URI.create(p.endpoint()), manifest.fragments().get(index).id(), offset, length);
-        metrics.repairBytesRead.add(bytes.length);
-        return bytes;
-      }, reads, STRIPE_BYTES);
-      try {
-        rebuilder.rebuild(wanted, usable, fragments.outputs());
-      } finally {
-        recordCorruptSources(packId, rebuilder, sources);
+    List<Integer> targets = missing.subList(0, Math.min(room, missing.size()));
+    Map<Integer, FragmentPlacement> sources = sources(rows, view);
+    List<Integer> copies = targets.stream().filter(sources::containsKey).toList();
+    List<Integer> decodes = targets.stream().filter(i -> !sources.containsKey(i)).toList();
+    Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + m,
+        c -> Codecs.create(manifest.dataFragmentCount(), m));
+    FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
+      bandwidth.take(length);
+      FragmentPlacement p = sources.get(index);
+      byte[] bytes = holders.read(URI.create(p.endpoint()), manifest.fragments().get(index).id(), offset, length);
+      metrics.repairBytesRead.add(bytes.length);
+      return bytes;
+    }, reads, STRIPE_BYTES);
+    List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
+    long bytes = 0;
+    try (FragmentFiles copied = new FragmentFiles(workDir, "repair-" + abbreviate(packId) + "-c", copies.size());
+        FragmentFiles decoded = new FragmentFiles(workDir, "repair-" + abbreviate(packId) + "-d", decodes.size())) {
+      List<Integer> ready = new ArrayList<>();
+      List<Path> readyFiles = new ArrayList<>();
+      for (int i = 0; i < copies.size(); i++) {
+        try {
+          rebuilder.copy(List.of(copies.get(i)), List.of(copied.outputs().get(i)));
+          ready.add(copies.get(i));
+          readyFiles.add(copied.files().get(i));
+        } catch (IOException e) {
+          LOG.info("pack {}: copying fragment {} failed ({}); decoded next round", abbreviate(packId), copies.get(i),
+              e.getMessage());
+        }
       }
-      fragments.finish();
-      List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
-      long bytes = 0;
-      for (int i = 0; i < wanted.size(); i++) {
-        toPlace.add(new FragmentPlacer.Fragment(wanted.get(i), manifest.fragments().get(wanted.get(i)).id(),
-            files.get(i)));
-        bytes += Files.size(files.get(i));
+      if (!decodes.isEmpty()) {
+        BitSet usable = new BitSet();
+        sources.keySet().forEach(usable::set);
+        usable.andNot(rebuilder.failedSources());
+        if (usable.cardinality() >= manifest.dataFragmentCount()) {
+          try {
+            rebuilder.rebuild(decodes, usable, decoded.outputs());
+            ready.addAll(decodes);
+            readyFiles.addAll(decoded.files());
+          } catch (IOException e) {
+            LOG.warn("pack {}: decoding fragments {} failed: {}", abbreviate(packId), decodes, e.getMessage());
+          }
+        }
+      }
+      recordCorruptSources(packId, rebuilder, sources);
+      copied.finish();
+      decoded.finish();
+      if (ready.isEmpty()) {
+        throw new IOException("no fragment could be copied or decoded");
+      }
+      renew(packId);
+      for (int i = 0; i < ready.size(); i++) {
+        toPlace.add(new FragmentPlacer.Fragment(ready.get(i), manifest.fragments().get(ready.get(i)).id(),
+            readyFiles.get(i)));
+        bytes += Files.size(readyFiles.get(i));
       }
       bandwidth.take(bytes);
-      // Holders whose copies count constrain operators and networks too.
-      Set<String> keepApart = rows.stream().filter(p -> p.stored() && health.healthy().get(p.fragmentIndex())
-          && byId.containsKey(p.holderId()) && rules.healthy(byId.get(p.holderId()), now))
-          .map(FragmentPlacement::holderId).collect(Collectors.toSet());
-      List<FragmentPlacer.Placed> placed = new FragmentPlacer(new ApartFrom(placements, apart), holders)
-          .place(packId, manifest.blockSize(), toPlace, keepApart);
-      List<Custody.Rebuilt> rebuilt = placed.stream()
+      FragmentPlacer.Outcome outcome = new FragmentPlacer(new ApartFrom(placements, notAgain), holders)
+          .placeSome(packId, m, manifest.blockSize(), toPlace, keepApart);
+      if (outcome.placed().isEmpty()) {
+        throw new IOException("no rebuilt fragment could be placed: " + outcome.lastFailure());
+      }
+      renew(packId);
+      List<Custody.Rebuilt> rebuilt = outcome.placed().stream()
           .map(p -> new Custody.Rebuilt(p.index(), manifest.fragments().get(p.index()).id().hex(), p.holderId()))
           .toList();
       custody.commitRepair(packId, owner, rebuilt);
+      long placedBytes = (long) rebuilt.size() * fragmentBytes;
       metrics.fragmentsRebuilt.add(rebuilt.size());
-      metrics.repairBytesWritten.add(bytes);
-      LOG.info("pack {}: rebuilt fragments {} onto {}", abbreviate(packId), wanted,
-          placed.stream().map(FragmentPlacer.Placed::endpoint).toList());
-      return new Repaired(rebuilt.size(), bytes);
+      metrics.repairBytesWritten.add(placedBytes);
+      LOG.info("pack {}: placed fragments {} ({} copied, {} decoded) onto {}{}", abbreviate(packId),
+          rebuilt.stream().map(Custody.Rebuilt::fragmentIndex).toList(),
+          rebuilt.stream().filter(r -> copies.contains(r.fragmentIndex())).count(),
+          rebuilt.stream().filter(r -> decodes.contains(r.fragmentIndex())).count(),
+          outcome.placed().stream().map(FragmentPlacer.Placed::endpoint).toList(),
+          rebuilt.size() < missing.size() ? "; " + (missing.size() - rebuilt.size()) + " still missing" : "");
+      return new Repaired(rebuilt.size(), placedBytes);
     }
   }
 
-  /** One readable copy per index (stored, on a live holder), preferring a healthy holder. */
-  private Map<Integer, FragmentPlacement> sources(List<FragmentPlacement> rows, Map<String, HolderRecord> byId,
-      long now) {
+  private void renew(String packId) throws IOException {
+    if (!custody.renewClaim(packId, owner, clock.millis() + CLAIM.toMillis())) {
+      throw new IOException("lost the claim on pack " + packId + "; another worker has it");
+    }
+  }
+
+  /**
+   * One readable copy per index on a live holder: a stored copy before a superseded or unverified
+   * one, a healthy holder before one that is leaving or disqualified.
+   */
+  private Map<Integer, FragmentPlacement> sources(List<FragmentPlacement> rows, View view) {
     Map<Integer, FragmentPlacement> sources = new HashMap<>();
     for (FragmentPlacement p : rows) {
-      HolderRecord h = byId.get(p.holderId());
-      if (!p.stored() || h == null || !rules.live(h, now)) {
+      if (!PackHealth.readableState(p) || !view.live(p.holderId())) {
         continue;
       }
       FragmentPlacement before = sources.get(p.fragmentIndex());
-      if (before == null || (!rules.healthy(byId.get(before.holderId()), now) && rules.healthy(h, now))) {
+      if (before == null || rank(p, view) > rank(before, view)) {
         sources.put(p.fragmentIndex(), p);
       }
     }
     return sources;
+  }
+
+  private static int rank(FragmentPlacement p, View view) {
+    return (p.stored() ? 2 : 0) + (view.healthy(p.holderId()) ? 1 : 0);
   }
 
   /** Copies whose bytes did not match the manifest no longer count, whatever the repair's outcome. */
@@ -373,14 +484,16 @@ public final class Repairer {
     BitSet failed = rebuilder.failedSources();
     for (int i = failed.nextSetBit(0); i >= 0; i = failed.nextSetBit(i + 1)) {
       IOException why = rebuilder.failure(i);
-      LOG.warn("pack {}: source fragment {} on holder {} failed: {}", abbreviate(packId), i,
-          sources.get(i).holderId(), why.getMessage());
+      FragmentPlacement p = sources.get(i);
       if (why instanceof FragmentCorruptException
-          || why instanceof dev.narvault.core.holder.HolderRefusedException refused && refused.status() == 404) {
-        FragmentPlacement p = sources.get(i);
+          || why instanceof HolderRefusedException refused && refused.status() == 404) {
         LOG.warn("pack {}: fragment {} on holder {} is corrupt or gone: {}", abbreviate(packId), i, p.holderId(),
             why.getMessage());
         custody.markCorrupt(packId, i, p.holderId());
+      } else {
+        LOG.info("pack {}: source fragment {} on holder {} failed: {}", abbreviate(packId), i, p.holderId(),
+            why.getMessage());
+        catalog.registry().recordContact(p.holderId(), false, clock.millis());
       }
     }
   }
@@ -390,20 +503,19 @@ public final class Repairer {
   }
 
   /**
-   * Repair's placements: every holder that has any copy of the pack (even a superseded or corrupt
-   * one, even offline) is excluded, so a pack never has two rows on one holder; only healthy ones
-   * constrain operators and networks.
+   * Repair's placements: every holder that has any copy of the pack and does not count towards
+   * its domains (superseded elsewhere, corrupt, offline) is excluded, so a pack never has two rows
+   * on one holder.
    */
-  private record ApartFrom(PlacementService placements, Set<String> excluded)
-      implements dev.narvault.core.coordinator.PlacementAuthority {
+  private record ApartFrom(PlacementService placements, Set<String> excluded) implements PlacementAuthority {
     @Override
-    public List<dev.narvault.core.coordinator.CoordinatorMessages.Assignment> place(String packId, int blockSize,
-        List<dev.narvault.core.coordinator.CoordinatorMessages.Wanted> wanted,
-        java.util.Collection<String> placedOn, java.util.Collection<String> failedOn) throws IOException {
+    public List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
+        List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+        throws IOException {
       Set<String> notAgain = new HashSet<>(failedOn);
       notAgain.addAll(excluded);
       notAgain.removeAll(placedOn);
-      return placements.place(packId, blockSize, wanted, placedOn, notAgain);
+      return placements.place(packId, parityFragmentCount, blockSize, wanted, placedOn, notAgain);
     }
   }
 }

@@ -47,7 +47,7 @@ import java.util.Optional;
 
 /**
  * The whole system in one process: S3 seeded with a generated cache, a coordinator with repair
- * on, holders (each on its own loopback /24, 127.0.N.1, so that the placement rules hold), migrate,
+ * on, holders (each on its own loopback /16, 127.N.0.1, so that the failure-domain limits hold), migrate,
  * m holders stopped and their fragments rebuilt by repair onto the others, the gateway.
  * {@link #check} stops m more holders and fetches every NAR back through the gateway.
  */
@@ -107,13 +107,13 @@ public final class Quickstart implements AutoCloseable {
         // (production's default r = ceil(m/2) lets packs lose a few before spending bandwidth).
         new HolderRules(OFFLINE_AFTER, Duration.ZERO), settings.parityFragmentCount(), Duration.ofSeconds(1),
         Duration.ofSeconds(10), 0,
-        Duration.ofMinutes(5), dir.resolve("repair-work")), catalog, InstantSource.system());
+        Duration.ofMinutes(5), dir.resolve("repair-work")).allowingPrivateHolders(), catalog, InstantSource.system());
     out.println("coordinator at " + coordinator.endpoint() + " (repair on, every lost fragment rebuilt; holders "
         + "offline after " + OFFLINE_AFTER.toSeconds() + " s of silence)");
 
     for (int i = 0; i < settings.holders(); i++) {
-      // 127.0.N.1: every holder in its own /24, as volunteers on the internet would be.
-      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0." + (i + 1) + ".1", 0),
+      // 127.N.0.1: every holder in its own /16 (and /24), as volunteers on the internet would be.
+      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127." + (i + 1) + ".0.1", 0),
           dir.resolve("holders/holder-" + i), 1L << 30, coordinatorKey.publicKey())
           .withCoordinator(coordinator.endpoint()).withHeartbeat(HEARTBEAT));
       holders.add(h);
@@ -122,7 +122,7 @@ public final class Quickstart implements AutoCloseable {
     // Stopped before the holders (newest first), so that shutting down does not look like holders failing.
     running.add(coordinator);
     awaitRegistered(catalog);
-    out.println("started " + holders.size() + " holders on 127.0.1.1 ... 127.0." + holders.size() + ".1, registered");
+    out.println("started " + holders.size() + " holders on 127.1.0.1 ... 127." + holders.size() + ".0.1, registered");
     MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), settings.dataFragmentCount(),
         settings.parityFragmentCount(), settings.packSize(), PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(),
         dir.resolve("work"), 0);

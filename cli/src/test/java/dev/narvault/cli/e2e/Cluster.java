@@ -42,7 +42,7 @@ import java.util.stream.Stream;
 
 /**
  * A whole narvault on loopback for one test: S3Proxy, a SQLite catalog, a coordinator, holders
- * (holder i on 127.0.(i+1).1, its own /24, registered with the coordinator), and (after
+ * (holder i on 127.(i+1).0.1, its own /16, registered with the coordinator), and (after
  * {@link #migrate}) a gateway. Everything real; {@link #close()} stops it all. The coordinator's
  * loops are off: tests run repair, collection and audit rounds themselves.
  */
@@ -85,10 +85,10 @@ final class Cluster implements AutoCloseable {
     this.coordinatorConfig = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey,
         List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
         new HolderRules(offlineAfter, Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0, Duration.ofMinutes(5),
-        dir.resolve("repair-work"));
+        dir.resolve("repair-work")).allowingPrivateHolders();
     this.coordinator = Coordinator.start(coordinatorConfig, catalog, InstantSource.system());
     for (int i = 0; i < holderCount; i++) {
-      addHolder("127.0." + (i + 1) + ".1", "");
+      addHolder("127." + (i + 1) + ".0.1", "");
     }
     awaitRegistered();
   }
@@ -132,7 +132,8 @@ final class Cluster implements AutoCloseable {
     coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", port),
         coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), coordinatorConfig.archiveKeys(),
         coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
-        coordinatorConfig.workDir()), catalog, InstantSource.system());
+        coordinatorConfig.workDir()).allowingPrivateHolders().withLimits(coordinatorConfig.limits()), catalog,
+        InstantSource.system());
   }
 
   /**

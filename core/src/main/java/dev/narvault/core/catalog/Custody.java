@@ -472,15 +472,25 @@ public final class Custody {
   }
 
   /**
-   * A stored fragment of this holder picked by a random fragment id {@code fromHex}: the first at
-   * or after it, wrapping around (fragment ids are hashes, so this is close to uniform). Uses the
-   * (holder, fragment id) index.
+   * A copy on this holder to audit, picked by a random fragment id {@code fromHex}: the first
+   * stored or unverified one at or after it, wrapping around (fragment ids are hashes, so this is
+   * close to uniform). Uses the (holder, fragment id) index.
    */
+  public Optional<FragmentPlacement> auditableFragmentNear(String holderId, String fromHex) throws CatalogException {
+    return fragmentNear(holderId, fromHex, "state IN ('stored', 'unverified')");
+  }
+
+  /** As {@link #auditableFragmentNear}, stored copies only (what rebalancing moves). */
   public Optional<FragmentPlacement> storedFragmentNear(String holderId, String fromHex) throws CatalogException {
+    return fragmentNear(holderId, fromHex, "state = 'stored'");
+  }
+
+  private Optional<FragmentPlacement> fragmentNear(String holderId, String fromHex, String stateCondition)
+      throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT pack_id, fragment_index, fragment_id, holder_id, state FROM fragments "
-              + "WHERE holder_id = ? AND fragment_id >= ? AND state = 'stored' ORDER BY fragment_id LIMIT 1")) {
+              + "WHERE holder_id = ? AND fragment_id >= ? AND " + stateCondition + " ORDER BY fragment_id LIMIT 1")) {
         for (String from : List.of(fromHex, "")) {
           ps.setString(1, holderId);
           ps.setString(2, from);
@@ -493,6 +503,48 @@ public final class Custody {
         }
       }
       return Optional.empty();
+    });
+  }
+
+  /**
+   * A superseded or unverified copy that just passed an audit counts again: it becomes the stored
+   * copy of its index, and other copies of that index still marked stored become superseded
+   * (surplus, kept until the pack is whole without them). False when the row is gone or corrupt.
+   */
+  public boolean revive(String packId, int fragmentIndex, String holderId) throws CatalogException {
+    return db.locked(() -> db.inTransaction(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE fragments SET state = 'stored' WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? "
+              + "AND state IN ('superseded', 'unverified', 'stored')")) {
+        ps.setString(1, packId);
+        ps.setInt(2, fragmentIndex);
+        ps.setString(3, holderId);
+        if (ps.executeUpdate() != 1) {
+          return false;
+        }
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND fragment_index = ? AND holder_id <> ? "
+              + "AND state = 'stored'")) {
+        ps.setString(1, packId);
+        ps.setInt(2, fragmentIndex);
+        ps.setString(3, holderId);
+        ps.executeUpdate();
+      }
+      return true;
+    }));
+  }
+
+  /** Renews a repair claim this owner holds; false when it lost it. */
+  public boolean renewClaim(String packId, String owner, long untilMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE packs SET claim_until_millis = ? WHERE pack_id = ? AND claim_owner = ?")) {
+        ps.setLong(1, untilMillis);
+        ps.setString(2, packId);
+        ps.setString(3, owner);
+        return ps.executeUpdate() == 1;
+      }
     });
   }
 }

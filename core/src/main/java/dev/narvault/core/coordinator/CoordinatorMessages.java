@@ -38,7 +38,7 @@ public final class CoordinatorMessages {
    * @param failedOn holders that just failed for this pack
    */
   public record PlacementRequest(String type, String worker, long timestampMillis, String packId, int blockSize,
-      List<Wanted> fragments, List<String> placedOn, List<String> failedOn) {
+      List<Wanted> fragments, List<String> placedOn, List<String> failedOn, int parityFragments) {
     public PlacementRequest {
       if (!PLACEMENT_REQUEST.equals(type)) {
         throw new IllegalArgumentException("message type must be " + PLACEMENT_REQUEST + ", got " + type);
@@ -55,9 +55,30 @@ public final class CoordinatorMessages {
       fragments = List.copyOf(fragments);
       placedOn = placedOn == null ? List.of() : List.copyOf(placedOn);
       failedOn = failedOn == null ? List.of() : List.copyOf(failedOn);
+      if (parityFragments < 0 || parityFragments > MAX_FRAGMENTS) {
+        throw new IllegalArgumentException("parityFragments must be 0 (unknown) to " + MAX_FRAGMENTS + ", got "
+            + parityFragments);
+      }
       if (placedOn.size() + failedOn.size() > 4 * MAX_FRAGMENTS) {
         throw new IllegalArgumentException("too many holders listed");
       }
+    }
+  }
+
+  /**
+   * {@code GET /v1/policy}: what the coordinator counts as live and its failure-domain limits
+   * (negative: the default for each code), so that the drain judges packs as repair does.
+   */
+  public record Policy(long liveWithinMillis, int perNetwork, int perWiderNetwork, int perOperator) {
+    public Policy {
+      if (liveWithinMillis <= 0) {
+        throw new IllegalArgumentException("liveWithinMillis must be > 0, got " + liveWithinMillis);
+      }
+      new DomainLimits(perNetwork, perWiderNetwork, perOperator);
+    }
+
+    public DomainLimits limits() {
+      return new DomainLimits(perNetwork, perWiderNetwork, perOperator);
     }
   }
 

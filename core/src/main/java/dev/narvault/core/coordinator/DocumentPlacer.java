@@ -49,7 +49,9 @@ public final class DocumentPlacer {
       for (int i = 0; i < copies; i++) {
         wanted.add(new FragmentPlacer.Fragment(i, id, file));
       }
-      List<String> holders = placer.place("document-" + id.hex(), PackLayout.DEFAULT_BLOCK_SIZE, wanted, alreadyOn)
+      // Copies as parity: no wider network or operator gets more than one of the three.
+      List<String> holders = placer.place("document-" + id.hex(), COPIES - 1, PackLayout.DEFAULT_BLOCK_SIZE, wanted,
+              alreadyOn)
           .stream().map(FragmentPlacer.Placed::holderId).toList();
       return new Catalog.DocumentCopies(id.hex(), holders);
     } finally {

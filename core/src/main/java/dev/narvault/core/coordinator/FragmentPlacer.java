@@ -52,13 +52,34 @@ public final class FragmentPlacer {
   /**
    * Places every fragment; the answer is in the order given.
    *
+   * @param parityFragmentCount m of the pack's code, for its failure-domain limits
    * @param alreadyOn holders already holding other fragments of the pack (repair), kept apart
    * @throws IOException when some fragment found no holder within the rounds, or the coordinator
    *     cannot place at all
    */
-  public List<Placed> place(String packId, int blockSize, List<Fragment> fragments, Set<String> alreadyOn)
-      throws IOException {
-    Map<Integer, Placed> placed = new HashMap<>();
+  public List<Placed> place(String packId, int parityFragmentCount, int blockSize, List<Fragment> fragments,
+      Set<String> alreadyOn) throws IOException {
+    Outcome outcome = placeSome(packId, parityFragmentCount, blockSize, fragments, alreadyOn);
+    if (outcome.placed().size() < fragments.size()) {
+      throw new IOException("pack " + abbreviate(packId) + ": " + (fragments.size() - outcome.placed().size())
+          + " fragments found no holder after " + ROUNDS + " rounds (last: " + outcome.lastFailure() + ")");
+    }
+    Map<Integer, Placed> byIndex = new HashMap<>();
+    outcome.placed().forEach(p -> byIndex.put(p.index(), p));
+    return fragments.stream().map(f -> byIndex.get(f.index())).toList();
+  }
+
+  /** What {@link #placeSome} achieved: the fragments placed, and why the others were not. */
+  public record Outcome(List<Placed> placed, String lastFailure) {}
+
+  /**
+   * Places as many fragments as the holders and the rules allow now, for up to {@value #ROUNDS}
+   * rounds, and says which: repair commits what was placed instead of throwing it away. A
+   * coordinator that cannot place any more (the rules leave no holder) ends the rounds early.
+   */
+  public Outcome placeSome(String packId, int parityFragmentCount, int blockSize, List<Fragment> fragments,
+      Set<String> alreadyOn) throws IOException {
+    List<Placed> placed = new ArrayList<>();
     Set<String> placedOn = new LinkedHashSet<>(alreadyOn);
     Set<String> failedOn = new LinkedHashSet<>();
     List<Fragment> pending = new ArrayList<>(fragments);
@@ -68,8 +89,16 @@ public final class FragmentPlacer {
       for (Fragment f : pending) {
         wanted.add(new CoordinatorMessages.Wanted(f.index(), f.id().hex(), f.bytes().size()));
       }
-      List<CoordinatorMessages.Assignment> assignments =
-          authority.place(packId, blockSize, wanted, placedOn, failedOn);
+      List<CoordinatorMessages.Assignment> assignments;
+      try {
+        assignments = authority.place(packId, parityFragmentCount, blockSize, wanted, placedOn, failedOn);
+      } catch (PlacementException e) {
+        if (placed.isEmpty() && round == 0 && pending.size() == fragments.size()) {
+          throw e;
+        }
+        lastFailure = e.getMessage();
+        break;
+      }
       List<Future<?>> uploads = new ArrayList<>();
       try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
         for (int i = 0; i < pending.size(); i++) {
@@ -86,7 +115,7 @@ public final class FragmentPlacer {
           CoordinatorMessages.Assignment a = assignments.get(i);
           try {
             uploads.get(i).get();
-            placed.put(f.index(), new Placed(f.index(), a.holderId(), URI.create(a.endpoint())));
+            placed.add(new Placed(f.index(), a.holderId(), URI.create(a.endpoint())));
             placedOn.add(a.holderId());
           } catch (ExecutionException e) {
             lastFailure = e.getCause().getMessage();
@@ -102,11 +131,7 @@ public final class FragmentPlacer {
         pending = again;
       }
     }
-    if (!pending.isEmpty()) {
-      throw new IOException("pack " + abbreviate(packId) + ": " + pending.size() + " fragments found no holder after "
-          + ROUNDS + " rounds (" + failedOn.size() + " holders failed; last: " + lastFailure + ")");
-    }
-    return fragments.stream().map(f -> placed.get(f.index())).toList();
+    return new Outcome(List.copyOf(placed), lastFailure);
   }
 
   private void upload(Fragment f, CoordinatorMessages.Assignment a, int blockSize) throws IOException {

@@ -12,11 +12,14 @@ public interface PlacementAuthority {
   /**
    * Holders for {@code wanted} fragments of one pack, one order each.
    *
-   * @param placedOn holders that already hold a fragment of this pack: none of them, their
-   *     operators or their networks may get another
+   * @param parityFragmentCount m of the pack's code: the failure-domain limits follow from it
+   *     (0 when unknown: the strictest limits, one fragment per wider network and operator)
+   * @param placedOn holders that already hold a fragment of this pack: none of them may get
+   *     another, and their domains count towards the pack's limits
    * @param failedOn holders that failed for this pack just now: not to be asked again
    * @throws PlacementException when the placement rules cannot be met by the holders available
    */
-  List<CoordinatorMessages.Assignment> place(String packId, int blockSize, List<CoordinatorMessages.Wanted> wanted,
-      Collection<String> placedOn, Collection<String> failedOn) throws IOException;
+  List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
+      List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+      throws IOException;
 }

@@ -35,12 +35,12 @@ public final class PlacementClient implements PlacementAuthority {
   }
 
   @Override
-  public List<CoordinatorMessages.Assignment> place(String packId, int blockSize,
+  public List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
       List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
       throws IOException {
     CoordinatorMessages.PlacementRequest request = new CoordinatorMessages.PlacementRequest(
         CoordinatorMessages.PLACEMENT_REQUEST, workerKey.name(), clock.millis(), packId, blockSize, wanted,
-        List.copyOf(placedOn), List.copyOf(failedOn));
+        List.copyOf(placedOn), List.copyOf(failedOn), parityFragmentCount);
     byte[] body = JsonCodec.toJson(request);
     HttpRequest post = HttpRequest.newBuilder(URI.create(coordinator + "/v1/placements"))
         .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")

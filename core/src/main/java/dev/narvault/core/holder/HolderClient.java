@@ -130,6 +130,33 @@ public final class HolderClient {
     return parse(endpoint, response.body().getBytes(StandardCharsets.UTF_8), HolderMessages.AuditAnswer.class).hash();
   }
 
+  /**
+   * Asks the holder at {@code endpoint} to prove its key there: the answer must be signed by
+   * {@code expectedKey} and echo the nonce and endpoint. (Temporary: replaced by the holder work.)
+   */
+  public HolderMessages.EndpointProof proveEndpoint(URI endpoint, String nonce, String seenAddress,
+      dev.narvault.core.nix.NixPublicKey expectedKey) throws IOException {
+    byte[] challenge = dev.narvault.core.json.JsonCodec.toJson(new HolderMessages.EndpointChallenge(
+        HolderMessages.EndpointChallenge.TYPE, nonce, endpoint.toString(), seenAddress));
+    HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/prove")).timeout(timeout)
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(challenge)).build();
+    HttpResponse<String> response = send(request, text(), endpoint, timeout);
+    if (response.statusCode() != 200) {
+      throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
+          + response.statusCode() + " to an endpoint proof");
+    }
+    byte[] body = response.body().getBytes(StandardCharsets.UTF_8);
+    String signature = response.headers().firstValue(SignedMessages.HEADER).orElse("");
+    if (!SignedMessages.verify(body, signature, expectedKey)) {
+      throw new IOException("holder " + endpoint + " did not prove the key it registered with");
+    }
+    HolderMessages.EndpointProof proof = parse(endpoint, body, HolderMessages.EndpointProof.class);
+    if (!proof.nonce().equals(nonce) || !proof.endpoint().equals(endpoint.toString())) {
+      throw new IOException("holder " + endpoint + " answered a proof for another challenge");
+    }
+    return proof;
+  }
+
   /** Reads exactly {@code length} bytes at {@code offset}; anything else is an IOException. */
   public byte[] read(URI endpoint, FragmentId id, long offset, int length) throws IOException {
     if (length < 1 || length > MAX_READ || offset < 0) {

@@ -99,6 +99,36 @@ public final class FragmentRebuilder {
     }
   }
 
+  /**
+   * Copies fragments {@code wanted} from their own readable copies into {@code outputs}: one read
+   * per fragment, not k, every block verified against the manifest. Moving a readable fragment
+   * (off a leaving holder, out of a crowded domain) costs one fragment of traffic this way.
+   *
+   * @throws FragmentCorruptException when a copy's bytes do not match (recorded in
+   *     {@link #failedSources()}); the caller falls back to {@link #rebuild}
+   */
+  public void copy(List<Integer> wanted, List<? extends OutputStream> outputs) throws IOException {
+    if (wanted.size() != outputs.size() || wanted.isEmpty()) {
+      throw new IllegalArgumentException("need one output per wanted fragment, got " + wanted.size() + " / "
+          + outputs.size());
+    }
+    for (int i = 0; i < wanted.size(); i++) {
+      int w = wanted.get(i);
+      for (int first = 0; first < layout.blockCount(); first += stripeBlocks) {
+        int end = Math.min(layout.blockCount(), first + stripeBlocks);
+        byte[] bytes;
+        try {
+          bytes = blocks.read(w, first, end);
+        } catch (IOException e) {
+          failed.set(w);
+          failures.put(w, e);
+          throw e;
+        }
+        outputs.get(i).write(bytes, 0, blocks.byteLength(first, end));
+      }
+    }
+  }
+
   /** Verified bytes of blocks {@code [first, end)} from exactly k usable sources; null elsewhere. */
   private byte[][] readSources(BitSet usable, int first, int end) throws IOException {
     int n = layout.totalFragmentCount();

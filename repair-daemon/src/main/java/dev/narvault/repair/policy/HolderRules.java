@@ -7,49 +7,98 @@ import java.time.Duration;
  * Which holders count, from their catalog rows and the time.
  *
  * <ul>
- *   <li><b>live</b>: heard from within {@code offlineAfter}. An offline holder's fragments are erasures.
- *   <li><b>healthy</b>: live, not suspect (audit score), not leaving. Only fragments on healthy
- *       holders count towards a pack's health.
- *   <li><b>placeable</b>: healthy, and registered at least {@code vettingPeriod} ago, so a new
- *       holder proves it stays before it is trusted with data.
+ *   <li><b>live</b>: heard from (a signed heartbeat) <em>and</em> reached at its endpoint (an
+ *       answered proof or audit) within {@code offlineAfter}. A holder that heartbeats but cannot
+ *       be reached is offline: its fragments are erasures.
+ *   <li><b>healthy</b>: live, not disqualified, not leaving. Its fragments count towards a pack's
+ *       health. A suspect or suspended holder is still healthy: suspicion stops new placements
+ *       first, and fragments move off only a holder that is disqualified, leaving or gone.
+ *   <li><b>placeable</b>: healthy, not suspect, not suspended, its endpoint proven.
+ *   <li><b>vetted</b>: has passed {@link Vetting#audits} audits and been registered for
+ *       {@link Vetting#period}. An unvetted holder receives at most {@link Vetting#maxPerPack}
+ *       fragments of any pack (so it can be audited and earn its standing).
  * </ul>
  *
- * @param offlineAfter silence after which a holder is offline
- * @param vettingPeriod how long a new holder waits before it receives fragments
+ * @param offlineAfter silence or unreachability after which a holder is offline
+ * @param vetting how a new holder earns full trust
  */
-public record HolderRules(Duration offlineAfter, Duration vettingPeriod) {
+public record HolderRules(Duration offlineAfter, Vetting vetting) {
+  /**
+   * Vetting of new holders.
+   *
+   * @param audits audits passed before a holder is vetted (Storj vets with about 100)
+   * @param period time since first registration before it is vetted
+   * @param maxPerPack fragments of one pack that unvetted holders may hold together
+   */
+  public record Vetting(int audits, Duration period, int maxPerPack) {
+    /** Default vetting: 100 audits passed over at least 3 days, one fragment of a pack meanwhile. */
+    public static final Vetting DEFAULT = new Vetting(100, Duration.ofDays(3), 1);
+    /** No vetting: every holder is trusted at once (development and tests on one machine). */
+    public static final Vetting NONE = new Vetting(0, Duration.ZERO, 1);
+
+    public Vetting {
+      if (audits < 0 || period.isNegative() || maxPerPack < 0) {
+        throw new IllegalArgumentException("vetting needs audits >= 0, period >= 0 and a share >= 0, got " + audits
+            + ", " + period + ", " + maxPerPack);
+      }
+    }
+  }
+
   public HolderRules {
     if (offlineAfter.isNegative() || offlineAfter.isZero()) {
       throw new IllegalArgumentException("offline-after must be positive, got " + offlineAfter);
     }
-    if (vettingPeriod.isNegative()) {
-      throw new IllegalArgumentException("vetting period must be >= 0, got " + vettingPeriod);
-    }
   }
 
-  public boolean live(HolderRecord h, long nowMillis) {
+  /** Rules with a vetting period only (no audit count): the old form, kept for the simulator. */
+  public HolderRules(Duration offlineAfter, Duration vettingPeriod) {
+    this(offlineAfter, new Vetting(0, vettingPeriod, Integer.MAX_VALUE));
+  }
+
+  /** Heard from within {@code offlineAfter}, whether or not reachable. */
+  public boolean heard(HolderRecord h, long nowMillis) {
     return nowMillis - h.lastSeenMillis() <= offlineAfter.toMillis();
   }
 
+  public boolean live(HolderRecord h, long nowMillis) {
+    return heard(h, nowMillis) && nowMillis - h.reachedMillis() <= offlineAfter.toMillis();
+  }
+
   public boolean healthy(HolderRecord h, long nowMillis) {
-    return live(h, nowMillis) && !h.suspect() && !h.exiting();
+    return live(h, nowMillis) && !h.disqualified() && !h.exiting();
   }
 
   public boolean placeable(HolderRecord h, long nowMillis) {
-    return healthy(h, nowMillis) && nowMillis - h.registeredMillis() >= vettingPeriod.toMillis();
+    return healthy(h, nowMillis) && !h.suspect() && !h.suspended() && !h.seenAddress().isEmpty();
   }
 
-  /** A holder's state for metrics and listings: offline, exiting, suspect, vetting or healthy. */
+  public boolean vetted(HolderRecord h, long nowMillis) {
+    return h.auditsPassed() >= vetting.audits() && nowMillis - h.registeredMillis() >= vetting.period().toMillis();
+  }
+
+  /**
+   * A holder's state for metrics and listings: offline, unreachable (heartbeats, cannot be
+   * reached), exiting, disqualified, suspect, suspended, vetting or healthy.
+   */
   public String state(HolderRecord h, long nowMillis) {
-    if (!live(h, nowMillis)) {
+    if (!heard(h, nowMillis)) {
       return "offline";
+    }
+    if (!live(h, nowMillis)) {
+      return "unreachable";
     }
     if (h.exiting()) {
       return "exiting";
     }
+    if (h.disqualified()) {
+      return "disqualified";
+    }
     if (h.suspect()) {
       return "suspect";
     }
-    return placeable(h, nowMillis) ? "healthy" : "vetting";
+    if (h.suspended()) {
+      return "suspended";
+    }
+    return vetted(h, nowMillis) ? "healthy" : "vetting";
   }
 }

@@ -1,6 +1,8 @@
 package dev.narvault.repair.policy;
 
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.coordinator.DomainLimits;
+import dev.narvault.core.coordinator.FailureDomain;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Comparator;
@@ -8,12 +10,18 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * How healthy one pack is: which fragment indexes have a stored copy on a healthy holder, which
- * have none (missing: to rebuild), and which can still be read (healthy, or on a holder that is
- * live but leaving or suspect — worth reading, verified, but not worth counting).
+ * How healthy one pack is: which fragment indexes have a stored copy on a healthy holder within
+ * the pack's failure-domain limits (healthy: they count), which have none (missing: to rebuild or
+ * copy), and which can still be read (a stored, superseded or unverified copy on a live holder —
+ * worth reading, every block verified, but not all worth counting).
  *
- * @param healthy indexes with a stored copy on a healthy holder
- * @param readable indexes with a stored copy on a live holder (healthy ones included)
+ * <p>Copies are counted in index order, one per index, each only if the {@link DomainLimits}
+ * admit its holder's {@link FailureDomain} beside those counted before: fragments that came to
+ * share a domain (an address changed, an operator declared itself) stop counting beyond the limit
+ * and are moved, so a pack's health is what survives the loss of any one domain.
+ *
+ * @param healthy indexes with a counted copy
+ * @param readable indexes with any readable copy on a live holder (healthy ones included)
  */
 public record PackHealth(String packId, int dataFragmentCount, int parityFragmentCount, BitSet healthy,
     BitSet readable) {
@@ -23,26 +31,72 @@ public record PackHealth(String packId, int dataFragmentCount, int parityFragmen
     readable = (BitSet) readable.clone();
   }
 
+  /** What the health of a pack needs to know about its holders. */
+  public interface Holders {
+    /** Live, not disqualified, not leaving: its copies may count. */
+    boolean healthy(String holderId);
+
+    /** Reachable now: its copies can be read. */
+    boolean live(String holderId);
+
+    FailureDomain domain(String holderId);
+  }
+
   /**
-   * @param healthyHolder whether a holder counts (live, not suspect, not leaving)
-   * @param liveHolder whether a holder can be read from at all
+   * @param limits the domain limits, defaults for this code filled in by {@link DomainLimits#forCode}
    */
   public static PackHealth of(String packId, int dataFragmentCount, int parityFragmentCount,
-      List<FragmentPlacement> placements, Predicate<String> healthyHolder, Predicate<String> liveHolder) {
+      List<FragmentPlacement> placements, Holders holders, DomainLimits limits) {
     BitSet healthy = new BitSet();
     BitSet readable = new BitSet();
-    for (FragmentPlacement p : placements) {
-      if (!p.stored()) {
-        continue;
-      }
-      if (healthyHolder.test(p.holderId())) {
-        healthy.set(p.fragmentIndex());
-      }
-      if (liveHolder.test(p.holderId())) {
+    DomainLimits.Tally tally = limits.forCode(parityFragmentCount).tally();
+    List<FragmentPlacement> ordered = new ArrayList<>(placements);
+    ordered.sort(Comparator.comparingInt(FragmentPlacement::fragmentIndex).thenComparing(FragmentPlacement::holderId));
+    for (FragmentPlacement p : ordered) {
+      if (readableState(p) && holders.live(p.holderId())) {
         readable.set(p.fragmentIndex());
+      }
+      if (p.stored() && !healthy.get(p.fragmentIndex()) && holders.healthy(p.holderId())
+          && tally.addIfAdmitted(holders.domain(p.holderId()))) {
+        healthy.set(p.fragmentIndex());
       }
     }
     return new PackHealth(packId, dataFragmentCount, parityFragmentCount, healthy, readable);
+  }
+
+  /**
+   * As above for holders that are each a domain of their own (the simulator), judged by two
+   * predicates.
+   */
+  public static PackHealth of(String packId, int dataFragmentCount, int parityFragmentCount,
+      List<FragmentPlacement> placements, Predicate<String> healthyHolder, Predicate<String> liveHolder) {
+    return of(packId, dataFragmentCount, parityFragmentCount, placements, new Holders() {
+      @Override
+      public boolean healthy(String holderId) {
+        return healthyHolder.test(holderId);
+      }
+
+      @Override
+      public boolean live(String holderId) {
+        return liveHolder.test(holderId);
+      }
+
+      @Override
+      public FailureDomain domain(String holderId) {
+        return FailureDomain.of(holderId, "", "");
+      }
+    }, DomainLimits.DEFAULT);
+  }
+
+  /** Copies whose bytes may be read for repair or serving: all but those found corrupt. */
+  public static boolean readableState(FragmentPlacement p) {
+    return p.stored() || FragmentPlacement.SUPERSEDED.equals(p.state())
+        || FragmentPlacement.UNVERIFIED.equals(p.state());
+  }
+
+  /** Whole: every index counted. */
+  public boolean whole() {
+    return healthyCount() >= totalFragmentCount();
   }
 
   public int totalFragmentCount() {
@@ -64,9 +118,10 @@ public record PackHealth(String packId, int dataFragmentCount, int parityFragmen
   }
 
   /**
-   * Some fragment counts as missing yet is still readable: its only copies are on live holders
-   * that are leaving or suspect. Such a fragment is moved whatever the threshold, since copying
-   * it now is cheap and it may not be readable later.
+   * Some fragment counts as missing yet is still readable: its copies are on live holders that
+   * are leaving or disqualified, or beyond a domain's limit, or superseded or unverified. Such a
+   * fragment is copied (one read, not k) or revived whatever the threshold, since that is cheap
+   * and it may not be readable later.
    */
   public boolean movable() {
     BitSet onlyOnUncounted = (BitSet) readable.clone();

@@ -1,47 +1,64 @@
 package dev.narvault.repair.policy;
 
+import dev.narvault.core.coordinator.DomainLimits;
+import dev.narvault.core.coordinator.FailureDomain;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
- * Where new fragments of a pack go. Never two fragments of one pack on one holder, one declared
- * operator, or one network ({@link Networks}: IPv4 /24, IPv6 /48); among the holders that remain,
- * pick at random weighted by free capacity times audit score, so fuller and less reliable holders
- * get less, and no holder is a predictable target.
+ * Where new fragments of a pack go. Never two fragments of one pack on one holder, and never more
+ * than the {@link DomainLimits} allow in one network, one wider network or one operator, counting
+ * the fragments the pack already has; unvetted holders together get at most their share of a
+ * pack. Among the holders that remain, pick at random weighted by proven capacity times audit
+ * score, so fuller, newer and less reliable holders get less, and no holder is a predictable target.
  */
 public final class PlacementPolicy {
-  /** A holder that could take a fragment. */
-  public record Candidate(String holderId, String operator, String network, long freeBytes, double score) {
+  /**
+   * A holder that could take a fragment.
+   *
+   * @param freeBytes what the holder says it has free (a fragment larger than this is not sent)
+   * @param provenBytes what placement weighs it by: free space, capped by what its audits proved
+   * @param vetted whether it has finished vetting
+   */
+  public record Candidate(FailureDomain domain, long freeBytes, long provenBytes, double score, boolean vetted) {
     public Candidate {
-      if (freeBytes < 0 || !(score >= 0 && score <= 1)) {
-        throw new IllegalArgumentException("bad candidate " + holderId + ": free " + freeBytes + ", score " + score);
+      if (freeBytes < 0 || provenBytes < 0 || !(score >= 0 && score <= 1)) {
+        throw new IllegalArgumentException("bad candidate " + domain.holderId() + ": free " + freeBytes + ", proven "
+            + provenBytes + ", score " + score);
       }
     }
+
+    public String holderId() {
+      return domain.holderId();
+    }
   }
+
+  /**
+   * What one placement must respect.
+   *
+   * @param limits concrete limits for the pack's code ({@link DomainLimits#forCode})
+   * @param maxUnvetted fragments of the pack unvetted holders may hold together
+   * @param unvettedAlready fragments of the pack unvetted holders hold now
+   */
+  public record Constraints(DomainLimits limits, int maxUnvetted, int unvettedAlready) {}
 
   private PlacementPolicy() {}
 
   /**
    * Chooses up to {@code count} holders from {@code eligible}, each with at least {@code bytesEach}
-   * free, none sharing a holder, operator or network with each other or with {@code keepApartFrom}
-   * (the holders that already hold fragments of this pack). Returns fewer when the rules leave
-   * fewer; the caller decides whether that is an error.
+   * free, within the constraints, given the domains of the pack's existing fragments
+   * ({@code existing}). Returns fewer when the rules leave fewer; the caller decides whether that
+   * is an error.
    */
-  public static List<Candidate> choose(Collection<Candidate> eligible, Collection<Candidate> keepApartFrom,
-      int count, long bytesEach, RandomGenerator random) {
+  public static List<Candidate> choose(Collection<Candidate> eligible, Collection<FailureDomain> existing, int count,
+      long bytesEach, Constraints constraints, RandomGenerator random) {
     if (count < 0 || bytesEach < 0) {
       throw new IllegalArgumentException("count and size must be >= 0, got " + count + ", " + bytesEach);
     }
-    Set<String> holders = new HashSet<>();
-    Set<String> operators = new HashSet<>();
-    Set<String> networks = new HashSet<>();
-    for (Candidate c : keepApartFrom) {
-      take(c, holders, operators, networks);
-    }
+    DomainLimits.Tally tally = constraints.limits().tally(existing);
+    int unvetted = constraints.unvettedAlready();
     List<Candidate> pool = new ArrayList<>();
     for (Candidate c : eligible) {
       if (c.freeBytes() >= bytesEach && c.score() > 0) {
@@ -50,33 +67,22 @@ public final class PlacementPolicy {
     }
     List<Candidate> chosen = new ArrayList<>();
     while (chosen.size() < count) {
-      pool.removeIf(c -> conflicts(c, holders, operators, networks));
+      boolean unvettedFull = unvetted >= constraints.maxUnvetted();
+      pool.removeIf(c -> !tally.admits(c.domain()) || (!c.vetted() && unvettedFull));
       if (pool.isEmpty()) {
         break;
       }
       Candidate pick = weightedPick(pool, random);
       chosen.add(pick);
-      take(pick, holders, operators, networks);
+      tally.add(pick.domain());
+      if (!pick.vetted()) {
+        unvetted++;
+      }
     }
     return chosen;
   }
 
-  private static boolean conflicts(Candidate c, Set<String> holders, Set<String> operators, Set<String> networks) {
-    return holders.contains(c.holderId()) || (!c.operator().isEmpty() && operators.contains(c.operator()))
-        || (!c.network().isEmpty() && networks.contains(c.network()));
-  }
-
-  private static void take(Candidate c, Set<String> holders, Set<String> operators, Set<String> networks) {
-    holders.add(c.holderId());
-    if (!c.operator().isEmpty()) {
-      operators.add(c.operator());
-    }
-    if (!c.network().isEmpty()) {
-      networks.add(c.network());
-    }
-  }
-
-  /** One candidate with probability proportional to free bytes × score. */
+  /** One candidate with probability proportional to proven bytes × score. */
   private static Candidate weightedPick(List<Candidate> pool, RandomGenerator random) {
     double total = 0;
     for (Candidate c : pool) {
@@ -93,7 +99,24 @@ public final class PlacementPolicy {
   }
 
   private static double weight(Candidate c) {
-    // At least 1 so that a holder with a sliver of free space can still be picked when it must.
-    return Math.max(1.0, (double) c.freeBytes()) * c.score();
+    // At least 1 so that a holder with a sliver of proven space can still be picked when it must.
+    return Math.max(1.0, (double) c.provenBytes()) * c.score();
+  }
+
+  /** Proven capacity starts here ... */
+  public static final long PROVEN_START_BYTES = 1L << 30;
+  /** ... and doubles every this many passed audits, never above what the holder says is free. */
+  public static final int PROVEN_DOUBLING_AUDITS = 10;
+
+  /**
+   * What placement weighs a holder by: its free space as it reports it, but at most what its
+   * audits have earned — {@value #PROVEN_START_BYTES} bytes at first, doubling every
+   * {@value #PROVEN_DOUBLING_AUDITS} passed audits. A stranger claiming 1000 TiB weighs no more
+   * than an honest newcomer until audits prove it keeps what it is given.
+   */
+  public static long provenBytes(long freeBytes, long auditsPassed) {
+    long doublings = Math.min(40, auditsPassed / PROVEN_DOUBLING_AUDITS);
+    long earned = doublings >= 33 ? Long.MAX_VALUE : PROVEN_START_BYTES << doublings;
+    return Math.min(freeBytes, earned);
   }
 }

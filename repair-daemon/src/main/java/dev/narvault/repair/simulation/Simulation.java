@@ -322,7 +322,8 @@ public final class Simulation {
   private void storeAfresh(Pack pack) {
     long nowMillis = millis();
     List<PlacementPolicy.Candidate> eligible = candidates(nowMillis);
-    List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, List.of(), n, c.fragmentBytes(), random);
+    List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, List.of(), n, c.fragmentBytes(),
+        CONSTRAINTS, random);
     if (chosen.size() < n) {
       throw new IllegalStateException("only " + chosen.size() + " holders can take a fragment of a new pack; "
           + "more holders (or more networks) are needed for a code of " + n);
@@ -406,14 +407,14 @@ public final class Simulation {
       if (eligible == null) {
         eligible = candidates(nowMillis);
       }
-      List<PlacementPolicy.Candidate> keepApart = new ArrayList<>();
+      List<dev.narvault.core.coordinator.FailureDomain> keepApart = new ArrayList<>();
       for (Holder h : pack.holderOf) {
         if (h != null) {
-          keepApart.add(candidate(h));
+          keepApart.add(candidate(h).domain());
         }
       }
       List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, keepApart, missing.size(),
-          c.fragmentBytes(), random);
+          c.fragmentBytes(), CONSTRAINTS, random);
       for (int j = 0; j < chosen.size(); j++) {
         int i = missing.get(j);
         Holder old = pack.holderOf[i];
@@ -478,8 +479,14 @@ public final class Simulation {
     return list;
   }
 
+  /** The simulated population: one network per holder group, no operators declared, everyone vetted. */
+  private static final PlacementPolicy.Constraints CONSTRAINTS = new PlacementPolicy.Constraints(
+      new dev.narvault.core.coordinator.DomainLimits(1, 255, 255), Integer.MAX_VALUE, 0);
+
   private PlacementPolicy.Candidate candidate(Holder h) {
-    return new PlacementPolicy.Candidate(h.id, "", h.network, FREE_BYTES - h.packs.size() * c.fragmentBytes(), 1.0);
+    long free = FREE_BYTES - h.packs.size() * c.fragmentBytes();
+    return new PlacementPolicy.Candidate(new dev.narvault.core.coordinator.FailureDomain(h.id, h.network,
+        "wider:" + h.network, "holder:" + h.id), free, free, 1.0, true);
   }
 
   private void sampleReads() {

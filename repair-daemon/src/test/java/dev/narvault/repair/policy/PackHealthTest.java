@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.narvault.core.catalog.AuditScore;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.SuspensionScore;
+import dev.narvault.core.coordinator.DomainLimits;
+import dev.narvault.core.coordinator.FailureDomain;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,48 +63,162 @@ class PackHealthTest {
     assertEquals(2, PackHealth.defaultThreshold(3));
   }
 
-  @Test
-  void holderRules_offlineSuspectExitingAndVetting() {
-    HolderRules rules = new HolderRules(Duration.ofSeconds(60), Duration.ofSeconds(600));
-    HolderRecord h = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_OK, "192.0.2.1", 0, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
-    assertTrue(rules.placeable(h, 1_000_000));
-    assertEquals("healthy", rules.state(h, 1_060_000));
-    assertEquals("offline", rules.state(h, 1_060_001));
-    assertFalse(rules.healthy(h, 1_060_001));
-    HolderRecord young = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_OK, "192.0.2.1", 999_000, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
-    assertTrue(rules.healthy(young, 1_000_000));
-    assertFalse(rules.placeable(young, 1_000_000), "still being vetted");
-    assertEquals("vetting", rules.state(young, 1_000_000));
-    HolderRecord leaving = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_OK, "192.0.2.1", 0, AuditScore.NEW, HolderRecord.EXITING, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
-    assertTrue(rules.live(leaving, 1_000_000));
-    assertFalse(rules.healthy(leaving, 1_000_000));
-    HolderRecord suspect = new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", 1_000_000,
-        HolderRecord.AUDIT_SUSPECT, "192.0.2.1", 0, AuditScore.NEW.after(false), HolderRecord.ONLINE, 1_000_000, dev.narvault.core.catalog.SuspensionScore.NEW, 0);
-    assertFalse(rules.healthy(suspect, 1_000_000));
-    assertEquals("suspect", rules.state(suspect, 1_000_000));
+  private static HolderRecord holder(String auditState, AuditScore audit, String state, long lastSeen, long reached,
+      SuspensionScore suspension, long registered, long auditsPassed, String address) {
+    return new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", lastSeen, auditState, address,
+        registered, audit, state, reached, suspension, auditsPassed);
+  }
+
+  private static HolderRecord ok(long lastSeen, long reached) {
+    return holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, lastSeen, reached, SuspensionScore.NEW,
+        0, 1000, "192.0.2.1");
   }
 
   @Test
-  void auditScore_oneFailureMakesSuspect_fivePassesClearIt_andTwoFailuresTakeLonger() {
-    AuditScore s = AuditScore.NEW;
-    assertFalse(s.suspect());
-    s = s.after(false);
-    assertTrue(s.suspect());
+  void holderRules_liveMeansHeardAndReached() {
+    HolderRules rules = new HolderRules(Duration.ofSeconds(60), HolderRules.Vetting.NONE);
+    HolderRecord h = ok(1_000_000, 1_000_000);
+    assertTrue(rules.placeable(h, 1_000_000));
+    assertEquals("healthy", rules.state(h, 1_060_000));
+    assertEquals("offline", rules.state(h, 1_060_001));
+    HolderRecord heartbeatsOnly = ok(2_000_000, 1_000_000);
+    assertTrue(rules.heard(heartbeatsOnly, 2_000_000));
+    assertFalse(rules.live(heartbeatsOnly, 2_000_000), "heartbeats, but not reached for 1000 s");
+    assertFalse(rules.healthy(heartbeatsOnly, 2_000_000));
+    assertEquals("unreachable", rules.state(heartbeatsOnly, 2_000_000));
+  }
+
+  @Test
+  void holderRules_suspicionStopsPlacementOnly_disqualificationStopsCounting() {
+    HolderRules rules = new HolderRules(Duration.ofSeconds(60), HolderRules.Vetting.NONE);
+    HolderRecord suspect = holder(HolderRecord.AUDIT_SUSPECT, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000,
+        1_000_000, SuspensionScore.NEW, 0, 1000, "192.0.2.1");
+    assertTrue(rules.healthy(suspect, 1_000_000), "a suspect holder's fragments still count");
+    assertFalse(rules.placeable(suspect, 1_000_000));
+    assertEquals("suspect", rules.state(suspect, 1_000_000));
+    SuspensionScore troubled = SuspensionScore.NEW;
+    for (int i = 0; i < 60; i++) {
+      troubled = troubled.after(false);
+    }
+    HolderRecord suspended = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, 1_000_000,
+        troubled, 0, 1000, "192.0.2.1");
+    assertTrue(suspended.suspended());
+    assertTrue(rules.healthy(suspended, 1_000_000));
+    assertFalse(rules.placeable(suspended, 1_000_000));
+    HolderRecord dq = holder(HolderRecord.DISQUALIFIED, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, 1_000_000,
+        SuspensionScore.NEW, 0, 1000, "192.0.2.1");
+    assertFalse(rules.healthy(dq, 1_000_000));
+    assertTrue(rules.live(dq, 1_000_000), "still readable");
+    HolderRecord leaving = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.EXITING, 1_000_000, 1_000_000,
+        SuspensionScore.NEW, 0, 1000, "192.0.2.1");
+    assertFalse(rules.healthy(leaving, 1_000_000));
+    HolderRecord unproven = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, 1_000_000,
+        SuspensionScore.NEW, 0, 1000, "");
+    assertFalse(rules.placeable(unproven, 1_000_000), "no proven address, no placement");
+  }
+
+  @Test
+  void holderRules_vettingNeedsAuditsAndTime() {
+    HolderRules rules = new HolderRules(Duration.ofDays(2), new HolderRules.Vetting(100, Duration.ofDays(3), 1));
+    long day = Duration.ofDays(1).toMillis();
+    HolderRecord young = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 10 * day, 10 * day,
+        SuspensionScore.NEW, 9 * day, 500, "192.0.2.1");
+    assertFalse(rules.vetted(young, 10 * day), "one day old");
+    assertTrue(rules.placeable(young, 10 * day), "placeable, within the unvetted share");
+    assertEquals("vetting", rules.state(young, 10 * day));
+    HolderRecord untested = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 10 * day, 10 * day,
+        SuspensionScore.NEW, 0, 99, "192.0.2.1");
+    assertFalse(rules.vetted(untested, 10 * day), "99 audits");
+    HolderRecord vetted = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 10 * day, 10 * day,
+        SuspensionScore.NEW, 0, 100, "192.0.2.1");
+    assertTrue(rules.vetted(vetted, 10 * day));
+  }
+
+  @Test
+  void health_countsAtMostTheDomainLimitPerWiderNetwork() {
+    // RS(4,4): at most 2 per /16. Holders h0..h5 in one /16 (a stranger), h6, h7 elsewhere.
+    List<FragmentPlacement> rows = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      rows.add(new FragmentPlacement("p", i, "f" + i, "h" + i, "", FragmentPlacement.STORED));
+    }
+    PackHealth.Holders holders = new PackHealth.Holders() {
+      @Override
+      public boolean healthy(String id) {
+        return true;
+      }
+
+      @Override
+      public boolean live(String id) {
+        return true;
+      }
+
+      @Override
+      public FailureDomain domain(String id) {
+        int i = Integer.parseInt(id.substring(1));
+        return FailureDomain.of(id, i < 6 ? "127.0." + (i + 1) + ".1" : "127." + i + ".0.1", "");
+      }
+    };
+    PackHealth p = PackHealth.of("p", 4, 4, rows, holders, DomainLimits.DEFAULT);
+    assertEquals(4, p.healthyCount(), "2 from the crowded /16 and the 2 elsewhere");
+    assertEquals(8, p.readable().cardinality(), "all of them still readable");
+    assertTrue(p.movable(), "the crowded ones are moved by copy");
+    assertFalse(p.whole());
+  }
+
+  @Test
+  void health_supersededAndUnverifiedCopiesAreReadableButDoNotCount() {
+    List<FragmentPlacement> rows = rows("p",
+        new FragmentPlacement("p", 0, "f0", "h8", "", FragmentPlacement.SUPERSEDED));
+    rows.set(1, new FragmentPlacement("p", 1, "f1", "h1", "", FragmentPlacement.UNVERIFIED));
+    Set<String> up = Set.of("h1", "h2", "h3", "h4", "h5", "h8");
+    PackHealth p = PackHealth.of("p", 4, 2, rows, up::contains, up::contains);
+    assertEquals(List.of(0, 1), p.missing());
+    assertTrue(p.readable().get(0) && p.readable().get(1));
+    assertTrue(p.movable());
+  }
+
+  @Test
+  void auditScore_forgivesHonestMistakes_andDisqualifiesOnlyAPersistentLiar() {
+    AuditScore s = AuditScore.NEW.after(false);
+    assertFalse(s.suspect(), "one failed audit is not suspicion");
+    int failures = 1;
+    while (!s.suspect()) {
+      s = s.after(false);
+      failures++;
+    }
+    assertTrue(failures >= 9 && failures <= 11, failures + " failures in a row to suspicion");
+    while (!s.disqualifying()) {
+      s = s.after(false);
+      failures++;
+    }
+    assertTrue(failures >= 40 && failures <= 45, failures + " failures in a row to disqualification");
+    AuditScore recovering = AuditScore.NEW;
+    for (int i = 0; i < 12; i++) {
+      recovering = recovering.after(false);
+    }
+    assertTrue(recovering.suspect());
     int passes = 0;
-    while (s.suspect()) {
-      s = s.after(true);
+    while (recovering.suspect()) {
+      recovering = recovering.after(true);
       passes++;
     }
-    assertEquals(5, passes);
-    AuditScore twice = AuditScore.NEW.after(false).after(false);
-    int more = 0;
-    while (twice.suspect()) {
-      twice = twice.after(true);
-      more++;
+    assertTrue(passes < 2000, "a suspect holder that passes again climbs back (" + passes + " passes)");
+  }
+
+  @Test
+  void suspensionScore_recoversWhenAnswersSucceedAgain() {
+    SuspensionScore s = SuspensionScore.NEW;
+    int misses = 0;
+    while (!s.suspended()) {
+      s = s.after(false);
+      misses++;
     }
-    assertTrue(more > passes, more + " passes after two failures");
+    assertTrue(misses > 30, misses + " unanswered in a row before suspension: a weekend of 502s is not it");
+    int answers = 0;
+    while (s.suspended()) {
+      s = s.after(true);
+      answers++;
+    }
+    assertTrue(answers < 200, answers + " answers to recover");
   }
 }
