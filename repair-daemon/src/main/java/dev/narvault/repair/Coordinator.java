@@ -46,7 +46,8 @@ public final class Coordinator implements AutoCloseable {
         config.limits(), clock);
     HolderClient holders = new HolderClient(Duration.ofSeconds(30));
     EndpointProver prover = new EndpointProver(new HolderClient(Duration.ofSeconds(10)), config.allowPrivateHolders());
-    Membership membership = new Membership(catalog, clock, config.maxSkew(), prover);
+    Membership membership = new Membership(catalog, clock, config.maxSkew(), prover,
+        config.rules().offlineAfter().dividedBy(4));
     ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
     Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock);
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),

@@ -21,13 +21,13 @@ import java.util.HexFormat;
  * domains come from: a stranger can claim any endpoint, but not be reachable at an address it
  * does not control with a key it does not have.
  */
-final class EndpointProver {
+public final class EndpointProver {
   private final HolderClient client;
   private final boolean allowPrivate;
   private final SecureRandom random = new SecureRandom();
 
   /** An endpoint that can never be proven as given: a caller's mistake, answered 400. */
-  static final class RefusedEndpointException extends Exception {
+  public static final class RefusedEndpointException extends Exception {
     RefusedEndpointException(String message) {
       super(message);
     }
@@ -36,7 +36,7 @@ final class EndpointProver {
   /**
    * @param allowPrivate accept loopback and private addresses (development on one machine only)
    */
-  EndpointProver(HolderClient client, boolean allowPrivate) {
+  public EndpointProver(HolderClient client, boolean allowPrivate) {
     this.client = client;
     this.allowPrivate = allowPrivate;
   }
@@ -106,9 +106,16 @@ final class EndpointProver {
     if (a instanceof Inet4Address) {
       int o0 = b[0] & 0xff;
       int o1 = b[1] & 0xff;
-      if (o0 == 0 || o0 >= 240 || (o0 == 198 && (o1 & 0xfe) == 18) || (o0 == 192 && o1 == 0 && (b[2] & 0xff) == 0)) {
+      int o2 = b[2] & 0xff;
+      if (o0 == 0 || o0 >= 240 || (o0 == 198 && (o1 & 0xfe) == 18) || (o0 == 192 && o1 == 0 && o2 == 0)) {
         return "a reserved address";
       }
+      if ((o0 == 192 && o1 == 0 && o2 == 2) || (o0 == 198 && o1 == 51 && o2 == 100)
+          || (o0 == 203 && o1 == 0 && o2 == 113)) {
+        return "a documentation address";
+      }
+    } else if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x01 && (b[2] & 0xff) == 0x0d && (b[3] & 0xff) == 0xb8) {
+      return "a documentation address";
     }
     boolean local = a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress() || sharedOrUnique(a);
     if (local && !allowPrivate) {

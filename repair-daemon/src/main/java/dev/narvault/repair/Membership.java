@@ -35,13 +35,21 @@ public final class Membership {
   private final InstantSource clock;
   private final Duration maxSkew;
   private final EndpointProver prover;
+  private final Duration reproveAfter;
   private final RegistrationLimiter limiter;
 
-  Membership(Catalog catalog, InstantSource clock, Duration maxSkew, EndpointProver prover) {
+  /**
+   * @param reproveAfter a heartbeat from a holder not reached for this long has its endpoint
+   *     proven again before it is answered, so that liveness (heard and reached) stays true of a
+   *     holder others can reach, and only of it
+   */
+  public Membership(Catalog catalog, InstantSource clock, Duration maxSkew, EndpointProver prover,
+      Duration reproveAfter) {
     this.catalog = catalog;
     this.clock = clock;
     this.maxSkew = maxSkew;
     this.prover = prover;
+    this.reproveAfter = reproveAfter;
     this.limiter = new RegistrationLimiter(clock);
   }
 
@@ -109,7 +117,24 @@ public final class Membership {
     if (!catalog.recordHeartbeat(holderId, m.usedBytes(), m.fragments(), m.version(), ts, clock.millis())) {
       throw new MembershipException(409, "stale or replayed heartbeat from " + holderId);
     }
+    HolderRecord h = catalog.holder(holderId).orElseThrow();
+    if (clock.millis() - h.reachedMillis() >= reproveAfter.toMillis()) {
+      reprove(h);
+    }
     return holderId;
+  }
+
+  /** Proves a holder's endpoint again (it heartbeats, but was not reached lately); records the outcome. */
+  private void reprove(HolderRecord h) throws CatalogException, MembershipException {
+    long now = clock.millis();
+    try {
+      String address = prover.prove(URI.create(h.endpoint()), NixPublicKey.parse(h.publicKey().orElseThrow()));
+      catalog.registry().recordProof(h.holderId(), address, now);
+    } catch (EndpointProver.RefusedEndpointException | IOException | RuntimeException e) {
+      catalog.registry().recordContact(h.holderId(), false, now);
+      throw new MembershipException(503, "heartbeat recorded, but the coordinator cannot reach " + h.endpoint()
+          + " (" + e.getMessage() + "): a holder others cannot reach is offline after --offline-after");
+    }
   }
 
   /** {@code POST /v1/scrub-report}: a holder found a fragment corrupt and quarantined it. */

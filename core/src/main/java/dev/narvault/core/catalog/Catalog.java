@@ -252,7 +252,8 @@ public final class Catalog implements AutoCloseable {
       for (String table : List.of("fragments", "document_copies")) {
         String column = table.equals("fragments") ? "fragment_id" : "doc_id";
         try (PreparedStatement ps = db.connection().prepareStatement(
-            "UPDATE " + table + " SET state = 'corrupt' WHERE holder_id = ? AND " + column + " = ? AND state = 'stored'")) {
+            "UPDATE " + table + " SET state = 'corrupt' WHERE holder_id = ? AND " + column + " = ? "
+                + "AND state IN ('stored', 'superseded', 'unverified')")) {
           ps.setString(1, holderId);
           ps.setString(2, fragmentId);
           ps.executeUpdate();

@@ -36,7 +36,8 @@ public final class HolderRegistry {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO holders (holder_id, endpoint, state, last_seen_millis, public_key, capacity_bytes, used_bytes, "
               + "fragment_count, version, operator, location, last_message_millis, audit_state, seen_address, "
-              + "registered_millis, reached_millis) VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?) "
+              + "registered_millis, reached_millis, audit_alpha, audit_beta, suspension_alpha, suspension_beta) "
+              + "VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?, 0, ?, 0) "
               + "ON CONFLICT (holder_id) DO UPDATE SET endpoint = excluded.endpoint, "
               + "last_seen_millis = excluded.last_seen_millis, public_key = excluded.public_key, "
               + "capacity_bytes = excluded.capacity_bytes, used_bytes = excluded.used_bytes, "
@@ -58,6 +59,9 @@ public final class HolderRegistry {
         ps.setString(12, holder.seenAddress());
         ps.setLong(13, holder.registeredMillis());
         ps.setLong(14, holder.reachedMillis());
+        // A fresh record, as if it had passed forever (the column defaults predate the current model).
+        ps.setDouble(15, AuditScore.NEW.alpha());
+        ps.setDouble(16, SuspensionScore.NEW.alpha());
         return ps.executeUpdate() == 1;
       }
     });
@@ -177,7 +181,7 @@ public final class HolderRegistry {
       if (!passed) {
         try (PreparedStatement ps = db.connection().prepareStatement(
             "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? "
-                + "AND state IN ('stored', 'unverified')")) {
+                + "AND state IN ('stored', 'superseded', 'unverified')")) {
           ps.setString(1, holderId);
           ps.setString(2, fragmentId);
           ps.executeUpdate();

@@ -149,6 +149,31 @@ class CustodyContractTest {
 
   @ParameterizedTest
   @MethodSource("backends")
+  void revive_aSupersededCopyCountsAgain_andTheOtherCopyOfItsIndexIsKeptAsSurplus(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      String packId = pack(c, 20);
+      Custody custody = c.custody();
+      String f0 = c.placements(packId).get(0).fragmentId();
+      assertTrue(custody.claim(packId, "w", 20, 100));
+      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h7")));
+      assertEquals(FragmentPlacement.SUPERSEDED, state(c, packId, 0, "h0"));
+      assertTrue(custody.revive(packId, 0, "h0"), "the returning holder's copy passed its audit");
+      assertEquals(FragmentPlacement.STORED, state(c, packId, 0, "h0"));
+      assertEquals(FragmentPlacement.SUPERSEDED, state(c, packId, 0, "h7"), "one stored copy per index");
+      assertTrue(custody.auditableFragmentNear("h0", "").isPresent());
+      c.recordScrubReport("h7", f0, 30);
+      assertTrue(!custody.revive(packId, 0, "h7"), "a corrupt copy is never revived");
+      assertTrue(!custody.revive(packId, 0, "nobody"));
+    }
+  }
+
+  private static String state(Catalog c, String packId, int index, String holder) throws Exception {
+    return c.placements(packId).stream().filter(p -> p.fragmentIndex() == index && p.holderId().equals(holder))
+        .findFirst().orElseThrow().state();
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
   void storedFragmentNear_wrapsAround_andSkipsCopiesNotStored(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       String packId = pack(c, 14);
