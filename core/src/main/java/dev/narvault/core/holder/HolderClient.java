@@ -1,6 +1,7 @@
 package dev.narvault.core.holder;
 
 import dev.narvault.core.json.JsonCodec;
+import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -22,8 +23,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Talks HTTP/1.1 to holders: {@code PUT}, ranged {@code GET} and {@code HEAD} on
- * {@code /v1/fragments/{id}}. Every failure (refused connection, timeout, unexpected status, short
+ * Talks HTTP/1.1 to holders: {@code PUT}, ranged {@code GET}, {@code HEAD} and {@code DELETE} on
+ * {@code /v1/fragments/{id}}, listings, status, audits and endpoint proofs. Every failure (refused connection, timeout, unexpected status, short
  * body) is an {@link IOException} naming the holder.
  *
  * <p>Holders are strangers. Every exchange has a deadline for the whole of it, body included (the
@@ -40,6 +41,8 @@ public final class HolderClient {
   static final long MIN_READ_RATE = 256 * 1024;
   /** Status lines, errors, audit answers: small JSON or text. */
   static final int MAX_SMALL_ANSWER = 64 * 1024;
+  /** An endpoint proof is a few hundred bytes of JSON; its error text is held to the same bound. */
+  static final int MAX_PROOF_ANSWER = 16 * 1024;
 
   private final HttpClient http;
   /** Fragment reads: the hot path, on sockets of their own (see {@link RangeConnections}). */
@@ -131,28 +134,51 @@ public final class HolderClient {
   }
 
   /**
-   * Asks the holder at {@code endpoint} to prove its key there: the answer must be signed by
-   * {@code expectedKey} and echo the nonce and endpoint. (Temporary: replaced by the holder work.)
+   * Asks the holder at {@code endpoint} to prove that the holder of {@code expectedKey} answers
+   * there ({@code POST /v1/prove}): the answer must be an endpoint proof signed by that key over
+   * its exact bytes, from that key's holder id, echoing {@code nonce} and {@code endpoint}.
+   *
+   * @param nonce 64 lowercase hex digits, fresh for each challenge
+   * @param seenAddress the address the caller connects to, told to the holder (may be empty)
+   * @return the verified proof (its timestamp is the holder's clock, for the caller to judge)
+   * @throws HolderRefusedException when the holder answers another status than 200
+   * @throws IOException when it cannot be reached in time, answers more than
+   *     {@value #MAX_PROOF_ANSWER} bytes, or its proof is unsigned, does not verify, or names
+   *     another holder, nonce or endpoint
    */
   public HolderMessages.EndpointProof proveEndpoint(URI endpoint, String nonce, String seenAddress,
-      dev.narvault.core.nix.NixPublicKey expectedKey) throws IOException {
-    byte[] challenge = dev.narvault.core.json.JsonCodec.toJson(new HolderMessages.EndpointChallenge(
-        HolderMessages.EndpointChallenge.TYPE, nonce, endpoint.toString(), seenAddress));
-    HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/v1/prove")).timeout(timeout)
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(challenge)).build();
-    HttpResponse<String> response = send(request, text(), endpoint, timeout);
+      NixPublicKey expectedKey) throws IOException {
+    HolderMessages.EndpointChallenge challenge = new HolderMessages.EndpointChallenge(
+        HolderMessages.EndpointChallenge.TYPE, nonce, endpoint.toString(), seenAddress);
+    String base = endpoint.toString().endsWith("/") ? endpoint.toString() : endpoint + "/";
+    HttpRequest request = HttpRequest.newBuilder(URI.create(base + "v1/prove")).timeout(timeout)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(JsonCodec.toJson(challenge))).build();
+    HttpResponse<byte[]> response = send(request, info -> new CappedBody(MAX_PROOF_ANSWER), endpoint, timeout);
+    byte[] body = response.body();
     if (response.statusCode() != 200) {
       throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " answered HTTP "
-          + response.statusCode() + " to an endpoint proof");
+          + response.statusCode() + " to an endpoint challenge: " + new String(body, StandardCharsets.UTF_8).strip());
     }
-    byte[] body = response.body().getBytes(StandardCharsets.UTF_8);
-    String signature = response.headers().firstValue(SignedMessages.HEADER).orElse("");
+    String signature = response.headers().firstValue(SignedMessages.HEADER).orElse(null);
+    if (signature == null) {
+      throw new IOException("holder " + endpoint + " sent an endpoint proof without " + SignedMessages.HEADER);
+    }
     if (!SignedMessages.verify(body, signature, expectedKey)) {
-      throw new IOException("holder " + endpoint + " did not prove the key it registered with");
+      throw new IOException("holder " + endpoint + " sent an endpoint proof that does not verify with key "
+          + expectedKey);
     }
     HolderMessages.EndpointProof proof = parse(endpoint, body, HolderMessages.EndpointProof.class);
-    if (!proof.nonce().equals(nonce) || !proof.endpoint().equals(endpoint.toString())) {
-      throw new IOException("holder " + endpoint + " answered a proof for another challenge");
+    String holderId = HolderIdentity.holderId(expectedKey);
+    if (!proof.holderId().equals(holderId)) {
+      throw new IOException("holder " + endpoint + " proved holder id " + proof.holderId() + ", the key's is "
+          + holderId);
+    }
+    if (!proof.nonce().equals(nonce)) {
+      throw new IOException("holder " + endpoint + " answered another challenge (nonce " + proof.nonce() + ")");
+    }
+    if (!proof.endpoint().equals(challenge.endpoint())) {
+      throw new IOException("holder " + endpoint + " proved another endpoint: " + proof.endpoint());
     }
     return proof;
   }

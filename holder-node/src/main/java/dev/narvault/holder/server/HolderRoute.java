@@ -23,6 +23,9 @@ sealed interface HolderRoute {
   /** {@code POST /v1/audit}; the body follows. */
   record Audit() implements HolderRoute {}
 
+  /** {@code POST /v1/prove}; the body (an endpoint challenge) follows. */
+  record Prove() implements HolderRoute {}
+
   /** {@code GET /v1/fragments?after=<id>&limit=N}. */
   record Listing(String after, int limit) implements HolderRoute {}
 
@@ -49,7 +52,7 @@ sealed interface HolderRoute {
     }
     String expected = switch (path) {
       case "/v1/status", "/metrics", FRAGMENTS -> "GET";
-      case "/v1/audit" -> "POST";
+      case "/v1/audit", "/v1/prove" -> "POST";
       default -> null;
     };
     if (expected == null) {
@@ -62,6 +65,7 @@ sealed interface HolderRoute {
       case "/v1/status" -> new Status();
       case "/metrics" -> new Metrics();
       case "/v1/audit" -> new Audit();
+      case "/v1/prove" -> new Prove();
       default -> listing(decoded);
     };
   }

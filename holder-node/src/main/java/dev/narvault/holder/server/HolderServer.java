@@ -80,7 +80,8 @@ public final class HolderServer implements AutoCloseable {
             config.maxDownloadBytesPerSecond(), 100)
         : null;
     HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKey(),
-        holderId, identity.publicKey(), clock.instant(), clock, nonces, config.maxUploadBytesPerSecond() == 0);
+        holderId, identity.publicKey(), new EndpointProver(identity, clock), clock.instant(), clock, nonces,
+        config.maxUploadBytesPerSecond() == 0);
     HolderServerInitializer initializer = new HolderServerInitializer(context, blocking, shaper, config.limits());
     NettyServer server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, () -> {
       blocking.shutdownGracefully(250, 3000, TimeUnit.MILLISECONDS).syncUninterruptibly();

@@ -3,6 +3,7 @@ package dev.narvault.holder.server;
 import dev.narvault.core.holder.AuditChallenge;
 import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.holder.Order;
+import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.http.ByteRange;
 import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixPublicKey;
@@ -11,6 +12,7 @@ import dev.narvault.holder.store.FragmentMismatchException;
 import dev.narvault.holder.store.FragmentStore;
 import dev.narvault.holder.store.StoreFullException;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -45,27 +47,32 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The holder protocol ({@code docs/protocol.md}): {@code PUT|DELETE} (with a signed order),
- * {@code GET|HEAD} on {@code /v1/fragments/{id}}, {@code POST /v1/audit}, {@code GET /v1/status}
- * and {@code GET /metrics}. One instance per connection (it holds the request in progress); runs
+ * {@code GET|HEAD} on {@code /v1/fragments/{id}}, {@code POST /v1/audit}, {@code POST /v1/prove},
+ * {@code GET /v1/status} and {@code GET /metrics}. One instance per connection (it holds the request in progress); runs
  * on the blocking executor group.
  */
 final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServerHandler.class);
-  private static final int MAX_AUDIT_REQUEST = 16 * 1024;
+  /** The most a small JSON request (an audit, an endpoint challenge) may carry. */
+  private static final int MAX_SMALL_REQUEST = 16 * 1024;
   private static final int SERVE_CHUNK = 64 * 1024;
 
   /**
    * What the holder knows about itself, shared by all connections.
    *
+   * @param prover signs endpoint proofs with the holder's identity key
    * @param zeroCopy no upload cap: fragments go from the file to the socket by the kernel
    */
   record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
-      NixPublicKey identity, Instant started, InstantSource clock, SeenNonces nonces, boolean zeroCopy) {}
+      NixPublicKey identity, EndpointProver prover, Instant started, InstantSource clock, SeenNonces nonces,
+      boolean zeroCopy) {}
 
   private final Context c;
   private FragmentStore.Upload upload;
   private FragmentId uploadId;
-  private ByteBuf auditBody;
+  /** The body of a small JSON request being collected, and the route it is for. */
+  private ByteBuf smallBody;
+  private HolderRoute smallBodyFor;
   private boolean keepAlive;
 
   HolderServerHandler(Context context) {
@@ -96,7 +103,8 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       case HolderRoute.Status s -> status(ctx);
       case HolderRoute.Metrics m ->
           respond(ctx, HttpResponseStatus.OK, c.metrics().render(c.store()), "text/plain; version=0.0.4");
-      case HolderRoute.Audit a -> auditBody = Unpooled.buffer();
+      case HolderRoute.Audit a -> collectBody(a);
+      case HolderRoute.Prove p -> collectBody(p);
       case HolderRoute.Listing l -> listFragments(ctx, l);
       case HolderRoute.Fragment f -> fragmentRequest(ctx, request, f);
       case HolderRoute.Refused r -> reject(ctx, HttpResponseStatus.valueOf(r.status()), r.message());
@@ -193,15 +201,27 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  private void collectBody(HolderRoute route) {
+    smallBody = Unpooled.buffer();
+    smallBodyFor = route;
+  }
+
   private void onContent(ChannelHandlerContext ctx, HttpContent content) throws IOException {
-    if (auditBody != null) {
-      auditBody.writeBytes(content.content());
-      if (auditBody.readableBytes() > MAX_AUDIT_REQUEST) {
-        auditBody.release();
-        auditBody = null;
-        reject(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "audit request too large");
+    if (smallBody != null) {
+      smallBody.writeBytes(content.content());
+      if (smallBody.readableBytes() > MAX_SMALL_REQUEST) {
+        releaseSmallBody();
+        reject(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + MAX_SMALL_REQUEST
+            + " bytes");
       } else if (content instanceof LastHttpContent) {
-        audit(ctx);
+        byte[] body = ByteBufUtil.getBytes(smallBody);
+        boolean prove = smallBodyFor instanceof HolderRoute.Prove;
+        releaseSmallBody();
+        if (prove) {
+          prove(ctx, body);
+        } else {
+          audit(ctx, body);
+        }
       }
       return;
     }
@@ -231,10 +251,31 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void audit(ChannelHandlerContext ctx) throws IOException {
-    String json = auditBody.toString(StandardCharsets.UTF_8);
-    auditBody.release();
-    auditBody = null;
+  private void releaseSmallBody() {
+    smallBody.release();
+    smallBody = null;
+    smallBodyFor = null;
+  }
+
+  /**
+   * {@code POST /v1/prove}: the endpoint challenge answered with a proof signed by the identity
+   * key (here, on the blocking group, like every other piece of work).
+   */
+  private void prove(ChannelHandlerContext ctx, byte[] body) {
+    EndpointProver.Answer answer;
+    try {
+      answer = c.prover().answer(body, ctx.channel().remoteAddress());
+    } catch (IllegalArgumentException e) {
+      reject(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
+      return;
+    }
+    FullHttpResponse r = full(HttpResponseStatus.OK, answer.json(), "application/json");
+    r.headers().set(SignedMessages.HEADER, answer.signature());
+    send(ctx, r);
+  }
+
+  private void audit(ChannelHandlerContext ctx, byte[] body) throws IOException {
+    String json = new String(body, StandardCharsets.UTF_8);
     AuditChallenge challenge;
     try {
       challenge = AuditChallenge.fromJson(json);
@@ -376,9 +417,8 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       LOG.info("{} disconnected during upload of {}: discarded", ctx.channel().remoteAddress(), uploadId);
       finishUpload();
     }
-    if (auditBody != null) {
-      auditBody.release();
-      auditBody = null;
+    if (smallBody != null) {
+      releaseSmallBody();
     }
     ctx.fireChannelInactive();
   }

@@ -18,6 +18,7 @@ class HolderRouteTest {
     assertInstanceOf(HolderRoute.Status.class, HolderRoute.parse("GET", "/v1/status"));
     assertInstanceOf(HolderRoute.Metrics.class, HolderRoute.parse("GET", "/metrics"));
     assertInstanceOf(HolderRoute.Audit.class, HolderRoute.parse("POST", "/v1/audit"));
+    assertInstanceOf(HolderRoute.Prove.class, HolderRoute.parse("POST", "/v1/prove"));
     assertEquals(new HolderRoute.Listing("", HolderRoute.MAX_LISTING), HolderRoute.parse("GET", "/v1/fragments"));
     assertEquals(new HolderRoute.Listing(ID, 5), HolderRoute.parse("GET", "/v1/fragments?after=" + ID + "&limit=5"));
     HolderRoute.Fragment put = (HolderRoute.Fragment) HolderRoute.parse("PUT", "/v1/fragments/" + ID + "?blockSize=4096");
@@ -32,6 +33,7 @@ class HolderRouteTest {
       "GET, /nope, 404",
       "POST, /v1/status, 405",
       "GET, /v1/audit, 405",
+      "GET, /v1/prove, 405",
       "POST, /v1/fragments/" + "ab" + ", 405",
       "GET, /v1/fragments/xyz, 400",
       "GET, /v1/fragments/../identity.key, 400",
@@ -67,6 +69,7 @@ class HolderRouteTest {
       case HolderRoute.Status s -> { }
       case HolderRoute.Metrics m -> { }
       case HolderRoute.Audit a -> { }
+      case HolderRoute.Prove p -> { }
     }
   }
 }
