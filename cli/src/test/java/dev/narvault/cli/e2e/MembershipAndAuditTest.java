@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.holder.SignedMessages;
@@ -15,6 +16,7 @@ import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.holder.server.HolderServer;
 import dev.narvault.repair.Auditor;
+import dev.narvault.repair.EndpointProver;
 import dev.narvault.repair.Membership;
 import dev.narvault.repair.MembershipException;
 import java.net.URI;
@@ -68,7 +70,8 @@ class MembershipAndAuditTest {
       HolderRecord first = holder(cluster, holder.holderId()).orElseThrow();
       assertEquals(holder.endpoint().toString(), first.endpoint());
       assertEquals("alice", first.operator());
-      assertEquals("127.0.9.1", first.seenAddress(), "the coordinator records the address the holder connects from");
+      assertEquals("127.0.9.1", first.seenAddress(), "the coordinator records the address it proved the endpoint at");
+      assertTrue(first.reachedMillis() > 0, "registration proved the endpoint");
       assertTrue(first.publicKey().isPresent());
       waitFor(() -> holder(cluster, holder.holderId()).orElseThrow().lastSeenMillis() > first.lastSeenMillis(),
           "a heartbeat after registration");
@@ -106,43 +109,63 @@ class MembershipAndAuditTest {
   }
 
   @Test
-  void aCoordinatorOffLoopback_refusesHoldersThatAdvertiseLoopback() throws Exception {
+  void aCoordinatorWithoutTheDevelopmentFlag_refusesHoldersAtLoopbackOrPrivateAddresses() throws Exception {
     try (Cluster cluster = new Cluster(dir.resolve("c"), 0)) {
-      Membership strict = new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5), false);
+      Membership strict = new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5),
+          new EndpointProver(new HolderClient(Duration.ofSeconds(2)), false), Duration.ofMinutes(1));
       NixSecretKey key = NixSecretKey.generate("narvault-holder", new SecureRandom());
-      String id = HolderIdentity.holderId(key.publicKey());
-      for (String endpoint : List.of("http://127.0.0.1:7070", "http://[::1]:7070", "http://0.0.0.0:7070")) {
+      for (String endpoint : List.of("http://127.0.0.1:7070", "http://[::1]:7070", "http://0.0.0.0:7070",
+          "http://localhost:7070", "http://10.1.2.3:7070", "http://169.254.169.254:80", "http://192.0.2.1:7070")) {
         byte[] body = registration(key, endpoint);
         MembershipException e = assertThrows(MembershipException.class,
-            () -> strict.register(body, SignedMessages.sign(body, key), "192.0.2.1"));
+            () -> strict.register(body, SignedMessages.sign(body, key), "198.51.100.1"));
         assertEquals(400, e.status());
         assertTrue(e.getMessage().contains("advertise"), e.getMessage());
       }
-      byte[] ok = registration(key, "http://192.0.2.1:7070");
-      assertEquals(id, strict.register(ok, SignedMessages.sign(ok, key), "192.0.2.1"));
-      assertTrue(cluster.catalog.holder(id).isPresent());
+      assertTrue(cluster.catalog.holders().isEmpty(), "nothing was registered");
+    }
+  }
+
+  /** A stranger registers an endpoint that is not its own: the coordinator connects back and finds another key. */
+  @Test
+  void aRegistrationNamingAnotherHoldersEndpoint_isRefused() throws Exception {
+    try (Cluster cluster = new Cluster(dir.resolve("c"), 1)) {
+      NixSecretKey stranger = NixSecretKey.generate("narvault-holder", new SecureRandom());
+      byte[] body = registration(stranger, cluster.holders.getFirst().endpoint().toString());
+      HttpClient http = HttpClient.newHttpClient();
+      assertEquals(400, post(http, cluster.coordinator.endpoint(), "/v1/register", body,
+          SignedMessages.sign(body, stranger)));
+      assertTrue(cluster.catalog.holder(HolderIdentity.holderId(stranger.publicKey())).isEmpty());
+      byte[] nobody = registration(stranger, "http://127.0.77.1:1");
+      assertEquals(400, post(http, cluster.coordinator.endpoint(), "/v1/register", nobody,
+          SignedMessages.sign(nobody, stranger)), "nobody answers there");
     }
   }
 
   @Test
   void registrations_areRateLimitedPerNetwork() throws Exception {
     try (Cluster cluster = new Cluster(dir.resolve("c"), 0)) {
-      Membership membership = new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5), true);
-      int accepted = 0;
+      Membership membership = new Membership(cluster.catalog, InstantSource.system(), Duration.ofMinutes(5),
+          new EndpointProver(new HolderClient(Duration.ofSeconds(2)), true), Duration.ofMinutes(1));
+      int passedTheLimiter = 0;
       int limited = 0;
       for (int i = 0; i < 40; i++) {
         NixSecretKey key = NixSecretKey.generate("narvault-holder", new SecureRandom());
+        int source = i;
+        // Nobody listens there: those the limiter lets through fail the endpoint proof instead.
         byte[] body = registration(key, "http://127.0.0.1:" + (7000 + i));
-        try {
-          membership.register(body, SignedMessages.sign(body, key), "198.51.100." + (i + 1));
-          accepted++;
-        } catch (MembershipException e) {
-          assertEquals(429, e.status());
+        MembershipException e = assertThrows(MembershipException.class,
+            () -> membership.register(body, SignedMessages.sign(body, key), "198.51.100." + (source + 1)));
+        if (e.status() == 429) {
           limited++;
+        } else {
+          assertEquals(400, e.status(), e.getMessage());
+          passedTheLimiter++;
         }
       }
-      assertTrue(accepted >= 30 && accepted <= 33 && limited == 40 - accepted, accepted + " accepted");
-      assertEquals(accepted, cluster.catalog.holders().size());
+      assertTrue(passedTheLimiter >= 30 && passedTheLimiter <= 33 && limited == 40 - passedTheLimiter,
+          passedTheLimiter + " passed the limiter");
+      assertEquals(0, cluster.catalog.holders().size(), "no unproven endpoint is registered");
     }
   }
 
@@ -182,9 +205,12 @@ class MembershipAndAuditTest {
       assertEquals(1, auditor.auditOnce(), "exactly the altered holder fails");
       assertEquals(List.of(true, false), cluster.catalog.auditResults(h0.holderId()));
       assertEquals("corrupt", cluster.catalog.placements(packId).getFirst().state(), "its copy counts as lost");
-      assertEquals(HolderRecord.AUDIT_SUSPECT, cluster.catalog.holder(h0.holderId()).orElseThrow().auditState());
-      assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "the suspect holder's fragment no longer counts");
-      assertFalse(cluster.catalog.healthyPlacements(packId).stream().anyMatch(p -> p.holderId().equals(h0.holderId())));
+      HolderRecord after = cluster.catalog.holder(h0.holderId()).orElseThrow();
+      assertEquals(HolderRecord.AUDIT_OK, after.auditState(), "one failure is forgiven");
+      assertTrue(after.audit().value() < 1.0);
+      assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "the altered copy no longer counts");
+      assertFalse(cluster.catalog.healthyPlacements(packId).stream().anyMatch(p -> p.fragmentId().equals(p0.fragmentId())
+          && p.holderId().equals(h0.holderId())));
       assertEquals(HolderRecord.AUDIT_OK, cluster.catalog.holder(cluster.holders.get((index + 1) % 6).holderId()).orElseThrow().auditState());
     }
   }

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The placement rules with real holders on distinct loopback addresses: a bloc sharing one /24,
- * and a bloc sharing one operator, each leave at once; no pack loses more than one fragment.
+ * and a bloc sharing one operator, leave at once; no pack loses more than one fragment to the
+ * first and ⌊m/2⌋ to the second.
  */
 class PlacementRulesTest {
   @TempDir
@@ -42,14 +43,14 @@ class PlacementRulesTest {
       List<Integer> operatorBloc = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         subnetBloc.add(cluster.holders.size());
-        cluster.addHolder("127.0.200." + (i + 1), ""); // five holders, one /24
+        cluster.addHolder("127.200.0." + (i + 1), ""); // five holders, one /24
       }
       for (int i = 0; i < 5; i++) {
         operatorBloc.add(cluster.holders.size());
-        cluster.addHolder("127.0." + (100 + i) + ".1", "mallory"); // five networks, one operator
+        cluster.addHolder("127." + (100 + i) + ".0.1", "mallory"); // five wider networks, one operator
       }
       for (int i = 0; i < 10; i++) {
-        cluster.addHolder("127.0." + (i + 1) + ".1", "");
+        cluster.addHolder("127." + (i + 1) + ".0.1", "");
       }
       cluster.awaitRegistered();
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
@@ -73,15 +74,15 @@ class PlacementRulesTest {
           inSubnet += subnetBloc.contains(index.get(p.holderId())) ? 1 : 0;
           inOperator += operatorBloc.contains(index.get(p.holderId())) ? 1 : 0;
         }
-        assertTrue(inSubnet <= 1 && inOperator <= 1, "pack " + packId + ": " + inSubnet + " in the /24, "
+        assertTrue(inSubnet <= 1 && inOperator <= 2, "pack " + packId + ": " + inSubnet + " in the /24, "
             + inOperator + " with the operator");
       }
-      // Both blocs leave at once: every pack loses at most two fragments (one per bloc) and stays whole.
+      // Both blocs leave at once: every pack loses at most three fragments (1 + floor(4/2)) and stays readable.
       subnetBloc.forEach(cluster::stopHolder);
       operatorBloc.forEach(cluster::stopHolder);
       Thread.sleep(1600);
       for (var health : cluster.coordinator.repairer().queue()) {
-        assertTrue(health.healthyCount() >= 8, health.toString());
+        assertTrue(health.healthyCount() >= 7, health.toString());
       }
       cluster.coordinator.repairer().repairOnce();
       RepairTest.assertReadsBack(cluster);
@@ -98,7 +99,7 @@ class PlacementRulesTest {
       PlacementClient trusted = new PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
           InstantSource.system());
       PlacementException e = org.junit.jupiter.api.Assertions.assertThrows(PlacementException.class,
-          () -> trusted.place("pack-x", 65536, four, List.of(), List.of()));
+          () -> trusted.place("pack-x", 0, 65536, four, List.of(), List.of()));
       assertTrue(e.getMessage().contains("needs 4 more holders") && e.getMessage().contains("only 3 qualify"),
           e.getMessage());
       // A request for the widest code (k + m = 256 fragments) reaches the rules; it is not too large.
@@ -107,16 +108,16 @@ class PlacementRulesTest {
         wide.add(new CoordinatorMessages.Wanted(i, "%064x".formatted(i + 1), 1000));
       }
       PlacementException tooFew = org.junit.jupiter.api.Assertions.assertThrows(PlacementException.class,
-          () -> trusted.place("pack-wide", 65536, wide, List.of(), List.of()));
+          () -> trusted.place("pack-wide", 0, 65536, wide, List.of(), List.of()));
       assertTrue(tooFew.getMessage().contains("needs 256 more holders"), tooFew.getMessage());
-      List<CoordinatorMessages.Assignment> three = trusted.place("pack-x", 65536, four.subList(0, 3), List.of(),
+      List<CoordinatorMessages.Assignment> three = trusted.place("pack-x", 0, 65536, four.subList(0, 3), List.of(),
           List.of());
       assertEquals(3, new HashSet<>(three.stream().map(CoordinatorMessages.Assignment::holderId).toList()).size());
 
       PlacementClient stranger = new PlacementClient(cluster.coordinator.endpoint(),
           NixSecretKey.generate("test-worker-1", new SecureRandom()), InstantSource.system());
       IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-          () -> stranger.place("pack-x", 65536, four.subList(0, 1), List.of(), List.of()));
+          () -> stranger.place("pack-x", 0, 65536, four.subList(0, 1), List.of(), List.of()));
       assertTrue(refused.getMessage().contains("HTTP 401"), refused.getMessage());
 
       HttpResponse<String> junk = HttpClient.newHttpClient().send(
