@@ -51,6 +51,13 @@ in
       description = "Cap on bytes per second received for uploads (0: no cap).";
     };
 
+    trashFor = mkOption {
+      type = types.str;
+      default = "7d";
+      example = "12h";
+      description = "How long deleted fragments stay restorable in the trash (0: delete at once); the trash only uses room no new fragment needs.";
+    };
+
     coordinator = mkOption {
       type = types.nullOr types.str;
       default = null;
@@ -113,6 +120,7 @@ in
           "--capacity" cfg.capacity
           "--max-upload-speed" cfg.maxUploadSpeed
           "--max-download-speed" cfg.maxDownloadSpeed
+          "--trash-for" cfg.trashFor
           "--coordinator-public-key" cfg.coordinatorPublicKey
         ]
         ++ lib.optionals (cfg.coordinator != null) [ "--coordinator" cfg.coordinator ]

@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
     description = {"Runs a holder: stores fragments in a directory within a capacity, and serves them over",
         "HTTP within an upload-speed cap. Writes and deletes need an order signed by the coordinator;",
         "every upload is checked against its fragment id and written atomically; a background scrub",
-        "re-hashes what is stored and quarantines (and reports) anything that rotted.",
+        "re-hashes what is stored and quarantines (and reports) anything that rotted. Deleted fragments",
+        "stay in a trash for --trash-for, restorable with a signed order, in space no fragment needs.",
         "The holder's identity key is created in the data directory on first start."})
 final class HolderCommand implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "7070", description = "TCP port (default: ${DEFAULT-VALUE}; 0 = any free).")
@@ -64,6 +65,11 @@ final class HolderCommand implements Callable<Integer> {
   @Option(names = "--heartbeat-seconds", defaultValue = "30", description = "Seconds between heartbeats (default: ${DEFAULT-VALUE}).")
   long heartbeatSeconds;
 
+  @Option(names = "--trash-for", defaultValue = "7d", converter = DurationConverter.class, paramLabel = "DURATION",
+      description = "How long deleted fragments stay in the trash, restorable, e.g. 7d or 12h (default: "
+          + "${DEFAULT-VALUE}; 0 = delete at once). The trash uses only room no new fragment needs.")
+  Duration trashFor;
+
   @Option(names = "--operator", defaultValue = "", description = "Who runs this holder (placement keeps one operator's holders apart).")
   String operator;
 
@@ -83,6 +89,7 @@ final class HolderCommand implements Callable<Integer> {
         .withSpeeds(maxUpload, maxDownload)
         .withScrub(scrubSpeed, Duration.ofHours(scrubHours))
         .withHeartbeat(Duration.ofSeconds(heartbeatSeconds))
+        .withTrashFor(trashFor)
         .withDescription(Optional.ofNullable(advertise), operator, location);
     if (coordinator != null) {
       config = config.withCoordinator(coordinator);

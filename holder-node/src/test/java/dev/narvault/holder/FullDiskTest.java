@@ -95,4 +95,37 @@ class FullDiskTest {
       }
     }
   }
+
+  @Test
+  void delete_onAFullDisk_movesTheFragmentIntoTheTrash_writingNothing() throws Exception {
+    NixSecretKey coordinator = NixSecretKey.generate("c", new SecureRandom());
+    byte[] body = TestFragments.bytes(50_000, 2);
+    FragmentId id = TestFragments.idOf(body, 4096);
+    Path data = dir.resolve("data");
+    DiskFragmentStore disk = DiskFragmentStore.open(data, body.length);
+    try (FragmentStore.Upload upload = disk.begin(id, body.length, 4096)) {
+      upload.write(ByteBuffer.wrap(body));
+      upload.commit();
+    }
+    // Full both ways: the capacity is used up, and the disk refuses to take another byte.
+    FragmentStore store = new FillingUpStore(disk, 0);
+    HolderClient client = new HolderClient(Duration.ofSeconds(5));
+    try (HolderServer holder = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0), data,
+        body.length, coordinator.publicKey()), store, InstantSource.system())) {
+      Path stored = data.resolve("fragments").resolve(id.hex().substring(0, 2)).resolve(id.hex().substring(2, 4))
+          .resolve(id.hex());
+      Object inode = Files.getAttribute(stored, "unix:ino");
+      long journal = Files.size(data.resolve("orders-seen.log"));
+      Order.Signed order = new Order(Order.Action.DELETE, id, 0, 0, holder.holderId(), Instant.now().plusSeconds(60))
+          .signWith(coordinator);
+      assertTrue(client.delete(holder.endpoint(), id, order));
+      assertEquals(-1, client.size(holder.endpoint(), id));
+      assertEquals(0, store.usedBytes());
+      try (Stream<Path> trash = Files.list(data.resolve("trash"))) {
+        Path trashed = trash.findFirst().orElseThrow();
+        assertEquals(inode, Files.getAttribute(trashed, "unix:ino"), "renamed, not copied");
+      }
+      assertEquals(journal, Files.size(data.resolve("orders-seen.log")), "the order was recorded in place");
+    }
+  }
 }

@@ -23,8 +23,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Talks HTTP/1.1 to holders: {@code PUT}, ranged {@code GET}, {@code HEAD} and {@code DELETE} on
- * {@code /v1/fragments/{id}}, listings, status, audits and endpoint proofs. Every failure (refused connection, timeout, unexpected status, short
+ * Talks HTTP/1.1 to holders: {@code PUT}, ranged {@code GET}, {@code HEAD}, {@code DELETE} and
+ * restore on {@code /v1/fragments/{id}}, listings, status, audits and endpoint proofs. Every failure (refused connection, timeout, unexpected status, short
  * body) is an {@link IOException} naming the holder.
  *
  * <p>Holders are strangers. Every exchange has a deadline for the whole of it, body included (the
@@ -131,6 +131,32 @@ public final class HolderClient {
           + response.body().strip());
     }
     return parse(endpoint, response.body().getBytes(StandardCharsets.UTF_8), HolderMessages.AuditAnswer.class).hash();
+  }
+
+  /**
+   * Brings a trashed fragment back into service under the coordinator's signed {@code restore}
+   * order ({@code POST /v1/fragments/{id}/restore}); the holder re-verifies the bytes against the
+   * id before it serves them again.
+   *
+   * @return true when the holder stores the fragment now (restored, or it was stored already),
+   *     false when it was not in the holder's trash (404)
+   * @throws HolderRefusedException for any other answer: 403 (order refused), 409 (the trashed
+   *     copy was corrupt, and is gone), 507 (no room)
+   */
+  public boolean restore(URI endpoint, FragmentId id, Order.Signed order) throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(fragmentUri(endpoint, id) + "/restore"))
+        .timeout(timeout).header(Order.HEADER, order.order().text())
+        .header(Order.SIGNATURE_HEADER, order.signature()).POST(HttpRequest.BodyPublishers.noBody()).build();
+    // The holder hashes the fragment before it answers: a local read, well within the timeout.
+    HttpResponse<String> response = send(request, text(), endpoint, timeout);
+    if (response.statusCode() == 404) {
+      return false;
+    }
+    if (response.statusCode() != 200) {
+      throw new HolderRefusedException(response.statusCode(), "holder " + endpoint + " refused to restore " + id
+          + ": HTTP " + response.statusCode() + " " + response.body().strip());
+    }
+    return true;
   }
 
   /**

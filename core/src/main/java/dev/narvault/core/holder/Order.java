@@ -7,8 +7,8 @@ import java.time.Instant;
 import java.util.Locale;
 
 /**
- * A coordinator's order to one holder: store ({@code put}) or delete one fragment of a given size
- * and block size, before it expires, once. Holders accept writes only with an order signed by the
+ * A coordinator's order to one holder: store ({@code put}), delete (into the holder's trash) or
+ * restore (out of it) one fragment of a given size and block size, before it expires, once. Holders accept writes only with an order signed by the
  * coordinator's key, so strangers cannot fill a volunteer's disk or delete what it holds; the
  * nonce makes each order single-use (the holder remembers the nonces it accepted until they
  * expire), so an order seen on the wire cannot be replayed, e.g. a delete after the fragment was
@@ -16,7 +16,8 @@ import java.util.Locale;
  *
  * <p>Signed text:
  * {@code narvault-order/2;<action>;<fragment id>;<size>;<block size>;<holder id>;<expiry epoch s>;<nonce>}
- * (block size 0 for a delete; nonce: 32 hex digits). Sent as headers {@value #HEADER} (the text)
+ * (size and block size 0 for a delete or a restore; nonce: 32 hex digits). The action is part of
+ * the signed text, so an order for one action can never be used for another. Sent as headers {@value #HEADER} (the text)
  * and {@value #SIGNATURE_HEADER} ({@code name:base64}).
  */
 public record Order(Action action, FragmentId fragmentId, long size, int blockSize, String holderId, Instant expires,
@@ -26,9 +27,9 @@ public record Order(Action action, FragmentId fragmentId, long size, int blockSi
   private static final String PREFIX = "narvault-order/2";
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
-  /** What the order allows. */
+  /** What the order allows: {@code PUT}, {@code DELETE} or {@code POST …/restore} of the fragment. */
   public enum Action {
-    PUT, DELETE
+    PUT, DELETE, RESTORE
   }
 
   public Order {
@@ -36,7 +37,7 @@ public record Order(Action action, FragmentId fragmentId, long size, int blockSi
       throw new IllegalArgumentException("order size must be >= 0, got " + size);
     }
     if (blockSize < 0 || (action == Action.PUT && blockSize < 1)) {
-      throw new IllegalArgumentException("order block size must be >= 1 for a put (0 for a delete), got " + blockSize);
+      throw new IllegalArgumentException("order block size must be >= 1 for a put (0 for a delete or a restore), got " + blockSize);
     }
     if (holderId == null || holderId.isEmpty() || holderId.indexOf(';') >= 0) {
       throw new IllegalArgumentException("bad holder id in order: '" + holderId + "'");

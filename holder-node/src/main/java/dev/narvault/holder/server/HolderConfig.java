@@ -2,6 +2,7 @@ package dev.narvault.holder.server;
 
 import dev.narvault.core.http.ServerLimits;
 import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.holder.store.DiskFragmentStore;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -22,12 +23,13 @@ import java.util.Optional;
  * @param scrubBytesPerSecond pace of the background re-hashing of stored fragments
  * @param scrubInterval pause between two scrub passes
  * @param heartbeatInterval time between heartbeats
+ * @param trashFor how long deleted fragments stay in the trash, restorable (zero: deleted at once)
  * @param limits connections, header sizes and timeouts every client is held to
  */
 public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey,
     Optional<URI> coordinator, Optional<URI> advertise, long maxUploadBytesPerSecond, long maxDownloadBytesPerSecond,
-    long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval, String operator, String location,
-    ServerLimits limits) {
+    long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval, Duration trashFor, String operator,
+    String location, ServerLimits limits) {
 
   public HolderConfig {
     if (capacityBytes < 1) {
@@ -48,46 +50,60 @@ public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBy
     if (scrubInterval.isNegative() || heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
       throw new IllegalArgumentException("intervals must be positive");
     }
+    if (trashFor == null || trashFor.isNegative()) {
+      throw new IllegalArgumentException("trash time must be >= 0 (0 = delete at once), got " + trashFor);
+    }
   }
 
-  /** Defaults: no coordinator URL, no caps, scrub at 4 MiB/s once a day, heartbeat every 30 s. */
+  /**
+   * Defaults: no coordinator URL, no caps, scrub at 4 MiB/s once a day, heartbeat every 30 s,
+   * deleted fragments kept in the trash for 7 days.
+   */
   public static HolderConfig of(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.empty(), Optional.empty(), 0, 0,
-        4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), "", "", ServerLimits.defaults());
+        4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), DiskFragmentStore.DEFAULT_TRASH_FOR, "", "",
+        ServerLimits.defaults());
   }
 
   public HolderConfig withCoordinator(URI uri) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.of(uri), advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        operator, location, limits);
+        trashFor, operator, location, limits);
   }
 
   public HolderConfig withSpeeds(long upload, long download) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise, upload, download,
-        scrubBytesPerSecond, scrubInterval, heartbeatInterval, operator, location, limits);
+        scrubBytesPerSecond, scrubInterval, heartbeatInterval, trashFor, operator, location, limits);
   }
 
   public HolderConfig withScrub(long bytesPerSecond, Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, bytesPerSecond, interval, heartbeatInterval, operator,
-        location, limits);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, bytesPerSecond, interval, heartbeatInterval, trashFor,
+        operator, location, limits);
   }
 
   public HolderConfig withHeartbeat(Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, interval, operator,
-        location, limits);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, interval, trashFor,
+        operator, location, limits);
   }
 
   public HolderConfig withDescription(Optional<URI> advertised, String operatorName, String where) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertised,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        operatorName, where, limits);
+        trashFor, operatorName, where, limits);
   }
 
   public HolderConfig withLimits(ServerLimits serverLimits) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        operator, location, serverLimits);
+        trashFor, operator, location, serverLimits);
+  }
+
+  /** How long deleted fragments stay restorable in the trash (zero: deleted at once). */
+  public HolderConfig withTrashFor(Duration keep) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
+        keep, operator, location, limits);
   }
 }

@@ -25,6 +25,8 @@ public final class HolderMetrics {
     gauge(s, "narvault_holder_capacity_bytes", "Most fragment bytes this holder stores.", store.capacityBytes());
     gauge(s, "narvault_holder_used_bytes", "Fragment bytes stored.", store.usedBytes());
     gauge(s, "narvault_holder_fragments", "Fragments stored.", store.fragmentCount());
+    gauge(s, "narvault_holder_trash_bytes", "Bytes of deleted fragments kept in the trash (not counted as used).",
+        store.trashBytes());
     counter(s, "narvault_holder_served_bytes_total", "Fragment bytes sent to clients.", bytesServed.sum());
     counter(s, "narvault_holder_received_bytes_total", "Fragment bytes accepted from uploads.", bytesReceived.sum());
     counter(s, "narvault_holder_audits_total", "Audit challenges answered.", auditsAnswered.sum());

@@ -13,6 +13,7 @@ sealed interface HolderRoute {
   /** The most ids one listing answer carries. */
   int MAX_LISTING = 10_000;
   String FRAGMENTS = "/v1/fragments";
+  String RESTORE = "/restore";
 
   /** {@code GET /v1/status}. */
   record Status() implements HolderRoute {}
@@ -31,6 +32,9 @@ sealed interface HolderRoute {
 
   /** {@code GET|HEAD|PUT|DELETE /v1/fragments/<id>[?blockSize=N]}; blockSize -1 when absent or malformed. */
   record Fragment(String method, FragmentId id, int blockSize) implements HolderRoute {}
+
+  /** {@code POST /v1/fragments/<id>/restore}: bring a deleted fragment back from the trash. */
+  record Restore(FragmentId id) implements HolderRoute {}
 
   /** Nothing to do: answer {@code status} with {@code message}. */
   record Refused(int status, String message) implements HolderRoute {}
@@ -71,15 +75,20 @@ sealed interface HolderRoute {
   }
 
   private static HolderRoute fragment(String method, String idText, QueryStringDecoder decoded) {
-    if (!List.of("GET", "HEAD", "PUT", "DELETE").contains(method)) {
-      return new Refused(405, "use PUT, GET, HEAD or DELETE");
+    boolean restore = idText.endsWith(RESTORE);
+    if (restore ? !method.equals("POST") : !List.of("GET", "HEAD", "PUT", "DELETE").contains(method)) {
+      return new Refused(405, restore ? "use POST for " + RESTORE : "use PUT, GET, HEAD or DELETE");
     }
+    String hex = restore ? idText.substring(0, idText.length() - RESTORE.length()) : idText;
     FragmentId id;
     try {
-      id = new FragmentId(idText);
+      id = new FragmentId(hex);
     } catch (IllegalArgumentException e) {
       String shown = idText.length() > 80 ? idText.substring(0, 80) + "…" : idText;
       return new Refused(400, "not a fragment id (64 lowercase hex digits): '" + shown + "'");
+    }
+    if (restore) {
+      return new Restore(id);
     }
     List<String> blockSizes = decoded.parameters().getOrDefault("blockSize", List.of());
     int blockSize = -1;

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -27,11 +28,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Starts and stops a holder: identity, store, speed caps, the listening socket, and the background
- * work (scrub passes, registration and heartbeats).
+ * work (scrub passes, trash purges, registration and heartbeats).
  */
 public final class HolderServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServer.class);
   static final String IDENTITY_FILE = "identity.key";
+  /** The longest a trashed fragment waits past its time for a purge. */
+  static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
   /** The nonces of accepted orders, until they expire (see {@link SeenNonces}). */
   static final String NONCES_FILE = "orders-seen.log";
 
@@ -53,10 +56,15 @@ public final class HolderServer implements AutoCloseable {
   }
 
   public static HolderServer start(HolderConfig config) throws IOException {
-    return start(config, DiskFragmentStore.open(config.dataDir(), config.capacityBytes()), InstantSource.system());
+    InstantSource clock = InstantSource.system();
+    return start(config, DiskFragmentStore.open(config.dataDir(), config.capacityBytes(), clock, config.trashFor()),
+        clock);
   }
 
-  /** Starts on an existing store and clock (tests wrap the store to inject faults). */
+  /**
+   * Starts on an existing store and clock (tests wrap the store to inject faults); the store keeps
+   * its own trash time, {@code config.trashFor()} only sets how often the trash is purged.
+   */
   public static HolderServer start(HolderConfig config, FragmentStore store, InstantSource clock) throws IOException {
     NixSecretKey identity = loadOrCreateIdentity(config.dataDir());
     String holderId = HolderIdentity.holderId(identity.publicKey());
@@ -114,6 +122,11 @@ public final class HolderServer implements AutoCloseable {
       background.scheduleWithFixedDelay(holder::scrubPass, config.scrubInterval().toMillis(),
           config.scrubInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
+    if (!config.trashFor().isZero()) {
+      // From the start, so a holder restarted often still purges.
+      long every = Math.max(1000, Math.min(config.trashFor().toMillis(), MAX_PURGE_INTERVAL.toMillis()));
+      background.scheduleWithFixedDelay(holder::trashPass, 0, every, TimeUnit.MILLISECONDS);
+    }
     LOG.info("holder {} listening on {}, data in {}, capacity {} bytes, {} fragments stored", holderId, endpoint,
         config.dataDir(), config.capacityBytes(), store.fragmentCount());
     return holder;
@@ -148,6 +161,24 @@ public final class HolderServer implements AutoCloseable {
       // Never let the scheduler drop this task: an unscrubbed holder serves rot until audited.
       LOG.error("scrub pass failed, will run again: {}", e.toString(), e);
     }
+  }
+
+  private void trashPass() {
+    try {
+      purgeTrashOnce();
+    } catch (IOException | RuntimeException | Error e) {
+      // Never let the scheduler drop this task: the trash would keep what it should let go.
+      LOG.error("trash purge failed, will run again: {}", e.toString(), e);
+    }
+  }
+
+  /** Deletes the trashed fragments whose time is up now; returns how many. */
+  public int purgeTrashOnce() throws IOException {
+    int purged = store.purgeTrash();
+    if (purged > 0) {
+      LOG.info("deleted {} fragments from the trash: their time was up", purged);
+    }
+    return purged;
   }
 
   /** Runs one scrub pass now; returns the number of fragments quarantined. */

@@ -47,9 +47,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The holder protocol ({@code docs/protocol.md}): {@code PUT|DELETE} (with a signed order),
- * {@code GET|HEAD} on {@code /v1/fragments/{id}}, {@code POST /v1/audit}, {@code POST /v1/prove},
- * {@code GET /v1/status} and {@code GET /metrics}. One instance per connection (it holds the request in progress); runs
- * on the blocking executor group.
+ * {@code GET|HEAD} on {@code /v1/fragments/{id}}, {@code POST /v1/fragments/{id}/restore} (with a
+ * signed order), {@code POST /v1/audit}, {@code POST /v1/prove}, {@code GET /v1/status} and
+ * {@code GET /metrics}. One instance per connection (it holds the request in progress); runs on
+ * the blocking executor group.
  */
 final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServerHandler.class);
@@ -107,6 +108,7 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       case HolderRoute.Prove p -> collectBody(p);
       case HolderRoute.Listing l -> listFragments(ctx, l);
       case HolderRoute.Fragment f -> fragmentRequest(ctx, request, f);
+      case HolderRoute.Restore r -> restore(ctx, request, r.id());
       case HolderRoute.Refused r -> reject(ctx, HttpResponseStatus.valueOf(r.status()), r.message());
     }
   }
@@ -134,11 +136,38 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
       }
       default -> {
         if (authorised(ctx, request, Order.Action.DELETE, id, -1, 0)) {
+          // Into the trash by one rename: works on a full disk.
           boolean deleted = c.store().delete(id);
           respond(ctx, deleted ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
               deleted ? "deleted\n" : "no fragment " + id + "\n", "text/plain; charset=utf-8");
         }
       }
+    }
+  }
+
+  /**
+   * {@code POST /v1/fragments/{id}/restore}: with a {@code restore} order, the trashed copy back
+   * into service once it verifies: 200 (restored, or stored already), 404 (not in the trash),
+   * 409 (the trashed copy is corrupt; it is deleted).
+   */
+  private void restore(ChannelHandlerContext ctx, HttpRequest request, FragmentId id) {
+    if (!authorised(ctx, request, Order.Action.RESTORE, id, -1, 0)) {
+      return;
+    }
+    try {
+      switch (c.store().restore(id)) {
+        case RESTORED -> respond(ctx, HttpResponseStatus.OK, "restored\n", "text/plain; charset=utf-8");
+        case ALREADY_STORED -> respond(ctx, HttpResponseStatus.OK, "already stored\n", "text/plain; charset=utf-8");
+        case NOT_IN_TRASH -> respond(ctx, HttpResponseStatus.NOT_FOUND, "fragment " + id + " is not in the trash\n",
+            "text/plain; charset=utf-8");
+      }
+    } catch (FragmentMismatchException e) {
+      reject(ctx, HttpResponseStatus.CONFLICT, e.getMessage());
+    } catch (StoreFullException e) {
+      reject(ctx, HttpResponseStatus.INSUFFICIENT_STORAGE, e.getMessage());
+    } catch (IOException e) {
+      LOG.error("restoring fragment {} failed: {}", id, e.toString());
+      reject(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot restore fragment " + id + ": " + e.getMessage());
     }
   }
 

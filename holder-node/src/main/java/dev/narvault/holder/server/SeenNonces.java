@@ -12,6 +12,8 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The nonces of the orders this holder accepted, each until its order expires: an order is good
@@ -20,15 +22,28 @@ import java.util.Map;
  * replay window; expired lines are dropped when the journal is rewritten (at start, and when it
  * has grown to twice the live entries). Lines that do not parse (a torn last line after a crash)
  * are skipped.
+ *
+ * <p>The journal keeps {@value #SLACK} bytes of zeros past its last line, written when it is
+ * rewritten, and lines are written over them: recording an order then allocates nothing, so a
+ * full disk does not stop the holder taking orders, deletes above all (a delete frees space).
+ * Only when the slack is used up is more appended; a failed compaction keeps the old journal.
+ * (The zeros read back as a line that does not parse.) On copy-on-write filesystems (btrfs, ZFS)
+ * an overwrite needs space too; there this only makes it rarer.
  */
 final class SeenNonces implements AutoCloseable {
   /** More live orders than this at once means something is wrong; the oldest are forgotten. */
   static final int MAX = 1_000_000;
   private static final int COMPACT_SLACK = 10_000;
+  /** Zeros kept allocated past the last line: room for about 1 300 orders. */
+  static final int SLACK = 64 * 1024;
+  private static final Logger LOG = LoggerFactory.getLogger(SeenNonces.class);
 
   private final Map<String, Instant> seen = new HashMap<>();
   private final Path journal;
   private FileChannel out;
+  /** Where the next line goes, and the end of the bytes allocated for the journal. */
+  private long position;
+  private long allocated;
   private int journalLines;
 
   private SeenNonces(Path journal) {
@@ -74,25 +89,30 @@ final class SeenNonces implements AutoCloseable {
     if (out != null) {
       if (journalLines > 2 * seen.size() + COMPACT_SLACK) {
         seen.values().removeIf(e -> !e.isAfter(now));
-        rewrite(now);
+        try {
+          rewrite(now);
+        } catch (IOException e) {
+          // A full disk, perhaps: the old journal still holds every live nonce.
+          LOG.warn("cannot compact the order journal {}, keeping it: {}", journal, e.toString());
+        }
       }
-      ByteBuffer line = ByteBuffer.wrap((nonce + " " + expires.toEpochMilli() + "\n").getBytes(StandardCharsets.US_ASCII));
-      while (line.hasRemaining()) {
-        out.write(line);
+      byte[] line = (nonce + " " + expires.toEpochMilli() + "\n").getBytes(StandardCharsets.US_ASCII);
+      if (position + line.length > allocated) {
+        writeFully(out, ByteBuffer.allocate(SLACK), allocated);
+        allocated += SLACK;
       }
+      writeFully(out, ByteBuffer.wrap(line), position);
       out.force(false);
+      position += line.length;
       journalLines++;
     }
     seen.put(nonce, expires);
     return true;
   }
 
-  /** Replaces the journal with the live entries, atomically. */
+  /** Replaces the journal with the live entries and fresh slack, atomically; the old one stays on failure. */
   private void rewrite(Instant now) throws IOException {
     Path file = journal;
-    if (out != null) {
-      out.close();
-    }
     Path temp = file.resolveSibling(file.getFileName() + ".tmp");
     StringBuilder live = new StringBuilder();
     seen.forEach((nonce, expires) -> {
@@ -100,17 +120,31 @@ final class SeenNonces implements AutoCloseable {
         live.append(nonce).append(' ').append(expires.toEpochMilli()).append('\n');
       }
     });
+    byte[] lines = live.toString().getBytes(StandardCharsets.US_ASCII);
     try (FileChannel f = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer bytes = ByteBuffer.wrap(live.toString().getBytes(StandardCharsets.US_ASCII));
-      while (bytes.hasRemaining()) {
-        f.write(bytes);
-      }
+      writeFully(f, ByteBuffer.wrap(lines), 0);
+      writeFully(f, ByteBuffer.allocate(SLACK), lines.length);
       f.force(true);
+    } catch (IOException e) {
+      Files.deleteIfExists(temp);
+      throw e;
+    }
+    if (out != null) {
+      out.close();
     }
     Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     journalLines = seen.size();
-    out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    out = FileChannel.open(file, StandardOpenOption.WRITE);
+    position = lines.length;
+    allocated = lines.length + SLACK;
+  }
+
+  private static void writeFully(FileChannel f, ByteBuffer bytes, long at) throws IOException {
+    long p = at;
+    while (bytes.hasRemaining()) {
+      p += f.write(bytes, p);
+    }
   }
 
   @Override

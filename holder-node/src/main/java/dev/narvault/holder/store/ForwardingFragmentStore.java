@@ -38,6 +38,21 @@ public abstract class ForwardingFragmentStore implements FragmentStore {
   }
 
   @Override
+  public RestoreOutcome restore(FragmentId id) throws IOException {
+    return delegate.restore(id);
+  }
+
+  @Override
+  public int purgeTrash() throws IOException {
+    return delegate.purgeTrash();
+  }
+
+  @Override
+  public long trashBytes() {
+    return delegate.trashBytes();
+  }
+
+  @Override
   public List<FragmentId> list() throws IOException {
     return delegate.list();
   }

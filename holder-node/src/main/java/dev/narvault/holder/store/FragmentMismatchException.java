@@ -2,7 +2,7 @@ package dev.narvault.holder.store;
 
 import java.io.IOException;
 
-/** Uploaded bytes do not match the fragment id they were sent under. */
+/** Bytes do not match their fragment id: an upload's, or a trashed copy's on restore. */
 public final class FragmentMismatchException extends IOException {
   private static final long serialVersionUID = 1L;
 

@@ -54,7 +54,38 @@ public interface FragmentStore {
     return file.isPresent();
   }
 
+  /**
+   * Takes a stored fragment out of service into the trash: no longer served, listed, audited or
+   * counted, restorable by {@link #restore} until the trash is purged (or at once deleted, for a
+   * store that keeps no trash). Needs no free space.
+   *
+   * @return false when the fragment was not stored
+   */
   boolean delete(FragmentId id) throws IOException;
+
+  /** What {@link #restore} found. */
+  enum RestoreOutcome {
+    /** The trashed copy verified against its id and is stored again. */
+    RESTORED,
+    /** The fragment was stored already (nothing changed). */
+    ALREADY_STORED,
+    /** The fragment is neither stored nor in the trash. */
+    NOT_IN_TRASH
+  }
+
+  /**
+   * Brings a trashed fragment back into service once its bytes verify against its id again.
+   *
+   * @throws FragmentMismatchException when the trashed copy is corrupt (it is deleted)
+   * @throws StoreFullException when it does not fit within the capacity
+   */
+  RestoreOutcome restore(FragmentId id) throws IOException;
+
+  /** Deletes what has been in the trash longer than the store keeps it; returns how many. */
+  int purgeTrash() throws IOException;
+
+  /** Bytes of deleted fragments in the trash: not counted in {@link #usedBytes}. */
+  long trashBytes();
 
   /** Every stored fragment's id. */
   List<FragmentId> list() throws IOException;

@@ -26,6 +26,8 @@ class HolderRouteTest {
     assertEquals(ID, put.id().hex());
     assertEquals(-1, ((HolderRoute.Fragment) HolderRoute.parse("PUT", "/v1/fragments/" + ID + "?blockSize=x"))
         .blockSize());
+    assertEquals(ID, assertInstanceOf(HolderRoute.Restore.class,
+        HolderRoute.parse("POST", "/v1/fragments/" + ID + "/restore")).id().hex());
   }
 
   @ParameterizedTest
@@ -34,6 +36,10 @@ class HolderRouteTest {
       "POST, /v1/status, 405",
       "GET, /v1/audit, 405",
       "GET, /v1/prove, 405",
+      "GET, /v1/fragments/abababababababababababababababababababababababababababababababab/restore, 405",
+      "DELETE, /v1/fragments/abababababababababababababababababababababababababababababababab/restore, 405",
+      "POST, /v1/fragments/xyz/restore, 400",
+      "POST, /v1/fragments//restore, 400",
       "POST, /v1/fragments/" + "ab" + ", 405",
       "GET, /v1/fragments/xyz, 400",
       "GET, /v1/fragments/../identity.key, 400",
@@ -70,6 +76,11 @@ class HolderRouteTest {
       case HolderRoute.Metrics m -> { }
       case HolderRoute.Audit a -> { }
       case HolderRoute.Prove p -> { }
+      case HolderRoute.Restore r -> {
+        if (!uri.startsWith("/v1/fragments/" + r.id().hex() + "/restore")) {
+          throw new AssertionError("restore of " + r.id() + " read out of " + uri);
+        }
+      }
     }
   }
 }
