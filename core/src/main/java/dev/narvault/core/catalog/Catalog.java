@@ -22,12 +22,19 @@ public final class Catalog implements AutoCloseable {
   private final Custody custody;
   private final Journal journal;
   private final HolderRegistry registry;
+  private final PendingPacks pendingPacks;
 
   private Catalog(Jdbc db) {
     this.db = db;
     this.custody = new Custody(db);
     this.journal = new Journal(db);
     this.registry = new HolderRegistry(db);
+    this.pendingPacks = new PendingPacks(db);
+  }
+
+  /** Packs being placed by a migrate worker and not committed yet, which garbage collection spares. */
+  public PendingPacks pendingPacks() {
+    return pendingPacks;
   }
 
   /** The holder registry: identities, heartbeats, proofs of reach, reputation. */
