@@ -7,6 +7,7 @@ import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
+import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
@@ -99,7 +100,9 @@ public final class Migration {
   private final String worker = "migrate-" + java.util.UUID.randomUUID();
   private boolean limitReached;
   private final List<MigrationSummary.Rejection> rejections = new ArrayList<>();
-  private final Drainer drainer;
+  private final PlacementAuthority coordinator;
+  /** Made by {@link #run} once the coordinator said its policy; none in a dry run. */
+  private Drainer drainer;
   private final ProgressLine line;
 
   /**
@@ -122,12 +125,11 @@ public final class Migration {
     this.catalog = catalog;
     this.holders = holders;
     this.archiveKey = archiveKey;
+    this.coordinator = coordinator;
     this.placer = new FragmentPlacer(coordinator, holders);
     this.documents = new DocumentPlacer(placer, config.workDir());
     this.progress = progress;
     this.clock = clock;
-    this.drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-        objects, config.drain(), clock);
     this.line = new ProgressLine(progress, clock, terminal, config.limit() == 0
         && config.selection().only().isEmpty());
   }
@@ -138,6 +140,10 @@ public final class Migration {
     // A directory of this run's own, so that two runs sharing a work directory cannot collide.
     Path runDir = Files.createTempDirectory(config.workDir(), "run-");
     if (config.drain().drains()) {
+      // The drain judges packs by the coordinator's liveness window and domain limits: without
+      // them, nothing is archived or drained.
+      drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
+          objects, config.drain(), drainPolicy(), clock);
       // What earlier runs archived but did not drain (or were killed while draining) goes first.
       drainer.drainPending();
     }
@@ -193,12 +199,12 @@ public final class Migration {
       catalog.journal().releaseAll(worker);
       line.finish();
     }
-    if (config.drain().drains()) {
+    if (drainer != null) {
       // Aliases this run added to older packs, and objects a failed drain left: one more pass.
       drainer.drainPending();
     }
     Journal.Totals pending = catalog.journal().totals(Journal.State.COMMITTED);
-    Drainer.Result drained = drainer.result();
+    Drainer.Result drained = drainer == null ? new Drainer.Result(0, 0, 0) : drainer.result();
     return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected, busy,
         new MigrationSummary.Drain(config.drain().mode(), drained.objects(), drained.bytes(), drained.failed(),
             pending.objects(), pending.bytes()),
@@ -244,7 +250,8 @@ public final class Migration {
           }
           var head = window.poll();
           spool = handle(head.getKey(), await(head.getValue()), spool, codec, runDir, sealer);
-          line.update(head.getKey(), archived, archivedBytes, rejected, drainer.result().objects());
+          line.update(head.getKey(), archived, archivedBytes, rejected,
+              drainer == null ? 0 : drainer.result().objects());
         }
         return spool;
       } finally {
@@ -567,10 +574,21 @@ public final class Migration {
           number, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
           layout.fragmentSize() / 1048576.0, Duration.between(begin, encoded).toMillis() / 1000.0,
           Duration.between(encoded, end).toMillis() / 1000.0));
-      if (config.drain().drains()) {
+      if (drainer != null) {
         drainer.drainPack(packId);
       }
       return new Sealed(nars.size(), spool.aliasCount(), packLength);
+    }
+  }
+
+  /** The coordinator's liveness window and domain limits, which a drain needs; failing clearly without them. */
+  private CoordinatorMessages.Policy drainPolicy() throws IOException {
+    try {
+      return coordinator.policy();
+    } catch (IOException e) {
+      throw new IOException("cannot drain: the coordinator did not give its liveness window and failure-domain "
+          + "limits (GET /v1/policy), by which the drain judges whether a pack is safely placed: " + e.getMessage()
+          + "; nothing was archived or deleted", e);
     }
   }
 
