@@ -101,6 +101,8 @@ public final class Migration {
   private boolean limitReached;
   private final List<MigrationSummary.Rejection> rejections = new ArrayList<>();
   private final PlacementAuthority coordinator;
+  /** This worker's object claims and pending packs, renewed while it runs. */
+  private final WorkerLeases leases;
   /** Made by {@link #run} once the coordinator said its policy; none in a dry run. */
   private Drainer drainer;
   private final ProgressLine line;
@@ -130,6 +132,7 @@ public final class Migration {
     this.documents = new DocumentPlacer(placer, config.workDir());
     this.progress = progress;
     this.clock = clock;
+    this.leases = new WorkerLeases(catalog, worker, config.claimLifetime(), clock);
     this.line = new ProgressLine(progress, clock, terminal, config.limit() == 0
         && config.selection().only().isEmpty());
   }
@@ -155,14 +158,15 @@ public final class Migration {
               + config.drain().storageClass().map(c -> " (" + c + ")").orElse("");
         });
     int threads = Runtime.getRuntime().availableProcessors();
-    // Claims are renewed while this run lives; if it dies, other workers take its objects soon after.
+    // Claims and pending packs are renewed while this run lives; if it dies, other workers take
+    // its objects soon after, and garbage collection the fragments of packs it did not commit.
     java.util.concurrent.ScheduledExecutorService renewal = Executors.newSingleThreadScheduledExecutor(daemonThreads());
-    long every = Math.max(250, config.claimLifetime().toMillis() / 4);
+    long every = leases.renewEvery().toMillis();
     renewal.scheduleWithFixedDelay(() -> {
       try {
-        catalog.journal().renewClaims(worker, clock.millis() + config.claimLifetime().toMillis());
+        leases.renew();
       } catch (Exception | Error e) {
-        LOG.warn("could not renew this worker's claims: {}", e.toString());
+        LOG.warn("could not renew this worker's claims and pending packs: {}", e.toString());
       }
     }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
     ExecutorService sealer = Executors.newSingleThreadExecutor(daemonThreads());
@@ -380,9 +384,11 @@ public final class Migration {
         new Manifest.Nar(existing.fileKey(), existing.packOffset(), existing.length(), existing.fileHash(),
             info.text())), archiveKey);
     byte[] bytes = ManifestCodec.toBytes(document);
-    Catalog.DocumentCopies copies = documents.place(bytes, DocumentPlacer.COPIES, Set.of());
-    catalog.addAlias(info.storePath().hashPart(), existing, info.text(),
-        Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis());
+    leases.whilePending(DocumentPlacer.placementId(DocumentPlacer.idOf(bytes)), () -> {
+      Catalog.DocumentCopies copies = documents.place(bytes, DocumentPlacer.COPIES, Set.of());
+      return catalog.addAlias(info.storePath().hashPart(), existing, info.text(),
+          Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis());
+    });
     skipped++;
   }
 
@@ -560,13 +566,21 @@ public final class Migration {
             ? FragmentBytes.slice(spool.file(), i * layout.fragmentSize(), layout.fragmentSize())
             : FragmentBytes.of(parity.files().get(i - k))));
       }
-      List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(), toPlace,
-          Set.of());
       byte[] signedBytes = ManifestCodec.toBytes(signed);
-      // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
-      Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
-      catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
-          placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies), clock.millis());
+      // Pending from before the first order until committed: however slowly this pack is placed,
+      // confirmed and committed, garbage collection leaves its fragments (and its manifest's) alone.
+      leases.whilePending(packId, () -> {
+        List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(),
+            toPlace, Set.of());
+        // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
+        return leases.whilePending(DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes)), () -> {
+          Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
+          catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
+              placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies),
+              clock.millis());
+          return null;
+        });
+      });
       catalog.journal().releaseObjects(worker, nars.stream().map(Manifest.Nar::key).distinct().toList());
       Instant end = clock.instant();
       line.message(String.format(Locale.ROOT,
