@@ -3,8 +3,13 @@ package dev.narvault.encoder;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.Journal;
+import dev.narvault.core.coordinator.CoordinatorMessages;
+import dev.narvault.core.coordinator.DomainLimits;
+import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.s3.ObjectNotFoundException;
@@ -14,8 +19,11 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
-import java.time.Clock;
+import java.time.InstantSource;
+import java.util.BitSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,12 +32,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes archived NARs out of S3, one object at a time, only when it is safe (DESIGN §11):
- * the object's pack is committed in the catalog (it is in the journal), it has at least k + r
- * healthy fragments, and the NAR has just been read back through the holders, every block
- * verified, decompressed and found to match its signed NarHash and NarSize. Then the object is
- * copied to the drain bucket if there is one, and deleted. Each step is recorded in the journal
- * and each is safe to repeat, so a crash anywhere is finished by the next run.
+ * Takes archived NARs out of S3, one object at a time, only when it is safe (DESIGN §11): the
+ * object's pack is committed in the catalog (it is in the journal), the NAR has been read back
+ * through the holders, every block verified, decompressed and found to match its signed NarHash
+ * and NarSize, and, judged again immediately before the delete, the pack is {@linkplain #safetyNow
+ * safely placed}. Then the object is copied to the drain bucket if there is one, and deleted.
+ * Each step is recorded in the journal and each is safe to repeat, so a crash anywhere is
+ * finished by the next run.
+ *
+ * <p>Nothing about safety is remembered between objects, passes or runs: a verified entry that
+ * waited (a killed run, a failed delete) while its pack degraded is judged as it is now, and if
+ * it is no longer safe it goes back to {@link Journal.State#COMMITTED}, to be read back again
+ * before anything is deleted.
  */
 final class Drainer {
   private static final Logger LOG = LoggerFactory.getLogger(Drainer.class);
@@ -38,21 +52,45 @@ final class Drainer {
   /** What draining did, and what is left. */
   record Result(long objects, long bytes, long failed) {}
 
+  /**
+   * How one pack stands for the drain right now.
+   *
+   * @param counted fragment indexes that count (see {@link #safetyNow})
+   * @param needed k + r: at least this many must count
+   */
+  record Safety(String packId, int counted, int needed) {
+    boolean safe() {
+      return counted >= needed;
+    }
+
+    @Override
+    public String toString() {
+      return counted + " fragments count of the " + needed + " needed";
+    }
+  }
+
   private final Catalog catalog;
   private final Archive archive;
   private final ObjectSource objects;
   private final DrainConfig config;
-  private final Clock clock;
+  private final CoordinatorMessages.Policy policy;
+  private final InstantSource clock;
   private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
   private long drained;
   private long drainedBytes;
   private long failed;
 
-  Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, Clock clock) {
+  /**
+   * @param policy the coordinator's liveness window and failure-domain limits, by which
+   *     fragments count
+   */
+  Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config,
+      CoordinatorMessages.Policy policy, InstantSource clock) {
     this.catalog = catalog;
     this.archive = archive;
     this.objects = objects;
     this.config = config;
+    this.policy = policy;
     this.clock = clock;
   }
 
@@ -63,7 +101,6 @@ final class Drainer {
 
   /** Drains every object the journal holds as committed or verified: this run's and earlier runs'. */
   void drainPending() throws IOException {
-    Pass pass = new Pass();
     for (Journal.State from : List.of(Journal.State.VERIFIED, Journal.State.COMMITTED)) {
       String after = "";
       while (true) {
@@ -71,7 +108,7 @@ final class Drainer {
         if (page.isEmpty()) {
           break;
         }
-        drainEach(page, pass);
+        drainEach(page);
         after = page.getLast().fileKey();
       }
     }
@@ -79,63 +116,36 @@ final class Drainer {
 
   /** Drains the objects of one pack just committed. */
   void drainPack(String packId) throws IOException {
-    drainEach(catalog.journal().inPack(packId, Journal.State.COMMITTED), new Pass());
+    drainEach(catalog.journal().inPack(packId, Journal.State.COMMITTED));
   }
 
   /** Entries ordered by object key: each object once. */
-  private void drainEach(List<Journal.Entry> entries, Pass pass) throws IOException {
+  private void drainEach(List<Journal.Entry> entries) throws IOException {
     String last = null;
     for (Journal.Entry e : entries) {
       if (!e.fileKey().equals(last)) {
-        drainObject(e, pass);
+        drainObject(e);
         last = e.fileKey();
       }
     }
   }
 
-  /**
-   * What one pass learns once: which holders are live (one read of the registry) and, per pack,
-   * whether it is safely placed (one look at its placements, however many objects it holds).
-   */
-  private final class Pass {
-    private java.util.Set<String> live;
-    private final java.util.Map<String, Boolean> safe = new java.util.HashMap<>();
-
-    boolean safelyPlaced(String packId) throws IOException {
-      Boolean known = safe.get(packId);
-      if (known == null) {
-        known = Drainer.this.safelyPlaced(packId, live());
-        safe.put(packId, known);
-      }
-      return known;
-    }
-
-    private java.util.Set<String> live() throws IOException {
-      if (live == null) {
-        long liveSince = clock.millis() - LIVE_WITHIN.toMillis();
-        live = new java.util.HashSet<>();
-        for (var h : catalog.holders()) {
-          if (h.lastSeenMillis() >= liveSince && !h.exiting()) {
-            live.add(h.holderId());
-          }
-        }
-      }
-      return live;
-    }
-  }
-
   /** One S3 object, named by one or more journal entries of one pack. */
-  private void drainObject(Journal.Entry entry, Pass pass) throws IOException {
+  private void drainObject(Journal.Entry entry) throws IOException {
     try {
       if (entry.state() == Journal.State.COMMITTED) {
-        if (!pass.safelyPlaced(entry.packId())) {
-          LOG.info("not draining {}: pack {} has fewer than k + r healthy fragments", entry.fileKey(), entry.packId());
+        // Not worth reading back what could not be deleted anyway.
+        Safety safety = safetyNow(entry.packId());
+        if (!safety.safe()) {
+          LOG.info("not draining {}: pack {} is not safely placed: {}", entry.fileKey(), entry.packId(), safety);
           return;
         }
         readBack(entry);
         catalog.journal().advance(entry.fileKey(), Journal.State.COMMITTED, Journal.State.VERIFIED, clock.millis());
       }
-      remove(entry);
+      if (!remove(entry)) {
+        return;
+      }
       catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.DRAINED, clock.millis());
       synchronized (this) {
         drained++;
@@ -153,18 +163,50 @@ final class Drainer {
   }
 
   /**
-   * A holder counts for the drain only if it was heard from within this long: the coordinator's
-   * default liveness window. (Migrate does not know the coordinator's setting; a shorter one there
-   * only makes repair start sooner, never makes this check weaker than the default.)
+   * Whether {@code packId} is safely placed now, from its rows and its holders' rows read just now
+   * (never from an earlier answer). A fragment index counts when one copy of it:
+   *
+   * <ul>
+   *   <li>is stored (not corrupt, superseded, or restored and not yet audited);
+   *   <li>is on a holder that is not disqualified, not suspect (stricter than repair, which still
+   *       counts a suspect holder's fragments: the drain is the one step that cannot be undone)
+   *       and not leaving;
+   *   <li>whose holder was heard from (a signed heartbeat) and reached at its endpoint by the
+   *       coordinator within the coordinator's liveness window;
+   *   <li>and is admitted by the pack's failure-domain limits (per network, wider network and
+   *       operator, from the holder's proven address), counted in index order: fragments
+   *       crowded into one domain count only up to its limit.
+   * </ul>
+   *
+   * Safe when at least k + r indexes count. The tally takes copies greedily, in index order, so
+   * it may count fewer than the best assignment would: it errs towards keeping the S3 copy.
    */
-  static final java.time.Duration LIVE_WITHIN = java.time.Duration.ofHours(1);
+  Safety safetyNow(String packId) throws IOException {
+    Custody.PackShape shape = catalog.custody().shape(packId)
+        .orElseThrow(() -> new IOException("the journal names pack " + packId + " but the catalog has no such pack"));
+    int needed = shape.dataFragmentCount() + config.threshold(shape.parityFragmentCount());
+    long liveSince = clock.millis() - policy.liveWithinMillis();
+    Map<String, HolderRecord> holders = new HashMap<>();
+    for (HolderRecord h : catalog.registry().holdersOf(packId)) {
+      holders.put(h.holderId(), h);
+    }
+    DomainLimits.Tally tally = policy.limits().forCode(shape.parityFragmentCount()).tally();
+    BitSet counted = new BitSet();
+    for (FragmentPlacement p : catalog.placements(packId)) {
+      HolderRecord h = holders.get(p.holderId());
+      if (!p.stored() || counted.get(p.fragmentIndex()) || h == null || !counts(h, liveSince)) {
+        continue;
+      }
+      if (tally.addIfAdmitted(FailureDomain.of(h.holderId(), h.seenAddress(), h.operator()))) {
+        counted.set(p.fragmentIndex());
+      }
+    }
+    return new Safety(packId, counted.cardinality(), needed);
+  }
 
-  /** Distinct fragment indexes stored on live holders whose audits pass: at least k + r. */
-  private boolean safelyPlaced(String packId, java.util.Set<String> live) throws IOException {
-    var shape = catalog.custody().shape(packId).orElseThrow(() -> new IOException("no pack " + packId));
-    long healthy = catalog.healthyPlacements(packId).stream().filter(p -> live.contains(p.holderId()))
-        .mapToInt(FragmentPlacement::fragmentIndex).distinct().count();
-    return healthy >= shape.dataFragmentCount() + config.threshold(shape.parityFragmentCount());
+  private static boolean counts(HolderRecord h, long liveSince) {
+    return !h.disqualified() && !h.suspect() && !h.exiting() && h.lastSeenMillis() >= liveSince
+        && h.reachedMillis() >= liveSince;
   }
 
   /** Reads the whole object back through the holders and checks it against its signed narinfo. */
@@ -207,8 +249,12 @@ final class Drainer {
     }
   }
 
-  /** Copies (when moving) and deletes the object; both may be repeated after a crash. */
-  private void remove(Journal.Entry entry) throws IOException {
+  /**
+   * Copies (when moving) and deletes the object; both may be repeated after a crash. Right before
+   * the delete the pack is judged again: if it is no longer safe the entry goes back to
+   * committed (false), so that it is read back again before any later delete.
+   */
+  private boolean remove(Journal.Entry entry) throws IOException {
     try {
       long size = objects.stat(entry.fileKey()).size();
       if (size != entry.fileSize()) {
@@ -220,8 +266,16 @@ final class Drainer {
       }
     } catch (ObjectNotFoundException gone) {
       // Only a previous drain deletes it, after copying: finish the bookkeeping.
-      return;
+      return true;
+    }
+    Safety safety = safetyNow(entry.packId());
+    if (!safety.safe()) {
+      catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.COMMITTED, clock.millis());
+      LOG.warn("not deleting {}: pack {} is no longer safely placed ({}); back to committed, to be read back "
+          + "again before it is deleted", entry.fileKey(), entry.packId(), safety);
+      return false;
     }
     objects.delete(entry.fileKey());
+    return true;
   }
 }

@@ -7,6 +7,7 @@ import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
+import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
@@ -99,7 +100,11 @@ public final class Migration {
   private final String worker = "migrate-" + java.util.UUID.randomUUID();
   private boolean limitReached;
   private final List<MigrationSummary.Rejection> rejections = new ArrayList<>();
-  private final Drainer drainer;
+  private final PlacementAuthority coordinator;
+  /** This worker's object claims and pending packs, renewed while it runs. */
+  private final WorkerLeases leases;
+  /** Made by {@link #run} once the coordinator said its policy; none in a dry run. */
+  private Drainer drainer;
   private final ProgressLine line;
 
   /**
@@ -122,12 +127,12 @@ public final class Migration {
     this.catalog = catalog;
     this.holders = holders;
     this.archiveKey = archiveKey;
+    this.coordinator = coordinator;
     this.placer = new FragmentPlacer(coordinator, holders);
     this.documents = new DocumentPlacer(placer, config.workDir());
     this.progress = progress;
     this.clock = clock;
-    this.drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-        objects, config.drain(), clock);
+    this.leases = new WorkerLeases(catalog, worker, config.claimLifetime(), clock);
     this.line = new ProgressLine(progress, clock, terminal, config.limit() == 0
         && config.selection().only().isEmpty());
   }
@@ -138,6 +143,10 @@ public final class Migration {
     // A directory of this run's own, so that two runs sharing a work directory cannot collide.
     Path runDir = Files.createTempDirectory(config.workDir(), "run-");
     if (config.drain().drains()) {
+      // The drain judges packs by the coordinator's liveness window and domain limits: without
+      // them, nothing is archived or drained.
+      drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
+          objects, config.drain(), drainPolicy(), clock);
       // What earlier runs archived but did not drain (or were killed while draining) goes first.
       drainer.drainPending();
     }
@@ -149,14 +158,15 @@ public final class Migration {
               + config.drain().storageClass().map(c -> " (" + c + ")").orElse("");
         });
     int threads = Runtime.getRuntime().availableProcessors();
-    // Claims are renewed while this run lives; if it dies, other workers take its objects soon after.
+    // Claims and pending packs are renewed while this run lives; if it dies, other workers take
+    // its objects soon after, and garbage collection the fragments of packs it did not commit.
     java.util.concurrent.ScheduledExecutorService renewal = Executors.newSingleThreadScheduledExecutor(daemonThreads());
-    long every = Math.max(250, config.claimLifetime().toMillis() / 4);
+    long every = leases.renewEvery().toMillis();
     renewal.scheduleWithFixedDelay(() -> {
       try {
-        catalog.journal().renewClaims(worker, clock.millis() + config.claimLifetime().toMillis());
+        leases.renew();
       } catch (Exception | Error e) {
-        LOG.warn("could not renew this worker's claims: {}", e.toString());
+        LOG.warn("could not renew this worker's claims and pending packs: {}", e.toString());
       }
     }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
     ExecutorService sealer = Executors.newSingleThreadExecutor(daemonThreads());
@@ -193,12 +203,12 @@ public final class Migration {
       catalog.journal().releaseAll(worker);
       line.finish();
     }
-    if (config.drain().drains()) {
+    if (drainer != null) {
       // Aliases this run added to older packs, and objects a failed drain left: one more pass.
       drainer.drainPending();
     }
     Journal.Totals pending = catalog.journal().totals(Journal.State.COMMITTED);
-    Drainer.Result drained = drainer.result();
+    Drainer.Result drained = drainer == null ? new Drainer.Result(0, 0, 0) : drainer.result();
     return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected, busy,
         new MigrationSummary.Drain(config.drain().mode(), drained.objects(), drained.bytes(), drained.failed(),
             pending.objects(), pending.bytes()),
@@ -244,7 +254,8 @@ public final class Migration {
           }
           var head = window.poll();
           spool = handle(head.getKey(), await(head.getValue()), spool, codec, runDir, sealer);
-          line.update(head.getKey(), archived, archivedBytes, rejected, drainer.result().objects());
+          line.update(head.getKey(), archived, archivedBytes, rejected,
+              drainer == null ? 0 : drainer.result().objects());
         }
         return spool;
       } finally {
@@ -373,9 +384,11 @@ public final class Migration {
         new Manifest.Nar(existing.fileKey(), existing.packOffset(), existing.length(), existing.fileHash(),
             info.text())), archiveKey);
     byte[] bytes = ManifestCodec.toBytes(document);
-    Catalog.DocumentCopies copies = documents.place(bytes, DocumentPlacer.COPIES, Set.of());
-    catalog.addAlias(info.storePath().hashPart(), existing, info.text(),
-        Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis());
+    leases.whilePending(DocumentPlacer.placementId(DocumentPlacer.idOf(bytes)), () -> {
+      Catalog.DocumentCopies copies = documents.place(bytes, DocumentPlacer.COPIES, Set.of());
+      return catalog.addAlias(info.storePath().hashPart(), existing, info.text(),
+          Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis());
+    });
     skipped++;
   }
 
@@ -553,13 +566,21 @@ public final class Migration {
             ? FragmentBytes.slice(spool.file(), i * layout.fragmentSize(), layout.fragmentSize())
             : FragmentBytes.of(parity.files().get(i - k))));
       }
-      List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(), toPlace,
-          Set.of());
       byte[] signedBytes = ManifestCodec.toBytes(signed);
-      // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
-      Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
-      catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
-          placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies), clock.millis());
+      // Pending from before the first order until committed: however slowly this pack is placed,
+      // confirmed and committed, garbage collection leaves its fragments (and its manifest's) alone.
+      leases.whilePending(packId, () -> {
+        List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(),
+            toPlace, Set.of());
+        // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
+        return leases.whilePending(DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes)), () -> {
+          Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
+          catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
+              placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies),
+              clock.millis());
+          return null;
+        });
+      });
       catalog.journal().releaseObjects(worker, nars.stream().map(Manifest.Nar::key).distinct().toList());
       Instant end = clock.instant();
       line.message(String.format(Locale.ROOT,
@@ -567,10 +588,21 @@ public final class Migration {
           number, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
           layout.fragmentSize() / 1048576.0, Duration.between(begin, encoded).toMillis() / 1000.0,
           Duration.between(encoded, end).toMillis() / 1000.0));
-      if (config.drain().drains()) {
+      if (drainer != null) {
         drainer.drainPack(packId);
       }
       return new Sealed(nars.size(), spool.aliasCount(), packLength);
+    }
+  }
+
+  /** The coordinator's liveness window and domain limits, which a drain needs; failing clearly without them. */
+  private CoordinatorMessages.Policy drainPolicy() throws IOException {
+    try {
+      return coordinator.policy();
+    } catch (IOException e) {
+      throw new IOException("cannot drain: the coordinator did not give its liveness window and failure-domain "
+          + "limits (GET /v1/policy), by which the drain judges whether a pack is safely placed: " + e.getMessage()
+          + "; nothing was archived or deleted", e);
     }
   }
 

@@ -22,12 +22,19 @@ public final class Catalog implements AutoCloseable {
   private final Custody custody;
   private final Journal journal;
   private final HolderRegistry registry;
+  private final PendingPacks pendingPacks;
 
   private Catalog(Jdbc db) {
     this.db = db;
     this.custody = new Custody(db);
     this.journal = new Journal(db);
     this.registry = new HolderRegistry(db);
+    this.pendingPacks = new PendingPacks(db);
+  }
+
+  /** Packs being placed by a migrate worker and not committed yet, which garbage collection spares. */
+  public PendingPacks pendingPacks() {
+    return pendingPacks;
   }
 
   /** The holder registry: identities, heartbeats, proofs of reach, reputation. */
@@ -143,16 +150,23 @@ public final class Catalog implements AutoCloseable {
     for (int i = 0; i < holderIds.size(); i++) {
       byIndex.put(i, List.of(holderIds.get(i)));
     }
-    restorePack(packId, manifest, signedManifest, byIndex, manifestCopies, nowMillis);
+    restorePack(packId, manifest, signedManifest, byIndex, FragmentPlacement.STORED, manifestCopies, nowMillis);
   }
 
   /**
    * Records a pack whose fragments may be on any number of holders each (none, one, several): what
    * a rebuild from the holders finds. Otherwise as {@link #recordPack}.
+   *
+   * @param fragmentState the state of every fragment row recorded: {@link FragmentPlacement#STORED},
+   *     or {@link FragmentPlacement#UNVERIFIED} for copies only a holder's listing vouches for
+   *     (they count once they pass an audit)
    */
   public void restorePack(String packId, Manifest manifest, String signedManifest,
-      Map<Integer, List<String>> holdersByIndex, Optional<DocumentCopies> manifestCopies, long nowMillis)
-      throws CatalogException {
+      Map<Integer, List<String>> holdersByIndex, String fragmentState, Optional<DocumentCopies> manifestCopies,
+      long nowMillis) throws CatalogException {
+    if (!fragmentState.equals(FragmentPlacement.STORED) && !fragmentState.equals(FragmentPlacement.UNVERIFIED)) {
+      throw new IllegalArgumentException("a recorded fragment is stored or unverified, got '" + fragmentState + "'");
+    }
     db.locked(() -> db.inTransaction(() -> {
         try (PreparedStatement ps = db.connection().prepareStatement(
             "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
@@ -174,7 +188,7 @@ public final class Catalog implements AutoCloseable {
               ps.setInt(2, f.index());
               ps.setString(3, f.id().hex());
               ps.setString(4, holder);
-              ps.setString(5, FragmentPlacement.STORED);
+              ps.setString(5, fragmentState);
               ps.addBatch();
             }
           }

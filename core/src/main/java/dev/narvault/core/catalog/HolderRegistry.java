@@ -110,6 +110,11 @@ public final class HolderRegistry {
     return holders("", null);
   }
 
+  /** The holders with any row (in any state) of one pack: what judging that pack needs, read in one query. */
+  public List<HolderRecord> holdersOf(String packId) throws CatalogException {
+    return holders("WHERE holder_id IN (SELECT holder_id FROM fragments WHERE pack_id = ?)", packId);
+  }
+
   private List<HolderRecord> holders(String where, String arg) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(

@@ -176,6 +176,16 @@ final class Schema {
       UPDATE holders SET reached_millis = last_seen_millis, audit_alpha = audit_alpha * 50,
         audit_beta = audit_beta * 50, audit_state = 'ok';
       CREATE INDEX fragments_not_stored ON fragments(pack_id) WHERE state <> 'stored';
+      """,
+      // 9: packs a migrate worker is placing and has not committed yet, renewed while it works:
+      // garbage collection leaves the fragments of their placement orders alone, however long
+      // the worker takes, until the pack commits or the worker stops renewing.
+      """
+      CREATE TABLE pending_packs (
+        pack_id TEXT PRIMARY KEY,
+        worker TEXT NOT NULL,
+        until_millis BIGINT NOT NULL
+      );
       """);
 
   private Schema() {}

@@ -36,6 +36,14 @@ public final class DocumentPlacer {
   }
 
   /**
+   * The pack id a document's placement is asked (and its orders recorded) under:
+   * {@code document-<id>}. A worker marks it pending while it places the document.
+   */
+  public static String placementId(FragmentId id) {
+    return "document-" + id.hex();
+  }
+
+  /**
    * Places {@code copies} copies of the document, apart from {@code alreadyOn} (holders that have
    * one already); returns the id and the holders that took one.
    */
@@ -50,7 +58,7 @@ public final class DocumentPlacer {
         wanted.add(new FragmentPlacer.Fragment(i, id, file));
       }
       // Copies as parity: no wider network or operator gets more than one of the three.
-      List<String> holders = placer.place("document-" + id.hex(), COPIES - 1, PackLayout.DEFAULT_BLOCK_SIZE, wanted,
+      List<String> holders = placer.place(placementId(id), COPIES - 1, PackLayout.DEFAULT_BLOCK_SIZE, wanted,
               alreadyOn)
           .stream().map(FragmentPlacer.Placed::holderId).toList();
       return new Catalog.DocumentCopies(id.hex(), holders);

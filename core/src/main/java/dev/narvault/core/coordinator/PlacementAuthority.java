@@ -22,4 +22,15 @@ public interface PlacementAuthority {
   List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
       List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
       throws IOException;
+
+  /**
+   * The coordinator's liveness window and failure-domain limits ({@code GET /v1/policy}): a drain
+   * judges whether a pack is safely placed by them, as repair does. Only authorities a drain asks
+   * need to answer; by default this fails.
+   *
+   * @throws IOException when the coordinator cannot say
+   */
+  default CoordinatorMessages.Policy policy() throws IOException {
+    throw new IOException(getClass().getSimpleName() + " does not publish its policy");
+  }
 }

@@ -16,7 +16,8 @@ import java.util.List;
 /**
  * A worker's side of {@code POST /v1/placements}: the request is signed with the worker's key,
  * which the coordinator must list as trusted. A refusal for lack of holders is a
- * {@link PlacementException}; an unreachable coordinator an {@link IOException}.
+ * {@link PlacementException}; an unreachable coordinator an {@link IOException}. Also reads the
+ * coordinator's public {@code GET /v1/policy}.
  */
 public final class PlacementClient implements PlacementAuthority {
   private static final int MAX_ANSWER = 1 << 20;
@@ -80,5 +81,36 @@ public final class PlacementClient implements PlacementAuthority {
       throw new IOException("coordinator placed " + assignments.size() + " of " + wanted.size() + " fragments");
     }
     return assignments;
+  }
+
+  @Override
+  public CoordinatorMessages.Policy policy() throws IOException {
+    HttpRequest get = HttpRequest.newBuilder(URI.create(coordinator + "/v1/policy")).timeout(Duration.ofSeconds(30))
+        .GET().build();
+    HttpResponse<java.io.InputStream> response;
+    byte[] answer;
+    try {
+      response = http.send(get, HttpResponse.BodyHandlers.ofInputStream());
+      try (java.io.InputStream in = response.body()) {
+        answer = in.readNBytes(MAX_ANSWER + 1);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted asking the coordinator for its policy", e);
+    } catch (IOException e) {
+      throw new IOException("coordinator " + coordinator + " unreachable: " + e, e);
+    }
+    if (answer.length > MAX_ANSWER) {
+      throw new IOException("coordinator answer of " + answer.length + " bytes is too large");
+    }
+    if (response.statusCode() != 200) {
+      throw new IOException("coordinator " + coordinator + " answered GET /v1/policy with HTTP " + response.statusCode()
+          + " " + new String(answer, java.nio.charset.StandardCharsets.UTF_8).strip());
+    }
+    try {
+      return JsonCodec.parse(answer, CoordinatorMessages.Policy.class);
+    } catch (IllegalArgumentException e) {
+      throw new IOException("coordinator " + coordinator + " sent a malformed policy: " + e.getMessage(), e);
+    }
   }
 }

@@ -108,7 +108,7 @@ class ParserFuzzTest {
   @FuzzTest(maxDuration = "60s")
   void coordinatorMessages(byte[] data) {
     for (Class<?> type : new Class<?>[] {CoordinatorMessages.PlacementRequest.class,
-        CoordinatorMessages.PlacementGrant.class}) {
+        CoordinatorMessages.PlacementGrant.class, CoordinatorMessages.Policy.class}) {
       try {
         JsonCodec.parse(data, type);
       } catch (IllegalArgumentException expected) {

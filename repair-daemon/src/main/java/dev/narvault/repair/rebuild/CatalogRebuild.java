@@ -2,6 +2,7 @@ package dev.narvault.repair.rebuild;
 
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.holder.HolderClient;
@@ -26,6 +27,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Rebuilds the catalog from what the holders hold. Every holder lists its fragments; those that
@@ -33,7 +36,9 @@ import java.util.Set;
  * manifest restores its pack, its NARs and, from the listings, where its fragments are; each alias
  * document restores one more store path naming an archived object. Holders are untrusted: a
  * document counts only with a valid signature, and a listing only says where to look (every
- * byte read later is verified against the manifest).
+ * byte read later is verified against the manifest): restored fragment rows are
+ * {@link FragmentPlacement#UNVERIFIED} until an audit passes, and a holder gets at most one row
+ * per pack however many of its fragments it lists.
  */
 public final class CatalogRebuild {
   private static final int PAGE = 10_000;
@@ -108,16 +113,13 @@ public final class CatalogRebuild {
         switch (ManifestCodec.DocumentKind.of(bytes)) {
           case MANIFEST -> {
             Manifest m = ManifestCodec.verify(bytes, archiveKeys);
-            Map<Integer, List<String>> byIndex = new HashMap<>();
-            int found = 0;
-            for (Manifest.Fragment f : m.fragments()) {
-              List<String> at = whereIs.getOrDefault(f.id().hex(), List.of());
-              byIndex.put(f.index(), at);
-              found += at.isEmpty() ? 0 : 1;
-            }
+            String packId = ManifestCodec.packId(m);
+            Map<Integer, List<String>> byIndex = oneIndexPerHolder(packId, m, whereIs);
+            long found = byIndex.values().stream().filter(at -> !at.isEmpty()).count();
             incomplete += found < m.dataFragmentCount() ? 1 : 0;
-            target.restorePack(ManifestCodec.packId(m), m, new String(bytes, StandardCharsets.UTF_8), byIndex,
-                Optional.of(copies), clock.millis());
+            // A listing only says where to look: the copies count once they pass an audit.
+            target.restorePack(packId, m, new String(bytes, StandardCharsets.UTF_8), byIndex,
+                FragmentPlacement.UNVERIFIED, Optional.of(copies), clock.millis());
             packs++;
             nars += m.nars().size();
           }
@@ -145,6 +147,42 @@ public final class CatalogRebuild {
       }
     }
     return new Result(holders.size(), listed, packs, nars, restoredAliases, incomplete);
+  }
+
+  /**
+   * Who holds each fragment index of a pack, by the listings, with at most one index per holder:
+   * placement never gives a holder two fragments of one pack, so a holder listing several is
+   * lying about all but one at best. It keeps the lowest index it alone lists (likely the one it
+   * was given), else the lowest it lists; the others are reported and not recorded. A liar
+   * listing every fragment id thus gains one unverified row, which its next audit settles.
+   */
+  Map<Integer, List<String>> oneIndexPerHolder(String packId, Manifest m, Map<String, List<String>> whereIs) {
+    Map<Integer, List<String>> listers = new TreeMap<>();
+    Map<String, TreeSet<Integer>> listed = new TreeMap<>();
+    for (Manifest.Fragment f : m.fragments()) {
+      List<String> at = whereIs.getOrDefault(f.id().hex(), List.of()).stream().distinct().toList();
+      listers.put(f.index(), at);
+      for (String h : at) {
+        listed.computeIfAbsent(h, x -> new TreeSet<>()).add(f.index());
+      }
+    }
+    Map<String, Integer> kept = new HashMap<>();
+    for (Map.Entry<String, TreeSet<Integer>> e : listed.entrySet()) {
+      String holder = e.getKey();
+      TreeSet<Integer> indexes = e.getValue();
+      int keep = indexes.stream().filter(i -> listers.get(i).size() == 1).findFirst().orElse(indexes.first());
+      kept.put(holder, keep);
+      if (indexes.size() > 1) {
+        List<Integer> ignored = indexes.stream().filter(i -> i != keep).toList();
+        progress.println("  pack " + packId.substring(0, Math.min(12, packId.length())) + ": holder " + holder
+            + " lists " + indexes.size() + " of its fragments; recorded index " + keep + " only, ignored "
+            + ignored);
+      }
+    }
+    Map<Integer, List<String>> byIndex = new HashMap<>();
+    listers.forEach((index, at) -> byIndex.put(index,
+        at.stream().filter(h -> kept.get(h) == index.intValue()).toList()));
+    return byIndex;
   }
 
   /** The fragment's bytes if it begins like a signed document (and is small enough to be one). */

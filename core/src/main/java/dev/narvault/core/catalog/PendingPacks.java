@@ -1,0 +1,72 @@
+package dev.narvault.core.catalog;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+
+/**
+ * Packs a migrate worker is placing but has not committed: registered before the worker asks for
+ * a placement, renewed while it uploads, confirms and commits, finished once the pack is
+ * committed (or given up). Garbage collection collects the fragments of expired placement orders
+ * that no committed pack names; it must also skip the orders of a pack still {@link #pending},
+ * or a worker slower than the orders' lifetime would commit a pack whose fragments were deleted.
+ *
+ * <p>A worker that dies stops renewing: its packs are no longer pending once {@code untilMillis}
+ * passes, and their fragments become garbage as before.
+ */
+public final class PendingPacks {
+  private final Jdbc db;
+
+  PendingPacks(Jdbc db) {
+    this.db = db;
+  }
+
+  /**
+   * Marks {@code packId} pending for {@code worker} until {@code untilMillis} (registering it, or
+   * renewing it). A renewal never shortens what is recorded: another worker placing the same
+   * pack (same content, same id) keeps it pending as long as either renews.
+   */
+  public void renew(String packId, String worker, long untilMillis) throws CatalogException {
+    if (packId.isEmpty() || worker.isEmpty()) {
+      throw new IllegalArgumentException("a pending pack needs a pack id and a worker, got '" + packId + "', '"
+          + worker + "'");
+    }
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "INSERT INTO pending_packs (pack_id, worker, until_millis) VALUES (?, ?, ?) "
+              + "ON CONFLICT (pack_id) DO UPDATE SET worker = excluded.worker, until_millis = CASE "
+              + "WHEN pending_packs.until_millis > excluded.until_millis THEN pending_packs.until_millis "
+              + "ELSE excluded.until_millis END")) {
+        ps.setString(1, packId);
+        ps.setString(2, worker);
+        ps.setLong(3, untilMillis);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** The pack is committed, or its worker gave it up: no longer pending. Repeating it is harmless. */
+  public void finish(String packId) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement("DELETE FROM pending_packs WHERE pack_id = ?")) {
+        ps.setString(1, packId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Whether a worker is placing {@code packId} and renewed it to {@code nowMillis} or later. */
+  public boolean pending(String packId, long nowMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT 1 FROM pending_packs WHERE pack_id = ? AND until_millis >= ?")) {
+        ps.setString(1, packId);
+        ps.setLong(2, nowMillis);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+}

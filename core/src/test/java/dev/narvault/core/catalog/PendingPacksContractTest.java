@@ -1,0 +1,74 @@
+package dev.narvault.core.catalog;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Pending packs, on every backend (SQLite, and PostgreSQL when CI starts one). */
+class PendingPacksContractTest {
+  @TempDir
+  static Path dir;
+
+  static Stream<String> backends() {
+    return CatalogContractTest.backends();
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void pending_untilItsTime_thenNot(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      PendingPacks pending = c.pendingPacks();
+      assertFalse(pending.pending("p1", 0), "never registered");
+      pending.renew("p1", "w1", 1_000);
+      assertTrue(pending.pending("p1", 999));
+      assertTrue(pending.pending("p1", 1_000));
+      assertFalse(pending.pending("p1", 1_001), "its worker stopped renewing");
+      assertFalse(pending.pending("p2", 0), "only the pack registered");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void renew_extends_neverShortens_andRegistersAgainAfterExpiry(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      PendingPacks pending = c.pendingPacks();
+      pending.renew("p1", "w1", 1_000);
+      pending.renew("p1", "w1", 5_000);
+      assertTrue(pending.pending("p1", 4_000));
+      pending.renew("p1", "w2", 2_000);
+      assertTrue(pending.pending("p1", 4_000), "a second worker placing the same pack does not shorten it");
+      pending.renew("p1", "w1", 9_000);
+      assertTrue(pending.pending("p1", 8_000));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void finish_endsIt_andRepeatingIsHarmless(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      PendingPacks pending = c.pendingPacks();
+      pending.renew("p1", "w1", 1_000);
+      pending.renew("p2", "w1", 1_000);
+      pending.finish("p1");
+      pending.finish("p1");
+      pending.finish("never-registered");
+      assertFalse(pending.pending("p1", 0));
+      assertTrue(pending.pending("p2", 0), "other packs stay pending");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void renew_withoutPackOrWorker_isRefused(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      assertThrows(IllegalArgumentException.class, () -> c.pendingPacks().renew("", "w1", 1));
+      assertThrows(IllegalArgumentException.class, () -> c.pendingPacks().renew("p1", "", 1));
+    }
+  }
+}

@@ -1,0 +1,81 @@
+package dev.narvault.encoder;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.CatalogException;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What one migrate worker keeps alive in the catalog while it works, renewed together on one
+ * rhythm ({@link #renew}, every quarter of the lifetime): its claims on S3 objects, so that other
+ * workers leave those objects alone, and the packs it is placing and has not committed
+ * ({@link Catalog#pendingPacks()}), so that garbage collection leaves their fragments alone
+ * however long placing, confirming and committing take. A worker that dies stops renewing, and
+ * both lapse within {@code lifetime}.
+ */
+final class WorkerLeases {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerLeases.class);
+
+  /** Work done while a pack is pending. */
+  @FunctionalInterface
+  interface Work<T> {
+    T run() throws IOException;
+  }
+
+  private final Catalog catalog;
+  private final String worker;
+  private final Duration lifetime;
+  private final InstantSource clock;
+  private final Set<String> pending = ConcurrentHashMap.newKeySet();
+
+  WorkerLeases(Catalog catalog, String worker, Duration lifetime, InstantSource clock) {
+    this.catalog = catalog;
+    this.worker = worker;
+    this.lifetime = lifetime;
+    this.clock = clock;
+  }
+
+  /** How often {@link #renew} should run: a quarter of the lifetime (at least 250 ms). */
+  Duration renewEvery() {
+    return Duration.ofMillis(Math.max(250, lifetime.toMillis() / 4));
+  }
+
+  /**
+   * Extends this worker's object claims and pending packs to a lifetime from now. Synchronized
+   * with finishing a pack, so that a renewal never marks a finished pack pending again.
+   */
+  synchronized void renew() throws CatalogException {
+    long until = clock.millis() + lifetime.toMillis();
+    catalog.journal().renewClaims(worker, until);
+    for (String packId : pending) {
+      catalog.pendingPacks().renew(packId, worker, until);
+    }
+  }
+
+  /**
+   * Runs {@code work} with {@code packId} pending: registered before it starts (so before any
+   * placement order for it exists), renewed meanwhile, finished when it ends, committed or not.
+   */
+  <T> T whilePending(String packId, Work<T> work) throws IOException {
+    pending.add(packId);
+    try {
+      catalog.pendingPacks().renew(packId, worker, clock.millis() + lifetime.toMillis());
+      return work.run();
+    } finally {
+      synchronized (this) {
+        pending.remove(packId);
+        try {
+          catalog.pendingPacks().finish(packId);
+        } catch (CatalogException e) {
+          // It lapses by itself within the lifetime; the work's own outcome stands.
+          LOG.warn("pack {}: could not end its pending mark: {}", packId, e.getMessage());
+        }
+      }
+    }
+  }
+}

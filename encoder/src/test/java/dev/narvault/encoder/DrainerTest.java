@@ -1,0 +1,330 @@
+package dev.narvault.encoder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.archive.Archive;
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.Journal;
+import dev.narvault.core.coordinator.CoordinatorMessages;
+import dev.narvault.core.erasure.BackblazeCodec;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.pack.FragmentDigest;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackEncoder;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.pack.PackSource;
+import dev.narvault.core.s3.ObjectNotFoundException;
+import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.core.s3.OpenedObject;
+import dev.narvault.core.s3.StoredObject;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The drain deletes an S3 object only when its pack is safely placed as the catalog says right
+ * then: fragments stored on holders heard from and reached within the coordinator's liveness
+ * window, not disqualified, suspect or leaving, and counted within the failure-domain limits.
+ * A pack with RS(4,4) and the default r = ⌈m/2⌉ = 2 needs 6 fragments that count.
+ */
+class DrainerTest {
+  private static final long HOUR = Duration.ofHours(1).toMillis();
+  private static final CoordinatorMessages.Policy POLICY = new CoordinatorMessages.Policy(HOUR, -1, -1, -1);
+
+  @TempDir
+  Path dir;
+
+  private final FakeClock clock = new FakeClock(1_000_000);
+  private final FakeObjects s3 = new FakeObjects();
+  private Catalog catalog;
+  private Manifest manifest;
+  private String packId;
+
+  /** Time that moves only when a test says so. */
+  static final class FakeClock implements InstantSource {
+    long millis;
+
+    FakeClock(long millis) {
+      this.millis = millis;
+    }
+
+    void advance(long by) {
+      millis += by;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis);
+    }
+  }
+
+  /** A bucket in memory: what the drain stats, copies and deletes. */
+  static final class FakeObjects implements ObjectSource {
+    final Map<String, byte[]> objects = new TreeMap<>();
+
+    @Override
+    public void list(String prefix, Consumer<StoredObject> each) {
+      objects.forEach((k, v) -> {
+        if (k.startsWith(prefix)) {
+          each.accept(new StoredObject(k, v.length, Instant.EPOCH));
+        }
+      });
+    }
+
+    @Override
+    public OpenedObject openObject(String key, Optional<String> range) {
+      throw new UnsupportedOperationException("the drain never reads S3");
+    }
+
+    @Override
+    public StoredObject stat(String key) throws ObjectNotFoundException {
+      byte[] bytes = objects.get(key);
+      if (bytes == null) {
+        throw new ObjectNotFoundException(key);
+      }
+      return new StoredObject(key, bytes.length, Instant.EPOCH);
+    }
+
+    @Override
+    public void put(String key, byte[] bytes, String contentType) {
+      objects.put(key, bytes);
+    }
+
+    @Override
+    public void put(String key, Path file, String contentType) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void delete(String key) {
+      objects.remove(key);
+    }
+
+    @Override
+    public void copyTo(String key, String bucket, Optional<String> storageClass) {
+      throw new UnsupportedOperationException("these tests delete");
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  @BeforeEach
+  void openCatalog() throws Exception {
+    catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
+    Random random = new Random(11);
+    ByteArrayOutputStream pack = new ByteArrayOutputStream();
+    List<Manifest.Nar> nars = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      byte[] object = new byte[900 + i];
+      random.nextBytes(object);
+      Sha256Hash h = Sha256Hash.of(object);
+      String url = "nar/" + h.toNix32() + ".nar";
+      NarInfo info = NarInfo.create(StorePath.makeSourcePath("p" + i, h, List.of()), url, "none", h, object.length, h,
+          object.length, List.of());
+      nars.add(new Manifest.Nar(url, pack.size(), object.length, h.toNixString(), info.text()));
+      pack.writeBytes(object);
+      s3.put(url, object, "application/x-nix-nar");
+    }
+    byte[] bytes = pack.toByteArray();
+    PackLayout layout = PackLayout.of(4, 4, bytes.length, 512);
+    List<OutputStream> sinks = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      sinks.add(OutputStream.nullOutputStream());
+    }
+    List<FragmentDigest> digests = new PackEncoder(new BackblazeCodec(4, 4)).encode(PackSource.of(bytes), layout, sinks);
+    manifest = Manifest.of(layout, digests, nars);
+    packId = ManifestCodec.packId(manifest);
+  }
+
+  @AfterEach
+  void closeCatalog() {
+    catalog.close();
+  }
+
+  /** Holders h0..h7, one fragment each, at these proven addresses; heard from and reached now. */
+  private void placeOn(List<String> addresses) throws Exception {
+    List<String> holders = new ArrayList<>();
+    for (int i = 0; i < addresses.size(); i++) {
+      String id = "h" + i;
+      catalog.registerHolder(HolderRecord.registering(id, "http://" + addresses.get(i) + ":7070", "k:" + id, 1L << 30,
+          0, 0, "v", "", "", clock.millis(), addresses.get(i)), clock.millis());
+      holders.add(id);
+    }
+    catalog.recordPack(packId, manifest, "{}", holders, clock.millis());
+  }
+
+  /** Each holder in a wider network of its own. */
+  private void placeApart() throws Exception {
+    List<String> addresses = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      addresses.add("10." + (i + 1) + ".0.1");
+    }
+    placeOn(addresses);
+  }
+
+  /** The holder heartbeats and the coordinator reaches it, now. */
+  private void alive(String holderId) throws Exception {
+    catalog.recordHeartbeat(holderId, 0, 1, "v", clock.millis(), clock.millis());
+    catalog.registry().recordContact(holderId, true, clock.millis());
+  }
+
+  private void verifyAll() throws Exception {
+    for (Manifest.Nar nar : manifest.nars()) {
+      catalog.journal().advance(nar.key(), Journal.State.COMMITTED, Journal.State.VERIFIED, clock.millis());
+    }
+  }
+
+  private Drainer drainer(CoordinatorMessages.Policy policy) {
+    // The holders are never read: verified entries are not read back again, and unsafe packs not at all.
+    Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
+    return new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(),
+        Optional.empty(), -1), policy, clock);
+  }
+
+  private List<Journal.State> states() throws Exception {
+    List<Journal.State> states = new ArrayList<>();
+    for (Manifest.Nar nar : manifest.nars()) {
+      states.add(catalog.journal().state(nar.parsedNarInfo().storePath().hashPart()).orElseThrow());
+    }
+    return states;
+  }
+
+  @Test
+  void drainPending_safePack_deletesVerifiedObjects() throws Exception {
+    placeApart();
+    verifyAll();
+    clock.advance(HOUR / 2);
+    Drainer drainer = drainer(POLICY);
+    assertEquals(new Drainer.Safety(packId, 8, 6), drainer.safetyNow(packId));
+    drainer.drainPending();
+    assertTrue(s3.objects.isEmpty(), "every object deleted");
+    assertEquals(List.of(Journal.State.DRAINED, Journal.State.DRAINED, Journal.State.DRAINED), states());
+    assertEquals(new Drainer.Result(3, manifest.nars().stream().mapToLong(Manifest.Nar::length).sum(), 0),
+        drainer.result());
+  }
+
+  @Test
+  void drainPending_verifiedEntryWhosePackDegradedSince_isNotDeleted_andIsCommittedAgain() throws Exception {
+    placeApart();
+    verifyAll();
+    // A week later: three holders went silent; the other five still heartbeat and answer.
+    clock.advance(Duration.ofDays(7).toMillis());
+    for (int i = 0; i < 5; i++) {
+      alive("h" + i);
+    }
+    Drainer drainer = drainer(POLICY);
+    assertEquals(new Drainer.Safety(packId, 5, 6), drainer.safetyNow(packId));
+    drainer.drainPending();
+    assertEquals(3, s3.objects.size(), "the S3 copies stay");
+    assertEquals(List.of(Journal.State.COMMITTED, Journal.State.COMMITTED, Journal.State.COMMITTED), states(),
+        "to be read back again before any delete");
+    assertEquals(new Drainer.Result(0, 0, 0), drainer.result());
+  }
+
+  @Test
+  void safetyNow_fragmentsAllInOneWiderNetwork_countOnlyHalfTheParity() throws Exception {
+    List<String> addresses = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      addresses.add("10.1." + (i + 1) + ".1");
+    }
+    placeOn(addresses);
+    assertEquals(new Drainer.Safety(packId, 2, 6), drainer(POLICY).safetyNow(packId), "floor(m/2) of one /16");
+    verifyAll();
+    drainer(POLICY).drainPending();
+    assertEquals(3, s3.objects.size());
+    // The coordinator's limits, not a constant: allowing all eight in one /16 makes it safe.
+    assertEquals(new Drainer.Safety(packId, 8, 6),
+        drainer(new CoordinatorMessages.Policy(HOUR, 1, 8, -1)).safetyNow(packId));
+  }
+
+  @Test
+  void safetyNow_fragmentsInOneNetwork_countOnce() throws Exception {
+    List<String> addresses = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      addresses.add("10.1.1." + (i + 1));
+    }
+    placeOn(addresses);
+    assertEquals(new Drainer.Safety(packId, 1, 6), drainer(POLICY).safetyNow(packId));
+  }
+
+  @Test
+  void safetyNow_holderThatHeartbeatsButIsNotReached_doesNotCount() throws Exception {
+    placeApart();
+    clock.advance(2 * HOUR);
+    for (int i = 0; i < 8; i++) {
+      catalog.recordHeartbeat("h" + i, 0, 1, "v", clock.millis(), clock.millis());
+    }
+    for (int i = 0; i < 5; i++) {
+      catalog.registry().recordContact("h" + i, true, clock.millis());
+    }
+    assertEquals(new Drainer.Safety(packId, 5, 6), drainer(POLICY).safetyNow(packId),
+        "three holders heartbeat but the coordinator has not reached them for two hours");
+    catalog.registry().recordContact("h5", true, clock.millis());
+    assertTrue(drainer(POLICY).safetyNow(packId).safe());
+  }
+
+  @Test
+  void safetyNow_livenessWindowIsTheCoordinators() throws Exception {
+    placeApart();
+    clock.advance(2 * HOUR);
+    assertEquals(0, drainer(POLICY).safetyNow(packId).counted());
+    assertEquals(8, drainer(new CoordinatorMessages.Policy(3 * HOUR, -1, -1, -1)).safetyNow(packId).counted());
+  }
+
+  @Test
+  void safetyNow_disqualifiedHolders_doNotCount() throws Exception {
+    placeApart();
+    for (String h : List.of("h0", "h1", "h2")) {
+      // Failed audits of a fragment it does not hold here: its rows of this pack stay stored.
+      while (!catalog.holder(h).orElseThrow().disqualified()) {
+        catalog.recordAudit(h, "f".repeat(64), false, "wrong bytes", clock.millis());
+      }
+    }
+    assertEquals(new Drainer.Safety(packId, 5, 6), drainer(POLICY).safetyNow(packId));
+  }
+
+  @Test
+  void safetyNow_suspectOrLeavingHolders_doNotCount() throws Exception {
+    placeApart();
+    while (!catalog.holder("h0").orElseThrow().suspect()) {
+      catalog.recordAudit("h0", "f".repeat(64), false, "wrong bytes", clock.millis());
+    }
+    catalog.custody().markExiting("h1");
+    catalog.custody().markExiting("h2");
+    assertFalse(catalog.holder("h0").orElseThrow().disqualified());
+    assertEquals(new Drainer.Safety(packId, 5, 6), drainer(POLICY).safetyNow(packId));
+  }
+
+  @Test
+  void drainPending_committedEntryOfAnUnsafePack_isLeftWithoutReadingBack() throws Exception {
+    placeApart();
+    clock.advance(2 * HOUR);
+    Drainer drainer = drainer(POLICY);
+    drainer.drainPending();
+    assertEquals(3, s3.objects.size());
+    assertEquals(List.of(Journal.State.COMMITTED, Journal.State.COMMITTED, Journal.State.COMMITTED), states());
+    assertEquals(new Drainer.Result(0, 0, 0), drainer.result(), "not a failure: no holder was asked");
+  }
+}

@@ -1,0 +1,84 @@
+package dev.narvault.encoder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.catalog.Catalog;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A worker's pending packs and object claims stay alive while it renews them, and only then. */
+class WorkerLeasesTest {
+  private static final Duration LIFETIME = Duration.ofSeconds(60);
+
+  @TempDir
+  Path dir;
+
+  private final DrainerTest.FakeClock clock = new DrainerTest.FakeClock(1_000_000);
+
+  @Test
+  void whilePending_thePackIsPendingDuringTheWork_andNotAfter() throws Exception {
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
+      WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
+      assertEquals("placed", leases.whilePending("p1", () -> {
+        assertTrue(catalog.pendingPacks().pending("p1", clock.millis()), "registered before the work starts");
+        return "placed";
+      }));
+      assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "finished once committed");
+    }
+  }
+
+  @Test
+  void whilePending_aFailedPlacement_isNotLeftPending() throws Exception {
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
+      WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
+      assertThrows(IOException.class, () -> leases.whilePending("p1", () -> {
+        throw new IOException("no holders");
+      }));
+      assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "its fragments may be collected now");
+    }
+  }
+
+  @Test
+  void renew_keepsASlowPlacementPendingPastItsLifetime_andTheClaimsTaken() throws Exception {
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
+      WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
+      assertTrue(catalog.journal().claimObject("nar/a.nar", "w1", clock.millis(), clock.millis() + LIFETIME.toMillis()));
+      leases.whilePending("p1", () -> {
+        // Ten lifetimes of slow uploads, renewed on the rhythm.
+        for (int i = 0; i < 40; i++) {
+          clock.advance(leases.renewEvery().toMillis());
+          leases.renew();
+          assertTrue(catalog.pendingPacks().pending("p1", clock.millis()));
+          assertFalse(catalog.journal().claimObject("nar/a.nar", "w2", clock.millis(), clock.millis() + 1),
+              "another worker leaves the object alone");
+        }
+        return null;
+      });
+      assertFalse(catalog.pendingPacks().pending("p1", clock.millis()));
+    }
+  }
+
+  @Test
+  void aWorkerThatStopsRenewing_losesItsPendingPacksWithinTheLifetime() throws Exception {
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
+      WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
+      leases.whilePending("p1", () -> {
+        clock.advance(LIFETIME.toMillis() + 1);
+        assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "dead workers are not waited for");
+        return null;
+      });
+    }
+  }
+
+  @Test
+  void renewEvery_isAQuarterOfTheLifetime() {
+    assertEquals(Duration.ofSeconds(15), new WorkerLeases(null, "w", LIFETIME, clock).renewEvery());
+    assertEquals(Duration.ofMillis(250), new WorkerLeases(null, "w", Duration.ofMillis(400), clock).renewEvery());
+  }
+}
