@@ -62,7 +62,7 @@ public final class GarbageCollector {
   boolean wholeWithout(Custody.Garbage g) throws CatalogException {
     var shape = catalog.custody().shape(g.packId());
     if (shape.isEmpty()) {
-      return true; // PENDING-WIRE: !catalog.pendingPacks().pending(g.packId(), clock.millis())
+      return !catalog.pendingPacks().pending(g.packId(), clock.millis());
     }
     long now = clock.millis();
     Map<String, HolderRecord> byId = new HashMap<>();
