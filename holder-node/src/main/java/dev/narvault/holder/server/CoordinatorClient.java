@@ -20,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,13 +55,13 @@ final class CoordinatorClient {
   }
 
   void register(URI endpoint, FragmentStore store, String version, String operator, String location) throws IOException {
-    send("/v1/register", new HolderMessages.Registration(HolderMessages.Registration.TYPE, holderId, timestamp(),
+    send("/v1/register", ts -> new HolderMessages.Registration(HolderMessages.Registration.TYPE, holderId, ts,
         identity.publicKey().toString(), endpoint.toString(), store.capacityBytes(), store.usedBytes(),
         store.fragmentCount(), version, operator, location));
   }
 
   void heartbeat(FragmentStore store, String version) throws IOException {
-    send("/v1/heartbeat", new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, holderId, timestamp(),
+    send("/v1/heartbeat", ts -> new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, holderId, ts,
         store.usedBytes(), store.fragmentCount(), version));
   }
 
@@ -80,8 +81,8 @@ final class CoordinatorClient {
     }
     for (FragmentId id : pending) {
       try {
-        send("/v1/scrub-report", new HolderMessages.ScrubReport(HolderMessages.ScrubReport.TYPE, holderId,
-            timestamp(), id.hex()));
+        send("/v1/scrub-report", ts -> new HolderMessages.ScrubReport(HolderMessages.ScrubReport.TYPE, holderId,
+            ts, id.hex()));
         synchronized (unreported) {
           unreported.remove(id);
         }
@@ -94,17 +95,18 @@ final class CoordinatorClient {
 
   /** Announces that this holder is leaving; returns the coordinator's answer (fragments still to move). */
   String exit() throws IOException {
-    return send("/v1/exit", new HolderMessages.Exit(HolderMessages.Exit.TYPE, holderId, timestamp()));
+    return send("/v1/exit", ts -> new HolderMessages.Exit(HolderMessages.Exit.TYPE, holderId, ts));
   }
 
-  /** Strictly increasing timestamps, even within one millisecond: the coordinator drops repeats. */
-  private synchronized long timestamp() {
+  /**
+   * Signs and sends one message. Messages go one at a time, each stamped when it leaves with a
+   * timestamp above every earlier one (even within one millisecond): the coordinator refuses a
+   * message older than the last it accepted, so a heartbeat stamped first but arriving second
+   * would otherwise get an exit or scrub report refused as a replay.
+   */
+  private synchronized String send(String path, LongFunction<HolderMessages.Signed> message) throws IOException {
     lastMillis = Math.max(lastMillis + 1, clock.millis());
-    return lastMillis;
-  }
-
-  private String send(String path, HolderMessages.Signed message) throws IOException {
-    byte[] body = JsonCodec.toJson(message);
+    byte[] body = JsonCodec.toJson(message.apply(lastMillis));
     HttpRequest request = HttpRequest.newBuilder(URI.create(coordinator + path)).timeout(Duration.ofSeconds(10))
         .header("Content-Type", "application/json")
         .header(SignedMessages.HEADER, SignedMessages.sign(body, identity))
