@@ -156,9 +156,27 @@ public final class PlacementService implements PlacementAuthority {
     return FailureDomain.of(h.holderId(), h.seenAddress(), h.operator());
   }
 
+  /** What the catalog counts on each holder, refreshed by {@link #countedBytes(Map)} once a repair round. */
+  private volatile Map<String, Long> counted = Map.of();
+
+  /** The catalog's own count of bytes on each holder (see {@code Custody.countedBytesByHolder}). */
+  void countedBytes(Map<String, Long> bytesByHolder) {
+    counted = Map.copyOf(bytesByHolder);
+  }
+
+  /**
+   * A holder's free bytes: its capacity less the larger of what it reports and what the catalog
+   * counts on it, so under-reporting draws nothing beyond the capacity.
+   */
+  long freeBytes(HolderRecord h) {
+    long used = Math.max(h.usedBytes(), counted.getOrDefault(h.holderId(), 0L));
+    return Math.max(0, h.capacityBytes() - used);
+  }
+
   PlacementPolicy.Candidate candidate(HolderRecord h, long now) {
-    return new PlacementPolicy.Candidate(domain(h), h.freeBytes(),
-        PlacementPolicy.provenBytes(h.freeBytes(), h.auditsPassed()), h.audit().value(), rules.vetted(h, now));
+    long free = freeBytes(h);
+    return new PlacementPolicy.Candidate(domain(h), free, PlacementPolicy.provenBytes(free, h.auditsPassed()),
+        h.audit().value(), rules.vetted(h, now));
   }
 
   private static String abbreviate(String packId) {

@@ -281,12 +281,14 @@ public final class Repairer {
     return documents.repairDocuments();
   }
 
-  /** A holder is rebalanced when it reports more than this share of its capacity used. */
+  /** A holder is rebalanced when the catalog counts more than this share of its capacity on it. */
   static final double NEARLY_FULL = 0.90;
 
   /**
-   * Moves fragments off live holders that report more than {@value #NEARLY_FULL} of their
-   * capacity used (a volunteer lowered its capacity): up to {@code perHolder} fragments each, each
+   * Moves fragments off live holders on which the catalog counts more than {@value #NEARLY_FULL}
+   * of their capacity (a volunteer lowered its capacity; what a holder reports about its own use
+   * is not believed, so a stranger cannot make repair move fragments by reporting itself full):
+   * up to {@code perHolder} fragments each, each
    * copied (verified) to a holder chosen under the placement rules and committed like a repair,
    * which leaves the old copy superseded for garbage collection.
    *
@@ -294,9 +296,12 @@ public final class Repairer {
    */
   public int rebalanceOnce(int perHolder) throws CatalogException {
     View view = new View();
+    Map<String, Long> counted = custody.countedBytesByHolder();
+    placements.countedBytes(counted);
     int moved = 0;
     for (HolderRecord h : view.byId.values()) {
-      if (!rules.live(h, view.now) || h.capacityBytes() <= 0 || h.usedBytes() <= NEARLY_FULL * h.capacityBytes()) {
+      long used = counted.getOrDefault(h.holderId(), 0L);
+      if (!rules.live(h, view.now) || h.capacityBytes() <= 0 || used <= NEARLY_FULL * h.capacityBytes()) {
         continue;
       }
       for (int i = 0; i < perHolder; i++) {

@@ -23,12 +23,20 @@ final class FaultyStore extends ForwardingFragmentStore {
   volatile Mode mode = Mode.HONEST;
   /** How long a SLOW store waits before answering. */
   volatile long slowMillis = 300;
+  /** When not negative, the used bytes this store reports (a holder lying about its disk). */
+  volatile long reportedUsedBytes = -1;
   /** Fragment opens (one per read request) since the last reset. */
   final java.util.concurrent.atomic.AtomicInteger opens = new java.util.concurrent.atomic.AtomicInteger();
 
   FaultyStore(FragmentStore real, Path scratch) throws IOException {
     super(real);
     this.scratch = Files.createDirectories(scratch);
+  }
+
+  @Override
+  public long usedBytes() {
+    long lie = reportedUsedBytes;
+    return lie >= 0 ? lie : delegate().usedBytes();
   }
 
   @Override

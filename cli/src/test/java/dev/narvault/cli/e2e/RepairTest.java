@@ -147,6 +147,27 @@ class RepairTest {
     }
   }
 
+  @Test
+  void aHolderReportingItselfFull_hasNothingMoved_theCatalogsCountDecides() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      new CacheGenerator(key, cluster.objects).generate(List.of(60_000, 61_000, 62_000, 63_000), 24, 2);
+      cluster.migrate(key.publicKey(), 4, 2, 0, 70_000);
+      long fragmentsBefore = stored(cluster, 0);
+      assertTrue(fragmentsBefore >= 1, fragmentsBefore + " fragments");
+      // Holder 0 claims its disk is full: a stranger fishing for repair traffic, or a buggy report.
+      cluster.stores.get(0).reportedUsedBytes = cluster.holders.get(0).store().capacityBytes();
+      String id = cluster.holders.get(0).holderId();
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (cluster.catalog.holder(id).orElseThrow().usedBytes() < cluster.holders.get(0).store().capacityBytes()) {
+        assertTrue(System.nanoTime() < deadline, "the lying heartbeat did not arrive");
+        Thread.sleep(50);
+      }
+      assertEquals(0, cluster.coordinator.repairer().rebalanceOnce(2), "nothing moves on a holder's say-so");
+      assertEquals(fragmentsBefore, stored(cluster, 0));
+    }
+  }
+
   /** Pack fragments the catalog counts as stored on holder {@code i}. */
   private static long stored(Cluster cluster, int i) throws Exception {
     return cluster.catalog.custody().storedFragments(cluster.holders.get(i).holderId());

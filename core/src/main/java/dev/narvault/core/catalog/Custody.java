@@ -472,6 +472,40 @@ public final class Custody {
   }
 
   /**
+   * The bytes the catalog itself counts on each holder: every stored or unverified fragment
+   * ({@code ⌈pack length / k⌉} bytes each) and every stored copy of a signed document. This, not
+   * what a holder reports, is what rebalancing and placement believe: a holder cannot shed
+   * fragments (and cause repair traffic) by reporting itself full, nor draw more than its
+   * capacity by reporting itself empty. One aggregate over the copies; callers run it once a
+   * round, not per decision.
+   */
+  public java.util.Map<String, Long> countedBytesByHolder() throws CatalogException {
+    return db.locked(() -> {
+      java.util.Map<String, Long> bytes = new java.util.HashMap<>();
+      try (PreparedStatement ps = db.connection().prepareStatement("""
+          SELECT f.holder_id, SUM((p.pack_length + p.data_fragments - 1) / p.data_fragments)
+          FROM fragments f JOIN packs p ON p.pack_id = f.pack_id
+          WHERE f.state IN ('stored', 'unverified') GROUP BY f.holder_id""");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          bytes.merge(rs.getString(1), rs.getLong(2), Long::sum);
+        }
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement("""
+          SELECT c.holder_id, SUM(COALESCE(LENGTH(d.body), LENGTH(p.signed_manifest), 0))
+          FROM document_copies c JOIN documents d ON d.doc_id = c.doc_id
+          LEFT JOIN packs p ON d.kind = 'manifest' AND p.pack_id = d.pack_id
+          WHERE c.state = 'stored' GROUP BY c.holder_id""");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          bytes.merge(rs.getString(1), rs.getLong(2), Long::sum);
+        }
+      }
+      return bytes;
+    });
+  }
+
+  /**
    * A copy on this holder to audit, picked by a random fragment id {@code fromHex}: the first
    * stored or unverified one at or after it, wrapping around (fragment ids are hashes, so this is
    * close to uniform). Uses the (holder, fragment id) index.

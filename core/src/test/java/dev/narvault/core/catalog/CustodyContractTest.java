@@ -174,6 +174,35 @@ class CustodyContractTest {
 
   @ParameterizedTest
   @MethodSource("backends")
+  void countedBytes_areTheCatalogsOwnCount_storedCopiesOnly(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      Manifest m = CatalogContractTest.manifest(2, 21);
+      for (int h = 0; h < 8; h++) {
+        CatalogContractTest.register(c, "h" + h, "http://h" + h, 1);
+      }
+      String packId = ManifestCodec.packId(m);
+      String signed = "{\"signed\":\"manifest of twenty-one bytes or so\"}";
+      c.recordPack(packId, m, signed, List.of("h0", "h1", "h2", "h3", "h4"),
+          java.util.Optional.of(new Catalog.DocumentCopies("d" + packId, List.of("h0", "h6"))), 1);
+      long fragment = Math.ceilDiv(m.packLength(), (long) m.dataFragmentCount());
+      var counted = c.custody().countedBytesByHolder();
+      assertEquals(fragment + signed.length(), counted.get("h0"), "a fragment and the manifest's copy");
+      assertEquals(fragment, counted.get("h1"));
+      assertEquals(signed.length(), counted.get("h6"));
+      assertFalse(counted.containsKey("h7"), "nothing on h7");
+      // A superseded copy is not counted: the holder's bytes moved to the holder that took over.
+      String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals("h0")).findFirst()
+          .orElseThrow().fragmentId();
+      assertTrue(c.custody().claim(packId, "w", 1, 100));
+      c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h5")));
+      counted = c.custody().countedBytesByHolder();
+      assertEquals((long) signed.length(), counted.get("h0"));
+      assertEquals(fragment, counted.get("h5"));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
   void storedFragmentNear_wrapsAround_andSkipsCopiesNotStored(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       String packId = pack(c, 14);
