@@ -98,13 +98,19 @@ public final class GarbageCollector {
   /** One round; returns how many copies were deleted (or found already gone). */
   public int collectOnce() throws CatalogException {
     long now = clock.millis();
-    List<String> reachable = catalog.holders().stream().filter(h -> rules.live(h, now))
-        .map(HolderRecord::holderId).toList();
+    // Holders in a new order and rows from a random pack id each round: copies that must be kept
+    // (their packs are not whole yet) never hide the garbage behind them.
+    List<String> reachable = new java.util.ArrayList<>(catalog.holders().stream().filter(h -> rules.live(h, now))
+        .map(HolderRecord::holderId).toList());
+    java.util.Collections.shuffle(reachable, java.util.concurrent.ThreadLocalRandom.current());
+    byte[] start = new byte[32];
+    java.util.concurrent.ThreadLocalRandom.current().nextBytes(start);
+    String from = java.util.HexFormat.of().formatHex(start);
     // An order's fragment is garbage only well after the order expired: by then no worker can
     // still be uploading it or about to commit it.
     long expiredBefore = now - PlacementService.ORDER_LIFETIME.toMillis();
     int deleted = 0;
-    for (Custody.Garbage g : catalog.custody().garbage(reachable, expiredBefore, PER_ROUND)) {
+    for (Custody.Garbage g : catalog.custody().garbage(reachable, expiredBefore, PER_ROUND, from)) {
       if (g.kind() != Custody.Garbage.Kind.DOCUMENT && !wholeWithout(g)) {
         metrics.garbageKept.increment();
         LOG.debug("keeping {} copy {} on holder {}: pack {} is not whole without it", g.kind(), g.fragmentId(),

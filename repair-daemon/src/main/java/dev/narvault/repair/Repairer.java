@@ -242,7 +242,7 @@ public final class Repairer {
       if (Thread.currentThread().isInterrupted()) {
         break;
       }
-      if (!pack.recoverable()) {
+      if (!pack.recoverable() && !withPartlyRottenCopies(pack)) {
         LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
             abbreviate(pack.packId()), pack.readable().cardinality(), pack.totalFragmentCount(),
             pack.dataFragmentCount());
@@ -377,9 +377,12 @@ public final class Repairer {
           + missing.size() + " missing); nothing read");
     }
     List<Integer> targets = missing.subList(0, Math.min(room, missing.size()));
-    Map<Integer, FragmentPlacement> sources = sources(rows, view);
-    List<Integer> copies = targets.stream().filter(sources::containsKey).toList();
-    List<Integer> decodes = targets.stream().filter(i -> !sources.containsKey(i)).toList();
+    Map<Integer, FragmentPlacement> readable = sources(rows, view);
+    List<Integer> copies = targets.stream().filter(readable::containsKey).toList();
+    List<Integer> decodes = targets.stream().filter(i -> !readable.containsKey(i)).toList();
+    // What decoding may read: readable copies, then copies with a bad block (their good blocks).
+    Map<Integer, FragmentPlacement> sources = new HashMap<>(partlyRotten(rows, view, readable));
+    sources.putAll(readable);
     Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + m,
         c -> Codecs.create(manifest.dataFragmentCount(), m));
     FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
@@ -408,7 +411,7 @@ public final class Repairer {
       if (!decodes.isEmpty()) {
         BitSet usable = new BitSet();
         sources.keySet().forEach(usable::set);
-        usable.andNot(rebuilder.failedSources());
+        usable.andNot(rebuilder.lostSources());
         if (usable.cardinality() >= manifest.dataFragmentCount()) {
           try {
             rebuilder.rebuild(decodes, usable, decoded.outputs());
@@ -477,6 +480,38 @@ public final class Repairer {
       }
     }
     return sources;
+  }
+
+  /**
+   * Whether copies found corrupt (a bad block somewhere), on live holders, make up the k indexes
+   * a pack lacks: their other blocks are verified like any and may still rebuild it. Asked only of
+   * packs that cannot be rebuilt otherwise.
+   */
+  private boolean withPartlyRottenCopies(PackHealth pack) throws CatalogException {
+    View view = new View();
+    BitSet indexes = (BitSet) pack.readable().clone();
+    for (FragmentPlacement p : catalog.placements(pack.packId())) {
+      if (FragmentPlacement.CORRUPT.equals(p.state()) && view.live(p.holderId())) {
+        indexes.set(p.fragmentIndex());
+      }
+    }
+    return indexes.cardinality() >= pack.dataFragmentCount();
+  }
+
+  /**
+   * Copies found corrupt on live holders, one per index that has no readable copy: sources of
+   * last resort for decoding (a copy with one bad block has good ones), never copied whole.
+   */
+  private static Map<Integer, FragmentPlacement> partlyRotten(List<FragmentPlacement> rows, View view,
+      Map<Integer, FragmentPlacement> sources) {
+    Map<Integer, FragmentPlacement> partial = new HashMap<>();
+    for (FragmentPlacement p : rows) {
+      if (FragmentPlacement.CORRUPT.equals(p.state()) && view.live(p.holderId())
+          && !sources.containsKey(p.fragmentIndex())) {
+        partial.putIfAbsent(p.fragmentIndex(), p);
+      }
+    }
+    return partial;
   }
 
   private static int rank(FragmentPlacement p, View view) {

@@ -232,6 +232,16 @@ public final class Custody {
    */
   public List<Garbage> garbage(Collection<String> reachable, long ordersExpiredBefore, int limit)
       throws CatalogException {
+    return garbage(reachable, ordersExpiredBefore, limit, "");
+  }
+
+  /**
+   * The same, each holder's fragment rows taken from pack id {@code fromPackId} on, wrapping
+   * around: a collector that starts each round somewhere else (pack ids are hashes) is not stuck
+   * on the first {@code limit} rows when those must be kept (their packs are not whole yet).
+   */
+  public List<Garbage> garbage(Collection<String> reachable, long ordersExpiredBefore, int limit, String fromPackId)
+      throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM placement_orders WHERE expires_millis < ? AND (EXISTS (SELECT 1 FROM fragments f "
@@ -242,10 +252,11 @@ public final class Custody {
         ps.executeUpdate();
       }
       List<Garbage> list = new ArrayList<>();
-      try (PreparedStatement rows = db.connection().prepareStatement(
-              "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint FROM fragments f "
-                  + "JOIN holders h ON h.holder_id = f.holder_id WHERE f.holder_id = ? AND f.state <> 'stored' "
-                  + "ORDER BY f.pack_id, f.fragment_index LIMIT ?");
+      String fragmentRows = "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint "
+          + "FROM fragments f JOIN holders h ON h.holder_id = f.holder_id WHERE f.holder_id = ? "
+          + "AND f.state <> 'stored' AND f.pack_id %s ? ORDER BY f.pack_id, f.fragment_index LIMIT ?";
+      try (PreparedStatement onward = db.connection().prepareStatement(fragmentRows.formatted(">="));
+          PreparedStatement before = db.connection().prepareStatement(fragmentRows.formatted("<"));
           PreparedStatement docs = db.connection().prepareStatement(
               "SELECT d.doc_id, c.holder_id, h.endpoint, d.pack_id FROM document_copies c "
                   + "JOIN documents d ON d.doc_id = c.doc_id JOIN holders h ON h.holder_id = c.holder_id "
@@ -258,12 +269,19 @@ public final class Custody {
           if (list.size() >= limit) {
             break;
           }
-          rows.setString(1, holder);
-          rows.setInt(2, limit);
-          try (ResultSet rs = rows.executeQuery()) {
-            while (rs.next() && list.size() < limit) {
-              list.add(new Garbage(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                  Garbage.Kind.FRAGMENT));
+          // Pack ids from fromPackId on, then those before it.
+          for (PreparedStatement rows : List.of(onward, before)) {
+            if (list.size() >= limit) {
+              break;
+            }
+            rows.setString(1, holder);
+            rows.setString(2, fromPackId);
+            rows.setInt(3, limit - list.size());
+            try (ResultSet rs = rows.executeQuery()) {
+              while (rs.next() && list.size() < limit) {
+                list.add(new Garbage(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                    Garbage.Kind.FRAGMENT));
+              }
             }
           }
           docs.setString(1, holder);

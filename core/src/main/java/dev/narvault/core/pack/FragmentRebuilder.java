@@ -16,8 +16,11 @@ import java.util.concurrent.Executor;
  * Rebuilds whole fragments of a pack from any {@code k} others, in stripes: each step reads the
  * same blocks of {@code k} source fragments at once (every block verified against the manifest),
  * decodes the wanted fragments for that stripe, verifies them too, and writes them out. Memory is
- * {@code (k + wanted) · stripe} whatever the pack size. A source that fails or lies is dropped
- * and replaced by the next one; the caller learns which through {@link #failedSources()}.
+ * {@code (k + wanted) · stripe} whatever the pack size. A source that fails is dropped and
+ * replaced by the next one; the caller learns which through {@link #failedSources()}. A source
+ * whose bytes do not match in one stripe (a bad block) is replaced for that stripe only: its good
+ * blocks still serve later stripes, asked after every source that has not been caught, so a
+ * pack with k − 1 clean fragments and one with a rotten block is still rebuilt.
  */
 public final class FragmentRebuilder {
   private final Manifest manifest;
@@ -30,6 +33,8 @@ public final class FragmentRebuilder {
   private static final Duration HEDGE_AFTER = Duration.ofSeconds(5);
 
   private final BitSet failed = new BitSet();
+  /** Failed sources not to ask again: unreachable, refusing, short; not those with a bad block. */
+  private final BitSet lost = new BitSet();
   private final Map<Integer, IOException> failures = new HashMap<>();
 
   /**
@@ -57,6 +62,14 @@ public final class FragmentRebuilder {
   /** Sources that failed (unreachable, short, or bytes that do not match the manifest), by index. */
   public BitSet failedSources() {
     return (BitSet) failed.clone();
+  }
+
+  /**
+   * Failed sources that are not asked again: every failed source but those whose failure was
+   * bytes that did not match (their other blocks may still serve).
+   */
+  public BitSet lostSources() {
+    return (BitSet) lost.clone();
   }
 
   /** Why a failed source failed. */
@@ -120,8 +133,7 @@ public final class FragmentRebuilder {
         try {
           bytes = blocks.read(w, first, end);
         } catch (IOException e) {
-          failed.set(w);
-          failures.put(w, e);
+          fail(w, e);
           throw e;
         }
         outputs.get(i).write(bytes, 0, blocks.byteLength(first, end));
@@ -133,15 +145,27 @@ public final class FragmentRebuilder {
   private byte[][] readSources(BitSet usable, int first, int end) throws IOException {
     int n = layout.totalFragmentCount();
     ArrayDeque<Integer> candidates = new ArrayDeque<>();
-    for (int i = usable.nextSetBit(0); i >= 0 && i < n; i = usable.nextSetBit(i + 1)) {
-      if (!failed.get(i)) {
-        candidates.add(i);
+    // Sources never caught first, then those caught with a bad block elsewhere (their other
+    // blocks are verified like any); lost ones not at all.
+    for (int round = 0; round < 2; round++) {
+      for (int i = usable.nextSetBit(0); i >= 0 && i < n; i = usable.nextSetBit(i + 1)) {
+        if (!lost.get(i) && failed.get(i) == (round == 1)) {
+          candidates.add(i);
+        }
       }
     }
-    return blocks.readAnyK(candidates, first, end, executor, HEDGE_AFTER, (why, index) -> {
-      failed.set(index);
+    return blocks.readAnyK(candidates, first, end, executor, HEDGE_AFTER, (why, index) -> fail(index, why));
+  }
+
+  private void fail(int index, IOException why) {
+    failed.set(index);
+    // A bad block, once seen, is what the caller hears: that copy no longer counts.
+    if (!(failures.get(index) instanceof FragmentCorruptException)) {
       failures.put(index, why);
-    });
+    }
+    if (!(why instanceof FragmentCorruptException)) {
+      lost.set(index);
+    }
   }
 
 }

@@ -174,6 +174,27 @@ class CustodyContractTest {
 
   @ParameterizedTest
   @MethodSource("backends")
+  void garbage_fromAnyPackId_wrapsAround_soKeptCopiesNeverHideTheRest(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      List<String> packs = new ArrayList<>(List.of(pack(c, 31), pack(c, 32), pack(c, 33)));
+      for (String packId : packs) {
+        String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals("h0")).findFirst()
+            .orElseThrow().fragmentId();
+        assertTrue(c.custody().claim(packId, "w", 1, 100));
+        c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h5")));
+      }
+      java.util.Collections.sort(packs);
+      Custody custody = c.custody();
+      assertEquals(packs.get(0), custody.garbage(List.of("h0"), 0, 1).getFirst().packId());
+      assertEquals(packs.get(1), custody.garbage(List.of("h0"), 0, 1, packs.get(1)).getFirst().packId());
+      assertEquals(List.of(packs.get(2), packs.get(0)), custody.garbage(List.of("h0"), 0, 2,
+          packs.get(1) + "0").stream().map(Custody.Garbage::packId).toList(), "from past the second, wrapping");
+      assertEquals(3, custody.garbage(List.of("h0"), 0, 10, packs.get(2)).size(), "each row once");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
   void countedBytes_areTheCatalogsOwnCount_storedCopiesOnly(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       Manifest m = CatalogContractTest.manifest(2, 21);

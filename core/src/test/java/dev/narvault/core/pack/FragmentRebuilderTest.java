@@ -72,6 +72,44 @@ class FragmentRebuilderTest {
   }
 
   @Test
+  void rebuild_sourcesWithABadBlockEach_stillServeTheirGoodBlocks() throws IOException {
+    BackblazeCodec codec = new BackblazeCodec(3, 3);
+    PackFixtures.Encoded e = PackFixtures.encode(codec, new int[] {9_000, 20_000, 3_333}, 512, 5);
+    byte[][] served = new byte[6][];
+    for (int i = 0; i < 6; i++) {
+      served[i] = e.fragments()[i].clone();
+    }
+    // Stripes of four 512-byte blocks: fragment 0 rots in the first stripe, fragment 1 in the second.
+    served[0][100] ^= 1;
+    served[1][2048 + 100] ^= 1;
+    FragmentReader reader = (index, offset, length) ->
+        Arrays.copyOfRange(served[index], (int) offset, (int) offset + length);
+    BitSet usable = all(4); // 0, 1, 2, 3: one clean source short of k + 1
+    FragmentRebuilder rebuilder = new FragmentRebuilder(e.manifest(), codec, reader, Runnable::run, 2048);
+    ByteArrayOutputStream f4 = new ByteArrayOutputStream();
+    ByteArrayOutputStream f5 = new ByteArrayOutputStream();
+    // Stripe 1 has only 2 and 3 clean, and 1 is bad there: 0's good second stripe makes k = 3.
+    rebuilder.rebuild(List.of(4, 5), usable, List.of(f4, f5));
+    assertArrayEquals(e.fragments()[4], f4.toByteArray());
+    assertArrayEquals(e.fragments()[5], f5.toByteArray());
+    assertEquals(BitSet.valueOf(new long[] {0b11}), rebuilder.failedSources(), "both rotten copies reported");
+    assertTrue(rebuilder.failure(0) instanceof FragmentCorruptException);
+    assertTrue(rebuilder.failure(1) instanceof FragmentCorruptException);
+    assertEquals(new BitSet(), rebuilder.lostSources(), "neither is lost: their good blocks served");
+
+    // A source that cannot be reached at all is lost: not asked again.
+    FragmentReader gone = (index, offset, length) -> {
+      if (index == 2) {
+        throw new IOException("holder gone");
+      }
+      return Arrays.copyOfRange(e.fragments()[index], (int) offset, (int) offset + length);
+    };
+    FragmentRebuilder again = new FragmentRebuilder(e.manifest(), codec, gone, Runnable::run, 2048);
+    again.rebuild(List.of(5), all(5), List.of(new ByteArrayOutputStream()));
+    assertEquals(BitSet.valueOf(new long[] {0b100}), again.lostSources());
+  }
+
+  @Test
   void rebuild_aWantedFragmentThatIsStillReadable_isCopiedVerified() throws IOException {
     PackFixtures.Encoded e = encoded();
     FragmentReader reader = (index, offset, length) ->
