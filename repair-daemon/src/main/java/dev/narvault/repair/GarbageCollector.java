@@ -5,14 +5,17 @@ import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderRefusedException;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.repair.policy.HolderRules;
 import java.io.IOException;
 import java.net.URI;
 import java.time.InstantSource;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.repair.policy.PackHealth;
@@ -100,8 +103,14 @@ public final class GarbageCollector {
     long now = clock.millis();
     // Holders in a new order and rows from a random pack id each round: copies that must be kept
     // (their packs are not whole yet) never hide the garbage behind them.
-    List<String> reachable = new java.util.ArrayList<>(catalog.holders().stream().filter(h -> rules.live(h, now))
-        .map(HolderRecord::holderId).toList());
+    Map<String, String> provenAt = new HashMap<>();
+    List<String> reachable = new java.util.ArrayList<>();
+    for (HolderRecord h : catalog.holders()) {
+      if (rules.live(h, now)) {
+        reachable.add(h.holderId());
+        provenAt.put(h.holderId(), h.seenAddress());
+      }
+    }
     java.util.Collections.shuffle(reachable, java.util.concurrent.ThreadLocalRandom.current());
     byte[] start = new byte[32];
     java.util.concurrent.ThreadLocalRandom.current().nextBytes(start);
@@ -110,7 +119,14 @@ public final class GarbageCollector {
     // still be uploading it or about to commit it.
     long expiredBefore = now - PlacementService.ORDER_LIFETIME.toMillis();
     int deleted = 0;
+    // A delete that cannot reach its holder counts against the holder's liveness, once a round:
+    // the rest of its garbage waits (no timeout per copy, no suspension score run down by one outage).
+    Set<String> unreached = new HashSet<>();
+    Set<String> reached = new HashSet<>();
     for (Custody.Garbage g : catalog.custody().garbage(reachable, expiredBefore, PER_ROUND, from)) {
+      if (unreached.contains(g.holderId())) {
+        continue;
+      }
       if (g.kind() != Custody.Garbage.Kind.DOCUMENT && !wholeWithout(g)) {
         metrics.garbageKept.increment();
         LOG.debug("keeping {} copy {} on holder {}: pack {} is not whole without it", g.kind(), g.fragmentId(),
@@ -118,15 +134,24 @@ public final class GarbageCollector {
         continue;
       }
       try {
-        boolean had = holders.delete(URI.create(g.endpoint()), new FragmentId(g.fragmentId()),
+        boolean had = holders.delete(URI.create(EndpointProver.pinned(g.endpoint(), provenAt.get(g.holderId()))), new FragmentId(g.fragmentId()),
             placements.deleteOrder(g.fragmentId(), g.holderId()));
+        if (reached.add(g.holderId())) {
+          catalog.registry().recordContact(g.holderId(), true, clock.millis());
+        }
         catalog.custody().forget(g);
         deleted++;
         metrics.garbageDeleted.increment();
         LOG.info("deleted {} copy {} from holder {} ({})", g.kind().name().toLowerCase(java.util.Locale.ROOT), g.fragmentId(),
             g.holderId(), had ? "deleted" : "was not there");
       } catch (IOException e) {
-        LOG.debug("holder {} could not delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
+        if (e instanceof HolderRefusedException refused && refused.status() < 500) {
+          LOG.debug("holder {} refused to delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
+          continue;
+        }
+        unreached.add(g.holderId());
+        catalog.registry().recordContact(g.holderId(), false, clock.millis());
+        LOG.debug("holder {} unreachable, could not delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
       }
     }
     return deleted;

@@ -93,7 +93,8 @@ public final class PlacementService implements PlacementAuthority {
       HolderRecord h = byId.get(chosen.get(i).holderId());
       Order.Signed order = new Order(Order.Action.PUT, new FragmentId(w.fragmentId()), w.size(), blockSize,
           h.holderId(), expires).signWith(coordinatorKey);
-      assignments.add(new CoordinatorMessages.Assignment(w.index(), h.holderId(), h.endpoint(),
+      assignments.add(new CoordinatorMessages.Assignment(w.index(), h.holderId(),
+          EndpointProver.pinned(h.endpoint(), h.seenAddress()),
           order.order().text(), order.signature()));
     }
     catalog.custody().recordOrders(packId, wanted.stream().map(CoordinatorMessages.Wanted::fragmentId).toList(),

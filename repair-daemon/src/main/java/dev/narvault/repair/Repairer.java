@@ -388,7 +388,9 @@ public final class Repairer {
     FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
       bandwidth.take(length);
       FragmentPlacement p = sources.get(index);
-      byte[] bytes = holders.read(URI.create(p.endpoint()), manifest.fragments().get(index).id(), offset, length);
+      HolderRecord on = view.byId.get(p.holderId());
+      String endpoint = on == null ? p.endpoint() : EndpointProver.pinned(p.endpoint(), on.seenAddress());
+      byte[] bytes = holders.read(URI.create(endpoint), manifest.fragments().get(index).id(), offset, length);
       metrics.repairBytesRead.add(bytes.length);
       return bytes;
     }, reads, STRIPE_BYTES);
