@@ -1,11 +1,9 @@
 package dev.narvault.core.catalog;
 
 import dev.narvault.core.pack.Manifest;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,6 +11,11 @@ import java.util.Optional;
 /**
  * The catalog over JDBC: {@code jdbc:sqlite:PATH} (embedded default) or
  * {@code jdbc:postgresql://...}. Opening it applies any missing schema migrations.
+ *
+ * <p>A thin facade over its parts, which share one {@link Jdbc} helper: the {@link HolderRegistry},
+ * the {@link NarIndex}, the {@link PackRecords}, {@link Custody} (repair's claims, placement
+ * orders, garbage, documents), the {@link Journal} and the {@link PendingPacks}. The methods kept
+ * here delegate to them.
  *
  * <p>One connection, used under a lock: simple and correct for SQLite, whose writers serialise
  * anyway. Every multi-row change is one transaction, so a crash leaves all of it or none.
@@ -23,6 +26,8 @@ public final class Catalog implements AutoCloseable {
   private final Journal journal;
   private final HolderRegistry registry;
   private final PendingPacks pendingPacks;
+  private final PackRecords packs;
+  private final NarIndex nars;
 
   private Catalog(Jdbc db) {
     this.db = db;
@@ -30,6 +35,18 @@ public final class Catalog implements AutoCloseable {
     this.journal = new Journal(db);
     this.registry = new HolderRegistry(db);
     this.pendingPacks = new PendingPacks(db);
+    this.packs = new PackRecords(db, registry);
+    this.nars = new NarIndex(db);
+  }
+
+  /** Pack records: packs, their fragments' whereabouts, their documents. */
+  public PackRecords packs() {
+    return packs;
+  }
+
+  /** The NAR index: store hashes and S3 keys to packs. */
+  public NarIndex nars() {
+    return nars;
   }
 
   /** Packs being placed by a migrate worker and not committed yet, which garbage collection spares. */
@@ -117,110 +134,26 @@ public final class Catalog implements AutoCloseable {
     }
   }
 
-  /** True when the NAR of this store hash is already archived. */
-  public boolean isArchived(String storeHash) throws CatalogException {
-    return narByStoreHash(storeHash).isPresent();
-  }
-
-  /**
-   * Records a placed pack in one transaction: the pack with its signed manifest, each fragment's
-   * holder, and every NAR. A NAR some other pack already archived is skipped, not overwritten.
-   *
-   * @param holderIds the holder of each fragment, by fragment index
-   */
-  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
-      long nowMillis) throws CatalogException {
-    recordPack(packId, manifest, signedManifest, holderIds, Optional.empty(), nowMillis);
-  }
-
   /** A placed manifest document: its id (as stored on holders) and the holders with a copy. */
   public record DocumentCopies(String docId, List<String> holders) {}
 
-  /**
-   * As above, also recording where copies of the signed manifest are stored on holders, in the
-   * same transaction.
-   */
+  /** See {@link PackRecords#recordPack(String, Manifest, String, List, long)}. */
   public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
-      Optional<DocumentCopies> manifestCopies, long nowMillis) throws CatalogException {
-    if (holderIds.size() != manifest.fragments().size()) {
-      throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
-          + manifest.fragments().size());
-    }
-    Map<Integer, List<String>> byIndex = new java.util.HashMap<>();
-    for (int i = 0; i < holderIds.size(); i++) {
-      byIndex.put(i, List.of(holderIds.get(i)));
-    }
-    restorePack(packId, manifest, signedManifest, byIndex, FragmentPlacement.STORED, manifestCopies, nowMillis);
+      long nowMillis) throws CatalogException {
+    packs.recordPack(packId, manifest, signedManifest, holderIds, nowMillis);
   }
 
-  /**
-   * Records a pack whose fragments may be on any number of holders each (none, one, several): what
-   * a rebuild from the holders finds. Otherwise as {@link #recordPack}.
-   *
-   * @param fragmentState the state of every fragment row recorded: {@link FragmentPlacement#STORED},
-   *     or {@link FragmentPlacement#UNVERIFIED} for copies only a holder's listing vouches for
-   *     (they count once they pass an audit)
-   */
+  /** See {@link PackRecords#recordPack(String, Manifest, String, List, Optional, long)}. */
+  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+      Optional<DocumentCopies> manifestCopies, long nowMillis) throws CatalogException {
+    packs.recordPack(packId, manifest, signedManifest, holderIds, manifestCopies, nowMillis);
+  }
+
+  /** See {@link PackRecords#restorePack}. */
   public void restorePack(String packId, Manifest manifest, String signedManifest,
       Map<Integer, List<String>> holdersByIndex, String fragmentState, Optional<DocumentCopies> manifestCopies,
       long nowMillis) throws CatalogException {
-    if (!fragmentState.equals(FragmentPlacement.STORED) && !fragmentState.equals(FragmentPlacement.UNVERIFIED)) {
-      throw new IllegalArgumentException("a recorded fragment is stored or unverified, got '" + fragmentState + "'");
-    }
-    db.locked(() -> db.inTransaction(() -> {
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
-                + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
-          ps.setString(1, packId);
-          ps.setInt(2, manifest.dataFragmentCount());
-          ps.setInt(3, manifest.parityFragmentCount());
-          ps.setLong(4, manifest.packLength());
-          ps.setString(5, signedManifest);
-          ps.setLong(6, nowMillis);
-          ps.executeUpdate();
-        }
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
-                + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
-          for (Manifest.Fragment f : manifest.fragments()) {
-            for (String holder : holdersByIndex.getOrDefault(f.index(), List.of())) {
-              ps.setString(1, packId);
-              ps.setInt(2, f.index());
-              ps.setString(3, f.id().hex());
-              ps.setString(4, holder);
-              ps.setString(5, fragmentState);
-              ps.addBatch();
-            }
-          }
-          ps.executeBatch();
-        }
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-          for (Manifest.Nar nar : manifest.nars()) {
-            ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
-            ps.setString(2, nar.key());
-            ps.setString(3, nar.fileHash());
-            ps.setString(4, packId);
-            ps.setLong(5, nar.offset());
-            ps.setLong(6, nar.length());
-            ps.setString(7, nar.narInfo());
-            ps.addBatch();
-          }
-          ps.executeBatch();
-        }
-        if (manifestCopies.isPresent()) {
-          insertDocument(db, manifestCopies.get().docId(), "manifest", packId, null);
-          insertDocumentCopies(db, manifestCopies.get().docId(), manifestCopies.get().holders());
-        }
-        List<Journal.Entry> entries = new ArrayList<>();
-        for (Manifest.Nar nar : manifest.nars()) {
-          entries.add(new Journal.Entry(nar.parsedNarInfo().storePath().hashPart(), nar.key(), packId, nar.length(),
-              Journal.State.COMMITTED));
-        }
-        Journal.commit(db, packId, entries, nowMillis);
-        return null;
-      }));
+    packs.restorePack(packId, manifest, signedManifest, holdersByIndex, fragmentState, manifestCopies, nowMillis);
   }
 
   /** Registers a holder, or updates its details; false for a replay. See {@link HolderRegistry#register}. */
@@ -253,53 +186,9 @@ public final class Catalog implements AutoCloseable {
     return registry.acceptMessage(holderId, messageMillis);
   }
 
-  /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */
+  /** A holder found a fragment corrupt and quarantined it; see {@link Custody#recordScrubReport}. */
   public void recordScrubReport(String holderId, String fragmentId, long nowMillis) throws CatalogException {
-    db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "INSERT INTO scrub_reports (holder_id, fragment_id, at_millis) VALUES (?, ?, ?)")) {
-        ps.setString(1, holderId);
-        ps.setString(2, fragmentId);
-        ps.setLong(3, nowMillis);
-        ps.executeUpdate();
-      }
-      for (String table : List.of("fragments", "document_copies")) {
-        String column = table.equals("fragments") ? "fragment_id" : "doc_id";
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "UPDATE " + table + " SET state = 'corrupt' WHERE holder_id = ? AND " + column + " = ? "
-                + "AND state IN ('stored', 'superseded', 'unverified')")) {
-          ps.setString(1, holderId);
-          ps.setString(2, fragmentId);
-          ps.executeUpdate();
-        }
-      }
-      return null;
-    });
-  }
-
-  private static void insertDocument(Jdbc db, String docId, String kind, String packId, String body)
-      throws SQLException {
-    try (PreparedStatement ps = db.connection().prepareStatement(
-        "INSERT INTO documents (doc_id, kind, pack_id, body) VALUES (?, ?, ?, ?) ON CONFLICT (doc_id) DO NOTHING")) {
-      ps.setString(1, docId);
-      ps.setString(2, kind);
-      ps.setString(3, packId);
-      ps.setString(4, body);
-      ps.executeUpdate();
-    }
-  }
-
-  static void insertDocumentCopies(Jdbc db, String docId, List<String> holders) throws SQLException {
-    try (PreparedStatement ps = db.connection().prepareStatement(
-        "INSERT INTO document_copies (doc_id, holder_id, state) VALUES (?, ?, 'stored') "
-            + "ON CONFLICT (doc_id, holder_id) DO UPDATE SET state = 'stored'")) {
-      for (String h : holders) {
-        ps.setString(1, docId);
-        ps.setString(2, h);
-        ps.addBatch();
-      }
-      ps.executeBatch();
-    }
+    custody.recordScrubReport(holderId, fragmentId, nowMillis);
   }
 
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
@@ -307,124 +196,47 @@ public final class Catalog implements AutoCloseable {
     return registry.auditResults(holderId);
   }
 
-  /**
-   * Records another store path whose narinfo names a NAR object already archived: same pack and
-   * place, its own narinfo. False when that store path is already in the catalog.
-   */
-  public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo, long nowMillis)
-      throws CatalogException {
-    return addAlias(storeHash, existing, narInfo, Optional.empty(), nowMillis);
+  /** True when the NAR of this store hash is already archived. */
+  public boolean isArchived(String storeHash) throws CatalogException {
+    return nars.isArchived(storeHash);
   }
 
-  /**
-   * As above, also recording the signed alias document and where its copies are stored on
-   * holders, in the same transaction.
-   *
-   * @param document the document's id, its signed text, and the holders with a copy
-   */
+  /** See {@link NarIndex#addAlias(String, ArchivedNar, String, long)}. */
+  public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo, long nowMillis)
+      throws CatalogException {
+    return nars.addAlias(storeHash, existing, narInfo, nowMillis);
+  }
+
+  /** See {@link NarIndex#addAlias(String, ArchivedNar, String, Optional, long)}. */
   public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo,
       Optional<Map.Entry<DocumentCopies, String>> document, long nowMillis) throws CatalogException {
-    return db.locked(() -> db.inTransaction(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
-              + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-        ps.setString(1, storeHash);
-        ps.setString(2, existing.fileKey());
-        ps.setString(3, existing.fileHash());
-        ps.setString(4, existing.packId());
-        ps.setLong(5, existing.packOffset());
-        ps.setLong(6, existing.length());
-        ps.setString(7, narInfo);
-        if (ps.executeUpdate() != 1) {
-          return false;
-        }
-      }
-      Journal.commit(db, existing.packId(), List.of(new Journal.Entry(storeHash, existing.fileKey(),
-          existing.packId(), existing.length(), Journal.State.COMMITTED)), nowMillis);
-      if (document.isPresent()) {
-        DocumentCopies copies = document.get().getKey();
-        insertDocument(db, copies.docId(), "alias", existing.packId(), document.get().getValue());
-        insertDocumentCopies(db, copies.docId(), copies.holders());
-      }
-      return true;
-    }));
+    return nars.addAlias(storeHash, existing, narInfo, document, nowMillis);
   }
 
   public Optional<ArchivedNar> narByStoreHash(String storeHash) throws CatalogException {
-    return queryNar("store_hash", storeHash);
+    return nars.narByStoreHash(storeHash);
   }
 
   /** The NAR stored under this S3 key, e.g. {@code nar/<FileHash>.nar.xz}. */
   public Optional<ArchivedNar> narByFileKey(String fileKey) throws CatalogException {
-    return queryNar("file_key", fileKey);
-  }
-
-  private Optional<ArchivedNar> queryNar(String column, String value) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars WHERE "
-              + column + " = ? ORDER BY store_hash LIMIT 1")) {
-        ps.setString(1, value);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (!rs.next()) {
-            return Optional.empty();
-          }
-          return Optional.of(new ArchivedNar(rs.getString(1), rs.getString(2), rs.getString(3),
-              rs.getString(4), rs.getLong(5), rs.getLong(6), rs.getString(7)));
-        }
-      }
-    });
+    return nars.narByFileKey(fileKey);
   }
 
   /** The signed manifest of a pack, as stored. */
   public Optional<String> signedManifest(String packId) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT signed_manifest FROM packs WHERE pack_id = ?")) {
-        ps.setString(1, packId);
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
-        }
-      }
-    });
+    return packs.signedManifest(packId);
   }
 
   /** Where each fragment of a pack is, with its holder's endpoint; by fragment index. */
   public List<FragmentPlacement> placements(String packId) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint, f.state "
-              + "FROM fragments f JOIN holders h ON h.holder_id = f.holder_id "
-              + "WHERE f.pack_id = ? ORDER BY f.fragment_index")) {
-        ps.setString(1, packId);
-        List<FragmentPlacement> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
-                rs.getString(5), rs.getString(6)));
-          }
-        }
-        return list;
-      }
-    });
+    return packs.placements(packId);
   }
 
-  /**
-   * The placements of a pack that may count as healthy: the fragment is stored (not reported
-   * corrupt, not superseded, not awaiting its first audit) on a holder not disqualified. Whether
-   * the holder is live is the caller's judgement (it knows the liveness window).
-   */
+  /** See {@link PackRecords#healthyPlacements}. */
   public List<FragmentPlacement> healthyPlacements(String packId) throws CatalogException {
-    java.util.Set<String> disqualified = new java.util.HashSet<>();
-    for (HolderRecord h : holders()) {
-      if (h.disqualified()) {
-        disqualified.add(h.holderId());
-      }
-    }
-    return placements(packId).stream()
-        .filter(p -> FragmentPlacement.STORED.equals(p.state()) && !disqualified.contains(p.holderId()))
-        .toList();
+    return packs.healthyPlacements(packId);
   }
+
 
   /** Counts for summaries: packs, NARs, NAR bytes. */
   public long[] totals() throws CatalogException {

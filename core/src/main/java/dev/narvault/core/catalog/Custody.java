@@ -458,7 +458,7 @@ public final class Custody {
   /** Records more copies of a document (repair placed them). */
   public void addDocumentCopies(String docId, List<String> holders) throws CatalogException {
     db.locked(() -> {
-      Catalog.insertDocumentCopies(db, docId, holders);
+      PackRecords.insertDocumentCopies(db, docId, holders);
       return null;
     });
   }
@@ -597,6 +597,30 @@ public final class Custody {
         ps.setString(3, owner);
         return ps.executeUpdate() == 1;
       }
+    });
+  }
+
+  /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */
+  public void recordScrubReport(String holderId, String fragmentId, long nowMillis) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "INSERT INTO scrub_reports (holder_id, fragment_id, at_millis) VALUES (?, ?, ?)")) {
+        ps.setString(1, holderId);
+        ps.setString(2, fragmentId);
+        ps.setLong(3, nowMillis);
+        ps.executeUpdate();
+      }
+      for (String table : List.of("fragments", "document_copies")) {
+        String column = table.equals("fragments") ? "fragment_id" : "doc_id";
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "UPDATE " + table + " SET state = 'corrupt' WHERE holder_id = ? AND " + column + " = ? "
+                + "AND state IN ('stored', 'superseded', 'unverified')")) {
+          ps.setString(1, holderId);
+          ps.setString(2, fragmentId);
+          ps.executeUpdate();
+        }
+      }
+      return null;
     });
   }
 }

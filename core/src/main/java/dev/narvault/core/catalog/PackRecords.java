@@ -1,0 +1,199 @@
+package dev.narvault.core.catalog;
+
+import dev.narvault.core.pack.Manifest;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Pack records: a pack with its signed manifest, where each of its fragments is, and the NARs it
+ * holds, recorded in one transaction with their journal entries; the signed documents (manifest
+ * and alias copies) stored beside them.
+ */
+public final class PackRecords {
+  private final Jdbc db;
+  private final HolderRegistry registry;
+
+  PackRecords(Jdbc db, HolderRegistry registry) {
+    this.db = db;
+    this.registry = registry;
+  }
+
+  /**
+   * Records a placed pack in one transaction: the pack with its signed manifest, each fragment's
+   * holder, and every NAR. A NAR some other pack already archived is skipped, not overwritten.
+   *
+   * @param holderIds the holder of each fragment, by fragment index
+   */
+  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+      long nowMillis) throws CatalogException {
+    recordPack(packId, manifest, signedManifest, holderIds, Optional.empty(), nowMillis);
+  }
+
+
+  /**
+   * As above, also recording where copies of the signed manifest are stored on holders, in the
+   * same transaction.
+   */
+  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+      Optional<Catalog.DocumentCopies> manifestCopies, long nowMillis) throws CatalogException {
+    if (holderIds.size() != manifest.fragments().size()) {
+      throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
+          + manifest.fragments().size());
+    }
+    Map<Integer, List<String>> byIndex = new java.util.HashMap<>();
+    for (int i = 0; i < holderIds.size(); i++) {
+      byIndex.put(i, List.of(holderIds.get(i)));
+    }
+    restorePack(packId, manifest, signedManifest, byIndex, FragmentPlacement.STORED, manifestCopies, nowMillis);
+  }
+
+  /**
+   * Records a pack whose fragments may be on any number of holders each (none, one, several): what
+   * a rebuild from the holders finds. Otherwise as {@link #recordPack}.
+   *
+   * @param fragmentState the state of every fragment row recorded: {@link FragmentPlacement#STORED},
+   *     or {@link FragmentPlacement#UNVERIFIED} for copies only a holder's listing vouches for
+   *     (they count once they pass an audit)
+   */
+  public void restorePack(String packId, Manifest manifest, String signedManifest,
+      Map<Integer, List<String>> holdersByIndex, String fragmentState, Optional<Catalog.DocumentCopies> manifestCopies,
+      long nowMillis) throws CatalogException {
+    if (!fragmentState.equals(FragmentPlacement.STORED) && !fragmentState.equals(FragmentPlacement.UNVERIFIED)) {
+      throw new IllegalArgumentException("a recorded fragment is stored or unverified, got '" + fragmentState + "'");
+    }
+    db.locked(() -> db.inTransaction(() -> {
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
+                + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
+          ps.setString(1, packId);
+          ps.setInt(2, manifest.dataFragmentCount());
+          ps.setInt(3, manifest.parityFragmentCount());
+          ps.setLong(4, manifest.packLength());
+          ps.setString(5, signedManifest);
+          ps.setLong(6, nowMillis);
+          ps.executeUpdate();
+        }
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
+                + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
+          for (Manifest.Fragment f : manifest.fragments()) {
+            for (String holder : holdersByIndex.getOrDefault(f.index(), List.of())) {
+              ps.setString(1, packId);
+              ps.setInt(2, f.index());
+              ps.setString(3, f.id().hex());
+              ps.setString(4, holder);
+              ps.setString(5, fragmentState);
+              ps.addBatch();
+            }
+          }
+          ps.executeBatch();
+        }
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+          for (Manifest.Nar nar : manifest.nars()) {
+            ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
+            ps.setString(2, nar.key());
+            ps.setString(3, nar.fileHash());
+            ps.setString(4, packId);
+            ps.setLong(5, nar.offset());
+            ps.setLong(6, nar.length());
+            ps.setString(7, nar.narInfo());
+            ps.addBatch();
+          }
+          ps.executeBatch();
+        }
+        if (manifestCopies.isPresent()) {
+          insertDocument(db, manifestCopies.get().docId(), "manifest", packId, null);
+          insertDocumentCopies(db, manifestCopies.get().docId(), manifestCopies.get().holders());
+        }
+        List<Journal.Entry> entries = new ArrayList<>();
+        for (Manifest.Nar nar : manifest.nars()) {
+          entries.add(new Journal.Entry(nar.parsedNarInfo().storePath().hashPart(), nar.key(), packId, nar.length(),
+              Journal.State.COMMITTED));
+        }
+        Journal.commit(db, packId, entries, nowMillis);
+        return null;
+      }));
+  }
+
+  /** The signed manifest of a pack, as stored. */
+  public Optional<String> signedManifest(String packId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT signed_manifest FROM packs WHERE pack_id = ?")) {
+        ps.setString(1, packId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+        }
+      }
+    });
+  }
+
+  /** Where each fragment of a pack is, with its holder's endpoint; by fragment index. */
+  public List<FragmentPlacement> placements(String packId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint, f.state "
+              + "FROM fragments f JOIN holders h ON h.holder_id = f.holder_id "
+              + "WHERE f.pack_id = ? ORDER BY f.fragment_index")) {
+        ps.setString(1, packId);
+        List<FragmentPlacement> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), rs.getString(6)));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
+  /**
+   * The placements of a pack that may count as healthy: the fragment is stored (not reported
+   * corrupt, not superseded, not awaiting its first audit) on a holder not disqualified. Whether
+   * the holder is live is the caller's judgement (it knows the liveness window).
+   */
+  public List<FragmentPlacement> healthyPlacements(String packId) throws CatalogException {
+    java.util.Set<String> disqualified = new java.util.HashSet<>();
+    for (HolderRecord h : registry.holders()) {
+      if (h.disqualified()) {
+        disqualified.add(h.holderId());
+      }
+    }
+    return placements(packId).stream()
+        .filter(p -> FragmentPlacement.STORED.equals(p.state()) && !disqualified.contains(p.holderId()))
+        .toList();
+  }
+
+  static void insertDocument(Jdbc db, String docId, String kind, String packId, String body)
+      throws SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO documents (doc_id, kind, pack_id, body) VALUES (?, ?, ?, ?) ON CONFLICT (doc_id) DO NOTHING")) {
+      ps.setString(1, docId);
+      ps.setString(2, kind);
+      ps.setString(3, packId);
+      ps.setString(4, body);
+      ps.executeUpdate();
+    }
+  }
+
+  static void insertDocumentCopies(Jdbc db, String docId, List<String> holders) throws SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO document_copies (doc_id, holder_id, state) VALUES (?, ?, 'stored') "
+            + "ON CONFLICT (doc_id, holder_id) DO UPDATE SET state = 'stored'")) {
+      for (String h : holders) {
+        ps.setString(1, docId);
+        ps.setString(2, h);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+}
