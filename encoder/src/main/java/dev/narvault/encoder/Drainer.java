@@ -168,9 +168,9 @@ final class Drainer {
    *
    * <ul>
    *   <li>is stored (not corrupt, superseded, or restored and not yet audited);
-   *   <li>is on a holder that is not disqualified, not suspect (stricter than repair, which still
-   *       counts a suspect holder's fragments: the drain is the one step that cannot be undone)
-   *       and not leaving;
+   *   <li>is on a holder that is not disqualified, not suspect, not suspended (stricter than
+   *       repair, which still counts a suspect or suspended holder's fragments: the drain is the
+   *       one step that cannot be undone) and not leaving;
    *   <li>whose holder was heard from (a signed heartbeat) and reached at its endpoint by the
    *       coordinator within the coordinator's liveness window;
    *   <li>and is admitted by the pack's failure-domain limits (per network, wider network and
@@ -205,7 +205,7 @@ final class Drainer {
   }
 
   private static boolean counts(HolderRecord h, long liveSince) {
-    return !h.disqualified() && !h.suspect() && !h.exiting() && h.lastSeenMillis() >= liveSince
+    return !h.disqualified() && !h.suspect() && !h.suspended() && !h.exiting() && h.lastSeenMillis() >= liveSince
         && h.reachedMillis() >= liveSince;
   }
 

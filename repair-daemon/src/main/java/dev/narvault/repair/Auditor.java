@@ -78,7 +78,11 @@ public final class Auditor {
       random.nextBytes(start);
       Optional<FragmentPlacement> picked = catalog.custody().auditableFragmentNear(holder.holderId(),
           HexFormat.of().formatHex(start));
-      if (picked.isPresent() && audit(holder, picked.get()) == Outcome.FAILED) {
+      if (picked.isEmpty()) {
+        // Nothing to audit: the proof is all it can show, and counts as an answer, so an empty
+        // holder recovers from suspension and can be given fragments again.
+        catalog.registry().recordContact(holder.holderId(), true, clock.millis());
+      } else if (audit(holder, picked.get()) == Outcome.FAILED) {
         failed++;
       }
     }

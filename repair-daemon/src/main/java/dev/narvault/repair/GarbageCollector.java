@@ -63,9 +63,14 @@ public final class GarbageCollector {
    * it) needs no copy.
    */
   boolean wholeWithout(Custody.Garbage g) throws CatalogException {
+    // Pending first, then the pack: a worker commits the pack before it stops being pending, so
+    // a commit between the two reads shows up as a recorded pack, never as nothing at all.
+    if (catalog.pendingPacks().pending(g.packId(), clock.millis())) {
+      return false;
+    }
     var shape = catalog.custody().shape(g.packId());
     if (shape.isEmpty()) {
-      return !catalog.pendingPacks().pending(g.packId(), clock.millis());
+      return true;
     }
     long now = clock.millis();
     Map<String, HolderRecord> byId = new HashMap<>();

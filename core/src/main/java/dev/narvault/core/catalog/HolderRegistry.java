@@ -31,6 +31,15 @@ public final class HolderRegistry {
    * what the holder says about itself and its proven address, never its history (first
    * registration, reputation, exiting).
    */
+  /**
+   * SQL: the holder row's suspension score is not below {@link SuspensionScore#SUSPENDED_BELOW}.
+   * A proof (or a registration, which proves) refreshes reach only then: a suspended holder is
+   * reached when it serves data again (an audit passes), so one that answers proofs but no reads
+   * goes offline after {@code --offline-after} and its fragments are rebuilt elsewhere.
+   */
+  private static final String NOT_SUSPENDED = "holders.suspension_alpha >= " + SuspensionScore.SUSPENDED_BELOW
+      + " * (holders.suspension_alpha + holders.suspension_beta)";
+
   public boolean register(HolderRecord holder, long messageMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
@@ -43,7 +52,8 @@ public final class HolderRegistry {
               + "capacity_bytes = excluded.capacity_bytes, used_bytes = excluded.used_bytes, "
               + "fragment_count = excluded.fragment_count, version = excluded.version, operator = excluded.operator, "
               + "location = excluded.location, last_message_millis = excluded.last_message_millis, "
-              + "seen_address = excluded.seen_address, reached_millis = excluded.reached_millis "
+              + "seen_address = excluded.seen_address, reached_millis = CASE WHEN " + NOT_SUSPENDED
+              + " THEN excluded.reached_millis ELSE holders.reached_millis END "
               + "WHERE holders.last_message_millis < excluded.last_message_millis")) {
         ps.setString(1, holder.holderId());
         ps.setString(2, holder.endpoint());
@@ -140,7 +150,8 @@ public final class HolderRegistry {
   /**
    * Records an audit of one fragment: the holder's {@link AuditScore} moves (in one statement),
    * its standing follows the score (a disqualification is for good), and the holder counts as
-   * reached, since it answered. A failed audit also marks that fragment corrupt on that holder.
+   * reached, since it answered. A pass also counts as an answer for its {@link SuspensionScore}.
+   * A failed audit also marks that fragment corrupt on that holder.
    *
    * @return the holder's score after this audit
    */
@@ -149,14 +160,22 @@ public final class HolderRegistry {
     return db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET audit_alpha = audit_alpha * ? + ?, audit_beta = audit_beta * ? + ?, "
-              + "audits_passed = audits_passed + ?, reached_millis = ? WHERE holder_id = ?")) {
+              + "audits_passed = audits_passed + ?, reached_millis = ?, "
+              + "suspension_alpha = CASE WHEN ? = 1 THEN suspension_alpha * ? + 1 ELSE suspension_alpha END, "
+              + "suspension_beta = CASE WHEN ? = 1 THEN suspension_beta * ? ELSE suspension_beta END "
+              + "WHERE holder_id = ?")) {
         ps.setDouble(1, AuditScore.FORGET);
         ps.setDouble(2, passed ? 1 : 0);
         ps.setDouble(3, AuditScore.FORGET);
         ps.setDouble(4, passed ? 0 : 1);
         ps.setInt(5, passed ? 1 : 0);
         ps.setLong(6, nowMillis);
-        ps.setString(7, holderId);
+        // A passed audit is data served: honest trouble before it is forgiven a little.
+        ps.setInt(7, passed ? 1 : 0);
+        ps.setDouble(8, SuspensionScore.FORGET);
+        ps.setInt(9, passed ? 1 : 0);
+        ps.setDouble(10, SuspensionScore.FORGET);
+        ps.setString(11, holderId);
         if (ps.executeUpdate() != 1) {
           throw new SQLException("no holder " + holderId);
         }
@@ -245,20 +264,21 @@ public final class HolderRegistry {
 
   /**
    * The coordinator proved the holder's key at its endpoint again, at {@code provenAddress}
-   * (which may have changed: dynamic addresses): reached now, address updated.
+   * (which may have changed: dynamic addresses): address updated, and reached now unless the
+   * holder is suspended. A proof is not data served: it leaves the suspension score alone, so
+   * a holder that answers proofs and fails every read is suspended, stops being reached, and
+   * goes offline like one that cannot be reached at all. (A holder with nothing to audit has a
+   * proof counted as an answer by the auditor, {@link #recordContact}.)
    */
   public void recordProof(String holderId, String provenAddress, long nowMillis) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE holders SET seen_address = ?, reached_millis = CASE WHEN reached_millis < ? THEN ? "
-              + "ELSE reached_millis END, suspension_alpha = suspension_alpha * ? + 1, "
-              + "suspension_beta = suspension_beta * ? WHERE holder_id = ?")) {
+          "UPDATE holders SET seen_address = ?, reached_millis = CASE WHEN reached_millis < ? AND "
+              + NOT_SUSPENDED + " THEN ? ELSE reached_millis END WHERE holder_id = ?")) {
         ps.setString(1, provenAddress);
         ps.setLong(2, nowMillis);
         ps.setLong(3, nowMillis);
-        ps.setDouble(4, SuspensionScore.FORGET);
-        ps.setDouble(5, SuspensionScore.FORGET);
-        ps.setString(6, holderId);
+        ps.setString(4, holderId);
         ps.executeUpdate();
       }
       return null;

@@ -271,16 +271,28 @@ class CatalogContractTest {
       assertTrue(troubled.suspended(), troubled.suspension().toString());
       assertEquals(AuditScore.NEW, troubled.audit(), "honest trouble is not an audit failure");
       assertEquals(1, troubled.reachedMillis(), "not reached since registration");
+      // Suspended: a proof moves the address but is not data served, so neither reach nor score.
       c.registry().recordProof("h0", "198.51.100.9", 500);
       HolderRecord proven = c.holder("h0").orElseThrow();
       assertEquals("198.51.100.9", proven.seenAddress());
-      assertEquals(500, proven.reachedMillis());
+      assertEquals(1, proven.reachedMillis(), "a suspended holder is not reached by a proof");
+      assertEquals(troubled.suspension(), proven.suspension());
+      assertTrue(c.registerHolder(HolderRecord.registering("h0", "http://h0", "k", 1, 0, 0, "v", "", "", 510,
+          "198.51.100.9"), 510));
+      assertEquals(1, c.holder("h0").orElseThrow().reachedMillis(), "nor by registering again");
+      // A passed audit is data served: reached, and the suspension starts to heal.
+      c.recordAudit("h0", "f", true, "", 520);
+      HolderRecord audited = c.holder("h0").orElseThrow();
+      assertEquals(520, audited.reachedMillis());
+      assertTrue(audited.suspension().value() > proven.suspension().value(), audited.suspension().toString());
       for (int i = 0; i < 200; i++) {
         c.registry().recordContact("h0", true, 600 + i);
       }
       assertTrue(!c.holder("h0").orElseThrow().suspended(), "answers bring it back");
       c.registry().recordContact("h0", true, 300);
       assertEquals(799, c.holder("h0").orElseThrow().reachedMillis(), "an older contact never moves reach back");
+      c.registry().recordProof("h0", "198.51.100.9", 900);
+      assertEquals(900, c.holder("h0").orElseThrow().reachedMillis(), "no longer suspended: proofs reach it");
     }
   }
 

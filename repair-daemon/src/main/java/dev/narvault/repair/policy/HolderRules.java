@@ -9,7 +9,9 @@ import java.time.Duration;
  * <ul>
  *   <li><b>live</b>: heard from (a signed heartbeat) <em>and</em> reached at its endpoint (an
  *       answered proof or audit) within {@code offlineAfter}. A holder that heartbeats but cannot
- *       be reached is offline: its fragments are erasures.
+ *       be reached is offline: its fragments are erasures. A suspended holder is reached only
+ *       by serving data (a passed audit, a delete), not by proofs: one that answers proofs and
+ *       fails every read goes offline too.
  *   <li><b>healthy</b>: live, not disqualified, not leaving. Its fragments count towards a pack's
  *       health. A suspect or suspended holder is still healthy: suspicion stops new placements
  *       first, and fragments move off only a holder that is disqualified, leaving or gone.
