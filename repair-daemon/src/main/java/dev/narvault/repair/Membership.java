@@ -82,8 +82,13 @@ public final class Membership {
     URI endpoint;
     try {
       endpoint = URI.create(m.endpoint());
-      if (!"http".equals(endpoint.getScheme()) && !"https".equals(endpoint.getScheme())) {
-        throw new IllegalArgumentException("not http(s)");
+      // Plain HTTP only: the coordinator connects to the very address it checked and records, and
+      // every byte a holder serves is verified against its hash. Over HTTPS the connection would
+      // follow the name (its certificate's) to wherever a second DNS answer points, so a stranger
+      // could be proven at one address and recorded in another's failure domains.
+      if (!"http".equals(endpoint.getScheme())) {
+        throw new IllegalArgumentException("holders advertise a plain http:// URL (fragments are verified by "
+            + "their hashes; the coordinator must connect to the address it checks), got " + endpoint.getScheme());
       }
       if (endpoint.getHost() == null || endpoint.getPort() < 1) {
         throw new IllegalArgumentException("needs a host and a port");
