@@ -139,6 +139,15 @@ class MembershipAndAuditTest {
       byte[] nobody = registration(stranger, "http://127.0.77.1:1");
       assertEquals(400, post(http, cluster.coordinator.endpoint(), "/v1/register", nobody,
           SignedMessages.sign(nobody, stranger)), "nobody answers there");
+      // Its own endpoint, but over HTTPS: the proof could not stay on the address it checks.
+      String own = cluster.holders.getFirst().endpoint().toString().replace("http://", "https://");
+      NixSecretKey holderKey = NixSecretKey.generate("narvault-holder", new SecureRandom());
+      byte[] tls = registration(holderKey, own);
+      HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create(cluster.coordinator.endpoint()
+              + "/v1/register")).header(SignedMessages.HEADER, SignedMessages.sign(tls, holderKey))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(tls)).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(400, refused.statusCode(), refused.body());
+      assertTrue(refused.body().contains("plain http://"), refused.body());
     }
   }
 
