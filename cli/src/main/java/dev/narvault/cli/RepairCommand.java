@@ -62,7 +62,7 @@ final class RepairCommand implements Callable<Integer> {
   // 24 h, from simulation (docs/durability.md): 1 h turns most of a volunteer's offline periods
   // into repairs; 72 h leaves packs short for days.
   @Option(names = "--offline-after", defaultValue = "24h", converter = DurationConverter.class,
-      description = "A holder silent this long is offline; its fragments count as lost (default: ${DEFAULT-VALUE}).")
+      description = "A holder not heard from, or not reached at its endpoint, for this long is offline; its fragments count as lost (default: ${DEFAULT-VALUE}).")
   Duration offlineAfter;
 
   @Option(names = "--vetting-period", defaultValue = "3d", converter = DurationConverter.class,
@@ -75,7 +75,7 @@ final class RepairCommand implements Callable<Integer> {
   int vettingAudits;
 
   @Option(names = "--max-unvetted-per-pack", defaultValue = "1",
-      description = "Fragments of one pack that unvetted holders may hold together (default: ${DEFAULT-VALUE}).")
+      description = "Fragments of one pack that unvetted holders may hold together, at least 1 while vetting is on: a holder earns its vetting by holding fragments and passing audits on them (default: ${DEFAULT-VALUE}).")
   int maxUnvetted;
 
   @Option(names = "--max-per-network", defaultValue = "1",

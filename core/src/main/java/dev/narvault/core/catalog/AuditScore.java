@@ -10,9 +10,9 @@ package dev.narvault.core.catalog;
  * trouble and go to the {@link SuspensionScore} instead.
  *
  * <p>A new holder starts at {@code alpha = 1 / (1 - FORGET) = 1000}, as if it had passed forever.
- * Below {@value #SUSPECT_BELOW} (about 10 failures in a row from a clean record) it is suspect: it
+ * Below {@value #SUSPECT_BELOW} (11 failures in a row from a clean record) it is suspect: it
  * receives no new fragments, but its fragments still count and it is still audited, so it can
- * climb back. Below {@value #DISQUALIFIED_BELOW} (about 42 failures in a row) it is disqualified,
+ * climb back. Below {@value #DISQUALIFIED_BELOW} (41 failures in a row) it is disqualified,
  * for good: its fragments stop counting and are rebuilt elsewhere. Every failed audit also marks
  * that one copy corrupt, so the data a liar loses is repaired long before it is disqualified.
  */

@@ -144,7 +144,9 @@ public final class HolderServer implements AutoCloseable {
       }
       coordinator.flushReports();
     } catch (IOException e) {
-      LOG.warn("coordinator unreachable, will retry: {}", e.getMessage());
+      // Either way round: the coordinator cannot be reached, or (a 503) it cannot reach this holder.
+      LOG.warn("contact with the coordinator failed, will retry: {}", e.getMessage() == null ? e.toString()
+          : e.getMessage());
       registered = false;
     } catch (RuntimeException | Error e) {
       // Never let the scheduler drop this task: a holder that stops heartbeating looks dead.

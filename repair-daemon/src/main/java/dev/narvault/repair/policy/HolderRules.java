@@ -39,6 +39,10 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
     public static final Vetting NONE = new Vetting(0, Duration.ZERO, 1);
 
     public Vetting {
+      if (audits > 0 && maxPerPack < 1) {
+        throw new IllegalArgumentException("with vetting on (" + audits + " audits), unvetted holders need at least "
+            + "1 fragment of a pack: they earn vetting by passing audits on what they hold, got " + maxPerPack);
+      }
       if (audits < 0 || period.isNegative() || maxPerPack < 0) {
         throw new IllegalArgumentException("vetting needs audits >= 0, period >= 0 and a share >= 0, got " + audits
             + ", " + period + ", " + maxPerPack);
