@@ -47,6 +47,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.Executors;
 
 /**
  * A coordinator and real holders on loopback for one test, all on one {@link FakeClock}.
@@ -137,7 +138,7 @@ final class CoordinatorFixture implements AutoCloseable {
   }
 
   CoordinatorFixture(Path dir, int holderCount, Duration offlineAfter) throws IOException {
-    this.dir = dir;
+    this.dir = Files.createDirectories(dir);
     this.rules = new HolderRules(offlineAfter, Duration.ZERO);
     this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
     CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey, List.of(),
@@ -374,9 +375,10 @@ final class CoordinatorFixture implements AutoCloseable {
       if (h.proxy.isPresent()) {
         h.proxy.get().close();
       }
-      if (!h.stopped) {
-        h.server.close();
-      }
+    }
+    // All at once: each holder's graceful shutdown waits a quiet period of its own.
+    try (var closing = Executors.newVirtualThreadPerTaskExecutor()) {
+      holders.stream().filter(h -> !h.stopped).forEach(h -> closing.execute(h.server::close));
     }
     catalog.close();
     http.close();
