@@ -1,0 +1,386 @@
+package dev.narvault.repair;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.coordinator.FragmentFiles;
+import dev.narvault.core.coordinator.FragmentPlacer;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderIdentity;
+import dev.narvault.core.holder.HolderMessages;
+import dev.narvault.core.holder.SignedMessages;
+import dev.narvault.core.json.JsonCodec;
+import dev.narvault.core.nix.NarInfo;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.FragmentDigest;
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackEncoder;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.pack.PackSource;
+import dev.narvault.holder.server.HolderConfig;
+import dev.narvault.holder.server.HolderServer;
+import dev.narvault.holder.store.DiskFragmentStore;
+import dev.narvault.repair.policy.HolderRules;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.Executors;
+
+/**
+ * A coordinator and real holders on loopback for one test, all on one {@link FakeClock}.
+ *
+ * <p>The coordinator is started as in production ({@link Coordinator#start}) with its loops off:
+ * tests run repair, collection and audit rounds themselves. Holder {@code i} listens on
+ * {@code 127.(i+1).0.1}, its own /16, on a real {@link DiskFragmentStore} wrapped in an
+ * {@link ObservedStore}. Holders do not heartbeat on their own (that would take real time): the
+ * fixture speaks for them, signing with each holder's identity key and posting to the
+ * coordinator's HTTP API, so every registration and heartbeat is answered (and every endpoint
+ * proven) before the call returns — no waiting for background registration.
+ *
+ * <p>Time passes only in {@link #elapse}: in steps of a quarter of {@code --offline-after}, every
+ * holder not {@linkplain #silence silenced} heartbeating at each step, as a running holder does.
+ */
+final class CoordinatorFixture implements AutoCloseable {
+  static final int DATA = 4;
+  static final int PARITY = 2;
+  static final int TOTAL = DATA + PARITY;
+  static final int BLOCK_SIZE = 4096;
+  /** Repair every pack that is not whole, so that one lost holder is enough to make a round do work. */
+  static final int REPAIR_THRESHOLD = PARITY;
+  static final Duration OFFLINE_AFTER = Duration.ofMinutes(10);
+
+  final FakeClock clock = new FakeClock(Instant.parse("2030-01-01T00:00:00Z"));
+  final Path dir;
+  final HolderRules rules;
+  final Catalog catalog;
+  final Coordinator coordinator;
+  final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
+  final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
+  final List<Holder> holders = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HolderClient holderClient = new HolderClient(Duration.ofSeconds(10));
+
+  /** A running holder, as the test sees it. */
+  static final class Holder {
+    final int number;
+    final HolderServer server;
+    final ObservedStore store;
+    final NixSecretKey identity;
+    /** Where it registered: its own address, or its reverse proxy's. */
+    final URI endpoint;
+    final Optional<ReverseProxy> proxy;
+    private boolean silent;
+    private boolean stopped;
+    private long lastMillis;
+
+    private Holder(int number, HolderServer server, ObservedStore store, NixSecretKey identity,
+        Optional<ReverseProxy> proxy) {
+      this.number = number;
+      this.server = server;
+      this.store = store;
+      this.identity = identity;
+      this.proxy = proxy;
+      this.endpoint = proxy.map(ReverseProxy::endpoint).orElse(server.endpoint());
+    }
+
+    String id() {
+      return server.holderId();
+    }
+
+    boolean has(String fragmentId) throws IOException {
+      return store.contains(new FragmentId(fragmentId));
+    }
+
+    /** Strictly increasing message timestamps, as a real holder sends them. */
+    private long timestamp(long now) {
+      lastMillis = Math.max(lastMillis + 1, now);
+      return lastMillis;
+    }
+
+    @Override
+    public String toString() {
+      return "holder " + number + " (" + id() + ")";
+    }
+  }
+
+  /** A pack placed on holders: its id and manifest. */
+  record Pack(String id, Manifest manifest) {
+    String fragmentId(int index) {
+      return manifest.fragments().get(index).id().hex();
+    }
+  }
+
+  CoordinatorFixture(Path dir, int holderCount) throws IOException {
+    this(dir, holderCount, OFFLINE_AFTER);
+  }
+
+  CoordinatorFixture(Path dir, int holderCount, Duration offlineAfter) throws IOException {
+    this.dir = Files.createDirectories(dir);
+    this.rules = new HolderRules(offlineAfter, Duration.ZERO);
+    this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
+    CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey, List.of(),
+        Optional.of(TrustedKeys.of(archiveKey.publicKey())), rules, REPAIR_THRESHOLD, Duration.ZERO, Duration.ZERO, 0,
+        Duration.ofMinutes(5), dir.resolve("repair-work")).allowingPrivateHolders();
+    this.coordinator = Coordinator.start(config, catalog, clock);
+    for (int i = 0; i < holderCount; i++) {
+      addHolder();
+    }
+  }
+
+  /** Starts one more holder and registers it; fails unless the coordinator accepts it. */
+  Holder addHolder() throws IOException {
+    Holder h = startHolder(false);
+    expect(200, register(h.identity, h.endpoint), "registration of " + h);
+    return h;
+  }
+
+  /** Starts one more holder behind a {@link ReverseProxy} (on the holder's address) and registers the proxy. */
+  Holder addHolderBehindProxy() throws IOException {
+    Holder h = startHolder(true);
+    expect(200, register(h.identity, h.endpoint), "registration of " + h);
+    return h;
+  }
+
+  /** Starts one more holder without registering it. */
+  Holder startHolder(boolean proxied) throws IOException {
+    int number = holders.size();
+    InetAddress address = InetAddress.getByName("127." + (number + 1) + ".0.1");
+    HolderConfig config = HolderConfig.of(new InetSocketAddress(address, 0), dir.resolve("holder-" + number), 1L << 30,
+        coordinatorKey.publicKey());
+    ObservedStore store = new ObservedStore(DiskFragmentStore.open(config.dataDir(), config.capacityBytes(), clock,
+        config.trashFor()));
+    HolderServer server = HolderServer.start(config, store, clock);
+    NixSecretKey identity = NixSecretKey.parse(Files.readString(config.dataDir().resolve("identity.key")));
+    Optional<ReverseProxy> proxy = proxied
+        ? Optional.of(ReverseProxy.start(address, server.address())) : Optional.empty();
+    Holder h = new Holder(number, server, store, identity, proxy);
+    holders.add(h);
+    return h;
+  }
+
+  /** Posts a signed registration of {@code key}'s holder at {@code endpoint}; returns the status. */
+  int register(NixSecretKey key, URI endpoint) throws IOException {
+    Holder h = holders.stream().filter(x -> x.identity.equals(key)).findFirst().orElse(null);
+    long ts = h == null ? clock.millis() : h.timestamp(clock.millis());
+    return post("/v1/register", JsonCodec.toJson(new HolderMessages.Registration(HolderMessages.Registration.TYPE,
+        HolderIdentity.holderId(key.publicKey()), ts, key.publicKey().toString(), endpoint.toString(), 1L << 30,
+        h == null ? 0 : h.store.usedBytes(), h == null ? 0 : h.store.fragmentCount(), "test", "", "")), key);
+  }
+
+  /** Posts a signed heartbeat from {@code h}, whether or not it is running; returns the status. */
+  int heartbeat(Holder h) throws IOException {
+    return post("/v1/heartbeat", JsonCodec.toJson(new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, h.id(),
+        h.timestamp(clock.millis()), h.store.usedBytes(), h.store.fragmentCount(), "test")), h.identity);
+  }
+
+  /** Posts {@code h}'s signed exit announcement; returns the status. */
+  int exit(Holder h) throws IOException {
+    return post("/v1/exit", JsonCodec.toJson(new HolderMessages.Exit(HolderMessages.Exit.TYPE, h.id(),
+        h.timestamp(clock.millis()))), h.identity);
+  }
+
+  private int post(String path, byte[] body, NixSecretKey key) throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(coordinator.endpoint() + path))
+        .timeout(Duration.ofSeconds(20)).header(SignedMessages.HEADER, SignedMessages.sign(body, key))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  private static void expect(int status, int got, String what) {
+    if (got != status) {
+      throw new IllegalStateException(what + ": expected HTTP " + status + ", got " + got);
+    }
+  }
+
+  /** From now on the fixture sends no heartbeats for these holders: they went silent. */
+  void silence(Holder... silenced) {
+    for (Holder h : silenced) {
+      h.silent = true;
+    }
+  }
+
+  /** These holders heartbeat again, starting now; fails unless the coordinator reaches each. */
+  void resume(Holder... resumed) throws IOException {
+    for (Holder h : resumed) {
+      h.silent = false;
+      expect(200, heartbeat(h), "heartbeat of " + h);
+    }
+  }
+
+  /** Stops a holder's server (its heartbeats go on unless it is also silenced: a half-dead machine). */
+  void stop(Holder h) {
+    h.server.close();
+    h.stopped = true;
+  }
+
+  /**
+   * Lets {@code time} pass in steps of a quarter of {@code --offline-after} (the shortest the
+   * coordinator re-proves a heartbeating holder), every holder that is not silent heartbeating
+   * after each step. A heartbeat the coordinator answers other than 200 (it could not reach the
+   * holder) is not an error here: tests look at the catalog.
+   */
+  void elapse(Duration time) throws IOException {
+    Duration step = rules.offlineAfter().dividedBy(4);
+    Duration left = time;
+    while (!left.isZero()) {
+      Duration now = left.compareTo(step) < 0 ? left : step;
+      clock.advance(now);
+      left = left.minus(now);
+      for (Holder h : holders) {
+        if (!h.silent) {
+          heartbeat(h);
+        }
+      }
+    }
+  }
+
+  /** Encodes a pack of two random NARs, places it on {@link #TOTAL} holders with signed orders, records it. */
+  Pack placePack(int seed) throws IOException {
+    Encoded pack = encode(seed);
+    List<String> holderIds = place(pack);
+    catalog.recordPack(pack.id(), pack.manifest(), pack.signedManifest(), holderIds, clock.millis());
+    return new Pack(pack.id(), pack.manifest());
+  }
+
+  /** Places a pack's fragments as a migrate worker does, but does not record the pack (not committed). */
+  Pack placeUncommitted(int seed) throws IOException {
+    Encoded pack = encode(seed);
+    place(pack);
+    return new Pack(pack.id(), pack.manifest());
+  }
+
+  private record Encoded(String id, Manifest manifest, String signedManifest, byte[] bytes) {}
+
+  private Encoded encode(int seed) {
+    Random random = new Random(seed);
+    ByteArrayOutputStream pack = new ByteArrayOutputStream();
+    List<Manifest.Nar> nars = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      byte[] object = new byte[9000 + random.nextInt(9000)];
+      random.nextBytes(object);
+      Sha256Hash hash = Sha256Hash.of(object);
+      String url = "nar/" + hash.toNix32() + ".nar";
+      NarInfo info = NarInfo.create(StorePath.makeSourcePath("p" + seed + "-" + i, hash, List.of()), url, "none",
+          hash, object.length, hash, object.length, List.of());
+      nars.add(new Manifest.Nar(url, pack.size(), object.length, hash.toNixString(), info.text()));
+      pack.writeBytes(object);
+    }
+    byte[] bytes = pack.toByteArray();
+    PackLayout layout = PackLayout.of(DATA, PARITY, bytes.length, BLOCK_SIZE);
+    List<FragmentDigest> digests;
+    try {
+      digests = new PackEncoder(Codecs.create(DATA, PARITY)).encode(PackSource.of(bytes), layout,
+          java.util.stream.IntStream.range(0, TOTAL).mapToObj(i -> java.io.OutputStream.nullOutputStream()).toList());
+    } catch (IOException e) {
+      throw new IllegalStateException("encoding into null streams cannot fail", e);
+    }
+    Manifest manifest = Manifest.of(layout, digests, nars);
+    String signed = new String(ManifestCodec.toBytes(ManifestCodec.sign(manifest, archiveKey)), StandardCharsets.UTF_8);
+    return new Encoded(ManifestCodec.packId(manifest), manifest, signed, bytes);
+  }
+
+  /** Encodes again into files and places every fragment with the coordinator's orders; holder ids by index. */
+  private List<String> place(Encoded pack) throws IOException {
+    PackLayout layout = pack.manifest().layout();
+    try (FragmentFiles files = new FragmentFiles(dir.resolve("encode"), "fragment-", TOTAL)) {
+      new PackEncoder(Codecs.create(DATA, PARITY)).encode(PackSource.of(pack.bytes()), layout, files.outputs());
+      files.finish();
+      List<FragmentPlacer.Fragment> fragments = new ArrayList<>();
+      for (int i = 0; i < TOTAL; i++) {
+        fragments.add(new FragmentPlacer.Fragment(i, pack.manifest().fragments().get(i).id(), files.files().get(i)));
+      }
+      return new FragmentPlacer(coordinator.placements(), holderClient)
+          .place(pack.id(), PARITY, BLOCK_SIZE, fragments, Set.of()).stream().map(FragmentPlacer.Placed::holderId)
+          .toList();
+    }
+  }
+
+  Holder holder(String holderId) {
+    return holders.stream().filter(h -> h.id().equals(holderId)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no holder " + holderId));
+  }
+
+  HolderRecord record(Holder h) throws IOException {
+    return catalog.holder(h.id()).orElseThrow();
+  }
+
+  /** The holder the catalog counts fragment {@code index} of the pack on (its stored copy). */
+  Holder holderOf(Pack pack, int index) throws IOException {
+    return holder(catalog.placements(pack.id()).stream().filter(p -> p.fragmentIndex() == index && p.stored())
+        .findFirst().orElseThrow(() -> new IllegalStateException("no stored copy of fragment " + index)).holderId());
+  }
+
+  /** The catalog's row for fragment {@code index} of the pack on holder {@code h}. */
+  Optional<FragmentPlacement> row(Pack pack, int index, Holder h) throws IOException {
+    return catalog.placements(pack.id()).stream().filter(p -> p.fragmentIndex() == index && p.holderId().equals(h.id()))
+        .findFirst();
+  }
+
+  /** Holders with no copy of the pack at all. */
+  List<Holder> without(Pack pack) throws IOException {
+    Set<String> with = new HashSet<>();
+    catalog.placements(pack.id()).forEach(p -> with.add(p.holderId()));
+    return holders.stream().filter(h -> !with.contains(h.id())).toList();
+  }
+
+  /** Indexes with a stored copy on a healthy holder now (the pack is whole with all {@link #TOTAL}). */
+  Set<Integer> counted(Pack pack) throws IOException {
+    long now = clock.millis();
+    Set<Integer> counted = new HashSet<>();
+    for (FragmentPlacement p : catalog.placements(pack.id())) {
+      if (p.stored() && rules.healthy(catalog.holder(p.holderId()).orElseThrow(), now)) {
+        counted.add(p.fragmentIndex());
+      }
+    }
+    return counted;
+  }
+
+  /** Fragment opens on every holder so far: each is one read served. */
+  int opens() {
+    return holders.stream().mapToInt(h -> h.store.opens.get()).sum();
+  }
+
+  @Override
+  public void close() throws IOException {
+    coordinator.close();
+    for (Holder h : holders) {
+      if (h.proxy.isPresent()) {
+        h.proxy.get().close();
+      }
+    }
+    // All at once: each holder's graceful shutdown waits a quiet period of its own.
+    try (var closing = Executors.newVirtualThreadPerTaskExecutor()) {
+      holders.stream().filter(h -> !h.stopped).forEach(h -> closing.execute(h.server::close));
+    }
+    catalog.close();
+    http.close();
+  }
+}

@@ -1,0 +1,156 @@
+package dev.narvault.repair;
+
+import static dev.narvault.repair.CoordinatorFixture.OFFLINE_AFTER;
+import static dev.narvault.repair.CoordinatorFixture.TOTAL;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.pack.FragmentId;
+import dev.narvault.repair.CoordinatorFixture.Holder;
+import dev.narvault.repair.CoordinatorFixture.Pack;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Garbage collection deletes what nobody needs, and nothing a pack still needs: a surplus copy
+ * goes only when its pack is whole without it, judged again right before each DELETE, and the
+ * placement orders of a pack a worker is still placing are never collected.
+ */
+class GarbageCollectorTest {
+  private static final Set<Integer> WHOLE = IntStream.range(0, TOTAL).boxed().collect(Collectors.toSet());
+
+  @TempDir
+  Path dir;
+
+  /** Holder {@code away} goes silent, its fragment is rebuilt elsewhere, and it comes back with its old copy. */
+  private static Holder supersede(CoordinatorFixture f, Pack pack, int index) throws IOException {
+    Holder away = f.holderOf(pack, index);
+    f.silence(away);
+    f.elapse(OFFLINE_AFTER.plusMillis(1));
+    assertEquals(1, f.coordinator.repairer().repairOnce().fragmentsRebuilt());
+    f.resume(away);
+    assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, index, away).orElseThrow().state());
+    return away;
+  }
+
+  @Test
+  void collectOnce_surplusCopyOfAWholePack_isDeleted() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 1)) {
+      Pack pack = f.placePack(11);
+      Holder returned = supersede(f, pack, 3);
+      assertEquals(WHOLE, f.counted(pack));
+
+      assertEquals(1, f.coordinator.collector().collectOnce());
+      assertFalse(returned.has(pack.fragmentId(3)), "deleted with a signed order");
+      assertTrue(f.row(pack, 3, returned).isEmpty(), "and forgotten by the catalog");
+      assertEquals(TOTAL, f.catalog.placements(pack.id()).size());
+      for (int i = 0; i < TOTAL; i++) {
+        assertTrue(f.holderOf(pack, i).has(pack.fragmentId(i)), "counted copy " + i + " untouched");
+      }
+      assertEquals(0, f.coordinator.collector().collectOnce(), "nothing left to collect");
+    }
+  }
+
+  @Test
+  void collectOnce_replacementLeavingBetweenTwoDeletes_keepsTheCopyThePackNowNeeds() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 2)) {
+      Pack pack = f.placePack(12);
+      Holder away0 = f.holderOf(pack, 0);
+      Holder away1 = f.holderOf(pack, 1);
+      f.silence(away0, away1);
+      f.elapse(OFFLINE_AFTER.plusMillis(1));
+      assertEquals(2, f.coordinator.repairer().repairOnce().fragmentsRebuilt());
+      Holder replacement0 = f.holderOf(pack, 0);
+      Holder replacement1 = f.holderOf(pack, 1);
+      f.resume(away0, away1);
+      assertEquals(WHOLE, f.counted(pack), "whole without either returning copy, when the round starts");
+
+      // Whichever returning copy is deleted first: just before, the other index's replacement
+      // announces that it is leaving, so the pack now needs the other returning copy.
+      AtomicInteger deletedFirst = new AtomicInteger(-1);
+      AtomicInteger exitStatus = new AtomicInteger();
+      Consumer<FragmentId> leaveBeforeTheFirstDelete = id -> {
+        int index = id.hex().equals(pack.fragmentId(0)) ? 0 : 1;
+        if (deletedFirst.compareAndSet(-1, index)) {
+          try {
+            exitStatus.set(f.exit(index == 0 ? replacement1 : replacement0));
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      };
+      away0.store.beforeDelete = leaveBeforeTheFirstDelete;
+      away1.store.beforeDelete = leaveBeforeTheFirstDelete;
+
+      assertEquals(1, f.coordinator.collector().collectOnce());
+      assertEquals(200, exitStatus.get());
+      int kept = 1 - deletedFirst.get();
+      Holder keeper = kept == 0 ? away0 : away1;
+      Holder leaver = kept == 0 ? replacement0 : replacement1;
+      assertFalse((kept == 0 ? away1 : away0).has(pack.fragmentId(deletedFirst.get())));
+      assertTrue(keeper.has(pack.fragmentId(kept)), "checked again before its DELETE: kept");
+      assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, kept, keeper).orElseThrow().state());
+
+      // Repair revives the kept copy; the leaver's copy is the surplus now.
+      f.coordinator.repairer().repairOnce();
+      assertEquals(keeper, f.holderOf(pack, kept));
+      assertEquals(WHOLE, f.counted(pack));
+      assertEquals(1, f.coordinator.collector().collectOnce());
+      assertFalse(leaver.has(pack.fragmentId(kept)), "the leaver's copy went once the pack was whole without it");
+    }
+  }
+
+  @Test
+  void collectOnce_ordersOfAPendingPack_areNeverCollected_untilItsWorkerStopsRenewing() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL, Duration.ofHours(1))) {
+      Pack committed = f.placePack(13);
+      Pack pending = f.placeUncommitted(14);
+      f.catalog.pendingPacks().renew(pending.id(), "worker-1", f.clock.millis() + Duration.ofHours(3).toMillis());
+      List<Holder> placedOn = f.holders.stream().filter(h -> hasAny(h, pending)).toList();
+      assertEquals(TOTAL, placedOn.size());
+
+      // Its orders expired over an hour ago: garbage by age, but a worker is still committing the pack.
+      f.elapse(PlacementService.ORDER_LIFETIME.multipliedBy(2).plusMinutes(1));
+      assertEquals(0, f.coordinator.collector().collectOnce());
+      for (int i = 0; i < TOTAL; i++) {
+        int index = i;
+        assertTrue(placedOn.stream().anyMatch(h -> has(h, pending.fragmentId(index))), "pending fragment " + i + " kept");
+      }
+
+      // The worker died: once its pending mark lapses, the orphaned fragments are deleted.
+      f.elapse(Duration.ofHours(1));
+      assertEquals(TOTAL, f.coordinator.collector().collectOnce());
+      for (Holder h : f.holders) {
+        assertFalse(hasAny(h, pending), h + " still has a fragment of the abandoned pack");
+      }
+      assertEquals(WHOLE, f.counted(committed));
+      for (int i = 0; i < TOTAL; i++) {
+        assertTrue(f.holderOf(committed, i).has(committed.fragmentId(i)), "committed fragment " + i + " untouched");
+      }
+    }
+  }
+
+  private static boolean hasAny(Holder h, Pack pack) {
+    return pack.manifest().fragments().stream().anyMatch(fragment -> has(h, fragment.id().hex()));
+  }
+
+  private static boolean has(Holder h, String fragmentId) {
+    try {
+      return h.has(fragmentId);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
