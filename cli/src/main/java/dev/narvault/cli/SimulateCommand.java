@@ -28,7 +28,12 @@ import picocli.CommandLine.Option;
         "  model            the eager-repair Markov model fed the measured loss and repair rates: the",
         "                   extrapolation to rates too small to observe (11 nines never happen in a run);",
         "  availability     share of read attempts that found k fragments on online holders;",
-        "  repair           repair traffic per TB archived per month; overhead (k+m)/k.",
+        "  repair           repair traffic per TB archived per month; overhead (k+m)/k;",
+        "  revived          superseded copies that counted again when their holders came back;",
+        "  from kept        rebuilds whose k sources needed kept copies (too few counted ones online);",
+        "  kept             times a pack had fewer than k counted copies and kept ones made up the rest.",
+        "The coordinator's custody rules are simulated (kept copies, proven-space weights, vetting, domain",
+        "limits); --old-rules simulates the coordinator before them, for comparison.",
         "Same --seed, same result. See docs/durability.md for the model and the chosen default."})
 final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--code", split = ",", defaultValue = "10+4,20+10,40+20,30+30,40+40",
@@ -48,9 +53,14 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--years", defaultValue = "5", description = "Simulated years (default: ${DEFAULT-VALUE}).")
   double years;
 
-  @Option(names = "--uptime", defaultValue = "0.7",
-      description = "Share of time a holder is online (default: ${DEFAULT-VALUE}).")
-  double uptime;
+  @Option(names = "--population", defaultValue = "0.3@0.98,0.7@0.55", paramLabel = "SHARE@UPTIME,...",
+      description = "Holders by uptime: 30% servers online 98% of the time and 70% laptops online 55% (mean "
+          + "0.68) by default (default: ${DEFAULT-VALUE}).")
+  String population;
+
+  @Option(names = "--uptime",
+      description = "Instead of --population: every holder online this share of the time, e.g. 0.7.")
+  Double uptime;
 
   @Option(names = "--mean-offline", defaultValue = "8h", converter = DurationConverter.class,
       description = "Mean length of an offline period (default: ${DEFAULT-VALUE}).")
@@ -68,9 +78,27 @@ final class SimulateCommand implements Callable<Integer> {
       description = "The coordinator's --offline-after (default: ${DEFAULT-VALUE}).")
   Duration offlineAfter;
 
-  @Option(names = "--vetting-period", defaultValue = "0s", converter = DurationConverter.class,
+  @Option(names = "--vetting-period", defaultValue = "3d", converter = DurationConverter.class,
       description = "The coordinator's --vetting-period (default: ${DEFAULT-VALUE}).")
   Duration vetting;
+
+  @Option(names = "--vetting-audits", defaultValue = "100",
+      description = "The coordinator's --vetting-audits (default: ${DEFAULT-VALUE}).")
+  int vettingAudits;
+
+  @Option(names = "--max-unvetted-per-pack", defaultValue = "1",
+      description = "The coordinator's --max-unvetted-per-pack (default: ${DEFAULT-VALUE}).")
+  int maxUnvetted;
+
+  @Option(names = "--audit-interval", defaultValue = "5m", converter = DurationConverter.class,
+      description = "The coordinator's --audit-interval: an online holder passes one audit this often "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration auditInterval;
+
+  @Option(names = "--old-rules",
+      description = "The coordinator before custody: superseded copies dropped at once, placement weighed by "
+          + "claimed free space, no wider-network limit, no vetting limit. For comparison.")
+  boolean oldRules;
 
   @Option(names = "--repair-interval", defaultValue = "1h", converter = DurationConverter.class,
       description = "Time between repair rounds (default: ${DEFAULT-VALUE}).")
@@ -93,8 +121,14 @@ final class SimulateCommand implements Callable<Integer> {
   double networkFailures;
 
   @Option(names = "--sybil", defaultValue = "0",
-      description = "Share of holders in a hidden bloc leaving at once half-way (default: ${DEFAULT-VALUE}).")
+      description = "Share of holders in a Sybil bloc (each identity claiming 1000 TiB) leaving at once half-way "
+          + "(default: ${DEFAULT-VALUE}).")
   double sybil;
+
+  @Option(names = "--sybil-networks", defaultValue = "0",
+      description = "Wider networks (/16s) the Sybil bloc's identities share, each in a /24 of its own; 0: hidden, "
+          + "every identity in a wider network of its own (default: ${DEFAULT-VALUE}).")
+  int sybilNetworks;
 
   @Option(names = "--corruption", defaultValue = "0.001",
       description = "Chance a fragment rots in a year (default: ${DEFAULT-VALUE}).")
@@ -124,11 +158,16 @@ final class SimulateCommand implements Callable<Integer> {
   public Integer call() {
     double departureShare = departures.endsWith("%")
         ? Double.parseDouble(departures.substring(0, departures.length() - 1)) / 100 : Double.parseDouble(departures);
+    List<SimulationConfig.HolderClass> classes = uptime != null
+        ? List.of(new SimulationConfig.HolderClass(1, uptime)) : SimulationConfig.HolderClass.parse(population);
+    double meanUptime = classes.stream().mapToDouble(h -> h.share() * h.uptime()).sum();
+    String people = uptime != null ? String.format(Locale.ROOT, "uptime %.2f", uptime)
+        : String.format(Locale.ROOT, "%s, mean uptime %.2f", population, meanUptime);
     List<SimulationResult> results = new ArrayList<>();
     if (!json) {
-      out.printf(Locale.ROOT, "%d holders (uptime %.2f, mean offline %s, %.0f%%/month leaving), %d packs of %s, "
-          + "%.1f years, offline after %s%n", holders, uptime, meanOffline, departureShare * 100, packs,
-          (packSize >> 20) + " MiB", years, offlineAfter);
+      out.printf(Locale.ROOT, "%d holders (%s, mean offline %s, %.0f%%/month leaving), %d packs of %s, "
+          + "%.1f years, offline after %s, %s%n", holders, people, meanOffline, departureShare * 100, packs,
+          (packSize >> 20) + " MiB", years, offlineAfter, oldRules ? "old rules (no custody)" : "custody rules");
       out.println(header());
     }
     for (String code : codes) {
@@ -138,9 +177,11 @@ final class SimulateCommand implements Callable<Integer> {
       }
       int k = Integer.parseInt(km[0]);
       int m = Integer.parseInt(km[1]);
-      SimulationConfig config = new SimulationConfig(holders, packs, k, m, threshold, years, uptime,
+      SimulationConfig config = new SimulationConfig(holders, packs, k, m, threshold, years, meanUptime,
           meanOffline.toSeconds() / 3600.0, shape, departureShare, offlineAfter, vetting, round, repairSpeed,
-          Math.max(1, packSize / k), perNetwork, networkFailures, sybil, corruption, reads, seed);
+          Math.max(1, packSize / k), perNetwork, networkFailures, sybil, corruption, reads, seed, classes,
+          auditInterval, oldRules ? 0 : vettingAudits, oldRules ? Integer.MAX_VALUE : maxUnvetted, sybilNetworks,
+          !oldRules);
       Progress progress = new Progress(code);
       SimulationResult r = new Simulation(config).run(progress::show);
       progress.done();
@@ -153,7 +194,7 @@ final class SimulateCommand implements Callable<Integer> {
       out.println(new String(JsonCodec.toJson(results), StandardCharsets.UTF_8));
     }
     if (svg != null) {
-      String title = String.format(Locale.ROOT, "uptime %.2f, %.0f%%/month leaving, offline after %s", uptime,
+      String title = String.format(Locale.ROOT, "%s, %.0f%%/month leaving, offline after %s", people,
           departureShare * 100, offlineAfter);
       try {
         java.nio.file.Files.writeString(svg, SimulationPlot.svg(results, title, 11));
@@ -165,8 +206,9 @@ final class SimulateCommand implements Callable<Integer> {
   }
 
   static String header() {
-    return String.format(Locale.ROOT, "%-7s %-4s %-8s %-32s %-10s %-7s %-13s %-12s %-8s", "code", "r", "overhead",
-        "loss/pack-year (95% interval)", "model", "nines", "availability", "repair/TB/mo", "repair h");
+    return String.format(Locale.ROOT, "%-7s %-4s %-8s %-32s %-10s %-7s %-13s %-12s %-8s %-8s %-10s %s", "code",
+        "r", "overhead", "loss/pack-year (95% interval)", "model", "nines", "availability", "repair/TB/mo",
+        "repair h", "revived", "from kept", "kept");
   }
 
   static String row(SimulationResult r) {
@@ -177,10 +219,12 @@ final class SimulateCommand implements Callable<Integer> {
     boolean tiny = r.modelledLossPerPackYear() < 1e-15;
     String model = tiny ? "< 1e-15" : String.format(Locale.ROOT, "%.1e", r.modelledLossPerPackYear());
     String nines = tiny ? "> 15" : String.format(Locale.ROOT, "%.1f", -Math.log10(r.modelledLossPerPackYear()));
-    return String.format(Locale.ROOT, "%-7s %-4d %-8.2f %-32s %-10s %-7s %-13s %-12s %-8.1f", r.code(),
+    return String.format(Locale.ROOT, "%-7s %-4d %-8.2f %-32s %-10s %-7s %-13s %-12s %-8.1f %-8d %-10d %d",
+        r.code(),
         r.threshold(), r.overhead(), observed, model, nines,
         String.format(Locale.ROOT, "%.5f", r.availability()),
-        String.format(Locale.ROOT, "%.0f GB", r.repairPerMonth() * 1000), r.modelRepairHours());
+        String.format(Locale.ROOT, "%.0f GB", r.repairPerMonth() * 1000), r.modelRepairHours(), r.copiesRevived(),
+        r.repairsFromKeptCopies(), r.packsKeptByCustody());
   }
 
   /** A bar on a terminal, a line per quarter otherwise; on stderr, so --json stays clean. */

@@ -30,7 +30,7 @@ class SimulateCommandTest {
     Path svg = dir.resolve("chart.svg");
     String out = run("simulate", "--code", "4+2,6+3", "--holders", "40", "--packs", "100", "--years", "0.5",
         "--departures", "0", "--network-failures", "0", "--corruption", "0", "--offline-after", "100000h",
-        "--weibull-shape", "1", "--reads", "50", "--json", "--svg", svg.toString());
+        "--weibull-shape", "1", "--reads", "50", "--uptime", "0.7", "--json", "--svg", svg.toString());
     JsonNode results = new ObjectMapper().readTree(out);
     assertEquals(2, results.size());
     assertEquals(4, results.get(0).get("dataFragmentCount").asInt());

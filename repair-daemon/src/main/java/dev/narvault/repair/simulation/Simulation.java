@@ -31,11 +31,21 @@ import java.util.function.DoubleConsumer;
  * fragments can be read (on online holders) and the repair bandwidth allows, onto other holders.
  * A pack is lost when fewer than k of its fragments exist anywhere; it is then counted and stored
  * afresh, so that the number of packs at risk stays the same.
+ *
+ * <p>With the custody rules on, a copy superseded by a rebuild stays where it is while its pack
+ * is not whole: it counts against loss, serves as a decode source, and counts again (is revived,
+ * after one audit) when its holder is back and its index has no counted copy; it is collected only
+ * once the pack is whole without it. Placement weighs holders by the space their audits have
+ * proven (a Sybil claiming 1000 TiB weighs what its audits earned), lets unvetted holders hold at
+ * most {@code maxUnvettedPerPack} fragments of a pack, and keeps the default domain limits
+ * (⌊m/2⌋ per wider network): a Sybil bloc in one /16 holds at most ⌊m/2⌋ fragments of any pack.
  */
 public final class Simulation {
   public static final double HOURS_PER_YEAR = 365.25 * 24;
   private static final double HOURS_PER_MONTH = HOURS_PER_YEAR / 12;
   private static final long FREE_BYTES = 4L << 40;
+  /** What a Sybil identity claims: 1000 TiB. */
+  private static final long SYBIL_CLAIMED_BYTES = 1000L << 40;
 
   private final SimulationConfig c;
   private final SplittableRandom random;
@@ -57,6 +67,12 @@ public final class Simulation {
   private long repairBytes;
   private long fragmentsRebuilt;
   private long copiesLost;
+  private long copiesRevived;
+  private long copiesCollected;
+  private long packsKeptByCustody;
+  private long repairsFromKeptCopies;
+  private final Set<Integer> withSpares = new LinkedHashSet<>();
+  private final PlacementPolicy.Constraints constraints;
   private double repairDelayHours;
   private long repairsTimed;
   private double queuedHours;
@@ -78,21 +94,39 @@ public final class Simulation {
     final int index;
     final String id;
     final String network;
+    final String widerNetwork;
     final boolean sybil;
     final double joined;
+    final double uptime;
+    final long auditsAtJoin;
+    double onlineHours;
+    double onlineSince;
     boolean online;
     boolean departed;
     double offlineSince;
     boolean countedLive = true;
     long generation;
+    /** Packs of which this holder keeps the counted (stored) copy of an index. */
     final Set<Integer> packs = new LinkedHashSet<>();
+    /** Packs of which this holder keeps a superseded copy (custody). */
+    final Set<Integer> spares = new LinkedHashSet<>();
 
-    Holder(int index, String network, boolean sybil, double joined) {
+    Holder(int index, String network, String widerNetwork, boolean sybil, double joined, double uptime,
+        long auditsAtJoin) {
       this.index = index;
       this.id = "h" + index;
       this.network = network;
+      this.widerNetwork = widerNetwork;
       this.sybil = sybil;
       this.joined = joined;
+      this.uptime = uptime;
+      this.auditsAtJoin = auditsAtJoin;
+    }
+
+    /** Audits passed so far: one per audit interval online (as if it held a copy from the start). */
+    long auditsPassed(double now, double auditsPerHour) {
+      double hours = onlineHours + (online ? Math.max(0, now - onlineSince) : 0);
+      return auditsAtJoin + (long) (hours * auditsPerHour);
     }
   }
 
@@ -101,9 +135,12 @@ public final class Simulation {
     final String id;
     final Holder[] holderOf;
     final double[] lostAt;
+    /** Superseded copies kept per index (custody), on holders not departed. */
+    final List<List<Holder>> spares;
     double queuedSince = Double.NaN;
     int healthy;
-    int intact;
+    /** Fewer than k stored copies exist and kept copies make up the rest (counted once). */
+    boolean onSpares;
 
     Pack(int index, int n) {
       this.index = index;
@@ -111,17 +148,72 @@ public final class Simulation {
       this.holderOf = new Holder[n];
       this.lostAt = new double[n];
       java.util.Arrays.fill(lostAt, Double.NaN);
+      this.spares = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        spares.add(new ArrayList<>(0));
+      }
+    }
+
+    /** Indexes of which some copy still exists (stored or kept). */
+    int existing() {
+      int count = 0;
+      for (int i = 0; i < holderOf.length; i++) {
+        if ((holderOf[i] != null && !holderOf[i].departed) || !spares.get(i).isEmpty()) {
+          count++;
+        }
+      }
+      return count;
+    }
+
+    /** Indexes of which the stored copy still exists. */
+    int storedExisting() {
+      int count = 0;
+      for (Holder h : holderOf) {
+        count += h != null && !h.departed ? 1 : 0;
+      }
+      return count;
+    }
+
+    /** Indexes whose stored copy is on a holder online now. */
+    int storedOnline() {
+      int count = 0;
+      for (Holder h : holderOf) {
+        count += h != null && h.online ? 1 : 0;
+      }
+      return count;
+    }
+
+    /** Indexes of which some copy (stored or kept) is on a holder online now: what repair can read. */
+    int readable() {
+      int count = 0;
+      for (int i = 0; i < holderOf.length; i++) {
+        boolean up = holderOf[i] != null && holderOf[i].online;
+        for (Holder s : spares.get(i)) {
+          up |= s.online;
+        }
+        count += up ? 1 : 0;
+      }
+      return count;
+    }
+
+    boolean holds(Holder h) {
+      return h.packs.contains(index) || h.spares.contains(index);
     }
   }
 
   public Simulation(SimulationConfig config) {
     this.c = config;
     this.random = new SplittableRandom(config.seed());
-    this.rules = new HolderRules(config.offlineAfter(), config.vettingPeriod());
+    this.rules = new HolderRules(config.offlineAfter(), new HolderRules.Vetting(config.vettingAudits(),
+        config.vettingPeriod(), config.maxUnvettedPerPack()));
     this.k = config.dataFragmentCount();
     this.n = config.totalFragmentCount();
     this.threshold = config.effectiveThreshold();
     this.packs = new Pack[config.packs()];
+    // Before custody there were no wider-network limits: one per /24 only.
+    this.constraints = new PlacementPolicy.Constraints(config.custody()
+        ? dev.narvault.core.coordinator.DomainLimits.defaults(config.parityFragmentCount())
+        : new dev.narvault.core.coordinator.DomainLimits(1, 255, 255), config.maxUnvettedPerPack(), 0);
   }
 
   /** Runs to the end; {@code progress} is told the share done now and then. */
@@ -129,7 +221,8 @@ public final class Simulation {
     double end = c.years() * HOURS_PER_YEAR;
     int sybils = (int) Math.round(c.sybilShare() * c.holders());
     for (int i = 0; i < c.holders(); i++) {
-      join(i < sybils, -c.vettingPeriod().toMillis() / 3.6e6 - 1);
+      // The founding holders are vetted: they passed their audits before the first pack.
+      join(i < sybils, -c.vettingPeriod().toMillis() / 3.6e6 - 1, c.vettingAudits());
     }
     for (int p = 0; p < packs.length; p++) {
       packs[p] = new Pack(p, n);
@@ -189,23 +282,28 @@ public final class Simulation {
     return new SimulationResult(k, c.parityFragmentCount(), threshold, (double) n / k, c.years(), packYears, losses,
         losses / packYears, interval[0], interval[1], reads == 0 ? Double.NaN : (double) readsServed / reads, reads,
         repairBytes / storedBytes / (c.years() * 12), fragmentsRebuilt, lossPerFragmentHour * HOURS_PER_YEAR,
-        meanRepairHours, modelRepairHours, modelled);
+        meanRepairHours, modelRepairHours, modelled, copiesRevived, copiesCollected, packsKeptByCustody,
+        repairsFromKeptCopies);
   }
 
   // --- holders -------------------------------------------------------------------------------
 
-  private Holder join(boolean sybil, double at) {
+  private Holder join(boolean sybil, double at, long auditsAtJoin) {
     int index = holders.size();
-    // Sybils pose as strangers: each in a network of its own.
+    // Sybils pose as strangers: each in a /24 of its own, hidden in wider networks of their own or
+    // sharing a few (one machine, one provider).
     String network = sybil ? "sybil" + index : "net" + (index / c.holdersPerNetwork());
-    Holder h = new Holder(index, network, sybil, at);
+    String wider = sybil && c.sybilWiderNetworks() > 0 ? "sybil-wide" + (index % c.sybilWiderNetworks())
+        : "wider:" + network;
+    Holder h = new Holder(index, network, wider, sybil, at, uptimeOfNewHolder(), auditsAtJoin);
     holders.add(h);
     present.add(h);
-    boolean up = c.uptime() >= 1 || random.nextDouble() < c.uptime();
+    boolean up = h.uptime >= 1 || random.nextDouble() < h.uptime;
     h.online = up;
     h.offlineSince = up ? 0 : Math.max(0, at);
-    if (c.uptime() < 1) {
-      schedule(Math.max(now, at) + (up ? onlinePeriod() : offlinePeriod()), Kind.TOGGLE, h, h.generation);
+    h.onlineSince = Math.max(now, at);
+    if (h.uptime < 1) {
+      schedule(Math.max(now, at) + (up ? onlinePeriod(h) : offlinePeriod()), Kind.TOGGLE, h, h.generation);
     }
     if (!up) {
       schedule(Math.max(now, at) + offlineAfterHours(), Kind.SILENT, h, h.generation);
@@ -225,14 +323,16 @@ public final class Simulation {
     if (h.online) {
       h.online = false;
       h.offlineSince = now;
+      h.onlineHours += now - h.onlineSince;
       schedule(now + offlineAfterHours(), Kind.SILENT, h, h.generation);
       schedule(now + offlinePeriod(), Kind.TOGGLE, h, h.generation);
     } else {
       h.online = true;
+      h.onlineSince = now;
       if (!h.countedLive) {
         setCountedLive(h, true);
       }
-      schedule(now + onlinePeriod(), Kind.TOGGLE, h, h.generation);
+      schedule(now + onlinePeriod(h), Kind.TOGGLE, h, h.generation);
     }
   }
 
@@ -261,6 +361,15 @@ public final class Simulation {
     h.generation++;
     present.remove(h);
     schedule(now + offlineAfterHours(), Kind.SILENT, h, h.generation);
+    for (int p : List.copyOf(h.spares)) {
+      Pack pack = packs[p];
+      for (List<Holder> kept : pack.spares) {
+        kept.remove(h);
+      }
+      h.spares.remove(p);
+      copiesLost++;
+      checkLoss(pack);
+    }
     for (int p : List.copyOf(h.packs)) {
       Pack pack = packs[p];
       for (int i = 0; i < n; i++) {
@@ -269,7 +378,7 @@ public final class Simulation {
         }
       }
     }
-    join(false, now);
+    join(false, now, 0);
   }
 
   private void networkFailure() {
@@ -301,20 +410,36 @@ public final class Simulation {
   /** A copy no longer exists (its holder left, or it rotted). */
   private void copyLost(Pack pack, int i) {
     copiesLost++;
-    pack.intact--;
     pack.lostAt[i] = now;
-    if (pack.intact < k) {
-      losses++;
-      for (int j = 0; j < n; j++) {
-        if (pack.holderOf[j] != null) {
-          pack.holderOf[j].packs.remove(pack.index);
-          pack.holderOf[j] = null;
-        }
+    checkLoss(pack);
+  }
+
+  /** Fewer than k indexes left anywhere: the pack is lost; it is counted and stored afresh. */
+  private void checkLoss(Pack pack) {
+    if (pack.existing() >= k) {
+      if (!pack.onSpares && pack.storedExisting() < k) {
+        // Lost under the old rule: only the copies kept for custody still make it whole.
+        pack.onSpares = true;
+        packsKeptByCustody++;
       }
-      attention.remove(pack.index);
-      pack.queuedSince = Double.NaN;
-      storeAfresh(pack);
+      return;
     }
+    losses++;
+    for (int j = 0; j < n; j++) {
+      if (pack.holderOf[j] != null) {
+        pack.holderOf[j].packs.remove(pack.index);
+        pack.holderOf[j] = null;
+      }
+      for (Holder s : pack.spares.get(j)) {
+        s.spares.remove(pack.index);
+      }
+      pack.spares.get(j).clear();
+    }
+    withSpares.remove(pack.index);
+    attention.remove(pack.index);
+    pack.queuedSince = Double.NaN;
+    pack.onSpares = false;
+    storeAfresh(pack);
   }
 
   // --- the coordinator -----------------------------------------------------------------------
@@ -323,13 +448,12 @@ public final class Simulation {
     long nowMillis = millis();
     List<PlacementPolicy.Candidate> eligible = candidates(nowMillis);
     List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, List.of(), n, c.fragmentBytes(),
-        CONSTRAINTS, random);
+        constraints, random);
     if (chosen.size() < n) {
       throw new IllegalStateException("only " + chosen.size() + " holders can take a fragment of a new pack; "
           + "more holders (or more networks) are needed for a code of " + n);
     }
     pack.healthy = 0;
-    pack.intact = 0;
     for (int i = 0; i < n; i++) {
       Holder h = holder(chosen.get(i).holderId());
       place(pack, i, h);
@@ -340,7 +464,6 @@ public final class Simulation {
   private void place(Pack pack, int i, Holder h) {
     pack.holderOf[i] = h;
     h.packs.add(pack.index);
-    pack.intact++;
     if (h.countedLive) {
       pack.healthy++;
     }
@@ -369,6 +492,9 @@ public final class Simulation {
       double perRound = c.repairBytesPerSecond() * c.checkInterval().toSeconds();
       budget = Math.min(budget + perRound, perRound + (double) (k + n) * c.fragmentBytes());
     }
+    if (c.custody()) {
+      custody();
+    }
     if (attention.isEmpty()) {
       return;
     }
@@ -388,12 +514,12 @@ public final class Simulation {
     List<PlacementPolicy.Candidate> eligible = null;
     for (PackHealth health : queue) {
       Pack pack = pack(health.packId());
-      int readable = 0;
-      for (Holder h : pack.holderOf) {
-        readable += h != null && h.online ? 1 : 0;
-      }
-      if (readable < k) {
+      if (pack.readable() < k) {
         continue;
+      }
+      if (pack.storedOnline() < k) {
+        // The counted copies alone could not be read: kept copies of returning holders make up k.
+        repairsFromKeptCopies++;
       }
       List<Integer> missing = health.missing();
       if (missing.isEmpty()) {
@@ -407,25 +533,44 @@ public final class Simulation {
       if (eligible == null) {
         eligible = candidates(nowMillis);
       }
+      List<PlacementPolicy.Candidate> pool = new ArrayList<>(eligible);
       List<dev.narvault.core.coordinator.FailureDomain> keepApart = new ArrayList<>();
-      for (Holder h : pack.holderOf) {
-        if (h != null) {
+      int unvetted = 0;
+      for (int i = 0; i < n; i++) {
+        Holder h = pack.holderOf[i];
+        if (h != null && !h.departed) {
           keepApart.add(candidate(h).domain());
+          unvetted += rules.vetted(record(h), nowMillis) ? 0 : 1;
+        }
+        for (Holder s : pack.spares.get(i)) {
+          // Never a second copy on one holder; kept copies do not count against the domain limits.
+          pool.removeIf(e -> e.holderId().equals(s.id));
         }
       }
-      List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(eligible, keepApart, missing.size(),
-          c.fragmentBytes(), CONSTRAINTS, random);
+      for (Holder h : pack.holderOf) {
+        if (h != null) {
+          pool.removeIf(e -> e.holderId().equals(h.id));
+        }
+      }
+      List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(pool, keepApart, missing.size(),
+          c.fragmentBytes(), new PlacementPolicy.Constraints(constraints.limits(), constraints.maxUnvetted(),
+              unvetted), random);
       for (int j = 0; j < chosen.size(); j++) {
         int i = missing.get(j);
         Holder old = pack.holderOf[i];
         if (old != null) {
-          // Superseded: the catalog drops the old copy (collected when its holder returns); a
-          // departed holder's copy was already gone.
           old.packs.remove(pack.index);
-          pack.intact -= old.departed ? 0 : 1;
           if (old.countedLive) {
             pack.healthy--;
           }
+          if (c.custody() && !old.departed) {
+            // Superseded: kept until the pack is whole without it, revived if its index goes missing.
+            pack.spares.get(i).add(old);
+            old.spares.add(pack.index);
+            withSpares.add(pack.index);
+          }
+          // Without custody the catalog drops the old copy (collected when its holder returns); a
+          // departed holder's copy was already gone.
         }
         if (!Double.isNaN(pack.lostAt[i])) {
           repairDelayHours += now - pack.lostAt[i];
@@ -441,6 +586,72 @@ public final class Simulation {
       if (pack.healthy >= k + threshold) {
         settled(pack);
       }
+    }
+  }
+
+  /**
+   * The custody step of a round, for packs with kept copies: an index without a counted copy
+   * whose kept copy is on a holder counted live and online counts again (the coordinator audits it
+   * once and revives it); a pack whole again has its kept copies on online holders collected.
+   */
+  private void custody() {
+    for (int p : List.copyOf(withSpares)) {
+      Pack pack = packs[p];
+      for (int i = 0; i < n && pack.healthy < n; i++) {
+        Holder stored = pack.holderOf[i];
+        if (stored != null && stored.countedLive) {
+          continue;
+        }
+        Holder back = null;
+        for (Holder s : pack.spares.get(i)) {
+          if (s.countedLive && s.online) {
+            back = s;
+            break;
+          }
+        }
+        if (back == null) {
+          continue;
+        }
+        pack.spares.get(i).remove(back);
+        back.spares.remove(p);
+        if (stored != null) {
+          stored.packs.remove(p);
+          if (!stored.departed) {
+            pack.spares.get(i).add(stored);
+            stored.spares.add(p);
+          }
+        }
+        place(pack, i, back);
+        copiesRevived++;
+        if (!Double.isNaN(pack.lostAt[i])) {
+          repairDelayHours += now - pack.lostAt[i];
+          repairsTimed++;
+          pack.lostAt[i] = Double.NaN;
+        }
+      }
+      if (pack.healthy >= n) {
+        for (int i = 0; i < n; i++) {
+          List<Holder> kept = pack.spares.get(i);
+          for (Holder s : List.copyOf(kept)) {
+            if (s.online) {
+              kept.remove(s);
+              s.spares.remove(p);
+              copiesCollected++;
+            }
+          }
+        }
+      }
+      if (pack.storedExisting() >= k) {
+        pack.onSpares = false;
+      }
+      boolean any = false;
+      for (List<Holder> kept : pack.spares) {
+        any |= !kept.isEmpty();
+      }
+      if (!any) {
+        withSpares.remove(p);
+      }
+      watch(pack);
     }
   }
 
@@ -463,9 +674,9 @@ public final class Simulation {
   /** The holder as the catalog has it now: last heard from when it was last online. */
   private HolderRecord record(Holder h) {
     long lastSeen = h.online ? millis() : (long) (h.offlineSince * 3.6e6);
-    return new HolderRecord(h.id, "", Optional.empty(), FREE_BYTES, 0, h.packs.size(), "", "", "", lastSeen,
+    return new HolderRecord(h.id, "", Optional.empty(), claimedBytes(h), 0, h.packs.size(), "", "", "", lastSeen,
         HolderRecord.AUDIT_OK, h.network, (long) (h.joined * 3.6e6), AuditScore.NEW, HolderRecord.ONLINE, lastSeen,
-        dev.narvault.core.catalog.SuspensionScore.NEW, 0);
+        dev.narvault.core.catalog.SuspensionScore.NEW, h.auditsPassed(now, auditsPerHour()));
   }
 
   /** Holders a fragment can go to now: placeable by the rules, and up (an upload to a silent one fails). */
@@ -479,14 +690,38 @@ public final class Simulation {
     return list;
   }
 
-  /** The simulated population: one network per holder group, no operators declared, everyone vetted. */
-  private static final PlacementPolicy.Constraints CONSTRAINTS = new PlacementPolicy.Constraints(
-      new dev.narvault.core.coordinator.DomainLimits(1, 255, 255), Integer.MAX_VALUE, 0);
-
+  /**
+   * A holder as placement sees it: free space as counted (its claim less what it keeps), weighed
+   * by what its audits have proven, vetted by the coordinator's rules. No operator is declared.
+   */
   private PlacementPolicy.Candidate candidate(Holder h) {
-    long free = FREE_BYTES - h.packs.size() * c.fragmentBytes();
+    long free = Math.max(0, claimedBytes(h) - (long) (h.packs.size() + h.spares.size()) * c.fragmentBytes());
+    long proven = c.custody() ? PlacementPolicy.provenBytes(free, h.auditsPassed(now, auditsPerHour())) : free;
     return new PlacementPolicy.Candidate(new dev.narvault.core.coordinator.FailureDomain(h.id, h.network,
-        "wider:" + h.network, "holder:" + h.id), free, free, 1.0, true);
+        h.widerNetwork, "holder:" + h.id), free, proven, 1.0, rules.vetted(record(h), millis()));
+  }
+
+  private static long claimedBytes(Holder h) {
+    return h.sybil ? SYBIL_CLAIMED_BYTES : FREE_BYTES;
+  }
+
+  private double auditsPerHour() {
+    return 3.6e6 / c.auditInterval().toMillis();
+  }
+
+  /** A new holder's uptime: drawn from the population's classes by share. */
+  private double uptimeOfNewHolder() {
+    if (c.population().isEmpty()) {
+      return c.uptime();
+    }
+    double at = random.nextDouble();
+    for (SimulationConfig.HolderClass hc : c.population()) {
+      at -= hc.share();
+      if (at < 0) {
+        return hc.uptime();
+      }
+    }
+    return c.population().getLast().uptime();
   }
 
   private void sampleReads() {
@@ -529,8 +764,8 @@ public final class Simulation {
     return weibull(c.meanOfflineHours());
   }
 
-  private double onlinePeriod() {
-    return weibull(c.meanOfflineHours() * c.uptime() / (1 - c.uptime()));
+  private double onlinePeriod(Holder h) {
+    return weibull(c.meanOfflineHours() * h.uptime / (1 - h.uptime));
   }
 
   /** A Weibull length with the configured shape and this mean. */

@@ -1,6 +1,7 @@
 package dev.narvault.repair.simulation;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * One simulated world and one code.
@@ -27,13 +28,74 @@ import java.time.Duration;
  * @param corruptionPerFragmentYear chance a stored fragment rots in a year (found by scrub, reported)
  * @param readsPerCheck read attempts sampled per repair round (availability)
  * @param seed random seed: the same seed gives the same run
+ * @param population classes of holders by uptime (servers, laptops); empty: every holder at {@code uptime}
+ * @param auditInterval how often an online holder passes an audit (the coordinator's {@code --audit-interval})
+ * @param vettingAudits audits a new holder must pass, besides {@code vettingPeriod}, to be vetted
+ * @param maxUnvettedPerPack fragments of one pack that unvetted holders may hold together
+ * @param sybilWiderNetworks wider networks (/16s) the Sybil bloc's identities are spread over, each
+ *     in a /24 of its own; 0: the bloc is hidden (every identity in a wider network of its own)
+ * @param custody the custody rules: a superseded copy is kept while its pack is not whole, counts
+ *     against loss, is revived when its holder returns and its index is missing, and is collected
+ *     only once the pack is whole; false: the old rule (a superseded copy is dropped at once)
  */
 public record SimulationConfig(int holders, int packs, int dataFragmentCount, int parityFragmentCount, int threshold,
     double years, double uptime, double meanOfflineHours, double weibullShape, double departuresPerMonth,
     Duration offlineAfter, Duration vettingPeriod, Duration checkInterval, long repairBytesPerSecond,
     long fragmentBytes, int holdersPerNetwork, double networkFailuresPerYear, double sybilShare,
-    double corruptionPerFragmentYear, int readsPerCheck, long seed) {
+    double corruptionPerFragmentYear, int readsPerCheck, long seed, List<HolderClass> population,
+    Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody) {
+  /** A share of the holders with one uptime (e.g. 30 % servers at 0.98). */
+  public record HolderClass(double share, double uptime) {
+    public HolderClass {
+      if (!(share > 0 && share <= 1) || !(uptime > 0 && uptime <= 1)) {
+        throw new IllegalArgumentException("a holder class needs a share in (0, 1] and an uptime in (0, 1], got "
+            + share + "@" + uptime);
+      }
+    }
+
+    /** Parses {@code 0.3@0.98,0.7@0.55} (shares summing to 1). */
+    public static List<HolderClass> parse(String spec) {
+      List<HolderClass> classes = new java.util.ArrayList<>();
+      for (String part : spec.split(",")) {
+        String[] su = part.strip().split("@");
+        if (su.length != 2) {
+          throw new IllegalArgumentException("a holder class is SHARE@UPTIME (e.g. 0.3@0.98), got " + part);
+        }
+        try {
+          classes.add(new HolderClass(Double.parseDouble(su[0]), Double.parseDouble(su[1])));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("a holder class is SHARE@UPTIME (e.g. 0.3@0.98), got " + part, e);
+        }
+      }
+      return List.copyOf(classes);
+    }
+  }
+
+  /** The rules of the coordinator before custody: no audits, no vetting limit, no custody, one uptime. */
+  public SimulationConfig(int holders, int packs, int dataFragmentCount, int parityFragmentCount, int threshold,
+      double years, double uptime, double meanOfflineHours, double weibullShape, double departuresPerMonth,
+      Duration offlineAfter, Duration vettingPeriod, Duration checkInterval, long repairBytesPerSecond,
+      long fragmentBytes, int holdersPerNetwork, double networkFailuresPerYear, double sybilShare,
+      double corruptionPerFragmentYear, int readsPerCheck, long seed) {
+    this(holders, packs, dataFragmentCount, parityFragmentCount, threshold, years, uptime, meanOfflineHours,
+        weibullShape, departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
+        fragmentBytes, holdersPerNetwork, networkFailuresPerYear, sybilShare, corruptionPerFragmentYear, readsPerCheck,
+        seed, List.of(), Duration.ofMinutes(5), 0, Integer.MAX_VALUE, 0, false);
+  }
+
   public SimulationConfig {
+    population = List.copyOf(population);
+    if (!population.isEmpty()) {
+      double total = population.stream().mapToDouble(HolderClass::share).sum();
+      if (Math.abs(total - 1) > 1e-6) {
+        throw new IllegalArgumentException("holder class shares must sum to 1, got " + total);
+      }
+    }
+    if (auditInterval.isNegative() || auditInterval.isZero() || vettingAudits < 0 || maxUnvettedPerPack < 0
+        || sybilWiderNetworks < 0) {
+      throw new IllegalArgumentException("audit interval must be positive; vetting audits, unvetted per pack and "
+          + "Sybil networks >= 0");
+    }
     int n = dataFragmentCount + parityFragmentCount;
     if (dataFragmentCount < 1 || parityFragmentCount < 0 || n > 256) {
       throw new IllegalArgumentException("code must have k >= 1, m >= 0, k + m <= 256, got " + dataFragmentCount
@@ -51,6 +113,12 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     if (checkInterval.isNegative() || checkInterval.isZero() || offlineAfter.isNegative() || offlineAfter.isZero()) {
       throw new IllegalArgumentException("check interval and offline-after must be positive");
     }
+  }
+
+  /** Mean uptime over the population. */
+  public double meanUptime() {
+    return population.isEmpty() ? uptime
+        : population.stream().mapToDouble(h -> h.share() * h.uptime()).sum();
   }
 
   public int totalFragmentCount() {

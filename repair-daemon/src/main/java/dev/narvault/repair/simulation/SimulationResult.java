@@ -15,11 +15,18 @@ package dev.narvault.repair.simulation;
  *     noticed) plus the mean time a pack below its threshold waited for its rebuild
  * @param modelledLossPerPackYear the Markov model with the threshold, the measured copy-loss rate
  *     and {@code modelRepairHours}: the extrapolation to loss rates too small to observe
+ * @param copiesRevived superseded copies that counted again when their holders returned (custody)
+ * @param copiesCollected superseded copies deleted once their packs were whole (custody)
+ * @param packsKeptByCustody times a pack had fewer than k stored copies left and kept copies on
+ *     returning holders made up the rest: losses under the old rule
+ * @param repairsFromKeptCopies rebuilds that fewer than k counted copies online could not have
+ *     read: kept copies of returning holders made up the k sources
  */
 public record SimulationResult(int dataFragmentCount, int parityFragmentCount, int threshold, double overhead,
     double years, double packYears, long losses, double lossPerPackYear, double lossLow, double lossHigh,
     double availability, long reads, double repairPerMonth, long fragmentsRebuilt, double copyLossPerYear,
-    double meanRepairHours, double modelRepairHours, double modelledLossPerPackYear) {
+    double meanRepairHours, double modelRepairHours, double modelledLossPerPackYear, long copiesRevived,
+    long copiesCollected, long packsKeptByCustody, long repairsFromKeptCopies) {
 
   public String code() {
     return dataFragmentCount + "+" + parityFragmentCount;

@@ -1,9 +1,11 @@
 package dev.narvault.repair.simulation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -63,6 +65,69 @@ class SimulationTest {
     SimulationResult sybil = new Simulation(world(4, 2, 80, 300, 1, 1, 0, Duration.ofHours(1),
         Duration.ofHours(1), 1, 0, 0.4, 0)).run(x -> { });
     assertTrue(sybil.losses() > 10, sybil.losses() + " packs lost to the bloc");
+  }
+
+  /** The coordinator's current rules (custody, proven-space weights, vetting, domain limits) or the old ones. */
+  private static SimulationConfig rules(SimulationConfig w, boolean custody, List<SimulationConfig.HolderClass> people,
+      int sybilWiderNetworks) {
+    return new SimulationConfig(w.holders(), w.packs(), w.dataFragmentCount(), w.parityFragmentCount(), w.threshold(),
+        w.years(), w.uptime(), w.meanOfflineHours(), w.weibullShape(), w.departuresPerMonth(), w.offlineAfter(),
+        custody ? Duration.ofDays(3) : Duration.ZERO, w.checkInterval(), 0, w.fragmentBytes(), w.holdersPerNetwork(),
+        w.networkFailuresPerYear(), w.sybilShare(), w.corruptionPerFragmentYear(), w.readsPerCheck(), w.seed(), people,
+        Duration.ofMinutes(5), custody ? 100 : 0, custody ? 1 : Integer.MAX_VALUE, sybilWiderNetworks, custody);
+  }
+
+  @Test
+  void aSybilInOneWiderNetwork_claimingHugeSpace_losesNothingUnderCustody_butPacksUnderTheOldRules() {
+    // 40 % of the holders are one machine's identities, each in a /24 of its own but all in one
+    // /16, each claiming 1000 TiB; they leave together half-way. RS(4,4): at most 2 per /16.
+    SimulationConfig w = world(4, 4, 80, 300, 1, 1, 0, Duration.ofHours(1), Duration.ofHours(1), 1, 0, 0.4, 0);
+    SimulationResult old = new Simulation(rules(w, false, List.of(), 1)).run(x -> { });
+    SimulationResult custody = new Simulation(rules(w, true, List.of(), 1)).run(x -> { });
+    assertTrue(old.losses() > 10, old.losses() + " packs lost to the bloc under the old rules");
+    assertEquals(0, custody.losses(), "the bloc held at most m/2 fragments of any pack");
+    // Hidden in wider networks of their own, the limit cannot see them: proven-space weights alone
+    // keep the claimed 1000 TiB from drawing the fragments, so fewer packs are lost than before.
+    SimulationResult hidden = new Simulation(rules(w, true, List.of(), 0)).run(x -> { });
+    assertTrue(hidden.losses() < old.losses(), hidden.losses() + " lost hidden vs " + old.losses() + " old");
+  }
+
+  @Test
+  void copiesOfReturningHolders_countAgain_andKeepPacksTheOldRuleLoses() {
+    // Holders away for days at a time (mean 48 h off, 50 % up), counted offline after 2 h, so
+    // repair rebuilds their fragments on others who go away in turn; 30 % a month leave for good.
+    SimulationConfig w = new SimulationConfig(60, 200, 4, 2, 2, 1, 0.5, 48, 1, 0.3, Duration.ofHours(2),
+        Duration.ZERO, Duration.ofHours(1), 0, 1 << 20, 1, 0, 0, 0, 20, 11);
+    SimulationResult old = new Simulation(rules(w, false, List.of(), 0)).run(x -> { });
+    SimulationResult custody = new Simulation(rules(w, true, List.of(), 0)).run(x -> { });
+    assertEquals(0, old.copiesRevived());
+    assertTrue(custody.copiesRevived() > 100, custody.copiesRevived() + " revived");
+    assertTrue(custody.copiesCollected() > 100, custody.copiesCollected() + " collected once whole");
+    assertTrue(custody.availability() > old.availability() + 0.02, "kept copies count when revived");
+    assertTrue(custody.repairsFromKeptCopies() > 100, custody.repairsFromKeptCopies() + " rebuilds read kept copies");
+    assertEquals(0, old.repairsFromKeptCopies());
+    assertTrue(old.losses() > 20, old.losses() + " lost under the old rules");
+    assertTrue(custody.losses() * 2 < old.losses(), custody.losses() + " lost under custody vs " + old.losses());
+  }
+
+  @Test
+  void aMixedPopulation_isDrawnByShare_eachHolderAtItsClassUptime() {
+    // Never repaired. 30 % of holders at 0.98 and 70 % at 0.55 (0.679 on average), in a world whose
+    // single uptime says 0.3: the classes, not that number, decide.
+    List<SimulationConfig.HolderClass> people = SimulationConfig.HolderClass.parse("0.3@0.98, 0.7@0.55");
+    SimulationConfig w = world(4, 2, 100, 300, 1, 0.3, 0, Duration.ofDays(10_000), Duration.ofHours(1), 1, 0, 0,
+        50);
+    SimulationResult r = new Simulation(rules(w, true, people, 0)).run(x -> { });
+    // Fragments go only to holders online when they are placed: servers, online more, are drawn
+    // more often (43 % of fragments, not 30 %), and a fragment is online with p = 0.736.
+    double servers = 0.3 * 0.98 / (0.3 * 0.98 + 0.7 * 0.55);
+    double p = servers * 0.98 + (1 - servers) * 0.55;
+    assertEquals(ClosedForms.availability(6, 4, p), r.availability(), 0.02, "simulated " + r.availability());
+    assertTrue(ClosedForms.availability(6, 4, p) - ClosedForms.availability(6, 4, 0.3) > 0.3, "not the world's 0.3");
+    assertThrows(IllegalArgumentException.class, () -> rules(w, true,
+        SimulationConfig.HolderClass.parse("0.3@0.98,0.6@0.55"), 0), "shares must sum to 1");
+    assertThrows(IllegalArgumentException.class, () -> SimulationConfig.HolderClass.parse("0.3:0.98"));
+    assertThrows(IllegalArgumentException.class, () -> SimulationConfig.HolderClass.parse("0.3@1.5,0.7@0.5"));
   }
 
   @Test
