@@ -20,21 +20,25 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true, sortOptions = false,
     header = "Simulate holders over years: pack loss, availability and repair traffic per code.",
-    description = {"Simulates holders joining, going offline and online, leaving for good (and with them their",
-        "fragments), whole networks or a Sybil bloc leaving at once, and fragments rotting, over simulated",
-        "months or years. The coordinator's own policy code decides what counts as lost, what to repair",
-        "first and where rebuilt fragments go. For each code it prints:",
-        "  loss/pack-year   packs lost per pack-year observed, with a 95% interval (or 0 and its bound);",
-        "  model            the eager-repair Markov model fed the measured loss and repair rates: the",
-        "                   extrapolation to rates too small to observe (11 nines never happen in a run);",
-        "  availability     share of read attempts that found k fragments on online holders;",
-        "  repair           repair traffic per TB archived per month; overhead (k+m)/k;",
-        "  revived          superseded copies that counted again when their holders came back;",
-        "  from kept        rebuilds whose k sources needed kept copies (too few counted ones online);",
-        "  kept             times a pack had fewer than k counted copies and kept ones made up the rest.",
-        "The coordinator's custody rules are simulated (kept copies, proven-space weights, vetting, domain",
-        "limits); --old-rules simulates the coordinator before them, for comparison.",
-        "Same --seed, same result. See docs/durability.md for the model and the chosen default."})
+    description = {"Simulates holders joining, going offline and online, leaving for good (and with them their "
+        + "fragments), whole networks or a Sybil bloc leaving at once, and fragments rotting, over simulated months "
+        + "or years. The coordinator's own policy code decides what counts as lost, what to repair first and where "
+        + "rebuilt fragments go.",
+        "",
+        "For each code it prints:",
+        "  loss/pack-year  packs lost per pack-year observed, with a 95%% interval (or 0 and its bound)",
+        "  model           the eager-repair Markov model fed the measured loss and repair rates: the extrapolation "
+            + "to rates too small to observe (11 nines never happen in a run)",
+        "  availability    share of read attempts that found k fragments on online holders",
+        "  repair          repair traffic per TB archived per month; overhead (k+m)/k",
+        "  revived         superseded copies that counted again when their holders came back",
+        "  from kept       rebuilds whose k sources needed kept copies (too few counted ones online)",
+        "  kept            times a pack had fewer than k counted copies and kept ones made up the rest",
+        "",
+        "The coordinator's custody rules are simulated (kept copies, proven-space weights, vetting, domain "
+            + "limits); --old-rules simulates the coordinator before them, for comparison. Same --seed, same "
+            + "result. See docs/durability.md for the model and the chosen default.",
+        ""})
 final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--code", split = ",", defaultValue = "10+4,20+10,40+20,30+30,40+40",
       description = "Codes as k+m, comma-separated (default: ${DEFAULT-VALUE}).")
@@ -54,7 +58,7 @@ final class SimulateCommand implements Callable<Integer> {
   double years;
 
   @Option(names = "--population", defaultValue = "0.3@0.98,0.7@0.55", paramLabel = "SHARE@UPTIME,...",
-      description = "Holders by uptime: 30% servers online 98% of the time and 70% laptops online 55% (mean "
+      description = "Holders by uptime: 30%% servers online 98%% of the time and 70%% laptops online 55%% (mean "
           + "0.68) by default (default: ${DEFAULT-VALUE}).")
   String population;
 
@@ -71,7 +75,7 @@ final class SimulateCommand implements Callable<Integer> {
   double shape;
 
   @Option(names = "--departures", defaultValue = "10%",
-      description = "Holders leaving for good per month, e.g. 10% or 0.1 (default: ${DEFAULT-VALUE}).")
+      description = "Holders leaving for good per month, e.g. 10%% or 0.1 (default: ${DEFAULT-VALUE}).")
   String departures;
 
   @Option(names = "--offline-after", defaultValue = "24h", converter = DurationConverter.class,
@@ -156,8 +160,7 @@ final class SimulateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    double departureShare = departures.endsWith("%")
-        ? Double.parseDouble(departures.substring(0, departures.length() - 1)) / 100 : Double.parseDouble(departures);
+    double departureShare = share("--departures", departures);
     List<SimulationConfig.HolderClass> classes = uptime != null
         ? List.of(new SimulationConfig.HolderClass(1, uptime)) : SimulationConfig.HolderClass.parse(population);
     double meanUptime = classes.stream().mapToDouble(h -> h.share() * h.uptime()).sum();
@@ -175,8 +178,14 @@ final class SimulateCommand implements Callable<Integer> {
       if (km.length != 2) {
         throw new IllegalArgumentException("--code wants k+m, got " + code);
       }
-      int k = Integer.parseInt(km[0]);
-      int m = Integer.parseInt(km[1]);
+      int k;
+      int m;
+      try {
+        k = Integer.parseInt(km[0].strip());
+        m = Integer.parseInt(km[1].strip());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--code wants k+m with whole numbers, got " + code, e);
+      }
       SimulationConfig config = new SimulationConfig(holders, packs, k, m, threshold, years, meanUptime,
           meanOffline.toSeconds() / 3600.0, shape, departureShare, offlineAfter, vetting, round, repairSpeed,
           Math.max(1, packSize / k), perNetwork, networkFailures, sybil, corruption, reads, seed, classes,
@@ -203,6 +212,21 @@ final class SimulateCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** "10%" or "0.1" as a share in [0, 1]. */
+  static double share(String option, String value) {
+    String text = value.strip();
+    try {
+      double share = text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1)) / 100
+          : Double.parseDouble(text);
+      if (!(share >= 0 && share <= 1)) {
+        throw new IllegalArgumentException(option + " must be between 0 and 100%, got " + value);
+      }
+      return share;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " wants a share such as 10% or 0.1, got " + value, e);
+    }
   }
 
   static String header() {

@@ -50,4 +50,34 @@ class SimulateCommandTest {
         .execute("simulate", "--code", "4-2", "--years", "0.1");
     assertEquals(2, exit);
   }
+
+  @Test
+  void badSharesAndCodes_areRefusedWithTheValueInTheMessage() {
+    for (String[] args : new String[][] {{"--departures", "ten"}, {"--departures", "150%"}, {"--code", "a+b"}}) {
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      var commandLine = Narvault.commandLine(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+      commandLine.setErr(new java.io.PrintWriter(err, true, StandardCharsets.UTF_8));
+      int exit = commandLine.execute("simulate", args[0], args[1], "--years", "0.01", "--holders", "20");
+      assertEquals(2, exit, String.join(" ", args));
+      assertTrue(err.toString(StandardCharsets.UTF_8).contains(args[1]), err.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void help_formatsEveryDescription_withPercentSignsAndWholeSentences() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream saved = System.err;
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    java.io.StringWriter help = new java.io.StringWriter();
+    try {
+      var commandLine = Narvault.commandLine(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+      commandLine.setOut(new java.io.PrintWriter(help, true));
+      assertEquals(0, commandLine.execute("simulate", "--help"));
+    } finally {
+      System.setErr(saved);
+    }
+    String warnings = err.toString(StandardCharsets.UTF_8);
+    assertTrue(!warnings.contains("Could not format"), warnings);
+    assertTrue(help.toString().contains("30% servers") && help.toString().contains("(default: 10%)"), help.toString());
+  }
 }

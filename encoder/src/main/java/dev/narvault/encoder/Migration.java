@@ -575,6 +575,7 @@ public final class Migration {
         // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
         return leases.whilePending(DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes)), () -> {
           Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
+          leases.checkHeld(packId);
           catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
               placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies),
               clock.millis());

@@ -5,6 +5,7 @@ import dev.narvault.core.catalog.CatalogException;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -31,7 +32,10 @@ final class WorkerLeases {
   private final String worker;
   private final Duration lifetime;
   private final InstantSource clock;
-  private final Set<String> pending = ConcurrentHashMap.newKeySet();
+  /** Packs pending, each with the time until which the catalog last confirmed its mark. */
+  private final Map<String, Long> pending = new ConcurrentHashMap<>();
+  /** Pending packs whose mark lapsed at some point: garbage collection may have taken their fragments. */
+  private final Set<String> lapsed = ConcurrentHashMap.newKeySet();
 
   WorkerLeases(Catalog catalog, String worker, Duration lifetime, InstantSource clock) {
     this.catalog = catalog;
@@ -52,8 +56,29 @@ final class WorkerLeases {
   synchronized void renew() throws CatalogException {
     long until = clock.millis() + lifetime.toMillis();
     catalog.journal().renewClaims(worker, until);
-    for (String packId : pending) {
-      catalog.pendingPacks().renew(packId, worker, until);
+    for (String packId : pending.keySet()) {
+      if (catalog.pendingPacks().extend(packId, worker, until, clock.millis())) {
+        pending.put(packId, until);
+      } else if (lapsed.add(packId)) {
+        LOG.warn("pack {}: its pending mark lapsed before it was renewed; it will not be committed", packId);
+      }
+    }
+  }
+
+  /**
+   * Fails unless {@code packId}'s pending mark has been alive all along and stays alive for at
+   * least one more renewal period: called right before the pack is committed. A mark that lapsed
+   * (renewals failed for a whole lifetime, e.g. the catalog was unreachable from this worker)
+   * means garbage collection may have deleted fragments the commit would name; the pack is then
+   * not committed, its NARs stay in S3, and a later run archives them again.
+   */
+  void checkHeld(String packId) throws IOException {
+    Long until = pending.get(packId);
+    long now = clock.millis();
+    if (until == null || lapsed.contains(packId) || until - now < renewEvery().toMillis()) {
+      throw new IOException("pack " + packId + ": its pending mark lapsed or is about to (renewals of this "
+          + "worker's leases failed for about " + lifetime + "), so garbage collection may have deleted fragments "
+          + "of it; not committing it: its NARs stay in S3 and a later run archives them again");
     }
   }
 
@@ -62,13 +87,15 @@ final class WorkerLeases {
    * placement order for it exists), renewed meanwhile, finished when it ends, committed or not.
    */
   <T> T whilePending(String packId, Work<T> work) throws IOException {
-    pending.add(packId);
+    long until = clock.millis() + lifetime.toMillis();
+    pending.put(packId, until);
     try {
-      catalog.pendingPacks().renew(packId, worker, clock.millis() + lifetime.toMillis());
+      catalog.pendingPacks().renew(packId, worker, until);
       return work.run();
     } finally {
       synchronized (this) {
         pending.remove(packId);
+        lapsed.remove(packId);
         try {
           catalog.pendingPacks().finish(packId);
         } catch (CatalogException e) {

@@ -77,6 +77,47 @@ class WorkerLeasesTest {
   }
 
   @Test
+  void checkHeld_whileRenewed_passes_butAMarkThatLapsedIsNeitherRevivedNorCommitted() throws Exception {
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
+      WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
+      leases.whilePending("p1", () -> {
+        for (int i = 0; i < 8; i++) {
+          clock.advance(leases.renewEvery().toMillis());
+          leases.renew();
+        }
+        leases.checkHeld("p1");
+        // The catalog was out of reach of this worker for a whole lifetime (renewals failed), and
+        // garbage collection, which could reach it, saw the pack as abandoned.
+        clock.advance(LIFETIME.toMillis() + 1);
+        assertFalse(catalog.pendingPacks().pending("p1", clock.millis()));
+        leases.renew();
+        assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "a lapsed mark is not revived");
+        IOException refused = assertThrows(IOException.class, () -> leases.checkHeld("p1"));
+        assertTrue(refused.getMessage().contains("not committing"), refused.getMessage());
+        // Renewals that work again do not make it safe: fragments may be gone already.
+        clock.advance(leases.renewEvery().toMillis());
+        leases.renew();
+        assertThrows(IOException.class, () -> leases.checkHeld("p1"));
+        return null;
+      });
+    }
+  }
+
+  @Test
+  void checkHeld_afterRenewalsFailedForAlmostALifetime_refusesBeforeTheMarkLapses() throws Exception {
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
+      WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
+      leases.whilePending("p1", () -> {
+        clock.advance(LIFETIME.toMillis() - leases.renewEvery().toMillis() + 1);
+        assertTrue(catalog.pendingPacks().pending("p1", clock.millis()), "still pending");
+        assertThrows(IOException.class, () -> leases.checkHeld("p1"), "too close to lapsing to commit");
+        return null;
+      });
+      assertThrows(IOException.class, () -> leases.checkHeld("never-pending"));
+    }
+  }
+
+  @Test
   void renewEvery_isAQuarterOfTheLifetime() {
     assertEquals(Duration.ofSeconds(15), new WorkerLeases(null, "w", LIFETIME, clock).renewEvery());
     assertEquals(Duration.ofMillis(250), new WorkerLeases(null, "w", Duration.ofMillis(400), clock).renewEvery());

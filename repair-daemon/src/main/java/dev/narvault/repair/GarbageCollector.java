@@ -84,8 +84,10 @@ public final class GarbageCollector {
         shape.get().parityFragmentCount(), rows, new PackHealth.Holders() {
           @Override
           public boolean healthy(String holderId) {
+            // Only holders in good standing: a suspect or suspended holder's copy may be the one
+            // that is missing, and the copy about to be deleted may be the last good one.
             HolderRecord h = byId.get(holderId);
-            return h != null && rules.healthy(h, now);
+            return h != null && rules.trusted(h, now);
           }
 
           @Override
@@ -101,6 +103,28 @@ public final class GarbageCollector {
           }
         }, placements.limits());
     return health.whole();
+  }
+
+  /**
+   * Whether the signed document of this garbage (a manifest or an alias, what a catalog rebuild
+   * from the holders needs) has {@link dev.narvault.core.coordinator.DocumentPlacer#COPIES} stored copies
+   * on trusted holders other than this one, judged now.
+   */
+  boolean documentCoveredWithout(Custody.Garbage g, long now) throws CatalogException {
+    Map<String, HolderRecord> byId = new HashMap<>();
+    for (HolderRecord h : catalog.holders()) {
+      byId.put(h.holderId(), h);
+    }
+    var document = catalog.custody().document(g.fragmentId());
+    if (document.isEmpty()) {
+      return true; // a document the catalog never recorded: nothing to keep a copy for
+    }
+    long good = document.get().holders().stream()
+        .filter(id -> !id.equals(g.holderId()))
+        .map(byId::get)
+        .filter(h -> h != null && rules.trusted(h, now))
+        .count();
+    return good >= dev.narvault.core.coordinator.DocumentPlacer.COPIES;
   }
 
   /** One round; returns how many copies were deleted (or found already gone). */
@@ -132,7 +156,7 @@ public final class GarbageCollector {
       if (unreached.contains(g.holderId())) {
         continue;
       }
-      if (g.kind() != Custody.Garbage.Kind.DOCUMENT && !wholeWithout(g)) {
+      if (g.kind() == Custody.Garbage.Kind.DOCUMENT ? !documentCoveredWithout(g, now) : !wholeWithout(g)) {
         metrics.garbageKept.increment();
         LOG.debug("keeping {} copy {} on holder {}: pack {} is not whole without it", g.kind(), g.fragmentId(),
             g.holderId(), g.packId());

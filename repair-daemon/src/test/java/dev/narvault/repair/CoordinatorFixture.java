@@ -270,6 +270,18 @@ final class CoordinatorFixture implements AutoCloseable {
     return new Pack(pack.id(), pack.manifest());
   }
 
+  /** As {@link #placePack}, also recording copies of its signed manifest on {@code manifestHolders}; returns the document id. */
+  String placePackWithManifestCopies(int seed, List<Holder> manifestHolders) throws IOException {
+    Encoded pack = encode(seed);
+    List<String> holderIds = place(pack);
+    String docId = dev.narvault.core.coordinator.DocumentPlacer.idOf(
+        pack.signedManifest().getBytes(StandardCharsets.UTF_8)).hex();
+    catalog.recordPack(pack.id(), pack.manifest(), pack.signedManifest(), holderIds,
+        Optional.of(new dev.narvault.core.catalog.Catalog.DocumentCopies(docId,
+            manifestHolders.stream().map(Holder::id).toList())), clock.millis());
+    return docId;
+  }
+
   /** Places a pack's fragments as a migrate worker does, but does not record the pack (not committed). */
   Pack placeUncommitted(int seed) throws IOException {
     Encoded pack = encode(seed);

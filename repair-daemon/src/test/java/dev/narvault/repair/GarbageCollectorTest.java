@@ -142,6 +142,65 @@ class GarbageCollectorTest {
     }
   }
 
+  /** Failed contacts (timeouts, 5xx) until the catalog suspends the holder; it stays live and healthy. */
+  private static void suspend(CoordinatorFixture f, Holder h) throws IOException {
+    for (int i = 0; i < 10_000 && !f.record(h).suspended(); i++) {
+      f.catalog.registry().recordContact(h.id(), false, f.clock.millis());
+    }
+    assertTrue(f.record(h).suspended(), "suspended");
+    assertTrue(f.rules.healthy(f.record(h), f.clock.millis()), "still counted by repair");
+  }
+
+  @Test
+  void collectOnce_whileAnotherCopyIsOnASuspendedHolder_keepsTheSurplusCopy() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 1)) {
+      Pack pack = f.placePack(15);
+      Holder returned = supersede(f, pack, 3);
+      assertEquals(WHOLE, f.counted(pack), "whole by repair's count");
+      // A holder failing reads and audits with timeouts and 5xx: its copy may be the one missing
+      // when it is needed, so the returning copy is not surplus yet.
+      suspend(f, f.holderOf(pack, 0));
+
+      assertEquals(0, f.coordinator.collector().collectOnce());
+      assertTrue(returned.has(pack.fragmentId(3)), "kept while a counted copy is on a suspended holder");
+      assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, 3, returned).orElseThrow().state());
+
+      // The suspended holder recovers (it serves again): now the returning copy is surplus.
+      Holder recovering = f.holderOf(pack, 0);
+      for (int i = 0; i < 10_000 && f.record(recovering).suspended(); i++) {
+        f.catalog.registry().recordContact(recovering.id(), true, f.clock.millis());
+      }
+      assertEquals(1, f.coordinator.collector().collectOnce());
+      assertFalse(returned.has(pack.fragmentId(3)));
+    }
+  }
+
+  @Test
+  void collectOnce_documentCopy_isDeletedOnlyWhileThreeCopiesInGoodStandingRemain() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 1)) {
+      List<Holder> four = f.holders.subList(0, 4);
+      String docId = f.placePackWithManifestCopies(16, four);
+      Holder superseded = four.get(0);
+      f.catalog.custody().supersedeDocumentCopy(docId, superseded.id());
+      suspend(f, four.get(1));
+
+      // Without the superseded copy, two copies are on holders in good standing: one short of three.
+      f.coordinator.collector().collectOnce();
+      assertTrue(recordedOn(f, docId, superseded), "the superseded copy is kept (the catalog still names it)");
+
+      for (int i = 0; i < 10_000 && f.record(four.get(1)).suspended(); i++) {
+        f.catalog.registry().recordContact(four.get(1).id(), true, f.clock.millis());
+      }
+      f.coordinator.collector().collectOnce();
+      assertFalse(recordedOn(f, docId, superseded), "three good copies without it: collected");
+      assertEquals(3, f.catalog.custody().document(docId).orElseThrow().holders().size());
+    }
+  }
+
+  private static boolean recordedOn(CoordinatorFixture f, String docId, Holder h) throws IOException {
+    return f.catalog.custody().documentsOn(List.of(h.id())).stream().anyMatch(d -> d.docId().equals(docId));
+  }
+
   private static boolean hasAny(Holder h, Pack pack) {
     return pack.manifest().fragments().stream().anyMatch(fragment -> has(h, fragment.id().hex()));
   }

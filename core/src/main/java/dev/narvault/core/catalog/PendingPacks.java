@@ -45,6 +45,27 @@ public final class PendingPacks {
     });
   }
 
+  /**
+   * Extends {@code packId}'s mark to {@code untilMillis} if it is still alive at {@code nowMillis},
+   * and says whether it was. A mark that lapsed is not revived: garbage collection may have
+   * deleted the pack's fragments meanwhile, so its worker must not commit the pack (and learns so
+   * from the answer). Like {@link #renew}, never shortens what is recorded.
+   */
+  public boolean extend(String packId, String worker, long untilMillis, long nowMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE pending_packs SET worker = ?, until_millis = CASE WHEN until_millis > ? THEN until_millis "
+              + "ELSE ? END WHERE pack_id = ? AND until_millis >= ?")) {
+        ps.setString(1, worker);
+        ps.setLong(2, untilMillis);
+        ps.setLong(3, untilMillis);
+        ps.setString(4, packId);
+        ps.setLong(5, nowMillis);
+        return ps.executeUpdate() > 0;
+      }
+    });
+  }
+
   /** The pack is committed, or its worker gave it up: no longer pending. Repeating it is harmless. */
   public void finish(String packId) throws CatalogException {
     db.locked(() -> {

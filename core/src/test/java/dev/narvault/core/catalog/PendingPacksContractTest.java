@@ -50,6 +50,23 @@ class PendingPacksContractTest {
 
   @ParameterizedTest
   @MethodSource("backends")
+  void extend_aliveMark_isExtended_butALapsedOrMissingOneIsNotRevived(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      PendingPacks pending = c.pendingPacks();
+      pending.renew("p1", "w1", 1_000);
+      assertTrue(pending.extend("p1", "w1", 2_000, 1_000), "alive at 1000");
+      assertTrue(pending.pending("p1", 2_000));
+      assertTrue(pending.extend("p1", "w1", 1_500, 1_200), "never shortened");
+      assertTrue(pending.pending("p1", 2_000));
+      assertFalse(pending.extend("p1", "w1", 9_000, 2_001), "lapsed at 2001");
+      assertFalse(pending.pending("p1", 2_001), "and not revived");
+      assertFalse(pending.extend("p2", "w1", 9_000, 0), "never registered");
+      assertFalse(pending.pending("p2", 0));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
   void finish_endsIt_andRepeatingIsHarmless(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       PendingPacks pending = c.pendingPacks();

@@ -15,7 +15,9 @@ import java.time.Duration;
  *   <li><b>healthy</b>: live, not disqualified, not leaving. Its fragments count towards a pack's
  *       health. A suspect or suspended holder is still healthy: suspicion stops new placements
  *       first, and fragments move off only a holder that is disqualified, leaving or gone.
- *   <li><b>placeable</b>: healthy, not suspect, not suspended, its endpoint proven.
+ *   <li><b>trusted</b>: healthy, not suspect, not suspended: what garbage collection counts
+ *       before it deletes a copy.
+ *   <li><b>placeable</b>: trusted, its endpoint proven.
  *   <li><b>vetted</b>: has passed {@link Vetting#audits} audits and been registered for
  *       {@link Vetting#period}. An unvetted holder receives at most {@link Vetting#maxPerPack}
  *       fragments of any pack (so it can be audited and earn its standing).
@@ -72,6 +74,16 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
 
   public boolean healthy(HolderRecord h, long nowMillis) {
     return live(h, nowMillis) && !h.disqualified() && !h.exiting();
+  }
+
+  /**
+   * Healthy and neither suspect nor suspended: a holder whose copies garbage collection may
+   * count when it decides a pack is whole without another copy. Stricter than {@link #healthy}
+   * (which repair uses, so that suspicion alone moves nothing), as the drain is: a delete is the
+   * step that cannot be undone, so it counts only holders in good standing.
+   */
+  public boolean trusted(HolderRecord h, long nowMillis) {
+    return healthy(h, nowMillis) && !h.suspect() && !h.suspended();
   }
 
   public boolean placeable(HolderRecord h, long nowMillis) {
