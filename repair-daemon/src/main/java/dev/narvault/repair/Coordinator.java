@@ -40,6 +40,32 @@ public final class Coordinator implements AutoCloseable {
     this.placements = placements;
   }
 
+  /**
+   * This coordinator's owner name on repair claims: the configured one, else one made up at first
+   * start and kept in the work directory. Stable across restarts (a restarted coordinator takes
+   * its claims back at once) and different on every machine, even where coordinators share a key
+   * and a port (two owners of one name would both repair one pack).
+   */
+  static String claimOwner(CoordinatorConfig config) throws IOException {
+    if (!config.owner().isEmpty()) {
+      return config.owner();
+    }
+    java.nio.file.Path file = config.workDir().resolve("claim-owner");
+    if (java.nio.file.Files.exists(file)) {
+      String kept = java.nio.file.Files.readString(file).strip();
+      if (!kept.isEmpty()) {
+        return kept;
+      }
+    }
+    java.nio.file.Files.createDirectories(config.workDir());
+    String made = "repair-" + java.util.UUID.randomUUID();
+    java.nio.file.Path temp = config.workDir().resolve("claim-owner.tmp");
+    java.nio.file.Files.writeString(temp, made + "\n");
+    java.nio.file.Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    return made;
+  }
+
   public static Coordinator start(CoordinatorConfig config, Catalog catalog, InstantSource clock) throws IOException {
     CoordinatorMetrics metrics = new CoordinatorMetrics();
     PlacementService placements = new PlacementService(catalog, config.coordinatorKey(), config.rules(),
@@ -51,7 +77,7 @@ public final class Coordinator implements AutoCloseable {
     ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
     Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock);
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
-        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, config.claimOwner());
+        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, claimOwner(config));
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock);
     CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
         new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);

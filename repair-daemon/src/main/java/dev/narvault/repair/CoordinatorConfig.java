@@ -25,7 +25,7 @@ import java.util.Optional;
  * @param limits per-pack failure-domain limits (negative: the default for each code)
  * @param allowPrivateHolders accept holders at loopback and private addresses: development on one
  *     machine only, never for an archive holding real data among strangers
- * @param owner this coordinator's stable name for repair claims (the same after a restart)
+ * @param owner this coordinator's stable name for repair claims (the same after a restart); empty: one made up at first start and kept in {@code workDir} (see {@code Coordinator.claimOwner})
  */
 public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinatorKey, List<NixPublicKey> workerKeys,
     Optional<TrustedKeys> archiveKeys, HolderRules rules, int repairThreshold, Duration repairInterval,
@@ -51,11 +51,12 @@ public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinator
         auditInterval, maxRepairBytesPerSecond, maxSkew, workDir, newLimits, allowPrivateHolders, owner);
   }
 
-  /** The claim owner: as given, or one derived from the coordinator's key and port. */
-  public String claimOwner() {
-    return owner.isEmpty() ? "repair-" + coordinatorKey.publicKey().toString().hashCode() + "-" + bind.getPort()
-        : owner;
+  /** The same with this claim owner (empty: one kept in the work directory). */
+  public CoordinatorConfig withOwner(String newOwner) {
+    return new CoordinatorConfig(bind, coordinatorKey, workerKeys, archiveKeys, rules, repairThreshold, repairInterval,
+        auditInterval, maxRepairBytesPerSecond, maxSkew, workDir, limits, allowPrivateHolders, newOwner);
   }
+
 
   public CoordinatorConfig {
     workerKeys = List.copyOf(workerKeys);

@@ -355,6 +355,29 @@ public final class Repairer {
    * readable and decoded otherwise; commits what was placed.
    */
   private Repaired repair(PackHealth health) throws IOException {
+    // The claim is renewed between steps and, for a copy or decode slower than a quarter of its
+    // lifetime (a big pack under a low --max-repair-speed), from the side meanwhile: another
+    // coordinator never takes a pack this one is still working on.
+    Thread renewal = Thread.ofVirtual().name("claim-renewal").start(() -> {
+      try {
+        while (!Thread.currentThread().isInterrupted()) {
+          Thread.sleep(CLAIM.dividedBy(4));
+          custody.renewClaim(health.packId(), owner, clock.millis() + CLAIM.toMillis());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (CatalogException e) {
+        LOG.warn("pack {}: could not renew the repair claim: {}", abbreviate(health.packId()), e.getMessage());
+      }
+    });
+    try {
+      return repairClaimed(health);
+    } finally {
+      renewal.interrupt();
+    }
+  }
+
+  private Repaired repairClaimed(PackHealth health) throws IOException {
     String packId = health.packId();
     Manifest manifest = manifests.get(packId);
     View view = new View();

@@ -54,8 +54,10 @@ final class CoordinatorClient {
     this.http = b.build();
   }
 
-  void register(URI endpoint, FragmentStore store, String version, String operator, String location) throws IOException {
-    send("/v1/register", ts -> new HolderMessages.Registration(HolderMessages.Registration.TYPE, holderId, ts,
+  /** Registers; returns the coordinator's answer, which says at which address it proved this endpoint. */
+  String register(URI endpoint, FragmentStore store, String version, String operator, String location)
+      throws IOException {
+    return send("/v1/register", ts -> new HolderMessages.Registration(HolderMessages.Registration.TYPE, holderId, ts,
         identity.publicKey().toString(), endpoint.toString(), store.capacityBytes(), store.usedBytes(),
         store.fragmentCount(), version, operator, location));
   }

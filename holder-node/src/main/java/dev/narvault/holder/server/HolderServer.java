@@ -137,8 +137,12 @@ public final class HolderServer implements AutoCloseable {
   private void keepInTouch(CoordinatorClient coordinator, URI endpoint, HolderConfig config) {
     try {
       if (!registered) {
-        coordinator.register(endpoint, store, HolderServerHandler.version(), config.operator(), config.location());
+        String answer = coordinator.register(endpoint, store, HolderServerHandler.version(), config.operator(),
+            config.location());
         registered = true;
+        // The coordinator says at which address it reached this endpoint: the address that places
+        // this holder in its failure domains.
+        LOG.info("registered with the coordinator: {}", answer);
       } else {
         coordinator.heartbeat(store, HolderServerHandler.version());
       }
