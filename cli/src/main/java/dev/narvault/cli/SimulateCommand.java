@@ -134,6 +134,12 @@ final class SimulateCommand implements Callable<Integer> {
           + "every identity in a wider network of its own (default: ${DEFAULT-VALUE}).")
   int sybilNetworks;
 
+  @Option(names = "--liars", defaultValue = "0", paramLabel = "SHARE@LOSS",
+      description = "Lying holders: SHARE of new holders silently keep none of LOSS of what they are given, "
+          + "answering as if they kept it all (e.g. 0.05@0.2); the coordinator's audits and audit score find them "
+          + "out (default: ${DEFAULT-VALUE}: none).")
+  String liars;
+
   @Option(names = "--corruption", defaultValue = "0.001",
       description = "Chance a fragment rots in a year (default: ${DEFAULT-VALUE}).")
   double corruption;
@@ -190,13 +196,17 @@ final class SimulateCommand implements Callable<Integer> {
           meanOffline.toSeconds() / 3600.0, shape, departureShare, offlineAfter, vetting, round, repairSpeed,
           Math.max(1, packSize / k), perNetwork, networkFailures, sybil, corruption, reads, seed, classes,
           auditInterval, oldRules ? 0 : vettingAudits, oldRules ? Integer.MAX_VALUE : maxUnvetted, sybilNetworks,
-          !oldRules);
+          !oldRules, SimulationConfig.Liars.parse(liars));
       Progress progress = new Progress(code);
       SimulationResult r = new Simulation(config).run(progress::show);
       progress.done();
       results.add(r);
       if (!json) {
         out.println(row(r));
+        if (r.liarsDisqualified() > 0 || r.lostCopiesFoundByAudits() > 0) {
+          out.printf(Locale.ROOT, "        liars: %d disqualified, %d copies they claimed and did not keep found by "
+              + "audits%n", r.liarsDisqualified(), r.lostCopiesFoundByAudits());
+        }
       }
     }
     if (json) {

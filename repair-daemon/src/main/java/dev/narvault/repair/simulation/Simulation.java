@@ -71,6 +71,8 @@ public final class Simulation {
   private long copiesCollected;
   private long packsKeptByCustody;
   private long repairsFromKeptCopies;
+  private long liarsDisqualified;
+  private long lostCopiesFoundByAudits;
   private final Set<Integer> withSpares = new LinkedHashSet<>();
   private final PlacementPolicy.Constraints constraints;
   private double repairDelayHours;
@@ -110,6 +112,17 @@ public final class Simulation {
     final Set<Integer> packs = new LinkedHashSet<>();
     /** Packs of which this holder keeps a superseded copy (custody). */
     final Set<Integer> spares = new LinkedHashSet<>();
+    /** Share of what it is given that it silently does not keep (a liar), 0 for an honest holder. */
+    double loss;
+    /** Packs whose copy on this holder it claims and does not have. */
+    final Set<Integer> fakes = new LinkedHashSet<>();
+    AuditScore audit = AuditScore.NEW;
+    boolean disqualified;
+
+    /** Whether its copy of {@code pack} (counted or kept) really exists. */
+    boolean really(int pack) {
+      return !departed && !fakes.contains(pack);
+    }
 
     Holder(int index, String network, String widerNetwork, boolean sybil, double joined, double uptime,
         long auditsAtJoin) {
@@ -158,9 +171,11 @@ public final class Simulation {
     int existing() {
       int count = 0;
       for (int i = 0; i < holderOf.length; i++) {
-        if ((holderOf[i] != null && !holderOf[i].departed) || !spares.get(i).isEmpty()) {
-          count++;
+        boolean exists = holderOf[i] != null && holderOf[i].really(index);
+        for (Holder s : spares.get(i)) {
+          exists |= s.really(index);
         }
+        count += exists ? 1 : 0;
       }
       return count;
     }
@@ -169,7 +184,7 @@ public final class Simulation {
     int storedExisting() {
       int count = 0;
       for (Holder h : holderOf) {
-        count += h != null && !h.departed ? 1 : 0;
+        count += h != null && h.really(index) ? 1 : 0;
       }
       return count;
     }
@@ -178,7 +193,7 @@ public final class Simulation {
     int storedOnline() {
       int count = 0;
       for (Holder h : holderOf) {
-        count += h != null && h.online ? 1 : 0;
+        count += h != null && h.online && h.really(index) ? 1 : 0;
       }
       return count;
     }
@@ -187,9 +202,9 @@ public final class Simulation {
     int readable() {
       int count = 0;
       for (int i = 0; i < holderOf.length; i++) {
-        boolean up = holderOf[i] != null && holderOf[i].online;
+        boolean up = holderOf[i] != null && holderOf[i].online && holderOf[i].really(index);
         for (Holder s : spares.get(i)) {
-          up |= s.online;
+          up |= s.online && s.really(index);
         }
         count += up ? 1 : 0;
       }
@@ -283,7 +298,7 @@ public final class Simulation {
         losses / packYears, interval[0], interval[1], reads == 0 ? Double.NaN : (double) readsServed / reads, reads,
         repairBytes / storedBytes / (c.years() * 12), fragmentsRebuilt, lossPerFragmentHour * HOURS_PER_YEAR,
         meanRepairHours, modelRepairHours, modelled, copiesRevived, copiesCollected, packsKeptByCustody,
-        repairsFromKeptCopies);
+        repairsFromKeptCopies, liarsDisqualified, lostCopiesFoundByAudits);
   }
 
   // --- holders -------------------------------------------------------------------------------
@@ -296,6 +311,9 @@ public final class Simulation {
     String wider = sybil && c.sybilWiderNetworks() > 0 ? "sybil-wide" + (index % c.sybilWiderNetworks())
         : "wider:" + network;
     Holder h = new Holder(index, network, wider, sybil, at, uptimeOfNewHolder(), auditsAtJoin);
+    if (c.liars().share() > 0 && random.nextDouble() < c.liars().share()) {
+      h.loss = c.liars().loss();
+    }
     holders.add(h);
     present.add(h);
     boolean up = h.uptime >= 1 || random.nextDouble() < h.uptime;
@@ -456,8 +474,18 @@ public final class Simulation {
     pack.healthy = 0;
     for (int i = 0; i < n; i++) {
       Holder h = holder(chosen.get(i).holderId());
-      place(pack, i, h);
+      placeNew(pack, i, h);
       pack.lostAt[i] = Double.NaN;
+    }
+  }
+
+  /** A new copy, uploaded to {@code h}: a liar keeps it or not. */
+  private void placeNew(Pack pack, int i, Holder h) {
+    place(pack, i, h);
+    if (h.loss > 0 && random.nextDouble() < h.loss) {
+      h.fakes.add(pack.index);
+    } else {
+      h.fakes.remove(pack.index); // what it may have lied about for an earlier copy of this pack
     }
   }
 
@@ -492,6 +520,7 @@ public final class Simulation {
       double perRound = c.repairBytesPerSecond() * c.checkInterval().toSeconds();
       budget = Math.min(budget + perRound, perRound + (double) (k + n) * c.fragmentBytes());
     }
+    audit();
     if (c.custody()) {
       custody();
     }
@@ -577,7 +606,7 @@ public final class Simulation {
           repairsTimed++;
           pack.lostAt[i] = Double.NaN;
         }
-        place(pack, i, holder(chosen.get(j).holderId()));
+        placeNew(pack, i, holder(chosen.get(j).holderId()));
       }
       long spent = (long) (k + chosen.size()) * c.fragmentBytes();
       repairBytes += spent;
@@ -585,6 +614,59 @@ public final class Simulation {
       fragmentsRebuilt += chosen.size();
       if (pack.healthy >= k + threshold) {
         settled(pack);
+      }
+    }
+  }
+
+  /**
+   * A round's audits of the liars (an honest holder passes every audit, which leaves its score
+   * where it is): each online liar is audited once per audit interval, on a random copy it is
+   * counted for. A copy it does not have fails the audit, is marked corrupt (no longer counted;
+   * repair rebuilds it) and lowers its {@link AuditScore}; below the disqualification line the
+   * liar is disqualified and none of its copies count any more. Suspect liars receive nothing new.
+   */
+  private void audit() {
+    if (c.liars().share() == 0) {
+      return;
+    }
+    long perRound = Math.max(1, Math.round(auditsPerHour() * c.checkInterval().toMillis() / 3.6e6));
+    for (Holder h : List.copyOf(present)) {
+      if (h.loss == 0 || h.disqualified || !h.online || h.packs.isEmpty()) {
+        continue;
+      }
+      Integer[] held = h.packs.toArray(new Integer[0]);
+      for (long a = 0; a < perRound && !h.disqualified && held.length > 0; a++) {
+        int p = held[random.nextInt(held.length)];
+        boolean passed = !h.fakes.contains(p) || !h.packs.contains(p);
+        h.audit = h.audit.after(passed);
+        if (!passed) {
+          lostCopiesFoundByAudits++;
+          h.fakes.remove(p);
+          dropCounted(packs[p], h);
+        }
+        if (h.audit.disqualifying()) {
+          h.disqualified = true;
+          liarsDisqualified++;
+          for (int q : List.copyOf(h.packs)) {
+            dropCounted(packs[q], h);
+          }
+        }
+      }
+    }
+  }
+
+  /** The coordinator stops counting {@code h}'s copy of {@code pack} (found lost, or its holder disqualified). */
+  private void dropCounted(Pack pack, Holder h) {
+    for (int i = 0; i < n; i++) {
+      if (pack.holderOf[i] == h) {
+        pack.holderOf[i] = null;
+        h.packs.remove(pack.index);
+        if (h.countedLive) {
+          pack.healthy--;
+        }
+        copyLost(pack, i);
+        watch(pack);
+        return;
       }
     }
   }
@@ -674,8 +756,10 @@ public final class Simulation {
   /** The holder as the catalog has it now: last heard from when it was last online. */
   private HolderRecord record(Holder h) {
     long lastSeen = h.online ? millis() : (long) (h.offlineSince * 3.6e6);
+    String auditState = h.disqualified ? HolderRecord.DISQUALIFIED
+        : h.audit.suspect() ? HolderRecord.AUDIT_SUSPECT : HolderRecord.AUDIT_OK;
     return new HolderRecord(h.id, "", Optional.empty(), claimedBytes(h), 0, h.packs.size(), "", "", "", lastSeen,
-        HolderRecord.AUDIT_OK, h.network, (long) (h.joined * 3.6e6), AuditScore.NEW, HolderRecord.ONLINE, lastSeen,
+        auditState, h.network, (long) (h.joined * 3.6e6), h.audit, HolderRecord.ONLINE, lastSeen,
         dev.narvault.core.catalog.SuspensionScore.NEW, h.auditsPassed(now, auditsPerHour()));
   }
 
@@ -698,7 +782,7 @@ public final class Simulation {
     long free = Math.max(0, claimedBytes(h) - (long) (h.packs.size() + h.spares.size()) * c.fragmentBytes());
     long proven = c.custody() ? PlacementPolicy.provenBytes(free, h.auditsPassed(now, auditsPerHour())) : free;
     return new PlacementPolicy.Candidate(new dev.narvault.core.coordinator.FailureDomain(h.id, h.network,
-        h.widerNetwork, "holder:" + h.id), free, proven, 1.0, rules.vetted(record(h), millis()));
+        h.widerNetwork, "holder:" + h.id), free, proven, h.audit.value(), rules.vetted(record(h), millis()));
   }
 
   private static long claimedBytes(Holder h) {
@@ -729,7 +813,7 @@ public final class Simulation {
       Pack pack = packs[random.nextInt(packs.length)];
       int up = 0;
       for (Holder h : pack.holderOf) {
-        up += h != null && h.online ? 1 : 0;
+        up += h != null && h.online && h.really(pack.index) ? 1 : 0;
       }
       reads++;
       readsServed += up >= k ? 1 : 0;

@@ -37,13 +37,63 @@ import java.util.List;
  * @param custody the custody rules: a superseded copy is kept while its pack is not whole, counts
  *     against loss, is revived when its holder returns and its index is missing, and is collected
  *     only once the pack is whole; false: the old rule (a superseded copy is dropped at once)
+ * @param liars holders that keep only part of what they are given and answer as if they kept it
+ *     all: the coordinator's audits and audit score ({@link dev.narvault.core.catalog.AuditScore})
+ *     find them out
  */
 public record SimulationConfig(int holders, int packs, int dataFragmentCount, int parityFragmentCount, int threshold,
     double years, double uptime, double meanOfflineHours, double weibullShape, double departuresPerMonth,
     Duration offlineAfter, Duration vettingPeriod, Duration checkInterval, long repairBytesPerSecond,
     long fragmentBytes, int holdersPerNetwork, double networkFailuresPerYear, double sybilShare,
     double corruptionPerFragmentYear, int readsPerCheck, long seed, List<HolderClass> population,
-    Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody) {
+    Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody,
+    Liars liars) {
+  /**
+   * Dishonest holders: {@code share} of new holders silently lose {@code loss} of the fragments
+   * they are given (they never keep them) while answering heartbeats and proofs as usual.
+   */
+  public record Liars(double share, double loss) {
+    public static final Liars NONE = new Liars(0, 0);
+
+    public Liars {
+      if (!(share >= 0 && share < 1) || !(loss >= 0 && loss <= 1)) {
+        throw new IllegalArgumentException("liars need a share in [0, 1) and a loss in [0, 1], got " + share + "@"
+            + loss);
+      }
+    }
+
+    /** Parses {@code SHARE@LOSS}, e.g. {@code 0.05@0.2}, or {@code 0} for none. */
+    public static Liars parse(String spec) {
+      String text = spec.strip();
+      if (text.equals("0")) {
+        return NONE;
+      }
+      String[] parts = text.split("@");
+      try {
+        if (parts.length == 2) {
+          return new Liars(Double.parseDouble(parts[0]), Double.parseDouble(parts[1]));
+        }
+      } catch (NumberFormatException e) {
+        // the message below says what is wanted
+      }
+      throw new IllegalArgumentException("liars are SHARE@LOSS (e.g. 0.05@0.2: 5% of holders lose 20% of what "
+          + "they hold), or 0, got " + spec);
+    }
+  }
+
+  /** Without liars. */
+  public SimulationConfig(int holders, int packs, int dataFragmentCount, int parityFragmentCount, int threshold,
+      double years, double uptime, double meanOfflineHours, double weibullShape, double departuresPerMonth,
+      Duration offlineAfter, Duration vettingPeriod, Duration checkInterval, long repairBytesPerSecond,
+      long fragmentBytes, int holdersPerNetwork, double networkFailuresPerYear, double sybilShare,
+      double corruptionPerFragmentYear, int readsPerCheck, long seed, List<HolderClass> population,
+      Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody) {
+    this(holders, packs, dataFragmentCount, parityFragmentCount, threshold, years, uptime, meanOfflineHours,
+        weibullShape, departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
+        fragmentBytes, holdersPerNetwork, networkFailuresPerYear, sybilShare, corruptionPerFragmentYear, readsPerCheck,
+        seed, population, auditInterval, vettingAudits, maxUnvettedPerPack, sybilWiderNetworks, custody, Liars.NONE);
+  }
+
   /** A share of the holders with one uptime (e.g. 30 % servers at 0.98). */
   public record HolderClass(double share, double uptime) {
     public HolderClass {
@@ -80,11 +130,12 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     this(holders, packs, dataFragmentCount, parityFragmentCount, threshold, years, uptime, meanOfflineHours,
         weibullShape, departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
         fragmentBytes, holdersPerNetwork, networkFailuresPerYear, sybilShare, corruptionPerFragmentYear, readsPerCheck,
-        seed, List.of(), Duration.ofMinutes(5), 0, Integer.MAX_VALUE, 0, false);
+        seed, List.of(), Duration.ofMinutes(5), 0, Integer.MAX_VALUE, 0, false, Liars.NONE);
   }
 
   public SimulationConfig {
     population = List.copyOf(population);
+    java.util.Objects.requireNonNull(liars, "liars");
     if (!population.isEmpty()) {
       double total = population.stream().mapToDouble(HolderClass::share).sum();
       if (Math.abs(total - 1) > 1e-6) {

@@ -21,12 +21,16 @@ package dev.narvault.repair.simulation;
  *     returning holders made up the rest: losses under the old rule
  * @param repairsFromKeptCopies rebuilds that fewer than k counted copies online could not have
  *     read: kept copies of returning holders made up the k sources
+ * @param liarsDisqualified lying holders whose audit score fell below the disqualification line
+ * @param lostCopiesFoundByAudits copies a liar claimed and did not keep, found by a failed audit
+ *     (marked corrupt and rebuilt) before anything needed them
  */
 public record SimulationResult(int dataFragmentCount, int parityFragmentCount, int threshold, double overhead,
     double years, double packYears, long losses, double lossPerPackYear, double lossLow, double lossHigh,
     double availability, long reads, double repairPerMonth, long fragmentsRebuilt, double copyLossPerYear,
     double meanRepairHours, double modelRepairHours, double modelledLossPerPackYear, long copiesRevived,
-    long copiesCollected, long packsKeptByCustody, long repairsFromKeptCopies) {
+    long copiesCollected, long packsKeptByCustody, long repairsFromKeptCopies, long liarsDisqualified,
+    long lostCopiesFoundByAudits) {
 
   public String code() {
     return dataFragmentCount + "+" + parityFragmentCount;
