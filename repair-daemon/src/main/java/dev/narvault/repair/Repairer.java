@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.coordinator.CoordinatorMessages;
@@ -208,8 +209,7 @@ public final class Repairer {
       }
     }
     for (FragmentPlacement p : rows) {
-      boolean candidate = FragmentPlacement.SUPERSEDED.equals(p.state())
-          || FragmentPlacement.UNVERIFIED.equals(p.state()) || p.stored();
+      boolean candidate = p.state() == FragmentState.SUPERSEDED || p.state() == FragmentState.UNVERIFIED || p.stored();
       if (!candidate || done.get(p.fragmentIndex()) || !view.healthy(p.holderId())
           || !tally.admits(view.domain(p.holderId()))) {
         continue;
@@ -493,7 +493,7 @@ public final class Repairer {
     View view = new View();
     BitSet indexes = (BitSet) pack.readable().clone();
     for (FragmentPlacement p : catalog.placements(pack.packId())) {
-      if (FragmentPlacement.CORRUPT.equals(p.state()) && view.live(p.holderId())) {
+      if (p.state() == FragmentState.CORRUPT && view.live(p.holderId())) {
         indexes.set(p.fragmentIndex());
       }
     }
@@ -508,7 +508,7 @@ public final class Repairer {
       Map<Integer, FragmentPlacement> sources) {
     Map<Integer, FragmentPlacement> partial = new HashMap<>();
     for (FragmentPlacement p : rows) {
-      if (FragmentPlacement.CORRUPT.equals(p.state()) && view.live(p.holderId())
+      if (p.state() == FragmentState.CORRUPT && view.live(p.holderId())
           && !sources.containsKey(p.fragmentIndex())) {
         partial.putIfAbsent(p.fragmentIndex(), p);
       }
