@@ -20,6 +20,7 @@ import dev.narvault.core.pack.FragmentCorruptException;
 import dev.narvault.core.pack.FragmentRebuilder;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.repair.policy.HolderRules;
+import dev.narvault.repair.policy.HolderState;
 import dev.narvault.repair.policy.PackHealth;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -32,6 +33,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -163,7 +165,7 @@ public final class Repairer {
   /** The packs to repair now, most urgent first; revives what it can on the way; refreshes the gauges. */
   public List<PackHealth> queue() throws CatalogException {
     View view = new View();
-    Map<String, Long> byState = new HashMap<>();
+    Map<HolderState, Long> byState = new EnumMap<>(HolderState.class);
     for (HolderRecord h : view.byId.values()) {
       byState.merge(rules.state(h, view.now), 1L, Long::sum);
     }

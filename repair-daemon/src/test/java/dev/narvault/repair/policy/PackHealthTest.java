@@ -15,6 +15,7 @@ import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -82,13 +83,13 @@ class PackHealthTest {
     HolderRules rules = new HolderRules(Duration.ofSeconds(60), HolderRules.Vetting.NONE);
     HolderRecord h = ok(1_000_000, 1_000_000);
     assertTrue(rules.placeable(h, 1_000_000));
-    assertEquals("healthy", rules.state(h, 1_060_000));
-    assertEquals("offline", rules.state(h, 1_060_001));
+    assertEquals(HolderState.HEALTHY, rules.state(h, 1_060_000));
+    assertEquals(HolderState.OFFLINE, rules.state(h, 1_060_001));
     HolderRecord heartbeatsOnly = ok(2_000_000, 1_000_000);
     assertTrue(rules.heard(heartbeatsOnly, 2_000_000));
     assertFalse(rules.live(heartbeatsOnly, 2_000_000), "heartbeats, but not reached for 1000 s");
     assertFalse(rules.healthy(heartbeatsOnly, 2_000_000));
-    assertEquals("unreachable", rules.state(heartbeatsOnly, 2_000_000));
+    assertEquals(HolderState.UNREACHABLE, rules.state(heartbeatsOnly, 2_000_000));
   }
 
   @Test
@@ -98,7 +99,7 @@ class PackHealthTest {
         1_000_000, SuspensionScore.NEW, 0, 1000, "192.0.2.1");
     assertTrue(rules.healthy(suspect, 1_000_000), "a suspect holder's fragments still count");
     assertFalse(rules.placeable(suspect, 1_000_000));
-    assertEquals("suspect", rules.state(suspect, 1_000_000));
+    assertEquals(HolderState.SUSPECT, rules.state(suspect, 1_000_000));
     SuspensionScore troubled = SuspensionScore.NEW;
     for (int i = 0; i < 60; i++) {
       troubled = troubled.after(false);
@@ -108,16 +109,28 @@ class PackHealthTest {
     assertTrue(suspended.suspended());
     assertTrue(rules.healthy(suspended, 1_000_000));
     assertFalse(rules.placeable(suspended, 1_000_000));
+    assertEquals(HolderState.SUSPENDED, rules.state(suspended, 1_000_000));
     HolderRecord dq = holder(AuditState.DISQUALIFIED, AuditScore.NEW, HolderStatus.ONLINE, 1_000_000, 1_000_000,
         SuspensionScore.NEW, 0, 1000, "192.0.2.1");
     assertFalse(rules.healthy(dq, 1_000_000));
     assertTrue(rules.live(dq, 1_000_000), "still readable");
+    assertEquals(HolderState.DISQUALIFIED, rules.state(dq, 1_000_000));
     HolderRecord leaving = holder(AuditState.OK, AuditScore.NEW, HolderStatus.EXITING, 1_000_000, 1_000_000,
         SuspensionScore.NEW, 0, 1000, "192.0.2.1");
     assertFalse(rules.healthy(leaving, 1_000_000));
+    assertEquals(HolderState.EXITING, rules.state(leaving, 1_000_000));
     HolderRecord unproven = holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, 1_000_000, 1_000_000,
         SuspensionScore.NEW, 0, 1000, "");
     assertFalse(rules.placeable(unproven, 1_000_000), "no proven address, no placement");
+  }
+
+  @Test
+  void holderStates_printTheWordsMetricsAndListingsShow() {
+    assertEquals(List.of("offline", "unreachable", "exiting", "disqualified", "suspect", "suspended", "vetting",
+        "healthy"), Arrays.stream(HolderState.values()).map(HolderState::label).toList());
+    for (HolderState s : HolderState.values()) {
+      assertEquals(s.label(), s.toString());
+    }
   }
 
   @Test
@@ -128,7 +141,7 @@ class PackHealthTest {
         SuspensionScore.NEW, 9 * day, 500, "192.0.2.1");
     assertFalse(rules.vetted(young, 10 * day), "one day old");
     assertTrue(rules.placeable(young, 10 * day), "placeable, within the unvetted share");
-    assertEquals("vetting", rules.state(young, 10 * day));
+    assertEquals(HolderState.VETTING, rules.state(young, 10 * day));
     HolderRecord untested = holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, 10 * day, 10 * day,
         SuspensionScore.NEW, 0, 99, "192.0.2.1");
     assertFalse(rules.vetted(untested, 10 * day), "99 audits");
