@@ -3,8 +3,10 @@ package dev.narvault.cli;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.narvault.core.catalog.AuditScore;
+import dev.narvault.core.catalog.AuditState;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.HolderStatus;
 import dev.narvault.core.catalog.SuspensionScore;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixPublicKey;
@@ -78,7 +80,7 @@ final class CatalogRebuildCommand implements Callable<Integer> {
 
   static HolderRecord record(Membership.Listed l) {
     return new HolderRecord(l.holderId(), l.endpoint(), Optional.of(l.publicKey()), l.capacityBytes(), l.usedBytes(),
-        0, "", l.operator(), l.location(), l.lastSeenMillis(), HolderRecord.AUDIT_OK, l.seenAddress(),
-        l.lastSeenMillis(), AuditScore.NEW, HolderRecord.ONLINE, l.lastSeenMillis(), SuspensionScore.NEW, 0);
+        0, "", l.operator(), l.location(), l.lastSeenMillis(), AuditState.OK, l.seenAddress(),
+        l.lastSeenMillis(), AuditScore.NEW, HolderStatus.ONLINE, l.lastSeenMillis(), SuspensionScore.NEW, 0);
   }
 }

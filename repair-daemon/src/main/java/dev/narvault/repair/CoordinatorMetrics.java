@@ -1,5 +1,6 @@
 package dev.narvault.repair;
 
+import dev.narvault.repair.policy.HolderState;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -29,8 +30,10 @@ public final class CoordinatorMetrics {
   final LongAdder placementsRefused = new LongAdder();
   private volatile Map<String, Long> holdersByState = Map.of();
 
-  void holdersByState(Map<String, Long> counts) {
-    holdersByState = Map.copyOf(new TreeMap<>(counts));
+  void holdersByState(Map<HolderState, Long> counts) {
+    Map<String, Long> byLabel = new TreeMap<>();
+    counts.forEach((state, n) -> byLabel.put(state.label(), n));
+    holdersByState = Map.copyOf(byLabel);
   }
 
   public long packsRepaired() {

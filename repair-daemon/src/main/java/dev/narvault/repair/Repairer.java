@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.coordinator.CoordinatorMessages;
@@ -19,6 +20,7 @@ import dev.narvault.core.pack.FragmentCorruptException;
 import dev.narvault.core.pack.FragmentRebuilder;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.repair.policy.HolderRules;
+import dev.narvault.repair.policy.HolderState;
 import dev.narvault.repair.policy.PackHealth;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -31,6 +33,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -162,7 +165,7 @@ public final class Repairer {
   /** The packs to repair now, most urgent first; revives what it can on the way; refreshes the gauges. */
   public List<PackHealth> queue() throws CatalogException {
     View view = new View();
-    Map<String, Long> byState = new HashMap<>();
+    Map<HolderState, Long> byState = new EnumMap<>(HolderState.class);
     for (HolderRecord h : view.byId.values()) {
       byState.merge(rules.state(h, view.now), 1L, Long::sum);
     }
@@ -208,8 +211,7 @@ public final class Repairer {
       }
     }
     for (FragmentPlacement p : rows) {
-      boolean candidate = FragmentPlacement.SUPERSEDED.equals(p.state())
-          || FragmentPlacement.UNVERIFIED.equals(p.state()) || p.stored();
+      boolean candidate = p.state() == FragmentState.SUPERSEDED || p.state() == FragmentState.UNVERIFIED || p.stored();
       if (!candidate || done.get(p.fragmentIndex()) || !view.healthy(p.holderId())
           || !tally.admits(view.domain(p.holderId()))) {
         continue;
@@ -516,7 +518,7 @@ public final class Repairer {
     View view = new View();
     BitSet indexes = (BitSet) pack.readable().clone();
     for (FragmentPlacement p : catalog.placements(pack.packId())) {
-      if (FragmentPlacement.CORRUPT.equals(p.state()) && view.live(p.holderId())) {
+      if (p.state() == FragmentState.CORRUPT && view.live(p.holderId())) {
         indexes.set(p.fragmentIndex());
       }
     }
@@ -531,7 +533,7 @@ public final class Repairer {
       Map<Integer, FragmentPlacement> sources) {
     Map<Integer, FragmentPlacement> partial = new HashMap<>();
     for (FragmentPlacement p : rows) {
-      if (FragmentPlacement.CORRUPT.equals(p.state()) && view.live(p.holderId())
+      if (p.state() == FragmentState.CORRUPT && view.live(p.holderId())
           && !sources.containsKey(p.fragmentIndex())) {
         partial.putIfAbsent(p.fragmentIndex(), p);
       }

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.narvault.core.catalog.AuditState;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.repair.CoordinatorFixture.Holder;
 import dev.narvault.repair.CoordinatorFixture.Pack;
@@ -49,10 +51,10 @@ class AuditorTest {
       assertTrue(suspended.suspended(), "suspended after " + rounds + " rounds: " + suspended.suspension());
       assertTrue(proxied.proxy.orElseThrow().badGatewayAnswers.get() > rounds, "every round met the 502");
       assertEquals(1.0, suspended.audit().value(), 1e-9, "the audit score never moved");
-      assertEquals(HolderRecord.AUDIT_OK, suspended.auditState());
+      assertEquals(AuditState.OK, suspended.auditState());
       assertFalse(suspended.disqualified());
       assertEquals(List.of(true), f.catalog.auditResults(proxied.id()), "no audit result recorded for the 502s");
-      assertEquals(FragmentPlacement.STORED, f.row(pack, copy.fragmentIndex(), proxied).orElseThrow().state());
+      assertEquals(FragmentState.STORED, f.row(pack, copy.fragmentIndex(), proxied).orElseThrow().state());
       assertTrue(f.rules.healthy(suspended, f.clock.millis()), "its fragment still counts");
       assertEquals(IntStream.range(0, TOTAL).boxed().collect(Collectors.toSet()), f.counted(pack));
       assertFalse(f.rules.placeable(suspended, f.clock.millis()), "but it gets no new fragments");

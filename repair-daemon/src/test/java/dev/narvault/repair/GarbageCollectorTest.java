@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.repair.CoordinatorFixture.Holder;
 import dev.narvault.repair.CoordinatorFixture.Pack;
@@ -41,7 +41,7 @@ class GarbageCollectorTest {
     f.elapse(OFFLINE_AFTER.plusMillis(1));
     assertEquals(1, f.coordinator.repairer().repairOnce().fragmentsRebuilt());
     f.resume(away);
-    assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, index, away).orElseThrow().state());
+    assertEquals(FragmentState.SUPERSEDED, f.row(pack, index, away).orElseThrow().state());
     return away;
   }
 
@@ -101,7 +101,7 @@ class GarbageCollectorTest {
       Holder leaver = kept == 0 ? replacement0 : replacement1;
       assertFalse((kept == 0 ? away1 : away0).has(pack.fragmentId(deletedFirst.get())));
       assertTrue(keeper.has(pack.fragmentId(kept)), "checked again before its DELETE: kept");
-      assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, kept, keeper).orElseThrow().state());
+      assertEquals(FragmentState.SUPERSEDED, f.row(pack, kept, keeper).orElseThrow().state());
 
       // Repair revives the kept copy; the leaver's copy is the surplus now.
       f.coordinator.repairer().repairOnce();
@@ -163,7 +163,7 @@ class GarbageCollectorTest {
 
       assertEquals(0, f.coordinator.collector().collectOnce());
       assertTrue(returned.has(pack.fragmentId(3)), "kept while a counted copy is on a suspended holder");
-      assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, 3, returned).orElseThrow().state());
+      assertEquals(FragmentState.SUPERSEDED, f.row(pack, 3, returned).orElseThrow().state());
 
       // The suspended holder recovers (it serves again): now the returning copy is surplus.
       Holder recovering = f.holderOf(pack, 0);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.repair.policy.HolderState;
 import java.net.URI;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -98,7 +99,7 @@ class MembershipTest {
       HolderRecord unreachable = f.record(h);
       assertTrue(f.rules.heard(unreachable, f.clock.millis()), "it heartbeats");
       assertFalse(f.rules.live(unreachable, f.clock.millis()), "but nobody reached it for --offline-after");
-      assertEquals("unreachable", f.rules.state(unreachable, f.clock.millis()));
+      assertEquals(HolderState.UNREACHABLE, f.rules.state(unreachable, f.clock.millis()));
 
       h.proxy.orElseThrow().answerBadGateway(false);
       assertEquals(200, f.heartbeat(h));

@@ -5,7 +5,7 @@ import static dev.narvault.repair.CoordinatorFixture.TOTAL;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.repair.CoordinatorFixture.Holder;
 import dev.narvault.repair.CoordinatorFixture.Pack;
 import java.nio.file.Path;
@@ -44,7 +44,7 @@ class RepairerTest {
       assertEquals(1, round.fragmentsRebuilt(), round.toString());
       assertEquals(spare, f.holderOf(pack, 2), "rebuilt on the one holder without a copy");
       assertTrue(spare.has(pack.fragmentId(2)), "and really stored there");
-      assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, 2, lost).orElseThrow().state());
+      assertEquals(FragmentState.SUPERSEDED, f.row(pack, 2, lost).orElseThrow().state());
       assertEquals(WHOLE, f.counted(pack));
       assertEquals(0, f.coordinator.repairer().queue().size());
     }
@@ -118,7 +118,7 @@ class RepairerTest {
       assertEquals(List.of(true), f.catalog.auditResults(away1.id()));
       assertEquals(away0, f.holderOf(pack, 0));
       assertEquals(away1, f.holderOf(pack, 1));
-      assertEquals(FragmentPlacement.SUPERSEDED, f.row(pack, 0, replacement0).orElseThrow().state());
+      assertEquals(FragmentState.SUPERSEDED, f.row(pack, 0, replacement0).orElseThrow().state());
       assertEquals(WHOLE, f.counted(pack));
       assertEquals(2, f.coordinator.metrics().copiesRevived.sum());
     }

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.core.catalog.AuditState;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderIdentity;
@@ -213,14 +215,14 @@ class MembershipAndAuditTest {
       assertEquals(6, cluster.catalog.healthyPlacements(packId).size());
       assertEquals(1, auditor.auditOnce(), "exactly the altered holder fails");
       assertEquals(List.of(true, false), cluster.catalog.auditResults(h0.holderId()));
-      assertEquals("corrupt", cluster.catalog.placements(packId).getFirst().state(), "its copy counts as lost");
+      assertEquals(FragmentState.CORRUPT, cluster.catalog.placements(packId).getFirst().state(), "its copy counts as lost");
       HolderRecord after = cluster.catalog.holder(h0.holderId()).orElseThrow();
-      assertEquals(HolderRecord.AUDIT_OK, after.auditState(), "one failure is forgiven");
+      assertEquals(AuditState.OK, after.auditState(), "one failure is forgiven");
       assertTrue(after.audit().value() < 1.0);
       assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "the altered copy no longer counts");
       assertFalse(cluster.catalog.healthyPlacements(packId).stream().anyMatch(p -> p.fragmentId().equals(p0.fragmentId())
           && p.holderId().equals(h0.holderId())));
-      assertEquals(HolderRecord.AUDIT_OK, cluster.catalog.holder(cluster.holders.get((index + 1) % 6).holderId()).orElseThrow().auditState());
+      assertEquals(AuditState.OK, cluster.catalog.holder(cluster.holders.get((index + 1) % 6).holderId()).orElseThrow().auditState());
     }
   }
 
@@ -240,12 +242,12 @@ class MembershipAndAuditTest {
       assertEquals(1, h0.scrubOnce());
       waitFor(() -> {
         try {
-          return cluster.catalog.placements(packId).getFirst().state().equals("corrupt");
+          return cluster.catalog.placements(packId).getFirst().state() == FragmentState.CORRUPT;
         } catch (Exception e) {
           return false;
         }
       }, "the scrub report");
-      assertFalse(cluster.catalog.placements(packId).get(1).state().equals("corrupt"));
+      assertFalse(cluster.catalog.placements(packId).get(1).state() == FragmentState.CORRUPT);
       assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "a corrupt fragment no longer counts");
     }
   }
@@ -266,11 +268,11 @@ class MembershipAndAuditTest {
       }
       assertEquals(1, cluster.holders.get(h0).scrubOnce(), "quarantined while nobody can be told");
       Thread.sleep(3 * Cluster.HEARTBEAT.toMillis());
-      assertEquals("stored", cluster.catalog.placements(packId).getFirst().state(), "the report could not land yet");
+      assertEquals(FragmentState.STORED, cluster.catalog.placements(packId).getFirst().state(), "the report could not land yet");
       cluster.startCoordinatorAgain();
       waitFor(() -> {
         try {
-          return cluster.catalog.placements(packId).getFirst().state().equals("corrupt");
+          return cluster.catalog.placements(packId).getFirst().state() == FragmentState.CORRUPT;
         } catch (Exception e) {
           return false;
         }

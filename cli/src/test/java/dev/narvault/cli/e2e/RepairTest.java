@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.repair.Repairer;
 import java.io.ByteArrayOutputStream;
@@ -55,7 +56,7 @@ class RepairTest {
         }
       }
       assertEquals(6, storedOn.size());
-      assertEquals(2, rows.stream().filter(p -> p.state().equals(FragmentPlacement.SUPERSEDED)).count());
+      assertEquals(2, rows.stream().filter(p -> p.state() == FragmentState.SUPERSEDED).count());
       assertReadsBack(cluster);
       // The manifest's copies on holders are kept at three live ones too.
       String downId = cluster.holders.get(lost0).holderId();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
@@ -259,7 +260,7 @@ class ThrasherTest {
       boolean whole = rows.stream().filter(FragmentPlacement::stored).map(FragmentPlacement::fragmentIndex)
           .distinct().count() >= K + M;
       for (FragmentPlacement p : rows) {
-        if (!whole && (p.state().equals(FragmentPlacement.SUPERSEDED) || p.state().equals(FragmentPlacement.UNVERIFIED))) {
+        if (!whole && (p.state() == FragmentState.SUPERSEDED || p.state() == FragmentState.UNVERIFIED)) {
           custodyOnDisk.computeIfAbsent(byId.get(p.holderId()), x -> new HashSet<>()).add(p.fragmentId());
         }
         if (!p.stored()) {

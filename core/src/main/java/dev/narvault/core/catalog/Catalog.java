@@ -151,7 +151,7 @@ public final class Catalog implements AutoCloseable {
 
   /** See {@link PackRecords#restorePack}. */
   public void restorePack(String packId, Manifest manifest, String signedManifest,
-      Map<Integer, List<String>> holdersByIndex, String fragmentState, Optional<DocumentCopies> manifestCopies,
+      Map<Integer, List<String>> holdersByIndex, FragmentState fragmentState, Optional<DocumentCopies> manifestCopies,
       long nowMillis) throws CatalogException {
     packs.restorePack(packId, manifest, signedManifest, holdersByIndex, fragmentState, manifestCopies, nowMillis);
   }

@@ -549,7 +549,7 @@ public final class Custody {
           try (ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
               return Optional.of(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3),
-                  rs.getString(4), "", rs.getString(5)));
+                  rs.getString(4), "", FragmentState.parse(rs.getString(5))));
             }
           }
         }

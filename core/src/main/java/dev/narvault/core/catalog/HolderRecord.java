@@ -11,29 +11,24 @@ import java.util.Optional;
  *     from it. Empty until proven.
  * @param registeredMillis when it first registered (vetting counts from here)
  * @param lastSeenMillis when its last signed heartbeat or registration arrived
- * @param auditState {@link #AUDIT_OK}, {@link #AUDIT_SUSPECT} or {@link #DISQUALIFIED} (for good)
- * @param state {@link #ONLINE} or {@link #EXITING} (announced it is leaving; repair moves its fragments)
+ * @param auditState {@link AuditState#OK}, {@link AuditState#SUSPECT} or {@link AuditState#DISQUALIFIED} (for good)
+ * @param state {@link HolderStatus#ONLINE} or {@link HolderStatus#EXITING} (announced it is leaving; repair moves
+ *     its fragments)
  * @param reachedMillis when the coordinator last reached its endpoint (a proof, an audit answered)
  * @param suspension its record of timeouts, refusals and 5xx answers
  * @param auditsPassed audits it has passed, ever (vetting counts them)
  */
 public record HolderRecord(String holderId, String endpoint, Optional<String> publicKey, long capacityBytes,
     long usedBytes, int fragmentCount, String version, String operator, String location, long lastSeenMillis,
-    String auditState, String seenAddress, long registeredMillis, AuditScore audit, String state,
+    AuditState auditState, String seenAddress, long registeredMillis, AuditScore audit, HolderStatus state,
     long reachedMillis, SuspensionScore suspension, long auditsPassed) {
-  public static final String AUDIT_OK = "ok";
-  public static final String AUDIT_SUSPECT = "suspect";
-  public static final String DISQUALIFIED = "disqualified";
-  public static final String ONLINE = "online";
-  public static final String EXITING = "exiting";
-
   /** A holder just registering: no history yet, its endpoint proven at {@code provenAddress} now. */
   public static HolderRecord registering(String holderId, String endpoint, String publicKey, long capacityBytes,
       long usedBytes, int fragmentCount, String version, String operator, String location, long nowMillis,
       String provenAddress) {
     return new HolderRecord(holderId, endpoint, Optional.of(publicKey), capacityBytes, usedBytes, fragmentCount,
-        version, operator, location, nowMillis, AUDIT_OK, provenAddress, nowMillis, AuditScore.NEW, ONLINE,
-        nowMillis, SuspensionScore.NEW, 0);
+        version, operator, location, nowMillis, AuditState.OK, provenAddress, nowMillis, AuditScore.NEW,
+        HolderStatus.ONLINE, nowMillis, SuspensionScore.NEW, 0);
   }
 
   public long freeBytes() {
@@ -41,17 +36,17 @@ public record HolderRecord(String holderId, String endpoint, Optional<String> pu
   }
 
   public boolean exiting() {
-    return EXITING.equals(state);
+    return state == HolderStatus.EXITING;
   }
 
   /** Its audits fell below the suspect line: no new fragments, its own still count. */
   public boolean suspect() {
-    return AUDIT_SUSPECT.equals(auditState);
+    return auditState == AuditState.SUSPECT;
   }
 
   /** Disqualified for good: its fragments no longer count. */
   public boolean disqualified() {
-    return DISQUALIFIED.equals(auditState);
+    return auditState == AuditState.DISQUALIFIED;
   }
 
   public boolean suspended() {

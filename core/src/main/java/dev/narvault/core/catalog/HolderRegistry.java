@@ -137,9 +137,9 @@ public final class HolderRegistry {
           while (rs.next()) {
             list.add(new HolderRecord(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
                 rs.getLong(4), rs.getLong(5), rs.getInt(6), rs.getString(7), rs.getString(8), rs.getString(9),
-                rs.getLong(10), rs.getString(11), rs.getString(12), rs.getLong(13),
-                new AuditScore(rs.getDouble(14), rs.getDouble(15)), rs.getString(16), rs.getLong(17),
-                new SuspensionScore(rs.getDouble(18), rs.getDouble(19)), rs.getLong(20)));
+                rs.getLong(10), AuditState.parse(rs.getString(11)), rs.getString(12), rs.getLong(13),
+                new AuditScore(rs.getDouble(14), rs.getDouble(15)), HolderStatus.parse(rs.getString(16)),
+                rs.getLong(17), new SuspensionScore(rs.getDouble(18), rs.getDouble(19)), rs.getLong(20)));
           }
         }
         return list;
@@ -184,12 +184,12 @@ public final class HolderRegistry {
           "UPDATE holders SET audit_state = CASE WHEN audit_state = ? THEN audit_state "
               + "WHEN audit_alpha < ? * (audit_alpha + audit_beta) THEN ? "
               + "WHEN audit_alpha < ? * (audit_alpha + audit_beta) THEN ? ELSE ? END WHERE holder_id = ?")) {
-        ps.setString(1, HolderRecord.DISQUALIFIED);
+        ps.setString(1, AuditState.DISQUALIFIED.sql());
         ps.setDouble(2, AuditScore.DISQUALIFIED_BELOW);
-        ps.setString(3, HolderRecord.DISQUALIFIED);
+        ps.setString(3, AuditState.DISQUALIFIED.sql());
         ps.setDouble(4, AuditScore.SUSPECT_BELOW);
-        ps.setString(5, HolderRecord.AUDIT_SUSPECT);
-        ps.setString(6, HolderRecord.AUDIT_OK);
+        ps.setString(5, AuditState.SUSPECT.sql());
+        ps.setString(6, AuditState.OK.sql());
         ps.setString(7, holderId);
         ps.executeUpdate();
       }

@@ -49,21 +49,21 @@ public final class PackRecords {
     for (int i = 0; i < holderIds.size(); i++) {
       byIndex.put(i, List.of(holderIds.get(i)));
     }
-    restorePack(packId, manifest, signedManifest, byIndex, FragmentPlacement.STORED, manifestCopies, nowMillis);
+    restorePack(packId, manifest, signedManifest, byIndex, FragmentState.STORED, manifestCopies, nowMillis);
   }
 
   /**
    * Records a pack whose fragments may be on any number of holders each (none, one, several): what
    * a rebuild from the holders finds. Otherwise as {@link #recordPack}.
    *
-   * @param fragmentState the state of every fragment row recorded: {@link FragmentPlacement#STORED},
-   *     or {@link FragmentPlacement#UNVERIFIED} for copies only a holder's listing vouches for
+   * @param fragmentState the state of every fragment row recorded: {@link FragmentState#STORED},
+   *     or {@link FragmentState#UNVERIFIED} for copies only a holder's listing vouches for
    *     (they count once they pass an audit)
    */
   public void restorePack(String packId, Manifest manifest, String signedManifest,
-      Map<Integer, List<String>> holdersByIndex, String fragmentState, Optional<Catalog.DocumentCopies> manifestCopies,
+      Map<Integer, List<String>> holdersByIndex, FragmentState fragmentState, Optional<Catalog.DocumentCopies> manifestCopies,
       long nowMillis) throws CatalogException {
-    if (!fragmentState.equals(FragmentPlacement.STORED) && !fragmentState.equals(FragmentPlacement.UNVERIFIED)) {
+    if (fragmentState != FragmentState.STORED && fragmentState != FragmentState.UNVERIFIED) {
       throw new IllegalArgumentException("a recorded fragment is stored or unverified, got '" + fragmentState + "'");
     }
     db.locked(() -> db.inTransaction(() -> {
@@ -87,7 +87,7 @@ public final class PackRecords {
               ps.setInt(2, f.index());
               ps.setString(3, f.id().hex());
               ps.setString(4, holder);
-              ps.setString(5, fragmentState);
+              ps.setString(5, fragmentState.sql());
               ps.addBatch();
             }
           }
@@ -147,7 +147,7 @@ public final class PackRecords {
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             list.add(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
-                rs.getString(5), rs.getString(6)));
+                rs.getString(5), FragmentState.parse(rs.getString(6))));
           }
         }
         return list;
@@ -168,7 +168,7 @@ public final class PackRecords {
       }
     }
     return placements(packId).stream()
-        .filter(p -> FragmentPlacement.STORED.equals(p.state()) && !disqualified.contains(p.holderId()))
+        .filter(p -> p.state() == FragmentState.STORED && !disqualified.contains(p.holderId()))
         .toList();
   }
 

@@ -205,17 +205,17 @@ class CatalogContractTest {
       assertEquals(2, c.holder("h1").orElseThrow().reachedMillis(), "an answered audit is a reach");
       AuditScore failed = c.recordAudit("h0", f0, false, "wrong bytes", 2);
       assertTrue(!failed.suspect(), "one failure is forgiven: " + failed);
-      assertEquals(HolderRecord.AUDIT_OK, c.holder("h0").orElseThrow().auditState());
-      assertEquals(FragmentPlacement.CORRUPT, c.placements(packId).get(0).state(), "the audited copy counts as lost");
+      assertEquals(AuditState.OK, c.holder("h0").orElseThrow().auditState());
+      assertEquals(FragmentState.CORRUPT, c.placements(packId).get(0).state(), "the audited copy counts as lost");
       assertEquals(List.of(true), c.auditResults("h1"));
       assertEquals(List.of(false), c.auditResults("h0"));
       assertEquals(4, c.healthyPlacements(packId).size());
       c.recordScrubReport("h1", m.fragments().get(1).id().hex(), 3);
-      assertEquals("corrupt", c.placements(packId).get(1).state());
+      assertEquals(FragmentState.CORRUPT, c.placements(packId).get(1).state());
       assertEquals(3, c.healthyPlacements(packId).size());
       AuditScore score = failed;
       int failures = 1;
-      while (!HolderRecord.AUDIT_SUSPECT.equals(c.holder("h0").orElseThrow().auditState())) {
+      while (c.holder("h0").orElseThrow().auditState() != AuditState.SUSPECT) {
         score = c.recordAudit("h0", f0, false, "wrong bytes", 4 + failures);
         failures++;
       }
@@ -255,7 +255,7 @@ class CatalogContractTest {
         passes++;
       }
       assertTrue(passes > 1 && passes < 2000, passes + " passes to climb back");
-      assertEquals(HolderRecord.AUDIT_OK, c.holder("h0").orElseThrow().auditState());
+      assertEquals(AuditState.OK, c.holder("h0").orElseThrow().auditState());
     }
   }
 

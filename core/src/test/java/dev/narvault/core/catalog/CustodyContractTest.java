@@ -112,9 +112,9 @@ class CustodyContractTest {
       custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h5")));
       List<FragmentPlacement> rows = c.placements(packId);
       assertEquals(6, rows.size());
-      assertEquals(FragmentPlacement.SUPERSEDED, rows.stream().filter(p -> p.holderId().equals("h0")).findFirst()
+      assertEquals(FragmentState.SUPERSEDED, rows.stream().filter(p -> p.holderId().equals("h0")).findFirst()
           .orElseThrow().state());
-      assertEquals(FragmentPlacement.STORED, rows.stream().filter(p -> p.holderId().equals("h5")).findFirst()
+      assertEquals(FragmentState.STORED, rows.stream().filter(p -> p.holderId().equals("h5")).findFirst()
           .orElseThrow().state());
       assertEquals(List.of(packId), custody.packsToCheck(List.of()), "a non-stored row keeps the pack in view");
       assertEquals(List.of(), custody.garbage(List.of("h1", "h2"), 0, 10), "h0 is not reachable");
@@ -156,10 +156,10 @@ class CustodyContractTest {
       String f0 = c.placements(packId).get(0).fragmentId();
       assertTrue(custody.claim(packId, "w", 20, 100));
       custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h7")));
-      assertEquals(FragmentPlacement.SUPERSEDED, state(c, packId, 0, "h0"));
+      assertEquals(FragmentState.SUPERSEDED, state(c, packId, 0, "h0"));
       assertTrue(custody.revive(packId, 0, "h0"), "the returning holder's copy passed its audit");
-      assertEquals(FragmentPlacement.STORED, state(c, packId, 0, "h0"));
-      assertEquals(FragmentPlacement.SUPERSEDED, state(c, packId, 0, "h7"), "one stored copy per index");
+      assertEquals(FragmentState.STORED, state(c, packId, 0, "h0"));
+      assertEquals(FragmentState.SUPERSEDED, state(c, packId, 0, "h7"), "one stored copy per index");
       assertTrue(custody.auditableFragmentNear("h0", "").isPresent());
       c.recordScrubReport("h7", f0, 30);
       assertTrue(!custody.revive(packId, 0, "h7"), "a corrupt copy is never revived");
@@ -167,7 +167,7 @@ class CustodyContractTest {
     }
   }
 
-  private static String state(Catalog c, String packId, int index, String holder) throws Exception {
+  private static FragmentState state(Catalog c, String packId, int index, String holder) throws Exception {
     return c.placements(packId).stream().filter(p -> p.fragmentIndex() == index && p.holderId().equals(holder))
         .findFirst().orElseThrow().state();
   }
@@ -236,7 +236,7 @@ class CustodyContractTest {
       assertEquals(0, custody.storedFragments("h2"));
       assertEquals(1, custody.storedFragments("h3"));
       custody.markExiting("h3");
-      assertEquals(HolderRecord.EXITING, c.holder("h3").orElseThrow().state());
+      assertEquals(HolderStatus.EXITING, c.holder("h3").orElseThrow().state());
       assertEquals(Set.of("h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"),
           c.holders().stream().map(HolderRecord::holderId).collect(Collectors.toSet()));
     }

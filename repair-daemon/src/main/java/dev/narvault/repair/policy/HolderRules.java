@@ -96,27 +96,27 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
 
   /**
    * A holder's state for metrics and listings: offline, unreachable (heartbeats, cannot be
-   * reached), exiting, disqualified, suspect, suspended, vetting or healthy.
+   * reached), exiting, disqualified, suspect, suspended, vetting or healthy ({@link HolderState}).
    */
-  public String state(HolderRecord h, long nowMillis) {
+  public HolderState state(HolderRecord h, long nowMillis) {
     if (!heard(h, nowMillis)) {
-      return "offline";
+      return HolderState.OFFLINE;
     }
     if (!live(h, nowMillis)) {
-      return "unreachable";
+      return HolderState.UNREACHABLE;
     }
     if (h.exiting()) {
-      return "exiting";
+      return HolderState.EXITING;
     }
     if (h.disqualified()) {
-      return "disqualified";
+      return HolderState.DISQUALIFIED;
     }
     if (h.suspect()) {
-      return "suspect";
+      return HolderState.SUSPECT;
     }
     if (h.suspended()) {
-      return "suspended";
+      return HolderState.SUSPENDED;
     }
-    return vetted(h, nowMillis) ? "healthy" : "vetting";
+    return vetted(h, nowMillis) ? HolderState.HEALTHY : HolderState.VETTING;
   }
 }

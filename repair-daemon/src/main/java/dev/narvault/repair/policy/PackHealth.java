@@ -1,6 +1,7 @@
 package dev.narvault.repair.policy;
 
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
 import java.util.ArrayList;
@@ -90,8 +91,7 @@ public record PackHealth(String packId, int dataFragmentCount, int parityFragmen
 
   /** Copies whose bytes may be read for repair or serving: all but those found corrupt. */
   public static boolean readableState(FragmentPlacement p) {
-    return p.stored() || FragmentPlacement.SUPERSEDED.equals(p.state())
-        || FragmentPlacement.UNVERIFIED.equals(p.state());
+    return p.stored() || p.state() == FragmentState.SUPERSEDED || p.state() == FragmentState.UNVERIFIED;
   }
 
   /** Whole: every index counted. */

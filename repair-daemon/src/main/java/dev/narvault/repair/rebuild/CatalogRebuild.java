@@ -2,7 +2,7 @@ package dev.narvault.repair.rebuild;
 
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
-import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.holder.HolderClient;
@@ -37,7 +37,7 @@ import java.util.TreeSet;
  * document restores one more store path naming an archived object. Holders are untrusted: a
  * document counts only with a valid signature, and a listing only says where to look (every
  * byte read later is verified against the manifest): restored fragment rows are
- * {@link FragmentPlacement#UNVERIFIED} until an audit passes, and a holder gets at most one row
+ * {@link FragmentState#UNVERIFIED} until an audit passes, and a holder gets at most one row
  * per pack however many of its fragments it lists.
  */
 public final class CatalogRebuild {
@@ -119,7 +119,7 @@ public final class CatalogRebuild {
             incomplete += found < m.dataFragmentCount() ? 1 : 0;
             // A listing only says where to look: the copies count once they pass an audit.
             target.restorePack(packId, m, new String(bytes, StandardCharsets.UTF_8), byIndex,
-                FragmentPlacement.UNVERIFIED, Optional.of(copies), clock.millis());
+                FragmentState.UNVERIFIED, Optional.of(copies), clock.millis());
             packs++;
             nars += m.nars().size();
           }

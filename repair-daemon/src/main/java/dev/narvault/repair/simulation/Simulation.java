@@ -1,8 +1,11 @@
 package dev.narvault.repair.simulation;
 
 import dev.narvault.core.catalog.AuditScore;
+import dev.narvault.core.catalog.AuditState;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.HolderStatus;
 import dev.narvault.repair.policy.HolderRules;
 import dev.narvault.repair.policy.PackHealth;
 import dev.narvault.repair.policy.PlacementPolicy;
@@ -743,7 +746,7 @@ public final class Simulation {
     for (int i = 0; i < n; i++) {
       Holder h = pack.holderOf[i];
       if (h != null) {
-        placements.add(new FragmentPlacement(pack.id, i, pack.id + "/" + i, h.id, "", FragmentPlacement.STORED));
+        placements.add(new FragmentPlacement(pack.id, i, pack.id + "/" + i, h.id, "", FragmentState.STORED));
         byId.put(h.id, h);
         records.computeIfAbsent(h, this::record);
       }
@@ -756,10 +759,10 @@ public final class Simulation {
   /** The holder as the catalog has it now: last heard from when it was last online. */
   private HolderRecord record(Holder h) {
     long lastSeen = h.online ? millis() : (long) (h.offlineSince * 3.6e6);
-    String auditState = h.disqualified ? HolderRecord.DISQUALIFIED
-        : h.audit.suspect() ? HolderRecord.AUDIT_SUSPECT : HolderRecord.AUDIT_OK;
+    AuditState auditState = h.disqualified ? AuditState.DISQUALIFIED
+        : h.audit.suspect() ? AuditState.SUSPECT : AuditState.OK;
     return new HolderRecord(h.id, "", Optional.empty(), claimedBytes(h), 0, h.packs.size(), "", "", "", lastSeen,
-        auditState, h.network, (long) (h.joined * 3.6e6), h.audit, HolderRecord.ONLINE, lastSeen,
+        auditState, h.network, (long) (h.joined * 3.6e6), h.audit, HolderStatus.ONLINE, lastSeen,
         dev.narvault.core.catalog.SuspensionScore.NEW, h.auditsPassed(now, auditsPerHour()));
   }
 

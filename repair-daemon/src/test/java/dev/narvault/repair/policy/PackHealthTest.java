@@ -5,13 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.catalog.AuditScore;
+import dev.narvault.core.catalog.AuditState;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.HolderStatus;
 import dev.narvault.core.catalog.SuspensionScore;
 import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -22,7 +26,7 @@ class PackHealthTest {
   private static List<FragmentPlacement> rows(String packId, FragmentPlacement... extra) {
     List<FragmentPlacement> list = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
-      list.add(new FragmentPlacement(packId, i, "f" + i, "h" + i, "", FragmentPlacement.STORED));
+      list.add(new FragmentPlacement(packId, i, "f" + i, "h" + i, "", FragmentState.STORED));
     }
     list.addAll(List.of(extra));
     return list;
@@ -33,8 +37,8 @@ class PackHealthTest {
     Set<String> healthy = Set.of("h0", "h1", "h2", "h4", "h9");
     Set<String> live = Set.of("h0", "h1", "h2", "h3", "h4", "h9");
     PackHealth p = PackHealth.of("p", 4, 2, rows("p",
-        new FragmentPlacement("p", 0, "f0", "h9", "", FragmentPlacement.STORED), // a second copy of 0
-        new FragmentPlacement("p", 5, "f5", "h9", "", FragmentPlacement.CORRUPT)), // not stored
+        new FragmentPlacement("p", 0, "f0", "h9", "", FragmentState.STORED), // a second copy of 0
+        new FragmentPlacement("p", 5, "f5", "h9", "", FragmentState.CORRUPT)), // not stored
         healthy::contains, live::contains);
     assertEquals(4, p.healthyCount(), "indexes 0,1,2,4; a second copy adds nothing; corrupt rows never count");
     assertEquals(List.of(3, 5), p.missing());
@@ -63,14 +67,14 @@ class PackHealthTest {
     assertEquals(2, PackHealth.defaultThreshold(3));
   }
 
-  private static HolderRecord holder(String auditState, AuditScore audit, String state, long lastSeen, long reached,
-      SuspensionScore suspension, long registered, long auditsPassed, String address) {
+  private static HolderRecord holder(AuditState auditState, AuditScore audit, HolderStatus state, long lastSeen,
+      long reached, SuspensionScore suspension, long registered, long auditsPassed, String address) {
     return new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", lastSeen, auditState, address,
         registered, audit, state, reached, suspension, auditsPassed);
   }
 
   private static HolderRecord ok(long lastSeen, long reached) {
-    return holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, lastSeen, reached, SuspensionScore.NEW,
+    return holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, lastSeen, reached, SuspensionScore.NEW,
         0, 1000, "192.0.2.1");
   }
 
@@ -79,57 +83,69 @@ class PackHealthTest {
     HolderRules rules = new HolderRules(Duration.ofSeconds(60), HolderRules.Vetting.NONE);
     HolderRecord h = ok(1_000_000, 1_000_000);
     assertTrue(rules.placeable(h, 1_000_000));
-    assertEquals("healthy", rules.state(h, 1_060_000));
-    assertEquals("offline", rules.state(h, 1_060_001));
+    assertEquals(HolderState.HEALTHY, rules.state(h, 1_060_000));
+    assertEquals(HolderState.OFFLINE, rules.state(h, 1_060_001));
     HolderRecord heartbeatsOnly = ok(2_000_000, 1_000_000);
     assertTrue(rules.heard(heartbeatsOnly, 2_000_000));
     assertFalse(rules.live(heartbeatsOnly, 2_000_000), "heartbeats, but not reached for 1000 s");
     assertFalse(rules.healthy(heartbeatsOnly, 2_000_000));
-    assertEquals("unreachable", rules.state(heartbeatsOnly, 2_000_000));
+    assertEquals(HolderState.UNREACHABLE, rules.state(heartbeatsOnly, 2_000_000));
   }
 
   @Test
   void holderRules_suspicionStopsPlacementOnly_disqualificationStopsCounting() {
     HolderRules rules = new HolderRules(Duration.ofSeconds(60), HolderRules.Vetting.NONE);
-    HolderRecord suspect = holder(HolderRecord.AUDIT_SUSPECT, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000,
+    HolderRecord suspect = holder(AuditState.SUSPECT, AuditScore.NEW, HolderStatus.ONLINE, 1_000_000,
         1_000_000, SuspensionScore.NEW, 0, 1000, "192.0.2.1");
     assertTrue(rules.healthy(suspect, 1_000_000), "a suspect holder's fragments still count");
     assertFalse(rules.placeable(suspect, 1_000_000));
-    assertEquals("suspect", rules.state(suspect, 1_000_000));
+    assertEquals(HolderState.SUSPECT, rules.state(suspect, 1_000_000));
     SuspensionScore troubled = SuspensionScore.NEW;
     for (int i = 0; i < 60; i++) {
       troubled = troubled.after(false);
     }
-    HolderRecord suspended = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, 1_000_000,
+    HolderRecord suspended = holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, 1_000_000, 1_000_000,
         troubled, 0, 1000, "192.0.2.1");
     assertTrue(suspended.suspended());
     assertTrue(rules.healthy(suspended, 1_000_000));
     assertFalse(rules.placeable(suspended, 1_000_000));
-    HolderRecord dq = holder(HolderRecord.DISQUALIFIED, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, 1_000_000,
+    assertEquals(HolderState.SUSPENDED, rules.state(suspended, 1_000_000));
+    HolderRecord dq = holder(AuditState.DISQUALIFIED, AuditScore.NEW, HolderStatus.ONLINE, 1_000_000, 1_000_000,
         SuspensionScore.NEW, 0, 1000, "192.0.2.1");
     assertFalse(rules.healthy(dq, 1_000_000));
     assertTrue(rules.live(dq, 1_000_000), "still readable");
-    HolderRecord leaving = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.EXITING, 1_000_000, 1_000_000,
+    assertEquals(HolderState.DISQUALIFIED, rules.state(dq, 1_000_000));
+    HolderRecord leaving = holder(AuditState.OK, AuditScore.NEW, HolderStatus.EXITING, 1_000_000, 1_000_000,
         SuspensionScore.NEW, 0, 1000, "192.0.2.1");
     assertFalse(rules.healthy(leaving, 1_000_000));
-    HolderRecord unproven = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 1_000_000, 1_000_000,
+    assertEquals(HolderState.EXITING, rules.state(leaving, 1_000_000));
+    HolderRecord unproven = holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, 1_000_000, 1_000_000,
         SuspensionScore.NEW, 0, 1000, "");
     assertFalse(rules.placeable(unproven, 1_000_000), "no proven address, no placement");
+  }
+
+  @Test
+  void holderStates_printTheWordsMetricsAndListingsShow() {
+    assertEquals(List.of("offline", "unreachable", "exiting", "disqualified", "suspect", "suspended", "vetting",
+        "healthy"), Arrays.stream(HolderState.values()).map(HolderState::label).toList());
+    for (HolderState s : HolderState.values()) {
+      assertEquals(s.label(), s.toString());
+    }
   }
 
   @Test
   void holderRules_vettingNeedsAuditsAndTime() {
     HolderRules rules = new HolderRules(Duration.ofDays(2), new HolderRules.Vetting(100, Duration.ofDays(3), 1));
     long day = Duration.ofDays(1).toMillis();
-    HolderRecord young = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 10 * day, 10 * day,
+    HolderRecord young = holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, 10 * day, 10 * day,
         SuspensionScore.NEW, 9 * day, 500, "192.0.2.1");
     assertFalse(rules.vetted(young, 10 * day), "one day old");
     assertTrue(rules.placeable(young, 10 * day), "placeable, within the unvetted share");
-    assertEquals("vetting", rules.state(young, 10 * day));
-    HolderRecord untested = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 10 * day, 10 * day,
+    assertEquals(HolderState.VETTING, rules.state(young, 10 * day));
+    HolderRecord untested = holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, 10 * day, 10 * day,
         SuspensionScore.NEW, 0, 99, "192.0.2.1");
     assertFalse(rules.vetted(untested, 10 * day), "99 audits");
-    HolderRecord vetted = holder(HolderRecord.AUDIT_OK, AuditScore.NEW, HolderRecord.ONLINE, 10 * day, 10 * day,
+    HolderRecord vetted = holder(AuditState.OK, AuditScore.NEW, HolderStatus.ONLINE, 10 * day, 10 * day,
         SuspensionScore.NEW, 0, 100, "192.0.2.1");
     assertTrue(rules.vetted(vetted, 10 * day));
   }
@@ -139,7 +155,7 @@ class PackHealthTest {
     // RS(4,4): at most 2 per /16. Holders h0..h5 in one /16 (a stranger), h6, h7 elsewhere.
     List<FragmentPlacement> rows = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
-      rows.add(new FragmentPlacement("p", i, "f" + i, "h" + i, "", FragmentPlacement.STORED));
+      rows.add(new FragmentPlacement("p", i, "f" + i, "h" + i, "", FragmentState.STORED));
     }
     PackHealth.Holders holders = new PackHealth.Holders() {
       @Override
@@ -168,8 +184,8 @@ class PackHealthTest {
   @Test
   void health_supersededAndUnverifiedCopiesAreReadableButDoNotCount() {
     List<FragmentPlacement> rows = rows("p",
-        new FragmentPlacement("p", 0, "f0", "h8", "", FragmentPlacement.SUPERSEDED));
-    rows.set(1, new FragmentPlacement("p", 1, "f1", "h1", "", FragmentPlacement.UNVERIFIED));
+        new FragmentPlacement("p", 0, "f0", "h8", "", FragmentState.SUPERSEDED));
+    rows.set(1, new FragmentPlacement("p", 1, "f1", "h1", "", FragmentState.UNVERIFIED));
     Set<String> up = Set.of("h1", "h2", "h3", "h4", "h5", "h8");
     PackHealth p = PackHealth.of("p", 4, 2, rows, up::contains, up::contains);
     assertEquals(List.of(0, 1), p.missing());

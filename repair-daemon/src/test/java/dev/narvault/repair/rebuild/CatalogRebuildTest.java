@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.erasure.BackblazeCodec;
@@ -188,7 +189,7 @@ class CatalogRebuildTest {
       holders.lists("liar", fragment(i));
     }
     List<FragmentPlacement> rows = rebuild(List.of("h0", "h1", "h2", "h3", "h4", "liar"));
-    assertTrue(rows.stream().allMatch(p -> p.state().equals(FragmentPlacement.UNVERIFIED)), rows.toString());
+    assertTrue(rows.stream().allMatch(p -> p.state() == FragmentState.UNVERIFIED), rows.toString());
     Map<String, List<Integer>> by = indexesByHolder(rows);
     for (int i = 0; i < 5; i++) {
       assertEquals(List.of(i), by.get("h" + i));
