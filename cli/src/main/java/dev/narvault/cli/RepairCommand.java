@@ -117,7 +117,9 @@ final class RepairCommand implements Callable<Integer> {
   Duration skew;
 
   @Option(names = "--work-dir", defaultValue = "${java.io.tmpdir}/narvault-repair",
-      description = "Where rebuilt fragments wait for placement (default: ${DEFAULT-VALUE}).")
+      description = "Where rebuilt fragments wait for placement, and where this coordinator keeps its name on "
+          + "repair claims (claim-owner-PORT): keep it across restarts, e.g. under /var/lib, or a restarted "
+          + "coordinator waits for its old claims to run out (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
   private final PrintStream out;

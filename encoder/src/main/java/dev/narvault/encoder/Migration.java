@@ -384,8 +384,10 @@ public final class Migration {
         new Manifest.Nar(existing.fileKey(), existing.packOffset(), existing.length(), existing.fileHash(),
             info.text())), archiveKey);
     byte[] bytes = ManifestCodec.toBytes(document);
-    leases.whilePending(DocumentPlacer.placementId(DocumentPlacer.idOf(bytes)), () -> {
+    String placementId = DocumentPlacer.placementId(DocumentPlacer.idOf(bytes));
+    leases.whilePending(placementId, () -> {
       Catalog.DocumentCopies copies = documents.place(bytes, DocumentPlacer.COPIES, Set.of());
+      leases.checkHeld(placementId);
       return catalog.addAlias(info.storePath().hashPart(), existing, info.text(),
           Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis());
     });
@@ -573,9 +575,11 @@ public final class Migration {
         List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(),
             toPlace, Set.of());
         // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
-        return leases.whilePending(DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes)), () -> {
+        String manifestPlacement = DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes));
+        return leases.whilePending(manifestPlacement, () -> {
           Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
           leases.checkHeld(packId);
+          leases.checkHeld(manifestPlacement);
           catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
               placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies),
               clock.millis());

@@ -87,10 +87,14 @@ final class WorkerLeases {
    * placement order for it exists), renewed meanwhile, finished when it ends, committed or not.
    */
   <T> T whilePending(String packId, Work<T> work) throws IOException {
-    long until = clock.millis() + lifetime.toMillis();
-    pending.put(packId, until);
     try {
-      catalog.pendingPacks().renew(packId, worker, until);
+      // The row first, then the map, together: a renewal running between the two would find no
+      // row and take the pack for lapsed.
+      synchronized (this) {
+        long until = clock.millis() + lifetime.toMillis();
+        catalog.pendingPacks().renew(packId, worker, until);
+        pending.put(packId, until);
+      }
       return work.run();
     } finally {
       synchronized (this) {

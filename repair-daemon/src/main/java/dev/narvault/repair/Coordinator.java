@@ -42,15 +42,17 @@ public final class Coordinator implements AutoCloseable {
 
   /**
    * This coordinator's owner name on repair claims: the configured one, else one made up at first
-   * start and kept in the work directory. Stable across restarts (a restarted coordinator takes
-   * its claims back at once) and different on every machine, even where coordinators share a key
-   * and a port (two owners of one name would both repair one pack).
+   * start and kept in the work directory, one per port. Stable across restarts (a restarted
+   * coordinator takes its claims back at once) while the work directory persists, and different
+   * on every machine, even where coordinators share a key and a port (two owners of one name would
+   * both repair one pack).
    */
   static String claimOwner(CoordinatorConfig config) throws IOException {
     if (!config.owner().isEmpty()) {
       return config.owner();
     }
-    java.nio.file.Path file = config.workDir().resolve("claim-owner");
+    // One file per port: two coordinators on one host sharing a work directory bind different ports.
+    java.nio.file.Path file = config.workDir().resolve("claim-owner-" + config.bind().getPort());
     if (java.nio.file.Files.exists(file)) {
       String kept = java.nio.file.Files.readString(file).strip();
       if (!kept.isEmpty()) {
@@ -59,7 +61,7 @@ public final class Coordinator implements AutoCloseable {
     }
     java.nio.file.Files.createDirectories(config.workDir());
     String made = "repair-" + java.util.UUID.randomUUID();
-    java.nio.file.Path temp = config.workDir().resolve("claim-owner.tmp");
+    java.nio.file.Path temp = file.resolveSibling(file.getFileName() + ".tmp");
     java.nio.file.Files.writeString(temp, made + "\n");
     java.nio.file.Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * said it never had it; an unreachable holder is asked again next round.
  *
  * <p><b>Every verifiable copy is custody until its pack is whole.</b> A fragment copy of a
- * recorded pack is deleted only when that pack has all {@code k + m} fragments counted —
- * stored on healthy holders, within the failure-domain limits — without it, checked again from
- * the catalog right before each DELETE. Otherwise it is kept, and stays a repair and read source
+ * recorded pack is deleted only when that pack has all {@code k + m} fragments counted — stored
+ * on trusted holders (healthy, neither suspect nor suspended), within the domain limits — without
+ * it, checked again from the catalog right before each DELETE. Otherwise it is kept, and stays a repair and read source
  * (repair may revive it). Holders keep what they delete in a trash for a while, too.
  */
 public final class GarbageCollector {
@@ -58,7 +58,7 @@ public final class GarbageCollector {
 
   /**
    * Whether the pack of this garbage is whole without it, judged now: every index counted on a
-   * healthy holder within the domain limits, the garbage's own row not counted. A pack not
+   * trusted holder within the domain limits, the garbage's own row not counted. A pack not
    * recorded at all (an order whose placement never committed, and no worker is still committing
    * it) needs no copy.
    */
@@ -158,8 +158,8 @@ public final class GarbageCollector {
       }
       if (g.kind() == Custody.Garbage.Kind.DOCUMENT ? !documentCoveredWithout(g, now) : !wholeWithout(g)) {
         metrics.garbageKept.increment();
-        LOG.debug("keeping {} copy {} on holder {}: pack {} is not whole without it", g.kind(), g.fragmentId(),
-            g.holderId(), g.packId());
+        LOG.debug("keeping {} copy {} on holder {}: {} {} needs it", g.kind(), g.fragmentId(), g.holderId(),
+            g.kind() == Custody.Garbage.Kind.DOCUMENT ? "document of pack" : "pack", g.packId());
         continue;
       }
       try {

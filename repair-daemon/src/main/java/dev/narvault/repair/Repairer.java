@@ -359,23 +359,30 @@ public final class Repairer {
   private Repaired repair(PackHealth health) throws IOException {
     // The claim is renewed between steps and, for a copy or decode slower than a quarter of its
     // lifetime (a big pack under a low --max-repair-speed), from the side meanwhile: another
-    // coordinator never takes a pack this one is still working on.
+    // coordinator never takes a pack this one is still working on. Stopped by a flag, not an
+    // interrupt, which would close a catalog connection in the middle of its I/O.
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
     Thread renewal = Thread.ofVirtual().name("claim-renewal").start(() -> {
-      try {
-        while (!Thread.currentThread().isInterrupted()) {
-          Thread.sleep(CLAIM.dividedBy(4));
-          custody.renewClaim(health.packId(), owner, clock.millis() + CLAIM.toMillis());
+      while (true) {
+        java.util.concurrent.locks.LockSupport.parkNanos(CLAIM.dividedBy(4).toNanos());
+        if (done.get()) {
+          return;
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (CatalogException e) {
-        LOG.warn("pack {}: could not renew the repair claim: {}", abbreviate(health.packId()), e.getMessage());
+        try {
+          if (!custody.renewClaim(health.packId(), owner, clock.millis() + CLAIM.toMillis())) {
+            return; // lost or released: the step after the work notices
+          }
+        } catch (CatalogException e) {
+          LOG.warn("pack {}: could not renew the repair claim, will try again: {}", abbreviate(health.packId()),
+              e.getMessage());
+        }
       }
     });
     try {
       return repairClaimed(health);
     } finally {
-      renewal.interrupt();
+      done.set(true);
+      java.util.concurrent.locks.LockSupport.unpark(renewal);
     }
   }
 

@@ -611,6 +611,9 @@ public final class Simulation {
         }
         placeNew(pack, i, holder(chosen.get(j).holderId()));
       }
+      if (c.liars().share() > 0) {
+        checkLoss(pack); // a superseded real copy may have been dropped for a replacement a liar did not keep
+      }
       long spent = (long) (k + chosen.size()) * c.fragmentBytes();
       repairBytes += spent;
       budget -= spent;
@@ -640,7 +643,10 @@ public final class Simulation {
       Integer[] held = h.packs.toArray(new Integer[0]);
       for (long a = 0; a < perRound && !h.disqualified && held.length > 0; a++) {
         int p = held[random.nextInt(held.length)];
-        boolean passed = !h.fakes.contains(p) || !h.packs.contains(p);
+        if (!h.packs.contains(p)) {
+          continue; // found lost earlier this round: no longer counted, not audited
+        }
+        boolean passed = !h.fakes.contains(p);
         h.audit = h.audit.after(passed);
         if (!passed) {
           lostCopiesFoundByAudits++;
@@ -651,9 +657,35 @@ public final class Simulation {
           h.disqualified = true;
           liarsDisqualified++;
           for (int q : List.copyOf(h.packs)) {
-            dropCounted(packs[q], h);
+            if (c.custody() && h.really(q)) {
+              keepUncounted(packs[q], h);
+            } else {
+              dropCounted(packs[q], h);
+            }
           }
         }
+      }
+    }
+  }
+
+  /**
+   * A disqualified holder's copy stops counting but, under custody, is kept (a repair and read
+   * source) until its pack is whole without it, like a superseded copy.
+   */
+  private void keepUncounted(Pack pack, Holder h) {
+    for (int i = 0; i < n; i++) {
+      if (pack.holderOf[i] == h) {
+        pack.holderOf[i] = null;
+        h.packs.remove(pack.index);
+        if (h.countedLive) {
+          pack.healthy--;
+        }
+        pack.spares.get(i).add(h);
+        h.spares.add(pack.index);
+        withSpares.add(pack.index);
+        pack.lostAt[i] = now;
+        watch(pack);
+        return;
       }
     }
   }
@@ -688,11 +720,21 @@ public final class Simulation {
           continue;
         }
         Holder back = null;
-        for (Holder s : pack.spares.get(i)) {
-          if (s.countedLive && s.online) {
-            back = s;
-            break;
+        for (Holder s : List.copyOf(pack.spares.get(i))) {
+          if (!s.countedLive || !s.online || s.disqualified) {
+            continue;
           }
+          // The coordinator audits a kept copy before it counts again: a liar's is found out.
+          if (s.fakes.contains(p)) {
+            s.audit = s.audit.after(false);
+            lostCopiesFoundByAudits++;
+            s.fakes.remove(p);
+            pack.spares.get(i).remove(s);
+            s.spares.remove(p);
+            continue;
+          }
+          back = s;
+          break;
         }
         if (back == null) {
           continue;
@@ -714,7 +756,7 @@ public final class Simulation {
           pack.lostAt[i] = Double.NaN;
         }
       }
-      if (pack.healthy >= n) {
+      if (wholeOnTrustedHolders(pack)) {
         for (int i = 0; i < n; i++) {
           List<Holder> kept = pack.spares.get(i);
           for (Holder s : List.copyOf(kept)) {
@@ -738,6 +780,16 @@ public final class Simulation {
       }
       watch(pack);
     }
+  }
+
+  /** Garbage collection's rule: every index counted on a holder live and in good standing (not suspect). */
+  private boolean wholeOnTrustedHolders(Pack pack) {
+    for (Holder h : pack.holderOf) {
+      if (h == null || !h.countedLive || h.disqualified || h.audit.suspect()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private PackHealth health(Pack pack, Map<Holder, HolderRecord> records, long nowMillis) {
@@ -814,10 +866,8 @@ public final class Simulation {
   private void sampleReads() {
     for (int r = 0; r < c.readsPerCheck(); r++) {
       Pack pack = packs[random.nextInt(packs.length)];
-      int up = 0;
-      for (Holder h : pack.holderOf) {
-        up += h != null && h.online && h.really(pack.index) ? 1 : 0;
-      }
+      // Under custody the gateway reads kept copies too (every block is verified anyway).
+      int up = c.custody() ? pack.readable() : pack.storedOnline();
       reads++;
       readsServed += up >= k ? 1 : 0;
     }
