@@ -171,6 +171,9 @@ public final class Repairer {
     }
     Set<String> candidates = new java.util.TreeSet<>(custody.packsToCheck(view.unhealthy()));
     List<String> sweep = custody.packIds(sweepAfter, SWEEP_PER_ROUND);
+    if (sweep.isEmpty() && !sweepAfter.isEmpty()) {
+      sweep = custody.packIds("", SWEEP_PER_ROUND); // past the last pack: wrap around now, not a round later
+    }
     sweepAfter = sweep.isEmpty() ? "" : sweep.getLast();
     candidates.addAll(sweep);
     List<PackHealth> checked = new ArrayList<>();
