@@ -48,6 +48,11 @@ import org.slf4j.LoggerFactory;
 final class Drainer {
   private static final Logger LOG = LoggerFactory.getLogger(Drainer.class);
   private static final int PAGE = 500;
+  /**
+   * How long a fragment's answer to a probe stands: well within any liveness window, and long
+   * enough that draining the objects of one pack asks each fragment once.
+   */
+  static final long PROBE_VALID_MILLIS = java.time.Duration.ofMinutes(10).toMillis();
 
   /** What draining did, and what is left. */
   record Result(long objects, long bytes, long failed) {}
@@ -75,6 +80,9 @@ final class Drainer {
   private final DrainConfig config;
   private final CoordinatorMessages.Policy policy;
   private final InstantSource clock;
+  private final FragmentProbe probe;
+  /** When each (holder, fragment) last answered a probe, for {@link #PROBE_VALID} at most. */
+  private final Map<String, Long> probedAt = new java.util.concurrent.ConcurrentHashMap<>();
   private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
   private long drained;
   private long drainedBytes;
@@ -83,14 +91,16 @@ final class Drainer {
   /**
    * @param policy the coordinator's liveness window and failure-domain limits, by which
    *     fragments count
+   * @param probe asks a holder whether it still has a fragment
    */
   Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config,
-      CoordinatorMessages.Policy policy, InstantSource clock) {
+      CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
     this.catalog = catalog;
     this.archive = archive;
     this.objects = objects;
     this.config = config;
     this.policy = policy;
+    this.probe = probe;
     this.clock = clock;
   }
 
@@ -173,9 +183,12 @@ final class Drainer {
    *       one step that cannot be undone) and not leaving;
    *   <li>whose holder was heard from (a signed heartbeat) and reached at its endpoint by the
    *       coordinator within the coordinator's liveness window;
-   *   <li>and is admitted by the pack's failure-domain limits (per network, wider network and
+   *   <li>is admitted by the pack's failure-domain limits (per network, wider network and
    *       operator, from the holder's proven address), counted in index order: fragments
-   *       crowded into one domain count only up to its limit.
+   *       crowded into one domain count only up to its limit;
+   *   <li>and its holder answered a probe ({@code HEAD}) for it within the last
+   *       {@link #PROBE_VALID_MILLIS} (or the liveness window, if shorter): a holder that answers
+   *       proofs and heartbeats but lost the fragment does not count.
    * </ul>
    *
    * Safe when at least k + r indexes count. The tally takes copies greedily, in index order, so
@@ -197,11 +210,29 @@ final class Drainer {
       if (!p.stored() || counted.get(p.fragmentIndex()) || h == null || !counts(h, liveSince)) {
         continue;
       }
-      if (tally.addIfAdmitted(FailureDomain.of(h.holderId(), h.seenAddress(), h.operator()))) {
+      FailureDomain domain = FailureDomain.of(h.holderId(), h.seenAddress(), h.operator());
+      if (tally.admits(domain) && probed(p)) {
+        tally.add(domain);
         counted.set(p.fragmentIndex());
       }
     }
     return new Safety(packId, counted.cardinality(), needed);
+  }
+
+  /** Whether the holder of {@code p} answered for it recently, asking it now if not. */
+  private boolean probed(FragmentPlacement p) {
+    String key = p.holderId() + "/" + p.fragmentId();
+    long now = clock.millis();
+    Long at = probedAt.get(key);
+    if (at != null && now - at <= Math.min(PROBE_VALID_MILLIS, policy.liveWithinMillis())) {
+      return true;
+    }
+    if (probe.present(p.endpoint(), p.fragmentId())) {
+      probedAt.put(key, now);
+      return true;
+    }
+    probedAt.remove(key);
+    return false;
   }
 
   private static boolean counts(HolderRecord h, long liveSince) {

@@ -146,7 +146,13 @@ public final class Migration {
       // The drain judges packs by the coordinator's liveness window and domain limits: without
       // them, nothing is archived or drained.
       drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-          objects, config.drain(), drainPolicy(), clock);
+          objects, config.drain(), drainPolicy(), (endpoint, fragmentId) -> {
+            try {
+              return holders.size(java.net.URI.create(endpoint), new dev.narvault.core.pack.FragmentId(fragmentId)) >= 0;
+            } catch (IOException | IllegalArgumentException e) {
+              return false;
+            }
+          }, clock);
       // What earlier runs archived but did not drain (or were killed while draining) goes first.
       drainer.drainPending();
     }

@@ -196,11 +196,18 @@ class DrainerTest {
     }
   }
 
+  /** Fragments whose holders answer a probe that they no longer have them (by fragment id). */
+  private final java.util.Set<String> lostFragments = new java.util.HashSet<>();
+  private final java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
+
   private Drainer drainer(CoordinatorMessages.Policy policy) {
     // The holders are never read: verified entries are not read back again, and unsafe packs not at all.
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
     return new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(),
-        Optional.empty(), -1), policy, clock);
+        Optional.empty(), -1), policy, (endpoint, fragmentId) -> {
+          probes.incrementAndGet();
+          return !lostFragments.contains(fragmentId);
+        }, clock);
   }
 
   private List<Journal.State> states() throws Exception {
@@ -326,5 +333,40 @@ class DrainerTest {
     assertEquals(3, s3.objects.size());
     assertEquals(List.of(Journal.State.COMMITTED, Journal.State.COMMITTED, Journal.State.COMMITTED), states());
     assertEquals(new Drainer.Result(0, 0, 0), drainer.result(), "not a failure: no holder was asked");
+  }
+
+  @Test
+  void safetyNow_fragmentsTheirHoldersNoLongerHave_doNotCount_thoughTheHoldersAnswerProofs() throws Exception {
+    placeApart();
+    verifyAll();
+    // Three holders heartbeat and answer every proof, and quietly deleted their fragments.
+    for (int i = 0; i < 3; i++) {
+      lostFragments.add(manifest.fragments().get(i).id().hex());
+    }
+    Drainer drainer = drainer(POLICY);
+    assertEquals(new Drainer.Safety(packId, 5, 6), drainer.safetyNow(packId));
+    drainer.drainPending();
+    assertEquals(3, s3.objects.size(), "the S3 copies stay");
+    assertEquals(List.of(Journal.State.COMMITTED, Journal.State.COMMITTED, Journal.State.COMMITTED), states());
+  }
+
+  @Test
+  void safetyNow_probesEachFragmentOnceWhileItsAnswerStands_thenAgain() throws Exception {
+    placeApart();
+    verifyAll();
+    Drainer drainer = drainer(POLICY);
+    drainer.drainPending();
+    assertTrue(s3.objects.isEmpty());
+    assertEquals(8, probes.get(), "three objects of one pack: each of its 8 fragments asked once");
+    assertTrue(drainer.safetyNow(packId).safe());
+    assertEquals(8, probes.get());
+    // A fragment lost since it answered counts until its answer is too old, then not.
+    lostFragments.add(manifest.fragments().get(0).id().hex());
+    clock.advance(Drainer.PROBE_VALID_MILLIS + 1);
+    for (int i = 0; i < 8; i++) {
+      alive("h" + i);
+    }
+    assertEquals(new Drainer.Safety(packId, 7, 6), drainer.safetyNow(packId));
+    assertEquals(16, probes.get());
   }
 }
