@@ -26,14 +26,15 @@ import picocli.CommandLine.Option;
         + "rebuilt fragments go.",
         "",
         "For each code it prints:",
-        "  loss/pack-year  packs lost per pack-year observed, with a 95%% interval (or 0 and its bound)",
-        "  model           the eager-repair Markov model fed the measured loss and repair rates: the extrapolation "
-            + "to rates too small to observe (11 nines never happen in a run)",
-        "  availability    share of read attempts that found k fragments on online holders",
-        "  repair          repair traffic per TB archived per month; overhead (k+m)/k",
-        "  revived         superseded copies that counted again when their holders came back",
-        "  from kept       rebuilds whose k sources needed kept copies (too few counted ones online)",
-        "  kept            times a pack had fewer than k counted copies and kept ones made up the rest",
+        "  loss/pack-year  packs lost per pack-year seen, with a 95%% interval",
+        "  model           the Markov model fed the measured rates: loss rates too",
+        "                  small to observe in a run (11 nines never happen in one)",
+        "  availability    share of reads that found k fragments online (counted or",
+        "                  kept copies that really exist)",
+        "  repair          repair traffic per TB archived per month",
+        "  revived         kept copies that counted again when their holders came back",
+        "  from kept       rebuilds that needed kept copies as sources",
+        "  kept            times kept copies alone kept a pack from being lost",
         "",
         "The coordinator's custody rules are simulated (kept copies, proven-space weights, vetting, domain "
             + "limits); --old-rules simulates the coordinator before them, for comparison. Same --seed, same "
