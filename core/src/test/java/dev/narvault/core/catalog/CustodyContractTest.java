@@ -209,18 +209,18 @@ class CustodyContractTest {
           java.util.Optional.of(new Catalog.DocumentCopies("d" + packId, List.of(new HolderId("h0"), new HolderId("h6")))), 1);
       long fragment = Math.ceilDiv(m.packLength(), (long) m.dataFragmentCount());
       var counted = c.custody().countedBytesByHolder();
-      assertEquals(fragment + signed.length(), counted.get("h0"), "a fragment and the manifest's copy");
-      assertEquals(fragment, counted.get("h1"));
-      assertEquals(signed.length(), counted.get("h6"));
-      assertFalse(counted.containsKey("h7"), "nothing on h7");
+      assertEquals(fragment + signed.length(), counted.get(new HolderId("h0")), "a fragment and the manifest's copy");
+      assertEquals(fragment, counted.get(new HolderId("h1")));
+      assertEquals(signed.length(), counted.get(new HolderId("h6")));
+      assertFalse(counted.containsKey(new HolderId("h7")), "nothing on h7");
       // A superseded copy is not counted: the holder's bytes moved to the holder that took over.
       String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals(new HolderId("h0"))).findFirst()
           .orElseThrow().fragmentId();
       assertTrue(c.custody().claim(packId, "w", 1, 100));
       c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h5"))));
       counted = c.custody().countedBytesByHolder();
-      assertEquals((long) signed.length(), counted.get("h0"));
-      assertEquals(fragment, counted.get("h5"));
+      assertEquals((long) signed.length(), counted.get(new HolderId("h0")));
+      assertEquals(fragment, counted.get(new HolderId("h5")));
     }
   }
 
