@@ -9,6 +9,7 @@ import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.HolderStatus;
 import dev.narvault.core.catalog.SuspensionScore;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.repair.Membership;
@@ -79,7 +80,7 @@ final class CatalogRebuildCommand implements Callable<Integer> {
   }
 
   static HolderRecord record(Membership.Listed l) {
-    return new HolderRecord(l.holderId(), l.endpoint(), Optional.of(l.publicKey()), l.capacityBytes(), l.usedBytes(),
+    return new HolderRecord(new HolderId(l.holderId()), l.endpoint(), Optional.of(l.publicKey()), l.capacityBytes(), l.usedBytes(),
         0, "", l.operator(), l.location(), l.lastSeenMillis(), AuditState.OK, l.seenAddress(),
         l.lastSeenMillis(), AuditScore.NEW, HolderStatus.ONLINE, l.lastSeenMillis(), SuspensionScore.NEW, 0);
   }

@@ -10,8 +10,10 @@ import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import java.io.IOException;
@@ -63,7 +65,7 @@ final class Drainer {
    * @param counted fragment indexes that count (see {@link #safetyNow})
    * @param needed k + r: at least this many must count
    */
-  record Safety(String packId, int counted, int needed) {
+  record Safety(PackId packId, int counted, int needed) {
     boolean safe() {
       return counted >= needed;
     }
@@ -125,7 +127,7 @@ final class Drainer {
   }
 
   /** Drains the objects of one pack just committed. */
-  void drainPack(String packId) throws IOException {
+  void drainPack(PackId packId) throws IOException {
     drainEach(catalog.journal().inPack(packId, Journal.State.COMMITTED));
   }
 
@@ -194,12 +196,12 @@ final class Drainer {
    * Safe when at least k + r indexes count. The tally takes copies greedily, in index order, so
    * it may count fewer than the best assignment would: it errs towards keeping the S3 copy.
    */
-  Safety safetyNow(String packId) throws IOException {
+  Safety safetyNow(PackId packId) throws IOException {
     Custody.PackShape shape = catalog.custody().shape(packId)
         .orElseThrow(() -> new IOException("the journal names pack " + packId + " but the catalog has no such pack"));
     int needed = shape.dataFragmentCount() + config.threshold(shape.parityFragmentCount());
     long liveSince = clock.millis() - policy.liveWithinMillis();
-    Map<String, HolderRecord> holders = new HashMap<>();
+    Map<HolderId, HolderRecord> holders = new HashMap<>();
     for (HolderRecord h : catalog.registry().holdersOf(packId)) {
       holders.put(h.holderId(), h);
     }

@@ -23,6 +23,7 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.SignedAlias;
 import dev.narvault.core.pack.PackEncoder;
 import dev.narvault.core.pack.PackGrouping;
@@ -386,11 +387,11 @@ public final class Migration {
     }
     // The manifest of the existing pack is signed and immutable: the alias is a signed document
     // of its own, stored on holders like a manifest.
-    SignedAlias document = ManifestCodec.signAlias(new SignedAlias.Alias(SignedAlias.Alias.FORMAT, existing.packId(),
+    SignedAlias document = ManifestCodec.signAlias(new SignedAlias.Alias(SignedAlias.Alias.FORMAT, existing.packId().hex(),
         new Manifest.Nar(existing.fileKey(), existing.packOffset(), existing.length(), existing.fileHash(),
             info.text())), archiveKey);
     byte[] bytes = ManifestCodec.toBytes(document);
-    String placementId = DocumentPlacer.placementId(DocumentPlacer.idOf(bytes));
+    PackId placementId = DocumentPlacer.placementId(DocumentPlacer.idOf(bytes));
     leases.whilePending(placementId, () -> {
       Catalog.DocumentCopies copies = documents.place(bytes, DocumentPlacer.COPIES, Set.of());
       leases.checkHeld(placementId);
@@ -567,7 +568,7 @@ public final class Migration {
       Instant encoded = clock.instant();
       Manifest manifest = Manifest.of(layout, digests, nars);
       SignedManifest signed = ManifestCodec.sign(manifest, archiveKey);
-      String packId = ManifestCodec.packId(manifest);
+      PackId packId = ManifestCodec.packId(manifest);
       List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
       for (int i = 0; i < layout.totalFragmentCount(); i++) {
         toPlace.add(new FragmentPlacer.Fragment(i, digests.get(i).id(), i < k
@@ -581,7 +582,7 @@ public final class Migration {
         List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(),
             toPlace, Set.of());
         // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
-        String manifestPlacement = DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes));
+        PackId manifestPlacement = DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes));
         return leases.whilePending(manifestPlacement, () -> {
           Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
           leases.checkHeld(packId);
@@ -596,7 +597,7 @@ public final class Migration {
       Instant end = clock.instant();
       line.message(String.format(Locale.ROOT,
           "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (encoded in %.1f s, placed in %.1f s)",
-          number, packId.substring(0, 12), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
+          number, packId.shortForm(), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
           layout.fragmentSize() / 1048576.0, Duration.between(begin, encoded).toMillis() / 1000.0,
           Duration.between(encoded, end).toMillis() / 1000.0));
       if (drainer != null) {

@@ -2,6 +2,7 @@ package dev.narvault.encoder;
 
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
+import dev.narvault.core.pack.PackId;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -33,9 +34,9 @@ final class WorkerLeases {
   private final Duration lifetime;
   private final InstantSource clock;
   /** Packs pending, each with the time until which the catalog last confirmed its mark. */
-  private final Map<String, Long> pending = new ConcurrentHashMap<>();
+  private final Map<PackId, Long> pending = new ConcurrentHashMap<>();
   /** Pending packs whose mark lapsed at some point: garbage collection may have taken their fragments. */
-  private final Set<String> lapsed = ConcurrentHashMap.newKeySet();
+  private final Set<PackId> lapsed = ConcurrentHashMap.newKeySet();
 
   WorkerLeases(Catalog catalog, String worker, Duration lifetime, InstantSource clock) {
     this.catalog = catalog;
@@ -56,7 +57,7 @@ final class WorkerLeases {
   synchronized void renew() throws CatalogException {
     long until = clock.millis() + lifetime.toMillis();
     catalog.journal().renewClaims(worker, until);
-    for (String packId : pending.keySet()) {
+    for (PackId packId : pending.keySet()) {
       if (catalog.pendingPacks().extend(packId, worker, until, clock.millis())) {
         pending.put(packId, until);
       } else if (lapsed.add(packId)) {
@@ -72,7 +73,7 @@ final class WorkerLeases {
    * means garbage collection may have deleted fragments the commit would name; the pack is then
    * not committed, its NARs stay in S3, and a later run archives them again.
    */
-  void checkHeld(String packId) throws IOException {
+  void checkHeld(PackId packId) throws IOException {
     Long until = pending.get(packId);
     long now = clock.millis();
     if (until == null || lapsed.contains(packId) || until - now < renewEvery().toMillis()) {
@@ -86,7 +87,7 @@ final class WorkerLeases {
    * Runs {@code work} with {@code packId} pending: registered before it starts (so before any
    * placement order for it exists), renewed meanwhile, finished when it ends, committed or not.
    */
-  <T> T whilePending(String packId, Work<T> work) throws IOException {
+  <T> T whilePending(PackId packId, Work<T> work) throws IOException {
     try {
       // The row first, then the map, together: a renewal running between the two would find no
       // row and take the pack for lapsed.

@@ -1,5 +1,7 @@
 package dev.narvault.encoder;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,7 +61,7 @@ class DrainerTest {
   private final FakeObjects s3 = new FakeObjects();
   private Catalog catalog;
   private Manifest manifest;
-  private String packId;
+  private PackId packId;
 
   /** Time that moves only when a test says so. */
   static final class FakeClock implements InstantSource {
@@ -165,9 +167,9 @@ class DrainerTest {
 
   /** Holders h0..h7, one fragment each, at these proven addresses; heard from and reached now. */
   private void placeOn(List<String> addresses) throws Exception {
-    List<String> holders = new ArrayList<>();
+    List<HolderId> holders = new ArrayList<>();
     for (int i = 0; i < addresses.size(); i++) {
-      String id = "h" + i;
+      HolderId id = new HolderId("h" + i);
       catalog.registerHolder(HolderRecord.registering(id, "http://" + addresses.get(i) + ":7070", "k:" + id, 1L << 30,
           0, 0, "v", "", "", clock.millis(), addresses.get(i)), clock.millis());
       holders.add(id);
@@ -186,8 +188,8 @@ class DrainerTest {
 
   /** The holder heartbeats and the coordinator reaches it, now. */
   private void alive(String holderId) throws Exception {
-    catalog.recordHeartbeat(holderId, 0, 1, "v", clock.millis(), clock.millis());
-    catalog.registry().recordContact(holderId, true, clock.millis());
+    catalog.recordHeartbeat(new HolderId(holderId), 0, 1, "v", clock.millis(), clock.millis());
+    catalog.registry().recordContact(new HolderId(holderId), true, clock.millis());
   }
 
   private void verifyAll() throws Exception {
@@ -281,14 +283,14 @@ class DrainerTest {
     placeApart();
     clock.advance(2 * HOUR);
     for (int i = 0; i < 8; i++) {
-      catalog.recordHeartbeat("h" + i, 0, 1, "v", clock.millis(), clock.millis());
+      catalog.recordHeartbeat(new HolderId("h" + i), 0, 1, "v", clock.millis(), clock.millis());
     }
     for (int i = 0; i < 5; i++) {
-      catalog.registry().recordContact("h" + i, true, clock.millis());
+      catalog.registry().recordContact(new HolderId("h" + i), true, clock.millis());
     }
     assertEquals(new Drainer.Safety(packId, 5, 6), drainer(POLICY).safetyNow(packId),
         "three holders heartbeat but the coordinator has not reached them for two hours");
-    catalog.registry().recordContact("h5", true, clock.millis());
+    catalog.registry().recordContact(new HolderId("h5"), true, clock.millis());
     assertTrue(drainer(POLICY).safetyNow(packId).safe());
   }
 
@@ -305,8 +307,8 @@ class DrainerTest {
     placeApart();
     for (String h : List.of("h0", "h1", "h2")) {
       // Failed audits of a fragment it does not hold here: its rows of this pack stay stored.
-      while (!catalog.holder(h).orElseThrow().disqualified()) {
-        catalog.recordAudit(h, "f".repeat(64), false, "wrong bytes", clock.millis());
+      while (!catalog.holder(new HolderId(h)).orElseThrow().disqualified()) {
+        catalog.recordAudit(new HolderId(h), "f".repeat(64), false, "wrong bytes", clock.millis());
       }
     }
     assertEquals(new Drainer.Safety(packId, 5, 6), drainer(POLICY).safetyNow(packId));
@@ -315,12 +317,12 @@ class DrainerTest {
   @Test
   void safetyNow_suspectOrLeavingHolders_doNotCount() throws Exception {
     placeApart();
-    while (!catalog.holder("h0").orElseThrow().suspect()) {
-      catalog.recordAudit("h0", "f".repeat(64), false, "wrong bytes", clock.millis());
+    while (!catalog.holder(new HolderId("h0")).orElseThrow().suspect()) {
+      catalog.recordAudit(new HolderId("h0"), "f".repeat(64), false, "wrong bytes", clock.millis());
     }
-    catalog.custody().markExiting("h1");
-    catalog.custody().markExiting("h2");
-    assertFalse(catalog.holder("h0").orElseThrow().disqualified());
+    catalog.custody().markExiting(new HolderId("h1"));
+    catalog.custody().markExiting(new HolderId("h2"));
+    assertFalse(catalog.holder(new HolderId("h0")).orElseThrow().disqualified());
     assertEquals(new Drainer.Safety(packId, 5, 6), drainer(POLICY).safetyNow(packId));
   }
 

@@ -9,8 +9,10 @@ import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.PackId;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -38,8 +40,8 @@ class MigrationPolicyTest {
     final AtomicInteger placements = new AtomicInteger();
 
     @Override
-    public List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
-        List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+    public List<CoordinatorMessages.Assignment> place(PackId packId, int parityFragmentCount, int blockSize,
+        List<CoordinatorMessages.Wanted> wanted, Collection<HolderId> placedOn, Collection<HolderId> failedOn)
         throws IOException {
       placements.incrementAndGet();
       throw new IOException("not in this test");

@@ -1,5 +1,6 @@
 package dev.narvault.encoder;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,11 +26,11 @@ class WorkerLeasesTest {
   void whilePending_thePackIsPendingDuringTheWork_andNotAfter() throws Exception {
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
       WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
-      assertEquals("placed", leases.whilePending("p1", () -> {
-        assertTrue(catalog.pendingPacks().pending("p1", clock.millis()), "registered before the work starts");
+      assertEquals("placed", leases.whilePending(new PackId("p1"), () -> {
+        assertTrue(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()), "registered before the work starts");
         return "placed";
       }));
-      assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "finished once committed");
+      assertFalse(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()), "finished once committed");
     }
   }
 
@@ -37,10 +38,10 @@ class WorkerLeasesTest {
   void whilePending_aFailedPlacement_isNotLeftPending() throws Exception {
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
       WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
-      assertThrows(IOException.class, () -> leases.whilePending("p1", () -> {
+      assertThrows(IOException.class, () -> leases.whilePending(new PackId("p1"), () -> {
         throw new IOException("no holders");
       }));
-      assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "its fragments may be collected now");
+      assertFalse(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()), "its fragments may be collected now");
     }
   }
 
@@ -49,18 +50,18 @@ class WorkerLeasesTest {
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
       WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
       assertTrue(catalog.journal().claimObject("nar/a.nar", "w1", clock.millis(), clock.millis() + LIFETIME.toMillis()));
-      leases.whilePending("p1", () -> {
+      leases.whilePending(new PackId("p1"), () -> {
         // Ten lifetimes of slow uploads, renewed on the rhythm.
         for (int i = 0; i < 40; i++) {
           clock.advance(leases.renewEvery().toMillis());
           leases.renew();
-          assertTrue(catalog.pendingPacks().pending("p1", clock.millis()));
+          assertTrue(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()));
           assertFalse(catalog.journal().claimObject("nar/a.nar", "w2", clock.millis(), clock.millis() + 1),
               "another worker leaves the object alone");
         }
         return null;
       });
-      assertFalse(catalog.pendingPacks().pending("p1", clock.millis()));
+      assertFalse(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()));
     }
   }
 
@@ -68,9 +69,9 @@ class WorkerLeasesTest {
   void aWorkerThatStopsRenewing_losesItsPendingPacksWithinTheLifetime() throws Exception {
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
       WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
-      leases.whilePending("p1", () -> {
+      leases.whilePending(new PackId("p1"), () -> {
         clock.advance(LIFETIME.toMillis() + 1);
-        assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "dead workers are not waited for");
+        assertFalse(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()), "dead workers are not waited for");
         return null;
       });
     }
@@ -80,24 +81,24 @@ class WorkerLeasesTest {
   void checkHeld_whileRenewed_passes_butAMarkThatLapsedIsNeitherRevivedNorCommitted() throws Exception {
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
       WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
-      leases.whilePending("p1", () -> {
+      leases.whilePending(new PackId("p1"), () -> {
         for (int i = 0; i < 8; i++) {
           clock.advance(leases.renewEvery().toMillis());
           leases.renew();
         }
-        leases.checkHeld("p1");
+        leases.checkHeld(new PackId("p1"));
         // The catalog was out of reach of this worker for a whole lifetime (renewals failed), and
         // garbage collection, which could reach it, saw the pack as abandoned.
         clock.advance(LIFETIME.toMillis() + 1);
-        assertFalse(catalog.pendingPacks().pending("p1", clock.millis()));
+        assertFalse(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()));
         leases.renew();
-        assertFalse(catalog.pendingPacks().pending("p1", clock.millis()), "a lapsed mark is not revived");
-        IOException refused = assertThrows(IOException.class, () -> leases.checkHeld("p1"));
+        assertFalse(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()), "a lapsed mark is not revived");
+        IOException refused = assertThrows(IOException.class, () -> leases.checkHeld(new PackId("p1")));
         assertTrue(refused.getMessage().contains("not committing"), refused.getMessage());
         // Renewals that work again do not make it safe: fragments may be gone already.
         clock.advance(leases.renewEvery().toMillis());
         leases.renew();
-        assertThrows(IOException.class, () -> leases.checkHeld("p1"));
+        assertThrows(IOException.class, () -> leases.checkHeld(new PackId("p1")));
         return null;
       });
     }
@@ -107,13 +108,13 @@ class WorkerLeasesTest {
   void checkHeld_afterRenewalsFailedForAlmostALifetime_refusesBeforeTheMarkLapses() throws Exception {
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
       WorkerLeases leases = new WorkerLeases(catalog, "w1", LIFETIME, clock);
-      leases.whilePending("p1", () -> {
+      leases.whilePending(new PackId("p1"), () -> {
         clock.advance(LIFETIME.toMillis() - leases.renewEvery().toMillis() + 1);
-        assertTrue(catalog.pendingPacks().pending("p1", clock.millis()), "still pending");
-        assertThrows(IOException.class, () -> leases.checkHeld("p1"), "too close to lapsing to commit");
+        assertTrue(catalog.pendingPacks().pending(new PackId("p1"), clock.millis()), "still pending");
+        assertThrows(IOException.class, () -> leases.checkHeld(new PackId("p1")), "too close to lapsing to commit");
         return null;
       });
-      assertThrows(IOException.class, () -> leases.checkHeld("never-pending"));
+      assertThrows(IOException.class, () -> leases.checkHeld(new PackId("never-pending")));
     }
   }
 

@@ -152,7 +152,7 @@ class EndpointProofTest {
         HolderMessages.EndpointChallenge c = JsonCodec.parse(exchange.getRequestBody().readAllBytes(),
             HolderMessages.EndpointChallenge.class);
         HolderMessages.EndpointProof honest = new HolderMessages.EndpointProof("endpoint-proof",
-            HolderIdentity.holderId(signer.publicKey()), 1, c.nonce(), c.endpoint());
+            HolderIdentity.holderId(signer.publicKey()).value(), 1, c.nonce(), c.endpoint());
         byte[] body = JsonCodec.toJson(lie.apply(honest));
         exchange.getResponseHeaders().set(SignedMessages.HEADER, SignedMessages.sign(body, signer));
         exchange.sendResponseHeaders(200, body.length);
@@ -192,12 +192,12 @@ class EndpointProofTest {
     NixSecretKey impostor = NixSecretKey.generate("narvault-holder", new SecureRandom());
     // The impostor claims the expected holder's id, but cannot sign with its key.
     URI forged = fakeHolder(impostor, p -> new HolderMessages.EndpointProof(p.type(),
-        HolderIdentity.holderId(expected.publicKey()), p.timestampMillis(), p.nonce(), p.endpoint()));
+        HolderIdentity.holderId(expected.publicKey()).value(), p.timestampMillis(), p.nonce(), p.endpoint()));
     assertTrue(refusal(forged, expected.publicKey()).contains("does not verify"));
     fake.stop(0);
     // Signed by the expected key, but for another holder id.
     URI misnamed = fakeHolder(expected, p -> new HolderMessages.EndpointProof(p.type(),
-        HolderIdentity.holderId(impostor.publicKey()), p.timestampMillis(), p.nonce(), p.endpoint()));
+        HolderIdentity.holderId(impostor.publicKey()).value(), p.timestampMillis(), p.nonce(), p.endpoint()));
     assertTrue(refusal(misnamed, expected.publicKey()).contains("holder id"));
   }
 

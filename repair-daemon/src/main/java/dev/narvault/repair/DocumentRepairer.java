@@ -7,6 +7,8 @@ import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.repair.policy.HolderRules;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -52,8 +54,8 @@ final class DocumentRepairer {
   int repairDocuments() throws CatalogException {
     long now = clock.millis();
     List<HolderRecord> all = catalog.holders();
-    Set<String> healthy = new HashSet<>();
-    List<String> unhealthy = new ArrayList<>();
+    Set<HolderId> healthy = new HashSet<>();
+    List<HolderId> unhealthy = new ArrayList<>();
     for (HolderRecord h : all) {
       if (rules.healthy(h, now)) {
         healthy.add(h.holderId());
@@ -63,7 +65,7 @@ final class DocumentRepairer {
     }
     int placed = 0;
     DocumentPlacer documents = new DocumentPlacer(new FragmentPlacer(placements, holders), workDir);
-    Set<String> leaving = new HashSet<>();
+    Set<HolderId> leaving = new HashSet<>();
     for (HolderRecord h : all) {
       if (rules.live(h, now) && !rules.healthy(h, now)) {
         leaving.add(h.holderId());
@@ -73,7 +75,7 @@ final class DocumentRepairer {
       long good = d.holders().stream().filter(healthy::contains).count();
       if (good >= DocumentPlacer.COPIES) {
         // Enough copies elsewhere: those on leaving or suspect holders can go.
-        for (String h : d.holders()) {
+        for (HolderId h : d.holders()) {
           if (leaving.contains(h)) {
             custody.supersedeDocumentCopy(d.docId(), h);
           }
@@ -87,21 +89,17 @@ final class DocumentRepairer {
         custody.addDocumentCopies(d.docId(), copies.holders());
         placed += copies.holders().size();
         if (good + copies.holders().size() >= DocumentPlacer.COPIES) {
-          for (String h : d.holders()) {
+          for (HolderId h : d.holders()) {
             if (leaving.contains(h)) {
               custody.supersedeDocumentCopy(d.docId(), h);
             }
           }
         }
       } catch (IOException e) {
-        LOG.warn("document {} of pack {}: could not place new copies: {}", d.docId(), abbreviate(d.packId()),
+        LOG.warn("document {} of pack {}: could not place new copies: {}", d.docId(), d.packId().shortForm(),
             e.getMessage());
       }
     }
     return placed;
-  }
-
-  private static String abbreviate(String packId) {
-    return packId.length() > 12 ? packId.substring(0, 12) : packId;
   }
 }

@@ -5,6 +5,7 @@ import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderRefusedException;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.repair.policy.HolderRules;
@@ -73,7 +74,7 @@ public final class GarbageCollector {
       return true;
     }
     long now = clock.millis();
-    Map<String, HolderRecord> byId = new HashMap<>();
+    Map<HolderId, HolderRecord> byId = new HashMap<>();
     for (HolderRecord h : catalog.holders()) {
       byId.put(h.holderId(), h);
     }
@@ -83,7 +84,7 @@ public final class GarbageCollector {
     PackHealth health = PackHealth.of(g.packId(), shape.get().dataFragmentCount(),
         shape.get().parityFragmentCount(), rows, new PackHealth.Holders() {
           @Override
-          public boolean healthy(String holderId) {
+          public boolean healthy(HolderId holderId) {
             // Only holders in good standing: a suspect or suspended holder's copy may be the one
             // that is missing, and the copy about to be deleted may be the last good one.
             HolderRecord h = byId.get(holderId);
@@ -91,13 +92,13 @@ public final class GarbageCollector {
           }
 
           @Override
-          public boolean live(String holderId) {
+          public boolean live(HolderId holderId) {
             HolderRecord h = byId.get(holderId);
             return h != null && rules.live(h, now);
           }
 
           @Override
-          public FailureDomain domain(String holderId) {
+          public FailureDomain domain(HolderId holderId) {
             HolderRecord h = byId.get(holderId);
             return h == null ? FailureDomain.of(holderId, "", "") : PlacementService.domain(h);
           }
@@ -111,7 +112,7 @@ public final class GarbageCollector {
    * on trusted holders other than this one, judged now.
    */
   boolean documentCoveredWithout(Custody.Garbage g, long now) throws CatalogException {
-    Map<String, HolderRecord> byId = new HashMap<>();
+    Map<HolderId, HolderRecord> byId = new HashMap<>();
     for (HolderRecord h : catalog.holders()) {
       byId.put(h.holderId(), h);
     }
@@ -132,8 +133,8 @@ public final class GarbageCollector {
     long now = clock.millis();
     // Holders in a new order and rows from a random pack id each round: copies that must be kept
     // (their packs are not whole yet) never hide the garbage behind them.
-    Map<String, String> provenAt = new HashMap<>();
-    List<String> reachable = new java.util.ArrayList<>();
+    Map<HolderId, String> provenAt = new HashMap<>();
+    List<HolderId> reachable = new java.util.ArrayList<>();
     for (HolderRecord h : catalog.holders()) {
       if (rules.live(h, now)) {
         reachable.add(h.holderId());
@@ -150,8 +151,8 @@ public final class GarbageCollector {
     int deleted = 0;
     // A delete that cannot reach its holder counts against the holder's liveness, once a round:
     // the rest of its garbage waits (no timeout per copy, no suspension score run down by one outage).
-    Set<String> unreached = new HashSet<>();
-    Set<String> reached = new HashSet<>();
+    Set<HolderId> unreached = new HashSet<>();
+    Set<HolderId> reached = new HashSet<>();
     for (Custody.Garbage g : catalog.custody().garbage(reachable, expiredBefore, PER_ROUND, from)) {
       if (unreached.contains(g.holderId())) {
         continue;

@@ -3,6 +3,7 @@ package dev.narvault.repair;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.json.JsonCodec;
@@ -54,7 +55,7 @@ public final class Membership {
   }
 
   /** What a registration answers: the holder's id, and the address its endpoint was proven at. */
-  public record Registered(String holderId, String provenAddress, String sourceAddress) {}
+  public record Registered(HolderId holderId, String provenAddress, String sourceAddress) {}
 
   /**
    * {@code POST /v1/register}: the holder presents its key; its id must be derived from it.
@@ -63,19 +64,19 @@ public final class Membership {
    */
   public Registered register(byte[] body, String signature, String seenAddress)
       throws MembershipException, CatalogException {
-    if (!limiter.tryAcquire(dev.narvault.core.coordinator.FailureDomain.of("source", seenAddress, "").network())) {
+    if (!limiter.tryAcquire(dev.narvault.core.coordinator.FailureDomain.of(new HolderId("source"), seenAddress, "").network())) {
       throw new MembershipException(429, "too many registrations from " + seenAddress + "'s network; try later");
     }
     HolderMessages.Registration m = parse(body, HolderMessages.Registration.class);
-    String holderId = m.holderId();
     NixPublicKey key;
     try {
       key = NixPublicKey.parse(m.publicKey());
     } catch (IllegalArgumentException e) {
       throw new MembershipException(400, "bad publicKey: " + e.getMessage());
     }
-    if (!HolderIdentity.holderId(key).equals(holderId)) {
-      throw new MembershipException(400, "holderId " + holderId + " is not derived from the public key");
+    HolderId holderId = HolderIdentity.holderId(key);
+    if (!holderId.value().equals(m.holderId())) {
+      throw new MembershipException(400, "holderId " + m.holderId() + " is not derived from the public key");
     }
     checkSigned(body, signature, key);
     long ts = fresh(m);
@@ -115,9 +116,9 @@ public final class Membership {
   }
 
   /** {@code POST /v1/heartbeat} from a registered holder. */
-  public String heartbeat(byte[] body, String signature) throws MembershipException, CatalogException {
+  public HolderId heartbeat(byte[] body, String signature) throws MembershipException, CatalogException {
     HolderMessages.Heartbeat m = parse(body, HolderMessages.Heartbeat.class);
-    String holderId = authenticate(m, body, signature);
+    HolderId holderId = authenticate(m, body, signature);
     long ts = fresh(m);
     if (!catalog.recordHeartbeat(holderId, m.usedBytes(), m.fragments(), m.version(), ts, clock.millis())) {
       throw new MembershipException(409, "stale or replayed heartbeat from " + holderId);
@@ -143,9 +144,9 @@ public final class Membership {
   }
 
   /** {@code POST /v1/scrub-report}: a holder found a fragment corrupt and quarantined it. */
-  public String scrubReport(byte[] body, String signature) throws MembershipException, CatalogException {
+  public HolderId scrubReport(byte[] body, String signature) throws MembershipException, CatalogException {
     HolderMessages.ScrubReport m = parse(body, HolderMessages.ScrubReport.class);
-    String holderId = authenticate(m, body, signature);
+    HolderId holderId = authenticate(m, body, signature);
     acceptOnce(holderId, fresh(m));
     catalog.recordScrubReport(holderId, new FragmentId(m.fragmentId()).hex(), clock.millis());
     return holderId;
@@ -157,7 +158,7 @@ public final class Membership {
    */
   public long exit(byte[] body, String signature) throws MembershipException, CatalogException {
     HolderMessages.Exit m = parse(body, HolderMessages.Exit.class);
-    String holderId = authenticate(m, body, signature);
+    HolderId holderId = authenticate(m, body, signature);
     acceptOnce(holderId, fresh(m));
     catalog.custody().markExiting(holderId);
     return catalog.custody().storedFragments(holderId) + catalog.custody().storedDocumentCopies(holderId);
@@ -169,21 +170,27 @@ public final class Membership {
 
   /** {@code GET /v1/holders}: every registered holder (public: endpoints serve public data anyway). */
   public byte[] holders() throws CatalogException {
-    List<Listed> list = catalog.holders().stream().map(h -> new Listed(h.holderId(), h.endpoint(),
+    List<Listed> list = catalog.holders().stream().map(h -> new Listed(h.holderId().value(), h.endpoint(),
         h.publicKey().orElse(""), h.operator(), h.location(), h.seenAddress(), h.capacityBytes(), h.usedBytes(),
         h.lastSeenMillis())).toList();
     return JsonCodec.toJson(list);
   }
 
-  private void acceptOnce(String holderId, long ts) throws MembershipException, CatalogException {
+  private void acceptOnce(HolderId holderId, long ts) throws MembershipException, CatalogException {
     if (!catalog.acceptMessage(holderId, ts)) {
       throw new MembershipException(409, "stale or replayed message from " + holderId);
     }
   }
 
-  private String authenticate(HolderMessages.Signed m, byte[] body, String signature)
+  private HolderId authenticate(HolderMessages.Signed m, byte[] body, String signature)
       throws MembershipException, CatalogException {
-    String holderId = m.holderId();
+    HolderId holderId;
+    try {
+      holderId = new HolderId(m.holderId());
+    } catch (IllegalArgumentException e) {
+      // No registered holder has such an id: ids are derived from keys.
+      throw new MembershipException(404, "unknown holder " + m.holderId() + ": register first");
+    }
     HolderRecord holder = catalog.holder(holderId)
         .orElseThrow(() -> new MembershipException(404, "unknown holder " + holderId + ": register first"));
     NixPublicKey key = NixPublicKey.parse(holder.publicKey()

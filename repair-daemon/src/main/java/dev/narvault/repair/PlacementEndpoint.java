@@ -3,9 +3,11 @@ package dev.narvault.repair;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.PlacementException;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.pack.PackId;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -42,6 +44,22 @@ final class PlacementEndpoint {
         limits.perNetwork(), limits.perWiderNetwork(), limits.perOperator()));
   }
 
+  private static PackId packId(String wire) throws MembershipException {
+    try {
+      return new PackId(wire);
+    } catch (IllegalArgumentException e) {
+      throw new MembershipException(400, e.getMessage());
+    }
+  }
+
+  private static List<HolderId> holderIds(List<String> wire) throws MembershipException {
+    try {
+      return wire.stream().map(HolderId::new).toList();
+    } catch (IllegalArgumentException e) {
+      throw new MembershipException(400, e.getMessage());
+    }
+  }
+
   byte[] handle(byte[] body, String signature) throws MembershipException, CatalogException {
     CoordinatorMessages.PlacementRequest request;
     try {
@@ -58,8 +76,8 @@ final class PlacementEndpoint {
       throw new MembershipException(409, "timestamp is " + skew + " ms from the coordinator's clock");
     }
     try {
-      var assignments = placements.place(request.packId(), request.parityFragments(), request.blockSize(), request.fragments(), request.placedOn(),
-          request.failedOn());
+      var assignments = placements.place(packId(request.packId()), request.parityFragments(), request.blockSize(),
+          request.fragments(), holderIds(request.placedOn()), holderIds(request.failedOn()));
       metrics.placementsGranted.increment();
       return JsonCodec.toJson(new CoordinatorMessages.PlacementGrant(assignments));
     } catch (PlacementException e) {

@@ -8,9 +8,11 @@ import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.coordinator.PlacementException;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.repair.policy.HolderRules;
 import dev.narvault.repair.policy.PlacementPolicy;
 import java.io.IOException;
@@ -67,12 +69,12 @@ public final class PlacementService implements PlacementAuthority {
   }
 
   @Override
-  public List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
-      List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+  public List<CoordinatorMessages.Assignment> place(PackId packId, int parityFragmentCount, int blockSize,
+      List<CoordinatorMessages.Wanted> wanted, Collection<HolderId> placedOn, Collection<HolderId> failedOn)
       throws IOException {
     long now = clock.millis();
     List<HolderRecord> holders = catalog.holders();
-    Map<String, HolderRecord> byId = holders.stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
+    Map<HolderId, HolderRecord> byId = holders.stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
     long largest = wanted.stream().mapToLong(CoordinatorMessages.Wanted::size).max().orElse(0);
     List<PlacementPolicy.Candidate> chosen = choose(holders, byId, parityFragmentCount, wanted.size(), largest,
         placedOn, failedOn, now);
@@ -82,7 +84,7 @@ public final class PlacementService implements PlacementAuthority {
           "pack %s needs %d more holders under the placement rules (one fragment per holder, %s per network, "
               + "wider network and operator, %d for unvetted holders, %d bytes free each) but only %d qualify: "
               + "%d holders registered, %d placeable, %d already hold this pack, %d failed for it",
-          abbreviate(packId), wanted.size(), describe(limitsFor(parityFragmentCount)),
+          packId.shortForm(), wanted.size(), describe(limitsFor(parityFragmentCount)),
           rules.vetting().maxPerPack(), largest, chosen.size(), holders.size(), placeable, placedOn.size(),
           failedOn.size()));
     }
@@ -92,13 +94,13 @@ public final class PlacementService implements PlacementAuthority {
       CoordinatorMessages.Wanted w = wanted.get(i);
       HolderRecord h = byId.get(chosen.get(i).holderId());
       Order.Signed order = new Order(Order.Action.PUT, new FragmentId(w.fragmentId()), w.size(), blockSize,
-          h.holderId(), expires).signWith(coordinatorKey);
-      assignments.add(new CoordinatorMessages.Assignment(w.index(), h.holderId(),
+          h.holderId().value(), expires).signWith(coordinatorKey);
+      assignments.add(new CoordinatorMessages.Assignment(w.index(), h.holderId().value(),
           EndpointProver.pinned(h.endpoint(), h.seenAddress()),
           order.order().text(), order.signature()));
     }
     catalog.custody().recordOrders(packId, wanted.stream().map(CoordinatorMessages.Wanted::fragmentId).toList(),
-        assignments.stream().map(CoordinatorMessages.Assignment::holderId).toList(), expires.toEpochMilli());
+        assignments.stream().map(a -> new HolderId(a.holderId())).toList(), expires.toEpochMilli());
     return assignments;
   }
 
@@ -107,25 +109,25 @@ public final class PlacementService implements PlacementAuthority {
    * pack's holders {@code placedOn}, on none of {@code excluded}: repair asks before it rebuilds,
    * so it never decodes what it cannot place.
    */
-  public int placeableCount(int parityFragmentCount, int count, long bytesEach, Collection<String> placedOn,
-      Collection<String> excluded) throws CatalogException {
+  public int placeableCount(int parityFragmentCount, int count, long bytesEach, Collection<HolderId> placedOn,
+      Collection<HolderId> excluded) throws CatalogException {
     long now = clock.millis();
     List<HolderRecord> holders = catalog.holders();
-    Map<String, HolderRecord> byId = holders.stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
+    Map<HolderId, HolderRecord> byId = holders.stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
     return choose(holders, byId, parityFragmentCount, count, bytesEach, placedOn, excluded, now).size();
   }
 
-  private List<PlacementPolicy.Candidate> choose(List<HolderRecord> holders, Map<String, HolderRecord> byId,
-      int parityFragmentCount, int count, long bytesEach, Collection<String> placedOn, Collection<String> failedOn,
+  private List<PlacementPolicy.Candidate> choose(List<HolderRecord> holders, Map<HolderId, HolderRecord> byId,
+      int parityFragmentCount, int count, long bytesEach, Collection<HolderId> placedOn, Collection<HolderId> failedOn,
       long now) {
-    Set<String> excluded = new HashSet<>(placedOn);
+    Set<HolderId> excluded = new HashSet<>(placedOn);
     excluded.addAll(failedOn);
     List<PlacementPolicy.Candidate> eligible = holders.stream()
         .filter(h -> rules.placeable(h, now) && !excluded.contains(h.holderId()))
         .map(h -> candidate(h, now)).toList();
     List<FailureDomain> existing = new ArrayList<>();
     int unvetted = 0;
-    for (String id : placedOn) {
+    for (HolderId id : placedOn) {
       HolderRecord h = byId.get(id);
       if (h != null) {
         existing.add(domain(h));
@@ -147,8 +149,8 @@ public final class PlacementService implements PlacementAuthority {
   }
 
   /** Signs a delete order for a fragment on a holder. */
-  Order.Signed deleteOrder(String fragmentId, String holderId) {
-    return new Order(Order.Action.DELETE, new FragmentId(fragmentId), 0, 0, holderId,
+  Order.Signed deleteOrder(String fragmentId, HolderId holderId) {
+    return new Order(Order.Action.DELETE, new FragmentId(fragmentId), 0, 0, holderId.value(),
         clock.instant().plus(ORDER_LIFETIME)).signWith(coordinatorKey);
   }
 
@@ -158,10 +160,10 @@ public final class PlacementService implements PlacementAuthority {
   }
 
   /** What the catalog counts on each holder, refreshed by {@link #countedBytes(Map)} once a repair round. */
-  private volatile Map<String, Long> counted = Map.of();
+  private volatile Map<HolderId, Long> counted = Map.of();
 
   /** The catalog's own count of bytes on each holder (see {@code Custody.countedBytesByHolder}). */
-  void countedBytes(Map<String, Long> bytesByHolder) {
+  void countedBytes(Map<HolderId, Long> bytesByHolder) {
     counted = Map.copyOf(bytesByHolder);
   }
 
@@ -178,10 +180,6 @@ public final class PlacementService implements PlacementAuthority {
     long free = freeBytes(h);
     return new PlacementPolicy.Candidate(domain(h), free, PlacementPolicy.provenBytes(free, h.auditsPassed()),
         h.audit().value(), rules.vetted(h, now));
-  }
-
-  private static String abbreviate(String packId) {
-    return packId.length() > 12 ? packId.substring(0, 12) : packId;
   }
 
   /** Placeable holders now, for metrics and messages. */

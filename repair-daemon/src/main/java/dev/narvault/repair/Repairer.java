@@ -15,10 +15,12 @@ import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderRefusedException;
 import dev.narvault.core.pack.FragmentCorruptException;
 import dev.narvault.core.pack.FragmentRebuilder;
 import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.repair.policy.HolderRules;
 import dev.narvault.repair.policy.HolderState;
 import dev.narvault.repair.policy.PackHealth;
@@ -129,35 +131,35 @@ public final class Repairer {
   /** The holders as one round sees them. */
   private final class View implements PackHealth.Holders {
     final long now = clock.millis();
-    final Map<String, HolderRecord> byId;
+    final Map<HolderId, HolderRecord> byId;
 
     View() throws CatalogException {
       byId = catalog.holders().stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
     }
 
     @Override
-    public boolean healthy(String holderId) {
+    public boolean healthy(HolderId holderId) {
       HolderRecord h = byId.get(holderId);
       return h != null && rules.healthy(h, now);
     }
 
     @Override
-    public boolean live(String holderId) {
+    public boolean live(HolderId holderId) {
       HolderRecord h = byId.get(holderId);
       return h != null && rules.live(h, now);
     }
 
     @Override
-    public FailureDomain domain(String holderId) {
+    public FailureDomain domain(HolderId holderId) {
       HolderRecord h = byId.get(holderId);
       return h == null ? FailureDomain.of(holderId, "", "") : PlacementService.domain(h);
     }
 
-    List<String> unhealthy() {
+    List<HolderId> unhealthy() {
       return byId.values().stream().filter(h -> !rules.healthy(h, now)).map(HolderRecord::holderId).toList();
     }
 
-    PackHealth health(String packId, int k, int m, List<FragmentPlacement> rows) {
+    PackHealth health(PackId packId, int k, int m, List<FragmentPlacement> rows) {
       return PackHealth.of(packId, k, m, rows, this, placements.limits());
     }
   }
@@ -169,15 +171,15 @@ public final class Repairer {
     for (HolderRecord h : view.byId.values()) {
       byState.merge(rules.state(h, view.now), 1L, Long::sum);
     }
-    Set<String> candidates = new java.util.TreeSet<>(custody.packsToCheck(view.unhealthy()));
-    List<String> sweep = custody.packIds(sweepAfter, SWEEP_PER_ROUND);
+    Set<PackId> candidates = new java.util.TreeSet<>(custody.packsToCheck(view.unhealthy()));
+    List<PackId> sweep = custody.packIds(sweepAfter, SWEEP_PER_ROUND);
     if (sweep.isEmpty() && !sweepAfter.isEmpty()) {
       sweep = custody.packIds("", SWEEP_PER_ROUND); // past the last pack: wrap around now, not a round later
     }
-    sweepAfter = sweep.isEmpty() ? "" : sweep.getLast();
+    sweepAfter = sweep.isEmpty() ? "" : sweep.getLast().hex();
     candidates.addAll(sweep);
     List<PackHealth> checked = new ArrayList<>();
-    for (String packId : candidates) {
+    for (PackId packId : candidates) {
       var shape = custody.shape(packId);
       if (shape.isEmpty()) {
         continue;
@@ -229,7 +231,7 @@ public final class Repairer {
         tally.add(view.domain(p.holderId()));
         revived++;
         metrics.copiesRevived.increment();
-        LOG.info("pack {}: fragment {} on holder {} ({}) counts again: it passed an audit", abbreviate(p.packId()),
+        LOG.info("pack {}: fragment {} on holder {} ({}) counts again: it passed an audit", p.packId().shortForm(),
             p.fragmentIndex(), p.holderId(), p.state());
       }
     }
@@ -249,7 +251,7 @@ public final class Repairer {
       }
       if (!pack.recoverable() && !withPartlyRottenCopies(pack)) {
         LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
-            abbreviate(pack.packId()), pack.readable().cardinality(), pack.totalFragmentCount(),
+            pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
             pack.dataFragmentCount());
         continue;
       }
@@ -269,7 +271,7 @@ public final class Repairer {
       } catch (IOException | RuntimeException e) {
         failed++;
         metrics.repairFailures.increment();
-        LOG.warn("pack {}: repair failed, will retry: {}", abbreviate(pack.packId()), e.getMessage());
+        LOG.warn("pack {}: repair failed, will retry: {}", pack.packId().shortForm(), e.getMessage());
       } finally {
         custody.release(pack.packId(), owner);
         metrics.repairMillis.add((System.nanoTime() - t0) / 1_000_000);
@@ -301,7 +303,7 @@ public final class Repairer {
    */
   public int rebalanceOnce(int perHolder) throws CatalogException {
     View view = new View();
-    Map<String, Long> counted = custody.countedBytesByHolder();
+    Map<HolderId, Long> counted = custody.countedBytesByHolder();
     placements.countedBytes(counted);
     int moved = 0;
     for (HolderRecord h : view.byId.values()) {
@@ -322,17 +324,17 @@ public final class Repairer {
           // The full holder's copy does not count: repair copies it elsewhere, like a leaver's.
           PackHealth.Holders notThatOne = new PackHealth.Holders() {
             @Override
-            public boolean healthy(String holderId) {
+            public boolean healthy(HolderId holderId) {
               return !holderId.equals(h.holderId()) && view.healthy(holderId);
             }
 
             @Override
-            public boolean live(String holderId) {
+            public boolean live(HolderId holderId) {
               return view.live(holderId);
             }
 
             @Override
-            public FailureDomain domain(String holderId) {
+            public FailureDomain domain(HolderId holderId) {
               return view.domain(holderId);
             }
           };
@@ -376,7 +378,7 @@ public final class Repairer {
             return; // lost or released: the step after the work notices
           }
         } catch (CatalogException e) {
-          LOG.warn("pack {}: could not renew the repair claim, will try again: {}", abbreviate(health.packId()),
+          LOG.warn("pack {}: could not renew the repair claim, will try again: {}", health.packId().shortForm(),
               e.getMessage());
         }
       }
@@ -390,21 +392,21 @@ public final class Repairer {
   }
 
   private Repaired repairClaimed(PackHealth health) throws IOException {
-    String packId = health.packId();
+    PackId packId = health.packId();
     Manifest manifest = manifests.get(packId);
     View view = new View();
     List<FragmentPlacement> rows = catalog.placements(packId);
     int m = manifest.parityFragmentCount();
     // No holder with any copy of the pack (even superseded, corrupt or offline) gets a new one, and
     // every live copy's domains count towards the pack's limits.
-    Set<String> excluded = rows.stream().map(FragmentPlacement::holderId).collect(Collectors.toSet());
-    Set<String> keepApart = rows.stream()
+    Set<HolderId> excluded = rows.stream().map(FragmentPlacement::holderId).collect(Collectors.toSet());
+    Set<HolderId> keepApart = rows.stream()
         .filter(p -> PackHealth.readableState(p) && view.live(p.holderId()) && !view.byId.get(p.holderId()).exiting()
             && (!p.stored() || health.healthy().get(p.fragmentIndex())))
         .map(FragmentPlacement::holderId).collect(Collectors.toSet());
     List<Integer> missing = health.missing();
     long fragmentBytes = manifest.layout().fragmentSize();
-    Set<String> notAgain = new HashSet<>(excluded);
+    Set<HolderId> notAgain = new HashSet<>(excluded);
     notAgain.removeAll(keepApart);
     int room = placements.placeableCount(m, missing.size(), fragmentBytes, keepApart, notAgain);
     if (room == 0) {
@@ -431,8 +433,8 @@ public final class Repairer {
     }, reads, STRIPE_BYTES);
     List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
     long bytes = 0;
-    try (FragmentFiles copied = new FragmentFiles(workDir, "repair-" + abbreviate(packId) + "-c", copies.size());
-        FragmentFiles decoded = new FragmentFiles(workDir, "repair-" + abbreviate(packId) + "-d", decodes.size())) {
+    try (FragmentFiles copied = new FragmentFiles(workDir, "repair-" + packId.shortForm() + "-c", copies.size());
+        FragmentFiles decoded = new FragmentFiles(workDir, "repair-" + packId.shortForm() + "-d", decodes.size())) {
       List<Integer> ready = new ArrayList<>();
       List<Path> readyFiles = new ArrayList<>();
       for (int i = 0; i < copies.size(); i++) {
@@ -441,7 +443,7 @@ public final class Repairer {
           ready.add(copies.get(i));
           readyFiles.add(copied.files().get(i));
         } catch (IOException e) {
-          LOG.info("pack {}: copying fragment {} failed ({}); decoded next round", abbreviate(packId), copies.get(i),
+          LOG.info("pack {}: copying fragment {} failed ({}); decoded next round", packId.shortForm(), copies.get(i),
               e.getMessage());
         }
       }
@@ -455,7 +457,7 @@ public final class Repairer {
             ready.addAll(decodes);
             readyFiles.addAll(decoded.files());
           } catch (IOException e) {
-            LOG.warn("pack {}: decoding fragments {} failed: {}", abbreviate(packId), decodes, e.getMessage());
+            LOG.warn("pack {}: decoding fragments {} failed: {}", packId.shortForm(), decodes, e.getMessage());
           }
         }
       }
@@ -485,7 +487,7 @@ public final class Repairer {
       long placedBytes = (long) rebuilt.size() * fragmentBytes;
       metrics.fragmentsRebuilt.add(rebuilt.size());
       metrics.repairBytesWritten.add(placedBytes);
-      LOG.info("pack {}: placed fragments {} ({} copied, {} decoded) onto {}{}", abbreviate(packId),
+      LOG.info("pack {}: placed fragments {} ({} copied, {} decoded) onto {}{}", packId.shortForm(),
           rebuilt.stream().map(Custody.Rebuilt::fragmentIndex).toList(),
           rebuilt.stream().filter(r -> copies.contains(r.fragmentIndex())).count(),
           rebuilt.stream().filter(r -> decodes.contains(r.fragmentIndex())).count(),
@@ -495,7 +497,7 @@ public final class Repairer {
     }
   }
 
-  private void renew(String packId) throws IOException {
+  private void renew(PackId packId) throws IOException {
     if (!custody.renewClaim(packId, owner, clock.millis() + CLAIM.toMillis())) {
       throw new IOException("lost the claim on pack " + packId + "; another worker has it");
     }
@@ -556,7 +558,7 @@ public final class Repairer {
   }
 
   /** Copies whose bytes did not match the manifest no longer count, whatever the repair's outcome. */
-  private void recordCorruptSources(String packId, FragmentRebuilder rebuilder, Map<Integer, FragmentPlacement> sources)
+  private void recordCorruptSources(PackId packId, FragmentRebuilder rebuilder, Map<Integer, FragmentPlacement> sources)
       throws CatalogException {
     BitSet failed = rebuilder.failedSources();
     for (int i = failed.nextSetBit(0); i >= 0; i = failed.nextSetBit(i + 1)) {
@@ -564,19 +566,15 @@ public final class Repairer {
       FragmentPlacement p = sources.get(i);
       if (why instanceof FragmentCorruptException
           || why instanceof HolderRefusedException refused && refused.status() == 404) {
-        LOG.warn("pack {}: fragment {} on holder {} is corrupt or gone: {}", abbreviate(packId), i, p.holderId(),
+        LOG.warn("pack {}: fragment {} on holder {} is corrupt or gone: {}", packId.shortForm(), i, p.holderId(),
             why.getMessage());
         custody.markCorrupt(packId, i, p.holderId());
       } else {
-        LOG.info("pack {}: source fragment {} on holder {} failed: {}", abbreviate(packId), i, p.holderId(),
+        LOG.info("pack {}: source fragment {} on holder {} failed: {}", packId.shortForm(), i, p.holderId(),
             why.getMessage());
         catalog.registry().recordContact(p.holderId(), false, clock.millis());
       }
     }
-  }
-
-  private static String abbreviate(String packId) {
-    return packId.length() > 12 ? packId.substring(0, 12) : packId;
   }
 
   /**
@@ -584,12 +582,12 @@ public final class Repairer {
    * its domains (superseded elsewhere, corrupt, offline) is excluded, so a pack never has two rows
    * on one holder.
    */
-  private record ApartFrom(PlacementService placements, Set<String> excluded) implements PlacementAuthority {
+  private record ApartFrom(PlacementService placements, Set<HolderId> excluded) implements PlacementAuthority {
     @Override
-    public List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
-        List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+    public List<CoordinatorMessages.Assignment> place(PackId packId, int parityFragmentCount, int blockSize,
+        List<CoordinatorMessages.Wanted> wanted, Collection<HolderId> placedOn, Collection<HolderId> failedOn)
         throws IOException {
-      Set<String> notAgain = new HashSet<>(failedOn);
+      Set<HolderId> notAgain = new HashSet<>(failedOn);
       notAgain.addAll(excluded);
       notAgain.removeAll(placedOn);
       return placements.place(packId, parityFragmentCount, blockSize, wanted, placedOn, notAgain);

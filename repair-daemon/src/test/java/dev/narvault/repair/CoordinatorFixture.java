@@ -7,6 +7,7 @@ import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.holder.SignedMessages;
@@ -21,6 +22,7 @@ import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackEncoder;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.pack.PackSource;
 import dev.narvault.holder.server.HolderConfig;
@@ -106,8 +108,8 @@ final class CoordinatorFixture implements AutoCloseable {
       this.endpoint = proxy.map(ReverseProxy::endpoint).orElse(server.endpoint());
     }
 
-    String id() {
-      return server.holderId();
+    HolderId id() {
+      return new HolderId(server.holderId());
     }
 
     boolean has(String fragmentId) throws IOException {
@@ -127,7 +129,7 @@ final class CoordinatorFixture implements AutoCloseable {
   }
 
   /** A pack placed on holders: its id and manifest. */
-  record Pack(String id, Manifest manifest) {
+  record Pack(PackId id, Manifest manifest) {
     String fragmentId(int index) {
       return manifest.fragments().get(index).id().hex();
     }
@@ -186,19 +188,19 @@ final class CoordinatorFixture implements AutoCloseable {
     Holder h = holders.stream().filter(x -> x.identity.equals(key)).findFirst().orElse(null);
     long ts = h == null ? clock.millis() : h.timestamp(clock.millis());
     return post("/v1/register", JsonCodec.toJson(new HolderMessages.Registration(HolderMessages.Registration.TYPE,
-        HolderIdentity.holderId(key.publicKey()), ts, key.publicKey().toString(), endpoint.toString(), 1L << 30,
+        HolderIdentity.holderId(key.publicKey()).value(), ts, key.publicKey().toString(), endpoint.toString(), 1L << 30,
         h == null ? 0 : h.store.usedBytes(), h == null ? 0 : h.store.fragmentCount(), "test", "", "")), key);
   }
 
   /** Posts a signed heartbeat from {@code h}, whether or not it is running; returns the status. */
   int heartbeat(Holder h) throws IOException {
-    return post("/v1/heartbeat", JsonCodec.toJson(new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, h.id(),
+    return post("/v1/heartbeat", JsonCodec.toJson(new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, h.id().value(),
         h.timestamp(clock.millis()), h.store.usedBytes(), h.store.fragmentCount(), "test")), h.identity);
   }
 
   /** Posts {@code h}'s signed exit announcement; returns the status. */
   int exit(Holder h) throws IOException {
-    return post("/v1/exit", JsonCodec.toJson(new HolderMessages.Exit(HolderMessages.Exit.TYPE, h.id(),
+    return post("/v1/exit", JsonCodec.toJson(new HolderMessages.Exit(HolderMessages.Exit.TYPE, h.id().value(),
         h.timestamp(clock.millis()))), h.identity);
   }
 
@@ -265,7 +267,7 @@ final class CoordinatorFixture implements AutoCloseable {
   /** Encodes a pack of two random NARs, places it on {@link #TOTAL} holders with signed orders, records it. */
   Pack placePack(int seed) throws IOException {
     Encoded pack = encode(seed);
-    List<String> holderIds = place(pack);
+    List<HolderId> holderIds = place(pack);
     catalog.recordPack(pack.id(), pack.manifest(), pack.signedManifest(), holderIds, clock.millis());
     return new Pack(pack.id(), pack.manifest());
   }
@@ -273,7 +275,7 @@ final class CoordinatorFixture implements AutoCloseable {
   /** As {@link #placePack}, also recording copies of its signed manifest on {@code manifestHolders}; returns the document id. */
   String placePackWithManifestCopies(int seed, List<Holder> manifestHolders) throws IOException {
     Encoded pack = encode(seed);
-    List<String> holderIds = place(pack);
+    List<HolderId> holderIds = place(pack);
     String docId = dev.narvault.core.coordinator.DocumentPlacer.idOf(
         pack.signedManifest().getBytes(StandardCharsets.UTF_8)).hex();
     catalog.recordPack(pack.id(), pack.manifest(), pack.signedManifest(), holderIds,
@@ -289,7 +291,7 @@ final class CoordinatorFixture implements AutoCloseable {
     return new Pack(pack.id(), pack.manifest());
   }
 
-  private record Encoded(String id, Manifest manifest, String signedManifest, byte[] bytes) {}
+  private record Encoded(PackId id, Manifest manifest, String signedManifest, byte[] bytes) {}
 
   private Encoded encode(int seed) {
     Random random = new Random(seed);
@@ -320,7 +322,7 @@ final class CoordinatorFixture implements AutoCloseable {
   }
 
   /** Encodes again into files and places every fragment with the coordinator's orders; holder ids by index. */
-  private List<String> place(Encoded pack) throws IOException {
+  private List<HolderId> place(Encoded pack) throws IOException {
     PackLayout layout = pack.manifest().layout();
     try (FragmentFiles files = new FragmentFiles(dir.resolve("encode"), "fragment-", TOTAL)) {
       new PackEncoder(Codecs.create(DATA, PARITY)).encode(PackSource.of(pack.bytes()), layout, files.outputs());
@@ -335,7 +337,7 @@ final class CoordinatorFixture implements AutoCloseable {
     }
   }
 
-  Holder holder(String holderId) {
+  Holder holder(HolderId holderId) {
     return holders.stream().filter(h -> h.id().equals(holderId)).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no holder " + holderId));
   }
@@ -358,7 +360,7 @@ final class CoordinatorFixture implements AutoCloseable {
 
   /** Holders with no copy of the pack at all. */
   List<Holder> without(Pack pack) throws IOException {
-    Set<String> with = new HashSet<>();
+    Set<HolderId> with = new HashSet<>();
     catalog.placements(pack.id()).forEach(p -> with.add(p.holderId()));
     return holders.stream().filter(h -> !with.contains(h.id())).toList();
   }

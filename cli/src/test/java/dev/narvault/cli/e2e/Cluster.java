@@ -1,5 +1,7 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.cli.quickstart.EmbeddedS3;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.coordinator.PlacementClient;
@@ -171,7 +173,7 @@ final class Cluster implements AutoCloseable {
           continue;
         }
         HolderServer h = holders.get(i);
-        all &= catalog.holder(h.holderId()).map(r -> r.endpoint().equals(h.endpoint().toString())).orElse(false);
+        all &= catalog.holder(new HolderId(h.holderId())).map(r -> r.endpoint().equals(h.endpoint().toString())).orElse(false);
       }
       if (all) {
         return;
@@ -189,9 +191,9 @@ final class Cluster implements AutoCloseable {
   }
 
   /** The index (in {@link #holders}) of the holder the catalog has storing fragment {@code index} of a pack. */
-  int holderOf(String packId, int index) throws IOException {
+  int holderOf(PackId packId, int index) throws IOException {
     String id = catalog.placements(packId).stream().filter(p -> p.fragmentIndex() == index && p.stored())
-        .findFirst().orElseThrow().holderId();
+        .findFirst().orElseThrow().holderId().value();
     for (int i = 0; i < holders.size(); i++) {
       if (holders.get(i).holderId().equals(id)) {
         return i;

@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -116,14 +117,14 @@ class CustodyTest {
       migrateAndDrain(cluster, nix, 1);
       Set<String> packs = new HashSet<>();
       for (StorePath p : nix.paths) {
-        packs.add(cluster.catalog.narByStoreHash(p.hashPart()).orElseThrow().packId());
+        packs.add(cluster.catalog.narByStoreHash(p.hashPart()).orElseThrow().packId().hex());
       }
       assertEquals(6, packs.size(), "one pack per NAR");
       for (String packId : packs) {
-        List<FragmentPlacement> stored = cluster.catalog.placements(packId).stream()
+        List<FragmentPlacement> stored = cluster.catalog.placements(new PackId(packId)).stream()
             .filter(FragmentPlacement::stored).toList();
         assertEquals(8, stored.size(), packId);
-        long onStranger = stored.stream().filter(f -> stranger.contains(f.holderId())).count();
+        long onStranger = stored.stream().filter(f -> stranger.contains(f.holderId().value())).count();
         assertTrue(onStranger <= 2, "pack " + packId + " has " + onStranger
             + " of its 8 fragments in the stranger's /16 (at most m/2 = 2)");
       }
@@ -147,7 +148,7 @@ class CustodyTest {
     try (cluster) {
       nix = coldCache(cluster, 1);
       migrateAndDrain(cluster, nix, 64L << 20);
-      String packId = cluster.catalog.narByStoreHash(nix.paths.getFirst().hashPart()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(nix.paths.getFirst().hashPart()).orElseThrow().packId();
       Map<Integer, Integer> original = new HashMap<>();
       for (int index = 0; index < 8; index++) {
         original.put(index, cluster.holderOf(packId, index));
@@ -206,7 +207,7 @@ class CustodyTest {
       }
       Set<Integer> indexes = new HashSet<>();
       for (FragmentPlacement p : cluster.catalog.placements(packId)) {
-        if (p.stored() && liveHolders.contains(p.holderId())) {
+        if (p.stored() && liveHolders.contains(p.holderId().value())) {
           indexes.add(p.fragmentIndex());
         }
       }

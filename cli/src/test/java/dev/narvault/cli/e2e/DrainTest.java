@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -106,7 +107,7 @@ class DrainTest {
         MigrationSummary first = cluster.migrate(key.publicKey(), 4, 2, 0, 1);
         assertEquals(2, first.packs(), "one NAR per pack");
         // Pack of path 1 loses 2 of its 6 fragments (corrupt): k + r = 5 healthy needed.
-        String unsafePack = cluster.catalog.narByStoreHash(paths.get(1).storePath().hashPart()).orElseThrow().packId();
+        PackId unsafePack = cluster.catalog.narByStoreHash(paths.get(1).storePath().hashPart()).orElseThrow().packId();
         for (int i = 0; i < 2; i++) {
           var f = cluster.catalog.placements(unsafePack).get(i);
           cluster.catalog.recordScrubReport(f.holderId(), f.fragmentId(), 1);

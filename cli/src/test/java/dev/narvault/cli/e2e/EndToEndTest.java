@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -89,7 +90,7 @@ class EndToEndTest {
     Setup s = setUp();
     try (Cluster cluster = s.cluster()) {
       // Data fragments 0..3 of the (single) pack go down with their holders.
-      String packId = cluster.catalog.narByStoreHash(s.paths().getFirst().hashPart()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(s.paths().getFirst().hashPart()).orElseThrow().packId();
       for (int i = 0; i < 4; i++) {
         cluster.stopHolder(cluster.holderOf(packId, i));
       }
@@ -112,7 +113,7 @@ class EndToEndTest {
   void fiveHoldersDown_fallsBackToS3_andWithoutS3FailsCleanly() throws Exception {
     Setup s = setUp();
     try (Cluster cluster = s.cluster()) {
-      String packId = cluster.catalog.narByStoreHash(s.paths().getFirst().hashPart()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(s.paths().getFirst().hashPart()).orElseThrow().packId();
       for (int i = 0; i < 5; i++) {
         cluster.stopHolder(cluster.holderOf(packId, i));
       }

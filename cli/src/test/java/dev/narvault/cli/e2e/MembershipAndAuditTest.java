@@ -1,5 +1,7 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -57,7 +59,7 @@ class MembershipAndAuditTest {
 
   private static Optional<HolderRecord> holder(Cluster c, String id) {
     try {
-      return c.catalog.holder(id);
+      return c.catalog.holder(new HolderId(id));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -183,7 +185,7 @@ class MembershipAndAuditTest {
   /** A registration as a holder sends it (the codec's wire form). */
   private static byte[] registration(NixSecretKey key, String endpoint) {
     return JsonCodec.toJson(new HolderMessages.Registration(HolderMessages.Registration.TYPE,
-        HolderIdentity.holderId(key.publicKey()), System.currentTimeMillis(), key.publicKey().toString(), endpoint,
+        HolderIdentity.holderId(key.publicKey()).value(), System.currentTimeMillis(), key.publicKey().toString(), endpoint,
         1 << 30, 0, 0, "test", "", ""));
   }
 
@@ -204,25 +206,25 @@ class MembershipAndAuditTest {
       Auditor auditor = cluster.coordinator.auditor();
       assertEquals(0, auditor.auditOnce(), "honest holders pass");
       for (HolderServer h : cluster.holders) {
-        assertEquals(List.of(true), cluster.catalog.auditResults(h.holderId()));
+        assertEquals(List.of(true), cluster.catalog.auditResults(new HolderId(h.holderId())));
       }
       // Holder 0 silently loses its data: every byte of its fragment flipped.
-      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
-      HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId())).findFirst().orElseThrow();
+      HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId().value())).findFirst().orElseThrow();
       int index = cluster.holders.indexOf(h0);
       cluster.rot(index, p0.fragmentId());
       assertEquals(6, cluster.catalog.healthyPlacements(packId).size());
       assertEquals(1, auditor.auditOnce(), "exactly the altered holder fails");
-      assertEquals(List.of(true, false), cluster.catalog.auditResults(h0.holderId()));
+      assertEquals(List.of(true, false), cluster.catalog.auditResults(new HolderId(h0.holderId())));
       assertEquals(FragmentState.CORRUPT, cluster.catalog.placements(packId).getFirst().state(), "its copy counts as lost");
-      HolderRecord after = cluster.catalog.holder(h0.holderId()).orElseThrow();
+      HolderRecord after = cluster.catalog.holder(new HolderId(h0.holderId())).orElseThrow();
       assertEquals(AuditState.OK, after.auditState(), "one failure is forgiven");
       assertTrue(after.audit().value() < 1.0);
       assertEquals(5, cluster.catalog.healthyPlacements(packId).size(), "the altered copy no longer counts");
       assertFalse(cluster.catalog.healthyPlacements(packId).stream().anyMatch(p -> p.fragmentId().equals(p0.fragmentId())
-          && p.holderId().equals(h0.holderId())));
-      assertEquals(AuditState.OK, cluster.catalog.holder(cluster.holders.get((index + 1) % 6).holderId()).orElseThrow().auditState());
+          && p.holderId().value().equals(h0.holderId())));
+      assertEquals(AuditState.OK, cluster.catalog.holder(new HolderId(cluster.holders.get((index + 1) % 6).holderId())).orElseThrow().auditState());
     }
   }
 
@@ -232,9 +234,9 @@ class MembershipAndAuditTest {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       new CacheGenerator(key, cluster.objects).generate(List.of(30_000), 12, 1);
       assertEquals(1, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
-      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
-      HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId())).findFirst().orElseThrow();
+      HolderServer h0 = cluster.holders.stream().filter(h -> h.holderId().equals(p0.holderId().value())).findFirst().orElseThrow();
       Path file = cluster.fragmentFile(cluster.holders.indexOf(h0), p0.fragmentId());
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         ch.write(ByteBuffer.wrap(new byte[] {42, 43, 44}), 10);
@@ -258,7 +260,7 @@ class MembershipAndAuditTest {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       new CacheGenerator(key, cluster.objects).generate(List.of(30_000), 13, 1);
       assertEquals(1, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
-      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       FragmentPlacement p0 = cluster.catalog.placements(packId).getFirst();
       int h0 = cluster.holderOf(packId, 0);
       cluster.stopCoordinator();

@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -128,7 +129,7 @@ class MigrationBadInputTest {
       cluster.stopHolder(1);
       MigrationSummary summary = cluster.migrate(key.publicKey(), 4, 2);
       assertEquals(2, summary.narsArchived());
-      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       var placements = cluster.catalog.placements(packId);
       assertEquals(6, placements.size());
       assertTrue(placements.stream().noneMatch(pl -> pl.endpoint().equals(cluster.holders.get(1).endpoint().toString())));

@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -110,16 +111,16 @@ class MigrationWorkersTest {
       ManifestCache manifests = new ManifestCache(cluster.catalog, Optional.empty(), 1000);
       Map<String, Integer> packsPerObject = new HashMap<>();
       String last = "";
-      List<String> page;
+      List<PackId> page;
       while (!(page = cluster.catalog.custody().packIds(last, 100)).isEmpty()) {
-        for (String packId : page) {
+        for (PackId packId : page) {
           Set<String> keys = new LinkedHashSet<>();
           for (Manifest.Nar nar : manifests.get(packId).nars()) {
             keys.add(nar.key());
           }
           keys.forEach(k -> packsPerObject.merge(k, 1, Integer::sum));
         }
-        last = page.getLast();
+        last = page.getLast().hex();
       }
       assertEquals(36, packsPerObject.size());
       assertEquals(Set.of(1), Set.copyOf(packsPerObject.values()), "an object archived twice: " + packsPerObject);

@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,9 +71,9 @@ class PlacementRulesTest {
       for (String packId : packs) {
         int inSubnet = 0;
         int inOperator = 0;
-        for (FragmentPlacement p : cluster.catalog.placements(packId)) {
-          inSubnet += subnetBloc.contains(index.get(p.holderId())) ? 1 : 0;
-          inOperator += operatorBloc.contains(index.get(p.holderId())) ? 1 : 0;
+        for (FragmentPlacement p : cluster.catalog.placements(new PackId(packId))) {
+          inSubnet += subnetBloc.contains(index.get(p.holderId().value())) ? 1 : 0;
+          inOperator += operatorBloc.contains(index.get(p.holderId().value())) ? 1 : 0;
         }
         assertTrue(inSubnet <= 1 && inOperator <= 2, "pack " + packId + ": " + inSubnet + " in the /24, "
             + inOperator + " with the operator");
@@ -99,7 +100,7 @@ class PlacementRulesTest {
       PlacementClient trusted = new PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
           InstantSource.system());
       PlacementException e = org.junit.jupiter.api.Assertions.assertThrows(PlacementException.class,
-          () -> trusted.place("pack-x", 0, 65536, four, List.of(), List.of()));
+          () -> trusted.place(new PackId("pack-x"), 0, 65536, four, List.of(), List.of()));
       assertTrue(e.getMessage().contains("needs 4 more holders") && e.getMessage().contains("only 3 qualify"),
           e.getMessage());
       // A request for the widest code (k + m = 256 fragments) reaches the rules; it is not too large.
@@ -108,16 +109,16 @@ class PlacementRulesTest {
         wide.add(new CoordinatorMessages.Wanted(i, "%064x".formatted(i + 1), 1000));
       }
       PlacementException tooFew = org.junit.jupiter.api.Assertions.assertThrows(PlacementException.class,
-          () -> trusted.place("pack-wide", 0, 65536, wide, List.of(), List.of()));
+          () -> trusted.place(new PackId("pack-wide"), 0, 65536, wide, List.of(), List.of()));
       assertTrue(tooFew.getMessage().contains("needs 256 more holders"), tooFew.getMessage());
-      List<CoordinatorMessages.Assignment> three = trusted.place("pack-x", 0, 65536, four.subList(0, 3), List.of(),
+      List<CoordinatorMessages.Assignment> three = trusted.place(new PackId("pack-x"), 0, 65536, four.subList(0, 3), List.of(),
           List.of());
       assertEquals(3, new HashSet<>(three.stream().map(CoordinatorMessages.Assignment::holderId).toList()).size());
 
       PlacementClient stranger = new PlacementClient(cluster.coordinator.endpoint(),
           NixSecretKey.generate("test-worker-1", new SecureRandom()), InstantSource.system());
       IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-          () -> stranger.place("pack-x", 0, 65536, four.subList(0, 1), List.of(), List.of()));
+          () -> stranger.place(new PackId("pack-x"), 0, 65536, four.subList(0, 1), List.of(), List.of()));
       assertTrue(refused.getMessage().contains("HTTP 401"), refused.getMessage());
 
       HttpResponse<String> junk = HttpClient.newHttpClient().send(
@@ -148,7 +149,7 @@ class PlacementRulesTest {
       }
     });
     for (String k : keys) {
-      packs.add(cluster.catalog.narByStoreHash(k).orElseThrow().packId());
+      packs.add(cluster.catalog.narByStoreHash(k).orElseThrow().packId().hex());
     }
     return packs;
   }

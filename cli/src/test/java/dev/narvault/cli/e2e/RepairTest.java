@@ -1,5 +1,7 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -34,7 +36,7 @@ class RepairTest {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       new CacheGenerator(key, cluster.objects).generate(List.of(300_000, 700_000, 90_000), 21, 2);
       assertEquals(3, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
-      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       int lost0 = cluster.holderOf(packId, 0);
       int lost5 = cluster.holderOf(packId, 5);
       cluster.stopHolder(lost0);
@@ -50,8 +52,8 @@ class RepairTest {
       Set<String> storedOn = new HashSet<>();
       for (FragmentPlacement p : rows) {
         if (p.stored()) {
-          assertTrue(storedOn.add(p.holderId()), "never two fragments of a pack on one holder");
-          int h = indexOf(cluster, p.holderId());
+          assertTrue(storedOn.add(p.holderId().value()), "never two fragments of a pack on one holder");
+          int h = indexOf(cluster, p.holderId().value());
           assertTrue(Files.exists(cluster.fragmentFile(h, p.fragmentId())), "fragment " + p.fragmentIndex() + " on disk");
         }
       }
@@ -59,8 +61,8 @@ class RepairTest {
       assertEquals(2, rows.stream().filter(p -> p.state() == FragmentState.SUPERSEDED).count());
       assertReadsBack(cluster);
       // The manifest's copies on holders are kept at three live ones too.
-      String downId = cluster.holders.get(lost0).holderId();
-      String downId5 = cluster.holders.get(lost5).holderId();
+      HolderId downId = new HolderId(cluster.holders.get(lost0).holderId());
+      HolderId downId5 = new HolderId(cluster.holders.get(lost5).holderId());
       var before = cluster.catalog.custody().documentsOn(List.of(downId, downId5));
       int placedCopies = cluster.coordinator.repairer().repairDocuments();
       for (var doc : before) {
@@ -79,7 +81,7 @@ class RepairTest {
       assertEquals(6, cluster.catalog.placements(packId).size(), "superseded rows forgotten");
       // What they keep is only what the catalog still counts there: copies of signed documents.
       for (int h : List.of(lost0, lost5)) {
-        int documents = cluster.catalog.custody().documentsOn(List.of(cluster.holders.get(h).holderId())).size();
+        int documents = cluster.catalog.custody().documentsOn(List.of(new HolderId(cluster.holders.get(h).holderId()))).size();
         assertEquals(documents, cluster.holders.get(h).store().fragmentCount(), "holder " + h);
       }
       assertReadsBack(cluster);
@@ -92,17 +94,17 @@ class RepairTest {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       new CacheGenerator(key, cluster.objects).generate(List.of(200_000, 50_000), 22, 2);
       assertEquals(2, cluster.migrate(key.publicKey(), 4, 2).narsArchived());
-      String packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
+      PackId packId = cluster.catalog.narByStoreHash(cluster.firstArchived()).orElseThrow().packId();
       int leaving = cluster.holderOf(packId, 2);
       String answer = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
           cluster.coordinator.endpoint(), java.time.InstantSource.system());
       String leaverId = cluster.holders.get(leaving).holderId();
-      long documents = cluster.catalog.custody().storedDocumentCopies(leaverId);
+      long documents = cluster.catalog.custody().storedDocumentCopies(new HolderId(leaverId));
       assertTrue(answer.endsWith("fragments still to move: " + (1 + documents)), answer);
       Repairer.Round round = cluster.coordinator.repairAndCollect();
       assertEquals(1, round.fragmentsRebuilt(), round.toString());
-      assertEquals(0, cluster.catalog.custody().storedFragments(leaverId));
-      assertEquals(0, cluster.catalog.custody().storedDocumentCopies(leaverId), "its document copies moved too");
+      assertEquals(0, cluster.catalog.custody().storedFragments(new HolderId(leaverId)));
+      assertEquals(0, cluster.catalog.custody().storedDocumentCopies(new HolderId(leaverId)), "its document copies moved too");
       assertEquals(0, cluster.holders.get(leaving).store().fragmentCount(), "the leaver's copies were deleted");
       String again = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
           cluster.coordinator.endpoint(), java.time.InstantSource.system());
@@ -160,7 +162,7 @@ class RepairTest {
       cluster.stores.get(0).reportedUsedBytes = cluster.holders.get(0).store().capacityBytes();
       String id = cluster.holders.get(0).holderId();
       long deadline = System.nanoTime() + 10_000_000_000L;
-      while (cluster.catalog.holder(id).orElseThrow().usedBytes() < cluster.holders.get(0).store().capacityBytes()) {
+      while (cluster.catalog.holder(new HolderId(id)).orElseThrow().usedBytes() < cluster.holders.get(0).store().capacityBytes()) {
         assertTrue(System.nanoTime() < deadline, "the lying heartbeat did not arrive");
         Thread.sleep(50);
       }
@@ -171,7 +173,7 @@ class RepairTest {
 
   /** Pack fragments the catalog counts as stored on holder {@code i}. */
   private static long stored(Cluster cluster, int i) throws Exception {
-    return cluster.catalog.custody().storedFragments(cluster.holders.get(i).holderId());
+    return cluster.catalog.custody().storedFragments(new HolderId(cluster.holders.get(i).holderId()));
   }
 
   private static int indexOf(Cluster cluster, String holderId) {

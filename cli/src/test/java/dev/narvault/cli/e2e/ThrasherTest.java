@@ -1,5 +1,7 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -158,7 +160,7 @@ class ThrasherTest {
     List<Integer> healthy = new ArrayList<>();
     for (int i = 0; i < cluster.holders.size(); i++) {
       if (cluster.up.get(i) && !faulty.contains(i)
-          && cluster.catalog.custody().storedFragments(cluster.holders.get(i).holderId()) > 0) {
+          && cluster.catalog.custody().storedFragments(new HolderId(cluster.holders.get(i).holderId())) > 0) {
         healthy.add(i);
       }
     }
@@ -249,24 +251,24 @@ class ThrasherTest {
     Map<Integer, Set<String>> expectedOnDisk = new HashMap<>();
     List<String> packs = new ArrayList<>();
     for (String hash : originals(cluster).keySet()) {
-      packs.add(cluster.catalog.narByStoreHash(hash).orElseThrow().packId());
+      packs.add(cluster.catalog.narByStoreHash(hash).orElseThrow().packId().hex());
     }
     // Copies the catalog still tracks as custody (superseded or unverified) of a pack that is not
     // whole: garbage collection keeps them until the pack is whole without them.
     Map<Integer, Set<String>> custodyOnDisk = new HashMap<>();
     for (String packId : new HashSet<>(packs)) {
       Set<Integer> stored = new HashSet<>();
-      List<FragmentPlacement> rows = cluster.catalog.placements(packId);
+      List<FragmentPlacement> rows = cluster.catalog.placements(new PackId(packId));
       boolean whole = rows.stream().filter(FragmentPlacement::stored).map(FragmentPlacement::fragmentIndex)
           .distinct().count() >= K + M;
       for (FragmentPlacement p : rows) {
         if (!whole && (p.state() == FragmentState.SUPERSEDED || p.state() == FragmentState.UNVERIFIED)) {
-          custodyOnDisk.computeIfAbsent(byId.get(p.holderId()), x -> new HashSet<>()).add(p.fragmentId());
+          custodyOnDisk.computeIfAbsent(byId.get(p.holderId().value()), x -> new HashSet<>()).add(p.fragmentId());
         }
         if (!p.stored()) {
           continue;
         }
-        int h = byId.get(p.holderId());
+        int h = byId.get(p.holderId().value());
         assertTrue(cluster.up.get(h), "stored on a running holder");
         Path file = cluster.fragmentFile(h, p.fragmentId());
         assertTrue(Files.exists(file), "catalog says holder " + h + " stores " + p.fragmentId());
@@ -283,7 +285,7 @@ class ThrasherTest {
     assertEquals(List.of(), cluster.catalog.custody().documentsOn(List.of()), "no document copy is left corrupt");
     // And nothing else (but copies of signed documents): surplus and corrupt copies were collected.
     for (int h = 0; h < cluster.holders.size(); h++) {
-      for (var doc : cluster.catalog.custody().documentsOn(List.of(cluster.holders.get(h).holderId()))) {
+      for (var doc : cluster.catalog.custody().documentsOn(List.of(new HolderId(cluster.holders.get(h).holderId())))) {
         expectedOnDisk.computeIfAbsent(h, x -> new HashSet<>()).add(doc.docId());
       }
       Set<String> onDisk = new HashSet<>();

@@ -12,6 +12,7 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.FragmentReader;
 import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.PackReader;
 import dev.narvault.core.pack.ReadBudget;
 import java.io.IOException;
@@ -197,7 +198,7 @@ public final class Archive {
     }
   }
 
-  private Manifest manifest(String packId) throws IOException {
+  private Manifest manifest(PackId packId) throws IOException {
     return manifests.get(packId);
   }
 }

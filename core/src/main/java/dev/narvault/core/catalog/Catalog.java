@@ -1,5 +1,7 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.pack.Manifest;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -135,23 +137,23 @@ public final class Catalog implements AutoCloseable {
   }
 
   /** A placed manifest document: its id (as stored on holders) and the holders with a copy. */
-  public record DocumentCopies(String docId, List<String> holders) {}
+  public record DocumentCopies(String docId, List<HolderId> holders) {}
 
-  /** See {@link PackRecords#recordPack(String, Manifest, String, List, long)}. */
-  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+  /** See {@link PackRecords#recordPack(PackId, Manifest, String, List, long)}. */
+  public void recordPack(PackId packId, Manifest manifest, String signedManifest, List<HolderId> holderIds,
       long nowMillis) throws CatalogException {
     packs.recordPack(packId, manifest, signedManifest, holderIds, nowMillis);
   }
 
-  /** See {@link PackRecords#recordPack(String, Manifest, String, List, Optional, long)}. */
-  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+  /** See {@link PackRecords#recordPack(PackId, Manifest, String, List, Optional, long)}. */
+  public void recordPack(PackId packId, Manifest manifest, String signedManifest, List<HolderId> holderIds,
       Optional<DocumentCopies> manifestCopies, long nowMillis) throws CatalogException {
     packs.recordPack(packId, manifest, signedManifest, holderIds, manifestCopies, nowMillis);
   }
 
   /** See {@link PackRecords#restorePack}. */
-  public void restorePack(String packId, Manifest manifest, String signedManifest,
-      Map<Integer, List<String>> holdersByIndex, FragmentState fragmentState, Optional<DocumentCopies> manifestCopies,
+  public void restorePack(PackId packId, Manifest manifest, String signedManifest,
+      Map<Integer, List<HolderId>> holdersByIndex, FragmentState fragmentState, Optional<DocumentCopies> manifestCopies,
       long nowMillis) throws CatalogException {
     packs.restorePack(packId, manifest, signedManifest, holdersByIndex, fragmentState, manifestCopies, nowMillis);
   }
@@ -162,12 +164,12 @@ public final class Catalog implements AutoCloseable {
   }
 
   /** Records a heartbeat; false for a replay. */
-  public boolean recordHeartbeat(String holderId, long usedBytes, int fragmentCount, String version,
+  public boolean recordHeartbeat(HolderId holderId, long usedBytes, int fragmentCount, String version,
       long messageMillis, long nowMillis) throws CatalogException {
     return registry.heartbeat(holderId, usedBytes, fragmentCount, version, messageMillis, nowMillis);
   }
 
-  public Optional<HolderRecord> holder(String holderId) throws CatalogException {
+  public Optional<HolderRecord> holder(HolderId holderId) throws CatalogException {
     return registry.holder(holderId);
   }
 
@@ -176,23 +178,23 @@ public final class Catalog implements AutoCloseable {
   }
 
   /** Records an audit of one fragment; see {@link HolderRegistry#recordAudit}. */
-  public AuditScore recordAudit(String holderId, String fragmentId, boolean passed, String detail, long nowMillis)
+  public AuditScore recordAudit(HolderId holderId, String fragmentId, boolean passed, String detail, long nowMillis)
       throws CatalogException {
     return registry.recordAudit(holderId, fragmentId, passed, detail, nowMillis);
   }
 
   /** Accepts a signed holder message by its timestamp; false for a replay. */
-  public boolean acceptMessage(String holderId, long messageMillis) throws CatalogException {
+  public boolean acceptMessage(HolderId holderId, long messageMillis) throws CatalogException {
     return registry.acceptMessage(holderId, messageMillis);
   }
 
   /** A holder found a fragment corrupt and quarantined it; see {@link Custody#recordScrubReport}. */
-  public void recordScrubReport(String holderId, String fragmentId, long nowMillis) throws CatalogException {
+  public void recordScrubReport(HolderId holderId, String fragmentId, long nowMillis) throws CatalogException {
     custody.recordScrubReport(holderId, fragmentId, nowMillis);
   }
 
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
-  public List<Boolean> auditResults(String holderId) throws CatalogException {
+  public List<Boolean> auditResults(HolderId holderId) throws CatalogException {
     return registry.auditResults(holderId);
   }
 
@@ -223,17 +225,17 @@ public final class Catalog implements AutoCloseable {
   }
 
   /** The signed manifest of a pack, as stored. */
-  public Optional<String> signedManifest(String packId) throws CatalogException {
+  public Optional<String> signedManifest(PackId packId) throws CatalogException {
     return packs.signedManifest(packId);
   }
 
   /** Where each fragment of a pack is, with its holder's endpoint; by fragment index. */
-  public List<FragmentPlacement> placements(String packId) throws CatalogException {
+  public List<FragmentPlacement> placements(PackId packId) throws CatalogException {
     return packs.placements(packId);
   }
 
   /** See {@link PackRecords#healthyPlacements}. */
-  public List<FragmentPlacement> healthyPlacements(String packId) throws CatalogException {
+  public List<FragmentPlacement> healthyPlacements(PackId packId) throws CatalogException {
     return packs.healthyPlacements(packId);
   }
 

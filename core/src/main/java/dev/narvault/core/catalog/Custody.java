@@ -1,5 +1,7 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
+import dev.narvault.core.holder.HolderId;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -30,7 +32,7 @@ public final class Custody {
    * A copy to delete from a holder: a fragment row that is not stored, an unused placement order,
    * or a document copy that is not stored.
    */
-  public record Garbage(String packId, int fragmentIndex, String fragmentId, String holderId, String endpoint,
+  public record Garbage(PackId packId, int fragmentIndex, String fragmentId, HolderId holderId, String endpoint,
       Kind kind) {
     /** Where the garbage is recorded. */
     public enum Kind { FRAGMENT, ORDER, DOCUMENT }
@@ -41,20 +43,20 @@ public final class Custody {
   }
 
   /** A fragment repair rebuilt and placed. */
-  public record Rebuilt(int fragmentIndex, String fragmentId, String holderId) {}
+  public record Rebuilt(int fragmentIndex, String fragmentId, HolderId holderId) {}
 
   /**
    * The packs that may be degraded: those with a fragment on one of {@code unhealthyHolders}
    * (offline, suspect, exiting) or a fragment row that is not stored. Every other pack has all its
    * fragments stored on healthy holders. Uses the by-holder and by-state indexes, never a scan.
    */
-  public List<String> packsToCheck(Collection<String> unhealthyHolders) throws CatalogException {
+  public List<PackId> packsToCheck(Collection<HolderId> unhealthyHolders) throws CatalogException {
     return db.locked(() -> {
       TreeSet<String> packs = new TreeSet<>();
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT DISTINCT pack_id FROM fragments WHERE holder_id = ?")) {
-        for (String holder : unhealthyHolders) {
-          ps.setString(1, holder);
+        for (HolderId holder : unhealthyHolders) {
+          ps.setString(1, holder.value());
           collect(ps, packs);
         }
       }
@@ -62,7 +64,7 @@ public final class Custody {
           "SELECT DISTINCT pack_id FROM fragments WHERE state <> 'stored'")) {
         collect(ps, packs);
       }
-      return List.copyOf(packs);
+      return packs.stream().map(PackId::new).toList();
     });
   }
 
@@ -75,13 +77,13 @@ public final class Custody {
   }
 
   /** A pack's code and size, without parsing its manifest. */
-  public record PackShape(String packId, int dataFragmentCount, int parityFragmentCount, long packLength) {}
+  public record PackShape(PackId packId, int dataFragmentCount, int parityFragmentCount, long packLength) {}
 
-  public Optional<PackShape> shape(String packId) throws CatalogException {
+  public Optional<PackShape> shape(PackId packId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT data_fragments, parity_fragments, pack_length FROM packs WHERE pack_id = ?")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next() ? Optional.of(new PackShape(packId, rs.getInt(1), rs.getInt(2), rs.getLong(3)))
               : Optional.empty();
@@ -91,7 +93,7 @@ public final class Custody {
   }
 
   /** Pack ids in order, after {@code after} (exclusive), at most {@code limit}: for paging through all packs. */
-  public List<String> packIds(String after, int limit) throws CatalogException {
+  public List<PackId> packIds(String after, int limit) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT pack_id FROM packs WHERE pack_id > ? ORDER BY pack_id LIMIT ?")) {
@@ -99,7 +101,7 @@ public final class Custody {
         ps.setInt(2, limit);
         List<String> list = new ArrayList<>();
         collect(ps, list);
-        return list;
+        return list.stream().map(PackId::new).toList();
       }
     });
   }
@@ -118,14 +120,14 @@ public final class Custody {
    * Claims a pack for repair until {@code untilMillis}, unless another worker holds an unexpired
    * claim. A claim left by a worker that died expires and can be taken over.
    */
-  public boolean claim(String packId, String owner, long nowMillis, long untilMillis) throws CatalogException {
+  public boolean claim(PackId packId, String owner, long nowMillis, long untilMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET claim_owner = ?, claim_until_millis = ? WHERE pack_id = ? "
               + "AND (claim_owner IS NULL OR claim_owner = ? OR claim_until_millis < ?)")) {
         ps.setString(1, owner);
         ps.setLong(2, untilMillis);
-        ps.setString(3, packId);
+        ps.setString(3, packId.hex());
         ps.setString(4, owner);
         ps.setLong(5, nowMillis);
         return ps.executeUpdate() == 1;
@@ -133,11 +135,11 @@ public final class Custody {
     });
   }
 
-  public void release(String packId, String owner) throws CatalogException {
+  public void release(PackId packId, String owner) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET claim_owner = NULL, claim_until_millis = 0 WHERE pack_id = ? AND claim_owner = ?")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setString(2, owner);
         ps.executeUpdate();
       }
@@ -151,11 +153,11 @@ public final class Custody {
    * its holder is reachable). Refused, with nothing changed, when {@code owner} no longer holds
    * the pack's claim (it expired and another worker took it).
    */
-  public void commitRepair(String packId, String owner, List<Rebuilt> rebuilt) throws CatalogException {
+  public void commitRepair(PackId packId, String owner, List<Rebuilt> rebuilt) throws CatalogException {
     db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET claim_owner = NULL, claim_until_millis = 0 WHERE pack_id = ? AND claim_owner = ?")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setString(2, owner);
         if (ps.executeUpdate() != 1) {
           throw new SQLException("repair of pack " + packId + " lost its claim; not committed");
@@ -164,7 +166,7 @@ public final class Custody {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND fragment_index = ? AND state = 'stored'")) {
         for (Rebuilt r : rebuilt) {
-          ps.setString(1, packId);
+          ps.setString(1, packId.hex());
           ps.setInt(2, r.fragmentIndex());
           ps.addBatch();
         }
@@ -174,10 +176,10 @@ public final class Custody {
           "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, 'stored') "
               + "ON CONFLICT (pack_id, fragment_index, holder_id) DO UPDATE SET state = 'stored'")) {
         for (Rebuilt r : rebuilt) {
-          ps.setString(1, packId);
+          ps.setString(1, packId.hex());
           ps.setInt(2, r.fragmentIndex());
           ps.setString(3, r.fragmentId());
-          ps.setString(4, r.holderId());
+          ps.setString(4, r.holderId().value());
           ps.addBatch();
         }
         ps.executeBatch();
@@ -187,14 +189,14 @@ public final class Custody {
   }
 
   /** A verified read found a holder's copy of a fragment corrupt (or missing): it no longer counts. */
-  public void markCorrupt(String packId, int fragmentIndex, String holderId) throws CatalogException {
+  public void markCorrupt(PackId packId, int fragmentIndex, HolderId holderId) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'corrupt' WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? "
               + "AND state = 'stored'")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setInt(2, fragmentIndex);
-        ps.setString(3, holderId);
+        ps.setString(3, holderId.value());
         ps.executeUpdate();
       }
       return null;
@@ -202,7 +204,7 @@ public final class Custody {
   }
 
   /** Remembers placement orders handed out, so fragments whose placement never commits can be collected. */
-  public void recordOrders(String packId, List<String> fragmentIds, List<String> holderIds, long expiresMillis)
+  public void recordOrders(PackId packId, List<String> fragmentIds, List<HolderId> holderIds, long expiresMillis)
       throws CatalogException {
     if (fragmentIds.size() != holderIds.size()) {
       throw new IllegalArgumentException("one holder per fragment: " + fragmentIds.size() + " vs " + holderIds.size());
@@ -213,8 +215,8 @@ public final class Custody {
               + "ON CONFLICT (fragment_id, holder_id) DO UPDATE SET expires_millis = excluded.expires_millis")) {
         for (int i = 0; i < fragmentIds.size(); i++) {
           ps.setString(1, fragmentIds.get(i));
-          ps.setString(2, holderIds.get(i));
-          ps.setString(3, packId);
+          ps.setString(2, holderIds.get(i).value());
+          ps.setString(3, packId.hex());
           ps.setLong(4, expiresMillis);
           ps.addBatch();
         }
@@ -230,7 +232,7 @@ public final class Custody {
    * holder in {@code reachable}, and never a fragment id that holder also stores for a pack.
    * Orders that did commit are forgotten here.
    */
-  public List<Garbage> garbage(Collection<String> reachable, long ordersExpiredBefore, int limit)
+  public List<Garbage> garbage(Collection<HolderId> reachable, long ordersExpiredBefore, int limit)
       throws CatalogException {
     return garbage(reachable, ordersExpiredBefore, limit, "");
   }
@@ -240,7 +242,7 @@ public final class Custody {
    * around: a collector that starts each round somewhere else (pack ids are hashes) is not stuck
    * on the first {@code limit} rows when those must be kept (their packs are not whole yet).
    */
-  public List<Garbage> garbage(Collection<String> reachable, long ordersExpiredBefore, int limit, String fromPackId)
+  public List<Garbage> garbage(Collection<HolderId> reachable, long ordersExpiredBefore, int limit, String fromPackId)
       throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
@@ -265,7 +267,8 @@ public final class Custody {
               "SELECT o.pack_id, o.fragment_id, o.holder_id, h.endpoint FROM placement_orders o "
                   + "JOIN holders h ON h.holder_id = o.holder_id WHERE o.holder_id = ? AND o.expires_millis < ? "
                   + "ORDER BY o.fragment_id LIMIT ?")) {
-        for (String holder : reachable) {
+        for (HolderId h : reachable) {
+          String holder = h.value();
           if (list.size() >= limit) {
             break;
           }
@@ -279,7 +282,8 @@ public final class Custody {
             rows.setInt(3, limit - list.size());
             try (ResultSet rs = rows.executeQuery()) {
               while (rs.next() && list.size() < limit) {
-                list.add(new Garbage(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                list.add(new Garbage(new PackId(rs.getString(1)), rs.getInt(2), rs.getString(3),
+                    new HolderId(rs.getString(4)), rs.getString(5),
                     Garbage.Kind.FRAGMENT));
               }
             }
@@ -288,7 +292,8 @@ public final class Custody {
           docs.setInt(2, limit);
           try (ResultSet rs = docs.executeQuery()) {
             while (rs.next() && list.size() < limit) {
-              list.add(new Garbage(rs.getString(4), -1, rs.getString(1), rs.getString(2), rs.getString(3),
+              list.add(new Garbage(new PackId(rs.getString(4)), -1, rs.getString(1), new HolderId(rs.getString(2)),
+                  rs.getString(3),
                   Garbage.Kind.DOCUMENT));
             }
           }
@@ -297,7 +302,8 @@ public final class Custody {
           orders.setInt(3, limit);
           try (ResultSet rs = orders.executeQuery()) {
             while (rs.next() && list.size() < limit) {
-              list.add(new Garbage(rs.getString(1), -1, rs.getString(2), rs.getString(3), rs.getString(4),
+              list.add(new Garbage(new PackId(rs.getString(1)), -1, rs.getString(2), new HolderId(rs.getString(3)),
+                  rs.getString(4),
                   Garbage.Kind.ORDER));
             }
           }
@@ -308,9 +314,9 @@ public final class Custody {
           "SELECT 1 FROM fragments WHERE holder_id = ? AND fragment_id = ? AND state = 'stored' "
               + "UNION ALL SELECT 1 FROM document_copies WHERE holder_id = ? AND doc_id = ? AND state = 'stored'")) {
         for (Garbage g : list) {
-          ps.setString(1, g.holderId());
+          ps.setString(1, g.holderId().value());
           ps.setString(2, g.fragmentId());
-          ps.setString(3, g.holderId());
+          ps.setString(3, g.holderId().value());
           ps.setString(4, g.fragmentId());
           try (ResultSet rs = ps.executeQuery()) {
             if (!rs.next()) {
@@ -338,41 +344,41 @@ public final class Custody {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM document_copies WHERE doc_id = ? AND holder_id = ? AND state <> 'stored'")) {
         ps.setString(1, g.fragmentId());
-        ps.setString(2, g.holderId());
+        ps.setString(2, g.holderId().value());
         ps.executeUpdate();
       }
     } else if (g.order()) {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM placement_orders WHERE fragment_id = ? AND holder_id = ?")) {
         ps.setString(1, g.fragmentId());
-        ps.setString(2, g.holderId());
+        ps.setString(2, g.holderId().value());
         ps.executeUpdate();
       }
     } else {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "DELETE FROM fragments WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? AND state <> 'stored'")) {
-        ps.setString(1, g.packId());
+        ps.setString(1, g.packId().hex());
         ps.setInt(2, g.fragmentIndex());
-        ps.setString(3, g.holderId());
+        ps.setString(3, g.holderId().value());
         ps.executeUpdate();
       }
     }
   }
 
   /** A signed document (manifest or alias) stored on holders: its kind, pack, and where its copies are. */
-  public record Document(String docId, String kind, String packId, List<String> holders) {}
+  public record Document(String docId, String kind, PackId packId, List<HolderId> holders) {}
 
   /**
    * Documents with a copy on one of {@code holders} or a copy no longer stored (to check whether
    * enough copies remain). Each lists the holders of its stored copies.
    */
-  public List<Document> documentsOn(Collection<String> holders) throws CatalogException {
+  public List<Document> documentsOn(Collection<HolderId> holders) throws CatalogException {
     List<String> ids = db.locked(() -> {
       TreeSet<String> found = new TreeSet<>();
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT doc_id FROM document_copies WHERE holder_id = ?")) {
-        for (String h : holders) {
-          ps.setString(1, h);
+        for (HolderId h : holders) {
+          ps.setString(1, h.value());
           collect(ps, found);
         }
       }
@@ -392,7 +398,7 @@ public final class Custody {
   public Optional<Document> document(String docId) throws CatalogException {
     return db.locked(() -> {
       String kind;
-      String packId;
+      PackId packId;
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT kind, pack_id FROM documents WHERE doc_id = ?")) {
         ps.setString(1, docId);
@@ -401,16 +407,16 @@ public final class Custody {
             return Optional.empty();
           }
           kind = rs.getString(1);
-          packId = rs.getString(2);
+          packId = new PackId(rs.getString(2));
         }
       }
-      List<String> holders = new ArrayList<>();
+      List<String> holderIds = new ArrayList<>();
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT holder_id FROM document_copies WHERE doc_id = ? AND state = 'stored' ORDER BY holder_id")) {
         ps.setString(1, docId);
-        collect(ps, holders);
+        collect(ps, holderIds);
       }
-      return Optional.of(new Document(docId, kind, packId, holders));
+      return Optional.of(new Document(docId, kind, packId, holderIds.stream().map(HolderId::new).toList()));
     });
   }
 
@@ -429,12 +435,12 @@ public final class Custody {
   }
 
   /** A document copy that no longer counts (its holder is leaving): garbage once replaced. */
-  public void supersedeDocumentCopy(String docId, String holderId) throws CatalogException {
+  public void supersedeDocumentCopy(String docId, HolderId holderId) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE document_copies SET state = 'superseded' WHERE doc_id = ? AND holder_id = ? AND state = 'stored'")) {
         ps.setString(1, docId);
-        ps.setString(2, holderId);
+        ps.setString(2, holderId.value());
         ps.executeUpdate();
       }
       return null;
@@ -442,11 +448,11 @@ public final class Custody {
   }
 
   /** Stored document copies on a holder. */
-  public long storedDocumentCopies(String holderId) throws CatalogException {
+  public long storedDocumentCopies(HolderId holderId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT COUNT(*) FROM document_copies WHERE holder_id = ? AND state = 'stored'")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           return rs.getLong(1);
@@ -456,7 +462,7 @@ public final class Custody {
   }
 
   /** Records more copies of a document (repair placed them). */
-  public void addDocumentCopies(String docId, List<String> holders) throws CatalogException {
+  public void addDocumentCopies(String docId, List<HolderId> holders) throws CatalogException {
     db.locked(() -> {
       PackRecords.insertDocumentCopies(db, docId, holders);
       return null;
@@ -464,11 +470,11 @@ public final class Custody {
   }
 
   /** A holder announced it is leaving: repair moves its fragments elsewhere. */
-  public void markExiting(String holderId) throws CatalogException {
+  public void markExiting(HolderId holderId) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET state = 'exiting' WHERE holder_id = ?")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         ps.executeUpdate();
       }
       return null;
@@ -476,11 +482,11 @@ public final class Custody {
   }
 
   /** How many fragments the catalog counts as stored on a holder. */
-  public long storedFragments(String holderId) throws CatalogException {
+  public long storedFragments(HolderId holderId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT COUNT(*) FROM fragments WHERE holder_id = ? AND state = 'stored'")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           return rs.getLong(1);
@@ -497,16 +503,16 @@ public final class Custody {
    * capacity by reporting itself empty. One aggregate over the copies; callers run it once a
    * round, not per decision.
    */
-  public java.util.Map<String, Long> countedBytesByHolder() throws CatalogException {
+  public java.util.Map<HolderId, Long> countedBytesByHolder() throws CatalogException {
     return db.locked(() -> {
-      java.util.Map<String, Long> bytes = new java.util.HashMap<>();
+      java.util.Map<HolderId, Long> bytes = new java.util.HashMap<>();
       try (PreparedStatement ps = db.connection().prepareStatement("""
           SELECT f.holder_id, SUM((p.pack_length + p.data_fragments - 1) / p.data_fragments)
           FROM fragments f JOIN packs p ON p.pack_id = f.pack_id
           WHERE f.state IN ('stored', 'unverified') GROUP BY f.holder_id""");
           ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          bytes.merge(rs.getString(1), rs.getLong(2), Long::sum);
+          bytes.merge(new HolderId(rs.getString(1)), rs.getLong(2), Long::sum);
         }
       }
       try (PreparedStatement ps = db.connection().prepareStatement("""
@@ -516,7 +522,7 @@ public final class Custody {
           WHERE c.state = 'stored' GROUP BY c.holder_id""");
           ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          bytes.merge(rs.getString(1), rs.getLong(2), Long::sum);
+          bytes.merge(new HolderId(rs.getString(1)), rs.getLong(2), Long::sum);
         }
       }
       return bytes;
@@ -528,28 +534,28 @@ public final class Custody {
    * stored or unverified one at or after it, wrapping around (fragment ids are hashes, so this is
    * close to uniform). Uses the (holder, fragment id) index.
    */
-  public Optional<FragmentPlacement> auditableFragmentNear(String holderId, String fromHex) throws CatalogException {
+  public Optional<FragmentPlacement> auditableFragmentNear(HolderId holderId, String fromHex) throws CatalogException {
     return fragmentNear(holderId, fromHex, "state IN ('stored', 'unverified')");
   }
 
   /** As {@link #auditableFragmentNear}, stored copies only (what rebalancing moves). */
-  public Optional<FragmentPlacement> storedFragmentNear(String holderId, String fromHex) throws CatalogException {
+  public Optional<FragmentPlacement> storedFragmentNear(HolderId holderId, String fromHex) throws CatalogException {
     return fragmentNear(holderId, fromHex, "state = 'stored'");
   }
 
-  private Optional<FragmentPlacement> fragmentNear(String holderId, String fromHex, String stateCondition)
+  private Optional<FragmentPlacement> fragmentNear(HolderId holderId, String fromHex, String stateCondition)
       throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT pack_id, fragment_index, fragment_id, holder_id, state FROM fragments "
               + "WHERE holder_id = ? AND fragment_id >= ? AND " + stateCondition + " ORDER BY fragment_id LIMIT 1")) {
         for (String from : List.of(fromHex, "")) {
-          ps.setString(1, holderId);
+          ps.setString(1, holderId.value());
           ps.setString(2, from);
           try (ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
-              return Optional.of(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3),
-                  rs.getString(4), "", FragmentState.parse(rs.getString(5))));
+              return Optional.of(new FragmentPlacement(new PackId(rs.getString(1)), rs.getInt(2), rs.getString(3),
+                  new HolderId(rs.getString(4)), "", FragmentState.parse(rs.getString(5))));
             }
           }
         }
@@ -563,14 +569,14 @@ public final class Custody {
    * copy of its index, and other copies of that index still marked stored become superseded
    * (surplus, kept until the pack is whole without them). False when the row is gone or corrupt.
    */
-  public boolean revive(String packId, int fragmentIndex, String holderId) throws CatalogException {
+  public boolean revive(PackId packId, int fragmentIndex, HolderId holderId) throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'stored' WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? "
               + "AND state IN ('superseded', 'unverified', 'stored')")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setInt(2, fragmentIndex);
-        ps.setString(3, holderId);
+        ps.setString(3, holderId.value());
         if (ps.executeUpdate() != 1) {
           return false;
         }
@@ -578,9 +584,9 @@ public final class Custody {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND fragment_index = ? AND holder_id <> ? "
               + "AND state = 'stored'")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setInt(2, fragmentIndex);
-        ps.setString(3, holderId);
+        ps.setString(3, holderId.value());
         ps.executeUpdate();
       }
       return true;
@@ -588,12 +594,12 @@ public final class Custody {
   }
 
   /** Renews a repair claim this owner holds; false when it lost it. */
-  public boolean renewClaim(String packId, String owner, long untilMillis) throws CatalogException {
+  public boolean renewClaim(PackId packId, String owner, long untilMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET claim_until_millis = ? WHERE pack_id = ? AND claim_owner = ?")) {
         ps.setLong(1, untilMillis);
-        ps.setString(2, packId);
+        ps.setString(2, packId.hex());
         ps.setString(3, owner);
         return ps.executeUpdate() == 1;
       }
@@ -601,11 +607,11 @@ public final class Custody {
   }
 
   /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */
-  public void recordScrubReport(String holderId, String fragmentId, long nowMillis) throws CatalogException {
+  public void recordScrubReport(HolderId holderId, String fragmentId, long nowMillis) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO scrub_reports (holder_id, fragment_id, at_millis) VALUES (?, ?, ?)")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         ps.setString(2, fragmentId);
         ps.setLong(3, nowMillis);
         ps.executeUpdate();
@@ -615,7 +621,7 @@ public final class Custody {
         try (PreparedStatement ps = db.connection().prepareStatement(
             "UPDATE " + table + " SET state = 'corrupt' WHERE holder_id = ? AND " + column + " = ? "
                 + "AND state IN ('stored', 'superseded', 'unverified')")) {
-          ps.setString(1, holderId);
+          ps.setString(1, holderId.value());
           ps.setString(2, fragmentId);
           ps.executeUpdate();
         }

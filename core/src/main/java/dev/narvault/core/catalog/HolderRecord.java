@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.holder.HolderId;
 import java.util.Optional;
 
 /**
@@ -18,12 +19,12 @@ import java.util.Optional;
  * @param suspension its record of timeouts, refusals and 5xx answers
  * @param auditsPassed audits it has passed, ever (vetting counts them)
  */
-public record HolderRecord(String holderId, String endpoint, Optional<String> publicKey, long capacityBytes,
+public record HolderRecord(HolderId holderId, String endpoint, Optional<String> publicKey, long capacityBytes,
     long usedBytes, int fragmentCount, String version, String operator, String location, long lastSeenMillis,
     AuditState auditState, String seenAddress, long registeredMillis, AuditScore audit, HolderStatus state,
     long reachedMillis, SuspensionScore suspension, long auditsPassed) {
   /** A holder just registering: no history yet, its endpoint proven at {@code provenAddress} now. */
-  public static HolderRecord registering(String holderId, String endpoint, String publicKey, long capacityBytes,
+  public static HolderRecord registering(HolderId holderId, String endpoint, String publicKey, long capacityBytes,
       long usedBytes, int fragmentCount, String version, String operator, String location, long nowMillis,
       String provenAddress) {
     return new HolderRecord(holderId, endpoint, Optional.of(publicKey), capacityBytes, usedBytes, fragmentCount,

@@ -1,5 +1,7 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
+import dev.narvault.core.holder.HolderId;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -55,7 +57,7 @@ public final class HolderRegistry {
               + "seen_address = excluded.seen_address, reached_millis = CASE WHEN " + NOT_SUSPENDED
               + " THEN excluded.reached_millis ELSE holders.reached_millis END "
               + "WHERE holders.last_message_millis < excluded.last_message_millis")) {
-        ps.setString(1, holder.holderId());
+        ps.setString(1, holder.holderId().value());
         ps.setString(2, holder.endpoint());
         ps.setLong(3, holder.lastSeenMillis());
         ps.setString(4, holder.publicKey().orElse(null));
@@ -78,7 +80,7 @@ public final class HolderRegistry {
   }
 
   /** Records a heartbeat; false when it is not newer than the last message (a replay). */
-  public boolean heartbeat(String holderId, long usedBytes, int fragmentCount, String version, long messageMillis,
+  public boolean heartbeat(HolderId holderId, long usedBytes, int fragmentCount, String version, long messageMillis,
       long nowMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
@@ -89,7 +91,7 @@ public final class HolderRegistry {
         ps.setString(3, version);
         ps.setLong(4, messageMillis);
         ps.setLong(5, nowMillis);
-        ps.setString(6, holderId);
+        ps.setString(6, holderId.value());
         ps.setLong(7, messageMillis);
         return ps.executeUpdate() == 1;
       }
@@ -100,20 +102,20 @@ public final class HolderRegistry {
    * Accepts a signed holder message by its timestamp: true, and remembered, only when it is newer
    * than every message accepted from that holder before (so none can be replayed).
    */
-  public boolean acceptMessage(String holderId, long messageMillis) throws CatalogException {
+  public boolean acceptMessage(HolderId holderId, long messageMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET last_message_millis = ? WHERE holder_id = ? AND last_message_millis < ?")) {
         ps.setLong(1, messageMillis);
-        ps.setString(2, holderId);
+        ps.setString(2, holderId.value());
         ps.setLong(3, messageMillis);
         return ps.executeUpdate() == 1;
       }
     });
   }
 
-  public Optional<HolderRecord> holder(String holderId) throws CatalogException {
-    return holders("WHERE holder_id = ?", holderId).stream().findFirst();
+  public Optional<HolderRecord> holder(HolderId holderId) throws CatalogException {
+    return holders("WHERE holder_id = ?", holderId.value()).stream().findFirst();
   }
 
   public List<HolderRecord> holders() throws CatalogException {
@@ -121,8 +123,8 @@ public final class HolderRegistry {
   }
 
   /** The holders with any row (in any state) of one pack: what judging that pack needs, read in one query. */
-  public List<HolderRecord> holdersOf(String packId) throws CatalogException {
-    return holders("WHERE holder_id IN (SELECT holder_id FROM fragments WHERE pack_id = ?)", packId);
+  public List<HolderRecord> holdersOf(PackId packId) throws CatalogException {
+    return holders("WHERE holder_id IN (SELECT holder_id FROM fragments WHERE pack_id = ?)", packId.hex());
   }
 
   private List<HolderRecord> holders(String where, String arg) throws CatalogException {
@@ -135,7 +137,7 @@ public final class HolderRegistry {
         List<HolderRecord> list = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            list.add(new HolderRecord(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
+            list.add(new HolderRecord(new HolderId(rs.getString(1)), rs.getString(2), Optional.ofNullable(rs.getString(3)),
                 rs.getLong(4), rs.getLong(5), rs.getInt(6), rs.getString(7), rs.getString(8), rs.getString(9),
                 rs.getLong(10), AuditState.parse(rs.getString(11)), rs.getString(12), rs.getLong(13),
                 new AuditScore(rs.getDouble(14), rs.getDouble(15)), HolderStatus.parse(rs.getString(16)),
@@ -155,7 +157,7 @@ public final class HolderRegistry {
    *
    * @return the holder's score after this audit
    */
-  public AuditScore recordAudit(String holderId, String fragmentId, boolean passed, String detail, long nowMillis)
+  public AuditScore recordAudit(HolderId holderId, String fragmentId, boolean passed, String detail, long nowMillis)
       throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
@@ -175,7 +177,7 @@ public final class HolderRegistry {
         ps.setDouble(8, SuspensionScore.FORGET);
         ps.setInt(9, passed ? 1 : 0);
         ps.setDouble(10, SuspensionScore.FORGET);
-        ps.setString(11, holderId);
+        ps.setString(11, holderId.value());
         if (ps.executeUpdate() != 1) {
           throw new SQLException("no holder " + holderId);
         }
@@ -190,12 +192,12 @@ public final class HolderRegistry {
         ps.setDouble(4, AuditScore.SUSPECT_BELOW);
         ps.setString(5, AuditState.SUSPECT.sql());
         ps.setString(6, AuditState.OK.sql());
-        ps.setString(7, holderId);
+        ps.setString(7, holderId.value());
         ps.executeUpdate();
       }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO audit_results (holder_id, fragment_id, at_millis, passed, detail) VALUES (?, ?, ?, ?, ?)")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         ps.setString(2, fragmentId);
         ps.setLong(3, nowMillis);
         ps.setInt(4, passed ? 1 : 0);
@@ -206,7 +208,7 @@ public final class HolderRegistry {
         try (PreparedStatement ps = db.connection().prepareStatement(
             "UPDATE fragments SET state = 'corrupt' WHERE holder_id = ? AND fragment_id = ? "
                 + "AND state IN ('stored', 'superseded', 'unverified')")) {
-          ps.setString(1, holderId);
+          ps.setString(1, holderId.value());
           ps.setString(2, fragmentId);
           ps.executeUpdate();
         }
@@ -214,14 +216,14 @@ public final class HolderRegistry {
         // A copy restored by a catalog rebuild counts once it has passed an audit.
         try (PreparedStatement ps = db.connection().prepareStatement(
             "UPDATE fragments SET state = 'stored' WHERE holder_id = ? AND fragment_id = ? AND state = 'unverified'")) {
-          ps.setString(1, holderId);
+          ps.setString(1, holderId.value());
           ps.setString(2, fragmentId);
           ps.executeUpdate();
         }
       }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT audit_alpha, audit_beta FROM holders WHERE holder_id = ?")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           return new AuditScore(rs.getDouble(1), rs.getDouble(2));
@@ -235,7 +237,7 @@ public final class HolderRegistry {
    * delete) or met honest trouble there (timeout, refusal, 5xx): the {@link SuspensionScore} moves
    * in one statement, and an answer also counts as reached now.
    */
-  public SuspensionScore recordContact(String holderId, boolean answered, long nowMillis) throws CatalogException {
+  public SuspensionScore recordContact(HolderId holderId, boolean answered, long nowMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET suspension_alpha = suspension_alpha * ? + ?, "
@@ -249,12 +251,12 @@ public final class HolderRegistry {
         ps.setInt(5, answered ? 1 : 0);
         ps.setLong(6, nowMillis);
         ps.setLong(7, nowMillis);
-        ps.setString(8, holderId);
+        ps.setString(8, holderId.value());
         ps.executeUpdate();
       }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT suspension_alpha, suspension_beta FROM holders WHERE holder_id = ?")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next() ? new SuspensionScore(rs.getDouble(1), rs.getDouble(2)) : SuspensionScore.NEW;
         }
@@ -270,7 +272,7 @@ public final class HolderRegistry {
    * goes offline like one that cannot be reached at all. (A holder with nothing to audit has a
    * proof counted as an answer by the auditor, {@link #recordContact}.)
    */
-  public void recordProof(String holderId, String provenAddress, long nowMillis) throws CatalogException {
+  public void recordProof(HolderId holderId, String provenAddress, long nowMillis) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE holders SET seen_address = ?, reached_millis = CASE WHEN reached_millis < ? AND "
@@ -278,7 +280,7 @@ public final class HolderRegistry {
         ps.setString(1, provenAddress);
         ps.setLong(2, nowMillis);
         ps.setLong(3, nowMillis);
-        ps.setString(4, holderId);
+        ps.setString(4, holderId.value());
         ps.executeUpdate();
       }
       return null;
@@ -286,11 +288,11 @@ public final class HolderRegistry {
   }
 
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
-  public List<Boolean> auditResults(String holderId) throws CatalogException {
+  public List<Boolean> auditResults(HolderId holderId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT passed FROM audit_results WHERE holder_id = ? ORDER BY at_millis")) {
-        ps.setString(1, holderId);
+        ps.setString(1, holderId.value());
         List<Boolean> list = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {

@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.ArrayList;
@@ -36,7 +37,7 @@ public final class Journal {
   }
 
   /** One journal row. */
-  public record Entry(String storeHash, String fileKey, String packId, long fileSize, State state) {}
+  public record Entry(String storeHash, String fileKey, PackId packId, long fileSize, State state) {}
 
   private final Jdbc db;
 
@@ -56,7 +57,7 @@ public final class Journal {
         List<Entry> list = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            list.add(new Entry(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
+            list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
                 State.parse(rs.getString(5))));
           }
         }
@@ -66,17 +67,17 @@ public final class Journal {
   }
 
   /** A pack's entries in {@code state}, by object key. */
-  public List<Entry> inPack(String packId, State state) throws CatalogException {
+  public List<Entry> inPack(PackId packId, State state) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT store_hash, file_key, pack_id, file_size, state FROM journal WHERE pack_id = ? AND state = ? "
               + "ORDER BY file_key, store_hash")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setString(2, state.sql());
         List<Entry> list = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            list.add(new Entry(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
+            list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
                 State.parse(rs.getString(5))));
           }
         }
@@ -189,14 +190,14 @@ public final class Journal {
   }
 
   /** Inserts COMMITTED entries; inside the pack's transaction (called by {@link Catalog}). */
-  static void commit(Jdbc db, String packId, List<Entry> entries, long nowMillis) throws java.sql.SQLException {
+  static void commit(Jdbc db, PackId packId, List<Entry> entries, long nowMillis) throws java.sql.SQLException {
     try (PreparedStatement ps = db.connection().prepareStatement(
         "INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis) "
             + "VALUES (?, ?, ?, ?, 'committed', ?) ON CONFLICT (store_hash) DO NOTHING")) {
       for (Entry e : entries) {
         ps.setString(1, e.storeHash());
         ps.setString(2, e.fileKey());
-        ps.setString(3, packId);
+        ps.setString(3, packId.hex());
         ps.setLong(4, e.fileSize());
         ps.setLong(5, nowMillis);
         ps.addBatch();

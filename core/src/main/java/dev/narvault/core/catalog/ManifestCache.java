@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.nix.SignatureVerificationException;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.Manifest;
@@ -17,21 +18,21 @@ import java.util.Optional;
 public final class ManifestCache {
   private final Catalog catalog;
   private final Optional<TrustedKeys> archiveKeys;
-  private final Map<String, Manifest> cache;
+  private final Map<PackId, Manifest> cache;
 
   public ManifestCache(Catalog catalog, Optional<TrustedKeys> archiveKeys, int capacity) {
     this.catalog = catalog;
     this.archiveKeys = archiveKeys;
     this.cache = new LinkedHashMap<>(16, 0.75f, true) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {
+      protected boolean removeEldestEntry(Map.Entry<PackId, Manifest> eldest) {
         return size() > capacity;
       }
     };
   }
 
   /** The pack's manifest; a missing, unsigned or mismatched one is a CatalogException. */
-  public Manifest get(String packId) throws CatalogException {
+  public Manifest get(PackId packId) throws CatalogException {
     synchronized (cache) {
       Manifest m = cache.get(packId);
       if (m != null) {

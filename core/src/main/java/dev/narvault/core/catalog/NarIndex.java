@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.List;
@@ -43,7 +44,7 @@ public final class NarIndex {
         ps.setString(1, storeHash);
         ps.setString(2, existing.fileKey());
         ps.setString(3, existing.fileHash());
-        ps.setString(4, existing.packId());
+        ps.setString(4, existing.packId().hex());
         ps.setLong(5, existing.packOffset());
         ps.setLong(6, existing.length());
         ps.setString(7, narInfo);
@@ -82,7 +83,7 @@ public final class NarIndex {
             return Optional.empty();
           }
           return Optional.of(new ArchivedNar(rs.getString(1), rs.getString(2), rs.getString(3),
-              rs.getString(4), rs.getLong(5), rs.getLong(6), rs.getString(7)));
+              new PackId(rs.getString(4)), rs.getLong(5), rs.getLong(6), rs.getString(7)));
         }
       }
     });

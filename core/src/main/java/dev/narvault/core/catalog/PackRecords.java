@@ -1,5 +1,7 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.pack.Manifest;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -29,7 +31,7 @@ public final class PackRecords {
    *
    * @param holderIds the holder of each fragment, by fragment index
    */
-  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+  public void recordPack(PackId packId, Manifest manifest, String signedManifest, List<HolderId> holderIds,
       long nowMillis) throws CatalogException {
     recordPack(packId, manifest, signedManifest, holderIds, Optional.empty(), nowMillis);
   }
@@ -39,13 +41,13 @@ public final class PackRecords {
    * As above, also recording where copies of the signed manifest are stored on holders, in the
    * same transaction.
    */
-  public void recordPack(String packId, Manifest manifest, String signedManifest, List<String> holderIds,
+  public void recordPack(PackId packId, Manifest manifest, String signedManifest, List<HolderId> holderIds,
       Optional<Catalog.DocumentCopies> manifestCopies, long nowMillis) throws CatalogException {
     if (holderIds.size() != manifest.fragments().size()) {
       throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
           + manifest.fragments().size());
     }
-    Map<Integer, List<String>> byIndex = new java.util.HashMap<>();
+    Map<Integer, List<HolderId>> byIndex = new java.util.HashMap<>();
     for (int i = 0; i < holderIds.size(); i++) {
       byIndex.put(i, List.of(holderIds.get(i)));
     }
@@ -60,8 +62,8 @@ public final class PackRecords {
    *     or {@link FragmentState#UNVERIFIED} for copies only a holder's listing vouches for
    *     (they count once they pass an audit)
    */
-  public void restorePack(String packId, Manifest manifest, String signedManifest,
-      Map<Integer, List<String>> holdersByIndex, FragmentState fragmentState, Optional<Catalog.DocumentCopies> manifestCopies,
+  public void restorePack(PackId packId, Manifest manifest, String signedManifest,
+      Map<Integer, List<HolderId>> holdersByIndex, FragmentState fragmentState, Optional<Catalog.DocumentCopies> manifestCopies,
       long nowMillis) throws CatalogException {
     if (fragmentState != FragmentState.STORED && fragmentState != FragmentState.UNVERIFIED) {
       throw new IllegalArgumentException("a recorded fragment is stored or unverified, got '" + fragmentState + "'");
@@ -70,7 +72,7 @@ public final class PackRecords {
         try (PreparedStatement ps = db.connection().prepareStatement(
             "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
                 + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
-          ps.setString(1, packId);
+          ps.setString(1, packId.hex());
           ps.setInt(2, manifest.dataFragmentCount());
           ps.setInt(3, manifest.parityFragmentCount());
           ps.setLong(4, manifest.packLength());
@@ -82,11 +84,11 @@ public final class PackRecords {
             "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
                 + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
           for (Manifest.Fragment f : manifest.fragments()) {
-            for (String holder : holdersByIndex.getOrDefault(f.index(), List.of())) {
-              ps.setString(1, packId);
+            for (HolderId holder : holdersByIndex.getOrDefault(f.index(), List.of())) {
+              ps.setString(1, packId.hex());
               ps.setInt(2, f.index());
               ps.setString(3, f.id().hex());
-              ps.setString(4, holder);
+              ps.setString(4, holder.value());
               ps.setString(5, fragmentState.sql());
               ps.addBatch();
             }
@@ -100,7 +102,7 @@ public final class PackRecords {
             ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
             ps.setString(2, nar.key());
             ps.setString(3, nar.fileHash());
-            ps.setString(4, packId);
+            ps.setString(4, packId.hex());
             ps.setLong(5, nar.offset());
             ps.setLong(6, nar.length());
             ps.setString(7, nar.narInfo());
@@ -123,11 +125,11 @@ public final class PackRecords {
   }
 
   /** The signed manifest of a pack, as stored. */
-  public Optional<String> signedManifest(String packId) throws CatalogException {
+  public Optional<String> signedManifest(PackId packId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT signed_manifest FROM packs WHERE pack_id = ?")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
         }
@@ -136,17 +138,18 @@ public final class PackRecords {
   }
 
   /** Where each fragment of a pack is, with its holder's endpoint; by fragment index. */
-  public List<FragmentPlacement> placements(String packId) throws CatalogException {
+  public List<FragmentPlacement> placements(PackId packId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT f.pack_id, f.fragment_index, f.fragment_id, f.holder_id, h.endpoint, f.state "
               + "FROM fragments f JOIN holders h ON h.holder_id = f.holder_id "
               + "WHERE f.pack_id = ? ORDER BY f.fragment_index")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         List<FragmentPlacement> list = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            list.add(new FragmentPlacement(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+            list.add(new FragmentPlacement(new PackId(rs.getString(1)), rs.getInt(2), rs.getString(3),
+                new HolderId(rs.getString(4)),
                 rs.getString(5), FragmentState.parse(rs.getString(6))));
           }
         }
@@ -160,8 +163,8 @@ public final class PackRecords {
    * corrupt, not superseded, not awaiting its first audit) on a holder not disqualified. Whether
    * the holder is live is the caller's judgement (it knows the liveness window).
    */
-  public List<FragmentPlacement> healthyPlacements(String packId) throws CatalogException {
-    java.util.Set<String> disqualified = new java.util.HashSet<>();
+  public List<FragmentPlacement> healthyPlacements(PackId packId) throws CatalogException {
+    java.util.Set<HolderId> disqualified = new java.util.HashSet<>();
     for (HolderRecord h : registry.holders()) {
       if (h.disqualified()) {
         disqualified.add(h.holderId());
@@ -172,25 +175,25 @@ public final class PackRecords {
         .toList();
   }
 
-  static void insertDocument(Jdbc db, String docId, String kind, String packId, String body)
+  static void insertDocument(Jdbc db, String docId, String kind, PackId packId, String body)
       throws SQLException {
     try (PreparedStatement ps = db.connection().prepareStatement(
         "INSERT INTO documents (doc_id, kind, pack_id, body) VALUES (?, ?, ?, ?) ON CONFLICT (doc_id) DO NOTHING")) {
       ps.setString(1, docId);
       ps.setString(2, kind);
-      ps.setString(3, packId);
+      ps.setString(3, packId.hex());
       ps.setString(4, body);
       ps.executeUpdate();
     }
   }
 
-  static void insertDocumentCopies(Jdbc db, String docId, List<String> holders) throws SQLException {
+  static void insertDocumentCopies(Jdbc db, String docId, List<HolderId> holders) throws SQLException {
     try (PreparedStatement ps = db.connection().prepareStatement(
         "INSERT INTO document_copies (doc_id, holder_id, state) VALUES (?, ?, 'stored') "
             + "ON CONFLICT (doc_id, holder_id) DO UPDATE SET state = 'stored'")) {
-      for (String h : holders) {
+      for (HolderId h : holders) {
         ps.setString(1, docId);
-        ps.setString(2, h);
+        ps.setString(2, h.value());
         ps.addBatch();
       }
       ps.executeBatch();

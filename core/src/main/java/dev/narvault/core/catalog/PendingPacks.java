@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 
@@ -25,10 +26,9 @@ public final class PendingPacks {
    * renewing it). A renewal never shortens what is recorded: another worker placing the same
    * pack (same content, same id) keeps it pending as long as either renews.
    */
-  public void renew(String packId, String worker, long untilMillis) throws CatalogException {
-    if (packId.isEmpty() || worker.isEmpty()) {
-      throw new IllegalArgumentException("a pending pack needs a pack id and a worker, got '" + packId + "', '"
-          + worker + "'");
+  public void renew(PackId packId, String worker, long untilMillis) throws CatalogException {
+    if (worker.isEmpty()) {
+      throw new IllegalArgumentException("a pending pack needs a worker, got '" + worker + "' for pack '" + packId + "'");
     }
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
@@ -36,7 +36,7 @@ public final class PendingPacks {
               + "ON CONFLICT (pack_id) DO UPDATE SET worker = excluded.worker, until_millis = CASE "
               + "WHEN pending_packs.until_millis > excluded.until_millis THEN pending_packs.until_millis "
               + "ELSE excluded.until_millis END")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setString(2, worker);
         ps.setLong(3, untilMillis);
         ps.executeUpdate();
@@ -51,7 +51,7 @@ public final class PendingPacks {
    * deleted the pack's fragments meanwhile, so its worker must not commit the pack (and learns so
    * from the answer). Like {@link #renew}, never shortens what is recorded.
    */
-  public boolean extend(String packId, String worker, long untilMillis, long nowMillis) throws CatalogException {
+  public boolean extend(PackId packId, String worker, long untilMillis, long nowMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE pending_packs SET worker = ?, until_millis = CASE WHEN until_millis > ? THEN until_millis "
@@ -59,7 +59,7 @@ public final class PendingPacks {
         ps.setString(1, worker);
         ps.setLong(2, untilMillis);
         ps.setLong(3, untilMillis);
-        ps.setString(4, packId);
+        ps.setString(4, packId.hex());
         ps.setLong(5, nowMillis);
         return ps.executeUpdate() > 0;
       }
@@ -67,10 +67,10 @@ public final class PendingPacks {
   }
 
   /** The pack is committed, or its worker gave it up: no longer pending. Repeating it is harmless. */
-  public void finish(String packId) throws CatalogException {
+  public void finish(PackId packId) throws CatalogException {
     db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement("DELETE FROM pending_packs WHERE pack_id = ?")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.executeUpdate();
       }
       return null;
@@ -78,11 +78,11 @@ public final class PendingPacks {
   }
 
   /** Whether a worker is placing {@code packId} and renewed it to {@code nowMillis} or later. */
-  public boolean pending(String packId, long nowMillis) throws CatalogException {
+  public boolean pending(PackId packId, long nowMillis) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT 1 FROM pending_packs WHERE pack_id = ? AND until_millis >= ?")) {
-        ps.setString(1, packId);
+        ps.setString(1, packId.hex());
         ps.setLong(2, nowMillis);
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next();

@@ -1,8 +1,10 @@
 package dev.narvault.core.coordinator;
 
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.pack.FragmentHasher;
 import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.PackLayout;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,15 +41,15 @@ public final class DocumentPlacer {
    * The pack id a document's placement is asked (and its orders recorded) under:
    * {@code document-<id>}. A worker marks it pending while it places the document.
    */
-  public static String placementId(FragmentId id) {
-    return "document-" + id.hex();
+  public static PackId placementId(FragmentId id) {
+    return new PackId("document-" + id.hex());
   }
 
   /**
    * Places {@code copies} copies of the document, apart from {@code alreadyOn} (holders that have
    * one already); returns the id and the holders that took one.
    */
-  public Catalog.DocumentCopies place(byte[] document, int copies, Set<String> alreadyOn) throws IOException {
+  public Catalog.DocumentCopies place(byte[] document, int copies, Set<HolderId> alreadyOn) throws IOException {
     FragmentId id = idOf(document);
     Files.createDirectories(workDir);
     Path file = Files.createTempFile(workDir, "document-", ".json");
@@ -58,7 +60,7 @@ public final class DocumentPlacer {
         wanted.add(new FragmentPlacer.Fragment(i, id, file));
       }
       // Copies as parity: no wider network or operator gets more than one of the three.
-      List<String> holders = placer.place(placementId(id), COPIES - 1, PackLayout.DEFAULT_BLOCK_SIZE, wanted,
+      List<HolderId> holders = placer.place(placementId(id), COPIES - 1, PackLayout.DEFAULT_BLOCK_SIZE, wanted,
               alreadyOn)
           .stream().map(FragmentPlacer.Placed::holderId).toList();
       return new Catalog.DocumentCopies(id.hex(), holders);

@@ -1,5 +1,6 @@
 package dev.narvault.core.coordinator;
 
+import dev.narvault.core.holder.HolderId;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
@@ -44,7 +45,7 @@ public record DomainLimits(int perNetwork, int perWiderNetwork, int perOperator)
    * limits from {@link #forCode}.
    */
   public final class Tally {
-    private final Map<String, Integer> holders = new HashMap<>();
+    private final Map<HolderId, Integer> holders = new HashMap<>();
     private final Map<String, Integer> networks = new HashMap<>();
     private final Map<String, Integer> wider = new HashMap<>();
     private final Map<String, Integer> operators = new HashMap<>();

@@ -1,5 +1,6 @@
 package dev.narvault.core.coordinator;
 
+import dev.narvault.core.holder.HolderId;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -21,9 +22,9 @@ import java.util.HexFormat;
  * @param widerNetwork {@code 192.0.0.0/16} or {@code 2001:0db8::/32}
  * @param operator the declared operator, or {@code holder:<id>} when none was declared
  */
-public record FailureDomain(String holderId, String network, String widerNetwork, String operator) {
+public record FailureDomain(HolderId holderId, String network, String widerNetwork, String operator) {
   public FailureDomain {
-    if (holderId.isEmpty()) {
+    if (holderId == null) {
       throw new IllegalArgumentException("a failure domain needs a holder id");
     }
   }
@@ -32,7 +33,7 @@ public record FailureDomain(String holderId, String network, String widerNetwork
    * The domains of a holder at {@code address} (an IP literal; anything else stands for itself at
    * every level, so it is still kept apart from everything else, and no DNS lookup happens here).
    */
-  public static FailureDomain of(String holderId, String address, String operator) {
+  public static FailureDomain of(HolderId holderId, String address, String operator) {
     String op = operator == null || operator.isBlank() ? "holder:" + holderId : "operator:" + operator.strip();
     String literal = address == null ? "" : address;
     if (literal.startsWith("[") && literal.endsWith("]")) {

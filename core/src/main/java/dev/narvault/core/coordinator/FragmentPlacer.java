@@ -2,8 +2,10 @@ package dev.narvault.core.coordinator;
 
 import dev.narvault.core.holder.FragmentBytes;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.Order;
 import dev.narvault.core.pack.FragmentId;
+import dev.narvault.core.pack.PackId;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.URI;
@@ -47,7 +49,7 @@ public final class FragmentPlacer {
   }
 
   /** Where a fragment went. */
-  public record Placed(int index, String holderId, URI endpoint) {}
+  public record Placed(int index, HolderId holderId, URI endpoint) {}
 
   /**
    * Places every fragment; the answer is in the order given.
@@ -57,11 +59,11 @@ public final class FragmentPlacer {
    * @throws IOException when some fragment found no holder within the rounds, or the coordinator
    *     cannot place at all
    */
-  public List<Placed> place(String packId, int parityFragmentCount, int blockSize, List<Fragment> fragments,
-      Set<String> alreadyOn) throws IOException {
+  public List<Placed> place(PackId packId, int parityFragmentCount, int blockSize, List<Fragment> fragments,
+      Set<HolderId> alreadyOn) throws IOException {
     Outcome outcome = placeSome(packId, parityFragmentCount, blockSize, fragments, alreadyOn);
     if (outcome.placed().size() < fragments.size()) {
-      throw new IOException("pack " + abbreviate(packId) + ": " + (fragments.size() - outcome.placed().size())
+      throw new IOException("pack " + packId.shortForm() + ": " + (fragments.size() - outcome.placed().size())
           + " fragments found no holder after " + ROUNDS + " rounds (last: " + outcome.lastFailure() + ")");
     }
     Map<Integer, Placed> byIndex = new HashMap<>();
@@ -77,11 +79,11 @@ public final class FragmentPlacer {
    * rounds, and says which: repair commits what was placed instead of throwing it away. A
    * coordinator that cannot place any more (the rules leave no holder) ends the rounds early.
    */
-  public Outcome placeSome(String packId, int parityFragmentCount, int blockSize, List<Fragment> fragments,
-      Set<String> alreadyOn) throws IOException {
+  public Outcome placeSome(PackId packId, int parityFragmentCount, int blockSize, List<Fragment> fragments,
+      Set<HolderId> alreadyOn) throws IOException {
     List<Placed> placed = new ArrayList<>();
-    Set<String> placedOn = new LinkedHashSet<>(alreadyOn);
-    Set<String> failedOn = new LinkedHashSet<>();
+    Set<HolderId> placedOn = new LinkedHashSet<>(alreadyOn);
+    Set<HolderId> failedOn = new LinkedHashSet<>();
     List<Fragment> pending = new ArrayList<>(fragments);
     String lastFailure = "";
     for (int round = 0; round < ROUNDS && !pending.isEmpty(); round++) {
@@ -115,13 +117,13 @@ public final class FragmentPlacer {
           CoordinatorMessages.Assignment a = assignments.get(i);
           try {
             uploads.get(i).get();
-            placed.add(new Placed(f.index(), a.holderId(), URI.create(a.endpoint())));
-            placedOn.add(a.holderId());
+            placed.add(new Placed(f.index(), new HolderId(a.holderId()), URI.create(a.endpoint())));
+            placedOn.add(new HolderId(a.holderId()));
           } catch (ExecutionException e) {
             lastFailure = e.getCause().getMessage();
-            LOG.warn("pack {}: fragment {} not placed on {} ({}): {}", abbreviate(packId), f.index(), a.holderId(),
+            LOG.warn("pack {}: fragment {} not placed on {} ({}): {}", packId.shortForm(), f.index(), a.holderId(),
                 a.endpoint(), lastFailure);
-            failedOn.add(a.holderId());
+            failedOn.add(new HolderId(a.holderId()));
             again.add(f);
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -148,9 +150,5 @@ public final class FragmentPlacer {
       throw new IOException("holder " + endpoint + " reports " + stored + " bytes for " + f.id() + ", expected "
           + expected);
     }
-  }
-
-  private static String abbreviate(String packId) {
-    return packId.length() > 12 ? packId.substring(0, 12) : packId;
   }
 }

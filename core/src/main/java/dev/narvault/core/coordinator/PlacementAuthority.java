@@ -1,5 +1,7 @@
 package dev.narvault.core.coordinator;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.List;
@@ -19,8 +21,8 @@ public interface PlacementAuthority {
    * @param failedOn holders that failed for this pack just now: not to be asked again
    * @throws PlacementException when the placement rules cannot be met by the holders available
    */
-  List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
-      List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+  List<CoordinatorMessages.Assignment> place(PackId packId, int parityFragmentCount, int blockSize,
+      List<CoordinatorMessages.Wanted> wanted, Collection<HolderId> placedOn, Collection<HolderId> failedOn)
       throws IOException;
 
   /**

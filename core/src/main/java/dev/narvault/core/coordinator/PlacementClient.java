@@ -1,8 +1,10 @@
 package dev.narvault.core.coordinator;
 
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.SignedMessages;
 import dev.narvault.core.json.JsonCodec;
 import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.pack.PackId;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,12 +38,13 @@ public final class PlacementClient implements PlacementAuthority {
   }
 
   @Override
-  public List<CoordinatorMessages.Assignment> place(String packId, int parityFragmentCount, int blockSize,
-      List<CoordinatorMessages.Wanted> wanted, Collection<String> placedOn, Collection<String> failedOn)
+  public List<CoordinatorMessages.Assignment> place(PackId packId, int parityFragmentCount, int blockSize,
+      List<CoordinatorMessages.Wanted> wanted, Collection<HolderId> placedOn, Collection<HolderId> failedOn)
       throws IOException {
     CoordinatorMessages.PlacementRequest request = new CoordinatorMessages.PlacementRequest(
-        CoordinatorMessages.PLACEMENT_REQUEST, workerKey.name(), clock.millis(), packId, blockSize, wanted,
-        List.copyOf(placedOn), List.copyOf(failedOn), parityFragmentCount);
+        CoordinatorMessages.PLACEMENT_REQUEST, workerKey.name(), clock.millis(), packId.hex(), blockSize, wanted,
+        placedOn.stream().map(HolderId::value).toList(), failedOn.stream().map(HolderId::value).toList(),
+        parityFragmentCount);
     byte[] body = JsonCodec.toJson(request);
     HttpRequest post = HttpRequest.newBuilder(URI.create(coordinator + "/v1/placements"))
         .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")

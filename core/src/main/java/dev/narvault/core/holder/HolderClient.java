@@ -195,7 +195,7 @@ public final class HolderClient {
           + expectedKey);
     }
     HolderMessages.EndpointProof proof = parse(endpoint, body, HolderMessages.EndpointProof.class);
-    String holderId = HolderIdentity.holderId(expectedKey);
+    String holderId = HolderIdentity.holderId(expectedKey).value();
     if (!proof.holderId().equals(holderId)) {
       throw new IOException("holder " + endpoint + " proved holder id " + proof.holderId() + ", the key's is "
           + holderId);

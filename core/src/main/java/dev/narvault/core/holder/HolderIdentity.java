@@ -12,7 +12,7 @@ import java.util.Arrays;
 public final class HolderIdentity {
   private HolderIdentity() {}
 
-  public static String holderId(NixPublicKey key) {
-    return NixBase32.encode(Arrays.copyOf(Sha256Hash.of(key.keyBytes()).bytes(), 20));
+  public static HolderId holderId(NixPublicKey key) {
+    return new HolderId(NixBase32.encode(Arrays.copyOf(Sha256Hash.of(key.keyBytes()).bytes(), 20)));
   }
 }

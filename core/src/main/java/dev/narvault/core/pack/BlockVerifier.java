@@ -91,7 +91,7 @@ final class BlockVerifier {
       inFlight.keySet().forEach(f -> f.cancel(true));
     }
     if (have < k) {
-      throw new NotEnoughFragmentsException("pack " + ManifestCodec.packId(manifest).substring(0, 12) + ": only "
+      throw new NotEnoughFragmentsException("pack " + ManifestCodec.packId(manifest).shortForm() + ": only "
           + have + " of " + layout.totalFragmentCount() + " fragments readable for blocks " + first + ".." + end
           + ", " + k + " needed");
     }

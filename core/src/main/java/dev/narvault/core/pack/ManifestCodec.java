@@ -48,8 +48,8 @@ public final class ManifestCodec {
   }
 
   /** The pack's id: SHA-256 of the canonical manifest, hex. */
-  public static String packId(Manifest manifest) {
-    return Sha256Hash.of(canonical(manifest)).toHex();
+  public static PackId packId(Manifest manifest) {
+    return new PackId(Sha256Hash.of(canonical(manifest)).toHex());
   }
 
   public static SignedManifest sign(Manifest manifest, NixSecretKey key) {

@@ -1,5 +1,7 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -109,8 +111,8 @@ class CatalogContractTest {
         register(c, "h" + h, "http://127.0.0.1:" + (7000 + h), 1000);
       }
       Manifest m = manifest(4, 1);
-      String packId = ManifestCodec.packId(m);
-      c.recordPack(packId, m, "{\"signed\":true}", List.of("h0", "h1", "h2", "h3", "h4"), 2000);
+      PackId packId = ManifestCodec.packId(m);
+      c.recordPack(packId, m, "{\"signed\":true}", List.of(new HolderId("h0"), new HolderId("h1"), new HolderId("h2"), new HolderId("h3"), new HolderId("h4")), 2000);
       for (Manifest.Nar nar : m.nars()) {
         String hash = nar.parsedNarInfo().storePath().hashPart();
         ArchivedNar found = c.narByStoreHash(hash).orElseThrow();
@@ -138,8 +140,8 @@ class CatalogContractTest {
         register(c, "h" + h, "http://h" + h, 1);
       }
       Manifest m = manifest(3, 2);
-      String packId = ManifestCodec.packId(m);
-      List<String> holders = List.of("h0", "h1", "h2", "h3", "h4");
+      PackId packId = ManifestCodec.packId(m);
+      List<HolderId> holders = List.of(new HolderId("h0"), new HolderId("h1"), new HolderId("h2"), new HolderId("h3"), new HolderId("h4"));
       c.recordPack(packId, m, "{}", holders, 1);
       c.recordPack(packId, m, "{}", holders, 2);
       assertEquals(1, c.totals()[0]);
@@ -154,7 +156,7 @@ class CatalogContractTest {
       register(c, "h0", "http://h0", 1);
       Manifest m = manifest(2, 3);
       assertThrows(CatalogException.class,
-          () -> c.recordPack(ManifestCodec.packId(m), m, "{}", List.of("h0", "h0x", "h0", "h0", "h0"), 1));
+          () -> c.recordPack(ManifestCodec.packId(m), m, "{}", List.of(new HolderId("h0"), new HolderId("h0x"), new HolderId("h0"), new HolderId("h0"), new HolderId("h0")), 1));
       assertEquals(0, c.totals()[0]);
       assertEquals(0, c.totals()[1]);
     }
@@ -164,15 +166,15 @@ class CatalogContractTest {
   @MethodSource("backends")
   void holders_registerHeartbeatAndRefuseReplays(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
-      HolderRecord h = HolderRecord.registering("hid", "http://h:1", "k:AAAA", 1000, 10, 1, "v1", "alice", "NL", 5,
+      HolderRecord h = HolderRecord.registering(new HolderId("hid"), "http://h:1", "k:AAAA", 1000, 10, 1, "v1", "alice", "NL", 5,
           "192.0.2.7");
       assertTrue(c.registerHolder(h, 100));
       assertTrue(!c.registerHolder(h, 100), "same timestamp again is a replay");
-      assertTrue(c.recordHeartbeat("hid", 50, 2, "v2", 101, 999));
-      assertTrue(!c.recordHeartbeat("hid", 60, 3, "v3", 101, 1000), "replayed heartbeat");
-      assertTrue(!c.recordHeartbeat("hid", 60, 3, "v3", 99, 1000), "older heartbeat");
-      assertTrue(!c.recordHeartbeat("nobody", 1, 1, "v", 500, 1000), "unknown holder");
-      HolderRecord now = c.holder("hid").orElseThrow();
+      assertTrue(c.recordHeartbeat(new HolderId("hid"), 50, 2, "v2", 101, 999));
+      assertTrue(!c.recordHeartbeat(new HolderId("hid"), 60, 3, "v3", 101, 1000), "replayed heartbeat");
+      assertTrue(!c.recordHeartbeat(new HolderId("hid"), 60, 3, "v3", 99, 1000), "older heartbeat");
+      assertTrue(!c.recordHeartbeat(new HolderId("nobody"), 1, 1, "v", 500, 1000), "unknown holder");
+      HolderRecord now = c.holder(new HolderId("hid")).orElseThrow();
       assertEquals(50, now.usedBytes());
       assertEquals(2, now.fragmentCount());
       assertEquals("v2", now.version());
@@ -181,10 +183,10 @@ class CatalogContractTest {
       assertEquals(Optional.of("k:AAAA"), now.publicKey());
       assertEquals("192.0.2.7", now.seenAddress());
       assertEquals(5, now.registeredMillis());
-      assertTrue(c.registerHolder(HolderRecord.registering("hid", "http://h:2", "k:AAAA", 1000, 10, 1, "v1", "alice",
+      assertTrue(c.registerHolder(HolderRecord.registering(new HolderId("hid"), "http://h:2", "k:AAAA", 1000, 10, 1, "v1", "alice",
           "NL", 7000, "192.0.2.8"), 200));
-      assertEquals(5, c.holder("hid").orElseThrow().registeredMillis(), "re-registering keeps the first registration");
-      assertEquals("http://h:2", c.holder("hid").orElseThrow().endpoint());
+      assertEquals(5, c.holder(new HolderId("hid")).orElseThrow().registeredMillis(), "re-registering keeps the first registration");
+      assertEquals("http://h:2", c.holder(new HolderId("hid")).orElseThrow().endpoint());
     }
   }
 
@@ -196,47 +198,47 @@ class CatalogContractTest {
         register(c, "h" + h, "http://h" + h, 1);
       }
       Manifest m = manifest(2, 4);
-      String packId = ManifestCodec.packId(m);
+      PackId packId = ManifestCodec.packId(m);
       String f0 = m.fragments().get(0).id().hex();
-      c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
+      c.recordPack(packId, m, "{}", List.of(new HolderId("h0"), new HolderId("h1"), new HolderId("h2"), new HolderId("h3"), new HolderId("h4")), 1);
       assertEquals(5, c.healthyPlacements(packId).size());
-      assertTrue(c.recordAudit("h1", m.fragments().get(1).id().hex(), true, "ok", 2).value() == 1.0);
-      assertEquals(1, c.holder("h1").orElseThrow().auditsPassed());
-      assertEquals(2, c.holder("h1").orElseThrow().reachedMillis(), "an answered audit is a reach");
-      AuditScore failed = c.recordAudit("h0", f0, false, "wrong bytes", 2);
+      assertTrue(c.recordAudit(new HolderId("h1"), m.fragments().get(1).id().hex(), true, "ok", 2).value() == 1.0);
+      assertEquals(1, c.holder(new HolderId("h1")).orElseThrow().auditsPassed());
+      assertEquals(2, c.holder(new HolderId("h1")).orElseThrow().reachedMillis(), "an answered audit is a reach");
+      AuditScore failed = c.recordAudit(new HolderId("h0"), f0, false, "wrong bytes", 2);
       assertTrue(!failed.suspect(), "one failure is forgiven: " + failed);
-      assertEquals(AuditState.OK, c.holder("h0").orElseThrow().auditState());
+      assertEquals(AuditState.OK, c.holder(new HolderId("h0")).orElseThrow().auditState());
       assertEquals(FragmentState.CORRUPT, c.placements(packId).get(0).state(), "the audited copy counts as lost");
-      assertEquals(List.of(true), c.auditResults("h1"));
-      assertEquals(List.of(false), c.auditResults("h0"));
+      assertEquals(List.of(true), c.auditResults(new HolderId("h1")));
+      assertEquals(List.of(false), c.auditResults(new HolderId("h0")));
       assertEquals(4, c.healthyPlacements(packId).size());
-      c.recordScrubReport("h1", m.fragments().get(1).id().hex(), 3);
+      c.recordScrubReport(new HolderId("h1"), m.fragments().get(1).id().hex(), 3);
       assertEquals(FragmentState.CORRUPT, c.placements(packId).get(1).state());
       assertEquals(3, c.healthyPlacements(packId).size());
       AuditScore score = failed;
       int failures = 1;
-      while (c.holder("h0").orElseThrow().auditState() != AuditState.SUSPECT) {
-        score = c.recordAudit("h0", f0, false, "wrong bytes", 4 + failures);
+      while (c.holder(new HolderId("h0")).orElseThrow().auditState() != AuditState.SUSPECT) {
+        score = c.recordAudit(new HolderId("h0"), f0, false, "wrong bytes", 4 + failures);
         failures++;
       }
       assertTrue(failures >= 9 && failures <= 11, failures + " failures to suspicion");
-      assertEquals(score, c.holder("h0").orElseThrow().audit());
-      while (!c.holder("h0").orElseThrow().disqualified()) {
-        c.recordAudit("h0", f0, false, "wrong bytes", 100 + failures);
+      assertEquals(score, c.holder(new HolderId("h0")).orElseThrow().audit());
+      while (!c.holder(new HolderId("h0")).orElseThrow().disqualified()) {
+        c.recordAudit(new HolderId("h0"), f0, false, "wrong bytes", 100 + failures);
         failures++;
       }
       assertTrue(failures >= 40 && failures <= 45, failures + " failures to disqualification");
       for (int i = 0; i < 200; i++) {
-        c.recordAudit("h0", f0, true, "ok", 1000 + i);
+        c.recordAudit(new HolderId("h0"), f0, true, "ok", 1000 + i);
       }
-      assertTrue(c.holder("h0").orElseThrow().disqualified(), "disqualification is for good");
-      c.recordAudit("h2", m.fragments().get(2).id().hex(), true, "ok", 5000);
+      assertTrue(c.holder(new HolderId("h0")).orElseThrow().disqualified(), "disqualification is for good");
+      c.recordAudit(new HolderId("h2"), m.fragments().get(2).id().hex(), true, "ok", 5000);
       for (int i = 0; i < 60; i++) {
-        c.recordAudit("h2", "ee".repeat(32), false, "wrong bytes (another fragment)", 5001 + i);
+        c.recordAudit(new HolderId("h2"), "ee".repeat(32), false, "wrong bytes (another fragment)", 5001 + i);
       }
-      assertTrue(c.holder("h2").orElseThrow().disqualified());
+      assertTrue(c.holder(new HolderId("h2")).orElseThrow().disqualified());
       assertEquals(2, c.healthyPlacements(packId).size(), "a disqualified holder's other copies no longer count");
-      assertTrue(c.healthyPlacements(packId).stream().noneMatch(p -> p.holderId().equals("h2")));
+      assertTrue(c.healthyPlacements(packId).stream().noneMatch(p -> p.holderId().equals(new HolderId("h2"))));
     }
   }
 
@@ -246,16 +248,16 @@ class CatalogContractTest {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
       register(c, "h0", "http://h0", 1);
       for (int i = 0; i < 12; i++) {
-        c.recordAudit("h0", "ab".repeat(32), false, "wrong", 2 + i);
+        c.recordAudit(new HolderId("h0"), "ab".repeat(32), false, "wrong", 2 + i);
       }
-      assertTrue(c.holder("h0").orElseThrow().suspect());
+      assertTrue(c.holder(new HolderId("h0")).orElseThrow().suspect());
       int passes = 0;
-      while (c.holder("h0").orElseThrow().suspect()) {
-        c.recordAudit("h0", "ab".repeat(32), true, "ok", 100 + passes);
+      while (c.holder(new HolderId("h0")).orElseThrow().suspect()) {
+        c.recordAudit(new HolderId("h0"), "ab".repeat(32), true, "ok", 100 + passes);
         passes++;
       }
       assertTrue(passes > 1 && passes < 2000, passes + " passes to climb back");
-      assertEquals(AuditState.OK, c.holder("h0").orElseThrow().auditState());
+      assertEquals(AuditState.OK, c.holder(new HolderId("h0")).orElseThrow().auditState());
     }
   }
 
@@ -265,34 +267,34 @@ class CatalogContractTest {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
       register(c, "h0", "http://h0", 1);
       for (int i = 0; i < 100; i++) {
-        c.registry().recordContact("h0", false, 10 + i);
+        c.registry().recordContact(new HolderId("h0"), false, 10 + i);
       }
-      HolderRecord troubled = c.holder("h0").orElseThrow();
+      HolderRecord troubled = c.holder(new HolderId("h0")).orElseThrow();
       assertTrue(troubled.suspended(), troubled.suspension().toString());
       assertEquals(AuditScore.NEW, troubled.audit(), "honest trouble is not an audit failure");
       assertEquals(1, troubled.reachedMillis(), "not reached since registration");
       // Suspended: a proof moves the address but is not data served, so neither reach nor score.
-      c.registry().recordProof("h0", "198.51.100.9", 500);
-      HolderRecord proven = c.holder("h0").orElseThrow();
+      c.registry().recordProof(new HolderId("h0"), "198.51.100.9", 500);
+      HolderRecord proven = c.holder(new HolderId("h0")).orElseThrow();
       assertEquals("198.51.100.9", proven.seenAddress());
       assertEquals(1, proven.reachedMillis(), "a suspended holder is not reached by a proof");
       assertEquals(troubled.suspension(), proven.suspension());
-      assertTrue(c.registerHolder(HolderRecord.registering("h0", "http://h0", "k", 1, 0, 0, "v", "", "", 510,
+      assertTrue(c.registerHolder(HolderRecord.registering(new HolderId("h0"), "http://h0", "k", 1, 0, 0, "v", "", "", 510,
           "198.51.100.9"), 510));
-      assertEquals(1, c.holder("h0").orElseThrow().reachedMillis(), "nor by registering again");
+      assertEquals(1, c.holder(new HolderId("h0")).orElseThrow().reachedMillis(), "nor by registering again");
       // A passed audit is data served: reached, and the suspension starts to heal.
-      c.recordAudit("h0", "f", true, "", 520);
-      HolderRecord audited = c.holder("h0").orElseThrow();
+      c.recordAudit(new HolderId("h0"), "f", true, "", 520);
+      HolderRecord audited = c.holder(new HolderId("h0")).orElseThrow();
       assertEquals(520, audited.reachedMillis());
       assertTrue(audited.suspension().value() > proven.suspension().value(), audited.suspension().toString());
       for (int i = 0; i < 200; i++) {
-        c.registry().recordContact("h0", true, 600 + i);
+        c.registry().recordContact(new HolderId("h0"), true, 600 + i);
       }
-      assertTrue(!c.holder("h0").orElseThrow().suspended(), "answers bring it back");
-      c.registry().recordContact("h0", true, 300);
-      assertEquals(799, c.holder("h0").orElseThrow().reachedMillis(), "an older contact never moves reach back");
-      c.registry().recordProof("h0", "198.51.100.9", 900);
-      assertEquals(900, c.holder("h0").orElseThrow().reachedMillis(), "no longer suspended: proofs reach it");
+      assertTrue(!c.holder(new HolderId("h0")).orElseThrow().suspended(), "answers bring it back");
+      c.registry().recordContact(new HolderId("h0"), true, 300);
+      assertEquals(799, c.holder(new HolderId("h0")).orElseThrow().reachedMillis(), "an older contact never moves reach back");
+      c.registry().recordProof(new HolderId("h0"), "198.51.100.9", 900);
+      assertEquals(900, c.holder(new HolderId("h0")).orElseThrow().reachedMillis(), "no longer suspended: proofs reach it");
     }
   }
 
@@ -310,7 +312,7 @@ class CatalogContractTest {
         for (int t = 0; t < 2; t++) {
           work.add(pool.submit(() -> {
             for (int i = 0; i < each; i++) {
-              c.recordAudit("h0", "cd".repeat(32), true, "ok", 5);
+              c.recordAudit(new HolderId("h0"), "cd".repeat(32), true, "ok", 5);
             }
             return null;
           }));
@@ -320,12 +322,12 @@ class CatalogContractTest {
         f.get();
       }
       pool.shutdown();
-      assertEquals(4 * each, a.holder("h0").orElseThrow().auditsPassed());
+      assertEquals(4 * each, a.holder(new HolderId("h0")).orElseThrow().auditsPassed());
       double alpha = AuditScore.NEW.alpha();
       for (int i = 0; i < 4 * each; i++) {
         alpha = alpha * AuditScore.FORGET + 1;
       }
-      assertEquals(alpha, a.holder("h0").orElseThrow().audit().alpha(), 1e-6);
+      assertEquals(alpha, a.holder(new HolderId("h0")).orElseThrow().audit().alpha(), 1e-6);
     }
   }
 
@@ -334,16 +336,16 @@ class CatalogContractTest {
   void acceptMessage_onlyNewerTimestamps(String backend) throws Exception {
     try (Catalog c = Catalog.open(freshUrl(backend))) {
       register(c, "h0", "http://h0", 1);
-      assertTrue(c.acceptMessage("h0", 50));
-      assertTrue(!c.acceptMessage("h0", 50), "replay");
-      assertTrue(!c.acceptMessage("h0", 49), "older");
-      assertTrue(!c.acceptMessage("nobody", 99), "unknown holder");
+      assertTrue(c.acceptMessage(new HolderId("h0"), 50));
+      assertTrue(!c.acceptMessage(new HolderId("h0"), 50), "replay");
+      assertTrue(!c.acceptMessage(new HolderId("h0"), 49), "older");
+      assertTrue(!c.acceptMessage(new HolderId("nobody"), 99), "unknown holder");
     }
   }
 
   /** Registers a holder with a distinct network, as the coordinator would after a signed registration. */
   static void register(Catalog c, String id, String endpoint, long nowMillis) throws CatalogException {
-    c.registerHolder(HolderRecord.registering(id, endpoint, "k:" + id, 1L << 30, 0, 0, "v", "", "", nowMillis,
+    c.registerHolder(HolderRecord.registering(new HolderId(id), endpoint, "k:" + id, 1L << 30, 0, 0, "v", "", "", nowMillis,
         "192.0." + Math.floorMod(id.hashCode(), 250) + ".1"), 0);
   }
 
@@ -355,8 +357,8 @@ class CatalogContractTest {
         register(c, "h" + h, "http://h" + h, 1);
       }
       Manifest m = manifest(1, 5);
-      String packId = ManifestCodec.packId(m);
-      c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
+      PackId packId = ManifestCodec.packId(m);
+      c.recordPack(packId, m, "{}", List.of(new HolderId("h0"), new HolderId("h1"), new HolderId("h2"), new HolderId("h3"), new HolderId("h4")), 1);
       ArchivedNar existing = c.narByFileKey(m.nars().getFirst().key()).orElseThrow();
       assertTrue(c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n", 9));
       assertTrue(!c.addAlias("00000000000000000000000000000000", existing, "StorePath: x\n", 9), "once");
@@ -405,7 +407,7 @@ class CatalogContractTest {
       for (int h = 0; h < 5; h++) {
         register(c, "h" + h, "http://h" + h, 1);
       }
-      c.recordPack(ManifestCodec.packId(m), m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
+      c.recordPack(ManifestCodec.packId(m), m, "{}", List.of(new HolderId("h0"), new HolderId("h1"), new HolderId("h2"), new HolderId("h3"), new HolderId("h4")), 1);
       String hash = m.nars().getFirst().parsedNarInfo().storePath().hashPart();
       try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
         List<java.util.concurrent.Future<Boolean>> reads = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.holder.HolderId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -27,13 +29,13 @@ class CustodyContractTest {
     return CatalogContractTest.backends();
   }
 
-  private static String pack(Catalog c, long seed) throws Exception {
+  private static PackId pack(Catalog c, long seed) throws Exception {
     for (int h = 0; h < 8; h++) {
       CatalogContractTest.register(c, "h" + h, "http://h" + h, 1);
     }
     Manifest m = CatalogContractTest.manifest(2, seed);
-    String packId = ManifestCodec.packId(m);
-    c.recordPack(packId, m, "{}", List.of("h0", "h1", "h2", "h3", "h4"), 1);
+    PackId packId = ManifestCodec.packId(m);
+    c.recordPack(packId, m, "{}", List.of(new HolderId("h0"), new HolderId("h1"), new HolderId("h2"), new HolderId("h3"), new HolderId("h4")), 1);
     return packId;
   }
 
@@ -41,14 +43,14 @@ class CustodyContractTest {
   @MethodSource("backends")
   void claims_oneOwnerAtATime_expiredClaimsCanBeTakenOver(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
-      String packId = pack(c, 11);
+      PackId packId = pack(c, 11);
       Custody custody = c.custody();
       assertTrue(custody.claim(packId, "w1", 1000, 2000));
       assertFalse(custody.claim(packId, "w2", 1500, 2500), "claimed by w1 until 2000");
       assertTrue(custody.claim(packId, "w1", 1500, 3000), "the owner may extend");
       assertTrue(custody.claim(packId, "w2", 3001, 4000), "w1's claim expired: w2 takes over");
       CatalogException lost = assertThrows(CatalogException.class,
-          () -> custody.commitRepair(packId, "w1", List.of(new Custody.Rebuilt(0, "ab", "h5"))));
+          () -> custody.commitRepair(packId, "w1", List.of(new Custody.Rebuilt(0, "ab", new HolderId("h5")))));
       assertTrue(lost.getMessage().contains("lost its claim"), lost.getMessage());
       assertEquals(5, c.placements(packId).size(), "nothing committed by a worker without the claim");
       custody.release(packId, "w2");
@@ -63,7 +65,7 @@ class CustodyContractTest {
     List<String> packIds = new ArrayList<>();
     try (Catalog c = Catalog.open(url)) {
       for (long seed = 0; seed < 12; seed++) {
-        packIds.add(pack(c, 100 + seed));
+        packIds.add(pack(c, 100 + seed).hex());
       }
     }
     // Four workers, each with its own catalog connection, race for the same packs.
@@ -77,7 +79,7 @@ class CustodyContractTest {
         String owner = "w" + w;
         runs.add(pool.submit(() -> {
           for (String p : packIds) {
-            if (c.custody().claim(p, owner, 10, 10_000)) {
+            if (c.custody().claim(new PackId(p), owner, 10, 10_000)) {
               String before = winners.putIfAbsent(p, owner);
               if (before != null) {
                 throw new AssertionError(p + " claimed by " + before + " and " + owner);
@@ -103,28 +105,28 @@ class CustodyContractTest {
   void commitRepair_supersedesOldCopies_andGarbageIsCollectedOnlyFromReachableHolders(String backend)
       throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
-      String packId = pack(c, 12);
+      PackId packId = pack(c, 12);
       Custody custody = c.custody();
       String f0 = c.placements(packId).get(0).fragmentId();
       assertEquals(List.of(), custody.packsToCheck(List.of()));
-      assertEquals(List.of(packId), custody.packsToCheck(List.of("h0")));
+      assertEquals(List.of(packId), custody.packsToCheck(List.of(new HolderId("h0"))));
       assertTrue(custody.claim(packId, "w", 1, 100));
-      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h5")));
+      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h5"))));
       List<FragmentPlacement> rows = c.placements(packId);
       assertEquals(6, rows.size());
-      assertEquals(FragmentState.SUPERSEDED, rows.stream().filter(p -> p.holderId().equals("h0")).findFirst()
+      assertEquals(FragmentState.SUPERSEDED, rows.stream().filter(p -> p.holderId().equals(new HolderId("h0"))).findFirst()
           .orElseThrow().state());
-      assertEquals(FragmentState.STORED, rows.stream().filter(p -> p.holderId().equals("h5")).findFirst()
+      assertEquals(FragmentState.STORED, rows.stream().filter(p -> p.holderId().equals(new HolderId("h5"))).findFirst()
           .orElseThrow().state());
       assertEquals(List.of(packId), custody.packsToCheck(List.of()), "a non-stored row keeps the pack in view");
-      assertEquals(List.of(), custody.garbage(List.of("h1", "h2"), 0, 10), "h0 is not reachable");
-      List<Custody.Garbage> g = custody.garbage(List.of("h0", "h1"), 0, 10);
+      assertEquals(List.of(), custody.garbage(List.of(new HolderId("h1"), new HolderId("h2")), 0, 10), "h0 is not reachable");
+      List<Custody.Garbage> g = custody.garbage(List.of(new HolderId("h0"), new HolderId("h1")), 0, 10);
       assertEquals(1, g.size());
-      assertEquals("h0", g.getFirst().holderId());
+      assertEquals(new HolderId("h0"), g.getFirst().holderId());
       assertFalse(g.getFirst().order());
       custody.forget(g.getFirst());
       assertEquals(5, c.placements(packId).size());
-      assertEquals(List.of(), custody.garbage(List.of("h0"), 0, 10));
+      assertEquals(List.of(), custody.garbage(List.of(new HolderId("h0")), 0, 10));
     }
   }
 
@@ -132,18 +134,18 @@ class CustodyContractTest {
   @MethodSource("backends")
   void orders_thatNeverCommit_becomeGarbageAfterExpiry_committedOnesDoNot(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
-      String packId = pack(c, 13);
+      PackId packId = pack(c, 13);
       Custody custody = c.custody();
       String committed = c.placements(packId).get(1).fragmentId();
       String orphan = "ee".repeat(32);
-      custody.recordOrders(packId, List.of(committed, orphan), List.of("h1", "h6"), 500);
-      assertEquals(List.of(), custody.garbage(List.of("h1", "h6"), 400, 10), "not expired yet");
-      List<Custody.Garbage> g = custody.garbage(List.of("h1", "h6"), 600, 10);
-      assertEquals(List.of("h6"), g.stream().map(Custody.Garbage::holderId).toList());
+      custody.recordOrders(packId, List.of(committed, orphan), List.of(new HolderId("h1"), new HolderId("h6")), 500);
+      assertEquals(List.of(), custody.garbage(List.of(new HolderId("h1"), new HolderId("h6")), 400, 10), "not expired yet");
+      List<Custody.Garbage> g = custody.garbage(List.of(new HolderId("h1"), new HolderId("h6")), 600, 10);
+      assertEquals(List.of(new HolderId("h6")), g.stream().map(Custody.Garbage::holderId).toList());
       assertTrue(g.getFirst().order());
       assertEquals(orphan, g.getFirst().fragmentId());
       custody.forget(g.getFirst());
-      assertEquals(List.of(), custody.garbage(List.of("h1", "h6"), 600, 10));
+      assertEquals(List.of(), custody.garbage(List.of(new HolderId("h1"), new HolderId("h6")), 600, 10));
     }
   }
 
@@ -151,24 +153,24 @@ class CustodyContractTest {
   @MethodSource("backends")
   void revive_aSupersededCopyCountsAgain_andTheOtherCopyOfItsIndexIsKeptAsSurplus(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
-      String packId = pack(c, 20);
+      PackId packId = pack(c, 20);
       Custody custody = c.custody();
       String f0 = c.placements(packId).get(0).fragmentId();
       assertTrue(custody.claim(packId, "w", 20, 100));
-      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h7")));
+      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h7"))));
       assertEquals(FragmentState.SUPERSEDED, state(c, packId, 0, "h0"));
-      assertTrue(custody.revive(packId, 0, "h0"), "the returning holder's copy passed its audit");
+      assertTrue(custody.revive(packId, 0, new HolderId("h0")), "the returning holder's copy passed its audit");
       assertEquals(FragmentState.STORED, state(c, packId, 0, "h0"));
       assertEquals(FragmentState.SUPERSEDED, state(c, packId, 0, "h7"), "one stored copy per index");
-      assertTrue(custody.auditableFragmentNear("h0", "").isPresent());
-      c.recordScrubReport("h7", f0, 30);
-      assertTrue(!custody.revive(packId, 0, "h7"), "a corrupt copy is never revived");
-      assertTrue(!custody.revive(packId, 0, "nobody"));
+      assertTrue(custody.auditableFragmentNear(new HolderId("h0"), "").isPresent());
+      c.recordScrubReport(new HolderId("h7"), f0, 30);
+      assertTrue(!custody.revive(packId, 0, new HolderId("h7")), "a corrupt copy is never revived");
+      assertTrue(!custody.revive(packId, 0, new HolderId("nobody")));
     }
   }
 
-  private static FragmentState state(Catalog c, String packId, int index, String holder) throws Exception {
-    return c.placements(packId).stream().filter(p -> p.fragmentIndex() == index && p.holderId().equals(holder))
+  private static FragmentState state(Catalog c, PackId packId, int index, String holder) throws Exception {
+    return c.placements(packId).stream().filter(p -> p.fragmentIndex() == index && p.holderId().value().equals(holder))
         .findFirst().orElseThrow().state();
   }
 
@@ -176,20 +178,20 @@ class CustodyContractTest {
   @MethodSource("backends")
   void garbage_fromAnyPackId_wrapsAround_soKeptCopiesNeverHideTheRest(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
-      List<String> packs = new ArrayList<>(List.of(pack(c, 31), pack(c, 32), pack(c, 33)));
-      for (String packId : packs) {
-        String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals("h0")).findFirst()
+      List<PackId> packs = new ArrayList<>(List.of(pack(c, 31), pack(c, 32), pack(c, 33)));
+      for (PackId packId : packs) {
+        String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals(new HolderId("h0"))).findFirst()
             .orElseThrow().fragmentId();
         assertTrue(c.custody().claim(packId, "w", 1, 100));
-        c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h5")));
+        c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h5"))));
       }
       java.util.Collections.sort(packs);
       Custody custody = c.custody();
-      assertEquals(packs.get(0), custody.garbage(List.of("h0"), 0, 1).getFirst().packId());
-      assertEquals(packs.get(1), custody.garbage(List.of("h0"), 0, 1, packs.get(1)).getFirst().packId());
-      assertEquals(List.of(packs.get(2), packs.get(0)), custody.garbage(List.of("h0"), 0, 2,
+      assertEquals(packs.get(0), custody.garbage(List.of(new HolderId("h0")), 0, 1).getFirst().packId());
+      assertEquals(packs.get(1), custody.garbage(List.of(new HolderId("h0")), 0, 1, packs.get(1).hex()).getFirst().packId());
+      assertEquals(List.of(packs.get(2), packs.get(0)), custody.garbage(List.of(new HolderId("h0")), 0, 2,
           packs.get(1) + "0").stream().map(Custody.Garbage::packId).toList(), "from past the second, wrapping");
-      assertEquals(3, custody.garbage(List.of("h0"), 0, 10, packs.get(2)).size(), "each row once");
+      assertEquals(3, custody.garbage(List.of(new HolderId("h0")), 0, 10, packs.get(2).hex()).size(), "each row once");
     }
   }
 
@@ -201,24 +203,24 @@ class CustodyContractTest {
       for (int h = 0; h < 8; h++) {
         CatalogContractTest.register(c, "h" + h, "http://h" + h, 1);
       }
-      String packId = ManifestCodec.packId(m);
+      PackId packId = ManifestCodec.packId(m);
       String signed = "{\"signed\":\"manifest of twenty-one bytes or so\"}";
-      c.recordPack(packId, m, signed, List.of("h0", "h1", "h2", "h3", "h4"),
-          java.util.Optional.of(new Catalog.DocumentCopies("d" + packId, List.of("h0", "h6"))), 1);
+      c.recordPack(packId, m, signed, List.of(new HolderId("h0"), new HolderId("h1"), new HolderId("h2"), new HolderId("h3"), new HolderId("h4")),
+          java.util.Optional.of(new Catalog.DocumentCopies("d" + packId, List.of(new HolderId("h0"), new HolderId("h6")))), 1);
       long fragment = Math.ceilDiv(m.packLength(), (long) m.dataFragmentCount());
       var counted = c.custody().countedBytesByHolder();
-      assertEquals(fragment + signed.length(), counted.get("h0"), "a fragment and the manifest's copy");
-      assertEquals(fragment, counted.get("h1"));
-      assertEquals(signed.length(), counted.get("h6"));
-      assertFalse(counted.containsKey("h7"), "nothing on h7");
+      assertEquals(fragment + signed.length(), counted.get(new HolderId("h0")), "a fragment and the manifest's copy");
+      assertEquals(fragment, counted.get(new HolderId("h1")));
+      assertEquals(signed.length(), counted.get(new HolderId("h6")));
+      assertFalse(counted.containsKey(new HolderId("h7")), "nothing on h7");
       // A superseded copy is not counted: the holder's bytes moved to the holder that took over.
-      String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals("h0")).findFirst()
+      String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals(new HolderId("h0"))).findFirst()
           .orElseThrow().fragmentId();
       assertTrue(c.custody().claim(packId, "w", 1, 100));
-      c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, "h5")));
+      c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h5"))));
       counted = c.custody().countedBytesByHolder();
-      assertEquals((long) signed.length(), counted.get("h0"));
-      assertEquals(fragment, counted.get("h5"));
+      assertEquals((long) signed.length(), counted.get(new HolderId("h0")));
+      assertEquals(fragment, counted.get(new HolderId("h5")));
     }
   }
 
@@ -226,19 +228,19 @@ class CustodyContractTest {
   @MethodSource("backends")
   void storedFragmentNear_wrapsAround_andSkipsCopiesNotStored(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
-      String packId = pack(c, 14);
+      PackId packId = pack(c, 14);
       String f2 = c.placements(packId).get(2).fragmentId();
       Custody custody = c.custody();
-      assertEquals(f2, custody.storedFragmentNear("h2", "ff".repeat(32)).orElseThrow().fragmentId(), "wraps");
-      assertEquals(f2, custody.storedFragmentNear("h2", "").orElseThrow().fragmentId());
-      c.recordScrubReport("h2", f2, 5);
-      assertTrue(custody.storedFragmentNear("h2", "").isEmpty(), "a corrupt copy is not audited again");
-      assertEquals(0, custody.storedFragments("h2"));
-      assertEquals(1, custody.storedFragments("h3"));
-      custody.markExiting("h3");
-      assertEquals(HolderStatus.EXITING, c.holder("h3").orElseThrow().state());
+      assertEquals(f2, custody.storedFragmentNear(new HolderId("h2"), "ff".repeat(32)).orElseThrow().fragmentId(), "wraps");
+      assertEquals(f2, custody.storedFragmentNear(new HolderId("h2"), "").orElseThrow().fragmentId());
+      c.recordScrubReport(new HolderId("h2"), f2, 5);
+      assertTrue(custody.storedFragmentNear(new HolderId("h2"), "").isEmpty(), "a corrupt copy is not audited again");
+      assertEquals(0, custody.storedFragments(new HolderId("h2")));
+      assertEquals(1, custody.storedFragments(new HolderId("h3")));
+      custody.markExiting(new HolderId("h3"));
+      assertEquals(HolderStatus.EXITING, c.holder(new HolderId("h3")).orElseThrow().state());
       assertEquals(Set.of("h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"),
-          c.holders().stream().map(HolderRecord::holderId).collect(Collectors.toSet()));
+          c.holders().stream().map(h -> h.holderId().value()).collect(Collectors.toSet()));
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -258,7 +259,7 @@ class JdbcRetryTest {
       try (var callers = java.util.concurrent.Executors.newFixedThreadPool(8)) {
         var calls = new java.util.ArrayList<java.util.concurrent.Future<Boolean>>();
         for (int i = 0; i < 64; i++) {
-          calls.add(callers.submit(() -> c.pendingPacks().pending("p", 0)));
+          calls.add(callers.submit(() -> c.pendingPacks().pending(new PackId("p"), 0)));
         }
         for (var call : calls) {
           assertFalse(call.get());
@@ -268,8 +269,8 @@ class JdbcRetryTest {
         s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
             + "AND pid <> pg_backend_pid() AND application_name <> 'psql'");
       }
-      c.pendingPacks().renew("p", "w", 10);
-      assertTrue(c.pendingPacks().pending("p", 10));
+      c.pendingPacks().renew(new PackId("p"), "w", 10);
+      assertTrue(c.pendingPacks().pending(new PackId("p"), 10));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.narvault.core.catalog;
 
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,12 +25,12 @@ class PendingPacksContractTest {
   void pending_untilItsTime_thenNot(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       PendingPacks pending = c.pendingPacks();
-      assertFalse(pending.pending("p1", 0), "never registered");
-      pending.renew("p1", "w1", 1_000);
-      assertTrue(pending.pending("p1", 999));
-      assertTrue(pending.pending("p1", 1_000));
-      assertFalse(pending.pending("p1", 1_001), "its worker stopped renewing");
-      assertFalse(pending.pending("p2", 0), "only the pack registered");
+      assertFalse(pending.pending(new PackId("p1"), 0), "never registered");
+      pending.renew(new PackId("p1"), "w1", 1_000);
+      assertTrue(pending.pending(new PackId("p1"), 999));
+      assertTrue(pending.pending(new PackId("p1"), 1_000));
+      assertFalse(pending.pending(new PackId("p1"), 1_001), "its worker stopped renewing");
+      assertFalse(pending.pending(new PackId("p2"), 0), "only the pack registered");
     }
   }
 
@@ -38,13 +39,13 @@ class PendingPacksContractTest {
   void renew_extends_neverShortens_andRegistersAgainAfterExpiry(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       PendingPacks pending = c.pendingPacks();
-      pending.renew("p1", "w1", 1_000);
-      pending.renew("p1", "w1", 5_000);
-      assertTrue(pending.pending("p1", 4_000));
-      pending.renew("p1", "w2", 2_000);
-      assertTrue(pending.pending("p1", 4_000), "a second worker placing the same pack does not shorten it");
-      pending.renew("p1", "w1", 9_000);
-      assertTrue(pending.pending("p1", 8_000));
+      pending.renew(new PackId("p1"), "w1", 1_000);
+      pending.renew(new PackId("p1"), "w1", 5_000);
+      assertTrue(pending.pending(new PackId("p1"), 4_000));
+      pending.renew(new PackId("p1"), "w2", 2_000);
+      assertTrue(pending.pending(new PackId("p1"), 4_000), "a second worker placing the same pack does not shorten it");
+      pending.renew(new PackId("p1"), "w1", 9_000);
+      assertTrue(pending.pending(new PackId("p1"), 8_000));
     }
   }
 
@@ -53,15 +54,15 @@ class PendingPacksContractTest {
   void extend_aliveMark_isExtended_butALapsedOrMissingOneIsNotRevived(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       PendingPacks pending = c.pendingPacks();
-      pending.renew("p1", "w1", 1_000);
-      assertTrue(pending.extend("p1", "w1", 2_000, 1_000), "alive at 1000");
-      assertTrue(pending.pending("p1", 2_000));
-      assertTrue(pending.extend("p1", "w1", 1_500, 1_200), "never shortened");
-      assertTrue(pending.pending("p1", 2_000));
-      assertFalse(pending.extend("p1", "w1", 9_000, 2_001), "lapsed at 2001");
-      assertFalse(pending.pending("p1", 2_001), "and not revived");
-      assertFalse(pending.extend("p2", "w1", 9_000, 0), "never registered");
-      assertFalse(pending.pending("p2", 0));
+      pending.renew(new PackId("p1"), "w1", 1_000);
+      assertTrue(pending.extend(new PackId("p1"), "w1", 2_000, 1_000), "alive at 1000");
+      assertTrue(pending.pending(new PackId("p1"), 2_000));
+      assertTrue(pending.extend(new PackId("p1"), "w1", 1_500, 1_200), "never shortened");
+      assertTrue(pending.pending(new PackId("p1"), 2_000));
+      assertFalse(pending.extend(new PackId("p1"), "w1", 9_000, 2_001), "lapsed at 2001");
+      assertFalse(pending.pending(new PackId("p1"), 2_001), "and not revived");
+      assertFalse(pending.extend(new PackId("p2"), "w1", 9_000, 0), "never registered");
+      assertFalse(pending.pending(new PackId("p2"), 0));
     }
   }
 
@@ -70,13 +71,13 @@ class PendingPacksContractTest {
   void finish_endsIt_andRepeatingIsHarmless(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       PendingPacks pending = c.pendingPacks();
-      pending.renew("p1", "w1", 1_000);
-      pending.renew("p2", "w1", 1_000);
-      pending.finish("p1");
-      pending.finish("p1");
-      pending.finish("never-registered");
-      assertFalse(pending.pending("p1", 0));
-      assertTrue(pending.pending("p2", 0), "other packs stay pending");
+      pending.renew(new PackId("p1"), "w1", 1_000);
+      pending.renew(new PackId("p2"), "w1", 1_000);
+      pending.finish(new PackId("p1"));
+      pending.finish(new PackId("p1"));
+      pending.finish(new PackId("never-registered"));
+      assertFalse(pending.pending(new PackId("p1"), 0));
+      assertTrue(pending.pending(new PackId("p2"), 0), "other packs stay pending");
     }
   }
 
@@ -84,8 +85,8 @@ class PendingPacksContractTest {
   @MethodSource("backends")
   void renew_withoutPackOrWorker_isRefused(String backend) throws Exception {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
-      assertThrows(IllegalArgumentException.class, () -> c.pendingPacks().renew("", "w1", 1));
-      assertThrows(IllegalArgumentException.class, () -> c.pendingPacks().renew("p1", "", 1));
+      assertThrows(IllegalArgumentException.class, () -> c.pendingPacks().renew(new PackId(""), "w1", 1));
+      assertThrows(IllegalArgumentException.class, () -> c.pendingPacks().renew(new PackId("p1"), "", 1));
     }
   }
 }

@@ -67,7 +67,7 @@ class FormatVectorTest {
       v.put("fragment-" + i + "-id", digests.get(i).id().hex());
     }
     v.put("manifest", new String(ManifestCodec.canonical(manifest), StandardCharsets.UTF_8));
-    v.put("pack-id", ManifestCodec.packId(manifest));
+    v.put("pack-id", ManifestCodec.packId(manifest).hex());
     v.put("manifest-signature", signed.signatures().getFirst());
     return v;
   }

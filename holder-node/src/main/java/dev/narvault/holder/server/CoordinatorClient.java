@@ -47,7 +47,7 @@ final class CoordinatorClient {
   CoordinatorClient(URI coordinator, NixSecretKey identity, InstantSource clock, Optional<InetAddress> localAddress) {
     this.coordinator = coordinator;
     this.identity = identity;
-    this.holderId = HolderIdentity.holderId(identity.publicKey());
+    this.holderId = HolderIdentity.holderId(identity.publicKey()).value();
     this.clock = clock;
     HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
     localAddress.filter(a -> !a.isAnyLocalAddress()).ifPresent(b::localAddress);

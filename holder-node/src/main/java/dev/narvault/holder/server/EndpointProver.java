@@ -36,7 +36,7 @@ final class EndpointProver {
 
   EndpointProver(NixSecretKey identity, InstantSource clock) {
     this.identity = identity;
-    this.holderId = HolderIdentity.holderId(identity.publicKey());
+    this.holderId = HolderIdentity.holderId(identity.publicKey()).value();
     this.clock = clock;
   }
 

@@ -67,7 +67,7 @@ public final class HolderServer implements AutoCloseable {
    */
   public static HolderServer start(HolderConfig config, FragmentStore store, InstantSource clock) throws IOException {
     NixSecretKey identity = loadOrCreateIdentity(config.dataDir());
-    String holderId = HolderIdentity.holderId(identity.publicKey());
+    String holderId = HolderIdentity.holderId(identity.publicKey()).value();
     HolderMetrics metrics = new HolderMetrics();
     SeenNonces nonces = SeenNonces.journaled(config.dataDir().resolve(NONCES_FILE), clock.instant());
     EventExecutorGroup blocking = new DefaultEventExecutorGroup(4);

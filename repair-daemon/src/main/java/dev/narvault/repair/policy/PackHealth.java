@@ -4,6 +4,8 @@ import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Comparator;
@@ -24,7 +26,7 @@ import java.util.function.Predicate;
  * @param healthy indexes with a counted copy
  * @param readable indexes with any readable copy on a live holder (healthy ones included)
  */
-public record PackHealth(String packId, int dataFragmentCount, int parityFragmentCount, BitSet healthy,
+public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmentCount, BitSet healthy,
     BitSet readable) {
 
   public PackHealth {
@@ -35,18 +37,18 @@ public record PackHealth(String packId, int dataFragmentCount, int parityFragmen
   /** What the health of a pack needs to know about its holders. */
   public interface Holders {
     /** Live, not disqualified, not leaving: its copies may count. */
-    boolean healthy(String holderId);
+    boolean healthy(HolderId holderId);
 
     /** Reachable now: its copies can be read. */
-    boolean live(String holderId);
+    boolean live(HolderId holderId);
 
-    FailureDomain domain(String holderId);
+    FailureDomain domain(HolderId holderId);
   }
 
   /**
    * @param limits the domain limits, defaults for this code filled in by {@link DomainLimits#forCode}
    */
-  public static PackHealth of(String packId, int dataFragmentCount, int parityFragmentCount,
+  public static PackHealth of(PackId packId, int dataFragmentCount, int parityFragmentCount,
       List<FragmentPlacement> placements, Holders holders, DomainLimits limits) {
     BitSet healthy = new BitSet();
     BitSet readable = new BitSet();
@@ -69,21 +71,21 @@ public record PackHealth(String packId, int dataFragmentCount, int parityFragmen
    * As above for holders that are each a domain of their own (the simulator), judged by two
    * predicates.
    */
-  public static PackHealth of(String packId, int dataFragmentCount, int parityFragmentCount,
-      List<FragmentPlacement> placements, Predicate<String> healthyHolder, Predicate<String> liveHolder) {
+  public static PackHealth of(PackId packId, int dataFragmentCount, int parityFragmentCount,
+      List<FragmentPlacement> placements, Predicate<HolderId> healthyHolder, Predicate<HolderId> liveHolder) {
     return of(packId, dataFragmentCount, parityFragmentCount, placements, new Holders() {
       @Override
-      public boolean healthy(String holderId) {
+      public boolean healthy(HolderId holderId) {
         return healthyHolder.test(holderId);
       }
 
       @Override
-      public boolean live(String holderId) {
+      public boolean live(HolderId holderId) {
         return liveHolder.test(holderId);
       }
 
       @Override
-      public FailureDomain domain(String holderId) {
+      public FailureDomain domain(HolderId holderId) {
         return FailureDomain.of(holderId, "", "");
       }
     }, DomainLimits.DEFAULT);

@@ -2,6 +2,7 @@ package dev.narvault.repair.policy;
 
 import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
+import dev.narvault.core.holder.HolderId;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -30,7 +31,7 @@ public final class PlacementPolicy {
       }
     }
 
-    public String holderId() {
+    public HolderId holderId() {
       return domain.holderId();
     }
   }

@@ -6,12 +6,14 @@ import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.SignatureVerificationException;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.SignedAlias;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -70,7 +72,7 @@ public final class CatalogRebuild {
 
   /** Rebuilds from these holders (as the coordinator lists them); each is registered in the target if missing. */
   public Result run(List<HolderRecord> holders) throws IOException {
-    Map<String, List<String>> whereIs = new HashMap<>();
+    Map<String, List<HolderId>> whereIs = new HashMap<>();
     Map<String, byte[]> documents = new LinkedHashMap<>();
     Set<String> notDocuments = new HashSet<>();
     long listed = 0;
@@ -113,8 +115,8 @@ public final class CatalogRebuild {
         switch (ManifestCodec.DocumentKind.of(bytes)) {
           case MANIFEST -> {
             Manifest m = ManifestCodec.verify(bytes, archiveKeys);
-            String packId = ManifestCodec.packId(m);
-            Map<Integer, List<String>> byIndex = oneIndexPerHolder(packId, m, whereIs);
+            PackId packId = ManifestCodec.packId(m);
+            Map<Integer, List<HolderId>> byIndex = oneIndexPerHolder(packId, m, whereIs);
             long found = byIndex.values().stream().filter(at -> !at.isEmpty()).count();
             incomplete += found < m.dataFragmentCount() ? 1 : 0;
             // A listing only says where to look: the copies count once they pass an audit.
@@ -134,7 +136,7 @@ public final class CatalogRebuild {
     for (Map.Entry<String, SignedAlias.Alias> a : aliases) {
       SignedAlias.Alias alias = a.getValue();
       Optional<ArchivedNar> existing = target.narByFileKey(alias.nar().key());
-      if (existing.isEmpty() || !existing.get().packId().equals(alias.packId())) {
+      if (existing.isEmpty() || !existing.get().packId().hex().equals(alias.packId())) {
         progress.println("  alias " + a.getKey() + " names an object of a pack not found");
         continue;
       }
@@ -156,30 +158,30 @@ public final class CatalogRebuild {
    * was given), else the lowest it lists; the others are reported and not recorded. A liar
    * listing every fragment id thus gains one unverified row, which its next audit settles.
    */
-  Map<Integer, List<String>> oneIndexPerHolder(String packId, Manifest m, Map<String, List<String>> whereIs) {
-    Map<Integer, List<String>> listers = new TreeMap<>();
-    Map<String, TreeSet<Integer>> listed = new TreeMap<>();
+  Map<Integer, List<HolderId>> oneIndexPerHolder(PackId packId, Manifest m, Map<String, List<HolderId>> whereIs) {
+    Map<Integer, List<HolderId>> listers = new TreeMap<>();
+    Map<HolderId, TreeSet<Integer>> listed = new TreeMap<>();
     for (Manifest.Fragment f : m.fragments()) {
-      List<String> at = whereIs.getOrDefault(f.id().hex(), List.of()).stream().distinct().toList();
+      List<HolderId> at = whereIs.getOrDefault(f.id().hex(), List.of()).stream().distinct().toList();
       listers.put(f.index(), at);
-      for (String h : at) {
+      for (HolderId h : at) {
         listed.computeIfAbsent(h, x -> new TreeSet<>()).add(f.index());
       }
     }
-    Map<String, Integer> kept = new HashMap<>();
-    for (Map.Entry<String, TreeSet<Integer>> e : listed.entrySet()) {
-      String holder = e.getKey();
+    Map<HolderId, Integer> kept = new HashMap<>();
+    for (Map.Entry<HolderId, TreeSet<Integer>> e : listed.entrySet()) {
+      HolderId holder = e.getKey();
       TreeSet<Integer> indexes = e.getValue();
       int keep = indexes.stream().filter(i -> listers.get(i).size() == 1).findFirst().orElse(indexes.first());
       kept.put(holder, keep);
       if (indexes.size() > 1) {
         List<Integer> ignored = indexes.stream().filter(i -> i != keep).toList();
-        progress.println("  pack " + packId.substring(0, Math.min(12, packId.length())) + ": holder " + holder
+        progress.println("  pack " + packId.shortForm() + ": holder " + holder
             + " lists " + indexes.size() + " of its fragments; recorded index " + keep + " only, ignored "
             + ignored);
       }
     }
-    Map<Integer, List<String>> byIndex = new HashMap<>();
+    Map<Integer, List<HolderId>> byIndex = new HashMap<>();
     listers.forEach((index, at) -> byIndex.put(index,
         at.stream().filter(h -> kept.get(h) == index.intValue()).toList()));
     return byIndex;

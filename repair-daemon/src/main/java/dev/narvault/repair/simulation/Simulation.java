@@ -6,6 +6,8 @@ import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.HolderStatus;
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.repair.policy.HolderRules;
 import dev.narvault.repair.policy.PackHealth;
 import dev.narvault.repair.policy.PlacementPolicy;
@@ -97,7 +99,7 @@ public final class Simulation {
 
   private static final class Holder {
     final int index;
-    final String id;
+    final HolderId id;
     final String network;
     final String widerNetwork;
     final boolean sybil;
@@ -130,7 +132,7 @@ public final class Simulation {
     Holder(int index, String network, String widerNetwork, boolean sybil, double joined, double uptime,
         long auditsAtJoin) {
       this.index = index;
-      this.id = "h" + index;
+      this.id = new HolderId("h" + index);
       this.network = network;
       this.widerNetwork = widerNetwork;
       this.sybil = sybil;
@@ -148,7 +150,7 @@ public final class Simulation {
 
   private static final class Pack {
     final int index;
-    final String id;
+    final PackId id;
     final Holder[] holderOf;
     final double[] lostAt;
     /** Superseded copies kept per index (custody), on holders not departed. */
@@ -160,7 +162,7 @@ public final class Simulation {
 
     Pack(int index, int n) {
       this.index = index;
-      this.id = "p" + index;
+      this.id = new PackId("p" + index);
       this.holderOf = new Holder[n];
       this.lostAt = new double[n];
       java.util.Arrays.fill(lostAt, Double.NaN);
@@ -794,7 +796,7 @@ public final class Simulation {
 
   private PackHealth health(Pack pack, Map<Holder, HolderRecord> records, long nowMillis) {
     List<FragmentPlacement> placements = new ArrayList<>(n);
-    Map<String, Holder> byId = new HashMap<>();
+    Map<HolderId, Holder> byId = new HashMap<>();
     for (int i = 0; i < n; i++) {
       Holder h = pack.holderOf[i];
       if (h != null) {
@@ -874,13 +876,13 @@ public final class Simulation {
   }
 
   /** The holder behind a policy id ("h" + index). */
-  private Holder holder(String id) {
-    return holders.get(Integer.parseInt(id.substring(1)));
+  private Holder holder(HolderId id) {
+    return holders.get(Integer.parseInt(id.value().substring(1)));
   }
 
   /** The pack behind a policy id ("p" + index). */
-  private Pack pack(String id) {
-    return packs[Integer.parseInt(id.substring(1))];
+  private Pack pack(PackId id) {
+    return packs[Integer.parseInt(id.hex().substring(1))];
   }
 
   // --- time ----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 package dev.narvault.repair.policy;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +28,7 @@ class PackHealthTest {
   private static List<FragmentPlacement> rows(String packId, FragmentPlacement... extra) {
     List<FragmentPlacement> list = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
-      list.add(new FragmentPlacement(packId, i, "f" + i, "h" + i, "", FragmentState.STORED));
+      list.add(new FragmentPlacement(new PackId(packId), i, "f" + i, new HolderId("h" + i), "", FragmentState.STORED));
     }
     list.addAll(List.of(extra));
     return list;
@@ -36,10 +38,10 @@ class PackHealthTest {
   void health_countsDistinctIndexesOnHealthyHolders_only() {
     Set<String> healthy = Set.of("h0", "h1", "h2", "h4", "h9");
     Set<String> live = Set.of("h0", "h1", "h2", "h3", "h4", "h9");
-    PackHealth p = PackHealth.of("p", 4, 2, rows("p",
-        new FragmentPlacement("p", 0, "f0", "h9", "", FragmentState.STORED), // a second copy of 0
-        new FragmentPlacement("p", 5, "f5", "h9", "", FragmentState.CORRUPT)), // not stored
-        healthy::contains, live::contains);
+    PackHealth p = PackHealth.of(new PackId("p"), 4, 2, rows("p",
+        new FragmentPlacement(new PackId("p"), 0, "f0", new HolderId("h9"), "", FragmentState.STORED), // a second copy of 0
+        new FragmentPlacement(new PackId("p"), 5, "f5", new HolderId("h9"), "", FragmentState.CORRUPT)), // not stored
+        h -> healthy.contains(h.value()), h -> live.contains(h.value()));
     assertEquals(4, p.healthyCount(), "indexes 0,1,2,4; a second copy adds nothing; corrupt rows never count");
     assertEquals(List.of(3, 5), p.missing());
     assertTrue(p.degraded());
@@ -52,24 +54,24 @@ class PackHealthTest {
   @Test
   void queue_fewestHealthyFirst_thresholdRespected() {
     Set<String> none = Set.of();
-    PackHealth full = PackHealth.of("a-full", 4, 2, rows("a-full"), h -> true, h -> true);
-    PackHealth oneDown = PackHealth.of("b-one", 4, 2, rows("b-one"), h -> !h.equals("h0"), h -> !h.equals("h0"));
-    PackHealth twoDown = PackHealth.of("c-two", 4, 2, rows("c-two"), h -> !Set.of("h0", "h1").contains(h),
-        h -> !Set.of("h0", "h1").contains(h));
-    PackHealth lost = PackHealth.of("d-lost", 4, 2, rows("d-lost"), none::contains, none::contains);
+    PackHealth full = PackHealth.of(new PackId("a-full"), 4, 2, rows("a-full"), h -> true, h -> true);
+    PackHealth oneDown = PackHealth.of(new PackId("b-one"), 4, 2, rows("b-one"), h -> !h.value().equals("h0"), h -> !h.value().equals("h0"));
+    PackHealth twoDown = PackHealth.of(new PackId("c-two"), 4, 2, rows("c-two"), h -> !Set.of("h0", "h1").contains(h.value()),
+        h -> !Set.of("h0", "h1").contains(h.value()));
+    PackHealth lost = PackHealth.of(new PackId("d-lost"), 4, 2, rows("d-lost"), h -> none.contains(h.value()), h -> none.contains(h.value()));
     List<PackHealth> q = PackHealth.queue(List.of(full, oneDown, twoDown, lost), -1);
     // Default r = ceil(2/2) = 1: queued below 5 healthy. One down has 5: not queued.
-    assertEquals(List.of("d-lost", "c-two"), q.stream().map(PackHealth::packId).toList());
+    assertEquals(List.of("d-lost", "c-two"), q.stream().map(p -> p.packId().hex()).toList());
     assertFalse(lost.recoverable());
     assertEquals(List.of("d-lost", "c-two", "b-one"),
-        PackHealth.queue(List.of(full, oneDown, twoDown, lost), 2).stream().map(PackHealth::packId).toList());
+        PackHealth.queue(List.of(full, oneDown, twoDown, lost), 2).stream().map(p -> p.packId().hex()).toList());
     assertEquals(2, PackHealth.defaultThreshold(4));
     assertEquals(2, PackHealth.defaultThreshold(3));
   }
 
   private static HolderRecord holder(AuditState auditState, AuditScore audit, HolderStatus state, long lastSeen,
       long reached, SuspensionScore suspension, long registered, long auditsPassed, String address) {
-    return new HolderRecord("h", "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", lastSeen, auditState, address,
+    return new HolderRecord(new HolderId("h"), "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", lastSeen, auditState, address,
         registered, audit, state, reached, suspension, auditsPassed);
   }
 
@@ -155,26 +157,26 @@ class PackHealthTest {
     // RS(4,4): at most 2 per /16. Holders h0..h5 in one /16 (a stranger), h6, h7 elsewhere.
     List<FragmentPlacement> rows = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
-      rows.add(new FragmentPlacement("p", i, "f" + i, "h" + i, "", FragmentState.STORED));
+      rows.add(new FragmentPlacement(new PackId("p"), i, "f" + i, new HolderId("h" + i), "", FragmentState.STORED));
     }
     PackHealth.Holders holders = new PackHealth.Holders() {
       @Override
-      public boolean healthy(String id) {
+      public boolean healthy(HolderId id) {
         return true;
       }
 
       @Override
-      public boolean live(String id) {
+      public boolean live(HolderId id) {
         return true;
       }
 
       @Override
-      public FailureDomain domain(String id) {
-        int i = Integer.parseInt(id.substring(1));
+      public FailureDomain domain(HolderId id) {
+        int i = Integer.parseInt(id.value().substring(1));
         return FailureDomain.of(id, i < 6 ? "127.0." + (i + 1) + ".1" : "127." + i + ".0.1", "");
       }
     };
-    PackHealth p = PackHealth.of("p", 4, 4, rows, holders, DomainLimits.DEFAULT);
+    PackHealth p = PackHealth.of(new PackId("p"), 4, 4, rows, holders, DomainLimits.DEFAULT);
     assertEquals(4, p.healthyCount(), "2 from the crowded /16 and the 2 elsewhere");
     assertEquals(8, p.readable().cardinality(), "all of them still readable");
     assertTrue(p.movable(), "the crowded ones are moved by copy");
@@ -184,10 +186,10 @@ class PackHealthTest {
   @Test
   void health_supersededAndUnverifiedCopiesAreReadableButDoNotCount() {
     List<FragmentPlacement> rows = rows("p",
-        new FragmentPlacement("p", 0, "f0", "h8", "", FragmentState.SUPERSEDED));
-    rows.set(1, new FragmentPlacement("p", 1, "f1", "h1", "", FragmentState.UNVERIFIED));
+        new FragmentPlacement(new PackId("p"), 0, "f0", new HolderId("h8"), "", FragmentState.SUPERSEDED));
+    rows.set(1, new FragmentPlacement(new PackId("p"), 1, "f1", new HolderId("h1"), "", FragmentState.UNVERIFIED));
     Set<String> up = Set.of("h1", "h2", "h3", "h4", "h5", "h8");
-    PackHealth p = PackHealth.of("p", 4, 2, rows, up::contains, up::contains);
+    PackHealth p = PackHealth.of(new PackId("p"), 4, 2, rows, h -> up.contains(h.value()), h -> up.contains(h.value()));
     assertEquals(List.of(0, 1), p.missing());
     assertTrue(p.readable().get(0) && p.readable().get(1));
     assertTrue(p.movable());

@@ -1,5 +1,6 @@
 package dev.narvault.repair.policy;
 
+import dev.narvault.core.holder.HolderId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,7 +20,7 @@ class PlacementPolicyTest {
   private static final long GIB = 1L << 30;
 
   private static PlacementPolicy.Candidate holder(String id, String operator, String address, long free, double score) {
-    return new PlacementPolicy.Candidate(FailureDomain.of(id, address, operator), free, free, score, true);
+    return new PlacementPolicy.Candidate(FailureDomain.of(new HolderId(id), address, operator), free, free, score, true);
   }
 
   private static PlacementPolicy.Constraints limits(int m) {
@@ -55,7 +56,7 @@ class PlacementPolicyTest {
     for (int i = 0; i < 14; i++) {
       long claimed = 1000L << 40;
       // Proven capacity: a newcomer's, however much it claims.
-      all.add(new PlacementPolicy.Candidate(FailureDomain.of("sybil" + i, "127.0." + (i + 1) + ".1", ""), claimed,
+      all.add(new PlacementPolicy.Candidate(FailureDomain.of(new HolderId("sybil" + i), "127.0." + (i + 1) + ".1", ""), claimed,
           PlacementPolicy.provenBytes(claimed, 0), 1.0, true));
     }
     for (int i = 0; i < 10; i++) {
@@ -65,7 +66,7 @@ class PlacementPolicyTest {
       List<PlacementPolicy.Candidate> chosen = PlacementPolicy.choose(all, List.of(), 8, 1 << 20, limits(4),
           new Random(seed));
       assertEquals(8, chosen.size());
-      long sybil = chosen.stream().filter(c -> c.holderId().startsWith("sybil")).count();
+      long sybil = chosen.stream().filter(c -> c.holderId().value().startsWith("sybil")).count();
       assertTrue(sybil <= 2, "seed " + seed + ": the stranger took " + sybil + " of 8");
     }
   }
@@ -85,13 +86,13 @@ class PlacementPolicyTest {
     // m = 2: one per wider network and per operator.
     for (long seed = 0; seed < 50; seed++) {
       Set<String> ids = new HashSet<>();
-      PlacementPolicy.choose(all, placed, 5, 1, limits(2), new Random(seed)).forEach(c -> ids.add(c.holderId()));
+      PlacementPolicy.choose(all, placed, 5, 1, limits(2), new Random(seed)).forEach(c -> ids.add(c.holderId().value()));
       assertEquals(Set.of("g"), ids);
     }
     // m = 4: two per wider network and per operator; still one per /24 and /48.
     for (long seed = 0; seed < 50; seed++) {
       Set<String> ids = new HashSet<>();
-      PlacementPolicy.choose(all, placed, 5, 1, limits(4), new Random(seed)).forEach(c -> ids.add(c.holderId()));
+      PlacementPolicy.choose(all, placed, 5, 1, limits(4), new Random(seed)).forEach(c -> ids.add(c.holderId().value()));
       assertTrue(ids.contains("g") && ids.contains("f") && !ids.contains("b") && !ids.contains("e"), ids.toString());
       assertTrue(ids.contains("c") != ids.contains("h") || ids.containsAll(Set.of("c", "h")), ids.toString());
     }
@@ -101,7 +102,7 @@ class PlacementPolicyTest {
   void choose_unvettedHoldersTogetherGetAtMostTheirShare() {
     List<PlacementPolicy.Candidate> all = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      all.add(new PlacementPolicy.Candidate(FailureDomain.of("new" + i, "10." + i + ".0.1", ""), GIB, GIB, 1, false));
+      all.add(new PlacementPolicy.Candidate(FailureDomain.of(new HolderId("new" + i), "10." + i + ".0.1", ""), GIB, GIB, 1, false));
     }
     for (int i = 0; i < 6; i++) {
       all.add(holder("old" + i, "", "10." + (100 + i) + ".0.1", GIB, 1));
@@ -128,7 +129,7 @@ class PlacementPolicyTest {
     Random random = new Random(7);
     for (int i = 0; i < 4000; i++) {
       List<PlacementPolicy.Candidate> c = PlacementPolicy.choose(all, List.of(), 1, 1 << 20, limits(4), random);
-      first.merge(c.getFirst().holderId(), 1, Integer::sum);
+      first.merge(c.getFirst().holderId().value(), 1, Integer::sum);
     }
     assertEquals(null, first.get("full"), "a holder without room for the fragment is never chosen");
     // Weights 900 : 100 : 90 (proven MiB × score).
@@ -159,21 +160,21 @@ class PlacementPolicyTest {
 
   @Test
   void failureDomains_areNestedAndAnUnprovenHolderSharesWithNobody() {
-    FailureDomain a = FailureDomain.of("a", "192.0.2.200", "");
+    FailureDomain a = FailureDomain.of(new HolderId("a"), "192.0.2.200", "");
     assertEquals("192.0.2.0/24", a.network());
     assertEquals("192.0.0.0/16", a.widerNetwork());
     assertEquals("holder:a", a.operator(), "no operator declared: an operator of its own");
-    assertEquals(FailureDomain.of("x", "127.0.3.1", "").network(), FailureDomain.of("y", "127.0.3.254", "").network());
-    assertEquals(FailureDomain.of("x", "127.0.3.1", "").widerNetwork(),
-        FailureDomain.of("y", "127.0.4.1", "").widerNetwork(), "127.0.n.1 share a /16");
-    assertTrue(!FailureDomain.of("x", "127.3.0.1", "").widerNetwork()
-        .equals(FailureDomain.of("y", "127.4.0.1", "").widerNetwork()), "127.n.0.1 do not");
-    FailureDomain v6 = FailureDomain.of("d", "2001:db8:1:ffff::1", "op");
+    assertEquals(FailureDomain.of(new HolderId("x"), "127.0.3.1", "").network(), FailureDomain.of(new HolderId("y"), "127.0.3.254", "").network());
+    assertEquals(FailureDomain.of(new HolderId("x"), "127.0.3.1", "").widerNetwork(),
+        FailureDomain.of(new HolderId("y"), "127.0.4.1", "").widerNetwork(), "127.0.n.1 share a /16");
+    assertTrue(!FailureDomain.of(new HolderId("x"), "127.3.0.1", "").widerNetwork()
+        .equals(FailureDomain.of(new HolderId("y"), "127.4.0.1", "").widerNetwork()), "127.n.0.1 do not");
+    FailureDomain v6 = FailureDomain.of(new HolderId("d"), "2001:db8:1:ffff::1", "op");
     assertEquals("2001:0db8:0001::/48", v6.network());
     assertEquals("2001:0db8::/32", v6.widerNetwork());
     assertEquals("operator:op", v6.operator());
-    assertEquals(FailureDomain.of("d", "[2001:db8:1::1]", "").network(), v6.network());
-    assertTrue(!FailureDomain.of("u", "", "").network().equals(FailureDomain.of("w", "", "").network()));
+    assertEquals(FailureDomain.of(new HolderId("d"), "[2001:db8:1::1]", "").network(), v6.network());
+    assertTrue(!FailureDomain.of(new HolderId("u"), "", "").network().equals(FailureDomain.of(new HolderId("w"), "", "").network()));
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.narvault.repair.rebuild;
 
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -147,7 +149,7 @@ class CatalogRebuildTest {
     }
     List<FragmentDigest> digests = new PackEncoder(new BackblazeCodec(3, 2)).encode(PackSource.of(bytes), layout, sinks);
     manifest = Manifest.of(layout, digests, nars);
-    packId = ManifestCodec.packId(manifest);
+    packId = ManifestCodec.packId(manifest).hex();
     byte[] document = ManifestCodec.toBytes(ManifestCodec.sign(manifest, archiveKey));
     holders.holds("h0", DocumentPlacer.idOf(document).hex(), document);
   }
@@ -166,19 +168,19 @@ class CatalogRebuildTest {
       List<HolderRecord> records = new ArrayList<>();
       int n = 0;
       for (String h : holderIds) {
-        records.add(HolderRecord.registering(h, holders.endpoint(h), "k:" + h, 1L << 30, 0, 0, "v", "", "", 1,
+        records.add(HolderRecord.registering(new HolderId(h), holders.endpoint(h), "k:" + h, 1L << 30, 0, 0, "v", "", "", 1,
             "198.51." + n++ + ".1"));
       }
       new CatalogRebuild(target, new HolderClient(Duration.ofSeconds(5)), TrustedKeys.of(archiveKey.publicKey()),
           new PrintStream(progress, true, StandardCharsets.UTF_8), InstantSource.fixed(Instant.ofEpochMilli(1000)))
           .run(records);
-      return target.placements(packId);
+      return target.placements(new PackId(packId));
     }
   }
 
   private static Map<String, List<Integer>> indexesByHolder(List<FragmentPlacement> rows) {
     Map<String, List<Integer>> by = new TreeMap<>();
-    rows.forEach(p -> by.computeIfAbsent(p.holderId(), h -> new ArrayList<>()).add(p.fragmentIndex()));
+    rows.forEach(p -> by.computeIfAbsent(p.holderId().value(), h -> new ArrayList<>()).add(p.fragmentIndex()));
     return by;
   }
 
