@@ -25,6 +25,7 @@ public final class CoordinatorMetrics {
   final LongAdder auditsTrouble = new LongAdder();
   final LongAdder proofsFailed = new LongAdder();
   final LongAdder copiesRevived = new LongAdder();
+  final LongAdder copiesRestored = new LongAdder();
   final LongAdder garbageKept = new LongAdder();
   final LongAdder placementsGranted = new LongAdder();
   final LongAdder placementsRefused = new LongAdder();
@@ -83,6 +84,8 @@ public final class CoordinatorMetrics {
         proofsFailed.sum());
     counter(b, "narvault_copies_revived_total", "Superseded or unverified copies that count again after an audit.",
         copiesRevived.sum());
+    counter(b, "narvault_copies_restored_total", "Deleted copies brought back from a holder's trash for a pack short of k.",
+        copiesRestored.sum());
     counter(b, "narvault_garbage_kept_total", "Surplus copies not deleted because their pack was not whole without them.",
         garbageKept.sum());
     counter(b, "narvault_placements_granted_total", "Placement requests granted.", placementsGranted.sum());

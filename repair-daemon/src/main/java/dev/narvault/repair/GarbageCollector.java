@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.Custody;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.TrashedCopies;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderRefusedException;
@@ -164,10 +165,15 @@ public final class GarbageCollector {
         continue;
       }
       try {
-        boolean had = holders.delete(URI.create(EndpointProver.pinned(g.endpoint(), provenAt.get(g.holderId()))), new FragmentId(g.fragmentId()),
-            placements.deleteOrder(g.fragmentId(), g.holderId()));
+        boolean had = holders.delete(URI.create(EndpointProver.pinned(g.endpoint(), provenAt.get(g.holderId()))),
+            new FragmentId(g.fragmentId()), placements.deleteOrder(g.fragmentId(), g.holderId()));
         if (reached.add(g.holderId())) {
           catalog.registry().recordContact(g.holderId(), true, clock.millis());
+        }
+        if (had && g.kind() == Custody.Garbage.Kind.FRAGMENT) {
+          // In the holder's trash now: a copy of last resort, remembered before it is forgotten.
+          catalog.trashed().record(new TrashedCopies.Trashed(g.packId(), g.fragmentIndex(), g.fragmentId(),
+              g.holderId(), clock.millis()));
         }
         catalog.custody().forget(g);
         deleted++;

@@ -154,6 +154,12 @@ public final class PlacementService implements PlacementAuthority {
         clock.instant().plus(ORDER_LIFETIME)).signWith(coordinatorKey);
   }
 
+  /** Signs a restore order: a fragment back from a holder's trash. */
+  Order.Signed restoreOrder(String fragmentId, HolderId holderId) {
+    return new Order(Order.Action.RESTORE, new FragmentId(fragmentId), 0, 0, holderId.value(),
+        clock.instant().plus(ORDER_LIFETIME)).signWith(coordinatorKey);
+  }
+
   /** A holder's failure domains, from the address its endpoint was proven at. */
   public static FailureDomain domain(HolderRecord h) {
     return FailureDomain.of(h.holderId(), h.seenAddress(), h.operator());

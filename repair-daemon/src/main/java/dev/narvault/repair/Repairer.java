@@ -7,6 +7,7 @@ import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
+import dev.narvault.core.catalog.TrashedCopies;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.core.coordinator.FragmentFiles;
@@ -18,6 +19,7 @@ import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderRefusedException;
 import dev.narvault.core.pack.FragmentCorruptException;
+import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.FragmentRebuilder;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.PackId;
@@ -69,6 +71,11 @@ public final class Repairer {
   private static final int STRIPE_BYTES = 1 << 20;
   /** Packs checked per round by the sweep for domain changes, whatever their holders' state. */
   static final int SWEEP_PER_ROUND = 500;
+  /**
+   * How long holders keep what they delete ({@code holder --trash-for}, 7 days by default): trashed
+   * copies older than this are forgotten. A holder with a shorter trash answers 404, which is harmless.
+   */
+  static final Duration HOLDER_TRASH = Duration.ofDays(7);
 
   /** What one round did. */
   public record Round(int checked, int queued, int repaired, int failed, long fragmentsRebuilt, long bytesWritten) {}
@@ -240,6 +247,7 @@ public final class Repairer {
 
   /** One round: repairs every queued pack it can claim. */
   public Round repairOnce() throws CatalogException {
+    catalog.trashed().forgetOlderThan(clock.millis() - HOLDER_TRASH.toMillis());
     List<PackHealth> queue = queue();
     int repaired = 0;
     int failed = 0;
@@ -248,6 +256,9 @@ public final class Repairer {
     for (PackHealth pack : queue) {
       if (Thread.currentThread().isInterrupted()) {
         break;
+      }
+      if (!pack.recoverable() && restoreFromTrash(pack) > 0) {
+        continue; // audited, revived and used from the next round on
       }
       if (!pack.recoverable() && !withPartlyRottenCopies(pack)) {
         LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
@@ -281,6 +292,46 @@ public final class Repairer {
       queue();
     }
     return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
+  }
+
+  /**
+   * The last resort for a pack with fewer than k readable fragments: copies garbage collection
+   * deleted within {@link #HOLDER_TRASH} are asked back from their holders' trash (signed
+   * {@code restore} orders; each holder verifies the bytes against the id first), for the indexes
+   * with no readable copy, from holders live now. A restored copy is recorded unverified: it counts
+   * once it passes an audit, and is a repair source at once. Returns how many came back.
+   */
+  int restoreFromTrash(PackHealth pack) throws CatalogException {
+    long now = clock.millis();
+    int restored = 0;
+    View view = new View();
+    for (TrashedCopies.Trashed t : catalog.trashed().of(pack.packId(), now - HOLDER_TRASH.toMillis())) {
+      HolderRecord h = view.byId.get(t.holderId());
+      if (pack.readable().get(t.fragmentIndex()) || h == null || !rules.live(h, now) || h.disqualified()) {
+        continue;
+      }
+      try {
+        boolean back = holders.restore(URI.create(EndpointProver.pinned(h.endpoint(), h.seenAddress())),
+            new FragmentId(t.fragmentId()), placements.restoreOrder(t.fragmentId(), t.holderId()));
+        catalog.trashed().settle(t, back);
+        if (back) {
+          restored++;
+          metrics.copiesRestored.increment();
+          LOG.warn("pack {}: fragment {} restored from the trash of holder {}: the pack had {} of {} readable",
+              pack.packId().shortForm(), t.fragmentIndex(), t.holderId(), pack.readable().cardinality(),
+              pack.dataFragmentCount());
+        }
+      } catch (IOException e) {
+        // Unreachable now, or it refused (the copy no longer verified: it is gone): asked again
+        // next round while the trash may still hold it; a 409 means it is gone for good.
+        if (e instanceof HolderRefusedException refused && refused.status() == 409) {
+          catalog.trashed().settle(t, false);
+        }
+        LOG.info("pack {}: could not restore fragment {} from holder {}: {}", pack.packId().shortForm(),
+            t.fragmentIndex(), t.holderId(), e.getMessage());
+      }
+    }
+    return restored;
   }
 
   /** Keeps every signed document at its number of copies; see {@link DocumentRepairer}. */

@@ -28,6 +28,7 @@ public final class Catalog implements AutoCloseable {
   private final Journal journal;
   private final HolderRegistry registry;
   private final PendingPacks pendingPacks;
+  private final TrashedCopies trashed;
   private final PackRecords packs;
   private final NarIndex nars;
 
@@ -37,6 +38,7 @@ public final class Catalog implements AutoCloseable {
     this.journal = new Journal(db);
     this.registry = new HolderRegistry(db);
     this.pendingPacks = new PendingPacks(db);
+    this.trashed = new TrashedCopies(db);
     this.packs = new PackRecords(db, registry);
     this.nars = new NarIndex(db);
   }
@@ -54,6 +56,11 @@ public final class Catalog implements AutoCloseable {
   /** Packs being placed by a migrate worker and not committed yet, which garbage collection spares. */
   public PendingPacks pendingPacks() {
     return pendingPacks;
+  }
+
+  /** Copies of last resort: what garbage collection deleted and holders still keep in their trash. */
+  public TrashedCopies trashed() {
+    return trashed;
   }
 
   /** The holder registry: identities, heartbeats, proofs of reach, reputation. */

@@ -186,6 +186,20 @@ final class Schema {
         worker TEXT NOT NULL,
         until_millis BIGINT NOT NULL
       );
+      """,
+      // 10: copies of last resort. A fragment copy garbage collection deleted sits in its holder's
+      // trash for a while: remembered here until then, so that repair can ask for it back (a
+      // signed restore order) if its pack falls short of k readable fragments meanwhile.
+      """
+      CREATE TABLE trashed_copies (
+        pack_id TEXT NOT NULL,
+        fragment_index INTEGER NOT NULL,
+        fragment_id TEXT NOT NULL,
+        holder_id TEXT NOT NULL,
+        deleted_millis BIGINT NOT NULL,
+        PRIMARY KEY (pack_id, fragment_index, holder_id)
+      );
+      CREATE INDEX trashed_copies_by_time ON trashed_copies(deleted_millis);
       """);
 
   private Schema() {}
