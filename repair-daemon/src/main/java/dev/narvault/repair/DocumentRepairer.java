@@ -2,7 +2,7 @@ package dev.narvault.repair;
 
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
-import dev.narvault.core.catalog.Custody;
+import dev.narvault.core.catalog.Documents;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentPlacer;
@@ -28,7 +28,7 @@ final class DocumentRepairer {
   private static final Logger LOG = LoggerFactory.getLogger(DocumentRepairer.class);
 
   private final Catalog catalog;
-  private final Custody custody;
+  private final Documents documents;
   private final HolderClient holders;
   private final PlacementService placements;
   private final HolderRules rules;
@@ -38,7 +38,7 @@ final class DocumentRepairer {
   DocumentRepairer(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules, Path workDir,
       InstantSource clock) {
     this.catalog = catalog;
-    this.custody = catalog.custody();
+    this.documents = catalog.documents();
     this.holders = holders;
     this.placements = placements;
     this.rules = rules;
@@ -64,34 +64,34 @@ final class DocumentRepairer {
       }
     }
     int placed = 0;
-    DocumentPlacer documents = new DocumentPlacer(new FragmentPlacer(placements, holders), workDir);
+    DocumentPlacer placer = new DocumentPlacer(new FragmentPlacer(placements, holders), workDir);
     Set<HolderId> leaving = new HashSet<>();
     for (HolderRecord h : all) {
       if (rules.live(h, now) && !rules.healthy(h, now)) {
         leaving.add(h.holderId());
       }
     }
-    for (Custody.Document d : custody.documentsOn(unhealthy)) {
+    for (Documents.Document d : documents.documentsOn(unhealthy)) {
       long good = d.holders().stream().filter(healthy::contains).count();
       if (good >= DocumentPlacer.COPIES) {
         // Enough copies elsewhere: those on leaving or suspect holders can go.
         for (HolderId h : d.holders()) {
           if (leaving.contains(h)) {
-            custody.supersedeDocumentCopy(d.docId(), h);
+            documents.supersedeDocumentCopy(d.docId(), h);
           }
         }
         continue;
       }
       try {
-        byte[] body = custody.documentBody(d.docId()).orElseThrow(() -> new IOException("no text for document "
+        byte[] body = documents.documentBody(d.docId()).orElseThrow(() -> new IOException("no text for document "
             + d.docId())).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        var copies = documents.place(body, (int) (DocumentPlacer.COPIES - good), Set.copyOf(d.holders()));
-        custody.addDocumentCopies(d.docId(), copies.holders());
+        var copies = placer.place(body, (int) (DocumentPlacer.COPIES - good), Set.copyOf(d.holders()));
+        documents.addDocumentCopies(d.docId(), copies.holders());
         placed += copies.holders().size();
         if (good + copies.holders().size() >= DocumentPlacer.COPIES) {
           for (HolderId h : d.holders()) {
             if (leaving.contains(h)) {
-              custody.supersedeDocumentCopy(d.docId(), h);
+              documents.supersedeDocumentCopy(d.docId(), h);
             }
           }
         }

@@ -117,7 +117,7 @@ public final class GarbageCollector {
     for (HolderRecord h : catalog.holders()) {
       byId.put(h.holderId(), h);
     }
-    var document = catalog.custody().document(g.fragmentId());
+    var document = catalog.documents().document(g.fragmentId());
     if (document.isEmpty()) {
       return true; // a document the catalog never recorded: nothing to keep a copy for
     }

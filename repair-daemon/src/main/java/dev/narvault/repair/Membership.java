@@ -161,7 +161,7 @@ public final class Membership {
     HolderId holderId = authenticate(m, body, signature);
     acceptOnce(holderId, fresh(m));
     catalog.custody().markExiting(holderId);
-    return catalog.custody().storedFragments(holderId) + catalog.custody().storedDocumentCopies(holderId);
+    return catalog.custody().storedFragments(holderId) + catalog.documents().storedDocumentCopies(holderId);
   }
 
   /** A registered holder as {@code GET /v1/holders} lists it. */

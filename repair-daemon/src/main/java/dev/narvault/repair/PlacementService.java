@@ -99,7 +99,7 @@ public final class PlacementService implements PlacementAuthority {
           EndpointProver.pinned(h.endpoint(), h.seenAddress()),
           order.order().text(), order.signature()));
     }
-    catalog.custody().recordOrders(packId, wanted.stream().map(CoordinatorMessages.Wanted::fragmentId).toList(),
+    catalog.placementOrders().recordOrders(packId, wanted.stream().map(CoordinatorMessages.Wanted::fragmentId).toList(),
         assignments.stream().map(a -> new HolderId(a.holderId())).toList(), expires.toEpochMilli());
     return assignments;
   }

@@ -7,6 +7,7 @@ import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
+import dev.narvault.core.catalog.RepairClaims;
 import dev.narvault.core.catalog.TrashedCopies;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.FailureDomain;
@@ -82,6 +83,7 @@ public final class Repairer {
 
   private final Catalog catalog;
   private final Custody custody;
+  private final RepairClaims claims;
   private final HolderClient holders;
   private final PlacementService placements;
   private final HolderRules rules;
@@ -108,6 +110,7 @@ public final class Repairer {
       InstantSource clock, String owner) throws IOException {
     this.catalog = catalog;
     this.custody = catalog.custody();
+    this.claims = catalog.repairClaims();
     this.holders = holders;
     this.placements = placements;
     this.rules = rules;
@@ -267,7 +270,7 @@ public final class Repairer {
         continue;
       }
       long now = clock.millis();
-      if (!custody.claim(pack.packId(), owner, now, now + CLAIM.toMillis())) {
+      if (!claims.claim(pack.packId(), owner, now, now + CLAIM.toMillis())) {
         continue;
       }
       long t0 = System.nanoTime();
@@ -284,7 +287,7 @@ public final class Repairer {
         metrics.repairFailures.increment();
         LOG.warn("pack {}: repair failed, will retry: {}", pack.packId().shortForm(), e.getMessage());
       } finally {
-        custody.release(pack.packId(), owner);
+        claims.release(pack.packId(), owner);
         metrics.repairMillis.add((System.nanoTime() - t0) / 1_000_000);
       }
     }
@@ -366,7 +369,7 @@ public final class Repairer {
         byte[] start = new byte[32];
         java.util.concurrent.ThreadLocalRandom.current().nextBytes(start);
         var pick = custody.storedFragmentNear(h.holderId(), java.util.HexFormat.of().formatHex(start));
-        if (pick.isEmpty() || !custody.claim(pick.get().packId(), owner, view.now, view.now + CLAIM.toMillis())) {
+        if (pick.isEmpty() || !claims.claim(pick.get().packId(), owner, view.now, view.now + CLAIM.toMillis())) {
           break;
         }
         FragmentPlacement f = pick.get();
@@ -398,7 +401,7 @@ public final class Repairer {
               e.getMessage());
           break;
         } finally {
-          custody.release(f.packId(), owner);
+          claims.release(f.packId(), owner);
         }
       }
     }
@@ -425,7 +428,7 @@ public final class Repairer {
           return;
         }
         try {
-          if (!custody.renewClaim(health.packId(), owner, clock.millis() + CLAIM.toMillis())) {
+          if (!claims.renewClaim(health.packId(), owner, clock.millis() + CLAIM.toMillis())) {
             return; // lost or released: the step after the work notices
           }
         } catch (CatalogException e) {
@@ -549,7 +552,7 @@ public final class Repairer {
   }
 
   private void renew(PackId packId) throws IOException {
-    if (!custody.renewClaim(packId, owner, clock.millis() + CLAIM.toMillis())) {
+    if (!claims.renewClaim(packId, owner, clock.millis() + CLAIM.toMillis())) {
       throw new IOException("lost the claim on pack " + packId + "; another worker has it");
     }
   }

@@ -181,7 +181,7 @@ class GarbageCollectorTest {
       List<Holder> four = f.holders.subList(0, 4);
       String docId = f.placePackWithManifestCopies(16, four);
       Holder superseded = four.get(0);
-      f.catalog.custody().supersedeDocumentCopy(docId, superseded.id());
+      f.catalog.documents().supersedeDocumentCopy(docId, superseded.id());
       suspend(f, four.get(1));
 
       // Without the superseded copy, two copies are on holders in good standing: one short of three.
@@ -193,12 +193,12 @@ class GarbageCollectorTest {
       }
       f.coordinator.collector().collectOnce();
       assertFalse(recordedOn(f, docId, superseded), "three good copies without it: collected");
-      assertEquals(3, f.catalog.custody().document(docId).orElseThrow().holders().size());
+      assertEquals(3, f.catalog.documents().document(docId).orElseThrow().holders().size());
     }
   }
 
   private static boolean recordedOn(CoordinatorFixture f, String docId, Holder h) throws IOException {
-    return f.catalog.custody().documentsOn(List.of(h.id())).stream().anyMatch(d -> d.docId().equals(docId));
+    return f.catalog.documents().documentsOn(List.of(h.id())).stream().anyMatch(d -> d.docId().equals(docId));
   }
 
   private static boolean hasAny(Holder h, Pack pack) {

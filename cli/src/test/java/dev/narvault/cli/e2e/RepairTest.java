@@ -63,10 +63,10 @@ class RepairTest {
       // The manifest's copies on holders are kept at three live ones too.
       HolderId downId = new HolderId(cluster.holders.get(lost0).holderId());
       HolderId downId5 = new HolderId(cluster.holders.get(lost5).holderId());
-      var before = cluster.catalog.custody().documentsOn(List.of(downId, downId5));
+      var before = cluster.catalog.documents().documentsOn(List.of(downId, downId5));
       int placedCopies = cluster.coordinator.repairer().repairDocuments();
       for (var doc : before) {
-        var now = cluster.catalog.custody().document(doc.docId()).orElseThrow();
+        var now = cluster.catalog.documents().document(doc.docId()).orElseThrow();
         long live = now.holders().stream().filter(h -> !h.equals(downId) && !h.equals(downId5)).count();
         assertTrue(live >= 3, "document " + doc.docId() + " has " + live + " live copies");
       }
@@ -81,7 +81,7 @@ class RepairTest {
       assertEquals(6, cluster.catalog.placements(packId).size(), "superseded rows forgotten");
       // What they keep is only what the catalog still counts there: copies of signed documents.
       for (int h : List.of(lost0, lost5)) {
-        int documents = cluster.catalog.custody().documentsOn(List.of(new HolderId(cluster.holders.get(h).holderId()))).size();
+        int documents = cluster.catalog.documents().documentsOn(List.of(new HolderId(cluster.holders.get(h).holderId()))).size();
         assertEquals(documents, cluster.holders.get(h).store().fragmentCount(), "holder " + h);
       }
       assertReadsBack(cluster);
@@ -99,12 +99,12 @@ class RepairTest {
       String answer = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
           cluster.coordinator.endpoint(), java.time.InstantSource.system());
       String leaverId = cluster.holders.get(leaving).holderId();
-      long documents = cluster.catalog.custody().storedDocumentCopies(new HolderId(leaverId));
+      long documents = cluster.catalog.documents().storedDocumentCopies(new HolderId(leaverId));
       assertTrue(answer.endsWith("fragments still to move: " + (1 + documents)), answer);
       Repairer.Round round = cluster.coordinator.repairAndCollect();
       assertEquals(1, round.fragmentsRebuilt(), round.toString());
       assertEquals(0, cluster.catalog.custody().storedFragments(new HolderId(leaverId)));
-      assertEquals(0, cluster.catalog.custody().storedDocumentCopies(new HolderId(leaverId)), "its document copies moved too");
+      assertEquals(0, cluster.catalog.documents().storedDocumentCopies(new HolderId(leaverId)), "its document copies moved too");
       assertEquals(0, cluster.holders.get(leaving).store().fragmentCount(), "the leaver's copies were deleted");
       String again = dev.narvault.holder.server.HolderServer.announceExit(cluster.dir.resolve("holder-" + leaving),
           cluster.coordinator.endpoint(), java.time.InstantSource.system());

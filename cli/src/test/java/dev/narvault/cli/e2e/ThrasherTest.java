@@ -282,10 +282,10 @@ class ThrasherTest {
       // Above the repair threshold r = ceil(m/2); fragments of suspect holders may still count as stored.
       assertTrue(stored.size() >= K + (M + 1) / 2, "pack " + packId + " has " + stored + " stored");
     }
-    assertEquals(List.of(), cluster.catalog.custody().documentsOn(List.of()), "no document copy is left corrupt");
+    assertEquals(List.of(), cluster.catalog.documents().documentsOn(List.of()), "no document copy is left corrupt");
     // And nothing else (but copies of signed documents): surplus and corrupt copies were collected.
     for (int h = 0; h < cluster.holders.size(); h++) {
-      for (var doc : cluster.catalog.custody().documentsOn(List.of(new HolderId(cluster.holders.get(h).holderId())))) {
+      for (var doc : cluster.catalog.documents().documentsOn(List.of(new HolderId(cluster.holders.get(h).holderId())))) {
         expectedOnDisk.computeIfAbsent(h, x -> new HashSet<>()).add(doc.docId());
       }
       Set<String> onDisk = new HashSet<>();

@@ -15,8 +15,9 @@ import java.util.Optional;
  * {@code jdbc:postgresql://...}. Opening it applies any missing schema migrations.
  *
  * <p>A thin facade over its parts, which share one {@link Jdbc} helper: the {@link HolderRegistry},
- * the {@link NarIndex}, the {@link PackRecords}, {@link Custody} (repair's claims, placement
- * orders, garbage, documents), the {@link Journal} and the {@link PendingPacks}. The methods kept
+ * the {@link NarIndex}, the {@link PackRecords}, the {@link Documents} on holders, {@link Custody}
+ * (repair's fragment custody and garbage), the {@link RepairClaims}, the {@link PlacementOrders},
+ * the {@link Journal}, the {@link PendingPacks} and the {@link TrashedCopies}. The methods kept
  * here delegate to them.
  *
  * <p>One connection, used under a lock: simple and correct for SQLite, whose writers serialise
@@ -25,6 +26,9 @@ import java.util.Optional;
 public final class Catalog implements AutoCloseable {
   private final Jdbc db;
   private final Custody custody;
+  private final RepairClaims repairClaims;
+  private final PlacementOrders placementOrders;
+  private final Documents documents;
   private final Journal journal;
   private final HolderRegistry registry;
   private final PendingPacks pendingPacks;
@@ -35,6 +39,9 @@ public final class Catalog implements AutoCloseable {
   private Catalog(Jdbc db) {
     this.db = db;
     this.custody = new Custody(db);
+    this.repairClaims = new RepairClaims(db);
+    this.placementOrders = new PlacementOrders(db);
+    this.documents = new Documents(db);
     this.journal = new Journal(db);
     this.registry = new HolderRegistry(db);
     this.pendingPacks = new PendingPacks(db);
@@ -73,9 +80,24 @@ public final class Catalog implements AutoCloseable {
     return journal;
   }
 
-  /** Repair's part of the catalog: pack health, claims, placement orders, garbage. */
+  /** Repair's part of the catalog: pack health, committed repairs, audits' picks, garbage. */
   public Custody custody() {
     return custody;
+  }
+
+  /** Claims on packs, so that two repair workers never repair one pack at once. */
+  public RepairClaims repairClaims() {
+    return repairClaims;
+  }
+
+  /** The placement orders handed out, so that fragments whose placement never commits are collected. */
+  public PlacementOrders placementOrders() {
+    return placementOrders;
+  }
+
+  /** Signed documents (manifests, aliases) stored on holders, and where their copies are. */
+  public Documents documents() {
+    return documents;
   }
 
   /** Opens (creating if needed) the catalog at a JDBC URL and brings its schema up to date. */

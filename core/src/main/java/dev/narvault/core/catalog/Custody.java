@@ -12,14 +12,16 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * The coordinator's part of the catalog: which packs may need repair, claims on packs so that
- * several repair workers never repair one pack at once, committing a repair, the placement orders
- * handed out, and the garbage (surplus and corrupt copies, fragments of failed placements) to
- * delete from holders.
+ * Fragment custody, repair's part of the catalog: which packs may need repair and their shape,
+ * committing a repair, copies found corrupt, holders leaving, what each holder is counted to
+ * store, copies to audit or move, reviving a copy that passed its audit, and the garbage to delete
+ * from holders.
  *
- * <p>Claims are a conditional {@code UPDATE} on the pack row: atomic on SQLite and on PostgreSQL
- * (where the row lock makes a second worker re-check the condition and find the claim taken), so
- * no {@code SELECT ... FOR UPDATE} is needed and the same SQL runs on both.
+ * <p>The garbage stays here, though it also covers document copies ({@link Documents}) and
+ * placement orders ({@link PlacementOrders}), because it is one decision over all three, taken in
+ * one call: an expired order is garbage only when no fragment row or document copy took it up,
+ * and nothing a holder still stores is garbage. Claims on packs are {@link RepairClaims};
+ * {@link #commitRepair} checks and ends one in its transaction.
  */
 public final class Custody {
   private final Jdbc db;
@@ -57,23 +59,15 @@ public final class Custody {
           "SELECT DISTINCT pack_id FROM fragments WHERE holder_id = ?")) {
         for (HolderId holder : unhealthyHolders) {
           ps.setString(1, holder.value());
-          collect(ps, packs);
+          Jdbc.collect(ps, packs);
         }
       }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT DISTINCT pack_id FROM fragments WHERE state <> 'stored'")) {
-        collect(ps, packs);
+        Jdbc.collect(ps, packs);
       }
       return packs.stream().map(PackId::new).toList();
     });
-  }
-
-  private static void collect(PreparedStatement ps, Collection<String> into) throws SQLException {
-    try (ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        into.add(rs.getString(1));
-      }
-    }
   }
 
   /** A pack's code and size, without parsing its manifest. */
@@ -100,7 +94,7 @@ public final class Custody {
         ps.setString(1, after);
         ps.setInt(2, limit);
         List<String> list = new ArrayList<>();
-        collect(ps, list);
+        Jdbc.collect(ps, list);
         return list.stream().map(PackId::new).toList();
       }
     });
@@ -113,37 +107,6 @@ public final class Custody {
         rs.next();
         return rs.getLong(1);
       }
-    });
-  }
-
-  /**
-   * Claims a pack for repair until {@code untilMillis}, unless another worker holds an unexpired
-   * claim. A claim left by a worker that died expires and can be taken over.
-   */
-  public boolean claim(PackId packId, String owner, long nowMillis, long untilMillis) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE packs SET claim_owner = ?, claim_until_millis = ? WHERE pack_id = ? "
-              + "AND (claim_owner IS NULL OR claim_owner = ? OR claim_until_millis < ?)")) {
-        ps.setString(1, owner);
-        ps.setLong(2, untilMillis);
-        ps.setString(3, packId.hex());
-        ps.setString(4, owner);
-        ps.setLong(5, nowMillis);
-        return ps.executeUpdate() == 1;
-      }
-    });
-  }
-
-  public void release(PackId packId, String owner) throws CatalogException {
-    db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE packs SET claim_owner = NULL, claim_until_millis = 0 WHERE pack_id = ? AND claim_owner = ?")) {
-        ps.setString(1, packId.hex());
-        ps.setString(2, owner);
-        ps.executeUpdate();
-      }
-      return null;
     });
   }
 
@@ -198,29 +161,6 @@ public final class Custody {
         ps.setInt(2, fragmentIndex);
         ps.setString(3, holderId.value());
         ps.executeUpdate();
-      }
-      return null;
-    });
-  }
-
-  /** Remembers placement orders handed out, so fragments whose placement never commits can be collected. */
-  public void recordOrders(PackId packId, List<String> fragmentIds, List<HolderId> holderIds, long expiresMillis)
-      throws CatalogException {
-    if (fragmentIds.size() != holderIds.size()) {
-      throw new IllegalArgumentException("one holder per fragment: " + fragmentIds.size() + " vs " + holderIds.size());
-    }
-    db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "INSERT INTO placement_orders (fragment_id, holder_id, pack_id, expires_millis) VALUES (?, ?, ?, ?) "
-              + "ON CONFLICT (fragment_id, holder_id) DO UPDATE SET expires_millis = excluded.expires_millis")) {
-        for (int i = 0; i < fragmentIds.size(); i++) {
-          ps.setString(1, fragmentIds.get(i));
-          ps.setString(2, holderIds.get(i).value());
-          ps.setString(3, packId.hex());
-          ps.setLong(4, expiresMillis);
-          ps.addBatch();
-        }
-        ps.executeBatch();
       }
       return null;
     });
@@ -365,110 +305,6 @@ public final class Custody {
     }
   }
 
-  /** A signed document (manifest or alias) stored on holders: its kind, pack, and where its copies are. */
-  public record Document(String docId, String kind, PackId packId, List<HolderId> holders) {}
-
-  /**
-   * Documents with a copy on one of {@code holders} or a copy no longer stored (to check whether
-   * enough copies remain). Each lists the holders of its stored copies.
-   */
-  public List<Document> documentsOn(Collection<HolderId> holders) throws CatalogException {
-    List<String> ids = db.locked(() -> {
-      TreeSet<String> found = new TreeSet<>();
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT doc_id FROM document_copies WHERE holder_id = ?")) {
-        for (HolderId h : holders) {
-          ps.setString(1, h.value());
-          collect(ps, found);
-        }
-      }
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT DISTINCT doc_id FROM document_copies WHERE state <> 'stored'")) {
-        collect(ps, found);
-      }
-      return List.copyOf(found);
-    });
-    List<Document> list = new ArrayList<>();
-    for (String id : ids) {
-      document(id).ifPresent(list::add);
-    }
-    return list;
-  }
-
-  public Optional<Document> document(String docId) throws CatalogException {
-    return db.locked(() -> {
-      String kind;
-      PackId packId;
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT kind, pack_id FROM documents WHERE doc_id = ?")) {
-        ps.setString(1, docId);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (!rs.next()) {
-            return Optional.empty();
-          }
-          kind = rs.getString(1);
-          packId = new PackId(rs.getString(2));
-        }
-      }
-      List<String> holderIds = new ArrayList<>();
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT holder_id FROM document_copies WHERE doc_id = ? AND state = 'stored' ORDER BY holder_id")) {
-        ps.setString(1, docId);
-        collect(ps, holderIds);
-      }
-      return Optional.of(new Document(docId, kind, packId, holderIds.stream().map(HolderId::new).toList()));
-    });
-  }
-
-  /** A document's signed bytes: an alias's body, or the manifest of its pack. */
-  public Optional<String> documentBody(String docId) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT COALESCE(d.body, p.signed_manifest) FROM documents d LEFT JOIN packs p ON p.pack_id = d.pack_id "
-              + "WHERE d.doc_id = ?")) {
-        ps.setString(1, docId);
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
-        }
-      }
-    });
-  }
-
-  /** A document copy that no longer counts (its holder is leaving): garbage once replaced. */
-  public void supersedeDocumentCopy(String docId, HolderId holderId) throws CatalogException {
-    db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE document_copies SET state = 'superseded' WHERE doc_id = ? AND holder_id = ? AND state = 'stored'")) {
-        ps.setString(1, docId);
-        ps.setString(2, holderId.value());
-        ps.executeUpdate();
-      }
-      return null;
-    });
-  }
-
-  /** Stored document copies on a holder. */
-  public long storedDocumentCopies(HolderId holderId) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT COUNT(*) FROM document_copies WHERE holder_id = ? AND state = 'stored'")) {
-        ps.setString(1, holderId.value());
-        try (ResultSet rs = ps.executeQuery()) {
-          rs.next();
-          return rs.getLong(1);
-        }
-      }
-    });
-  }
-
-  /** Records more copies of a document (repair placed them). */
-  public void addDocumentCopies(String docId, List<HolderId> holders) throws CatalogException {
-    db.locked(() -> {
-      PackRecords.insertDocumentCopies(db, docId, holders);
-      return null;
-    });
-  }
-
   /** A holder announced it is leaving: repair moves its fragments elsewhere. */
   public void markExiting(HolderId holderId) throws CatalogException {
     db.locked(() -> {
@@ -591,19 +427,6 @@ public final class Custody {
       }
       return true;
     }));
-  }
-
-  /** Renews a repair claim this owner holds; false when it lost it. */
-  public boolean renewClaim(PackId packId, String owner, long untilMillis) throws CatalogException {
-    return db.locked(() -> {
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE packs SET claim_until_millis = ? WHERE pack_id = ? AND claim_owner = ?")) {
-        ps.setLong(1, untilMillis);
-        ps.setString(2, packId.hex());
-        ps.setString(3, owner);
-        return ps.executeUpdate() == 1;
-      }
-    });
   }
 
   /** A holder found a fragment corrupt and quarantined it: it no longer counts as stored there. */

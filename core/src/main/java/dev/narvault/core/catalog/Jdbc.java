@@ -7,14 +7,17 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Collection;
 
 /**
  * The catalog's connection pool and the two ways to use it: {@link #locked} runs work on a
  * connection of its own (borrowed from the pool for the call; nested calls on the same thread use
  * the same connection), {@link #inTransaction} (inside {@code locked}) makes changes land whole.
- * Shared by the catalog's parts ({@link Catalog}, {@link Custody}, {@link Journal}).
+ * Shared by the catalog's facade and all its parts (listed on {@link Catalog}).
  *
  * <h2>When a call is tried again</h2>
  *
@@ -235,6 +238,15 @@ final class Jdbc implements AutoCloseable {
   static String redacted(String url) {
     // password=… parameters, and user:password@ in URLs of other forms
     return url.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("(//[^/:@]*:)[^/@]*@", "$1***@");
+  }
+
+  /** Runs a query and adds the first column of each row it returns, as text, to {@code into}. */
+  static void collect(PreparedStatement ps, Collection<String> into) throws SQLException {
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        into.add(rs.getString(1));
+      }
+    }
   }
 
   /** Whether a statement's text is a plain query, which changes nothing. */

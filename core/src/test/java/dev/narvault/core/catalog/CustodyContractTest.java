@@ -20,7 +20,10 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Repair's part of the catalog, on every backend (SQLite, and PostgreSQL when CI starts one). */
+/**
+ * Repair's parts of the catalog (custody, repair claims, placement orders), on every backend
+ * (SQLite, and PostgreSQL when CI starts one).
+ */
 class CustodyContractTest {
   @org.junit.jupiter.api.io.TempDir
   static java.nio.file.Path dir;
@@ -45,16 +48,16 @@ class CustodyContractTest {
     try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       PackId packId = pack(c, 11);
       Custody custody = c.custody();
-      assertTrue(custody.claim(packId, "w1", 1000, 2000));
-      assertFalse(custody.claim(packId, "w2", 1500, 2500), "claimed by w1 until 2000");
-      assertTrue(custody.claim(packId, "w1", 1500, 3000), "the owner may extend");
-      assertTrue(custody.claim(packId, "w2", 3001, 4000), "w1's claim expired: w2 takes over");
+      assertTrue(c.repairClaims().claim(packId, "w1", 1000, 2000));
+      assertFalse(c.repairClaims().claim(packId, "w2", 1500, 2500), "claimed by w1 until 2000");
+      assertTrue(c.repairClaims().claim(packId, "w1", 1500, 3000), "the owner may extend");
+      assertTrue(c.repairClaims().claim(packId, "w2", 3001, 4000), "w1's claim expired: w2 takes over");
       CatalogException lost = assertThrows(CatalogException.class,
           () -> custody.commitRepair(packId, "w1", List.of(new Custody.Rebuilt(0, "ab", new HolderId("h5")))));
       assertTrue(lost.getMessage().contains("lost its claim"), lost.getMessage());
       assertEquals(5, c.placements(packId).size(), "nothing committed by a worker without the claim");
-      custody.release(packId, "w2");
-      assertTrue(custody.claim(packId, "w3", 3002, 5000));
+      c.repairClaims().release(packId, "w2");
+      assertTrue(c.repairClaims().claim(packId, "w3", 3002, 5000));
     }
   }
 
@@ -79,7 +82,7 @@ class CustodyContractTest {
         String owner = "w" + w;
         runs.add(pool.submit(() -> {
           for (String p : packIds) {
-            if (c.custody().claim(new PackId(p), owner, 10, 10_000)) {
+            if (c.repairClaims().claim(new PackId(p), owner, 10, 10_000)) {
               String before = winners.putIfAbsent(p, owner);
               if (before != null) {
                 throw new AssertionError(p + " claimed by " + before + " and " + owner);
@@ -110,7 +113,7 @@ class CustodyContractTest {
       String f0 = c.placements(packId).get(0).fragmentId();
       assertEquals(List.of(), custody.packsToCheck(List.of()));
       assertEquals(List.of(packId), custody.packsToCheck(List.of(new HolderId("h0"))));
-      assertTrue(custody.claim(packId, "w", 1, 100));
+      assertTrue(c.repairClaims().claim(packId, "w", 1, 100));
       custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h5"))));
       List<FragmentPlacement> rows = c.placements(packId);
       assertEquals(6, rows.size());
@@ -138,7 +141,7 @@ class CustodyContractTest {
       Custody custody = c.custody();
       String committed = c.placements(packId).get(1).fragmentId();
       String orphan = "ee".repeat(32);
-      custody.recordOrders(packId, List.of(committed, orphan), List.of(new HolderId("h1"), new HolderId("h6")), 500);
+      c.placementOrders().recordOrders(packId, List.of(committed, orphan), List.of(new HolderId("h1"), new HolderId("h6")), 500);
       assertEquals(List.of(), custody.garbage(List.of(new HolderId("h1"), new HolderId("h6")), 400, 10), "not expired yet");
       List<Custody.Garbage> g = custody.garbage(List.of(new HolderId("h1"), new HolderId("h6")), 600, 10);
       assertEquals(List.of(new HolderId("h6")), g.stream().map(Custody.Garbage::holderId).toList());
@@ -156,7 +159,7 @@ class CustodyContractTest {
       PackId packId = pack(c, 20);
       Custody custody = c.custody();
       String f0 = c.placements(packId).get(0).fragmentId();
-      assertTrue(custody.claim(packId, "w", 20, 100));
+      assertTrue(c.repairClaims().claim(packId, "w", 20, 100));
       custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h7"))));
       assertEquals(FragmentState.SUPERSEDED, state(c, packId, 0, "h0"));
       assertTrue(custody.revive(packId, 0, new HolderId("h0")), "the returning holder's copy passed its audit");
@@ -182,7 +185,7 @@ class CustodyContractTest {
       for (PackId packId : packs) {
         String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals(new HolderId("h0"))).findFirst()
             .orElseThrow().fragmentId();
-        assertTrue(c.custody().claim(packId, "w", 1, 100));
+        assertTrue(c.repairClaims().claim(packId, "w", 1, 100));
         c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h5"))));
       }
       java.util.Collections.sort(packs);
@@ -216,7 +219,7 @@ class CustodyContractTest {
       // A superseded copy is not counted: the holder's bytes moved to the holder that took over.
       String f0 = c.placements(packId).stream().filter(p -> p.holderId().equals(new HolderId("h0"))).findFirst()
           .orElseThrow().fragmentId();
-      assertTrue(c.custody().claim(packId, "w", 1, 100));
+      assertTrue(c.repairClaims().claim(packId, "w", 1, 100));
       c.custody().commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h5"))));
       counted = c.custody().countedBytesByHolder();
       assertEquals((long) signed.length(), counted.get(new HolderId("h0")));
