@@ -16,12 +16,17 @@ import picocli.CommandLine.Option;
 /** {@code narvault holder}: serve fragments from a local directory. */
 @Command(name = "holder", mixinStandardHelpOptions = true,
     header = "Run a holder: store and serve fragments for the archive.",
-    description = {"Runs a holder: stores fragments in a directory within a capacity, and serves them over",
-        "HTTP within an upload-speed cap. Writes and deletes need an order signed by the coordinator;",
-        "every upload is checked against its fragment id and written atomically; a background scrub",
-        "re-hashes what is stored and quarantines (and reports) anything that rotted. Deleted fragments",
-        "stay in a trash for --trash-for, restorable with a signed order, in space no fragment needs.",
-        "The holder's identity key is created in the data directory on first start."})
+    description = {"Runs a holder: stores fragments in a directory within a capacity, and serves them over HTTP "
+        + "within an upload-speed cap. Writes and deletes need an order signed by the coordinator; every upload "
+        + "is checked against its fragment id and written atomically; a background scrub re-hashes what is "
+        + "stored and quarantines (and reports) anything that rotted. Deleted fragments stay in a trash for "
+        + "--trash-for, restorable with a signed order, in space no fragment needs.",
+        "",
+        "The holder's identity key is created in the data directory on first start. Bound to a wildcard "
+        + "address (0.0.0.0) without --advertise, it advertises the address the coordinator sees it at; a "
+        + "holder the coordinator refuses before it ever joined (an address it will not accept, an endpoint "
+        + "it cannot reach) stops and exits 1, saying why.",
+        ""})
 final class HolderCommand implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "7070", description = "TCP port (default: ${DEFAULT-VALUE}; 0 = any free).")
   int port;
@@ -44,7 +49,8 @@ final class HolderCommand implements Callable<Integer> {
       description = "Coordinator to register with and send heartbeats and scrub reports to.")
   URI coordinator;
 
-  @Option(names = "--advertise", paramLabel = "URL", description = "URL others reach this holder at (default: the bound address).")
+  @Option(names = "--advertise", paramLabel = "URL", description = "URL others reach this holder at (default: "
+      + "the bound address; bound to a wildcard address, the address the coordinator sees this holder at).")
   URI advertise;
 
   @Option(names = "--max-upload-speed", defaultValue = "0", converter = ByteSize.class,
@@ -95,9 +101,16 @@ final class HolderCommand implements Callable<Integer> {
       config = config.withCoordinator(coordinator);
     }
     try (HolderServer server = HolderServer.start(config)) {
-      out.println("holder " + server.holderId() + " serving " + dataDir + " at " + server.endpoint() + " (Ctrl-C to stop)");
+      out.println("holder " + server.holderId() + " serving " + dataDir + " on " + server.address()
+          + " (Ctrl-C to stop)");
       Runtime.getRuntime().addShutdownHook(new Thread(server::close));
       server.awaitClose();
+      if (server.failure().isPresent()) {
+        // Refused for good before it ever joined: a unit manager sees the failure, not a holder
+        // that looks alive and never will be.
+        System.err.println("narvault: " + server.failure().get());
+        return 1;
+      }
     }
     return 0;
   }

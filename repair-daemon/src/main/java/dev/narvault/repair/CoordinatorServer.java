@@ -104,6 +104,9 @@ public final class CoordinatorServer implements AutoCloseable {
               respond(ctx, 200, "ok " + r.holderId() + " endpoint proven at " + r.provenAddress()
                   + "; registration came from " + r.sourceAddress());
             }
+            // The address this connection comes from: what a holder bound to a wildcard address
+            // advertises (the coordinator then proves it there, like any endpoint).
+            case "GET /v1/address" -> respond(ctx, 200, seen);
             case "GET /v1/policy" -> respond(ctx, 200, "application/json", routes.placements().policy());
             case "POST /v1/heartbeat" -> respond(ctx, 200, "ok " + membership.heartbeat(body, signature));
             case "POST /v1/scrub-report" -> respond(ctx, 200, "ok " + membership.scrubReport(body, signature));

@@ -54,6 +54,28 @@ final class CoordinatorClient {
     this.http = b.build();
   }
 
+  /**
+   * The address the coordinator sees this holder's requests come from ({@code GET /v1/address}):
+   * what a holder bound to a wildcard address advertises.
+   */
+  String seenAddress() throws IOException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(coordinator + "/v1/address"))
+        .timeout(Duration.ofSeconds(10)).GET().build();
+    try {
+      HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+      String address = r.body().strip();
+      if (r.statusCode() != 200 || address.isEmpty() || address.length() > 64
+          || !address.matches("[0-9A-Fa-f:.%a-z]+")) {
+        throw new IOException("coordinator " + coordinator + "/v1/address answered " + r.statusCode() + ": "
+            + address.substring(0, Math.min(80, address.length())));
+      }
+      return address;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
   /** Registers; returns the coordinator's answer, which says at which address it proved this endpoint. */
   String register(URI endpoint, FragmentStore store, String version, String operator, String location)
       throws IOException {
@@ -116,7 +138,9 @@ final class CoordinatorClient {
     try {
       HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
-        throw new IOException("coordinator " + coordinator + path + " answered " + r.statusCode() + ": " + r.body().strip());
+        String reason = r.body().strip();
+        throw new CoordinatorRefusedException("coordinator " + coordinator + path, r.statusCode(),
+            reason.substring(0, Math.min(500, reason.length())));
       }
       return r.body().strip();
     } catch (InterruptedException e) {

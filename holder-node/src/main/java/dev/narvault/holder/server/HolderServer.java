@@ -103,7 +103,6 @@ public final class HolderServer implements AutoCloseable {
         shaperClock.shutdownNow();
       }
     });
-    URI endpoint = config.advertise().orElse(server.endpoint());
     CoordinatorClient coordinator = config.coordinator()
         .map(uri -> new CoordinatorClient(uri, identity, clock, Optional.ofNullable(config.bind().getAddress())))
         .orElse(null);
@@ -114,8 +113,9 @@ public final class HolderServer implements AutoCloseable {
       }
     });
     HolderServer holder = new HolderServer(server, store, holderId, metrics, scrubber, background);
+    holder.advertised = config.advertise().orElse(server.endpoint());
     if (coordinator != null) {
-      background.scheduleWithFixedDelay(() -> holder.keepInTouch(coordinator, endpoint, config), 0,
+      background.scheduleWithFixedDelay(() -> holder.keepInTouch(coordinator, config), 0,
           config.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
     if (!config.scrubInterval().isZero()) {
@@ -127,19 +127,65 @@ public final class HolderServer implements AutoCloseable {
       long every = Math.max(1000, Math.min(config.trashFor().toMillis(), MAX_PURGE_INTERVAL.toMillis()));
       background.scheduleWithFixedDelay(holder::trashPass, 0, every, TimeUnit.MILLISECONDS);
     }
-    LOG.info("holder {} listening on {}, data in {}, capacity {} bytes, {} fragments stored", holderId, endpoint,
+    LOG.info("holder {} listening on {}, data in {}, capacity {} bytes, {} fragments stored", holderId, server.address(),
         config.dataDir(), config.capacityBytes(), store.fragmentCount());
     return holder;
   }
 
-  private boolean registered;
+  /** Refusals of "cannot reach you" in a row, before the first registration, that end the holder. */
+  static final int UNREACHABLE_REFUSALS_BEFORE_EXIT = 3;
 
-  private void keepInTouch(CoordinatorClient coordinator, URI endpoint, HolderConfig config) {
+  private boolean registered;
+  private boolean everRegistered;
+  private int unreachableRefusals;
+  private volatile URI advertised;
+  private volatile String failure;
+
+  /**
+   * The URL this holder advertises: {@code --advertise} if given; else, bound to a specific
+   * address, that address; else (bound to a wildcard such as 0.0.0.0, where the bound address
+   * says nothing others can use) the address the coordinator sees this holder's requests come
+   * from, at the bound port.
+   */
+  static URI advertisedEndpoint(HolderConfig config, InetSocketAddress bound, SeenAddress seen) throws IOException {
+    if (config.advertise().isPresent()) {
+      return config.advertise().get();
+    }
+    if (!bound.getAddress().isAnyLocalAddress()) {
+      String host = bound.getAddress().getHostAddress();
+      return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + bound.getPort());
+    }
+    String host = seen.get();
+    return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + bound.getPort());
+  }
+
+  /** Asks the coordinator which address it sees this holder at. */
+  @FunctionalInterface
+  interface SeenAddress {
+    String get() throws IOException;
+  }
+
+  /** Why the holder stopped by itself (the coordinator refused it for good), if it did. */
+  public java.util.Optional<String> failure() {
+    return java.util.Optional.ofNullable(failure);
+  }
+
+  /** The URL this holder advertises to the coordinator (see {@link #advertisedEndpoint}). */
+  public URI advertised() {
+    return advertised;
+  }
+
+  private void keepInTouch(CoordinatorClient coordinator, HolderConfig config) {
     try {
       if (!registered) {
-        String answer = coordinator.register(endpoint, store, HolderServerHandler.version(), config.operator(),
+        if (!everRegistered && config.advertise().isEmpty() && server.address().getAddress().isAnyLocalAddress()) {
+          advertised = advertisedEndpoint(config, server.address(), coordinator::seenAddress);
+          LOG.info("bound to {}: advertising {}, the address the coordinator sees", server.address(), advertised);
+        }
+        String answer = coordinator.register(advertised, store, HolderServerHandler.version(), config.operator(),
             config.location());
         registered = true;
+        everRegistered = true;
         // The coordinator says at which address it reached this endpoint: the address that places
         // this holder in its failure domains.
         LOG.info("registered with the coordinator: {}", answer);
@@ -147,6 +193,12 @@ public final class HolderServer implements AutoCloseable {
         coordinator.heartbeat(store, HolderServerHandler.version());
       }
       coordinator.flushReports();
+    } catch (CoordinatorRefusedException e) {
+      registered = false;
+      if (!everRegistered && refusedForGood(e)) {
+        return;
+      }
+      LOG.warn("the coordinator refused, will retry: {}", e.getMessage());
     } catch (IOException e) {
       // Either way round: the coordinator cannot be reached, or (a 503) it cannot reach this holder.
       LOG.warn("contact with the coordinator failed, will retry: {}", e.getMessage() == null ? e.toString()
@@ -156,6 +208,27 @@ public final class HolderServer implements AutoCloseable {
       // Never let the scheduler drop this task: a holder that stops heartbeating looks dead.
       LOG.error("heartbeat failed, will retry: {}", e.toString(), e);
     }
+  }
+
+  /**
+   * Before its first registration, a holder the coordinator refuses for good stops, saying why,
+   * instead of retrying forever: a 400 (its endpoint is not acceptable: a loopback or private
+   * address, a name that does not resolve) at once, a 503 (the coordinator cannot reach it) after
+   * {@link #UNREACHABLE_REFUSALS_BEFORE_EXIT} in a row. Once registered, it retries whatever happens.
+   */
+  private boolean refusedForGood(CoordinatorRefusedException e) {
+    boolean unusable = e.status() == 400 || e.status() == 401 || e.status() == 403;
+    boolean unreachable = e.status() == 503 && ++unreachableRefusals >= UNREACHABLE_REFUSALS_BEFORE_EXIT;
+    if (!unusable && !unreachable) {
+      return false;
+    }
+    failure = "the coordinator refused to register this holder at " + advertised + ": " + e.reason()
+        + (unreachable ? " (" + UNREACHABLE_REFUSALS_BEFORE_EXIT + " times in a row)" : "")
+        + ". Give a URL the coordinator can connect back to with --advertise (a public address, port open), "
+        + "or --bind a public address.";
+    LOG.error("{}; stopping", failure);
+    Thread.ofPlatform().daemon().start(this::close);
+    return true;
   }
 
   private void scrubPass() {
