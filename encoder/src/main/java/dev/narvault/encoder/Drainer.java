@@ -55,6 +55,8 @@ final class Drainer {
    * enough that draining the objects of one pack asks each fragment once.
    */
   static final long PROBE_VALID_MILLIS = java.time.Duration.ofMinutes(10).toMillis();
+  /** Past this many remembered answers, the expired ones are dropped. */
+  private static final int PROBES_KEPT = 100_000;
 
   /** What draining did, and what is left. */
   record Result(long objects, long bytes, long failed) {}
@@ -230,6 +232,10 @@ final class Drainer {
       return true;
     }
     if (probe.present(p.endpoint(), p.fragmentId())) {
+      if (probedAt.size() >= PROBES_KEPT) {
+        // Answers too old to stand go: a long drain keeps only the last few minutes' worth.
+        probedAt.values().removeIf(t -> now - t > PROBE_VALID_MILLIS);
+      }
       probedAt.put(key, now);
       return true;
     }

@@ -165,15 +165,17 @@ public final class GarbageCollector {
         continue;
       }
       try {
+        if (g.kind() == Custody.Garbage.Kind.FRAGMENT) {
+          // In the holder's trash once deleted: a copy of last resort, remembered before the DELETE
+          // (an answer lost on the way would otherwise leave it unremembered; a copy never trashed
+          // is only asked for in vain, and forgotten after the trash time).
+          catalog.trashed().record(new TrashedCopies.Trashed(g.packId(), g.fragmentIndex(), g.fragmentId(),
+              g.holderId(), clock.millis()));
+        }
         boolean had = holders.delete(URI.create(EndpointProver.pinned(g.endpoint(), provenAt.get(g.holderId()))),
             new FragmentId(g.fragmentId()), placements.deleteOrder(g.fragmentId(), g.holderId()));
         if (reached.add(g.holderId())) {
           catalog.registry().recordContact(g.holderId(), true, clock.millis());
-        }
-        if (had && g.kind() == Custody.Garbage.Kind.FRAGMENT) {
-          // In the holder's trash now: a copy of last resort, remembered before it is forgotten.
-          catalog.trashed().record(new TrashedCopies.Trashed(g.packId(), g.fragmentIndex(), g.fragmentId(),
-              g.holderId(), clock.millis()));
         }
         catalog.custody().forget(g);
         deleted++;

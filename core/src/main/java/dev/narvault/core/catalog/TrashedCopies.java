@@ -63,7 +63,9 @@ public final class TrashedCopies {
 
   /**
    * The copy is stored again (restored, and recorded as an unverified fragment row in the same
-   * transaction, to count once it passes an audit), or its holder no longer has it: forgotten.
+   * transaction, to count once it passes an audit — a row of another state for that index on that
+   * holder, such as corrupt or superseded, becomes that row), or its holder no longer has it:
+   * forgotten.
    *
    * @param restored whether the holder restored it (then its fragment row is recorded)
    */
@@ -72,7 +74,8 @@ public final class TrashedCopies {
       if (restored) {
         try (PreparedStatement ps = db.connection().prepareStatement(
             "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, "
-                + "'unverified') ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
+                + "'unverified') ON CONFLICT (pack_id, fragment_index, holder_id) DO UPDATE SET state = 'unverified', "
+                + "fragment_id = excluded.fragment_id WHERE fragments.state <> 'stored'")) {
           ps.setString(1, t.packId().hex());
           ps.setInt(2, t.fragmentIndex());
           ps.setString(3, t.fragmentId());

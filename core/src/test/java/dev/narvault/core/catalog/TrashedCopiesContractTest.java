@@ -52,6 +52,19 @@ class TrashedCopiesContractTest {
       assertEquals(FragmentState.UNVERIFIED, back.state(), "recorded, to count once audited");
       assertEquals(id3, back.fragmentId());
 
+      // A row of another state for that index on that holder (the copy was put back there later and
+      // found corrupt) becomes the restored copy's row, to be audited: not left corrupt and unused.
+      assertTrue(c.custody().revive(packId, 3, new HolderId("h5")));
+      c.custody().markCorrupt(packId, 3, new HolderId("h5"));
+      assertEquals(FragmentState.CORRUPT, c.placements(packId).stream()
+          .filter(p -> p.fragmentIndex() == 3 && p.holderId().equals(new HolderId("h5"))).findFirst().orElseThrow()
+          .state());
+      trashed.record(recent);
+      trashed.settle(recent, true);
+      assertEquals(FragmentState.UNVERIFIED, c.placements(packId).stream()
+          .filter(p -> p.fragmentIndex() == 3 && p.holderId().equals(new HolderId("h5"))).findFirst().orElseThrow()
+          .state());
+
       assertEquals(1, trashed.forgetOlderThan(101));
       assertTrue(trashed.of(packId, 0).isEmpty());
       trashed.settle(old, false); // repeating, or settling what was forgotten, is harmless
