@@ -30,6 +30,7 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new MigrateCommand(out));
     cli.addSubcommand(new HolderCommand(out));
     cli.addSubcommand(new HolderExitCommand(out));
+    cli.addSubcommand(new HolderStatusCommand(out));
     cli.addSubcommand(new GatewayCommand(out));
     cli.addSubcommand(new RepairCommand(out));
     cli.addSubcommand(new CatalogRebuildCommand(out));

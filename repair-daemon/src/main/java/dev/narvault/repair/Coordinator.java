@@ -82,6 +82,7 @@ public final class Coordinator implements AutoCloseable {
         config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, claimOwner(config));
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock);
     CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
+        new Standings(catalog, config.rules(), config.maxSkew(), clock),
         new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
     ScheduledExecutorService loops = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "coordinator-loop");

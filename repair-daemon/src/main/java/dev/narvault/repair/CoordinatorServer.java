@@ -1,5 +1,7 @@
 package dev.narvault.repair;
 
+import dev.narvault.core.json.JsonCodec;
+
 import dev.narvault.core.http.HttpGuards;
 import dev.narvault.core.http.ServerLimits;
 import dev.narvault.core.catalog.CatalogException;
@@ -48,10 +50,10 @@ public final class CoordinatorServer implements AutoCloseable {
     this.server = server;
   }
 
-  static CoordinatorServer start(InetSocketAddress bind, Membership membership, PlacementEndpoint placements,
-      CoordinatorMetrics metrics) throws IOException {
+  static CoordinatorServer start(InetSocketAddress bind, Membership membership, Standings standings,
+      PlacementEndpoint placements, CoordinatorMetrics metrics) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
-    Routes routes = new Routes(membership, placements, metrics);
+    Routes routes = new Routes(membership, standings, placements, metrics);
     NettyServer server = NettyServer.start(bind, ch -> pipeline(ch, routes, requests), requests::shutdownNow);
     LOG.info("coordinator listening on {}", server.endpoint());
     return new CoordinatorServer(server);
@@ -64,7 +66,8 @@ public final class CoordinatorServer implements AutoCloseable {
     ch.pipeline().addLast("api", new Handler(routes, requests));
   }
 
-  private record Routes(Membership membership, PlacementEndpoint placements, CoordinatorMetrics metrics) {}
+  private record Routes(Membership membership, Standings standings, PlacementEndpoint placements,
+      CoordinatorMetrics metrics) {}
 
   public URI endpoint() {
     return server.endpoint();
@@ -108,7 +111,12 @@ public final class CoordinatorServer implements AutoCloseable {
             // advertises (the coordinator then proves it there, like any endpoint).
             case "GET /v1/address" -> respond(ctx, 200, seen);
             case "GET /v1/policy" -> respond(ctx, 200, "application/json", routes.placements().policy());
-            case "POST /v1/heartbeat" -> respond(ctx, 200, "ok " + membership.heartbeat(body, signature));
+            case "POST /v1/heartbeat" -> {
+              // The answer is the holder's standing: what a volunteer needs to know to keep it useful.
+              Membership.Beat beat = membership.heartbeat(body, signature);
+              respond(ctx, 200, "application/json",
+                  JsonCodec.toJson(routes.standings().of(beat.holderId(), beat.clockSkewMillis())));
+            }
             case "POST /v1/scrub-report" -> respond(ctx, 200, "ok " + membership.scrubReport(body, signature));
             case "POST /v1/exit" -> respond(ctx, 200, "exiting; fragments still to move: "
                 + membership.exit(body, signature));

@@ -116,10 +116,14 @@ public final class Membership {
   }
 
   /** {@code POST /v1/heartbeat} from a registered holder. */
-  public HolderId heartbeat(byte[] body, String signature) throws MembershipException, CatalogException {
+  /** A heartbeat accepted: from whom, and how far its stamp was ahead of the coordinator's clock. */
+  public record Beat(HolderId holderId, long clockSkewMillis) {}
+
+  public Beat heartbeat(byte[] body, String signature) throws MembershipException, CatalogException {
     HolderMessages.Heartbeat m = parse(body, HolderMessages.Heartbeat.class);
     HolderId holderId = authenticate(m, body, signature);
     long ts = fresh(m);
+    long skew = m.timestampMillis() - clock.millis();
     if (!catalog.recordHeartbeat(holderId, m.usedBytes(), m.fragments(), m.version(), ts, clock.millis())) {
       throw new MembershipException(409, "stale or replayed heartbeat from " + holderId);
     }
@@ -127,7 +131,7 @@ public final class Membership {
     if (clock.millis() - h.reachedMillis() >= reproveAfter.toMillis()) {
       reprove(h);
     }
-    return holderId;
+    return new Beat(holderId, skew);
   }
 
   /** Proves a holder's endpoint again (it heartbeats, but was not reached lately); records the outcome. */

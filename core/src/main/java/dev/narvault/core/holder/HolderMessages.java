@@ -110,12 +110,16 @@ public final class HolderMessages {
     }
   }
 
-  /** {@code GET /v1/status}: who the holder is and how full. */
+  /**
+   * {@code GET /v1/status}: who the holder is, how full, and its standing as the coordinator last
+   * told it ({@link Standing#unknown} until the coordinator answered a heartbeat).
+   */
   public record Status(String holderId, String publicKey, long capacityBytes, long usedBytes, int fragments,
-      long uptimeSeconds, String version) {
+      long uptimeSeconds, String version, Standing standing) {
     public Status {
       required("holderId", holderId);
       required("publicKey", publicKey);
+      java.util.Objects.requireNonNull(standing, "standing");
       counts(capacityBytes, usedBytes, fragments);
       if (uptimeSeconds < 0) {
         throw new IllegalArgumentException("uptimeSeconds must be >= 0, got " + uptimeSeconds);
@@ -180,6 +184,54 @@ public final class HolderMessages {
   private static void text(String field, String value) {
     if (value == null || value.length() > MAX_TEXT) {
       throw new IllegalArgumentException(field + " must be a string of at most " + MAX_TEXT + " characters");
+    }
+  }
+
+  /**
+   * What the coordinator makes of a holder, in its answer to each heartbeat: its state, vetting
+   * progress, reputation, what of its fragments counts, and warnings it can act on.
+   *
+   * @param state the coordinator's word for it: healthy, vetting, suspect, suspended, disqualified,
+   *     exiting, unreachable or offline
+   * @param vetted whether it receives fragments without the unvetted share limit
+   * @param auditsPassed audits passed so far; {@code auditsToVet} needed (with {@code vettedFromMillis})
+   * @param vettedFromMillis when the vetting period ends (first registration + the period)
+   * @param auditScore the audit score, 0..1 (suspect below 0.99, disqualified below 0.96)
+   * @param suspensionScore the suspension score, 0..1 (suspended below 0.6)
+   * @param countedFragments its fragments that count towards their packs' health
+   * @param provenAddress the address the coordinator proved its endpoint at
+   * @param reachedMillis when the coordinator last reached its endpoint
+   * @param clockSkewMillis how far ahead of the coordinator's clock the heartbeat's stamp was
+   * @param warnings what the volunteer may want to act on, in words
+   * @param atMillis the coordinator's time of this answer
+   */
+  public record Standing(String holderId, String state, boolean vetted, long auditsPassed, long auditsToVet,
+      long vettedFromMillis, double auditScore, double suspensionScore, long countedFragments, String provenAddress,
+      long reachedMillis, long clockSkewMillis, List<String> warnings, long atMillis) {
+    /** At most this many warnings, each at most {@value #MAX_WARNING} characters. */
+    public static final int MAX_WARNINGS = 16;
+    public static final int MAX_WARNING = 300;
+
+    public Standing {
+      required("holderId", holderId);
+      required("state", state);
+      if (!(auditScore >= 0 && auditScore <= 1) || !(suspensionScore >= 0 && suspensionScore <= 1)) {
+        throw new IllegalArgumentException("scores must be within 0..1, got " + auditScore + " and " + suspensionScore);
+      }
+      if (auditsPassed < 0 || auditsToVet < 0 || countedFragments < 0) {
+        throw new IllegalArgumentException("counts must be >= 0");
+      }
+      warnings = List.copyOf(warnings);
+      if (warnings.size() > MAX_WARNINGS || warnings.stream().anyMatch(w -> w.length() > MAX_WARNING)) {
+        throw new IllegalArgumentException("at most " + MAX_WARNINGS + " warnings of " + MAX_WARNING + " characters");
+      }
+      provenAddress = provenAddress == null ? "" : provenAddress;
+    }
+
+    /** What a holder knows of its standing before the coordinator answered a heartbeat. */
+    public static Standing unknown(String holderId) {
+      return new Standing(holderId, "unknown", false, 0, 0, 0, 1, 1, 0, "", 0, 0,
+          List.of("no answer from the coordinator yet"), 0);
     }
   }
 

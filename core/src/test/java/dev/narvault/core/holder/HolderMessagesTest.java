@@ -25,7 +25,9 @@ class HolderMessagesTest {
         new HolderMessages.Heartbeat("heartbeat", "h1", 2, 10, 2, "v"),
         new HolderMessages.ScrubReport("scrub-report", "h1", 3, "ab".repeat(32)),
         new HolderMessages.Exit("exit", "h1", 4),
-        new HolderMessages.Status("h1", "narvault-holder:AAAA", 100, 10, 2, 7, "v"),
+        new HolderMessages.Status("h1", "narvault-holder:AAAA", 100, 10, 2, 7, "v", HolderMessages.Standing.unknown("h1")),
+        new HolderMessages.Standing("h1", "vetting", false, 42, 100, 1_000, 0.995, 0.7, 12, "203.0.113.7", 900, -61_000,
+            List.of("your clock is 61 s behind the coordinator's"), 1_000),
         new HolderMessages.AuditAnswer("0f".repeat(32)),
         new HolderMessages.Listing(List.of("ab".repeat(32)), true));
     for (Object m : messages) {

@@ -84,8 +84,9 @@ final class CoordinatorClient {
         store.fragmentCount(), version, operator, location));
   }
 
-  void heartbeat(FragmentStore store, String version) throws IOException {
-    send("/v1/heartbeat", ts -> new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, holderId, ts,
+  /** Heartbeats; returns the coordinator's answer: the holder's standing, as JSON. */
+  String heartbeat(FragmentStore store, String version) throws IOException {
+    return send("/v1/heartbeat", ts -> new HolderMessages.Heartbeat(HolderMessages.Heartbeat.TYPE, holderId, ts,
         store.usedBytes(), store.fragmentCount(), version));
   }
 

@@ -1,6 +1,7 @@
 package dev.narvault.holder.server;
 
 import dev.narvault.core.holder.HolderIdentity;
+import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.core.http.NettyServer;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.holder.store.DiskFragmentStore;
@@ -45,8 +46,14 @@ public final class HolderServer implements AutoCloseable {
   private final Scrubber scrubber;
   private final ScheduledExecutorService background;
 
+  private final java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing;
+  private final Path dataDir;
+
   private HolderServer(NettyServer server, FragmentStore store, String holderId, HolderMetrics metrics,
-      Scrubber scrubber, ScheduledExecutorService background) {
+      Scrubber scrubber, ScheduledExecutorService background,
+      java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing, Path dataDir) {
+    this.standing = standing;
+    this.dataDir = dataDir;
     this.server = server;
     this.store = store;
     this.holderId = holderId;
@@ -89,7 +96,8 @@ public final class HolderServer implements AutoCloseable {
         : null;
     HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKey(),
         holderId, identity.publicKey(), new EndpointProver(identity, clock), clock.instant(), clock, nonces,
-        config.maxUploadBytesPerSecond() == 0);
+        config.maxUploadBytesPerSecond() == 0, new java.util.concurrent.atomic.AtomicReference<>(
+            HolderMessages.Standing.unknown(holderId)));
     HolderServerInitializer initializer = new HolderServerInitializer(context, blocking, shaper, config.limits());
     NettyServer server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, () -> {
       blocking.shutdownGracefully(250, 3000, TimeUnit.MILLISECONDS).syncUninterruptibly();
@@ -112,7 +120,8 @@ public final class HolderServer implements AutoCloseable {
         coordinator.reportCorrupt(id);
       }
     });
-    HolderServer holder = new HolderServer(server, store, holderId, metrics, scrubber, background);
+    HolderServer holder = new HolderServer(server, store, holderId, metrics, scrubber, background, context.standing(),
+        config.dataDir());
     holder.advertised = config.advertise().orElse(server.endpoint());
     if (coordinator != null) {
       background.scheduleWithFixedDelay(() -> holder.keepInTouch(coordinator, config), 0,
@@ -165,6 +174,54 @@ public final class HolderServer implements AutoCloseable {
     String get() throws IOException;
   }
 
+  /** The file in the data directory where the last standing the coordinator told is kept. */
+  public static final String STANDING_FILE = "standing.json";
+
+  /** Keeps what the coordinator answered a heartbeat with (its standing), and writes it down. */
+  private void told(String answer) {
+    if (!answer.startsWith("{")) {
+      return; // an older coordinator: "ok <id>"
+    }
+    try {
+      HolderMessages.Standing now = dev.narvault.core.json.JsonCodec.parse(
+          answer.getBytes(java.nio.charset.StandardCharsets.UTF_8), HolderMessages.Standing.class);
+      if (!now.holderId().equals(holderId)) {
+        LOG.warn("the coordinator answered with the standing of {}, not of this holder; ignored", now.holderId());
+        return;
+      }
+      HolderMessages.Standing before = standing.getAndSet(now);
+      if (!before.warnings().equals(now.warnings()) || !before.state().equals(now.state())) {
+        LOG.info("standing: {}{}", now.state(), now.warnings().isEmpty() ? "" : "; " + String.join("; ", now.warnings()));
+      }
+      Path temp = dataDir.resolve(STANDING_FILE + ".tmp");
+      Files.write(temp, dev.narvault.core.json.JsonCodec.toJson(now));
+      Files.move(temp, dataDir.resolve(STANDING_FILE), StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("the coordinator's answer to a heartbeat is not a standing: {}", e.getMessage());
+    } catch (IOException e) {
+      LOG.debug("could not write {}: {}", STANDING_FILE, e.toString());
+    }
+  }
+
+  /** The standing the coordinator last told the holder whose data directory this is, if any. */
+  public static Optional<HolderMessages.Standing> lastStanding(Path dataDir) throws IOException {
+    Path file = dataDir.resolve(STANDING_FILE);
+    if (!Files.exists(file)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(dev.narvault.core.json.JsonCodec.parse(Files.readAllBytes(file), HolderMessages.Standing.class));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(file + " is not a standing: " + e.getMessage(), e);
+    }
+  }
+
+  /** The standing the coordinator last told this holder ({@link HolderMessages.Standing#unknown} before). */
+  public HolderMessages.Standing standing() {
+    return standing.get();
+  }
+
   /** Why the holder stopped by itself (the coordinator refused it for good), if it did. */
   public java.util.Optional<String> failure() {
     return java.util.Optional.ofNullable(failure);
@@ -189,9 +246,8 @@ public final class HolderServer implements AutoCloseable {
         // The coordinator says at which address it reached this endpoint: the address that places
         // this holder in its failure domains.
         LOG.info("registered with the coordinator: {}", answer);
-      } else {
-        coordinator.heartbeat(store, HolderServerHandler.version());
       }
+      told(coordinator.heartbeat(store, HolderServerHandler.version()));
       coordinator.flushReports();
     } catch (CoordinatorRefusedException e) {
       registered = false;

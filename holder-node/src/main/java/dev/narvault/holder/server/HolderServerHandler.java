@@ -66,7 +66,7 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
    */
   record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
       NixPublicKey identity, EndpointProver prover, Instant started, InstantSource clock, SeenNonces nonces,
-      boolean zeroCopy) {}
+      boolean zeroCopy, java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing) {}
 
   private final Context c;
   private FragmentStore.Upload upload;
@@ -387,7 +387,7 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   private void status(ChannelHandlerContext ctx) {
     respondJson(ctx, new HolderMessages.Status(c.holderId(), c.identity().toString(), c.store().capacityBytes(),
         c.store().usedBytes(), c.store().fragmentCount(),
-        Duration.between(c.started(), c.clock().instant()).toSeconds(), version()));
+        Duration.between(c.started(), c.clock().instant()).toSeconds(), version(), c.standing().get()));
   }
 
   /**
