@@ -23,11 +23,12 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "codec", mixinStandardHelpOptions = true,
     header = "Measure the erasure codecs (a few seconds).",
-    description = {"Measures the erasure codecs on this machine (a few seconds).",
-        "Prints MB/s of data bytes (k fragments per call) for encode and decode, the vector codec's",
-        "speed-up over Backblaze JavaReedSolomon, and a memory copy of the same bytes as the limit.",
-        "The first line names the vector kernel this JVM chose and how long it took to compile.",
-        "For publishable numbers use the JMH benchmarks or bench/isal-compare.sh (docs/performance.md)."})
+    description = {"Measures the erasure codecs on this machine (a few seconds). Prints MB/s of data bytes (k "
+            + "fragments per call) for encode and decode, the vector codec's speed-up over Backblaze "
+            + "JavaReedSolomon, and a memory copy of the same bytes as the limit. The first line names the "
+            + "vector kernel this JVM chose and how long it took to compile. For publishable numbers use the "
+            + "JMH benchmarks or bench/isal-compare.sh (docs/performance.md).",
+        ""})
 final class BenchCodecCommand implements Callable<Integer> {
   @Option(names = "--codes", split = ",", defaultValue = "10+4,6+3,17+3,20+10,30+30",
       description = "Codes as k+m, comma-separated (default: ${DEFAULT-VALUE}).")

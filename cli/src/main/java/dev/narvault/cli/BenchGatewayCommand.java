@@ -52,13 +52,14 @@ import software.amazon.awssdk.services.s3.presigner.model.GetObjectPresignReques
  */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
     header = "Measure the gateway against reading the same NARs straight from S3 (loopback, a few minutes).",
-    description = {"Generates --nars NARs of 1-4 MiB (or one --big-nar), archives them with RS(k,m) on --holders",
-        "loopback holders (the objects stay in S3), starts `narvault gateway` as a child JVM with --gateway-heap",
-        "and its NAR cache off, and measures, alternating rounds of --round-time: the NARs read from S3",
-        "(presigned URLs) and through the gateway by the same HTTP client, healthy, then with the m holders",
-        "holding most data fragments stopped; then --clients concurrent clients through the gateway. Prints",
-        "stored MiB/s, the gateway's ratio to S3, errors, the CPU per MiB of each path, the holder bytes read",
-        "per NAR byte served, and the gateway's peak RSS."})
+    description = {"Generates --nars NARs of 1-4 MiB (or one --big-nar), archives them with RS(k,m) on --holders "
+            + "loopback holders (the objects stay in S3), starts `narvault gateway` as a child JVM with "
+            + "--gateway-heap and its NAR cache off, and measures, alternating rounds of --round-time: the NARs "
+            + "read from S3 (presigned URLs) and through the gateway by the same HTTP client, healthy, then "
+            + "with the m holders holding most data fragments stopped; then --clients concurrent clients "
+            + "through the gateway. Prints stored MiB/s, the gateway's ratio to S3, errors, the CPU per MiB of "
+            + "each path, the holder bytes read per NAR byte served, and the gateway's peak RSS.",
+        ""})
 final class BenchGatewayCommand implements Callable<Integer> {
   private static final Pattern SERVING = Pattern.compile("gateway serving at (http://\\S+)");
 

@@ -32,11 +32,12 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
     header = "Measure migrate against plain S3 reads of the same NARs (loopback, a minute or two).",
-    description = {"Generates a cache of --nars NARs of 1-4 MiB (xz) in an embedded S3, starts a coordinator",
-        "and --holders holders on loopback, and measures, in this order: plain S3 GETs of every NAR",
-        "object (as many at once as migrate fetches), the same GETs with the NarHash check migrate must do (decompression),",
-        "migrate with RS(k,m) (after a warm-up run over the first eighth), and both reads again.",
-        "Prints stored MiB/s for each and migrate's ratio to the mean of each kind of read."})
+    description = {"Generates a cache of --nars NARs of 1-4 MiB (xz) in an embedded S3, starts a coordinator and "
+            + "--holders holders on loopback, and measures, in this order: plain S3 GETs of every NAR object "
+            + "(as many at once as migrate fetches), the same GETs with the NarHash check migrate must do "
+            + "(decompression), migrate with RS(k,m) (after a warm-up run over the first eighth), and both "
+            + "reads again. Prints stored MiB/s for each and migrate's ratio to the mean of each kind of read.",
+        ""})
 final class BenchMigrateCommand implements Callable<Integer> {
   @Option(names = "--nars", defaultValue = "64", description = "NARs to generate (default: ${DEFAULT-VALUE}).")
   int nars;

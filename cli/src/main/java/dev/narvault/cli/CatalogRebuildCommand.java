@@ -31,12 +31,13 @@ import picocli.CommandLine.Option;
 /** {@code narvault catalog-rebuild}: the catalog from the holders alone. */
 @Command(name = "catalog-rebuild", mixinStandardHelpOptions = true,
     header = "Rebuild a lost catalog from the manifests and aliases the holders store.",
-    description = {"Rebuilds the catalog from what the holders hold: asks the coordinator for the registered",
-        "holders (after a catalog loss, restart the coordinator on an empty catalog and wait a",
-        "heartbeat: holders register again), lists every holder's fragments, reads those that are",
-        "signed documents (every pack's manifest and every alias is stored on 3 holders), keeps",
-        "only those the archive key signed, and restores packs, NARs, aliases and where each",
-        "fragment is into --catalog (usually the coordinator's new catalog)."})
+    description = {"Rebuilds the catalog from what the holders hold: asks the coordinator for the registered holders "
+            + "(after a catalog loss, restart the coordinator on an empty catalog and wait a heartbeat: holders "
+            + "register again), lists every holder's fragments, reads those that are signed documents (every "
+            + "pack's manifest and every alias is stored on 3 holders), keeps only those the archive key "
+            + "signed, and restores packs, NARs, aliases and where each fragment is into --catalog (usually the "
+            + "coordinator's new catalog).",
+        ""})
 final class CatalogRebuildCommand implements Callable<Integer> {
   @Option(names = "--coordinator", required = true, paramLabel = "URL", description = "The coordinator's URL.")
   URI coordinator;

@@ -24,9 +24,10 @@ import picocli.CommandLine.Option;
 /** {@code narvault gateway}: a Nix substituter over the archive, with S3 behind it. */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
     header = "Serve the archive to Nix as an HTTP binary cache.",
-    description = {"Serves the archive to Nix as an HTTP binary cache: nix-cache-info, <hash>.narinfo and",
-        "nar/<file>. Archived NARs are rebuilt from holders, every byte verified; anything not",
-        "archived (or not rebuildable right now) is proxied from the S3 cache."})
+    description = {"Serves the archive to Nix as an HTTP binary cache: nix-cache-info, <hash>.narinfo and "
+            + "nar/<file>. Archived NARs are rebuilt from holders, every byte verified; anything not archived "
+            + "(or not rebuildable right now) is proxied from the S3 cache.",
+        ""})
 final class GatewayCommand implements Callable<Integer> {
   @Mixin
   S3Options s3;

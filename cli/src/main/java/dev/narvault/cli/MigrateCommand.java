@@ -32,17 +32,18 @@ import picocli.CommandLine.Option;
 /** {@code narvault migrate}: archive the cache's NARs onto holders. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
     header = "Archive a binary cache's cold NARs onto holders, and with --drain take them out of S3.",
-    description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket, checks its",
-        "signature, verifies the NAR object's FileHash/FileSize and, decompressed (xz, zstd, bzip2,",
-        "none), its signed NarHash/NarSize, packs NARs, Reed-Solomon encodes each pack into k + m",
-        "fragments, asks the coordinator where they go (it picks holders under its placement rules",
-        "and signs the orders), uploads and confirms them and records everything in the catalog.",
-        "Select with --older-than (S3 LastModified of the NAR object), --paths, --exclude.",
-        "Without --drain nothing is deleted from S3 (a dry run: the summary says what a drain would",
-        "remove). With --drain, each archived NAR is read back through the holders, decompressed and",
-        "checked against its signed NarHash before its object is deleted (or, with --drain-to-bucket,",
-        "moved); narinfos stay. Every step is journalled in the catalog: a killed run is finished by",
-        "the next. Running it again archives only what is new. Exit status 3 if any NAR was rejected."})
+    description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket, checks its signature, "
+            + "verifies the NAR object's FileHash/FileSize and, decompressed (xz, zstd, bzip2, none), its "
+            + "signed NarHash/NarSize, packs NARs, Reed-Solomon encodes each pack into k + m fragments, asks "
+            + "the coordinator where they go (it picks holders under its placement rules and signs the orders), "
+            + "uploads and confirms them and records everything in the catalog. Select with --older-than (S3 "
+            + "LastModified of the NAR object), --paths, --exclude. Without --drain nothing is deleted from S3 "
+            + "(a dry run: the summary says what a drain would remove). With --drain, each archived NAR is read "
+            + "back through the holders, decompressed and checked against its signed NarHash before its object "
+            + "is deleted (or, with --drain-to-bucket, moved); narinfos stay. Every step is journalled in the "
+            + "catalog: a killed run is finished by the next. Running it again archives only what is new. Exit "
+            + "status 3 if any NAR was rejected.",
+        ""})
 final class MigrateCommand implements Callable<Integer> {
   @Mixin
   S3Options s3;

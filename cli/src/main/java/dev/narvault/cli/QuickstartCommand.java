@@ -11,13 +11,13 @@ import picocli.CommandLine.Option;
 /** {@code narvault quickstart}: everything on loopback in one process. */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
     header = "The whole system on loopback: S3, coordinator, holders, migrate, repair, gateway (try --check).",
-    description = {"Runs the whole system on loopback in one process: an embedded S3 server seeded with a",
-        "generated, signed binary cache (~200 MiB of NARs), a coordinator with repair on, N holders",
-        "(each on its own 127.0.N.1, so no two share a /24), a migration with RS(k,m); then stops m",
-        "holders, waits for repair to rebuild their fragments onto the others, and serves the archive",
-        "as a Nix substituter until Ctrl-C.",
-        "With --check it instead stops m more holders, fetches every NAR through the gateway,",
-        "verifies each FileHash and exits 0 only if all verify."})
+    description = {"Runs the whole system on loopback in one process: an embedded S3 server seeded with a generated, "
+            + "signed binary cache (~200 MiB of NARs), a coordinator with repair on, N holders (each on its own "
+            + "127.N.0.1, so no two share a /16), a migration with RS(k,m); then stops m holders, waits for "
+            + "repair to rebuild their fragments onto the others, and serves the archive as a Nix substituter "
+            + "until Ctrl-C. With --check it instead stops m more holders, fetches every NAR through the "
+            + "gateway, verifies each FileHash and exits 0 only if all verify.",
+        ""})
 final class QuickstartCommand implements Callable<Integer> {
   @Option(names = "--holders", defaultValue = "18",
       description = "Holders to start, at least k+m+m: repair needs room (default: ${DEFAULT-VALUE}).")

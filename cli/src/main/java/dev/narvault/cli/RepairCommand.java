@@ -24,19 +24,20 @@ import picocli.CommandLine.Option;
 /** {@code narvault repair}: the coordinator. */
 @Command(name = "repair", mixinStandardHelpOptions = true,
     header = "Run the coordinator: placement, liveness, audits, repair, garbage collection.",
-    description = {"Runs the coordinator, the one placement authority. Holders register and send signed",
-        "heartbeats, scrub reports and exit notices here; migrate workers ask it where fragments go",
-        "(POST /v1/placements, signed with a worker key it trusts) and get orders signed with the",
-        "coordinator key. A holder's endpoint counts once the coordinator has connected back to it",
-        "and the holder signed a challenge there; its failure domains (/24, /16, operator) come",
-        "from that proven address. A holder silent or unreachable past --offline-after is offline:",
-        "its fragments are erasures, as are fragments found corrupt and those on disqualified",
-        "holders. Audits forgive: wrong bytes lower a slow audit score (suspect: no new fragments;",
-        "disqualified far later), timeouts and 5xx only a recoverable suspension score. Packs below",
-        "k + r counted fragments are repaired, fewest first: copies that came back are audited and",
-        "count again, readable fragments are copied, the rest decoded from any k, placed within the",
-        "per-pack domain limits. A surplus copy is deleted only when its pack is whole without it.",
-        "Prometheus metrics at /metrics; the liveness window and limits at /v1/policy."})
+    description = {"Runs the coordinator, the one placement authority. Holders register and send signed heartbeats, "
+            + "scrub reports and exit notices here; migrate workers ask it where fragments go (POST "
+            + "/v1/placements, signed with a worker key it trusts) and get orders signed with the coordinator "
+            + "key. A holder's endpoint counts once the coordinator has connected back to it and the holder "
+            + "signed a challenge there; its failure domains (/24, /16, operator) come from that proven "
+            + "address. A holder silent or unreachable past --offline-after is offline: its fragments are "
+            + "erasures, as are fragments found corrupt and those on disqualified holders. Audits forgive: "
+            + "wrong bytes lower a slow audit score (suspect: no new fragments; disqualified far later), "
+            + "timeouts and 5xx only a recoverable suspension score. Packs below k + r counted fragments are "
+            + "repaired, fewest first: copies that came back are audited and count again, readable fragments "
+            + "are copied, the rest decoded from any k, placed within the per-pack domain limits. A surplus "
+            + "copy is deleted only when its pack is whole without it. Prometheus metrics at /metrics; the "
+            + "liveness window and limits at /v1/policy.",
+        ""})
 final class RepairCommand implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "7000", description = "TCP port (default: ${DEFAULT-VALUE}).")
   int port;
