@@ -61,11 +61,12 @@ final class HolderCommand implements Callable<Integer> {
       description = "Cap on bytes/s received for uploads (default: no cap).")
   long maxDownload;
 
-  @Option(names = "--scrub-speed", defaultValue = "4MiB", converter = ByteSize.class,
-      description = "Bytes/s the scrubber re-reads (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--scrub-speed", defaultValue = "64MiB", converter = ByteSize.class,
+      description = "The fastest the scrubber re-reads, in bytes/s: each pass goes at the least speed that "
+          + "finishes it within 80% of --scrub-interval-hours, at least 256KiB/s (default: ${DEFAULT-VALUE}).")
   long scrubSpeed;
 
-  @Option(names = "--scrub-interval-hours", defaultValue = "24", description = "Hours between scrub passes (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--scrub-interval-hours", defaultValue = "24", description = "Hours from the start of one scrub pass to the next (default: ${DEFAULT-VALUE}).")
   long scrubHours;
 
   @Option(names = "--heartbeat-seconds", defaultValue = "30", description = "Seconds between heartbeats (default: ${DEFAULT-VALUE}).")

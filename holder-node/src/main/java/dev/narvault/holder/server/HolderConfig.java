@@ -20,8 +20,8 @@ import java.util.Optional;
  * @param advertise the URL others reach this holder at (default: the bound address)
  * @param maxUploadBytesPerSecond cap on bytes sent to all clients together (0 = none)
  * @param maxDownloadBytesPerSecond cap on bytes received from all clients together (0 = none)
- * @param scrubBytesPerSecond pace of the background re-hashing of stored fragments
- * @param scrubInterval pause between two scrub passes
+ * @param scrubBytesPerSecond the fastest the background re-hashing of stored fragments reads
+ * @param scrubInterval time between the starts of two scrub passes; each is paced to take most of it
  * @param heartbeatInterval time between heartbeats
  * @param trashFor how long deleted fragments stay in the trash, restorable (zero: deleted at once)
  * @param limits connections, header sizes and timeouts every client is held to

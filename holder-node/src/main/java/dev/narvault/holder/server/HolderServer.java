@@ -114,7 +114,8 @@ public final class HolderServer implements AutoCloseable {
     CoordinatorClient coordinator = config.coordinator()
         .map(uri -> new CoordinatorClient(uri, identity, clock, Optional.ofNullable(config.bind().getAddress())))
         .orElse(null);
-    Scrubber scrubber = new Scrubber(store, config.scrubBytesPerSecond(), metrics.scrubbedBytes, id -> {
+    Scrubber scrubber = new Scrubber(store, config.scrubBytesPerSecond(), config.scrubInterval(), metrics.scrubbedBytes,
+        id -> {
       metrics.corruptFound.increment();
       if (coordinator != null) {
         coordinator.reportCorrupt(id);
@@ -128,7 +129,8 @@ public final class HolderServer implements AutoCloseable {
           config.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
     if (!config.scrubInterval().isZero()) {
-      background.scheduleWithFixedDelay(holder::scrubPass, config.scrubInterval().toMillis(),
+      // A pass per interval (each paced to take most of it), not a pass and then an interval.
+      background.scheduleAtFixedRate(holder::scrubPass, config.scrubInterval().toMillis(),
           config.scrubInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
     if (!config.trashFor().isZero()) {
