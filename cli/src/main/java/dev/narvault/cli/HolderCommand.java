@@ -77,6 +77,16 @@ final class HolderCommand implements Callable<Integer> {
           + "${DEFAULT-VALUE}; 0 = delete at once). The trash uses only room no new fragment needs.")
   Duration trashFor;
 
+  @Option(names = "--dashboard-port", defaultValue = "7071",
+      description = "Port of the volunteer's dashboard, a page of what this holder stores, serves and how the "
+          + "coordinator rates it; 0 = no dashboard (default: ${DEFAULT-VALUE}).")
+  int dashboardPort;
+
+  @Option(names = "--dashboard-bind", defaultValue = "127.0.0.1",
+      description = "Address the dashboard listens on: loopback by default, so only this machine sees it "
+          + "(default: ${DEFAULT-VALUE}).")
+  String dashboardBind;
+
   @Option(names = "--operator", defaultValue = "", description = "Who runs this holder (placement keeps one operator's holders apart).")
   String operator;
 
@@ -97,13 +107,15 @@ final class HolderCommand implements Callable<Integer> {
         .withScrub(scrubSpeed, Duration.ofHours(scrubHours))
         .withHeartbeat(Duration.ofSeconds(heartbeatSeconds))
         .withTrashFor(trashFor)
-        .withDescription(Optional.ofNullable(advertise), operator, location);
+        .withDescription(Optional.ofNullable(advertise), operator, location)
+        .withDashboard(dashboardPort == 0 ? Optional.empty()
+            : Optional.of(new InetSocketAddress(dashboardBind, dashboardPort)));
     if (coordinator != null) {
       config = config.withCoordinator(coordinator);
     }
     try (HolderServer server = HolderServer.start(config)) {
       out.println("holder " + server.holderId() + " serving " + dataDir + " on " + server.address()
-          + " (Ctrl-C to stop)");
+          + server.dashboardEndpoint().map(u -> ", dashboard at " + u).orElse("") + " (Ctrl-C to stop)");
       Runtime.getRuntime().addShutdownHook(new Thread(server::close));
       server.awaitClose();
       if (server.failure().isPresent()) {

@@ -84,7 +84,7 @@ class HolderJoiningTest {
         exit = CompletableFuture.supplyAsync(() -> cli.execute("holder", "--bind", "0.0.0.0", "--port", "0",
             "--data-dir", dir.resolve("holder").toString(), "--coordinator-public-key",
             coordinatorKey.publicKey().toString(), "--coordinator", coordinator.endpoint().toString(),
-            "--heartbeat-seconds", "1")).get(60, TimeUnit.SECONDS);
+            "--heartbeat-seconds", "1", "--dashboard-port", "0")).get(60, TimeUnit.SECONDS);
       } finally {
         System.setErr(savedErr);
       }

@@ -25,11 +25,12 @@ import java.util.Optional;
  * @param heartbeatInterval time between heartbeats
  * @param trashFor how long deleted fragments stay in the trash, restorable (zero: deleted at once)
  * @param limits connections, header sizes and timeouts every client is held to
+ * @param dashboard where the volunteer's dashboard listens (loopback by default), if anywhere
  */
 public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey,
     Optional<URI> coordinator, Optional<URI> advertise, long maxUploadBytesPerSecond, long maxDownloadBytesPerSecond,
     long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval, Duration trashFor, String operator,
-    String location, ServerLimits limits) {
+    String location, ServerLimits limits, Optional<InetSocketAddress> dashboard) {
 
   public HolderConfig {
     if (capacityBytes < 1) {
@@ -62,48 +63,55 @@ public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBy
   public static HolderConfig of(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.empty(), Optional.empty(), 0, 0,
         4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), DiskFragmentStore.DEFAULT_TRASH_FOR, "", "",
-        ServerLimits.defaults());
+        ServerLimits.defaults(), Optional.empty());
   }
 
   public HolderConfig withCoordinator(URI uri) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.of(uri), advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        trashFor, operator, location, limits);
+        trashFor, operator, location, limits, dashboard);
   }
 
   public HolderConfig withSpeeds(long upload, long download) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise, upload, download,
-        scrubBytesPerSecond, scrubInterval, heartbeatInterval, trashFor, operator, location, limits);
+        scrubBytesPerSecond, scrubInterval, heartbeatInterval, trashFor, operator, location, limits, dashboard);
   }
 
   public HolderConfig withScrub(long bytesPerSecond, Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, bytesPerSecond, interval, heartbeatInterval, trashFor,
-        operator, location, limits);
+        operator, location, limits, dashboard);
   }
 
   public HolderConfig withHeartbeat(Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, interval, trashFor,
-        operator, location, limits);
+        operator, location, limits, dashboard);
   }
 
   public HolderConfig withDescription(Optional<URI> advertised, String operatorName, String where) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertised,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        trashFor, operatorName, where, limits);
+        trashFor, operatorName, where, limits, dashboard);
   }
 
   public HolderConfig withLimits(ServerLimits serverLimits) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        trashFor, operator, location, serverLimits);
+        trashFor, operator, location, serverLimits, dashboard);
   }
 
   /** How long deleted fragments stay restorable in the trash (zero: deleted at once). */
   public HolderConfig withTrashFor(Duration keep) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
         maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        keep, operator, location, limits);
+        keep, operator, location, limits, dashboard);
+  }
+
+  /** The same with the volunteer's dashboard listening at {@code address} (empty: no dashboard). */
+  public HolderConfig withDashboard(Optional<InetSocketAddress> address) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
+        trashFor, operator, location, limits, address);
   }
 }

@@ -48,12 +48,23 @@ public final class HolderServer implements AutoCloseable {
 
   private final java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing;
   private final Path dataDir;
+  private final RecentProblems problems;
+  private final InstantSource clock;
+  private final long uploadCap;
+  private final BandwidthHistory bandwidth = new BandwidthHistory();
+  private volatile long lastContactMillis;
+  private volatile String lastContactError;
+  private volatile DashboardServer dashboard;
 
   private HolderServer(NettyServer server, FragmentStore store, String holderId, HolderMetrics metrics,
       Scrubber scrubber, ScheduledExecutorService background,
-      java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing, Path dataDir) {
+      java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing, Path dataDir,
+      RecentProblems problems, InstantSource clock, long uploadCap) {
     this.standing = standing;
     this.dataDir = dataDir;
+    this.problems = problems;
+    this.clock = clock;
+    this.uploadCap = uploadCap;
     this.server = server;
     this.store = store;
     this.holderId = holderId;
@@ -114,15 +125,28 @@ public final class HolderServer implements AutoCloseable {
     CoordinatorClient coordinator = config.coordinator()
         .map(uri -> new CoordinatorClient(uri, identity, clock, Optional.ofNullable(config.bind().getAddress())))
         .orElse(null);
+    RecentProblems problems = new RecentProblems();
     Scrubber scrubber = new Scrubber(store, config.scrubBytesPerSecond(), config.scrubInterval(), metrics.scrubbedBytes,
         id -> {
       metrics.corruptFound.increment();
+      problems.add(clock.millis(), "scrub: fragment " + id + " no longer matches its id; quarantined and reported");
       if (coordinator != null) {
         coordinator.reportCorrupt(id);
       }
     });
     HolderServer holder = new HolderServer(server, store, holderId, metrics, scrubber, background, context.standing(),
-        config.dataDir());
+        config.dataDir(), problems, clock, config.maxUploadBytesPerSecond());
+    // Bytes served per hour and day, for the dashboard's charts.
+    background.scheduleAtFixedRate(() -> holder.bandwidth.sample(clock.millis(), metrics.bytesServed.sum()), 0,
+        1, TimeUnit.MINUTES);
+    if (config.dashboard().isPresent()) {
+      try {
+        holder.dashboard = DashboardServer.start(config.dashboard().get(), () -> DashboardPage.render(holder.view()));
+      } catch (IOException e) {
+        holder.close();
+        throw new IOException("cannot start the dashboard on " + config.dashboard().get() + ": " + e.getMessage(), e);
+      }
+    }
     holder.advertised = config.advertise().orElse(server.endpoint());
     if (coordinator != null) {
       background.scheduleWithFixedDelay(() -> holder.keepInTouch(coordinator, config), 0,
@@ -174,6 +198,28 @@ public final class HolderServer implements AutoCloseable {
   @FunctionalInterface
   interface SeenAddress {
     String get() throws IOException;
+  }
+
+  private void contactFailed(String why) {
+    lastContactError = why;
+    problems.add(clock.millis(), "coordinator: " + why);
+  }
+
+  /** What the dashboard shows, now. */
+  DashboardPage.View view() {
+    long now = clock.millis();
+    bandwidth.sample(now, metrics.bytesServed.sum());
+    return new DashboardPage.View(holderId, String.valueOf(advertised), store.capacityBytes(), store.usedBytes(),
+        store.fragmentCount(), store.trashBytes(),
+        metrics.bytesServed.sum(), uploadCap, bandwidth.lastHours(now), bandwidth.lastDays(now), standing.get(),
+        metrics.scrubPasses.sum(), metrics.scrubbedBytes.sum(), metrics.corruptFound.sum(), lastContactMillis,
+        lastContactError, problems.list(), now);
+  }
+
+  /** Where the volunteer's dashboard answers, when it runs. */
+  public Optional<URI> dashboardEndpoint() {
+    DashboardServer d = dashboard;
+    return d == null ? Optional.empty() : Optional.of(d.endpoint());
   }
 
   /** The file in the data directory where the last standing the coordinator told is kept. */
@@ -250,6 +296,7 @@ public final class HolderServer implements AutoCloseable {
         LOG.info("registered with the coordinator: {}", answer);
       }
       told(coordinator.heartbeat(store, HolderServerHandler.version()));
+      lastContactMillis = clock.millis();
       coordinator.flushReports();
     } catch (CoordinatorRefusedException e) {
       registered = false;
@@ -257,10 +304,12 @@ public final class HolderServer implements AutoCloseable {
         return;
       }
       LOG.warn("the coordinator refused, will retry: {}", e.getMessage());
+      contactFailed(e.getMessage());
     } catch (IOException e) {
       // Either way round: the coordinator cannot be reached, or (a 503) it cannot reach this holder.
       LOG.warn("contact with the coordinator failed, will retry: {}", e.getMessage() == null ? e.toString()
           : e.getMessage());
+      contactFailed(e.getMessage() == null ? e.toString() : e.getMessage());
       registered = false;
     } catch (RuntimeException | Error e) {
       // Never let the scheduler drop this task: a holder that stops heartbeating looks dead.
@@ -387,6 +436,10 @@ public final class HolderServer implements AutoCloseable {
   @Override
   public void close() {
     background.shutdownNow();
+    DashboardServer d = dashboard;
+    if (d != null) {
+      d.close();
+    }
     server.close();
     LOG.info("holder on {} stopped", address());
   }

@@ -1,0 +1,168 @@
+package dev.narvault.holder.server;
+
+import dev.narvault.core.holder.HolderMessages;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The volunteer's dashboard as one server-rendered HTML page with inline SVG charts: no script,
+ * no framework, no asset from anywhere else. Every number a test checks has an element id.
+ */
+final class DashboardPage {
+  /** What the page shows, read at the time of the request. */
+  record View(String holderId, String advertised, long capacityBytes, long usedBytes, int fragments, long trashBytes,
+      long servedBytes, long uploadCapBytesPerSecond, long[] servedByHour, long[] servedByDay,
+      HolderMessages.Standing standing, long scrubPasses, long scrubbedBytes, long corruptFound,
+      long lastContactMillis, String lastContactError, List<RecentProblems.Problem> problems, long nowMillis) {}
+
+  private DashboardPage() {}
+
+  static String render(View v) {
+    StringBuilder b = new StringBuilder(8192);
+    b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+        .append("<meta http-equiv=\"refresh\" content=\"30\">")
+        .append("<title>narvault holder ").append(esc(shortId(v.holderId()))).append("</title><style>")
+        .append("body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:880px}")
+        .append("h1{font-size:20px}h2{font-size:16px;margin-top:24px;border-bottom:1px solid #ddd}")
+        .append("table{border-collapse:collapse}td{padding:2px 12px 2px 0}.warn{color:#a40}.ok{color:#070}")
+        .append(".bar{fill:#36c}.cap{stroke:#c33;stroke-dasharray:4 3}.track{fill:#eee}")
+        .append("</style></head><body>\n");
+    b.append("<h1>narvault holder <span id=\"holder-id\">").append(esc(v.holderId())).append("</span></h1>\n");
+    b.append("<p>Advertised at <code id=\"advertised\">").append(esc(v.advertised())).append("</code>; ")
+        .append(Instant.ofEpochMilli(v.nowMillis())).append("</p>\n");
+
+    b.append("<h2>Storage</h2>\n");
+    double share = v.capacityBytes() == 0 ? 0 : (double) v.usedBytes() / v.capacityBytes();
+    b.append("<p><span id=\"used-bytes\">").append(v.usedBytes()).append("</span> bytes (").append(human(v.usedBytes()))
+        .append(") used of <span id=\"capacity-bytes\">").append(v.capacityBytes()).append("</span> (")
+        .append(human(v.capacityBytes())).append("), in <span id=\"fragments\">").append(v.fragments())
+        .append("</span> fragments; ").append(human(v.trashBytes())).append(" in the trash.</p>\n");
+    b.append("<svg id=\"storage-chart\" width=\"480\" height=\"18\" role=\"img\" aria-label=\"storage used\">")
+        .append("<rect class=\"track\" width=\"480\" height=\"18\"/><rect class=\"bar\" width=\"")
+        .append(String.format(Locale.ROOT, "%.1f", Math.max(1, 480 * Math.min(1, share))))
+        .append("\" height=\"18\"/></svg>\n");
+
+    b.append("<h2>Bandwidth served</h2>\n<p><span id=\"served-bytes\">").append(v.servedBytes())
+        .append("</span> bytes (").append(human(v.servedBytes())).append(") since start; upload cap ")
+        .append(v.uploadCapBytesPerSecond() == 0 ? "none" : human(v.uploadCapBytesPerSecond()) + "/s").append(".</p>\n");
+    b.append("<p>Last 24 hours, per hour:</p>\n");
+    chart(b, "bandwidth-hours", v.servedByHour(), v.uploadCapBytesPerSecond() * 3600);
+    b.append("<p>Last 7 days, per day:</p>\n");
+    chart(b, "bandwidth-days", v.servedByDay(), v.uploadCapBytesPerSecond() * 86400);
+
+    HolderMessages.Standing s = v.standing();
+    b.append("<h2>Standing</h2>\n<table>");
+    row(b, "state", "state", s.state());
+    row(b, "vetting", "vetting", s.vetted() ? "vetted" : s.auditsPassed() + " of " + s.auditsToVet()
+        + " audits passed, period ends " + (s.vettedFromMillis() == 0 ? "?" : Instant.ofEpochMilli(s.vettedFromMillis())));
+    row(b, "audit score", "audit-score", String.format(Locale.ROOT, "%.4f", s.auditScore()));
+    row(b, "suspension score", "suspension-score", String.format(Locale.ROOT, "%.4f", s.suspensionScore()));
+    row(b, "fragments that count", "counted-fragments", Long.toString(s.countedFragments()));
+    row(b, "endpoint proven at", "proven-address", s.provenAddress().isEmpty() ? "(not yet)" : s.provenAddress());
+    b.append("</table>\n");
+    if (!s.vetted() && s.auditsToVet() > 0) {
+      double done = Math.min(1, (double) s.auditsPassed() / s.auditsToVet());
+      b.append("<svg id=\"vetting-chart\" width=\"480\" height=\"12\" role=\"img\" aria-label=\"vetting progress\">")
+          .append("<rect class=\"track\" width=\"480\" height=\"12\"/><rect class=\"bar\" width=\"")
+          .append(String.format(Locale.ROOT, "%.1f", Math.max(1, 480 * done))).append("\" height=\"12\"/></svg>\n");
+    }
+    b.append("<ul id=\"warnings\">");
+    if (s.warnings().isEmpty()) {
+      b.append("<li class=\"ok\">no warnings</li>");
+    }
+    for (String w : s.warnings()) {
+      b.append("<li class=\"warn\">").append(esc(w)).append("</li>");
+    }
+    b.append("</ul>\n");
+
+    b.append("<h2>Scrub</h2>\n<p><span id=\"scrub-passes\">").append(v.scrubPasses())
+        .append("</span> passes done; <span id=\"scrubbed-bytes\">").append(v.scrubbedBytes()).append("</span> bytes (")
+        .append(human(v.scrubbedBytes())).append(") re-hashed; <span id=\"corrupt-found\">").append(v.corruptFound())
+        .append("</span> fragments found corrupt and reported.</p>\n");
+
+    b.append("<h2>Coordinator</h2>\n<p id=\"coordinator\">");
+    if (v.lastContactMillis() == 0) {
+      b.append("<span class=\"warn\">not reached yet</span>");
+    } else {
+      b.append("last answered ").append(ago(v.nowMillis() - v.lastContactMillis())).append(" ago");
+    }
+    if (v.lastContactError() != null) {
+      b.append("; last failure: <span class=\"warn\">").append(esc(v.lastContactError())).append("</span>");
+    }
+    b.append("</p>\n<h2>Recent problems</h2>\n<ul id=\"problems\">");
+    if (v.problems().isEmpty()) {
+      b.append("<li class=\"ok\">none</li>");
+    }
+    for (RecentProblems.Problem p : v.problems()) {
+      b.append("<li>").append(Instant.ofEpochMilli(p.atMillis())).append(": ").append(esc(p.what())).append("</li>");
+    }
+    b.append("</ul>\n</body></html>\n");
+    return b.toString();
+  }
+
+  /** Bars for {@code values}, oldest left, with the cap per bucket as a dashed line when there is one. */
+  private static void chart(StringBuilder b, String id, long[] values, long capPerBucket) {
+    int width = 480;
+    int height = 120;
+    long top = Math.max(1, capPerBucket);
+    for (long value : values) {
+      top = Math.max(top, value);
+    }
+    double step = (double) width / values.length;
+    b.append("<svg id=\"").append(id).append("\" width=\"").append(width).append("\" height=\"").append(height)
+        .append("\" role=\"img\" aria-label=\"bytes served\"><rect class=\"track\" width=\"").append(width)
+        .append("\" height=\"").append(height).append("\"/>");
+    for (int i = 0; i < values.length; i++) {
+      double h = Math.max(values[i] > 0 ? 2 : 0, height * (double) values[i] / top);
+      b.append(String.format(Locale.ROOT, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
+          + "<title>%s</title></rect>", i * step + 1, height - h, step - 2, h, human(values[i])));
+    }
+    if (capPerBucket > 0) {
+      double y = height - height * (double) capPerBucket / top;
+      b.append(String.format(Locale.ROOT, "<line class=\"cap\" x1=\"0\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", width, y, y));
+    }
+    b.append("</svg>\n");
+  }
+
+  private static void row(StringBuilder b, String label, String id, String value) {
+    b.append("<tr><td>").append(label).append("</td><td id=\"").append(id).append("\">").append(esc(value))
+        .append("</td></tr>");
+  }
+
+  static String human(long bytes) {
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = bytes;
+    int u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+
+  private static String ago(long millis) {
+    Duration d = Duration.ofMillis(Math.max(0, millis));
+    return d.toSeconds() < 120 ? d.toSeconds() + " s" : d.toMinutes() < 120 ? d.toMinutes() + " min" : d.toHours() + " h";
+  }
+
+  private static String shortId(String id) {
+    return id.length() > 12 ? id.substring(0, 12) : id;
+  }
+
+  static String esc(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '<' -> b.append("&lt;");
+        case '>' -> b.append("&gt;");
+        case '&' -> b.append("&amp;");
+        case '"' -> b.append("&quot;");
+        case '\'' -> b.append("&#39;");
+        default -> b.append(c);
+      }
+    }
+    return b.toString();
+  }
+}
