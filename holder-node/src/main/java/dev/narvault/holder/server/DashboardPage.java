@@ -1,6 +1,7 @@
 package dev.narvault.holder.server;
 
 import dev.narvault.core.holder.HolderMessages;
+import dev.narvault.core.http.Html;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -24,11 +25,7 @@ final class DashboardPage {
     b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
         .append("<meta http-equiv=\"refresh\" content=\"30\">")
         .append("<title>narvault holder ").append(esc(shortId(v.holderId()))).append("</title><style>")
-        .append("body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:880px}")
-        .append("h1{font-size:20px}h2{font-size:16px;margin-top:24px;border-bottom:1px solid #ddd}")
-        .append("table{border-collapse:collapse}td{padding:2px 12px 2px 0}.warn{color:#a40}.ok{color:#070}")
-        .append(".bar{fill:#36c}.cap{stroke:#c33;stroke-dasharray:4 3}.track{fill:#eee}")
-        .append("</style></head><body>\n");
+        .append(Html.STYLE).append("</style></head><body>\n");
     b.append("<h1>narvault holder <span id=\"holder-id\">").append(esc(v.holderId())).append("</span></h1>\n");
     b.append("<p>Advertised at <code id=\"advertised\">").append(esc(v.advertised())).append("</code>; ")
         .append(Instant.ofEpochMilli(v.nowMillis())).append("</p>\n");
@@ -39,10 +36,7 @@ final class DashboardPage {
         .append(") used of <span id=\"capacity-bytes\">").append(v.capacityBytes()).append("</span> (")
         .append(human(v.capacityBytes())).append("), in <span id=\"fragments\">").append(v.fragments())
         .append("</span> fragments; ").append(human(v.trashBytes())).append(" in the trash.</p>\n");
-    b.append("<svg id=\"storage-chart\" width=\"480\" height=\"18\" role=\"img\" aria-label=\"storage used\">")
-        .append("<rect class=\"track\" width=\"480\" height=\"18\"/><rect class=\"bar\" width=\"")
-        .append(String.format(Locale.ROOT, "%.1f", Math.max(1, 480 * Math.min(1, share))))
-        .append("\" height=\"18\"/></svg>\n");
+    Html.meter(b, "storage-chart", share, 18);
 
     b.append("<h2>Bandwidth served</h2>\n<p><span id=\"served-bytes\">").append(v.servedBytes())
         .append("</span> bytes (").append(human(v.servedBytes())).append(") since start; upload cap ")
@@ -64,9 +58,7 @@ final class DashboardPage {
     b.append("</table>\n");
     if (!s.vetted() && s.auditsToVet() > 0) {
       double done = Math.min(1, (double) s.auditsPassed() / s.auditsToVet());
-      b.append("<svg id=\"vetting-chart\" width=\"480\" height=\"12\" role=\"img\" aria-label=\"vetting progress\">")
-          .append("<rect class=\"track\" width=\"480\" height=\"12\"/><rect class=\"bar\" width=\"")
-          .append(String.format(Locale.ROOT, "%.1f", Math.max(1, 480 * done))).append("\" height=\"12\"/></svg>\n");
+      Html.meter(b, "vetting-chart", done, 12);
     }
     b.append("<ul id=\"warnings\">");
     if (s.warnings().isEmpty()) {
@@ -104,26 +96,11 @@ final class DashboardPage {
 
   /** Bars for {@code values}, oldest left, with the cap per bucket as a dashed line when there is one. */
   private static void chart(StringBuilder b, String id, long[] values, long capPerBucket) {
-    int width = 480;
-    int height = 120;
-    long top = Math.max(1, capPerBucket);
-    for (long value : values) {
-      top = Math.max(top, value);
-    }
-    double step = (double) width / values.length;
-    b.append("<svg id=\"").append(id).append("\" width=\"").append(width).append("\" height=\"").append(height)
-        .append("\" role=\"img\" aria-label=\"bytes served\"><rect class=\"track\" width=\"").append(width)
-        .append("\" height=\"").append(height).append("\"/>");
+    String[] titles = new String[values.length];
     for (int i = 0; i < values.length; i++) {
-      double h = Math.max(values[i] > 0 ? 2 : 0, height * (double) values[i] / top);
-      b.append(String.format(Locale.ROOT, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
-          + "<title>%s</title></rect>", i * step + 1, height - h, step - 2, h, human(values[i])));
+      titles[i] = human(values[i]);
     }
-    if (capPerBucket > 0) {
-      double y = height - height * (double) capPerBucket / top;
-      b.append(String.format(Locale.ROOT, "<line class=\"cap\" x1=\"0\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", width, y, y));
-    }
-    b.append("</svg>\n");
+    Html.barChart(b, id, values, titles, null, capPerBucket);
   }
 
   private static void row(StringBuilder b, String label, String id, String value) {
@@ -132,14 +109,7 @@ final class DashboardPage {
   }
 
   static String human(long bytes) {
-    String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = bytes;
-    int u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    return Html.bytes(bytes);
   }
 
   private static String ago(long millis) {
@@ -152,17 +122,6 @@ final class DashboardPage {
   }
 
   static String esc(String s) {
-    StringBuilder b = new StringBuilder(s.length());
-    for (char c : s.toCharArray()) {
-      switch (c) {
-        case '<' -> b.append("&lt;");
-        case '>' -> b.append("&gt;");
-        case '&' -> b.append("&amp;");
-        case '"' -> b.append("&quot;");
-        case '\'' -> b.append("&#39;");
-        default -> b.append(c);
-      }
-    }
-    return b.toString();
+    return Html.esc(s);
   }
 }

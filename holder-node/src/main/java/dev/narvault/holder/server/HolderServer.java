@@ -54,7 +54,7 @@ public final class HolderServer implements AutoCloseable {
   private final BandwidthHistory bandwidth = new BandwidthHistory();
   private volatile long lastContactMillis;
   private volatile String lastContactError;
-  private volatile DashboardServer dashboard;
+  private volatile dev.narvault.core.http.PageServer dashboard;
 
   private HolderServer(NettyServer server, FragmentStore store, String holderId, HolderMetrics metrics,
       Scrubber scrubber, ScheduledExecutorService background,
@@ -141,7 +141,7 @@ public final class HolderServer implements AutoCloseable {
         1, TimeUnit.MINUTES);
     if (config.dashboard().isPresent()) {
       try {
-        holder.dashboard = DashboardServer.start(config.dashboard().get(), () -> DashboardPage.render(holder.view()));
+        holder.dashboard = dev.narvault.core.http.PageServer.start(config.dashboard().get(), () -> DashboardPage.render(holder.view()));
       } catch (IOException e) {
         holder.close();
         throw new IOException("cannot start the dashboard on " + config.dashboard().get() + ": " + e.getMessage(), e);
@@ -218,7 +218,7 @@ public final class HolderServer implements AutoCloseable {
 
   /** Where the volunteer's dashboard answers, when it runs. */
   public Optional<URI> dashboardEndpoint() {
-    DashboardServer d = dashboard;
+    dev.narvault.core.http.PageServer d = dashboard;
     return d == null ? Optional.empty() : Optional.of(d.endpoint());
   }
 
@@ -436,7 +436,7 @@ public final class HolderServer implements AutoCloseable {
   @Override
   public void close() {
     background.shutdownNow();
-    DashboardServer d = dashboard;
+    dev.narvault.core.http.PageServer d = dashboard;
     if (d != null) {
       d.close();
     }

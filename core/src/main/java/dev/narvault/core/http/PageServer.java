@@ -1,9 +1,5 @@
-package dev.narvault.holder.server;
+package dev.narvault.core.http;
 
-import dev.narvault.core.http.BlockingWork;
-import dev.narvault.core.http.HttpGuards;
-import dev.narvault.core.http.NettyServer;
-import dev.narvault.core.http.ServerLimits;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -29,25 +25,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves the volunteer's dashboard ({@link DashboardPage}) on a port of its own, on loopback
- * unless told otherwise: {@code GET /} only, with the same guards as every server here.
+ * Serves one server-rendered page (a dashboard) on a port of its own, on loopback unless told
+ * otherwise: {@code GET /} only, with the same guards as every server here. The page is rendered
+ * per request off the event loop.
  */
-final class DashboardServer implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(DashboardServer.class);
+public final class PageServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PageServer.class);
   /** Requests are bodiless GETs. */
   private static final int MAX_BODY = 1024;
 
   private final NettyServer server;
 
-  private DashboardServer(NettyServer server) {
+  private PageServer(NettyServer server) {
     this.server = server;
   }
 
-  static DashboardServer start(InetSocketAddress bind, Supplier<String> page) throws IOException {
+  public static PageServer start(InetSocketAddress bind, Supplier<String> page) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
     NettyServer server = NettyServer.start(bind, ch -> pipeline(ch, page, requests), requests::shutdownNow);
-    LOG.info("holder dashboard at {}", server.endpoint());
-    return new DashboardServer(server);
+    LOG.info("dashboard at {}", server.endpoint());
+    return new PageServer(server);
   }
 
   /** The pipeline, in order: HTTP codec and guards, whole (small) requests, the page. */
@@ -57,7 +54,7 @@ final class DashboardServer implements AutoCloseable {
     ch.pipeline().addLast("page", new Handler(page, requests));
   }
 
-  URI endpoint() {
+  public URI endpoint() {
     return server.endpoint();
   }
 
