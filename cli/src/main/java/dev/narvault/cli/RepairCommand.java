@@ -123,6 +123,20 @@ final class RepairCommand implements Callable<Integer> {
           + "coordinator waits for its old claims to run out (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
+  @Option(names = "--dashboard-port", defaultValue = "7002",
+      description = "Port of the archive's dashboard: packs by fragments missing, the repair queue, holders by state, "
+          + "bytes archived and drained and what they save in S3; 0 = no dashboard (default: ${DEFAULT-VALUE}).")
+  int dashboardPort;
+
+  @Option(names = "--dashboard-bind", defaultValue = "127.0.0.1",
+      description = "Address the dashboard listens on (default: ${DEFAULT-VALUE}, this machine only).")
+  String dashboardBind;
+
+  @Option(names = "--s3-price", defaultValue = "0.023", paramLabel = "PER_GIB_MONTH",
+      description = "S3 storage price per GiB-month the dashboard counts drained bytes' savings at, in your "
+          + "currency (default: ${DEFAULT-VALUE}, S3 Standard's first tier in USD).")
+  double s3Price;
+
   private final PrintStream out;
 
   RepairCommand(PrintStream out) {
@@ -152,6 +166,10 @@ final class RepairCommand implements Callable<Integer> {
           + config.coordinatorKey().publicKey());
       if (config.workerKeys().isEmpty()) {
         out.println("no --worker-public-key given: placement requests (migrate) will be refused");
+      }
+      if (dashboardPort != 0) {
+        out.println("dashboard at " + coordinator.startDashboard(new InetSocketAddress(dashboardBind, dashboardPort),
+            s3Price));
       }
       Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close));
       coordinator.awaitClose();

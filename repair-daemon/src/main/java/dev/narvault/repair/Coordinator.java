@@ -1,9 +1,12 @@
 package dev.narvault.repair;
 
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.Journal;
+import dev.narvault.core.http.PageServer;
 import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.holder.HolderClient;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -28,6 +31,7 @@ public final class Coordinator implements AutoCloseable {
   private final Auditor auditor;
   private final CoordinatorMetrics metrics;
   private final PlacementService placements;
+  private volatile PageServer dashboard;
 
   private Coordinator(CoordinatorServer server, ScheduledExecutorService loops, Repairer repairer,
       GarbageCollector collector, Auditor auditor, CoordinatorMetrics metrics, PlacementService placements) {
@@ -126,7 +130,32 @@ public final class Coordinator implements AutoCloseable {
     repairer.repairDocuments();
     repairer.rebalanceOnce(REBALANCE_PER_ROUND);
     collector.collectOnce();
+    refreshArchiveTotals();
     return round;
+  }
+
+  /** Reads what the journal holds into the metrics (archived and drained objects and bytes). */
+  public void refreshArchiveTotals() throws Exception {
+    var journal = repairer.catalog().journal();
+    Journal.Totals committed = journal.totals(Journal.State.COMMITTED);
+    Journal.Totals verified = journal.totals(Journal.State.VERIFIED);
+    Journal.Totals drained = journal.totals(Journal.State.DRAINED);
+    metrics.archive(new Journal.Totals(committed.objects() + verified.objects() + drained.objects(),
+        committed.bytes() + verified.bytes() + drained.bytes()), drained);
+  }
+
+  /**
+   * Serves the archive's dashboard ({@link ArchivePage}) at {@code bind}, with the S3 storage
+   * price per GiB-month its savings are counted at; closed with the coordinator.
+   */
+  public URI startDashboard(InetSocketAddress bind, double s3PricePerGiBMonth) throws IOException {
+    if (!(s3PricePerGiBMonth >= 0)) {
+      throw new IllegalArgumentException("the S3 price must be >= 0, got " + s3PricePerGiBMonth);
+    }
+    PageServer page = PageServer.start(bind, () -> ArchivePage.render(metrics, s3PricePerGiBMonth,
+        System.currentTimeMillis()));
+    dashboard = page;
+    return page.endpoint();
   }
 
   /** Fragments moved off each nearly full holder per round: slow, so repair always comes first. */
@@ -162,6 +191,10 @@ public final class Coordinator implements AutoCloseable {
 
   @Override
   public void close() {
+    PageServer page = dashboard;
+    if (page != null) {
+      page.close();
+    }
     loops.shutdownNow();
     try {
       loops.awaitTermination(10, TimeUnit.SECONDS);

@@ -1,5 +1,7 @@
 package dev.narvault.repair;
 
+import dev.narvault.core.catalog.Journal;
+
 import dev.narvault.repair.policy.HolderState;
 import java.util.Locale;
 import java.util.Map;
@@ -30,6 +32,49 @@ public final class CoordinatorMetrics {
   final LongAdder placementsGranted = new LongAdder();
   final LongAdder placementsRefused = new LongAdder();
   private volatile Map<String, Long> holdersByState = Map.of();
+  /** Packs by fragments missing (index 0: none), as the last repair round saw them. */
+  private volatile long[] packsByMissing = new long[0];
+  /** What the journal holds: archived (committed, verified or drained) and drained objects and bytes. */
+  private volatile Journal.Totals archived = new Journal.Totals(0, 0);
+  private volatile Journal.Totals drained = new Journal.Totals(0, 0);
+
+  void packsByMissing(long[] counts) {
+    packsByMissing = counts.clone();
+  }
+
+  /** Packs by fragments missing (index 0: whole), as the last repair round saw them. */
+  public long[] packsByMissing() {
+    return packsByMissing.clone();
+  }
+
+  void archive(Journal.Totals archivedNow, Journal.Totals drainedNow) {
+    archived = archivedNow;
+    drained = drainedNow;
+  }
+
+  public Journal.Totals archived() {
+    return archived;
+  }
+
+  public Journal.Totals drained() {
+    return drained;
+  }
+
+  public Map<String, Long> holdersByState() {
+    return holdersByState;
+  }
+
+  public long packsTotal() {
+    return packsTotal.get();
+  }
+
+  public long repairQueue() {
+    return repairQueue.get();
+  }
+
+  public long packsUnrecoverableNow() {
+    return packsUnrecoverableNow.get();
+  }
 
   void holdersByState(Map<HolderState, Long> counts) {
     Map<String, Long> byLabel = new TreeMap<>();
@@ -90,6 +135,22 @@ public final class CoordinatorMetrics {
         garbageKept.sum());
     counter(b, "narvault_placements_granted_total", "Placement requests granted.", placementsGranted.sum());
     counter(b, "narvault_placements_refused_total", "Placement requests refused.", placementsRefused.sum());
+    long[] missing = packsByMissing;
+    b.append("# HELP narvault_packs_by_missing_fragments Packs by fragments missing, as the last repair round saw "
+        + "them.\n# TYPE narvault_packs_by_missing_fragments gauge\n");
+    for (int i = 0; i < missing.length; i++) {
+      b.append("narvault_packs_by_missing_fragments{missing=\"").append(i).append("\"} ").append(missing[i]).append('\n');
+    }
+    Journal.Totals a = archived;
+    Journal.Totals d = drained;
+    b.append("# HELP narvault_archive_objects S3 objects archived (committed, verified or drained) and drained.\n")
+        .append("# TYPE narvault_archive_objects gauge\n")
+        .append("narvault_archive_objects{state=\"archived\"} ").append(a.objects()).append('\n')
+        .append("narvault_archive_objects{state=\"drained\"} ").append(d.objects()).append('\n');
+    b.append("# HELP narvault_archive_bytes Bytes of S3 objects archived and drained.\n")
+        .append("# TYPE narvault_archive_bytes gauge\n")
+        .append("narvault_archive_bytes{state=\"archived\"} ").append(a.bytes()).append('\n')
+        .append("narvault_archive_bytes{state=\"drained\"} ").append(d.bytes()).append('\n');
     b.append("# HELP narvault_holders Holders by state.\n# TYPE narvault_holders gauge\n");
     for (Map.Entry<String, Long> e : holdersByState.entrySet()) {
       b.append("narvault_holders{state=\"").append(e.getKey()).append("\"} ").append(e.getValue()).append('\n');

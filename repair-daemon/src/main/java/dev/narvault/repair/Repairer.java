@@ -205,7 +205,23 @@ public final class Repairer {
     }
     List<PackHealth> queue = PackHealth.queue(checked, threshold);
     metrics.holdersByState(byState);
-    metrics.packsTotal.set(custody.packCount());
+    long packCount = custody.packCount();
+    metrics.packsTotal.set(packCount);
+    // Packs by fragments missing: the checked ones as found, every other pack whole.
+    int widest = checked.stream().mapToInt(PackHealth::totalFragmentCount).max().orElse(0);
+    long[] byMissing = new long[widest + 1];
+    long counted = 0;
+    for (PackHealth p : checked) {
+      int missing = p.totalFragmentCount() - p.healthy().cardinality();
+      if (missing > 0) {
+        byMissing[missing]++;
+        counted++;
+      }
+    }
+    if (byMissing.length > 0) {
+      byMissing[0] = Math.max(0, packCount - counted);
+    }
+    metrics.packsByMissing(byMissing);
     metrics.packsDegraded.set(checked.stream().filter(PackHealth::degraded).count());
     metrics.repairQueue.set(queue.size());
     metrics.packsUnrecoverableNow.set(checked.stream().filter(p -> !p.recoverable()).count());
@@ -335,6 +351,11 @@ public final class Repairer {
       }
     }
     return restored;
+  }
+
+  /** The catalog repair works on. */
+  Catalog catalog() {
+    return catalog;
   }
 
   /** Keeps every signed document at its number of copies; see {@link DocumentRepairer}. */
