@@ -46,7 +46,7 @@ class HolderKillTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process holder = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-cp",
         System.getProperty("java.class.path"), Narvault.class.getName(), "holder", "--port", Integer.toString(port),
-        "--data-dir", data.toString(), "--coordinator-public-key", coordinator.publicKey().toString())
+        "--data-dir", data.toString(), "--coordinator-public-key", coordinator.publicKey().toString(), "--dashboard-port", "0")
         .redirectErrorStream(true).redirectOutput(dir.resolve("holder.log").toFile()).start();
     URI endpoint = URI.create("http://127.0.0.1:" + port);
     HolderClient client = new HolderClient(Duration.ofSeconds(2));
