@@ -63,7 +63,7 @@ final class HolderCommand implements Callable<Integer> {
 
   @Option(names = "--scrub-speed", defaultValue = "64MiB", converter = ByteSize.class,
       description = "The fastest the scrubber re-reads, in bytes/s: each pass goes at the least speed that "
-          + "finishes it within 80% of --scrub-interval-hours, at least 256KiB/s (default: ${DEFAULT-VALUE}).")
+          + "finishes it within 80%% of --scrub-interval-hours, at least 256KiB/s (default: ${DEFAULT-VALUE}).")
   long scrubSpeed;
 
   @Option(names = "--scrub-interval-hours", defaultValue = "24", description = "Hours from the start of one scrub pass to the next (default: ${DEFAULT-VALUE}).")

@@ -294,8 +294,9 @@ public final class HolderServer implements AutoCloseable {
         // The coordinator says at which address it reached this endpoint: the address that places
         // this holder in its failure domains.
         LOG.info("registered with the coordinator: {}", answer);
+      } else {
+        told(coordinator.heartbeat(store, HolderServerHandler.version()));
       }
-      told(coordinator.heartbeat(store, HolderServerHandler.version()));
       lastContactMillis = clock.millis();
       coordinator.flushReports();
     } catch (CoordinatorRefusedException e) {
@@ -383,7 +384,24 @@ public final class HolderServer implements AutoCloseable {
     if (!Files.exists(dataDir.resolve(IDENTITY_FILE))) {
       throw new IOException("no holder identity in " + dataDir + " (" + IDENTITY_FILE + " is missing)");
     }
-    return new CoordinatorClient(coordinator, loadOrCreateIdentity(dataDir), clock, Optional.empty()).exit();
+    CoordinatorClient client = new CoordinatorClient(coordinator, loadOrCreateIdentity(dataDir), clock, Optional.empty());
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return client.exit();
+      } catch (CoordinatorRefusedException e) {
+        // The running holder stamped a heartbeat at this very millisecond or later (its stamps may
+        // run a little ahead): a fresh stamp in a moment is newer.
+        if (e.status() != 409 || attempt == 3) {
+          throw e;
+        }
+        try {
+          Thread.sleep(50L * attempt);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted", interrupted);
+        }
+      }
+    }
   }
 
   /** Loads the holder's Ed25519 identity from its data directory, creating it (mode 0600) on first start. */

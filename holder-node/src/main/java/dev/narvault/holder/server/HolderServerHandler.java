@@ -66,7 +66,12 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
    */
   record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
       NixPublicKey identity, EndpointProver prover, Instant started, InstantSource clock, SeenNonces nonces,
-      boolean zeroCopy, java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing) {}
+      boolean zeroCopy, java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing) {
+    /** The order check for this holder's key, id, nonce journal and clock. */
+    OrderCheck orders() {
+      return new OrderCheck(coordinatorKey, holderId, nonces, clock);
+    }
+  }
 
   private final Context c;
   private FragmentStore.Upload upload;
@@ -172,51 +177,24 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Checks the coordinator's order for a write: present (401 otherwise), signed by the coordinator,
-   * for this action, fragment and holder, of this size and block size, not expired, not used
-   * before (403 otherwise).
+   * Whether the request carries the coordinator's order for this (see {@link OrderCheck}); when it
+   * does not, the refusal is answered here, with its status, and false returned.
    */
   private boolean authorised(ChannelHandlerContext ctx, HttpRequest request, Order.Action action, FragmentId id,
       long size, int blockSize) {
-    String text = request.headers().get(Order.HEADER);
-    String signature = request.headers().get(Order.SIGNATURE_HEADER);
-    if (text == null || signature == null) {
-      reject(ctx, HttpResponseStatus.UNAUTHORIZED, "writes need an order signed by the coordinator ("
-          + Order.HEADER + ", " + Order.SIGNATURE_HEADER + ")");
-      return false;
-    }
-    String problem;
     try {
-      Order order = Order.parse(text);
-      if (!new Order.Signed(order, signature).verifiedBy(c.coordinatorKey())) {
-        problem = "order signature does not verify with the coordinator's key";
-      } else if (order.action() != action) {
-        problem = "order is for " + order.action() + ", not " + action;
-      } else if (!order.fragmentId().equals(id)) {
-        problem = "order is for fragment " + order.fragmentId() + ", not " + id;
-      } else if (!order.holderId().equals(c.holderId())) {
-        problem = "order is for holder " + order.holderId() + ", this is " + c.holderId();
-      } else if (size >= 0 && order.size() != size) {
-        problem = "order is for " + order.size() + " bytes, the upload has " + size;
-      } else if (order.blockSize() != blockSize) {
-        problem = "order is for blocks of " + order.blockSize() + " bytes, the upload says " + blockSize;
-      } else if (!order.expires().isAfter(c.clock().instant())) {
-        problem = "order expired at " + order.expires();
-      } else if (!c.nonces().firstUse(order.nonce(), order.expires(), c.clock().instant())) {
-        problem = "order " + order.nonce() + " was used already";
-      } else {
-        return true;
+      c.orders().accept(request.headers().get(Order.HEADER), request.headers().get(Order.SIGNATURE_HEADER), action,
+          id, size, blockSize);
+      return true;
+    } catch (OrderCheck.Refusal r) {
+      if (r.status() == 503) {
+        LOG.error("cannot record an order's nonce: {}", r.getMessage());
+      } else if (r.status() == 403) {
+        LOG.warn("{}: refused {} of {}: {}", ctx.channel().remoteAddress(), action, id, r.getMessage());
       }
-    } catch (IllegalArgumentException e) {
-      problem = e.getMessage();
-    } catch (IOException e) {
-      LOG.error("cannot record an order's nonce: {}", e.toString());
-      reject(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "cannot record the order; try later");
+      reject(ctx, HttpResponseStatus.valueOf(r.status()), r.getMessage());
       return false;
     }
-    LOG.warn("{}: refused {} of {}: {}", ctx.channel().remoteAddress(), action, id, problem);
-    reject(ctx, HttpResponseStatus.FORBIDDEN, problem);
-    return false;
   }
 
   private void beginUpload(ChannelHandlerContext ctx, FragmentId id, long length, int blockSize) throws IOException {
