@@ -10,6 +10,7 @@ import dev.narvault.core.holder.Order;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
+import dev.narvault.core.http.HeadlessChromium;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -17,18 +18,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,29 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DashboardBrowserTest {
   private static final int BLOCK = 4096;
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
 
   @TempDir
   Path dir;
-
-  /** Runs headless chromium with {@code args} and the page; returns its standard output. */
-  private String chromium(List<String> args, URI page) throws Exception {
-    List<String> command = new ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-        "--user-data-dir=" + dir.resolve("chromium-profile")));
-    command.addAll(args);
-    command.add(page.toString());
-    Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "chromium did not finish");
-    assertEquals(0, p.exitValue(), "chromium failed");
-    return new String(out, StandardCharsets.UTF_8);
-  }
-
-  private static String byId(String dom, String id) {
-    Matcher m = Pattern.compile("id=\"" + Pattern.quote(id) + "\"[^>]*>([^<]*)<").matcher(dom);
-    assertTrue(m.find(), "no element " + id + " in the page");
-    return m.group(1);
-  }
 
   private static long metric(String metrics, String name) {
     Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " (\\d+)$").matcher(metrics);
@@ -71,7 +48,8 @@ class DashboardBrowserTest {
 
   @Test
   void dashboard_inARealBrowser_showsTheHoldersOwnNumbers_andDrawsItsCharts() throws Exception {
-    assumeTrue(Files.isExecutable(CHROMIUM), "chromium is not installed (apt-get install chromium): skipped");
+    assumeTrue(HeadlessChromium.installed(), "chromium is not installed (apt-get install chromium): skipped");
+    HeadlessChromium chromium = new HeadlessChromium(dir);
     HolderConfig config = HolderConfig.of(new InetSocketAddress("127.0.0.1", 0), dir.resolve("data"), 64L << 20,
             HolderServerTest.COORDINATOR.publicKey())
         .withDashboard(Optional.of(new InetSocketAddress("127.0.0.1", 0)));
@@ -91,32 +69,19 @@ class DashboardBrowserTest {
       String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
           URI.create(holder.endpoint() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
 
-      String dom = chromium(List.of("--dump-dom"), page);
-      assertEquals(holder.holderId(), byId(dom, "holder-id"));
-      assertEquals(Long.toString(status.usedBytes()), byId(dom, "used-bytes"));
-      assertEquals(Long.toString(status.capacityBytes()), byId(dom, "capacity-bytes"));
-      assertEquals(Integer.toString(status.fragments()), byId(dom, "fragments"));
-      assertEquals(Long.toString(metric(metrics, "narvault_holder_served_bytes_total")), byId(dom, "served-bytes"));
+      String dom = chromium.dom(page);
+      assertEquals(holder.holderId(), HeadlessChromium.byId(dom, "holder-id"));
+      assertEquals(Long.toString(status.usedBytes()), HeadlessChromium.byId(dom, "used-bytes"));
+      assertEquals(Long.toString(status.capacityBytes()), HeadlessChromium.byId(dom, "capacity-bytes"));
+      assertEquals(Integer.toString(status.fragments()), HeadlessChromium.byId(dom, "fragments"));
+      assertEquals(Long.toString(metric(metrics, "narvault_holder_served_bytes_total")), HeadlessChromium.byId(dom, "served-bytes"));
       assertTrue(metric(metrics, "narvault_holder_served_bytes_total") >= 600_000, "bytes were served");
-      assertEquals(status.standing().state(), byId(dom, "state"), "the standing of /v1/status");
+      assertEquals(status.standing().state(), HeadlessChromium.byId(dom, "state"), "the standing of /v1/status");
       assertTrue(dom.contains("id=\"bandwidth-hours\"") && dom.contains("id=\"bandwidth-days\""));
 
       Path shot = dir.resolve("dashboard.png");
-      chromium(List.of("--screenshot=" + shot, "--window-size=900,900", "--hide-scrollbars"), page);
-      BufferedImage image = ImageIO.read(shot.toFile());
-      long bars = 0;
-      for (int y = 0; y < image.getHeight(); y++) {
-        for (int x = 0; x < image.getWidth(); x++) {
-          int rgb = image.getRGB(x, y) & 0xffffff;
-          // The bars' colour (#36c), give or take anti-aliasing.
-          int r = rgb >> 16;
-          int g = (rgb >> 8) & 0xff;
-          int b = rgb & 0xff;
-          if (Math.abs(r - 0x33) < 24 && Math.abs(g - 0x66) < 24 && Math.abs(b - 0xcc) < 24) {
-            bars++;
-          }
-        }
-      }
+      BufferedImage image = chromium.screenshot(page, shot, 900, 900);
+      long bars = HeadlessChromium.barPixels(image);
       Files.copy(shot, Path.of(System.getProperty("java.io.tmpdir"), "narvault-holder-dashboard.png"),
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       // This hour's bar and today's fill their charts' height (nothing else was served): thousands of pixels.
