@@ -87,7 +87,13 @@ in
       type = types.nullOr types.str;
       default = null;
       example = "http://holder.example.org:7070";
-      description = "URL clients reach this holder at, when it differs from the bound address.";
+      description = "URL clients reach this holder at. By default (bound to 0.0.0.0) the holder advertises the address the coordinator sees it at; set this behind NAT or a name.";
+    };
+
+    dashboardPort = mkOption {
+      type = types.port;
+      default = 7071;
+      description = "Port of the volunteer's dashboard, on loopback only (0: none). Never opened in the firewall: reach it from elsewhere through an SSH tunnel.";
     };
 
     openFirewall = mkOption {
@@ -122,6 +128,7 @@ in
           "--max-download-speed" cfg.maxDownloadSpeed
           "--trash-for" cfg.trashFor
           "--coordinator-public-key" cfg.coordinatorPublicKey
+          "--dashboard-port" (toString cfg.dashboardPort)
         ]
         ++ lib.optionals (cfg.coordinator != null) [ "--coordinator" cfg.coordinator ]
         ++ lib.optionals (cfg.advertise != null) [ "--advertise" cfg.advertise ]
@@ -130,6 +137,9 @@ in
         StateDirectory = "narvault-holder";
         StateDirectoryMode = "0700";
         Restart = "on-failure";
+        # A holder the coordinator refused before it ever joined exits 78 (EX_CONFIG): restarting
+        # cannot help; the unit stays failed with the reason in its journal.
+        RestartPreventExitStatus = 78;
         RestartSec = 5;
         # Hardening: the holder needs its state directory, the network, and nothing else.
         ProtectSystem = "strict";

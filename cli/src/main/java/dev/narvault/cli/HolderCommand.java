@@ -25,9 +25,12 @@ import picocli.CommandLine.Option;
         "The holder's identity key is created in the data directory on first start. Bound to a wildcard "
         + "address (0.0.0.0) without --advertise, it advertises the address the coordinator sees it at; a "
         + "holder the coordinator refuses before it ever joined (an address it will not accept, an endpoint "
-        + "it cannot reach) stops and exits 1, saying why.",
+        + "it cannot reach) stops and exits " + HolderCommand.REFUSED + " (EX_CONFIG), saying why.",
         ""})
 final class HolderCommand implements Callable<Integer> {
+  /** Exit status of a holder the coordinator refused before it ever joined: sysexits' EX_CONFIG. */
+  static final int REFUSED = 78;
+
   @Option(names = "--port", defaultValue = "7070", description = "TCP port (default: ${DEFAULT-VALUE}; 0 = any free).")
   int port;
 
@@ -122,7 +125,7 @@ final class HolderCommand implements Callable<Integer> {
         // Refused for good before it ever joined: a unit manager sees the failure, not a holder
         // that looks alive and never will be.
         System.err.println("narvault: " + server.failure().get());
-        return 1;
+        return REFUSED;
       }
     }
     return 0;

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A holder with a volunteer's defaults (bound to 0.0.0.0, no --advertise) joins by itself, at the
- * address the coordinator sees; one the coordinator refuses stops and exits 1 saying why, instead
+ * address the coordinator sees; one the coordinator refuses stops and exits 78 (EX_CONFIG) saying why, instead
  * of retrying forever.
  */
 class HolderJoiningTest {
@@ -70,7 +70,7 @@ class HolderJoiningTest {
   }
 
   @Test
-  void holderTheCoordinatorRefuses_exitsOne_sayingWhy() throws Exception {
+  void holderTheCoordinatorRefuses_exitsWithExConfig_sayingWhy() throws Exception {
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"));
         Coordinator coordinator = coordinator(catalog, false)) {
       StringWriter err = new StringWriter();
@@ -89,7 +89,7 @@ class HolderJoiningTest {
         System.setErr(savedErr);
       }
       String said = stderr.toString(StandardCharsets.UTF_8);
-      assertEquals(1, exit, said);
+      assertEquals(78, exit, said);
       assertTrue(said.contains("refused to register this holder at http://127.0.0.1:"), said);
       assertTrue(said.contains("--advertise"), "says what to do: " + said);
       assertTrue(catalog.holders().isEmpty());
