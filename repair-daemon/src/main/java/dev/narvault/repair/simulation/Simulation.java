@@ -675,25 +675,27 @@ public final class Simulation {
    * source) until its pack is whole without it, like a superseded copy.
    */
   private void keepUncounted(Pack pack, Holder h) {
-    for (int i = 0; i < n; i++) {
-      if (pack.holderOf[i] == h) {
-        pack.holderOf[i] = null;
-        h.packs.remove(pack.index);
-        if (h.countedLive) {
-          pack.healthy--;
-        }
-        pack.spares.get(i).add(h);
-        h.spares.add(pack.index);
-        withSpares.add(pack.index);
-        pack.lostAt[i] = now;
-        watch(pack);
-        return;
-      }
+    int i = uncount(pack, h);
+    if (i >= 0) {
+      pack.spares.get(i).add(h);
+      h.spares.add(pack.index);
+      withSpares.add(pack.index);
+      pack.lostAt[i] = now;
+      watch(pack);
     }
   }
 
   /** The coordinator stops counting {@code h}'s copy of {@code pack} (found lost, or its holder disqualified). */
   private void dropCounted(Pack pack, Holder h) {
+    int i = uncount(pack, h);
+    if (i >= 0) {
+      copyLost(pack, i);
+      watch(pack);
+    }
+  }
+
+  /** Takes {@code h}'s counted copy out of {@code pack}; returns its index, or -1 when it has none. */
+  private int uncount(Pack pack, Holder h) {
     for (int i = 0; i < n; i++) {
       if (pack.holderOf[i] == h) {
         pack.holderOf[i] = null;
@@ -701,11 +703,10 @@ public final class Simulation {
         if (h.countedLive) {
           pack.healthy--;
         }
-        copyLost(pack, i);
-        watch(pack);
-        return;
+        return i;
       }
     }
+    return -1;
   }
 
   /**
