@@ -29,6 +29,9 @@ import picocli.CommandLine.Option;
             + "(or not rebuildable right now) is proxied from the S3 cache.",
         ""})
 final class GatewayCommand implements Callable<Integer> {
+  @picocli.CommandLine.Mixin
+  ConfigFile.Mixin config;
+
   @Mixin
   S3Options s3;
 

@@ -28,6 +28,9 @@ import picocli.CommandLine.Option;
         + "it cannot reach) stops and exits " + HolderCommand.REFUSED + " (EX_CONFIG), saying why.",
         ""})
 final class HolderCommand implements Callable<Integer> {
+  @picocli.CommandLine.Mixin
+  ConfigFile.Mixin config;
+
   /** Exit status of a holder the coordinator refused before it ever joined: sysexits' EX_CONFIG. */
   static final int REFUSED = 78;
 

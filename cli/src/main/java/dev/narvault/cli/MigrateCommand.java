@@ -45,6 +45,9 @@ import picocli.CommandLine.Option;
             + "status 3 if any NAR was rejected.",
         ""})
 final class MigrateCommand implements Callable<Integer> {
+  @picocli.CommandLine.Mixin
+  ConfigFile.Mixin config;
+
   @Mixin
   S3Options s3;
 

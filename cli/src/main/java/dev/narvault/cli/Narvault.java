@@ -20,7 +20,16 @@ public final class Narvault implements Runnable {
   CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(commandLine(System.out).execute(args));
+    CommandLine cli = commandLine(System.out);
+    String[] expanded;
+    try {
+      expanded = ConfigFile.expand(args);
+    } catch (IllegalArgumentException e) {
+      cli.getErr().println("narvault: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    System.exit(cli.execute(expanded));
   }
 
   /** The command tree; subcommands print to {@code out}. Errors print their message, not a trace. */

@@ -39,6 +39,9 @@ import picocli.CommandLine.Option;
             + "liveness window and limits at /v1/policy.",
         ""})
 final class RepairCommand implements Callable<Integer> {
+  @picocli.CommandLine.Mixin
+  ConfigFile.Mixin config;
+
   @Option(names = "--port", defaultValue = "7000", description = "TCP port (default: ${DEFAULT-VALUE}).")
   int port;
 

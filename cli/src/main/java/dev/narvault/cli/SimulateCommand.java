@@ -41,6 +41,9 @@ import picocli.CommandLine.Option;
             + "result. See docs/durability.md for the model and the chosen default.",
         ""})
 final class SimulateCommand implements Callable<Integer> {
+  @picocli.CommandLine.Mixin
+  ConfigFile.Mixin config;
+
   @Option(names = "--code", split = ",", defaultValue = "10+4,20+10,40+20,30+30,40+40",
       description = "Codes as k+m, comma-separated (default: ${DEFAULT-VALUE}).")
   List<String> codes;
