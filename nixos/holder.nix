@@ -14,7 +14,23 @@
 
 let
   cfg = config.services.narvault-holder;
-  inherit (lib) mkEnableOption mkOption mkIf types optionalString escapeShellArgs;
+  inherit (lib) mkEnableOption mkOption mkIf types;
+  # The typed options, then `settings` over them, as the holder's JSON config file (--config).
+  options = {
+    data-dir = cfg.dataDir;
+    port = cfg.port;
+    bind = cfg.bind;
+    capacity = cfg.capacity;
+    max-upload-speed = cfg.maxUploadSpeed;
+    max-download-speed = cfg.maxDownloadSpeed;
+    trash-for = cfg.trashFor;
+    coordinator-public-key = cfg.coordinatorPublicKey;
+    dashboard-port = cfg.dashboardPort;
+  }
+  // lib.optionalAttrs (cfg.coordinator != null) { coordinator = cfg.coordinator; }
+  // lib.optionalAttrs (cfg.advertise != null) { advertise = cfg.advertise; }
+  // cfg.settings;
+  configFile = pkgs.writeText "narvault-holder.json" (builtins.toJSON options);
 in
 {
   options.services.narvault-holder = {
@@ -67,6 +83,7 @@ in
 
     coordinatorPublicKey = mkOption {
       type = types.str;
+      default = "";
       example = "narvault-coordinator-1:AbC…=";
       description = "The coordinator's public key: only orders it signed may write or delete fragments.";
     };
@@ -103,14 +120,21 @@ in
     };
 
     settings = mkOption {
-      type = types.attrsOf (types.oneOf [ types.str types.int ]);
+      type = types.attrsOf (types.oneOf [ types.str types.int types.bool (types.listOf types.str) ]);
       default = { };
       example = { scrub-speed = "8MiB"; operator = "alice"; location = "NL"; };
-      description = "Further command-line options, rendered as --name value.";
+      description = "Further options of `narvault holder`, by long name without the dashes, written to its JSON config file over the typed options above (a setting given here wins).";
     };
   };
 
   config = mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = cfg.coordinatorPublicKey != "";
+        message = "services.narvault-holder.coordinatorPublicKey must be set: the holder accepts writes only with orders that key signed.";
+      }
+    ];
+
     networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall [ cfg.port ];
 
     systemd.services.narvault-holder = {
@@ -119,22 +143,11 @@ in
       after = [ "network-online.target" ];
       wants = [ "network-online.target" ];
       serviceConfig = {
-        ExecStart = "${cfg.package}/bin/narvault holder " + escapeShellArgs ([
-          "--data-dir" cfg.dataDir
-          "--port" (toString cfg.port)
-          "--bind" cfg.bind
-          "--capacity" cfg.capacity
-          "--max-upload-speed" cfg.maxUploadSpeed
-          "--max-download-speed" cfg.maxDownloadSpeed
-          "--trash-for" cfg.trashFor
-          "--coordinator-public-key" cfg.coordinatorPublicKey
-          "--dashboard-port" (toString cfg.dashboardPort)
-        ]
-        ++ lib.optionals (cfg.coordinator != null) [ "--coordinator" cfg.coordinator ]
-        ++ lib.optionals (cfg.advertise != null) [ "--advertise" cfg.advertise ]
-        ++ lib.concatLists (lib.mapAttrsToList (name: value: [ "--${name}" (toString value) ]) cfg.settings));
+        ExecStart = "${cfg.package}/bin/narvault holder --config ${configFile}";
         DynamicUser = true;
         StateDirectory = "narvault-holder";
+        # Any data directory: writable for the service whatever ProtectSystem makes of the rest.
+        ReadWritePaths = [ cfg.dataDir ];
         StateDirectoryMode = "0700";
         Restart = "on-failure";
         # A holder the coordinator refused before it ever joined exits 78 (EX_CONFIG): restarting
