@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
  * "b"]}}), read before the command line is parsed; options given on the command line win. A value
  * may also come from elsewhere, so that secrets never stand in argv or in a world-readable file:
  * {@code {"env": "NAME"}} reads an environment variable, {@code {"file": "PATH"}} a file's contents
- * (trimmed), where {@code ${NAME}} in the path is an environment variable (e.g.
+ * (trimmed), {@code {"path": "PATH"}} is the path itself, for options that take a file (a key);
+ * {@code ${NAME}} in such a path is an environment variable (e.g.
  * {@code ${CREDENTIALS_DIRECTORY}/catalog} under systemd's {@code LoadCredential}). Booleans turn
  * a flag on or leave it off. Unknown names are refused by the command, like unknown flags.
  */
@@ -32,8 +33,9 @@ final class ConfigFile {
   /** The option, for --help; {@link #expand} does the work before parsing. */
   static final class Mixin {
     @Option(names = "--config", paramLabel = "FILE",
-        description = "Read options from this JSON file ({\"port\": 7070, \"data-dir\": \"…\"}; a value may be "
-            + "{\"env\": \"NAME\"} or {\"file\": \"PATH\"}, for secrets); options on the command line win.")
+        description = "Read options from this JSON file ({\"port\": 7070, \"data-dir\": \"…\"}; for secrets a value "
+            + "may be {\"env\": \"NAME\"}, {\"file\": \"PATH\"} (its contents) or {\"path\": \"${NAME}/key\"}); options on "
+            + "the command line win.")
     Path config;
   }
 
@@ -106,6 +108,9 @@ final class ConfigFile {
       }
       return value;
     }
+    if (v.isObject() && v.size() == 1 && v.has("path") && v.get("path").isTextual()) {
+      return substitute(file, name, v.get("path").asText(), env);
+    }
     if (v.isObject() && v.size() == 1 && v.has("file") && v.get("file").isTextual()) {
       Path path = Path.of(substitute(file, name, v.get("file").asText(), env));
       try {
@@ -116,7 +121,7 @@ final class ConfigFile {
       }
     }
     throw new IllegalArgumentException(file + ": \"" + name + "\" must be a string, a number, a boolean, a list of "
-        + "those, {\"env\": \"NAME\"} or {\"file\": \"PATH\"}, got " + v);
+        + "those, {\"env\": \"NAME\"}, {\"file\": \"PATH\"} or {\"path\": \"PATH\"}, got " + v);
   }
 
   private static String substitute(String file, String name, String path, UnaryOperator<String> env) {

@@ -29,7 +29,8 @@ class ConfigFileTest {
     Path config = Files.writeString(dir.resolve("repair.json"), """
         {"port": 7000, "bind": "0.0.0.0", "worker-public-key": ["w1:AAAA", "w2:BBBB"],
          "allow-private-holders": true, "max-per-network": 2, "dashboard-port": 0,
-         "catalog": {"file": "${CREDENTIALS_DIRECTORY}/catalog"}, "coordinator-key": {"env": "KEY_FILE"}}
+         "catalog": {"file": "${CREDENTIALS_DIRECTORY}/catalog"}, "coordinator-key": {"env": "KEY_FILE"},
+         "archive-key": {"path": "${CREDENTIALS_DIRECTORY}/archive.key"}}
         """);
     Map<String, String> env = Map.of("CREDENTIALS_DIRECTORY", credentials.toString(), "KEY_FILE", "/run/key");
     List<String> args = List.of(ConfigFile.expand(new String[] {"repair", "--config", config.toString(), "--port",
@@ -42,6 +43,7 @@ class ConfigFileTest {
     assertTrue(args.contains("--allow-private-holders"));
     assertEquals("jdbc:postgresql://db/narvault?password=s3cret", after(args, "--catalog"), "from the file, trimmed");
     assertEquals("/run/key", after(args, "--coordinator-key"), "from the environment");
+    assertEquals(credentials + "/archive.key", after(args, "--archive-key"), "a path, the variable expanded");
   }
 
   private static String after(List<String> args, String option) {

@@ -7,13 +7,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.holder.HolderMessages;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.RealNix;
 import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -25,14 +27,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The holder's NixOS module, evaluated with nixpkgs' own lib (an unmodified copy beside the
- * project, at ../shared/nixpkgs-lib/lib): its assertions refuse a bad configuration with a clear
- * message, and the ExecStart it renders, run with this build of narvault in place of the package,
- * starts a holder that answers. Skipped where nix-instantiate or the lib copy is missing.
+ * The NixOS modules for holder, coordinator and gateway, evaluated with nixpkgs' own lib (an
+ * unmodified copy beside the project, at ../shared/nixpkgs-lib/lib): each renders its options and
+ * settings to a JSON config file, hands secrets over as systemd credentials, and the ExecStart it
+ * renders, run with this build of narvault in place of the package (and the credentials laid out
+ * as systemd would), starts a server that answers; a configuration it cannot work with fails an
+ * assertion saying why. Skipped where nix-instantiate or the lib copy is missing.
  */
 class NixosModuleEvalTest {
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
   private static final Path LIB = ROOT.resolve("../shared/nixpkgs-lib/lib").normalize();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir
   Path dir;
@@ -53,65 +58,135 @@ class NixosModuleEvalTest {
     return dir.resolve("pkg");
   }
 
-  private RealNix.Result evaluate(Path pkg, Path data, int port, String key) throws Exception {
-    Path eval = dir.resolve("eval-holder.nix");
-    try (InputStream in = getClass().getResourceAsStream("/nixos/eval-holder.nix")) {
+  private RealNix.Result evaluate(String module, String service, ObjectNode cfg) throws Exception {
+    Path eval = dir.resolve("eval-module.nix");
+    try (InputStream in = getClass().getResourceAsStream("/nixos/eval-module.nix")) {
       Files.write(eval, in.readAllBytes());
     }
     return RealNix.run("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode", eval.toString(),
-        "--arg", "libPath", LIB.toString(), "--arg", "modulePath", ROOT.resolve("nixos/holder.nix").toString(),
-        "--argstr", "pkgPath", pkg.toString(), "--argstr", "dataDir", data.toString(), "--arg", "port",
-        Integer.toString(port), "--argstr", "key", key);
+        "--arg", "libPath", LIB.toString(), "--arg", "modulePath", ROOT.resolve("nixos/" + module).toString(),
+        "--argstr", "service", service, "--argstr", "cfgJson", JSON.writeValueAsString(cfg),
+        "--argstr", "pkgPath", fakePackage().toString());
   }
 
-  @Test
-  void holderModule_rendersAConfigFile_whoseExecStartStartsAHolderThatAnswers() throws Exception {
-    assumeNix();
-    Path pkg = fakePackage();
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
+  /** The unit as evaluated: its ExecStart and credentials. */
+  private record Unit(String execStart, List<String> credentials) {
+    /** The JSON config file ExecStart names. */
+    JsonNode config() throws Exception {
+      return JSON.readTree(Files.readAllBytes(Path.of(execStart.substring(execStart.indexOf("--config ") + 9))));
     }
-    String key = NixSecretKey.generate("coordinator-1", new SecureRandom()).publicKey().toString();
-    RealNix.Result r = evaluate(pkg, dir.resolve("data"), port, key);
+  }
+
+  private Unit unit(String module, String service, ObjectNode cfg) throws Exception {
+    RealNix.Result r = evaluate(module, service, cfg);
     assertEquals(0, r.exitCode(), r.output());
-    String execStart = new ObjectMapper().readTree(r.output().strip().lines().reduce((a, b) -> b).orElseThrow())
-        .asText();
-    assertTrue(execStart.startsWith(pkg + "/bin/narvault holder --config /nix/store/"), execStart);
-    Path config = Path.of(execStart.substring(execStart.indexOf("--config ") + "--config ".length()));
-    JsonNode options = new ObjectMapper().readTree(Files.readAllBytes(config));
-    assertEquals(port, options.get("port").asInt(), "settings.port and port render one port: " + options);
-    assertEquals("8MiB", options.get("scrub-speed").asText(), "settings are in the file");
+    JsonNode out = JSON.readTree(r.output().strip().lines().reduce((a, b) -> b).orElseThrow());
+    List<String> credentials = new ArrayList<>();
+    out.get("loadCredential").forEach(c -> credentials.add(c.asText()));
+    return new Unit(out.get("execStart").asText(), credentials);
+  }
 
-    List<String> command = new ArrayList<>(List.of(execStart.split(" ")));
-    Process holder = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("holder.log").toFile()).start();
+  /**
+   * Runs the unit's ExecStart as systemd would (credentials copied into $CREDENTIALS_DIRECTORY)
+   * until {@code url} answers 200; returns the answer.
+   */
+  private String startAndAsk(Unit unit, URI url) throws Exception {
+    Path credentials = Files.createDirectories(dir.resolve("credentials"));
+    for (String c : unit.credentials()) {
+      String[] nameAndPath = c.split(":", 2);
+      Files.copy(Path.of(nameAndPath[1]), credentials.resolve(nameAndPath[0]));
+    }
+    ProcessBuilder pb = new ProcessBuilder(List.of(unit.execStart().split(" "))).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("server.log").toFile());
+    pb.environment().put("CREDENTIALS_DIRECTORY", credentials.toString());
+    Process server = pb.start();
     try {
-      HolderClient client = new HolderClient(Duration.ofSeconds(2));
-      HolderMessages.Status status = null;
+      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
       long deadline = System.nanoTime() + 60_000_000_000L;
-      while (status == null) {
+      while (true) {
         try {
-          status = client.status(URI.create("http://127.0.0.1:" + port));
+          HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),
+              HttpResponse.BodyHandlers.ofString());
+          if (r.statusCode() == 200) {
+            return r.body();
+          }
         } catch (java.io.IOException notYet) {
-          assertTrue(System.nanoTime() < deadline && holder.isAlive(),
-              "the module's holder did not answer: " + Files.readString(dir.resolve("holder.log")));
-          Thread.sleep(100);
+          // not listening yet
         }
+        assertTrue(System.nanoTime() < deadline && server.isAlive(),
+            "the module's server did not answer " + url + ": " + Files.readString(dir.resolve("server.log")));
+        Thread.sleep(100);
       }
-      assertEquals(10L << 30, status.capacityBytes(), "the module's default capacity, from the config file");
-      assertTrue(Files.exists(dir.resolve("data/identity.key")), "its data directory is the module's dataDir");
     } finally {
-      holder.destroy();
-      holder.waitFor();
+      server.destroy();
+      server.waitFor();
+    }
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
     }
   }
 
   @Test
-  void holderModule_withoutTheCoordinatorsKey_failsItsAssertion_sayingWhy() throws Exception {
+  void holderModule_startsAHolderThatAnswers_settingsOverTheTypedOptions() throws Exception {
     assumeNix();
-    RealNix.Result r = evaluate(fakePackage(), dir.resolve("data"), 7070, "");
-    assertNotEquals(0, r.exitCode());
-    assertTrue(r.output().contains("coordinatorPublicKey must be set"), r.output());
+    int port = freePort();
+    ObjectNode cfg = JSON.createObjectNode().put("dataDir", dir.resolve("data").toString()).put("port", port)
+        .put("bind", "127.0.0.1").put("dashboardPort", 0)
+        .put("coordinatorPublicKey", NixSecretKey.generate("coordinator-1", new SecureRandom()).publicKey().toString());
+    cfg.putObject("settings").put("scrub-speed", "8MiB").put("port", port);
+    Unit unit = unit("holder.nix", "narvault-holder", cfg);
+    assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault holder --config /nix/store/"),
+        unit.execStart());
+    assertEquals(port, unit.config().get("port").asInt(), "settings.port and port render one port");
+    assertEquals("8MiB", unit.config().get("scrub-speed").asText());
+    String status = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/v1/status"));
+    assertEquals(10L << 30, JSON.readTree(status).get("capacityBytes").asLong(), "the module's default capacity");
+    assertTrue(Files.exists(dir.resolve("data/identity.key")), "its data directory is the module's dataDir");
+  }
+
+  @Test
+  void coordinatorModule_takesItsKeyAsACredential_andStartsACoordinatorThatAnswers() throws Exception {
+    assumeNix();
+    int port = freePort();
+    Path key = dir.resolve("coordinator.key");
+    Files.writeString(key, NixSecretKey.generate("coordinator-1", new SecureRandom()).toFileContents() + "\n");
+    ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bind", "127.0.0.1").put("dashboardPort", 0)
+        .put("coordinatorKeyFile", key.toString()).put("catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"));
+    cfg.putObject("settings").put("work-dir", dir.resolve("work").toString());
+    Unit unit = unit("coordinator.nix", "narvault-coordinator", cfg);
+    assertEquals(List.of("coordinator-key:" + key), unit.credentials());
+    assertEquals("${CREDENTIALS_DIRECTORY}/coordinator-key", unit.config().get("coordinator-key").get("path").asText(),
+        "the key is named, never in argv or the store");
+    String policy = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/v1/policy"));
+    assertTrue(JSON.readTree(policy).has("liveWithinMillis"), policy);
+  }
+
+  @Test
+  void gatewayModule_takesTheCatalogAsACredential_andStartsAGatewayThatAnswers() throws Exception {
+    assumeNix();
+    int port = freePort();
+    Path catalogUrl = Files.writeString(dir.resolve("catalog-url"), "jdbc:sqlite:" + dir.resolve("gateway.db") + "\n");
+    ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bucket", "cache")
+        .put("s3Endpoint", "http://127.0.0.1:" + freePort()).put("catalogFile", catalogUrl.toString());
+    cfg.putObject("settings").put("nar-cache-dir", dir.resolve("nar-cache").toString());
+    Unit unit = unit("gateway.nix", "narvault-gateway", cfg);
+    assertEquals(List.of("catalog:" + catalogUrl), unit.credentials());
+    String info = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/nix-cache-info"));
+    assertTrue(info.contains("StoreDir: /nix/store"), info);
+  }
+
+  @Test
+  void modules_refuseWhatTheyCannotWorkWith_sayingWhy() throws Exception {
+    assumeNix();
+    RealNix.Result holder = evaluate("holder.nix", "narvault-holder", JSON.createObjectNode());
+    assertNotEquals(0, holder.exitCode());
+    assertTrue(holder.output().contains("coordinatorPublicKey must be set"), holder.output());
+    RealNix.Result coordinator = evaluate("coordinator.nix", "narvault-coordinator", JSON.createObjectNode());
+    assertTrue(coordinator.output().contains("coordinatorKeyFile must be set"), coordinator.output());
+    RealNix.Result gateway = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c"));
+    assertTrue(gateway.output().contains("catalog or catalogFile must be set"), gateway.output());
   }
 }

@@ -1,0 +1,161 @@
+# NixOS module for the narvault gateway: the Nix substituter that rebuilds archived NARs from the
+# holders and proxies everything else from the S3 binary cache.
+#
+#   imports = [ ./gateway.nix ];
+#   services.narvault-gateway = {
+#     enable = true;
+#     package = pkgs.narvault;                  # provides bin/narvault
+#     bucket = "nix-cache";
+#     catalogFile = "/etc/secrets/catalog-url"; # a JDBC URL with its password, by LoadCredential
+#     archivePublicKey = "narvault-archive-1:…";
+#   };
+{ config, lib, pkgs, ... }:
+
+let
+  cfg = config.services.narvault-gateway;
+  inherit (lib) mkEnableOption mkOption mkIf types;
+  cacheDir = "/var/cache/narvault-gateway";
+  options = {
+    port = cfg.port;
+    bind = cfg.bind;
+    bucket = cfg.bucket;
+    region = cfg.region;
+    catalog = if cfg.catalogFile != null then { file = "\${CREDENTIALS_DIRECTORY}/catalog"; } else cfg.catalog;
+    nar-cache-dir = cacheDir;
+    nar-cache-size = cfg.narCacheSize;
+  }
+  // lib.optionalAttrs (cfg.s3Endpoint != null) { s3-endpoint = cfg.s3Endpoint; }
+  // lib.optionalAttrs (cfg.archivePublicKey != null) { archive-public-key = cfg.archivePublicKey; }
+  // cfg.settings;
+  configFile = pkgs.writeText "narvault-gateway.json" (builtins.toJSON options);
+in
+{
+  options.services.narvault-gateway = {
+    enable = mkEnableOption "the narvault gateway, a Nix substituter over the archive and the S3 cache";
+
+    package = mkOption {
+      type = types.package;
+      description = "The narvault package (its bin/narvault runs the gateway).";
+    };
+
+    port = mkOption {
+      type = types.port;
+      default = 8080;
+      description = "TCP port Nix clients (or the CDN) fetch from.";
+    };
+
+    bind = mkOption {
+      type = types.str;
+      default = "127.0.0.1";
+      description = "Address to listen on (behind a reverse proxy or CDN, loopback).";
+    };
+
+    bucket = mkOption {
+      type = types.str;
+      default = "";
+      example = "nix-cache";
+      description = "The S3 bucket of the binary cache (credentials: the AWS SDK's default chain, e.g. in the unit's environment).";
+    };
+
+    s3Endpoint = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      description = "An S3-compatible endpoint instead of AWS.";
+    };
+
+    region = mkOption {
+      type = types.str;
+      default = "us-east-1";
+      description = "The bucket's region.";
+    };
+
+    catalog = mkOption {
+      type = types.str;
+      default = "";
+      description = "Catalog JDBC URL, when it holds no secret (use catalogFile for one with a password).";
+    };
+
+    catalogFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      description = "A file holding the catalog JDBC URL (with its password), handed over as a systemd credential; wins over catalog.";
+    };
+
+    archivePublicKey = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      description = "The archive's public key: manifests not signed by it are not served.";
+    };
+
+    narCacheSize = mkOption {
+      type = types.str;
+      default = "1GiB";
+      description = "Disk kept for NARs rebuilt from holders, so a popular one is rebuilt once.";
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Open the gateway's port in the firewall.";
+    };
+
+    settings = mkOption {
+      type = types.attrsOf (types.oneOf [ types.str types.int types.bool (types.listOf types.str) ]);
+      default = { };
+      example = { misses-per-second = 50; };
+      description = "Further options of `narvault gateway`, by long name without the dashes, written to its JSON config file over the typed options above.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = cfg.bucket != "";
+        message = "services.narvault-gateway.bucket must be set: the gateway serves what is not archived from that S3 bucket.";
+      }
+      {
+        assertion = cfg.catalog != "" || cfg.catalogFile != null;
+        message = "services.narvault-gateway.catalog or catalogFile must be set: the archive's index is there.";
+      }
+    ];
+
+    networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall [ cfg.port ];
+
+    systemd.services.narvault-gateway = {
+      description = "narvault gateway";
+      wantedBy = [ "multi-user.target" ];
+      after = [ "network-online.target" ];
+      wants = [ "network-online.target" ];
+      serviceConfig = {
+        ExecStart = "${cfg.package}/bin/narvault gateway --config ${configFile}";
+        LoadCredential = lib.optional (cfg.catalogFile != null) "catalog:${toString cfg.catalogFile}";
+        DynamicUser = true;
+        CacheDirectory = "narvault-gateway";
+        Restart = "on-failure";
+        RestartSec = 5;
+        ProtectSystem = "strict";
+        ProtectHome = true;
+        PrivateTmp = true;
+        PrivateDevices = true;
+        ProtectProc = "invisible";
+        NoNewPrivileges = true;
+        ProtectKernelTunables = true;
+        ProtectKernelModules = true;
+        ProtectControlGroups = true;
+        ProtectClock = true;
+        ProtectHostname = true;
+        RestrictNamespaces = true;
+        RestrictRealtime = true;
+        RestrictSUIDSGID = true;
+        LockPersonality = true;
+        RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+        SystemCallFilter = [ "@system-service" ];
+        SystemCallArchitectures = "native";
+        CapabilityBoundingSet = "";
+        # The JVM generates code at run time.
+        MemoryDenyWriteExecute = false;
+        UMask = "0077";
+      };
+    };
+  };
+}
