@@ -306,4 +306,17 @@ class HolderServerTest {
           && json.contains("\"fragments\":1") && json.contains("\"holderId\":\"" + holder.holderId() + "\""), json);
     }
   }
+
+  @Test
+  void close_twiceAndFromTwoThreadsAtOnce_isHarmless() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      HolderServer holder = HolderServer.start(HolderConfig.of(new InetSocketAddress("127.0.0.1", 0),
+          dir.resolve("data-" + round), 1 << 20, COORDINATOR.publicKey()));
+      // A holder refused for good closes itself on a thread of its own while its owner closes it.
+      Thread other = Thread.ofPlatform().start(holder::close);
+      holder.close();
+      other.join();
+      holder.close();
+    }
+  }
 }

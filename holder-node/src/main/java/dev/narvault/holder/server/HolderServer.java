@@ -175,6 +175,7 @@ public final class HolderServer implements AutoCloseable {
   private int unreachableRefusals;
   private volatile URI advertised;
   private volatile String failure;
+  private boolean closed;
 
   /**
    * The URL this holder advertises: {@code --advertise} if given; else, bound to a specific
@@ -452,7 +453,12 @@ public final class HolderServer implements AutoCloseable {
 
   /** Stops accepting, closes connections (cutting transfers in flight), stops the threads. */
   @Override
-  public void close() {
+  public synchronized void close() {
+    // Once: a holder refused for good closes itself while its owner may be closing it too.
+    if (closed) {
+      return;
+    }
+    closed = true;
     background.shutdownNow();
     dev.narvault.core.http.PageServer d = dashboard;
     if (d != null) {
