@@ -98,6 +98,19 @@ in
       description = "Open the API's port in the firewall.";
     };
 
+    heap = mkOption {
+      type = types.str;
+      default = "1g";
+      example = "2g";
+      description = "The JVM's heap (-Xmx), passed through NARVAULT_JAVA_OPTS.";
+    };
+
+    memoryMax = mkOption {
+      type = types.str;
+      default = "2G";
+      description = "systemd's MemoryMax for the unit: the heap plus the JVM's own (about 0.6 of the heap more), with room.";
+    };
+
     settings = mkOption {
       type = types.attrsOf (types.oneOf [ types.str types.int types.bool (types.listOf types.str) ]);
       default = { };
@@ -125,7 +138,12 @@ in
         ExecStart = "${cfg.package}/bin/narvault repair --config ${configFile}";
         LoadCredential = [ "coordinator-key:${toString cfg.coordinatorKeyFile}" ]
           ++ lib.optional (cfg.catalogFile != null) "catalog:${toString cfg.catalogFile}";
+        Environment = [ "NARVAULT_JAVA_OPTS=-Xmx${cfg.heap}" ];
+        MemoryMax = cfg.memoryMax;
+        # Each server keeps up to 4096 connections (and a holder its fragment files) open.
+        LimitNOFILE = 16384;
         DynamicUser = true;
+        PrivateUsers = true;
         StateDirectory = "narvault-coordinator";
         StateDirectoryMode = "0700";
         Restart = "on-failure";

@@ -119,6 +119,19 @@ in
       description = "Open the holder's port in the firewall.";
     };
 
+    heap = mkOption {
+      type = types.str;
+      default = "512m";
+      example = "2g";
+      description = "The JVM's heap (-Xmx), passed through NARVAULT_JAVA_OPTS.";
+    };
+
+    memoryMax = mkOption {
+      type = types.str;
+      default = "1G";
+      description = "systemd's MemoryMax for the unit: the heap plus the JVM's own (about 0.6 of the heap more), with room.";
+    };
+
     settings = mkOption {
       type = types.attrsOf (types.oneOf [ types.str types.int types.bool (types.listOf types.str) ]);
       default = { };
@@ -144,7 +157,12 @@ in
       wants = [ "network-online.target" ];
       serviceConfig = {
         ExecStart = "${cfg.package}/bin/narvault holder --config ${configFile}";
+        Environment = [ "NARVAULT_JAVA_OPTS=-Xmx${cfg.heap}" ];
+        MemoryMax = cfg.memoryMax;
+        # Each server keeps up to 4096 connections (and a holder its fragment files) open.
+        LimitNOFILE = 16384;
         DynamicUser = true;
+        PrivateUsers = true;
         StateDirectory = "narvault-holder";
         # Any data directory: writable for the service whatever ProtectSystem makes of the rest.
         ReadWritePaths = [ cfg.dataDir ];
@@ -157,6 +175,12 @@ in
         # Hardening: the holder needs its state directory, the network, and nothing else.
         ProtectSystem = "strict";
         ProtectHome = true;
+        ProtectProc = "invisible";
+        # A polite neighbour: the lowest best-effort I/O priority (serving and scrubbing share the
+        # unit; idle would starve reads on a busy disk) and a nice CPU.
+        IOSchedulingClass = "best-effort";
+        IOSchedulingPriority = 7;
+        Nice = 10;
         PrivateTmp = true;
         PrivateDevices = true;
         NoNewPrivileges = true;

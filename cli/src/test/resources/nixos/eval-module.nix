@@ -1,6 +1,7 @@
 # Evaluates one of the project's NixOS modules (nixos/*.nix) with nixpkgs' own lib: the few NixOS
 # options the modules set are declared loosely here, pkgs.writeText is builtins.toFile, and the
-# package a fake derivation at pkgPath. Returns the unit's ExecStart and LoadCredential, or fails
+# package a fake derivation at pkgPath. Returns the unit's ExecStart, LoadCredential and whole
+# serviceConfig (all of it evaluated), or fails
 # with the module's failed assertions. Used by NixosModuleEvalTest.
 { libPath, modulePath, service, cfgJson, pkgPath }:
 let
@@ -30,4 +31,4 @@ let
   unit = eval.config.systemd.services.${service}.serviceConfig;
 in
   if failed != [ ] then throw (builtins.concatStringsSep "; " (map (a: a.message) failed))
-  else { execStart = unit.ExecStart; loadCredential = unit.LoadCredential or [ ]; }
+  else { execStart = unit.ExecStart; loadCredential = unit.LoadCredential or [ ]; serviceConfig = unit; }

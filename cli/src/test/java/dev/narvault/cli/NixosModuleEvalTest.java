@@ -70,7 +70,7 @@ class NixosModuleEvalTest {
   }
 
   /** The unit as evaluated: its ExecStart and credentials. */
-  private record Unit(String execStart, List<String> credentials) {
+  private record Unit(String execStart, List<String> credentials, JsonNode serviceConfig) {
     /** The JSON config file ExecStart names. */
     JsonNode config() throws Exception {
       return JSON.readTree(Files.readAllBytes(Path.of(execStart.substring(execStart.indexOf("--config ") + 9))));
@@ -83,7 +83,7 @@ class NixosModuleEvalTest {
     JsonNode out = JSON.readTree(r.output().strip().lines().reduce((a, b) -> b).orElseThrow());
     List<String> credentials = new ArrayList<>();
     out.get("loadCredential").forEach(c -> credentials.add(c.asText()));
-    return new Unit(out.get("execStart").asText(), credentials);
+    return new Unit(out.get("execStart").asText(), credentials, out.get("serviceConfig"));
   }
 
   /**
@@ -142,6 +142,9 @@ class NixosModuleEvalTest {
         unit.execStart());
     assertEquals(port, unit.config().get("port").asInt(), "settings.port and port render one port");
     assertEquals("8MiB", unit.config().get("scrub-speed").asText());
+    assertEquals("NARVAULT_JAVA_OPTS=-Xmx512m", unit.serviceConfig().get("Environment").get(0).asText());
+    assertEquals(16384, unit.serviceConfig().get("LimitNOFILE").asInt());
+    assertEquals(78, unit.serviceConfig().get("RestartPreventExitStatus").asInt(), "refused for good: not restarted");
     String status = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/v1/status"));
     assertEquals(10L << 30, JSON.readTree(status).get("capacityBytes").asLong(), "the module's default capacity");
     assertTrue(Files.exists(dir.resolve("data/identity.key")), "its data directory is the module's dataDir");
