@@ -139,40 +139,10 @@ in
       wantedBy = [ "multi-user.target" ];
       after = [ "network-online.target" ];
       wants = [ "network-online.target" ];
-      serviceConfig = {
+      serviceConfig = import ./service-hardening.nix { inherit (cfg) heap memoryMax; } // {
         ExecStart = "${cfg.package}/bin/narvault gateway --config ${configFile}";
         LoadCredential = lib.optional (cfg.catalogFile != null) "catalog:${toString cfg.catalogFile}";
-        Environment = [ "NARVAULT_JAVA_OPTS=-Xmx${cfg.heap}" ];
-        MemoryMax = cfg.memoryMax;
-        # Each server keeps up to 4096 connections (and a holder its fragment files) open.
-        LimitNOFILE = 16384;
-        DynamicUser = true;
-        PrivateUsers = true;
         CacheDirectory = "narvault-gateway";
-        Restart = "on-failure";
-        RestartSec = 5;
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateDevices = true;
-        ProtectProc = "invisible";
-        NoNewPrivileges = true;
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        LockPersonality = true;
-        RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
-        SystemCallFilter = [ "@system-service" ];
-        SystemCallArchitectures = "native";
-        CapabilityBoundingSet = "";
-        # The JVM generates code at run time.
-        MemoryDenyWriteExecute = false;
-        UMask = "0077";
       };
     };
   };
