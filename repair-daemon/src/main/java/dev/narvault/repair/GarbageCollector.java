@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Every verifiable copy is custody until its pack is whole.</b> A fragment copy of a
  * recorded pack is deleted only when that pack has all {@code k + m} fragments counted — stored
  * on trusted holders (healthy, neither suspect nor suspended), within the domain limits — without
- * it, checked again from the catalog right before each DELETE. Otherwise it is kept, and stays a repair and read source
+ * it, checked again from the catalog right before each DELETE. Otherwise it is kept, and stays a
+ * repair and read source
  * (repair may revive it). Holders keep what they delete in a trash for a while, too.
  */
 public final class GarbageCollector {
@@ -75,10 +76,7 @@ public final class GarbageCollector {
       return true;
     }
     long now = clock.millis();
-    Map<HolderId, HolderRecord> byId = new HashMap<>();
-    for (HolderRecord h : catalog.holders()) {
-      byId.put(h.holderId(), h);
-    }
+    Map<HolderId, HolderRecord> byId = holdersById();
     List<FragmentPlacement> rows = catalog.placements(g.packId()).stream()
         .filter(p -> !(p.holderId().equals(g.holderId()) && p.fragmentId().equals(g.fragmentId())))
         .toList();
@@ -113,10 +111,7 @@ public final class GarbageCollector {
    * on trusted holders other than this one, judged now.
    */
   boolean documentCoveredWithout(Custody.Garbage g, long now) throws CatalogException {
-    Map<HolderId, HolderRecord> byId = new HashMap<>();
-    for (HolderRecord h : catalog.holders()) {
-      byId.put(h.holderId(), h);
-    }
+    Map<HolderId, HolderRecord> byId = holdersById();
     var document = catalog.documents().document(g.fragmentId());
     if (document.isEmpty()) {
       return true; // a document the catalog never recorded: nothing to keep a copy for
@@ -127,6 +122,15 @@ public final class GarbageCollector {
         .filter(h -> h != null && rules.trusted(h, now))
         .count();
     return good >= dev.narvault.core.coordinator.DocumentPlacer.COPIES;
+  }
+
+  /** Every holder's row, read now (the checks before a delete never reuse an earlier read). */
+  private Map<HolderId, HolderRecord> holdersById() throws CatalogException {
+    Map<HolderId, HolderRecord> byId = new HashMap<>();
+    for (HolderRecord h : catalog.holders()) {
+      byId.put(h.holderId(), h);
+    }
+    return byId;
   }
 
   /** One round; returns how many copies were deleted (or found already gone). */
