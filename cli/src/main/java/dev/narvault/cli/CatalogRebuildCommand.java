@@ -83,6 +83,7 @@ final class CatalogRebuildCommand implements Callable<Integer> {
   static HolderRecord record(Membership.Listed l) {
     return new HolderRecord(new HolderId(l.holderId()), l.endpoint(), Optional.of(l.publicKey()), l.capacityBytes(), l.usedBytes(),
         0, "", l.operator(), l.location(), l.lastSeenMillis(), AuditState.OK, l.seenAddress(),
-        l.lastSeenMillis(), AuditScore.NEW, HolderStatus.ONLINE, l.lastSeenMillis(), SuspensionScore.NEW, 0);
+        l.lastSeenMillis(), AuditScore.NEW, HolderStatus.ONLINE, l.lastSeenMillis(), SuspensionScore.NEW, 0,
+        dev.narvault.core.catalog.HolderAway.NONE);
   }
 }

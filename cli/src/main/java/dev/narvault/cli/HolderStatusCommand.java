@@ -80,6 +80,10 @@ final class HolderStatusCommand implements Callable<Integer> {
             + " before"));
     b.append(String.format(Locale.ROOT, "clock:                %+d s against the coordinator's%n",
         s.clockSkewMillis() / 1000));
+    if (s.awayUntilMillis() > s.atMillis()) {
+      b.append(String.format(Locale.ROOT, "away until:           %s (declared)%n", Instant.ofEpochMilli(s.awayUntilMillis())));
+    }
+    b.append(String.format(Locale.ROOT, "away time left:       %s%n", ago(Duration.ofMillis(s.awayAllowanceMillis()))));
     if (s.warnings().isEmpty()) {
       b.append("warnings:             none\n");
     } else {

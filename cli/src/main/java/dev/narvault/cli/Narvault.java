@@ -40,6 +40,7 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new HolderCommand(out));
     cli.addSubcommand(new HolderExitCommand(out));
     cli.addSubcommand(new HolderStatusCommand(out));
+    cli.addSubcommand(new HolderAwayCommand(out));
     cli.addSubcommand(new GatewayCommand(out));
     cli.addSubcommand(new RepairCommand(out));
     cli.addSubcommand(new CatalogRebuildCommand(out));

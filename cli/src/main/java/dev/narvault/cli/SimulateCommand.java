@@ -144,6 +144,13 @@ final class SimulateCommand implements Callable<Integer> {
           + "out (default: ${DEFAULT-VALUE}: none).")
   String liars;
 
+  @Option(names = "--away", defaultValue = "0", paramLabel = "SHARE@HOURS",
+      description = "Declared absences: SHARE of holders each declare an absence of HOURS (at most 168) about once "
+          + "a month, as 'narvault holder-away' does, go quiet that long and come back (e.g. 0.3@60). The "
+          + "coordinator's own rules apply: the allowance, vetting, and the margin beyond which absent copies "
+          + "stop counting. Compare availability with and without (default: ${DEFAULT-VALUE}: none).")
+  String away;
+
   @Option(names = "--corruption", defaultValue = "0.001",
       description = "Chance a fragment rots in a year (default: ${DEFAULT-VALUE}).")
   double corruption;
@@ -200,7 +207,7 @@ final class SimulateCommand implements Callable<Integer> {
           meanOffline.toSeconds() / 3600.0, shape, departureShare, offlineAfter, vetting, round, repairSpeed,
           Math.max(1, packSize / k), perNetwork, networkFailures, sybil, corruption, reads, seed, classes,
           auditInterval, oldRules ? 0 : vettingAudits, oldRules ? Integer.MAX_VALUE : maxUnvetted, sybilNetworks,
-          !oldRules, SimulationConfig.Liars.parse(liars));
+          !oldRules, SimulationConfig.Liars.parse(liars), SimulationConfig.Away.parse(away));
       Progress progress = new Progress(code);
       SimulationResult r = new Simulation(config).run(progress::show);
       progress.done();
@@ -210,6 +217,10 @@ final class SimulateCommand implements Callable<Integer> {
         if (r.liarsDisqualified() > 0 || r.lostCopiesFoundByAudits() > 0) {
           out.printf(Locale.ROOT, "        liars: %d disqualified, %d copies they claimed and did not keep found by "
               + "audits%n", r.liarsDisqualified(), r.lostCopiesFoundByAudits());
+        }
+        if (r.absencesDeclared() > 0 || r.absencesRefused() > 0) {
+          out.printf(Locale.ROOT, "        absences: %d declared, %d refused (allowance spent or not vetted)%n",
+              r.absencesDeclared(), r.absencesRefused());
         }
       }
     }

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * at once). A timeout, a refused connection or any other status (a volunteer's reverse proxy
  * answering 502) is honest trouble: it moves the recoverable suspension score only. A holder that
  * cannot be proven reachable is not audited, and after {@code --offline-after} it is offline even
- * while it heartbeats. Suspect holders keep being audited, so they can climb back.
+ * while it heartbeats. Suspect holders keep being audited, so they can climb back. A holder away
+ * by its own word ({@code POST /v1/away}) that can no longer be reached is left alone until it
+ * is back: a declared absence costs no suspension.
  */
 public final class Auditor {
   private static final Logger LOG = LoggerFactory.getLogger(Auditor.class);
@@ -69,6 +71,11 @@ public final class Auditor {
         break;
       }
       if (!rules.heard(holder, clock.millis()) || holder.disqualified()) {
+        continue;
+      }
+      if (rules.away(holder, clock.millis()) && !rules.live(holder, clock.millis())) {
+        // Away by its word and already gone quiet: not proven, audited or marked down until it is
+        // back (its heartbeat proves it again). Its copies are not read meanwhile either.
         continue;
       }
       if (!proveReach(holder)) {

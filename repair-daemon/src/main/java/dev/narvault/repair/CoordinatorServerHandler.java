@@ -67,6 +67,12 @@ final class CoordinatorServerHandler extends SimpleChannelInboundHandler<FullHtt
           case "POST /v1/scrub-report" -> respond(ctx, 200, "ok " + membership.scrubReport(body, signature));
           case "POST /v1/exit" -> respond(ctx, 200, "exiting; fragments still to move: "
               + membership.exit(body, signature));
+          case "POST /v1/away" -> {
+            // Answered with the standing, which shows the absence recorded and the away time left.
+            Membership.Away away = membership.away(body, signature, routes.standings().rules());
+            respond(ctx, 200, "application/json",
+                JsonCodec.toJson(routes.standings().of(away.holderId(), away.clockSkewMillis())));
+          }
           case "POST /v1/placements" -> respond(ctx, 200, "application/json", routes.placements().handle(body, signature));
           case "GET /v1/holders" -> respond(ctx, 200, "application/json", membership.holders());
           case "GET /metrics" -> respond(ctx, 200, "text/plain; version=0.0.4",

@@ -2,7 +2,9 @@ package dev.narvault.repair;
 
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
+import dev.narvault.core.catalog.HolderAway;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.repair.policy.HolderRules;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderIdentity;
 import dev.narvault.core.holder.HolderMessages;
@@ -167,6 +169,37 @@ public final class Membership {
     catalog.custody().markExiting(holderId);
     return catalog.custody().storedFragments(holderId) + catalog.documents().storedDocumentCopies(holderId);
   }
+
+  /**
+   * {@code POST /v1/away}: the holder will be away until {@code untilMillis} (or, with a time not
+   * after the message's, is back). Refused (409, with the reason) unless the holder may declare
+   * an absence ({@link HolderRules#awayRefusal}) and has the away time left ({@link HolderAway});
+   * coming back is always accepted.
+   *
+   * @return who declared it, and its absence as recorded
+   */
+  public Away away(byte[] body, String signature, HolderRules rules) throws MembershipException, CatalogException {
+    HolderMessages.Away m = parse(body, HolderMessages.Away.class);
+    HolderId holderId = authenticate(m, body, signature);
+    long now = clock.millis();
+    acceptOnce(holderId, fresh(m));
+    if (m.untilMillis() > now) {
+      HolderRecord h = catalog.holder(holderId).orElseThrow();
+      var refusal = rules.awayRefusal(h, now);
+      if (refusal.isPresent()) {
+        throw new MembershipException(409, "absence refused: " + refusal.get());
+      }
+    }
+    try {
+      return new Away(holderId, catalog.registry().declareAway(holderId, m.untilMillis(), now),
+          m.timestampMillis() - now);
+    } catch (IllegalArgumentException e) {
+      throw new MembershipException(409, "absence refused: " + e.getMessage());
+    }
+  }
+
+  /** An absence recorded. */
+  public record Away(HolderId holderId, HolderAway away, long clockSkewMillis) {}
 
   /** A registered holder as {@code GET /v1/holders} lists it. */
   public record Listed(String holderId, String endpoint, String publicKey, String operator, String location,

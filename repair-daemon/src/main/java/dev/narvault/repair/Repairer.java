@@ -160,6 +160,12 @@ public final class Repairer {
     }
 
     @Override
+    public boolean excused(HolderId holderId) {
+      HolderRecord h = byId.get(holderId);
+      return h != null && rules.excused(h, now);
+    }
+
+    @Override
     public FailureDomain domain(HolderId holderId) {
       HolderRecord h = byId.get(holderId);
       return h == null ? FailureDomain.of(holderId, "", "") : PlacementService.domain(h);

@@ -37,6 +37,10 @@ final class Standings {
     this.clock = clock;
   }
 
+  HolderRules rules() {
+    return rules;
+  }
+
   HolderMessages.Standing of(HolderId holderId, long clockSkewMillis) throws CatalogException {
     long now = clock.millis();
     HolderRecord h = catalog.holder(holderId)
@@ -70,10 +74,14 @@ final class Standings {
     if (h.exiting()) {
       warnings.add("exiting: its fragments are being moved to other holders");
     }
+    if (h.away().away(now)) {
+      warnings.add("away until " + java.time.Instant.ofEpochMilli(h.away().untilMillis()) + " (declared): not counted "
+          + "offline until then, and given no new fragments; 'narvault holder-away --back' ends it early");
+    }
     long toVet = rules.vetting().audits();
     return new HolderMessages.Standing(holderId.value(), rules.state(h, now).toString(), rules.vetted(h, now),
         h.auditsPassed(), toVet, h.registeredMillis() + rules.vetting().period().toMillis(), h.audit().value(),
         h.suspension().value(), catalog.custody().storedFragments(holderId), h.seenAddress(), h.reachedMillis(),
-        clockSkewMillis, warnings, now);
+        clockSkewMillis, warnings, h.away().untilMillis(), h.away().allowanceAt(now), now);
   }
 }

@@ -140,8 +140,12 @@ final class CoordinatorFixture implements AutoCloseable {
   }
 
   CoordinatorFixture(Path dir, int holderCount, Duration offlineAfter) throws IOException {
+    this(dir, holderCount, new HolderRules(offlineAfter, Duration.ZERO));
+  }
+
+  CoordinatorFixture(Path dir, int holderCount, HolderRules rules) throws IOException {
     this.dir = Files.createDirectories(dir);
-    this.rules = new HolderRules(offlineAfter, Duration.ZERO);
+    this.rules = rules;
     this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
     CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey, List.of(),
         Optional.of(TrustedKeys.of(archiveKey.publicKey())), rules, REPAIR_THRESHOLD, Duration.ZERO, Duration.ZERO, 0,
@@ -202,6 +206,27 @@ final class CoordinatorFixture implements AutoCloseable {
   int exit(Holder h) throws IOException {
     return post("/v1/exit", JsonCodec.toJson(new HolderMessages.Exit(HolderMessages.Exit.TYPE, h.id().value(),
         h.timestamp(clock.millis()))), h.identity);
+  }
+
+  /** Posts {@code h}'s signed absence until {@code untilMillis}, signed with {@code signer}; returns the status. */
+  int away(Holder h, long untilMillis, NixSecretKey signer) throws IOException {
+    byte[] body = JsonCodec.toJson(new HolderMessages.Away(HolderMessages.Away.TYPE, h.id().value(),
+        h.timestamp(clock.millis()), untilMillis));
+    awaySent.add(body);
+    return post("/v1/away", body, signer);
+  }
+
+  /** Every absence message posted, in order, as sent: a test may replay one. */
+  final List<byte[]> awaySent = new ArrayList<>();
+
+  /** Posts {@code body} again to {@code /v1/away}, signed by {@code h}: a replay. */
+  int replayAway(Holder h, byte[] body) throws IOException {
+    return post("/v1/away", body, h.identity);
+  }
+
+  /** Posts {@code h}'s signed absence until {@code untilMillis}; returns the status. */
+  int away(Holder h, long untilMillis) throws IOException {
+    return away(h, untilMillis, h.identity);
   }
 
   private int post(String path, byte[] body, NixSecretKey key) throws IOException {

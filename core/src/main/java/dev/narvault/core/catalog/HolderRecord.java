@@ -18,18 +18,19 @@ import java.util.Optional;
  * @param reachedMillis when the coordinator last reached its endpoint (a proof, an audit answered)
  * @param suspension its record of timeouts, refusals and 5xx answers
  * @param auditsPassed audits it has passed, ever (vetting counts them)
+ * @param away its declared absence, if any, and the away time it has left
  */
 public record HolderRecord(HolderId holderId, String endpoint, Optional<String> publicKey, long capacityBytes,
     long usedBytes, int fragmentCount, String version, String operator, String location, long lastSeenMillis,
     AuditState auditState, String seenAddress, long registeredMillis, AuditScore audit, HolderStatus state,
-    long reachedMillis, SuspensionScore suspension, long auditsPassed) {
+    long reachedMillis, SuspensionScore suspension, long auditsPassed, HolderAway away) {
   /** A holder just registering: no history yet, its endpoint proven at {@code provenAddress} now. */
   public static HolderRecord registering(HolderId holderId, String endpoint, String publicKey, long capacityBytes,
       long usedBytes, int fragmentCount, String version, String operator, String location, long nowMillis,
       String provenAddress) {
     return new HolderRecord(holderId, endpoint, Optional.of(publicKey), capacityBytes, usedBytes, fragmentCount,
         version, operator, location, nowMillis, AuditState.OK, provenAddress, nowMillis, AuditScore.NEW,
-        HolderStatus.ONLINE, nowMillis, SuspensionScore.NEW, 0);
+        HolderStatus.ONLINE, nowMillis, SuspensionScore.NEW, 0, HolderAway.NONE);
   }
 
   public long freeBytes() {

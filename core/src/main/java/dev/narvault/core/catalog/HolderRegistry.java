@@ -19,7 +19,8 @@ import java.util.Optional;
 public final class HolderRegistry {
   private static final String COLUMNS = "holder_id, endpoint, public_key, capacity_bytes, used_bytes, "
       + "fragment_count, version, operator, location, last_seen_millis, audit_state, seen_address, registered_millis, "
-      + "audit_alpha, audit_beta, state, reached_millis, suspension_alpha, suspension_beta, audits_passed";
+      + "audit_alpha, audit_beta, state, reached_millis, suspension_alpha, suspension_beta, audits_passed, "
+      + "away_until_millis, away_allowance_millis, away_allowance_at_millis";
 
   private final Jdbc db;
 
@@ -141,7 +142,8 @@ public final class HolderRegistry {
                 rs.getLong(4), rs.getLong(5), rs.getInt(6), rs.getString(7), rs.getString(8), rs.getString(9),
                 rs.getLong(10), AuditState.parse(rs.getString(11)), rs.getString(12), rs.getLong(13),
                 new AuditScore(rs.getDouble(14), rs.getDouble(15)), HolderStatus.parse(rs.getString(16)),
-                rs.getLong(17), new SuspensionScore(rs.getDouble(18), rs.getDouble(19)), rs.getLong(20)));
+                rs.getLong(17), new SuspensionScore(rs.getDouble(18), rs.getDouble(19)), rs.getLong(20),
+                new HolderAway(rs.getLong(21), rs.getLong(22), rs.getLong(23))));
           }
         }
         return list;
@@ -235,7 +237,8 @@ public final class HolderRegistry {
   /**
    * Records whether the coordinator reached a holder's endpoint (an answered audit, proof, read or
    * delete) or met honest trouble there (timeout, refusal, 5xx): the {@link SuspensionScore} moves
-   * in one statement, and an answer also counts as reached now.
+   * in one statement, and an answer also counts as reached now. Trouble met while the holder is
+   * away by its own word ({@link HolderAway}) is not held against it: it said it would not answer.
    */
   public SuspensionScore recordContact(HolderId holderId, boolean answered, long nowMillis) throws CatalogException {
     return db.locked(() -> {
@@ -243,7 +246,7 @@ public final class HolderRegistry {
           "UPDATE holders SET suspension_alpha = suspension_alpha * ? + ?, "
               + "suspension_beta = suspension_beta * ? + ?, "
               + "reached_millis = CASE WHEN ? = 1 AND reached_millis < ? THEN ? ELSE reached_millis END "
-              + "WHERE holder_id = ?")) {
+              + "WHERE holder_id = ? AND (? = 1 OR away_until_millis <= ?)")) {
         ps.setDouble(1, SuspensionScore.FORGET);
         ps.setDouble(2, answered ? 1 : 0);
         ps.setDouble(3, SuspensionScore.FORGET);
@@ -252,6 +255,8 @@ public final class HolderRegistry {
         ps.setLong(6, nowMillis);
         ps.setLong(7, nowMillis);
         ps.setString(8, holderId.value());
+        ps.setInt(9, answered ? 1 : 0);
+        ps.setLong(10, nowMillis);
         ps.executeUpdate();
       }
       try (PreparedStatement ps = db.connection().prepareStatement(
@@ -285,6 +290,43 @@ public final class HolderRegistry {
       }
       return null;
     });
+  }
+
+  /**
+   * Records a holder's declared absence until {@code untilMillis} ({@code <= nowMillis}: it is back),
+   * as {@link HolderAway#declare} computes it from the row's current value. Written only if the
+   * row still holds the value it was computed from, so two coordinators cannot both spend the
+   * same allowance; on a lost race it is computed again.
+   *
+   * @return the holder's absence after this declaration
+   * @throws IllegalArgumentException when the absence is too long for the rules or the allowance
+   */
+  public HolderAway declareAway(HolderId holderId, long untilMillis, long nowMillis) throws CatalogException {
+    for (int attempt = 0; ; attempt++) {
+      HolderAway before = holder(holderId).orElseThrow(() -> new CatalogException("no holder " + holderId)).away();
+      HolderAway after = before.declare(nowMillis, untilMillis);
+      boolean written = db.locked(() -> {
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "UPDATE holders SET away_until_millis = ?, away_allowance_millis = ?, away_allowance_at_millis = ? "
+                + "WHERE holder_id = ? AND away_until_millis = ? AND away_allowance_millis = ? "
+                + "AND away_allowance_at_millis = ?")) {
+          ps.setLong(1, after.untilMillis());
+          ps.setLong(2, after.allowanceMillis());
+          ps.setLong(3, after.allowanceAtMillis());
+          ps.setString(4, holderId.value());
+          ps.setLong(5, before.untilMillis());
+          ps.setLong(6, before.allowanceMillis());
+          ps.setLong(7, before.allowanceAtMillis());
+          return ps.executeUpdate() == 1;
+        }
+      });
+      if (written) {
+        return after;
+      }
+      if (attempt >= 10) {
+        throw new CatalogException("holder " + holderId + "'s absence changed under every one of 10 attempts");
+      }
+    }
   }
 
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */

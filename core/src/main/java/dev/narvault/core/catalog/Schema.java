@@ -200,6 +200,13 @@ final class Schema {
         PRIMARY KEY (pack_id, fragment_index, holder_id)
       );
       CREATE INDEX trashed_copies_by_time ON trashed_copies(deleted_millis);
+      """,
+      // 11: forgiveness. A holder's signed "away until" and the away time it has left
+      // (HolderAway): a declared absence is not counted as offline, within bounds.
+      """
+      ALTER TABLE holders ADD COLUMN away_until_millis BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE holders ADD COLUMN away_allowance_millis BIGINT NOT NULL DEFAULT 604800000;
+      ALTER TABLE holders ADD COLUMN away_allowance_at_millis BIGINT NOT NULL DEFAULT 0;
       """);
 
   private Schema() {}

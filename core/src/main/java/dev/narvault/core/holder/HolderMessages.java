@@ -18,7 +18,7 @@ public final class HolderMessages {
   private HolderMessages() {}
 
   /** A message a holder signs: its kind, who sends it, and when (the coordinator refuses replays). */
-  public sealed interface Signed permits Registration, Heartbeat, ScrubReport, Exit, EndpointProof {
+  public sealed interface Signed permits Registration, Heartbeat, ScrubReport, Exit, Away, EndpointProof {
     String type();
 
     String holderId();
@@ -71,6 +71,22 @@ public final class HolderMessages {
 
     public Exit {
       header(TYPE, type, holderId, timestampMillis);
+    }
+  }
+
+  /**
+   * {@code POST /v1/away}: the holder will be unreachable until {@code untilMillis} (at most 7 days
+   * ahead) and asks not to be counted offline meanwhile; an {@code untilMillis} not after the
+   * message's time says it is back.
+   */
+  public record Away(String type, String holderId, long timestampMillis, long untilMillis) implements Signed {
+    public static final String TYPE = "away";
+
+    public Away {
+      header(TYPE, type, holderId, timestampMillis);
+      if (untilMillis < 0) {
+        throw new IllegalArgumentException("untilMillis must be >= 0, got " + untilMillis);
+      }
     }
   }
 
@@ -192,7 +208,7 @@ public final class HolderMessages {
    * progress, reputation, what of its fragments counts, and warnings it can act on.
    *
    * @param state the coordinator's word for it: healthy, vetting, suspect, suspended, disqualified,
-   *     exiting, unreachable or offline
+   *     exiting, away, unreachable or offline
    * @param vetted whether it receives fragments without the unvetted share limit
    * @param auditsPassed audits passed so far; {@code auditsToVet} needed (with {@code vettedFromMillis})
    * @param vettedFromMillis when the vetting period ends (first registration + the period)
@@ -203,11 +219,14 @@ public final class HolderMessages {
    * @param reachedMillis when the coordinator last reached its endpoint
    * @param clockSkewMillis how far ahead of the coordinator's clock the heartbeat's stamp was
    * @param warnings what the volunteer may want to act on, in words
+   * @param awayUntilMillis the end of its declared absence (0: none)
+   * @param awayAllowanceMillis away time it may still declare
    * @param atMillis the coordinator's time of this answer
    */
   public record Standing(String holderId, String state, boolean vetted, long auditsPassed, long auditsToVet,
       long vettedFromMillis, double auditScore, double suspensionScore, long countedFragments, String provenAddress,
-      long reachedMillis, long clockSkewMillis, List<String> warnings, long atMillis) {
+      long reachedMillis, long clockSkewMillis, List<String> warnings, long awayUntilMillis, long awayAllowanceMillis,
+      long atMillis) {
     /** At most this many warnings, each at most {@value #MAX_WARNING} characters. */
     public static final int MAX_WARNINGS = 16;
     public static final int MAX_WARNING = 300;
@@ -218,7 +237,8 @@ public final class HolderMessages {
       if (!(auditScore >= 0 && auditScore <= 1) || !(suspensionScore >= 0 && suspensionScore <= 1)) {
         throw new IllegalArgumentException("scores must be within 0..1, got " + auditScore + " and " + suspensionScore);
       }
-      if (auditsPassed < 0 || auditsToVet < 0 || countedFragments < 0) {
+      if (auditsPassed < 0 || auditsToVet < 0 || countedFragments < 0 || awayUntilMillis < 0
+          || awayAllowanceMillis < 0) {
         throw new IllegalArgumentException("counts must be >= 0");
       }
       warnings = List.copyOf(warnings);
@@ -231,7 +251,7 @@ public final class HolderMessages {
     /** What a holder knows of its standing before the coordinator answered a heartbeat. */
     public static Standing unknown(String holderId) {
       return new Standing(holderId, "unknown", false, 0, 0, 0, 1, 1, 0, "", 0, 0,
-          List.of("no answer from the coordinator yet"), 0);
+          List.of("no answer from the coordinator yet"), 0, 0, 0);
     }
   }
 

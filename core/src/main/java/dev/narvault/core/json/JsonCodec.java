@@ -24,6 +24,19 @@ public final class JsonCodec {
       .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
       .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
       .build();
+  /**
+   * For answers that only inform (a holder's standing): a newer sender's extra fields are
+   * ignored and an older one's missing numbers read as 0, so that a coordinator and its holders
+   * can be upgraded one at a time. Values are still checked by the records.
+   */
+  private static final ObjectMapper TOLERANT = JsonMapper.builder()
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .disable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+      .build();
 
   private JsonCodec() {}
 
@@ -38,8 +51,20 @@ public final class JsonCodec {
 
   /** Parses a message; anything malformed is an IllegalArgumentException naming the problem. */
   public static <T> T parse(byte[] json, Class<T> type) {
+    return parse(JSON, json, type);
+  }
+
+  /**
+   * Parses an informative answer tolerantly: unknown fields ignored, missing numbers 0 (see
+   * {@link #TOLERANT}); never for a message anything is decided on.
+   */
+  public static <T> T parseTolerant(byte[] json, Class<T> type) {
+    return parse(TOLERANT, json, type);
+  }
+
+  private static <T> T parse(ObjectMapper mapper, byte[] json, Class<T> type) {
     try {
-      T value = JSON.readValue(json, type);
+      T value = mapper.readValue(json, type);
       if (value == null) {
         throw new IllegalArgumentException("empty " + type.getSimpleName());
       }

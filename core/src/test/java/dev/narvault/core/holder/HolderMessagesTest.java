@@ -25,14 +25,34 @@ class HolderMessagesTest {
         new HolderMessages.Heartbeat("heartbeat", "h1", 2, 10, 2, "v"),
         new HolderMessages.ScrubReport("scrub-report", "h1", 3, "ab".repeat(32)),
         new HolderMessages.Exit("exit", "h1", 4),
+        new HolderMessages.Away("away", "h1", 5, 86_400_000),
         new HolderMessages.Status("h1", "narvault-holder:AAAA", 100, 10, 2, 7, "v", HolderMessages.Standing.unknown("h1")),
         new HolderMessages.Standing("h1", "vetting", false, 42, 100, 1_000, 0.995, 0.7, 12, "203.0.113.7", 900, -61_000,
-            List.of("your clock is 61 s behind the coordinator's"), 1_000),
+            List.of("your clock is 61 s behind the coordinator's"), 5_000, 600_000, 1_000),
         new HolderMessages.AuditAnswer("0f".repeat(32)),
         new HolderMessages.Listing(List.of("ab".repeat(32)), true));
     for (Object m : messages) {
       assertEquals(m, JsonCodec.parse(JsonCodec.toJson(m), m.getClass()), m.getClass().getSimpleName());
     }
+  }
+
+  @Test
+  void parseTolerant_readsAStandingFromAnOlderOrNewerCoordinator() {
+    // An older coordinator: no away fields (they read as 0). A newer one: a field this holder does not know.
+    String older = "{\"holderId\":\"h1\",\"state\":\"healthy\",\"vetted\":true,\"auditsPassed\":3,"
+        + "\"auditsToVet\":0,\"vettedFromMillis\":0,\"auditScore\":1.0,\"suspensionScore\":1.0,"
+        + "\"countedFragments\":4,\"provenAddress\":\"\",\"reachedMillis\":1,\"clockSkewMillis\":0,"
+        + "\"warnings\":[],\"atMillis\":9}";
+    HolderMessages.Standing s = JsonCodec.parseTolerant(bytes(older), HolderMessages.Standing.class);
+    assertEquals(0, s.awayUntilMillis());
+    assertEquals(4, s.countedFragments());
+    String newer = older.replace("\"atMillis\":9", "\"atMillis\":9,\"somethingNew\":[1,2]");
+    assertEquals(s, JsonCodec.parseTolerant(bytes(newer), HolderMessages.Standing.class));
+    // The strict reader refuses both; the tolerant one still refuses what is not a standing.
+    assertThrows(IllegalArgumentException.class, () -> JsonCodec.parse(bytes(older), HolderMessages.Standing.class));
+    assertThrows(IllegalArgumentException.class,
+        () -> JsonCodec.parseTolerant(bytes(older.replace("0.0", "2.0").replace("1.0", "7.0")),
+            HolderMessages.Standing.class));
   }
 
   @Test

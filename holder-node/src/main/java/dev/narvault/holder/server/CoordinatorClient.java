@@ -124,6 +124,14 @@ final class CoordinatorClient {
   }
 
   /**
+   * Declares that this holder will be away until {@code untilMillis} (not after now: it is back);
+   * returns the coordinator's answer, the holder's standing as JSON.
+   */
+  String away(long untilMillis) throws IOException {
+    return send("/v1/away", ts -> new HolderMessages.Away(HolderMessages.Away.TYPE, holderId, ts, untilMillis));
+  }
+
+  /**
    * Signs and sends one message. Messages go one at a time, each stamped when it leaves with a
    * timestamp above every earlier one (even within one millisecond): the coordinator refuses a
    * message older than the last it accepted, so a heartbeat stamped first but arriving second

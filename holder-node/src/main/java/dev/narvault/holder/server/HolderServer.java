@@ -232,7 +232,7 @@ public final class HolderServer implements AutoCloseable {
       return; // an older coordinator: "ok <id>"
     }
     try {
-      HolderMessages.Standing now = dev.narvault.core.json.JsonCodec.parse(
+      HolderMessages.Standing now = dev.narvault.core.json.JsonCodec.parseTolerant(
           answer.getBytes(java.nio.charset.StandardCharsets.UTF_8), HolderMessages.Standing.class);
       if (!now.holderId().equals(holderId)) {
         LOG.warn("the coordinator answered with the standing of {}, not of this holder; ignored", now.holderId());
@@ -260,7 +260,8 @@ public final class HolderServer implements AutoCloseable {
       return Optional.empty();
     }
     try {
-      return Optional.of(dev.narvault.core.json.JsonCodec.parse(Files.readAllBytes(file), HolderMessages.Standing.class));
+      return Optional.of(dev.narvault.core.json.JsonCodec.parseTolerant(Files.readAllBytes(file),
+          HolderMessages.Standing.class));
     } catch (IllegalArgumentException e) {
       throw new IOException(file + " is not a standing: " + e.getMessage(), e);
     }
@@ -382,13 +383,47 @@ public final class HolderServer implements AutoCloseable {
    * move; once it says 0 the holder may stop for good. Safe to repeat.
    */
   public static String announceExit(Path dataDir, URI coordinator, InstantSource clock) throws IOException {
+    return sendFromDataDir(dataDir, coordinator, clock, CoordinatorClient::exit);
+  }
+
+  /**
+   * Declares, signed with the key in {@code dataDir}, that the holder will be away until
+   * {@code untilMillis} (not after now: it is back), and returns the standing the coordinator
+   * answers with, which it also keeps as the holder's last standing.
+   *
+   * @throws CoordinatorRefusedException when the coordinator refuses the absence (409, its reason)
+   */
+  public static HolderMessages.Standing announceAway(Path dataDir, URI coordinator, InstantSource clock,
+      long untilMillis) throws IOException {
+    String answer = sendFromDataDir(dataDir, coordinator, clock, c -> c.away(untilMillis));
+    HolderMessages.Standing standing;
+    try {
+      standing = dev.narvault.core.json.JsonCodec.parseTolerant(answer.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+          HolderMessages.Standing.class);
+    } catch (IllegalArgumentException e) {
+      throw new IOException("the coordinator's answer is not a standing: " + e.getMessage(), e);
+    }
+    Path temp = dataDir.resolve(STANDING_FILE + ".away.tmp");
+    Files.write(temp, dev.narvault.core.json.JsonCodec.toJson(standing));
+    Files.move(temp, dataDir.resolve(STANDING_FILE), StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
+    return standing;
+  }
+
+  /** One signed message of the holder whose data directory this is, sent by a command beside the running holder. */
+  private interface Send {
+    String to(CoordinatorClient client) throws IOException;
+  }
+
+  private static String sendFromDataDir(Path dataDir, URI coordinator, InstantSource clock, Send send)
+      throws IOException {
     if (!Files.exists(dataDir.resolve(IDENTITY_FILE))) {
       throw new IOException("no holder identity in " + dataDir + " (" + IDENTITY_FILE + " is missing)");
     }
     CoordinatorClient client = new CoordinatorClient(coordinator, loadOrCreateIdentity(dataDir), clock, Optional.empty());
     for (int attempt = 1; ; attempt++) {
       try {
-        return client.exit();
+        return send.to(client);
       } catch (CoordinatorRefusedException e) {
         // The running holder stamped a heartbeat at this very millisecond or later (its stamps may
         // run a little ahead): a fresh stamp in a moment is newer.

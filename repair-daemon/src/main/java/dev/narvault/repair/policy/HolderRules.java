@@ -1,5 +1,6 @@
 package dev.narvault.repair.policy;
 
+import dev.narvault.core.catalog.HolderAway;
 import dev.narvault.core.catalog.HolderRecord;
 import java.time.Duration;
 
@@ -15,6 +16,12 @@ import java.time.Duration;
  *   <li><b>healthy</b>: live, not disqualified, not leaving. Its fragments count towards a pack's
  *       health. A suspect or suspended holder is still healthy: suspicion stops new placements
  *       first, and fragments move off only a holder that is disqualified, leaving or gone.
+ *   <li><b>excused</b>: not live, but within an absence it declared ({@link HolderAway}, at most 7
+ *       days, from an allowance), and neither disqualified nor leaving. Its stored copies may
+ *       still count towards a pack's health, so that a weekend away does not set off repair, but
+ *       only within {@link PackHealth}'s margin, and they are never read: it is not live.
+ *       Nothing that destroys or relies on data (garbage collection, the drain, placement) counts
+ *       an excused holder.
  *   <li><b>trusted</b>: healthy, not suspect, not suspended: what garbage collection counts
  *       before it deletes a copy.
  *   <li><b>placeable</b>: trusted, its endpoint proven.
@@ -76,6 +83,39 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
     return live(h, nowMillis) && !h.disqualified() && !h.exiting();
   }
 
+  /** Within an absence it declared, whether or not it can be reached now. */
+  public boolean away(HolderRecord h, long nowMillis) {
+    return h.away().away(nowMillis);
+  }
+
+  /**
+   * Not live, but away by its own word, and neither disqualified nor leaving: its stored copies
+   * may count towards health within {@link PackHealth}'s margin (never read, never counted by
+   * garbage collection or the drain).
+   */
+  public boolean excused(HolderRecord h, long nowMillis) {
+    return !live(h, nowMillis) && away(h, nowMillis) && !h.disqualified() && !h.exiting();
+  }
+
+  /**
+   * Why a holder may not declare an absence now (empty: it may): only a live holder in good
+   * standing that has earned trust (vetted) may; a new or doubted one proves it stays first.
+   */
+  public java.util.Optional<String> awayRefusal(HolderRecord h, long nowMillis) {
+    if (!live(h, nowMillis)) {
+      return java.util.Optional.of("the coordinator has not reached this holder within --offline-after: declare an "
+          + "absence while it is up and reachable");
+    }
+    if (h.exiting() || h.disqualified() || h.suspect() || h.suspended()) {
+      return java.util.Optional.of("only a holder in good standing may declare an absence (this one is "
+          + state(h, nowMillis) + ")");
+    }
+    if (!vetted(h, nowMillis)) {
+      return java.util.Optional.of("only a vetted holder may declare an absence: a new holder shows it stays first");
+    }
+    return java.util.Optional.empty();
+  }
+
   /**
    * Healthy and neither suspect nor suspended: a holder whose copies garbage collection may
    * count when it decides a pack is whole without another copy. Stricter than {@link #healthy}
@@ -86,8 +126,10 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
     return healthy(h, nowMillis) && !h.suspect() && !h.suspended();
   }
 
+  /** Trusted, its endpoint proven, and not about to be away (new copies would go dark at once). */
   public boolean placeable(HolderRecord h, long nowMillis) {
-    return healthy(h, nowMillis) && !h.suspect() && !h.suspended() && !h.seenAddress().isEmpty();
+    return healthy(h, nowMillis) && !h.suspect() && !h.suspended() && !h.seenAddress().isEmpty()
+        && !away(h, nowMillis);
   }
 
   public boolean vetted(HolderRecord h, long nowMillis) {
@@ -95,10 +137,13 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
   }
 
   /**
-   * A holder's state for metrics and listings: offline, unreachable (heartbeats, cannot be
+   * A holder's state for metrics and listings: away, offline, unreachable (heartbeats, cannot be
    * reached), exiting, disqualified, suspect, suspended, vetting or healthy ({@link HolderState}).
    */
   public HolderState state(HolderRecord h, long nowMillis) {
+    if (excused(h, nowMillis)) {
+      return HolderState.AWAY;
+    }
     if (!heard(h, nowMillis)) {
       return HolderState.OFFLINE;
     }

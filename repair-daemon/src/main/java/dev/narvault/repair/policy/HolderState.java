@@ -8,6 +8,8 @@ import java.util.Locale;
  * The first that applies, in this order.
  */
 public enum HolderState {
+  /** Not live, but within an absence it declared ({@code POST /v1/away}): not counted offline yet. */
+  AWAY,
   /** Not heard from (no signed heartbeat) within the offline window. */
   OFFLINE,
   /** Heartbeats, but its endpoint was not reached within the offline window. */

@@ -23,15 +23,23 @@ import java.util.function.Predicate;
  * share a domain (an address changed, an operator declared itself) stop counting beyond the limit
  * and are moved, so a pack's health is what survives the loss of any one domain.
  *
- * @param healthy indexes with a counted copy
- * @param readable indexes with any readable copy on a live holder (healthy ones included)
+ * <p>A copy on an <em>excused</em> holder (away by its own word, {@link HolderRules#excused}) is
+ * counted after every copy on a live one, and only while the pack keeps at least
+ * {@link #excuseMargin} counted fragments above k on live holders: a weekend away does not set
+ * off repair, but no number of absences lets a pack drift towards k unnoticed. Below that margin
+ * the excused copies count as missing and are rebuilt like any other.
+ *
+ * @param healthy indexes with a counted copy (excused ones included)
+ * @param readable indexes with any readable copy on a live holder (healthy ones included, excused ones not)
+ * @param excused indexes counted only by a copy on an excused holder (a subset of healthy)
  */
 public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmentCount, BitSet healthy,
-    BitSet readable) {
+    BitSet readable, BitSet excused) {
 
   public PackHealth {
     healthy = (BitSet) healthy.clone();
     readable = (BitSet) readable.clone();
+    excused = (BitSet) excused.clone();
   }
 
   /** What the health of a pack needs to know about its holders. */
@@ -43,6 +51,11 @@ public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmen
     boolean live(HolderId holderId);
 
     FailureDomain domain(HolderId holderId);
+
+    /** Not live, but away by its own word ({@link HolderRules#excused}); none by default. */
+    default boolean excused(HolderId holderId) {
+      return false;
+    }
   }
 
   /**
@@ -52,6 +65,7 @@ public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmen
       List<FragmentPlacement> placements, Holders holders, DomainLimits limits) {
     BitSet healthy = new BitSet();
     BitSet readable = new BitSet();
+    BitSet excused = new BitSet();
     DomainLimits.Tally tally = limits.forCode(parityFragmentCount).tally();
     List<FragmentPlacement> ordered = new ArrayList<>(placements);
     ordered.sort(Comparator.comparingInt(FragmentPlacement::fragmentIndex).thenComparing(FragmentPlacement::holderId));
@@ -64,7 +78,27 @@ public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmen
         healthy.set(p.fragmentIndex());
       }
     }
-    return new PackHealth(packId, dataFragmentCount, parityFragmentCount, healthy, readable);
+    // Live copies first, so that an excused copy never displaces one that can be read.
+    int live = healthy.cardinality();
+    if (live >= dataFragmentCount + excuseMargin(parityFragmentCount)) {
+      for (FragmentPlacement p : ordered) {
+        if (p.stored() && !healthy.get(p.fragmentIndex()) && holders.excused(p.holderId())
+            && tally.addIfAdmitted(holders.domain(p.holderId()))) {
+          healthy.set(p.fragmentIndex());
+          excused.set(p.fragmentIndex());
+        }
+      }
+    }
+    return new PackHealth(packId, dataFragmentCount, parityFragmentCount, healthy, readable, excused);
+  }
+
+  /**
+   * Fragments above k a pack must keep on live holders for copies on excused (away) holders to
+   * count: ⌈r/2⌉ of the default threshold r = ⌈m/2⌉ (10 for RS(40,40), 1 for RS(10,4)). Where
+   * it equals r (m ≤ 2) an absence is never excused in effect: a pack that small has no slack.
+   */
+  public static int excuseMargin(int parityFragmentCount) {
+    return (defaultThreshold(parityFragmentCount) + 1) / 2;
   }
 
   /**

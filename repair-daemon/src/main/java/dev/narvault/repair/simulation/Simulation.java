@@ -78,6 +78,8 @@ public final class Simulation {
   private long repairsFromKeptCopies;
   private long liarsDisqualified;
   private long lostCopiesFoundByAudits;
+  private long absencesDeclared;
+  private long absencesRefused;
   private final Set<Integer> withSpares = new LinkedHashSet<>();
   private final PlacementPolicy.Constraints constraints;
   private double repairDelayHours;
@@ -95,7 +97,7 @@ public final class Simulation {
     }
   }
 
-  private enum Kind { TOGGLE, SILENT, DEPART, NETWORK_FAILURE, SYBIL, CORRUPTION, ROUND }
+  private enum Kind { TOGGLE, SILENT, DEPART, NETWORK_FAILURE, SYBIL, CORRUPTION, ROUND, AWAY }
 
   private static final class Holder {
     final int index;
@@ -123,6 +125,8 @@ public final class Simulation {
     final Set<Integer> fakes = new LinkedHashSet<>();
     AuditScore audit = AuditScore.NEW;
     boolean disqualified;
+    /** Its declared absence and allowance, as the catalog keeps them. */
+    dev.narvault.core.catalog.HolderAway away = dev.narvault.core.catalog.HolderAway.NONE;
 
     /** Whether its copy of {@code pack} (counted or kept) really exists. */
     boolean really(int pack) {
@@ -266,6 +270,7 @@ public final class Simulation {
       switch (e.kind()) {
         case TOGGLE -> toggle(e.holder(), e.generation());
         case SILENT -> silent(e.holder(), e.generation());
+        case AWAY -> goAway(e.holder());
         case DEPART -> depart(e.holder());
         case NETWORK_FAILURE -> {
           networkFailure();
@@ -303,7 +308,7 @@ public final class Simulation {
         losses / packYears, interval[0], interval[1], reads == 0 ? Double.NaN : (double) readsServed / reads, reads,
         repairBytes / storedBytes / (c.years() * 12), fragmentsRebuilt, lossPerFragmentHour * HOURS_PER_YEAR,
         meanRepairHours, modelRepairHours, modelled, copiesRevived, copiesCollected, packsKeptByCustody,
-        repairsFromKeptCopies, liarsDisqualified, lostCopiesFoundByAudits);
+        repairsFromKeptCopies, liarsDisqualified, lostCopiesFoundByAudits, absencesDeclared, absencesRefused);
   }
 
   // --- holders -------------------------------------------------------------------------------
@@ -331,6 +336,9 @@ public final class Simulation {
     if (!up) {
       schedule(Math.max(now, at) + offlineAfterHours(), Kind.SILENT, h, h.generation);
     }
+    if (c.away().share() > 0 && random.nextDouble() < c.away().share()) {
+      schedule(Math.max(now, at) + random.nextDouble() * HOURS_PER_MONTH, Kind.AWAY, h, 0);
+    }
     if (c.departuresPerMonth() > 0) {
       double hazard = -Math.log1p(-c.departuresPerMonth()) / HOURS_PER_MONTH;
       schedule(Math.max(now, at) + exponential(hazard), Kind.DEPART, h, 0);
@@ -357,6 +365,36 @@ public final class Simulation {
       }
       schedule(now + onlinePeriod(h), Kind.TOGGLE, h, h.generation);
     }
+  }
+
+  /**
+   * A holder that takes absences declares one (if it is up, vetted and has the allowance, by the
+   * coordinator's own {@link dev.narvault.core.catalog.HolderAway} rules), goes quiet for exactly
+   * that long and comes back; its next absence is about a month later.
+   */
+  private void goAway(Holder h) {
+    if (h.departed) {
+      return;
+    }
+    schedule(now + exponential(1 / HOURS_PER_MONTH), Kind.AWAY, h, 0);
+    long nowMillis = millis();
+    if (!h.online || h.disqualified || !rules.vetted(record(h), nowMillis)) {
+      return;
+    }
+    double hours = c.away().hours();
+    try {
+      h.away = h.away.declare(nowMillis, nowMillis + (long) (hours * 3.6e6));
+    } catch (IllegalArgumentException e) {
+      absencesRefused++;
+      return;
+    }
+    absencesDeclared++;
+    h.generation++;
+    h.online = false;
+    h.offlineSince = now;
+    h.onlineHours += now - h.onlineSince;
+    schedule(now + offlineAfterHours(), Kind.SILENT, h, h.generation);
+    schedule(now + hours, Kind.TOGGLE, h, h.generation);
   }
 
   /** The coordinator's view catches up: silent for offlineAfter, the holder's fragments stop counting. */
@@ -806,9 +844,27 @@ public final class Simulation {
         records.computeIfAbsent(h, this::record);
       }
     }
-    return PackHealth.of(pack.id, k, c.parityFragmentCount(), placements,
-        id -> rules.healthy(records.get(byId.get(id)), nowMillis),
-        id -> rules.live(records.get(byId.get(id)), nowMillis));
+    return PackHealth.of(pack.id, k, c.parityFragmentCount(), placements, new PackHealth.Holders() {
+      @Override
+      public boolean healthy(HolderId id) {
+        return rules.healthy(records.get(byId.get(id)), nowMillis);
+      }
+
+      @Override
+      public boolean live(HolderId id) {
+        return rules.live(records.get(byId.get(id)), nowMillis);
+      }
+
+      @Override
+      public boolean excused(HolderId id) {
+        return rules.excused(records.get(byId.get(id)), nowMillis);
+      }
+
+      @Override
+      public dev.narvault.core.coordinator.FailureDomain domain(HolderId id) {
+        return dev.narvault.core.coordinator.FailureDomain.of(id, "", "");
+      }
+    }, dev.narvault.core.coordinator.DomainLimits.DEFAULT);
   }
 
   /** The holder as the catalog has it now: last heard from when it was last online. */
@@ -818,7 +874,7 @@ public final class Simulation {
         : h.audit.suspect() ? AuditState.SUSPECT : AuditState.OK;
     return new HolderRecord(h.id, "", Optional.empty(), claimedBytes(h), 0, h.packs.size(), "", "", "", lastSeen,
         auditState, h.network, (long) (h.joined * 3.6e6), h.audit, HolderStatus.ONLINE, lastSeen,
-        dev.narvault.core.catalog.SuspensionScore.NEW, h.auditsPassed(now, auditsPerHour()));
+        dev.narvault.core.catalog.SuspensionScore.NEW, h.auditsPassed(now, auditsPerHour()), h.away);
   }
 
   /** Holders a fragment can go to now: placeable by the rules, and up (an upload to a silent one fails). */

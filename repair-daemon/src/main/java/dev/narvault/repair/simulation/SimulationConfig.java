@@ -40,6 +40,8 @@ import java.util.List;
  * @param liars holders that keep only part of what they are given and answer as if they kept it
  *     all: the coordinator's audits and audit score ({@link dev.narvault.core.catalog.AuditScore})
  *     find them out
+ * @param away holders that declare absences ({@code POST /v1/away}): not counted offline meanwhile,
+ *     within the coordinator's rules ({@link dev.narvault.core.catalog.HolderAway}, the excuse margin)
  */
 public record SimulationConfig(int holders, int packs, int dataFragmentCount, int parityFragmentCount, int threshold,
     double years, double uptime, double meanOfflineHours, double weibullShape, double departuresPerMonth,
@@ -47,7 +49,55 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     long fragmentBytes, int holdersPerNetwork, double networkFailuresPerYear, double sybilShare,
     double corruptionPerFragmentYear, int readsPerCheck, long seed, List<HolderClass> population,
     Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody,
-    Liars liars) {
+    Liars liars, Away away) {
+  /**
+   * Declared absences: {@code share} of holders each declare one absence of {@code hours} a month
+   * on average (at random times), go quiet for exactly that long and come back.
+   */
+  public record Away(double share, double hours) {
+    public static final Away NONE = new Away(0, 0);
+
+    public Away {
+      if (!(share >= 0 && share <= 1) || !(hours >= 0 && hours <= 7 * 24)) {
+        throw new IllegalArgumentException("away needs a share in [0, 1] and hours in [0, 168], got " + share + "@"
+            + hours);
+      }
+    }
+
+    /** Parses {@code SHARE@HOURS}, e.g. {@code 0.3@60}, or {@code 0} for none. */
+    public static Away parse(String spec) {
+      String text = spec.strip();
+      if (text.equals("0")) {
+        return NONE;
+      }
+      String[] parts = text.split("@");
+      try {
+        if (parts.length == 2) {
+          return new Away(Double.parseDouble(parts[0]), Double.parseDouble(parts[1]));
+        }
+      } catch (NumberFormatException e) {
+        // the message below says what is wanted
+      }
+      throw new IllegalArgumentException("away is SHARE@HOURS (e.g. 0.3@60: 30% of holders declare a 60-hour "
+          + "absence about once a month), or 0, got " + spec);
+    }
+  }
+
+  /** Without declared absences. */
+  public SimulationConfig(int holders, int packs, int dataFragmentCount, int parityFragmentCount, int threshold,
+      double years, double uptime, double meanOfflineHours, double weibullShape, double departuresPerMonth,
+      Duration offlineAfter, Duration vettingPeriod, Duration checkInterval, long repairBytesPerSecond,
+      long fragmentBytes, int holdersPerNetwork, double networkFailuresPerYear, double sybilShare,
+      double corruptionPerFragmentYear, int readsPerCheck, long seed, List<HolderClass> population,
+      Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody,
+      Liars liars) {
+    this(holders, packs, dataFragmentCount, parityFragmentCount, threshold, years, uptime, meanOfflineHours,
+        weibullShape, departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
+        fragmentBytes, holdersPerNetwork, networkFailuresPerYear, sybilShare, corruptionPerFragmentYear, readsPerCheck,
+        seed, population, auditInterval, vettingAudits, maxUnvettedPerPack, sybilWiderNetworks, custody, liars,
+        Away.NONE);
+  }
+
   /**
    * Dishonest holders: {@code share} of new holders silently lose {@code loss} of the fragments
    * they are given (they never keep them) while answering heartbeats and proofs as usual.
@@ -136,6 +186,7 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
   public SimulationConfig {
     population = List.copyOf(population);
     java.util.Objects.requireNonNull(liars, "liars");
+    java.util.Objects.requireNonNull(away, "away");
     if (!population.isEmpty()) {
       double total = population.stream().mapToDouble(HolderClass::share).sum();
       if (Math.abs(total - 1) > 1e-6) {

@@ -24,13 +24,15 @@ package dev.narvault.repair.simulation;
  * @param liarsDisqualified lying holders whose audit score fell below the disqualification line
  * @param lostCopiesFoundByAudits copies a liar claimed and did not keep, found by a failed audit
  *     (marked corrupt and rebuilt) before anything needed them
+ * @param absencesDeclared absences declared and accepted ({@code --away})
+ * @param absencesRefused absences the rules refused (allowance spent, not vetted)
  */
 public record SimulationResult(int dataFragmentCount, int parityFragmentCount, int threshold, double overhead,
     double years, double packYears, long losses, double lossPerPackYear, double lossLow, double lossHigh,
     double availability, long reads, double repairPerMonth, long fragmentsRebuilt, double copyLossPerYear,
     double meanRepairHours, double modelRepairHours, double modelledLossPerPackYear, long copiesRevived,
     long copiesCollected, long packsKeptByCustody, long repairsFromKeptCopies, long liarsDisqualified,
-    long lostCopiesFoundByAudits) {
+    long lostCopiesFoundByAudits, long absencesDeclared, long absencesRefused) {
 
   public String code() {
     return dataFragmentCount + "+" + parityFragmentCount;

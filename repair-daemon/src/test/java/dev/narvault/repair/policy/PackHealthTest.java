@@ -51,6 +51,83 @@ class PackHealthTest {
     assertFalse(p.needsRepair(0));
   }
 
+  /** Holders by name: live ones, excused ones (away, not live), the rest gone. */
+  private static PackHealth.Holders holders(Set<String> live, Set<String> excused) {
+    return new PackHealth.Holders() {
+      @Override
+      public boolean healthy(HolderId holderId) {
+        return live.contains(holderId.value());
+      }
+
+      @Override
+      public boolean live(HolderId holderId) {
+        return live.contains(holderId.value());
+      }
+
+      @Override
+      public boolean excused(HolderId holderId) {
+        return excused.contains(holderId.value());
+      }
+
+      @Override
+      public FailureDomain domain(HolderId holderId) {
+        // Each holder in a network of its own: "h7" in 10.7/16, any other name in 10.200/16.
+        String n = holderId.value().matches("h[0-9]+") ? holderId.value().substring(1) : "200";
+        return FailureDomain.of(holderId, "10." + n + ".0.1", "");
+      }
+    };
+  }
+
+  /** RS(8,8): margin ⌈⌈8/2⌉/2⌉ = 2, so excuses hold while 10 of 16 are counted on live holders. */
+  private static List<FragmentPlacement> wide(String packId) {
+    List<FragmentPlacement> list = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      list.add(new FragmentPlacement(new PackId(packId), i, "f" + i, new HolderId("h" + i), "", FragmentState.STORED));
+    }
+    return list;
+  }
+
+  private static Set<String> names(int from, int to) {
+    Set<String> s = new java.util.HashSet<>();
+    for (int i = from; i < to; i++) {
+      s.add("h" + i);
+    }
+    return s;
+  }
+
+  @Test
+  void health_excusedCopies_countWhileTheMarginHolds_andAreNeverReadable() {
+    assertEquals(2, PackHealth.excuseMargin(8));
+    assertEquals(10, PackHealth.excuseMargin(40));
+    assertEquals(1, PackHealth.excuseMargin(4));
+    PackHealth sixAway = PackHealth.of(new PackId("p"), 8, 8, wide("p"), holders(names(0, 10), names(10, 16)),
+        DomainLimits.DEFAULT);
+    assertEquals(16, sixAway.healthyCount(), "10 live = k + margin: the 6 away still count");
+    assertTrue(sixAway.whole());
+    assertEquals(names(10, 16).size(), sixAway.excused().cardinality());
+    assertEquals(10, sixAway.readable().cardinality(), "an away copy is never read");
+    assertFalse(sixAway.movable());
+    assertTrue(PackHealth.queue(List.of(sixAway), -1).isEmpty());
+
+    PackHealth sevenAway = PackHealth.of(new PackId("p"), 8, 8, wide("p"), holders(names(0, 9), names(9, 16)),
+        DomainLimits.DEFAULT);
+    assertEquals(9, sevenAway.healthyCount(), "9 live < k + margin: no excuse holds, all 7 are missing");
+    assertEquals(List.of(9, 10, 11, 12, 13, 14, 15), sevenAway.missing());
+    assertTrue(sevenAway.excused().isEmpty());
+    assertEquals(1, PackHealth.queue(List.of(sevenAway), -1).size());
+  }
+
+  @Test
+  void health_anExcusedCopyNeverDisplacesALiveOneOfTheSameIndex() {
+    // Index 0 has a copy on an away holder (sorted first) and one on a live holder: the live one counts.
+    List<FragmentPlacement> rows = wide("p");
+    rows.add(new FragmentPlacement(new PackId("p"), 0, "f0", new HolderId("a-away"), "", FragmentState.STORED));
+    Set<String> live = names(0, 16);
+    PackHealth p = PackHealth.of(new PackId("p"), 8, 8, rows, holders(live, Set.of("a-away")), DomainLimits.DEFAULT);
+    assertTrue(p.whole());
+    assertTrue(p.excused().isEmpty(), "every index counted on a live holder");
+  }
+
   @Test
   void queue_fewestHealthyFirst_thresholdRespected() {
     Set<String> none = Set.of();
@@ -72,7 +149,7 @@ class PackHealthTest {
   private static HolderRecord holder(AuditState auditState, AuditScore audit, HolderStatus state, long lastSeen,
       long reached, SuspensionScore suspension, long registered, long auditsPassed, String address) {
     return new HolderRecord(new HolderId("h"), "http://x:1", Optional.of("k"), 100, 0, 0, "v", "", "", lastSeen, auditState, address,
-        registered, audit, state, reached, suspension, auditsPassed);
+        registered, audit, state, reached, suspension, auditsPassed, dev.narvault.core.catalog.HolderAway.NONE);
   }
 
   private static HolderRecord ok(long lastSeen, long reached) {
@@ -128,7 +205,7 @@ class PackHealthTest {
 
   @Test
   void holderStates_printTheWordsMetricsAndListingsShow() {
-    assertEquals(List.of("offline", "unreachable", "exiting", "disqualified", "suspect", "suspended", "vetting",
+    assertEquals(List.of("away", "offline", "unreachable", "exiting", "disqualified", "suspect", "suspended", "vetting",
         "healthy"), Arrays.stream(HolderState.values()).map(HolderState::label).toList());
     for (HolderState s : HolderState.values()) {
       assertEquals(s.label(), s.toString());
