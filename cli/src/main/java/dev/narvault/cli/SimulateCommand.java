@@ -151,6 +151,11 @@ final class SimulateCommand implements Callable<Integer> {
           + "stop counting. Compare availability with and without (default: ${DEFAULT-VALUE}: none).")
   String away;
 
+  @Option(names = "--away-undeclared",
+      description = "With --away: the same absences, taken without declaring them, so the coordinator sees only "
+          + "silence. Run both to see what forgiveness itself costs in availability and saves in repair traffic.")
+  boolean awayUndeclared;
+
   @Option(names = "--corruption", defaultValue = "0.001",
       description = "Chance a fragment rots in a year (default: ${DEFAULT-VALUE}).")
   double corruption;
@@ -207,7 +212,7 @@ final class SimulateCommand implements Callable<Integer> {
           meanOffline.toSeconds() / 3600.0, shape, departureShare, offlineAfter, vetting, round, repairSpeed,
           Math.max(1, packSize / k), perNetwork, networkFailures, sybil, corruption, reads, seed, classes,
           auditInterval, oldRules ? 0 : vettingAudits, oldRules ? Integer.MAX_VALUE : maxUnvetted, sybilNetworks,
-          !oldRules, SimulationConfig.Liars.parse(liars), SimulationConfig.Away.parse(away));
+          !oldRules, SimulationConfig.Liars.parse(liars), awayUndeclared ? SimulationConfig.Away.parse(away).undeclared() : SimulationConfig.Away.parse(away));
       Progress progress = new Progress(code);
       SimulationResult r = new Simulation(config).run(progress::show);
       progress.done();
@@ -219,8 +224,8 @@ final class SimulateCommand implements Callable<Integer> {
               + "audits%n", r.liarsDisqualified(), r.lostCopiesFoundByAudits());
         }
         if (r.absencesDeclared() > 0 || r.absencesRefused() > 0) {
-          out.printf(Locale.ROOT, "        absences: %d declared, %d refused (allowance spent or not vetted)%n",
-              r.absencesDeclared(), r.absencesRefused());
+          out.printf(Locale.ROOT, "        absences: %d %s, %d refused (allowance spent or not vetted)%n",
+              r.absencesDeclared(), awayUndeclared ? "taken undeclared" : "declared", r.absencesRefused());
         }
       }
     }

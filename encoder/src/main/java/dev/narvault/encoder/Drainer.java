@@ -190,7 +190,8 @@ final class Drainer {
    *   <li>is admitted by the pack's failure-domain limits (per network, wider network and
    *       operator, from the holder's proven address), counted in index order: fragments
    *       crowded into one domain count only up to its limit;
-   *   <li>and its holder answered a probe ({@code HEAD}) for it within the last
+   *   <li>and its holder answered a probe ({@code HEAD}, at its proven address, with the
+   *       fragment's full length) for it within the last
    *       {@link #PROBE_VALID_MILLIS} (or the liveness window, if shorter): a holder that answers
    *       proofs and heartbeats but lost the fragment does not count.
    * </ul>
@@ -208,6 +209,7 @@ final class Drainer {
       holders.put(h.holderId(), h);
     }
     DomainLimits.Tally tally = policy.limits().forCode(shape.parityFragmentCount()).tally();
+    long fragmentSize = Math.ceilDiv(shape.packLength(), shape.dataFragmentCount());
     BitSet counted = new BitSet();
     for (FragmentPlacement p : catalog.placements(packId)) {
       HolderRecord h = holders.get(p.holderId());
@@ -215,7 +217,7 @@ final class Drainer {
         continue;
       }
       FailureDomain domain = FailureDomain.of(h.holderId(), h.seenAddress(), h.operator());
-      if (tally.admits(domain) && probed(p)) {
+      if (tally.admits(domain) && probed(p, h, fragmentSize)) {
         tally.add(domain);
         counted.set(p.fragmentIndex());
       }
@@ -223,15 +225,20 @@ final class Drainer {
     return new Safety(packId, counted.cardinality(), needed);
   }
 
-  /** Whether the holder of {@code p} answered for it recently, asking it now if not. */
-  private boolean probed(FragmentPlacement p) {
+  /**
+   * Whether the holder of {@code p} answered for it recently, asking it now if not: at the address
+   * the coordinator proved it at (a name that resolves elsewhere since is not followed), and for
+   * the fragment's whole length.
+   */
+  private boolean probed(FragmentPlacement p, HolderRecord h, long fragmentSize) {
     String key = p.holderId() + "/" + p.fragmentId();
     long now = clock.millis();
     Long at = probedAt.get(key);
     if (at != null && now - at <= Math.min(PROBE_VALID_MILLIS, policy.liveWithinMillis())) {
       return true;
     }
-    if (probe.present(p.endpoint(), p.fragmentId())) {
+    if (probe.present(dev.narvault.core.holder.HolderEndpoints.pinned(p.endpoint(), h.seenAddress()), p.fragmentId(),
+        fragmentSize)) {
       if (probedAt.size() >= PROBES_KEPT) {
         // Answers too old to stand go: a long drain keeps only the last few minutes' worth.
         probedAt.values().removeIf(t -> now - t > PROBE_VALID_MILLIS);

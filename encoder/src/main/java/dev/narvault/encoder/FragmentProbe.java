@@ -8,6 +8,9 @@ package dev.narvault.encoder;
  */
 @FunctionalInterface
 interface FragmentProbe {
-  /** True when the holder at {@code endpoint} answers that it has fragment {@code fragmentId}; false on any failure. */
-  boolean present(String endpoint, String fragmentId);
+  /**
+   * True when the holder at {@code endpoint} answers that it has fragment {@code fragmentId}, of
+   * {@code length} bytes; false on any failure, or any other length (a truncated copy).
+   */
+  boolean present(String endpoint, String fragmentId, long length);
 }

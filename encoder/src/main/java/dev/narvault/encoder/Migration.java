@@ -147,9 +147,10 @@ public final class Migration {
       // The drain judges packs by the coordinator's liveness window and domain limits: without
       // them, nothing is archived or drained.
       drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-          objects, config.drain(), drainPolicy(), (endpoint, fragmentId) -> {
+          objects, config.drain(), drainPolicy(), (endpoint, fragmentId, length) -> {
             try {
-              return holders.size(java.net.URI.create(endpoint), new dev.narvault.core.pack.FragmentId(fragmentId)) >= 0;
+              return holders.size(java.net.URI.create(endpoint), new dev.narvault.core.pack.FragmentId(fragmentId))
+                  == length;
             } catch (IOException | IllegalArgumentException e) {
               return false;
             }

@@ -201,14 +201,20 @@ class DrainerTest {
   /** Fragments whose holders answer a probe that they no longer have them (by fragment id). */
   private final java.util.Set<String> lostFragments = new java.util.HashSet<>();
   private final java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
+  /** Fragments whose holders hold fewer bytes than the manifest says (by fragment id). */
+  private final java.util.Set<String> truncated = new java.util.HashSet<>();
+  /** The endpoints probes went to. */
+  private final java.util.Set<String> probedAt = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private Drainer drainer(CoordinatorMessages.Policy policy) {
     // The holders are never read: verified entries are not read back again, and unsafe packs not at all.
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
     return new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(),
-        Optional.empty(), -1), policy, (endpoint, fragmentId) -> {
+        Optional.empty(), -1), policy, (endpoint, fragmentId, length) -> {
           probes.incrementAndGet();
-          return !lostFragments.contains(fragmentId);
+          probedAt.add(endpoint);
+          assertEquals(manifest.fragmentSize(), length, "the probe checks the fragment's whole length");
+          return !lostFragments.contains(fragmentId) && !truncated.contains(fragmentId);
         }, clock);
   }
 
@@ -370,5 +376,31 @@ class DrainerTest {
     }
     assertEquals(new Drainer.Safety(packId, 7, 6), drainer.safetyNow(packId));
     assertEquals(16, probes.get());
+  }
+
+  @Test
+  void safetyNow_truncatedFragments_doNotCount_andProbesGoToTheProvenAddress() throws Exception {
+    // Holder h0 advertises a name; it was proven at 10.1.0.1. The probe must not follow the name.
+    List<HolderId> holders = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      HolderId id = new HolderId("h" + i);
+      String address = "10." + (i + 1) + ".0.1";
+      String endpoint = i == 0 ? "http://holder0.example:7070" : "http://" + address + ":7070";
+      catalog.registerHolder(HolderRecord.registering(id, endpoint, "k:" + id, 1L << 30, 0, 0, "v", "", "",
+          clock.millis(), address), clock.millis());
+      holders.add(id);
+    }
+    catalog.recordPack(packId, manifest, "{}", holders, clock.millis());
+    verifyAll();
+    // Three holders keep a fragment shorter than the manifest's (cut off by a full disk, say).
+    for (int i = 1; i < 4; i++) {
+      truncated.add(manifest.fragments().get(i).id().hex());
+    }
+    Drainer drainer = drainer(POLICY);
+    assertEquals(new Drainer.Safety(packId, 5, 6), drainer.safetyNow(packId));
+    assertTrue(probedAt.contains("http://10.1.0.1:7070"), probedAt.toString());
+    assertTrue(probedAt.stream().noneMatch(e -> e.contains("holder0.example")), probedAt.toString());
+    drainer.drainPending();
+    assertEquals(3, s3.objects.size(), "the S3 copies stay");
   }
 }

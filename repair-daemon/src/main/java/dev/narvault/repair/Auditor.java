@@ -130,7 +130,7 @@ public final class Auditor {
     String detail;
     boolean passed;
     try {
-      byte[] bytes = holders.read(URI.create(EndpointProver.pinned(holder.endpoint(), holder.seenAddress())), fragment.id(), (long) block * layout.blockSize(),
+      byte[] bytes = holders.read(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(holder.endpoint(), holder.seenAddress())), fragment.id(), (long) block * layout.blockSize(),
           layout.blockLength(block));
       passed = fragment.blockHashes().matches(block, bytes, 0, bytes.length);
       detail = passed ? "block " + block + " matches" : "block " + block + " does not match the manifest";

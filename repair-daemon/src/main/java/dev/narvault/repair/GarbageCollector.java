@@ -176,7 +176,7 @@ public final class GarbageCollector {
           catalog.trashed().record(new TrashedCopies.Trashed(g.packId(), g.fragmentIndex(), g.fragmentId(),
               g.holderId(), clock.millis()));
         }
-        boolean had = holders.delete(URI.create(EndpointProver.pinned(g.endpoint(), provenAt.get(g.holderId()))),
+        boolean had = holders.delete(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(g.endpoint(), provenAt.get(g.holderId()))),
             new FragmentId(g.fragmentId()), placements.deleteOrder(g.fragmentId(), g.holderId()));
         if (reached.add(g.holderId())) {
           catalog.registry().recordContact(g.holderId(), true, clock.millis());

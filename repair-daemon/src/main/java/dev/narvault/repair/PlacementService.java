@@ -96,7 +96,7 @@ public final class PlacementService implements PlacementAuthority {
       Order.Signed order = new Order(Order.Action.PUT, new FragmentId(w.fragmentId()), w.size(), blockSize,
           h.holderId().value(), expires).signWith(coordinatorKey);
       assignments.add(new CoordinatorMessages.Assignment(w.index(), h.holderId().value(),
-          EndpointProver.pinned(h.endpoint(), h.seenAddress()),
+          dev.narvault.core.holder.HolderEndpoints.pinned(h.endpoint(), h.seenAddress()),
           order.order().text(), order.signature()));
     }
     catalog.placementOrders().recordOrders(packId, wanted.stream().map(CoordinatorMessages.Wanted::fragmentId).toList(),

@@ -336,7 +336,7 @@ public final class Repairer {
         continue;
       }
       try {
-        boolean back = holders.restore(URI.create(EndpointProver.pinned(h.endpoint(), h.seenAddress())),
+        boolean back = holders.restore(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(h.endpoint(), h.seenAddress())),
             new FragmentId(t.fragmentId()), placements.restoreOrder(t.fragmentId(), t.holderId()));
         catalog.trashed().settle(t, back);
         if (back) {
@@ -507,7 +507,7 @@ public final class Repairer {
       bandwidth.take(length);
       FragmentPlacement p = sources.get(index);
       HolderRecord on = view.byId.get(p.holderId());
-      String endpoint = on == null ? p.endpoint() : EndpointProver.pinned(p.endpoint(), on.seenAddress());
+      String endpoint = on == null ? p.endpoint() : dev.narvault.core.holder.HolderEndpoints.pinned(p.endpoint(), on.seenAddress());
       byte[] bytes = holders.read(URI.create(endpoint), manifest.fragments().get(index).id(), offset, length);
       metrics.repairBytesRead.add(bytes.length);
       return bytes;

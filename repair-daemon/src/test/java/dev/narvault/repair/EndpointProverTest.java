@@ -58,14 +58,14 @@ class EndpointProverTest {
 
   @Test
   void pinned_aNamedPlainHttpEndpoint_goesToTheAddressItWasProvenAt_nothingElseChanges() {
-    assertEquals("http://203.0.113.7:7070/base", EndpointProver.pinned("http://holder.example:7070/base", "203.0.113.7"));
-    assertEquals("http://[2001:db8::7]:7070", EndpointProver.pinned("http://holder.example:7070", "2001:db8::7"));
-    assertEquals("http://198.51.100.1:7070", EndpointProver.pinned("http://198.51.100.1:7070", "203.0.113.7"),
+    assertEquals("http://203.0.113.7:7070/base", dev.narvault.core.holder.HolderEndpoints.pinned("http://holder.example:7070/base", "203.0.113.7"));
+    assertEquals("http://[2001:db8::7]:7070", dev.narvault.core.holder.HolderEndpoints.pinned("http://holder.example:7070", "2001:db8::7"));
+    assertEquals("http://198.51.100.1:7070", dev.narvault.core.holder.HolderEndpoints.pinned("http://198.51.100.1:7070", "203.0.113.7"),
         "an IP literal is what was proven");
-    assertEquals("http://[2001:db8::1]:7070", EndpointProver.pinned("http://[2001:db8::1]:7070", "203.0.113.7"));
-    assertEquals("https://holder.example:7443", EndpointProver.pinned("https://holder.example:7443", "203.0.113.7"),
+    assertEquals("http://[2001:db8::1]:7070", dev.narvault.core.holder.HolderEndpoints.pinned("http://[2001:db8::1]:7070", "203.0.113.7"));
+    assertEquals("https://holder.example:7443", dev.narvault.core.holder.HolderEndpoints.pinned("https://holder.example:7443", "203.0.113.7"),
         "HTTPS keeps its name for the certificate");
-    assertEquals("http://holder.example:7070", EndpointProver.pinned("http://holder.example:7070", ""),
+    assertEquals("http://holder.example:7070", dev.narvault.core.holder.HolderEndpoints.pinned("http://holder.example:7070", ""),
         "never proven: nothing to pin to");
   }
 }

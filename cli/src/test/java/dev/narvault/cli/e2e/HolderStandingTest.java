@@ -82,6 +82,60 @@ class HolderStandingTest {
   }
 
   @Test
+  void holderAway_declaresAnAbsence_holderStatusShowsIt_andBackEndsIt() throws Exception {
+    CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey, List.of(),
+        Optional.empty(), new HolderRules(Duration.ofHours(24), HolderRules.Vetting.NONE), -1, Duration.ZERO,
+        Duration.ZERO, 0, Duration.ofMinutes(5), dir.resolve("repair-work")).allowingPrivateHolders();
+    Path data = dir.resolve("holder");
+    HolderConfig holderConfig = HolderConfig.of(new InetSocketAddress("127.0.5.1", 0), data, 1L << 30,
+        coordinatorKey.publicKey()).withHeartbeat(Duration.ofMillis(200));
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"));
+        Coordinator coordinator = Coordinator.start(config, catalog, InstantSource.system());
+        HolderServer holder = HolderServer.start(holderConfig.withCoordinator(coordinator.endpoint()),
+            DiskFragmentStore.open(data, 1L << 30), InstantSource.system())) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (holder.standing().state().equals("unknown") && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      String coordinatorUrl = coordinator.endpoint().toString();
+      Run away = run("holder-away", "--data-dir", data.toString(), "--coordinator", coordinatorUrl, "--for", "2d");
+      assertEquals(0, away.exit, away.text);
+      assertTrue(away.text.contains("away until "), away.text);
+      assertTrue(away.text.contains("away time left: 5d"), away.text);
+      var recorded = catalog.holder(new dev.narvault.core.holder.HolderId(holder.holderId())).orElseThrow().away();
+      long twoDays = Duration.ofDays(2).toMillis();
+      assertTrue(Math.abs(recorded.untilMillis() - System.currentTimeMillis() - twoDays) < 60_000, recorded.toString());
+
+      Run status = run("holder-status", "--data-dir", data.toString());
+      assertTrue(status.text.contains("away until:"), status.text);
+
+      Run tooLong = run("holder-away", "--data-dir", data.toString(), "--coordinator", coordinatorUrl, "--for", "8d");
+      assertEquals(2, tooLong.exit, tooLong.text);
+      Run both = run("holder-away", "--data-dir", data.toString(), "--coordinator", coordinatorUrl, "--for", "1d",
+          "--back");
+      assertEquals(2, both.exit, "--for and --back exclude each other");
+
+      Run back = run("holder-away", "--data-dir", data.toString(), "--coordinator", coordinatorUrl, "--back");
+      assertEquals(0, back.exit, back.text);
+      assertTrue(back.text.contains("back; away time left: 6d") || back.text.contains("back; away time left: 7d"),
+          "the unused part came back: " + back.text);
+      assertEquals(0, catalog.holder(new dev.narvault.core.holder.HolderId(holder.holderId())).orElseThrow().away()
+          .untilMillis());
+    }
+  }
+
+  private record Run(int exit, String text) {}
+
+  private static Run run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+    var cli = Narvault.commandLine(print);
+    cli.setErr(new java.io.PrintWriter(print, true));
+    int exit = cli.execute(args);
+    return new Run(exit, out.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
   void holderStatus_withoutAnAnswerYet_exitsOne() {
     int exit = Narvault.commandLine(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))
         .execute("holder-status", "--data-dir", dir.toString());

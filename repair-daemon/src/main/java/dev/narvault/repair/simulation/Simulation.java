@@ -369,8 +369,9 @@ public final class Simulation {
 
   /**
    * A holder that takes absences declares one (if it is up, vetted and has the allowance, by the
-   * coordinator's own {@link dev.narvault.core.catalog.HolderAway} rules), goes quiet for exactly
-   * that long and comes back; its next absence is about a month later.
+   * coordinator's own {@link dev.narvault.core.catalog.HolderAway} rules; or, undeclared, just
+   * takes it), goes quiet for exactly that long and comes back; its next absence is about a month
+   * later.
    */
   private void goAway(Holder h) {
     if (h.departed) {
@@ -382,13 +383,16 @@ public final class Simulation {
       return;
     }
     double hours = c.away().hours();
-    try {
-      h.away = h.away.declare(nowMillis, nowMillis + (long) (hours * 3.6e6));
-    } catch (IllegalArgumentException e) {
-      absencesRefused++;
-      return;
+    if (c.away().declared()) {
+      try {
+        h.away = h.away.declare(nowMillis, nowMillis + (long) (hours * 3.6e6));
+        absencesDeclared++;
+      } catch (IllegalArgumentException e) {
+        absencesRefused++; // refused: the volunteer goes anyway, and the coordinator sees silence
+      }
+    } else {
+      absencesDeclared++;
     }
-    absencesDeclared++;
     h.generation++;
     h.online = false;
     h.offlineSince = now;

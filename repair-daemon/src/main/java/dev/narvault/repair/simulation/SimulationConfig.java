@@ -51,11 +51,22 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody,
     Liars liars, Away away) {
   /**
-   * Declared absences: {@code share} of holders each declare one absence of {@code hours} a month
-   * on average (at random times), go quiet for exactly that long and come back.
+   * Absences: {@code share} of holders each take one absence of {@code hours} a month on average
+   * (at random times), go quiet for exactly that long and come back; {@code declared}: they say so
+   * first ({@code POST /v1/away}), otherwise the coordinator sees only silence (the comparison that
+   * shows what forgiveness itself costs).
    */
-  public record Away(double share, double hours) {
-    public static final Away NONE = new Away(0, 0);
+  public record Away(double share, double hours, boolean declared) {
+    public static final Away NONE = new Away(0, 0, true);
+
+    public Away(double share, double hours) {
+      this(share, hours, true);
+    }
+
+    /** The same absences, not declared. */
+    public Away undeclared() {
+      return new Away(share, hours, false);
+    }
 
     public Away {
       if (!(share >= 0 && share <= 1) || !(hours >= 0 && hours <= 7 * 24)) {

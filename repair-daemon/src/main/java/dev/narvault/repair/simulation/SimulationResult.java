@@ -24,8 +24,8 @@ package dev.narvault.repair.simulation;
  * @param liarsDisqualified lying holders whose audit score fell below the disqualification line
  * @param lostCopiesFoundByAudits copies a liar claimed and did not keep, found by a failed audit
  *     (marked corrupt and rebuilt) before anything needed them
- * @param absencesDeclared absences declared and accepted ({@code --away})
- * @param absencesRefused absences the rules refused (allowance spent, not vetted)
+ * @param absencesDeclared absences declared and accepted ({@code --away}; undeclared: absences taken)
+ * @param absencesRefused absences the rules refused (allowance spent, not vetted), taken anyway
  */
 public record SimulationResult(int dataFragmentCount, int parityFragmentCount, int threshold, double overhead,
     double years, double packYears, long losses, double lossPerPackYear, double lossLow, double lossHigh,
