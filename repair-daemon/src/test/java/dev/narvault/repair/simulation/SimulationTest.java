@@ -166,6 +166,47 @@ class SimulationTest {
   }
 
   @Test
+  void declaredAbsences_areNotRebuilt_undeclaredOnesAre_andNothingIsLostEitherWay() {
+    // Holders always up and never leaving; half of them take a 72-hour absence about once a month.
+    // Eager repair (threshold m). Undeclared, each absence is silence: its copies are rebuilt after
+    // 24 h. Declared, it is excused while every pack keeps k + 3 live (RS(10,10)): hardly anything is.
+    SimulationConfig w = new SimulationConfig(60, 100, 10, 10, 10, 1, 1, 5, 1, 0, Duration.ofHours(24),
+        Duration.ZERO, Duration.ofHours(1), 0, 1 << 20, 1, 0, 0, 0, 20, 7);
+    SimulationConfig.Away away = new SimulationConfig.Away(0.5, 72);
+    SimulationResult declared = new Simulation(withAway(w, away)).run(x -> { });
+    SimulationResult undeclared = new Simulation(withAway(w, away.undeclared())).run(x -> { });
+    assertTrue(declared.absencesDeclared() > 200, declared.absencesDeclared() + " absences declared");
+    assertTrue(declared.absencesRefused() * 50 < declared.absencesDeclared(),
+        "72 h a month is within the allowance, bar a few close together: " + declared.absencesRefused() + " refused");
+    assertTrue(undeclared.fragmentsRebuilt() > 1000, undeclared.fragmentsRebuilt() + " rebuilt undeclared");
+    assertTrue(declared.fragmentsRebuilt() * 5 < undeclared.fragmentsRebuilt(),
+        declared.fragmentsRebuilt() + " rebuilt declared against " + undeclared.fragmentsRebuilt() + " undeclared");
+    assertEquals(0, declared.losses());
+    assertEquals(0, undeclared.losses());
+    assertTrue(declared.availability() > 0.999, "declared " + declared.availability());
+  }
+
+  @Test
+  void absencesBeyondTheAllowance_areRefused() {
+    // Every holder away 6 days about once a month (exponential gaps: often sooner): the allowance
+    // (7 days, refilled by 7 per 30) refuses some, and those are taken as silence.
+    SimulationConfig w = new SimulationConfig(60, 50, 10, 10, -1, 1, 1, 5, 1, 0, Duration.ofHours(24),
+        Duration.ZERO, Duration.ofHours(1), 0, 1 << 20, 1, 0, 0, 0, 20, 8);
+    SimulationResult r = new Simulation(withAway(w, new SimulationConfig.Away(1, 144))).run(x -> { });
+    assertTrue(r.absencesRefused() > 50, r.absencesRefused() + " refused of " + (r.absencesDeclared()
+        + r.absencesRefused()));
+    assertEquals(0, r.losses());
+  }
+
+  private static SimulationConfig withAway(SimulationConfig w, SimulationConfig.Away away) {
+    return new SimulationConfig(w.holders(), w.packs(), w.dataFragmentCount(), w.parityFragmentCount(), w.threshold(),
+        w.years(), w.uptime(), w.meanOfflineHours(), w.weibullShape(), w.departuresPerMonth(), w.offlineAfter(),
+        Duration.ZERO, w.checkInterval(), 0, w.fragmentBytes(), w.holdersPerNetwork(), w.networkFailuresPerYear(),
+        w.sybilShare(), w.corruptionPerFragmentYear(), w.readsPerCheck(), w.seed(), List.of(), Duration.ofMinutes(5),
+        0, Integer.MAX_VALUE, 0, true, SimulationConfig.Liars.NONE, away);
+  }
+
+  @Test
   void liars_parse_andBadSpecsAreRefusedWithTheSpec() {
     assertEquals(new SimulationConfig.Liars(0.05, 0.2), SimulationConfig.Liars.parse("0.05@0.2"));
     assertEquals(SimulationConfig.Liars.NONE, SimulationConfig.Liars.parse("0"));
