@@ -1,7 +1,6 @@
 package dev.narvault.repair;
 
 import static dev.narvault.repair.CoordinatorFixture.OFFLINE_AFTER;
-import static dev.narvault.repair.CoordinatorFixture.TOTAL;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -26,19 +25,27 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Forgiveness ({@code POST /v1/away}) with real holders: a declared absence is not counted offline,
- * within bounds that keep every pack safe. The fixture's code is RS(4,2): the excuse margin is 1,
- * so a pack excuses absent copies only while 5 of its 6 fragments are counted on live holders.
+ * within bounds that keep every pack safe. The code here is RS(4,6), repaired eagerly: the excuse
+ * margin is 2, so a pack excuses absent copies only while 6 of its 10 fragments are counted on
+ * live holders. (The fixture's usual RS(4,2) has no slack to lend: it never excuses.)
  */
 class AwayTest {
+  private static final int DATA = 4;
+  private static final int PARITY = 6;
+  private static final int TOTAL = DATA + PARITY;
   private static final Set<Integer> WHOLE = IntStream.range(0, TOTAL).boxed().collect(Collectors.toSet());
   private static final Duration HOUR = Duration.ofHours(1);
+
+  private CoordinatorFixture fixture(int holders) throws java.io.IOException {
+    return new CoordinatorFixture(dir, holders, new HolderRules(OFFLINE_AFTER, Duration.ZERO), DATA, PARITY);
+  }
 
   @TempDir
   Path dir;
 
   @Test
   void away_declaredAndGone_isNotRebuiltUntilTheAbsenceEnds_thenIsRebuiltLikeAnyOfflineHolder() throws Exception {
-    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 1)) {
+    try (CoordinatorFixture f = fixture(TOTAL + 1)) {
       Pack pack = f.placePack(1);
       Holder gone = f.holderOf(pack, 0);
       Holder spare = f.without(pack).getFirst();
@@ -52,7 +59,7 @@ class AwayTest {
       assertEquals(HolderState.AWAY, f.rules.state(f.record(gone), now));
       int opensBefore = f.opens();
       Repairer.Round round = f.coordinator.repairer().repairOnce();
-      assertEquals(0, round.queued(), "excused: the pack keeps 5 live fragments: " + round);
+      assertEquals(0, round.queued(), "excused: the pack keeps 9 live fragments: " + round);
       assertEquals(1L, f.coordinator.metrics().holdersByState().get("away"));
       assertEquals(0, f.coordinator.collector().collectOnce(), "nothing to collect, and an away copy is no reason to");
       f.coordinator.auditor().auditOnce();
@@ -71,52 +78,62 @@ class AwayTest {
 
   @Test
   void away_moreAbsentCopiesThanThePacksMargin_areRebuiltAnyway() throws Exception {
-    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 2)) {
+    try (CoordinatorFixture f = fixture(TOTAL + 5)) {
       Pack pack = f.placePack(2);
-      Holder first = f.holderOf(pack, 0);
-      Holder second = f.holderOf(pack, 1);
       long until = f.clock.millis() + Duration.ofDays(3).toMillis();
-      assertEquals(200, f.away(first, until));
-      assertEquals(200, f.away(second, until));
-      f.silence(first, second);
-      f.stop(first);
-      f.stop(second);
+      List<Holder> absent = new java.util.ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        Holder h = f.holderOf(pack, i);
+        assertEquals(200, f.away(h, until));
+        absent.add(h);
+      }
+      for (Holder h : absent) {
+        f.silence(h);
+        f.stop(h);
+      }
 
       f.elapse(OFFLINE_AFTER.multipliedBy(2));
-      // Two absent of six leaves 4 = k live: no slack at all. Both are rebuilt, absences or not.
+      // Five absent of ten leaves 5 live, below k + 2: the absences are not excused, all five are rebuilt.
       Repairer.Round round = f.coordinator.repairer().repairOnce();
-      assertEquals(2, round.fragmentsRebuilt(), round.toString());
+      assertEquals(5, round.fragmentsRebuilt(), round.toString());
       assertEquals(WHOLE, f.counted(pack));
-      assertEquals(FragmentState.SUPERSEDED, f.row(pack, 0, first).orElseThrow().state());
-      assertEquals(FragmentState.SUPERSEDED, f.row(pack, 1, second).orElseThrow().state());
+      for (int i = 0; i < 5; i++) {
+        assertEquals(FragmentState.SUPERSEDED, f.row(pack, i, absent.get(i)).orElseThrow().state());
+      }
     }
   }
 
   @Test
   void away_aLiveHoldersLossDuringAnAbsence_opensTheMarginAndRepairsEveryMissingIndex() throws Exception {
-    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 2)) {
+    try (CoordinatorFixture f = fixture(TOTAL + 5)) {
       Pack pack = f.placePack(3);
-      Holder absent = f.holderOf(pack, 0);
-      Holder failing = f.holderOf(pack, 1);
-      assertEquals(200, f.away(absent, f.clock.millis() + Duration.ofDays(2).toMillis()));
-      f.silence(absent);
-      f.stop(absent);
+      List<Holder> absent = new java.util.ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        Holder h = f.holderOf(pack, i);
+        assertEquals(200, f.away(h, f.clock.millis() + Duration.ofDays(2).toMillis()));
+        absent.add(h);
+      }
+      Holder failing = f.holderOf(pack, 4);
+      for (Holder h : absent) {
+        f.silence(h);
+        f.stop(h);
+      }
       f.elapse(OFFLINE_AFTER.multipliedBy(2));
-      assertEquals(0, f.coordinator.repairer().repairOnce().queued());
+      assertEquals(0, f.coordinator.repairer().repairOnce().queued(), "4 away, 6 live = k + 2: excused");
 
-      // A holder that declared nothing dies: 4 live, below k + margin: the excuse no longer holds.
+      // A holder that declared nothing dies: 5 live, below k + 2: the excuse no longer holds.
       f.silence(failing);
       f.stop(failing);
       f.elapse(OFFLINE_AFTER.multipliedBy(2));
       Repairer.Round round = f.coordinator.repairer().repairOnce();
-      assertEquals(2, round.fragmentsRebuilt(), round.toString());
+      assertEquals(5, round.fragmentsRebuilt(), round.toString());
       assertEquals(WHOLE, f.counted(pack));
     }
   }
 
   @Test
   void away_holderComesBack_isProvenAgainWithNoSuspensionForTheAbsence() throws Exception {
-    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 1)) {
+    try (CoordinatorFixture f = fixture(TOTAL)) {
       Holder h = f.addHolderBehindProxy();
       Pack pack = f.placePack(4);
       double suspensionBefore = f.record(h).suspension().value();
@@ -144,7 +161,7 @@ class AwayTest {
 
   @Test
   void away_holderAboutToLeave_receivesNoNewFragments() throws Exception {
-    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL + 1)) {
+    try (CoordinatorFixture f = fixture(TOTAL + 1)) {
       Holder leaving = f.holders.getLast();
       assertEquals(200, f.away(leaving, f.clock.millis() + Duration.ofDays(2).toMillis()));
       for (int seed = 10; seed < 14; seed++) {
@@ -153,6 +170,20 @@ class AwayTest {
         assertTrue(rows.stream().noneMatch(r -> r.holderId().equals(leaving.id())),
             "a holder that declared an absence is given nothing it would take away with it");
       }
+    }
+  }
+
+  @Test
+  void away_aCodeWithoutSlack_neverExcuses() throws Exception {
+    // RS(4,2): r = 1, margin 2 > r: an absent copy is rebuilt like any silent one.
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, CoordinatorFixture.TOTAL + 1)) {
+      Pack pack = f.placePack(5);
+      Holder gone = f.holderOf(pack, 0);
+      assertEquals(200, f.away(gone, f.clock.millis() + Duration.ofDays(1).toMillis()), "declared all the same");
+      f.silence(gone);
+      f.stop(gone);
+      f.elapse(OFFLINE_AFTER.multipliedBy(2));
+      assertEquals(1, f.coordinator.repairer().repairOnce().fragmentsRebuilt());
     }
   }
 

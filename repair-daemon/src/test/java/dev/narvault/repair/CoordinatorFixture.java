@@ -75,6 +75,10 @@ final class CoordinatorFixture implements AutoCloseable {
   static final Duration OFFLINE_AFTER = Duration.ofMinutes(10);
 
   final FakeClock clock = new FakeClock(Instant.parse("2030-01-01T00:00:00Z"));
+  /** This fixture's code: {@link #DATA} + {@link #PARITY} unless a test asks for another. */
+  final int data;
+  final int parity;
+  final int total;
   final Path dir;
   final HolderRules rules;
   final Catalog catalog;
@@ -144,11 +148,19 @@ final class CoordinatorFixture implements AutoCloseable {
   }
 
   CoordinatorFixture(Path dir, int holderCount, HolderRules rules) throws IOException {
+    this(dir, holderCount, rules, DATA, PARITY);
+  }
+
+  /** With the code RS({@code data},{@code parity}), repairing every pack that is not whole (threshold m). */
+  CoordinatorFixture(Path dir, int holderCount, HolderRules rules, int data, int parity) throws IOException {
+    this.data = data;
+    this.parity = parity;
+    this.total = data + parity;
     this.dir = Files.createDirectories(dir);
     this.rules = rules;
     this.catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
     CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey, List.of(),
-        Optional.of(TrustedKeys.of(archiveKey.publicKey())), rules, REPAIR_THRESHOLD, Duration.ZERO, Duration.ZERO, 0,
+        Optional.of(TrustedKeys.of(archiveKey.publicKey())), rules, parity, Duration.ZERO, Duration.ZERO, 0,
         Duration.ofMinutes(5), dir.resolve("repair-work")).allowingPrivateHolders();
     this.coordinator = Coordinator.start(config, catalog, clock);
     for (int i = 0; i < holderCount; i++) {
@@ -289,7 +301,7 @@ final class CoordinatorFixture implements AutoCloseable {
     }
   }
 
-  /** Encodes a pack of two random NARs, places it on {@link #TOTAL} holders with signed orders, records it. */
+  /** Encodes a pack of two random NARs, places it on {@link #total} holders with signed orders, records it. */
   Pack placePack(int seed) throws IOException {
     Encoded pack = encode(seed);
     List<HolderId> holderIds = place(pack);
@@ -333,11 +345,11 @@ final class CoordinatorFixture implements AutoCloseable {
       pack.writeBytes(object);
     }
     byte[] bytes = pack.toByteArray();
-    PackLayout layout = PackLayout.of(DATA, PARITY, bytes.length, BLOCK_SIZE);
+    PackLayout layout = PackLayout.of(data, parity, bytes.length, BLOCK_SIZE);
     List<FragmentDigest> digests;
     try {
-      digests = new PackEncoder(Codecs.create(DATA, PARITY)).encode(PackSource.of(bytes), layout,
-          java.util.stream.IntStream.range(0, TOTAL).mapToObj(i -> java.io.OutputStream.nullOutputStream()).toList());
+      digests = new PackEncoder(Codecs.create(data, parity)).encode(PackSource.of(bytes), layout,
+          java.util.stream.IntStream.range(0, total).mapToObj(i -> java.io.OutputStream.nullOutputStream()).toList());
     } catch (IOException e) {
       throw new IllegalStateException("encoding into null streams cannot fail", e);
     }
@@ -349,15 +361,15 @@ final class CoordinatorFixture implements AutoCloseable {
   /** Encodes again into files and places every fragment with the coordinator's orders; holder ids by index. */
   private List<HolderId> place(Encoded pack) throws IOException {
     PackLayout layout = pack.manifest().layout();
-    try (FragmentFiles files = new FragmentFiles(dir.resolve("encode"), "fragment-", TOTAL)) {
-      new PackEncoder(Codecs.create(DATA, PARITY)).encode(PackSource.of(pack.bytes()), layout, files.outputs());
+    try (FragmentFiles files = new FragmentFiles(dir.resolve("encode"), "fragment-", total)) {
+      new PackEncoder(Codecs.create(data, parity)).encode(PackSource.of(pack.bytes()), layout, files.outputs());
       files.finish();
       List<FragmentPlacer.Fragment> fragments = new ArrayList<>();
-      for (int i = 0; i < TOTAL; i++) {
+      for (int i = 0; i < total; i++) {
         fragments.add(new FragmentPlacer.Fragment(i, pack.manifest().fragments().get(i).id(), files.files().get(i)));
       }
       return new FragmentPlacer(coordinator.placements(), holderClient)
-          .place(pack.id(), PARITY, BLOCK_SIZE, fragments, Set.of()).stream().map(FragmentPlacer.Placed::holderId)
+          .place(pack.id(), parity, BLOCK_SIZE, fragments, Set.of()).stream().map(FragmentPlacer.Placed::holderId)
           .toList();
     }
   }
@@ -390,7 +402,7 @@ final class CoordinatorFixture implements AutoCloseable {
     return holders.stream().filter(h -> !with.contains(h.id())).toList();
   }
 
-  /** Indexes with a stored copy on a healthy holder now (the pack is whole with all {@link #TOTAL}). */
+  /** Indexes with a stored copy on a healthy holder now (the pack is whole with all {@link #total}). */
   Set<Integer> counted(Pack pack) throws IOException {
     long now = clock.millis();
     Set<Integer> counted = new HashSet<>();

@@ -94,11 +94,14 @@ public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmen
 
   /**
    * Fragments above k a pack must keep on live holders for copies on excused (away) holders to
-   * count: ⌈r/2⌉ of the default threshold r = ⌈m/2⌉ (10 for RS(40,40), 1 for RS(10,4)). Where
-   * it equals r (m ≤ 2) an absence is never excused in effect: a pack that small has no slack.
+   * count: ⌈r/2⌉ of the default threshold r = ⌈m/2⌉, and at least 2 (10 for RS(40,40), 3 for
+   * RS(20,10), 2 for RS(10,6)). Where it reaches r (m ≤ 4: RS(10,4) has r = 2) an absence is never
+   * excused in effect: a code with two spare fragments cannot lend one to a holiday, as
+   * {@code narvault simulate --away} shows (it costs RS(10,4) three points of availability and
+   * more losses, and RS(40,40) a few hundredths of a point).
    */
   public static int excuseMargin(int parityFragmentCount) {
-    return (defaultThreshold(parityFragmentCount) + 1) / 2;
+    return Math.max(2, (defaultThreshold(parityFragmentCount) + 1) / 2);
   }
 
   /**

@@ -99,7 +99,8 @@ class PackHealthTest {
   void health_excusedCopies_countWhileTheMarginHolds_andAreNeverReadable() {
     assertEquals(2, PackHealth.excuseMargin(8));
     assertEquals(10, PackHealth.excuseMargin(40));
-    assertEquals(1, PackHealth.excuseMargin(4));
+    assertEquals(2, PackHealth.excuseMargin(4), "at least 2: r = 2, so RS(k,4) never excuses");
+    assertEquals(3, PackHealth.excuseMargin(10));
     PackHealth sixAway = PackHealth.of(new PackId("p"), 8, 8, wide("p"), holders(names(0, 10), names(10, 16)),
         DomainLimits.DEFAULT);
     assertEquals(16, sixAway.healthyCount(), "10 live = k + margin: the 6 away still count");
