@@ -25,13 +25,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Forgiveness ({@code POST /v1/away}) with real holders: a declared absence is not counted offline,
- * within bounds that keep every pack safe. The code here is RS(4,6), repaired eagerly: the excuse
- * margin is 2, so a pack excuses absent copies only while 6 of its 10 fragments are counted on
- * live holders. (The fixture's usual RS(4,2) has no slack to lend: it never excuses.)
+ * within bounds that keep every pack safe. The code here is RS(4,8), repaired eagerly: a pack
+ * excuses one absent copy (the cap, ⌊8/8⌋), and only while 6 of its 12 fragments (k + the margin
+ * of 2) are counted on live holders. (The fixture's usual RS(4,2) has no slack to lend: it never
+ * excuses.)
  */
 class AwayTest {
   private static final int DATA = 4;
-  private static final int PARITY = 6;
+  private static final int PARITY = 8;
   private static final int TOTAL = DATA + PARITY;
   private static final Set<Integer> WHOLE = IntStream.range(0, TOTAL).boxed().collect(Collectors.toSet());
   private static final Duration HOUR = Duration.ofHours(1);
@@ -59,7 +60,7 @@ class AwayTest {
       assertEquals(HolderState.AWAY, f.rules.state(f.record(gone), now));
       int opensBefore = f.opens();
       Repairer.Round round = f.coordinator.repairer().repairOnce();
-      assertEquals(0, round.queued(), "excused: the pack keeps 9 live fragments: " + round);
+      assertEquals(0, round.queued(), "excused: the pack keeps 11 live fragments: " + round);
       assertEquals(1L, f.coordinator.metrics().holdersByState().get("away"));
       assertEquals(0, f.coordinator.collector().collectOnce(), "nothing to collect, and an away copy is no reason to");
       f.coordinator.auditor().auditOnce();
@@ -77,12 +78,12 @@ class AwayTest {
   }
 
   @Test
-  void away_moreAbsentCopiesThanThePacksMargin_areRebuiltAnyway() throws Exception {
-    try (CoordinatorFixture f = fixture(TOTAL + 5)) {
+  void away_moreAbsentCopiesThanThePacksCap_areRebuiltAnyway() throws Exception {
+    try (CoordinatorFixture f = fixture(TOTAL + 2)) {
       Pack pack = f.placePack(2);
       long until = f.clock.millis() + Duration.ofDays(3).toMillis();
       List<Holder> absent = new java.util.ArrayList<>();
-      for (int i = 0; i < 5; i++) {
+      for (int i = 0; i < 3; i++) {
         Holder h = f.holderOf(pack, i);
         assertEquals(200, f.away(h, until));
         absent.add(h);
@@ -93,41 +94,39 @@ class AwayTest {
       }
 
       f.elapse(OFFLINE_AFTER.multipliedBy(2));
-      // Five absent of ten leaves 5 live, below k + 2: the absences are not excused, all five are rebuilt.
+      // Three absent of twelve: one is excused (the cap), the other two are rebuilt.
       Repairer.Round round = f.coordinator.repairer().repairOnce();
-      assertEquals(5, round.fragmentsRebuilt(), round.toString());
-      assertEquals(WHOLE, f.counted(pack));
-      for (int i = 0; i < 5; i++) {
+      assertEquals(2, round.fragmentsRebuilt(), round.toString());
+      assertEquals(FragmentState.STORED, f.row(pack, 0, absent.get(0)).orElseThrow().state(), "the excused one");
+      for (int i = 1; i < 3; i++) {
         assertEquals(FragmentState.SUPERSEDED, f.row(pack, i, absent.get(i)).orElseThrow().state());
       }
+      assertEquals(0, f.coordinator.repairer().repairOnce().queued(), "whole, counting the excused copy");
     }
   }
 
   @Test
-  void away_aLiveHoldersLossDuringAnAbsence_opensTheMarginAndRepairsEveryMissingIndex() throws Exception {
-    try (CoordinatorFixture f = fixture(TOTAL + 5)) {
+  void away_liveHoldersLostDuringAnAbsence_breakTheMarginAndEveryMissingIndexIsRebuilt() throws Exception {
+    try (CoordinatorFixture f = fixture(TOTAL + 7)) {
       Pack pack = f.placePack(3);
-      List<Holder> absent = new java.util.ArrayList<>();
-      for (int i = 0; i < 4; i++) {
-        Holder h = f.holderOf(pack, i);
-        assertEquals(200, f.away(h, f.clock.millis() + Duration.ofDays(2).toMillis()));
-        absent.add(h);
-      }
-      Holder failing = f.holderOf(pack, 4);
-      for (Holder h : absent) {
-        f.silence(h);
-        f.stop(h);
-      }
+      Holder absent = f.holderOf(pack, 0);
+      assertEquals(200, f.away(absent, f.clock.millis() + Duration.ofDays(2).toMillis()));
+      f.silence(absent);
+      f.stop(absent);
       f.elapse(OFFLINE_AFTER.multipliedBy(2));
-      assertEquals(0, f.coordinator.repairer().repairOnce().queued(), "4 away, 6 live = k + 2: excused");
+      assertEquals(0, f.coordinator.repairer().repairOnce().queued(), "1 away, 11 live: excused");
 
-      // A holder that declared nothing dies: 5 live, below k + 2: the excuse no longer holds.
-      f.silence(failing);
-      f.stop(failing);
+      // Six holders that declared nothing die at once: 5 live, below k + 2: the excuse no longer holds.
+      for (int i = 1; i <= 6; i++) {
+        Holder dead = f.holderOf(pack, i);
+        f.silence(dead);
+        f.stop(dead);
+      }
       f.elapse(OFFLINE_AFTER.multipliedBy(2));
       Repairer.Round round = f.coordinator.repairer().repairOnce();
-      assertEquals(5, round.fragmentsRebuilt(), round.toString());
+      assertEquals(7, round.fragmentsRebuilt(), round.toString());
       assertEquals(WHOLE, f.counted(pack));
+      assertEquals(FragmentState.SUPERSEDED, f.row(pack, 0, absent).orElseThrow().state());
     }
   }
 
@@ -175,7 +174,7 @@ class AwayTest {
 
   @Test
   void away_aCodeWithoutSlack_neverExcuses() throws Exception {
-    // RS(4,2): r = 1, margin 2 > r: an absent copy is rebuilt like any silent one.
+    // RS(4,2): cap 0 (and margin 2 > r): an absent copy is rebuilt like any silent one.
     try (CoordinatorFixture f = new CoordinatorFixture(dir, CoordinatorFixture.TOTAL + 1)) {
       Pack pack = f.placePack(5);
       Holder gone = f.holderOf(pack, 0);

@@ -24,10 +24,11 @@ import java.util.function.Predicate;
  * and are moved, so a pack's health is what survives the loss of any one domain.
  *
  * <p>A copy on an <em>excused</em> holder (away by its own word, {@link HolderRules#excused}) is
- * counted after every copy on a live one, and only while the pack keeps at least
- * {@link #excuseMargin} counted fragments above k on live holders: a weekend away does not set
- * off repair, but no number of absences lets a pack drift towards k unnoticed. Below that margin
- * the excused copies count as missing and are rebuilt like any other.
+ * counted after every copy on a live one, at most {@link #excuseCap} of them, and only while the
+ * pack keeps at least {@link #excuseMargin} counted fragments above k on live holders: a weekend
+ * away does not set off repair, but no number of absences lets a pack drift towards k unnoticed.
+ * Beyond the cap, or below that margin, excused copies count as missing and are rebuilt like any
+ * other.
  *
  * @param healthy indexes with a counted copy (excused ones included)
  * @param readable indexes with any readable copy on a live holder (healthy ones included, excused ones not)
@@ -81,9 +82,10 @@ public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmen
     // Live copies first, so that an excused copy never displaces one that can be read.
     int live = healthy.cardinality();
     if (live >= dataFragmentCount + excuseMargin(parityFragmentCount)) {
+      int cap = excuseCap(parityFragmentCount);
       for (FragmentPlacement p : ordered) {
-        if (p.stored() && !healthy.get(p.fragmentIndex()) && holders.excused(p.holderId())
-            && tally.addIfAdmitted(holders.domain(p.holderId()))) {
+        if (excused.cardinality() < cap && p.stored() && !healthy.get(p.fragmentIndex())
+            && holders.excused(p.holderId()) && tally.addIfAdmitted(holders.domain(p.holderId()))) {
           healthy.set(p.fragmentIndex());
           excused.set(p.fragmentIndex());
         }
@@ -95,13 +97,22 @@ public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmen
   /**
    * Fragments above k a pack must keep on live holders for copies on excused (away) holders to
    * count: ⌈r/2⌉ of the default threshold r = ⌈m/2⌉, and at least 2 (10 for RS(40,40), 3 for
-   * RS(20,10), 2 for RS(10,6)). Where it reaches r (m ≤ 4: RS(10,4) has r = 2) an absence is never
-   * excused in effect: a code with two spare fragments cannot lend one to a holiday, as
-   * {@code narvault simulate --away} shows (it costs RS(10,4) three points of availability and
-   * more losses, and RS(40,40) a few hundredths of a point).
+   * RS(20,10)). Where it reaches r (m ≤ 4: RS(10,4) has r = 2) an absence is never excused in
+   * effect: a code with two spare fragments cannot lend one to a holiday, as
+   * {@code narvault simulate --away} showed (a margin of 1 cost RS(10,4) three points of
+   * availability and more losses).
    */
   public static int excuseMargin(int parityFragmentCount) {
     return Math.max(2, (defaultThreshold(parityFragmentCount) + 1) / 2);
+  }
+
+  /**
+   * The most absent copies one pack excuses at once: ⌊m/8⌋ (5 for RS(40,40), 1 for RS(20,10),
+   * none below m = 8). Each absent copy is one fragment fewer to read: a pack with many absent
+   * holders at once is repaired for them, so that reads keep their margin too.
+   */
+  public static int excuseCap(int parityFragmentCount) {
+    return parityFragmentCount / 8;
   }
 
   /**

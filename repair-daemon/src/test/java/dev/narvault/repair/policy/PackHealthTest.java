@@ -78,10 +78,10 @@ class PackHealthTest {
     };
   }
 
-  /** RS(8,8): margin ⌈⌈8/2⌉/2⌉ = 2, so excuses hold while 10 of 16 are counted on live holders. */
+  /** RS(8,16): margin max(2, ⌈8/2⌉) = 4 and cap 16/8 = 2: excuses hold while 12 of 24 are counted live. */
   private static List<FragmentPlacement> wide(String packId) {
     List<FragmentPlacement> list = new ArrayList<>();
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < 24; i++) {
       list.add(new FragmentPlacement(new PackId(packId), i, "f" + i, new HolderId("h" + i), "", FragmentState.STORED));
     }
     return list;
@@ -95,27 +95,38 @@ class PackHealthTest {
     return s;
   }
 
+  private static PackHealth wideHealth(int liveCount, int excusedCount) {
+    return PackHealth.of(new PackId("p"), 8, 16, wide("p"), holders(names(0, liveCount),
+        names(liveCount, liveCount + excusedCount)), DomainLimits.DEFAULT);
+  }
+
   @Test
-  void health_excusedCopies_countWhileTheMarginHolds_andAreNeverReadable() {
-    assertEquals(2, PackHealth.excuseMargin(8));
+  void health_excusedCopies_countUpToTheCapWhileTheMarginHolds_andAreNeverReadable() {
+    assertEquals(4, PackHealth.excuseMargin(16));
     assertEquals(10, PackHealth.excuseMargin(40));
+    assertEquals(5, PackHealth.excuseCap(40));
+    assertEquals(1, PackHealth.excuseCap(10));
+    assertEquals(0, PackHealth.excuseCap(4));
     assertEquals(2, PackHealth.excuseMargin(4), "at least 2: r = 2, so RS(k,4) never excuses");
     assertEquals(3, PackHealth.excuseMargin(10));
-    PackHealth sixAway = PackHealth.of(new PackId("p"), 8, 8, wide("p"), holders(names(0, 10), names(10, 16)),
-        DomainLimits.DEFAULT);
-    assertEquals(16, sixAway.healthyCount(), "10 live = k + margin: the 6 away still count");
-    assertTrue(sixAway.whole());
-    assertEquals(names(10, 16).size(), sixAway.excused().cardinality());
-    assertEquals(10, sixAway.readable().cardinality(), "an away copy is never read");
-    assertFalse(sixAway.movable());
-    assertTrue(PackHealth.queue(List.of(sixAway), -1).isEmpty());
 
-    PackHealth sevenAway = PackHealth.of(new PackId("p"), 8, 8, wide("p"), holders(names(0, 9), names(9, 16)),
-        DomainLimits.DEFAULT);
-    assertEquals(9, sevenAway.healthyCount(), "9 live < k + margin: no excuse holds, all 7 are missing");
-    assertEquals(List.of(9, 10, 11, 12, 13, 14, 15), sevenAway.missing());
-    assertTrue(sevenAway.excused().isEmpty());
-    assertEquals(1, PackHealth.queue(List.of(sevenAway), -1).size());
+    PackHealth twoAway = wideHealth(22, 2);
+    assertTrue(twoAway.whole(), "two away, the cap: both excused");
+    assertEquals(2, twoAway.excused().cardinality());
+    assertEquals(22, twoAway.readable().cardinality(), "an away copy is never read");
+    assertFalse(twoAway.movable());
+    assertTrue(PackHealth.queue(List.of(twoAway), 8).isEmpty());
+
+    PackHealth threeAway = wideHealth(21, 3);
+    assertEquals(23, threeAway.healthyCount(), "beyond the cap: the third counts as missing");
+    assertEquals(List.of(23), threeAway.missing());
+
+    PackHealth marginHeld = wideHealth(12, 12);
+    assertEquals(14, marginHeld.healthyCount(), "12 live = k + margin: two excused");
+    PackHealth marginBroken = wideHealth(11, 13);
+    assertEquals(11, marginBroken.healthyCount(), "11 live < k + margin: none excused, all 13 missing");
+    assertTrue(marginBroken.excused().isEmpty());
+    assertEquals(13, marginBroken.missing().size());
   }
 
   @Test
@@ -123,8 +134,8 @@ class PackHealthTest {
     // Index 0 has a copy on an away holder (sorted first) and one on a live holder: the live one counts.
     List<FragmentPlacement> rows = wide("p");
     rows.add(new FragmentPlacement(new PackId("p"), 0, "f0", new HolderId("a-away"), "", FragmentState.STORED));
-    Set<String> live = names(0, 16);
-    PackHealth p = PackHealth.of(new PackId("p"), 8, 8, rows, holders(live, Set.of("a-away")), DomainLimits.DEFAULT);
+    PackHealth p = PackHealth.of(new PackId("p"), 8, 16, rows, holders(names(0, 24), Set.of("a-away")),
+        DomainLimits.DEFAULT);
     assertTrue(p.whole());
     assertTrue(p.excused().isEmpty(), "every index counted on a live holder");
   }
