@@ -6,6 +6,7 @@
 #     package = pkgs.narvault;            # provides bin/narvault
 #     capacity = "200GiB";
 #     maxUploadSpeed = "5MiB";
+#     maxUploadPerMonth = "1TiB";
 #     coordinator = "https://coordinator.example.org";
 #     coordinatorPublicKey = "narvault-coordinator-1:…";
 #     openFirewall = true;
@@ -22,6 +23,7 @@ let
     bind = cfg.bind;
     capacity = cfg.capacity;
     max-upload-speed = cfg.maxUploadSpeed;
+    max-upload-per-month = cfg.maxUploadPerMonth;
     max-download-speed = cfg.maxDownloadSpeed;
     trash-for = cfg.trashFor;
     coordinator-public-key = cfg.coordinatorPublicKey;
@@ -59,6 +61,13 @@ in
       default = "0";
       example = "10MiB";
       description = "Cap on bytes per second sent to all clients together (0: no cap).";
+    };
+
+    maxUploadPerMonth = mkOption {
+      type = types.str;
+      default = "0";
+      example = "1TiB";
+      description = "Monthly upload quota: the most fragment bytes served to clients in a calendar month (UTC); reads that would pass it are answered 503 with Retry-After until the next month. The coordinator's audits are neither counted nor refused. The month's count is kept in the data directory across restarts (0: no quota).";
     };
 
     maxDownloadSpeed = mkOption {

@@ -141,6 +141,7 @@ class NixosModuleEvalTest {
     assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault holder --config /nix/store/"),
         unit.execStart());
     assertEquals(port, unit.config().get("port").asInt(), "settings.port and port render one port");
+    assertEquals("0", unit.config().get("max-upload-per-month").asText(), "no monthly upload quota by default");
     assertEquals("8MiB", unit.config().get("scrub-speed").asText());
     assertEquals("NARVAULT_JAVA_OPTS=-Xmx512m", unit.serviceConfig().get("Environment").get(0).asText());
     assertEquals(16384, unit.serviceConfig().get("LimitNOFILE").asInt());
