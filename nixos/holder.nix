@@ -3,7 +3,7 @@
 #   imports = [ ./holder.nix ];
 #   services.narvault-holder = {
 #     enable = true;
-#     package = pkgs.narvault;            # provides bin/narvault
+#     package = narvault;                 # your build of narvault (default: pkgs.narvault)
 #     capacity = "200GiB";
 #     maxUploadSpeed = "5MiB";
 #     maxUploadPerMonth = "1TiB";
@@ -11,6 +11,10 @@
 #     coordinatorPublicKey = "narvault-coordinator-1:…";
 #     openFirewall = true;
 #   };
+#
+# `package` defaults to `pkgs.narvault`, which nixpkgs does not have: either set `package` to
+# your derivation of this project's build (anything with a bin/narvault), or provide
+# `pkgs.narvault` with an overlay (`nixpkgs.overlays = [ (final: prev: { narvault = …; }) ];`).
 { config, lib, pkgs, ... }:
 
 let
@@ -38,9 +42,8 @@ in
   options.services.narvault-holder = {
     enable = mkEnableOption "the narvault holder, storing erasure-coded fragments of a Nix binary cache archive";
 
-    package = mkOption {
-      type = types.package;
-      description = "The narvault package (its bin/narvault runs the holder).";
+    package = lib.mkPackageOption pkgs "narvault" {
+      extraDescription = "Its bin/narvault runs the holder. nixpkgs has no narvault: set this, or add narvault to pkgs by an overlay.";
     };
 
     dataDir = mkOption {

@@ -30,9 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The NixOS modules for holder, coordinator and gateway, evaluated with nixpkgs' own lib (an
  * unmodified copy beside the project, at ../shared/nixpkgs-lib/lib): each renders its options and
  * settings to a JSON config file, hands secrets over as systemd credentials, and the ExecStart it
- * renders, run with this build of narvault in place of the package (and the credentials laid out
- * as systemd would), starts a server that answers; a configuration it cannot work with fails an
- * assertion saying why. Skipped where nix-instantiate or the lib copy is missing.
+ * renders, run with this build of narvault in place of the package (given as {@code package}, or
+ * as {@code pkgs.narvault}, the option's default; and the credentials laid out as systemd would),
+ * starts a server that answers; a configuration it cannot work with fails an assertion saying why.
+ * Skipped where nix-instantiate or the lib copy is missing.
  */
 class NixosModuleEvalTest {
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
@@ -58,7 +59,12 @@ class NixosModuleEvalTest {
     return dir.resolve("pkg");
   }
 
-  private RealNix.Result evaluate(String module, String service, ObjectNode cfg) throws Exception {
+  /**
+   * Evaluates {@code module} with {@code cfg}; the fake package is the module's {@code package}
+   * option, or with {@code packageFromPkgs} left to its default, {@code pkgs.narvault}.
+   */
+  private RealNix.Result evaluate(String module, String service, ObjectNode cfg, boolean packageFromPkgs)
+      throws Exception {
     Path eval = dir.resolve("eval-module.nix");
     try (InputStream in = getClass().getResourceAsStream("/nixos/eval-module.nix")) {
       Files.write(eval, in.readAllBytes());
@@ -66,7 +72,7 @@ class NixosModuleEvalTest {
     return RealNix.run("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode", eval.toString(),
         "--arg", "libPath", LIB.toString(), "--arg", "modulePath", ROOT.resolve("nixos/" + module).toString(),
         "--argstr", "service", service, "--argstr", "cfgJson", JSON.writeValueAsString(cfg),
-        "--argstr", "pkgPath", fakePackage().toString());
+        "--argstr", "pkgPath", fakePackage().toString(), "--arg", "packageFromPkgs", String.valueOf(packageFromPkgs));
   }
 
   /** The unit as evaluated: its ExecStart and credentials. */
@@ -77,8 +83,8 @@ class NixosModuleEvalTest {
     }
   }
 
-  private Unit unit(String module, String service, ObjectNode cfg) throws Exception {
-    RealNix.Result r = evaluate(module, service, cfg);
+  private Unit unit(String module, String service, ObjectNode cfg, boolean packageFromPkgs) throws Exception {
+    RealNix.Result r = evaluate(module, service, cfg, packageFromPkgs);
     assertEquals(0, r.exitCode(), r.output());
     JsonNode out = JSON.readTree(r.output().strip().lines().reduce((a, b) -> b).orElseThrow());
     List<String> credentials = new ArrayList<>();
@@ -87,39 +93,53 @@ class NixosModuleEvalTest {
   }
 
   /**
-   * Runs the unit's ExecStart as systemd would (credentials copied into $CREDENTIALS_DIRECTORY)
-   * until {@code url} answers 200; returns the answer.
+   * Starts the unit's ExecStart as systemd would (credentials copied into $CREDENTIALS_DIRECTORY),
+   * its output in {@code name}.log.
    */
-  private String startAndAsk(Unit unit, URI url) throws Exception {
-    Path credentials = Files.createDirectories(dir.resolve("credentials"));
+  private Process start(Unit unit, String name) throws Exception {
+    Path credentials = Files.createDirectories(dir.resolve("credentials-" + name));
     for (String c : unit.credentials()) {
       String[] nameAndPath = c.split(":", 2);
       Files.copy(Path.of(nameAndPath[1]), credentials.resolve(nameAndPath[0]));
     }
     ProcessBuilder pb = new ProcessBuilder(List.of(unit.execStart().split(" "))).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("server.log").toFile());
+        .redirectOutput(dir.resolve(name + ".log").toFile());
     pb.environment().put("CREDENTIALS_DIRECTORY", credentials.toString());
-    Process server = pb.start();
-    try {
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-      long deadline = System.nanoTime() + 60_000_000_000L;
-      while (true) {
-        try {
-          HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),
-              HttpResponse.BodyHandlers.ofString());
-          if (r.statusCode() == 200) {
-            return r.body();
-          }
-        } catch (java.io.IOException notYet) {
-          // not listening yet
+    return pb.start();
+  }
+
+  /** Asks {@code url} until it answers 200 (within a minute, while {@code server} lives); returns the answer. */
+  private String await(Process server, String name, URI url) throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (true) {
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return r.body();
         }
-        assertTrue(System.nanoTime() < deadline && server.isAlive(),
-            "the module's server did not answer " + url + ": " + Files.readString(dir.resolve("server.log")));
-        Thread.sleep(100);
+      } catch (java.io.IOException notYet) {
+        // not listening yet
       }
+      assertTrue(System.nanoTime() < deadline && server.isAlive(),
+          "the module's server did not answer " + url + ": " + Files.readString(dir.resolve(name + ".log")));
+      Thread.sleep(100);
+    }
+  }
+
+  private static void stop(Process server) throws InterruptedException {
+    server.destroy();
+    server.waitFor();
+  }
+
+  /** Runs the unit's ExecStart until {@code url} answers 200; returns the answer. */
+  private String startAndAsk(Unit unit, URI url) throws Exception {
+    Process server = start(unit, "server");
+    try {
+      return await(server, "server", url);
     } finally {
-      server.destroy();
-      server.waitFor();
+      stop(server);
     }
   }
 
@@ -137,7 +157,7 @@ class NixosModuleEvalTest {
         .put("bind", "127.0.0.1").put("dashboardPort", 0)
         .put("coordinatorPublicKey", NixSecretKey.generate("coordinator-1", new SecureRandom()).publicKey().toString());
     cfg.putObject("settings").put("scrub-speed", "8MiB").put("port", port);
-    Unit unit = unit("holder.nix", "narvault-holder", cfg);
+    Unit unit = unit("holder.nix", "narvault-holder", cfg, true);
     assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault holder --config /nix/store/"),
         unit.execStart());
     assertEquals(port, unit.config().get("port").asInt(), "settings.port and port render one port");
@@ -160,7 +180,9 @@ class NixosModuleEvalTest {
     ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bind", "127.0.0.1").put("dashboardPort", 0)
         .put("coordinatorKeyFile", key.toString()).put("catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"));
     cfg.putObject("settings").put("work-dir", dir.resolve("work").toString());
-    Unit unit = unit("coordinator.nix", "narvault-coordinator", cfg);
+    Unit unit = unit("coordinator.nix", "narvault-coordinator", cfg, false);
+    assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault repair --config "),
+        "the package given, not pkgs.narvault: " + unit.execStart());
     assertEquals(List.of("coordinator-key:" + key), unit.credentials());
     assertEquals("${CREDENTIALS_DIRECTORY}/coordinator-key", unit.config().get("coordinator-key").get("path").asText(),
         "the key is named, never in argv or the store");
@@ -176,7 +198,7 @@ class NixosModuleEvalTest {
     ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bucket", "cache")
         .put("s3Endpoint", "http://127.0.0.1:" + freePort()).put("catalogFile", catalogUrl.toString());
     cfg.putObject("settings").put("nar-cache-dir", dir.resolve("nar-cache").toString());
-    Unit unit = unit("gateway.nix", "narvault-gateway", cfg);
+    Unit unit = unit("gateway.nix", "narvault-gateway", cfg, true);
     assertEquals(List.of("catalog:" + catalogUrl), unit.credentials());
     String info = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/nix-cache-info"));
     assertTrue(info.contains("StoreDir: /nix/store"), info);
@@ -185,12 +207,13 @@ class NixosModuleEvalTest {
   @Test
   void modules_refuseWhatTheyCannotWorkWith_sayingWhy() throws Exception {
     assumeNix();
-    RealNix.Result holder = evaluate("holder.nix", "narvault-holder", JSON.createObjectNode());
+    RealNix.Result holder = evaluate("holder.nix", "narvault-holder", JSON.createObjectNode(), false);
     assertNotEquals(0, holder.exitCode());
     assertTrue(holder.output().contains("coordinatorPublicKey must be set"), holder.output());
-    RealNix.Result coordinator = evaluate("coordinator.nix", "narvault-coordinator", JSON.createObjectNode());
+    RealNix.Result coordinator = evaluate("coordinator.nix", "narvault-coordinator", JSON.createObjectNode(), false);
     assertTrue(coordinator.output().contains("coordinatorKeyFile must be set"), coordinator.output());
-    RealNix.Result gateway = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c"));
+    RealNix.Result gateway = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c"),
+        false);
     assertTrue(gateway.output().contains("catalog or catalogFile must be set"), gateway.output());
   }
 }
