@@ -37,6 +37,19 @@ let
   // lib.optionalAttrs (cfg.advertise != null) { advertise = cfg.advertise; }
   // cfg.settings;
   configFile = pkgs.writeText "narvault-holder.json" (builtins.toJSON options);
+  # `narvault holder-exit` for this holder: the data directory and coordinator of the config file
+  # above (settings included), so it speaks with the service's identity to the service's
+  # coordinator. holder-exit takes no --config (the file's other options are not its own).
+  exitCommand = pkgs.writeShellScriptBin "narvault-holder-exit" (
+    if options ? coordinator then ''
+      # Tells the coordinator this holder is leaving; run it again to see how many fragments are
+      # still to move (at 0 the holder may stop for good). Run as root: the data directory
+      # belongs to the service's dynamic user.
+      exec ${cfg.package}/bin/narvault holder-exit --data-dir ${lib.escapeShellArg options.data-dir} --coordinator ${lib.escapeShellArg options.coordinator} "$@"
+    '' else ''
+      echo "narvault-holder-exit: services.narvault-holder.coordinator is not set: no coordinator to tell" >&2
+      exit 1
+    '');
 in
 {
   options.services.narvault-holder = {
@@ -161,6 +174,9 @@ in
     ];
 
     networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall [ cfg.port ];
+
+    # `sudo narvault-holder-exit` announces the holder's exit (docs/holder.md, "Leaving").
+    environment.systemPackages = [ exitCommand ];
 
     systemd.services.narvault-holder = {
       description = "narvault holder";

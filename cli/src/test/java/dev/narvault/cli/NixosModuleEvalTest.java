@@ -33,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  * renders, run with this build of narvault in place of the package (given as {@code package}, or
  * as {@code pkgs.narvault}, the option's default; and the credentials laid out as systemd would),
  * starts a server that answers; a configuration it cannot work with fails an assertion saying why.
- * Skipped where nix-instantiate or the lib copy is missing.
+ * The holder's {@code narvault-holder-exit} wrapper, run against a coordinator and a holder started
+ * from their modules, announces that holder's exit. Skipped where nix-instantiate or the lib copy
+ * is missing.
  */
 class NixosModuleEvalTest {
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
@@ -75,8 +77,9 @@ class NixosModuleEvalTest {
         "--argstr", "pkgPath", fakePackage().toString(), "--arg", "packageFromPkgs", String.valueOf(packageFromPkgs));
   }
 
-  /** The unit as evaluated: its ExecStart and credentials. */
-  private record Unit(String execStart, List<String> credentials, JsonNode serviceConfig) {
+  /** The unit as evaluated: its ExecStart and credentials, and the packages the module installs by name. */
+  private record Unit(String execStart, List<String> credentials, JsonNode serviceConfig,
+      java.util.Map<String, Path> systemPackages) {
     /** The JSON config file ExecStart names. */
     JsonNode config() throws Exception {
       return JSON.readTree(Files.readAllBytes(Path.of(execStart.substring(execStart.indexOf("--config ") + 9))));
@@ -89,7 +92,9 @@ class NixosModuleEvalTest {
     JsonNode out = JSON.readTree(r.output().strip().lines().reduce((a, b) -> b).orElseThrow());
     List<String> credentials = new ArrayList<>();
     out.get("loadCredential").forEach(c -> credentials.add(c.asText()));
-    return new Unit(out.get("execStart").asText(), credentials, out.get("serviceConfig"));
+    java.util.Map<String, Path> packages = new java.util.TreeMap<>();
+    out.get("systemPackages").forEach(p -> packages.put(p.get("name").asText(), Path.of(p.get("path").asText())));
+    return new Unit(out.get("execStart").asText(), credentials, out.get("serviceConfig"), packages);
   }
 
   /**
@@ -169,6 +174,70 @@ class NixosModuleEvalTest {
     String status = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/v1/status"));
     assertEquals(10L << 30, JSON.readTree(status).get("capacityBytes").asLong(), "the module's default capacity");
     assertTrue(Files.exists(dir.resolve("data/identity.key")), "its data directory is the module's dataDir");
+    // Without a coordinator, the exit wrapper has no one to tell, and says so.
+    Process exit = new ProcessBuilder("sh", unit.systemPackages().get("narvault-holder-exit").toString())
+        .redirectErrorStream(true).start();
+    String said = new String(exit.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(1, exit.waitFor(), said);
+    assertTrue(said.contains("coordinator is not set"), said);
+  }
+
+  @Test
+  void holderModule_exitWrapper_announcesTheExitOfTheServicesHolder_toTheServicesCoordinator() throws Exception {
+    assumeNix();
+    int coordinatorPort = freePort();
+    NixSecretKey coordinatorKey = NixSecretKey.generate("coordinator-1", new SecureRandom());
+    Path key = Files.writeString(dir.resolve("coordinator.key"), coordinatorKey.toFileContents() + "\n");
+    ObjectNode coordinatorCfg = JSON.createObjectNode().put("port", coordinatorPort).put("bind", "127.0.0.1")
+        .put("dashboardPort", 0).put("coordinatorKeyFile", key.toString())
+        .put("catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"));
+    coordinatorCfg.putObject("settings").put("work-dir", dir.resolve("work").toString())
+        .put("allow-private-holders", true);
+    URI coordinatorUrl = URI.create("http://127.0.0.1:" + coordinatorPort);
+
+    int port = freePort();
+    Path data = dir.resolve("holder data");
+    ObjectNode holderCfg = JSON.createObjectNode().put("port", port).put("bind", "127.0.0.1").put("dashboardPort", 0)
+        .put("maxUploadPerMonth", "1TiB").put("coordinator", coordinatorUrl.toString())
+        .put("coordinatorPublicKey", coordinatorKey.publicKey().toString());
+    // The data directory as a setting, over the typed option: the wrapper must follow the config file.
+    holderCfg.putObject("settings").put("data-dir", data.toString());
+    Unit holderUnit = unit("holder.nix", "narvault-holder", holderCfg, true);
+    assertEquals("1TiB", holderUnit.config().get("max-upload-per-month").asText());
+    Path wrapper = holderUnit.systemPackages().get("narvault-holder-exit");
+    String script = Files.readString(wrapper);
+    assertTrue(holderUnit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault holder --config "));
+    assertTrue(java.util.regex.Pattern.compile("(?m)^exec " + java.util.regex.Pattern.quote(dir.resolve("pkg")
+        + "/bin/narvault holder-exit --data-dir '" + data + "' --coordinator ") + "'?"
+        + java.util.regex.Pattern.quote(holderUnit.config().get("coordinator").asText()) + "'? \"\\$@\"$")
+        .matcher(script).find(), "the package, data directory and coordinator of ExecStart's config file: " + script);
+    assertEquals(data.toString(), holderUnit.config().get("data-dir").asText());
+
+    Process coordinator = start(unit("coordinator.nix", "narvault-coordinator", coordinatorCfg, false), "coordinator");
+    Process holder = null;
+    try {
+      await(coordinator, "coordinator", coordinatorUrl.resolve("/v1/policy"));
+      holder = start(holderUnit, "holder");
+      String status = await(holder, "holder", URI.create("http://127.0.0.1:" + port + "/v1/status"));
+      assertEquals(1L << 40, JSON.readTree(status).get("uploadQuota").get("quotaBytes").asLong(),
+          "the module's maxUploadPerMonth");
+      String holderId = JSON.readTree(status).get("holderId").asText();
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (!await(coordinator, "coordinator", coordinatorUrl.resolve("/v1/holders")).contains(holderId)) {
+        assertTrue(System.nanoTime() < deadline && holder.isAlive(),
+            "the holder did not register: " + Files.readString(dir.resolve("holder.log")));
+        Thread.sleep(100);
+      }
+      Process exit = new ProcessBuilder("sh", wrapper.toString()).redirectErrorStream(true).start();
+      String said = new String(exit.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertEquals(0, exit.waitFor(), said);
+      assertTrue(said.contains("exiting; fragments still to move: 0"), said);
+    } finally {
+      if (holder != null) {
+        stop(holder);
+      }
+      stop(coordinator);
+    }
   }
 
   @Test
