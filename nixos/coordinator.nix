@@ -4,12 +4,16 @@
 #   imports = [ ./coordinator.nix ];
 #   services.narvault-coordinator = {
 #     enable = true;
-#     package = pkgs.narvault;                       # provides bin/narvault
+#     package = narvault;                            # your build of narvault (default: pkgs.narvault)
 #     coordinatorKeyFile = "/etc/secrets/coordinator.key";   # handed over by LoadCredential
 #     catalogFile = "/etc/secrets/catalog-url";     # a JDBC URL with its password, same way
 #     workerPublicKeys = [ "narvault-worker-1:…" ];
 #     openFirewall = true;
 #   };
+#
+# `package` defaults to `pkgs.narvault`, which nixpkgs does not have: either set `package` to
+# your derivation of this project's build (anything with a bin/narvault), or provide
+# `pkgs.narvault` with an overlay (`nixpkgs.overlays = [ (final: prev: { narvault = …; }) ];`).
 { config, lib, pkgs, ... }:
 
 let
@@ -37,9 +41,8 @@ in
   options.services.narvault-coordinator = {
     enable = mkEnableOption "the narvault coordinator, the archive's one placement authority";
 
-    package = mkOption {
-      type = types.package;
-      description = "The narvault package (its bin/narvault runs the coordinator).";
+    package = lib.mkPackageOption pkgs "narvault" {
+      extraDescription = "Its bin/narvault runs the coordinator. nixpkgs has no narvault: set this, or add narvault to pkgs by an overlay.";
     };
 
     port = mkOption {

@@ -4,11 +4,15 @@
 #   imports = [ ./gateway.nix ];
 #   services.narvault-gateway = {
 #     enable = true;
-#     package = pkgs.narvault;                  # provides bin/narvault
+#     package = narvault;                       # your build of narvault (default: pkgs.narvault)
 #     bucket = "nix-cache";
 #     catalogFile = "/etc/secrets/catalog-url"; # a JDBC URL with its password, by LoadCredential
 #     archivePublicKey = "narvault-archive-1:…";
 #   };
+#
+# `package` defaults to `pkgs.narvault`, which nixpkgs does not have: either set `package` to
+# your derivation of this project's build (anything with a bin/narvault), or provide
+# `pkgs.narvault` with an overlay (`nixpkgs.overlays = [ (final: prev: { narvault = …; }) ];`).
 { config, lib, pkgs, ... }:
 
 let
@@ -33,9 +37,8 @@ in
   options.services.narvault-gateway = {
     enable = mkEnableOption "the narvault gateway, a Nix substituter over the archive and the S3 cache";
 
-    package = mkOption {
-      type = types.package;
-      description = "The narvault package (its bin/narvault runs the gateway).";
+    package = lib.mkPackageOption pkgs "narvault" {
+      extraDescription = "Its bin/narvault runs the gateway. nixpkgs has no narvault: set this, or add narvault to pkgs by an overlay.";
     };
 
     port = mkOption {

@@ -3,13 +3,18 @@
 #   imports = [ ./holder.nix ];
 #   services.narvault-holder = {
 #     enable = true;
-#     package = pkgs.narvault;            # provides bin/narvault
+#     package = narvault;                 # your build of narvault (default: pkgs.narvault)
 #     capacity = "200GiB";
 #     maxUploadSpeed = "5MiB";
+#     maxUploadPerMonth = "1TiB";
 #     coordinator = "https://coordinator.example.org";
 #     coordinatorPublicKey = "narvault-coordinator-1:…";
 #     openFirewall = true;
 #   };
+#
+# `package` defaults to `pkgs.narvault`, which nixpkgs does not have: either set `package` to
+# your derivation of this project's build (anything with a bin/narvault), or provide
+# `pkgs.narvault` with an overlay (`nixpkgs.overlays = [ (final: prev: { narvault = …; }) ];`).
 { config, lib, pkgs, ... }:
 
 let
@@ -22,6 +27,7 @@ let
     bind = cfg.bind;
     capacity = cfg.capacity;
     max-upload-speed = cfg.maxUploadSpeed;
+    max-upload-per-month = cfg.maxUploadPerMonth;
     max-download-speed = cfg.maxDownloadSpeed;
     trash-for = cfg.trashFor;
     coordinator-public-key = cfg.coordinatorPublicKey;
@@ -31,14 +37,26 @@ let
   // lib.optionalAttrs (cfg.advertise != null) { advertise = cfg.advertise; }
   // cfg.settings;
   configFile = pkgs.writeText "narvault-holder.json" (builtins.toJSON options);
+  # `narvault holder-exit` for this holder: the data directory and coordinator of the config file
+  # above (settings included), so it speaks with the service's identity to the service's
+  # coordinator. holder-exit takes no --config (the file's other options are not its own).
+  exitCommand = pkgs.writeShellScriptBin "narvault-holder-exit" (
+    if options ? coordinator then ''
+      # Tells the coordinator this holder is leaving; run it again to see how many fragments are
+      # still to move (at 0 the holder may stop for good). Run as root: the data directory
+      # belongs to the service's dynamic user.
+      exec ${cfg.package}/bin/narvault holder-exit --data-dir ${lib.escapeShellArg options.data-dir} --coordinator ${lib.escapeShellArg options.coordinator} "$@"
+    '' else ''
+      echo "narvault-holder-exit: services.narvault-holder.coordinator is not set: no coordinator to tell" >&2
+      exit 1
+    '');
 in
 {
   options.services.narvault-holder = {
     enable = mkEnableOption "the narvault holder, storing erasure-coded fragments of a Nix binary cache archive";
 
-    package = mkOption {
-      type = types.package;
-      description = "The narvault package (its bin/narvault runs the holder).";
+    package = lib.mkPackageOption pkgs "narvault" {
+      extraDescription = "Its bin/narvault runs the holder. nixpkgs has no narvault: set this, or add narvault to pkgs by an overlay.";
     };
 
     dataDir = mkOption {
@@ -59,6 +77,13 @@ in
       default = "0";
       example = "10MiB";
       description = "Cap on bytes per second sent to all clients together (0: no cap).";
+    };
+
+    maxUploadPerMonth = mkOption {
+      type = types.str;
+      default = "0";
+      example = "1TiB";
+      description = "Monthly upload quota: the most fragment bytes served to clients in a calendar month (UTC); reads that would pass it are answered 503 with Retry-After until the next month. The coordinator's audits are neither counted nor refused. The month's count is kept in the data directory across restarts (0: no quota).";
     };
 
     maxDownloadSpeed = mkOption {
@@ -149,6 +174,9 @@ in
     ];
 
     networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall [ cfg.port ];
+
+    # `sudo narvault-holder-exit` announces the holder's exit (docs/holder.md, "Leaving").
+    environment.systemPackages = [ exitCommand ];
 
     systemd.services.narvault-holder = {
       description = "narvault holder";

@@ -17,10 +17,10 @@ import picocli.CommandLine.Option;
 @Command(name = "holder", mixinStandardHelpOptions = true,
     header = "Run a holder: store and serve fragments for the archive.",
     description = {"Runs a holder: stores fragments in a directory within a capacity, and serves them over HTTP "
-        + "within an upload-speed cap. Writes and deletes need an order signed by the coordinator; every upload "
-        + "is checked against its fragment id and written atomically; a background scrub re-hashes what is "
-        + "stored and quarantines (and reports) anything that rotted. Deleted fragments stay in a trash for "
-        + "--trash-for, restorable with a signed order, in space no fragment needs.",
+        + "within an upload-speed cap and, if set, a monthly upload quota. Writes and deletes need an order "
+        + "signed by the coordinator; every upload is checked against its fragment id and written atomically; a "
+        + "background scrub re-hashes what is stored and quarantines (and reports) anything that rotted. Deleted "
+        + "fragments stay in a trash for --trash-for, restorable with a signed order, in space no fragment needs.",
         "",
         "The holder's identity key is created in the data directory on first start. Bound to a wildcard "
         + "address (0.0.0.0) without --advertise, it advertises the address the coordinator sees it at; a "
@@ -62,6 +62,13 @@ final class HolderCommand implements Callable<Integer> {
   @Option(names = "--max-upload-speed", defaultValue = "0", converter = ByteSize.class,
       description = "Cap on bytes/s sent to all clients together, e.g. 10MiB (default: no cap).")
   long maxUpload;
+
+  @Option(names = "--max-upload-per-month", defaultValue = "0", converter = ByteSize.class, paramLabel = "SIZE",
+      description = "Monthly upload quota: the most fragment bytes served to clients in a calendar month (UTC), "
+          + "e.g. 500GiB. A read that would pass it is refused with 503 and Retry-After until the next month; "
+          + "the coordinator's audits are neither counted nor refused. The month's count is kept in the data "
+          + "directory across restarts (default: 0, no quota).")
+  long maxUploadPerMonth;
 
   @Option(names = "--max-download-speed", defaultValue = "0", converter = ByteSize.class,
       description = "Cap on bytes/s received for uploads (default: no cap).")
@@ -110,6 +117,7 @@ final class HolderCommand implements Callable<Integer> {
     HolderConfig config = HolderConfig.of(new InetSocketAddress(bind, port), dataDir, capacity,
             NixPublicKey.parse(coordinatorKey))
         .withSpeeds(maxUpload, maxDownload)
+        .withUploadQuota(maxUploadPerMonth)
         .withScrub(scrubSpeed, Duration.ofHours(scrubHours))
         .withHeartbeat(Duration.ofSeconds(heartbeatSeconds))
         .withTrashFor(trashFor)

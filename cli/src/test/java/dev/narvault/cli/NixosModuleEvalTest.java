@@ -30,9 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
  * The NixOS modules for holder, coordinator and gateway, evaluated with nixpkgs' own lib (an
  * unmodified copy beside the project, at ../shared/nixpkgs-lib/lib): each renders its options and
  * settings to a JSON config file, hands secrets over as systemd credentials, and the ExecStart it
- * renders, run with this build of narvault in place of the package (and the credentials laid out
- * as systemd would), starts a server that answers; a configuration it cannot work with fails an
- * assertion saying why. Skipped where nix-instantiate or the lib copy is missing.
+ * renders, run with this build of narvault in place of the package (given as {@code package}, or
+ * as {@code pkgs.narvault}, the option's default; and the credentials laid out as systemd would),
+ * starts a server that answers; a configuration it cannot work with fails an assertion saying why.
+ * The holder's {@code narvault-holder-exit} wrapper, run against a coordinator and a holder started
+ * from their modules, announces that holder's exit. Skipped where nix-instantiate or the lib copy
+ * is missing.
  */
 class NixosModuleEvalTest {
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
@@ -58,7 +61,12 @@ class NixosModuleEvalTest {
     return dir.resolve("pkg");
   }
 
-  private RealNix.Result evaluate(String module, String service, ObjectNode cfg) throws Exception {
+  /**
+   * Evaluates {@code module} with {@code cfg}; the fake package is the module's {@code package}
+   * option, or with {@code packageFromPkgs} left to its default, {@code pkgs.narvault}.
+   */
+  private RealNix.Result evaluate(String module, String service, ObjectNode cfg, boolean packageFromPkgs)
+      throws Exception {
     Path eval = dir.resolve("eval-module.nix");
     try (InputStream in = getClass().getResourceAsStream("/nixos/eval-module.nix")) {
       Files.write(eval, in.readAllBytes());
@@ -66,60 +74,77 @@ class NixosModuleEvalTest {
     return RealNix.run("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode", eval.toString(),
         "--arg", "libPath", LIB.toString(), "--arg", "modulePath", ROOT.resolve("nixos/" + module).toString(),
         "--argstr", "service", service, "--argstr", "cfgJson", JSON.writeValueAsString(cfg),
-        "--argstr", "pkgPath", fakePackage().toString());
+        "--argstr", "pkgPath", fakePackage().toString(), "--arg", "packageFromPkgs", String.valueOf(packageFromPkgs));
   }
 
-  /** The unit as evaluated: its ExecStart and credentials. */
-  private record Unit(String execStart, List<String> credentials, JsonNode serviceConfig) {
+  /** The unit as evaluated: its ExecStart and credentials, and the packages the module installs by name. */
+  private record Unit(String execStart, List<String> credentials, JsonNode serviceConfig,
+      java.util.Map<String, Path> systemPackages) {
     /** The JSON config file ExecStart names. */
     JsonNode config() throws Exception {
       return JSON.readTree(Files.readAllBytes(Path.of(execStart.substring(execStart.indexOf("--config ") + 9))));
     }
   }
 
-  private Unit unit(String module, String service, ObjectNode cfg) throws Exception {
-    RealNix.Result r = evaluate(module, service, cfg);
+  private Unit unit(String module, String service, ObjectNode cfg, boolean packageFromPkgs) throws Exception {
+    RealNix.Result r = evaluate(module, service, cfg, packageFromPkgs);
     assertEquals(0, r.exitCode(), r.output());
     JsonNode out = JSON.readTree(r.output().strip().lines().reduce((a, b) -> b).orElseThrow());
     List<String> credentials = new ArrayList<>();
     out.get("loadCredential").forEach(c -> credentials.add(c.asText()));
-    return new Unit(out.get("execStart").asText(), credentials, out.get("serviceConfig"));
+    java.util.Map<String, Path> packages = new java.util.TreeMap<>();
+    out.get("systemPackages").forEach(p -> packages.put(p.get("name").asText(), Path.of(p.get("path").asText())));
+    return new Unit(out.get("execStart").asText(), credentials, out.get("serviceConfig"), packages);
   }
 
   /**
-   * Runs the unit's ExecStart as systemd would (credentials copied into $CREDENTIALS_DIRECTORY)
-   * until {@code url} answers 200; returns the answer.
+   * Starts the unit's ExecStart as systemd would (credentials copied into $CREDENTIALS_DIRECTORY),
+   * its output in {@code name}.log.
    */
-  private String startAndAsk(Unit unit, URI url) throws Exception {
-    Path credentials = Files.createDirectories(dir.resolve("credentials"));
+  private Process start(Unit unit, String name) throws Exception {
+    Path credentials = Files.createDirectories(dir.resolve("credentials-" + name));
     for (String c : unit.credentials()) {
       String[] nameAndPath = c.split(":", 2);
       Files.copy(Path.of(nameAndPath[1]), credentials.resolve(nameAndPath[0]));
     }
     ProcessBuilder pb = new ProcessBuilder(List.of(unit.execStart().split(" "))).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("server.log").toFile());
+        .redirectOutput(dir.resolve(name + ".log").toFile());
     pb.environment().put("CREDENTIALS_DIRECTORY", credentials.toString());
-    Process server = pb.start();
-    try {
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-      long deadline = System.nanoTime() + 60_000_000_000L;
-      while (true) {
-        try {
-          HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),
-              HttpResponse.BodyHandlers.ofString());
-          if (r.statusCode() == 200) {
-            return r.body();
-          }
-        } catch (java.io.IOException notYet) {
-          // not listening yet
+    return pb.start();
+  }
+
+  /** Asks {@code url} until it answers 200 (within a minute, while {@code server} lives); returns the answer. */
+  private String await(Process server, String name, URI url) throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (true) {
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return r.body();
         }
-        assertTrue(System.nanoTime() < deadline && server.isAlive(),
-            "the module's server did not answer " + url + ": " + Files.readString(dir.resolve("server.log")));
-        Thread.sleep(100);
+      } catch (java.io.IOException notYet) {
+        // not listening yet
       }
+      assertTrue(System.nanoTime() < deadline && server.isAlive(),
+          "the module's server did not answer " + url + ": " + Files.readString(dir.resolve(name + ".log")));
+      Thread.sleep(100);
+    }
+  }
+
+  private static void stop(Process server) throws InterruptedException {
+    server.destroy();
+    server.waitFor();
+  }
+
+  /** Runs the unit's ExecStart until {@code url} answers 200; returns the answer. */
+  private String startAndAsk(Unit unit, URI url) throws Exception {
+    Process server = start(unit, "server");
+    try {
+      return await(server, "server", url);
     } finally {
-      server.destroy();
-      server.waitFor();
+      stop(server);
     }
   }
 
@@ -137,10 +162,11 @@ class NixosModuleEvalTest {
         .put("bind", "127.0.0.1").put("dashboardPort", 0)
         .put("coordinatorPublicKey", NixSecretKey.generate("coordinator-1", new SecureRandom()).publicKey().toString());
     cfg.putObject("settings").put("scrub-speed", "8MiB").put("port", port);
-    Unit unit = unit("holder.nix", "narvault-holder", cfg);
+    Unit unit = unit("holder.nix", "narvault-holder", cfg, true);
     assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault holder --config /nix/store/"),
         unit.execStart());
     assertEquals(port, unit.config().get("port").asInt(), "settings.port and port render one port");
+    assertEquals("0", unit.config().get("max-upload-per-month").asText(), "no monthly upload quota by default");
     assertEquals("8MiB", unit.config().get("scrub-speed").asText());
     assertEquals("NARVAULT_JAVA_OPTS=-Xmx512m", unit.serviceConfig().get("Environment").get(0).asText());
     assertEquals(16384, unit.serviceConfig().get("LimitNOFILE").asInt());
@@ -148,6 +174,70 @@ class NixosModuleEvalTest {
     String status = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/v1/status"));
     assertEquals(10L << 30, JSON.readTree(status).get("capacityBytes").asLong(), "the module's default capacity");
     assertTrue(Files.exists(dir.resolve("data/identity.key")), "its data directory is the module's dataDir");
+    // Without a coordinator, the exit wrapper has no one to tell, and says so.
+    Process exit = new ProcessBuilder("sh", unit.systemPackages().get("narvault-holder-exit").toString())
+        .redirectErrorStream(true).start();
+    String said = new String(exit.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(1, exit.waitFor(), said);
+    assertTrue(said.contains("coordinator is not set"), said);
+  }
+
+  @Test
+  void holderModule_exitWrapper_announcesTheExitOfTheServicesHolder_toTheServicesCoordinator() throws Exception {
+    assumeNix();
+    int coordinatorPort = freePort();
+    NixSecretKey coordinatorKey = NixSecretKey.generate("coordinator-1", new SecureRandom());
+    Path key = Files.writeString(dir.resolve("coordinator.key"), coordinatorKey.toFileContents() + "\n");
+    ObjectNode coordinatorCfg = JSON.createObjectNode().put("port", coordinatorPort).put("bind", "127.0.0.1")
+        .put("dashboardPort", 0).put("coordinatorKeyFile", key.toString())
+        .put("catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"));
+    coordinatorCfg.putObject("settings").put("work-dir", dir.resolve("work").toString())
+        .put("allow-private-holders", true);
+    URI coordinatorUrl = URI.create("http://127.0.0.1:" + coordinatorPort);
+
+    int port = freePort();
+    Path data = dir.resolve("holder data");
+    ObjectNode holderCfg = JSON.createObjectNode().put("port", port).put("bind", "127.0.0.1").put("dashboardPort", 0)
+        .put("maxUploadPerMonth", "1TiB").put("coordinator", coordinatorUrl.toString())
+        .put("coordinatorPublicKey", coordinatorKey.publicKey().toString());
+    // The data directory as a setting, over the typed option: the wrapper must follow the config file.
+    holderCfg.putObject("settings").put("data-dir", data.toString());
+    Unit holderUnit = unit("holder.nix", "narvault-holder", holderCfg, true);
+    assertEquals("1TiB", holderUnit.config().get("max-upload-per-month").asText());
+    Path wrapper = holderUnit.systemPackages().get("narvault-holder-exit");
+    String script = Files.readString(wrapper);
+    assertTrue(holderUnit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault holder --config "));
+    assertTrue(java.util.regex.Pattern.compile("(?m)^exec " + java.util.regex.Pattern.quote(dir.resolve("pkg")
+        + "/bin/narvault holder-exit --data-dir '" + data + "' --coordinator ") + "'?"
+        + java.util.regex.Pattern.quote(holderUnit.config().get("coordinator").asText()) + "'? \"\\$@\"$")
+        .matcher(script).find(), "the package, data directory and coordinator of ExecStart's config file: " + script);
+    assertEquals(data.toString(), holderUnit.config().get("data-dir").asText());
+
+    Process coordinator = start(unit("coordinator.nix", "narvault-coordinator", coordinatorCfg, false), "coordinator");
+    Process holder = null;
+    try {
+      await(coordinator, "coordinator", coordinatorUrl.resolve("/v1/policy"));
+      holder = start(holderUnit, "holder");
+      String status = await(holder, "holder", URI.create("http://127.0.0.1:" + port + "/v1/status"));
+      assertEquals(1L << 40, JSON.readTree(status).get("uploadQuota").get("quotaBytes").asLong(),
+          "the module's maxUploadPerMonth");
+      String holderId = JSON.readTree(status).get("holderId").asText();
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (!await(coordinator, "coordinator", coordinatorUrl.resolve("/v1/holders")).contains(holderId)) {
+        assertTrue(System.nanoTime() < deadline && holder.isAlive(),
+            "the holder did not register: " + Files.readString(dir.resolve("holder.log")));
+        Thread.sleep(100);
+      }
+      Process exit = new ProcessBuilder("sh", wrapper.toString()).redirectErrorStream(true).start();
+      String said = new String(exit.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertEquals(0, exit.waitFor(), said);
+      assertTrue(said.contains("exiting; fragments still to move: 0"), said);
+    } finally {
+      if (holder != null) {
+        stop(holder);
+      }
+      stop(coordinator);
+    }
   }
 
   @Test
@@ -159,7 +249,9 @@ class NixosModuleEvalTest {
     ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bind", "127.0.0.1").put("dashboardPort", 0)
         .put("coordinatorKeyFile", key.toString()).put("catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"));
     cfg.putObject("settings").put("work-dir", dir.resolve("work").toString());
-    Unit unit = unit("coordinator.nix", "narvault-coordinator", cfg);
+    Unit unit = unit("coordinator.nix", "narvault-coordinator", cfg, false);
+    assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault repair --config "),
+        "the package given, not pkgs.narvault: " + unit.execStart());
     assertEquals(List.of("coordinator-key:" + key), unit.credentials());
     assertEquals("${CREDENTIALS_DIRECTORY}/coordinator-key", unit.config().get("coordinator-key").get("path").asText(),
         "the key is named, never in argv or the store");
@@ -175,7 +267,7 @@ class NixosModuleEvalTest {
     ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bucket", "cache")
         .put("s3Endpoint", "http://127.0.0.1:" + freePort()).put("catalogFile", catalogUrl.toString());
     cfg.putObject("settings").put("nar-cache-dir", dir.resolve("nar-cache").toString());
-    Unit unit = unit("gateway.nix", "narvault-gateway", cfg);
+    Unit unit = unit("gateway.nix", "narvault-gateway", cfg, true);
     assertEquals(List.of("catalog:" + catalogUrl), unit.credentials());
     String info = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/nix-cache-info"));
     assertTrue(info.contains("StoreDir: /nix/store"), info);
@@ -184,12 +276,13 @@ class NixosModuleEvalTest {
   @Test
   void modules_refuseWhatTheyCannotWorkWith_sayingWhy() throws Exception {
     assumeNix();
-    RealNix.Result holder = evaluate("holder.nix", "narvault-holder", JSON.createObjectNode());
+    RealNix.Result holder = evaluate("holder.nix", "narvault-holder", JSON.createObjectNode(), false);
     assertNotEquals(0, holder.exitCode());
     assertTrue(holder.output().contains("coordinatorPublicKey must be set"), holder.output());
-    RealNix.Result coordinator = evaluate("coordinator.nix", "narvault-coordinator", JSON.createObjectNode());
+    RealNix.Result coordinator = evaluate("coordinator.nix", "narvault-coordinator", JSON.createObjectNode(), false);
     assertTrue(coordinator.output().contains("coordinatorKeyFile must be set"), coordinator.output());
-    RealNix.Result gateway = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c"));
+    RealNix.Result gateway = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c"),
+        false);
     assertTrue(gateway.output().contains("catalog or catalogFile must be set"), gateway.output());
   }
 }

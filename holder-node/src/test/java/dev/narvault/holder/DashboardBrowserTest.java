@@ -52,6 +52,7 @@ class DashboardBrowserTest {
     HeadlessChromium chromium = new HeadlessChromium(dir);
     HolderConfig config = HolderConfig.of(new InetSocketAddress("127.0.0.1", 0), dir.resolve("data"), 64L << 20,
             HolderServerTest.COORDINATOR.publicKey())
+        .withUploadQuota(64L << 20)
         .withDashboard(Optional.of(new InetSocketAddress("127.0.0.1", 0)));
     HolderClient client = new HolderClient(Duration.ofSeconds(5));
     try (HolderServer holder = HolderServer.start(config)) {
@@ -77,6 +78,11 @@ class DashboardBrowserTest {
       assertEquals(Long.toString(metric(metrics, "narvault_holder_served_bytes_total")), HeadlessChromium.byId(dom, "served-bytes"));
       assertTrue(metric(metrics, "narvault_holder_served_bytes_total") >= 600_000, "bytes were served");
       assertEquals(status.standing().state(), HeadlessChromium.byId(dom, "state"), "the standing of /v1/status");
+      assertEquals(Long.toString(status.uploadQuota().servedBytes()), HeadlessChromium.byId(dom, "month-served-bytes"));
+      assertEquals(Long.toString(metric(metrics, "narvault_holder_month_served_bytes")),
+          HeadlessChromium.byId(dom, "month-served-bytes"), "the month's count of /metrics");
+      assertEquals(Long.toString(64L << 20), HeadlessChromium.byId(dom, "upload-quota-bytes"));
+      assertTrue(dom.contains("id=\"upload-quota-chart\""), "the quota's meter");
       assertTrue(dom.contains("id=\"bandwidth-hours\"") && dom.contains("id=\"bandwidth-days\""));
 
       Path shot = dir.resolve("dashboard.png");

@@ -8,7 +8,9 @@ import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderRefusedException;
+import dev.narvault.core.holder.Order;
 import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.repair.policy.HolderRules;
@@ -26,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * (and not disqualified) is first proven at its endpoint ({@link EndpointProver}: connected back
  * to, its key shown there, its address refreshed — addresses change), then asked for one random
  * block of one random copy it keeps, checked against the block hash in the pack's signed manifest.
- * Nothing is prepared in advance, so there is no pool of challenges to exhaust.
+ * Nothing is prepared in advance, so there is no pool of challenges to exhaust. The read carries a
+ * signed {@code audit} order, so a holder whose monthly upload quota is used still answers it and
+ * does not count it.
  *
  * <p>Outcomes are told apart, as Storj does: wrong bytes, or "not found" for a copy the catalog
  * says it keeps, fail the audit ({@link AuditScore}, slow to forget; that one copy counts as lost
@@ -50,10 +54,11 @@ public final class Auditor {
   private final EndpointProver prover;
   private final CoordinatorMetrics metrics;
   private final InstantSource clock;
+  private final NixSecretKey coordinatorKey;
   private final SecureRandom random = new SecureRandom();
 
   Auditor(Catalog catalog, HolderClient holders, ManifestCache manifests, HolderRules rules, EndpointProver prover,
-      CoordinatorMetrics metrics, InstantSource clock) {
+      CoordinatorMetrics metrics, InstantSource clock, NixSecretKey coordinatorKey) {
     this.catalog = catalog;
     this.holders = holders;
     this.manifests = manifests;
@@ -61,6 +66,7 @@ public final class Auditor {
     this.prover = prover;
     this.metrics = metrics;
     this.clock = clock;
+    this.coordinatorKey = coordinatorKey;
   }
 
   /** One round over every holder heard from; returns how many audits failed. */
@@ -130,8 +136,11 @@ public final class Auditor {
     String detail;
     boolean passed;
     try {
-      byte[] bytes = holders.read(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(holder.endpoint(), holder.seenAddress())), fragment.id(), (long) block * layout.blockSize(),
-          layout.blockLength(block));
+      int length = layout.blockLength(block);
+      Order.Signed order = new Order(Order.Action.AUDIT, fragment.id(), length, 0, holder.holderId().value(),
+          clock.instant().plus(PlacementService.ORDER_LIFETIME)).signWith(coordinatorKey);
+      byte[] bytes = holders.auditRead(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(holder.endpoint(), holder.seenAddress())),
+          fragment.id(), (long) block * layout.blockSize(), length, order);
       passed = fragment.blockHashes().matches(block, bytes, 0, bytes.length);
       detail = passed ? "block " + block + " matches" : "block " + block + " does not match the manifest";
     } catch (HolderRefusedException e) {

@@ -81,7 +81,8 @@ public final class Coordinator implements AutoCloseable {
     Membership membership = new Membership(catalog, clock, config.maxSkew(), prover,
         config.rules().offlineAfter().dividedBy(4));
     ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
-    Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock);
+    Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock,
+        config.coordinatorKey());
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
         config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, claimOwner(config));
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock);

@@ -50,6 +50,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Executors;
+import java.util.function.UnaryOperator;
 
 /**
  * A coordinator and real holders on loopback for one test, all on one {@link FakeClock}.
@@ -170,7 +171,12 @@ final class CoordinatorFixture implements AutoCloseable {
 
   /** Starts one more holder and registers it; fails unless the coordinator accepts it. */
   Holder addHolder() throws IOException {
-    Holder h = startHolder(false);
+    return addHolder(UnaryOperator.identity());
+  }
+
+  /** As {@link #addHolder()}, the holder's configuration changed by {@code configure} (a quota, say). */
+  Holder addHolder(UnaryOperator<HolderConfig> configure) throws IOException {
+    Holder h = startHolder(false, configure);
     expect(200, register(h.identity, h.endpoint), "registration of " + h);
     return h;
   }
@@ -184,10 +190,14 @@ final class CoordinatorFixture implements AutoCloseable {
 
   /** Starts one more holder without registering it. */
   Holder startHolder(boolean proxied) throws IOException {
+    return startHolder(proxied, UnaryOperator.identity());
+  }
+
+  private Holder startHolder(boolean proxied, UnaryOperator<HolderConfig> configure) throws IOException {
     int number = holders.size();
     InetAddress address = InetAddress.getByName("127." + (number + 1) + ".0.1");
-    HolderConfig config = HolderConfig.of(new InetSocketAddress(address, 0), dir.resolve("holder-" + number), 1L << 30,
-        coordinatorKey.publicKey());
+    HolderConfig config = configure.apply(HolderConfig.of(new InetSocketAddress(address, 0),
+        dir.resolve("holder-" + number), 1L << 30, coordinatorKey.publicKey()));
     ObservedStore store = new ObservedStore(DiskFragmentStore.open(config.dataDir(), config.capacityBytes(), clock,
         config.trashFor()));
     HolderServer server = HolderServer.start(config, store, clock);

@@ -127,20 +127,41 @@ public final class HolderMessages {
   }
 
   /**
-   * {@code GET /v1/status}: who the holder is, how full, and its standing as the coordinator last
-   * told it ({@link Standing#unknown} until the coordinator answered a heartbeat).
+   * {@code GET /v1/status}: who the holder is, how full, how much of its monthly upload quota it
+   * used, and its standing as the coordinator last told it ({@link Standing#unknown} until the
+   * coordinator answered a heartbeat).
    */
   public record Status(String holderId, String publicKey, long capacityBytes, long usedBytes, int fragments,
-      long uptimeSeconds, String version, Standing standing) {
+      long uptimeSeconds, String version, QuotaUse uploadQuota, Standing standing) {
     public Status {
       required("holderId", holderId);
       required("publicKey", publicKey);
+      java.util.Objects.requireNonNull(uploadQuota, "uploadQuota");
       java.util.Objects.requireNonNull(standing, "standing");
       counts(capacityBytes, usedBytes, fragments);
       if (uptimeSeconds < 0) {
         throw new IllegalArgumentException("uptimeSeconds must be >= 0, got " + uptimeSeconds);
       }
       text("version", version);
+    }
+  }
+
+  /**
+   * A holder's monthly upload quota ({@code --max-upload-per-month}) and what the month used of it.
+   *
+   * @param month the calendar month in UTC the count is for, {@code yyyy-MM}
+   * @param servedBytes fragment bytes served to clients in that month (audits not counted)
+   * @param quotaBytes the most it serves in a month (0: no quota; the month is counted all the same)
+   */
+  public record QuotaUse(String month, long servedBytes, long quotaBytes) {
+    public QuotaUse {
+      if (month == null || !month.matches("[0-9]{4}-(0[1-9]|1[0-2])")) {
+        throw new IllegalArgumentException("month must be yyyy-MM, got '" + month + "'");
+      }
+      if (servedBytes < 0 || quotaBytes < 0) {
+        throw new IllegalArgumentException("servedBytes and quotaBytes must be >= 0, got " + servedBytes + " and "
+            + quotaBytes);
+      }
     }
   }
 

@@ -8,15 +8,19 @@ import java.util.Locale;
 
 /**
  * A coordinator's order to one holder: store ({@code put}), delete (into the holder's trash) or
- * restore (out of it) one fragment of a given size and block size, before it expires, once. Holders accept writes only with an order signed by the
- * coordinator's key, so strangers cannot fill a volunteer's disk or delete what it holds; the
- * nonce makes each order single-use (the holder remembers the nonces it accepted until they
- * expire), so an order seen on the wire cannot be replayed, e.g. a delete after the fragment was
- * placed on that holder again.
+ * restore (out of it) one fragment of a given size and block size, or read one range of it for an
+ * audit ({@code audit}), before it expires, once. Holders accept writes only with an order signed
+ * by the coordinator's key, so strangers cannot fill a volunteer's disk or delete what it holds;
+ * reads need none, and an audit order only marks a read as the coordinator's audit, which a
+ * holder neither counts against nor refuses for its monthly upload quota. The nonce makes each
+ * order single-use (the holder remembers the nonces it accepted until they expire), so an order
+ * seen on the wire cannot be replayed, e.g. a delete after the fragment was placed on that holder
+ * again.
  *
  * <p>Signed text:
  * {@code narvault-order/2;<action>;<fragment id>;<size>;<block size>;<holder id>;<expiry epoch s>;<nonce>}
- * (size and block size 0 for a delete or a restore; nonce: 32 hex digits). The action is part of
+ * (size and block size 0 for a delete or a restore; for an audit the size is the length of the
+ * range read and the block size 0; nonce: 32 hex digits). The action is part of
  * the signed text, so an order for one action can never be used for another. Sent as headers {@value #HEADER} (the text)
  * and {@value #SIGNATURE_HEADER} ({@code name:base64}).
  */
@@ -27,9 +31,12 @@ public record Order(Action action, FragmentId fragmentId, long size, int blockSi
   private static final String PREFIX = "narvault-order/2";
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
-  /** What the order allows: {@code PUT}, {@code DELETE} or {@code POST …/restore} of the fragment. */
+  /**
+   * What the order allows: {@code PUT}, {@code DELETE} or {@code POST …/restore} of the fragment,
+   * or a ranged {@code GET} of it that is the coordinator's audit.
+   */
   public enum Action {
-    PUT, DELETE, RESTORE
+    PUT, DELETE, RESTORE, AUDIT
   }
 
   public Order {
@@ -37,7 +44,7 @@ public record Order(Action action, FragmentId fragmentId, long size, int blockSi
       throw new IllegalArgumentException("order size must be >= 0, got " + size);
     }
     if (blockSize < 0 || (action == Action.PUT && blockSize < 1)) {
-      throw new IllegalArgumentException("order block size must be >= 1 for a put (0 for a delete or a restore), got " + blockSize);
+      throw new IllegalArgumentException("order block size must be >= 1 for a put (0 otherwise), got " + blockSize);
     }
     if (holderId == null || holderId.isEmpty() || holderId.indexOf(';') >= 0) {
       throw new IllegalArgumentException("bad holder id in order: '" + holderId + "'");

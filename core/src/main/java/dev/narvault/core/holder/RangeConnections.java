@@ -64,34 +64,49 @@ final class RangeConnections {
   }
 
   /**
-   * {@code GET uri} with {@code Range: bytes=offset-(offset+length-1)}, all of it before
-   * {@code deadlineNanos} ({@link System#nanoTime}). A connection from the pool that turns out to
-   * be closed is replaced once by a new one (a GET can be repeated).
+   * {@code GET uri} with {@code Range: bytes=offset-(offset+length-1)} and {@code headers}, all of
+   * it before {@code deadlineNanos} ({@link System#nanoTime}). A connection from the pool that
+   * turns out to be closed is replaced once by a new one (a GET can be repeated).
    */
-  Answer get(URI uri, long offset, int length, long deadlineNanos, int maxError) throws IOException {
+  Answer get(URI uri, long offset, int length, Map<String, String> headers, long deadlineNanos, int maxError)
+      throws IOException {
+    String head = head(uri, offset, length, headers);
     String key = key(uri);
     Connection pooled = takeIdle(key);
     if (pooled != null) {
       try {
-        return exchange(pooled, uri, offset, length, deadlineNanos, maxError);
+        return exchange(pooled, uri, head, length, deadlineNanos, maxError);
       } catch (StaleConnectionException stale) {
         // The holder closed it while it sat in the pool: try a fresh one.
       }
     }
     Connection fresh = open(uri, key, deadlineNanos);
     try {
-      return exchange(fresh, uri, offset, length, deadlineNanos, maxError);
+      return exchange(fresh, uri, head, length, deadlineNanos, maxError);
     } catch (StaleConnectionException e) {
       throw new IOException("holder " + uri.getHost() + ":" + uri.getPort() + " closed the connection", e);
     }
   }
 
-  private Answer exchange(Connection c, URI uri, long offset, int length, long deadlineNanos, int maxError)
+  /** The request's head; a header name or value that could end a line is the caller's mistake. */
+  private static String head(URI uri, long offset, int length, Map<String, String> headers) {
+    StringBuilder b = new StringBuilder(256).append("GET ").append(target(uri)).append(" HTTP/1.1\r\nHost: ")
+        .append(hostHeader(uri)).append("\r\nRange: bytes=").append(offset).append('-').append(offset + length - 1)
+        .append("\r\nUser-Agent: narvault\r\n");
+    headers.forEach((name, value) -> {
+      if (!name.matches("[A-Za-z0-9-]+") || value.chars().anyMatch(ch -> ch < 0x20 || ch > 0x7e)) {
+        throw new IllegalArgumentException("not a header one line long: '" + name + ": " + value + "'");
+      }
+      b.append(name).append(": ").append(value).append("\r\n");
+    });
+    return b.append("\r\n").toString();
+  }
+
+  private Answer exchange(Connection c, URI uri, String requestHead, int length, long deadlineNanos, int maxError)
       throws IOException {
     boolean keep = false;
     try {
-      c.send("GET " + target(uri) + " HTTP/1.1\r\nHost: " + hostHeader(uri) + "\r\nRange: bytes=" + offset + "-"
-          + (offset + length - 1) + "\r\nUser-Agent: narvault\r\n\r\n");
+      c.send(requestHead);
       Head head = c.readHead(deadlineNanos);
       byte[] body;
       if (head.status() == 206) {

@@ -26,7 +26,9 @@ class HolderMessagesTest {
         new HolderMessages.ScrubReport("scrub-report", "h1", 3, "ab".repeat(32)),
         new HolderMessages.Exit("exit", "h1", 4),
         new HolderMessages.Away("away", "h1", 5, 86_400_000),
-        new HolderMessages.Status("h1", "narvault-holder:AAAA", 100, 10, 2, 7, "v", HolderMessages.Standing.unknown("h1")),
+        new HolderMessages.Status("h1", "narvault-holder:AAAA", 100, 10, 2, 7, "v",
+            new HolderMessages.QuotaUse("2026-03", 5, 0), HolderMessages.Standing.unknown("h1")),
+        new HolderMessages.QuotaUse("2026-12", 1L << 40, 1L << 41),
         new HolderMessages.Standing("h1", "vetting", false, 42, 100, 1_000, 0.995, 0.7, 12, "203.0.113.7", 900, -61_000,
             List.of("your clock is 61 s behind the coordinator's"), 5_000, 600_000, 1_000),
         new HolderMessages.AuditAnswer("0f".repeat(32)),
@@ -77,6 +79,19 @@ class HolderMessagesTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> JsonCodec.parse(bytes(json), HolderMessages.Heartbeat.class));
     assertTrue(e.getMessage().contains("Heartbeat"), e.getMessage());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"month\":\"2026-13\",\"servedBytes\":1,\"quotaBytes\":0}",
+      "{\"month\":\"2026-3\",\"servedBytes\":1,\"quotaBytes\":0}",
+      "{\"month\":\"2026-03\",\"servedBytes\":-1,\"quotaBytes\":0}",
+      "{\"month\":\"2026-03\",\"servedBytes\":1,\"quotaBytes\":-1}",
+      "{\"month\":\"2026-03\",\"servedBytes\":1}"})
+  void quotaUse_refusesAMonthThatIsNoMonth_andNegativeCounts(String json) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> JsonCodec.parse(bytes(json), HolderMessages.QuotaUse.class));
+    assertTrue(e.getMessage().contains("QuotaUse"), e.getMessage());
   }
 
   @Test

@@ -14,7 +14,8 @@ import java.util.Locale;
 final class DashboardPage {
   /** What the page shows, read at the time of the request. */
   record View(String holderId, String advertised, long capacityBytes, long usedBytes, int fragments, long trashBytes,
-      long servedBytes, long uploadCapBytesPerSecond, long[] servedByHour, long[] servedByDay,
+      long servedBytes, long uploadCapBytesPerSecond, HolderMessages.QuotaUse uploadQuota, long quotaRefusals,
+      long[] servedByHour, long[] servedByDay,
       HolderMessages.Standing standing, long scrubPasses, long scrubbedBytes, long corruptFound,
       long lastContactMillis, String lastContactError, List<RecentProblems.Problem> problems, long nowMillis) {}
 
@@ -41,6 +42,7 @@ final class DashboardPage {
     b.append("<h2>Bandwidth served</h2>\n<p><span id=\"served-bytes\">").append(v.servedBytes())
         .append("</span> bytes (").append(human(v.servedBytes())).append(") since start; upload cap ")
         .append(v.uploadCapBytesPerSecond() == 0 ? "none" : human(v.uploadCapBytesPerSecond()) + "/s").append(".</p>\n");
+    monthlyQuota(b, v.uploadQuota(), v.quotaRefusals());
     b.append("<p>Last 24 hours, per hour:</p>\n");
     chart(b, "bandwidth-hours", v.servedByHour(), v.uploadCapBytesPerSecond() * 3600);
     b.append("<p>Last 7 days, per day:</p>\n");
@@ -92,6 +94,24 @@ final class DashboardPage {
     }
     b.append("</ul>\n</body></html>\n");
     return b.toString();
+  }
+
+  /** This month's fragment bytes served against the monthly upload quota, and a meter when there is one. */
+  private static void monthlyQuota(StringBuilder b, HolderMessages.QuotaUse q, long refusals) {
+    b.append("<p id=\"upload-quota\">This month (").append(esc(q.month()))
+        .append(", UTC): <span id=\"month-served-bytes\">").append(q.servedBytes()).append("</span> bytes (")
+        .append(human(q.servedBytes())).append(") served");
+    if (q.quotaBytes() == 0) {
+      b.append("; no monthly upload quota (<span id=\"upload-quota-bytes\">0</span>).</p>\n");
+      return;
+    }
+    String resumes = java.time.YearMonth.parse(q.month()).plusMonths(1).atDay(1).toString();
+    b.append(" of the monthly upload quota of <span id=\"upload-quota-bytes\">").append(q.quotaBytes())
+        .append("</span> bytes (").append(human(q.quotaBytes())).append("); ")
+        .append(human(Math.max(0, q.quotaBytes() - q.servedBytes()))).append(" left. Reads that do not fit in what is "
+            + "left are refused (503) until ").append(resumes).append(" 00:00 UTC; audits are always answered. "
+            + "<span id=\"quota-refusals\">").append(refusals).append("</span> reads refused since start.</p>\n");
+    Html.meter(b, "upload-quota-chart", (double) q.servedBytes() / q.quotaBytes(), 12);
   }
 
   /** Bars for {@code values}, oldest left, with the cap per bucket as a dashed line when there is one. */

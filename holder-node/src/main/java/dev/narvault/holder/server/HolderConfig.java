@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param advertise the URL others reach this holder at (default: the bound address)
  * @param maxUploadBytesPerSecond cap on bytes sent to all clients together (0 = none)
  * @param maxDownloadBytesPerSecond cap on bytes received from all clients together (0 = none)
+ * @param maxUploadBytesPerMonth the most fragment bytes served to clients in a calendar month in
+ *     UTC, audits not counted (0 = no quota; see {@link UploadQuota})
  * @param scrubBytesPerSecond the fastest the background re-hashing of stored fragments reads
  * @param scrubInterval time between the starts of two scrub passes; each is paced to take most of it
  * @param heartbeatInterval time between heartbeats
@@ -29,8 +31,8 @@ import java.util.Optional;
  */
 public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey,
     Optional<URI> coordinator, Optional<URI> advertise, long maxUploadBytesPerSecond, long maxDownloadBytesPerSecond,
-    long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval, Duration trashFor, String operator,
-    String location, ServerLimits limits, Optional<InetSocketAddress> dashboard) {
+    long maxUploadBytesPerMonth, long scrubBytesPerSecond, Duration scrubInterval, Duration heartbeatInterval,
+    Duration trashFor, String operator, String location, ServerLimits limits, Optional<InetSocketAddress> dashboard) {
 
   public HolderConfig {
     if (capacityBytes < 1) {
@@ -45,6 +47,10 @@ public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBy
     if (maxUploadBytesPerSecond < 0 || maxDownloadBytesPerSecond < 0) {
       throw new IllegalArgumentException("speed caps must be >= 0 (0 = none)");
     }
+    if (maxUploadBytesPerMonth < 0) {
+      throw new IllegalArgumentException("the monthly upload quota must be >= 0 (0 = none), got "
+          + maxUploadBytesPerMonth);
+    }
     if (scrubBytesPerSecond < 1) {
       throw new IllegalArgumentException("scrub speed must be >= 1 byte/s, got " + scrubBytesPerSecond);
     }
@@ -57,61 +63,69 @@ public record HolderConfig(InetSocketAddress bind, Path dataDir, long capacityBy
   }
 
   /**
-   * Defaults: no coordinator URL, no caps, scrub at 4 MiB/s once a day, heartbeat every 30 s,
-   * deleted fragments kept in the trash for 7 days.
+   * Defaults: no coordinator URL, no caps, no monthly upload quota, scrub at 4 MiB/s once a day,
+   * heartbeat every 30 s, deleted fragments kept in the trash for 7 days.
    */
   public static HolderConfig of(InetSocketAddress bind, Path dataDir, long capacityBytes, NixPublicKey coordinatorKey) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.empty(), Optional.empty(), 0, 0,
-        4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), DiskFragmentStore.DEFAULT_TRASH_FOR, "", "",
+        0, 4L << 20, Duration.ofDays(1), Duration.ofSeconds(30), DiskFragmentStore.DEFAULT_TRASH_FOR, "", "",
         ServerLimits.defaults(), Optional.empty());
   }
 
   public HolderConfig withCoordinator(URI uri) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, Optional.of(uri), advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        trashFor, operator, location, limits, dashboard);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, maxUploadBytesPerMonth, scrubBytesPerSecond, scrubInterval,
+        heartbeatInterval, trashFor, operator, location, limits, dashboard);
   }
 
   public HolderConfig withSpeeds(long upload, long download) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise, upload, download,
-        scrubBytesPerSecond, scrubInterval, heartbeatInterval, trashFor, operator, location, limits, dashboard);
+        maxUploadBytesPerMonth, scrubBytesPerSecond, scrubInterval, heartbeatInterval, trashFor, operator, location,
+        limits, dashboard);
+  }
+
+  /** The same with a monthly upload quota of {@code bytes} (0: none). */
+  public HolderConfig withUploadQuota(long bytes) {
+    return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, bytes, scrubBytesPerSecond, scrubInterval,
+        heartbeatInterval, trashFor, operator, location, limits, dashboard);
   }
 
   public HolderConfig withScrub(long bytesPerSecond, Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, bytesPerSecond, interval, heartbeatInterval, trashFor,
-        operator, location, limits, dashboard);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, maxUploadBytesPerMonth, bytesPerSecond, interval,
+        heartbeatInterval, trashFor, operator, location, limits, dashboard);
   }
 
   public HolderConfig withHeartbeat(Duration interval) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, interval, trashFor,
-        operator, location, limits, dashboard);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, maxUploadBytesPerMonth, scrubBytesPerSecond, scrubInterval,
+        interval, trashFor, operator, location, limits, dashboard);
   }
 
   public HolderConfig withDescription(Optional<URI> advertised, String operatorName, String where) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertised,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        trashFor, operatorName, where, limits, dashboard);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, maxUploadBytesPerMonth, scrubBytesPerSecond, scrubInterval,
+        heartbeatInterval, trashFor, operatorName, where, limits, dashboard);
   }
 
   public HolderConfig withLimits(ServerLimits serverLimits) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        trashFor, operator, location, serverLimits, dashboard);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, maxUploadBytesPerMonth, scrubBytesPerSecond, scrubInterval,
+        heartbeatInterval, trashFor, operator, location, serverLimits, dashboard);
   }
 
   /** How long deleted fragments stay restorable in the trash (zero: deleted at once). */
   public HolderConfig withTrashFor(Duration keep) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        keep, operator, location, limits, dashboard);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, maxUploadBytesPerMonth, scrubBytesPerSecond, scrubInterval,
+        heartbeatInterval, keep, operator, location, limits, dashboard);
   }
 
   /** The same with the volunteer's dashboard listening at {@code address} (empty: no dashboard). */
   public HolderConfig withDashboard(Optional<InetSocketAddress> address) {
     return new HolderConfig(bind, dataDir, capacityBytes, coordinatorKey, coordinator, advertise,
-        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, scrubBytesPerSecond, scrubInterval, heartbeatInterval,
-        trashFor, operator, location, limits, address);
+        maxUploadBytesPerSecond, maxDownloadBytesPerSecond, maxUploadBytesPerMonth, scrubBytesPerSecond, scrubInterval,
+        heartbeatInterval, trashFor, operator, location, limits, address);
   }
 }

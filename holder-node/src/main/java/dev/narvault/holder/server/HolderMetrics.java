@@ -1,5 +1,6 @@
 package dev.narvault.holder.server;
 
+import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.holder.store.FragmentStore;
 import java.util.Map;
 import java.util.TreeMap;
@@ -11,6 +12,7 @@ public final class HolderMetrics {
   final LongAdder bytesServed = new LongAdder();
   final LongAdder bytesReceived = new LongAdder();
   final LongAdder auditsAnswered = new LongAdder();
+  final LongAdder quotaRefusals = new LongAdder();
   public final LongAdder scrubbedBytes = new LongAdder();
   public final LongAdder scrubPasses = new LongAdder();
   public final LongAdder corruptFound = new LongAdder();
@@ -20,7 +22,8 @@ public final class HolderMetrics {
     requestsByStatus.computeIfAbsent(status, s -> new LongAdder()).increment();
   }
 
-  String render(FragmentStore store) {
+  /** The counters, and the gauges of {@code store} and of this month's {@code upload} quota use. */
+  String render(FragmentStore store, HolderMessages.QuotaUse upload) {
     StringBuilder s = new StringBuilder();
     gauge(s, "narvault_holder_capacity_bytes", "Most fragment bytes this holder stores.", store.capacityBytes());
     gauge(s, "narvault_holder_used_bytes", "Fragment bytes stored.", store.usedBytes());
@@ -28,6 +31,12 @@ public final class HolderMetrics {
     gauge(s, "narvault_holder_trash_bytes", "Bytes of deleted fragments kept in the trash (not counted as used).",
         store.trashBytes());
     counter(s, "narvault_holder_served_bytes_total", "Fragment bytes sent to clients.", bytesServed.sum());
+    gauge(s, "narvault_holder_upload_quota_bytes", "Most fragment bytes served in a calendar month, UTC (0: no quota).",
+        upload.quotaBytes());
+    gauge(s, "narvault_holder_month_served_bytes", "Fragment bytes served this calendar month (UTC), counted against "
+        + "the upload quota; audits not counted.", upload.servedBytes());
+    counter(s, "narvault_holder_quota_refused_total", "Fragment reads refused (503) for the monthly upload quota.",
+        quotaRefusals.sum());
     counter(s, "narvault_holder_received_bytes_total", "Fragment bytes accepted from uploads.", bytesReceived.sum());
     counter(s, "narvault_holder_audits_total", "Audit challenges answered.", auditsAnswered.sum());
     counter(s, "narvault_holder_scrubbed_bytes_total", "Bytes re-hashed by the scrubber.", scrubbedBytes.sum());

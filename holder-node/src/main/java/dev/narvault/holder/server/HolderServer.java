@@ -28,8 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts and stops a holder: identity, store, speed caps, the listening socket, and the background
- * work (scrub passes, trash purges, registration and heartbeats).
+ * Starts and stops a holder: identity, store, speed caps and monthly upload quota, the listening
+ * socket, and the background work (scrub passes, trash purges, registration and heartbeats, saving
+ * the month's upload count).
  */
 public final class HolderServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServer.class);
@@ -51,6 +52,7 @@ public final class HolderServer implements AutoCloseable {
   private final RecentProblems problems;
   private final InstantSource clock;
   private final long uploadCap;
+  private final UploadQuota quota;
   private final BandwidthHistory bandwidth = new BandwidthHistory();
   private volatile long lastContactMillis;
   private volatile String lastContactError;
@@ -59,12 +61,13 @@ public final class HolderServer implements AutoCloseable {
   private HolderServer(NettyServer server, FragmentStore store, String holderId, HolderMetrics metrics,
       Scrubber scrubber, ScheduledExecutorService background,
       java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing, Path dataDir,
-      RecentProblems problems, InstantSource clock, long uploadCap) {
+      RecentProblems problems, InstantSource clock, long uploadCap, UploadQuota quota) {
     this.standing = standing;
     this.dataDir = dataDir;
     this.problems = problems;
     this.clock = clock;
     this.uploadCap = uploadCap;
+    this.quota = quota;
     this.server = server;
     this.store = store;
     this.holderId = holderId;
@@ -87,13 +90,20 @@ public final class HolderServer implements AutoCloseable {
     NixSecretKey identity = loadOrCreateIdentity(config.dataDir());
     String holderId = HolderIdentity.holderId(identity.publicKey()).value();
     HolderMetrics metrics = new HolderMetrics();
-    SeenNonces nonces = SeenNonces.journaled(config.dataDir().resolve(NONCES_FILE), clock.instant());
-    EventExecutorGroup blocking = new DefaultEventExecutorGroup(4);
     ScheduledExecutorService background = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "holder-background");
       t.setDaemon(true);
       return t;
     });
+    UploadQuota quota;
+    try {
+      quota = UploadQuota.open(config.dataDir(), config.maxUploadBytesPerMonth(), clock, background);
+    } catch (IOException e) {
+      background.shutdownNow();
+      throw e;
+    }
+    SeenNonces nonces = SeenNonces.journaled(config.dataDir().resolve(NONCES_FILE), clock.instant());
+    EventExecutorGroup blocking = new DefaultEventExecutorGroup(4);
     // The shaper's clock on a thread of its own: a long scrub pass must never stall transfers.
     boolean capped = config.maxUploadBytesPerSecond() > 0 || config.maxDownloadBytesPerSecond() > 0;
     ScheduledExecutorService shaperClock = capped ? Executors.newSingleThreadScheduledExecutor(r -> {
@@ -108,7 +118,7 @@ public final class HolderServer implements AutoCloseable {
     HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKey(),
         holderId, identity.publicKey(), new EndpointProver(identity, clock), clock.instant(), clock, nonces,
         config.maxUploadBytesPerSecond() == 0, new java.util.concurrent.atomic.AtomicReference<>(
-            HolderMessages.Standing.unknown(holderId)));
+            HolderMessages.Standing.unknown(holderId)), quota);
     HolderServerInitializer initializer = new HolderServerInitializer(context, blocking, shaper, config.limits());
     NettyServer server = NettyServer.start(config.bind(), config.limits(), initializer::initChannel, () -> {
       blocking.shutdownGracefully(250, 3000, TimeUnit.MILLISECONDS).syncUninterruptibly();
@@ -117,6 +127,8 @@ public final class HolderServer implements AutoCloseable {
       } catch (IOException e) {
         LOG.warn("closing the order journal: {}", e.toString());
       }
+      // After the last read: the month's count as it stands.
+      quota.saveQuietly();
       if (shaper != null) {
         shaper.release();
         shaperClock.shutdownNow();
@@ -135,7 +147,9 @@ public final class HolderServer implements AutoCloseable {
       }
     });
     HolderServer holder = new HolderServer(server, store, holderId, metrics, scrubber, background, context.standing(),
-        config.dataDir(), problems, clock, config.maxUploadBytesPerSecond());
+        config.dataDir(), problems, clock, config.maxUploadBytesPerSecond(), quota);
+    // The month's upload count, written down at least every minute (and every few MiB, by the quota itself).
+    background.scheduleWithFixedDelay(quota::saveQuietly, 1, 1, TimeUnit.MINUTES);
     // Bytes served per hour and day, for the dashboard's charts.
     background.scheduleAtFixedRate(() -> holder.bandwidth.sample(clock.millis(), metrics.bytesServed.sum()), 0,
         1, TimeUnit.MINUTES);
@@ -164,6 +178,11 @@ public final class HolderServer implements AutoCloseable {
     }
     LOG.info("holder {} listening on {}, data in {}, capacity {} bytes, {} fragments stored", holderId, server.address(),
         config.dataDir(), config.capacityBytes(), store.fragmentCount());
+    HolderMessages.QuotaUse month = quota.use();
+    if (month.quotaBytes() > 0) {
+      LOG.info("upload quota {} bytes a month; {} bytes served in {} (UTC)", month.quotaBytes(), month.servedBytes(),
+          month.month());
+    }
     return holder;
   }
 
@@ -212,7 +231,8 @@ public final class HolderServer implements AutoCloseable {
     bandwidth.sample(now, metrics.bytesServed.sum());
     return new DashboardPage.View(holderId, String.valueOf(advertised), store.capacityBytes(), store.usedBytes(),
         store.fragmentCount(), store.trashBytes(),
-        metrics.bytesServed.sum(), uploadCap, bandwidth.lastHours(now), bandwidth.lastDays(now), standing.get(),
+        metrics.bytesServed.sum(), uploadCap, quota.use(), metrics.quotaRefusals.sum(), bandwidth.lastHours(now),
+        bandwidth.lastDays(now), standing.get(),
         metrics.scrubPasses.sum(), metrics.scrubbedBytes.sum(), metrics.corruptFound.sum(), lastContactMillis,
         lastContactError, problems.list(), now);
   }

@@ -49,8 +49,9 @@ import org.slf4j.LoggerFactory;
  * The holder protocol ({@code docs/protocol.md}): {@code PUT|DELETE} (with a signed order),
  * {@code GET|HEAD} on {@code /v1/fragments/{id}}, {@code POST /v1/fragments/{id}/restore} (with a
  * signed order), {@code POST /v1/audit}, {@code POST /v1/prove}, {@code GET /v1/status} and
- * {@code GET /metrics}. One instance per connection (it holds the request in progress); runs on
- * the blocking executor group.
+ * {@code GET /metrics}. Fragment reads count against the monthly upload quota
+ * ({@link UploadQuota}), the coordinator's audits excepted. One instance per connection (it holds
+ * the request in progress); runs on the blocking executor group.
  */
 final class HolderServerHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(HolderServerHandler.class);
@@ -63,10 +64,12 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
    *
    * @param prover signs endpoint proofs with the holder's identity key
    * @param zeroCopy no upload cap: fragments go from the file to the socket by the kernel
+   * @param quota the monthly upload quota fragment reads count against
    */
   record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
       NixPublicKey identity, EndpointProver prover, Instant started, InstantSource clock, SeenNonces nonces,
-      boolean zeroCopy, java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing) {
+      boolean zeroCopy, java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing,
+      UploadQuota quota) {
     /** The order check for this holder's key, id, nonce journal and clock. */
     OrderCheck orders() {
       return new OrderCheck(coordinatorKey, holderId, nonces, clock);
@@ -108,7 +111,8 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     switch (HolderRoute.parse(request.method().name(), request.uri())) {
       case HolderRoute.Status s -> status(ctx);
       case HolderRoute.Metrics m ->
-          respond(ctx, HttpResponseStatus.OK, c.metrics().render(c.store()), "text/plain; version=0.0.4");
+          respond(ctx, HttpResponseStatus.OK, c.metrics().render(c.store(), c.quota().use()),
+              "text/plain; version=0.0.4");
       case HolderRoute.Audit a -> collectBody(a);
       case HolderRoute.Prove p -> collectBody(p);
       case HolderRoute.Listing l -> listFragments(ctx, l);
@@ -333,6 +337,20 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     }
     long first = range.map(ByteRange::first).orElse(0L);
     long length = range.map(ByteRange::length).orElse(size);
+    if (!head && length > 0 && !audit(ctx, request, id, length)) {
+      try {
+        c.quota().charge(length);
+      } catch (UploadQuota.Exhausted e) {
+        file.close();
+        c.metrics().quotaRefusals.increment();
+        // The connection stays open: a GET has no body, its framing is certain.
+        FullHttpResponse r = full(HttpResponseStatus.SERVICE_UNAVAILABLE, e.getMessage() + "\n",
+            "text/plain; charset=utf-8");
+        r.headers().set(HttpHeaderNames.RETRY_AFTER, e.retryAfterSeconds(c.clock().instant()));
+        send(ctx, r);
+        return;
+      }
+    }
     HttpResponseStatus status = range.isPresent() ? HttpResponseStatus.PARTIAL_CONTENT : HttpResponseStatus.OK;
     HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
@@ -362,10 +380,33 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Whether a fragment read is the coordinator's audit: it carries an {@code audit} order (see
+   * {@link OrderCheck}) for this fragment, this holder and exactly {@code length} bytes. An audit
+   * is neither counted against the monthly upload quota nor refused for it: audits are one block
+   * every few minutes, and a holder that did not answer them would lose its standing. An order
+   * that does not hold makes the read an ordinary one, nothing worse.
+   */
+  private boolean audit(ChannelHandlerContext ctx, HttpRequest request, FragmentId id, long length) {
+    String order = request.headers().get(Order.HEADER);
+    if (order == null) {
+      return false;
+    }
+    try {
+      c.orders().accept(order, request.headers().get(Order.SIGNATURE_HEADER), Order.Action.AUDIT, id, length, 0);
+      return true;
+    } catch (OrderCheck.Refusal r) {
+      LOG.warn("{}: read of {} with an audit order that does not hold, served as any read: {}",
+          ctx.channel().remoteAddress(), id, r.getMessage());
+      return false;
+    }
+  }
+
   private void status(ChannelHandlerContext ctx) {
     respondJson(ctx, new HolderMessages.Status(c.holderId(), c.identity().toString(), c.store().capacityBytes(),
         c.store().usedBytes(), c.store().fragmentCount(),
-        Duration.between(c.started(), c.clock().instant()).toSeconds(), version(), c.standing().get()));
+        Duration.between(c.started(), c.clock().instant()).toSeconds(), version(), c.quota().use(),
+        c.standing().get()));
   }
 
   /**

@@ -167,19 +167,20 @@ class SimulationTest {
 
   @Test
   void declaredAbsences_areNotRebuilt_undeclaredOnesAre_andNothingIsLostEitherWay() {
-    // Holders always up and never leaving; half of them take a 72-hour absence about once a month.
-    // Eager repair (threshold m). Undeclared, each absence is silence: its copies are rebuilt after
-    // 24 h. Declared, it is excused while every pack keeps k + 3 live (RS(10,10)): hardly anything is.
-    SimulationConfig w = new SimulationConfig(60, 100, 10, 10, 10, 1, 1, 5, 1, 0, Duration.ofHours(24),
+    // Holders always up and never leaving; a fifth of them take a 72-hour absence about once a
+    // month. Eager repair (threshold m). Undeclared, each absence is silence: its copies are rebuilt
+    // after 24 h. Declared, up to 2 absent copies of a pack (RS(10,16): ⌊16/8⌋) are excused while it
+    // keeps k + 4 live: packs with more absent at once are rebuilt, less than half as much in all.
+    SimulationConfig w = new SimulationConfig(80, 100, 10, 16, 16, 1, 1, 5, 1, 0, Duration.ofHours(24),
         Duration.ZERO, Duration.ofHours(1), 0, 1 << 20, 1, 0, 0, 0, 20, 7);
-    SimulationConfig.Away away = new SimulationConfig.Away(0.5, 72);
+    SimulationConfig.Away away = new SimulationConfig.Away(0.2, 72);
     SimulationResult declared = new Simulation(withAway(w, away)).run(x -> { });
     SimulationResult undeclared = new Simulation(withAway(w, away.undeclared())).run(x -> { });
-    assertTrue(declared.absencesDeclared() > 200, declared.absencesDeclared() + " absences declared");
+    assertTrue(declared.absencesDeclared() > 100, declared.absencesDeclared() + " absences declared");
     assertTrue(declared.absencesRefused() * 20 < declared.absencesDeclared(),
         "72 h a month is within the allowance, bar a few close together: " + declared.absencesRefused() + " refused");
-    assertTrue(undeclared.fragmentsRebuilt() > 1000, undeclared.fragmentsRebuilt() + " rebuilt undeclared");
-    assertTrue(declared.fragmentsRebuilt() * 5 < undeclared.fragmentsRebuilt(),
+    assertTrue(undeclared.fragmentsRebuilt() > 300, undeclared.fragmentsRebuilt() + " rebuilt undeclared");
+    assertTrue(declared.fragmentsRebuilt() * 2 < undeclared.fragmentsRebuilt(),
         declared.fragmentsRebuilt() + " rebuilt declared against " + undeclared.fragmentsRebuilt() + " undeclared");
     assertEquals(0, declared.losses());
     assertEquals(0, undeclared.losses());
