@@ -124,6 +124,69 @@ class HolderStandingTest {
     }
   }
 
+  /**
+   * The volunteer's dashboard with a real coordinator behind it, in a real browser: once vetted it
+   * says so, shows the fragments it holds and what it served, and after a declared absence shows
+   * the absence. The screenshot of the vetted page is the one docs/holder.md shows.
+   */
+  @Test
+  void dashboard_ofAVettedHolder_inARealBrowser_showsItVetted_andItsAbsence() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(dev.narvault.core.http.HeadlessChromium.installed(),
+        "chromium is not installed (apt-get install chromium): skipped");
+    var chromium = new dev.narvault.core.http.HeadlessChromium(dir);
+    CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey, List.of(),
+        Optional.empty(), new HolderRules(Duration.ofHours(24), HolderRules.Vetting.NONE), -1, Duration.ZERO,
+        Duration.ZERO, 0, Duration.ofMinutes(5), dir.resolve("repair-work")).allowingPrivateHolders();
+    Path data = dir.resolve("holder");
+    HolderConfig holderConfig = HolderConfig.of(new InetSocketAddress("127.0.6.1", 0), data, 1L << 30,
+            coordinatorKey.publicKey()).withHeartbeat(Duration.ofMillis(200))
+        .withDashboard(Optional.of(new InetSocketAddress("127.0.0.1", 0)));
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"));
+        Coordinator coordinator = Coordinator.start(config, catalog, InstantSource.system());
+        HolderServer holder = HolderServer.start(holderConfig.withCoordinator(coordinator.endpoint()),
+            DiskFragmentStore.open(data, 1L << 30), InstantSource.system())) {
+      // A few fragments stored and read back, as placement and the gateway would.
+      HolderClient client = new HolderClient(Duration.ofSeconds(5));
+      for (int i = 0; i < 4; i++) {
+        byte[] bytes = new byte[300_000 + i * 50_000];
+        new java.util.Random(i).nextBytes(bytes);
+        var hasher = new dev.narvault.core.pack.FragmentHasher(4096);
+        hasher.update(bytes, 0, bytes.length);
+        var id = hasher.finish().id();
+        Path file = java.nio.file.Files.write(dir.resolve("f" + i), bytes);
+        client.put(holder.endpoint(), id, 4096, file, new dev.narvault.core.holder.Order(
+            dev.narvault.core.holder.Order.Action.PUT, id, bytes.length, 4096, holder.holderId(),
+            Instant.now().plusSeconds(600)).signWith(coordinatorKey));
+        client.read(holder.endpoint(), id, 0, bytes.length);
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (!holder.standing().state().equals("healthy") && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      java.net.URI page = holder.dashboardEndpoint().orElseThrow();
+      String dom = chromium.dom(page);
+      assertEquals("healthy", dev.narvault.core.http.HeadlessChromium.byId(dom, "state"));
+      assertEquals("vetted", dev.narvault.core.http.HeadlessChromium.byId(dom, "vetting"));
+      assertEquals("4", dev.narvault.core.http.HeadlessChromium.byId(dom, "fragments"));
+      assertEquals("no absence declared", dev.narvault.core.http.HeadlessChromium.byId(dom, "away"));
+      Path shot = dir.resolve("vetted.png");
+      java.awt.image.BufferedImage image = chromium.screenshot(page, shot, 900, 1100);
+      assertTrue(dev.narvault.core.http.HeadlessChromium.barPixels(image) > 1000, "the charts are drawn");
+      java.nio.file.Files.copy(shot, Path.of(System.getProperty("java.io.tmpdir"),
+          "narvault-holder-dashboard-vetted.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+      Run away = run("holder-away", "--data-dir", data.toString(), "--coordinator", coordinator.endpoint().toString(),
+          "--for", "60h");
+      assertEquals(0, away.exit, away.text);
+      long seen = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (holder.standing().awayUntilMillis() == 0 && System.nanoTime() < seen) {
+        Thread.sleep(50);
+      }
+      String after = chromium.dom(page);
+      assertTrue(dev.narvault.core.http.HeadlessChromium.byId(after, "away").startsWith("until "), after);
+    }
+  }
+
   private record Run(int exit, String text) {}
 
   private static Run run(String... args) {

@@ -57,6 +57,9 @@ final class DashboardPage {
     row(b, "suspension score", "suspension-score", String.format(Locale.ROOT, "%.4f", s.suspensionScore()));
     row(b, "fragments that count", "counted-fragments", Long.toString(s.countedFragments()));
     row(b, "endpoint proven at", "proven-address", s.provenAddress().isEmpty() ? "(not yet)" : s.provenAddress());
+    row(b, "away", "away", s.awayUntilMillis() > s.atMillis()
+        ? "until " + Instant.ofEpochMilli(s.awayUntilMillis()) + " (declared)" : "no absence declared");
+    row(b, "away time left", "away-allowance", ago(s.awayAllowanceMillis()));
     b.append("</table>\n");
     if (!s.vetted() && s.auditsToVet() > 0) {
       double done = Math.min(1, (double) s.auditsPassed() / s.auditsToVet());
