@@ -25,7 +25,7 @@ class NixosModuleTest {
   @Test
   void module_declaresTheOptionsAndHardening() throws Exception {
     String text = Files.readString(MODULE);
-    for (String option : new String[] {"enable = mkEnableOption", "package = mkOption", "dataDir = mkOption",
+    for (String option : new String[] {"enable = mkEnableOption", "package = lib.mkPackageOption", "dataDir = mkOption",
         "capacity = mkOption", "maxUploadSpeed = mkOption", "coordinator = mkOption", "coordinatorPublicKey = mkOption",
         "port = mkOption", "openFirewall = mkOption", "DynamicUser = true", "StateDirectory", "ProtectSystem = \"strict\"",
         "NoNewPrivileges = true", "RestrictAddressFamilies", "SystemCallFilter", "MemoryDenyWriteExecute = false"}) {

@@ -184,7 +184,7 @@ final class Drainer {
    *   <li>is stored (not corrupt, superseded, or restored and not yet audited);
    *   <li>is on a holder that is not disqualified, not suspect, not suspended (stricter than
    *       repair, which still counts a suspect or suspended holder's fragments: the drain is the
-   *       one step that cannot be undone) and not leaving;
+   *       one step that cannot be undone), not leaving and not away by its own word;
    *   <li>whose holder was heard from (a signed heartbeat) and reached at its endpoint by the
    *       coordinator within the coordinator's liveness window;
    *   <li>is admitted by the pack's failure-domain limits (per network, wider network and
@@ -250,9 +250,11 @@ final class Drainer {
     return false;
   }
 
-  private static boolean counts(HolderRecord h, long liveSince) {
+  private boolean counts(HolderRecord h, long liveSince) {
+    // Not one that declared an absence either: after the drain its copy may be the one that is
+    // excused, and never read, while it is away.
     return !h.disqualified() && !h.suspect() && !h.suspended() && !h.exiting() && h.lastSeenMillis() >= liveSince
-        && h.reachedMillis() >= liveSince;
+        && h.reachedMillis() >= liveSince && !h.away().away(clock.millis());
   }
 
   /** Reads the whole object back through the holders and checks it against its signed narinfo. */

@@ -403,4 +403,19 @@ class DrainerTest {
     drainer.drainPending();
     assertEquals(3, s3.objects.size(), "the S3 copies stay");
   }
+
+  @Test
+  void safetyNow_fragmentsOnAHolderThatDeclaredAnAbsence_doNotCount() throws Exception {
+    placeApart();
+    verifyAll();
+    // Holders h0 and h1 said they will be away: the drain does not lean on what they keep.
+    catalog.registry().declareAway(new HolderId("h0"), clock.millis() + 3_600_000, clock.millis());
+    catalog.registry().declareAway(new HolderId("h1"), clock.millis() + 3_600_000, clock.millis());
+    Drainer drainer = drainer(POLICY);
+    assertEquals(new Drainer.Safety(packId, 6, 6), drainer.safetyNow(packId));
+    catalog.registry().declareAway(new HolderId("h2"), clock.millis() + 3_600_000, clock.millis());
+    assertEquals(new Drainer.Safety(packId, 5, 6), drainer.safetyNow(packId));
+    drainer.drainPending();
+    assertEquals(3, s3.objects.size(), "the S3 copies stay");
+  }
 }

@@ -39,10 +39,13 @@ import org.slf4j.LoggerFactory;
  * cannot be proven reachable is not audited, and after {@code --offline-after} it is offline even
  * while it heartbeats. Suspect holders keep being audited, so they can climb back. A holder away
  * by its own word ({@code POST /v1/away}) that can no longer be reached is left alone until it
- * is back: a declared absence costs no suspension.
+ * is back (no heartbeat for {@link #AWAY_QUIET}): a declared absence costs no suspension.
  */
 public final class Auditor {
   private static final Logger LOG = LoggerFactory.getLogger(Auditor.class);
+
+  /** A holder away by its word that has not heartbeated for this long has left as it said. */
+  static final java.time.Duration AWAY_QUIET = java.time.Duration.ofMinutes(10);
 
   /** What one audit of one copy showed. */
   public enum Outcome { PASSED, FAILED, TROUBLE }
@@ -79,9 +82,10 @@ public final class Auditor {
       if (!rules.heard(holder, clock.millis()) || holder.disqualified()) {
         continue;
       }
-      if (rules.away(holder, clock.millis()) && !rules.live(holder, clock.millis())) {
-        // Away by its word and already gone quiet: not proven, audited or marked down until it is
-        // back (its heartbeat proves it again). Its copies are not read meanwhile either.
+      if (rules.away(holder, clock.millis()) && clock.millis() - holder.lastSeenMillis() > AWAY_QUIET.toMillis()) {
+        // Away by its word and gone quiet (no heartbeat for minutes): not proven, audited or marked
+        // down until it is back (its heartbeat proves it again). One that declared an absence and
+        // still heartbeats is audited like any other: up and failing is not away.
         continue;
       }
       if (!proveReach(holder)) {

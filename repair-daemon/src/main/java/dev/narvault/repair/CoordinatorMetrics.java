@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class CoordinatorMetrics {
   final AtomicLong packsTotal = new AtomicLong();
   final AtomicLong packsDegraded = new AtomicLong();
+  final AtomicLong fragmentsExcused = new AtomicLong();
   final AtomicLong repairQueue = new AtomicLong();
   final AtomicLong packsUnrecoverableNow = new AtomicLong();
   final LongAdder packsRepaired = new LongAdder();
@@ -106,6 +107,8 @@ public final class CoordinatorMetrics {
     StringBuilder b = new StringBuilder();
     gauge(b, "narvault_packs_total", "Packs in the catalog.", packsTotal.get());
     gauge(b, "narvault_packs_degraded", "Packs with fewer than k + m healthy fragments.", packsDegraded.get());
+    gauge(b, "narvault_fragments_excused", "Fragments counted only by a copy on a holder away by its own word "
+        + "(not read meanwhile), in the packs the last round checked.", fragmentsExcused.get());
     gauge(b, "narvault_repair_queue_packs", "Packs below the repair threshold, waiting for repair.", repairQueue.get());
     gauge(b, "narvault_packs_unrecoverable_now", "Packs with fewer than k readable fragments right now.",
         packsUnrecoverableNow.get());

@@ -229,6 +229,7 @@ public final class Repairer {
     }
     metrics.packsByMissing(byMissing);
     metrics.packsDegraded.set(checked.stream().filter(PackHealth::degraded).count());
+    metrics.fragmentsExcused.set(checked.stream().mapToLong(p -> p.excused().cardinality()).sum());
     metrics.repairQueue.set(queue.size());
     metrics.packsUnrecoverableNow.set(checked.stream().filter(p -> !p.recoverable()).count());
     return queue;
@@ -481,9 +482,11 @@ public final class Repairer {
     // No holder with any copy of the pack (even superseded, corrupt or offline) gets a new one, and
     // every live copy's domains count towards the pack's limits.
     Set<HolderId> excluded = rows.stream().map(FragmentPlacement::holderId).collect(Collectors.toSet());
+    // Excused copies (away by their holders' word) count towards the limits too: they are counted.
     Set<HolderId> keepApart = rows.stream()
         .filter(p -> PackHealth.readableState(p) && view.live(p.holderId()) && !view.byId.get(p.holderId()).exiting()
-            && (!p.stored() || health.healthy().get(p.fragmentIndex())))
+            && (!p.stored() || health.healthy().get(p.fragmentIndex()))
+            || p.stored() && health.excused().get(p.fragmentIndex()) && view.excused(p.holderId()))
         .map(FragmentPlacement::holderId).collect(Collectors.toSet());
     List<Integer> missing = health.missing();
     long fragmentBytes = manifest.layout().fragmentSize();
@@ -650,6 +653,10 @@ public final class Repairer {
         LOG.warn("pack {}: fragment {} on holder {} is corrupt or gone: {}", packId.shortForm(), i, p.holderId(),
             why.getMessage());
         custody.markCorrupt(packId, i, p.holderId());
+      } else if (why instanceof HolderRefusedException refused && refused.status() == 503) {
+        // Busy, or its monthly upload quota spent: it answered, and says so; read elsewhere, no mark.
+        LOG.info("pack {}: source fragment {} on holder {} not served now: {}", packId.shortForm(), i, p.holderId(),
+            why.getMessage());
       } else {
         LOG.info("pack {}: source fragment {} on holder {} failed: {}", packId.shortForm(), i, p.holderId(),
             why.getMessage());

@@ -62,6 +62,7 @@ class AwayTest {
       Repairer.Round round = f.coordinator.repairer().repairOnce();
       assertEquals(0, round.queued(), "excused: the pack keeps 11 live fragments: " + round);
       assertEquals(1L, f.coordinator.metrics().holdersByState().get("away"));
+      assertEquals(1, f.coordinator.metrics().fragmentsExcused.get(), "one fragment counted only by an absent copy");
       assertEquals(0, f.coordinator.collector().collectOnce(), "nothing to collect, and an away copy is no reason to");
       f.coordinator.auditor().auditOnce();
       assertEquals(opensBefore + TOTAL - 1, f.opens(), "the live holders were audited, the absent one left alone");
@@ -144,9 +145,11 @@ class AwayTest {
         f.coordinator.auditor().auditOnce();
       }
       assertEquals(HolderState.AWAY, f.rules.state(f.record(h), f.clock.millis()));
-      // Within the first --offline-after it still counted as reached and was proven and audited:
-      // those attempts failed, and were not held against it either.
-      assertEquals(suspensionBefore, f.record(h).suspension().value(), 1e-9);
+      // Audited while its last heartbeat was recent (twice), then left alone: eight failures would
+      // have cost it 0.07 of its score.
+      assertFalse(f.record(h).suspended());
+      assertTrue(f.record(h).suspension().value() > suspensionBefore - 0.03,
+          "the absence was not held against it: " + f.record(h).suspension());
 
       h.proxy.orElseThrow().answerBadGateway(false);
       f.resume(h);
@@ -155,6 +158,32 @@ class AwayTest {
       assertNotEquals(HolderState.AWAY, f.rules.state(f.record(h), f.clock.millis()));
       assertEquals(0, f.coordinator.repairer().repairOnce().fragmentsRebuilt());
       assertEquals(WHOLE, f.counted(pack));
+    }
+  }
+
+  @Test
+  void away_declaredButUpAndFailingReads_isSuspendedNotExcused_andItsFragmentIsRebuilt() throws Exception {
+    try (CoordinatorFixture f = fixture(TOTAL)) {
+      Holder h = f.addHolderBehindProxy();
+      Pack pack = f.placePack(6);
+      java.util.Optional<FragmentPlacement> mine = f.catalog.placements(pack.id()).stream()
+          .filter(p -> p.holderId().equals(h.id())).findFirst();
+      org.junit.jupiter.api.Assumptions.assumeTrue(mine.isPresent(), "placement chose the other holders");
+      assertEquals(200, f.away(h, f.clock.millis() + Duration.ofDays(5).toMillis()));
+      // It keeps heartbeating (it is up) but its reverse proxy answers 502 to everything: up and
+      // failing is not away. Audits and proofs count against it until it is suspended.
+      h.proxy.orElseThrow().answerBadGateway(true);
+      for (int i = 0; i < 120 && !f.record(h).suspended(); i++) {
+        f.clock.advance(Duration.ofSeconds(30));
+        f.heartbeat(h);
+        f.coordinator.auditor().auditOnce();
+      }
+      assertTrue(f.record(h).suspended(), "suspended: " + f.record(h).suspension());
+      f.elapse(OFFLINE_AFTER.multipliedBy(2));
+      assertFalse(f.rules.excused(f.record(h), f.clock.millis()), "a suspended holder is not excused");
+      Repairer.Round round = f.coordinator.repairer().repairOnce();
+      assertEquals(1, round.fragmentsRebuilt(), round.toString());
+      assertEquals(FragmentState.SUPERSEDED, f.row(pack, mine.get().fragmentIndex(), h).orElseThrow().state());
     }
   }
 

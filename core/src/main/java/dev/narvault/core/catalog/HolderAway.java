@@ -31,6 +31,15 @@ public record HolderAway(long untilMillis, long allowanceMillis, long allowanceA
     }
   }
 
+  /**
+   * A row as stored, clamped into range rather than refused: one odd row (edited by hand, or
+   * written under other limits) must not stop every reader of the holders.
+   */
+  public static HolderAway read(long untilMillis, long allowanceMillis, long allowanceAtMillis) {
+    return new HolderAway(Math.max(0, untilMillis), Math.clamp(allowanceMillis, 0, MAX_AWAY.toMillis()),
+        Math.max(0, allowanceAtMillis));
+  }
+
   /** Declared away at {@code nowMillis}: the absence has not ended. */
   public boolean away(long nowMillis) {
     return nowMillis < untilMillis;

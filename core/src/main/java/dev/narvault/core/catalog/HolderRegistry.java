@@ -143,7 +143,7 @@ public final class HolderRegistry {
                 rs.getLong(10), AuditState.parse(rs.getString(11)), rs.getString(12), rs.getLong(13),
                 new AuditScore(rs.getDouble(14), rs.getDouble(15)), HolderStatus.parse(rs.getString(16)),
                 rs.getLong(17), new SuspensionScore(rs.getDouble(18), rs.getDouble(19)), rs.getLong(20),
-                new HolderAway(rs.getLong(21), rs.getLong(22), rs.getLong(23))));
+                HolderAway.read(rs.getLong(21), rs.getLong(22), rs.getLong(23))));
           }
         }
         return list;
@@ -237,8 +237,9 @@ public final class HolderRegistry {
   /**
    * Records whether the coordinator reached a holder's endpoint (an answered audit, proof, read or
    * delete) or met honest trouble there (timeout, refusal, 5xx): the {@link SuspensionScore} moves
-   * in one statement, and an answer also counts as reached now. Trouble met while the holder is
-   * away by its own word ({@link HolderAway}) is not held against it: it said it would not answer.
+   * in one statement, and an answer also counts as reached now. (A holder away by its own word
+   * and gone quiet is not contacted, so its absence costs it nothing; one that declared an
+   * absence and is still up answers for what it does like any other.)
    */
   public SuspensionScore recordContact(HolderId holderId, boolean answered, long nowMillis) throws CatalogException {
     return db.locked(() -> {
@@ -246,7 +247,7 @@ public final class HolderRegistry {
           "UPDATE holders SET suspension_alpha = suspension_alpha * ? + ?, "
               + "suspension_beta = suspension_beta * ? + ?, "
               + "reached_millis = CASE WHEN ? = 1 AND reached_millis < ? THEN ? ELSE reached_millis END "
-              + "WHERE holder_id = ? AND (? = 1 OR away_until_millis <= ?)")) {
+              + "WHERE holder_id = ?")) {
         ps.setDouble(1, SuspensionScore.FORGET);
         ps.setDouble(2, answered ? 1 : 0);
         ps.setDouble(3, SuspensionScore.FORGET);
@@ -255,8 +256,6 @@ public final class HolderRegistry {
         ps.setLong(6, nowMillis);
         ps.setLong(7, nowMillis);
         ps.setString(8, holderId.value());
-        ps.setInt(9, answered ? 1 : 0);
-        ps.setLong(10, nowMillis);
         ps.executeUpdate();
       }
       try (PreparedStatement ps = db.connection().prepareStatement(

@@ -17,12 +17,12 @@ import java.time.Duration;
  *       health. A suspect or suspended holder is still healthy: suspicion stops new placements
  *       first, and fragments move off only a holder that is disqualified, leaving or gone.
  *   <li><b>excused</b>: not live, but within an absence it declared ({@link HolderAway}, at most 7
- *       days, from an allowance), and neither disqualified nor leaving. Its stored copies may
+ *       days, from an allowance), and in good standing. Its stored copies may
  *       still count towards a pack's health, so that a weekend away does not set off repair, but
  *       only within {@link PackHealth}'s margin, and they are never read: it is not live.
  *       Nothing that destroys or relies on data (garbage collection, the drain, placement) counts
  *       an excused holder.
- *   <li><b>trusted</b>: healthy, not suspect, not suspended: what garbage collection counts
+ *   <li><b>trusted</b>: healthy, not suspect, not suspended, not away: what garbage collection counts
  *       before it deletes a copy.
  *   <li><b>placeable</b>: trusted, its endpoint proven.
  *   <li><b>vetted</b>: has passed {@link Vetting#audits} audits and been registered for
@@ -89,12 +89,15 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
   }
 
   /**
-   * Not live, but away by its own word, and neither disqualified nor leaving: its stored copies
+   * Not live, but away by its own word, and in good standing (neither disqualified, leaving,
+   * suspect nor suspended: a holder with evidence against it is not given the benefit of the
+   * doubt): its stored copies
    * may count towards health within {@link PackHealth}'s margin (never read, never counted by
    * garbage collection or the drain).
    */
   public boolean excused(HolderRecord h, long nowMillis) {
-    return !live(h, nowMillis) && away(h, nowMillis) && !h.disqualified() && !h.exiting();
+    return !live(h, nowMillis) && away(h, nowMillis) && !h.disqualified() && !h.exiting() && !h.suspect()
+        && !h.suspended();
   }
 
   /**
@@ -120,10 +123,11 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
    * Healthy and neither suspect nor suspended: a holder whose copies garbage collection may
    * count when it decides a pack is whole without another copy. Stricter than {@link #healthy}
    * (which repair uses, so that suspicion alone moves nothing), as the drain is: a delete is the
-   * step that cannot be undone, so it counts only holders in good standing.
+   * step that cannot be undone, so it counts only holders in good standing, and none that said it
+   * is about to go away.
    */
   public boolean trusted(HolderRecord h, long nowMillis) {
-    return healthy(h, nowMillis) && !h.suspect() && !h.suspended();
+    return healthy(h, nowMillis) && !h.suspect() && !h.suspended() && !away(h, nowMillis);
   }
 
   /** Trusted, its endpoint proven, and not about to be away (new copies would go dark at once). */

@@ -203,13 +203,14 @@ public record PackHealth(PackId packId, int dataFragmentCount, int parityFragmen
   /**
    * The repair queue: packs below their threshold ({@code threshold} r, or the default
    * ⌈m/2⌉ when negative) or with a {@link #movable} fragment, the fewest healthy fragments above
-   * k first (closest to loss), then by id.
+   * k on live holders first (closest to loss: excused copies are not read), then by id.
    */
   public static List<PackHealth> queue(List<PackHealth> packs, int threshold) {
     return packs.stream()
         .filter(p -> p.movable()
             || p.needsRepair(threshold >= 0 ? threshold : defaultThreshold(p.parityFragmentCount())))
-        .sorted(Comparator.comparingInt((PackHealth p) -> p.healthyCount() - p.dataFragmentCount())
+        .sorted(Comparator.comparingInt((PackHealth p) -> p.healthyCount() - p.excused().cardinality()
+                - p.dataFragmentCount())
             .thenComparing(PackHealth::packId))
         .toList();
   }
