@@ -49,7 +49,8 @@ public final class Narvault implements Runnable {
     cli.addSubcommand(new CommandLine(new BenchCommand())
         .addSubcommand(new BenchCodecCommand(out))
         .addSubcommand(new BenchMigrateCommand(out))
-        .addSubcommand(new BenchGatewayCommand(out)));
+        .addSubcommand(new BenchGatewayCommand(out))
+        .addSubcommand(new BenchCatalogCommand(out)));
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       commandLine.getErr().println("narvault: " + e.getMessage());
       return e instanceof IllegalArgumentException ? 2 : 1;

@@ -69,6 +69,13 @@ final class RepairCommand implements Callable<Integer> {
       description = "A holder not heard from, or not reached at its endpoint, for this long is offline; its fragments count as lost (default: ${DEFAULT-VALUE}).")
   Duration offlineAfter;
 
+  @Option(names = "--forget-after", defaultValue = "30d", converter = DurationConverter.class,
+      description = "A holder neither heard from nor reached for this long is gone for good: its copies that no "
+          + "longer count (superseded, corrupt, unverified) are forgotten once their packs are whole without them, "
+          + "so that repair rounds and the catalog do not grow with every volunteer who ever left. At least 8 days "
+          + "and twice --offline-after (default: ${DEFAULT-VALUE}).")
+  Duration forgetAfter;
+
   @Option(names = "--vetting-period", defaultValue = "3d", converter = DurationConverter.class,
       description = "A new holder is vetted only once registered this long (default: ${DEFAULT-VALUE}).")
   Duration vetting;
@@ -158,7 +165,7 @@ final class RepairCommand implements Callable<Integer> {
         Optional.ofNullable(archiveKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k))),
         new HolderRules(offlineAfter, new HolderRules.Vetting(vettingAudits, vetting, maxUnvetted)), threshold,
         repairInterval, auditInterval, maxRepairSpeed, skew, workDir)
-        .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator));
+        .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator)).withForgetAfter(forgetAfter);
     if (allowPrivateHolders) {
       config = config.allowingPrivateHolders();
       out.println("warning: --allow-private-holders: holders at loopback and private addresses are accepted "

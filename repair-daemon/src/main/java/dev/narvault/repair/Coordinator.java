@@ -85,7 +85,8 @@ public final class Coordinator implements AutoCloseable {
         config.coordinatorKey());
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
         config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, claimOwner(config));
-    GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock);
+    GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock,
+        config.forgetAfter());
     CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
         new Standings(catalog, config.rules(), config.maxSkew(), clock),
         new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);

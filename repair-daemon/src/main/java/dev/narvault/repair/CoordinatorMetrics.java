@@ -23,6 +23,7 @@ public final class CoordinatorMetrics {
   final LongAdder repairBytesWritten = new LongAdder();
   final LongAdder repairMillis = new LongAdder();
   final LongAdder garbageDeleted = new LongAdder();
+  final LongAdder copiesForgotten = new LongAdder();
   final LongAdder auditsPassed = new LongAdder();
   final LongAdder auditsFailed = new LongAdder();
   final LongAdder auditsTrouble = new LongAdder();
@@ -113,6 +114,8 @@ public final class CoordinatorMetrics {
     gauge(b, "narvault_packs_unrecoverable_now", "Packs with fewer than k readable fragments right now.",
         packsUnrecoverableNow.get());
     counter(b, "narvault_packs_repaired_total", "Packs repaired.", packsRepaired.sum());
+    counter(b, "narvault_copies_forgotten_total", "Copies on holders gone for good (--forget-after) that no longer "
+        + "counted, forgotten once their packs were whole without them.", copiesForgotten.sum());
     counter(b, "narvault_fragments_rebuilt_total", "Fragments rebuilt and placed by repair.", fragmentsRebuilt.sum());
     counter(b, "narvault_repair_failures_total", "Pack repairs that failed (retried next round).", repairFailures.sum());
     counter(b, "narvault_repair_read_bytes_total", "Bytes repair read from holders.", repairBytesRead.sum());

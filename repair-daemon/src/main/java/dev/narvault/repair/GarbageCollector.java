@@ -48,15 +48,21 @@ public final class GarbageCollector {
   private final HolderRules rules;
   private final CoordinatorMetrics metrics;
   private final InstantSource clock;
+  private final java.time.Duration forgetAfter;
 
+  /**
+   * @param forgetAfter how long a holder must have been neither heard from nor reached before the
+   *     catalog forgets its copies that no longer count ({@link #forgetGoneHolders})
+   */
   public GarbageCollector(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules,
-      CoordinatorMetrics metrics, InstantSource clock) {
+      CoordinatorMetrics metrics, InstantSource clock, java.time.Duration forgetAfter) {
     this.catalog = catalog;
     this.holders = holders;
     this.placements = placements;
     this.rules = rules;
     this.metrics = metrics;
     this.clock = clock;
+    this.forgetAfter = forgetAfter;
   }
 
   /**
@@ -196,6 +202,44 @@ public final class GarbageCollector {
         LOG.debug("holder {} unreachable, could not delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
       }
     }
-    return deleted;
+    return deleted + forgetGoneHolders();
+  }
+
+  /**
+   * Holders gone for good (neither heard from nor reached for {@code forgetAfter}) cannot be asked
+   * to delete anything, and their rows would otherwise stay forever: every repair round would
+   * look at their packs, and the catalog would grow with every volunteer who ever left. Their
+   * copies that no longer count (superseded, corrupt, unverified; expired orders) are forgotten
+   * under the very rule a DELETE follows: only while the pack is whole without them, on trusted
+   * holders, so a copy that might still save a pack is kept, whoever holds it. Stored copies stay:
+   * repair supersedes them first. A holder that comes back afterwards holds copies the catalog
+   * no longer knows of, which cost nothing but its disk.
+   *
+   * @return copies forgotten
+   */
+  int forgetGoneHolders() throws CatalogException {
+    long now = clock.millis();
+    long expiredBefore = now - PlacementService.ORDER_LIFETIME.toMillis();
+    int forgotten = 0;
+    for (HolderRecord h : catalog.holders()) {
+      if (now - Math.max(h.lastSeenMillis(), h.reachedMillis()) <= forgetAfter.toMillis()) {
+        continue;
+      }
+      int before = forgotten;
+      for (Custody.Garbage g : catalog.custody().garbage(List.of(h.holderId()), expiredBefore, PER_ROUND, "")) {
+        boolean unneeded = g.kind() == Custody.Garbage.Kind.DOCUMENT ? documentCoveredWithout(g, now) : wholeWithout(g);
+        if (unneeded) {
+          catalog.custody().forget(g);
+          forgotten++;
+        }
+      }
+      if (forgotten > before) {
+        metrics.copiesForgotten.add(forgotten - before);
+        LOG.info("holder {} gone for {} days: forgot {} of its copies that no longer count", h.holderId(),
+            java.time.Duration.ofMillis(now - Math.max(h.lastSeenMillis(), h.reachedMillis())).toDays(),
+            forgotten - before);
+      }
+    }
+    return forgotten;
   }
 }
