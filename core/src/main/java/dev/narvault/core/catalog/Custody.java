@@ -7,7 +7,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 import java.util.TreeSet;
 
@@ -207,10 +209,24 @@ public final class Custody {
               "SELECT o.pack_id, o.fragment_id, o.holder_id, h.endpoint FROM placement_orders o "
                   + "JOIN holders h ON h.holder_id = o.holder_id WHERE o.holder_id = ? AND o.expires_millis < ? "
                   + "ORDER BY o.fragment_id LIMIT ?")) {
+        // Only holders with anything to collect are asked about, from three small sets (rows not
+        // stored, copies not stored, expired orders): a round costs what there is to collect, not
+        // four queries for every holder there is.
+        Set<String> withGarbage = new HashSet<>();
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "SELECT DISTINCT holder_id FROM fragments WHERE state <> 'stored' "
+                + "UNION SELECT DISTINCT holder_id FROM document_copies WHERE state IN ('superseded', 'corrupt', 'unverified') "
+                + "UNION SELECT DISTINCT holder_id FROM placement_orders WHERE expires_millis < ?")) {
+          ps.setLong(1, ordersExpiredBefore);
+          Jdbc.collect(ps, withGarbage);
+        }
         for (HolderId h : reachable) {
           String holder = h.value();
           if (list.size() >= limit) {
             break;
+          }
+          if (!withGarbage.contains(holder)) {
+            continue;
           }
           // Pack ids from fromPackId on, then those before it.
           for (PreparedStatement rows : List.of(onward, before)) {
