@@ -100,22 +100,83 @@ public final class Journal {
     });
   }
 
-  /** Moves every entry of one S3 object (all store paths naming it) from {@code from} to {@code to}. */
+  /**
+   * Moves every entry of one S3 object (all store paths naming it) from {@code from} to {@code to},
+   * and the object in the totals with them, in one transaction.
+   */
   public int advance(String fileKey, State from, State to, long nowMillis) throws CatalogException {
-    return db.locked(() -> {
+    return db.locked(() -> db.inTransaction(() -> {
+      boolean alreadyThere = has(db, fileKey, to);
+      int moved;
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE journal SET state = ?, updated_millis = ? WHERE file_key = ? AND state = ?")) {
         ps.setString(1, to.sql());
         ps.setLong(2, nowMillis);
         ps.setString(3, fileKey);
         ps.setString(4, from.sql());
-        return ps.executeUpdate();
+        moved = ps.executeUpdate();
+      }
+      if (moved > 0 && from != to) {
+        long size = size(db, fileKey);
+        count(db, from, -1, -size);
+        if (!alreadyThere) {
+          count(db, to, 1, size);
+        }
+      }
+      return moved;
+    }));
+  }
+
+  /** Whether the object has an entry in {@code state}. */
+  private static boolean has(Jdbc db, String fileKey, State state) throws java.sql.SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "SELECT 1 FROM journal WHERE file_key = ? AND state = ? LIMIT 1")) {
+      ps.setString(1, fileKey);
+      ps.setString(2, state.sql());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /** The object's size, as its entries record it (aliases name the same object). */
+  private static long size(Jdbc db, String fileKey) throws java.sql.SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "SELECT COALESCE(MAX(file_size), 0) FROM journal WHERE file_key = ?")) {
+      ps.setString(1, fileKey);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /** Adds to a state's totals in one statement: concurrent writers lose nothing. */
+  private static void count(Jdbc db, State state, long objects, long bytes) throws java.sql.SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "UPDATE journal_totals SET objects = objects + ?, bytes = bytes + ? WHERE state = ?")) {
+      ps.setLong(1, objects);
+      ps.setLong(2, bytes);
+      ps.setString(3, state.sql());
+      ps.executeUpdate();
+    }
+  }
+
+  /** Objects and stored bytes in a state: one row, kept as the journal changes. */
+  public Totals totals(State state) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT objects, bytes FROM journal_totals WHERE state = ?")) {
+        ps.setString(1, state.sql());
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? new Totals(rs.getLong(1), rs.getLong(2)) : new Totals(0, 0);
+        }
       }
     });
   }
 
-  /** Objects and stored bytes in a state. */
-  public Totals totals(State state) throws CatalogException {
+  /** The same, counted from the entries (a scan): what the kept totals must always equal. */
+  Totals totalsCounted(State state) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT COUNT(*), COALESCE(SUM(file_size), 0) FROM (SELECT file_key, MAX(file_size) AS file_size "
@@ -189,8 +250,17 @@ public final class Journal {
     });
   }
 
-  /** Inserts COMMITTED entries; inside the pack's transaction (called by {@link Catalog}). */
+  /**
+   * Inserts COMMITTED entries, and counts each object new to that state in the totals; inside the
+   * pack's transaction (called by {@link Catalog}).
+   */
   static void commit(Jdbc db, PackId packId, List<Entry> entries, long nowMillis) throws java.sql.SQLException {
+    java.util.Map<String, Long> newObjects = new java.util.LinkedHashMap<>();
+    for (Entry e : entries) {
+      if (!newObjects.containsKey(e.fileKey()) && !has(db, e.fileKey(), State.COMMITTED)) {
+        newObjects.put(e.fileKey(), -1L);
+      }
+    }
     try (PreparedStatement ps = db.connection().prepareStatement(
         "INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis) "
             + "VALUES (?, ?, ?, ?, 'committed', ?) ON CONFLICT (store_hash) DO NOTHING")) {
@@ -203,6 +273,19 @@ public final class Journal {
         ps.addBatch();
       }
       ps.executeBatch();
+    }
+    // An object counts in COMMITTED once one of its entries is there (an entry that already
+    // existed, in whatever state, was left alone: ON CONFLICT).
+    long objects = 0;
+    long bytes = 0;
+    for (String fileKey : newObjects.keySet()) {
+      if (has(db, fileKey, State.COMMITTED)) {
+        objects++;
+        bytes += size(db, fileKey);
+      }
+    }
+    if (objects > 0) {
+      count(db, State.COMMITTED, objects, bytes);
     }
   }
 }

@@ -207,6 +207,27 @@ final class Schema {
       ALTER TABLE holders ADD COLUMN away_until_millis BIGINT NOT NULL DEFAULT 0;
       ALTER TABLE holders ADD COLUMN away_allowance_millis BIGINT NOT NULL DEFAULT 604800000;
       ALTER TABLE holders ADD COLUMN away_allowance_at_millis BIGINT NOT NULL DEFAULT 0;
+      """,
+      // 12: journal totals kept as the journal changes (objects: distinct S3 keys with an entry in
+      // that state; bytes: their sizes), so that the archive's totals cost one row, not a scan.
+      """
+      CREATE TABLE journal_totals (
+        state TEXT PRIMARY KEY,
+        objects BIGINT NOT NULL,
+        bytes BIGINT NOT NULL
+      );
+      INSERT INTO journal_totals (state, objects, bytes) VALUES ('committed', 0, 0), ('verified', 0, 0),
+        ('drained', 0, 0);
+      UPDATE journal_totals SET objects = (SELECT COUNT(*) FROM (SELECT DISTINCT file_key FROM journal
+        WHERE state = 'committed') AS k), bytes = (SELECT COALESCE(SUM(s), 0) FROM (SELECT MAX(file_size) AS s
+        FROM journal WHERE state = 'committed' GROUP BY file_key) AS o) WHERE state = 'committed';
+      UPDATE journal_totals SET objects = (SELECT COUNT(*) FROM (SELECT DISTINCT file_key FROM journal
+        WHERE state = 'verified') AS k), bytes = (SELECT COALESCE(SUM(s), 0) FROM (SELECT MAX(file_size) AS s
+        FROM journal WHERE state = 'verified' GROUP BY file_key) AS o) WHERE state = 'verified';
+      UPDATE journal_totals SET objects = (SELECT COUNT(*) FROM (SELECT DISTINCT file_key FROM journal
+        WHERE state = 'drained') AS k), bytes = (SELECT COALESCE(SUM(s), 0) FROM (SELECT MAX(file_size) AS s
+        FROM journal WHERE state = 'drained' GROUP BY file_key) AS o) WHERE state = 'drained';
+      CREATE INDEX journal_by_file_key_state ON journal(file_key, state);
       """);
 
   private Schema() {}

@@ -326,6 +326,50 @@ class CatalogContractTest {
     }
   }
 
+  @ParameterizedTest
+  @MethodSource("backends")
+  void journalTotals_keptAsTheJournalChanges_equalTheCountFromTheEntries(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      List<HolderId> holders = new ArrayList<>();
+      for (int h = 0; h < 5; h++) {
+        register(c, "h" + h, "http://h" + h, 1);
+        holders.add(new HolderId("h" + h));
+      }
+      Random random = new Random(9);
+      List<String> keys = new ArrayList<>();
+      for (int pack = 0; pack < 3; pack++) {
+        Manifest m = manifest(6, 100 + pack);
+        PackId packId = ManifestCodec.packId(m);
+        c.recordPack(packId, m, "{}", holders, pack);
+        c.recordPack(packId, m, "{}", holders, pack); // a repeated commit counts nothing twice
+        m.nars().forEach(n -> keys.add(n.key()));
+        assertTotalsAgree(c);
+        // The drain's moves, and a verification undone, in random order; some repeated (no-ops).
+        for (int i = 0; i < 20; i++) {
+          String key = keys.get(random.nextInt(keys.size()));
+          switch (random.nextInt(4)) {
+            case 0 -> c.journal().advance(key, Journal.State.COMMITTED, Journal.State.VERIFIED, i);
+            case 1 -> c.journal().advance(key, Journal.State.VERIFIED, Journal.State.DRAINED, i);
+            case 2 -> c.journal().advance(key, Journal.State.VERIFIED, Journal.State.COMMITTED, i);
+            default -> c.journal().advance(key, Journal.State.DRAINED, Journal.State.DRAINED, i);
+          }
+          assertTotalsAgree(c);
+        }
+      }
+      long total = 0;
+      for (Journal.State state : Journal.State.values()) {
+        total += c.journal().totals(state).objects();
+      }
+      assertEquals(keys.size(), total, "every object in exactly one state");
+    }
+  }
+
+  private static void assertTotalsAgree(Catalog c) throws CatalogException {
+    for (Journal.State state : Journal.State.values()) {
+      assertEquals(c.journal().totalsCounted(state), c.journal().totals(state), state.toString());
+    }
+  }
+
   /** Several coordinators on one catalog: every reputation update lands (one statement each, no read-modify-write). */
   @ParameterizedTest
   @MethodSource("backends")
