@@ -130,20 +130,12 @@ public final class Coordinator implements AutoCloseable {
   public Repairer.Round repairAndCollect() throws Exception {
     Repairer.Round round = repairer.repairOnce();
     repairer.repairDocuments();
-    repairer.rebalanceOnce(REBALANCE_PER_ROUND);
+    repairer.rebalanceRound(REBALANCE_PER_ROUND);
     collector.collectOnce();
-    long now = System.nanoTime();
-    if (totalsRefreshed == 0 || now - totalsRefreshed >= TOTALS_EVERY.toNanos()) {
-      // The journal's totals scan it (until issue 22 keeps them incrementally): not every round.
-      totalsRefreshed = now;
-      refreshArchiveTotals();
-    }
+    // The journal keeps its totals as it changes: three rows, read every round.
+    refreshArchiveTotals();
     return round;
   }
-
-  /** How often repair rounds refresh the archived and drained totals for /metrics and the dashboard. */
-  static final Duration TOTALS_EVERY = Duration.ofMinutes(10);
-  private volatile long totalsRefreshed;
 
   /** Reads what the journal holds into the metrics (archived and drained objects and bytes). */
   public void refreshArchiveTotals() throws Exception {

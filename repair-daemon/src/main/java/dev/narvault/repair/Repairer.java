@@ -99,6 +99,10 @@ public final class Repairer {
   private final Map<String, Codec> codecs = new ConcurrentHashMap<>();
   private final ExecutorService reads = Executors.newVirtualThreadPerTaskExecutor();
   private String sweepAfter = "";
+  /** How often the bytes counted per holder are taken again ({@link #rebalanceOnce}). */
+  static final java.time.Duration COUNTED_EVERY = java.time.Duration.ofHours(1);
+  private Map<HolderId, Long> counted;
+  private long countedAtMillis;
 
   /**
    * @param threshold r: repair packs with fewer than k + r healthy fragments; negative: ⌈m/2⌉ per pack
@@ -384,9 +388,26 @@ public final class Repairer {
    * @return fragments moved
    */
   public int rebalanceOnce(int perHolder) throws CatalogException {
+    return rebalance(perHolder, true);
+  }
+
+  /**
+   * As {@link #rebalanceOnce}, for the coordinator's loop: the bytes counted per holder are one
+   * aggregate over every fragment row, which at the scale of the cache (10^8 rows and more) takes
+   * minutes, so the loop takes them at most once per {@link #COUNTED_EVERY}. Nothing urgent hangs
+   * on them: a holder refuses what does not fit, and placement's view of fullness may lag.
+   */
+  public int rebalanceRound(int perHolder) throws CatalogException {
+    return rebalance(perHolder, false);
+  }
+
+  private int rebalance(int perHolder, boolean fresh) throws CatalogException {
     View view = new View();
-    Map<HolderId, Long> counted = custody.countedBytesByHolder();
-    placements.countedBytes(counted);
+    if (fresh || counted == null || view.now - countedAtMillis >= COUNTED_EVERY.toMillis()) {
+      counted = custody.countedBytesByHolder();
+      countedAtMillis = view.now;
+      placements.countedBytes(counted);
+    }
     int moved = 0;
     for (HolderRecord h : view.byId.values()) {
       long used = counted.getOrDefault(h.holderId(), 0L);
