@@ -39,6 +39,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -92,6 +93,16 @@ class DrainerTest {
           each.accept(new StoredObject(k, v.length, Instant.EPOCH));
         }
       });
+    }
+
+    @Override
+    public void listTopLevel(String startAfter, Predicate<StoredObject> each) {
+      throw new UnsupportedOperationException("the drain never lists");
+    }
+
+    @Override
+    public String location() {
+      return "memory://fake";
     }
 
     @Override

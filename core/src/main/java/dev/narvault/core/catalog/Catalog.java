@@ -17,8 +17,8 @@ import java.util.Optional;
  * <p>A thin facade over its parts, which share one {@link Jdbc} helper: the {@link HolderRegistry},
  * the {@link NarIndex}, the {@link PackRecords}, the {@link Documents} on holders, {@link Custody}
  * (repair's fragment custody and garbage), the {@link RepairClaims}, the {@link PlacementOrders},
- * the {@link Journal}, the {@link PendingPacks} and the {@link TrashedCopies}. The methods kept
- * here delegate to them.
+ * the {@link Journal}, the {@link PendingPacks}, the {@link TrashedCopies} and the
+ * {@link ListingCheckpoints}. The methods kept here delegate to them.
  *
  * <p>One connection, used under a lock: simple and correct for SQLite, whose writers serialise
  * anyway. Every multi-row change is one transaction, so a crash leaves all of it or none.
@@ -35,6 +35,7 @@ public final class Catalog implements AutoCloseable {
   private final TrashedCopies trashed;
   private final PackRecords packs;
   private final NarIndex nars;
+  private final ListingCheckpoints listingCheckpoints;
 
   private Catalog(Jdbc db) {
     this.db = db;
@@ -48,6 +49,12 @@ public final class Catalog implements AutoCloseable {
     this.trashed = new TrashedCopies(db);
     this.packs = new PackRecords(db, registry);
     this.nars = new NarIndex(db);
+    this.listingCheckpoints = new ListingCheckpoints(db);
+  }
+
+  /** Where interrupted bucket listings of migrate runs continue. */
+  public ListingCheckpoints listingCheckpoints() {
+    return listingCheckpoints;
   }
 
   /** Pack records: packs, their fragments' whereabouts, their documents. */

@@ -228,6 +228,16 @@ final class Schema {
         WHERE state = 'drained') AS k), bytes = (SELECT COALESCE(SUM(s), 0) FROM (SELECT MAX(file_size) AS s
         FROM journal WHERE state = 'drained' GROUP BY file_key) AS o) WHERE state = 'drained';
       CREATE INDEX journal_by_file_key_state ON journal(file_key, state);
+      """,
+      // 13: where an interrupted bucket listing continues (ListingCheckpoints). Per scope (the
+      // bucket, the shard of store hashes and the selection a migrate run lists for), the last
+      // narinfo key up to which everything listed was fully handled: the next run's StartAfter.
+      """
+      CREATE TABLE listing_checkpoints (
+        scope TEXT PRIMARY KEY,
+        after_key TEXT NOT NULL,
+        saved_millis BIGINT NOT NULL
+      );
       """);
 
   private Schema() {}

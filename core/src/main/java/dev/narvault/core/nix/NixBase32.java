@@ -74,6 +74,16 @@ public final class NixBase32 {
     return out;
   }
 
+  /** The nix32 character of a value 0 to 31. */
+  public static char character(int value) {
+    return ALPHABET.charAt(value);
+  }
+
+  /** The value (0 to 31) of a nix32 character, or -1 for a character outside the alphabet. */
+  public static int digit(char ch) {
+    return ch < 128 ? REVERSE[ch] : -1;
+  }
+
   /** True when {@code text} consists only of nix32 characters. */
   public static boolean isNix32(CharSequence text) {
     for (int i = 0; i < text.length(); i++) {

@@ -4,11 +4,27 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /** The binary cache's object store: list, read, write and delete objects by key. */
 public interface ObjectSource extends AutoCloseable {
   /** Calls {@code each} for every object whose key starts with {@code prefix}, in key order. */
   void list(String prefix, Consumer<StoredObject> each) throws IOException;
+
+  /**
+   * Calls {@code each}, in key order, for the objects at the top of the store (no {@code /} in
+   * their key) whose key sorts after {@code startAfter} ({@code ""}: from the first), until it
+   * answers false. Objects below a {@code /}, such as a binary cache's {@code nar/…}, are not
+   * listed at all: S3 folds them into one common prefix each ({@code Delimiter=/}), so listing a
+   * cache's narinfos costs a request per 1 000 narinfos whatever the NARs.
+   */
+  void listTopLevel(String startAfter, Predicate<StoredObject> each) throws IOException;
+
+  /**
+   * Where these objects are, e.g. {@code s3://cache}: for messages, and to tell one store's
+   * listing checkpoints from another's.
+   */
+  String location();
 
   /**
    * Opens an object for reading; the caller closes the stream.

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -29,6 +30,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 public final class S3ObjectSource implements ObjectSource {
   private final S3Client client;
   private final String bucket;
+  private final String location;
 
   public S3ObjectSource(S3Config config) {
     AwsCredentialsProvider credentials = config.accessKey().isPresent()
@@ -44,6 +46,13 @@ public final class S3ObjectSource implements ObjectSource {
     config.endpoint().ifPresent(uri -> builder.endpointOverride(uri).forcePathStyle(true));
     this.client = builder.build();
     this.bucket = config.bucket();
+    this.location = config.endpoint().map(uri -> uri.toString().replaceAll("/+$", "") + "/" + bucket)
+        .orElse("s3://" + bucket);
+  }
+
+  @Override
+  public String location() {
+    return location;
   }
 
   @Override
@@ -55,6 +64,24 @@ public final class S3ObjectSource implements ObjectSource {
       }
     } catch (SdkException e) {
       throw new IOException("cannot list s3://" + bucket + "/" + prefix + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void listTopLevel(String startAfter, Predicate<StoredObject> each) throws IOException {
+    try {
+      ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).delimiter("/");
+      if (!startAfter.isEmpty()) {
+        request.startAfter(startAfter);
+      }
+      // The paginator asks for the next page only when this loop reaches it: stopping stops listing.
+      for (S3Object o : client.listObjectsV2Paginator(request.build()).contents()) {
+        if (!each.test(new StoredObject(o.key(), o.size(), o.lastModified()))) {
+          return;
+        }
+      }
+    } catch (SdkException e) {
+      throw new IOException("cannot list s3://" + bucket + " after '" + startAfter + "': " + e.getMessage(), e);
     }
   }
 
