@@ -14,6 +14,7 @@ import dev.narvault.encoder.DrainConfig;
 import dev.narvault.encoder.MigrateConfig;
 import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
+import dev.narvault.encoder.input.Shard;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Files;
@@ -23,8 +24,8 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -32,7 +33,8 @@ import picocli.CommandLine.Option;
 /** {@code narvault migrate}: archive the cache's NARs onto holders. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
     header = "Archive a binary cache's cold NARs onto holders, and with --drain take them out of S3.",
-    description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket, checks its signature, "
+    description = {"Archives a binary cache's NARs: lists every <hash>.narinfo in the bucket (or reads them from "
+            + "--keys-from files), checks its signature, "
             + "verifies the NAR object's FileHash/FileSize and, decompressed (xz, zstd, bzip2, none), its "
             + "signed NarHash/NarSize, packs NARs, Reed-Solomon encodes each pack into k + m fragments, asks "
             + "the coordinator where they go (it picks holders under its placement rules and signs the orders), "
@@ -43,6 +45,17 @@ import picocli.CommandLine.Option;
             + "is deleted (or, with --drain-to-bucket, moved); narinfos stay. Every step is journalled in the "
             + "catalog: a killed run is finished by the next. Running it again archives only what is new. Exit "
             + "status 3 if any NAR was rejected.",
+        "",
+        "A run that lists the bucket saves in the catalog how far its listing is fully handled (every NAR up to "
+            + "that key archived and committed, or passed over): a run that is killed, fails or stops at --limit is "
+            + "continued by the next run with the same bucket, --shard and selection (--paths, --exclude, "
+            + "--older-than, --trusted-public-key) after that key, not from the start. A run that lists to the end clears it, so the next "
+            + "one lists everything again and sees what was added since.",
+        "",
+        "At the cache's size, split the work with --shard I/N between N workers (each lists only its part of the "
+            + "key space) and spare the listing with --keys-from an S3 Inventory. --paths and --exclude may list "
+            + "any number of store paths: they are sorted on disk in the --work-dir (about 20 bytes a path), not "
+            + "held in memory.",
         ""})
 final class MigrateCommand implements Callable<Integer> {
   @picocli.CommandLine.Mixin
@@ -101,12 +114,37 @@ final class MigrateCommand implements Callable<Integer> {
   Duration olderThan;
 
   @Option(names = "--paths", paramLabel = "FILE",
-      description = "Only these store paths (or hashes), one per line.")
+      description = "Only these store paths (or hashes), one per line; any number of them (sorted on disk).")
   Path paths;
 
   @Option(names = "--exclude", paramLabel = "FILE",
-      description = "Never these store paths (or hashes), one per line, e.g. closures still in use.")
+      description = "Never these store paths (or hashes), one per line, e.g. closures still in use; any number of "
+          + "them (sorted on disk).")
   Path exclude;
+
+  @Option(names = "--keys-from", paramLabel = "FILE", arity = "1..*",
+      description = "Read the narinfo keys from these files instead of listing the bucket. A key list has one S3 "
+          + "key per line (or the key last on the line, as aws s3 ls prints it): the <hash>.narinfo keys are taken, "
+          + "others such as nar/... passed over; gzip-compressed lists are recognised by their first bytes. A file "
+          + "that starts with { is an S3 Inventory manifest (manifest.json) of a CSV inventory: its fileSchema "
+          + "says which columns hold Key and LastModifiedDate, and the gzip CSV files it names must be on local "
+          + "disk, under the manifest's folder or a folder above it, at their key or a tail of it (an aws s3 sync "
+          + "of the inventory's prefix, or the files beside the manifest, both work); their sizes and MD5s are "
+          + "checked. With an inventory, --older-than takes each NAR object's LastModifiedDate from it instead "
+          + "of asking S3. Files are streamed; a restarted run reads them again and skips what is archived.")
+  List<Path> keysFrom;
+
+  @Option(names = "--shard", paramLabel = "I/N", converter = ShardConverter.class,
+      description = "Take only shard I of N of the store hashes (1 <= I <= N <= 1048576), so that N workers "
+          + "split the cache with no shared listing. A hash's shard: its first four characters read as a "
+          + "base-32 number v in the nix32 alphabet's order (0123456789abcdfghijklmnpqrsvwxyz, so 0 <= v < "
+          + "32^4), shard floor(v * N / 32^4) + 1. Each shard is one contiguous range of keys, which a worker "
+          + "that lists lists alone (default: 1/1, everything).")
+  Shard shard;
+
+  @Option(names = "--restart-listing",
+      description = "List from the start of the shard even where an earlier run saved how far its listing got.")
+  boolean restartListing;
 
   @Option(names = "--drain", description = "Delete each NAR object from S3 once it is archived, placed on at least "
       + "k + r holders and read back and verified through them. Default: a dry run.")
@@ -148,11 +186,21 @@ final class MigrateCommand implements Callable<Integer> {
     DrainConfig drainConfig = new DrainConfig(!drain ? DrainConfig.Mode.DRY_RUN
         : drainBucket != null ? DrainConfig.Mode.MOVE : DrainConfig.Mode.DELETE,
         Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold);
-    ColdSelection selection = new ColdSelection(Optional.ofNullable(olderThan),
-        paths == null ? Optional.empty() : Optional.of(ColdSelection.readHashes(paths)),
-        exclude == null ? Set.of() : ColdSelection.readHashes(exclude));
+    requireFile("--paths", paths);
+    requireFile("--exclude", exclude);
+    if (keysFrom != null) {
+      for (Path f : keysFrom) {
+        requireFile("--keys-from", f);
+      }
+      if (restartListing) {
+        throw new IllegalArgumentException("--restart-listing is for runs that list the bucket, not --keys-from");
+      }
+    }
+    ColdSelection selection = new ColdSelection(Optional.ofNullable(olderThan), Optional.ofNullable(paths),
+        Optional.ofNullable(exclude), shard == null ? Shard.ALL : shard);
     MigrateConfig config = new MigrateConfig(keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
-        Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig).withClaimLifetime(claimLifetime);
+        Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig).withClaimLifetime(claimLifetime)
+        .withKeysFrom(keysFrom == null ? List.of() : keysFrom).withRestartListing(restartListing);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
           ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
@@ -164,6 +212,24 @@ final class MigrateCommand implements Callable<Integer> {
         Files.writeString(json, summary.toJson());
       }
       return summary.rejected() > 0 ? 3 : 0;
+    }
+  }
+
+  private static void requireFile(String option, Path file) {
+    if (file != null && !Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(option + ": no such file: " + file);
+    }
+  }
+
+  /** Parses {@code --shard I/N}, with the bad value in the message. */
+  static final class ShardConverter implements CommandLine.ITypeConverter<Shard> {
+    @Override
+    public Shard convert(String value) {
+      try {
+        return Shard.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
     }
   }
 }

@@ -3,6 +3,7 @@ package dev.narvault.encoder;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.nix.TrustedKeys;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What a migration run does, validated once.
@@ -14,10 +15,15 @@ import java.nio.file.Path;
  * @param drain what to do with archived NARs in S3 (default: nothing, a dry run)
  * @param claimLifetime how long this worker's claims on S3 objects last unless renewed (it renews
  *     them while it runs): another worker takes over a dead worker's objects after this
+ * @param keysFrom files to read narinfo keys from (key lists, S3 Inventory manifests: see
+ *     {@link dev.narvault.encoder.input.KeyFiles}); empty: list the bucket
+ * @param restartListing list from the start of the shard even if an earlier run saved where its
+ *     listing stopped
  */
 public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
     int parityFragmentCount, long packSize, int blockSize, Codecs.Kind codec, Path workDir, int limit,
-    ColdSelection selection, DrainConfig drain, java.time.Duration claimLifetime) {
+    ColdSelection selection, DrainConfig drain, java.time.Duration claimLifetime, List<Path> keysFrom,
+    boolean restartListing) {
   /** The default claim lifetime: a dead worker's objects are free again within a minute. */
   public static final java.time.Duration DEFAULT_CLAIM_LIFETIME = java.time.Duration.ofSeconds(60);
 
@@ -25,20 +31,33 @@ public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
   public MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount, int parityFragmentCount, long packSize,
       int blockSize, Codecs.Kind codec, Path workDir, int limit) {
     this(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec, workDir, limit,
-        ColdSelection.ALL, DrainConfig.DRY_RUN, DEFAULT_CLAIM_LIFETIME);
+        ColdSelection.ALL, DrainConfig.DRY_RUN, DEFAULT_CLAIM_LIFETIME, List.of(), false);
   }
 
   public MigrateConfig with(ColdSelection cold, DrainConfig drainConfig) {
     return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
-        workDir, limit, cold, drainConfig, claimLifetime);
+        workDir, limit, cold, drainConfig, claimLifetime, keysFrom, restartListing);
   }
 
   public MigrateConfig withClaimLifetime(java.time.Duration lifetime) {
     return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
-        workDir, limit, selection, drain, lifetime);
+        workDir, limit, selection, drain, lifetime, keysFrom, restartListing);
+  }
+
+  /** Reads narinfo keys from these files (none: lists the bucket); see {@link #keysFrom()}. */
+  public MigrateConfig withKeysFrom(List<Path> files) {
+    return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
+        workDir, limit, selection, drain, claimLifetime, files, restartListing);
+  }
+
+  /** Lists from the start even where an earlier run saved a checkpoint. */
+  public MigrateConfig withRestartListing(boolean restart) {
+    return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
+        workDir, limit, selection, drain, claimLifetime, keysFrom, restart);
   }
 
   public MigrateConfig {
+    keysFrom = List.copyOf(keysFrom);
     if (dataFragmentCount < 1 || parityFragmentCount < 1 || dataFragmentCount + parityFragmentCount > 256) {
       throw new IllegalArgumentException("need k >= 1, m >= 1, k + m <= 256; got k=" + dataFragmentCount
           + " m=" + parityFragmentCount);

@@ -32,6 +32,7 @@ import dev.narvault.core.pack.PackSource;
 import dev.narvault.core.pack.SignedManifest;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.encoder.input.InputFailedException;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -106,7 +107,13 @@ public final class Migration {
   private final WorkerLeases leases;
   /** Made by {@link #run} once the coordinator said its policy; none in a dry run. */
   private Drainer drainer;
-  private final ProgressLine line;
+  private final boolean terminal;
+  /** Made by {@link #run} once it knows what it lists. */
+  private ProgressLine line;
+  /** Made by {@link #run}: its keys, selection sets and listing checkpoint. */
+  private MigrationInput input;
+  /** The keys of the NARs in the pack being filled, resolved when that pack commits. */
+  private final List<ListingCheckpoint.Ticket> filling = new ArrayList<>();
 
   /**
    * @param archiveKey signs pack manifests
@@ -134,8 +141,8 @@ public final class Migration {
     this.progress = progress;
     this.clock = clock;
     this.leases = new WorkerLeases(catalog, worker, config.claimLifetime(), clock);
-    this.line = new ProgressLine(progress, clock, terminal, config.limit() == 0
-        && config.selection().only().isEmpty());
+    this.terminal = terminal;
+    this.line = new ProgressLine(progress, clock, terminal, Optional.empty());
   }
 
   public MigrationSummary run() throws IOException {
@@ -143,6 +150,17 @@ public final class Migration {
     Files.createDirectories(config.workDir());
     // A directory of this run's own, so that two runs sharing a work directory cannot collide.
     Path runDir = Files.createTempDirectory(config.workDir(), "run-");
+    try (MigrationInput opened = MigrationInput.open(config, objects, catalog, runDir, clock)) {
+      input = opened;
+      return run(start, runDir);
+    } finally {
+      deleteRunDir(runDir);
+    }
+  }
+
+  private MigrationSummary run(Instant start, Path runDir) throws IOException {
+    input.description().forEach(progress::println);
+    line = new ProgressLine(progress, clock, terminal, input.span());
     if (config.drain().drains()) {
       // The drain judges packs by the coordinator's liveness window and domain limits: without
       // them, nothing is archived or drained.
@@ -178,8 +196,8 @@ public final class Migration {
       }
     }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
     ExecutorService sealer = Executors.newSingleThreadExecutor(daemonThreads());
-    try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads());
-        NarInfoListing keys = new NarInfoListing(objects)) {
+    ListingCheckpoint checkpoint = input.checkpoint();
+    try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), daemonThreads())) {
       Codec codec = new ParallelCodec(
           Codecs.create(config.codec(), config.dataFragmentCount(), config.parityFragmentCount()),
           pool, threads, ParallelCodec.DEFAULT_MIN_PART);
@@ -187,8 +205,8 @@ public final class Migration {
       try {
         spool = newSpool(runDir);
         try {
-          spool = migrateAll(keys, spool, codec, runDir, sealer);
-        } catch (NarInfoListing.ListingFailedException e) {
+          spool = migrateAll(input.keys(), spool, codec, runDir, sealer);
+        } catch (InputFailedException e) {
           throw e.io();
         }
         if (!spool.isEmpty()) {
@@ -196,6 +214,16 @@ public final class Migration {
           spool = null;
         }
         awaitSeal();
+        if (limitReached) {
+          checkpoint.save();
+        } else {
+          // Listed to the end: the next run starts a new pass.
+          checkpoint.complete();
+        }
+      } catch (IOException | RuntimeException e) {
+        // What is resolved so far is safe to continue from (a kill would leave the last save).
+        checkpoint.save();
+        throw e;
       } finally {
         if (spool != null) {
           spool.close();
@@ -243,38 +271,56 @@ public final class Migration {
     record Ready(NarInfo info, Path file) implements Fetched {}
   }
 
+  /** A key in the fetch window: its ticket in the listing checkpoint, and its fetch. */
+  private record Pending(String key, ListingCheckpoint.Ticket ticket, Future<Fetched> fetched) {}
+
   /**
    * Fetches and verifies up to {@link #fetchWindow()} narinfos and NAR objects at once (network
-   * and xz decompression overlap), but packs them strictly in key order, one after another.
+   * and xz decompression overlap), but packs them strictly in key order, one after another. Keys
+   * the selection's lists pass over never enter the window.
    */
   private PackSpool migrateAll(Iterator<String> next, PackSpool first, Codec codec, Path runDir,
       ExecutorService sealer) throws IOException {
-    ArrayDeque<Map.Entry<String, Future<Fetched>>> window =
-        new ArrayDeque<>();
+    ArrayDeque<Pending> window = new ArrayDeque<>();
     PackSpool spool = first;
     int size = fetchWindow();
+    ListingCheckpoint checkpoint = input.checkpoint();
     try (ExecutorService fetchers = Executors.newVirtualThreadPerTaskExecutor()) {
       try {
         while (!limitReached && (next.hasNext() || !window.isEmpty())) {
           while (window.size() < size && next.hasNext()) {
             String key = next.next();
-            window.add(Map.entry(key, fetchers.submit(() -> fetch(key, runDir))));
+            if (!input.wants(key.substring(0, 32))) {
+              notSelected++;
+              checkpoint.listedResolved(key);
+              checkpoint.tick();
+              line.update(key, archived, archivedBytes, rejected, drainer == null ? 0 : drainer.result().objects());
+              continue;
+            }
+            window.add(new Pending(key, checkpoint.listed(key), fetchers.submit(() -> fetch(key, runDir))));
           }
-          var head = window.poll();
-          spool = handle(head.getKey(), await(head.getValue()), spool, codec, runDir, sealer);
-          line.update(head.getKey(), archived, archivedBytes, rejected,
+          if (window.isEmpty()) {
+            continue;
+          }
+          Pending head = window.poll();
+          spool = handle(head.key(), head.ticket(), await(head.fetched()), spool, codec, runDir, sealer);
+          if (inFlight != null && inFlight.outcome().isDone()) {
+            awaitSeal();
+          }
+          checkpoint.tick();
+          line.update(head.key(), archived, archivedBytes, rejected,
               drainer == null ? 0 : drainer.result().objects());
         }
         return spool;
       } finally {
         // Whatever was fetched but not packed (limit reached, or a failure): drop its file.
-        for (var pending : window) {
+        for (Pending pending : window) {
           try {
-            if (await(pending.getValue()) instanceof Fetched.Ready ready) {
+            if (await(pending.fetched()) instanceof Fetched.Ready ready) {
               Files.deleteIfExists(ready.file());
             }
           } catch (IOException e) {
-            LOG.debug("discarding {}: {}", pending.getKey(), e.getMessage());
+            LOG.debug("discarding {}: {}", pending.key(), e.getMessage());
           }
         }
       }
@@ -304,9 +350,6 @@ public final class Migration {
   /** Runs on a fetcher thread: everything about one narinfo that needs no order. */
   private Fetched fetch(String narInfoKey, Path runDir) throws IOException {
     String hash = narInfoKey.substring(0, 32);
-    if (!config.selection().wants(hash)) {
-      return new Fetched.NotSelected();
-    }
     if (catalog.isArchived(hash)) {
       return new Fetched.Skip();
     }
@@ -327,7 +370,10 @@ public final class Migration {
     }
     if (config.selection().olderThan().isPresent()) {
       try {
-        if (!config.selection().coldEnough(objects.stat(info.url()).lastModified(), clock.instant())) {
+        // An inventory's LastModifiedDate spares the HEAD request.
+        Optional<Instant> known = input.lastModified(info.url());
+        Instant lastModified = known.isPresent() ? known.get() : objects.stat(info.url()).lastModified();
+        if (!config.selection().coldEnough(lastModified, clock.instant())) {
           return new Fetched.NotSelected();
         }
       } catch (ObjectNotFoundException e) {
@@ -355,24 +401,30 @@ public final class Migration {
 
   /**
    * Runs in key order: counts, aliases, and appends verified objects to the pack; answers the
-   * spool now being filled.
+   * spool now being filled. The key's ticket is resolved here, or with the pack it joins.
    */
-  private PackSpool handle(String narInfoKey, Fetched fetched, PackSpool spool, Codec codec, Path runDir,
-      ExecutorService sealer) throws IOException {
+  private PackSpool handle(String narInfoKey, ListingCheckpoint.Ticket ticket, Fetched fetched, PackSpool spool,
+      Codec codec, Path runDir, ExecutorService sealer) throws IOException {
+    ListingCheckpoint checkpoint = input.checkpoint();
     switch (fetched) {
       case Fetched.Skip skip -> skipped++;
       case Fetched.NotSelected n -> notSelected++;
-      case Fetched.Busy b -> busy++;
+      case Fetched.Busy b -> {
+        busy++;
+        checkpoint.busy(ticket, narInfoKey.substring(0, 32));
+        return spool;
+      }
       case Fetched.Rejected r -> reject(narInfoKey, r.why());
       case Fetched.Alias a -> alias(narInfoKey, a.info(), a.existing());
       case Fetched.Ready ready -> {
         try {
-          return pack(narInfoKey, ready.info(), ready.file(), spool, codec, runDir, sealer);
+          return pack(narInfoKey, ticket, ready.info(), ready.file(), spool, codec, runDir, sealer);
         } finally {
           Files.deleteIfExists(ready.file());
         }
       }
     }
+    checkpoint.resolved(ticket);
     return spool;
   }
 
@@ -418,24 +470,40 @@ public final class Migration {
     return null;
   }
 
-  private PackSpool pack(String narInfoKey, NarInfo info, Path file, PackSpool spool, Codec codec, Path runDir,
-      ExecutorService sealer) throws IOException {
+  private PackSpool pack(String narInfoKey, ListingCheckpoint.Ticket ticket, NarInfo info, Path file, PackSpool spool,
+      Codec codec, Path runDir, ExecutorService sealer) throws IOException {
+    String hash = info.storePath().hashPart();
+    if (spool.containsStorePath(hash)) {
+      // The same key twice (a key list may repeat one): its first time archives it.
+      skipped++;
+      filling.add(ticket);
+      return spool;
+    }
     if (spool.contains(info.url())) {
       try {
         spool.addAlias(info.url(), info);
+        filling.add(ticket);
       } catch (IllegalArgumentException e) {
         reject(narInfoKey, e.getMessage());
+        input.checkpoint().resolved(ticket);
       }
       return spool;
     }
-    if (inFlight != null && inFlight.objects().contains(info.url())) {
-      // The pack sealing right now holds this object: once it is committed, this is an alias.
+    if (inFlight != null && (inFlight.objects().contains(info.url()) || inFlight.storeHashes().contains(hash))) {
+      // The pack sealing right now holds this object (or this store path): once it is committed,
+      // this is an alias (or archived already).
       awaitSeal();
     }
-    // A pack sealed since this object was fetched may hold it already.
+    // A pack sealed since this object was fetched may hold it already (or this very store path).
+    if (catalog.isArchived(hash)) {
+      skipped++;
+      input.checkpoint().resolved(ticket);
+      return spool;
+    }
     var sealedMeanwhile = catalog.narByFileKey(info.url());
     if (sealedMeanwhile.isPresent()) {
       alias(narInfoKey, info, sealedMeanwhile.get());
+      input.checkpoint().resolved(ticket);
       return spool;
     }
     long size = info.fileSize().getAsLong();
@@ -444,6 +512,7 @@ public final class Migration {
       spool = newSpool(runDir);
     }
     spool.appendVerified(info.url(), info, file);
+    filling.add(ticket);
     int sealing = inFlight == null ? 0 : inFlight.nars();
     if (config.limit() > 0 && archived + sealing + spool.nars().size() >= config.limit()) {
       limitReached = true;
@@ -455,8 +524,12 @@ public final class Migration {
     return new PackSpool(Files.createTempFile(runDir, "pack-", ".spool"));
   }
 
-  /** A pack handed to the sealing thread: what it holds, and its outcome. */
-  private record InFlight(Set<String> objects, int nars, Future<Sealed> outcome) {}
+  /**
+   * A pack handed to the sealing thread: what it holds (objects, store paths), its keys'
+   * tickets, and its outcome.
+   */
+  private record InFlight(Set<String> objects, Set<String> storeHashes, int nars,
+      List<ListingCheckpoint.Ticket> tickets, Future<Sealed> outcome) {}
 
   /** What sealing one pack came to. */
   private record Sealed(int nars, int aliases, long bytes) {}
@@ -475,7 +548,10 @@ public final class Migration {
       }
     });
     inFlight = new InFlight(nars.stream().map(Manifest.Nar::key).collect(java.util.stream.Collectors.toUnmodifiableSet()),
-        nars.size(), outcome);
+        nars.stream().map(n -> n.parsedNarInfo().storePath().hashPart())
+            .collect(java.util.stream.Collectors.toUnmodifiableSet()),
+        nars.size(), List.copyOf(filling), outcome);
+    filling.clear();
   }
 
   /** Waits for the pack sealing now, if any, and counts it; its failure is the run's failure. */
@@ -498,6 +574,7 @@ public final class Migration {
     archived += sealed.nars() - sealed.aliases();
     skipped += sealed.aliases();
     archivedBytes += sealed.bytes();
+    input.checkpoint().packCommitted(sealing.tickets());
   }
 
   private static void awaitQuietly(ExecutorService executor) {

@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A pack being assembled in a file: verified NAR objects appended one after another. An append
@@ -19,6 +21,7 @@ final class PackSpool implements AutoCloseable {
   private final Path file;
   private FileChannel channel;
   private final List<Manifest.Nar> nars = new ArrayList<>();
+  private final Set<String> storeHashes = new HashSet<>();
   private int aliases;
 
   PackSpool(Path file) throws IOException {
@@ -45,6 +48,11 @@ final class PackSpool implements AutoCloseable {
     return nars.stream().anyMatch(n -> n.key().equals(key));
   }
 
+  /** Whether a NAR of this store path (by its hash) is in the pack already. */
+  boolean containsStorePath(String storeHash) {
+    return storeHashes.contains(storeHash);
+  }
+
   /**
    * Lists another narinfo for an object already in this pack (its FileHash must match): the
    * bytes are stored once, the entry goes right after the object's first one.
@@ -62,6 +70,7 @@ final class PackSpool implements AutoCloseable {
           at++;
         }
         nars.add(at, new Manifest.Nar(key, first.offset(), first.length(), first.fileHash(), narInfo.text()));
+        storeHashes.add(narInfo.storePath().hashPart());
         aliases++;
         return;
       }
@@ -98,6 +107,7 @@ final class PackSpool implements AutoCloseable {
       channel = openChannel(this.file, false);
       nars.add(new Manifest.Nar(key, 0, channel.size(), narInfo.fileHash().orElseThrow().toNixString(),
           narInfo.text()));
+      storeHashes.add(narInfo.storePath().hashPart());
       return;
     }
     try (FileChannel source = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -120,6 +130,7 @@ final class PackSpool implements AutoCloseable {
     }
     nars.add(new Manifest.Nar(key, start, channel.size() - start, narInfo.fileHash().orElseThrow().toNixString(),
         narInfo.text()));
+    storeHashes.add(narInfo.storePath().hashPart());
   }
 
   @Override

@@ -1,10 +1,12 @@
 package dev.narvault.encoder;
 
+import dev.narvault.core.nix.NixBase32;
 import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
@@ -14,33 +16,61 @@ import java.util.OptionalDouble;
  * <p>The listing streams, so the total is not counted in advance; but narinfo keys start with a
  * store path hash, and hashes are uniform: the position of the key being handled in the space of
  * hashes is the share of the listing done. The estimate assumes the rest of the cache looks like
- * what was seen so far, and is not shown when the run stops at a {@code --limit}.
+ * what was seen so far, and is not shown when the run stops at a {@code --limit} or reads its
+ * keys from files. A run that lists one shard, or continues a listing from a checkpoint, lists a
+ * part of the key space (a {@link Span}): the share done is of that part.
  *
  * <p>On a terminal, one bar redrawn in place every second (messages are printed above it);
  * otherwise a plain line every {@value #EVERY_SECONDS} s, for logs.
  */
 final class ProgressLine {
   static final int EVERY_SECONDS = 5;
-  private static final String NIX32 = "0123456789abcdfghijklmnpqrsvwxyz";
   private static final int BAR = 24;
 
   private final PrintStream out;
   private final Clock clock;
   private final boolean terminal;
-  private final boolean estimate;
+  private final Optional<Span> span;
   private final Instant start;
   private Instant last;
   private String drawn = "";
 
   /**
-   * @param terminal draw a bar in place (an interactive terminal) rather than log lines
-   * @param estimate whether the share of the keyspace done predicts the end (no limit)
+   * The part of the key space a run lists, as shares of all keys, and what to call it.
+   *
+   * @param from the share of all keys before the run's first
+   * @param to the share of all keys before the run's end
+   * @param name e.g. {@code the cache}, {@code shard 2/4}
    */
-  ProgressLine(PrintStream out, Clock clock, boolean terminal, boolean estimate) {
+  record Span(double from, double to, String name) {
+    static final Span WHOLE = new Span(0, 1, "the cache");
+
+    Span {
+      if (!(from >= 0 && from < to && to <= 1)) {
+        throw new IllegalArgumentException("a span needs 0 <= from < to <= 1, got " + from + " to " + to);
+      }
+    }
+
+    /** The share of the span done once {@code key} is reached, 0 to 1, or empty. */
+    OptionalDouble done(String key) {
+      OptionalDouble share = keyspaceShare(key);
+      if (share.isEmpty()) {
+        return share;
+      }
+      return OptionalDouble.of(Math.clamp((share.getAsDouble() - from) / (to - from), 0.0, 1.0));
+    }
+  }
+
+  /**
+   * @param terminal draw a bar in place (an interactive terminal) rather than log lines
+   * @param span the part of the key space the run lists, whose share done predicts the end;
+   *     empty when it does not (a limit, keys from files)
+   */
+  ProgressLine(PrintStream out, Clock clock, boolean terminal, Optional<Span> span) {
     this.out = out;
     this.clock = clock;
     this.terminal = terminal;
-    this.estimate = estimate;
+    this.span = span;
     this.start = clock.instant();
     this.last = start;
   }
@@ -56,7 +86,7 @@ final class ProgressLine {
     double share = 0;
     double scale = 1;
     for (int i = 0; i < 4; i++) {
-      int digit = NIX32.indexOf(key.charAt(i));
+      int digit = NixBase32.digit(key.charAt(i));
       if (digit < 0) {
         return OptionalDouble.empty();
       }
@@ -75,13 +105,13 @@ final class ProgressLine {
     }
     last = now;
     double seconds = Math.max(1, Duration.between(start, now).toMillis()) / 1000.0;
-    OptionalDouble share = estimate ? keyspaceShare(key) : OptionalDouble.empty();
+    OptionalDouble share = span.isPresent() ? span.get().done(key) : OptionalDouble.empty();
     String where = "";
     if (share.isPresent() && share.getAsDouble() > 0) {
       double done = share.getAsDouble();
       long left = Math.round(seconds * (1 - done) / done);
-      where = String.format(Locale.ROOT, "%s%.1f%% of the cache, about %s left, ", terminal ? bar(done) + " " : "",
-          100 * done, human(left));
+      where = String.format(Locale.ROOT, "%s%.1f%% of %s, about %s left, ", terminal ? bar(done) + " " : "",
+          100 * done, span.get().name(), human(left));
     }
     String text = String.format(Locale.ROOT, "%s%d NARs archived, %.1f MiB at %.1f MiB/s, %d rejected, %d drained, %s",
         where, archived, bytes / 1048576.0, bytes / 1048576.0 / seconds, rejected, drained, human(Math.round(seconds)));

@@ -1,7 +1,9 @@
 /**
  * The migration tool: scan the binary cache, verify each NAR against its signed narinfo, pack,
  * encode, place fragments on holders, confirm them, record everything in the catalog. Start with
- * {@link dev.narvault.encoder.Migration}; {@link dev.narvault.encoder.PackSpool} is where a pack
- * is assembled on disk and {@link dev.narvault.encoder.Placement} where its fragments go out.
+ * {@link dev.narvault.encoder.Migration}; {@link dev.narvault.encoder.MigrationInput} is what a
+ * run reads (its keys from {@code input}, its selection sets from {@code sorted}, its
+ * {@link dev.narvault.encoder.ListingCheckpoint}), {@link dev.narvault.encoder.PackSpool} is
+ * where a pack is assembled on disk.
  */
 package dev.narvault.encoder;

@@ -2,6 +2,7 @@ package dev.narvault.encoder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -11,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ProgressLineTest {
@@ -50,7 +52,7 @@ class ProgressLineTest {
   void logLinesEveryFiveSecondsWithAnEstimate() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     Manual clock = new Manual();
-    ProgressLine line = new ProgressLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), clock, false, true);
+    ProgressLine line = new ProgressLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), clock, false, Optional.of(ProgressLine.Span.WHOLE));
     clock.now = clock.now.plusSeconds(3);
     line.update("h000", 1, 1 << 20, 0, 0);
     assertEquals("", bytes.toString(StandardCharsets.UTF_8), "nothing before 5 s");
@@ -67,7 +69,7 @@ class ProgressLineTest {
   void terminalBarIsRedrawnInPlaceAndMessagesGoAboveIt() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     Manual clock = new Manual();
-    ProgressLine line = new ProgressLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), clock, true, true);
+    ProgressLine line = new ProgressLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), clock, true, Optional.of(ProgressLine.Span.WHOLE));
     clock.now = clock.now.plus(Duration.ofMillis(1500));
     line.update("8000", 1, 0, 0, 0);
     line.message("pack 1 done");
@@ -82,10 +84,24 @@ class ProgressLineTest {
   void noEstimateWhenTheRunIsLimited() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     Manual clock = new Manual();
-    ProgressLine line = new ProgressLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), clock, false, false);
+    ProgressLine line = new ProgressLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), clock, false, Optional.empty());
     clock.now = clock.now.plusSeconds(6);
     line.update("h000", 3, 0, 0, 0);
     assertTrue(bytes.toString(StandardCharsets.UTF_8).startsWith("progress: 3 NARs archived"));
+  }
+
+  @Test
+  void aShardsShareIsOfItsOwnPartOfTheKeyspace() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    Manual clock = new Manual();
+    // Shard 2/2 lists from h000 (a half) to the end; at q000 (three quarters) it is half done.
+    ProgressLine line = new ProgressLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), clock, false,
+        Optional.of(new ProgressLine.Span(0.5, 1, "shard 2/2")));
+    clock.now = clock.now.plusSeconds(10);
+    line.update("q000", 1, 0, 0, 0);
+    assertTrue(bytes.toString(StandardCharsets.UTF_8).startsWith("progress: 50.0% of shard 2/2, about 10 s left"),
+        bytes.toString(StandardCharsets.UTF_8));
+    assertThrows(IllegalArgumentException.class, () -> new ProgressLine.Span(0.5, 0.5, "nothing"));
   }
 
   @Test

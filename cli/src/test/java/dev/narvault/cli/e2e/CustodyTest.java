@@ -67,7 +67,7 @@ class CustodyTest {
   private MigrationSummary migrateAndDrain(Cluster cluster, NixCache nix, long packSize) throws Exception {
     MigrationSummary summary = cluster.migrate(new MigrateConfig(TrustedKeys.of(nix.publicKey), 4, 4, packSize,
         PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), cluster.dir.resolve("work"), 0)
-        .with(new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Set.of()),
+        .with(new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Optional.empty()),
             new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1)));
     assertEquals(nix.paths.size(), summary.narsArchived(), summary.toString());
     assertEquals(nix.paths.size(), summary.drain().objects(), "every NAR drained: " + summary);

@@ -27,7 +27,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,8 +61,9 @@ class DrainTest {
       for (int i = 0; i < 4; i++) {
         age(cluster, paths.get(i).narKey(), Duration.ofDays(120));
       }
-      ColdSelection cold = new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(),
-          Set.of(paths.get(3).storePath().hashPart()));
+      Path excluded = Files.writeString(dir.resolve("exclude.txt"),
+          paths.get(3).storePath() + "\n");
+      ColdSelection cold = new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Optional.of(excluded));
 
       // A dry run archives the cold ones and says what a drain would remove; S3 keeps everything.
       MigrationSummary dry = cluster.migrate(key.publicKey(), 4, 2, cold, DrainConfig.DRY_RUN);

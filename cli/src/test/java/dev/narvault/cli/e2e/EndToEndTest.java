@@ -29,7 +29,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -194,7 +193,7 @@ class EndToEndTest {
         }
       }
       MigrationSummary summary = cluster.migrate(nix.publicKey, 10, 4,
-          new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Set.of()),
+          new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Optional.empty()),
           new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1));
       assertEquals(0, summary.rejected(), summary.toString());
       for (StorePath p : cold) {

@@ -1,37 +1,50 @@
-package dev.narvault.encoder;
+package dev.narvault.encoder.input;
 
 import dev.narvault.core.s3.ObjectSource;
 import java.io.IOException;
-import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.regex.Pattern;
 
 /**
- * The bucket's {@code <hash>.narinfo} keys, in key order, as they are listed: a thread pages
- * through the listing into a bounded queue, so memory stays at {@value #AHEAD} keys whatever the
- * bucket holds (≈ 3 × 10^8 narinfos for cache.nixos.org). Close it to stop the listing early.
+ * The bucket's {@code <hash>.narinfo} keys of one {@link Shard}, in key order, as they are
+ * listed: a thread pages through the listing into a bounded queue, so memory stays at
+ * {@value #AHEAD} keys whatever the bucket holds (≈ 3 × 10^8 narinfos for cache.nixos.org).
+ * Close it to stop the listing early.
+ *
+ * <p>Only the top of the bucket is listed ({@link ObjectSource#listTopLevel}): the NARs under
+ * {@code nar/} are never paged through. The listing starts after the shard's start, or after
+ * {@code resumeAfter} (a checkpoint) when that is further, and stops at the shard's end.
  */
-final class NarInfoListing implements Iterator<String>, AutoCloseable {
-  static final Pattern NARINFO_KEY = Pattern.compile("[0-9a-df-np-sv-z]{32}\\.narinfo");
+public final class NarInfoListing implements NarInfoKeys {
   static final int AHEAD = 10_000;
   private static final String END = "";
 
   private final BlockingQueue<String> queue = new ArrayBlockingQueue<>(AHEAD);
   private final Thread lister;
+  private final String startAfter;
   private volatile IOException failure;
-  private volatile long listed;
   private String next;
 
-  NarInfoListing(ObjectSource objects) {
+  /**
+   * Starts listing.
+   *
+   * @param resumeAfter a key this run lists after (a saved checkpoint), if any
+   */
+  public NarInfoListing(ObjectSource objects, Shard shard, Optional<String> resumeAfter) {
+    String start = shard.startAfter();
+    this.startAfter = resumeAfter.filter(r -> r.compareTo(start) > 0).orElse(start);
     lister = Thread.ofVirtual().name("narinfo-listing").start(() -> {
       try {
-        objects.list("", o -> {
+        objects.listTopLevel(startAfter, o -> {
+          if (shard.isPast(o.key())) {
+            return false;
+          }
           if (NARINFO_KEY.matcher(o.key()).matches()) {
             put(o.key());
-            listed++;
           }
+          return true;
         });
       } catch (IOException e) {
         failure = e;
@@ -46,9 +59,9 @@ final class NarInfoListing implements Iterator<String>, AutoCloseable {
     });
   }
 
-  /** narinfo keys listed so far. */
-  long listed() {
-    return listed;
+  /** The key the listing started after ({@code ""}: the first). */
+  public String startAfter() {
+    return startAfter;
   }
 
   private void put(String key) {
@@ -70,7 +83,7 @@ final class NarInfoListing implements Iterator<String>, AutoCloseable {
       }
     }
     if (next.equals(END) && failure != null) {
-      throw new ListingFailedException(failure);
+      throw new InputFailedException(failure);
     }
     return !next.equals(END);
   }
@@ -93,18 +106,5 @@ final class NarInfoListing implements Iterator<String>, AutoCloseable {
   /** The listing thread was asked to stop. */
   private static final class StoppedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
-  }
-
-  /** The bucket listing failed part way; the run stops with the cause. */
-  static final class ListingFailedException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    ListingFailedException(IOException cause) {
-      super(cause.getMessage(), cause);
-    }
-
-    IOException io() {
-      return (IOException) getCause();
-    }
   }
 }
