@@ -11,6 +11,9 @@ import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.catalog.ManifestCache;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.ColdSelection;
 import dev.narvault.encoder.DrainConfig;
@@ -38,8 +41,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -115,7 +122,7 @@ final class Cluster implements AutoCloseable {
   }
 
   /** Capacities other than 1 GiB, by holder index, applied when a holder (re)starts. */
-  final java.util.Map<Integer, Long> capacities = new java.util.HashMap<>();
+  final Map<Integer, Long> capacities = new HashMap<>();
 
   HolderConfig holderConfig(int i, String address, String operator) {
     return HolderConfig.of(new InetSocketAddress(address, 0), dir.resolve("holder-" + i),
@@ -239,9 +246,33 @@ final class Cluster implements AutoCloseable {
 
   /** A migration through its own catalog connection (a second worker). */
   MigrationSummary migrate(MigrateConfig config, Catalog through) throws IOException {
-    return new Migration(config, objects, through, new HolderClient(Duration.ofSeconds(10)), archiveKey,
+    return migrate(config, through, objects);
+  }
+
+  /** A migration through its own catalog connection, reading the bucket through {@code source}. */
+  MigrationSummary migrate(MigrateConfig config, Catalog through, ObjectSource source) throws IOException {
+    return new Migration(config, source, through, new HolderClient(Duration.ofSeconds(10)), archiveKey,
         new PlacementClient(coordinator.endpoint(), workerKey, InstantSource.system()),
         new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+  }
+
+  /** How many packs hold each S3 object (by key), over every pack in the catalog. */
+  Map<String, Integer> packsPerObject() throws IOException {
+    ManifestCache manifests = new ManifestCache(catalog, Optional.empty(), 1000);
+    Map<String, Integer> packsPerObject = new HashMap<>();
+    String last = "";
+    List<PackId> page;
+    while (!(page = catalog.custody().packIds(last, 100)).isEmpty()) {
+      for (PackId packId : page) {
+        Set<String> keys = new LinkedHashSet<>();
+        for (Manifest.Nar nar : manifests.get(packId).nars()) {
+          keys.add(nar.key());
+        }
+        keys.forEach(k -> packsPerObject.merge(k, 1, Integer::sum));
+      }
+      last = page.getLast().hex();
+    }
+    return packsPerObject;
   }
 
   URI startGateway() throws IOException {

@@ -1,18 +1,15 @@
 package dev.narvault.cli.e2e;
 
-import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.core.catalog.Catalog;
-import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.TrustedKeys;
-import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.PackLayout;
 import dev.narvault.encoder.MigrateConfig;
 import dev.narvault.encoder.MigrationSummary;
@@ -24,11 +21,8 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -47,6 +41,11 @@ class MigrationWorkersTest {
   Path dir;
 
   private String catalogUrl() throws Exception {
+    return catalogUrl(dir);
+  }
+
+  /** A fresh catalog for workers to share: a schema of its own on PostgreSQL when there is one, else SQLite in {@code dir}. */
+  static String catalogUrl(Path dir) throws Exception {
     String pg = System.getenv("NARVAULT_TEST_POSTGRES_URL");
     if (pg == null || pg.isBlank()) {
       return "jdbc:sqlite:" + dir.resolve("catalog.db");
@@ -108,20 +107,7 @@ class MigrationWorkersTest {
         assertTrue(cluster.catalog.isArchived(twin), "twin " + twin + " archived");
       }
       // Every object is stored in exactly one pack.
-      ManifestCache manifests = new ManifestCache(cluster.catalog, Optional.empty(), 1000);
-      Map<String, Integer> packsPerObject = new HashMap<>();
-      String last = "";
-      List<PackId> page;
-      while (!(page = cluster.catalog.custody().packIds(last, 100)).isEmpty()) {
-        for (PackId packId : page) {
-          Set<String> keys = new LinkedHashSet<>();
-          for (Manifest.Nar nar : manifests.get(packId).nars()) {
-            keys.add(nar.key());
-          }
-          keys.forEach(k -> packsPerObject.merge(k, 1, Integer::sum));
-        }
-        last = page.getLast().hex();
-      }
+      Map<String, Integer> packsPerObject = cluster.packsPerObject();
       assertEquals(36, packsPerObject.size());
       assertEquals(Set.of(1), Set.copyOf(packsPerObject.values()), "an object archived twice: " + packsPerObject);
       assertEquals(36, archivedByAll + after.narsArchived(), summaries + " then " + after);
