@@ -238,6 +238,12 @@ final class Schema {
         after_key TEXT NOT NULL,
         saved_millis BIGINT NOT NULL
       );
+      """,
+      // 14: garbage collection asks each holder with garbage for its rows not stored: an index of
+      // exactly those, by holder, so the answer costs what there is to collect (SQLite would
+      // otherwise read every row the holder has).
+      """
+      CREATE INDEX fragments_not_stored_by_holder ON fragments(holder_id, pack_id) WHERE state <> 'stored';
       """);
 
   private Schema() {}
