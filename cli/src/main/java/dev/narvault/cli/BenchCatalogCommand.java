@@ -219,6 +219,20 @@ final class BenchCatalogCommand implements Callable<Integer> {
       catalog.custody().countedBytesByHolder();
       figures.add(new Figure("counted-bytes", ms(t), "ms", "bytes the catalog counts on each holder (placement)"));
     }
+    int scans = 0;
+    for (String[] q : HOT_QUERIES) {
+      List<String> plan = plan(url, schema != null, q[1]);
+      // A whole table read: PostgreSQL's "Seq Scan"; SQLite's "SCAN t" not through an index.
+      boolean scan = plan.stream().anyMatch(line -> schema != null ? line.contains("Seq Scan")
+          : line.startsWith("SCAN ") && !line.contains(" USING "));
+      scans += scan ? 1 : 0;
+      if (!tsv) {
+        System.err.printf(Locale.ROOT, "  plan of %s: %s%n", q[0], (scan ? "SCANS A TABLE: " : "by index: ")
+            + String.join("; ", plan));
+      }
+    }
+    figures.add(new Figure("hot-queries-scanning", scans, "queries", "of " + HOT_QUERIES.length
+        + " hot queries, those whose plan reads a whole table"));
     double bytes = schema == null ? Files.size(scratch.resolve("catalog.db")) : postgresBytes(url);
     figures.add(new Figure("bytes-per-nar", bytes / nars, "B", "bytes on disk per NAR (tables and indexes)"));
     return figures;
@@ -316,6 +330,37 @@ final class BenchCatalogCommand implements Callable<Integer> {
         }
       }
       c.commit();
+      c.setAutoCommit(true);
+      // Statistics, as the database's own upkeep (autovacuum) would have them after such changes.
+      s.execute("ANALYZE");
+    }
+  }
+
+  /** The queries the servers run all the time, with sample values: each must be answered by an index. */
+  private static final String[][] HOT_QUERIES = {
+      {"narinfo lookup", "SELECT narinfo FROM nars WHERE store_hash = 'abc'"},
+      {"NAR lookup", "SELECT pack_id FROM nars WHERE file_key = 'nar/abc.nar.xz'"},
+      {"a pack's placements", "SELECT fragment_index, holder_id, state FROM fragments WHERE pack_id = 'abc'"},
+      {"packs of an unhealthy holder", "SELECT DISTINCT pack_id FROM fragments WHERE holder_id = 'bench00001'"},
+      {"rows not stored", "SELECT DISTINCT pack_id FROM fragments WHERE state <> 'stored'"},
+      {"a holder's garbage", "SELECT pack_id, fragment_index FROM fragments WHERE holder_id = 'bench00001' "
+          + "AND state <> 'stored' AND pack_id >= '8' ORDER BY pack_id, fragment_index LIMIT 1000"},
+      {"an audit's pick", "SELECT pack_id FROM fragments WHERE holder_id = 'bench00001' AND fragment_id >= '8' "
+          + "AND state IN ('stored', 'unverified', 'superseded') ORDER BY fragment_id LIMIT 1"},
+      {"a drain page", "SELECT store_hash FROM journal WHERE state = 'verified' AND file_key > 'nar/8' "
+          + "ORDER BY file_key, store_hash LIMIT 1000"},
+      {"a pack's journal", "SELECT store_hash FROM journal WHERE pack_id = 'abc' AND state = 'committed'"},
+  };
+
+  /** The query's plan, a line per step. */
+  private static List<String> plan(String url, boolean postgres, String query) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery((postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + query)) {
+      List<String> lines = new ArrayList<>();
+      while (rs.next()) {
+        lines.add(rs.getString(postgres ? 1 : 4).strip());
+      }
+      return lines;
     }
   }
 
@@ -368,6 +413,6 @@ final class BenchCatalogCommand implements Callable<Integer> {
   }
 
   private static String format(double v) {
-    return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.3f", v);
+    return v >= 100 || v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.3f", v);
   }
 }
