@@ -94,21 +94,6 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     }
   }
 
-  /** Without declared absences. */
-  public SimulationConfig(int holders, int packs, int dataFragmentCount, int parityFragmentCount, int threshold,
-      double years, double uptime, double meanOfflineHours, double weibullShape, double departuresPerMonth,
-      Duration offlineAfter, Duration vettingPeriod, Duration checkInterval, long repairBytesPerSecond,
-      long fragmentBytes, int holdersPerNetwork, double networkFailuresPerYear, double sybilShare,
-      double corruptionPerFragmentYear, int readsPerCheck, long seed, List<HolderClass> population,
-      Duration auditInterval, int vettingAudits, int maxUnvettedPerPack, int sybilWiderNetworks, boolean custody,
-      Liars liars) {
-    this(holders, packs, dataFragmentCount, parityFragmentCount, threshold, years, uptime, meanOfflineHours,
-        weibullShape, departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
-        fragmentBytes, holdersPerNetwork, networkFailuresPerYear, sybilShare, corruptionPerFragmentYear, readsPerCheck,
-        seed, population, auditInterval, vettingAudits, maxUnvettedPerPack, sybilWiderNetworks, custody, liars,
-        Away.NONE);
-  }
-
   /**
    * Dishonest holders: {@code share} of new holders silently lose {@code loss} of the fragments
    * they are given (they never keep them) while answering heartbeats and proofs as usual.
@@ -152,7 +137,8 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     this(holders, packs, dataFragmentCount, parityFragmentCount, threshold, years, uptime, meanOfflineHours,
         weibullShape, departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
         fragmentBytes, holdersPerNetwork, networkFailuresPerYear, sybilShare, corruptionPerFragmentYear, readsPerCheck,
-        seed, population, auditInterval, vettingAudits, maxUnvettedPerPack, sybilWiderNetworks, custody, Liars.NONE);
+        seed, population, auditInterval, vettingAudits, maxUnvettedPerPack, sybilWiderNetworks, custody, Liars.NONE,
+        Away.NONE);
   }
 
   /** A share of the holders with one uptime (e.g. 30 % servers at 0.98). */
@@ -191,7 +177,8 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
     this(holders, packs, dataFragmentCount, parityFragmentCount, threshold, years, uptime, meanOfflineHours,
         weibullShape, departuresPerMonth, offlineAfter, vettingPeriod, checkInterval, repairBytesPerSecond,
         fragmentBytes, holdersPerNetwork, networkFailuresPerYear, sybilShare, corruptionPerFragmentYear, readsPerCheck,
-        seed, List.of(), Duration.ofMinutes(5), 0, Integer.MAX_VALUE, 0, false, Liars.NONE);
+        seed, List.of(), Duration.ofMinutes(5), 0, Integer.MAX_VALUE, 0, false, Liars.NONE,
+        Away.NONE);
   }
 
   public SimulationConfig {

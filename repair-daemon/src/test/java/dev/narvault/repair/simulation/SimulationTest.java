@@ -135,7 +135,7 @@ class SimulationTest {
         w.years(), w.uptime(), w.meanOfflineHours(), w.weibullShape(), w.departuresPerMonth(), w.offlineAfter(),
         Duration.ZERO, w.checkInterval(), 0, w.fragmentBytes(), w.holdersPerNetwork(), w.networkFailuresPerYear(),
         w.sybilShare(), w.corruptionPerFragmentYear(), w.readsPerCheck(), w.seed(), List.of(), Duration.ofMinutes(5),
-        0, Integer.MAX_VALUE, 0, true, liars);
+        0, Integer.MAX_VALUE, 0, true, liars, SimulationConfig.Away.NONE);
   }
 
   @Test
