@@ -77,20 +77,9 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
 
     /** Parses {@code SHARE@HOURS}, e.g. {@code 0.3@60}, or {@code 0} for none. */
     public static Away parse(String spec) {
-      String text = spec.strip();
-      if (text.equals("0")) {
-        return NONE;
-      }
-      String[] parts = text.split("@");
-      try {
-        if (parts.length == 2) {
-          return new Away(Double.parseDouble(parts[0]), Double.parseDouble(parts[1]));
-        }
-      } catch (NumberFormatException e) {
-        // the message below says what is wanted
-      }
-      throw new IllegalArgumentException("away is SHARE@HOURS (e.g. 0.3@60: 30% of holders declare a 60-hour "
-          + "absence about once a month), or 0, got " + spec);
+      double[] pair = sharePair(spec, "away is SHARE@HOURS (e.g. 0.3@60: 30% of holders declare a 60-hour "
+          + "absence about once a month), or 0");
+      return pair == null ? NONE : new Away(pair[0], pair[1]);
     }
   }
 
@@ -110,21 +99,27 @@ public record SimulationConfig(int holders, int packs, int dataFragmentCount, in
 
     /** Parses {@code SHARE@LOSS}, e.g. {@code 0.05@0.2}, or {@code 0} for none. */
     public static Liars parse(String spec) {
-      String text = spec.strip();
-      if (text.equals("0")) {
-        return NONE;
-      }
-      String[] parts = text.split("@");
-      try {
-        if (parts.length == 2) {
-          return new Liars(Double.parseDouble(parts[0]), Double.parseDouble(parts[1]));
-        }
-      } catch (NumberFormatException e) {
-        // the message below says what is wanted
-      }
-      throw new IllegalArgumentException("liars are SHARE@LOSS (e.g. 0.05@0.2: 5% of holders lose 20% of what "
-          + "they hold), or 0, got " + spec);
+      double[] pair = sharePair(spec, "liars are SHARE@LOSS (e.g. 0.05@0.2: 5% of holders lose 20% of what they "
+          + "hold), or 0");
+      return pair == null ? NONE : new Liars(pair[0], pair[1]);
     }
+  }
+
+  /** The two numbers of {@code A@B}, or null for {@code 0}; anything else is refused with {@code usage}. */
+  private static double[] sharePair(String spec, String usage) {
+    String text = spec.strip();
+    if (text.equals("0")) {
+      return null;
+    }
+    String[] parts = text.split("@");
+    try {
+      if (parts.length == 2) {
+        return new double[] {Double.parseDouble(parts[0]), Double.parseDouble(parts[1])};
+      }
+    } catch (NumberFormatException e) {
+      // the message below says what is wanted
+    }
+    throw new IllegalArgumentException(usage + ", got " + spec);
   }
 
   /** Without liars. */
