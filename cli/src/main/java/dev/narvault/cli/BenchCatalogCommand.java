@@ -310,6 +310,15 @@ final class BenchCatalogCommand implements Callable<Integer> {
    */
   private static void spreadStates(String url, String schema, List<HolderId> holderIds) throws SQLException {
     try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+      if (schema != null) {
+        // The bulk changes below must land in the bench's own schema, never in a catalog in use.
+        try (ResultSet rs = s.executeQuery("SELECT current_schema()")) {
+          if (!rs.next() || !schema.equals(rs.getString(1))) {
+            throw new SQLException("the connection's schema is not the bench's own " + schema + ": refusing to "
+                + "change anything");
+          }
+        }
+      }
       // By the store hash's first character (nix32: 32 symbols): 29 of 32 drained, 2 verified.
       s.executeUpdate("UPDATE journal SET state = 'drained' WHERE substr(store_hash, 1, 1) < 'x'");
       s.executeUpdate("UPDATE journal SET state = 'verified' WHERE substr(store_hash, 1, 1) IN ('x', 'y')");

@@ -33,7 +33,10 @@ public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinator
     Optional<TrustedKeys> archiveKeys, HolderRules rules, int repairThreshold, Duration repairInterval,
     Duration auditInterval, long maxRepairBytesPerSecond, Duration maxSkew, Path workDir, DomainLimits limits,
     boolean allowPrivateHolders, String owner, Duration forgetAfter) {
-  /** The default for {@link #forgetAfter}: a month, well past an absence (7 days) and a holder's trash. */
+  /**
+   * The default for {@link #forgetAfter}: a month, well past an absence (7 days) and a holder's
+   * trash, or twice {@code --offline-after} if that is longer.
+   */
   public static final Duration FORGET_AFTER = Duration.ofDays(30);
 
   /** The defaults for what is not given: default domain limits, public holders only, owner from the bind address. */
@@ -41,7 +44,8 @@ public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinator
       Optional<TrustedKeys> archiveKeys, HolderRules rules, int repairThreshold, Duration repairInterval,
       Duration auditInterval, long maxRepairBytesPerSecond, Duration maxSkew, Path workDir) {
     this(bind, coordinatorKey, workerKeys, archiveKeys, rules, repairThreshold, repairInterval, auditInterval,
-        maxRepairBytesPerSecond, maxSkew, workDir, DomainLimits.DEFAULT, false, "", FORGET_AFTER);
+        maxRepairBytesPerSecond, maxSkew, workDir, DomainLimits.DEFAULT, false, "",
+        max(FORGET_AFTER, rules.offlineAfter().multipliedBy(2)));
   }
 
   /** The same, accepting holders at loopback and private addresses (development on one machine). */
@@ -86,4 +90,8 @@ public record CoordinatorConfig(InetSocketAddress bind, NixSecretKey coordinator
     }
   }
 
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
+  }
 }

@@ -220,26 +220,31 @@ public final class GarbageCollector {
   int forgetGoneHolders() throws CatalogException {
     long now = clock.millis();
     long expiredBefore = now - PlacementService.ORDER_LIFETIME.toMillis();
-    int forgotten = 0;
+    List<HolderId> gone = new java.util.ArrayList<>();
     for (HolderRecord h : catalog.holders()) {
-      if (now - Math.max(h.lastSeenMillis(), h.reachedMillis()) <= forgetAfter.toMillis()) {
-        continue;
-      }
-      int before = forgotten;
-      for (Custody.Garbage g : catalog.custody().garbage(List.of(h.holderId()), expiredBefore, PER_ROUND, "")) {
-        boolean unneeded = g.kind() == Custody.Garbage.Kind.DOCUMENT ? documentCoveredWithout(g, now) : wholeWithout(g);
-        if (unneeded) {
-          catalog.custody().forget(g);
-          forgotten++;
-        }
-      }
-      if (forgotten > before) {
-        metrics.copiesForgotten.add(forgotten - before);
-        LOG.info("holder {} gone for {} days: forgot {} of its copies that no longer count", h.holderId(),
-            java.time.Duration.ofMillis(now - Math.max(h.lastSeenMillis(), h.reachedMillis())).toDays(),
-            forgotten - before);
+      if (now - Math.max(h.lastSeenMillis(), h.reachedMillis()) > forgetAfter.toMillis()) {
+        gone.add(h.holderId());
       }
     }
-    return forgotten;
+    if (gone.isEmpty()) {
+      return 0;
+    }
+    // One pass over all of them, from a random pack on (rows that must be kept never hide the rest).
+    byte[] start = new byte[32];
+    java.util.concurrent.ThreadLocalRandom.current().nextBytes(start);
+    Map<HolderId, Integer> forgotten = new HashMap<>();
+    for (Custody.Garbage g : catalog.custody().garbage(gone, expiredBefore, PER_ROUND,
+        java.util.HexFormat.of().formatHex(start))) {
+      boolean unneeded = g.kind() == Custody.Garbage.Kind.DOCUMENT ? documentCoveredWithout(g, now) : wholeWithout(g);
+      if (unneeded) {
+        catalog.custody().forget(g);
+        forgotten.merge(g.holderId(), 1, Integer::sum);
+      }
+    }
+    forgotten.forEach((holder, count) -> LOG.info("holder {} gone for over {} days: forgot {} of its copies that no "
+        + "longer count", holder, forgetAfter.toDays(), count));
+    int total = forgotten.values().stream().mapToInt(Integer::intValue).sum();
+    metrics.copiesForgotten.add(total);
+    return total;
   }
 }

@@ -165,7 +165,7 @@ public final class PlacementService implements PlacementAuthority {
     return FailureDomain.of(h.holderId(), h.seenAddress(), h.operator());
   }
 
-  /** What the catalog counts on each holder, refreshed by {@link #countedBytes(Map)} once a repair round. */
+  /** What the catalog counts on each holder, refreshed by {@link #countedBytes(Map)} at most once an hour by the coordinator's loop. */
   private volatile Map<HolderId, Long> counted = Map.of();
 
   /** The catalog's own count of bytes on each holder (see {@code Custody.countedBytesByHolder}). */

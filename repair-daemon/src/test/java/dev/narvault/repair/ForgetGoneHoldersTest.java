@@ -89,5 +89,11 @@ class ForgetGoneHoldersTest {
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> base.withForgetAfter(Duration.ofDays(9)), "less than twice offline-after (5 days)");
     assertEquals(Duration.ofDays(10), base.withForgetAfter(Duration.ofDays(10)).forgetAfter());
+    // A long --offline-after is usable: the default grows with it.
+    CoordinatorConfig slow = new CoordinatorConfig(new java.net.InetSocketAddress("127.0.0.1", 0),
+        dev.narvault.core.nix.NixSecretKey.generate("c-1", new java.security.SecureRandom()), List.of(),
+        java.util.Optional.empty(), new dev.narvault.repair.policy.HolderRules(Duration.ofDays(20), Duration.ZERO), -1,
+        Duration.ZERO, Duration.ZERO, 0, Duration.ofMinutes(5), dir);
+    assertEquals(Duration.ofDays(40), slow.forgetAfter());
   }
 }

@@ -106,7 +106,6 @@ public final class Journal {
    */
   public int advance(String fileKey, State from, State to, long nowMillis) throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
-      boolean alreadyThere = has(db, fileKey, to);
       int moved;
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE journal SET state = ?, updated_millis = ? WHERE file_key = ? AND state = ?")) {
@@ -117,6 +116,9 @@ public final class Journal {
         moved = ps.executeUpdate();
       }
       if (moved > 0 && from != to) {
+        // Judged after the UPDATE, which holds the moved rows: the object was already counted in
+        // `to` if more rows than these are there now.
+        boolean alreadyThere = rows(db, fileKey, to) > moved;
         long size = size(db, fileKey);
         count(db, from, -1, -size);
         if (!alreadyThere) {
@@ -135,6 +137,19 @@ public final class Journal {
       ps.setString(2, state.sql());
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next();
+      }
+    }
+  }
+
+  /** How many entries the object has in {@code state}. */
+  private static int rows(Jdbc db, String fileKey, State state) throws java.sql.SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "SELECT COUNT(*) FROM journal WHERE file_key = ? AND state = ?")) {
+      ps.setString(1, fileKey);
+      ps.setString(2, state.sql());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
       }
     }
   }
