@@ -67,7 +67,7 @@ final class MigrationInput implements AutoCloseable {
     List<String> description = new ArrayList<>();
     // Files first: a mistake there shows before minutes of sorting.
     Optional<KeyFiles> files = config.keysFrom().isEmpty() ? Optional.empty()
-        : Optional.of(KeyFiles.open(config.keysFrom()));
+        : Optional.of(KeyFiles.open(config.keysFrom(), bucketOf(objects.location())));
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       Optional<StoreHashSet> only = Optional.empty();
@@ -202,5 +202,12 @@ final class MigrationInput implements AutoCloseable {
     if (failure != null) {
       throw failure;
     }
+  }
+
+  /** The bucket a store's location names last ({@code s3://bucket}, {@code http://endpoint/bucket}). */
+  private static Optional<String> bucketOf(String location) {
+    String trimmed = location.replaceAll("/+$", "");
+    int slash = trimmed.lastIndexOf('/');
+    return slash < 0 || slash == trimmed.length() - 1 ? Optional.empty() : Optional.of(trimmed.substring(slash + 1));
   }
 }

@@ -29,10 +29,11 @@ import java.util.Optional;
  * refused before anything is read); its MD5, when the manifest gives one, is checked as it is read.
  *
  * @param manifest the manifest file
+ * @param sourceBucket the bucket the inventory lists ({@code sourceBucket}), if the manifest says
  * @param columns the column names of {@code fileSchema}, in order
  * @param files the data files, in the manifest's order
  */
-record InventoryManifest(Path manifest, List<String> columns, List<DataFile> files) {
+record InventoryManifest(Path manifest, Optional<String> sourceBucket, List<String> columns, List<DataFile> files) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   InventoryManifest {
@@ -104,7 +105,8 @@ record InventoryManifest(Path manifest, List<String> columns, List<DataFile> fil
       String md5 = f.path("MD5checksum").asText("");
       found.add(new DataFile(key, path, size, md5.isEmpty() ? Optional.empty() : Optional.of(md5)));
     }
-    return new InventoryManifest(manifest, columns, found);
+    String source = root.path("sourceBucket").asText("");
+    return new InventoryManifest(manifest, source.isEmpty() ? Optional.empty() : Optional.of(source), columns, found);
   }
 
   private static String text(JsonNode root, String field, Path manifest) {

@@ -61,6 +61,14 @@ public final class KeyFiles {
    *     malformed, not a CSV inventory, has no {@code Key} column or names files not on disk
    */
   public static KeyFiles open(List<Path> files) throws IOException {
+    return open(files, Optional.empty());
+  }
+
+  /**
+   * As {@link #open(List)}, also refusing an inventory of another bucket than {@code bucket}: its
+   * ages would decide {@code --older-than} for objects they do not describe.
+   */
+  public static KeyFiles open(List<Path> files, Optional<String> bucket) throws IOException {
     if (files.isEmpty()) {
       throw new IllegalArgumentException("--keys-from needs at least one file");
     }
@@ -69,7 +77,17 @@ public final class KeyFiles {
       if (!Files.isRegularFile(f)) {
         throw new IllegalArgumentException("--keys-from: no such file: " + f);
       }
-      inputs.add(startsWithBrace(f) ? new Input.Inventory(InventoryManifest.read(f)) : new Input.KeyList(f));
+      if (startsWithBrace(f)) {
+        InventoryManifest manifest = InventoryManifest.read(f);
+        if (bucket.isPresent() && manifest.sourceBucket().isPresent()
+            && !manifest.sourceBucket().get().equals(bucket.get())) {
+          throw new IllegalArgumentException("--keys-from: " + f + " is an inventory of bucket "
+              + manifest.sourceBucket().get() + ", but this run migrates bucket " + bucket.get());
+        }
+        inputs.add(new Input.Inventory(manifest));
+      } else {
+        inputs.add(new Input.KeyList(f));
+      }
     }
     return new KeyFiles(inputs);
   }

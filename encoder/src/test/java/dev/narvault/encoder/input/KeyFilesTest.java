@@ -210,4 +210,14 @@ class KeyFilesTest {
       assertSays(refused(manifest), data.getFileName() + ":2: ", bad[1]);
     }
   }
+
+  @Test
+  void open_anInventoryOfAnotherBucket_isRefused() throws Exception {
+    Path manifest = InventoryFiles.write(dir.resolve("inv"), "cache-a", bucket(3, new Random(5)), 1);
+    KeyFiles.open(List.of(manifest), Optional.of("cache-a"));
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> KeyFiles.open(List.of(manifest), Optional.of("cache-b")));
+    assertTrue(e.getMessage().contains("inventory of bucket cache-a") && e.getMessage().contains("cache-b"),
+        e.getMessage());
+  }
 }
