@@ -72,8 +72,12 @@ public final class Auditor {
     this.coordinatorKey = coordinatorKey;
   }
 
+  /** Audit results and scrub reports are kept this long (the scores themselves live on). */
+  static final java.time.Duration HISTORY_KEPT = java.time.Duration.ofDays(30);
+
   /** One round over every holder heard from; returns how many audits failed. */
   public int auditOnce() throws CatalogException {
+    catalog.registry().pruneHistory(clock.millis() - HISTORY_KEPT.toMillis());
     int failed = 0;
     for (HolderRecord holder : catalog.holders()) {
       if (Thread.currentThread().isInterrupted()) {

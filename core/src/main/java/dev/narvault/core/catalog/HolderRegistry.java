@@ -328,6 +328,27 @@ public final class HolderRegistry {
     }
   }
 
+  /**
+   * Forgets audit results and scrub reports older than {@code beforeMillis}: history grows by one
+   * row per audit (hundreds a holder a day) while what decides anything, the scores, lives in the
+   * holder's row.
+   *
+   * @return rows deleted
+   */
+  public int pruneHistory(long beforeMillis) throws CatalogException {
+    return db.locked(() -> {
+      int deleted = 0;
+      for (String table : List.of("audit_results", "scrub_reports")) {
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "DELETE FROM " + table + " WHERE at_millis < ?")) {
+          ps.setLong(1, beforeMillis);
+          deleted += ps.executeUpdate();
+        }
+      }
+      return deleted;
+    });
+  }
+
   /** Audit outcomes of one holder, oldest first: {@code passed} flags. */
   public List<Boolean> auditResults(HolderId holderId) throws CatalogException {
     return db.locked(() -> {

@@ -244,6 +244,13 @@ final class Schema {
       // otherwise read every row the holder has).
       """
       CREATE INDEX fragments_not_stored_by_holder ON fragments(holder_id, pack_id) WHERE state <> 'stored';
+      """,
+      // 15: audit and scrub history is kept for a while, then pruned (the scores live in holders):
+      // indexes by time for the pruning, and by holder for reading one holder's audits.
+      """
+      CREATE INDEX audit_results_by_time ON audit_results(at_millis);
+      CREATE INDEX audit_results_by_holder ON audit_results(holder_id, at_millis);
+      CREATE INDEX scrub_reports_by_time ON scrub_reports(at_millis);
       """);
 
   private Schema() {}

@@ -384,6 +384,25 @@ class CatalogContractTest {
     }
   }
 
+  @ParameterizedTest
+  @MethodSource("backends")
+  void pruneHistory_forgetsOldAuditsAndScrubReports_keepsTheScore(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      register(c, "h0", "http://h0", 1);
+      HolderId h0 = new HolderId("h0");
+      for (int i = 0; i < 5; i++) {
+        c.recordAudit(h0, "ab".repeat(32), i != 2, "block", 1000L * i);
+      }
+      c.recordScrubReport(h0, "cd".repeat(32), 1500);
+      AuditScore score = c.holder(h0).orElseThrow().audit();
+      assertEquals(List.of(true, true, false, true, true), c.auditResults(h0));
+      assertEquals(4, c.registry().pruneHistory(2500), "audits at 0, 1000, 2000 and the report at 1500");
+      assertEquals(List.of(true, true), c.auditResults(h0));
+      assertEquals(score, c.holder(h0).orElseThrow().audit(), "the score is not history");
+      assertEquals(0, c.registry().pruneHistory(2500));
+    }
+  }
+
   /** Several coordinators on one catalog: every reputation update lands (one statement each, no read-modify-write). */
   @ParameterizedTest
   @MethodSource("backends")
