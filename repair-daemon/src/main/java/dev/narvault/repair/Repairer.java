@@ -335,16 +335,19 @@ public final class Repairer {
     long now = clock.millis();
     int restored = 0;
     View view = new View();
+    // One copy back per index is enough: a second restore of the same index is traffic for nothing.
+    BitSet back = (BitSet) pack.readable().clone();
     for (TrashedCopies.Trashed t : catalog.trashed().of(pack.packId(), now - HOLDER_TRASH.toMillis())) {
       HolderRecord h = view.byId.get(t.holderId());
-      if (pack.readable().get(t.fragmentIndex()) || h == null || !rules.live(h, now) || h.disqualified()) {
+      if (back.get(t.fragmentIndex()) || h == null || !rules.live(h, now) || h.disqualified()) {
         continue;
       }
       try {
-        boolean back = holders.restore(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(h.endpoint(), h.seenAddress())),
-            new FragmentId(t.fragmentId()), placements.restoreOrder(t.fragmentId(), t.holderId()));
-        catalog.trashed().settle(t, back);
-        if (back) {
+        boolean restoredNow = holders.restore(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(h.endpoint(),
+            h.seenAddress())), new FragmentId(t.fragmentId()), placements.restoreOrder(t.fragmentId(), t.holderId()));
+        catalog.trashed().settle(t, restoredNow);
+        if (restoredNow) {
+          back.set(t.fragmentIndex());
           restored++;
           metrics.copiesRestored.increment();
           LOG.warn("pack {}: fragment {} restored from the trash of holder {}: the pack had {} of {} readable",
