@@ -91,9 +91,8 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
   /**
    * Not live, but away by its own word, and in good standing (neither disqualified, leaving,
    * suspect nor suspended: a holder with evidence against it is not given the benefit of the
-   * doubt): its stored copies
-   * may count towards health within {@link PackHealth}'s margin (never read, never counted by
-   * garbage collection or the drain).
+   * doubt): its stored copies may count towards health within {@link PackHealth}'s margin (never
+   * read, never counted by garbage collection or the drain).
    */
   public boolean excused(HolderRecord h, long nowMillis) {
     return !live(h, nowMillis) && away(h, nowMillis) && !h.disqualified() && !h.exiting() && !h.suspect()
@@ -132,8 +131,7 @@ public record HolderRules(Duration offlineAfter, Vetting vetting) {
 
   /** Trusted, its endpoint proven, and not about to be away (new copies would go dark at once). */
   public boolean placeable(HolderRecord h, long nowMillis) {
-    return healthy(h, nowMillis) && !h.suspect() && !h.suspended() && !h.seenAddress().isEmpty()
-        && !away(h, nowMillis);
+    return trusted(h, nowMillis) && !h.seenAddress().isEmpty();
   }
 
   public boolean vetted(HolderRecord h, long nowMillis) {
