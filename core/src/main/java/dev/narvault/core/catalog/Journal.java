@@ -270,10 +270,11 @@ public final class Journal {
    * pack's transaction (called by {@link Catalog}).
    */
   static void commit(Jdbc db, PackId packId, List<Entry> entries, long nowMillis) throws java.sql.SQLException {
-    java.util.Map<String, Long> newObjects = new java.util.LinkedHashMap<>();
+    // The objects with no COMMITTED entry before this commit: those it may add to that state.
+    java.util.Set<String> newObjects = new java.util.LinkedHashSet<>();
     for (Entry e : entries) {
-      if (!newObjects.containsKey(e.fileKey()) && !has(db, e.fileKey(), State.COMMITTED)) {
-        newObjects.put(e.fileKey(), -1L);
+      if (!newObjects.contains(e.fileKey()) && !has(db, e.fileKey(), State.COMMITTED)) {
+        newObjects.add(e.fileKey());
       }
     }
     try (PreparedStatement ps = db.connection().prepareStatement(
@@ -293,7 +294,7 @@ public final class Journal {
     // existed, in whatever state, was left alone: ON CONFLICT).
     long objects = 0;
     long bytes = 0;
-    for (String fileKey : newObjects.keySet()) {
+    for (String fileKey : newObjects) {
       if (has(db, fileKey, State.COMMITTED)) {
         objects++;
         bytes += size(db, fileKey);
