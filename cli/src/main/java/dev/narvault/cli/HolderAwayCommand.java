@@ -4,8 +4,6 @@ import dev.narvault.core.catalog.HolderAway;
 import dev.narvault.core.holder.HolderMessages;
 import dev.narvault.holder.server.HolderServer;
 import java.io.PrintStream;
-import java.net.URI;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -13,6 +11,7 @@ import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code narvault holder-away}: a holder declares an absence, or that it is back. */
@@ -31,11 +30,8 @@ import picocli.CommandLine.Option;
             + "allowance left.",
         ""})
 final class HolderAwayCommand implements Callable<Integer> {
-  @Option(names = "--data-dir", required = true, description = "The holder's data directory (with identity.key).")
-  Path dataDir;
-
-  @Option(names = "--coordinator", required = true, paramLabel = "URL", description = "The coordinator's URL.")
-  URI coordinator;
+  @Mixin
+  HolderCoordinatorOptions holder;
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   When when;
@@ -90,7 +86,7 @@ final class HolderAwayCommand implements Callable<Integer> {
             + "absence)");
       }
     }
-    HolderMessages.Standing s = HolderServer.announceAway(dataDir, coordinator, clock, untilMillis);
+    HolderMessages.Standing s = HolderServer.announceAway(holder.dataDir, holder.coordinator, clock, untilMillis);
     Duration left = Duration.ofMillis(s.awayAllowanceMillis());
     if (s.awayUntilMillis() > now) {
       out.printf("holder %s: away until %s (recorded by the coordinator); away time left: %dd %dh%n", s.holderId(),

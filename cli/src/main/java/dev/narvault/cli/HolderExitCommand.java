@@ -2,12 +2,10 @@ package dev.narvault.cli;
 
 import dev.narvault.holder.server.HolderServer;
 import java.io.PrintStream;
-import java.net.URI;
-import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /** {@code narvault holder-exit}: a holder leaves gracefully. */
 @Command(name = "holder-exit", mixinStandardHelpOptions = true,
@@ -18,11 +16,8 @@ import picocli.CommandLine.Option;
             + "the holder may stop for good.",
         ""})
 final class HolderExitCommand implements Callable<Integer> {
-  @Option(names = "--data-dir", required = true, description = "The holder's data directory (with identity.key).")
-  Path dataDir;
-
-  @Option(names = "--coordinator", required = true, paramLabel = "URL", description = "The coordinator's URL.")
-  URI coordinator;
+  @Mixin
+  HolderCoordinatorOptions holder;
 
   private final PrintStream out;
 
@@ -32,7 +27,7 @@ final class HolderExitCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    out.println(HolderServer.announceExit(dataDir, coordinator, InstantSource.system()));
+    out.println(HolderServer.announceExit(holder.dataDir, holder.coordinator, InstantSource.system()));
     return 0;
   }
 }
