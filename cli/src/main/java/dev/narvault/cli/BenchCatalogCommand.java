@@ -27,11 +27,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -93,9 +91,6 @@ final class BenchCatalogCommand implements Callable<Integer> {
     this.out = out;
   }
 
-  /** One measured figure. */
-  private record Figure(String name, double value, String unit, String what) {}
-
   @Override
   public Integer call() throws Exception {
     if (nars < 1 || nars > 2_000_000_000L) {
@@ -108,40 +103,14 @@ final class BenchCatalogCommand implements Callable<Integer> {
     if (samples < 100) {
       throw new IllegalArgumentException("--samples must be at least 100, got " + samples);
     }
-    Path scratch = Files.createTempDirectory("narvault-bench-catalog-");
-    String schema = null;
-    String url;
-    if (catalogUrl == null) {
-      url = "jdbc:sqlite:" + scratch.resolve("catalog.db");
-    } else {
-      if (!catalogUrl.startsWith("jdbc:postgresql:")) {
-        throw new IllegalArgumentException("--catalog must be a jdbc:postgresql: URL (SQLite is the default), got "
-            + catalogUrl);
-      }
-      schema = "bench" + UUID.randomUUID().toString().replace("-", "");
-      try (Connection c = DriverManager.getConnection(catalogUrl); Statement s = c.createStatement()) {
-        s.execute("CREATE SCHEMA " + schema);
-      }
-      url = catalogUrl + (catalogUrl.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-    }
-    try {
-      List<Figure> figures = run(url, scratch, schema);
-      print(figures);
-    } finally {
-      if (schema != null) {
-        try (Connection c = DriverManager.getConnection(catalogUrl); Statement s = c.createStatement()) {
-          s.execute("DROP SCHEMA " + schema + " CASCADE");
-        }
-      }
-      try (var files = Files.walk(scratch)) {
-        files.sorted(Collections.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+    try (BenchDatabase db = BenchDatabase.create("narvault-bench-catalog-", catalogUrl)) {
+      print(run(db.url, db.scratch, db.schema));
     }
     return 0;
   }
 
-  private List<Figure> run(String url, Path scratch, String schema) throws Exception {
-    List<Figure> figures = new ArrayList<>();
+  private List<BenchFigure> run(String url, Path scratch, String schema) throws Exception {
+    List<BenchFigure> figures = new ArrayList<>();
     SplittableRandom random = new SplittableRandom(seed);
     NixSecretKey key = NixSecretKey.generate("bench-archive-1", new SecureRandom());
     try (Catalog catalog = Catalog.open(url)) {
@@ -176,8 +145,8 @@ final class BenchCatalogCommand implements Callable<Integer> {
         }
       }
       double fillSeconds = (System.nanoTime() - start) / 1e9;
-      figures.add(new Figure("insert-rate", filled / fillSeconds, "NARs/s", "NARs recorded per second (in packs)"));
-      figures.add(new Figure("packs", packs, "packs", "packs of up to 64 MiB, RS(40,40)"));
+      figures.add(new BenchFigure("insert-rate", filled / fillSeconds, "NARs/s", "NARs recorded per second (in packs)"));
+      figures.add(new BenchFigure("packs", packs, "packs", "packs of up to 64 MiB, RS(40,40)"));
       spreadStates(url, schema, holderIds);
 
       figures.addAll(percentiles("narinfo-lookup", "narinfo by store hash", () -> catalog.narByStoreHash(
@@ -194,30 +163,30 @@ final class BenchCatalogCommand implements Callable<Integer> {
         catalog.custody().shape(p);
         catalog.placements(p);
       }
-      figures.add(new Figure("repair-round", ms(t), "ms", "candidates of one repair round, each read ("
+      figures.add(new BenchFigure("repair-round", ms(t), "ms", "candidates of one repair round, each read ("
           + candidates.size() + " packs)"));
-      figures.add(new Figure("repair-round-packs", candidates.size(), "packs", "packs a repair round reads"));
+      figures.add(new BenchFigure("repair-round-packs", candidates.size(), "packs", "packs a repair round reads"));
 
       t = System.nanoTime();
       int garbage = catalog.custody().garbage(holderIds, System.currentTimeMillis(), 1000).size();
-      figures.add(new Figure("gc-round", ms(t), "ms", "one garbage-collection query, all holders (" + garbage
+      figures.add(new BenchFigure("gc-round", ms(t), "ms", "one garbage-collection query, all holders (" + garbage
           + " copies found)"));
 
       t = System.nanoTime();
       int page = catalog.journal().inState(Journal.State.VERIFIED, "", 1000).size();
-      figures.add(new Figure("drain-page-1000", ms(t), "ms", "one drain page of journal entries (" + page + ")"));
+      figures.add(new BenchFigure("drain-page-1000", ms(t), "ms", "one drain page of journal entries (" + page + ")"));
 
       t = System.nanoTime();
       catalog.journal().totals(Journal.State.DRAINED);
-      figures.add(new Figure("journal-totals", ms(t), "ms", "objects and bytes drained (the archive totals)"));
+      figures.add(new BenchFigure("journal-totals", ms(t), "ms", "objects and bytes drained (the archive totals)"));
 
       t = System.nanoTime();
       catalog.totals();
-      figures.add(new Figure("catalog-totals", ms(t), "ms", "packs, NARs, bytes"));
+      figures.add(new BenchFigure("catalog-totals", ms(t), "ms", "packs, NARs, bytes"));
 
       t = System.nanoTime();
       catalog.custody().countedBytesByHolder();
-      figures.add(new Figure("counted-bytes", ms(t), "ms", "bytes the catalog counts on each holder (placement)"));
+      figures.add(new BenchFigure("counted-bytes", ms(t), "ms", "bytes the catalog counts on each holder (placement)"));
     }
     int scans = 0;
     for (String[] q : HOT_QUERIES) {
@@ -231,10 +200,10 @@ final class BenchCatalogCommand implements Callable<Integer> {
             + String.join("; ", plan));
       }
     }
-    figures.add(new Figure("hot-queries-scanning", scans, "queries", "of " + HOT_QUERIES.length
+    figures.add(new BenchFigure("hot-queries-scanning", scans, "queries", "of " + HOT_QUERIES.length
         + " hot queries, those whose plan reads a whole table"));
     double bytes = schema == null ? Files.size(scratch.resolve("catalog.db")) : postgresBytes(url);
-    figures.add(new Figure("bytes-per-nar", bytes / nars, "B", "bytes on disk per NAR (tables and indexes)"));
+    figures.add(new BenchFigure("bytes-per-nar", bytes / nars, "B", "bytes on disk per NAR (tables and indexes)"));
     return figures;
   }
 
@@ -250,7 +219,7 @@ final class BenchCatalogCommand implements Callable<Integer> {
     return ids;
   }
 
-  private static Manifest.Nar nar(SplittableRandom random, long offset, long size, List<String> storeHashes,
+  static Manifest.Nar nar(SplittableRandom random, long offset, long size, List<String> storeHashes,
       List<String> fileKeys) {
     byte[] seedBytes = new byte[32];
     for (int i = 0; i < 32; i += 8) {
@@ -383,7 +352,7 @@ final class BenchCatalogCommand implements Callable<Integer> {
   }
 
   /** An operation timed {@code samples} times after a warm-up: p50 and p99 in milliseconds. */
-  private List<Figure> percentiles(String name, String what, Lookup lookup) throws CatalogException {
+  private List<BenchFigure> percentiles(String name, String what, Lookup lookup) throws CatalogException {
     for (int i = 0; i < Math.min(200, samples); i++) {
       lookup.run();
     }
@@ -393,9 +362,7 @@ final class BenchCatalogCommand implements Callable<Integer> {
       lookup.run();
       ms[i] = (System.nanoTime() - t) / 1e6;
     }
-    Arrays.sort(ms);
-    return List.of(new Figure(name + "-p50", ms[samples / 2], "ms", what + ", median"),
-        new Figure(name + "-p99", ms[(int) Math.floor(samples * 0.99)], "ms", what + ", 99th percentile"));
+    return BenchFigure.percentiles(name, what, ms);
   }
 
   @FunctionalInterface
@@ -407,21 +374,11 @@ final class BenchCatalogCommand implements Callable<Integer> {
     return (System.nanoTime() - startNanos) / 1e6;
   }
 
-  private void print(List<Figure> figures) {
-    if (tsv) {
-      for (Figure f : figures) {
-        out.printf(Locale.ROOT, "%s\t%s\t%s%n", f.name(), format(f.value()), f.unit());
-      }
-      return;
-    }
-    out.printf(Locale.ROOT, "catalog bench: %,d NARs, %d holders, RS(%d,%d), %s%n", nars, holders, DATA, PARITY,
-        catalogUrl == null ? "SQLite" : "PostgreSQL");
-    for (Figure f : figures) {
-      out.printf(Locale.ROOT, "%-20s %14s %-7s %s%n", f.name(), format(f.value()), f.unit(), f.what());
-    }
+  private void print(List<BenchFigure> figures) {
+    BenchFigure.print(out, tsv, String.format(Locale.ROOT, "catalog bench: %,d NARs, %d holders, RS(%d,%d), %s", nars,
+        holders, DATA, PARITY, catalogUrl == null ? "SQLite" : "PostgreSQL"), figures);
   }
 
-  private static String format(double v) {
-    return v >= 100 || v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.3f", v);
-  }
+
+
 }
