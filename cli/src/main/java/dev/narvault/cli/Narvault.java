@@ -19,7 +19,23 @@ public final class Narvault implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
+  /**
+   * Idle connections each {@code java.net.http.HttpClient} in this process keeps, and for how long
+   * (seconds). A coordinator proves and audits 10^4 holders, each a host of its own: the JDK's
+   * unbounded keep-alive cache kept a socket and its buffers for every one of them (a coordinator
+   * with -Xmx256m ran out of memory at 10^4 holders in {@code bench coordinator}). Set before any
+   * client exists: the JDK reads both once. An operator's own {@code -D} setting wins.
+   */
+  static final String POOL_SIZE = "64";
+  static final String KEEP_ALIVE_SECONDS = "30";
+
   public static void main(String[] args) {
+    if (System.getProperty("jdk.httpclient.connectionPoolSize") == null) {
+      System.setProperty("jdk.httpclient.connectionPoolSize", POOL_SIZE);
+    }
+    if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) {
+      System.setProperty("jdk.httpclient.keepalive.timeout", KEEP_ALIVE_SECONDS);
+    }
     CommandLine cli = commandLine(System.out);
     String[] expanded;
     try {

@@ -37,17 +37,34 @@ import javax.net.ssl.SSLSocketFactory;
 final class RangeConnections {
   /** Idle connections kept per holder; more in flight at once are closed after use. */
   private static final int MAX_IDLE_PER_HOLDER = 16;
+  /**
+   * Idle connections kept in all: each holds a 64 KiB buffer and a socket, and a coordinator
+   * visits 10^4 holders a round, each once (kept per holder without a bound, a round's idle
+   * connections filled a 256 MiB heap: {@code bench coordinator}).
+   */
+  static final int MAX_IDLE_TOTAL = 512;
   /** Well under the holders' idle timeout (60 s), so a kept connection is rarely found closed. */
   private static final long MAX_IDLE_NANOS = Duration.ofSeconds(20).toNanos();
+  /** How often idle connections past {@link #MAX_IDLE_NANOS} are looked for among every holder's. */
+  private static final long SWEEP_NANOS = Duration.ofSeconds(1).toNanos();
   /** Status line and headers together. */
   private static final int MAX_HEAD = 16 * 1024;
   private static final int SOCKET_BUFFER = 64 * 1024;
 
   private final Duration connectTimeout;
+  private final int maxIdleTotal;
   private final Map<String, ConcurrentLinkedDeque<Connection>> idle = new ConcurrentHashMap<>();
+  /** Connections in {@link #idle}, all holders together. */
+  private final java.util.concurrent.atomic.AtomicInteger idleCount = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong lastSweep = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
 
   RangeConnections(Duration connectTimeout) {
+    this(connectTimeout, MAX_IDLE_TOTAL);
+  }
+
+  RangeConnections(Duration connectTimeout, int maxIdleTotal) {
     this.connectTimeout = connectTimeout;
+    this.maxIdleTotal = maxIdleTotal;
   }
 
   /**
@@ -163,6 +180,7 @@ final class RangeConnections {
     long now = System.nanoTime();
     Connection c;
     while ((c = q.pollLast()) != null) {
+      idleCount.decrementAndGet();
       if (now - c.idleSince <= MAX_IDLE_NANOS && !c.socket.isClosed()) {
         c.reused = true;
         return c;
@@ -173,13 +191,56 @@ final class RangeConnections {
   }
 
   private void putIdle(Connection c) {
-    ConcurrentLinkedDeque<Connection> q = idle.computeIfAbsent(c.key, k -> new ConcurrentLinkedDeque<>());
-    if (q.size() >= MAX_IDLE_PER_HOLDER) {
+    long now = System.nanoTime();
+    sweepIfDue(now);
+    if (idleCount.get() >= maxIdleTotal) {
       c.close();
       return;
     }
-    c.idleSince = System.nanoTime();
-    q.addLast(c);
+    boolean[] kept = {false};
+    // Added inside compute, so a sweep that drops this holder's empty queue cannot drop it too.
+    idle.compute(c.key, (k, q) -> {
+      ConcurrentLinkedDeque<Connection> queue = q == null ? new ConcurrentLinkedDeque<>() : q;
+      if (queue.size() < MAX_IDLE_PER_HOLDER) {
+        c.idleSince = now;
+        queue.addLast(c);
+        idleCount.incrementAndGet();
+        kept[0] = true;
+      }
+      return queue;
+    });
+    if (!kept[0]) {
+      c.close();
+    }
+  }
+
+  /**
+   * At most once a {@link #SWEEP_NANOS}: closes every holder's connections idle too long and
+   * forgets holders with none, so neither sockets nor map entries pile up with holders visited once.
+   */
+  private void sweepIfDue(long now) {
+    long last = lastSweep.get();
+    if (now - last < SWEEP_NANOS || !lastSweep.compareAndSet(last, now)) {
+      return;
+    }
+    for (String key : idle.keySet()) {
+      idle.computeIfPresent(key, (k, q) -> {
+        Connection oldest;
+        // Oldest first: connections are added at the tail.
+        while ((oldest = q.peekFirst()) != null && now - oldest.idleSince > MAX_IDLE_NANOS) {
+          if (q.remove(oldest)) {
+            idleCount.decrementAndGet();
+            oldest.close();
+          }
+        }
+        return q.isEmpty() ? null : q;
+      });
+    }
+  }
+
+  /** Idle connections kept now, all holders together (for tests). */
+  int idleConnections() {
+    return idleCount.get();
   }
 
   /** Closes every idle connection. */
@@ -187,6 +248,7 @@ final class RangeConnections {
     for (ConcurrentLinkedDeque<Connection> q : idle.values()) {
       Connection c;
       while ((c = q.poll()) != null) {
+        idleCount.decrementAndGet();
         c.close();
       }
     }

@@ -244,4 +244,55 @@ class HolderClientConnectionsTest {
     assertInstanceOf(InterruptedIOException.class, t);
     assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3), "stopped when interrupted, not at the deadline");
   }
+
+  @Test
+  void idleConnections_areBoundedInAll_notOnePerHolderEverVisited() throws Exception {
+    // Ten holders, each read once, as a coordinator's audit round visits each holder once: a pool
+    // bounded per holder only kept a socket and a 64 KiB buffer for every one of them.
+    List<ServerSocket> holders = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 10; i++) {
+        ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        holders.add(s);
+        Thread.ofVirtual().start(() -> {
+          while (!s.isClosed()) {
+            try {
+              Socket c = s.accept();
+              Thread.ofVirtual().start(() -> serve(c, (n, head, out) -> {
+                partial(out, bytes(100, n), "");
+                return true;
+              }));
+            } catch (IOException e) {
+              return;
+            }
+          }
+        });
+      }
+      RangeConnections ranges = new RangeConnections(Duration.ofSeconds(5), 4);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      for (ServerSocket s : holders) {
+        RangeConnections.Answer a = ranges.get(URI.create("http://127.0.0.1:" + s.getLocalPort() + "/v1/fragments/"
+            + ID.hex()), 0, 100, java.util.Map.of(), deadline, 1024);
+        assertEquals(206, a.status());
+        assertArrayEquals(bytes(100, 0), a.body());
+      }
+      assertEquals(4, ranges.idleConnections(), "at most the bound kept, whatever the number of holders");
+      // A kept one is still reused: the first holder's second read comes on its first connection;
+      // beyond the bound, connections are closed after use (the last holder's second read is a
+      // connection's first request).
+      RangeConnections.Answer again = ranges.get(URI.create("http://127.0.0.1:" + holders.get(0).getLocalPort()
+          + "/v1/fragments/" + ID.hex()), 0, 100, java.util.Map.of(), deadline, 1024);
+      assertArrayEquals(bytes(100, 1), again.body(), "the second request of a kept connection");
+      RangeConnections.Answer fresh = ranges.get(URI.create("http://127.0.0.1:"
+          + holders.get(holders.size() - 1).getLocalPort() + "/v1/fragments/" + ID.hex()), 0, 100, java.util.Map.of(),
+          deadline, 1024);
+      assertArrayEquals(bytes(100, 0), fresh.body(), "a new connection's first request");
+      ranges.closeIdle();
+      assertEquals(0, ranges.idleConnections());
+    } finally {
+      for (ServerSocket s : holders) {
+        s.close();
+      }
+    }
+  }
 }
