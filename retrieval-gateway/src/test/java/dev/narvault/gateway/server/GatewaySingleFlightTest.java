@@ -21,6 +21,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -141,7 +144,7 @@ class GatewaySingleFlightTest {
     HttpResponse<InputStream> second = open(gw);
     byte[] secondStart = second.body().readNBytes(64 * 1024);
     assertEquals(1, archive.metric(gw, "narvault_gateway_nar_rebuilds_shared_total"));
-    assertArrayEquals(java.util.Arrays.copyOf(archive.narBytes, 64 * 1024), firstStart);
+    assertArrayEquals(Arrays.copyOf(archive.narBytes, 64 * 1024), firstStart);
     assertArrayEquals(firstStart, secondStart);
 
     // Every holder but the first now sends bad bytes: fragment 1's region cannot be rebuilt.
@@ -149,12 +152,12 @@ class GatewaySingleFlightTest {
       archive.stores.get(i).lying = true;
     }
     release.countDown();
-    for (HttpResponse<InputStream> client : java.util.List.of(first, second)) {
+    for (HttpResponse<InputStream> client : List.of(first, second)) {
       ExecutionException cut = assertThrows(ExecutionException.class, () -> rest(client.body()));
       assertInstanceOf(IOException.class, cut.getCause(), "a short body is an error, never a complete response");
     }
     try (Stream<Path> files = Files.list(cacheDir)) {
-      assertEquals(java.util.List.of(), files.toList(), "no file kept, none left behind");
+      assertEquals(List.of(), files.toList(), "no file kept, none left behind");
     }
 
     archive.heal();
@@ -222,7 +225,7 @@ class GatewaySingleFlightTest {
       }
       String[] lines = head.toString(StandardCharsets.US_ASCII).split("\r\n");
       for (String line : lines) {
-        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
           contentLength = Long.parseLong(line.substring("content-length:".length()).strip());
         }
       }

@@ -18,10 +18,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -119,9 +122,11 @@ class RebuiltNarCacheTest {
       Future<Void> followed = follow(cache.follow("nar/b.nar.xz", bytes.length, fileHash(nar(100_000, 3)), fill),
           client);
       fill.write(bytes);
+      client.awaitAtLeast(bytes.length - 1);
+      assertFalse(followed.isDone(), "the last byte waits for the file's hash");
       fill.end();
-      failure(followed);
-      assertEquals(bytes.length - 1, client.received(), "the last byte waits for the file's hash, which never matches");
+      assertTrue(failure(followed).getMessage().contains("does not match its FileHash"));
+      assertEquals(bytes.length - 1, client.received(), "which never matches: the client never gets it");
       assertNull(cached(cache, "nar/b.nar.xz", 0, 10));
       assertEquals(List.of(), files(), "the temporary file is gone too");
     }
@@ -298,8 +303,8 @@ class RebuiltNarCacheTest {
   private static final class ScriptedFill implements RebuildRelay.Fill {
     private static final Object END = new Object();
     private static final Object FAIL = new Object();
-    private final java.util.concurrent.BlockingQueue<Object> steps = new java.util.concurrent.LinkedBlockingQueue<>();
-    final java.util.concurrent.CompletableFuture<IOException> ended = new java.util.concurrent.CompletableFuture<>();
+    private final BlockingQueue<Object> steps = new LinkedBlockingQueue<>();
+    final CompletableFuture<IOException> ended = new CompletableFuture<>();
     volatile int runs;
 
     void write(byte[] bytes) {
