@@ -51,7 +51,8 @@ public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits mis
 
   /**
    * @param dir where rebuilt NARs are kept (a temporary directory when empty)
-   * @param maxBytes at most this many bytes of them (0: none kept, rebuilds still shared)
+   * @param maxBytes at most this many bytes of them; a NAR that fits is rebuilt once for all who ask
+   *     while it is rebuilt, a bigger one by each request (0: none kept or shared)
    */
   public record CacheSettings(Optional<Path> dir, long maxBytes) {
     public static final CacheSettings DEFAULTS = new CacheSettings(Optional.empty(), 1L << 30);

@@ -38,7 +38,7 @@ final class GatewayMetrics {
         holderBytes.sum());
     counter(s, "narvault_gateway_nar_cache_hits_total", "NAR requests served from rebuilt NARs kept on disk.",
         cacheHits.sum());
-    counter(s, "narvault_gateway_nar_rebuilds_shared_total", "NAR requests that waited for another's rebuild.",
+    counter(s, "narvault_gateway_nar_rebuilds_shared_total", "NAR requests that followed a rebuild another request started.",
         rebuildsShared.sum());
     counter(s, "narvault_gateway_misses_limited_total", "Misses refused with 429 (enumeration).",
         missesLimited.sum());

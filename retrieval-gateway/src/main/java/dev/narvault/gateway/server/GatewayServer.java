@@ -27,7 +27,8 @@ public final class GatewayServer implements AutoCloseable {
 
   public static GatewayServer start(GatewayConfig config, Archive archive, ObjectSource fallback) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
-    RebuiltNarCache cache = RebuiltNarCache.open(config.cache().dir(), config.cache().maxBytes());
+    // Rebuilds run on the requests' executor: stopping the server interrupts them too.
+    RebuiltNarCache cache = RebuiltNarCache.open(config.cache().dir(), config.cache().maxBytes(), requests);
     GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests,
         new GatewayMetrics(), cache);
     NettyServer server;

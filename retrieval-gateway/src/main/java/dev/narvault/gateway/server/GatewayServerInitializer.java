@@ -15,24 +15,22 @@ final class GatewayServerInitializer {
   private static final int MAX_REQUEST_BODY = 64 * 1024;
 
   private final Archive archive;
-  private final ObjectSource fallback;
   private final GatewayConfig config;
   private final ExecutorService requests;
   private final GatewayMetrics metrics;
-  private final MissGuard misses;
-  private final ClientBuckets overhead;
-  private final RebuiltNarCache cache;
+  private final S3Proxy s3;
+  private final ArchivedNarResponder nars;
 
   GatewayServerInitializer(Archive archive, ObjectSource fallback, GatewayConfig config, ExecutorService requests,
       GatewayMetrics metrics, RebuiltNarCache cache) {
     this.archive = archive;
-    this.fallback = fallback;
     this.config = config;
     this.requests = requests;
     this.metrics = metrics;
-    this.misses = new MissGuard(InstantSource.system(), config.misses());
-    this.overhead = new ClientBuckets(InstantSource.system(), config.overhead());
-    this.cache = cache;
+    // Shared by every connection: budgets are per client, not per connection.
+    this.s3 = new S3Proxy(fallback, metrics, new MissGuard(InstantSource.system(), config.misses()));
+    this.nars = new ArchivedNarResponder(archive, cache,
+        new ClientBuckets(InstantSource.system(), config.overhead()), metrics, s3);
   }
 
   void initChannel(SocketChannel ch) {
@@ -43,7 +41,6 @@ final class GatewayServerInitializer {
     // 2. Requests are small: hand the handler whole ones.
     p.addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY));
     // 3. Routing on the event loop; the work itself on a virtual thread, one request at a time.
-    p.addLast("gateway", new GatewayServerHandler(archive, fallback, config, requests, metrics, misses, overhead,
-        cache));
+    p.addLast("gateway", new GatewayServerHandler(archive, config, requests, metrics, s3, nars));
   }
 }

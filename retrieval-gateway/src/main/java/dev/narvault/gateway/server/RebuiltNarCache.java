@@ -1,8 +1,6 @@
 package dev.narvault.gateway.server;
 
-import dev.narvault.core.nix.Sha256Hash;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -10,14 +8,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -25,15 +20,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * NARs rebuilt from holders lately, kept on the gateway's disk (at most {@code maxBytes}, least
- * recently used dropped first), so a popular cold NAR is rebuilt once. Also the single flight:
- * while one request rebuilds a NAR, others asking for it follow that rebuild instead of starting
- * their own, each streaming the bytes from its file as they are written (verified blocks, as the
- * first client gets them), so a follower is never further behind than the rebuild.
+ * recently used dropped first), so a popular cold NAR is rebuilt once; and the single flight:
+ * every request for a whole NAR that is not kept follows the one {@link RebuildRelay} of that
+ * NAR, started by the first.
  *
  * <p>An entry is admitted only whole and only when its bytes hash to the NAR's signed FileHash
  * (they were verified block by block on the way in; this checks the assembled file). Entries are
  * written to a temporary file and renamed into place; the directory is emptied at start, so
- * nothing half-written or from an earlier run is ever served.
+ * nothing half-written or from an earlier run is ever served. A rebuild that fails leaves no file.
  */
 final class RebuiltNarCache implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RebuiltNarCache.class);
@@ -42,32 +36,36 @@ final class RebuiltNarCache implements AutoCloseable {
   private final Path dir;
   private final long maxBytes;
   private final boolean ownDir;
+  private final Executor rebuilds;
   /** Committed entries by file key, in access order; values are sizes. */
   private final LinkedHashMap<String, Long> entries = new LinkedHashMap<>(16, 0.75f, true);
   /** Rebuilds in flight that others may follow, by file key. */
-  private final Map<String, Rebuild> building = new HashMap<>();
+  private final Map<String, RebuildRelay> building = new HashMap<>();
   private final AtomicLong names = new AtomicLong();
   private long usedBytes;
+  private boolean closed;
 
-  private RebuiltNarCache(Path dir, long maxBytes, boolean ownDir) {
+  private RebuiltNarCache(Path dir, long maxBytes, boolean ownDir, Executor rebuilds) {
     this.dir = dir;
     this.maxBytes = maxBytes;
     this.ownDir = ownDir;
+    this.rebuilds = rebuilds;
   }
 
   /**
    * A cache in {@code dir} (its own files from an earlier run deleted now), or in a fresh
-   * temporary directory (removed at close) when empty. A NAR larger than {@code maxBytes} is
-   * neither kept nor shared (0: every request rebuilds its own).
+   * temporary directory (removed at close) when empty, whose rebuilds run on {@code rebuilds}. A
+   * NAR larger than {@code maxBytes} is neither kept nor relayed (0: every request rebuilds its
+   * own, straight to its client).
    */
-  static RebuiltNarCache open(Optional<Path> dir, long maxBytes) throws IOException {
+  static RebuiltNarCache open(Optional<Path> dir, long maxBytes, Executor rebuilds) throws IOException {
     if (maxBytes < 0) {
       throw new IllegalArgumentException("cache size must be >= 0, got " + maxBytes);
     }
     Path d = dir.isPresent() ? dir.get() : Files.createTempDirectory("narvault-gateway-cache-");
     Files.createDirectories(d);
     deleteContents(d);
-    return new RebuiltNarCache(d, maxBytes, dir.isEmpty());
+    return new RebuiltNarCache(d, maxBytes, dir.isEmpty(), rebuilds);
   }
 
   /** The cached file of a NAR, if there is one (marks it recently used). */
@@ -120,195 +118,62 @@ final class RebuiltNarCache implements AutoCloseable {
     return at;
   }
 
-  /** What {@link #begin} hands out: a rebuild to do, or one to follow. */
-  sealed interface Flight permits Rebuild, Follower {}
+  /** Whether a NAR of {@code length} bytes may be kept, and so relayed through a file of its own. */
+  boolean fits(long length) {
+    return length <= maxBytes;
+  }
 
   /**
-   * Joins the rebuild of a NAR: the first caller gets a {@link Rebuild} to fill and must close
-   * it; a caller arriving while it runs gets a {@link Follower} of it.
+   * A follower of the NAR, who must close it: of its kept file when there is one, else of the
+   * rebuild in flight, else of a rebuild started now with {@code fill} on the cache's executor
+   * and kept when it ends whole and verified.
+   *
+   * @throws IllegalArgumentException when the NAR does not {@linkplain #fits fit} in the cache
    */
-  Flight begin(String fileKey, long length, String fileHash) throws IOException {
-    if (length > maxBytes) {
-      // It could not be kept, so it is not written to disk, and there is nothing to follow.
-      return new Rebuild(fileKey, length, fileHash);
+  synchronized RebuildRelay.Follower follow(String fileKey, long length, String fileHash, RebuildRelay.Fill fill)
+      throws IOException {
+    if (!fits(length)) {
+      throw new IllegalArgumentException("NAR " + fileKey + " of " + length + " bytes does not fit in a cache of "
+          + maxBytes);
     }
-    synchronized (this) {
-      Rebuild running = building.get(fileKey);
-      if (running != null) {
-        return new Follower(running);
+    if (closed) {
+      throw new IOException("the NAR cache is closed");
+    }
+    // Kept files are deleted and relays' files renamed or deleted only under this lock: the
+    // files opened here exist.
+    if (entries.get(fileKey) != null) {
+      return RebuildRelay.whole(fileKey, length, FileChannel.open(path(fileKey)));
+    }
+    RebuildRelay running = building.get(fileKey);
+    if (running != null) {
+      RebuildRelay.Follower follower = running.join(FileChannel.open(running.file()));
+      if (follower != null) {
+        return follower;
       }
-      Rebuild mine = new Rebuild(fileKey, length, fileHash);
-      building.put(fileKey, mine);
-      return mine;
     }
+    RebuildRelay.Follower first = RebuildRelay.start(fileKey, length, fileHash, dir.resolve("tmp-"
+        + names.incrementAndGet()), rebuilds, fill, this::ended);
+    building.put(fileKey, first.relay());
+    return first;
   }
 
-  /** A request following another's rebuild of the same NAR. */
-  static final class Follower implements Flight {
-    private final Rebuild rebuild;
-
-    private Follower(Rebuild rebuild) {
-      this.rebuild = rebuild;
+  /** A rebuild has ended: forgotten, and its file admitted if it is whole and verified. */
+  private synchronized boolean ended(RebuildRelay relay, boolean verified) {
+    building.remove(relay.fileKey(), relay);
+    if (!verified || closed || entries.containsKey(relay.fileKey())) {
+      return false;
     }
-
-    /**
-     * Streams the NAR from the rebuild's file to {@code out} as it is written, from its start, in
-     * fresh arrays; returns how many bytes it wrote: all of them, or fewer when the rebuild
-     * failed, stopped keeping a copy (a full disk), or wrote nothing for {@code stall}. The caller
-     * reads the rest elsewhere.
-     */
-    long copyTo(OutputStream out, Duration stall) throws IOException {
-      FileChannel channel;
-      try {
-        channel = FileChannel.open(rebuild.temp);
-      } catch (NoSuchFileException done) {
-        // Already committed (renamed) or dropped: nothing to follow.
-        return 0;
-      }
-      try (channel) {
-        long at = 0;
-        while (at < rebuild.length) {
-          long available = rebuild.awaitWritten(at, stall);
-          if (available <= at) {
-            return at;
-          }
-          long reached = copy(channel, at, available, out);
-          if (reached < available) {
-            return reached;
-          }
-          at = reached;
-        }
-        return at;
-      }
+    try {
+      makeRoom(relay.length());
+      Files.move(relay.file(), path(relay.fileKey()), StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      LOG.warn("cannot keep rebuilt NAR {}: {}", relay.fileKey(), e.toString());
+      return false;
     }
-  }
-
-  /** One NAR being rebuilt: written to a temporary file, admitted at {@link #commit}. */
-  final class Rebuild implements AutoCloseable, Flight {
-    private final String fileKey;
-    private final long length;
-    private final String fileHash;
-    private final Path temp;
-    private final MessageDigest digest = Sha256Hash.newDigest();
-    private final OutputStream out;
-    private volatile boolean failed;
-    private boolean committed;
-    /** Bytes in the temporary file so far, for followers; guarded by this. */
-    private long written;
-    /** No more bytes will come to the temporary file; guarded by this. */
-    private boolean ended;
-
-    private Rebuild(String fileKey, long length, String fileHash) throws IOException {
-      this.fileKey = fileKey;
-      this.length = length;
-      this.fileHash = fileHash;
-      this.temp = dir.resolve("tmp-" + names.incrementAndGet());
-      // Unbuffered: what followers are told is in the file must be there (writes come a chunk at a time).
-      this.out = length <= maxBytes ? new DigestOutputStream(Files.newOutputStream(temp), digest)
-          : OutputStream.nullOutputStream();
-    }
-
-    /**
-     * Waits until the file holds more than {@code at} bytes, no more will come, or nothing came
-     * for {@code stall}; returns how many bytes it holds.
-     */
-    private synchronized long awaitWritten(long at, Duration stall) throws InterruptedIOException {
-      long deadline = System.nanoTime() + stall.toNanos();
-      while (written <= at && !ended) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
-        try {
-          TimeUnit.NANOSECONDS.timedWait(this, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while following a rebuild");
-        }
-      }
-      return written;
-    }
-
-    private synchronized void advance(long bytes) {
-      written += bytes;
-      notifyAll();
-    }
-
-    private synchronized void end() {
-      ended = true;
-      notifyAll();
-    }
-
-    /**
-     * A stream that writes to {@code client} and keeps a copy while the cache can take it: a full
-     * disk costs the cache this entry, never the client its NAR.
-     */
-    OutputStream alongside(OutputStream client) {
-      return new OutputStream() {
-        @Override
-        public void write(int b) throws IOException {
-          write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-          if (!failed) {
-            try {
-              out.write(b, off, len);
-              advance(len);
-            } catch (IOException e) {
-              LOG.warn("cannot keep rebuilt NAR {}: {}", fileKey, e.toString());
-              failed = true;
-              end();
-            }
-          }
-          client.write(b, off, len);
-        }
-      };
-    }
-
-    /** Admits the NAR, written whole, if keeping it never failed and its bytes match its FileHash. */
-    void commit() throws IOException {
-      if (failed) {
-        return;
-      }
-      out.close();
-      if (length > maxBytes) {
-        return;
-      }
-      if (Files.size(temp) != length || !Sha256Hash.parse(fileHash).equals(new Sha256Hash(digest.digest()))) {
-        LOG.error("rebuilt NAR {} does not match its FileHash: not cached", fileKey);
-        return;
-      }
-      synchronized (RebuiltNarCache.this) {
-        makeRoom(length);
-        Files.move(temp, path(fileKey), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        entries.put(fileKey, length);
-        usedBytes += length;
-        committed = true;
-      }
-    }
-
-    /**
-     * Ends the rebuild: followers get what was written and no more (an open file stays readable
-     * after its name is gone), the temporary file goes unless committed.
-     */
-    @Override
-    public void close() {
-      try {
-        out.close();
-        if (!committed) {
-          Files.deleteIfExists(temp);
-        }
-      } catch (IOException e) {
-        LOG.warn("cannot remove {}: {}", temp, e.toString());
-      } finally {
-        synchronized (RebuiltNarCache.this) {
-          building.remove(fileKey, this);
-        }
-        end();
-      }
-    }
+    entries.put(relay.fileKey(), relay.length());
+    usedBytes += relay.length();
+    return true;
   }
 
   private void makeRoom(long bytes) throws IOException {
@@ -338,8 +203,10 @@ final class RebuiltNarCache implements AutoCloseable {
     }
   }
 
+  /** Deletes every file; rebuilds still running end without being kept. */
   @Override
   public synchronized void close() {
+    closed = true;
     try {
       deleteContents(dir);
       if (ownDir) {

@@ -3,7 +3,8 @@ package dev.narvault.gateway.server;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.nix.Sha256Hash;
@@ -14,17 +15,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The gateway's disk cache of rebuilt NARs, on a real directory. */
+/**
+ * The gateway's disk cache of rebuilt NARs and its single flight, on a real directory, with
+ * rebuilds the test writes step by step ({@link ScriptedFill}) and clients that record what they
+ * received ({@link Client}).
+ */
 class RebuiltNarCacheTest {
+  private static final Duration STALL = Duration.ofSeconds(30);
+
   @TempDir
   Path dir;
+
+  private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+
+  @AfterEach
+  void stopThreads() {
+    threads.shutdownNow();
+  }
 
   private static byte[] nar(int size, long seed) {
     byte[] bytes = new byte[size];
@@ -36,15 +59,19 @@ class RebuiltNarCacheTest {
     return Sha256Hash.of(bytes).toNixString();
   }
 
-  /** Rebuilds a NAR through the cache the way the gateway does: client and cache fed together. */
+  private RebuiltNarCache open(long maxBytes) throws IOException {
+    return RebuiltNarCache.open(Optional.of(dir), maxBytes, threads);
+  }
+
+  /** Rebuilds a NAR through the cache in one go, as one client that reads it all; returns what it got. */
   private static byte[] rebuild(RebuiltNarCache cache, String key, byte[] bytes, String fileHash) throws IOException {
     ByteArrayOutputStream client = new ByteArrayOutputStream();
-    try (RebuiltNarCache.Rebuild rebuild = (RebuiltNarCache.Rebuild) cache.begin(key, bytes.length, fileHash)) {
-      OutputStream both = rebuild.alongside(client);
+    try (RebuildRelay.Follower f = cache.follow(key, bytes.length, fileHash, out -> {
       for (int at = 0; at < bytes.length; at += 10_000) {
-        both.write(bytes, at, Math.min(10_000, bytes.length - at));
+        out.write(bytes, at, Math.min(10_000, bytes.length - at));
       }
-      rebuild.commit();
+    })) {
+      f.copyTo(client, STALL);
     }
     return client.toByteArray();
   }
@@ -54,9 +81,30 @@ class RebuiltNarCacheTest {
     return cache.copyTo(key, from, length, out) ? out.toByteArray() : null;
   }
 
+  private List<Path> files() throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.toList();
+    }
+  }
+
+  /** Streams a follower to {@code client} on a thread of its own; the future fails as copyTo does. */
+  private Future<Void> follow(RebuildRelay.Follower follower, OutputStream client) {
+    return threads.submit(() -> {
+      try (follower) {
+        follower.copyTo(client, STALL);
+      }
+      return null;
+    });
+  }
+
+  private static IOException failure(Future<?> f) throws Exception {
+    ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+    return (IOException) e.getCause();
+  }
+
   @Test
   void wholeMatchingNar_isKeptAndServedByRange() throws IOException {
-    try (RebuiltNarCache cache = RebuiltNarCache.open(Optional.of(dir), 10 << 20)) {
+    try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(700_000, 1);
       assertArrayEquals(bytes, rebuild(cache, "nar/a.nar.xz", bytes, fileHash(bytes)), "the client gets every byte");
       assertArrayEquals(bytes, cached(cache, "nar/a.nar.xz", 0, bytes.length));
@@ -66,21 +114,27 @@ class RebuiltNarCacheTest {
   }
 
   @Test
-  void bytesThatDoNotMatchTheFileHash_areServedButNeverKept() throws IOException {
-    try (RebuiltNarCache cache = RebuiltNarCache.open(Optional.of(dir), 10 << 20)) {
+  void bytesThatDoNotMatchTheFileHash_areNeverEndedNorKept() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(100_000, 2);
-      byte[] other = nar(100_000, 3);
-      assertArrayEquals(bytes, rebuild(cache, "nar/b.nar.xz", bytes, fileHash(other)));
-      assertEquals(null, cached(cache, "nar/b.nar.xz", 0, 10));
-      try (var files = Files.list(dir)) {
-        assertEquals(0, files.count(), "the temporary file is gone too");
-      }
+      ScriptedFill fill = new ScriptedFill();
+      Client client = new Client();
+      Future<Void> followed = follow(cache.follow("nar/b.nar.xz", bytes.length, fileHash(nar(100_000, 3)), fill),
+          client);
+      fill.write(bytes);
+      client.awaitAtLeast(bytes.length - 1);
+      assertFalse(followed.isDone(), "the last byte waits for the file's hash");
+      fill.end();
+      assertTrue(failure(followed).getMessage().contains("does not match its FileHash"));
+      assertEquals(bytes.length - 1, client.received(), "which never matches: the client never gets it");
+      assertNull(cached(cache, "nar/b.nar.xz", 0, 10));
+      assertEquals(List.of(), files(), "the temporary file is gone too");
     }
   }
 
   @Test
   void leastRecentlyUsed_isDroppedToStayWithinTheSize() throws IOException {
-    try (RebuiltNarCache cache = RebuiltNarCache.open(Optional.of(dir), 250_000)) {
+    try (RebuiltNarCache cache = open(250_000)) {
       byte[] a = nar(100_000, 4);
       byte[] b = nar(100_000, 5);
       byte[] c = nar(100_000, 6);
@@ -88,112 +142,249 @@ class RebuiltNarCacheTest {
       rebuild(cache, "b", b, fileHash(b));
       assertTrue(cached(cache, "a", 0, 1) != null, "a is used again, so b is now the oldest");
       rebuild(cache, "c", c, fileHash(c));
-      assertEquals(null, cached(cache, "b", 0, 1));
+      assertNull(cached(cache, "b", 0, 1));
       assertArrayEquals(a, cached(cache, "a", 0, a.length));
       assertArrayEquals(c, cached(cache, "c", 0, c.length));
+      assertEquals(2, files().size());
     }
-  }
-
-  /** A client that records how much it has received, for watching a follower's progress. */
-  private static final class Client extends ByteArrayOutputStream {
-    synchronized int received() {
-      return size();
-    }
-
-    void awaitAtLeast(int bytes) throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (received() < bytes) {
-        assertTrue(System.nanoTime() < deadline, "the follower got " + received() + " of " + bytes + " bytes");
-        Thread.sleep(5);
-      }
-    }
-  }
-
-  private static CompletableFuture<Long> follow(RebuiltNarCache.Flight flight, OutputStream client, Duration stall) {
-    RebuiltNarCache.Follower follower = (RebuiltNarCache.Follower) flight;
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return follower.copyTo(client, stall);
-      } catch (IOException e) {
-        throw new RuntimeException(e);
-      }
-    });
   }
 
   @Test
   void aSecondRequest_followsTheRebuildInFlight_receivingBytesAsTheyAreWritten() throws Exception {
-    try (RebuiltNarCache cache = RebuiltNarCache.open(Optional.of(dir), 10 << 20)) {
+    try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(900_000, 7);
-      RebuiltNarCache.Rebuild first = (RebuiltNarCache.Rebuild) cache.begin("d", bytes.length, fileHash(bytes));
-      RebuiltNarCache.Flight second = cache.begin("d", bytes.length, fileHash(bytes));
-      assertInstanceOf(RebuiltNarCache.Follower.class, second, "no second rebuild");
-      Client client = new Client();
-      CompletableFuture<Long> followed = follow(second, client, Duration.ofSeconds(30));
-      OutputStream leader = first.alongside(OutputStream.nullOutputStream());
-      leader.write(bytes, 0, 400_000);
-      client.awaitAtLeast(400_000);
-      assertFalse(followed.isDone(), "the follower waits for the rest");
-      try (first) {
-        leader.write(bytes, 400_000, bytes.length - 400_000);
-        first.commit();
-      }
-      assertEquals(bytes.length, followed.get(10, TimeUnit.SECONDS));
-      assertArrayEquals(bytes, client.toByteArray());
+      ScriptedFill fill = new ScriptedFill();
+      RebuildRelay.Follower first = cache.follow("d", bytes.length, fileHash(bytes), fill);
+      RebuildRelay.Follower second = cache.follow("d", bytes.length, fileHash(bytes), new ScriptedFill());
+      assertEquals(RebuildRelay.Origin.STARTED, first.origin());
+      assertEquals(RebuildRelay.Origin.SHARED, second.origin(), "no second rebuild");
+      Client one = new Client();
+      Client two = new Client();
+      Future<Void> followedOne = follow(first, one);
+      Future<Void> followedTwo = follow(second, two);
+      fill.write(Arrays.copyOf(bytes, 400_000));
+      one.awaitAtLeast(400_000);
+      two.awaitAtLeast(400_000);
+      assertFalse(followedTwo.isDone(), "the follower waits for the rest");
+      fill.write(Arrays.copyOfRange(bytes, 400_000, bytes.length));
+      fill.end();
+      followedOne.get(10, TimeUnit.SECONDS);
+      followedTwo.get(10, TimeUnit.SECONDS);
+      assertArrayEquals(bytes, one.toByteArray());
+      assertArrayEquals(bytes, two.toByteArray());
+      assertEquals(1, fill.runs, "one rebuild");
       assertArrayEquals(bytes, cached(cache, "d", 0, bytes.length), "and it is kept");
-    }
-  }
-
-  @Test
-  void aFollowerOfARebuildThatFails_getsWhatWasWritten_andNoMore() throws Exception {
-    try (RebuiltNarCache cache = RebuiltNarCache.open(Optional.of(dir), 10 << 20)) {
-      byte[] bytes = nar(500_000, 8);
-      RebuiltNarCache.Rebuild first = (RebuiltNarCache.Rebuild) cache.begin("e", bytes.length, fileHash(bytes));
-      Client client = new Client();
-      CompletableFuture<Long> followed = follow(cache.begin("e", bytes.length, fileHash(bytes)), client,
-          Duration.ofSeconds(30));
-      try (first) {
-        first.alongside(OutputStream.nullOutputStream()).write(bytes, 0, 123_456);
-        client.awaitAtLeast(123_456);
-        // The holders fail here: no commit.
+      try (RebuildRelay.Follower later = cache.follow("d", bytes.length, fileHash(bytes), new ScriptedFill())) {
+        assertEquals(RebuildRelay.Origin.CACHE, later.origin(), "a request after the rebuild reads the kept file");
       }
-      assertEquals(123_456, followed.get(10, TimeUnit.SECONDS), "the caller reads the rest elsewhere");
-      assertArrayEquals(Arrays.copyOf(bytes, 123_456), client.toByteArray());
-      assertTrue(cache.begin("e", bytes.length, fileHash(bytes)) instanceof RebuiltNarCache.Rebuild r && close(r),
-          "the next request rebuilds");
     }
   }
 
-  private static boolean close(RebuiltNarCache.Rebuild r) {
-    r.close();
-    return true;
+  @Test
+  void aStalledClient_slowsNeitherTheRebuildNorAnother() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(2_000_000, 8);
+      ScriptedFill fill = new ScriptedFill();
+      Client stalled = new Client();
+      stalled.stallAfter(100_000);
+      Future<Void> followedStalled = follow(cache.follow("s", bytes.length, fileHash(bytes), fill), stalled);
+      Client other = new Client();
+      Future<Void> followedOther = follow(cache.follow("s", bytes.length, fileHash(bytes), fill), other);
+      fill.write(bytes);
+      fill.end();
+      followedOther.get(10, TimeUnit.SECONDS);
+      assertArrayEquals(bytes, other.toByteArray());
+      assertArrayEquals(bytes, cached(cache, "s", 0, bytes.length), "kept while the stalled client still waits");
+      assertTrue(stalled.received() < bytes.length, "the stalled client has " + stalled.received());
+      stalled.resume();
+      followedStalled.get(10, TimeUnit.SECONDS);
+      assertArrayEquals(bytes, stalled.toByteArray(), "it gets the rest when it reads again");
+    }
   }
 
   @Test
-  void aFollower_stopsWhenTheRebuildStalls() throws Exception {
-    try (RebuiltNarCache cache = RebuiltNarCache.open(Optional.of(dir), 10 << 20)) {
-      byte[] bytes = nar(200_000, 9);
-      try (RebuiltNarCache.Rebuild first = (RebuiltNarCache.Rebuild) cache.begin("f", bytes.length, fileHash(bytes))) {
-        first.alongside(OutputStream.nullOutputStream()).write(bytes, 0, 50_000);
+  void aRebuildThatFails_failsEveryFollower_afterWhatWasWritten_andTheNextRequestRebuilds() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(500_000, 9);
+      ScriptedFill fill = new ScriptedFill();
+      Client one = new Client();
+      Client two = new Client();
+      Future<Void> followedOne = follow(cache.follow("e", bytes.length, fileHash(bytes), fill), one);
+      Future<Void> followedTwo = follow(cache.follow("e", bytes.length, fileHash(bytes), fill), two);
+      fill.write(Arrays.copyOf(bytes, 123_456));
+      one.awaitAtLeast(123_456);
+      two.awaitAtLeast(123_456);
+      fill.fail();
+      assertTrue(failure(followedOne).getMessage().contains("holders failed"));
+      assertTrue(failure(followedTwo).getMessage().contains("holders failed"));
+      assertArrayEquals(Arrays.copyOf(bytes, 123_456), one.toByteArray());
+      assertEquals(List.of(), files(), "nothing kept, nothing left");
+      assertArrayEquals(bytes, rebuild(cache, "e", bytes, fileHash(bytes)), "the next request rebuilds");
+    }
+  }
+
+  @Test
+  void aClientThatLeaves_doesNotStopTheRebuildOthersFollow() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(300_000, 10);
+      ScriptedFill fill = new ScriptedFill();
+      RebuildRelay.Follower first = cache.follow("f", bytes.length, fileHash(bytes), fill);
+      Client other = new Client();
+      Future<Void> followedOther = follow(cache.follow("f", bytes.length, fileHash(bytes), fill), other);
+      first.close();
+      fill.write(bytes);
+      fill.end();
+      followedOther.get(10, TimeUnit.SECONDS);
+      assertArrayEquals(bytes, other.toByteArray());
+      assertArrayEquals(bytes, cached(cache, "f", 0, bytes.length));
+    }
+  }
+
+  @Test
+  void whenTheLastClientLeaves_theRebuildStopsAtItsNextWrite_andNothingIsKept() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(300_000, 11);
+      ScriptedFill fill = new ScriptedFill();
+      RebuildRelay.Follower only = cache.follow("g", bytes.length, fileHash(bytes), fill);
+      fill.write(Arrays.copyOf(bytes, 1000));
+      only.close();
+      fill.write(Arrays.copyOfRange(bytes, 1000, bytes.length));
+      IOException stopped = fill.ended.get(10, TimeUnit.SECONDS);
+      assertTrue(stopped != null && stopped.getMessage().contains("nobody follows"), String.valueOf(stopped));
+      try (RebuildRelay.Follower next = cache.follow("g", bytes.length, fileHash(bytes), new ScriptedFill())) {
+        assertEquals(RebuildRelay.Origin.STARTED, next.origin(), "a request after that starts a new rebuild");
+      }
+      assertNull(cached(cache, "g", 0, 1));
+    }
+  }
+
+  @Test
+  void aFollower_givesUpWhenTheRebuildStalls() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(200_000, 12);
+      ScriptedFill fill = new ScriptedFill();
+      try (RebuildRelay.Follower follower = cache.follow("h", bytes.length, fileHash(bytes), fill)) {
+        fill.write(Arrays.copyOf(bytes, 50_000));
         Client client = new Client();
-        long start = System.nanoTime();
-        long got = follow(cache.begin("f", bytes.length, fileHash(bytes)), client, Duration.ofMillis(300))
-            .get(10, TimeUnit.SECONDS);
-        assertEquals(50_000, got);
-        assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(300), "it waited the stall out");
+        IOException stalled = assertThrows(IOException.class, () -> follower.copyTo(client, Duration.ofMillis(200)));
+        assertTrue(stalled.getMessage().contains("wrote nothing"), stalled.getMessage());
+        assertEquals(50_000, client.received());
       }
     }
   }
 
   @Test
-  void aNarLargerThanTheCache_isNeitherKeptNorShared() throws Exception {
-    try (RebuiltNarCache cache = RebuiltNarCache.open(Optional.of(dir), 1000)) {
-      byte[] bytes = nar(5000, 10);
-      try (RebuiltNarCache.Rebuild first = (RebuiltNarCache.Rebuild) cache.begin("g", bytes.length, fileHash(bytes));
-          RebuiltNarCache.Rebuild second = (RebuiltNarCache.Rebuild) cache.begin("g", bytes.length, fileHash(bytes))) {
-        assertTrue(first != second);
+  void aRebuildThatCannotCreateItsFile_saysSo_soThatTheRequestReadsElsewhere() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      // The cache's directory is gone, a file in its place (a disk failing under the gateway).
+      Files.delete(dir);
+      Files.writeString(dir, "not a directory");
+      RebuildRelay.FileFailedException e = assertThrows(RebuildRelay.FileFailedException.class,
+          () -> cache.follow("j", 5000, fileHash(nar(5000, 14)), new ScriptedFill()));
+      assertEquals(0, e.position());
+    }
+  }
+
+  @Test
+  void aNarLargerThanTheCache_isNotRelayed() throws Exception {
+    try (RebuiltNarCache cache = open(1000)) {
+      assertTrue(cache.fits(1000));
+      assertFalse(cache.fits(1001));
+      assertThrows(IllegalArgumentException.class, () -> cache.follow("i", 5000, fileHash(nar(5000, 13)),
+          new ScriptedFill()));
+      assertEquals(List.of(), files(), "nothing written to disk");
+    }
+  }
+
+  /**
+   * A rebuild the test writes step by step; {@link #ended} completes with how its
+   * {@code writeTo} ended (null: normally).
+   */
+  private static final class ScriptedFill implements RebuildRelay.Fill {
+    private static final Object END = new Object();
+    private static final Object FAIL = new Object();
+    private final BlockingQueue<Object> steps = new LinkedBlockingQueue<>();
+    final CompletableFuture<IOException> ended = new CompletableFuture<>();
+    volatile int runs;
+
+    void write(byte[] bytes) {
+      steps.add(bytes);
+    }
+
+    void end() {
+      steps.add(END);
+    }
+
+    void fail() {
+      steps.add(FAIL);
+    }
+
+    @Override
+    public void writeTo(OutputStream out) throws IOException {
+      runs++;
+      try {
+        while (true) {
+          Object step = steps.poll(10, TimeUnit.SECONDS);
+          if (step == null) {
+            throw new IOException("the test gave the rebuild nothing to do");
+          }
+          if (step == END) {
+            ended.complete(null);
+            return;
+          }
+          if (step == FAIL) {
+            throw new IOException("the holders failed");
+          }
+          byte[] bytes = (byte[]) step;
+          out.write(bytes, 0, bytes.length);
+        }
+      } catch (IOException e) {
+        ended.complete(e);
+        throw e;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
       }
-      try (var files = Files.list(dir)) {
-        assertEquals(0, files.count(), "nothing written to disk");
+    }
+  }
+
+  /** A client that records what it received, and can be told to stop reading (a stalled socket). */
+  private static final class Client extends ByteArrayOutputStream {
+    private long stallAfter = Long.MAX_VALUE;
+
+    synchronized int received() {
+      return size();
+    }
+
+    synchronized void stallAfter(long bytes) {
+      stallAfter = bytes;
+    }
+
+    synchronized void resume() {
+      stallAfter = Long.MAX_VALUE;
+      notifyAll();
+    }
+
+    @Override
+    public synchronized void write(byte[] b, int off, int len) {
+      while (size() >= stallAfter) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException(e);
+        }
+      }
+      super.write(b, off, len);
+      notifyAll();
+    }
+
+    synchronized void awaitAtLeast(int bytes) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (size() < bytes) {
+        long left = deadline - System.nanoTime();
+        assertTrue(left > 0, "the client got " + size() + " of " + bytes + " bytes");
+        TimeUnit.NANOSECONDS.timedWait(this, left);
       }
     }
   }
