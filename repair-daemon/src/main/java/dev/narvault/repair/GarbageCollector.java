@@ -226,7 +226,7 @@ public final class GarbageCollector {
       return Optional.empty();
     }
     long now = clock.millis();
-    return catalog.repairClaims().claim(g.packId(), shared.owner(), now, now + Repairer.CLAIM.toMillis())
+    return catalog.repairClaims().claim(g.packId(), shared.owner(), now, now + SharedWork.LEASE.toMillis())
         ? Optional.of(g.packId()) : Optional.empty();
   }
 

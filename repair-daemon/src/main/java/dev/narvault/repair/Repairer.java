@@ -467,13 +467,13 @@ public final class Repairer {
     return shared.run(REBALANCE, nextDueMillis, held -> rebalance(perHolder, held)).orElse(0);
   }
 
-  /** Takes the bytes the catalog counts on each holder and saves them for every coordinator. */
-  private Void countBytes(SharedWork.Held held) throws CatalogException {
+  /** Takes the bytes the catalog counts on each holder and saves them for every coordinator; returns how many holders. */
+  private int countBytes(SharedWork.Held held) throws CatalogException {
     long now = clock.millis();
     Map<HolderId, Long> counted = custody.countedBytesByHolder();
     held.check(); // a count taken while another coordinator took the lease over is not saved over its own
     catalog.countedBytes().save(counted, now);
-    return null;
+    return counted.size();
   }
 
   private int rebalance(int perHolder, SharedWork.Held held) throws CatalogException {
