@@ -143,6 +143,39 @@ class SharedWorkTest {
     }
   }
 
+  /**
+   * While coordinator 0 deletes a surplus copy, the copy that made it surplus stops counting, and
+   * coordinator 1 would revive the one being deleted (it passes an audit: its DELETE is not done
+   * yet). The pack's claim, which garbage collection holds from its check to its DELETE and
+   * repair needs to revive, keeps the catalog from counting a copy that is gone.
+   */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void garbage_whileItsDeleteIsUnderWay_noOtherCoordinatorMakesTheCopyCountAgain(String backend) throws Exception {
+    try (CoordinatorFixture f = three(backend)) {
+      Pack pack = f.placePack(350);
+      Holder returned = supersede(f, pack, 2);
+      Holder replacement = f.holderOf(pack, 2);
+
+      Pause pause = new Pause(id -> true);
+      returned.store.beforeDelete = pause;
+      pause.during(() -> f.coordinators.get(0).collector().collectOnce(), List.of(() -> {
+        assertEquals(200, f.exit(replacement)); // its copy of fragment 2 no longer counts
+        return (int) f.coordinators.get(1).repairer().repairOnce().fragmentsRebuilt();
+      }));
+      assertFalse(returned.has(pack.fragmentId(2)), "deleted");
+      f.coordinators.get(1).repairer().repairOnce();
+
+      for (FragmentPlacement p : f.catalog.placements(pack.id())) {
+        if (p.stored()) {
+          assertTrue(f.holder(p.holderId()).has(p.fragmentId()),
+              "the catalog counts fragment " + p.fragmentIndex() + " on " + p.holderId() + ", which has it");
+        }
+      }
+      assertEquals(WHOLE, f.counted(pack));
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("backends")
   void documents_newCopiesArePlacedOnce(String backend) throws Exception {
