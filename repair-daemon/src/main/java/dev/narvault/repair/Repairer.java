@@ -312,7 +312,7 @@ public final class Repairer {
         break;
       }
       if (!claimNow(queued.packId())) {
-        continue; // another coordinator (or migrate's drain) is at it
+        continue; // another coordinator is at it
       }
       long t0 = System.nanoTime();
       try {
