@@ -50,7 +50,7 @@ public final class Coordinator implements AutoCloseable {
   }
 
   /**
-   * This coordinator's owner name on repair claims: the configured one, else one made up at first
+   * This coordinator's owner name on repair claims and leases ({@link SharedWork}): the configured one, else one made up at first
    * start and kept in the work directory, one per port. Stable across restarts (a restarted
    * coordinator takes its claims back at once) while the work directory persists, and different
    * on every machine, even where coordinators share a key and a port (two owners of one name would

@@ -39,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * it, checked again from the catalog right before each DELETE. Otherwise it is kept, and stays a
  * repair and read source
  * (repair may revive it). Holders keep what they delete in a trash for a while, too.
+ *
+ * <p>Several coordinators on one catalog collect one at a time (the {@value #LEASE} lease, confirmed
+ * before each DELETE), and each copy is judged and deleted under its pack's claim, which repair
+ * and revival also take: nothing makes the copy count again between the check and the DELETE.
  */
 public final class GarbageCollector {
   private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);

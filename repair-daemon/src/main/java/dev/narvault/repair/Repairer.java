@@ -61,7 +61,8 @@ import org.slf4j.LoggerFactory;
  * index that has no counted copy, is audited on one block and counts again if it passes (a holder
  * that returns after its replacements left restores the pack this way). Then queue the packs below
  * {@code k + r} (or with a readable fragment that does not count), fewest first, and for each:
- * claim it, <b>ask how many fragments can be placed</b> before reading anything, <b>copy</b>
+ * claim it, judge it again (another coordinator may have repaired it since the queue was read),
+ * <b>ask how many fragments can be placed</b> before reading anything, <b>copy</b>
  * fragments that are readable (one fragment read, not k; every block verified) and decode only
  * the rest from k sources, place them with signed orders, and <b>commit what was placed</b>, even
  * if not all of it was. The claim is renewed between steps.
