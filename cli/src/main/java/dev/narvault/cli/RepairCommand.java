@@ -133,6 +133,12 @@ final class RepairCommand implements Callable<Integer> {
           + "coordinator waits for its old claims to run out (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
+  @Option(names = "--owner", defaultValue = "", paramLabel = "NAME",
+      description = "This coordinator's name on the claims and leases it takes in the catalog, the same after a "
+          + "restart and different for every coordinator sharing the catalog (default: one made up at first start "
+          + "and kept in --work-dir).")
+  String owner;
+
   @Option(names = "--dashboard-port", defaultValue = "7002",
       description = "Port of the archive's dashboard: packs by fragments missing, the repair queue, holders by state, "
           + "bytes archived and drained and what they save in S3; 0 = no dashboard (default: ${DEFAULT-VALUE}).")
@@ -165,7 +171,8 @@ final class RepairCommand implements Callable<Integer> {
         Optional.ofNullable(archiveKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k))),
         new HolderRules(offlineAfter, new HolderRules.Vetting(vettingAudits, vetting, maxUnvetted)), threshold,
         repairInterval, auditInterval, maxRepairSpeed, skew, workDir)
-        .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator)).withForgetAfter(forgetAfter);
+        .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator)).withForgetAfter(forgetAfter)
+        .withOwner(owner.strip());
     if (allowPrivateHolders) {
       config = config.allowingPrivateHolders();
       out.println("warning: --allow-private-holders: holders at loopback and private addresses are accepted "

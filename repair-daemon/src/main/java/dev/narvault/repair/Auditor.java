@@ -58,10 +58,19 @@ public final class Auditor {
   private final CoordinatorMetrics metrics;
   private final InstantSource clock;
   private final NixSecretKey coordinatorKey;
+  private final SharedWork shared;
+  private final java.time.Duration interval;
   private final SecureRandom random = new SecureRandom();
 
+  /**
+   * @param shared the leases this coordinator shares the audits through
+   * @param interval how often each holder is audited, by whichever coordinator comes first
+   */
   Auditor(Catalog catalog, HolderClient holders, ManifestCache manifests, HolderRules rules, EndpointProver prover,
-      CoordinatorMetrics metrics, InstantSource clock, NixSecretKey coordinatorKey) {
+      CoordinatorMetrics metrics, InstantSource clock, NixSecretKey coordinatorKey, SharedWork shared,
+      java.time.Duration interval) {
+    this.shared = shared;
+    this.interval = interval;
     this.catalog = catalog;
     this.holders = holders;
     this.manifests = manifests;
@@ -75,11 +84,28 @@ public final class Auditor {
   /** Audit results and scrub reports are kept this long (the scores themselves live on). */
   static final java.time.Duration HISTORY_KEPT = java.time.Duration.ofDays(30);
 
-  /** One round over every holder heard from; returns how many audits failed. */
+  /** Audit claims are leases named this, then the holder id. */
+  static final String CLAIM = "audit ";
+  /** The lease of pruning the history, once per interval by one coordinator. */
+  static final String HISTORY = "audit-history";
+
+  /**
+   * One round over every holder heard from that is due: returns how many audits failed. Several
+   * coordinators on one catalog share the holders: each holder is claimed ({@link SharedWork},
+   * lease {@value #CLAIM}{@code <holder>}) for its proof and audit, and marked due again one
+   * interval after this round began, so whichever coordinator comes first audits it, once per
+   * interval. Holders are taken in a random order, so coordinators whose rounds overlap spread
+   * over them instead of queueing behind one another.
+   */
   public int auditOnce() throws CatalogException {
-    catalog.registry().pruneHistory(clock.millis() - HISTORY_KEPT.toMillis());
+    long start = clock.millis();
+    long next = start + interval.toMillis();
+    shared.run(HISTORY, next, held -> catalog.registry().pruneHistory(start - HISTORY_KEPT.toMillis()));
+    java.util.Set<String> taken = shared.unavailable(CLAIM);
+    java.util.List<HolderRecord> all = new java.util.ArrayList<>(catalog.holders());
+    java.util.Collections.shuffle(all, random);
     int failed = 0;
-    for (HolderRecord holder : catalog.holders()) {
+    for (HolderRecord holder : all) {
       if (Thread.currentThread().isInterrupted()) {
         break;
       }
@@ -92,22 +118,33 @@ public final class Auditor {
         // still heartbeats is audited like any other: up and failing is not away.
         continue;
       }
-      if (!proveReach(holder)) {
-        continue;
+      String claim = CLAIM + holder.holderId().value();
+      if (taken.contains(claim)) {
+        continue; // audited this interval, or being audited, by this coordinator or another
       }
-      byte[] start = new byte[32];
-      random.nextBytes(start);
-      Optional<FragmentPlacement> picked = catalog.custody().auditableFragmentNear(holder.holderId(),
-          HexFormat.of().formatHex(start));
-      if (picked.isEmpty()) {
-        // Nothing to audit: the proof is all it can show, and counts as an answer, so an empty
-        // holder recovers from suspension and can be given fragments again.
-        catalog.registry().recordContact(holder.holderId(), true, clock.millis());
-      } else if (audit(holder, picked.get()) == Outcome.FAILED) {
+      if (shared.run(claim, next, held -> proveAndAudit(holder)).orElse(Outcome.PASSED) == Outcome.FAILED) {
         failed++;
       }
     }
     return failed;
+  }
+
+  /** Proves one holder's endpoint and, if reached, audits one random copy it keeps. */
+  private Outcome proveAndAudit(HolderRecord holder) throws CatalogException {
+    if (!proveReach(holder)) {
+      return Outcome.TROUBLE;
+    }
+    byte[] start = new byte[32];
+    random.nextBytes(start);
+    Optional<FragmentPlacement> picked = catalog.custody().auditableFragmentNear(holder.holderId(),
+        HexFormat.of().formatHex(start));
+    if (picked.isEmpty()) {
+      // Nothing to audit: the proof is all it can show, and counts as an answer, so an empty
+      // holder recovers from suspension and can be given fragments again.
+      catalog.registry().recordContact(holder.holderId(), true, clock.millis());
+      return Outcome.PASSED;
+    }
+    return audit(holder, picked.get());
   }
 
   /** Proves the holder's endpoint now; records the outcome. True when it was reached. */

@@ -31,10 +31,15 @@ public final class Coordinator implements AutoCloseable {
   private final Auditor auditor;
   private final CoordinatorMetrics metrics;
   private final PlacementService placements;
+  private final InstantSource clock;
+  private final Duration repairInterval;
   private volatile PageServer dashboard;
 
   private Coordinator(CoordinatorServer server, ScheduledExecutorService loops, Repairer repairer,
-      GarbageCollector collector, Auditor auditor, CoordinatorMetrics metrics, PlacementService placements) {
+      GarbageCollector collector, Auditor auditor, CoordinatorMetrics metrics, PlacementService placements,
+      InstantSource clock, Duration repairInterval) {
+    this.clock = clock;
+    this.repairInterval = repairInterval;
     this.server = server;
     this.loops = loops;
     this.repairer = repairer;
@@ -45,7 +50,7 @@ public final class Coordinator implements AutoCloseable {
   }
 
   /**
-   * This coordinator's owner name on repair claims: the configured one, else one made up at first
+   * This coordinator's owner name on repair claims and leases ({@link SharedWork}): the configured one, else one made up at first
    * start and kept in the work directory, one per port. Stable across restarts (a restarted
    * coordinator takes its claims back at once) while the work directory persists, and different
    * on every machine, even where coordinators share a key and a port (two owners of one name would
@@ -81,12 +86,13 @@ public final class Coordinator implements AutoCloseable {
     Membership membership = new Membership(catalog, clock, config.maxSkew(), prover,
         config.rules().offlineAfter().dividedBy(4));
     ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
+    SharedWork shared = new SharedWork(catalog.leases(), claimOwner(config), clock);
     Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock,
-        config.coordinatorKey());
+        config.coordinatorKey(), shared, config.auditInterval());
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
-        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, claimOwner(config));
+        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, shared);
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock,
-        config.forgetAfter());
+        config.forgetAfter(), shared);
     CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
         new Standings(catalog, config.rules(), config.maxSkew(), clock),
         new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
@@ -95,7 +101,8 @@ public final class Coordinator implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    Coordinator coordinator = new Coordinator(server, loops, repairer, collector, auditor, metrics, placements);
+    Coordinator coordinator = new Coordinator(server, loops, repairer, collector, auditor, metrics, placements, clock,
+        config.repairInterval());
     if (!config.repairInterval().isZero()) {
       schedule(loops, "repair", config.repairInterval(), coordinator::repairAndCollect);
     }
@@ -126,12 +133,18 @@ public final class Coordinator implements AutoCloseable {
     }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** One repair round, then moving a few fragments off nearly full holders, then garbage collection. */
+  /**
+   * One repair round, then document copies, moving a few fragments off nearly full holders, and
+   * garbage collection. Several coordinators on one catalog share the work: packs are claimed one
+   * by one, and the other three parts run under leases ({@link SharedWork}), each at most once per
+   * {@code --repair-interval} by whichever coordinator comes first.
+   */
   public Repairer.Round repairAndCollect() throws Exception {
+    long nextDue = clock.millis() + repairInterval.toMillis();
     Repairer.Round round = repairer.repairOnce();
-    repairer.repairDocuments();
-    repairer.rebalanceRound(REBALANCE_PER_ROUND);
-    collector.collectOnce();
+    repairer.repairDocuments(nextDue);
+    repairer.rebalanceRound(REBALANCE_PER_ROUND, nextDue);
+    collector.collectRound(nextDue);
     // The journal keeps its totals as it changes: three rows, read every round.
     refreshArchiveTotals();
     return round;

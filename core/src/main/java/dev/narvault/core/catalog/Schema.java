@@ -251,6 +251,24 @@ final class Schema {
       CREATE INDEX audit_results_by_time ON audit_results(at_millis);
       CREATE INDEX audit_results_by_holder ON audit_results(holder_id, at_millis);
       CREATE INDEX scrub_reports_by_time ON scrub_reports(at_millis);
+      """,
+      // 16: work that several coordinators on one catalog share (Leases): a named lease per round
+      // that must not run twice at once or twice per interval ("gc", "rebalance", …) and per
+      // holder audit claims ("audit <holder>"), each with its owner, expiry and next due time; and
+      // the bytes the catalog counts on each holder, taken once an hour by one coordinator and
+      // read by all (placement and rebalancing).
+      """
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT,
+        until_millis BIGINT NOT NULL,
+        due_millis BIGINT NOT NULL
+      );
+      CREATE TABLE counted_bytes (
+        holder_id TEXT PRIMARY KEY,
+        bytes BIGINT NOT NULL,
+        counted_millis BIGINT NOT NULL
+      );
       """);
 
   private Schema() {}
