@@ -84,6 +84,13 @@ public final class Auditor {
   /** Audit results and scrub reports are kept this long (the scores themselves live on). */
   static final java.time.Duration HISTORY_KEPT = java.time.Duration.ofDays(30);
 
+  /**
+   * Holders proven and audited at once. A vanished holder holds its audit for the proof's
+   * timeout (10 s): one at a time, 100 of them in 10^4 (1 %) added 1000 s to every round
+   * ({@code bench coordinator}); at 16, about 60 s. Each holder is still audited once a round.
+   */
+  static final int AT_ONCE = 16;
+
   /** Audit claims are leases named this, then the holder id. */
   static final String CLAIM = "audit ";
   /** The lease of pruning the history, once per interval by one coordinator. */
@@ -104,29 +111,50 @@ public final class Auditor {
     java.util.Set<String> taken = shared.unavailable(CLAIM);
     java.util.List<HolderRecord> all = new java.util.ArrayList<>(catalog.holders());
     java.util.Collections.shuffle(all, random);
-    int failed = 0;
-    for (HolderRecord holder : all) {
-      if (Thread.currentThread().isInterrupted()) {
-        break;
+    java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicReference<CatalogException> broken = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(AT_ONCE);
+    try (var audits = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (HolderRecord holder : all) {
+        if (Thread.currentThread().isInterrupted() || broken.get() != null) {
+          break;
+        }
+        if (!rules.heard(holder, clock.millis()) || holder.disqualified()) {
+          continue;
+        }
+        if (rules.away(holder, clock.millis()) && clock.millis() - holder.lastSeenMillis() > AWAY_QUIET.toMillis()) {
+          // Away by its word and gone quiet (no heartbeat for minutes): not proven, audited or marked
+          // down until it is back (its heartbeat proves it again). One that declared an absence and
+          // still heartbeats is audited like any other: up and failing is not away.
+          continue;
+        }
+        String claim = CLAIM + holder.holderId().value();
+        if (taken.contains(claim)) {
+          continue; // audited this interval, or being audited, by this coordinator or another
+        }
+        try {
+          slots.acquire();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+        audits.submit(() -> {
+          try {
+            if (shared.run(claim, next, held -> proveAndAudit(holder)).orElse(Outcome.PASSED) == Outcome.FAILED) {
+              failed.incrementAndGet();
+            }
+          } catch (CatalogException e) {
+            broken.compareAndSet(null, e);
+          } finally {
+            slots.release();
+          }
+        });
       }
-      if (!rules.heard(holder, clock.millis()) || holder.disqualified()) {
-        continue;
-      }
-      if (rules.away(holder, clock.millis()) && clock.millis() - holder.lastSeenMillis() > AWAY_QUIET.toMillis()) {
-        // Away by its word and gone quiet (no heartbeat for minutes): not proven, audited or marked
-        // down until it is back (its heartbeat proves it again). One that declared an absence and
-        // still heartbeats is audited like any other: up and failing is not away.
-        continue;
-      }
-      String claim = CLAIM + holder.holderId().value();
-      if (taken.contains(claim)) {
-        continue; // audited this interval, or being audited, by this coordinator or another
-      }
-      if (shared.run(claim, next, held -> proveAndAudit(holder)).orElse(Outcome.PASSED) == Outcome.FAILED) {
-        failed++;
-      }
+    } // waits for the audits under way (an interrupted round stops them)
+    if (broken.get() != null) {
+      throw broken.get();
     }
-    return failed;
+    return failed.get();
   }
 
   /** Proves one holder's endpoint and, if reached, audits one random copy it keeps. */
