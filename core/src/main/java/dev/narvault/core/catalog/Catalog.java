@@ -18,7 +18,7 @@ import java.util.Optional;
  * the {@link NarIndex}, the {@link PackRecords}, the {@link Documents} on holders, {@link Custody}
  * (repair's fragment custody and garbage), the {@link RepairClaims}, the {@link PlacementOrders},
  * the {@link Journal}, the {@link PendingPacks}, the {@link TrashedCopies}, the
- * {@link ListingCheckpoints}, the {@link Leases} and the {@link CountedBytes}. The methods kept here delegate to them.
+ * {@link ListingCheckpoints}, the {@link Leases}, the {@link CountedBytes} and the {@link AccessRecords}. The methods kept here delegate to them.
  *
  * <p>One connection, used under a lock: simple and correct for SQLite, whose writers serialise
  * anyway. Every multi-row change is one transaction, so a crash leaves all of it or none.
@@ -38,6 +38,7 @@ public final class Catalog implements AutoCloseable {
   private final ListingCheckpoints listingCheckpoints;
   private final Leases leases;
   private final CountedBytes countedBytes;
+  private final AccessRecords access;
 
   private Catalog(Jdbc db) {
     this.db = db;
@@ -54,6 +55,12 @@ public final class Catalog implements AutoCloseable {
     this.listingCheckpoints = new ListingCheckpoints(db);
     this.leases = new Leases(db);
     this.countedBytes = new CountedBytes(db);
+    this.access = new AccessRecords(db);
+  }
+
+  /** When the cache's NARs were last requested (imported logs, the gateway): what makes a NAR cold. */
+  public AccessRecords access() {
+    return access;
   }
 
   /** Leases on work that several coordinators share: rounds that must not run twice, audits of holders. */

@@ -13,7 +13,13 @@ import java.util.Optional;
  *
  * <pre>
  *   COMMITTED ──read back through the holders, NarHash verified──► VERIFIED ──object deleted──► DRAINED
+ *                                                                                                  │
+ *   RESTORED ◄──read back and verified through the holders, put into S3 again (promote)────────────┘
  * </pre>
+ *
+ * A {@link State#RESTORED} NAR is archived and in S3 again (it became hot): the gateway serves
+ * it from S3, and no drain takes it out again unless it is selected as unused again ({@code
+ * migrate --unused-for}), when it goes back to {@link State#COMMITTED} and takes the path above.
  *
  * A NAR enters as {@link State#COMMITTED} in the same transaction that records its pack, so the
  * journal never names a NAR the catalog cannot serve. What happens before (listed, fetched and
@@ -25,7 +31,7 @@ import java.util.Optional;
 public final class Journal {
   /** Where a NAR stands. */
   public enum State {
-    COMMITTED, VERIFIED, DRAINED;
+    COMMITTED, VERIFIED, DRAINED, RESTORED;
 
     String sql() {
       return name().toLowerCase(Locale.ROOT);
@@ -82,6 +88,19 @@ public final class Journal {
           }
         }
         return list;
+      }
+    });
+  }
+
+  /** The store hashes of every entry naming this S3 object (aliases share one), by store hash. */
+  public List<String> storeHashesOf(String fileKey) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT store_hash FROM journal WHERE file_key = ? ORDER BY store_hash")) {
+        ps.setString(1, fileKey);
+        List<String> hashes = new ArrayList<>();
+        Jdbc.collect(ps, hashes);
+        return hashes;
       }
     });
   }

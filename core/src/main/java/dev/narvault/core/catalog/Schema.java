@@ -269,6 +269,35 @@ final class Schema {
         bytes BIGINT NOT NULL,
         counted_millis BIGINT NOT NULL
       );
+      """,
+      // 17: cold means unused (AccessRecords). The last request and a request count per subject:
+      // a store hash, or the S3 key of a NAR object the catalog could not name a store path for;
+      // requests for archived NARs also counted per UTC day (pruned after AccessRecords.DAYS_KEPT
+      // days), which promote reads; each imported log file once, by digest, with the times it
+      // covers. A journal state for NARs put back into S3 after their drain.
+      """
+      CREATE TABLE access_records (
+        subject TEXT PRIMARY KEY,
+        last_millis BIGINT NOT NULL,
+        requests BIGINT NOT NULL
+      );
+      CREATE INDEX access_records_by_time ON access_records(last_millis);
+      CREATE TABLE access_days (
+        store_hash TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        requests BIGINT NOT NULL,
+        PRIMARY KEY (store_hash, day)
+      );
+      CREATE INDEX access_days_by_day ON access_days(day);
+      CREATE TABLE access_imports (
+        digest TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        first_millis BIGINT NOT NULL,
+        last_millis BIGINT NOT NULL,
+        imported_millis BIGINT NOT NULL
+      );
+      INSERT INTO journal_totals (state, objects, bytes) VALUES ('restored', 0, 0);
       """);
 
   private Schema() {}
