@@ -1,5 +1,6 @@
 package dev.narvault.cli;
 
+import dev.narvault.core.access.AccessRecorder;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.archive.HolderHealth;
 import dev.narvault.core.catalog.Catalog;
@@ -15,6 +16,7 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -100,6 +102,12 @@ final class GatewayCommand implements Callable<Integer> {
       description = "How long a holder may take to start answering (default: ${DEFAULT-VALUE}).")
   Duration holderTimeout;
 
+  @Option(names = "--no-access-records",
+      description = "Do not count requests for archived NARs in the catalog's access records (by default they are "
+          + "written once a second, so that migrate --unused-for and promote see them after the drain; a catalog "
+          + "that is slow or down never holds a request up).")
+  boolean noAccessRecords;
+
   private final PrintStream out;
 
   GatewayCommand(PrintStream out) {
@@ -117,7 +125,9 @@ final class GatewayCommand implements Callable<Integer> {
     Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k)));
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig());
         GatewayServer server = GatewayServer.start(config, new Archive(cat, new HolderClient(holderTimeout), keys,
-            HolderHealth.withDefaults(), new ReadBudget(readMemory)), objects)) {
+            HolderHealth.withDefaults(), new ReadBudget(readMemory)), objects, noAccessRecords ? Optional.empty()
+            : Optional.of(AccessRecorder.start(cat.access(), InstantSource.system(), AccessRecorder.DEFAULT_MAX_PENDING,
+                AccessRecorder.DEFAULT_EVERY)))) {
       out.println("gateway serving at " + server.endpoint() + " (Ctrl-C to stop)");
       Runtime.getRuntime().addShutdownHook(new Thread(server::close));
       server.awaitClose();

@@ -38,8 +38,10 @@ import picocli.CommandLine.Option;
             + "verifies the NAR object's FileHash/FileSize and, decompressed (xz, zstd, bzip2, none), its "
             + "signed NarHash/NarSize, packs NARs, Reed-Solomon encodes each pack into k + m fragments, asks "
             + "the coordinator where they go (it picks holders under its placement rules and signs the orders), "
-            + "uploads and confirms them and records everything in the catalog. Select with --older-than (S3 "
-            + "LastModified of the NAR object), --paths, --exclude. Without --drain nothing is deleted from S3 "
+            + "uploads and confirms them and records everything in the catalog. Select by use with --unused-for "
+            + "(not requested lately, by the request logs narvault access import read and the gateway's records) "
+            + "and --hot-roots (never the closures of current releases), by upload time with --older-than (S3 "
+            + "LastModified of the NAR object), and by lists with --paths, --exclude. Without --drain nothing is deleted from S3 "
             + "(a dry run: the summary says what a drain would remove). With --drain, each archived NAR is read "
             + "back through the holders, decompressed and checked against its signed NarHash before its object "
             + "is deleted (or, with --drain-to-bucket, moved); narinfos stay. Every step is journalled in the "
@@ -49,7 +51,7 @@ import picocli.CommandLine.Option;
         "A run that lists the bucket saves in the catalog how far its listing is fully handled (every NAR up to "
             + "that key archived and committed, or passed over): a run that is killed, fails or stops at --limit is "
             + "continued by the next run with the same bucket, --shard and selection (--paths, --exclude, "
-            + "--older-than, --trusted-public-key) after that key, not from the start. A run that lists to the end clears it, so the next "
+            + "--older-than, --unused-for, --hot-roots, --trusted-public-key) after that key, not from the start. A run that lists to the end clears it, so the next "
             + "one lists everything again and sees what was added since.",
         "",
         "At the cache's size, split the work with --shard I/N between N workers (each lists only its part of the "
@@ -112,6 +114,19 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--older-than", converter = DurationConverter.class, paramLabel = "DURATION",
       description = "Only NAR objects last modified at least this long ago, e.g. 90d (default: any age).")
   Duration olderThan;
+
+  @Option(names = "--unused-for", converter = DurationConverter.class, paramLabel = "DURATION",
+      description = "Only NARs nobody requested within this long, e.g. 180d (by the catalog's access records: "
+          + "narvault access import and the gateway's own), and uploaded before it began. Archived NARs "
+          + "requested since are not drained; NARs promote put back into S3 are drained again once unused for "
+          + "this long.")
+  Duration unusedFor;
+
+  @Option(names = "--hot-roots", paramLabel = "FILE", arity = "1..*",
+      description = "Never archive or drain the closures of these store paths: files of store paths, one per "
+          + "line, plain or compressed (a channel's store-paths.xz), followed through the References of the "
+          + "narinfos in the bucket (sorted on disk; each narinfo of the closure is read once per run).")
+  List<Path> hotRoots;
 
   @Option(names = "--paths", paramLabel = "FILE",
       description = "Only these store paths (or hashes), one per line; any number of them (sorted on disk).")
@@ -188,6 +203,11 @@ final class MigrateCommand implements Callable<Integer> {
         Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold);
     requireFile("--paths", paths);
     requireFile("--exclude", exclude);
+    if (hotRoots != null) {
+      for (Path f : hotRoots) {
+        requireFile("--hot-roots", f);
+      }
+    }
     if (keysFrom != null) {
       for (Path f : keysFrom) {
         requireFile("--keys-from", f);
@@ -197,7 +217,8 @@ final class MigrateCommand implements Callable<Integer> {
       }
     }
     ColdSelection selection = new ColdSelection(Optional.ofNullable(olderThan), Optional.ofNullable(paths),
-        Optional.ofNullable(exclude), shard == null ? Shard.ALL : shard);
+        Optional.ofNullable(exclude), shard == null ? Shard.ALL : shard)
+        .withUse(Optional.ofNullable(unusedFor), hotRoots == null ? List.of() : hotRoots);
     MigrateConfig config = new MigrateConfig(keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
         Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig).withClaimLifetime(claimLifetime)
         .withKeysFrom(keysFrom == null ? List.of() : keysFrom).withRestartListing(restartListing);

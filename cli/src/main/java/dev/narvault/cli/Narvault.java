@@ -53,6 +53,10 @@ public final class Narvault implements Runnable {
     CommandLine cli = new CommandLine(new Narvault());
     cli.addSubcommand(new QuickstartCommand(out));
     cli.addSubcommand(new MigrateCommand(out));
+    cli.addSubcommand(new CommandLine(new AccessCommand())
+        .addSubcommand(new AccessImportCommand(out))
+        .addSubcommand(new AccessShowCommand(out)));
+    cli.addSubcommand(new PromoteCommand(out));
     cli.addSubcommand(new HolderCommand(out));
     cli.addSubcommand(new HolderExitCommand(out));
     cli.addSubcommand(new HolderStatusCommand(out));

@@ -42,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * Each step is recorded in the journal and each is safe to repeat, so a crash anywhere is
  * finished by the next run.
  *
+ * <p>An object still in use ({@link InUse}: a store path naming it is in a hot root's closure, or
+ * it was requested within the {@code --unused-for} window) is not drained, whenever it was
+ * archived. With {@code --unused-for}, objects put back into S3 ({@link Journal.State#RESTORED})
+ * that are unused again and were put back before the window began go back to
+ * {@link Journal.State#COMMITTED} and are drained like any other.
+ *
  * <p>Nothing about safety is remembered between objects, passes or runs: a verified entry that
  * waited (a killed run, a failed delete) while its pack degraded is judged as it is now, and if
  * it is no longer safe it goes back to {@link Journal.State#COMMITTED}, to be read back again
@@ -82,6 +88,7 @@ final class Drainer {
   private final Archive archive;
   private final ObjectSource objects;
   private final DrainConfig config;
+  private final InUse inUse;
   private final CoordinatorMessages.Policy policy;
   private final InstantSource clock;
   private final FragmentProbe probe;
@@ -99,10 +106,17 @@ final class Drainer {
    */
   Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config,
       CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
+    this(catalog, archive, objects, config, InUse.NOBODY, policy, probe, clock);
+  }
+
+  /** @param inUse what keeps an archived object in S3 however cold its pack is */
+  Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
+      CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
     this.catalog = catalog;
     this.archive = archive;
     this.objects = objects;
     this.config = config;
+    this.inUse = inUse;
     this.policy = policy;
     this.probe = probe;
     this.clock = clock;
@@ -115,6 +129,9 @@ final class Drainer {
 
   /** Drains every object the journal holds as committed or verified: this run's and earlier runs'. */
   void drainPending() throws IOException {
+    if (inUse.window().isPresent()) {
+      returnRestored(inUse.window().get());
+    }
     for (Journal.State from : List.of(Journal.State.VERIFIED, Journal.State.COMMITTED)) {
       String after = "";
       while (true) {
@@ -125,6 +142,40 @@ final class Drainer {
         drainEach(page);
         after = page.getLast().fileKey();
       }
+    }
+  }
+
+  /**
+   * Objects put back into S3 that are unused again: back to committed (and so drained with the
+   * rest) when nobody requested them within {@code window} and they were put back before it began.
+   */
+  private void returnRestored(java.time.Duration window) throws IOException {
+    String after = "";
+    while (true) {
+      List<Journal.Entry> page = catalog.journal().inState(Journal.State.RESTORED, after, PAGE);
+      if (page.isEmpty()) {
+        return;
+      }
+      String last = null;
+      for (Journal.Entry e : page) {
+        if (e.fileKey().equals(last)) {
+          continue;
+        }
+        last = e.fileKey();
+        if (inUse.why(catalog.journal().storeHashesOf(e.fileKey()), e.fileKey()).isPresent()) {
+          continue;
+        }
+        try {
+          if (objects.stat(e.fileKey()).lastModified().isAfter(clock.instant().minus(window))) {
+            continue;
+          }
+        } catch (ObjectNotFoundException gone) {
+          // Taken out of S3 by someone else: the archive still has it, and the read back decides.
+        }
+        catalog.journal().advance(e.fileKey(), Journal.State.RESTORED, Journal.State.COMMITTED, clock.millis());
+        LOG.info("{} was put back into S3 and is unused again: to be drained again", e.fileKey());
+      }
+      after = page.getLast().fileKey();
     }
   }
 
@@ -147,6 +198,13 @@ final class Drainer {
   /** One S3 object, named by one or more journal entries of one pack. */
   private void drainObject(Journal.Entry entry) throws IOException {
     try {
+      if (inUse.judges()) {
+        java.util.Optional<String> why = inUse.why(catalog.journal().storeHashesOf(entry.fileKey()), entry.fileKey());
+        if (why.isPresent()) {
+          LOG.info("not draining {}: in use ({})", entry.fileKey(), why.get());
+          return;
+        }
+      }
       if (entry.state() == Journal.State.COMMITTED) {
         // Not worth reading back what could not be deleted anyway.
         Safety safety = safetyNow(entry.packId());

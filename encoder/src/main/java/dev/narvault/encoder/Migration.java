@@ -150,7 +150,7 @@ public final class Migration {
     Files.createDirectories(config.workDir());
     // A directory of this run's own, so that two runs sharing a work directory cannot collide.
     Path runDir = Files.createTempDirectory(config.workDir(), "run-");
-    try (MigrationInput opened = MigrationInput.open(config, objects, catalog, runDir, clock)) {
+    try (MigrationInput opened = MigrationInput.open(config, objects, catalog, runDir, clock, progress)) {
       input = opened;
       return run(start, runDir);
     } finally {
@@ -165,7 +165,7 @@ public final class Migration {
       // The drain judges packs by the coordinator's liveness window and domain limits: without
       // them, nothing is archived or drained.
       drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-          objects, config.drain(), drainPolicy(), (endpoint, fragmentId, length) -> {
+          objects, config.drain(), input.inUse(), drainPolicy(), (endpoint, fragmentId, length) -> {
             try {
               return holders.size(java.net.URI.create(endpoint), new dev.narvault.core.pack.FragmentId(fragmentId))
                   == length;
@@ -246,6 +246,7 @@ public final class Migration {
     Journal.Totals pending = catalog.journal().totals(Journal.State.COMMITTED);
     Drainer.Result drained = drainer == null ? new Drainer.Result(0, 0, 0) : drainer.result();
     return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected, busy,
+        new MigrationSummary.Kept(input.inUse().keptHot(), input.inUse().keptRequested()),
         new MigrationSummary.Drain(config.drain().mode(), drained.objects(), drained.bytes(), drained.failed(),
             pending.objects(), pending.bytes()),
         Duration.between(start, clock.instant()), List.copyOf(rejections));
@@ -353,6 +354,10 @@ public final class Migration {
     if (catalog.isArchived(hash)) {
       return new Fetched.Skip();
     }
+    // Requested lately under its store hash: not even its narinfo is read.
+    if (input.inUse().requested(List.of(hash))) {
+      return new Fetched.NotSelected();
+    }
     NarInfo info;
     try {
       info = NarInfo.parse(readNarInfo(narInfoKey));
@@ -368,7 +373,11 @@ public final class Migration {
     if (archivedObject.isPresent()) {
       return new Fetched.Alias(info, archivedObject.get());
     }
-    if (config.selection().olderThan().isPresent()) {
+    // Requested lately under its object's key (before it was archived, logs name it so).
+    if (input.inUse().requested(List.of(info.url()))) {
+      return new Fetched.NotSelected();
+    }
+    if (config.selection().uploadedBefore().isPresent()) {
       try {
         // An inventory's LastModifiedDate spares the HEAD request.
         Optional<Instant> known = input.lastModified(info.url());

@@ -145,7 +145,7 @@ public final class Coordinator implements AutoCloseable {
     repairer.repairDocuments(nextDue);
     repairer.rebalanceRound(REBALANCE_PER_ROUND, nextDue);
     collector.collectRound(nextDue);
-    // The journal keeps its totals as it changes: three rows, read every round.
+    // The journal keeps its totals as it changes: a row per state, read every round.
     refreshArchiveTotals();
     return round;
   }
@@ -156,8 +156,10 @@ public final class Coordinator implements AutoCloseable {
     Journal.Totals committed = journal.totals(Journal.State.COMMITTED);
     Journal.Totals verified = journal.totals(Journal.State.VERIFIED);
     Journal.Totals drained = journal.totals(Journal.State.DRAINED);
-    metrics.archive(new Journal.Totals(committed.objects() + verified.objects() + drained.objects(),
-        committed.bytes() + verified.bytes() + drained.bytes()), drained);
+    // Put back into S3 after the drain (promote): still archived.
+    Journal.Totals restored = journal.totals(Journal.State.RESTORED);
+    metrics.archive(new Journal.Totals(committed.objects() + verified.objects() + drained.objects() + restored.objects(),
+        committed.bytes() + verified.bytes() + drained.bytes() + restored.bytes()), drained);
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.access.AccessRecorder;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.cli.quickstart.EmbeddedS3;
@@ -275,10 +276,14 @@ final class Cluster implements AutoCloseable {
     return packsPerObject;
   }
 
+  /** The gateway's access records, written when a test flushes them (or the gateway closes). */
+  AccessRecorder gatewayAccess;
+
   URI startGateway() throws IOException {
+    gatewayAccess = AccessRecorder.manual(catalog.access(), InstantSource.system(), AccessRecorder.DEFAULT_MAX_PENDING);
     gateway = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
         new Archive(catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-        objects);
+        objects, Optional.of(gatewayAccess));
     return gateway.endpoint();
   }
 

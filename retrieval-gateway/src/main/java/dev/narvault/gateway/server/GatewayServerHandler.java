@@ -1,9 +1,11 @@
 package dev.narvault.gateway.server;
 
+import dev.narvault.core.access.AccessRecorder;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.http.BlockingWork;
 import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.s3.ObjectNotFoundException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -18,8 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What Nix asks and where the answer comes from: the route ({@link GatewayRoute}), then archived
- * narinfos from the catalog, archived NARs from {@link ArchivedNarResponder}, everything else
- * from S3 ({@link S3Proxy}).
+ * narinfos from the catalog, archived NARs from {@link ArchivedNarResponder} (or from S3 once
+ * put back there), everything else from S3 ({@link S3Proxy}). Requests for archived NARs are
+ * counted in the catalog's access records ({@link AccessRecorder}).
  *
  * <p>Never a 404 because a backend failed: Nix caches a 404 narinfo for an hour. Backend trouble
  * (S3 refusing access or failing, holders and S3 both unable) is a 503 with {@code Retry-After},
@@ -40,9 +43,11 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final GatewayMetrics metrics;
   private final S3Proxy s3;
   private final ArchivedNarResponder nars;
+  private final Optional<AccessRecorder> access;
 
   GatewayServerHandler(Archive archive, GatewayConfig config, Executor requests, GatewayMetrics metrics, S3Proxy s3,
-      ArchivedNarResponder nars) {
+      ArchivedNarResponder nars, Optional<AccessRecorder> access) {
+    this.access = access;
     this.archive = archive;
     this.config = config;
     this.requests = requests;
@@ -103,6 +108,19 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     if (archived.isEmpty()) {
       s3.proxyUnlessAbsent(x, key, ArchivedNarResponder.NAR_TYPE);
       return;
+    }
+    if (!x.head()) {
+      // Requests for archived NARs no longer reach S3's logs: the gateway keeps the record.
+      access.ifPresent(a -> a.record(archived.get().storeHash()));
+    }
+    if (archive.backInS3(archived.get())) {
+      // Put back into S3 because it became hot: S3 serves it, the holders only if it is gone.
+      try {
+        s3.proxy(x, key, ArchivedNarResponder.NAR_TYPE);
+        return;
+      } catch (ObjectNotFoundException gone) {
+        LOG.warn("NAR {} was put back into S3 but is not there; serving it from the holders", key);
+      }
     }
     nars.respond(x, archived.get());
   }
