@@ -5,6 +5,7 @@ import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.encoder.sorted.StoreHashSet;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.InstantSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,7 +28,7 @@ final class InUse {
   private final Optional<StoreHashSet> hot;
   private final Optional<Duration> window;
   private final AccessRecords access;
-  private final Clock clock;
+  private final InstantSource clock;
   private final AtomicLong keptHot = new AtomicLong();
   private final AtomicLong keptRequested = new AtomicLong();
 
@@ -35,7 +36,7 @@ final class InUse {
    * @param hot the hot roots' closures, if any
    * @param window the {@code --unused-for} window, if any
    */
-  InUse(Optional<StoreHashSet> hot, Optional<Duration> window, AccessRecords access, Clock clock) {
+  InUse(Optional<StoreHashSet> hot, Optional<Duration> window, AccessRecords access, InstantSource clock) {
     this.hot = hot;
     this.window = window;
     this.access = access;

@@ -229,6 +229,63 @@ class DrainerTest {
         }, clock);
   }
 
+  private Drainer drainer(InUse inUse) {
+    Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
+    return new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(),
+        Optional.empty(), -1), inUse, POLICY, (endpoint, fragmentId, length) -> true, clock);
+  }
+
+  private void requestedNow(Manifest.Nar nar) throws Exception {
+    dev.narvault.core.catalog.AccessRecords.Batch batch = new dev.narvault.core.catalog.AccessRecords.Batch();
+    batch.add(nar.key(), clock.millis());
+    catalog.access().record(batch);
+  }
+
+  @Test
+  void drainPending_anObjectRequestedWithinTheWindow_isNotDeleted_howeverSafeItsPack() throws Exception {
+    placeApart();
+    verifyAll();
+    requestedNow(manifest.nars().get(1));
+    clock.advance(Duration.ofDays(10).toMillis());
+    for (int i = 0; i < 8; i++) {
+      alive("h" + i);
+    }
+    InUse inUse = new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock);
+    drainer(inUse).drainPending();
+    assertEquals(List.of(Journal.State.DRAINED, Journal.State.VERIFIED, Journal.State.DRAINED), states());
+    assertEquals(java.util.Set.of(manifest.nars().get(1).key()), s3.objects.keySet());
+    assertEquals(1, inUse.keptRequested());
+    // Past the window, nothing keeps it.
+    clock.advance(Duration.ofDays(30).toMillis());
+    for (int i = 0; i < 8; i++) {
+      alive("h" + i);
+    }
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertTrue(s3.objects.isEmpty());
+  }
+
+  @Test
+  void drainPending_restoredObjectsUnusedAgain_goBackToCommitted_andThoseInUseStay() throws Exception {
+    placeApart();
+    for (Manifest.Nar nar : manifest.nars()) {
+      for (Journal.State[] step : List.of(new Journal.State[] {Journal.State.COMMITTED, Journal.State.VERIFIED},
+          new Journal.State[] {Journal.State.VERIFIED, Journal.State.DRAINED},
+          new Journal.State[] {Journal.State.DRAINED, Journal.State.RESTORED})) {
+        catalog.journal().advance(nar.key(), step[0], step[1], clock.millis());
+      }
+    }
+    clock.advance(Duration.ofDays(40).toMillis());
+    requestedNow(manifest.nars().get(0));
+    // Without --unused-for, restored objects are left alone.
+    drainer(POLICY).drainPending();
+    assertEquals(List.of(Journal.State.RESTORED, Journal.State.RESTORED, Journal.State.RESTORED), states());
+    // With it, the unused ones go back to committed, to be read back and drained like any other (the
+    // holders here cannot be read, so they stay committed and in S3).
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(List.of(Journal.State.RESTORED, Journal.State.COMMITTED, Journal.State.COMMITTED), states());
+    assertEquals(3, s3.objects.size(), "nothing deleted without a verified read-back");
+  }
+
   private List<Journal.State> states() throws Exception {
     List<Journal.State> states = new ArrayList<>();
     for (Manifest.Nar nar : manifest.nars()) {
