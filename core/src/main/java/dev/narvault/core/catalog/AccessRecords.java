@@ -152,8 +152,11 @@ public final class AccessRecords {
       }
       Map<String, String> named = storeHashesOf(narKeys);
       // Per subject (after naming) its last time and count; per archived store hash and day, a count.
-      Map<String, long[]> subjects = new HashMap<>();
-      Map<Batch.Key, Long> days = new HashMap<>();
+      // In key order: the upserts then walk the primary key's B-tree from one end to the other
+      // instead of jumping about it (several times faster on a large SQLite catalog).
+      Map<String, long[]> subjects = new java.util.TreeMap<>();
+      Map<Batch.Key, Long> days = new java.util.TreeMap<>(
+          java.util.Comparator.comparing(Batch.Key::subject).thenComparingInt(Batch.Key::day));
       for (Map.Entry<Batch.Key, long[]> e : batch.tallies.entrySet()) {
         String subject = named.getOrDefault(e.getKey().subject(), e.getKey().subject());
         long[] t = e.getValue();

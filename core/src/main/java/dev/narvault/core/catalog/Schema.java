@@ -281,7 +281,6 @@ final class Schema {
         last_millis BIGINT NOT NULL,
         requests BIGINT NOT NULL
       );
-      CREATE INDEX access_records_by_time ON access_records(last_millis);
       CREATE TABLE access_days (
         store_hash TEXT NOT NULL,
         day INTEGER NOT NULL,
