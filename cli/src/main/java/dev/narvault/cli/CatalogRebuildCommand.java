@@ -10,7 +10,6 @@ import dev.narvault.core.catalog.HolderStatus;
 import dev.narvault.core.catalog.SuspensionScore;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
-import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.repair.Membership;
 import dev.narvault.repair.rebuild.CatalogRebuild;
@@ -34,8 +33,8 @@ import picocli.CommandLine.Option;
     description = {"Rebuilds the catalog from what the holders hold: asks the coordinator for the registered holders "
             + "(after a catalog loss, restart the coordinator on an empty catalog and wait a heartbeat: holders "
             + "register again), lists every holder's fragments, reads those that are signed documents (every "
-            + "pack's manifest and every alias is stored on 3 holders), keeps only those the archive key "
-            + "signed, and restores packs, NARs, aliases and where each fragment is into --catalog (usually the "
+            + "pack's manifest and every alias is stored on 3 holders), keeps only those a trusted archive "
+            + "key signed, and restores packs, NARs, aliases and where each fragment is into --catalog (usually the "
             + "coordinator's new catalog).",
         ""})
 final class CatalogRebuildCommand implements Callable<Integer> {
@@ -43,8 +42,9 @@ final class CatalogRebuildCommand implements Callable<Integer> {
   URI coordinator;
 
   @Option(names = "--archive-public-key", required = true, paramLabel = "NAME:BASE64",
-      description = "The archive key: only documents it signed are trusted.")
-  String archiveKey;
+      description = "An archive public key: only documents signed by one of these are trusted; repeatable (every "
+          + "archive key that ever signed packs still held, old and new alike).")
+  List<String> archiveKeys;
 
   @Option(names = "--catalog", required = true, description = "The catalog to rebuild into (JDBC URL).")
   String catalog;
@@ -57,7 +57,7 @@ final class CatalogRebuildCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    TrustedKeys keys = TrustedKeys.of(NixPublicKey.parse(archiveKey));
+    TrustedKeys keys = TrustedKeys.parse(archiveKeys);
     List<HolderRecord> holders = holders();
     out.println("coordinator lists " + holders.size() + " holders");
     try (Catalog cat = Catalog.open(catalog)) {

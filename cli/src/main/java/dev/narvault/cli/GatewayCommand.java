@@ -5,7 +5,6 @@ import dev.narvault.core.archive.HolderHealth;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.ReadBudget;
 import dev.narvault.core.s3.S3ObjectSource;
@@ -15,6 +14,7 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -49,8 +49,9 @@ final class GatewayCommand implements Callable<Integer> {
   int priority;
 
   @Option(names = "--archive-public-key", paramLabel = "NAME:BASE64",
-      description = "Check each pack manifest's signature with this key.")
-  String archivePublicKey;
+      description = "Check each pack manifest's signature with these keys; repeatable: while the archive key is "
+          + "rotated, both the old and the new key (without any, manifests are taken from the catalog unchecked).")
+  List<String> archivePublicKeys;
 
   @Option(names = "--misses-per-second", defaultValue = "20",
       description = "How fast one client (an IPv4 address or IPv6 /64) may ask for things that exist nowhere: "
@@ -114,7 +115,7 @@ final class GatewayCommand implements Callable<Integer> {
         .withTrustForwardedFor(trustForwardedFor)
         .withCache(new GatewayConfig.CacheSettings(Optional.ofNullable(narCacheDir), narCacheSize))
         .withOverhead(new GatewayConfig.Rate(overheadPerSecond, overheadBurst));
-    Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k)));
+    Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig());
         GatewayServer server = GatewayServer.start(config, new Archive(cat, new HolderClient(holderTimeout), keys,
             HolderHealth.withDefaults(), new ReadBudget(readMemory)), objects)) {

@@ -80,9 +80,17 @@ final class MigrateCommand implements Callable<Integer> {
       description = "A key whose narinfo signatures are trusted (as in nix.conf); repeatable.")
   List<String> trustedKeys;
 
-  @Option(names = "--archive-key", defaultValue = "archive.key",
-      description = "Secret key that signs manifests; created if missing (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--archive-key", required = true, paramLabel = "FILE",
+      description = "Secret key that signs manifests, made once with narvault keygen FILE --name "
+          + "narvault-archive-1 and shared by every worker; never created by migrate.")
   Path archiveKey;
+
+  @Option(names = "--archive-public-key", paramLabel = "NAME:BASE64",
+      description = "An archive public key the readers (gateway, coordinator, catalog-rebuild) trust; repeatable, "
+          + "e.g. the old and the new key while the archive key is rotated. Required with --drain, which reads "
+          + "every NAR back through manifests verified with these keys (never with the key it signs with) before "
+          + "deleting anything; there is no default. The --archive-key must be one of them.")
+  List<String> archivePublicKeys;
 
   // RS(40,40): chosen by simulation for volunteers (docs/durability.md); needs 80 holders on
   // distinct networks. Small deployments pass a smaller code (the quickstart uses 10+4).
@@ -183,9 +191,15 @@ final class MigrateCommand implements Callable<Integer> {
     if (!drain && (drainBucket != null || storageClass != null)) {
       throw new IllegalArgumentException("--drain-to-bucket and --storage-class need --drain");
     }
+    if (drain && archivePublicKeys == null) {
+      throw new IllegalArgumentException("--drain needs --archive-public-key: the archive public key(s) the gateway "
+          + "trusts, to read every NAR back through verified manifests before deleting it");
+    }
+    NixSecretKey signer = ArchiveKeys.load(archiveKey);
     DrainConfig drainConfig = new DrainConfig(!drain ? DrainConfig.Mode.DRY_RUN
         : drainBucket != null ? DrainConfig.Mode.MOVE : DrainConfig.Mode.DELETE,
-        Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold);
+        Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold,
+        Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse));
     requireFile("--paths", paths);
     requireFile("--exclude", exclude);
     if (keysFrom != null) {
@@ -203,7 +217,7 @@ final class MigrateCommand implements Callable<Integer> {
         .withKeysFrom(keysFrom == null ? List.of() : keysFrom).withRestartListing(restartListing);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
-          ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
+          signer,
           new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
           out, Clock.systemUTC(), out == System.out && System.console() != null && System.console().isTerminal());
       MigrationSummary summary = migration.run();

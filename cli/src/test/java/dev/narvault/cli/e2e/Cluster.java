@@ -68,7 +68,8 @@ final class Cluster implements AutoCloseable {
   private final List<String> operators = new ArrayList<>();
   Catalog catalog;
   String catalogUrl;
-  final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
+  /** Signs the manifests of the packs {@link #migrate} makes; a test may rotate it. */
+  NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
   Coordinator coordinator;
@@ -273,6 +274,11 @@ final class Cluster implements AutoCloseable {
       last = page.getLast().hex();
     }
     return packsPerObject;
+  }
+
+  /** The archive key readers trust: the one {@link #migrate} signs with. */
+  TrustedKeys trustedArchiveKeys() {
+    return TrustedKeys.of(archiveKey.publicKey());
   }
 
   URI startGateway() throws IOException {
