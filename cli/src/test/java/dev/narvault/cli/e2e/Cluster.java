@@ -138,9 +138,14 @@ final class Cluster implements AutoCloseable {
   }
 
   void startCoordinatorAgain() throws IOException {
+    startCoordinatorAgain(coordinatorConfig.archiveKeys());
+  }
+
+  /** Brings the coordinator back on the same port, checking manifests with {@code archiveKeys}. */
+  void startCoordinatorAgain(Optional<TrustedKeys> archiveKeys) throws IOException {
     int port = coordinator.endpoint().getPort();
     coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", port),
-        coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), coordinatorConfig.archiveKeys(),
+        coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), archiveKeys,
         coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
         coordinatorConfig.workDir()).allowingPrivateHolders().withLimits(coordinatorConfig.limits()), catalog,
         InstantSource.system());
