@@ -7,7 +7,7 @@
 #     package = narvault;                       # your build of narvault (default: pkgs.narvault)
 #     bucket = "nix-cache";
 #     catalogFile = "/etc/secrets/catalog-url"; # a JDBC URL with its password, by LoadCredential
-#     archivePublicKey = "narvault-archive-1:…";
+#     archivePublicKeys = [ "narvault-archive-1:…" ];
 #   };
 #
 # `package` defaults to `pkgs.narvault`, which nixpkgs does not have: either set `package` to
@@ -18,6 +18,8 @@
 let
   cfg = config.services.narvault-gateway;
   inherit (lib) mkEnableOption mkOption mkIf types;
+  # The deprecated single key, if set, is one more trusted key.
+  archiveKeys = cfg.archivePublicKeys ++ lib.optional (cfg.archivePublicKey != null) cfg.archivePublicKey;
   cacheDir = "/var/cache/narvault-gateway";
   options = {
     port = cfg.port;
@@ -29,7 +31,7 @@ let
     nar-cache-size = cfg.narCacheSize;
   }
   // lib.optionalAttrs (cfg.s3Endpoint != null) { s3-endpoint = cfg.s3Endpoint; }
-  // lib.optionalAttrs (cfg.archivePublicKey != null) { archive-public-key = cfg.archivePublicKey; }
+  // lib.optionalAttrs (archiveKeys != [ ]) { archive-public-key = archiveKeys; }
   // cfg.settings;
   configFile = pkgs.writeText "narvault-gateway.json" (builtins.toJSON options);
 in
@@ -84,10 +86,17 @@ in
       description = "A file holding the catalog JDBC URL (with its password), handed over as a systemd credential; wins over catalog.";
     };
 
+    archivePublicKeys = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "narvault-archive-1:…" ];
+      description = "The archive's public keys: manifests not signed by one of them are not served. Both the old and the new key while the archive key is rotated (none: manifests are taken from the catalog unchecked).";
+    };
+
     archivePublicKey = mkOption {
       type = types.nullOr types.str;
       default = null;
-      description = "The archive's public key: manifests not signed by it are not served.";
+      description = "Deprecated: use archivePublicKeys. A single archive key, added to archivePublicKeys when set.";
     };
 
     narCacheSize = mkOption {

@@ -40,6 +40,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final GatewayMetrics metrics;
   private final S3Proxy s3;
   private final ArchivedNarResponder nars;
+  private final String notFoundCaching;
 
   GatewayServerHandler(Archive archive, GatewayConfig config, Executor requests, GatewayMetrics metrics, S3Proxy s3,
       ArchivedNarResponder nars) {
@@ -49,6 +50,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     this.metrics = metrics;
     this.s3 = s3;
     this.nars = nars;
+    this.notFoundCaching = CacheHeaders.notFound(config.misses().negativeTtl());
   }
 
   @Override
@@ -58,15 +60,17 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   }
 
   private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
-    Exchange x = new Exchange(ctx, request, ClientAddress.key(ctx.channel().remoteAddress(),
-        request.headers().get("X-Forwarded-For"), config.trustForwardedFor()), metrics);
+    ClientIdentity identity = config.clientIdentity();
+    String client = ClientAddress.key(ctx.channel().remoteAddress(), request.headers().getAll("X-Forwarded-For"),
+        identity.clientIpHeader().map(request.headers()::get).orElse(null), identity);
+    Exchange x = new Exchange(ctx, request, client, metrics, notFoundCaching);
     GatewayRoute route = request.decoderResult().isSuccess()
         ? GatewayRoute.parse(request.method().name(), request.uri())
         : new GatewayRoute.Refused(400, "malformed request");
     try {
       switch (route) {
-        case GatewayRoute.Metrics m ->
-            x.send(Exchange.full(HttpResponseStatus.OK, metrics.render(), "text/plain; version=0.0.4", x.head()));
+        case GatewayRoute.Metrics m -> x.send(cached(Exchange.full(HttpResponseStatus.OK, metrics.render(),
+            "text/plain; version=0.0.4", x.head()), CacheHeaders.NO_STORE));
         case GatewayRoute.CacheInfo i -> cacheInfo(x);
         case GatewayRoute.NarInfo n -> narInfo(x, n.hash());
         case GatewayRoute.Nar n -> nar(x, n.key());
@@ -83,7 +87,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   private void cacheInfo(Exchange x) {
     String body = "StoreDir: " + StorePath.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n";
-    x.send(Exchange.full(HttpResponseStatus.OK, body, "text/x-nix-cache-info", x.head()));
+    x.send(cached(Exchange.full(HttpResponseStatus.OK, body, "text/x-nix-cache-info", x.head()), CacheHeaders.SHORT));
   }
 
   private void narInfo(Exchange x, String hash) throws IOException {
@@ -93,9 +97,13 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       return;
     }
     metrics.narInfoFromArchive.increment();
-    FullHttpResponse r = Exchange.full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, x.head());
-    r.headers().set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=3600");
-    x.send(r);
+    x.send(cached(Exchange.full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, x.head()),
+        CacheHeaders.SHORT));
+  }
+
+  private static FullHttpResponse cached(FullHttpResponse r, String cacheControl) {
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, cacheControl);
+    return r;
   }
 
   private void nar(Exchange x, String key) throws IOException {
