@@ -32,6 +32,8 @@ let
   }
   // lib.optionalAttrs (cfg.s3Endpoint != null) { s3-endpoint = cfg.s3Endpoint; }
   // lib.optionalAttrs (archiveKeys != [ ]) { archive-public-key = archiveKeys; }
+  // lib.optionalAttrs (cfg.trustedProxies != [ ]) { trusted-proxy = cfg.trustedProxies; }
+  // lib.optionalAttrs (cfg.clientIpHeader != null) { client-ip-header = cfg.clientIpHeader; }
   // cfg.settings;
   configFile = pkgs.writeText "narvault-gateway.json" (builtins.toJSON options);
 in
@@ -99,6 +101,20 @@ in
       description = "Deprecated: use archivePublicKeys. A single archive key, added to archivePublicKeys when set.";
     };
 
+    trustedProxies = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "203.0.113.0/24" "2001:db8::/32" ];
+      description = "Address ranges (CIDR) of the reverse proxies or CDN in front of the gateway. Requests from them are charged to the client they name (clientIpHeader, else X-Forwarded-For read from the right over these ranges only); from anywhere else headers are ignored (docs/operations.md, Behind a CDN).";
+    };
+
+    clientIpHeader = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "Fastly-Client-IP";
+      description = "A header the CDN's edge sets to the client's address, overwriting what the client sent; read only on requests from trustedProxies.";
+    };
+
     narCacheSize = mkOption {
       type = types.str;
       default = "1GiB";
@@ -137,6 +153,10 @@ in
       {
         assertion = cfg.bucket != "";
         message = "services.narvault-gateway.bucket must be set: the gateway serves what is not archived from that S3 bucket.";
+      }
+      {
+        assertion = cfg.clientIpHeader == null || cfg.trustedProxies != [ ];
+        message = "services.narvault-gateway.clientIpHeader needs trustedProxies: from anyone else the header would name whatever the client likes.";
       }
       {
         assertion = cfg.catalog != "" || cfg.catalogFile != null;

@@ -282,10 +282,14 @@ class NixosModuleEvalTest {
     String key2 = NixSecretKey.generate("archive-2", new SecureRandom()).publicKey().toString();
     cfg.putArray("archivePublicKeys").add(key2);
     cfg.put("archivePublicKey", key1);
+    cfg.putArray("trustedProxies").add("203.0.113.0/24").add("2001:db8::/32");
+    cfg.put("clientIpHeader", "Fastly-Client-IP");
     Unit unit = unit("gateway.nix", "narvault-gateway", cfg, true);
     assertEquals(List.of("catalog:" + catalogUrl), unit.credentials());
     assertEquals(JSON.createArrayNode().add(key2).add(key1), unit.config().get("archive-public-key"),
         "the list, and the deprecated single key added to it");
+    assertEquals(JSON.createArrayNode().add("203.0.113.0/24").add("2001:db8::/32"), unit.config().get("trusted-proxy"));
+    assertEquals("Fastly-Client-IP", unit.config().get("client-ip-header").asText());
     String info = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/nix-cache-info"));
     assertTrue(info.contains("StoreDir: /nix/store"), info);
   }
@@ -301,5 +305,8 @@ class NixosModuleEvalTest {
     RealNix.Result gateway = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c"),
         false);
     assertTrue(gateway.output().contains("catalog or catalogFile must be set"), gateway.output());
+    RealNix.Result spoofable = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c")
+        .put("catalog", "jdbc:sqlite:x.db").put("clientIpHeader", "Fastly-Client-IP"), false);
+    assertTrue(spoofable.output().contains("clientIpHeader needs trustedProxies"), spoofable.output());
   }
 }
