@@ -41,7 +41,8 @@ import picocli.CommandLine.Option;
             + "uploads and confirms them and records everything in the catalog. Select with --older-than (S3 "
             + "LastModified of the NAR object), --paths, --exclude. Without --drain nothing is deleted from S3 "
             + "(a dry run: the summary says what a drain would remove). With --drain, each archived NAR is read "
-            + "back through the holders, decompressed and checked against its signed NarHash before its object "
+            + "back through the holders (its manifest verified with the --archive-public-key keys the gateway "
+            + "trusts), decompressed and checked against its signed NarHash before its object "
             + "is deleted (or, with --drain-to-bucket, moved); narinfos stay. Every step is journalled in the "
             + "catalog: a killed run is finished by the next. Running it again archives only what is new. Exit "
             + "status 3 if any NAR was rejected.",
