@@ -81,8 +81,8 @@ final class MigrateCommand implements Callable<Integer> {
       description = "A key whose narinfo signatures are trusted (as in nix.conf); repeatable.")
   List<String> trustedKeys;
 
-  @Option(names = "--archive-key", required = true, paramLabel = "FILE",
-      description = "Secret key that signs manifests, made once with narvault keygen FILE --name "
+  @Option(names = "--archive-key", paramLabel = "FILE",
+      description = "Required: the secret key that signs manifests, made once with narvault keygen FILE --name "
           + "narvault-archive-1 and shared by every worker; never created by migrate.")
   Path archiveKey;
 

@@ -117,6 +117,13 @@ class MigrateInputErrorsTest {
     }
     assertTrue(!Files.exists(dir.resolve("catalog.db")) && !Files.exists(dir.resolve("work")),
         "nothing else was made either");
+    List<String> without = new ArrayList<>(base);
+    without.subList(without.indexOf("--archive-key"), without.indexOf("--archive-key") + 2).clear();
+    err.getBuffer().setLength(0);
+    assertEquals(2, cli.execute(without.toArray(String[]::new)), err.toString());
+    assertTrue(err.toString().contains("--archive-key FILE is required. The archive key is made once, with "
+        + "narvault keygen"), err.toString());
+    assertTrue(!Files.exists(dir.resolve("catalog.db")), "nothing was made");
   }
 
   @Test
