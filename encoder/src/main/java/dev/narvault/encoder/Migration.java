@@ -130,7 +130,7 @@ public final class Migration {
    */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
       NixSecretKey archiveKey, PlacementAuthority coordinator, PrintStream progress, Clock clock, boolean terminal) {
-    if (config.drain().archiveKeys().isPresent() && !config.drain().archiveKeys().get().trusts(archiveKey.publicKey())) {
+    if (config.drain().archiveKeys().map(trusted -> !trusted.trusts(archiveKey.publicKey())).orElse(false)) {
       throw new IllegalArgumentException("the archive key signs as " + archiveKey.publicKey()
           + ", which the trusted archive keys (--archive-public-key) do not include: the gateway would refuse the "
           + "packs it makes (and a drain would take their NARs out of S3); nothing was done");

@@ -80,7 +80,8 @@ class ArchiveKeyRotationTest {
       newPacks.removeAll(oldPacks);
       assertEquals(2, newPacks.size());
       for (CacheGenerator.GeneratedPath p : paths) {
-        boolean old = oldPacks.contains(cluster.catalog.narByStoreHash(p.storePath().hashPart()).orElseThrow().packId());
+        boolean old = oldPacks.contains(
+            cluster.catalog.narByStoreHash(p.storePath().hashPart()).orElseThrow().packId());
         assertEquals(old, DrainTest.exists(cluster, p.narKey()), p.narKey() + (old ? " (key 1)" : " (key 2)"));
       }
 
@@ -170,7 +171,8 @@ class ArchiveKeyRotationTest {
   }
 
   private HttpResponse<byte[]> get(URI gateway, String key) throws Exception {
-    return http.send(HttpRequest.newBuilder(gateway.resolve("/" + key)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    return http.send(HttpRequest.newBuilder(gateway.resolve("/" + key)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 
   /** {@code narvault catalog-rebuild} into {@code catalog}, trusting {@code keys}; answers what it printed. */

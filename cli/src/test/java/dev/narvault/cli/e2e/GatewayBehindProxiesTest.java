@@ -91,7 +91,8 @@ class GatewayBehindProxiesTest {
   private URI behindProxies(Cluster cluster, ClientIdentity identity, Optional<String> edgeHeader) throws Exception {
     GatewayServer gateway = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50)
             .withMisses(MISSES).withClientIdentity(identity),
-        new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(cluster.trustedArchiveKeys())),
+        new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+            Optional.of(cluster.trustedArchiveKeys())),
         cluster.objects);
     running.add(gateway);
     gatewayEndpoint = gateway.endpoint();

@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * <p>Never a 404 because a backend failed: Nix caches a 404 narinfo for an hour. Backend trouble
  * (S3 refusing access or failing, holders and S3 both unable) is a 503 with {@code Retry-After},
  * which Nix retries. Every miss answers the same 404, whatever the route and whatever the reason,
- * and costs the client one token of its miss budget. No byte reaches the client before it is
- * verified.
+ * and costs the client one token of its miss budget (the client being whom trusted proxies name:
+ * {@link ClientIdentity}). No byte reaches the client before it is verified. Every answer says
+ * how long a CDN may keep it ({@link CacheHeaders}).
  *
  * <p>Each request runs on a virtual thread, since it blocks on the catalog, holders and S3. The
  * connection stops reading while a request is in progress, so responses keep their order.
