@@ -60,8 +60,8 @@ final class CatalogRebuildCommand implements Callable<Integer> {
       description = "Where the sorted listings and the documents found go while it runs (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
-  @Option(names = "--readers", defaultValue = "16", description = "Holders listed, and fragments asked about, at "
-      + "once (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--readers", defaultValue = "16", description = "Fragments asked about at once; a quarter as many "
+      + "holders are listed at once (default: ${DEFAULT-VALUE}).")
   int readers;
 
   @Option(names = "--max-listed", defaultValue = "20000000", paramLabel = "N", description = "The most fragment ids "

@@ -355,6 +355,10 @@ public final class HolderClient {
       throw new InterruptedIOException("interrupted talking to holder " + endpoint);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
+      if (cause instanceof Error error) {
+        // This process's trouble (out of memory, say), not the holder's.
+        throw error;
+      }
       if (cause instanceof AnswerTooLongException tooLong) {
         throw new IOException("holder " + endpoint + " " + tooLong.getMessage(), tooLong);
       }

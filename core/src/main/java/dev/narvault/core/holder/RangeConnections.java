@@ -16,6 +16,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -37,6 +39,11 @@ import javax.net.ssl.SSLSocketFactory;
 final class RangeConnections {
   /** Idle connections kept per holder; more in flight at once are closed after use. */
   private static final int MAX_IDLE_PER_HOLDER = 16;
+  /**
+   * Idle connections kept in all, each with its 64 KiB buffer: a client that reads from thousands
+   * of holders in turn (a catalog rebuild) keeps at most this many, not one or more per holder.
+   */
+  static final int MAX_IDLE = 256;
   /** Well under the holders' idle timeout (60 s), so a kept connection is rarely found closed. */
   private static final long MAX_IDLE_NANOS = Duration.ofSeconds(20).toNanos();
   /** Status line and headers together. */
@@ -45,9 +52,18 @@ final class RangeConnections {
 
   private final Duration connectTimeout;
   private final Map<String, ConcurrentLinkedDeque<Connection>> idle = new ConcurrentHashMap<>();
+  private final int maxIdle;
+  private final AtomicInteger idleCount = new AtomicInteger();
+  private final AtomicLong lastSweep = new AtomicLong(System.nanoTime());
 
   RangeConnections(Duration connectTimeout) {
+    this(connectTimeout, MAX_IDLE);
+  }
+
+  /** With at most {@code maxIdle} idle connections kept in all (tests use a small number). */
+  RangeConnections(Duration connectTimeout, int maxIdle) {
     this.connectTimeout = connectTimeout;
+    this.maxIdle = maxIdle;
   }
 
   /**
@@ -163,6 +179,7 @@ final class RangeConnections {
     long now = System.nanoTime();
     Connection c;
     while ((c = q.pollLast()) != null) {
+      idleCount.decrementAndGet();
       if (now - c.idleSince <= MAX_IDLE_NANOS && !c.socket.isClosed()) {
         c.reused = true;
         return c;
@@ -178,8 +195,41 @@ final class RangeConnections {
       c.close();
       return;
     }
+    if (idleCount.get() >= maxIdle) {
+      closeExpired();
+      if (idleCount.get() >= maxIdle) {
+        c.close();
+        return;
+      }
+    }
     c.idleSince = System.nanoTime();
+    idleCount.incrementAndGet();
     q.addLast(c);
+  }
+
+  /**
+   * Closes the idle connections too old to be used again (of holders not read from since), at
+   * most once a second: they would otherwise hold their places until their holder is read again.
+   */
+  private void closeExpired() {
+    long now = System.nanoTime();
+    long last = lastSweep.get();
+    if (now - last < 1_000_000_000L || !lastSweep.compareAndSet(last, now)) {
+      return;
+    }
+    for (ConcurrentLinkedDeque<Connection> q : idle.values()) {
+      for (Connection c : q) {
+        if (now - c.idleSince > MAX_IDLE_NANOS && q.remove(c)) {
+          idleCount.decrementAndGet();
+          c.close();
+        }
+      }
+    }
+  }
+
+  /** Idle connections kept now. */
+  int idleConnections() {
+    return idleCount.get();
   }
 
   /** Closes every idle connection. */
@@ -187,6 +237,7 @@ final class RangeConnections {
     for (ConcurrentLinkedDeque<Connection> q : idle.values()) {
       Connection c;
       while ((c = q.poll()) != null) {
+        idleCount.decrementAndGet();
         c.close();
       }
     }

@@ -17,6 +17,7 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -190,6 +191,57 @@ class HolderClientConnectionsTest {
     });
     IOException e = assertThrows(IOException.class, () -> new HolderClient(Duration.ofSeconds(5)).read(holder, ID, 0, 300));
     assertTrue(e.getMessage().contains("sent 200 of 300 bytes"), e.getMessage());
+  }
+
+  @Test
+  void readStart_ofAFragmentShorterThanAsked_givesWhatThereIs_butNotNothing() throws Exception {
+    URI holder = start((n, head, out) -> {
+      partial(out, bytes(n == 0 ? 5 : 0, 0), "");
+      return true;
+    });
+    HolderClient client = new HolderClient(Duration.ofSeconds(5));
+    assertArrayEquals(bytes(5, 0), client.readStart(holder, ID, 16));
+    IOException e = assertThrows(IOException.class, () -> client.readStart(holder, ID, 16));
+    assertTrue(e.getMessage().contains("sent 0 of 16 bytes"), e.getMessage());
+  }
+
+  @Test
+  void idleConnections_areKeptUpToALimitInAll_notPerHolder() throws Exception {
+    List<ServerSocket> servers = new ArrayList<>();
+    try {
+      List<URI> holders = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(socket);
+        Thread.ofVirtual().start(() -> {
+          while (!socket.isClosed()) {
+            try {
+              Socket s = socket.accept();
+              connections.incrementAndGet();
+              Thread.ofVirtual().start(() -> serve(s, (n, head, out) -> {
+                partial(out, bytes(10, n), "");
+                return true;
+              }));
+            } catch (IOException e) {
+              return;
+            }
+          }
+        });
+        holders.add(URI.create("http://127.0.0.1:" + socket.getLocalPort() + "/v1/fragments/" + ID.hex()));
+      }
+      RangeConnections pool = new RangeConnections(Duration.ofSeconds(5), 2);
+      for (int round = 0; round < 2; round++) {
+        for (URI h : holders) {
+          assertEquals(206, pool.get(h, 0, 10, java.util.Map.of(), System.nanoTime() + 5_000_000_000L, 100).status());
+        }
+        assertEquals(2, pool.idleConnections(), "two kept, the third closed after use");
+      }
+      assertEquals(4, connections.get(), "the first two holders' connections used again, the third's opened twice");
+    } finally {
+      for (ServerSocket socket : servers) {
+        socket.close();
+      }
+    }
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
+import dev.narvault.core.catalog.PackRecords;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.nix.NarInfo;
@@ -66,6 +67,8 @@ import java.util.concurrent.Future;
 public final class CatalogRebuild {
   /** A placement found: the manifest's number (8 bytes), the fragment index (4), the holder (4). */
   static final int PLACEMENT_RECORD = 16;
+  static final int BATCH_PACKS = 256;
+  static final int BATCH_BYTES = 1 << 20;
 
   /**
    * How a rebuild runs.
@@ -73,7 +76,7 @@ public final class CatalogRebuild {
    * @param workDir where the sorted listings and found documents go while it runs (a directory of
    *     its own is made inside, and deleted at the end): about 36 bytes per listed fragment, twice
    *     while merging, plus the documents
-   * @param readers holders listed, and ids asked about, at once
+   * @param readers ids asked about at once (and a quarter as many holders listed at once)
    * @param sortMemoryBytes records sorted in memory at once before they go to disk
    * @param maxListedPerHolder the most ids taken from one holder's listing
    * @param pageSize ids asked for per listing page (at most 10 000, the holders' maximum)
@@ -244,12 +247,18 @@ public final class CatalogRebuild {
     }
   }
 
-  /** Each manifest in order, with its placements: returns packs, NARs and packs short of k. */
+  /**
+   * Each manifest in order, with its placements, restored in batches of at most
+   * {@value #BATCH_PACKS} packs and {@value #BATCH_BYTES} bytes of manifests (one transaction
+   * each): returns packs, NARs and packs short of k.
+   */
   private int[] restorePacks(DocumentSpill manifests, SortedRecordFile placements, List<HolderId> holderIds,
       RebuildProgress progress) throws IOException {
     int packs = 0;
     int nars = 0;
     int incomplete = 0;
+    List<PackRecords.Restored> batch = new ArrayList<>();
+    long batchBytes = 0;
     try (DocumentSpill.Reader documents = manifests.read();
         SortedRecordFile.Records records = placements.records()) {
       byte[] record = new byte[PLACEMENT_RECORD];
@@ -269,15 +278,31 @@ public final class CatalogRebuild {
         Map<Integer, List<HolderId>> byIndex = oneIndexPerHolder(packId, m, listers);
         long found = byIndex.values().stream().filter(at -> !at.isEmpty()).count();
         incomplete += found < m.dataFragmentCount() ? 1 : 0;
-        // A listing only says where to look: the copies count once they pass an audit.
-        target.restorePack(packId, m, new String(doc.bytes(), StandardCharsets.UTF_8), byIndex,
-            FragmentState.UNVERIFIED, Optional.of(copies(doc, holderIds)), clock.millis());
+        batch.add(new PackRecords.Restored(packId, m, new String(doc.bytes(), StandardCharsets.UTF_8), byIndex,
+            Optional.of(copies(doc, holderIds))));
+        batchBytes += doc.bytes().length;
         packs++;
         nars += m.nars().size();
-        progress.pack();
+        if (batch.size() == BATCH_PACKS || batchBytes >= BATCH_BYTES) {
+          restore(batch, progress);
+          batchBytes = 0;
+        }
       }
+      restore(batch, progress);
     }
     return new int[] {packs, nars, incomplete};
+  }
+
+  private void restore(List<PackRecords.Restored> batch, RebuildProgress progress) throws IOException {
+    if (batch.isEmpty()) {
+      return;
+    }
+    // A listing only says where to look: the copies count once they pass an audit.
+    target.restorePacks(batch, FragmentState.UNVERIFIED, clock.millis());
+    for (int i = 0; i < batch.size(); i++) {
+      progress.pack();
+    }
+    batch.clear();
   }
 
   private int restoreAliases(DocumentSpill aliases, List<HolderId> holderIds, RebuildProgress progress)
