@@ -43,7 +43,8 @@ import picocli.CommandLine.Option;
             + "and --hot-roots (never the closures of current releases), by upload time with --older-than (S3 "
             + "LastModified of the NAR object), and by lists with --paths, --exclude. Without --drain nothing is deleted from S3 "
             + "(a dry run: the summary says what a drain would remove). With --drain, each archived NAR is read "
-            + "back through the holders, decompressed and checked against its signed NarHash before its object "
+            + "back through the holders (its manifest verified with the --archive-public-key keys the gateway "
+            + "trusts), decompressed and checked against its signed NarHash before its object "
             + "is deleted (or, with --drain-to-bucket, moved); narinfos stay. Every step is journalled in the "
             + "catalog: a killed run is finished by the next. Running it again archives only what is new. Exit "
             + "status 3 if any NAR was rejected.",
@@ -82,9 +83,17 @@ final class MigrateCommand implements Callable<Integer> {
       description = "A key whose narinfo signatures are trusted (as in nix.conf); repeatable.")
   List<String> trustedKeys;
 
-  @Option(names = "--archive-key", defaultValue = "archive.key",
-      description = "Secret key that signs manifests; created if missing (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--archive-key", paramLabel = "FILE",
+      description = "Required: the secret key that signs manifests, made once with narvault keygen FILE --name "
+          + "narvault-archive-1 and shared by every worker; never created by migrate.")
   Path archiveKey;
+
+  @Option(names = "--archive-public-key", paramLabel = "NAME:BASE64",
+      description = "An archive public key the readers (gateway, coordinator, catalog-rebuild) trust; repeatable, "
+          + "e.g. the old and the new key while the archive key is rotated. Required with --drain, which reads "
+          + "every NAR back through manifests verified with these keys (never with the key it signs with) before "
+          + "deleting anything; there is no default. The --archive-key must be one of them.")
+  List<String> archivePublicKeys;
 
   // RS(40,40): chosen by simulation for volunteers (docs/durability.md); needs 80 holders on
   // distinct networks. Small deployments pass a smaller code (the quickstart uses 10+4).
@@ -198,9 +207,15 @@ final class MigrateCommand implements Callable<Integer> {
     if (!drain && (drainBucket != null || storageClass != null)) {
       throw new IllegalArgumentException("--drain-to-bucket and --storage-class need --drain");
     }
+    if (drain && archivePublicKeys == null) {
+      throw new IllegalArgumentException("--drain needs --archive-public-key: the archive public key(s) the gateway "
+          + "trusts, to read every NAR back through verified manifests before deleting it");
+    }
+    NixSecretKey signer = ArchiveKeys.load(archiveKey);
     DrainConfig drainConfig = new DrainConfig(!drain ? DrainConfig.Mode.DRY_RUN
         : drainBucket != null ? DrainConfig.Mode.MOVE : DrainConfig.Mode.DELETE,
-        Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold);
+        Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold,
+        Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse));
     requireFile("--paths", paths);
     requireFile("--exclude", exclude);
     if (hotRoots != null) {
@@ -224,7 +239,7 @@ final class MigrateCommand implements Callable<Integer> {
         .withKeysFrom(keysFrom == null ? List.of() : keysFrom).withRestartListing(restartListing);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
-          ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
+          signer,
           new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
           out, Clock.systemUTC(), out == System.out && System.console() != null && System.console().isTerminal());
       MigrationSummary summary = migration.run();

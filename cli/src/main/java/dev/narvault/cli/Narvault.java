@@ -71,7 +71,8 @@ public final class Narvault implements Runnable {
         .addSubcommand(new BenchMigrateCommand(out))
         .addSubcommand(new BenchGatewayCommand(out))
         .addSubcommand(new BenchCatalogCommand(out))
-        .addSubcommand(new BenchCoordinatorCommand(out)));
+        .addSubcommand(new BenchCoordinatorCommand(out))
+        .addSubcommand(new BenchRebuildCommand(out)));
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       commandLine.getErr().println("narvault: " + e.getMessage());
       return e instanceof IllegalArgumentException ? 2 : 1;

@@ -3,7 +3,6 @@ package dev.narvault.cli;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.s3.S3Config;
 import dev.narvault.core.s3.S3ObjectSource;
@@ -13,6 +12,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -54,8 +54,9 @@ final class PromoteCommand implements Callable<Integer> {
   long minRequests;
 
   @Option(names = "--archive-public-key", paramLabel = "NAME:BASE64",
-      description = "Check each pack manifest's signature with this key.")
-  String archivePublicKey;
+      description = "Check each pack manifest's signature with these keys; repeatable (the old and the new key "
+          + "while the archive key is rotated).")
+  List<String> archivePublicKeys;
 
   @Option(names = "--limit", defaultValue = "0", description = "Promote at most this many NARs (0 = all).")
   int limit;
@@ -76,7 +77,7 @@ final class PromoteCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Promotion.Config config = new Promotion.Config(requestedWithin, minRequests, dryRun, limit, workDir);
-    Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k)));
+    Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse);
     try (Catalog cat = Catalog.open(catalog);
         S3ObjectSource objects = new S3ObjectSource(S3Config.of(endpoint, bucket, region))) {
       Promotion.Result result = new Promotion(config, cat, new Archive(cat, new HolderClient(Duration.ofSeconds(30)),

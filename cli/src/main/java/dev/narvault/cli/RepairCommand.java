@@ -60,8 +60,9 @@ final class RepairCommand implements Callable<Integer> {
   List<String> workerKeys = List.of();
 
   @Option(names = "--archive-public-key", paramLabel = "NAME:BASE64",
-      description = "Check pack manifests against this key before trusting them (recommended).")
-  String archiveKey;
+      description = "Check pack manifests against these keys before trusting them (recommended); repeatable: "
+          + "while the archive key is rotated, both the old and the new key.")
+  List<String> archiveKeys;
 
   // 24 h, from simulation (docs/durability.md): 1 h turns most of a volunteer's offline periods
   // into repairs; 72 h leaves packs short for days.
@@ -168,7 +169,7 @@ final class RepairCommand implements Callable<Integer> {
     }
     CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress(bind, port),
         NixSecretKey.parse(Files.readString(coordinatorKey)), workerKeys.stream().map(NixPublicKey::parse).toList(),
-        Optional.ofNullable(archiveKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k))),
+        Optional.ofNullable(archiveKeys).map(TrustedKeys::parse),
         new HolderRules(offlineAfter, new HolderRules.Vetting(vettingAudits, vetting, maxUnvetted)), threshold,
         repairInterval, auditInterval, maxRepairSpeed, skew, workDir)
         .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator)).withForgetAfter(forgetAfter)

@@ -19,7 +19,6 @@ import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NarVerificationException;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
-import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
@@ -116,7 +115,8 @@ public final class Migration {
   private final List<ListingCheckpoint.Ticket> filling = new ArrayList<>();
 
   /**
-   * @param archiveKey signs pack manifests
+   * @param archiveKey signs pack manifests; when the drain names the trusted archive keys, it must
+   *     be one of them (IllegalArgumentException otherwise, before anything is done)
    * @param coordinator decides where fragments go and signs the orders holders require
    */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
@@ -130,6 +130,11 @@ public final class Migration {
    */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
       NixSecretKey archiveKey, PlacementAuthority coordinator, PrintStream progress, Clock clock, boolean terminal) {
+    if (config.drain().archiveKeys().map(trusted -> !trusted.trusts(archiveKey.publicKey())).orElse(false)) {
+      throw new IllegalArgumentException("the archive key signs as " + archiveKey.publicKey()
+          + ", which the trusted archive keys (--archive-public-key) do not include: the gateway would refuse the "
+          + "packs it makes (and a drain would take their NARs out of S3); nothing was done");
+    }
     this.config = config;
     this.objects = objects;
     this.catalog = catalog;
@@ -164,7 +169,8 @@ public final class Migration {
     if (config.drain().drains()) {
       // The drain judges packs by the coordinator's liveness window and domain limits: without
       // them, nothing is archived or drained.
-      drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
+      // Read back as the gateway will read: through manifests verified with the trusted keys.
+      drainer = new Drainer(catalog, new Archive(catalog, holders, config.drain().archiveKeys()),
           objects, config.drain(), input.inUse(), drainPolicy(), (endpoint, fragmentId, length) -> {
             try {
               return holders.size(java.net.URI.create(endpoint), new dev.narvault.core.pack.FragmentId(fragmentId))

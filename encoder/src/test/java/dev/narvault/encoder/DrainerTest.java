@@ -220,8 +220,10 @@ class DrainerTest {
   private Drainer drainer(CoordinatorMessages.Policy policy) {
     // The holders are never read: verified entries are not read back again, and unsafe packs not at all.
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
-    return new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(),
-        Optional.empty(), -1), policy, (endpoint, fragmentId, length) -> {
+    // The drain's trusted keys go to the Archive it reads through; this test gives it its own.
+    return new Drainer(catalog, archive, s3, DrainConfig.delete(dev.narvault.core.nix.TrustedKeys.of(
+        dev.narvault.core.nix.NixSecretKey.generate("test-archive-1", new java.security.SecureRandom()).publicKey())),
+        policy, (endpoint, fragmentId, length) -> {
           probes.incrementAndGet();
           probedAt.add(endpoint);
           assertEquals(manifest.fragmentSize(), length, "the probe checks the fragment's whole length");
@@ -231,8 +233,9 @@ class DrainerTest {
 
   private Drainer drainer(InUse inUse) {
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
-    return new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(),
-        Optional.empty(), -1), inUse, POLICY, (endpoint, fragmentId, length) -> true, clock);
+    return new Drainer(catalog, archive, s3, DrainConfig.delete(dev.narvault.core.nix.TrustedKeys.of(
+        dev.narvault.core.nix.NixSecretKey.generate("test-archive-1", new java.security.SecureRandom()).publicKey())),
+        inUse, POLICY, (endpoint, fragmentId, length) -> true, clock);
   }
 
   private void requestedNow(Manifest.Nar nar) throws Exception {

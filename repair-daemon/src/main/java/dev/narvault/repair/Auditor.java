@@ -145,6 +145,9 @@ public final class Auditor {
             }
           } catch (CatalogException e) {
             broken.compareAndSet(null, e);
+          } catch (RuntimeException e) {
+            // One holder's odd record must not end the round silently, nor stop the others.
+            LOG.error("audit of holder {} failed: {}", holder.holderId(), e.toString(), e);
           } finally {
             slots.release();
           }
@@ -188,6 +191,9 @@ public final class Auditor {
       catalog.registry().recordProof(holder.holderId(), address, now);
       return true;
     } catch (EndpointProver.RefusedEndpointException | IOException | IllegalArgumentException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        return false; // the coordinator is stopping: not the holder's doing
+      }
       var score = catalog.registry().recordContact(holder.holderId(), false, now);
       metrics.proofsFailed.increment();
       LOG.info("holder {} ({}) not reached: {}; suspension score {}", holder.holderId(), holder.endpoint(),
@@ -223,6 +229,9 @@ public final class Auditor {
       passed = false;
       detail = "block " + block + ": not found (" + e.getMessage() + ")";
     } catch (IOException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        return Outcome.TROUBLE; // the coordinator is stopping: nothing recorded against the holder
+      }
       return trouble(holder, e.getMessage(), now);
     }
     AuditScore score = catalog.recordAudit(holder.holderId(), fragment.id().hex(), passed, detail, now);

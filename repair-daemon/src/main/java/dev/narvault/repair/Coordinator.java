@@ -34,10 +34,18 @@ public final class Coordinator implements AutoCloseable {
   private final InstantSource clock;
   private final Duration repairInterval;
   private volatile PageServer dashboard;
+  private final InstanceGuard guard;
+
+  /**
+   * How long a coordinator waits at start for another process of its owner name to let go (one
+   * that crashed lets go after {@link InstanceGuard#LEASE}); then it refuses to start.
+   */
+  static final Duration INSTANCE_WAIT = InstanceGuard.LEASE.plus(InstanceGuard.RENEW).plus(Duration.ofSeconds(15));
 
   private Coordinator(CoordinatorServer server, ScheduledExecutorService loops, Repairer repairer,
       GarbageCollector collector, Auditor auditor, CoordinatorMetrics metrics, PlacementService placements,
-      InstantSource clock, Duration repairInterval) {
+      InstantSource clock, Duration repairInterval, InstanceGuard guard) {
+    this.guard = guard;
     this.clock = clock;
     this.repairInterval = repairInterval;
     this.server = server;
@@ -87,27 +95,34 @@ public final class Coordinator implements AutoCloseable {
         config.rules().offlineAfter().dividedBy(4));
     ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
     SharedWork shared = new SharedWork(catalog.leases(), claimOwner(config), clock);
+    InstanceGuard guard = InstanceGuard.acquire(catalog.leases(), shared.owner(), clock, INSTANCE_WAIT);
     Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock,
         config.coordinatorKey(), shared, config.auditInterval());
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
         config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, shared);
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock,
         config.forgetAfter(), shared);
-    CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
-        new Standings(catalog, config.rules(), config.maxSkew(), clock),
-        new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
+    CoordinatorServer server;
+    try {
+      server = CoordinatorServer.start(config.bind(), membership,
+          new Standings(catalog, config.rules(), config.maxSkew(), clock),
+          new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
+    } catch (IOException | RuntimeException e) {
+      guard.close();
+      throw e;
+    }
     ScheduledExecutorService loops = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "coordinator-loop");
       t.setDaemon(true);
       return t;
     });
     Coordinator coordinator = new Coordinator(server, loops, repairer, collector, auditor, metrics, placements, clock,
-        config.repairInterval());
+        config.repairInterval(), guard);
     if (!config.repairInterval().isZero()) {
-      schedule(loops, "repair", config.repairInterval(), coordinator::repairAndCollect);
+      schedule(loops, "repair", config.repairInterval(), guard, coordinator::repairAndCollect);
     }
     if (!config.auditInterval().isZero()) {
-      schedule(loops, "audit", config.auditInterval(), () -> {
+      schedule(loops, "audit", config.auditInterval(), guard, () -> {
         auditor.auditOnce();
         return null;
       });
@@ -120,8 +135,12 @@ public final class Coordinator implements AutoCloseable {
     Object run() throws Exception;
   }
 
-  private static void schedule(ScheduledExecutorService loops, String name, Duration every, Work work) {
+  private static void schedule(ScheduledExecutorService loops, String name, Duration every, InstanceGuard guard,
+      Work work) {
     loops.scheduleWithFixedDelay(() -> {
+      if (!guard.held()) {
+        return; // another process may run under this owner name: no round until the name is ours again
+      }
       try {
         work.run();
       } catch (InterruptedException e) {
@@ -220,5 +239,6 @@ public final class Coordinator implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     server.close();
+    guard.close();
   }
 }

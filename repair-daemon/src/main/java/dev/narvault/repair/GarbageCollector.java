@@ -197,7 +197,9 @@ public final class GarbageCollector {
       held.check();
       // The pack's claim, held while deciding, deleting and forgetting: repair and revival (here
       // or on another coordinator) change a pack's copies only under it, so none of them can make
-      // this copy count again between the check and the DELETE. A claimed pack waits a round.
+      // this copy count again between the check and the DELETE. An audit can (it takes no claim),
+      // and so can a document copy placed again: after its DELETE the copy is forgotten whatever
+      // its row says by then. A claimed pack waits a round.
       Optional<PackId> claimed = claim(g);
       if (claimed.isEmpty() && g.kind() != Custody.Garbage.Kind.DOCUMENT
           && catalog.custody().shape(g.packId()).isPresent()) {
@@ -213,6 +215,12 @@ public final class GarbageCollector {
           LOG.debug("keeping {} copy {} on holder {}: {} {} needs it", g.kind(), g.fragmentId(), g.holderId(),
               g.kind() == Custody.Garbage.Kind.DOCUMENT ? "document of pack" : "pack", g.packId());
           continue;
+        }
+        // Confirmed again just before the DELETE: the checks above may have waited on the catalog.
+        held.check();
+        if (claimed.isPresent() && !catalog.repairClaims().renewClaim(claimed.get(), shared.owner(),
+            clock.millis() + SharedWork.LEASE.toMillis())) {
+          continue; // another coordinator took the pack over meanwhile
         }
         deleted += delete(g, provenAt, reached, unreached);
       } finally {
@@ -250,7 +258,8 @@ public final class GarbageCollector {
       if (reached.add(g.holderId())) {
         catalog.registry().recordContact(g.holderId(), true, clock.millis());
       }
-      catalog.custody().forget(g);
+      // Gone from the holder whatever its row says now (an audit may have passed it meanwhile).
+      catalog.custody().forgetDeleted(g);
       metrics.garbageDeleted.increment();
       LOG.info("deleted {} copy {} from holder {} ({})", g.kind().name().toLowerCase(java.util.Locale.ROOT), g.fragmentId(),
           g.holderId(), had ? "deleted" : "was not there");

@@ -299,7 +299,17 @@ class SharedWorkTest {
 
       f.elapse(SharedWork.LEASE.plusMillis(1));
       concurrently(List.of(f.coordinators.get(1).auditor()::auditOnce, f.coordinators.get(2).auditor()::auditOnce));
-      assertAudits(f, audited, 1);
+      // Coordinator 0 audits up to Auditor.AT_ONCE holders at once: those it recorded but could not
+      // mark done before it died are audited again once their claims expire (an audit repeated is
+      // harmless); the orphaned holder is audited exactly once, by another.
+      for (Holder h : audited) {
+        int n = f.catalog.auditResults(h.id()).size();
+        if (h == orphaned) {
+          assertEquals(1, n, "the holder coordinator 0 died auditing: " + h);
+        } else {
+          assertTrue(n == 1 || n == 2, "audited once, or again after its claim expired: " + n + " for " + h);
+        }
+      }
     }
   }
 

@@ -69,7 +69,8 @@ final class Cluster implements AutoCloseable {
   private final List<String> operators = new ArrayList<>();
   Catalog catalog;
   String catalogUrl;
-  final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
+  /** Signs the manifests of the packs {@link #migrate} makes; a test may rotate it. */
+  NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
   Coordinator coordinator;
@@ -138,9 +139,14 @@ final class Cluster implements AutoCloseable {
   }
 
   void startCoordinatorAgain() throws IOException {
+    startCoordinatorAgain(coordinatorConfig.archiveKeys());
+  }
+
+  /** Brings the coordinator back on the same port, checking manifests with {@code archiveKeys}. */
+  void startCoordinatorAgain(Optional<TrustedKeys> archiveKeys) throws IOException {
     int port = coordinator.endpoint().getPort();
     coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", port),
-        coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), coordinatorConfig.archiveKeys(),
+        coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), archiveKeys,
         coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
         coordinatorConfig.workDir()).allowingPrivateHolders().withLimits(coordinatorConfig.limits()), catalog,
         InstantSource.system());
@@ -274,6 +280,11 @@ final class Cluster implements AutoCloseable {
       last = page.getLast().hex();
     }
     return packsPerObject;
+  }
+
+  /** The archive key readers trust: the one {@link #migrate} signs with. */
+  TrustedKeys trustedArchiveKeys() {
+    return TrustedKeys.of(archiveKey.publicKey());
   }
 
   /** The gateway's access records, written when a test flushes them (or the gateway closes). */

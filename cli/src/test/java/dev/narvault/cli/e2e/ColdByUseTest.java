@@ -136,8 +136,8 @@ class ColdByUseTest {
     assertTrue(printed.contains("3 requests recorded, 1 bad line"), printed);
   }
 
-  private static DrainConfig delete() {
-    return new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1);
+  private static DrainConfig delete(Cluster cluster) {
+    return DrainConfig.delete(cluster.trustedArchiveKeys());
   }
 
   @Test
@@ -145,7 +145,7 @@ class ColdByUseTest {
     try (Cluster cluster = new Cluster(dir, 6)) {
       Cache cache = cache(cluster);
       importLogs(cluster, cache);
-      MigrationSummary s = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete());
+      MigrationSummary s = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete(cluster));
       assertEquals(2, s.narsArchived(), s.toString());
       assertEquals(2, s.drain().objects(), s.toString());
       assertEquals(new MigrationSummary.Kept(3, 2), s.kept(), "root, mid and path 2 hot; paths 0 and 1 requested");
@@ -167,7 +167,7 @@ class ColdByUseTest {
           new ColdSelection(Optional.of(WINDOW), Optional.empty(), Optional.empty()), DrainConfig.DRY_RUN);
       assertEquals(5, dry.narsArchived(), dry.toString());
       importLogs(cluster, cache);
-      MigrationSummary s = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete());
+      MigrationSummary s = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete(cluster));
       assertEquals(2, s.drain().objects(), s.toString());
       for (int i = 0; i < 5; i++) {
         boolean drained = i == 3 || i == 4;
@@ -183,7 +183,7 @@ class ColdByUseTest {
   void aNarTheGatewayServedOften_isPromotedBackToS3_andServedFromThere() throws Exception {
     try (Cluster cluster = new Cluster(dir, 6)) {
       Cache cache = cache(cluster);
-      MigrationSummary drained = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete());
+      MigrationSummary drained = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete(cluster));
       assertEquals(4, drained.drain().objects(), "nothing imported: only the hot closure is kept");
       String hot = cache.paths().get(3).narKey();
       String once = cache.paths().get(4).narKey();
@@ -234,7 +234,7 @@ class ColdByUseTest {
         cluster.restartHolder(i);
       }
       cluster.awaitRegistered();
-      MigrationSummary later = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete());
+      MigrationSummary later = cluster.migrate(cache.key().publicKey(), 4, 2, cache.byUse(), delete(cluster));
       assertEquals(0, later.drain().objects(), later.toString());
       assertTrue(DrainTest.exists(cluster, hot));
       assertEquals(Optional.of(Journal.State.RESTORED), cluster.catalog.journal().state(cache.hash(3)));

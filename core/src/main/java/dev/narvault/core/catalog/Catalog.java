@@ -215,6 +215,12 @@ public final class Catalog implements AutoCloseable {
     packs.restorePack(packId, manifest, signedManifest, holdersByIndex, fragmentState, manifestCopies, nowMillis);
   }
 
+  /** See {@link PackRecords#restorePacks}. */
+  public void restorePacks(List<PackRecords.Restored> restored, FragmentState fragmentState, long nowMillis)
+      throws CatalogException {
+    packs.restorePacks(restored, fragmentState, nowMillis);
+  }
+
   /** Registers a holder, or updates its details; false for a replay. See {@link HolderRegistry#register}. */
   public boolean registerHolder(HolderRecord holder, long messageMillis) throws CatalogException {
     return registry.register(holder, messageMillis);

@@ -340,6 +340,33 @@ public final class Custody {
     });
   }
 
+  /**
+   * Forgets a copy its holder just deleted on this coordinator's order, whatever its row says
+   * now: a row that became {@code stored} since the copy was judged garbage (an audit passing it,
+   * a document copy placed there again) would count a copy that is gone. Forgetting a copy that
+   * is still there only costs a surplus rebuild; counting one that is not can cost the pack.
+   */
+  public void forgetDeleted(Garbage g) throws CatalogException {
+    db.locked(() -> {
+      String sql = switch (g.kind()) {
+        case DOCUMENT -> "DELETE FROM document_copies WHERE doc_id = ? AND holder_id = ?";
+        case ORDER -> "DELETE FROM placement_orders WHERE fragment_id = ? AND holder_id = ?";
+        case FRAGMENT -> "DELETE FROM fragments WHERE fragment_id = ? AND holder_id = ? AND pack_id = ? "
+            + "AND fragment_index = ?";
+      };
+      try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
+        ps.setString(1, g.fragmentId());
+        ps.setString(2, g.holderId().value());
+        if (g.kind() == Garbage.Kind.FRAGMENT) {
+          ps.setString(3, g.packId().hex());
+          ps.setInt(4, g.fragmentIndex());
+        }
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
   /** Forgets a piece of garbage once its holder deleted it (or said it never had it). */
   public void forget(Garbage g) throws CatalogException {
     db.locked(() -> {

@@ -24,6 +24,7 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
@@ -449,6 +450,40 @@ class CatalogContractTest {
   }
 
   /** Registers a holder with a distinct network, as the coordinator would after a signed registration. */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void restorePacks_inOneTransaction_restoreEachAsOneAtATime_andAgainChangeNothing(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      for (int h = 0; h < 5; h++) {
+        register(c, "h" + h, "http://127.0.0.1:" + (7000 + h), 1000);
+      }
+      List<PackRecords.Restored> batch = new ArrayList<>();
+      for (int p = 0; p < 2; p++) {
+        Manifest m = manifest(2 + p, 10 + p);
+        // Index 0 on two holders, 1 on none, the others on one each.
+        Map<Integer, List<HolderId>> byIndex = Map.of(0, List.of(new HolderId("h0"), new HolderId("h1")),
+            2, List.of(new HolderId("h2")), 3, List.of(new HolderId("h3")), 4, List.of(new HolderId("h4")));
+        batch.add(new PackRecords.Restored(ManifestCodec.packId(m), m, "{\"signed\":" + p + "}", byIndex,
+            Optional.of(new Catalog.DocumentCopies("d".repeat(63) + p, List.of(new HolderId("h" + p))))));
+      }
+      for (int round = 0; round < 2; round++) {
+        c.restorePacks(batch, FragmentState.UNVERIFIED, 2000);
+        for (PackRecords.Restored r : batch) {
+          List<FragmentPlacement> rows = c.placements(r.packId());
+          assertEquals(5, rows.size(), "round " + round);
+          assertTrue(rows.stream().allMatch(f -> f.state() == FragmentState.UNVERIFIED));
+          assertEquals(List.of(0, 0, 2, 3, 4), rows.stream().map(FragmentPlacement::fragmentIndex).sorted().toList());
+          for (Manifest.Nar nar : r.manifest().nars()) {
+            assertEquals(r.packId(), c.narByFileKey(nar.key()).orElseThrow().packId());
+          }
+          assertEquals(r.signedManifest(), c.signedManifest(r.packId()).orElseThrow());
+        }
+        assertEquals(2 + 3, c.journal().totals(Journal.State.COMMITTED).objects(), "round " + round);
+        assertEquals(1, c.documents().storedDocumentCopies(new HolderId("h1")));
+      }
+    }
+  }
+
   static void register(Catalog c, String id, String endpoint, long nowMillis) throws CatalogException {
     c.registerHolder(HolderRecord.registering(new HolderId(id), endpoint, "k:" + id, 1L << 30, 0, 0, "v", "", "", nowMillis,
         "192.0." + Math.floorMod(id.hashCode(), 250) + ".1"), 0);

@@ -3,6 +3,7 @@ package dev.narvault.encoder.sorted;
 import dev.narvault.core.access.Decompressing;
 import dev.narvault.core.nix.NixBase32;
 import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.sorted.SortedRecordFile;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -14,14 +14,13 @@ import java.util.Optional;
  *     one means 0, which would outrank cache.nixos.org (40): the archive defaults to 50
  * @param misses how often one client may ask for what exists nowhere, and how long such an answer
  *     is remembered
- * @param trustForwardedFor take the client's address from the last {@code X-Forwarded-For} entry
- *     (only behind a reverse proxy that sets it; otherwise any client could pick its own address)
+ * @param clientIdentity who a request comes from behind trusted proxies (by default: its peer)
  * @param cache where rebuilt NARs are kept, and how many bytes of them
  * @param overhead how many holder bytes beyond what it receives a client may cost (decoding, block
  *     rounding, tiny ranges): a token bucket per client
  * @param limits connections, header sizes and timeouts every client is held to
  */
-public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits misses, boolean trustForwardedFor,
+public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits misses, ClientIdentity clientIdentity,
     CacheSettings cache, Rate overhead, ServerLimits limits) {
   public static final int DEFAULT_PRIORITY = 50;
 
@@ -75,27 +74,27 @@ public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits mis
 
   /** Defaults for everything but where to listen and the priority. */
   public GatewayConfig(InetSocketAddress bind, int priority) {
-    this(bind, priority, MissLimits.DEFAULTS, false, CacheSettings.DEFAULTS, DEFAULT_OVERHEAD,
+    this(bind, priority, MissLimits.DEFAULTS, ClientIdentity.PEER, CacheSettings.DEFAULTS, DEFAULT_OVERHEAD,
         ServerLimits.defaults());
   }
 
   public GatewayConfig withMisses(MissLimits limits) {
-    return new GatewayConfig(bind, priority, limits, trustForwardedFor, cache, overhead, this.limits);
+    return new GatewayConfig(bind, priority, limits, clientIdentity, cache, overhead, this.limits);
   }
 
-  public GatewayConfig withTrustForwardedFor(boolean trust) {
-    return new GatewayConfig(bind, priority, misses, trust, cache, overhead, limits);
+  public GatewayConfig withClientIdentity(ClientIdentity identity) {
+    return new GatewayConfig(bind, priority, misses, identity, cache, overhead, limits);
   }
 
   public GatewayConfig withCache(CacheSettings settings) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, settings, overhead, limits);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, settings, overhead, limits);
   }
 
   public GatewayConfig withOverhead(Rate rate) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, rate, limits);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, rate, limits);
   }
 
   public GatewayConfig withLimits(ServerLimits serverLimits) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, overhead, serverLimits);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, overhead, serverLimits);
   }
 }

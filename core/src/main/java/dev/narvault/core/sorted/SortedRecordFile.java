@@ -1,4 +1,4 @@
-package dev.narvault.encoder.sorted;
+package dev.narvault.core.sorted;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
