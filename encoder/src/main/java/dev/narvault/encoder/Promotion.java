@@ -136,7 +136,8 @@ public final class Promotion {
       for (AccessRecords.Hot hot : page) {
         Optional<ArchivedNar> nar = catalog.narByStoreHash(hot.storeHash());
         Optional<Journal.State> state = catalog.journal().state(hot.storeHash());
-        if (nar.isEmpty() || state.isEmpty()) {
+        if (nar.isEmpty() || state.isEmpty() || catalog.forgotten().isForgottenObject(nar.get().fileKey())) {
+          // A forgotten NAR (narvault forget) never goes back into S3, whatever its requests.
           continue;
         }
         candidates++;

@@ -77,6 +77,16 @@ public final class Archive {
     return catalog.narByFileKey(fileKey);
   }
 
+  /** Whether the store path of this hash was forgotten ({@code narvault forget}): a 404, and S3 not asked. */
+  public boolean isForgotten(String storeHash) throws CatalogException {
+    return catalog.forgotten().isForgotten(storeHash);
+  }
+
+  /** Whether a forgotten store path named this S3 object: a 404, and S3 not asked. */
+  public boolean isForgottenObject(String fileKey) throws CatalogException {
+    return catalog.forgotten().isForgottenObject(fileKey);
+  }
+
   /** Whether an archived NAR was put back into S3 after its drain ({@code promote}): S3 serves it then. */
   public boolean backInS3(ArchivedNar nar) throws CatalogException {
     return catalog.journal().state(nar.storeHash()).filter(s -> s == Journal.State.RESTORED).isPresent();

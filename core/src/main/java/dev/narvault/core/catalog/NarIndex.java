@@ -72,6 +72,25 @@ public final class NarIndex {
     return queryNar("file_key", fileKey);
   }
 
+  /** Every store path whose narinfo names this S3 object (it and its aliases), by store hash. */
+  public List<ArchivedNar> narsByFileKey(String fileKey) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars WHERE "
+              + "file_key = ? ORDER BY store_hash")) {
+        ps.setString(1, fileKey);
+        List<ArchivedNar> list = new java.util.ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new ArchivedNar(rs.getString(1), rs.getString(2), rs.getString(3),
+                new PackId(rs.getString(4)), rs.getLong(5), rs.getLong(6), rs.getString(7)));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
   private Optional<ArchivedNar> queryNar(String column, String value) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(

@@ -297,6 +297,24 @@ final class Schema {
         imported_millis BIGINT NOT NULL
       );
       INSERT INTO journal_totals (state, objects, bytes) VALUES ('restored', 0, 0);
+      """,
+      // Takedown (Forgotten): the store paths the archive forgets, each with its signed tombstone
+      // (a document stored on holders, kind 'tombstone'), and whether its S3 objects are still to
+      // be deleted ('pending') or gone ('deleted').
+      """
+      CREATE TABLE forgotten (
+        store_hash TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL,
+        file_hash TEXT NOT NULL,
+        nar_hash TEXT NOT NULL,
+        pack_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        forgotten_millis BIGINT NOT NULL,
+        doc_id TEXT NOT NULL,
+        s3_objects TEXT NOT NULL
+      );
+      CREATE INDEX forgotten_by_file_key ON forgotten(file_key);
+      CREATE INDEX forgotten_by_s3 ON forgotten(s3_objects);
       """);
 
   private Schema() {}

@@ -106,6 +106,32 @@ public final class ManifestCodec {
     return signed.alias();
   }
 
+  /** Signs a tombstone document (see {@link SignedTombstone}). */
+  public static SignedTombstone signTombstone(SignedTombstone.Tombstone tombstone, NixSecretKey key) {
+    return new SignedTombstone(tombstone, List.of(key.signLine(canonicalText(tombstone))));
+  }
+
+  public static byte[] toBytes(SignedTombstone signed) {
+    try {
+      return MAPPER.writeValueAsBytes(signed);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise signed tombstone", e);
+    }
+  }
+
+  /**
+   * Parses a signed tombstone and checks its signature.
+   *
+   * @throws SignatureVerificationException when no trusted key signed exactly this tombstone
+   */
+  public static SignedTombstone.Tombstone verifyTombstone(byte[] signedJson, TrustedKeys keys)
+      throws SignatureVerificationException {
+    SignedTombstone signed = read(signedJson, SignedTombstone.class, "signed tombstone");
+    keys.verify(canonicalText(signed.forgotten()), signed.signatures(),
+        "tombstone of " + signed.forgotten().storeHash());
+    return signed.forgotten();
+  }
+
   private static String canonicalText(Object value) {
     try {
       return new String(MAPPER.writeValueAsBytes(value), StandardCharsets.UTF_8);
@@ -114,9 +140,9 @@ public final class ManifestCodec {
     }
   }
 
-  /** What a stored document is, from its first bytes: a signed manifest, a signed alias, or neither. */
+  /** What a stored document is, from its first bytes: a signed manifest, alias or tombstone, or none. */
   public enum DocumentKind {
-    MANIFEST("{\"manifest\":{"), ALIAS("{\"alias\":{"), NONE("");
+    MANIFEST("{\"manifest\":{"), ALIAS("{\"alias\":{"), TOMBSTONE("{\"forgotten\":{"), NONE("");
 
     private final String prefix;
 
@@ -126,7 +152,7 @@ public final class ManifestCodec {
 
     public static DocumentKind of(byte[] start) {
       String head = new String(start, StandardCharsets.UTF_8);
-      for (DocumentKind k : List.of(MANIFEST, ALIAS)) {
+      for (DocumentKind k : List.of(MANIFEST, ALIAS, TOMBSTONE)) {
         if (head.startsWith(k.prefix)) {
           return k;
         }

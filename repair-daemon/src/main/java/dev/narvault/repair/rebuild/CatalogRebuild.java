@@ -2,6 +2,7 @@ package dev.narvault.repair.rebuild;
 
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.Forgotten;
 import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.PackRecords;
@@ -14,6 +15,7 @@ import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.SignedAlias;
+import dev.narvault.core.pack.SignedTombstone;
 import dev.narvault.core.sorted.SortedRecordFile;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -40,7 +42,7 @@ import java.util.concurrent.Future;
  * Rebuilds the catalog from what the holders hold. Every holder lists its fragments; those that
  * begin like a signed document are read whole and kept if the archive key signed them. Each
  * manifest restores its pack, its NARs and, from the listings, where its fragments are; each alias
- * document restores one more store path naming an archived object. Holders are untrusted: a
+ * document restores one more store path naming an archived object; each tombstone a forgotten path. Holders are untrusted: a
  * document counts only with a valid signature, and a listing only says where to look (every byte
  * read later is verified against the manifest): restored fragment rows are
  * {@link FragmentState#UNVERIFIED} until an audit passes, and a holder gets at most one row per
@@ -60,7 +62,8 @@ import java.util.concurrent.Future;
  *       of every manifest, sorted by manifest;
  *   <li>the manifests read back in order beside those records: each pack restored with where its
  *       fragments are, one pack at a time;
- *   <li>the aliases read back and restored (their objects' packs are in the catalog by then).
+ *   <li>the aliases read back and restored (their objects' packs are in the catalog by then), and
+ *       the tombstones: each path a trusted archive key signed a tombstone for stays forgotten.
  * </ol>
  * Running it again on the same catalog restores nothing twice.
  */
@@ -130,13 +133,13 @@ public final class CatalogRebuild {
    * @param fragmentsListed ids taken from the listings, all holders together
    * @param idsUnread ids no holder listing them answered for: documents among them were not found
    */
-  public record Result(int holders, long fragmentsListed, int packs, int nars, int aliases, int packsIncomplete,
-      long idsUnread) {
+  public record Result(int holders, long fragmentsListed, int packs, int nars, int aliases, int forgotten,
+      int packsIncomplete, long idsUnread) {
     @Override
     public String toString() {
-      return String.format(Locale.ROOT, "rebuilt from %d holders (%d fragments listed): %d packs, %d NARs, %d aliases; "
-          + "%d packs with fewer than k fragments found", holders, fragmentsListed, packs, nars, aliases,
-          packsIncomplete) + (idsUnread == 0 ? "" : String.format(Locale.ROOT, "; %d listed ids could not be read "
+      return String.format(Locale.ROOT, "rebuilt from %d holders (%d fragments listed): %d packs, %d NARs, %d aliases, "
+          + "%d forgotten; %d packs with fewer than k fragments found", holders, fragmentsListed, packs, nars, aliases,
+          forgotten, packsIncomplete) + (idsUnread == 0 ? "" : String.format(Locale.ROOT, "; %d listed ids could not be read "
           + "from any holder listing them (documents among them are missing: run the rebuild again when those "
           + "holders answer)", idsUnread));
     }
@@ -175,7 +178,8 @@ public final class CatalogRebuild {
     Files.createDirectories(options.workDir());
     Path work = Files.createTempDirectory(options.workDir(), "rebuild-");
     try (DocumentSpill manifests = new DocumentSpill(work.resolve("manifests"));
-        DocumentSpill aliases = new DocumentSpill(work.resolve("aliases"))) {
+        DocumentSpill aliases = new DocumentSpill(work.resolve("aliases"));
+        DocumentSpill tombstones = new DocumentSpill(work.resolve("tombstones"))) {
       DocumentFinder finder = new DocumentFinder(client, archiveKeys, holders, options.readers(), report, progress);
       SortedRecordFile placements;
       try (SortedRecordFile listed = HolderListings.list(holders, client, options, work, report, progress)) {
@@ -185,7 +189,7 @@ public final class CatalogRebuild {
             DocumentFinder.FRAGMENT_RECORD, options.sortMemoryBytes());
         SortedRecordFile fragmentsOfManifests;
         try {
-          finder.find(listed, manifests, aliases, found);
+          finder.find(listed, manifests, aliases, tombstones, found);
           fragmentsOfManifests = found.finish();
         } catch (IOException | RuntimeException e) {
           found.close();
@@ -206,10 +210,11 @@ public final class CatalogRebuild {
       report.printf(Locale.ROOT, "restored %,d packs in %.1f s%n", restored[0],
           progress.step(RebuildProgress.Step.ALIASES));
       int restoredAliases = restoreAliases(aliases, holderIds, progress);
-      report.printf(Locale.ROOT, "restored %,d aliases in %.1f s%n", restoredAliases,
+      int forgotten = restoreTombstones(tombstones, holderIds);
+      report.printf(Locale.ROOT, "restored %,d aliases and %,d tombstones in %.1f s%n", restoredAliases, forgotten,
           progress.step(RebuildProgress.Step.ALIASES));
       return new Result(holders.size(), progress.fragmentsListed(), restored[0], restored[1], restoredAliases,
-          restored[2], finder.unread());
+          forgotten, restored[2], finder.unread());
     } finally {
       deleteTree(work);
     }
@@ -328,6 +333,31 @@ public final class CatalogRebuild {
             clock.millis())) {
           restored++;
           progress.alias();
+        }
+      }
+    }
+    return restored;
+  }
+
+  /**
+   * The tombstones read back and recorded: each path stays forgotten. Its S3 objects are recorded
+   * as still to delete (this catalog cannot know they went): the next {@code narvault forget}
+   * deletes them if they are there.
+   */
+  private int restoreTombstones(DocumentSpill tombstones, List<HolderId> holderIds) throws IOException {
+    int restored = 0;
+    try (DocumentSpill.Reader documents = tombstones.read()) {
+      DocumentSpill.Entry doc;
+      while ((doc = documents.next()) != null) {
+        SignedTombstone.Tombstone tombstone;
+        try {
+          tombstone = ManifestCodec.verifyTombstone(doc.bytes(), archiveKeys);
+        } catch (SignatureVerificationException e) {
+          throw new IllegalStateException("a tombstone verified when found no longer does: " + doc.id(), e);
+        }
+        if (target.forgotten().record(tombstone, copies(doc, holderIds),
+            new String(doc.bytes(), StandardCharsets.UTF_8), Forgotten.S3Objects.PENDING)) {
+          restored++;
         }
       }
     }

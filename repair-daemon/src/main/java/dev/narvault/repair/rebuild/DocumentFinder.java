@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * for its first bytes; one that begins like a document is read whole and kept only if its bytes
  * hash to the id (so every copy of a document is the same bytes) and the archive key signed it.
  * A manifest goes to the manifests' spill file and each of its fragments to a sorted file of
- * (fragment id, manifest number, index); an alias to the aliases' spill file.
+ * (fragment id, manifest number, index); an alias to the aliases' spill file, a tombstone to the
+ * tombstones'.
  *
  * <p>No holder is believed about a document: an id one holder says is not a document is asked of
  * the next holder listing it, so a liar listing a document's id cannot hide it. A holder that
@@ -81,7 +82,7 @@ final class DocumentFinder {
 
   /** Reads through the listing; what it finds goes to the spill files and {@code manifestFragments}. */
   void find(SortedRecordFile listed, DocumentSpill manifests, DocumentSpill aliases,
-      SortedRecordFile.Builder manifestFragments) throws IOException {
+      DocumentSpill tombstones, SortedRecordFile.Builder manifestFragments) throws IOException {
     Semaphore slots = new Semaphore(readers);
     AtomicReference<Throwable> failed = new AtomicReference<>();
     try (HolderListings.ListedIds ids = new HolderListings.ListedIds(listed);
@@ -93,7 +94,7 @@ final class DocumentFinder {
         slots.acquireUninterruptibly();
         threads.execute(() -> {
           try {
-            settle(id, raw, listers, manifests, aliases, manifestFragments);
+            settle(id, raw, listers, manifests, aliases, tombstones, manifestFragments);
           } catch (IOException | RuntimeException | Error e) {
             failed.compareAndSet(null, e);
           } finally {
@@ -124,7 +125,7 @@ final class DocumentFinder {
   }
 
   private void settle(FragmentId id, byte[] raw, int[] listers, DocumentSpill manifests, DocumentSpill aliases,
-      SortedRecordFile.Builder manifestFragments) throws IOException {
+      DocumentSpill tombstones, SortedRecordFile.Builder manifestFragments) throws IOException {
     boolean answered = false;
     try {
       for (int h : listers) {
@@ -134,7 +135,7 @@ final class DocumentFinder {
         switch (ask(h, id)) {
           case Answer.Document d -> {
             try {
-              keep(id, raw, listers, d.bytes(), manifests, aliases, manifestFragments);
+              keep(id, raw, listers, d.bytes(), manifests, aliases, tombstones, manifestFragments);
             } finally {
               budget.release(d.bytes().length);
             }
@@ -210,7 +211,7 @@ final class DocumentFinder {
 
   /** A document verified against its id: kept if the archive key signed it. */
   private void keep(FragmentId id, byte[] raw, int[] listers, byte[] bytes, DocumentSpill manifests,
-      DocumentSpill aliases, SortedRecordFile.Builder manifestFragments) throws IOException {
+      DocumentSpill aliases, DocumentSpill tombstones, SortedRecordFile.Builder manifestFragments) throws IOException {
     try {
       switch (ManifestCodec.DocumentKind.of(bytes)) {
         case MANIFEST -> {
@@ -226,6 +227,11 @@ final class DocumentFinder {
         case ALIAS -> {
           ManifestCodec.verifyAlias(bytes, archiveKeys);
           aliases.append(raw, listers, bytes);
+        }
+        case TOMBSTONE -> {
+          // A forged tombstone would take a path down: only a trusted archive key's counts.
+          ManifestCodec.verifyTombstone(bytes, archiveKeys);
+          tombstones.append(raw, listers, bytes);
         }
         case NONE -> {
           return;

@@ -446,7 +446,7 @@ class CatalogRebuildTest {
       CatalogRebuild.Result got = streaming.result();
       // The same counts (the streaming one also counts the ids nobody answered for: liars' alone).
       assertEquals(expected.toString(), new CatalogRebuild.Result(got.holders(), got.fragmentsListed(), got.packs(),
-          got.nars(), got.aliases(), got.packsIncomplete(), 0).toString(), "seed " + seed + ", round " + round);
+          got.nars(), got.aliases(), 0, got.packsIncomplete(), 0).toString(), "seed " + seed + ", round " + round);
       assertEquals(dump(reference), dump(streaming.catalog()), "seed " + seed + ", round " + round);
       assertTrue(expected.packs() > 0);
     }

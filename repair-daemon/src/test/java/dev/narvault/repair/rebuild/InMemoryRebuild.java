@@ -121,7 +121,7 @@ final class InMemoryRebuild {
             nars += m.nars().size();
           }
           case ALIAS -> aliases.add(Map.entry(doc.getKey(), ManifestCodec.verifyAlias(bytes, archiveKeys)));
-          case NONE -> { }
+          case TOMBSTONE, NONE -> { }
         }
       } catch (SignatureVerificationException | IllegalArgumentException e) {
         progress.println("  ignored document " + doc.getKey() + ": " + e.getMessage());

@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * What Nix asks and where the answer comes from: the route ({@link GatewayRoute}), then archived
  * narinfos from the catalog, archived NARs from {@link ArchivedNarResponder} (or from S3 once
- * put back there), everything else from S3 ({@link S3Proxy}). Requests for archived NARs are
+ * put back there), everything else from S3 ({@link S3Proxy}). A forgotten store path
+ * ({@code narvault forget}) is a 404 for its narinfo, its NAR and its listing, and S3 is not asked
+ * about it. Requests for archived NARs are
  * counted in the catalog's access records ({@link AccessRecorder}).
  *
  * <p>Never a 404 because a backend failed: Nix caches a 404 narinfo for an hour. Backend trouble
@@ -80,6 +82,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
         case GatewayRoute.CacheInfo i -> cacheInfo(x);
         case GatewayRoute.NarInfo n -> narInfo(x, n.hash());
         case GatewayRoute.Nar n -> nar(x, n.key());
+        case GatewayRoute.Proxy p when forgottenListing(p.key()) -> x.notFound();
         case GatewayRoute.Proxy p -> s3.proxyUnlessAbsent(x, p.key(), "application/octet-stream");
         case GatewayRoute.Refused r when r.status() == 404 -> x.notFound();
         case GatewayRoute.Refused r -> x.text(HttpResponseStatus.valueOf(r.status()), r.message(),
@@ -97,6 +100,10 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   }
 
   private void narInfo(Exchange x, String hash) throws IOException {
+    if (archive.isForgotten(hash)) {
+      x.notFound();
+      return;
+    }
     Optional<ArchivedNar> archived = archive.narInfo(hash);
     if (archived.isEmpty()) {
       s3.narInfo(x, hash + ".narinfo", NARINFO_TYPE);
@@ -107,12 +114,22 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
         CacheHeaders.SHORT));
   }
 
+  /** {@code <hash>.ls} (a NAR's file listing) of a forgotten store path. */
+  private boolean forgottenListing(String key) throws IOException {
+    return key.length() == StorePath.HASH_PART_LENGTH + ".ls".length() && key.endsWith(".ls")
+        && archive.isForgotten(key.substring(0, StorePath.HASH_PART_LENGTH));
+  }
+
   private static FullHttpResponse cached(FullHttpResponse r, String cacheControl) {
     r.headers().set(HttpHeaderNames.CACHE_CONTROL, cacheControl);
     return r;
   }
 
   private void nar(Exchange x, String key) throws IOException {
+    if (archive.isForgottenObject(key)) {
+      x.notFound();
+      return;
+    }
     Optional<ArchivedNar> archived = archive.nar(key);
     if (archived.isEmpty()) {
       s3.proxyUnlessAbsent(x, key, ArchivedNarResponder.NAR_TYPE);

@@ -1,0 +1,108 @@
+package dev.narvault.cli;
+
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.coordinator.PlacementClient;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.Takedown;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code narvault forget}: a takedown. */
+@Command(name = "forget", mixinStandardHelpOptions = true,
+    header = "Take archived store paths down: signed tombstones, 404 at the gateway, S3 objects deleted.",
+    description = {"For each store path (and every other store path whose narinfo names the same NAR object), "
+            + "signs a tombstone with the archive key (store hash, the NAR's S3 key, FileHash and NarHash as "
+            + "recorded, its pack, --reason, the time), stores it on three holders and records the path as "
+            + "forgotten in the catalog: from then on the gateway answers 404 for its narinfo, NAR and listing "
+            + "without asking S3, promote never puts it back, and catalog-rebuild keeps it forgotten. Then its "
+            + "narinfo and NAR objects are deleted from --bucket, so that a CDN in front of the bucket cannot "
+            + "serve them either.",
+        "Every run first finishes the S3 deletions an earlier run left (killed, or S3 failing); run it again with "
+            + "no paths to do only that. Forgetting a path twice does nothing the second time. Paths the catalog "
+            + "does not know are refused and nothing is done. The NAR's bytes stay in their pack on the holders "
+            + "until the pack is rewritten (see docs/operations.md, Takedown).",
+        ""})
+final class ForgetCommand implements Callable<Integer> {
+  @Mixin
+  S3Options s3;
+
+  @Option(names = "--catalog", required = true, description = "Catalog JDBC URL, e.g. jdbc:sqlite:catalog.db.")
+  String catalog;
+
+  @Option(names = "--coordinator", required = true, paramLabel = "URL",
+      description = "The coordinator (narvault repair) that places the tombstones, e.g. http://127.0.0.1:7000.")
+  URI coordinator;
+
+  @Option(names = "--worker-key", required = true, paramLabel = "FILE",
+      description = "A worker's secret key (narvault keygen) the coordinator trusts (narvault repair "
+          + "--worker-public-key), as for migrate.")
+  Path workerKey;
+
+  @Option(names = "--archive-key", paramLabel = "FILE",
+      description = "Required: the archive's secret key (the one migrate signs manifests with); the gateway and "
+          + "catalog-rebuild only honour tombstones a trusted archive key signed.")
+  Path archiveKey;
+
+  @Option(names = "--reason", paramLabel = "TEXT",
+      description = "Why, in a sentence (a ticket, a request); signed into every tombstone. Required with paths.")
+  String reason;
+
+  @Option(names = "--paths", paramLabel = "FILE",
+      description = "A file of store paths or store hashes to forget, one a line (blank lines and # comments "
+          + "skipped), besides those given as arguments.")
+  Path paths;
+
+  @Option(names = "--work-dir", defaultValue = "${java.io.tmpdir}/narvault-forget",
+      description = "Where a tombstone waits while it is placed (default: ${DEFAULT-VALUE}).")
+  Path workDir;
+
+  @Parameters(paramLabel = "STORE-PATH-OR-HASH", arity = "0..*",
+      description = "Store paths (/nix/store/HASH-NAME) or store hashes to forget.")
+  List<String> arguments = new ArrayList<>();
+
+  private final PrintStream out;
+
+  ForgetCommand(PrintStream out) {
+    this.out = out;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    List<String> hashes = new ArrayList<>();
+    for (String a : arguments) {
+      hashes.add(Takedown.storeHash(a));
+    }
+    if (paths != null) {
+      if (!Files.isRegularFile(paths)) {
+        throw new IllegalArgumentException("--paths: no such file: " + paths);
+      }
+      for (String line : Files.readAllLines(paths, StandardCharsets.UTF_8)) {
+        if (!line.isBlank() && !line.strip().startsWith("#")) {
+          hashes.add(Takedown.storeHash(line));
+        }
+      }
+    }
+    NixSecretKey signer = ArchiveKeys.load(archiveKey);
+    try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
+      Takedown takedown = new Takedown(cat, new HolderClient(Duration.ofSeconds(30)),
+          new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
+          signer, objects, workDir, out, InstantSource.system());
+      out.println(takedown.run(hashes, reason));
+      return 0;
+    }
+  }
+}

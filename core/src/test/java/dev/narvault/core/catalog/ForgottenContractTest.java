@@ -1,0 +1,94 @@
+package dev.narvault.core.catalog;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.core.holder.HolderId;
+import dev.narvault.core.pack.SignedTombstone;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Forgotten store paths (takedowns), on every backend (SQLite, and PostgreSQL when CI starts one). */
+class ForgottenContractTest {
+  @TempDir
+  static Path dir;
+
+  static Stream<String> backends() {
+    return CatalogContractTest.backends();
+  }
+
+  private static SignedTombstone.Tombstone tombstone(String storeHash, String fileKey, String reason) {
+    return new SignedTombstone.Tombstone(SignedTombstone.Tombstone.FORMAT, storeHash, fileKey, "sha256:f", "sha256:n",
+        "b".repeat(64), reason, 1_000);
+  }
+
+  private static final String A = "0".repeat(32);
+  private static final String B = "1".repeat(32);
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void record_forgetsThePathAndItsObject_withItsTombstoneDocument(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      Forgotten forgotten = c.forgotten();
+      assertFalse(forgotten.isForgotten(A));
+      List<HolderId> holders = List.of(new HolderId("h1"), new HolderId("h2"), new HolderId("h3"));
+      assertTrue(forgotten.record(tombstone(A, "nar/a.nar.xz", "leak"), new Catalog.DocumentCopies("d1", holders),
+          "{\"forgotten\":{}}", Forgotten.S3Objects.PENDING));
+      assertTrue(forgotten.isForgotten(A));
+      assertTrue(forgotten.isForgottenObject("nar/a.nar.xz"));
+      assertFalse(forgotten.isForgotten(B));
+      assertFalse(forgotten.isForgottenObject("nar/b.nar.xz"));
+      assertEquals(new Forgotten.Entry(tombstone(A, "nar/a.nar.xz", "leak"), "d1", Forgotten.S3Objects.PENDING),
+          forgotten.entry(A).orElseThrow());
+      Documents.Document doc = c.documents().document("d1").orElseThrow();
+      assertEquals("tombstone", doc.kind());
+      assertEquals(holders, doc.holders(), "its three copies, which repair keeps");
+      assertEquals(Optional.of("{\"forgotten\":{}}"), c.documents().documentBody("d1"));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void record_twice_changesNothingTheSecondTime(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      Forgotten forgotten = c.forgotten();
+      assertTrue(forgotten.record(tombstone(A, "nar/a.nar.xz", "first"),
+          new Catalog.DocumentCopies("d1", List.of(new HolderId("h1"))), "{}", Forgotten.S3Objects.PENDING));
+      forgotten.s3ObjectsDeleted(A);
+      assertFalse(forgotten.record(tombstone(A, "nar/a.nar.xz", "second"),
+          new Catalog.DocumentCopies("d2", List.of(new HolderId("h2"))), "{}", Forgotten.S3Objects.PENDING));
+      Forgotten.Entry e = forgotten.entry(A).orElseThrow();
+      assertEquals("first", e.tombstone().reason());
+      assertEquals(Forgotten.S3Objects.DELETED, e.s3Objects(), "a rebuild's tombstone does not undo a deletion");
+      assertTrue(c.documents().document("d2").isEmpty(), "no second document");
+      assertEquals(1, forgotten.count());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void withS3Objects_pagesThroughThePending_untilEachIsDeleted(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      Forgotten forgotten = c.forgotten();
+      for (String h : List.of(B, A, "2".repeat(32))) {
+        forgotten.record(tombstone(h, "nar/" + h + ".nar", "r"), new Catalog.DocumentCopies("d" + h, List.of()),
+            "{}", Forgotten.S3Objects.PENDING);
+      }
+      List<Forgotten.Entry> first = forgotten.withS3Objects(Forgotten.S3Objects.PENDING, "", 2);
+      assertEquals(List.of(A, B), first.stream().map(e -> e.tombstone().storeHash()).toList());
+      assertEquals(List.of("2".repeat(32)), forgotten.withS3Objects(Forgotten.S3Objects.PENDING, B, 2).stream()
+          .map(e -> e.tombstone().storeHash()).toList());
+      forgotten.s3ObjectsDeleted(B);
+      assertEquals(List.of(A, "2".repeat(32)), forgotten.withS3Objects(Forgotten.S3Objects.PENDING, "", 10).stream()
+          .map(e -> e.tombstone().storeHash()).toList());
+      assertEquals(List.of(B), forgotten.withS3Objects(Forgotten.S3Objects.DELETED, "", 10).stream()
+          .map(e -> e.tombstone().storeHash()).toList());
+    }
+  }
+}
