@@ -11,6 +11,7 @@ import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.HolderMessages;
+import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentId;
@@ -338,6 +339,52 @@ class CatalogRebuildTest {
   }
 
   @Test
+  void run_aTombstoneTheArchiveKeySigned_keepsItsPathForgotten() throws Exception {
+    for (int i = 0; i < 5; i++) {
+      holders.holds("h" + i, fragment(i), ("fragment " + i).getBytes(StandardCharsets.UTF_8));
+    }
+    byte[] tombstone = TestPacks.tombstone(pack, 0, "leaked secret", archiveKey);
+    String id = dev.narvault.core.coordinator.DocumentPlacer.idOf(tombstone).hex();
+    holders.holds("h3", id, tombstone);
+    holders.holds("h4", id, tombstone);
+    Rebuilt r = rebuild(List.of("h0", "h1", "h2", "h3", "h4"));
+    assertEquals(1, r.result().forgotten(), printed());
+    String forgotten = NarInfo.parse(pack.manifest().nars().get(0).narInfo()).storePath().hashPart();
+    String kept = NarInfo.parse(pack.manifest().nars().get(1).narInfo()).storePath().hashPart();
+    try (Catalog c = Catalog.open("jdbc:sqlite:" + r.catalog())) {
+      assertTrue(c.forgotten().isForgotten(forgotten));
+      assertTrue(c.forgotten().isForgottenObject(pack.manifest().nars().get(0).key()));
+      assertFalse(c.forgotten().isForgotten(kept), "the pack's other NAR stays");
+      assertEquals("leaked secret", c.forgotten().entry(forgotten).orElseThrow().tombstone().reason());
+      assertEquals(dev.narvault.core.catalog.Forgotten.S3Objects.PENDING,
+          c.forgotten().entry(forgotten).orElseThrow().s3Objects(), "the next forget deletes what is left in S3");
+      assertEquals(List.of(new HolderId("h3"), new HolderId("h4")), c.documents().document(id).orElseThrow().holders(),
+          "its copies, which repair brings back to three");
+    }
+  }
+
+  @Test
+  void run_aTombstoneFromAHolder_signedByAnotherKey_isIgnored() throws Exception {
+    for (int i = 0; i < 5; i++) {
+      holders.holds("h" + i, fragment(i), ("fragment " + i).getBytes(StandardCharsets.UTF_8));
+    }
+    // A holder forging a takedown: a well-formed tombstone, its own key.
+    NixSecretKey forger = NixSecretKey.generate("test-archive-1", new SecureRandom());
+    byte[] forged = TestPacks.tombstone(pack, 0, "forged", forger);
+    String id = dev.narvault.core.coordinator.DocumentPlacer.idOf(forged).hex();
+    holders.holds("h2", id, forged);
+    Rebuilt r = rebuild(List.of("h0", "h1", "h2", "h3", "h4"));
+    assertEquals(0, r.result().forgotten());
+    assertTrue(printed().contains("ignored document " + id), printed());
+    try (Catalog c = Catalog.open("jdbc:sqlite:" + r.catalog())) {
+      assertEquals(0, c.forgotten().count());
+      assertTrue(c.isArchived(NarInfo.parse(pack.manifest().nars().get(0).narInfo()).storePath().hashPart()),
+          "the path is served as before");
+      assertTrue(c.documents().document(id).isEmpty());
+    }
+  }
+
+  @Test
   void run_realHolders_inSmallPages_withFragmentsShorterThanADocumentsStart() throws Exception {
     NixSecretKey coordinatorKey = NixSecretKey.generate("coordinator-1", new SecureRandom());
     // A pack of 20 bytes in RS(3,2): fragments of 7 bytes, shorter than the 16 a document is told by.
@@ -384,7 +431,7 @@ class CatalogRebuildTest {
 
   /**
    * Random archives on random holders, some fragments missing, liars listing what they do not
-   * have, aliases, pages of random sizes: the streaming rebuild's catalog is, table by table, the
+   * have, aliases, tombstones (some forged), pages of random sizes: the streaming rebuild's catalog is, table by table, the
    * one the rebuild that kept everything in memory makes (the liars come last: that one asked only
    * the first holder listing a document, and a liar asked first hid it).
    */
@@ -424,6 +471,12 @@ class CatalogRebuildTest {
           holders.holds(order.get(random.nextInt(7)), dev.narvault.core.coordinator.DocumentPlacer.idOf(alias).hex(),
               alias);
         }
+        if (random.nextInt(3) == 0) {
+          byte[] tombstone = TestPacks.tombstone(pk, 0, "takedown " + p, random.nextInt(4) == 0
+              ? NixSecretKey.generate("test-archive-1", new SecureRandom()) : archiveKey);
+          holders.holds(order.get(random.nextInt(7)),
+              dev.narvault.core.coordinator.DocumentPlacer.idOf(tombstone).hex(), tombstone);
+        }
         for (int i = 0; i < 5; i++) {
           if (random.nextInt(3) == 0) {
             holders.lists(names.get(7 + random.nextInt(2)), pk.fragmentId(i));
@@ -446,7 +499,7 @@ class CatalogRebuildTest {
       CatalogRebuild.Result got = streaming.result();
       // The same counts (the streaming one also counts the ids nobody answered for: liars' alone).
       assertEquals(expected.toString(), new CatalogRebuild.Result(got.holders(), got.fragmentsListed(), got.packs(),
-          got.nars(), got.aliases(), 0, got.packsIncomplete(), 0).toString(), "seed " + seed + ", round " + round);
+          got.nars(), got.aliases(), got.forgotten(), got.packsIncomplete(), 0).toString(), "seed " + seed + ", round " + round);
       assertEquals(dump(reference), dump(streaming.catalog()), "seed " + seed + ", round " + round);
       assertTrue(expected.packs() > 0);
     }
@@ -498,7 +551,7 @@ class CatalogRebuildTest {
     StringBuilder b = new StringBuilder();
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement()) {
       for (String table : List.of("holders", "packs", "fragments", "nars", "journal", "journal_totals", "documents",
-          "document_copies")) {
+          "document_copies", "forgotten")) {
         try (ResultSet rs = s.executeQuery("SELECT * FROM " + table)) {
           int columns = rs.getMetaData().getColumnCount();
           List<String> rows = new ArrayList<>();

@@ -41,12 +41,13 @@ final class InMemoryRebuild {
   private static final int PAGE = 10_000;
 
   /** What a rebuild found and restored. */
-  public record Result(int holders, long fragmentsListed, int packs, int nars, int aliases, int packsIncomplete) {
+  public record Result(int holders, long fragmentsListed, int packs, int nars, int aliases, int forgotten,
+      int packsIncomplete) {
     @Override
     public String toString() {
-      return String.format(Locale.ROOT, "rebuilt from %d holders (%d fragments listed): %d packs, %d NARs, %d aliases; "
-          + "%d packs with fewer than k fragments found", holders, fragmentsListed, packs, nars, aliases,
-          packsIncomplete);
+      return String.format(Locale.ROOT, "rebuilt from %d holders (%d fragments listed): %d packs, %d NARs, %d aliases, "
+          + "%d forgotten; %d packs with fewer than k fragments found", holders, fragmentsListed, packs, nars, aliases,
+          forgotten, packsIncomplete);
     }
   }
 
@@ -103,6 +104,7 @@ final class InMemoryRebuild {
     int nars = 0;
     int incomplete = 0;
     List<Map.Entry<String, SignedAlias.Alias>> aliases = new ArrayList<>();
+    List<Map.Entry<String, dev.narvault.core.pack.SignedTombstone.Tombstone>> tombstones = new ArrayList<>();
     for (Map.Entry<String, byte[]> doc : documents.entrySet()) {
       byte[] bytes = doc.getValue();
       Catalog.DocumentCopies copies = new Catalog.DocumentCopies(doc.getKey(), whereIs.get(doc.getKey()));
@@ -121,7 +123,8 @@ final class InMemoryRebuild {
             nars += m.nars().size();
           }
           case ALIAS -> aliases.add(Map.entry(doc.getKey(), ManifestCodec.verifyAlias(bytes, archiveKeys)));
-          case TOMBSTONE, NONE -> { }
+          case TOMBSTONE -> tombstones.add(Map.entry(doc.getKey(), ManifestCodec.verifyTombstone(bytes, archiveKeys)));
+          case NONE -> { }
         }
       } catch (SignatureVerificationException | IllegalArgumentException e) {
         progress.println("  ignored document " + doc.getKey() + ": " + e.getMessage());
@@ -143,7 +146,15 @@ final class InMemoryRebuild {
         restoredAliases++;
       }
     }
-    return new Result(holders.size(), listed, packs, nars, restoredAliases, incomplete);
+    int forgotten = 0;
+    for (Map.Entry<String, dev.narvault.core.pack.SignedTombstone.Tombstone> t : tombstones) {
+      if (target.forgotten().record(t.getValue(), new Catalog.DocumentCopies(t.getKey(), whereIs.get(t.getKey())),
+          new String(documents.get(t.getKey()), StandardCharsets.UTF_8),
+          dev.narvault.core.catalog.Forgotten.S3Objects.PENDING)) {
+        forgotten++;
+      }
+    }
+    return new Result(holders.size(), listed, packs, nars, restoredAliases, forgotten, incomplete);
   }
 
   /**

@@ -74,4 +74,13 @@ final class TestPacks {
         new Manifest.Nar(original.key(), original.offset(), original.length(), original.fileHash(), twinInfo.text()));
     return ManifestCodec.toBytes(ManifestCodec.signAlias(alias, key));
   }
+
+  /** A tombstone document forgetting the store path of the NAR at {@code nar} of {@code pack}, signed by {@code key}. */
+  static byte[] tombstone(Pack pack, int nar, String reason, NixSecretKey key) {
+    Manifest.Nar n = pack.manifest().nars().get(nar);
+    NarInfo info = NarInfo.parse(n.narInfo());
+    return ManifestCodec.toBytes(ManifestCodec.signTombstone(new dev.narvault.core.pack.SignedTombstone.Tombstone(
+        dev.narvault.core.pack.SignedTombstone.Tombstone.FORMAT, info.storePath().hashPart(), n.key(), n.fileHash(),
+        info.value("NarHash").orElseThrow(), pack.packId().hex(), reason, 1_000), key));
+  }
 }
