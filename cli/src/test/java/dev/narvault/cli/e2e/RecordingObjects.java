@@ -22,7 +22,10 @@ final class RecordingObjects implements ObjectSource {
   final List<String> listedAfter = new CopyOnWriteArrayList<>();
   final List<String> listed = new CopyOnWriteArrayList<>();
   final AtomicInteger stats = new AtomicInteger();
+  /** Every key opened or asked about (HEAD), in order. */
+  final List<String> asked = new CopyOnWriteArrayList<>();
   private volatile Optional<String> failOpening = Optional.empty();
+  private volatile Optional<String> failDeleting = Optional.empty();
 
   RecordingObjects(ObjectSource delegate) {
     this.delegate = delegate;
@@ -31,6 +34,12 @@ final class RecordingObjects implements ObjectSource {
   /** Reading the object at {@code key} fails from now on. */
   RecordingObjects failOpening(String key) {
     failOpening = Optional.of(key);
+    return this;
+  }
+
+  /** Deleting the object at {@code key} fails from now on (empty: no more). */
+  RecordingObjects failDeleting(Optional<String> key) {
+    failDeleting = key;
     return this;
   }
 
@@ -55,6 +64,7 @@ final class RecordingObjects implements ObjectSource {
 
   @Override
   public OpenedObject openObject(String key, Optional<String> range) throws IOException {
+    asked.add(key);
     if (failOpening.filter(key::equals).isPresent()) {
       throw new IOException("injected: the worker stops while reading " + key);
     }
@@ -64,6 +74,7 @@ final class RecordingObjects implements ObjectSource {
   @Override
   public StoredObject stat(String key) throws IOException {
     stats.incrementAndGet();
+    asked.add(key);
     return delegate.stat(key);
   }
 
@@ -79,6 +90,9 @@ final class RecordingObjects implements ObjectSource {
 
   @Override
   public void delete(String key) throws IOException {
+    if (failDeleting.filter(key::equals).isPresent()) {
+      throw new IOException("injected: S3 fails deleting " + key);
+    }
     delegate.delete(key);
   }
 

@@ -1,0 +1,227 @@
+package dev.narvault.cli.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.narvault.cli.Narvault;
+import dev.narvault.cli.quickstart.CacheGenerator;
+import dev.narvault.cli.quickstart.EmbeddedS3;
+import dev.narvault.core.archive.Archive;
+import dev.narvault.core.catalog.Forgotten;
+import dev.narvault.core.coordinator.PlacementClient;
+import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.encoder.Takedown;
+import dev.narvault.gateway.server.GatewayConfig;
+import dev.narvault.gateway.server.GatewayServer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code narvault forget} on a whole narvault over loopback: the gateway answers 404 for a
+ * forgotten path's narinfo, NAR and listing without asking S3 (even with the objects back in the
+ * bucket), its S3 objects are deleted, forgetting again does nothing, an unknown path is refused
+ * with nothing done, a lost catalog rebuilt from the holders keeps it forgotten, and a run stopped
+ * before the S3 deletions is finished by the next.
+ */
+class ForgetTest {
+  @TempDir
+  Path dir;
+
+  private record Run(int exit, String printed) {}
+
+  @BeforeAll
+  static void credentials() {
+    // The command reads the bucket with the AWS SDK's default chain, as in production; every
+    // embedded S3 has these.
+    System.setProperty("aws.accessKeyId", EmbeddedS3.ACCESS_KEY);
+    System.setProperty("aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
+  }
+
+  private static Run narvault(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream saved = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      int exit = Narvault.commandLine(new PrintStream(out, true, StandardCharsets.UTF_8)).execute(args);
+      return new Run(exit, out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setErr(saved);
+    }
+  }
+
+  private List<String> forgetArgs(Cluster cluster, String... paths) throws IOException {
+    Path workerKey = dir.resolve("worker.key");
+    Path archiveKey = dir.resolve("archive.key");
+    Files.writeString(workerKey, cluster.workerKey.toFileContents() + "\n");
+    Files.writeString(archiveKey, cluster.archiveKey.toFileContents() + "\n");
+    List<String> args = new ArrayList<>(List.of("forget", "--catalog", cluster.catalogUrl, "--coordinator",
+        cluster.coordinator.endpoint().toString(), "--worker-key", workerKey.toString(), "--archive-key",
+        archiveKey.toString(), "--s3-endpoint", cluster.s3.endpoint().toString(), "--bucket", "cache", "--work-dir", dir.resolve("forget-work").toString()));
+    args.addAll(List.of(paths));
+    return args;
+  }
+
+  private static HttpResponse<byte[]> get(URI gateway, String path) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gateway + "/" + path)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  /** A 404 no cache in front keeps for long: no immutable, at most the negative TTL. */
+  private static void assertShortNotFound(HttpResponse<byte[]> r, String what) {
+    assertEquals(404, r.statusCode(), what);
+    String caching = r.headers().firstValue("Cache-Control").orElse("");
+    assertFalse(caching.contains("immutable"), what + ": " + caching);
+    assertTrue(caching.equals("no-store") || Long.parseLong(caching.replaceAll(".*max-age=(\\d+).*", "$1")) <= 3600,
+        what + ": " + caching);
+  }
+
+  private GatewayServer gateway(Cluster cluster, RecordingObjects objects) throws IOException {
+    return GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
+        new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+            Optional.of(TrustedKeys.of(cluster.archiveKey.publicKey()))), objects);
+  }
+
+  @Test
+  void forget_gateway404sWithoutAskingS3_objectsDeleted_idempotent_unknownRefused_andARebuildKeepsIt()
+      throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
+          .generate(List.of(30_000, 60_000, 90_000), 71, 2);
+      cluster.migrate(key.publicKey(), 4, 2);
+      CacheGenerator.GeneratedPath gone = paths.get(0);
+      CacheGenerator.GeneratedPath kept = paths.get(1);
+      String hash = gone.storePath().hashPart();
+      byte[] narInfo = DrainTest.read(cluster, hash + ".narinfo");
+      byte[] nar = DrainTest.read(cluster, gone.narKey());
+      RecordingObjects recording = new RecordingObjects(cluster.objects);
+      try (GatewayServer server = gateway(cluster, recording)) {
+        URI gw = server.endpoint();
+        assertEquals(200, get(gw, hash + ".narinfo").statusCode());
+        assertEquals(200, get(gw, gone.narKey()).statusCode());
+
+        Run first = narvault(forgetArgs(cluster, gone.storePath().toString(), "--reason", "leaked secret, ticket 7")
+            .toArray(String[]::new));
+        assertEquals(0, first.exit(), first.printed());
+        assertTrue(first.printed().contains("forgot 1 store paths"), first.printed());
+        assertFalse(DrainTest.exists(cluster, hash + ".narinfo"), "the narinfo is gone from the bucket");
+        assertFalse(DrainTest.exists(cluster, gone.narKey()), "the NAR is gone from the bucket");
+        Forgotten.Entry entry = cluster.catalog.forgotten().entry(hash).orElseThrow();
+        assertEquals("leaked secret, ticket 7", entry.tombstone().reason());
+        assertEquals(gone.fileHash().toString(), entry.tombstone().fileHash());
+        assertEquals(Forgotten.S3Objects.DELETED, entry.s3Objects());
+        assertEquals(3, cluster.catalog.documents().document(entry.docId()).orElseThrow().holders().size(),
+            "the tombstone is on three holders");
+
+        // Even with the objects back in the bucket (a re-upload, a copy the CDN's origin still has):
+        // the gateway answers 404 and does not ask S3.
+        cluster.objects.put(hash + ".narinfo", narInfo, "text/x-nix-narinfo");
+        cluster.objects.put(gone.narKey(), nar, "application/x-nix-nar");
+        cluster.objects.put(hash + ".ls", "{}".getBytes(StandardCharsets.UTF_8), "application/json");
+        recording.asked.clear();
+        assertShortNotFound(get(gw, hash + ".narinfo"), "narinfo");
+        assertShortNotFound(get(gw, gone.narKey()), "NAR");
+        assertShortNotFound(get(gw, hash + ".ls"), "listing");
+        assertEquals(List.of(), recording.asked, "S3 was not asked");
+        assertEquals(200, get(gw, kept.storePath().hashPart() + ".narinfo").statusCode(), "the others are served");
+        assertEquals(200, get(gw, kept.narKey()).statusCode());
+
+        // Again: nothing new, but what is in the bucket again goes.
+        Run again = narvault(forgetArgs(cluster, hash, "--reason", "again").toArray(String[]::new));
+        assertEquals(0, again.exit(), again.printed());
+        assertTrue(again.printed().contains("forgot 0 store paths (1 were forgotten already)"), again.printed());
+        assertEquals(1, cluster.catalog.forgotten().count());
+        assertEquals("leaked secret, ticket 7", cluster.catalog.forgotten().entry(hash).orElseThrow()
+            .tombstone().reason(), "the first tombstone stands");
+
+        // A path the archive does not know: refused, nothing done.
+        String unknown = "0".repeat(32);
+        Run refused = narvault(forgetArgs(cluster, kept.storePath().toString(), unknown, "--reason", "typo")
+            .toArray(String[]::new));
+        assertEquals(2, refused.exit(), refused.printed());
+        assertTrue(refused.printed().contains("not in the archive's catalog") && refused.printed().contains(unknown),
+            refused.printed());
+        assertFalse(cluster.catalog.forgotten().isForgotten(kept.storePath().hashPart()), "nothing was done");
+        Run noReason = narvault(forgetArgs(cluster, kept.storePath().toString()).toArray(String[]::new));
+        assertEquals(2, noReason.exit(), noReason.printed());
+        assertTrue(noReason.printed().contains("--reason is required"), noReason.printed());
+      }
+
+      // The catalog is lost: the rebuilt one keeps the path forgotten (the tombstone is on holders).
+      cluster.objects.put(hash + ".narinfo", narInfo, "text/x-nix-narinfo");
+      cluster.loseCatalog();
+      cluster.awaitRegistered();
+      Run rebuilt = narvault("catalog-rebuild", "--coordinator", cluster.coordinator.endpoint().toString(),
+          "--archive-public-key", cluster.archiveKey.publicKey().toString(), "--catalog", cluster.catalogUrl);
+      assertEquals(0, rebuilt.exit(), rebuilt.printed());
+      assertTrue(rebuilt.printed().contains("1 forgotten"), rebuilt.printed());
+      assertTrue(cluster.catalog.forgotten().isForgotten(hash));
+      RecordingObjects afterRebuild = new RecordingObjects(cluster.objects);
+      try (GatewayServer server = gateway(cluster, afterRebuild)) {
+        assertShortNotFound(get(server.endpoint(), hash + ".narinfo"), "narinfo after the rebuild");
+        assertShortNotFound(get(server.endpoint(), gone.narKey()), "NAR after the rebuild");
+        assertEquals(List.of(), afterRebuild.asked);
+        assertEquals(200, get(server.endpoint(), kept.narKey()).statusCode());
+      }
+      // The rebuilt catalog cannot know the bucket was cleaned: the next run (no paths) makes sure.
+      Run finish = narvault(forgetArgs(cluster).toArray(String[]::new));
+      assertEquals(0, finish.exit(), finish.printed());
+      assertFalse(DrainTest.exists(cluster, hash + ".narinfo"));
+    }
+  }
+
+  @Test
+  void forget_stoppedBeforeTheS3Deletions_isFinishedByTheNextRun_andAnAliasGoesWithItsObject() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
+          .generate(List.of(40_000, 50_000), 72, 2);
+      cluster.migrate(key.publicKey(), 4, 2);
+      CacheGenerator.GeneratedPath gone = paths.get(0);
+      String hash = gone.storePath().hashPart();
+      RecordingObjects failing = new RecordingObjects(cluster.objects).failDeleting(Optional.of(gone.narKey()));
+      PlacementClient coordinator = new PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
+          InstantSource.system());
+      PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+      Takedown stopped = new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), coordinator,
+          cluster.archiveKey, failing, dir.resolve("w"), quiet, InstantSource.system());
+      assertThrows(IOException.class, () -> stopped.run(List.of(hash), "court order"));
+      assertTrue(cluster.catalog.forgotten().isForgotten(hash), "recorded before any deletion");
+      assertEquals(Forgotten.S3Objects.PENDING, cluster.catalog.forgotten().entry(hash).orElseThrow().s3Objects());
+      assertTrue(DrainTest.exists(cluster, gone.narKey()), "the deletion failed");
+
+      failing.failDeleting(Optional.empty());
+      Takedown.Result result = new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), coordinator,
+          cluster.archiveKey, failing, dir.resolve("w"), quiet, InstantSource.system()).run(List.of(), null);
+      assertEquals(new Takedown.Result(0, 0, 1), result);
+      assertFalse(DrainTest.exists(cluster, gone.narKey()));
+      assertFalse(DrainTest.exists(cluster, hash + ".narinfo"));
+      assertEquals(Forgotten.S3Objects.DELETED, cluster.catalog.forgotten().entry(hash).orElseThrow().s3Objects());
+      assertTrue(DrainTest.exists(cluster, paths.get(1).narKey()), "the other NAR stays");
+    }
+  }
+}
