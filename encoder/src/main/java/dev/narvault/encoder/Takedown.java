@@ -150,7 +150,10 @@ public final class Takedown {
         }
       }
       forgotten += done.size();
-      out.println("forgot " + String.join(", ", done) + " (" + nar.fileKey() + ")");
+      if (!done.isEmpty()) {
+        out.printf(Locale.ROOT, "forgot %s (%s); %.0f%% of pack %s is now forgotten%n", String.join(", ", done),
+            nar.fileKey(), 100 * catalog.forgotten().deadShare(nar.packId()), nar.packId().shortForm());
+      }
     }
     deleted += deletePending();
     return new Result(forgotten, already, deleted);

@@ -12,7 +12,9 @@ import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.Forgotten;
 import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.holder.HolderClient;
+import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.encoder.Takedown;
 import dev.narvault.gateway.server.GatewayConfig;
@@ -128,6 +130,7 @@ class ForgetTest {
             .toArray(String[]::new));
         assertEquals(0, first.exit(), first.printed());
         assertTrue(first.printed().contains("forgot 1 store paths"), first.printed());
+        assertTrue(first.printed().matches("(?s).*" + gone.narKey() + "\\); \\d+% of pack .*"), first.printed());
         assertFalse(DrainTest.exists(cluster, hash + ".narinfo"), "the narinfo is gone from the bucket");
         assertFalse(DrainTest.exists(cluster, gone.narKey()), "the NAR is gone from the bucket");
         Forgotten.Entry entry = cluster.catalog.forgotten().entry(hash).orElseThrow();
@@ -203,6 +206,13 @@ class ForgetTest {
       cluster.migrate(key.publicKey(), 4, 2);
       CacheGenerator.GeneratedPath gone = paths.get(0);
       String hash = gone.storePath().hashPart();
+      // A later store path naming the same NAR object: an alias, taken down with it.
+      String text = new String(DrainTest.read(cluster, hash + ".narinfo"), StandardCharsets.UTF_8);
+      StorePath twin = StorePath.makeSourcePath("twin", NarInfo.parse(text).narHash(), List.of());
+      cluster.objects.put(twin.hashPart() + ".narinfo", key.sign(NarInfo.parse(text.replaceAll("Sig: .*\n", "")
+          .replace(gone.storePath().toString(), twin.toString()))).toBytes(), "text/plain");
+      cluster.migrate(key.publicKey(), 4, 2);
+      assertTrue(cluster.catalog.isArchived(twin.hashPart()));
       RecordingObjects failing = new RecordingObjects(cluster.objects).failDeleting(Optional.of(gone.narKey()));
       PlacementClient coordinator = new PlacementClient(cluster.coordinator.endpoint(), cluster.workerKey,
           InstantSource.system());
@@ -217,9 +227,11 @@ class ForgetTest {
       failing.failDeleting(Optional.empty());
       Takedown.Result result = new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), coordinator,
           cluster.archiveKey, failing, dir.resolve("w"), quiet, InstantSource.system()).run(List.of(), null);
-      assertEquals(new Takedown.Result(0, 0, 1), result);
+      assertEquals(new Takedown.Result(0, 0, 2), result, "the path and its twin");
       assertFalse(DrainTest.exists(cluster, gone.narKey()));
       assertFalse(DrainTest.exists(cluster, hash + ".narinfo"));
+      assertFalse(DrainTest.exists(cluster, twin.hashPart() + ".narinfo"));
+      assertTrue(cluster.catalog.forgotten().isForgotten(twin.hashPart()));
       assertEquals(Forgotten.S3Objects.DELETED, cluster.catalog.forgotten().entry(hash).orElseThrow().s3Objects());
       assertTrue(DrainTest.exists(cluster, paths.get(1).narKey()), "the other NAR stays");
     }

@@ -104,6 +104,28 @@ public final class Forgotten {
     });
   }
 
+  /**
+   * The share of a pack's bytes that only forgotten paths name (0 to 1): what a rewrite of the
+   * pack would drop. An object shared with a path not forgotten counts as live.
+   */
+  public double deadShare(PackId packId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT COALESCE(SUM(o.length), 0), (SELECT pack_length FROM packs WHERE pack_id = ?) FROM "
+              + "(SELECT n.file_key, MAX(n.length) AS length FROM nars n LEFT JOIN forgotten f "
+              + "ON f.store_hash = n.store_hash WHERE n.pack_id = ? GROUP BY n.file_key "
+              + "HAVING COUNT(f.store_hash) = COUNT(*)) o")) {
+        ps.setString(1, packId.hex());
+        ps.setString(2, packId.hex());
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          long packLength = rs.getLong(2);
+          return packLength > 0 ? (double) rs.getLong(1) / packLength : 0;
+        }
+      }
+    });
+  }
+
   /** How many paths are forgotten. */
   public long count() throws CatalogException {
     return db.locked(() -> {

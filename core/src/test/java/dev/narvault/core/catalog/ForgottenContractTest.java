@@ -91,4 +91,37 @@ class ForgottenContractTest {
           .map(e -> e.tombstone().storeHash()).toList());
     }
   }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void deadShare_countsTheObjectsOnlyForgottenPathsName(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      List<HolderId> holders = new java.util.ArrayList<>();
+      for (int h = 0; h < 5; h++) {
+        CatalogContractTest.register(c, "h" + h, "http://127.0.0.1:" + (7000 + h), 1000);
+        holders.add(new HolderId("h" + h));
+      }
+      dev.narvault.core.pack.Manifest m = CatalogContractTest.manifest(3, 5);
+      dev.narvault.core.pack.PackId packId = dev.narvault.core.pack.ManifestCodec.packId(m);
+      c.recordPack(packId, m, "{}", holders, 1);
+      assertEquals(0.0, c.forgotten().deadShare(packId));
+      // Another path naming the first object: it keeps the object live until it is forgotten too.
+      ArchivedNar first = c.narByFileKey(m.nars().get(0).key()).orElseThrow();
+      String twin = "3".repeat(32);
+      c.addAlias(twin, first, first.narInfo(), 2);
+      forget(c, first);
+      assertEquals(0.0, c.forgotten().deadShare(packId), "the twin still names it");
+      forget(c, c.narByStoreHash(twin).orElseThrow());
+      assertEquals((double) first.length() / m.packLength(), c.forgotten().deadShare(packId), 1e-12);
+      forget(c, c.narByFileKey(m.nars().get(2).key()).orElseThrow());
+      assertEquals((double) (first.length() + m.nars().get(2).length()) / m.packLength(),
+          c.forgotten().deadShare(packId), 1e-12);
+    }
+  }
+
+  private static void forget(Catalog c, ArchivedNar nar) throws Exception {
+    c.forgotten().record(new SignedTombstone.Tombstone(SignedTombstone.Tombstone.FORMAT, nar.storeHash(),
+        nar.fileKey(), nar.fileHash(), "sha256:n", nar.packId().hex(), "r", 1), new Catalog.DocumentCopies(
+        "d" + nar.storeHash(), List.of()), "{}", Forgotten.S3Objects.PENDING);
+  }
 }
