@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixSecretKey;
+import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.Takedown;
 import java.io.PrintStream;
@@ -57,6 +58,12 @@ final class ForgetCommand implements Callable<Integer> {
           + "catalog-rebuild only honour tombstones a trusted archive key signed.")
   Path archiveKey;
 
+  @Option(names = "--archive-public-key", required = true, paramLabel = "NAME:BASE64",
+      description = "An archive public key the gateway and catalog-rebuild trust; repeatable. The --archive-key "
+          + "must be one of them: a tombstone signed by any other key would be ignored by a rebuild, and the path "
+          + "served again.")
+  List<String> archivePublicKeys;
+
   @Option(names = "--reason", paramLabel = "TEXT",
       description = "Why, in a sentence (a ticket, a request); signed into every tombstone. Required with paths.")
   String reason;
@@ -97,6 +104,11 @@ final class ForgetCommand implements Callable<Integer> {
       }
     }
     NixSecretKey signer = ArchiveKeys.load(archiveKey);
+    if (!TrustedKeys.parse(archivePublicKeys).trusts(signer.publicKey())) {
+      throw new IllegalArgumentException("the archive key signs as " + signer.publicKey() + ", which the trusted "
+          + "archive keys (--archive-public-key) do not include: a rebuilt catalog would ignore its tombstones; "
+          + "nothing was done");
+    }
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Takedown takedown = new Takedown(cat, new HolderClient(Duration.ofSeconds(30)),
           new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),

@@ -82,7 +82,7 @@ class ForgetTest {
     Files.writeString(archiveKey, cluster.archiveKey.toFileContents() + "\n");
     List<String> args = new ArrayList<>(List.of("forget", "--catalog", cluster.catalogUrl, "--coordinator",
         cluster.coordinator.endpoint().toString(), "--worker-key", workerKey.toString(), "--archive-key",
-        archiveKey.toString(), "--s3-endpoint", cluster.s3.endpoint().toString(), "--bucket", "cache", "--work-dir", dir.resolve("forget-work").toString()));
+        archiveKey.toString(), "--archive-public-key", cluster.archiveKey.publicKey().toString(), "--s3-endpoint", cluster.s3.endpoint().toString(), "--bucket", "cache", "--work-dir", dir.resolve("forget-work").toString()));
     args.addAll(List.of(paths));
     return args;
   }
@@ -168,6 +168,13 @@ class ForgetTest {
         assertEquals(2, refused.exit(), refused.printed());
         assertTrue(refused.printed().contains("not in the archive's catalog") && refused.printed().contains(unknown),
             refused.printed());
+        assertFalse(cluster.catalog.forgotten().isForgotten(kept.storePath().hashPart()), "nothing was done");
+        List<String> otherKey = forgetArgs(cluster, kept.storePath().toString(), "--reason", "wrong key");
+        otherKey.set(otherKey.indexOf("--archive-public-key") + 1,
+            NixSecretKey.generate("test-archive-1", new SecureRandom()).publicKey().toString());
+        Run untrusted = narvault(otherKey.toArray(String[]::new));
+        assertEquals(2, untrusted.exit(), untrusted.printed());
+        assertTrue(untrusted.printed().contains("do not include"), untrusted.printed());
         assertFalse(cluster.catalog.forgotten().isForgotten(kept.storePath().hashPart()), "nothing was done");
         Run noReason = narvault(forgetArgs(cluster, kept.storePath().toString()).toArray(String[]::new));
         assertEquals(2, noReason.exit(), noReason.printed());
