@@ -367,7 +367,8 @@ final class Drainer {
         throw new IOException("s3 object " + entry.fileKey() + " is " + size + " bytes now, archived " + entry.fileSize()
             + ": it changed since, not deleting it");
       }
-      if (config.mode() == DrainConfig.Mode.MOVE) {
+      // A forgotten object (narvault forget, its deletion still pending) is deleted, never copied on.
+      if (config.mode() == DrainConfig.Mode.MOVE && !catalog.forgotten().isForgottenObject(entry.fileKey())) {
         objects.copyTo(entry.fileKey(), config.toBucket().orElseThrow(), config.storageClass());
       }
     } catch (ObjectNotFoundException gone) {

@@ -84,6 +84,10 @@ class DrainerTest {
 
   /** A bucket in memory: what the drain stats, copies and deletes. */
   static final class FakeObjects implements ObjectSource {
+    /** Whether a drain may copy objects to another bucket (a move); those it copied. */
+    boolean copiesAllowed;
+    final List<String> copied = new ArrayList<>();
+
     final Map<String, byte[]> objects = new TreeMap<>();
 
     @Override
@@ -136,7 +140,10 @@ class DrainerTest {
 
     @Override
     public void copyTo(String key, String bucket, Optional<String> storageClass) {
-      throw new UnsupportedOperationException("these tests delete");
+      if (!copiesAllowed) {
+        throw new UnsupportedOperationException("these tests delete");
+      }
+      copied.add(key);
     }
 
     @Override
@@ -309,6 +316,36 @@ class DrainerTest {
     assertEquals(List.of(Journal.State.DRAINED, Journal.State.DRAINED, Journal.State.DRAINED), states());
     assertEquals(new Drainer.Result(3, manifest.nars().stream().mapToLong(Manifest.Nar::length).sum(), 0),
         drainer.result());
+  }
+
+  @Test
+  void drainPending_moving_deletesAForgottenObject_withoutCopyingIt() throws Exception {
+    placeApart();
+    verifyAll();
+    clock.advance(HOUR / 2);
+    // narvault forget recorded the first NAR, and was stopped before deleting its object.
+    Manifest.Nar gone = manifest.nars().get(0);
+    ArchivedNarFixture.forget(catalog, catalog.narByFileKey(gone.key()).orElseThrow());
+    s3.copiesAllowed = true;
+    Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
+    Drainer drainer = new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.MOVE, Optional.of("cold"),
+        Optional.empty(), -1, Optional.of(dev.narvault.core.nix.TrustedKeys.of(dev.narvault.core.nix.NixSecretKey
+            .generate("test-archive-1", new java.security.SecureRandom()).publicKey()))),
+        POLICY, (endpoint, fragmentId, length) -> true, clock);
+    drainer.drainPending();
+    assertTrue(s3.objects.isEmpty(), "every object deleted");
+    assertEquals(List.of(manifest.nars().get(1).key(), manifest.nars().get(2).key()).stream().sorted().toList(),
+        s3.copied.stream().sorted().toList(), "the forgotten one is not copied to the cold bucket");
+  }
+
+  /** A forgotten path, as narvault forget records it. */
+  static final class ArchivedNarFixture {
+    static void forget(Catalog catalog, dev.narvault.core.catalog.ArchivedNar nar) throws Exception {
+      catalog.forgotten().record(new dev.narvault.core.pack.SignedTombstone.Tombstone(
+          dev.narvault.core.pack.SignedTombstone.Tombstone.FORMAT, nar.storeHash(), nar.fileKey(), nar.fileHash(),
+          "sha256:n", nar.packId().hex(), "test", 1), new Catalog.DocumentCopies("d", List.of()), "{}",
+          dev.narvault.core.catalog.Forgotten.S3Objects.PENDING);
+    }
   }
 
   @Test

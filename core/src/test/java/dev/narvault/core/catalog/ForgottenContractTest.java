@@ -109,6 +109,9 @@ class ForgottenContractTest {
       ArchivedNar first = c.narByFileKey(m.nars().get(0).key()).orElseThrow();
       String twin = "3".repeat(32);
       c.addAlias(twin, first, first.narInfo(), 2);
+      assertEquals(List.of(first.storeHash(), twin).stream().sorted().toList(),
+          c.nars().narsByFileKey(first.fileKey()).stream().map(ArchivedNar::storeHash).toList(),
+          "both paths naming the object, by store hash");
       forget(c, first);
       assertEquals(0.0, c.forgotten().deadShare(packId), "the twin still names it");
       forget(c, c.narByStoreHash(twin).orElseThrow());
