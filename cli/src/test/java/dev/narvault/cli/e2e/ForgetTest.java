@@ -16,6 +16,9 @@ import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.encoder.ColdSelection;
+import dev.narvault.encoder.DrainConfig;
+import dev.narvault.encoder.Promotion;
 import dev.narvault.encoder.Takedown;
 import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
@@ -32,6 +35,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -241,6 +245,37 @@ class ForgetTest {
       assertTrue(cluster.catalog.forgotten().isForgotten(twin.hashPart()));
       assertEquals(Forgotten.S3Objects.DELETED, cluster.catalog.forgotten().entry(hash).orElseThrow().s3Objects());
       assertTrue(DrainTest.exists(cluster, paths.get(1).narKey()), "the other NAR stays");
+    }
+  }
+
+  @Test
+  void forget_aDrainedNarServedOften_isNeverPromotedBackToS3() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
+          .generate(List.of(40_000, 50_000), 73, 2);
+      cluster.migrate(key.publicKey(), 4, 2, ColdSelection.ALL, DrainConfig.delete(cluster.trustedArchiveKeys()));
+      URI gw = cluster.startGateway();
+      for (CacheGenerator.GeneratedPath p : paths) {
+        assertFalse(DrainTest.exists(cluster, p.narKey()), "drained");
+        for (int i = 0; i < 12; i++) {
+          assertEquals(200, get(gw, p.narKey()).statusCode());
+        }
+      }
+      cluster.gatewayAccess.flush();
+      CacheGenerator.GeneratedPath gone = paths.get(0);
+      PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+      new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), new PlacementClient(
+          cluster.coordinator.endpoint(), cluster.workerKey, InstantSource.system()), cluster.archiveKey,
+          cluster.objects, dir.resolve("w"), quiet, InstantSource.system())
+          .run(List.of(gone.storePath().hashPart()), "legal request");
+      Archive archive = new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+          Optional.of(cluster.trustedArchiveKeys()));
+      Promotion.Result promoted = new Promotion(new Promotion.Config(Duration.ofDays(7), 10, false, 0,
+          dir.resolve("promote")), cluster.catalog, archive, cluster.objects, quiet, Clock.systemUTC()).run();
+      assertEquals(1, promoted.promoted(), promoted.toString());
+      assertFalse(DrainTest.exists(cluster, gone.narKey()), "the forgotten NAR stays out of S3, however hot");
+      assertTrue(DrainTest.exists(cluster, paths.get(1).narKey()), "the other one is promoted");
     }
   }
 }
