@@ -249,7 +249,7 @@ class ForgetTest {
   }
 
   @Test
-  void forget_aDrainedNarServedOften_isNeverPromotedBackToS3() throws Exception {
+  void forget_aDrainedNarServedOften_is404_andNeverPromotedBackToS3() throws Exception {
     try (Cluster cluster = new Cluster(dir, 8)) {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
@@ -269,6 +269,9 @@ class ForgetTest {
           cluster.coordinator.endpoint(), cluster.workerKey, InstantSource.system()), cluster.archiveKey,
           cluster.objects, dir.resolve("w"), quiet, InstantSource.system())
           .run(List.of(gone.storePath().hashPart()), "legal request");
+      // Drained, its only copy is the archive's: the gateway no longer serves it.
+      assertShortNotFound(get(gw, gone.narKey()), "drained NAR");
+      assertShortNotFound(get(gw, gone.storePath().hashPart() + ".narinfo"), "drained NAR's narinfo");
       Archive archive = new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
           Optional.of(cluster.trustedArchiveKeys()));
       Promotion.Result promoted = new Promotion(new Promotion.Config(Duration.ofDays(7), 10, false, 0,
