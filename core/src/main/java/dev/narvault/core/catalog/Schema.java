@@ -297,6 +297,11 @@ final class Schema {
         imported_millis BIGINT NOT NULL
       );
       INSERT INTO journal_totals (state, objects, bytes) VALUES ('restored', 0, 0);
+      """,
+      // 18: the bucket a restored NAR was put back into (promote, restore): NULL for rows put back
+      // before it was recorded, and for rows not restored.
+      """
+      ALTER TABLE journal ADD COLUMN restored_to TEXT;
       """);
 
   private Schema() {}
