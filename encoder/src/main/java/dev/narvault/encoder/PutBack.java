@@ -10,7 +10,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
+import java.time.InstantSource;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -52,7 +52,7 @@ final class PutBack implements AutoCloseable {
   private final String bucket;
   private final Optional<String> storageClass;
   private final Path workDir;
-  private final Clock clock;
+  private final InstantSource clock;
   private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
 
   /**
@@ -62,7 +62,7 @@ final class PutBack implements AutoCloseable {
    * @param workDir where each object is kept while it is checked and uploaded
    */
   PutBack(Catalog catalog, Archive archive, ObjectSource to, String bucket, Optional<String> storageClass,
-      Path workDir, Clock clock) throws IOException {
+      Path workDir, InstantSource clock) throws IOException {
     if (bucket == null || bucket.isBlank()) {
       throw new IllegalArgumentException("a bucket name is required, got '" + bucket + "'");
     }

@@ -11,7 +11,7 @@ import java.io.InterruptedIOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
+import java.time.InstantSource;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -88,7 +88,7 @@ public final class Restoration {
   private final ObjectSource to;
   private final PrintStream out;
   private final PrintStream progress;
-  private final Clock clock;
+  private final InstantSource clock;
   private final Instant start;
   private Instant shown;
   private long total = -1;
@@ -106,7 +106,7 @@ public final class Restoration {
    * @param progress where a progress line goes every {@link #PROGRESS_EVERY} (standard error)
    */
   public Restoration(Config config, Catalog catalog, Archive archive, ObjectSource to, PrintStream out,
-      PrintStream progress, Clock clock) {
+      PrintStream progress, InstantSource clock) {
     this.config = config;
     this.catalog = catalog;
     this.archive = archive;

@@ -40,12 +40,13 @@ import java.sql.PreparedStatement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -328,25 +329,8 @@ class RestoreTest {
       drained(cluster);
       ByteArrayOutputStream progress = new ByteArrayOutputStream();
       // Each look at the clock is 6 s later: every NAR is worth a progress line.
-      Clock ticking = new Clock() {
-        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        @Override
-        public synchronized Instant instant() {
-          now = now.plusSeconds(6);
-          return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-          return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-          return this;
-        }
-      };
+      AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
+      InstantSource ticking = () -> now.updateAndGet(t -> t.plusSeconds(6));
       new Restoration(new Restoration.Config(Optional.empty(), "cache", Optional.empty(), dir.resolve("work")),
           cluster.catalog, archive(cluster), cluster.objects, quiet(),
           new PrintStream(progress, true, StandardCharsets.UTF_8), ticking).run();

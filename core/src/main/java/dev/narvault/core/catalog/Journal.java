@@ -63,14 +63,7 @@ public final class Journal {
         ps.setString(1, state.sql());
         ps.setString(2, after);
         ps.setInt(3, limit);
-        List<Entry> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
-                State.parse(rs.getString(5))));
-          }
-        }
-        return list;
+        return entries(ps);
       }
     });
   }
@@ -83,16 +76,21 @@ public final class Journal {
               + "ORDER BY file_key, store_hash")) {
         ps.setString(1, packId.hex());
         ps.setString(2, state.sql());
-        List<Entry> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
-                State.parse(rs.getString(5))));
-          }
-        }
-        return list;
+        return entries(ps);
       }
     });
+  }
+
+  /** The entries a query selects, as {@code store_hash, file_key, pack_id, file_size, state}. */
+  private static List<Entry> entries(PreparedStatement ps) throws java.sql.SQLException {
+    List<Entry> list = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
+            State.parse(rs.getString(5))));
+      }
+    }
+    return list;
   }
 
   /** The store hashes of every entry naming this S3 object (aliases share one), by store hash. */
@@ -195,14 +193,7 @@ public final class Journal {
               + "ORDER BY file_key, store_hash LIMIT ?")) {
         ps.setString(1, after);
         ps.setInt(2, limit);
-        List<Entry> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
-                State.parse(rs.getString(5))));
-          }
-        }
-        return list;
+        return entries(ps);
       }
     });
   }
