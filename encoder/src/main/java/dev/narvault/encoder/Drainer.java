@@ -141,7 +141,8 @@ final class Drainer {
 
   /**
    * Objects put back into S3 that are unused again: back to committed (and so drained with the
-   * rest) when nobody requested them within {@code window} and they were put back before it began.
+   * rest) when nobody requested them within {@code window} and they were put back (by the journal,
+   * and uploaded, by S3) before it began.
    */
   private void returnRestored(java.time.Duration window) throws IOException {
     String after = "";
@@ -159,8 +160,14 @@ final class Drainer {
         if (inUse.why(catalog.journal().storeHashesOf(e.fileKey()), e.fileKey()).isPresent()) {
           continue;
         }
+        java.time.Instant windowBegan = clock.instant().minus(window);
+        // Put back when the journal says (restore may find an object uploaded long ago) or when
+        // it was uploaded, whichever is later.
+        if (catalog.journal().restoredMillis(e.fileKey()).filter(at -> at > windowBegan.toEpochMilli()).isPresent()) {
+          continue;
+        }
         try {
-          if (objects.stat(e.fileKey()).lastModified().isAfter(clock.instant().minus(window))) {
+          if (objects.stat(e.fileKey()).lastModified().isAfter(windowBegan)) {
             continue;
           }
         } catch (ObjectNotFoundException gone) {

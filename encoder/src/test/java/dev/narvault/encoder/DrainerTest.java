@@ -293,6 +293,20 @@ class DrainerTest {
     assertEquals(3, s3.objects.size(), "nothing deleted without a verified read-back");
   }
 
+  @Test
+  void drainPending_anObjectRestoredRecently_staysThoughS3HasHadItLong() throws Exception {
+    placeApart();
+    clock.advance(Duration.ofDays(40).toMillis());
+    // Restore found it in the bucket (never drained, uploaded long ago) and recorded it just now.
+    String key = manifest.nars().get(0).key();
+    catalog.journal().restored(key, "cache", clock.millis());
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(Journal.State.RESTORED, states().get(0), "put back within the window");
+    clock.advance(Duration.ofDays(31).toMillis());
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(Journal.State.COMMITTED, states().get(0), "unused for the whole window since");
+  }
+
   private List<Journal.State> states() throws Exception {
     List<Journal.State> states = new ArrayList<>();
     for (Manifest.Nar nar : manifest.nars()) {

@@ -185,6 +185,21 @@ public final class Journal {
     });
   }
 
+  /** When the object's entries last changed while {@link State#RESTORED} (when it was put back), if any is. */
+  public Optional<Long> restoredMillis(String fileKey) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT MAX(updated_millis) FROM journal WHERE file_key = ? AND state = 'restored'")) {
+        ps.setString(1, fileKey);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          long at = rs.getLong(1);
+          return rs.wasNull() ? Optional.empty() : Optional.of(at);
+        }
+      }
+    });
+  }
+
   /** Entries in every state, by object key, at most {@code limit}, from key {@code after} on (exclusive). */
   public List<Entry> all(String after, int limit) throws CatalogException {
     return db.locked(() -> {
