@@ -26,8 +26,8 @@ import picocli.CommandLine.Option;
             + "NarSize decompressed per its Compression), and puts it into --to-bucket under the key it had "
             + "(nar/<FileHash>.nar.xz and so on), byte for byte. The catalog then records it as restored in that "
             + "bucket: a gateway whose --bucket that is serves it from S3 again, and migrate --drain leaves it "
-            + "there (migrate --unused-for may drain it again once it is unused). Nothing is deleted, from the "
-            + "holders or anywhere else.",
+            + "there (migrate --unused-for may drain it again once nobody has requested it for the whole window "
+            + "since). Nothing is deleted, from the holders or anywhere else.",
         "",
         "An object the bucket already has under its key with its size (a HEAD request, e.g. a NAR never drained "
             + "from the original bucket) is recorded and not uploaded again; one of another size is left alone and "
@@ -40,7 +40,8 @@ import picocli.CommandLine.Option;
             + "archive does not have (then nothing is restored).",
         ""})
 final class RestoreCommand implements Callable<Integer> {
-  @Option(names = "--catalog", required = true, description = "Catalog JDBC URL, e.g. jdbc:sqlite:catalog.db.")
+  @Option(names = "--catalog", required = true, paramLabel = "URL",
+      description = "Catalog JDBC URL, e.g. jdbc:sqlite:catalog.db.")
   String catalog;
 
   @Mixin
@@ -72,10 +73,11 @@ final class RestoreCommand implements Callable<Integer> {
   List<String> archivePublicKeys;
 
   @Option(names = "--holder-timeout", defaultValue = "30s", converter = DurationConverter.class,
+      paramLabel = "DURATION",
       description = "How long a holder may take to start answering (default: ${DEFAULT-VALUE}).")
   Duration holderTimeout;
 
-  @Option(names = "--work-dir", defaultValue = "${java.io.tmpdir}/narvault-restore",
+  @Option(names = "--work-dir", defaultValue = "${java.io.tmpdir}/narvault-restore", paramLabel = "DIR",
       description = "Where each NAR waits while it is checked and uploaded, and a --paths list is sorted "
           + "(default: ${DEFAULT-VALUE}).")
   Path workDir;

@@ -336,8 +336,8 @@ class RestoreTest {
           new PrintStream(progress, true, StandardCharsets.UTF_8), ticking).run();
       List<String> lines = progress.toString(StandardCharsets.UTF_8).lines().toList();
       assertEquals(6, lines.size(), lines.toString());
-      assertTrue(lines.getLast().matches("restore: 6 of 6 NARs, 6 put back \\(0\\.[0-9] MiB at 0\\.0 MiB/s\\), 0 found, "
-          + "0 restored before, 0 failed, [0-9]+ s"), lines.getLast());
+      assertTrue(lines.getLast().matches("restore: 6 of 6 NARs, 6 put back \\(0\\.[0-9] MiB at 0\\.0 MiB/s\\), "
+          + "0 found, 0 restored before, 0 failed, [0-9]+ s"), lines.getLast());
     }
   }
 
