@@ -19,6 +19,7 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.encoder.ColdSelection;
 import dev.narvault.encoder.DrainConfig;
 import dev.narvault.encoder.Promotion;
+import dev.narvault.encoder.Restoration;
 import dev.narvault.encoder.Takedown;
 import dev.narvault.gateway.server.GatewayConfig;
 import dev.narvault.gateway.server.GatewayServer;
@@ -249,7 +250,7 @@ class ForgetTest {
   }
 
   @Test
-  void forget_aDrainedNarServedOften_is404_andNeverPromotedBackToS3() throws Exception {
+  void forget_aDrainedNarServedOften_is404_andNeitherPromoteNorRestorePutsItBack() throws Exception {
     try (Cluster cluster = new Cluster(dir, 8)) {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
@@ -275,10 +276,15 @@ class ForgetTest {
       Archive archive = new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
           Optional.of(cluster.trustedArchiveKeys()));
       Promotion.Result promoted = new Promotion(new Promotion.Config(Duration.ofDays(7), 10, false, 0,
-          dir.resolve("promote")), cluster.catalog, archive, cluster.objects, quiet, Clock.systemUTC()).run();
+          dir.resolve("promote")), cluster.catalog, archive, cluster.objects, "cache", quiet, Clock.systemUTC()).run();
       assertEquals(1, promoted.promoted(), promoted.toString());
       assertFalse(DrainTest.exists(cluster, gone.narKey()), "the forgotten NAR stays out of S3, however hot");
       assertTrue(DrainTest.exists(cluster, paths.get(1).narKey()), "the other one is promoted");
+      Restoration.Result restored = new Restoration(new Restoration.Config(Optional.empty(), "cache", Optional.empty(),
+          dir.resolve("restore")), cluster.catalog, archive, cluster.objects, quiet, quiet, Clock.systemUTC()).run();
+      assertEquals(0, restored.failed(), restored.toString());
+      assertEquals(1, restored.selected(), "restore --all passes the forgotten one over: " + restored);
+      assertFalse(DrainTest.exists(cluster, gone.narKey()), "nor does restore put it back");
     }
   }
 }

@@ -24,6 +24,10 @@ final class RecordingObjects implements ObjectSource {
   final AtomicInteger stats = new AtomicInteger();
   /** Every key opened or asked about (HEAD), in order. */
   final List<String> asked = new CopyOnWriteArrayList<>();
+  /** The keys of files put, in order. */
+  final List<String> puts = new CopyOnWriteArrayList<>();
+  /** Runs after each file is put: a test's crash. */
+  volatile Runnable afterPut = () -> {};
   private volatile Optional<String> failOpening = Optional.empty();
   private volatile Optional<String> failDeleting = Optional.empty();
 
@@ -85,7 +89,14 @@ final class RecordingObjects implements ObjectSource {
 
   @Override
   public void put(String key, Path file, String contentType) throws IOException {
-    delegate.put(key, file, contentType);
+    put(key, file, contentType, Optional.empty());
+  }
+
+  @Override
+  public void put(String key, Path file, String contentType, Optional<String> storageClass) throws IOException {
+    delegate.put(key, file, contentType, storageClass);
+    puts.add(key);
+    afterPut.run();
   }
 
   @Override

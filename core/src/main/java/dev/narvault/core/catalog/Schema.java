@@ -298,7 +298,12 @@ final class Schema {
       );
       INSERT INTO journal_totals (state, objects, bytes) VALUES ('restored', 0, 0);
       """,
-      // Takedown (Forgotten): the store paths the archive forgets, each with its signed tombstone
+      // 18: the bucket a restored NAR was put back into (promote, restore): NULL for rows put back
+      // before it was recorded, and for rows not restored.
+      """
+      ALTER TABLE journal ADD COLUMN restored_to TEXT;
+      """,
+      // 19: takedown (Forgotten): the store paths the archive forgets, each with its signed tombstone
       // (a document stored on holders, kind 'tombstone'), and whether its S3 objects are still to
       // be deleted ('pending') or gone ('deleted').
       """
