@@ -297,6 +297,19 @@ final class Schema {
         imported_millis BIGINT NOT NULL
       );
       INSERT INTO journal_totals (state, objects, bytes) VALUES ('restored', 0, 0);
+      """,
+      // Backstops (Backstops): a pack's copy of last resort, one object in a bucket of the cache's
+      // S3 store holding the pack's bytes and its signed manifest; recorded once it was uploaded
+      // and checked, before any NAR of the pack is drained.
+      """
+      CREATE TABLE pack_backstops (
+        pack_id TEXT PRIMARY KEY,
+        bucket TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        object_length BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        placed_millis BIGINT NOT NULL
+      );
       """);
 
   private Schema() {}
