@@ -128,15 +128,27 @@ public final class Archive {
     if (from < 0 || length < 0 || from + length > nar.length()) {
       throw new IllegalArgumentException("range " + from + "+" + length + " outside NAR of " + nar.length());
     }
-    Manifest manifest = manifest(nar.packId());
-    Holders reader = new Holders(manifest, catalog.placements(nar.packId()));
+    return readPack(nar.packId(), nar.packOffset() + from, length, out);
+  }
+
+  /**
+   * Writes pack bytes {@code [packOffset, packOffset + length)} to {@code out}, every byte
+   * verified, from holders or, when fewer than k fragments answer, the pack's backstop.
+   */
+  public ReadCost readPack(PackId packId, long packOffset, long length, OutputStream out) throws IOException {
+    Manifest manifest = manifest(packId);
+    if (packOffset < 0 || length < 0 || packOffset + length > manifest.packLength()) {
+      throw new IllegalArgumentException("range " + packOffset + "+" + length + " outside pack of "
+          + manifest.packLength());
+    }
+    Holders reader = new Holders(manifest, catalog.placements(packId));
     Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
         code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
     PackReader packReader = new PackReader(manifest, codec, reader,
         PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudgets(budget, decodeBudget));
     Written written = new Written(out);
     try {
-      packReader.read(nar.packOffset() + from, length, written);
+      packReader.read(packOffset, length, written);
     } catch (InterruptedIOException e) {
       throw e;
     } catch (IOException e) {
@@ -144,16 +156,16 @@ public final class Archive {
         // The client went away, not the holders.
         throw e;
       }
-      Optional<Backstops.Backstop> backstop = store.isEmpty() ? Optional.empty() : catalog.backstops().of(nar.packId());
+      Optional<Backstops.Backstop> backstop = store.isEmpty() ? Optional.empty() : catalog.backstops().of(packId);
       if (backstop.isEmpty()) {
         throw e;
       }
       // Fewer than k fragments answered: the rest of the range from the backstop, verified the same way.
       long done = written.count;
       LOG.warn("pack {}: fewer than {} fragments answered ({}); reading bytes {}+{} from its backstop {}",
-          nar.packId().shortForm(), manifest.dataFragmentCount(), e.getMessage(), nar.packOffset() + from + done,
-          length - done, backstop.get().location());
-      readBackstop(manifest, codec, backstop.get(), nar.packOffset() + from + done, length - done, out, e);
+          packId.shortForm(), manifest.dataFragmentCount(), e.getMessage(), packOffset + done, length - done,
+          backstop.get().location());
+      readBackstop(manifest, codec, backstop.get(), packOffset + done, length - done, out, e);
     } finally {
       reader.blameCorrupt(packReader.corruptFragments());
     }
