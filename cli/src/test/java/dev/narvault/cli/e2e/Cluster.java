@@ -293,8 +293,8 @@ final class Cluster implements AutoCloseable {
   URI startGateway() throws IOException {
     gatewayAccess = AccessRecorder.manual(catalog.access(), InstantSource.system(), AccessRecorder.DEFAULT_MAX_PENDING);
     gateway = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
-        new Archive(catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-        objects, Optional.of(gatewayAccess));
+        new Archive(catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
+            objects), objects, Optional.of(gatewayAccess));
     return gateway.endpoint();
   }
 
