@@ -214,6 +214,47 @@ class BackstopTest {
     }
   }
 
+  @Test
+  void repair_rebuildsAPackThatLostMoreThanMFragments_fromItsBackstop() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 9, Duration.ofMillis(1200));
+        S3ObjectSource backstops = backstopBucket(cluster, true)) {
+      NixSecretKey cacheKey = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = generate(cluster, cacheKey);
+      Map<String, byte[]> original = DrainTest.objects(cluster, paths);
+      cluster.migrate(config(cluster, cacheKey));
+      PackId lost = cluster.catalog.narByStoreHash(paths.get(4).storePath().hashPart()).orElseThrow().packId();
+      // Three of its six fragments go (m = 2): no k of them are left anywhere.
+      List<Integer> stopped = List.of(cluster.holderOf(lost, 0), cluster.holderOf(lost, 2), cluster.holderOf(lost, 5));
+      stopped.forEach(cluster::stopHolder);
+      Thread.sleep(1600);
+      Archive holdersOnly = new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+          Optional.of(cluster.trustedArchiveKeys()));
+      ArchivedNar nar = cluster.catalog.narByStoreHash(paths.get(4).storePath().hashPart()).orElseThrow();
+      assertThrows(IOException.class, () -> holdersOnly.read(nar, 0, nar.length(), new ByteArrayOutputStream()),
+          "the holders alone cannot serve it now");
+
+      var round = cluster.coordinator.repairer().repairOnce();
+      assertEquals(0, round.failed(), round.toString());
+      Set<String> storedOn = new HashSet<>();
+      for (var p : cluster.catalog.placements(lost)) {
+        if (p.stored()) {
+          assertTrue(storedOn.add(p.holderId().value()), "one fragment per holder");
+        }
+      }
+      assertEquals(6, storedOn.size(), "all six fragments stored again");
+      for (int i : stopped) {
+        assertFalse(storedOn.contains(cluster.holders.get(i).holderId()), "not on a stopped holder");
+      }
+      // Served by the holders alone again, every NAR of every pack, byte for byte.
+      for (CacheGenerator.GeneratedPath p : paths) {
+        ArchivedNar n = cluster.catalog.narByStoreHash(p.storePath().hashPart()).orElseThrow();
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        holdersOnly.read(n, 0, n.length(), got);
+        assertArrayEquals(original.get(p.narKey()), got.toByteArray(), p.narKey());
+      }
+    }
+  }
+
   static Set<PackId> packsOf(Cluster cluster, List<CacheGenerator.GeneratedPath> paths) throws Exception {
     Set<PackId> packs = new HashSet<>();
     for (CacheGenerator.GeneratedPath p : paths) {
