@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The layout of a backstop object ({@code docs/format.md} §9), stored under
+ * The layout of a backstop object ({@code docs/format.md} §5a), stored under
  * {@code packs/<pack-id>}:
  *
  * <pre>

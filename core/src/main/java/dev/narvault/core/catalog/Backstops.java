@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * Which packs have a backstop: one object in a bucket of the cache's S3 store holding the pack's
- * bytes and its signed manifest ({@code docs/format.md} §9). A pack is recorded here only once its
+ * bytes and its signed manifest ({@code docs/format.md} §5a). A pack is recorded here only once its
  * object was uploaded and checked; with {@code migrate --backstop-bucket}, no NAR of a pack is
  * drained before that. Readers never trust the object more than a holder: its bytes are verified
  * against the manifest's block hashes like fragment bytes.
