@@ -14,6 +14,9 @@ class BackstopsContractTest {
   private static final PackId PACK = new PackId("ab".repeat(32));
   private static final String SHA = "0123456789abcdef".repeat(4);
 
+  @org.junit.jupiter.api.io.TempDir
+  java.nio.file.Path dir;
+
   static java.util.stream.Stream<String> backends() {
     return CatalogContractTest.backends();
   }
@@ -21,7 +24,7 @@ class BackstopsContractTest {
   @ParameterizedTest
   @MethodSource("backends")
   void record_isFoundByPack_andRecordingAgainReplacesIt(String backend) throws Exception {
-    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend))) {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
       assertEquals(Optional.empty(), c.backstops().of(PACK));
       assertEquals(0, c.backstops().count());
       Backstops.Backstop first = new Backstops.Backstop(PACK, "b1", "packs/" + PACK.hex(), 1000, SHA);
