@@ -46,6 +46,14 @@ final class BackstopWriter {
   private final Archive archive;
   private final Path workDir;
   private final InstantSource clock;
+  /** A pack whose backstop failed is tried again after this long, not for each of its objects. */
+  static final long RETRY_AFTER_MILLIS = 60_000;
+  private static final int FAILURES_KEPT = 10_000;
+
+  private record Failure(long atMillis, String message) {}
+
+  /** Packs whose backstop failed lately; the sealing thread and the drain both use it. */
+  private final java.util.Map<PackId, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * @param bucket the backstop bucket, named {@code bucketName}
@@ -76,6 +84,12 @@ final class BackstopWriter {
     if (has(packId)) {
       return;
     }
+    Failure failed = failures.get(packId);
+    if (failed != null && clock.millis() - failed.atMillis() < RETRY_AFTER_MILLIS) {
+      // Every object of the pack asks: one try a minute, not one read-back of the pack per object.
+      throw new IOException("its backstop could not be placed " + (clock.millis() - failed.atMillis()) / 1000
+          + " s ago: " + failed.message());
+    }
     String signed = catalog.signedManifest(packId)
         .orElseThrow(() -> new IOException("no pack " + packId + " in the catalog"));
     long packLength = catalog.custody().shape(packId).orElseThrow().packLength();
@@ -84,6 +98,9 @@ final class BackstopWriter {
     try {
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
         archive.readPack(packId, 0, packLength, out);
+      } catch (IOException | RuntimeException e) {
+        failed(packId, e);
+        throw e;
       }
       place(packId, file, packLength, signed.getBytes(StandardCharsets.UTF_8));
     } finally {
@@ -96,6 +113,23 @@ final class BackstopWriter {
    * bytes are the pack), checks it, and records it.
    */
   void place(PackId packId, Path packFile, long packLength, byte[] signedManifest) throws IOException {
+    try {
+      upload(packId, packFile, packLength, signedManifest);
+      failures.remove(packId);
+    } catch (IOException | RuntimeException e) {
+      failed(packId, e);
+      throw e;
+    }
+  }
+
+  private void failed(PackId packId, Exception e) {
+    if (failures.size() >= FAILURES_KEPT) {
+      failures.values().removeIf(f -> clock.millis() - f.atMillis() >= RETRY_AFTER_MILLIS);
+    }
+    failures.put(packId, new Failure(clock.millis(), e.getMessage()));
+  }
+
+  private void upload(PackId packId, Path packFile, long packLength, byte[] signedManifest) throws IOException {
     byte[] tail = BackstopObject.tail(signedManifest);
     long length = packLength + tail.length;
     if (length > MAX_OBJECT_BYTES) {
