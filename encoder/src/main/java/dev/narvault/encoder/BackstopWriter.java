@@ -162,7 +162,7 @@ final class BackstopWriter {
           + " after its upload, expected the MD5 " + md5Hex);
     }
     catalog.backstops().record(new Backstops.Backstop(packId, bucketName, key, length,
-        HexFormat.of().formatHex(sha256.digest())), clock.millis());
+        Optional.of(HexFormat.of().formatHex(sha256.digest()))), clock.millis());
     LOG.info("pack {}: backstop s3://{}/{} ({} bytes) placed", packId.shortForm(), bucketName, key, length);
   }
 

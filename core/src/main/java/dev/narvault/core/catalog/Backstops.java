@@ -19,11 +19,13 @@ public final class Backstops {
    * Where one pack's backstop is.
    *
    * @param length the whole object's length (pack bytes, manifest, trailer)
-   * @param sha256 lowercase hex SHA-256 of the whole object, as uploaded
+   * @param sha256 lowercase hex SHA-256 of the whole object, as uploaded; none for one a catalog
+   *     rebuild found by listing the bucket (readers verify blocks against the manifest either way)
    */
-  public record Backstop(PackId packId, String bucket, String key, long length, String sha256) {
+  public record Backstop(PackId packId, String bucket, String key, long length, Optional<String> sha256) {
     public Backstop {
-      if (bucket.isEmpty() || key.isEmpty() || length < 0 || !sha256.matches("[0-9a-f]{64}")) {
+      if (bucket.isEmpty() || key.isEmpty() || length < 0
+          || sha256.filter(h -> !h.matches("[0-9a-f]{64}")).isPresent()) {
         throw new IllegalArgumentException("bad backstop of pack " + packId + ": s3://" + bucket + "/" + key + ", "
             + length + " bytes, sha256 '" + sha256 + "'");
       }
@@ -51,7 +53,7 @@ public final class Backstops {
         ps.setString(2, backstop.bucket());
         ps.setString(3, backstop.key());
         ps.setLong(4, backstop.length());
-        ps.setString(5, backstop.sha256());
+        ps.setString(5, backstop.sha256().orElse(null));
         ps.setLong(6, nowMillis);
         ps.executeUpdate();
       }
@@ -69,7 +71,8 @@ public final class Backstops {
           if (!rs.next()) {
             return Optional.empty();
           }
-          return Optional.of(new Backstop(packId, rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4)));
+          return Optional.of(new Backstop(packId, rs.getString(1), rs.getString(2), rs.getLong(3),
+              Optional.ofNullable(rs.getString(4))));
         }
       }
     });

@@ -307,7 +307,7 @@ final class Schema {
         bucket TEXT NOT NULL,
         object_key TEXT NOT NULL,
         object_length BIGINT NOT NULL,
-        sha256 TEXT NOT NULL,
+        sha256 TEXT,
         placed_millis BIGINT NOT NULL
       );
       """);

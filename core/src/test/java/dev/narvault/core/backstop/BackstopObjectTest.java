@@ -65,7 +65,7 @@ class BackstopObjectTest {
     System.arraycopy(pack, 0, object, 0, pack.length);
     Arrays.fill(object, pack.length, object.length, (byte) 0x55); // manifest and trailer: never fragment bytes
     Backstops.Backstop backstop = new Backstops.Backstop(new PackId("ef".repeat(32)), "b", "packs/x", object.length,
-        "0".repeat(64));
+        Optional.empty());
     BackstopFragments fragments = new BackstopFragments(new OneObject(object), backstop, layout);
     long f = layout.fragmentSize();
     for (int i = 0; i < 4; i++) {
