@@ -57,6 +57,7 @@ public final class Narvault implements Runnable {
         .addSubcommand(new AccessImportCommand(out))
         .addSubcommand(new AccessShowCommand(out)));
     cli.addSubcommand(new PromoteCommand(out));
+    cli.addSubcommand(new RestoreCommand(out));
     cli.addSubcommand(new HolderCommand(out));
     cli.addSubcommand(new HolderExitCommand(out));
     cli.addSubcommand(new HolderStatusCommand(out));

@@ -4,11 +4,9 @@ import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.TrustedKeys;
-import dev.narvault.core.s3.S3Config;
 import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.Promotion;
 import java.io.PrintStream;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -16,6 +14,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code narvault promote}: drained NARs that became hot, back into S3. */
@@ -33,16 +32,8 @@ final class PromoteCommand implements Callable<Integer> {
   @Option(names = "--catalog", required = true, description = "Catalog JDBC URL, e.g. jdbc:sqlite:catalog.db.")
   String catalog;
 
-  @Option(names = "--to-bucket", required = true, paramLabel = "BUCKET",
-      description = "The bucket the NARs go back to: the binary cache's (the gateway's --bucket).")
-  String bucket;
-
-  @Option(names = "--s3-endpoint", paramLabel = "URL",
-      description = "S3-compatible endpoint (path-style), e.g. http://127.0.0.1:9000. Default: AWS.")
-  URI endpoint;
-
-  @Option(names = "--region", defaultValue = "us-east-1", description = "S3 region (default: ${DEFAULT-VALUE}).")
-  String region;
+  @Mixin
+  S3TargetOptions s3;
 
   @Option(names = "--requested-within", defaultValue = "7d", converter = DurationConverter.class,
       paramLabel = "DURATION",
@@ -79,9 +70,9 @@ final class PromoteCommand implements Callable<Integer> {
     Promotion.Config config = new Promotion.Config(requestedWithin, minRequests, dryRun, limit, workDir);
     Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse);
     try (Catalog cat = Catalog.open(catalog);
-        S3ObjectSource objects = new S3ObjectSource(S3Config.of(endpoint, bucket, region))) {
+        S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Promotion.Result result = new Promotion(config, cat, new Archive(cat, new HolderClient(Duration.ofSeconds(30)),
-          keys), objects, out, Clock.systemUTC()).run();
+          keys), objects, s3.bucket, out, Clock.systemUTC()).run();
       out.println(dryRun ? "dry run: " + result : result.toString());
       return result.failed() > 0 ? 3 : 0;
     }

@@ -11,25 +11,19 @@ import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.core.holder.HolderId;
-import dev.narvault.core.nix.NarInfo;
-import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.time.InstantSource;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -160,7 +154,8 @@ final class Drainer {
 
   /**
    * Objects put back into S3 that are unused again: back to committed (and so drained with the
-   * rest) when nobody requested them within {@code window} and they were put back before it began.
+   * rest) when nobody requested them within {@code window} and they were put back (by the journal,
+   * and uploaded, by S3) before it began.
    */
   private void returnRestored(java.time.Duration window) throws IOException {
     String after = "";
@@ -178,8 +173,14 @@ final class Drainer {
         if (inUse.why(catalog.journal().storeHashesOf(e.fileKey()), e.fileKey()).isPresent()) {
           continue;
         }
+        java.time.Instant windowBegan = clock.instant().minus(window);
+        // Put back when the journal says (restore may find an object uploaded long ago) or when
+        // it was uploaded, whichever is later.
+        if (catalog.journal().restoredMillis(e.fileKey()).filter(at -> at > windowBegan.toEpochMilli()).isPresent()) {
+          continue;
+        }
         try {
-          if (objects.stat(e.fileKey()).lastModified().isAfter(clock.instant().minus(window))) {
+          if (objects.stat(e.fileKey()).lastModified().isAfter(windowBegan)) {
             continue;
           }
         } catch (ObjectNotFoundException gone) {
@@ -336,40 +337,7 @@ final class Drainer {
   private void readBack(Journal.Entry entry) throws IOException {
     ArchivedNar nar = archive.narInfo(entry.storeHash())
         .orElseThrow(() -> new IOException("journal names " + entry.storeHash() + " but the catalog does not"));
-    NarInfo info = NarInfo.parse(nar.narInfo());
-    PipedInputStream in = new PipedInputStream(1 << 20);
-    PipedOutputStream out = new PipedOutputStream(in);
-    Future<?> reading = readers.submit(() -> {
-      try (OutputStream o = out) {
-        archive.read(nar, 0, nar.length(), o);
-      }
-      return null;
-    });
-    try (in) {
-      NarObjectVerifier.verify(in, info, OutputStream.nullOutputStream());
-      reading.get();
-    } catch (ExecutionException e) {
-      throw new IOException("reading " + entry.fileKey() + " back from the holders failed: " + e.getCause().getMessage(),
-          e.getCause());
-    } catch (InterruptedException e) {
-      reading.cancel(true);
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading " + entry.fileKey() + " back");
-    } catch (IOException e) {
-      // A read that failed ends the stream early: name that failure, not the truncation it caused.
-      Throwable cause = e;
-      if (reading.isDone() && !reading.isCancelled()) {
-        try {
-          reading.get();
-        } catch (ExecutionException failed) {
-          cause = failed.getCause();
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      reading.cancel(true);
-      throw new IOException("reading " + entry.fileKey() + " back did not verify: " + cause.getMessage(), cause);
-    }
+    VerifiedRead.into(archive, nar, readers, OutputStream.nullOutputStream());
   }
 
   /**
@@ -396,6 +364,11 @@ final class Drainer {
       catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.COMMITTED, clock.millis());
       LOG.warn("not deleting {}: pack {} is no longer safely placed ({}); back to committed, to be read back "
           + "again before it is deleted", entry.fileKey(), entry.packId(), safety);
+      return false;
+    }
+    if (catalog.journal().state(entry.storeHash()).filter(s -> s == Journal.State.VERIFIED).isEmpty()) {
+      // Put back meanwhile (restore takes objects still in S3 too): it stays.
+      LOG.info("not deleting {}: its journal entry left verified meanwhile (restored)", entry.fileKey());
       return false;
     }
     objects.delete(entry.fileKey());

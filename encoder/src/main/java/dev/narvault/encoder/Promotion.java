@@ -5,17 +5,10 @@ import dev.narvault.core.catalog.AccessRecords;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.Journal;
-import dev.narvault.core.nix.NarInfo;
-import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.s3.ObjectSource;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,10 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,18 +31,18 @@ import org.slf4j.LoggerFactory;
  *       stored bytes, NarHash and NarSize decompressed;
  *   <li>the file is put into the bucket under the object's own key, and its size there checked;
  *   <li>the journal moves the object from {@link Journal.State#DRAINED} to
- *       {@link Journal.State#RESTORED}: the gateway serves it from S3 again, and no drain takes it
- *       out again until {@code migrate --unused-for} finds it unused again.
+ *       {@link Journal.State#RESTORED} in that bucket: the gateway serves it from S3 again, and no
+ *       drain takes it out again until {@code migrate --unused-for} finds it unused again.
  * </ol>
  *
- * Each step may be repeated: a run killed between the upload and the journal uploads the same
- * bytes again next time. Nothing is deleted anywhere. Objects still in S3 (never drained, or
- * restored already) are counted and left alone.
+ * These steps are {@link PutBack}'s, which {@code restore} shares. Each may be repeated: a run
+ * killed between the upload and the journal finds the object in the bucket next time and only
+ * journals it. Nothing is deleted anywhere. Objects still in S3 (never drained, or restored
+ * already) are counted and left alone.
  */
 public final class Promotion {
   private static final Logger LOG = LoggerFactory.getLogger(Promotion.class);
   private static final int PAGE = 500;
-  static final String NAR_TYPE = "application/x-nix-nar";
 
   /**
    * @param requestedWithin the window requests are counted in (whole UTC days, at most
@@ -95,30 +84,32 @@ public final class Promotion {
   private final Catalog catalog;
   private final Archive archive;
   private final ObjectSource to;
+  private final String bucket;
   private final PrintStream out;
   private final Clock clock;
-  private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
 
-  /** @param to the bucket the gateway proxies, where the objects go back */
-  public Promotion(Config config, Catalog catalog, Archive archive, ObjectSource to, PrintStream out, Clock clock) {
+  /**
+   * @param to the bucket the gateway proxies, where the objects go back
+   * @param bucket its name, as the journal records it
+   */
+  public Promotion(Config config, Catalog catalog, Archive archive, ObjectSource to, String bucket, PrintStream out,
+      Clock clock) {
     this.config = config;
     this.catalog = catalog;
     this.archive = archive;
     this.to = to;
+    this.bucket = bucket;
     this.out = out;
     this.clock = clock;
   }
 
   public Result run() throws IOException {
-    try {
-      return promoteHot();
-    } finally {
-      readers.shutdownNow();
+    try (PutBack putBack = new PutBack(catalog, archive, to, bucket, Optional.empty(), config.workDir(), clock)) {
+      return promoteHot(putBack);
     }
   }
 
-  private Result promoteHot() throws IOException {
-    Files.createDirectories(config.workDir());
+  private Result promoteHot(PutBack putBack) throws IOException {
     int fromDay = AccessRecords.day(clock.millis() - config.requestedWithin().toMillis());
     long candidates = 0;
     long promoted = 0;
@@ -155,7 +146,7 @@ public final class Promotion {
           continue;
         }
         try {
-          promote(nar.get());
+          putBack.putBack(nar.get());
           promoted++;
           bytes += nar.get().length();
           out.printf(Locale.ROOT, "promoted %s (%s, %d requests, %.1f MiB)%n", nar.get().fileKey(), hot.storeHash(),
@@ -174,49 +165,5 @@ public final class Promotion {
       after = page.getLast().storeHash();
     }
     return new Result(candidates, promoted, bytes, stillInS3, failed, List.copyOf(failures));
-  }
-
-  /** Reads one drained object back through the holders, checks it, puts it into S3, and journals it. */
-  private void promote(ArchivedNar nar) throws IOException {
-    NarInfo info = NarInfo.parse(nar.narInfo());
-    Path file = Files.createTempFile(config.workDir(), "promote-", ".nar");
-    try {
-      readBack(nar, info, file);
-      to.put(nar.fileKey(), file, NAR_TYPE);
-      long size = to.stat(nar.fileKey()).size();
-      if (size != nar.length()) {
-        throw new IOException("s3 has " + size + " bytes under " + nar.fileKey() + " after the upload, not "
-            + nar.length());
-      }
-      catalog.journal().advance(nar.fileKey(), Journal.State.DRAINED, Journal.State.RESTORED, clock.millis());
-    } finally {
-      Files.deleteIfExists(file);
-    }
-  }
-
-  /** The object's bytes from the holders into {@code file}, checked against the narinfo as they are written. */
-  private void readBack(ArchivedNar nar, NarInfo info, Path file) throws IOException {
-    PipedInputStream in = new PipedInputStream(1 << 20);
-    PipedOutputStream pipe = new PipedOutputStream(in);
-    Future<?> reading = readers.submit(() -> {
-      try (OutputStream o = pipe) {
-        archive.read(nar, 0, nar.length(), o);
-      }
-      return null;
-    });
-    try (in; OutputStream copy = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
-      NarObjectVerifier.verify(in, info, copy);
-      reading.get();
-    } catch (ExecutionException e) {
-      throw new IOException("reading " + nar.fileKey() + " from the holders failed: " + e.getCause().getMessage(),
-          e.getCause());
-    } catch (InterruptedException e) {
-      reading.cancel(true);
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading " + nar.fileKey());
-    } catch (IOException e) {
-      reading.cancel(true);
-      throw new IOException("reading " + nar.fileKey() + " back did not verify: " + e.getMessage(), e);
-    }
   }
 }

@@ -217,6 +217,9 @@ class DrainerTest {
   /** The endpoints probes went to. */
   private final java.util.Set<String> probedAt = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** Runs at each probe: what happens elsewhere while the drain judges a pack. */
+  private Runnable onProbe = () -> {};
+
   private Drainer drainer(CoordinatorMessages.Policy policy) {
     // The holders are never read: verified entries are not read back again, and unsafe packs not at all.
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
@@ -224,6 +227,7 @@ class DrainerTest {
     return new Drainer(catalog, archive, s3, DrainConfig.delete(dev.narvault.core.nix.TrustedKeys.of(
         dev.narvault.core.nix.NixSecretKey.generate("test-archive-1", new java.security.SecureRandom()).publicKey())),
         policy, (endpoint, fragmentId, length) -> {
+          onProbe.run();
           probes.incrementAndGet();
           probedAt.add(endpoint);
           assertEquals(manifest.fragmentSize(), length, "the probe checks the fragment's whole length");
@@ -289,6 +293,20 @@ class DrainerTest {
     assertEquals(3, s3.objects.size(), "nothing deleted without a verified read-back");
   }
 
+  @Test
+  void drainPending_anObjectRestoredRecently_staysThoughS3HasHadItLong() throws Exception {
+    placeApart();
+    clock.advance(Duration.ofDays(40).toMillis());
+    // Restore found it in the bucket (never drained, uploaded long ago) and recorded it just now.
+    String key = manifest.nars().get(0).key();
+    catalog.journal().restored(key, "cache", clock.millis());
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(Journal.State.RESTORED, states().get(0), "put back within the window");
+    clock.advance(Duration.ofDays(31).toMillis());
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(Journal.State.COMMITTED, states().get(0), "unused for the whole window since");
+  }
+
   private List<Journal.State> states() throws Exception {
     List<Journal.State> states = new ArrayList<>();
     for (Manifest.Nar nar : manifest.nars()) {
@@ -309,6 +327,26 @@ class DrainerTest {
     assertEquals(List.of(Journal.State.DRAINED, Journal.State.DRAINED, Journal.State.DRAINED), states());
     assertEquals(new Drainer.Result(3, manifest.nars().stream().mapToLong(Manifest.Nar::length).sum(), 0),
         drainer.result());
+  }
+
+  @Test
+  void drainPending_anObjectRestoredWhileTheDrainRuns_isNotDeleted() throws Exception {
+    placeApart();
+    verifyAll();
+    clock.advance(HOUR / 2);
+    // While the drain judges the first object's pack (its page read: all verified), restore
+    // records the second one as put back into this bucket, having found it there.
+    String restored = manifest.nars().stream().map(Manifest.Nar::key).sorted().toList().get(1);
+    onProbe = () -> {
+      try {
+        catalog.journal().restored(restored, "cache", clock.millis());
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    };
+    drainer(POLICY).drainPending();
+    assertEquals(java.util.Set.of(restored), s3.objects.keySet(), "the restored object stays, the others go");
+    assertTrue(catalog.journal().isRestoredIn(restored, "cache"));
   }
 
   @Test

@@ -201,10 +201,10 @@ class ColdByUseTest {
           Optional.of(TrustedKeys.of(cluster.archiveKey.publicKey())));
       PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
       Promotion.Result dryRun = new Promotion(new Promotion.Config(Duration.ofDays(7), 10, true, 0,
-          dir.resolve("promote")), cluster.catalog, archive, cluster.objects, quiet, Clock.systemUTC()).run();
+          dir.resolve("promote")), cluster.catalog, archive, cluster.objects, "cache", quiet, Clock.systemUTC()).run();
       assertEquals(1, dryRun.promoted());
       assertFalse(DrainTest.exists(cluster, hot), "a dry run puts nothing back");
-      Promotion.Result promoted = new Promotion(config, cluster.catalog, archive, cluster.objects, quiet,
+      Promotion.Result promoted = new Promotion(config, cluster.catalog, archive, cluster.objects, "cache", quiet,
           Clock.systemUTC()).run();
       assertEquals(1, promoted.promoted(), promoted.toString());
       assertEquals(0, promoted.failed(), promoted.failures().toString());
@@ -213,7 +213,7 @@ class ColdByUseTest {
       assertEquals(Optional.of(Journal.State.DRAINED), cluster.catalog.journal().state(cache.hash(4)),
           "requested once: not hot");
       assertFalse(DrainTest.exists(cluster, once));
-      Promotion.Result again = new Promotion(config, cluster.catalog, archive, cluster.objects, quiet,
+      Promotion.Result again = new Promotion(config, cluster.catalog, archive, cluster.objects, "cache", quiet,
           Clock.systemUTC()).run();
       assertEquals(0, again.promoted());
       assertEquals(1, again.stillInS3());

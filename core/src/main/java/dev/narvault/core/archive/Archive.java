@@ -107,7 +107,7 @@ public final class Archive {
     return catalog.narByFileKey(fileKey);
   }
 
-  /** Whether an archived NAR was put back into S3 after its drain ({@code promote}): S3 serves it then. */
+  /** Whether an archived NAR was put back into S3 ({@code promote}, {@code restore}): S3 serves it then. */
   public boolean backInS3(ArchivedNar nar) throws CatalogException {
     return catalog.journal().state(nar.storeHash()).filter(s -> s == Journal.State.RESTORED).isPresent();
   }

@@ -298,9 +298,15 @@ final class Schema {
       );
       INSERT INTO journal_totals (state, objects, bytes) VALUES ('restored', 0, 0);
       """,
+      // 18: the bucket a restored NAR was put back into (promote, restore): NULL for rows put back
+      // before it was recorded, and for rows not restored.
+      """
+      ALTER TABLE journal ADD COLUMN restored_to TEXT;
+      """,
       // Backstops (Backstops): a pack's copy of last resort, one object in a bucket of the cache's
       // S3 store holding the pack's bytes and its signed manifest; recorded once it was uploaded
-      // and checked, before any NAR of the pack is drained.
+      // and checked, before any NAR of the pack is drained. No SHA-256 for one a catalog rebuild
+      // found by listing the bucket.
       """
       CREATE TABLE pack_backstops (
         pack_id TEXT PRIMARY KEY,

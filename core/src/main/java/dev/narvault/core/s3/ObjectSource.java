@@ -82,6 +82,18 @@ public interface ObjectSource extends AutoCloseable {
 
   void put(String key, Path file, String contentType) throws IOException;
 
+  /**
+   * Puts a file, optionally in a storage class (e.g. {@code STANDARD_IA}). A store without
+   * storage classes refuses one rather than ignore it.
+   */
+  default void put(String key, Path file, String contentType, java.util.Optional<String> storageClass)
+      throws IOException {
+    if (storageClass.isPresent()) {
+      throw new IllegalArgumentException(location() + " has no storage classes, asked for " + storageClass.get());
+    }
+    put(key, file, contentType);
+  }
+
   /** The bytes of an object to write, which may be opened more than once (a retried upload). */
   @FunctionalInterface
   interface Body {

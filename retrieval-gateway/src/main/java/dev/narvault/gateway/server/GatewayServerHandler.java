@@ -123,7 +123,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       access.ifPresent(a -> a.record(archived.get().storeHash()));
     }
     if (archive.backInS3(archived.get())) {
-      // Put back into S3 because it became hot: S3 serves it, the holders only if it is gone.
+      // Put back into S3 (promote, restore): S3 serves it, the holders only if it is not there.
       try {
         s3.proxy(x, key, ArchivedNarResponder.NAR_TYPE);
         return;
