@@ -36,6 +36,11 @@ let
     dashboard-port = cfg.dashboardPort;
   }
   // lib.optionalAttrs (archiveKeys != [ ]) { archive-public-key = archiveKeys; }
+  // lib.optionalAttrs (cfg.backstop.bucket != null) {
+    backstop-bucket = cfg.backstop.bucket;
+    backstop-region = cfg.backstop.region;
+  }
+  // lib.optionalAttrs (cfg.backstop.s3Endpoint != null) { backstop-s3-endpoint = cfg.backstop.s3Endpoint; }
   // cfg.settings;
   configFile = pkgs.writeText "narvault-coordinator.json" (builtins.toJSON options);
 in
@@ -96,6 +101,27 @@ in
       type = types.nullOr types.str;
       default = null;
       description = "Deprecated: use archivePublicKeys. A single archive key, added to archivePublicKeys when set.";
+    };
+
+    backstop = {
+      bucket = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "nix-cache-backstop";
+        description = "Rebuild packs with fewer than k readable fragments from their backstops (migrate --backstop-bucket) in this S3 bucket (credentials: the AWS SDK's default chain, e.g. in the unit's environment). Null: such packs wait for their holders.";
+      };
+
+      s3Endpoint = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "An S3-compatible endpoint for the backstop bucket instead of AWS.";
+      };
+
+      region = mkOption {
+        type = types.str;
+        default = "us-east-1";
+        description = "The backstop bucket's S3 region.";
+      };
     };
 
     dashboardPort = mkOption {

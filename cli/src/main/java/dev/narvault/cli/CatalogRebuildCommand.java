@@ -69,6 +69,20 @@ final class CatalogRebuildCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}).")
   long maxListed;
 
+  @Option(names = "--backstop-bucket", paramLabel = "BUCKET",
+      description = "Afterwards, list packs/ in this bucket (where migrate --backstop-bucket put the packs' "
+          + "backstops) and record each object of the right length as its pack's backstop, for the gateway and "
+          + "repair; credentials from the usual AWS environment.")
+  String backstopBucket;
+
+  @Option(names = "--backstop-s3-endpoint", paramLabel = "URL",
+      description = "With --backstop-bucket: an S3-compatible endpoint (path-style). Default: AWS.")
+  URI backstopEndpoint;
+
+  @Option(names = "--backstop-region", defaultValue = "us-east-1",
+      description = "With --backstop-bucket: the S3 region (default: ${DEFAULT-VALUE}).")
+  String backstopRegion;
+
   private final PrintStream out;
 
   CatalogRebuildCommand(PrintStream out) {
@@ -88,6 +102,13 @@ final class CatalogRebuildCommand implements Callable<Integer> {
       CatalogRebuild.Result result = new CatalogRebuild(cat, new HolderClient(Duration.ofSeconds(30)), keys, out,
           System.err, InstantSource.system(), options).run(holders);
       out.println(result);
+      if (backstopBucket != null) {
+        try (dev.narvault.core.s3.S3ObjectSource bucket = new dev.narvault.core.s3.S3ObjectSource(
+            dev.narvault.core.s3.S3Config.of(backstopEndpoint, backstopBucket, backstopRegion))) {
+          out.println(dev.narvault.repair.rebuild.BackstopsFound.record(cat, bucket, backstopBucket,
+              System.currentTimeMillis()));
+        }
+      }
       return result.packsIncomplete() > 0 || result.idsUnread() > 0 ? 3 : 0;
     }
   }

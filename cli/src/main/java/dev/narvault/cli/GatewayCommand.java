@@ -151,7 +151,7 @@ final class GatewayCommand implements Callable<Integer> {
     Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig());
         GatewayServer server = GatewayServer.start(config, new Archive(cat, new HolderClient(holderTimeout), keys,
-            HolderHealth.withDefaults(), new ReadBudget(readMemory)), objects, noAccessRecords ? Optional.empty()
+            HolderHealth.withDefaults(), new ReadBudget(readMemory), Optional.of(objects)), objects, noAccessRecords ? Optional.empty()
             : Optional.of(AccessRecorder.start(cat.access(), InstantSource.system(), AccessRecorder.DEFAULT_MAX_PENDING,
                 AccessRecorder.DEFAULT_EVERY)))) {
       out.println("gateway serving at " + server.endpoint() + " (Ctrl-C to stop)");

@@ -186,6 +186,18 @@ final class MigrateCommand implements Callable<Integer> {
       description = "Drain only NARs of packs with at least k + R healthy fragments (default: ceil(m/2)).")
   int drainThreshold;
 
+  @Option(names = "--backstop-bucket", paramLabel = "BUCKET",
+      description = "Also put each sealed pack, with its signed manifest, as one object packs/<pack-id> into this "
+          + "bucket (same S3 store): a copy of last resort that the gateway reads when fewer than k fragments "
+          + "answer and repair rebuilds lost packs from. The object is uploaded and checked before any NAR of "
+          + "the pack is drained.")
+  String backstopBucket;
+
+  @Option(names = "--backstop-storage-class", paramLabel = "CLASS",
+      description = "With --backstop-bucket: the objects' storage class, e.g. GLACIER_IR (ranged reads stay "
+          + "possible; not DEEP_ARCHIVE, which the gateway cannot read without a restore).")
+  String backstopStorageClass;
+
   @Option(names = "--json", paramLabel = "FILE", description = "Also write a machine-readable report to FILE.")
   Path json;
 
@@ -237,6 +249,11 @@ final class MigrateCommand implements Callable<Integer> {
     MigrateConfig config = new MigrateConfig(keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
         Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig).withClaimLifetime(claimLifetime)
         .withKeysFrom(keysFrom == null ? List.of() : keysFrom).withRestartListing(restartListing);
+    if (backstopBucket != null) {
+      config = config.withBackstop(new MigrateConfig.Backstop(backstopBucket, Optional.ofNullable(backstopStorageClass)));
+    } else if (backstopStorageClass != null) {
+      throw new IllegalArgumentException("--backstop-storage-class needs --backstop-bucket");
+    }
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
           signer,

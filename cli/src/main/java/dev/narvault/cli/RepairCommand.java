@@ -154,6 +154,22 @@ final class RepairCommand implements Callable<Integer> {
           + "currency (default: ${DEFAULT-VALUE}, S3 Standard's first tier in USD).")
   double s3Price;
 
+  @Option(names = "--backstop-bucket", paramLabel = "BUCKET",
+      description = "Rebuild packs with fewer than k readable fragments from their backstops (migrate "
+          + "--backstop-bucket), every block verified against the pack's manifest: the bucket migrate writes them "
+          + "to, in an S3 store reached with the usual AWS credentials (each pack's bucket is the one the catalog "
+          + "records). Default: such packs wait for their holders.")
+  String backstopBucket;
+
+  @Option(names = "--backstop-s3-endpoint", paramLabel = "URL",
+      description = "With --backstop-bucket: an S3-compatible endpoint (path-style), e.g. http://127.0.0.1:9000. "
+          + "Default: AWS.")
+  java.net.URI backstopEndpoint;
+
+  @Option(names = "--backstop-region", defaultValue = "us-east-1",
+      description = "With --backstop-bucket: the S3 region (default: ${DEFAULT-VALUE}).")
+  String backstopRegion;
+
   private final PrintStream out;
 
   RepairCommand(PrintStream out) {
@@ -179,7 +195,14 @@ final class RepairCommand implements Callable<Integer> {
       out.println("warning: --allow-private-holders: holders at loopback and private addresses are accepted "
           + "(development only)");
     }
-    try (Catalog cat = Catalog.open(catalog); Coordinator coordinator = Coordinator.start(config, cat, InstantSource.system())) {
+    if (backstopBucket == null && backstopEndpoint != null) {
+      throw new IllegalArgumentException("--backstop-s3-endpoint needs --backstop-bucket");
+    }
+    try (Catalog cat = Catalog.open(catalog);
+        dev.narvault.core.s3.S3ObjectSource backstops = backstopBucket == null ? null
+            : new dev.narvault.core.s3.S3ObjectSource(dev.narvault.core.s3.S3Config.of(backstopEndpoint, backstopBucket,
+                backstopRegion));
+        Coordinator coordinator = Coordinator.start(config, cat, InstantSource.system(), Optional.ofNullable(backstops))) {
       out.println("coordinator at " + coordinator.endpoint() + " (Ctrl-C to stop); coordinator public key "
           + config.coordinatorKey().publicKey());
       if (config.workerKeys().isEmpty()) {

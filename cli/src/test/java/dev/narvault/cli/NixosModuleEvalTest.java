@@ -258,9 +258,13 @@ class NixosModuleEvalTest {
     String key1 = NixSecretKey.generate("archive-1", new SecureRandom()).publicKey().toString();
     String key2 = NixSecretKey.generate("archive-2", new SecureRandom()).publicKey().toString();
     cfg.putArray("archivePublicKeys").add(key1).add(key2);
+    cfg.putObject("backstop").put("bucket", "nix-cache-backstop").put("s3Endpoint", "http://127.0.0.1:1");
     Unit unit = unit("coordinator.nix", "narvault-coordinator", cfg, false);
     assertEquals(JSON.createArrayNode().add(key1).add(key2), unit.config().get("archive-public-key"),
         "both archive keys while the archive key is rotated");
+    assertEquals("nix-cache-backstop", unit.config().get("backstop-bucket").asText());
+    assertEquals("http://127.0.0.1:1", unit.config().get("backstop-s3-endpoint").asText());
+    assertEquals("us-east-1", unit.config().get("backstop-region").asText());
     assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault repair --config "),
         "the package given, not pkgs.narvault: " + unit.execStart());
     assertEquals(List.of("coordinator-key:" + key), unit.credentials());

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * object's pack is committed in the catalog (it is in the journal), the NAR has been read back
  * through the holders, every block verified, decompressed and found to match its signed NarHash
  * and NarSize, and, judged again immediately before the delete, the pack is {@linkplain #safetyNow
- * safely placed}. Then the object is copied to the drain bucket if there is one, and deleted.
+ * safely placed}. With {@code --backstop-bucket}, the pack must also have its backstop there
+ * ({@link BackstopWriter}). Then the object is copied to the drain bucket if there is one, and deleted.
  * Each step is recorded in the journal and each is safe to repeat, so a crash anywhere is
  * finished by the next run.
  *
@@ -86,6 +87,7 @@ final class Drainer {
   private final CoordinatorMessages.Policy policy;
   private final InstantSource clock;
   private final FragmentProbe probe;
+  private final java.util.Optional<BackstopWriter> backstops;
   /** When each (holder, fragment) last answered a probe, for {@link #PROBE_VALID} at most. */
   private final Map<String, Long> probedAt = new java.util.concurrent.ConcurrentHashMap<>();
   private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
@@ -106,6 +108,17 @@ final class Drainer {
   /** @param inUse what keeps an archived object in S3 however cold its pack is */
   Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
       CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
+    this(catalog, archive, objects, config, inUse, policy, probe, clock, java.util.Optional.empty());
+  }
+
+  /**
+   * @param backstops with {@code --backstop-bucket}: a pack's objects are drained only once the
+   *     pack has its backstop there (placed now if it has none)
+   */
+  Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
+      CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock,
+      java.util.Optional<BackstopWriter> backstops) {
+    this.backstops = backstops;
     this.catalog = catalog;
     this.archive = archive;
     this.objects = objects;
@@ -205,6 +218,10 @@ final class Drainer {
           LOG.info("not draining {}: in use ({})", entry.fileKey(), why.get());
           return;
         }
+      }
+      if (backstops.isPresent()) {
+        // The pack's copy of last resort first: no object leaves S3 while its pack has none.
+        backstops.get().ensure(entry.packId());
       }
       if (entry.state() == Journal.State.COMMITTED) {
         // Not worth reading back what could not be deleted anyway.

@@ -19,11 +19,40 @@ import java.util.List;
  *     {@link dev.narvault.encoder.input.KeyFiles}); empty: list the bucket
  * @param restartListing list from the start of the shard even if an earlier run saved where its
  *     listing stopped
+ * @param backstop where each sealed pack's copy of last resort goes, if anywhere
  */
 public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
     int parityFragmentCount, long packSize, int blockSize, Codecs.Kind codec, Path workDir, int limit,
     ColdSelection selection, DrainConfig drain, java.time.Duration claimLifetime, List<Path> keysFrom,
-    boolean restartListing) {
+    boolean restartListing, java.util.Optional<Backstop> backstop) {
+  /**
+   * A backstop bucket ({@code --backstop-bucket}) in the cache's S3 store: one object per sealed
+   * pack, placed and checked before any NAR of the pack is drained.
+   *
+   * @param storageClass the objects' storage class, e.g. {@code GLACIER_IR} or {@code DEEP_ARCHIVE}
+   */
+  public record Backstop(String bucket, java.util.Optional<String> storageClass) {
+    public Backstop {
+      if (bucket.isEmpty() || bucket.contains("/")) {
+        throw new IllegalArgumentException("not a bucket name: '" + bucket + "'");
+      }
+    }
+  }
+
+  /** Without a backstop. */
+  public MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount, int parityFragmentCount, long packSize,
+      int blockSize, Codecs.Kind codec, Path workDir, int limit, ColdSelection selection, DrainConfig drain,
+      java.time.Duration claimLifetime, List<Path> keysFrom, boolean restartListing) {
+    this(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec, workDir, limit, selection,
+        drain, claimLifetime, keysFrom, restartListing, java.util.Optional.empty());
+  }
+
+  /** Gives every sealed pack a backstop in {@code to}. */
+  public MigrateConfig withBackstop(Backstop to) {
+    return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
+        workDir, limit, selection, drain, claimLifetime, keysFrom, restartListing, java.util.Optional.of(to));
+  }
+
   /** The default claim lifetime: a dead worker's objects are free again within a minute. */
   public static final java.time.Duration DEFAULT_CLAIM_LIFETIME = java.time.Duration.ofSeconds(60);
 
@@ -36,24 +65,24 @@ public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
 
   public MigrateConfig with(ColdSelection cold, DrainConfig drainConfig) {
     return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
-        workDir, limit, cold, drainConfig, claimLifetime, keysFrom, restartListing);
+        workDir, limit, cold, drainConfig, claimLifetime, keysFrom, restartListing, backstop);
   }
 
   public MigrateConfig withClaimLifetime(java.time.Duration lifetime) {
     return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
-        workDir, limit, selection, drain, lifetime, keysFrom, restartListing);
+        workDir, limit, selection, drain, lifetime, keysFrom, restartListing, backstop);
   }
 
   /** Reads narinfo keys from these files (none: lists the bucket); see {@link #keysFrom()}. */
   public MigrateConfig withKeysFrom(List<Path> files) {
     return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
-        workDir, limit, selection, drain, claimLifetime, files, restartListing);
+        workDir, limit, selection, drain, claimLifetime, files, restartListing, backstop);
   }
 
   /** Lists from the start even where an earlier run saved a checkpoint. */
   public MigrateConfig withRestartListing(boolean restart) {
     return new MigrateConfig(trustedKeys, dataFragmentCount, parityFragmentCount, packSize, blockSize, codec,
-        workDir, limit, selection, drain, claimLifetime, keysFrom, restart);
+        workDir, limit, selection, drain, claimLifetime, keysFrom, restart, backstop);
   }
 
   public MigrateConfig {

@@ -106,6 +106,8 @@ public final class Migration {
   private final WorkerLeases leases;
   /** Made by {@link #run} once the coordinator said its policy; none in a dry run. */
   private Drainer drainer;
+  /** Made by {@link #run} with {@code --backstop-bucket}; none otherwise. */
+  private BackstopWriter backstops;
   private final boolean terminal;
   /** Made by {@link #run} once it knows what it lists. */
   private ProgressLine line;
@@ -166,6 +168,13 @@ public final class Migration {
   private MigrationSummary run(Instant start, Path runDir) throws IOException {
     input.description().forEach(progress::println);
     line = new ProgressLine(progress, clock, terminal, input.span());
+    if (config.backstop().isPresent()) {
+      MigrateConfig.Backstop to = config.backstop().get();
+      backstops = new BackstopWriter(catalog, objects.inBucket(to.bucket()), to.bucket(), to.storageClass(),
+          new Archive(catalog, holders, config.drain().archiveKeys()), runDir, clock);
+      progress.println("backstops: one object per pack in s3://" + to.bucket()
+          + to.storageClass().map(c -> " (" + c + ")").orElse(""));
+    }
     if (config.drain().drains()) {
       // The drain judges packs by the coordinator's liveness window and domain limits: without
       // them, nothing is archived or drained.
@@ -178,7 +187,7 @@ public final class Migration {
             } catch (IOException | IllegalArgumentException e) {
               return false;
             }
-          }, clock);
+          }, clock, Optional.ofNullable(backstops));
       // What earlier runs archived but did not drain (or were killed while draining) goes first.
       drainer.drainPending();
     }
@@ -693,6 +702,16 @@ public final class Migration {
           number, packId.shortForm(), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
           layout.fragmentSize() / 1048576.0, Duration.between(begin, encoded).toMillis() / 1000.0,
           Duration.between(encoded, end).toMillis() / 1000.0));
+      if (backstops != null) {
+        try {
+          backstops.place(packId, spool.file(), packLength, signedBytes);
+        } catch (IOException e) {
+          // The pack is committed: the drain places its backstop (from the holders) before it
+          // drains anything of it, or leaves its objects in S3.
+          LOG.warn("pack {}: its backstop was not placed now: {}", packId.shortForm(), e.getMessage());
+          line.message("  pack " + packId.shortForm() + ": backstop not placed yet: " + e.getMessage());
+        }
+      }
       if (drainer != null) {
         drainer.drainPack(packId);
       }

@@ -86,6 +86,15 @@ public final class Coordinator implements AutoCloseable {
   }
 
   public static Coordinator start(CoordinatorConfig config, Catalog catalog, InstantSource clock) throws IOException {
+    return start(config, catalog, clock, java.util.Optional.empty());
+  }
+
+  /**
+   * @param backstopStore the S3 store of packs' backstops, from which repair rebuilds packs with
+   *     fewer than k readable fragments (the caller closes it after the coordinator)
+   */
+  public static Coordinator start(CoordinatorConfig config, Catalog catalog, InstantSource clock,
+      java.util.Optional<dev.narvault.core.s3.ObjectSource> backstopStore) throws IOException {
     CoordinatorMetrics metrics = new CoordinatorMetrics();
     PlacementService placements = new PlacementService(catalog, config.coordinatorKey(), config.rules(),
         config.limits(), clock);
@@ -99,7 +108,7 @@ public final class Coordinator implements AutoCloseable {
     Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock,
         config.coordinatorKey(), shared, config.auditInterval());
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
-        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, shared);
+        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, shared, backstopStore);
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock,
         config.forgetAfter(), shared);
     CoordinatorServer server;

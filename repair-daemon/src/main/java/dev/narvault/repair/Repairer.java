@@ -22,6 +22,10 @@ import dev.narvault.core.holder.HolderRefusedException;
 import dev.narvault.core.pack.FragmentCorruptException;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.FragmentRebuilder;
+import dev.narvault.core.pack.FragmentReader;
+import dev.narvault.core.backstop.BackstopFragments;
+import dev.narvault.core.catalog.Backstops;
+import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.repair.policy.HolderRules;
@@ -102,6 +106,9 @@ public final class Repairer {
   private final Map<String, Codec> codecs = new ConcurrentHashMap<>();
   private final ExecutorService reads = Executors.newVirtualThreadPerTaskExecutor();
   private String sweepAfter = "";
+  private final Optional<ObjectSource> backstopStore;
+  /** The store's backstop buckets, each opened once. */
+  private final Map<String, ObjectSource> backstopBuckets = new ConcurrentHashMap<>();
   /** How often the bytes counted per holder are taken again, by one coordinator ({@link #rebalanceRound}). */
   static final java.time.Duration COUNTED_EVERY = java.time.Duration.ofHours(1);
 
@@ -114,6 +121,19 @@ public final class Repairer {
   Repairer(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules, int threshold,
       Path workDir, long maxBytesPerSecond, ManifestCache manifests, Auditor auditor, CoordinatorMetrics metrics,
       InstantSource clock, SharedWork shared) throws IOException {
+    this(catalog, holders, placements, rules, threshold, workDir, maxBytesPerSecond, manifests, auditor, metrics, clock,
+        shared, Optional.empty());
+  }
+
+  /**
+   * @param backstopStore the S3 store of packs' backstops ({@code migrate --backstop-bucket}): a
+   *     pack with fewer than k readable fragments is rebuilt from its backstop, verified block by
+   *     block; none: such a pack waits for its holders
+   */
+  Repairer(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules, int threshold,
+      Path workDir, long maxBytesPerSecond, ManifestCache manifests, Auditor auditor, CoordinatorMetrics metrics,
+      InstantSource clock, SharedWork shared, Optional<ObjectSource> backstopStore) throws IOException {
+    this.backstopStore = backstopStore;
     this.catalog = catalog;
     this.custody = catalog.custody();
     this.claims = catalog.repairClaims();
@@ -328,13 +348,20 @@ public final class Repairer {
         if (!pack.recoverable() && restoreFromTrash(pack) > 0) {
           continue; // audited, revived and used from the next round on
         }
+        Optional<FragmentReader> backstop = Optional.empty();
         if (!pack.recoverable() && !withPartlyRottenCopies(pack)) {
-          LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
+          backstop = backstopOf(pack.packId());
+          if (backstop.isEmpty()) {
+            LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
+                pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
+                pack.dataFragmentCount());
+            continue;
+          }
+          LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); rebuilding from its backstop",
               pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
               pack.dataFragmentCount());
-          continue;
         }
-        Repaired done = repair(pack);
+        Repaired done = repair(pack, backstop);
         rebuilt += done.fragments();
         written += done.bytes();
         if (done.fragments() > 0) {
@@ -521,7 +548,7 @@ public final class Repairer {
           };
           PackHealth health = PackHealth.of(f.packId(), shape.dataFragmentCount(), shape.parityFragmentCount(),
               rows, notThatOne, placements.limits());
-          moved += repair(health).fragments();
+          moved += repair(health, Optional.empty()).fragments();
           metrics.packsRepaired.increment();
         } catch (IOException | RuntimeException e) {
           LOG.warn("holder {} is nearly full; moving fragment {} failed: {}", h.holderId(), f.fragmentId(),
@@ -542,7 +569,7 @@ public final class Repairer {
    * Repairs one claimed pack: as many of its missing fragments as can be placed now, copied where
    * readable and decoded otherwise; commits what was placed.
    */
-  private Repaired repair(PackHealth health) throws IOException {
+  private Repaired repair(PackHealth health, Optional<FragmentReader> backstop) throws IOException {
     // The claim is renewed between steps and, for a copy or decode slower than a quarter of its
     // lifetime (a big pack under a low --max-repair-speed), from the side meanwhile: another
     // coordinator never takes a pack this one is still working on. Stopped by a flag, not an
@@ -565,14 +592,38 @@ public final class Repairer {
       }
     });
     try {
-      return repairClaimed(health);
+      return repairClaimed(health, backstop);
     } finally {
       done.set(true);
       java.util.concurrent.locks.LockSupport.unpark(renewal);
     }
   }
 
-  private Repaired repairClaimed(PackHealth health) throws IOException {
+  /**
+   * The data fragments of {@code packId} from its backstop, when it has one and a store to read it
+   * through: unverified, like a holder's ({@link FragmentRebuilder} checks every block).
+   */
+  private Optional<FragmentReader> backstopOf(PackId packId) throws IOException {
+    if (backstopStore.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<Backstops.Backstop> backstop = catalog.backstops().of(packId);
+    if (backstop.isEmpty()) {
+      return Optional.empty();
+    }
+    ObjectSource bucket = backstopBuckets.get(backstop.get().bucket());
+    if (bucket == null) {
+      bucket = backstopStore.get().inBucket(backstop.get().bucket());
+      backstopBuckets.put(backstop.get().bucket(), bucket);
+    }
+    return Optional.of(new BackstopFragments(bucket, backstop.get(), manifests.get(packId).layout()));
+  }
+
+  /**
+   * @param backstop the pack's backstop, for a pack with fewer than k readable fragments: its data
+   *     fragments serve as sources where no holder has a copy
+   */
+  private Repaired repairClaimed(PackHealth health, Optional<FragmentReader> backstop) throws IOException {
     PackId packId = health.packId();
     Manifest manifest = manifests.get(packId);
     View view = new View();
@@ -608,6 +659,12 @@ public final class Repairer {
     FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
       bandwidth.take(length);
       FragmentPlacement p = sources.get(index);
+      if (p == null) {
+        // Only the backstop's data fragments are usable without a copy on a holder.
+        byte[] bytes = backstop.orElseThrow().read(index, offset, length);
+        metrics.repairBytesRead.add(bytes.length);
+        return bytes;
+      }
       HolderRecord on = view.byId.get(p.holderId());
       String endpoint = on == null ? p.endpoint() : dev.narvault.core.holder.HolderEndpoints.pinned(p.endpoint(), on.seenAddress());
       byte[] bytes = holders.read(URI.create(endpoint), manifest.fragments().get(index).id(), offset, length);
@@ -633,6 +690,9 @@ public final class Repairer {
       if (!decodes.isEmpty()) {
         BitSet usable = new BitSet();
         sources.keySet().forEach(usable::set);
+        if (backstop.isPresent()) {
+          usable.set(0, manifest.dataFragmentCount());
+        }
         usable.andNot(rebuilder.lostSources());
         if (usable.cardinality() >= manifest.dataFragmentCount()) {
           try {

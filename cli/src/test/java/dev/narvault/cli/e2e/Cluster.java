@@ -97,7 +97,7 @@ final class Cluster implements AutoCloseable {
         List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
         new HolderRules(offlineAfter, Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0, Duration.ofMinutes(5),
         dir.resolve("repair-work")).allowingPrivateHolders();
-    this.coordinator = Coordinator.start(coordinatorConfig, catalog, InstantSource.system());
+    this.coordinator = Coordinator.start(coordinatorConfig, catalog, InstantSource.system(), Optional.of(objects));
     for (int i = 0; i < holderCount; i++) {
       addHolder("127." + (i + 1) + ".0.1", "");
     }
@@ -149,7 +149,7 @@ final class Cluster implements AutoCloseable {
         coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), archiveKeys,
         coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
         coordinatorConfig.workDir()).allowingPrivateHolders().withLimits(coordinatorConfig.limits()), catalog,
-        InstantSource.system());
+        InstantSource.system(), Optional.of(objects));
   }
 
   /**
@@ -293,8 +293,8 @@ final class Cluster implements AutoCloseable {
   URI startGateway() throws IOException {
     gatewayAccess = AccessRecorder.manual(catalog.access(), InstantSource.system(), AccessRecorder.DEFAULT_MAX_PENDING);
     gateway = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
-        new Archive(catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-        objects, Optional.of(gatewayAccess));
+        new Archive(catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
+            objects), objects, Optional.of(gatewayAccess));
     return gateway.endpoint();
   }
 

@@ -1,6 +1,8 @@
 package dev.narvault.core.archive;
 
+import dev.narvault.core.backstop.BackstopFragments;
 import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.catalog.Backstops;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.FragmentPlacement;
@@ -16,6 +18,7 @@ import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.PackReader;
 import dev.narvault.core.pack.ReadBudget;
+import dev.narvault.core.s3.ObjectSource;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
@@ -34,12 +37,20 @@ import java.util.concurrent.Executors;
  * Manifests are parsed once and kept in a small LRU; with an archive public key configured, each
  * manifest's signature is checked when it is loaded. Reads share a {@link HolderHealth} (a holder
  * that failed is avoided for a while by every request) and a {@link ReadBudget} (memory held by
- * reads in flight).
+ * reads in flight). When fewer than k fragments of a pack answer and the catalog records a
+ * backstop for it, the rest of the range is read from the backstop object (ranged GETs through the
+ * cache's S3 store), verified block by block against the manifest like any holder's bytes.
  */
 public final class Archive {
   private static final int MANIFEST_CACHE = 1024;
   /** A holder that has not answered a range in this long is read around while it keeps trying. */
   private static final Duration HEDGE_AFTER = Duration.ofSeconds(2);
+  /**
+   * A backstop is the last source: there is nothing to read around it with, so a slow answer is
+   * waited for (the store's own timeouts end a dead one).
+   */
+  private static final Duration BACKSTOP_PATIENCE = Duration.ofMinutes(10);
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Archive.class);
   /** Default memory for reads in flight, all requests together. */
   public static final long DEFAULT_READ_BUDGET = 32L << 20;
 
@@ -53,9 +64,22 @@ public final class Archive {
   /** Chunks, degraded reads and hedges block on the network, so virtual threads. */
   private final Executor parallelReads = Executors.newVirtualThreadPerTaskExecutor();
   private final ManifestCache manifests;
+  private final Optional<ObjectSource> store;
+  /** The store's buckets that hold backstops, each opened once. */
+  private final ConcurrentHashMap<String, ObjectSource> backstopBuckets = new ConcurrentHashMap<>();
 
   public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys, HolderHealth health,
       ReadBudget budget) {
+    this(catalog, holders, archiveKeys, health, budget, Optional.empty());
+  }
+
+  /**
+   * @param store the cache's S3 store, through which packs' backstops (in buckets of that store)
+   *     are read when fewer than k fragments answer; none: reads fail then
+   */
+  public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys, HolderHealth health,
+      ReadBudget budget, Optional<ObjectSource> store) {
+    this.store = store;
     this.catalog = catalog;
     this.holders = holders;
     this.health = health;
@@ -67,6 +91,12 @@ public final class Archive {
 
   public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys) {
     this(catalog, holders, archiveKeys, HolderHealth.withDefaults(), new ReadBudget(DEFAULT_READ_BUDGET));
+  }
+
+  /** With the cache's S3 store, through which backstops are read as a last resort. */
+  public Archive(Catalog catalog, HolderClient holders, Optional<TrustedKeys> archiveKeys, ObjectSource store) {
+    this(catalog, holders, archiveKeys, HolderHealth.withDefaults(), new ReadBudget(DEFAULT_READ_BUDGET),
+        Optional.of(store));
   }
 
   public Optional<ArchivedNar> narInfo(String storeHash) throws CatalogException {
@@ -108,18 +138,127 @@ public final class Archive {
     if (from < 0 || length < 0 || from + length > nar.length()) {
       throw new IllegalArgumentException("range " + from + "+" + length + " outside NAR of " + nar.length());
     }
-    Manifest manifest = manifest(nar.packId());
-    Holders reader = new Holders(manifest, catalog.placements(nar.packId()));
+    return readPack(nar.packId(), nar.packOffset() + from, length, out);
+  }
+
+  /**
+   * Writes pack bytes {@code [packOffset, packOffset + length)} to {@code out}, every byte
+   * verified, from holders or, when fewer than k fragments answer, the pack's backstop.
+   */
+  public ReadCost readPack(PackId packId, long packOffset, long length, OutputStream out) throws IOException {
+    Manifest manifest = manifest(packId);
+    if (packOffset < 0 || length < 0 || packOffset + length > manifest.packLength()) {
+      throw new IllegalArgumentException("range " + packOffset + "+" + length + " outside pack of "
+          + manifest.packLength());
+    }
+    Holders reader = new Holders(manifest, catalog.placements(packId));
     Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
         code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
     PackReader packReader = new PackReader(manifest, codec, reader,
         PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudgets(budget, decodeBudget));
+    Written written = new Written(out);
     try {
-      packReader.read(nar.packOffset() + from, length, out);
+      packReader.read(packOffset, length, written);
+    } catch (InterruptedIOException e) {
+      throw e;
+    } catch (IOException e) {
+      if (written.failed) {
+        // The client went away, not the holders.
+        throw e;
+      }
+      Optional<Backstops.Backstop> backstop = store.isEmpty() ? Optional.empty() : catalog.backstops().of(packId);
+      if (backstop.isEmpty()) {
+        throw e;
+      }
+      // Fewer than k fragments answered: the rest of the range from the backstop, verified the same way.
+      long done = written.count;
+      LOG.warn("pack {}: fewer than {} fragments answered ({}); reading bytes {}+{} from its backstop {}",
+          packId.shortForm(), manifest.dataFragmentCount(), e.getMessage(), packOffset + done, length - done,
+          backstop.get().location());
+      readBackstop(manifest, codec, backstop.get(), packOffset + done, length - done, out, e);
     } finally {
       reader.blameCorrupt(packReader.corruptFragments());
     }
     return new ReadCost(packReader.failedFragments().cardinality(), packReader.bytesFromHolders());
+  }
+
+  /**
+   * Pack bytes {@code [packOffset, packOffset + length)} from {@code backstop}, every block
+   * verified against the manifest exactly as fragment bytes are: a backstop is trusted no more
+   * than a holder.
+   */
+  private void readBackstop(Manifest manifest, Codec codec, Backstops.Backstop backstop, long packOffset, long length,
+      OutputStream out, IOException holdersFailed) throws IOException {
+    ObjectSource bucket;
+    try {
+      bucket = backstopBuckets.computeIfAbsent(backstop.bucket(), b -> {
+        try {
+          return store.orElseThrow().inBucket(b);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+    } catch (java.io.UncheckedIOException e) {
+      throw new IOException(holdersFailed.getMessage() + "; and its backstop cannot be reached: "
+          + e.getCause().getMessage(), e.getCause());
+    }
+    PackReader fromBackstop = new PackReader(manifest, codec, new BackstopFragments(bucket, backstop, manifest.layout()),
+        PackReader.Options.DEFAULTS.withExecutor(parallelReads, BACKSTOP_PATIENCE).withBudgets(budget, decodeBudget));
+    try {
+      fromBackstop.read(packOffset, length, out);
+    } catch (InterruptedIOException e) {
+      throw e;
+    } catch (IOException e) {
+      String why = fromBackstop.corruptFragments().isEmpty() ? "failed: " + e.getMessage()
+          : "does not match the pack's signed manifest (data fragments " + fromBackstop.corruptFragments()
+              + "): refused";
+      LOG.error("pack {}: its backstop {} {}", backstop.packId().shortForm(), backstop.location(), why);
+      IOException failed = new IOException("fewer than " + manifest.dataFragmentCount() + " fragments answered ("
+          + holdersFailed.getMessage() + ") and the backstop " + backstop.location() + " " + why, e);
+      failed.addSuppressed(holdersFailed);
+      throw failed;
+    }
+  }
+
+  /** What was written to a reader's output, and whether writing it failed (the client, not the pack). */
+  private static final class Written extends java.io.FilterOutputStream {
+    long count;
+    boolean failed;
+
+    Written(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      try {
+        out.write(b, off, len);
+      } catch (IOException | RuntimeException e) {
+        failed = true;
+        throw e;
+      }
+      count += len;
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (IOException | RuntimeException e) {
+        failed = true;
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      // The caller's stream: the caller closes it.
+    }
   }
 
   /** A pack's fragments on their holders, for one read; failures are remembered in {@link #health}. */

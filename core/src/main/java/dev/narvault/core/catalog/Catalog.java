@@ -18,7 +18,8 @@ import java.util.Optional;
  * the {@link NarIndex}, the {@link PackRecords}, the {@link Documents} on holders, {@link Custody}
  * (repair's fragment custody and garbage), the {@link RepairClaims}, the {@link PlacementOrders},
  * the {@link Journal}, the {@link PendingPacks}, the {@link TrashedCopies}, the
- * {@link ListingCheckpoints}, the {@link Leases}, the {@link CountedBytes}, the {@link AccessRecords} and the {@link Forgotten}. The methods kept here delegate to them.
+ * {@link ListingCheckpoints}, the {@link Leases}, the {@link CountedBytes}, the {@link AccessRecords}, the
+ * {@link Forgotten} and the {@link Backstops}. The methods kept here delegate to them.
  *
  * <p>One connection, used under a lock: simple and correct for SQLite, whose writers serialise
  * anyway. Every multi-row change is one transaction, so a crash leaves all of it or none.
@@ -40,6 +41,7 @@ public final class Catalog implements AutoCloseable {
   private final CountedBytes countedBytes;
   private final AccessRecords access;
   private final Forgotten forgotten;
+  private final Backstops backstops;
 
   private Catalog(Jdbc db) {
     this.db = db;
@@ -58,6 +60,12 @@ public final class Catalog implements AutoCloseable {
     this.countedBytes = new CountedBytes(db);
     this.access = new AccessRecords(db);
     this.forgotten = new Forgotten(db);
+    this.backstops = new Backstops(db);
+  }
+
+  /** Packs' copies of last resort in a bucket of the cache's S3 store. */
+  public Backstops backstops() {
+    return backstops;
   }
 
   /** When the cache's NARs were last requested (imported logs, the gateway): what makes a NAR cold. */

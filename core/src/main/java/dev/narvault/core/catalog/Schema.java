@@ -320,6 +320,20 @@ final class Schema {
       );
       CREATE INDEX forgotten_by_file_key ON forgotten(file_key);
       CREATE INDEX forgotten_by_s3 ON forgotten(s3_objects);
+      """,
+      // 20: backstops (Backstops): a pack's copy of last resort, one object in a bucket of the cache's
+      // S3 store holding the pack's bytes and its signed manifest; recorded once it was uploaded
+      // and checked, before any NAR of the pack is drained. No SHA-256 for one a catalog rebuild
+      // found by listing the bucket.
+      """
+      CREATE TABLE pack_backstops (
+        pack_id TEXT PRIMARY KEY,
+        bucket TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        object_length BIGINT NOT NULL,
+        sha256 TEXT,
+        placed_millis BIGINT NOT NULL
+      );
       """);
 
   private Schema() {}

@@ -94,6 +94,30 @@ public interface ObjectSource extends AutoCloseable {
     put(key, file, contentType);
   }
 
+  /** The bytes of an object to write, which may be opened more than once (a retried upload). */
+  @FunctionalInterface
+  interface Body {
+    InputStream open() throws IOException;
+  }
+
+  /**
+   * Writes an object of {@code length} bytes in one PUT with its {@code Content-MD5}, so that the
+   * store refuses bytes that arrived other than sent, optionally in a storage class. The caller
+   * checks the result with {@link #stat} (size and ETag).
+   */
+  default void putChecked(String key, Body body, long length, byte[] md5, java.util.Optional<String> storageClass)
+      throws IOException {
+    throw new IOException(location() + " cannot write checked objects");
+  }
+
+  /**
+   * The same store, another bucket (sharing this one's connection; closing the returned source
+   * leaves this one open).
+   */
+  default ObjectSource inBucket(String bucket) throws IOException {
+    throw new IOException(location() + " cannot reach bucket " + bucket);
+  }
+
   /** Deletes an object; deleting one that is not there is not an error (S3's own rule). */
   void delete(String key) throws IOException;
 

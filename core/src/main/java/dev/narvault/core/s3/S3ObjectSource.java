@@ -31,6 +31,10 @@ public final class S3ObjectSource implements ObjectSource {
   private final S3Client client;
   private final String bucket;
   private final String location;
+  /** The endpoint's part of {@link #location}, for sources of other buckets. */
+  private final String store;
+  /** False for a source {@link #inBucket} made: the client is its parent's. */
+  private final boolean ownsClient;
 
   public S3ObjectSource(S3Config config) {
     AwsCredentialsProvider credentials = config.accessKey().isPresent()
@@ -46,8 +50,25 @@ public final class S3ObjectSource implements ObjectSource {
     config.endpoint().ifPresent(uri -> builder.endpointOverride(uri).forcePathStyle(true));
     this.client = builder.build();
     this.bucket = config.bucket();
-    this.location = config.endpoint().map(uri -> uri.toString().replaceAll("/+$", "") + "/" + bucket)
-        .orElse("s3://" + bucket);
+    this.store = config.endpoint().map(uri -> uri.toString().replaceAll("/+$", "") + "/").orElse("s3://");
+    this.location = store + bucket;
+    this.ownsClient = true;
+  }
+
+  private S3ObjectSource(S3ObjectSource parent, String bucket) {
+    this.client = parent.client;
+    this.bucket = bucket;
+    this.store = parent.store;
+    this.location = store + bucket;
+    this.ownsClient = false;
+  }
+
+  @Override
+  public ObjectSource inBucket(String other) {
+    if (other.isEmpty() || other.contains("/")) {
+      throw new IllegalArgumentException("not a bucket name: '" + other + "'");
+    }
+    return new S3ObjectSource(this, other);
   }
 
   @Override
@@ -135,7 +156,8 @@ public final class S3ObjectSource implements ObjectSource {
   public StoredObject stat(String key) throws IOException {
     try {
       var head = client.headObject(b -> b.bucket(bucket).key(key));
-      return new StoredObject(key, head.contentLength(), head.lastModified());
+      return new StoredObject(key, head.contentLength(), head.lastModified(),
+          java.util.Optional.ofNullable(head.eTag()).map(tag -> tag.replace("\"", "")));
     } catch (S3Exception e) {
       if (e.statusCode() == 404) {
         throw new ObjectNotFoundException(key);
@@ -179,6 +201,27 @@ public final class S3ObjectSource implements ObjectSource {
   }
 
   @Override
+  public void putChecked(String key, Body body, long length, byte[] md5, java.util.Optional<String> storageClass)
+      throws IOException {
+    RequestBody request = RequestBody.fromContentProvider(() -> {
+      try {
+        return body.open();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, length, "application/octet-stream");
+    try {
+      client.putObject(b -> {
+        b.bucket(bucket).key(key).contentType("application/octet-stream").contentLength(length)
+            .contentMD5(java.util.Base64.getEncoder().encodeToString(md5));
+        storageClass.ifPresent(b::storageClass);
+      }, request);
+    } catch (SdkException | UncheckedIOException e) {
+      throw new IOException("cannot write s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public void delete(String key) throws IOException {
     try {
       client.deleteObject(b -> b.bucket(bucket).key(key));
@@ -215,6 +258,8 @@ public final class S3ObjectSource implements ObjectSource {
 
   @Override
   public void close() {
-    client.close();
+    if (ownsClient) {
+      client.close();
+    }
   }
 }
