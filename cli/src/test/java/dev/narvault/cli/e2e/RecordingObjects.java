@@ -58,6 +58,11 @@ final class RecordingObjects implements ObjectSource {
   }
 
   @Override
+  public String bucket() {
+    return delegate.bucket();
+  }
+
+  @Override
   public OpenedObject openObject(String key, Optional<String> range) throws IOException {
     if (failOpening.filter(key::equals).isPresent()) {
       throw new IOException("injected: the worker stops while reading " + key);
