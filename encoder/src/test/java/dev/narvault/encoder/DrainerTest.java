@@ -429,6 +429,62 @@ class DrainerTest {
     assertEquals(Optional.of(Journal.State.COMMITTED), catalog.journal().state(here), "this bucket's: unused again");
   }
 
+  @Test
+  void putBack_removesWhatKilledRunsLeft_andNothingElse() throws Exception {
+    Path work = java.nio.file.Files.createDirectories(dir.resolve("put-back"));
+    Path killed = java.nio.file.Files.createDirectories(work.resolve(PutBack.RUN_PREFIX + "killed"));
+    java.nio.file.Files.write(killed.resolve(".lock"), new byte[0]);
+    java.nio.file.Files.write(killed.resolve("put-back-123.nar"), new byte[100]);
+    java.nio.file.Files.write(work.resolve("put-back-456.nar"), new byte[100]); // a version of before run directories
+    java.nio.file.Files.write(work.resolve("notes.txt"), new byte[1]);
+    Path other = java.nio.file.Files.createDirectories(work.resolve("paths"));
+    try (PutBack live = putBack()) {
+      List<Path> runs;
+      try (var listed = java.nio.file.Files.list(work)) {
+        runs = listed.filter(p -> p.getFileName().toString().startsWith(PutBack.RUN_PREFIX)).toList();
+      }
+      assertEquals(1, runs.size(), "the killed run's directory went, this run's is there: " + runs);
+      try (PutBack second = putBack()) {
+        assertTrue(java.nio.file.Files.isDirectory(runs.getFirst()), "a live run's directory is left alone");
+      }
+      assertFalse(java.nio.file.Files.exists(killed));
+      assertFalse(java.nio.file.Files.exists(work.resolve("put-back-456.nar")));
+      assertTrue(java.nio.file.Files.exists(work.resolve("notes.txt")));
+      assertTrue(java.nio.file.Files.isDirectory(other));
+    }
+    try (var listed = java.nio.file.Files.list(work)) {
+      assertEquals(java.util.Set.of(work.resolve("notes.txt"), other), java.util.Set.copyOf(listed.toList()),
+          "each run removes its own directory");
+    }
+  }
+
+  @Test
+  void restoreListed_aNarGoneFromTheCatalogAfterTheListWasChecked_failsAndTheRunGoesOn() throws Exception {
+    placeApart();
+    Path list = dir.resolve("paths.txt");
+    java.nio.file.Files.writeString(list, String.join("\n", manifest.nars().stream()
+        .map(n -> n.parsedNarInfo().storePath().toString()).toList()) + "\n");
+    // At the first object's HEAD, the catalog loses the other two (a catalog rebuilt meanwhile).
+    s3.afterStat = k -> {
+      s3.afterStat = any -> {};
+      try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("catalog.db"));
+          java.sql.PreparedStatement ps = c.prepareStatement("DELETE FROM nars WHERE file_key <> ?")) {
+        ps.setString(1, k);
+        ps.executeUpdate();
+      } catch (java.sql.SQLException e) {
+        throw new AssertionError(e);
+      }
+    };
+    Restoration.Result r = new Restoration(new Restoration.Config(Optional.of(list), "cache", Optional.empty(),
+        dir.resolve("restore")), catalog, new Archive(catalog, new HolderClient(Duration.ofSeconds(1)),
+        Optional.empty()), s3, new java.io.PrintStream(OutputStream.nullOutputStream()),
+        new java.io.PrintStream(OutputStream.nullOutputStream()), clock).run();
+    assertEquals(3, r.selected());
+    assertEquals(1, r.found(), "the one still there was found in the bucket and journalled");
+    assertEquals(2, r.failed(), r.failures().toString());
+    assertTrue(r.failures().getFirst().contains("no longer has a NAR"), r.failures().toString());
+  }
+
   private List<Journal.State> states() throws Exception {
     List<Journal.State> states = new ArrayList<>();
     for (Manifest.Nar nar : manifest.nars()) {
