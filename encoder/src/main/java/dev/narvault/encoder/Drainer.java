@@ -58,10 +58,11 @@ final class Drainer {
   /** Past this many remembered answers, the expired ones are dropped. */
   private static final int PROBES_KEPT = 100_000;
   /**
-   * How long the drain's claim on one object lasts ({@link #remove}): it is extended right before
-   * the delete, so this only bounds how long a killed drain keeps a put-back waiting.
+   * How long the drain's claim on one object lasts ({@link #remove}) unless told otherwise
+   * ({@code migrate --claim-lifetime}): it is extended right before the delete, so this only
+   * bounds how long a killed drain keeps a put-back, or the next drain, waiting.
    */
-  static final long CLAIM_MILLIS = java.time.Duration.ofMinutes(10).toMillis();
+  static final java.time.Duration CLAIM_LIFETIME = java.time.Duration.ofMinutes(10);
 
   /** What draining did, and what is left. */
   record Result(long objects, long bytes, long failed) {}
@@ -96,6 +97,7 @@ final class Drainer {
   private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
   /** Who this drain is in the object claims it shares with put-backs and other drains. */
   private final String claimer = "drain-" + java.util.UUID.randomUUID();
+  private final long claimMillis;
   private long drained;
   private long drainedBytes;
   private long failed;
@@ -113,6 +115,13 @@ final class Drainer {
   /** @param inUse what keeps an archived object in S3 however cold its pack is */
   Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
       CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
+    this(catalog, archive, objects, config, inUse, policy, probe, clock, CLAIM_LIFETIME);
+  }
+
+  /** @param claimLifetime how long its claim on the object it is deleting lasts unless extended */
+  Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
+      CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock, java.time.Duration claimLifetime) {
+    this.claimMillis = claimLifetime.toMillis();
     this.catalog = catalog;
     this.archive = archive;
     this.objects = objects;
@@ -349,7 +358,7 @@ final class Drainer {
    */
   private boolean remove(Journal.Entry entry) throws IOException {
     long now = clock.millis();
-    if (!catalog.journal().claimObject(entry.fileKey(), claimer, now, now + CLAIM_MILLIS)) {
+    if (!catalog.journal().claimObject(entry.fileKey(), claimer, now, now + claimMillis)) {
       LOG.info("not draining {} now: another worker holds it (putting it back, or draining it)", entry.fileKey());
       return false;
     }
@@ -384,7 +393,7 @@ final class Drainer {
       if (!stillVerified(entry)) {
         return false;
       }
-      if (!catalog.journal().stillHolds(entry.fileKey(), claimer, clock.millis() + CLAIM_MILLIS)) {
+      if (!catalog.journal().stillHolds(entry.fileKey(), claimer, clock.millis() + claimMillis)) {
         // Lapsed while the pack was judged, and taken by a put-back or another drain meanwhile.
         LOG.info("not deleting {}: its claim lapsed and another worker took it", entry.fileKey());
         return false;

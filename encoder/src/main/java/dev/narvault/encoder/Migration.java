@@ -178,7 +178,7 @@ public final class Migration {
             } catch (IOException | IllegalArgumentException e) {
               return false;
             }
-          }, clock);
+          }, clock, config.claimLifetime());
       // What earlier runs archived but did not drain (or were killed while draining) goes first.
       drainer.drainPending();
     }
