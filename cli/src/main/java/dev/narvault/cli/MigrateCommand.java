@@ -202,7 +202,7 @@ final class MigrateCommand implements Callable<Integer> {
   Path json;
 
   @Option(names = "--claim-lifetime", defaultValue = "60s", converter = DurationConverter.class,
-      description = "Workers sharing a catalog claim the objects they archive; a dead worker's claims "
+      description = "Workers sharing a catalog claim the objects they archive or drain; a dead worker's claims "
           + "expire after this (default: ${DEFAULT-VALUE}).")
   Duration claimLifetime;
 

@@ -58,6 +58,12 @@ final class Drainer {
   static final long PROBE_VALID_MILLIS = java.time.Duration.ofMinutes(10).toMillis();
   /** Past this many remembered answers, the expired ones are dropped. */
   private static final int PROBES_KEPT = 100_000;
+  /**
+   * How long the drain's claim on one object lasts ({@link #remove}) unless told otherwise
+   * ({@code migrate --claim-lifetime}): it is extended right before the delete, so this only
+   * bounds how long a killed drain keeps a put-back, or the next drain, waiting.
+   */
+  static final java.time.Duration CLAIM_LIFETIME = java.time.Duration.ofMinutes(10);
 
   /** What draining did, and what is left. */
   record Result(long objects, long bytes, long failed) {}
@@ -91,6 +97,9 @@ final class Drainer {
   /** When each (holder, fragment) last answered a probe, for {@link #PROBE_VALID} at most. */
   private final Map<String, Long> probedAt = new java.util.concurrent.ConcurrentHashMap<>();
   private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
+  /** Who this drain is in the object claims it shares with put-backs and other drains. */
+  private final String claimer = "drain-" + java.util.UUID.randomUUID();
+  private final long claimMillis;
   private long drained;
   private long drainedBytes;
   private long failed;
@@ -108,17 +117,19 @@ final class Drainer {
   /** @param inUse what keeps an archived object in S3 however cold its pack is */
   Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
       CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
-    this(catalog, archive, objects, config, inUse, policy, probe, clock, java.util.Optional.empty());
+    this(catalog, archive, objects, config, inUse, policy, probe, clock, java.util.Optional.empty(), CLAIM_LIFETIME);
   }
 
   /**
    * @param backstops with {@code --backstop-bucket}: a pack's objects are drained only once the
    *     pack has its backstop there (placed now if it has none)
+   * @param claimLifetime how long its claim on the object it is deleting lasts unless extended
    */
   Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
       CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock,
-      java.util.Optional<BackstopWriter> backstops) {
+      java.util.Optional<BackstopWriter> backstops, java.time.Duration claimLifetime) {
     this.backstops = backstops;
+    this.claimMillis = claimLifetime.toMillis();
     this.catalog = catalog;
     this.archive = archive;
     this.objects = objects;
@@ -153,9 +164,10 @@ final class Drainer {
   }
 
   /**
-   * Objects put back into S3 that are unused again: back to committed (and so drained with the
-   * rest) when nobody requested them within {@code window} and they were put back (by the journal,
-   * and uploaded, by S3) before it began.
+   * Objects put back into this bucket that are unused again: back to committed (and so drained
+   * with the rest) when nobody requested them within {@code window} and they were put back (by the
+   * journal, and uploaded, by S3) before it began. Objects put back into another bucket are not
+   * this drain's: they stay restored there.
    */
   private void returnRestored(java.time.Duration window) throws IOException {
     String after = "";
@@ -170,6 +182,10 @@ final class Drainer {
           continue;
         }
         last = e.fileKey();
+        java.util.Optional<String> into = catalog.journal().restoredTo(e.storeHash());
+        if (into.isPresent() && !into.get().equals(objects.bucket())) {
+          continue;
+        }
         if (inUse.why(catalog.journal().storeHashesOf(e.fileKey()), e.fileKey()).isPresent()) {
           continue;
         }
@@ -212,6 +228,10 @@ final class Drainer {
   /** One S3 object, named by one or more journal entries of one pack. */
   private void drainObject(Journal.Entry entry) throws IOException {
     try {
+      if (catalog.journal().anyRestored(entry.fileKey())) {
+        // Put back (another store path's entry may say so: an alias committed later): it stays.
+        return;
+      }
       if (inUse.judges()) {
         java.util.Optional<String> why = inUse.why(catalog.journal().storeHashesOf(entry.fileKey()), entry.fileKey());
         if (why.isPresent()) {
@@ -236,7 +256,6 @@ final class Drainer {
       if (!remove(entry)) {
         return;
       }
-      catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.DRAINED, clock.millis());
       synchronized (this) {
         drained++;
         drainedBytes += entry.fileSize();
@@ -341,11 +360,32 @@ final class Drainer {
   }
 
   /**
-   * Copies (when moving) and deletes the object; both may be repeated after a crash. Right before
-   * the delete the pack is judged again: if it is no longer safe the entry goes back to
-   * committed (false), so that it is read back again before any later delete.
+   * Copies (when moving) and deletes the object, and journals it drained; each may be repeated
+   * after a crash. All of it under the drain's claim on the object, which put-backs
+   * ({@code restore}, {@code promote}) and other drains take too: a put-back that found the object
+   * in S3 cannot record it as put back while the drain deletes it, nor the drain delete it while a
+   * put-back checks and records it. Right before the delete the pack is judged again: if it is no
+   * longer safe the entry goes back to committed (false), so that it is read back again before any
+   * later delete.
    */
   private boolean remove(Journal.Entry entry) throws IOException {
+    long now = clock.millis();
+    if (!catalog.journal().claimObject(entry.fileKey(), claimer, now, now + claimMillis)) {
+      LOG.info("not draining {} now: another worker holds it (putting it back, or draining it)", entry.fileKey());
+      return false;
+    }
+    try {
+      return removeClaimed(entry);
+    } finally {
+      catalog.journal().releaseObjects(claimer, List.of(entry.fileKey()));
+    }
+  }
+
+  private boolean removeClaimed(Journal.Entry entry) throws IOException {
+    // Judged under the claim: a put-back that recorded the object before it is seen here.
+    if (!stillVerified(entry)) {
+      return false;
+    }
     try {
       long size = objects.stat(entry.fileKey()).size();
       if (size != entry.fileSize()) {
@@ -356,23 +396,36 @@ final class Drainer {
       if (config.mode() == DrainConfig.Mode.MOVE && !catalog.forgotten().isForgottenObject(entry.fileKey())) {
         objects.copyTo(entry.fileKey(), config.toBucket().orElseThrow(), config.storageClass());
       }
+      Safety safety = safetyNow(entry.packId());
+      if (!safety.safe()) {
+        catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.COMMITTED, clock.millis());
+        LOG.warn("not deleting {}: pack {} is no longer safely placed ({}); back to committed, to be read back "
+            + "again before it is deleted", entry.fileKey(), entry.packId(), safety);
+        return false;
+      }
+      if (!stillVerified(entry)) {
+        return false;
+      }
+      if (!catalog.journal().stillHolds(entry.fileKey(), claimer, clock.millis() + claimMillis)) {
+        // Lapsed while the pack was judged, and taken by a put-back or another drain meanwhile.
+        LOG.info("not deleting {}: its claim lapsed and another worker took it", entry.fileKey());
+        return false;
+      }
+      objects.delete(entry.fileKey());
     } catch (ObjectNotFoundException gone) {
-      // Only a previous drain deletes it, after copying: finish the bookkeeping.
-      return true;
+      // Only a drain deletes it, after copying: finish the bookkeeping.
     }
-    Safety safety = safetyNow(entry.packId());
-    if (!safety.safe()) {
-      catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.COMMITTED, clock.millis());
-      LOG.warn("not deleting {}: pack {} is no longer safely placed ({}); back to committed, to be read back "
-          + "again before it is deleted", entry.fileKey(), entry.packId(), safety);
+    catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.DRAINED, clock.millis());
+    return true;
+  }
+
+  /** Whether the entry is verified still, and no entry of its object is put back. */
+  private boolean stillVerified(Journal.Entry entry) throws IOException {
+    if (catalog.journal().state(entry.storeHash()).filter(s -> s == Journal.State.VERIFIED).isEmpty()
+        || catalog.journal().anyRestored(entry.fileKey())) {
+      LOG.info("not deleting {}: its journal entry left verified meanwhile (put back, or drained)", entry.fileKey());
       return false;
     }
-    if (catalog.journal().state(entry.storeHash()).filter(s -> s == Journal.State.VERIFIED).isEmpty()) {
-      // Put back meanwhile (restore takes objects still in S3 too): it stays.
-      LOG.info("not deleting {}: its journal entry left verified meanwhile (restored)", entry.fileKey());
-      return false;
-    }
-    objects.delete(entry.fileKey());
     return true;
   }
 }

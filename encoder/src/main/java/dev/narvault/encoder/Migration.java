@@ -187,7 +187,7 @@ public final class Migration {
             } catch (IOException | IllegalArgumentException e) {
               return false;
             }
-          }, clock, Optional.ofNullable(backstops));
+          }, clock, Optional.ofNullable(backstops), config.claimLifetime());
       // What earlier runs archived but did not drain (or were killed while draining) goes first.
       drainer.drainPending();
     }

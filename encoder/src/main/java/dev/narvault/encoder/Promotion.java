@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * {@code narvault promote}: drained NARs that became hot, back into S3. The candidates are the
  * archived NARs requested at least {@code minRequests} times within {@code requestedWithin}, by
  * the catalog's per-day counts (imported logs and the gateway's records). For each whose object
- * is drained:
+ * is drained (or put back by {@code restore} into another bucket than this one):
  *
  * <ol>
  *   <li>the object is read back through the holders (every block checked against the signed
@@ -132,7 +132,10 @@ public final class Promotion {
           continue;
         }
         candidates++;
-        if (state.get() != Journal.State.DRAINED) {
+        // Still in S3, or put back into this bucket; one put back into another bucket is promoted.
+        boolean elsewhere = state.get() == Journal.State.RESTORED
+            && !catalog.journal().isBackIn(hot.storeHash(), bucket);
+        if (state.get() != Journal.State.DRAINED && !elsewhere) {
           stillInS3++;
           continue;
         }

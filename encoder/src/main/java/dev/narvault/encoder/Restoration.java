@@ -145,7 +145,14 @@ public final class Restoration {
       try (StoreHashSet.Hashes each = hashes.hashes()) {
         String hash;
         while ((hash = each.next()) != null) {
-          restore(putBack, catalog.narByStoreHash(hash).orElseThrow(), hash);
+          Optional<ArchivedNar> nar = catalog.narByStoreHash(hash);
+          if (nar.isEmpty()) {
+            // There when the list was checked, gone since (a catalog rebuilt meanwhile): this one fails.
+            selected++;
+            fail("?", hash, "the catalog no longer has a NAR for it");
+            continue;
+          }
+          restore(putBack, nar.get(), hash);
         }
       }
     }

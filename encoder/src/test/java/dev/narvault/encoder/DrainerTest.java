@@ -89,6 +89,8 @@ class DrainerTest {
     final List<String> copied = new ArrayList<>();
 
     final Map<String, byte[]> objects = new TreeMap<>();
+    /** Runs once a stat has seen what it answers, before it answers: what happens meanwhile. */
+    java.util.function.Consumer<String> afterStat = key -> {};
 
     @Override
     public void list(String prefix, Consumer<StoredObject> each) {
@@ -110,6 +112,11 @@ class DrainerTest {
     }
 
     @Override
+    public String bucket() {
+      return "cache";
+    }
+
+    @Override
     public OpenedObject openObject(String key, Optional<String> range) {
       throw new UnsupportedOperationException("the drain never reads S3");
     }
@@ -117,6 +124,7 @@ class DrainerTest {
     @Override
     public StoredObject stat(String key) throws ObjectNotFoundException {
       byte[] bytes = objects.get(key);
+      afterStat.accept(key);
       if (bytes == null) {
         throw new ObjectNotFoundException(key);
       }
@@ -306,12 +314,182 @@ class DrainerTest {
     clock.advance(Duration.ofDays(40).toMillis());
     // Restore found it in the bucket (never drained, uploaded long ago) and recorded it just now.
     String key = manifest.nars().get(0).key();
-    catalog.journal().restored(key, "cache", clock.millis());
+    recordRestored(key, "cache");
     drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
     assertEquals(Journal.State.RESTORED, states().get(0), "put back within the window");
     clock.advance(Duration.ofDays(31).toMillis());
     drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
     assertEquals(Journal.State.COMMITTED, states().get(0), "unused for the whole window since");
+  }
+
+  /** Records an object as put back, as a put-back does: under its claim. */
+  private void recordRestored(String key, String bucket) throws Exception {
+    assertTrue(catalog.journal().claimObject(key, "test-put-back", clock.millis(), clock.millis() + HOUR));
+    catalog.journal().restored(key, bucket, "test-put-back", clock.millis());
+    catalog.journal().releaseObjects("test-put-back", List.of(key));
+  }
+
+  private PutBack putBack() throws Exception {
+    return new PutBack(catalog, new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty()), s3,
+        "cache", Optional.empty(), dir.resolve("put-back"), clock);
+  }
+
+  private List<String> sortedKeys() {
+    return manifest.nars().stream().map(Manifest.Nar::key).sorted().toList();
+  }
+
+  @Test
+  void drainPending_whileAPutBackFoundTheObject_andHasNotRecordedIt_doesNotDeleteIt() throws Exception {
+    placeApart();
+    verifyAll();
+    clock.advance(HOUR / 2);
+    String key = sortedKeys().get(1);
+    Drainer drainer = drainer(POLICY);
+    // The put-back's HEAD finds the object; before it records it as put back, a drain runs whole.
+    s3.afterStat = k -> {
+      s3.afterStat = any -> {};
+      try {
+        drainer.drainPending();
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    };
+    try (PutBack putBack = putBack()) {
+      assertEquals(PutBack.Outcome.FOUND, putBack.putBack(catalog.narByFileKey(key).orElseThrow()));
+    }
+    assertEquals(java.util.Set.of(key), s3.objects.keySet(), "journalled as put back, so still there");
+    assertTrue(catalog.journal().isRestoredIn(key, "cache"));
+    assertEquals(new Drainer.Result(2, drainer.result().bytes(), 0), drainer.result(), "the other two drained");
+  }
+
+  @Test
+  void putBack_whileTheDrainDeletesTheObject_recordsNothing_andFails() throws Exception {
+    placeApart();
+    verifyAll();
+    clock.advance(HOUR / 2);
+    String key = sortedKeys().getFirst();
+    java.util.List<Exception> putBackSaid = new ArrayList<>();
+    // While the drain judges the first object's pack, right before it deletes it, a put-back comes.
+    onProbe = () -> {
+      onProbe = () -> {};
+      try (PutBack putBack = putBack()) {
+        putBack.putBack(catalog.narByFileKey(key).orElseThrow());
+      } catch (Exception e) {
+        putBackSaid.add(e);
+      }
+    };
+    drainer(POLICY).drainPending();
+    assertEquals(1, putBackSaid.size(), "the put-back failed: " + putBackSaid);
+    assertTrue(putBackSaid.getFirst().getMessage().contains("another worker holds it"), putBackSaid.toString());
+    assertTrue(s3.objects.isEmpty());
+    assertEquals(List.of(Journal.State.DRAINED, Journal.State.DRAINED, Journal.State.DRAINED), states(),
+        "never journalled as put back while it is gone");
+  }
+
+  @Test
+  void putBack_journalledAsPutBackButGoneFromTheBucket_isNotTakenAsDone() throws Exception {
+    placeApart();
+    String gone = sortedKeys().get(0);
+    String there = sortedKeys().get(1);
+    recordRestored(gone, "cache");
+    recordRestored(there, "cache");
+    s3.objects.remove(gone); // deleted by hand, or by a drain of before the claims
+    try (PutBack putBack = putBack()) {
+      assertEquals(PutBack.Outcome.DONE_BEFORE, putBack.putBack(catalog.narByFileKey(there).orElseThrow()));
+      // Read through the holders to be put again: they cannot be read here, so it fails (the
+      // next run tries again) rather than count as done.
+      org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+          () -> putBack.putBack(catalog.narByFileKey(gone).orElseThrow()));
+    }
+  }
+
+  @Test
+  void drainPending_anAliasEntryVerifiedBesideRestoredOnes_isNotDeleted() throws Exception {
+    placeApart();
+    clock.advance(HOUR / 2);
+    String key = sortedKeys().getFirst();
+    recordRestored(key, "cache");
+    String alias = "0".repeat(31) + "9";
+    assertTrue(catalog.addAlias(alias, catalog.narByFileKey(key).orElseThrow(),
+        "StorePath: /nix/store/" + alias + "-alias\n", clock.millis()));
+    // As a catalog of before this change has it: the alias entered committed and was read back.
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("catalog.db"));
+        java.sql.Statement s = c.createStatement()) {
+      s.executeUpdate("UPDATE journal SET state = 'verified', restored_to = NULL WHERE store_hash = '" + alias + "'");
+    }
+    drainer(POLICY).drainPending();
+    assertTrue(s3.objects.containsKey(key), "another entry of it is restored");
+  }
+
+  @Test
+  void drainPending_unusedAgain_leavesObjectsPutBackIntoAnotherBucketRestoredThere() throws Exception {
+    placeApart();
+    List<String> keys = sortedKeys();
+    recordRestored(keys.get(0), "elsewhere");
+    recordRestored(keys.get(1), "cache");
+    clock.advance(Duration.ofDays(40).toMillis());
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    String elsewhere = catalog.narByFileKey(keys.get(0)).orElseThrow().storeHash();
+    String here = catalog.narByFileKey(keys.get(1)).orElseThrow().storeHash();
+    assertEquals(Optional.of(Journal.State.RESTORED), catalog.journal().state(elsewhere));
+    assertEquals(Optional.of("elsewhere"), catalog.journal().restoredTo(elsewhere), "not this drain's bucket");
+    assertEquals(Optional.of(Journal.State.COMMITTED), catalog.journal().state(here), "this bucket's: unused again");
+  }
+
+  @Test
+  void putBack_removesWhatKilledRunsLeft_andNothingElse() throws Exception {
+    Path work = java.nio.file.Files.createDirectories(dir.resolve("put-back"));
+    Path killed = java.nio.file.Files.createDirectories(work.resolve(PutBack.RUN_PREFIX + "killed"));
+    java.nio.file.Files.write(killed.resolve(".lock"), new byte[0]);
+    java.nio.file.Files.write(killed.resolve("put-back-123.nar"), new byte[100]);
+    java.nio.file.Files.write(work.resolve("put-back-456.nar"), new byte[100]); // a version of before run directories
+    java.nio.file.Files.write(work.resolve("notes.txt"), new byte[1]);
+    Path other = java.nio.file.Files.createDirectories(work.resolve("paths"));
+    try (PutBack live = putBack()) {
+      List<Path> runs;
+      try (var listed = java.nio.file.Files.list(work)) {
+        runs = listed.filter(p -> p.getFileName().toString().startsWith(PutBack.RUN_PREFIX)).toList();
+      }
+      assertEquals(1, runs.size(), "the killed run's directory went, this run's is there: " + runs);
+      try (PutBack second = putBack()) {
+        assertTrue(java.nio.file.Files.isDirectory(runs.getFirst()), "a live run's directory is left alone");
+      }
+      assertFalse(java.nio.file.Files.exists(killed));
+      assertFalse(java.nio.file.Files.exists(work.resolve("put-back-456.nar")));
+      assertTrue(java.nio.file.Files.exists(work.resolve("notes.txt")));
+      assertTrue(java.nio.file.Files.isDirectory(other));
+    }
+    try (var listed = java.nio.file.Files.list(work)) {
+      assertEquals(java.util.Set.of(work.resolve("notes.txt"), other), java.util.Set.copyOf(listed.toList()),
+          "each run removes its own directory");
+    }
+  }
+
+  @Test
+  void restoreListed_aNarGoneFromTheCatalogAfterTheListWasChecked_failsAndTheRunGoesOn() throws Exception {
+    placeApart();
+    Path list = dir.resolve("paths.txt");
+    java.nio.file.Files.writeString(list, String.join("\n", manifest.nars().stream()
+        .map(n -> n.parsedNarInfo().storePath().toString()).toList()) + "\n");
+    // At the first object's HEAD, the catalog loses the other two (a catalog rebuilt meanwhile).
+    s3.afterStat = k -> {
+      s3.afterStat = any -> {};
+      try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("catalog.db"));
+          java.sql.PreparedStatement ps = c.prepareStatement("DELETE FROM nars WHERE file_key <> ?")) {
+        ps.setString(1, k);
+        ps.executeUpdate();
+      } catch (java.sql.SQLException e) {
+        throw new AssertionError(e);
+      }
+    };
+    Restoration.Result r = new Restoration(new Restoration.Config(Optional.of(list), "cache", Optional.empty(),
+        dir.resolve("restore")), catalog, new Archive(catalog, new HolderClient(Duration.ofSeconds(1)),
+        Optional.empty()), s3, new java.io.PrintStream(OutputStream.nullOutputStream()),
+        new java.io.PrintStream(OutputStream.nullOutputStream()), clock).run();
+    assertEquals(3, r.selected());
+    assertEquals(1, r.found(), "the one still there was found in the bucket and journalled");
+    assertEquals(2, r.failed(), r.failures().toString());
+    assertTrue(r.failures().getFirst().contains("no longer has a NAR"), r.failures().toString());
   }
 
   private List<Journal.State> states() throws Exception {
@@ -376,7 +554,7 @@ class DrainerTest {
     String restored = manifest.nars().stream().map(Manifest.Nar::key).sorted().toList().get(1);
     onProbe = () -> {
       try {
-        catalog.journal().restored(restored, "cache", clock.millis());
+        recordRestored(restored, "cache");
       } catch (Exception e) {
         throw new AssertionError(e);
       }

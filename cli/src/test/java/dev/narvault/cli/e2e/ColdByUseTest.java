@@ -204,6 +204,19 @@ class ColdByUseTest {
           dir.resolve("promote")), cluster.catalog, archive, cluster.objects, "cache", quiet, Clock.systemUTC()).run();
       assertEquals(1, dryRun.promoted());
       assertFalse(DrainTest.exists(cluster, hot), "a dry run puts nothing back");
+
+      // Restored into another bucket (restore --to-bucket elsewhere): not back in this gateway's
+      // bucket, which has something else under the key. The gateway serves it from the holders,
+      // and promote puts it into this bucket.
+      long now = System.currentTimeMillis();
+      assertTrue(cluster.catalog.journal().claimObject(hot, "test-restore", now, now + 60_000));
+      cluster.catalog.journal().restored(hot, "elsewhere", "test-restore", now);
+      cluster.catalog.journal().releaseObjects("test-restore", List.of(hot));
+      cluster.objects.put(hot, "not this NAR".getBytes(StandardCharsets.UTF_8), "application/x-nix-nar");
+      long fromS3Before = s3Served(gateway);
+      assertArrayEquals(cache.original().get(hot), get(gateway, hot).body(), "not the other bucket's object");
+      assertEquals(fromS3Before, s3Served(gateway));
+      cluster.objects.delete(hot);
       Promotion.Result promoted = new Promotion(config, cluster.catalog, archive, cluster.objects, "cache", quiet,
           Clock.systemUTC()).run();
       assertEquals(1, promoted.promoted(), promoted.toString());

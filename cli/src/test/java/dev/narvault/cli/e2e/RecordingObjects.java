@@ -67,6 +67,11 @@ final class RecordingObjects implements ObjectSource {
   }
 
   @Override
+  public String bucket() {
+    return delegate.bucket();
+  }
+
+  @Override
   public OpenedObject openObject(String key, Optional<String> range) throws IOException {
     asked.add(key);
     if (failOpening.filter(key::equals).isPresent()) {

@@ -6,7 +6,6 @@ import dev.narvault.core.catalog.Backstops;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.FragmentPlacement;
-import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
@@ -117,9 +116,12 @@ public final class Archive {
     return catalog.forgotten().isForgottenObject(fileKey);
   }
 
-  /** Whether an archived NAR was put back into S3 ({@code promote}, {@code restore}): S3 serves it then. */
-  public boolean backInS3(ArchivedNar nar) throws CatalogException {
-    return catalog.journal().state(nar.storeHash()).filter(s -> s == Journal.State.RESTORED).isPresent();
+  /**
+   * Whether an archived NAR was put back ({@code promote}, {@code restore}) into {@code bucket}, the
+   * one a gateway proxies: S3 serves it then. One put back into another bucket is not there.
+   */
+  public boolean backInS3(ArchivedNar nar, String bucket) throws CatalogException {
+    return catalog.journal().isBackIn(nar.storeHash(), bucket);
   }
 
   /**

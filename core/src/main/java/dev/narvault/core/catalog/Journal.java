@@ -130,26 +130,69 @@ public final class Journal {
 
   /**
    * Records an S3 object as put back into {@code bucket} ({@code promote}, {@code restore}): every
-   * entry of it, in whatever state, moves to {@link State#RESTORED} and names that bucket, in one
-   * transaction. Repeating it changes nothing.
+   * entry of it, in whatever state, moves to {@link State#RESTORED}, names that bucket and is
+   * stamped {@code nowMillis} (so that {@code migrate --unused-for} waits a whole window from now),
+   * in one transaction. Repeating it changes nothing but the stamp.
+   *
+   * <p>Only while {@code worker} holds its claim on the object ({@link #claimObject}), checked in
+   * the same transaction: the drain deletes an object only under its own claim, so a put-back that
+   * lost its claim meanwhile (it lapsed and a drain took it) may have seen an object that is gone
+   * now, and records nothing.
    *
    * @return the entries the object has
+   * @throws CatalogException when {@code worker} no longer holds the object's claim
    */
-  public int restored(String fileKey, String bucket, long nowMillis) throws CatalogException {
+  public int restored(String fileKey, String bucket, String worker, long nowMillis) throws CatalogException {
     if (bucket == null || bucket.isBlank()) {
       throw new IllegalArgumentException("a bucket is required, got '" + bucket + "'");
     }
-    return db.locked(() -> db.inTransaction(() -> {
+    int entries = db.locked(() -> db.inTransaction(() -> {
+      if (!holds(db, fileKey, worker)) {
+        return -1; // nothing written
+      }
       for (State from : List.of(State.COMMITTED, State.VERIFIED, State.DRAINED)) {
         move(db, fileKey, from, State.RESTORED, nowMillis);
       }
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE journal SET restored_to = ? WHERE file_key = ? AND state = 'restored'")) {
+          "UPDATE journal SET restored_to = ?, updated_millis = ? WHERE file_key = ? AND state = 'restored'")) {
         ps.setString(1, bucket);
-        ps.setString(2, fileKey);
+        ps.setLong(2, nowMillis);
+        ps.setString(3, fileKey);
         return ps.executeUpdate();
       }
     }));
+    if (entries < 0) {
+      throw new CatalogException("not recording " + fileKey + " as put back into " + bucket + ": " + worker
+          + " no longer holds its claim (a drain may have taken it meanwhile); the next run checks it again");
+    }
+    return entries;
+  }
+
+  /**
+   * Whether any entry of the object is {@link State#RESTORED} (in whatever bucket): the drain
+   * then deletes it nowhere, whatever the state of the entry it came by.
+   */
+  public boolean anyRestored(String fileKey) throws CatalogException {
+    return db.locked(() -> has(db, fileKey, State.RESTORED));
+  }
+
+  /**
+   * Whether the NAR of this store path was put back into {@code bucket}: its entry is
+   * {@link State#RESTORED} there, or names no bucket (put back by a promote from before buckets
+   * were recorded: into the bucket the gateway proxies). Put back into another bucket, it is not
+   * in this one.
+   */
+  public boolean isBackIn(String storeHash, String bucket) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT 1 FROM journal WHERE store_hash = ? AND state = 'restored' AND (restored_to IS NULL OR restored_to = ?)")) {
+        ps.setString(1, storeHash);
+        ps.setString(2, bucket);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
   }
 
   /**
@@ -335,6 +378,36 @@ public final class Journal {
     });
   }
 
+  /**
+   * Whether {@code worker} still holds its claim on the object, extending it to {@code untilMillis}
+   * if so: called right before a step that must not overlap another's (the drain's delete). A
+   * claim that lapsed but that nobody took meanwhile is still held; one another worker took (or
+   * took and gave up) is not.
+   */
+  public boolean stillHolds(String fileKey, String worker, long untilMillis) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE migration_claims SET until_millis = ? WHERE file_key = ? AND worker = ?")) {
+        ps.setLong(1, untilMillis);
+        ps.setString(2, fileKey);
+        ps.setString(3, worker);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Whether {@code worker} has the object's claim row (lapsed or not), inside the caller's transaction. */
+  private static boolean holds(Jdbc db, String fileKey, String worker) throws java.sql.SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "SELECT 1 FROM migration_claims WHERE file_key = ? AND worker = ?")) {
+      ps.setString(1, fileKey);
+      ps.setString(2, worker);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
   /** Gives up a worker's claims on these objects (archived, rejected, or not taken after all). */
   public void releaseObjects(String worker, List<String> fileKeys) throws CatalogException {
     db.locked(() -> {
@@ -373,6 +446,32 @@ public final class Journal {
       }
       return null;
     });
+  }
+
+  /**
+   * Enters another store path naming an object already in the journal, inside the alias's
+   * transaction (called by {@link NarIndex}): {@link State#RESTORED} in the bucket the object's
+   * restored entries name when it has any (it is in S3 again, and a new entry must not make the
+   * drain take it out), otherwise {@link State#COMMITTED} as {@link #commit} enters it.
+   */
+  static void enterAlias(Jdbc db, Entry alias, long nowMillis) throws java.sql.SQLException {
+    if (!has(db, alias.fileKey(), State.RESTORED)) {
+      commit(db, alias.packId(), List.of(alias), nowMillis);
+      return;
+    }
+    // The object is counted in RESTORED already: its totals do not change.
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO journal (store_hash, file_key, pack_id, file_size, state, updated_millis, restored_to) "
+            + "SELECT ?, ?, ?, ?, 'restored', ?, MAX(restored_to) FROM journal WHERE file_key = ? AND state = 'restored' "
+            + "ON CONFLICT (store_hash) DO NOTHING")) {
+      ps.setString(1, alias.storeHash());
+      ps.setString(2, alias.fileKey());
+      ps.setString(3, alias.packId().hex());
+      ps.setLong(4, alias.fileSize());
+      ps.setLong(5, nowMillis);
+      ps.setString(6, alias.fileKey());
+      ps.executeUpdate();
+    }
   }
 
   /**

@@ -22,7 +22,8 @@ public final class NarIndex {
 
   /**
    * Records another store path whose narinfo names a NAR object already archived: same pack and
-   * place, its own narinfo. False when that store path is already in the catalog.
+   * place, its own narinfo; in the journal as the object stands (restored if it was put back into
+   * S3, else committed). False when that store path is already in the catalog.
    */
   public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo, long nowMillis)
       throws CatalogException {
@@ -52,8 +53,8 @@ public final class NarIndex {
           return false;
         }
       }
-      Journal.commit(db, existing.packId(), List.of(new Journal.Entry(storeHash, existing.fileKey(),
-          existing.packId(), existing.length(), Journal.State.COMMITTED)), nowMillis);
+      Journal.enterAlias(db, new Journal.Entry(storeHash, existing.fileKey(), existing.packId(), existing.length(),
+          Journal.State.COMMITTED), nowMillis);
       if (document.isPresent()) {
         Catalog.DocumentCopies copies = document.get().getKey();
         PackRecords.insertDocument(db, copies.docId(), "alias", existing.packId(), document.get().getValue());

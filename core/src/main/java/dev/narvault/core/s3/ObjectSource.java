@@ -27,6 +27,13 @@ public interface ObjectSource extends AutoCloseable {
   String location();
 
   /**
+   * The bucket's name, as the journal records where objects were put back ({@code restore},
+   * {@code promote}): the gateway serves a restored NAR from S3, and the drain takes one out again,
+   * only when it is this bucket.
+   */
+  String bucket();
+
+  /**
    * Opens an object for reading; the caller closes the stream.
    *
    * @throws ObjectNotFoundException when there is no such key

@@ -77,6 +77,11 @@ public final class S3ObjectSource implements ObjectSource {
   }
 
   @Override
+  public String bucket() {
+    return bucket;
+  }
+
+  @Override
   public void list(String prefix, Consumer<StoredObject> each) throws IOException {
     try {
       ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(prefix).build();

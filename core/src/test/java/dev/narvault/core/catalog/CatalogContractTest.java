@@ -3,6 +3,7 @@ package dev.narvault.core.catalog;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.pack.PackId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -352,7 +353,7 @@ class CatalogContractTest {
             case 0 -> c.journal().advance(key, Journal.State.COMMITTED, Journal.State.VERIFIED, i);
             case 1 -> c.journal().advance(key, Journal.State.VERIFIED, Journal.State.DRAINED, i);
             case 2 -> c.journal().advance(key, Journal.State.VERIFIED, Journal.State.COMMITTED, i);
-            case 3 -> c.journal().restored(key, "cache", i);
+            case 3 -> restored(c, key, "cache", i);
             case 4 -> c.journal().advance(key, Journal.State.RESTORED, Journal.State.COMMITTED, i);
             default -> c.journal().advance(key, Journal.State.DRAINED, Journal.State.DRAINED, i);
           }
@@ -383,7 +384,7 @@ class CatalogContractTest {
       c.journal().advance(key, Journal.State.COMMITTED, Journal.State.VERIFIED, 105);
       c.journal().advance(key, Journal.State.VERIFIED, Journal.State.DRAINED, 105);
       c.addAlias("0".repeat(31) + "2", existing, "StorePath: /nix/store/" + "0".repeat(31) + "2-alias\n", 106);
-      assertEquals(3, c.journal().restored(key, "cache", 107));
+      assertEquals(3, restored(c, key, "cache", 107));
       assertTotalsAgree(c);
     }
   }
@@ -403,8 +404,8 @@ class CatalogContractTest {
       String hash = c.narByFileKey(drained).orElseThrow().storeHash();
       assertTrue(!c.journal().isRestoredIn(drained, "cache"));
 
-      c.journal().restored(drained, "cache", 4);
-      c.journal().restored(committed, "elsewhere", 4);
+      restored(c, drained, "cache", 4);
+      restored(c, committed, "elsewhere", 4);
       assertTrue(c.journal().isRestoredIn(drained, "cache"));
       assertTrue(!c.journal().isRestoredIn(drained, "elsewhere"));
       assertTrue(c.journal().isRestoredIn(committed, "elsewhere"));
@@ -423,7 +424,109 @@ class CatalogContractTest {
       assertEquals(sorted.subList(1, 3), c.journal().all(sorted.get(0), 10).stream().map(Journal.Entry::fileKey)
           .toList());
       assertTrue(!c.journal().isRestoredIn(drained, "cache"));
-      assertThrows(IllegalArgumentException.class, () -> c.journal().restored(drained, " ", 7));
+      assertThrows(IllegalArgumentException.class, () -> restored(c, drained, " ", 7));
+    }
+  }
+
+  /** Records an object as put back, as a put-back does: under its claim. */
+  private static int restored(Catalog c, String key, String bucket, long now) throws CatalogException {
+    c.journal().claimObject(key, "put-back", now, now + 1000);
+    int entries = c.journal().restored(key, bucket, "put-back", now);
+    c.journal().releaseObjects("put-back", List.of(key));
+    return entries;
+  }
+
+  /** One pack of three objects on one holder: its object keys. */
+  private static List<String> threeObjects(Catalog c, long seed) throws Exception {
+    register(c, "h0", "http://h0", 1);
+    Manifest m = manifest(3, seed);
+    c.recordPack(ManifestCodec.packId(m), m, "{}", List.of(new HolderId("h0"), new HolderId("h0"),
+        new HolderId("h0"), new HolderId("h0"), new HolderId("h0")), 1);
+    return m.nars().stream().map(Manifest.Nar::key).toList();
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void restored_onlyUnderTheWorkersClaim_elseRecordsNothing(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      String key = threeObjects(c, 21).getFirst();
+      c.journal().advance(key, Journal.State.COMMITTED, Journal.State.VERIFIED, 2);
+      // Never claimed.
+      assertThrows(CatalogException.class, () -> c.journal().restored(key, "cache", "restore-1", 3));
+      // Claimed, lapsed, taken by a drain and given up again: the drain may have deleted it meanwhile.
+      assertTrue(c.journal().claimObject(key, "restore-1", 3, 10));
+      assertTrue(c.journal().claimObject(key, "drain-1", 11, 20));
+      assertFalse(c.journal().stillHolds(key, "restore-1", 30));
+      c.journal().releaseObjects("drain-1", List.of(key));
+      assertThrows(CatalogException.class, () -> c.journal().restored(key, "cache", "restore-1", 12));
+      assertFalse(c.journal().anyRestored(key));
+      assertEquals(Journal.State.VERIFIED, c.journal().state(c.narByFileKey(key).orElseThrow().storeHash())
+          .orElseThrow());
+      // Claimed, lapsed, and nobody took it meanwhile: still held.
+      assertTrue(c.journal().claimObject(key, "restore-1", 13, 14));
+      assertTrue(c.journal().stillHolds(key, "restore-1", 40));
+      assertEquals(1, c.journal().restored(key, "cache", "restore-1", 15));
+      assertTrue(c.journal().anyRestored(key));
+      assertFalse(c.journal().claimObject(key, "drain-1", 16, 50), "held until 40");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void restored_again_stampsEveryEntry_soTheWindowCountsFromTheLastPutBack(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      String key = threeObjects(c, 22).getFirst();
+      restored(c, key, "cache", 4);
+      assertEquals(Optional.of(4L), c.journal().restoredMillis(key));
+      restored(c, key, "cache", 1000);
+      assertEquals(Optional.of(1000L), c.journal().restoredMillis(key), "put back again at 1000");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void addAlias_ofAnObjectPutBack_entersRestoredInItsBucket(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      List<String> keys = threeObjects(c, 23);
+      String key = keys.getFirst();
+      c.journal().advance(key, Journal.State.COMMITTED, Journal.State.VERIFIED, 2);
+      c.journal().advance(key, Journal.State.VERIFIED, Journal.State.DRAINED, 3);
+      restored(c, key, "elsewhere", 4);
+      ArchivedNar existing = c.narByFileKey(key).orElseThrow();
+      String alias = "0".repeat(31) + "3";
+      assertTrue(c.addAlias(alias, existing, "StorePath: /nix/store/" + alias + "-alias\n", 5));
+      assertEquals(Optional.of(Journal.State.RESTORED), c.journal().state(alias));
+      assertEquals(Optional.of("elsewhere"), c.journal().restoredTo(alias));
+      assertTrue(c.journal().isRestoredIn(key, "elsewhere"), "every entry, the alias's too");
+      assertTrue(c.journal().inState(Journal.State.COMMITTED, "", 10).stream().noneMatch(e -> e.fileKey().equals(key)),
+          "nothing for the drain");
+      assertTotalsAgree(c);
+      // An object never put back: its alias is committed as before.
+      ArchivedNar other = c.narByFileKey(keys.get(1)).orElseThrow();
+      String alias2 = "0".repeat(31) + "4";
+      assertTrue(c.addAlias(alias2, other, "StorePath: /nix/store/" + alias2 + "-alias\n", 6));
+      assertEquals(Optional.of(Journal.State.COMMITTED), c.journal().state(alias2));
+      assertFalse(c.journal().anyRestored(keys.get(1)));
+      assertTotalsAgree(c);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void isBackIn_onlyTheBucketItWasPutBackInto_orAnyForOneRecordedWithoutABucket(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      List<String> keys = threeObjects(c, 24);
+      String elsewhere = c.narByFileKey(keys.get(0)).orElseThrow().storeHash();
+      String noBucket = c.narByFileKey(keys.get(1)).orElseThrow().storeHash();
+      String committed = c.narByFileKey(keys.get(2)).orElseThrow().storeHash();
+      restored(c, keys.get(0), "elsewhere", 2);
+      // As a promote of before schema 18 left it: restored, no bucket.
+      c.journal().advance(keys.get(1), Journal.State.COMMITTED, Journal.State.RESTORED, 2);
+      assertTrue(c.journal().isBackIn(elsewhere, "elsewhere"));
+      assertFalse(c.journal().isBackIn(elsewhere, "cache"));
+      assertTrue(c.journal().isBackIn(noBucket, "cache"));
+      assertFalse(c.journal().isBackIn(committed, "cache"));
+      assertFalse(c.journal().isBackIn("0".repeat(32), "cache"));
     }
   }
 

@@ -66,6 +66,11 @@ class HotClosureTest {
     }
 
     @Override
+    public String bucket() {
+      return "narinfos";
+    }
+
+    @Override
     public OpenedObject openObject(String key, Optional<String> range) throws ObjectNotFoundException {
       reads.incrementAndGet();
       byte[] bytes = objects.get(key);

@@ -139,8 +139,8 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       // Requests for archived NARs no longer reach S3's logs: the gateway keeps the record.
       access.ifPresent(a -> a.record(archived.get().storeHash()));
     }
-    if (archive.backInS3(archived.get())) {
-      // Put back into S3 (promote, restore): S3 serves it, the holders only if it is not there.
+    if (archive.backInS3(archived.get(), s3.bucket())) {
+      // Put back into this bucket (promote, restore): S3 serves it, the holders only if it is not there.
       try {
         s3.proxy(x, key, ArchivedNarResponder.NAR_TYPE);
         return;

@@ -41,6 +41,11 @@ final class S3Proxy {
     this.misses = misses;
   }
 
+  /** The bucket proxied. */
+  String bucket() {
+    return objects.bucket();
+  }
+
   /** A narinfo the catalog does not have. */
   void narInfo(Exchange x, String key, String type) throws IOException {
     if (refusedAsMiss(x, key)) {

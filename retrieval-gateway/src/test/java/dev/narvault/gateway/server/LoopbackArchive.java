@@ -256,6 +256,11 @@ final class LoopbackArchive implements AutoCloseable {
     }
 
     @Override
+    public String bucket() {
+      return "empty";
+    }
+
+    @Override
     public OpenedObject openObject(String key, Optional<String> range) throws IOException {
       throw new ObjectNotFoundException(key);
     }
