@@ -12,8 +12,10 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.FragmentReader;
 import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.PackFiller;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.PackReader;
+import dev.narvault.core.pack.RangeFile;
 import dev.narvault.core.pack.ReadBudget;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -94,9 +96,7 @@ public final class Archive {
     }
     Manifest manifest = manifest(nar.packId());
     Holders reader = new Holders(manifest, catalog.placements(nar.packId()));
-    Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
-        code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
-    PackReader packReader = new PackReader(manifest, codec, reader,
+    PackReader packReader = new PackReader(manifest, codec(manifest), reader,
         PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudgets(budget, decodeBudget));
     try {
       packReader.read(nar.packOffset() + from, length, out);
@@ -104,6 +104,30 @@ public final class Archive {
       reader.blameCorrupt(packReader.corruptFragments());
     }
     return new ReadCost(packReader.failedFragments().cardinality(), packReader.bytesFromHolders());
+  }
+
+  /**
+   * Writes the whole NAR into {@code file}, every byte verified, in whatever order its bytes
+   * arrive: every fragment it spans is read at once ({@link PackFiller}), so a NAR over k
+   * fragments comes at up to k holders' speed. Returns when all of it is written; throws when the
+   * pack cannot be read (what was written by then is verified, but not all of the NAR).
+   */
+  public ReadCost fill(ArchivedNar nar, RangeFile file) throws IOException {
+    Manifest manifest = manifest(nar.packId());
+    Holders reader = new Holders(manifest, catalog.placements(nar.packId()));
+    PackFiller filler = new PackFiller(manifest, codec(manifest), reader,
+        PackFiller.Options.of(parallelReads).withHedgeAfter(HEDGE_AFTER).withBudgets(budget, decodeBudget));
+    try {
+      filler.fill(nar.packOffset(), nar.length(), file);
+    } finally {
+      reader.blameCorrupt(filler.corruptFragments());
+    }
+    return new ReadCost(filler.failedFragments().cardinality(), filler.bytesFromHolders());
+  }
+
+  private Codec codec(Manifest manifest) {
+    return codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
+        code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
   }
 
   /** A pack's fragments on their holders, for one read; failures are remembered in {@link #health}. */

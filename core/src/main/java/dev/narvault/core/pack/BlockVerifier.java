@@ -52,6 +52,18 @@ final class BlockVerifier {
    */
   byte[][] readAnyK(ArrayDeque<Integer> candidates, int first, int end, Executor executor, Duration hedgeAfter,
       ObjIntConsumer<IOException> onFailure) throws IOException {
+    return readAnyK(candidates, first, end, executor, hedgeAfter, onFailure, index -> read(index, first, end));
+  }
+
+  /** Where {@link #readAnyK} gets a candidate's verified bytes. */
+  @FunctionalInterface
+  interface Source {
+    byte[] read(int index) throws IOException;
+  }
+
+  /** As above, each candidate's verified bytes got from {@code source}. */
+  byte[][] readAnyK(ArrayDeque<Integer> candidates, int first, int end, Executor executor, Duration hedgeAfter,
+      ObjIntConsumer<IOException> onFailure, Source source) throws IOException {
     int k = layout.dataFragmentCount();
     byte[][] work = new byte[layout.totalFragmentCount()][];
     ExecutorCompletionService<byte[]> reads = new ExecutorCompletionService<>(executor);
@@ -62,7 +74,7 @@ final class BlockVerifier {
       while (have < k) {
         while (have + inFlight.size() < k + hedges && !candidates.isEmpty()) {
           int index = candidates.poll();
-          inFlight.put(reads.submit(() -> read(index, first, end)), index);
+          inFlight.put(reads.submit(() -> source.read(index)), index);
         }
         if (inFlight.isEmpty()) {
           break;

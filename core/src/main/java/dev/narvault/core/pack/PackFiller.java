@@ -1,0 +1,551 @@
+package dev.narvault.core.pack;
+
+import dev.narvault.core.erasure.Codec;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fills a {@link RangeFile} with a byte range of a pack, reading every data fragment the range
+ * spans at once. Each fragment is a lane of pieces ({@link FillPlan}) read in block order, a few
+ * in flight per holder so that no round trip between pieces leaves its link idle (the first piece
+ * alone: the range's first bytes do not share the link), and each piece goes into the file as
+ * soon as it is verified, in whatever order pieces arrive. The file is the reorder buffer: memory
+ * holds only the pieces in flight whatever the range's size, while a reader of the file streams
+ * its completed prefix.
+ *
+ * <p>A fragment that fails (unreachable, short, a block that does not match its hash, or slower
+ * than a few times its holder's recent speed) has its pieces decoded instead, one stripe at a
+ * time, on decoders that run beside the lanes: the same blocks of k other fragments, taken first
+ * from the range's own pieces already in the file (read back, not asked of their holders again),
+ * then from the fastest other holders; decoded blocks are verified against the manifest too. So
+ * with m data fragments lost, a range that fills its pack costs about one holder byte per byte.
+ * No unverified byte is ever written.
+ *
+ * <p>A filler is meant for one range. Its executor must run tasks concurrently (virtual threads):
+ * lanes and decoders wait for each other.
+ */
+public final class PackFiller {
+  private static final Logger LOG = LoggerFactory.getLogger(PackFiller.class);
+  public static final int DEFAULT_CHUNK_BLOCKS = 4;
+  public static final int DEFAULT_DEPTH = 2;
+  /** A piece is read around when it takes this many times what its holder's recent speed says... */
+  private static final double HEDGE_FACTOR = 4;
+  /** ...but never before this. */
+  private static final long MIN_HEDGE_NANOS = Duration.ofMillis(250).toNanos();
+
+  private final Manifest manifest;
+  private final PackLayout layout;
+  private final Codec codec;
+  private final FragmentReader fragments;
+  private final BlockVerifier blocks;
+  private final Options options;
+  private final BitSet failed = new BitSet();
+  private final BitSet corrupt = new BitSet();
+  private final AtomicLong holderBytes = new AtomicLong();
+
+  /**
+   * How a filler works.
+   *
+   * @param chunkBlocks blocks per piece, at most
+   * @param depth pieces in flight per fragment, at least (a range in few fragments gets more, so
+   *     that about {@code 4 · depth} are in flight in all)
+   * @param executor runs lanes, decoders and their reads: must run tasks concurrently
+   * @param hedgeAfter the longest a piece is waited for before it is read around; a holder whose
+   *     speed is known is read around sooner, after {@value #HEDGE_FACTOR} times its expected time
+   * @param budget memory for pieces in flight, shared with other reads
+   * @param decodeBudget memory for decode steps (k inputs each), shared with other reads
+   */
+  public record Options(int chunkBlocks, int depth, Executor executor, Duration hedgeAfter, ReadBudget budget,
+      ReadBudget decodeBudget) {
+    public Options {
+      if (chunkBlocks < 1 || depth < 1) {
+        throw new IllegalArgumentException("chunkBlocks and depth must be >= 1, got " + chunkBlocks + ", " + depth);
+      }
+      if (hedgeAfter.isNegative()) {
+        throw new IllegalArgumentException("hedgeAfter must be >= 0, got " + hedgeAfter);
+      }
+    }
+
+    public static Options of(Executor executor) {
+      return new Options(DEFAULT_CHUNK_BLOCKS, DEFAULT_DEPTH, executor, Duration.ofSeconds(2), ReadBudget.unlimited(),
+          ReadBudget.unlimited());
+    }
+
+    public Options withChunkBlocks(int blocks) {
+      return new Options(blocks, depth, executor, hedgeAfter, budget, decodeBudget);
+    }
+
+    public Options withHedgeAfter(Duration hedge) {
+      return new Options(chunkBlocks, depth, executor, hedge, budget, decodeBudget);
+    }
+
+    public Options withBudgets(ReadBudget pieces, ReadBudget decoding) {
+      return new Options(chunkBlocks, depth, executor, hedgeAfter, pieces, decoding);
+    }
+  }
+
+  public PackFiller(Manifest manifest, Codec codec, FragmentReader fragments, Options options) {
+    this.manifest = manifest;
+    this.layout = manifest.layout();
+    if (codec.dataFragmentCount() != layout.dataFragmentCount()
+        || codec.parityFragmentCount() != layout.parityFragmentCount()) {
+      throw new IllegalArgumentException("codec does not match the manifest's RS("
+          + layout.dataFragmentCount() + "," + layout.parityFragmentCount() + ")");
+    }
+    this.codec = codec;
+    this.fragments = fragments;
+    this.blocks = new BlockVerifier(manifest, new FragmentReader() {
+      @Override
+      public byte[] read(int index, long offset, int length) throws IOException {
+        byte[] bytes = fragments.read(index, offset, length);
+        holderBytes.addAndGet(bytes.length);
+        return bytes;
+      }
+    });
+    this.options = options;
+  }
+
+  /** Fragments that failed so far (unreachable, corrupt or too slow), by index. */
+  public synchronized BitSet failedFragments() {
+    return (BitSet) failed.clone();
+  }
+
+  /** Fragments that sent bytes not matching the manifest, by index. */
+  public synchronized BitSet corruptFragments() {
+    return (BitSet) corrupt.clone();
+  }
+
+  /** Bytes received from holders so far, verified or not: what this filler cost them. */
+  public long bytesFromHolders() {
+    return holderBytes.get();
+  }
+
+  /**
+   * Writes pack bytes {@code [packOffset, packOffset + length)} into {@code file} (position 0 is
+   * {@code packOffset}), every byte verified, each once; returns when all are written.
+   *
+   * @throws IOException when some stripe cannot be read from any k fragments, or {@code file}
+   *     failed; what was written by then is verified, but the range is not whole
+   */
+  public void fill(long packOffset, long length, RangeFile file) throws IOException {
+    new Run(FillPlan.of(layout, packOffset, length, options.chunkBlocks()), file).run();
+  }
+
+  /** A piece and what became of it. */
+  private static final class Slot {
+    final FillPlan.Piece piece;
+    /** Taken by whoever writes the piece: its lane, or a decoder. */
+    final AtomicBoolean claimed = new AtomicBoolean();
+    /** True once its bytes are in the file from its own holder; false once it was handed to decoding. */
+    final CompletableFuture<Boolean> direct = new CompletableFuture<>();
+    /** The direct read in flight, cancelled when a decoder wrote the piece first. */
+    volatile Future<?> reading;
+
+    Slot(FillPlan.Piece piece) {
+      this.piece = piece;
+    }
+  }
+
+  /** One fragment's pieces, read in order by {@code depth} workers. */
+  private static final class Lane {
+    final int fragment;
+    final ConcurrentLinkedQueue<Slot> todo;
+    volatile boolean failed;
+
+    Lane(int fragment, List<Slot> slots) {
+      this.fragment = fragment;
+      this.todo = new ConcurrentLinkedQueue<>(slots);
+    }
+  }
+
+  /** The state of one {@link #fill}. */
+  private final class Run {
+    private final RangeFile file;
+    private final List<Lane> lanes = new ArrayList<>();
+    /** Each slot by fragment and stripe. */
+    private final ConcurrentHashMap<Long, Slot> slots = new ConcurrentHashMap<>();
+    private final int depth;
+    private final Set<Future<?>> tasks = ConcurrentHashMap.newKeySet();
+    private final Object lock = new Object();
+    /** Pieces not written yet; guarded by lock. */
+    private int remaining;
+    /** Why the fill failed; guarded by lock. */
+    private Throwable fatal;
+    /** Pieces to decode, by stripe; guarded by lock. */
+    private final TreeMap<Integer, List<Slot>> toDecode = new TreeMap<>();
+    private boolean decodersStarted;
+
+    Run(FillPlan plan, RangeFile file) {
+      this.file = file;
+      for (List<FillPlan.Piece> pieces : plan.lanes()) {
+        List<Slot> laneSlots = new ArrayList<>();
+        for (FillPlan.Piece p : pieces) {
+          Slot s = new Slot(p);
+          laneSlots.add(s);
+          slots.put(key(p.fragment(), p.stripe()), s);
+        }
+        lanes.add(new Lane(pieces.getFirst().fragment(), laneSlots));
+      }
+      this.remaining = plan.pieceCount();
+      this.depth = Math.max(options.depth(), Math.ceilDiv(4 * options.depth(), Math.max(1, lanes.size())));
+    }
+
+    void run() throws IOException {
+      try {
+        for (Lane lane : lanes) {
+          if (isFailed(lane.fragment) || !fragments.likelyAvailable(lane.fragment)) {
+            markFailed(new IOException("its holders failed recently"), lane.fragment);
+            failLane(lane);
+          } else {
+            spawn(() -> work(lane, true));
+          }
+        }
+        synchronized (lock) {
+          while (remaining > 0 && fatal == null) {
+            lock.wait();
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while filling a range");
+      } finally {
+        tasks.forEach(t -> t.cancel(true));
+      }
+      Throwable why;
+      synchronized (lock) {
+        why = fatal;
+      }
+      if (why instanceof IOException io) {
+        throw io;
+      }
+      if (why != null) {
+        throw new IOException("filling a range failed: " + why, why);
+      }
+    }
+
+    private void spawn(Runnable work) {
+      FutureTask<Void> task = new FutureTask<>(() -> {
+        try {
+          work.run();
+        } catch (Throwable t) {
+          fail(t);
+        }
+      }, null) {
+        @Override
+        protected void done() {
+          tasks.remove(this);
+        }
+      };
+      tasks.add(task);
+      options.executor().execute(task);
+    }
+
+    private void fail(Throwable t) {
+      synchronized (lock) {
+        if (fatal == null && remaining > 0) {
+          fatal = t;
+        }
+        lock.notifyAll();
+      }
+    }
+
+    private boolean finished() {
+      synchronized (lock) {
+        return remaining == 0 || fatal != null;
+      }
+    }
+
+    /**
+     * A lane's worker: its pieces in order until none is left or the fragment failed. The first
+     * worker reads the first piece alone, then starts the others.
+     */
+    private void work(Lane lane, boolean opener) {
+      Slot s;
+      while (!lane.failed && !finished() && (s = lane.todo.poll()) != null) {
+        boolean ok = readDirect(lane, s);
+        if (opener) {
+          opener = false;
+          for (int i = 1; ok && i < depth; i++) {
+            spawn(() -> work(lane, false));
+          }
+        }
+        if (!ok) {
+          return;
+        }
+      }
+    }
+
+    /** Reads a piece from its own holder; false when the fragment failed (its pieces are then decoded). */
+    private boolean readDirect(Lane lane, Slot s) {
+      FillPlan.Piece p = s.piece;
+      long units;
+      try {
+        units = options.budget().acquire(blocks.byteLength(p.first(), p.end()));
+      } catch (InterruptedIOException e) {
+        return false;
+      }
+      FutureTask<byte[]> read = new FutureTask<>(() -> blocks.read(p.fragment(), p.first(), p.end()));
+      s.reading = read;
+      boolean hedged = false;
+      try {
+        options.executor().execute(read);
+        byte[] bytes;
+        try {
+          bytes = read.get(hedgeNanos(p), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException slow) {
+          // Read around it meanwhile; whichever is first writes the piece.
+          hedged = true;
+          s.direct.complete(false);
+          decode(s);
+          try {
+            bytes = read.get();
+          } catch (CancellationException decodedFirst) {
+            markFailed(new IOException("slower than its hedge time, read around"), p.fragment());
+            failLane(lane);
+            return false;
+          }
+        }
+        if (s.claimed.compareAndSet(false, true)) {
+          write(s, bytes, 0);
+          s.direct.complete(true);
+        }
+        return true;
+      } catch (ExecutionException e) {
+        markFailed(e.getCause() instanceof IOException io ? io : new IOException(e.getCause()), p.fragment());
+        s.direct.complete(false);
+        if (!hedged) {
+          decode(s);
+        }
+        failLane(lane);
+        return false;
+      } catch (InterruptedException e) {
+        read.cancel(true);
+        Thread.currentThread().interrupt();
+        return false;
+      } catch (IOException e) {
+        fail(e);
+        return false;
+      } finally {
+        options.budget().release(units);
+      }
+    }
+
+    /**
+     * How long a piece may take before it is read around: a few times what its holder's recent
+     * speed says, within [{@link #MIN_HEDGE_NANOS}, hedgeAfter].
+     */
+    private long hedgeNanos(FillPlan.Piece p) {
+      long ceiling = options.hedgeAfter().toNanos();
+      double millisPerMiB = fragments.expectedCost(p.fragment());
+      if (!(millisPerMiB > 0) || Double.isInfinite(millisPerMiB)) {
+        return ceiling;
+      }
+      double mib = Math.max(blocks.byteLength(p.first(), p.end()), 64 * 1024) / 1048576.0;
+      long expected = (long) (HEDGE_FACTOR * millisPerMiB * mib * 1e6);
+      return Math.min(ceiling, Math.max(MIN_HEDGE_NANOS, expected));
+    }
+
+    /** The fragment failed: every piece of it not taken yet is decoded. */
+    private void failLane(Lane lane) {
+      lane.failed = true;
+      Slot s;
+      while ((s = lane.todo.poll()) != null) {
+        s.direct.complete(false);
+        decode(s);
+      }
+    }
+
+    private void decode(Slot s) {
+      synchronized (lock) {
+        toDecode.computeIfAbsent(s.piece.stripe(), x -> new ArrayList<>()).add(s);
+        if (!decodersStarted) {
+          decodersStarted = true;
+          for (int i = 0; i <= depth; i++) {
+            spawn(this::decoder);
+          }
+        }
+        lock.notifyAll();
+      }
+    }
+
+    /** A decoder: the lowest stripe with pieces to decode, all of them at once, until the fill ends. */
+    private void decoder() {
+      while (true) {
+        List<Slot> batch;
+        synchronized (lock) {
+          while (toDecode.isEmpty() && remaining > 0 && fatal == null) {
+            try {
+              lock.wait();
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+          if (remaining == 0 || fatal != null) {
+            return;
+          }
+          batch = toDecode.pollFirstEntry().getValue();
+        }
+        batch.removeIf(s -> s.claimed.get());
+        if (!batch.isEmpty()) {
+          try {
+            decodeStripe(batch);
+          } catch (IOException e) {
+            if (!Thread.currentThread().isInterrupted() && !finished()) {
+              fail(e);
+            }
+            return;
+          }
+        }
+      }
+    }
+
+    /**
+     * Decodes pieces of one stripe (of different fragments) from k others: the stripe's pieces of
+     * the range that are in the file whole, then other fragments' holders, fastest first.
+     */
+    private void decodeStripe(List<Slot> batch) throws IOException {
+      int k = layout.dataFragmentCount();
+      int n = layout.totalFragmentCount();
+      int stripe = batch.getFirst().piece.stripe();
+      int first = batch.stream().mapToInt(s -> s.piece.first()).min().orElseThrow();
+      int end = batch.stream().mapToInt(s -> s.piece.end()).max().orElseThrow();
+      BitSet wanted = new BitSet();
+      batch.forEach(s -> wanted.set(s.piece.fragment()));
+      int length = blocks.byteLength(first, end);
+      long units = options.decodeBudget().acquire((long) length * (k + wanted.cardinality()));
+      try {
+        ArrayDeque<Integer> candidates = new ArrayDeque<>();
+        BitSet inFile = new BitSet();
+        List<Integer> available = new ArrayList<>();
+        List<Integer> doubtful = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          if (wanted.get(i) || isFailed(i)) {
+            continue;
+          }
+          Slot member = slots.get(key(i, stripe));
+          if (member != null && member.piece.inside() && member.piece.first() <= first && member.piece.end() >= end) {
+            inFile.set(i);
+            candidates.add(i);
+          } else {
+            (fragments.likelyAvailable(i) ? available : doubtful).add(i);
+          }
+        }
+        double[] cost = new double[n];
+        for (int i : available) {
+          cost[i] = fragments.expectedCost(i);
+        }
+        available.sort(Comparator.comparingDouble(i -> cost[i]));
+        candidates.addAll(available);
+        candidates.addAll(doubtful);
+        byte[][] work = blocks.readAnyK(candidates, first, end, options.executor(), options.hedgeAfter(),
+            (why, index) -> {
+              if (!inFile.get(index)) {
+                markFailed(why, index);
+              }
+            },
+            index -> inFile.get(index) ? readBack(slots.get(key(index, stripe)), first, end)
+                : blocks.read(index, first, end));
+        boolean[] present = new boolean[n];
+        for (int i = 0; i < n; i++) {
+          present[i] = work[i] != null;
+        }
+        for (int w = wanted.nextSetBit(0); w >= 0; w = wanted.nextSetBit(w + 1)) {
+          work[w] = new byte[length];
+        }
+        codec.reconstruct(work, present, 0, length);
+        for (Slot s : batch) {
+          int w = s.piece.fragment();
+          blocks.verify(w, first, end, work[w]);
+          if (s.claimed.compareAndSet(false, true)) {
+            Future<?> direct = s.reading;
+            if (direct != null) {
+              direct.cancel(true);
+            }
+            write(s, work[w], (s.piece.first() - first) * layout.blockSize());
+          }
+        }
+      } finally {
+        options.decodeBudget().release(units);
+      }
+    }
+
+    /** Blocks {@code [first, end)} of a piece in the file, once its own holder's bytes are there. */
+    private byte[] readBack(Slot s, int first, int end) throws IOException {
+      boolean there;
+      try {
+        there = s.direct.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while waiting for fragment " + s.piece.fragment());
+      } catch (ExecutionException e) {
+        throw new IOException(e.getCause());
+      }
+      if (!there) {
+        throw new IOException("fragment " + s.piece.fragment() + " is read around");
+      }
+      byte[] bytes = new byte[blocks.byteLength(first, end)];
+      file.read(s.piece.rangeOffset() + (long) (first - s.piece.first()) * layout.blockSize(), bytes, 0,
+          bytes.length);
+      return bytes;
+    }
+
+    /** Writes a claimed piece's range bytes, found at {@code blocksAt} of {@code bytes}. */
+    private void write(Slot s, byte[] bytes, int blocksAt) throws IOException {
+      FillPlan.Piece p = s.piece;
+      file.write(p.rangeOffset(), bytes, blocksAt + p.skip(), p.length());
+      synchronized (lock) {
+        remaining--;
+        lock.notifyAll();
+      }
+    }
+  }
+
+  private static long key(int fragment, int stripe) {
+    return ((long) fragment << 32) | stripe;
+  }
+
+  private synchronized boolean isFailed(int index) {
+    return failed.get(index);
+  }
+
+  private void markFailed(IOException e, int index) {
+    synchronized (this) {
+      if (failed.get(index)) {
+        return;
+      }
+      failed.set(index);
+      if (e instanceof FragmentCorruptException) {
+        corrupt.set(index);
+      }
+    }
+    if (e instanceof FragmentCorruptException) {
+      LOG.warn("fragment {} ({}) is corrupt, reading around it: {}", index, manifest.fragments().get(index).id(),
+          e.getMessage());
+    } else {
+      LOG.debug("fragment {} ({}) unavailable, reading around it: {}", index, manifest.fragments().get(index).id(),
+          e.getMessage());
+    }
+  }
+}
