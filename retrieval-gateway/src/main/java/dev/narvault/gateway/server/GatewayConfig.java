@@ -50,17 +50,26 @@ public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits mis
   }
 
   /**
-   * @param dir where rebuilt NARs are kept (a temporary directory when empty)
-   * @param maxBytes at most this many bytes of them; a NAR that fits is rebuilt once for all who ask
-   *     while it is rebuilt, a bigger one by each request (0: none kept or shared)
+   * @param dir where rebuilt NARs are kept, and rebuilt (a temporary directory when empty)
+   * @param maxBytes at most this many bytes of them kept (0: none)
+   * @param spoolBytes at most this many bytes of NARs being rebuilt: each is rebuilt into a file
+   *     of its own, once for all who ask meanwhile, every fragment it spans read at once (the file
+   *     is the reorder buffer); a NAR that finds no room is read by each request, in order, one
+   *     fragment after the other (0: always so)
    */
-  public record CacheSettings(Optional<Path> dir, long maxBytes) {
+  public record CacheSettings(Optional<Path> dir, long maxBytes, long spoolBytes) {
+    public static final long DEFAULT_SPOOL_BYTES = 4L << 30;
     public static final CacheSettings DEFAULTS = new CacheSettings(Optional.empty(), 1L << 30);
 
     public CacheSettings {
-      if (maxBytes < 0) {
-        throw new IllegalArgumentException("cache size must be >= 0, got " + maxBytes);
+      if (maxBytes < 0 || spoolBytes < 0) {
+        throw new IllegalArgumentException("cache and spool sizes must be >= 0, got " + maxBytes + ", " + spoolBytes);
       }
+    }
+
+    /** With the default spool. */
+    public CacheSettings(Optional<Path> dir, long maxBytes) {
+      this(dir, maxBytes, DEFAULT_SPOOL_BYTES);
     }
   }
 

@@ -28,7 +28,8 @@ public final class GatewayServer implements AutoCloseable {
   public static GatewayServer start(GatewayConfig config, Archive archive, ObjectSource fallback) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
     // Rebuilds run on the requests' executor: stopping the server interrupts them too.
-    RebuiltNarCache cache = RebuiltNarCache.open(config.cache().dir(), config.cache().maxBytes(), requests);
+    RebuiltNarCache cache = RebuiltNarCache.open(config.cache().dir(), config.cache().maxBytes(),
+        config.cache().spoolBytes(), requests);
     GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests,
         new GatewayMetrics(), cache);
     NettyServer server;
