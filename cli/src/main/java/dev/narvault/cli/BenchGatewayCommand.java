@@ -121,6 +121,12 @@ final class BenchGatewayCommand implements Callable<Integer> {
           + "holder, added by a relay in front of each (default: ${DEFAULT-VALUE}).")
   long holderDelayMillis;
 
+  @Option(names = "--nar-spool-size", defaultValue = "4GiB", converter = ByteSize.class,
+      description = "The gateway's --nar-spool-size: room for NARs being rebuilt, each filled out of order from "
+          + "all its fragments at once; 0 reads every NAR in order, one fragment after the other "
+          + "(default: ${DEFAULT-VALUE}).")
+  long spoolSize;
+
   @Option(names = "--gateway-heap", defaultValue = "256m", description = "The gateway JVM's -Xmx (default: ${DEFAULT-VALUE}).")
   String gatewayHeap;
 
@@ -194,6 +200,10 @@ final class BenchGatewayCommand implements Callable<Integer> {
   private int linkLimit(BenchCluster cluster, URI endpoint, List<CacheGenerator.GeneratedPath> paths,
       Process gateway) throws Exception {
     double limit = (double) k * holderCap / 1048576.0;
+    // Independent clients ask for unrelated NARs: in pack order, the readers would all wait on
+    // the same one or two holders.
+    paths = new ArrayList<>(paths);
+    java.util.Collections.shuffle(paths, new Random(13));
     out.printf(Locale.ROOT, "holders capped at %s/s, %d ms round trip: link limit k x cap = %.1f MiB/s; %d readers%n",
         ByteSize.format(holderCap), holderDelayMillis, limit, readers);
     for (int r = 0; r < warmUpRounds; r++) {
@@ -201,36 +211,39 @@ final class BenchGatewayCommand implements Callable<Integer> {
     }
     out.println();
     out.println("case                          gateway MiB/s   of the limit   first byte p50 / p90 ms   "
-        + "holder bytes / NAR byte   errors");
-    linkReport("healthy", endpoint, paths, limit);
+        + "holder bytes / NAR byte   errors   cores busy");
+    linkReport("healthy", endpoint, paths, limit, gateway.toHandle());
     List<String> stopped = stopMostDataHolders(cluster);
     out.printf(Locale.ROOT, "(stopped %d holders holding the most data fragments)%n", stopped.size());
-    linkReport(m + " holders down", endpoint, paths, limit);
+    linkReport(m + " holders down", endpoint, paths, limit, gateway.toHandle());
     out.printf(Locale.ROOT, "gateway peak RSS: %d MiB with -Xmx%s%n", peakRssKiB(gateway.pid()) / 1024, gatewayHeap);
     return 0;
   }
 
-  private void linkReport(String label, URI endpoint, List<CacheGenerator.GeneratedPath> paths, double limit)
-      throws Exception {
+  private void linkReport(String label, URI endpoint, List<CacheGenerator.GeneratedPath> paths, double limit,
+      ProcessHandle gateway) throws Exception {
     double holderBytes0 = metric(endpoint, "narvault_gateway_nar_holder_bytes_total");
     double narBytes0 = metric(endpoint, "narvault_gateway_nar_archive_bytes_total");
     // One round not counted: the first reads of a case find out which holders are gone.
     int errors = viaGateway(endpoint, paths, readers, null).errors();
     List<Double> rates = new ArrayList<>();
     java.util.Queue<Long> firstBytes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    long cpu0 = cpuNanos(ProcessHandle.current()) + cpuNanos(gateway);
+    long t0 = System.nanoTime();
     for (int r = 0; r < rounds; r++) {
       Rate g = viaGateway(endpoint, paths, readers, firstBytes);
       rates.add(g.mibPerSecond());
       errors += g.errors();
     }
+    double cores = (cpuNanos(ProcessHandle.current()) + cpuNanos(gateway) - cpu0) / (double) (System.nanoTime() - t0);
     double amplification = (metric(endpoint, "narvault_gateway_nar_holder_bytes_total") - holderBytes0)
         / (metric(endpoint, "narvault_gateway_nar_archive_bytes_total") - narBytes0);
     List<Long> sorted = firstBytes.stream().sorted().toList();
     double p50 = sorted.get(sorted.size() / 2) / 1e6;
     double p90 = sorted.get(Math.min(sorted.size() - 1, sorted.size() * 9 / 10)) / 1e6;
     double g = median(rates);
-    out.printf(Locale.ROOT, "%-28s %13.1f   %11.2fx   %14.0f / %-6.0f   %23.2f   %6d%n", label, g, g / limit, p50, p90,
-        amplification, errors);
+    out.printf(Locale.ROOT, "%-28s %13.1f   %11.2fx   %14.0f / %-6.0f   %23.2f   %6d   %13.2f%n", label, g, g / limit,
+        p50, p90, amplification, errors, cores);
   }
 
   /**
@@ -490,7 +503,8 @@ final class BenchGatewayCommand implements Callable<Integer> {
       command.addAll(List.of(extra.strip().split("\\s+")));
     }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), Narvault.class.getName(), "gateway",
-        "--catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"), "--s3-endpoint", s3.endpoint().toString(), "--bucket", "cache", "--port", "0", "--nar-cache-size", "0"));
+        "--catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"), "--s3-endpoint", s3.endpoint().toString(), "--bucket", "cache", "--port", "0", "--nar-cache-size", "0",
+        "--nar-spool-size", Long.toString(spoolSize)));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("gateway.log").toFile());
     builder.environment().put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
     builder.environment().put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);

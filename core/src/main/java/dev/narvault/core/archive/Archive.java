@@ -29,6 +29,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The archive as the gateway sees it: catalog lookups and verified NAR reads from holders.
@@ -38,9 +40,12 @@ import java.util.concurrent.Executors;
  * reads in flight).
  */
 public final class Archive {
+  private static final Logger LOG = LoggerFactory.getLogger(Archive.class);
   private static final int MANIFEST_CACHE = 1024;
   /** A holder that has not answered a range in this long is read around while it keeps trying. */
   private static final Duration HEDGE_AFTER = Duration.ofSeconds(2);
+  /** A read cancelled after this many times its expected time counts as a failure of its holder. */
+  private static final double SLOW_FACTOR = 4;
   /** Default memory for reads in flight, all requests together. */
   public static final long DEFAULT_READ_BUDGET = 32L << 20;
 
@@ -145,40 +150,68 @@ public final class Archive {
     /**
      * Copies the catalog counts as stored first, then any other copy a holder may still have
      * (superseded by repair, not yet deleted): every byte is verified either way. Holders backing
-     * off after failures are skipped.
+     * off after failures are asked last, when no other copy answered: readers ask for a fragment
+     * whose holders fail lately only when they need it ({@link #likelyAvailable}).
      */
     @Override
     public byte[] read(int index, long offset, int length) throws IOException {
       FragmentId id = manifest.fragments().get(index).id();
       IOException last = null;
-      boolean skipped = false;
+      List<FragmentPlacement> backingOff = new ArrayList<>();
       for (FragmentPlacement p : copies(index, id)) {
         if (!health.tryUse(p.endpoint())) {
-          skipped = true;
+          backingOff.add(p);
           continue;
         }
-        long t0 = System.nanoTime();
         try {
-          byte[] bytes = holders.read(URI.create(p.endpoint()), id, offset, length);
-          health.answered(p.endpoint(), System.nanoTime() - t0, bytes.length);
-          servedBy.put(index, p.endpoint());
-          return bytes;
+          return readFrom(p, index, id, offset, length);
         } catch (InterruptedIOException e) {
-          // Cancelled: the client left, or the holder was read around for being slow.
-          if (System.nanoTime() - t0 >= HEDGE_AFTER.toNanos()) {
-            health.failed(p.endpoint());
-          }
           throw e;
         } catch (IOException e) {
-          health.failed(p.endpoint());
           last = e;
         }
       }
-      if (last != null) {
-        throw last;
+      for (FragmentPlacement p : backingOff) {
+        try {
+          return readFrom(p, index, id, offset, length);
+        } catch (InterruptedIOException e) {
+          throw e;
+        } catch (IOException e) {
+          last = e;
+        }
       }
-      throw new IOException(skipped ? "the holders of fragment " + index + " failed recently"
-          : "no holder has fragment " + index + " (" + id + ")");
+      throw last != null ? last : new IOException("no holder has fragment " + index + " (" + id + ")");
+    }
+
+    /** One copy's bytes; what happened is remembered in {@link #health}. */
+    private byte[] readFrom(FragmentPlacement p, int index, FragmentId id, long offset, int length)
+        throws IOException {
+      double expected = health.expectedMillis(p.endpoint(), length);
+      int sharing = health.begin(p.endpoint());
+      long t0 = System.nanoTime();
+      try {
+        byte[] bytes = holders.read(URI.create(p.endpoint()), id, offset, length);
+        health.answered(p.endpoint(), System.nanoTime() - t0, bytes.length,
+            (sharing + health.inFlight(p.endpoint())) / 2.0);
+        servedBy.put(index, p.endpoint());
+        return bytes;
+      } catch (InterruptedIOException e) {
+        // Cancelled: the client left, or the holder was read around for being slow. Slow means
+        // past the hedge time and, when its speed is known, well past what the reads sharing it
+        // explain: a capped holder that many reads wait for is busy, not failing.
+        long took = System.nanoTime() - t0;
+        if (took >= HEDGE_AFTER.toNanos() && !(took / 1e6 < SLOW_FACTOR * expected)) {
+          LOG.debug("holder {} read around after {} ms (expected {} ms)", p.endpoint(), took / 1_000_000, expected);
+          health.failed(p.endpoint());
+        }
+        throw e;
+      } catch (IOException e) {
+        LOG.debug("holder {} failed: {}", p.endpoint(), e.toString());
+        health.failed(p.endpoint());
+        throw e;
+      } finally {
+        health.end(p.endpoint());
+      }
     }
 
     @Override
@@ -187,13 +220,16 @@ public final class Archive {
       return copies(index, id).stream().anyMatch(p -> health.usable(p.endpoint()));
     }
 
-    /** The recent time per MiB of the holder a read would go to first; 0 when not measured yet. */
+    /**
+     * The time per MiB a read from the holder it would go to first may take now (its recent speed
+     * and the reads in flight to it); 0 when not measured yet.
+     */
     @Override
     public double expectedCost(int index) {
       FragmentId id = manifest.fragments().get(index).id();
       for (FragmentPlacement p : copies(index, id)) {
         if (health.usable(p.endpoint())) {
-          double millis = health.millisPerMiB(p.endpoint());
+          double millis = health.expectedMillis(p.endpoint(), 1 << 20);
           return Double.isNaN(millis) ? 0 : millis;
         }
       }

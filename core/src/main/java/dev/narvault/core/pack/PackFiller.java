@@ -50,7 +50,10 @@ public final class PackFiller {
   private static final Logger LOG = LoggerFactory.getLogger(PackFiller.class);
   public static final int DEFAULT_CHUNK_BLOCKS = 4;
   public static final int DEFAULT_DEPTH = 2;
-  /** A piece is read around when it takes this many times what its holder's recent speed says... */
+  /**
+   * A piece is read around when it takes this many times what its holder's recent speed and the
+   * reads sharing it say...
+   */
   private static final double HEDGE_FACTOR = 4;
   /** ...but never before this. */
   private static final long MIN_HEDGE_NANOS = Duration.ofMillis(250).toNanos();
@@ -61,19 +64,24 @@ public final class PackFiller {
   private final FragmentReader fragments;
   private final BlockVerifier blocks;
   private final Options options;
+  /** Fragments that failed in this fill: not asked again. */
   private final BitSet failed = new BitSet();
+  /** Fragments read around for being slow or failing lately: asked only when no other will do. */
+  private final BitSet avoided = new BitSet();
   private final BitSet corrupt = new BitSet();
   private final AtomicLong holderBytes = new AtomicLong();
 
   /**
    * How a filler works.
    *
-   * @param chunkBlocks blocks per piece, at most
-   * @param depth pieces in flight per fragment, at least (a range in few fragments gets more, so
-   *     that about {@code 4 · depth} are in flight in all)
+   * @param chunkBlocks blocks per piece, at most, for a range over 6 fragments or more; twice that
+   *     for 3 to 5, four times for 1 or 2 (memory in flight stays about the same)
+   * @param depth pieces in flight per fragment: 2 hides the round trip between pieces; more only
+   *     share the holder's link
    * @param executor runs lanes, decoders and their reads: must run tasks concurrently
-   * @param hedgeAfter the longest a piece is waited for before it is read around; a holder whose
-   *     speed is known is read around sooner, after {@value #HEDGE_FACTOR} times its expected time
+   * @param hedgeAfter how long a piece is waited for before it is read around while its holder's
+   *     speed is not known; once it is, after {@value #HEDGE_FACTOR} times the piece's expected
+   *     time. Decoding asks one more source when the k asked take longer than both
    * @param budget memory for pieces in flight, shared with other reads
    * @param decodeBudget memory for decode steps (k inputs each), shared with other reads
    */
@@ -127,9 +135,11 @@ public final class PackFiller {
     this.options = options;
   }
 
-  /** Fragments that failed so far (unreachable, corrupt or too slow), by index. */
+  /** Fragments read around so far (unreachable, corrupt, too slow or failing lately), by index. */
   public synchronized BitSet failedFragments() {
-    return (BitSet) failed.clone();
+    BitSet all = (BitSet) failed.clone();
+    all.or(avoided);
+    return all;
   }
 
   /** Fragments that sent bytes not matching the manifest, by index. */
@@ -150,7 +160,10 @@ public final class PackFiller {
    *     failed; what was written by then is verified, but the range is not whole
    */
   public void fill(long packOffset, long length, RangeFile file) throws IOException {
-    new Run(FillPlan.of(layout, packOffset, length, options.chunkBlocks()), file).run();
+    // A range in few fragments reads bigger pieces (fewer requests for the same bytes in flight).
+    int lanes = ReadPlanner.plan(layout, packOffset, length).size();
+    int pieceBlocks = options.chunkBlocks() * (lanes <= 2 ? 4 : lanes <= 5 ? 2 : 1);
+    new Run(FillPlan.of(layout, packOffset, length, pieceBlocks), file).run();
   }
 
   /** A piece and what became of it. */
@@ -209,14 +222,14 @@ public final class PackFiller {
         lanes.add(new Lane(pieces.getFirst().fragment(), laneSlots));
       }
       this.remaining = plan.pieceCount();
-      this.depth = Math.max(options.depth(), Math.ceilDiv(4 * options.depth(), Math.max(1, lanes.size())));
+      this.depth = options.depth();
     }
 
     void run() throws IOException {
       try {
         for (Lane lane : lanes) {
-          if (isFailed(lane.fragment) || !fragments.likelyAvailable(lane.fragment)) {
-            markFailed(new IOException("its holders failed recently"), lane.fragment);
+          if (!fragments.likelyAvailable(lane.fragment)) {
+            avoid(lane.fragment, "its holders failed recently");
             failLane(lane);
           } else {
             spawn(() -> work(lane, true));
@@ -309,11 +322,12 @@ public final class PackFiller {
       FutureTask<byte[]> read = new FutureTask<>(() -> blocks.read(p.fragment(), p.first(), p.end()));
       s.reading = read;
       boolean hedged = false;
+      long hedge = hedgeNanos(p);
       try {
         options.executor().execute(read);
         byte[] bytes;
         try {
-          bytes = read.get(hedgeNanos(p), TimeUnit.NANOSECONDS);
+          bytes = read.get(hedge, TimeUnit.NANOSECONDS);
         } catch (TimeoutException slow) {
           // Read around it meanwhile; whichever is first writes the piece.
           hedged = true;
@@ -322,7 +336,7 @@ public final class PackFiller {
           try {
             bytes = read.get();
           } catch (CancellationException decodedFirst) {
-            markFailed(new IOException("slower than its hedge time, read around"), p.fragment());
+            avoid(p.fragment(), "slower than its hedge time");
             failLane(lane);
             return false;
           }
@@ -353,18 +367,23 @@ public final class PackFiller {
     }
 
     /**
-     * How long a piece may take before it is read around: a few times what its holder's recent
-     * speed says, within [{@link #MIN_HEDGE_NANOS}, hedgeAfter].
+     * How long a piece may take before it is read around: {@value #HEDGE_FACTOR} times what its
+     * holder's recent speed and the reads sharing it say (at least {@link #MIN_HEDGE_NANOS}), or
+     * hedgeAfter when its speed is not known yet. A holder that is merely busy (a capped link
+     * many reads share) is waited for: reading around it costs k times its bytes elsewhere.
      */
     private long hedgeNanos(FillPlan.Piece p) {
-      long ceiling = options.hedgeAfter().toNanos();
-      double millisPerMiB = fragments.expectedCost(p.fragment());
+      long expected = expectedNanos(p.fragment(), blocks.byteLength(p.first(), p.end()));
+      return expected < 0 ? options.hedgeAfter().toNanos() : Math.max(MIN_HEDGE_NANOS, expected);
+    }
+
+    /** {@value #HEDGE_FACTOR} times a read's expected time; -1 when not known. */
+    private long expectedNanos(int fragment, int bytes) {
+      double millisPerMiB = fragments.expectedCost(fragment);
       if (!(millisPerMiB > 0) || Double.isInfinite(millisPerMiB)) {
-        return ceiling;
+        return -1;
       }
-      double mib = Math.max(blocks.byteLength(p.first(), p.end()), 64 * 1024) / 1048576.0;
-      long expected = (long) (HEDGE_FACTOR * millisPerMiB * mib * 1e6);
-      return Math.min(ceiling, Math.max(MIN_HEDGE_NANOS, expected));
+      return (long) (HEDGE_FACTOR * millisPerMiB * Math.max(bytes, 64 * 1024) / 1048576.0 * 1e6);
     }
 
     /** The fragment failed: every piece of it not taken yet is decoded. */
@@ -436,18 +455,29 @@ public final class PackFiller {
       int length = blocks.byteLength(first, end);
       long units = options.decodeBudget().acquire((long) length * (k + wanted.cardinality()));
       try {
+        // The range's own pieces in the file first (no holder asked), then the fastest holders,
+        // then those that failed lately, then those read around in this fill for being slow.
         ArrayDeque<Integer> candidates = new ArrayDeque<>();
         BitSet inFile = new BitSet();
         List<Integer> available = new ArrayList<>();
         List<Integer> doubtful = new ArrayList<>();
+        List<Integer> slow = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-          if (wanted.get(i) || isFailed(i)) {
+          if (isFailed(i)) {
+            continue;
+          }
+          if (wanted.get(i)) {
+            // Read around for being slow or failing lately, not lost: its own bytes still count.
+            slow.add(i);
             continue;
           }
           Slot member = slots.get(key(i, stripe));
-          if (member != null && member.piece.inside() && member.piece.first() <= first && member.piece.end() >= end) {
+          if (member != null && member.piece.inside() && member.piece.first() <= first && member.piece.end() >= end
+              && !isAvoided(i)) {
             inFile.set(i);
             candidates.add(i);
+          } else if (isAvoided(i)) {
+            slow.add(i);
           } else {
             (fragments.likelyAvailable(i) ? available : doubtful).add(i);
           }
@@ -459,22 +489,33 @@ public final class PackFiller {
         available.sort(Comparator.comparingDouble(i -> cost[i]));
         candidates.addAll(available);
         candidates.addAll(doubtful);
-        byte[][] work = blocks.readAnyK(candidates, first, end, options.executor(), options.hedgeAfter(),
-            (why, index) -> {
-              if (!inFile.get(index)) {
-                markFailed(why, index);
-              }
-            },
-            index -> inFile.get(index) ? readBack(slots.get(key(index, stripe)), first, end)
+        candidates.addAll(slow);
+        // Ask one more source only when the k asked take longer than hedgeAfter and than what the
+        // slowest of them is expected to take, busy as it is.
+        long hedge = options.hedgeAfter().toNanos();
+        for (int i : candidates.stream().limit(k).toList()) {
+          if (!inFile.get(i)) {
+            hedge = Math.max(hedge, expectedNanos(i, length));
+          }
+        }
+        byte[][] work = blocks.readAnyK(candidates, first, end, options.executor(), Duration.ofNanos(hedge),
+            (why, index) -> markFailed(why, index),
+            index -> inFile.get(index) ? readBack(slots.get(key(index, stripe)), index, first, end)
                 : blocks.read(index, first, end));
         boolean[] present = new boolean[n];
         for (int i = 0; i < n; i++) {
           present[i] = work[i] != null;
         }
+        boolean decode = false;
         for (int w = wanted.nextSetBit(0); w >= 0; w = wanted.nextSetBit(w + 1)) {
-          work[w] = new byte[length];
+          if (work[w] == null) {
+            work[w] = new byte[length];
+            decode = true;
+          }
         }
-        codec.reconstruct(work, present, 0, length);
+        if (decode) {
+          codec.reconstruct(work, present, 0, length);
+        }
         for (Slot s : batch) {
           int w = s.piece.fragment();
           blocks.verify(w, first, end, work[w]);
@@ -491,8 +532,11 @@ public final class PackFiller {
       }
     }
 
-    /** Blocks {@code [first, end)} of a piece in the file, once its own holder's bytes are there. */
-    private byte[] readBack(Slot s, int first, int end) throws IOException {
+    /**
+     * Blocks {@code [first, end)} of a piece in the file, once its own holder's bytes are there;
+     * from the holder when they will not be (the piece is decoded itself).
+     */
+    private byte[] readBack(Slot s, int fragment, int first, int end) throws IOException {
       boolean there;
       try {
         there = s.direct.get();
@@ -503,7 +547,7 @@ public final class PackFiller {
         throw new IOException(e.getCause());
       }
       if (!there) {
-        throw new IOException("fragment " + s.piece.fragment() + " is read around");
+        return blocks.read(fragment, first, end);
       }
       byte[] bytes = new byte[blocks.byteLength(first, end)];
       file.read(s.piece.rangeOffset() + (long) (first - s.piece.first()) * layout.blockSize(), bytes, 0,
@@ -528,6 +572,21 @@ public final class PackFiller {
 
   private synchronized boolean isFailed(int index) {
     return failed.get(index);
+  }
+
+  private synchronized boolean isAvoided(int index) {
+    return avoided.get(index);
+  }
+
+  /** Reads around a fragment that is slow or failed lately; it stays a source of last resort. */
+  private void avoid(int index, String why) {
+    synchronized (this) {
+      if (avoided.get(index) || failed.get(index)) {
+        return;
+      }
+      avoided.set(index);
+    }
+    LOG.debug("fragment {} ({}) {}, reading around it", index, manifest.fragments().get(index).id(), why);
   }
 
   private void markFailed(IOException e, int index) {

@@ -266,7 +266,18 @@ final class RebuildRelay {
         throw e;
       }
       written(position, position + len);
-      hashPrefix(false);
+      if (hashing.tryLock()) {
+        try {
+          if (position == hashed) {
+            // In order: hashed from the bytes at hand, not read back.
+            digest.update(b, off, len);
+            hashed += len;
+          }
+          hashPrefix();
+        } finally {
+          hashing.unlock();
+        }
+      }
     }
 
     @Override
@@ -282,30 +293,24 @@ final class RebuildRelay {
     }
 
     /**
-     * Hashes the prefix written so far, unless another writer is at it ({@code wait}: wait for it
-     * and hash to the end of the prefix).
+     * Hashes the prefix written so far, reading it back from the file (a writer that is not first
+     * to the lock leaves its bytes to this); the caller holds {@link #hashing}.
      */
-    private void hashPrefix(boolean wait) throws IOException {
-      if (wait) {
-        hashing.lock();
-      } else if (!hashing.tryLock()) {
-        return;
-      }
-      try {
-        ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
-        long prefix;
-        while (hashed < (prefix = prefix())) {
-          buf.clear().limit((int) Math.min(COPY_BUFFER, prefix - hashed));
-          while (buf.hasRemaining()) {
-            if (writer.read(buf, hashed + buf.position()) < 0) {
-              throw new IOException("NAR " + fileKey + " file ends at " + (hashed + buf.position()));
-            }
-          }
-          digest.update(buf.array(), 0, buf.limit());
-          hashed += buf.limit();
+    private void hashPrefix() throws IOException {
+      ByteBuffer buf = null;
+      long prefix;
+      while (hashed < (prefix = prefix())) {
+        if (buf == null) {
+          buf = ByteBuffer.allocate(COPY_BUFFER);
         }
-      } finally {
-        hashing.unlock();
+        buf.clear().limit((int) Math.min(COPY_BUFFER, prefix - hashed));
+        while (buf.hasRemaining()) {
+          if (writer.read(buf, hashed + buf.position()) < 0) {
+            throw new IOException("NAR " + fileKey + " file ends at " + (hashed + buf.position()));
+          }
+        }
+        digest.update(buf.array(), 0, buf.limit());
+        hashed += buf.limit();
       }
     }
 
@@ -316,7 +321,12 @@ final class RebuildRelay {
         return new IOException("rebuild of NAR " + fileKey + " ended with " + prefix + " of " + length
             + " bytes in order");
       }
-      hashPrefix(true);
+      hashing.lock();
+      try {
+        hashPrefix();
+      } finally {
+        hashing.unlock();
+      }
       if (!fileHash.equals(new Sha256Hash(digest.digest()))) {
         LOG.error("rebuilt NAR {} does not match its FileHash: not served, not kept", fileKey);
         return new IOException("rebuilt NAR " + fileKey + " does not match its FileHash");
