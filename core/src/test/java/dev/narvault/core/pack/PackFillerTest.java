@@ -229,6 +229,29 @@ class PackFillerTest {
   }
 
   @Test
+  void fill_mDown_andAHolderSlowOnce_stillCompletes_readingTheSlowOneAsASourceOfLastResort() throws IOException {
+    Holders holders = new Holders(big, Set.of(1, 2), Set.of());
+    // Fragment 3's first read (its lane's) never answers, so its pieces are read around: with 1
+    // and 2 lost, that takes 0, 4, 5 and 3 itself, which answers every later read.
+    java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+    FragmentReader slowOnce = (index, offset, length) -> {
+      if (index == 3 && first.getAndSet(false)) {
+        try {
+          new CountDownLatch(1).await();
+        } catch (InterruptedException e) {
+          throw new InterruptedIOException("read around");
+        }
+      }
+      return holders.read(index, offset, length);
+    };
+    CheckedFile file = new CheckedFile(big, 0, big.pack().length);
+    PackFiller filler = filler(big, slowOnce, options().withHedgeAfter(Duration.ofMillis(50)));
+    filler.fill(0, big.pack().length, file);
+    assertTrue(file.whole());
+    assertTrue(filler.failedFragments().get(3), "read around");
+  }
+
+  @Test
   void fill_aRangeInsideOneFragment_readsOnlyThatFragment() throws IOException {
     Manifest.Nar small = several.manifest().nars().get(1);
     Holders holders = new Holders(several, Set.of(), Set.of());
