@@ -87,6 +87,12 @@ final class GatewayCommand implements Callable<Integer> {
           + "after the other, at one holder's speed (0: always so; default: ${DEFAULT-VALUE}).")
   long narSpoolSize;
 
+  @Option(names = "--spread-reads", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Read a whole NAR that spans every data fragment from all the pack's holders, parity included: "
+          + "each stripe from a different k of the n, the data left out decoded, so that n links are busy "
+          + "instead of k (only while all its holders seem up; default: ${DEFAULT-VALUE}).")
+  boolean spreadReads;
+
   @Option(names = "--overhead-per-second", defaultValue = "8MiB", converter = ByteSize.class,
       description = "Holder bytes per second a client may cost beyond what it receives (decoding, tiny ranges); "
           + "past its budget, 429 (default: ${DEFAULT-VALUE}).")
@@ -119,7 +125,8 @@ final class GatewayCommand implements Callable<Integer> {
         .withTrustForwardedFor(trustForwardedFor)
         .withCache(new GatewayConfig.CacheSettings(Optional.ofNullable(narCacheDir), narCacheSize,
             narSpoolSize))
-        .withOverhead(new GatewayConfig.Rate(overheadPerSecond, overheadBurst));
+        .withOverhead(new GatewayConfig.Rate(overheadPerSecond, overheadBurst))
+        .withSpreadReads(spreadReads);
     Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k)));
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig());
         GatewayServer server = GatewayServer.start(config, new Archive(cat, new HolderClient(holderTimeout), keys,

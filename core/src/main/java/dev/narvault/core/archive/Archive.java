@@ -114,14 +114,16 @@ public final class Archive {
   /**
    * Writes the whole NAR into {@code file}, every byte verified, in whatever order its bytes
    * arrive: every fragment it spans is read at once ({@link PackFiller}), so a NAR over k
-   * fragments comes at up to k holders' speed. Returns when all of it is written; throws when the
-   * pack cannot be read (what was written by then is verified, but not all of the NAR).
+   * fragments comes at up to k holders' speed; with {@code spread}, a NAR over all k at up to n
+   * holders' speed ({@link PackFiller.Options#spread}). Returns when all of it is written; throws
+   * when the pack cannot be read (what was written by then is verified, but not all of the NAR).
    */
-  public ReadCost fill(ArchivedNar nar, RangeFile file) throws IOException {
+  public ReadCost fill(ArchivedNar nar, RangeFile file, boolean spread) throws IOException {
     Manifest manifest = manifest(nar.packId());
     Holders reader = new Holders(manifest, catalog.placements(nar.packId()));
     PackFiller filler = new PackFiller(manifest, codec(manifest), reader,
-        PackFiller.Options.of(parallelReads).withHedgeAfter(HEDGE_AFTER).withBudgets(budget, decodeBudget));
+        PackFiller.Options.of(parallelReads).withHedgeAfter(HEDGE_AFTER).withBudgets(budget, decodeBudget)
+            .withSpread(spread));
     try {
       filler.fill(nar.packOffset(), nar.length(), file);
     } finally {

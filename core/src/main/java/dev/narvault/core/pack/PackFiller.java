@@ -36,12 +36,12 @@ import org.slf4j.LoggerFactory;
  * its completed prefix.
  *
  * <p>A fragment that fails (unreachable, short, a block that does not match its hash, or slower
- * than a few times its holder's recent speed) has its pieces decoded instead, one stripe at a
- * time, on decoders that run beside the lanes: the same blocks of k other fragments, taken first
- * from the range's own pieces already in the file (read back, not asked of their holders again),
- * then from the fastest other holders; decoded blocks are verified against the manifest too. So
- * with m data fragments lost, a range that fills its pack costs about one holder byte per byte.
- * No unverified byte is ever written.
+ * than 2 s and a few times what its holder's speed and load explain) has its pieces decoded
+ * instead, one stripe at a time, on decoders that run beside the lanes: the same blocks of k
+ * other fragments, taken first from the range's own pieces already in the file (read back, not
+ * asked of their holders again), then from the fastest other holders; decoded blocks are
+ * verified against the manifest too. So with m data fragments lost, a range that fills its pack
+ * costs about one holder byte per byte. No unverified byte is ever written.
  *
  * <p>A filler is meant for one range. Its executor must run tasks concurrently (virtual threads):
  * lanes and decoders wait for each other.
@@ -52,11 +52,9 @@ public final class PackFiller {
   public static final int DEFAULT_DEPTH = 2;
   /**
    * A piece is read around when it takes this many times what its holder's recent speed and the
-   * reads sharing it say...
+   * reads sharing it say (and at least hedgeAfter).
    */
   private static final double HEDGE_FACTOR = 4;
-  /** ...but never before this. */
-  private static final long MIN_HEDGE_NANOS = Duration.ofMillis(250).toNanos();
 
   private final Manifest manifest;
   private final PackLayout layout;
@@ -79,14 +77,17 @@ public final class PackFiller {
    * @param depth pieces in flight per fragment: 2 hides the round trip between pieces; more only
    *     share the holder's link
    * @param executor runs lanes, decoders and their reads: must run tasks concurrently
-   * @param hedgeAfter how long a piece is waited for before it is read around while its holder's
-   *     speed is not known; once it is, after {@value #HEDGE_FACTOR} times the piece's expected
-   *     time. Decoding asks one more source when the k asked take longer than both
+   * @param hedgeAfter how long a piece is waited for before it is read around, or longer: up to
+   *     {@value #HEDGE_FACTOR} times the piece's expected time, its holder's other reads counted.
+   *     Decoding asks one more source when the k asked take longer than the same
    * @param budget memory for pieces in flight, shared with other reads
    * @param decodeBudget memory for decode steps (k inputs each), shared with other reads
+   * @param spread beyond k links: when the range covers every data fragment and every holder
+   *     seems up, each stripe is read from a different k of the n fragments (parity included, in
+   *     turn), the data pieces left out decoded, so that all n links are busy, not k
    */
   public record Options(int chunkBlocks, int depth, Executor executor, Duration hedgeAfter, ReadBudget budget,
-      ReadBudget decodeBudget) {
+      ReadBudget decodeBudget, boolean spread) {
     public Options {
       if (chunkBlocks < 1 || depth < 1) {
         throw new IllegalArgumentException("chunkBlocks and depth must be >= 1, got " + chunkBlocks + ", " + depth);
@@ -98,19 +99,23 @@ public final class PackFiller {
 
     public static Options of(Executor executor) {
       return new Options(DEFAULT_CHUNK_BLOCKS, DEFAULT_DEPTH, executor, Duration.ofSeconds(2), ReadBudget.unlimited(),
-          ReadBudget.unlimited());
+          ReadBudget.unlimited(), false);
     }
 
     public Options withChunkBlocks(int blocks) {
-      return new Options(blocks, depth, executor, hedgeAfter, budget, decodeBudget);
+      return new Options(blocks, depth, executor, hedgeAfter, budget, decodeBudget, spread);
     }
 
     public Options withHedgeAfter(Duration hedge) {
-      return new Options(chunkBlocks, depth, executor, hedge, budget, decodeBudget);
+      return new Options(chunkBlocks, depth, executor, hedge, budget, decodeBudget, spread);
     }
 
     public Options withBudgets(ReadBudget pieces, ReadBudget decoding) {
-      return new Options(chunkBlocks, depth, executor, hedgeAfter, pieces, decoding);
+      return new Options(chunkBlocks, depth, executor, hedgeAfter, pieces, decoding, spread);
+    }
+
+    public Options withSpread(boolean spreadOverAllFragments) {
+      return new Options(chunkBlocks, depth, executor, hedgeAfter, budget, decodeBudget, spreadOverAllFragments);
     }
   }
 
@@ -208,7 +213,13 @@ public final class PackFiller {
     private Throwable fatal;
     /** Pieces to decode, by stripe; guarded by lock. */
     private final TreeMap<Integer, List<Slot>> toDecode = new TreeMap<>();
+    /** Stripes a decoder is working on (one decoder per stripe at a time); guarded by lock. */
+    private final Set<Integer> decoding = new java.util.HashSet<>();
     private boolean decodersStarted;
+    /** Decoders run at once: a few more when stripes are spread, so parity links stay busy too. */
+    private int decoders;
+    /** The parity fragments each spread stripe is read from, by stripe. */
+    private final ConcurrentHashMap<Integer, List<Integer>> spreadParity = new ConcurrentHashMap<>();
 
     Run(FillPlan plan, RangeFile file) {
       this.file = file;
@@ -223,10 +234,14 @@ public final class PackFiller {
       }
       this.remaining = plan.pieceCount();
       this.depth = options.depth();
+      this.decoders = depth + 1;
     }
 
     void run() throws IOException {
       try {
+        if (options.spread()) {
+          spread();
+        }
         for (Lane lane : lanes) {
           if (!fragments.likelyAvailable(lane.fragment)) {
             avoid(lane.fragment, "its holders failed recently");
@@ -255,6 +270,69 @@ public final class PackFiller {
       }
       if (why != null) {
         throw new IOException("filling a range failed: " + why, why);
+      }
+    }
+
+    /**
+     * Beyond k links: when the range covers every data fragment and every holder seems up, takes
+     * about {@code k·m/n} data pieces out of each stripe (other ones each time) to be decoded from
+     * as many parity pieces (other parity fragments each time) and the stripe's other pieces, so
+     * each of the n holders serves about k/n of the stripes instead of the k data holders serving
+     * all of them. The first two stripes are read
+     * straight (the first bytes do not wait for a decode), and so is any stripe not whole in the
+     * range.
+     */
+    private void spread() {
+      int k = layout.dataFragmentCount();
+      int n = layout.totalFragmentCount();
+      if (lanes.size() != k) {
+        return;
+      }
+      for (int i = 0; i < n; i++) {
+        if (!fragments.likelyAvailable(i)) {
+          return;
+        }
+      }
+      int m = n - k;
+      int rest = (int) Math.round((double) k * m / n);
+      if (rest == 0) {
+        return;
+      }
+      // Each spread stripe has a decode step waiting for its data pieces while its parity pieces
+      // come: enough of them that every parity holder has about depth reads in flight.
+      decoders = depth * ((n + k - 1) / k) + 1;
+      java.util.TreeSet<Integer> stripes = new java.util.TreeSet<>();
+      lanes.getFirst().todo.forEach(s -> stripes.add(s.piece.stripe()));
+      int skipped = 0;
+      int turn = 0;
+      for (int stripe : stripes) {
+        if (skipped++ < 2) {
+          continue;
+        }
+        List<Slot> whole = new ArrayList<>();
+        for (Lane lane : lanes) {
+          Slot s = slots.get(key(lane.fragment, stripe));
+          if (s != null && s.piece.inside()) {
+            whole.add(s);
+          }
+        }
+        if (whole.size() != k) {
+          continue;
+        }
+        List<Integer> parity = new ArrayList<>();
+        for (int t = 0; t < rest; t++) {
+          parity.add(k + (turn * rest + t) % m);
+        }
+        spreadParity.put(stripe, List.copyOf(parity));
+        for (int t = 0; t < rest; t++) {
+          Lane lane = lanes.get((turn * rest + t) % k);
+          Slot s = whole.get((turn * rest + t) % k);
+          if (lane.todo.remove(s)) {
+            s.direct.complete(false);
+            decode(s);
+          }
+        }
+        turn++;
       }
     }
 
@@ -333,19 +411,18 @@ public final class PackFiller {
           hedged = true;
           s.direct.complete(false);
           decode(s);
-          try {
-            bytes = read.get();
-          } catch (CancellationException decodedFirst) {
-            avoid(p.fragment(), "slower than its hedge time");
-            failLane(lane);
-            return false;
-          }
+          bytes = read.get();
         }
         if (s.claimed.compareAndSet(false, true)) {
           write(s, bytes, 0);
           s.direct.complete(true);
         }
         return true;
+      } catch (CancellationException decodedFirst) {
+        // A decoder wrote the piece first: read around for slowness, or its fragment failed.
+        avoid(p.fragment(), "slower than its hedge time");
+        failLane(lane);
+        return false;
       } catch (ExecutionException e) {
         markFailed(e.getCause() instanceof IOException io ? io : new IOException(e.getCause()), p.fragment());
         s.direct.complete(false);
@@ -367,14 +444,14 @@ public final class PackFiller {
     }
 
     /**
-     * How long a piece may take before it is read around: {@value #HEDGE_FACTOR} times what its
-     * holder's recent speed and the reads sharing it say (at least {@link #MIN_HEDGE_NANOS}), or
-     * hedgeAfter when its speed is not known yet. A holder that is merely busy (a capped link
-     * many reads share) is waited for: reading around it costs k times its bytes elsewhere.
+     * How long a piece may take before it is read around: the longer of hedgeAfter and
+     * {@value #HEDGE_FACTOR} times what its holder's recent speed and the reads sharing it say. A
+     * holder that is merely busy (a capped link many reads share) is waited for: reading around
+     * it costs k times its bytes elsewhere.
      */
     private long hedgeNanos(FillPlan.Piece p) {
-      long expected = expectedNanos(p.fragment(), blocks.byteLength(p.first(), p.end()));
-      return expected < 0 ? options.hedgeAfter().toNanos() : Math.max(MIN_HEDGE_NANOS, expected);
+      return Math.max(options.hedgeAfter().toNanos(),
+          expectedNanos(p.fragment(), blocks.byteLength(p.first(), p.end())));
     }
 
     /** {@value #HEDGE_FACTOR} times a read's expected time; -1 when not known. */
@@ -401,7 +478,7 @@ public final class PackFiller {
         toDecode.computeIfAbsent(s.piece.stripe(), x -> new ArrayList<>()).add(s);
         if (!decodersStarted) {
           decodersStarted = true;
-          for (int i = 0; i <= depth; i++) {
+          for (int i = 0; i < decoders; i++) {
             spawn(this::decoder);
           }
         }
@@ -413,8 +490,10 @@ public final class PackFiller {
     private void decoder() {
       while (true) {
         List<Slot> batch;
+        int stripe;
         synchronized (lock) {
-          while (toDecode.isEmpty() && remaining > 0 && fatal == null) {
+          Integer next;
+          while ((next = nextStripe()) == null && remaining > 0 && fatal == null) {
             try {
               lock.wait();
             } catch (InterruptedException e) {
@@ -424,20 +503,37 @@ public final class PackFiller {
           if (remaining == 0 || fatal != null) {
             return;
           }
-          batch = toDecode.pollFirstEntry().getValue();
+          stripe = next;
+          batch = toDecode.remove(stripe);
+          decoding.add(stripe);
         }
-        batch.removeIf(s -> s.claimed.get());
-        if (!batch.isEmpty()) {
-          try {
+        try {
+          batch.removeIf(s -> s.claimed.get());
+          if (!batch.isEmpty()) {
             decodeStripe(batch);
-          } catch (IOException e) {
-            if (!Thread.currentThread().isInterrupted() && !finished()) {
-              fail(e);
-            }
-            return;
+          }
+        } catch (IOException e) {
+          if (!Thread.currentThread().isInterrupted() && !finished()) {
+            fail(e);
+          }
+          return;
+        } finally {
+          synchronized (lock) {
+            decoding.remove(stripe);
+            lock.notifyAll();
           }
         }
       }
+    }
+
+    /** The lowest stripe with pieces to decode that no decoder is working on; under lock. */
+    private Integer nextStripe() {
+      for (Integer stripe : toDecode.keySet()) {
+        if (!decoding.contains(stripe)) {
+          return stripe;
+        }
+      }
+      return null;
     }
 
     /**
@@ -486,7 +582,10 @@ public final class PackFiller {
         for (int i : available) {
           cost[i] = fragments.expectedCost(i);
         }
-        available.sort(Comparator.comparingDouble(i -> cost[i]));
+        // A spread stripe asks its own share of the parity holders first, in turn with the others.
+        List<Integer> preferred = spreadParity.getOrDefault(stripe, List.of());
+        available.sort(Comparator.<Integer>comparingInt(i -> preferred.contains(i) ? 0 : 1)
+            .thenComparingDouble(i -> cost[i]));
         candidates.addAll(available);
         candidates.addAll(doubtful);
         candidates.addAll(slow);
@@ -502,6 +601,17 @@ public final class PackFiller {
             (why, index) -> markFailed(why, index),
             index -> inFile.get(index) ? readBack(slots.get(key(index, stripe)), index, first, end)
                 : blocks.read(index, first, end));
+        // Pieces of this stripe whose fragments failed since the batch was taken come along: the
+        // same k sources decode them, not asked again by a later batch.
+        for (Lane lane : lanes) {
+          int f = lane.fragment;
+          Slot other = slots.get(key(f, stripe));
+          if (other != null && !wanted.get(f) && work[f] == null && isFailed(f) && !other.claimed.get()
+              && other.piece.first() >= first && other.piece.end() <= end) {
+            batch.add(other);
+            wanted.set(f);
+          }
+        }
         boolean[] present = new boolean[n];
         for (int i = 0; i < n; i++) {
           present[i] = work[i] != null;
@@ -534,9 +644,31 @@ public final class PackFiller {
 
     /**
      * Blocks {@code [first, end)} of a piece in the file, once its own holder's bytes are there;
-     * from the holder when they will not be (the piece is decoded itself).
+     * from the holder when they will not be (the piece is decoded itself), or when its lane has not
+     * started it (then the piece is written from those bytes too: a decoder never waits on a lane
+     * that may be waiting on a decoder).
      */
     private byte[] readBack(Slot s, int fragment, int first, int end) throws IOException {
+      Lane lane = lanes.stream().filter(l -> l.fragment == fragment).findFirst().orElse(null);
+      if (lane != null && lane.todo.remove(s)) {
+        // Its lane has not started it (behind, or waiting on an earlier piece that only a decoder
+        // can end): read it here, for the file too, rather than wait.
+        FillPlan.Piece p = s.piece;
+        byte[] bytes;
+        try {
+          bytes = blocks.read(fragment, p.first(), p.end());
+        } catch (IOException e) {
+          s.direct.complete(false);
+          decode(s);
+          throw e;
+        }
+        if (s.claimed.compareAndSet(false, true)) {
+          write(s, bytes, 0);
+        }
+        s.direct.complete(true);
+        int from = (first - p.first()) * layout.blockSize();
+        return java.util.Arrays.copyOfRange(bytes, from, from + blocks.byteLength(first, end));
+      }
       boolean there;
       try {
         there = s.direct.get();

@@ -26,11 +26,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The filler against fragments in memory: every fragment a range spans read at once, lost ones
  * decoded from what is already in the file, and never a byte written that is not the pack's.
  */
+@Timeout(120)
 class PackFillerTest {
   private static final int BLOCK = 128;
   private final Codec codec = new BackblazeCodec(4, 2);
@@ -248,7 +250,63 @@ class PackFillerTest {
     PackFiller filler = filler(big, slowOnce, options().withHedgeAfter(Duration.ofMillis(50)));
     filler.fill(0, big.pack().length, file);
     assertTrue(file.whole());
-    assertTrue(filler.failedFragments().get(3), "read around");
+    assertTrue(holders.reads.stream().filter(i -> i == 3).count() > 1, "fragment 3 read again: " + holders.reads);
+  }
+
+  @Test
+  @Timeout(60)
+  void spread_allHoldersUp_readsParityForSomeStripes_andWritesExactlyThePacksBytes() throws IOException {
+    Holders holders = new Holders(big, Set.of(), Set.of());
+    CheckedFile file = new CheckedFile(big, 0, big.pack().length);
+    // Pieces of 2 blocks: 8 stripes, the first two read straight, the rest spread over all 6.
+    PackFiller filler = filler(big, holders, options().withChunkBlocks(1).withSpread(true));
+    filler.fill(0, big.pack().length, file);
+    assertTrue(file.whole());
+    Set<Integer> asked = Set.copyOf(holders.reads);
+    assertTrue(asked.contains(4) && asked.contains(5), "parity holders read: " + holders.reads);
+    assertTrue(filler.failedFragments().isEmpty(), "nothing read around: " + filler.failedFragments());
+    // Each stripe from k of the n: about one holder byte per pack byte, never the decode's k per piece.
+    long fragment = big.layout().fragmentSize();
+    assertTrue(filler.bytesFromHolders() <= 4 * fragment + 4 * 2 * BLOCK,
+        filler.bytesFromHolders() + " holder bytes for a pack of " + big.pack().length);
+  }
+
+  @Test
+  @Timeout(60)
+  void spread_aHolderKnownDown_readsTheDataFragmentsOnly() throws IOException {
+    Holders holders = new Holders(big, Set.of(5), Set.of());
+    FragmentReader knowing = new FragmentReader() {
+      @Override
+      public byte[] read(int index, long offset, int length) throws IOException {
+        return holders.read(index, offset, length);
+      }
+
+      @Override
+      public boolean likelyAvailable(int index) {
+        return index != 5;
+      }
+    };
+    CheckedFile file = new CheckedFile(big, 0, big.pack().length);
+    PackFiller filler = filler(big, knowing, options().withChunkBlocks(1).withSpread(true));
+    filler.fill(0, big.pack().length, file);
+    assertTrue(file.whole());
+    assertTrue(holders.reads.stream().allMatch(i -> i < 4), "no parity read: " + holders.reads);
+    assertEquals(4 * big.layout().fragmentSize(), filler.bytesFromHolders(), "each block read once");
+  }
+
+  @Test
+  @Timeout(60)
+  void spread_holdersThatFailOrLieUnannounced_stillWritesExactlyThePacksBytes() throws IOException {
+    int[][] patterns = {{4}, {5}, {4, 5}, {0, 4}, {1, 2}, {3}};
+    for (int[] pattern : patterns) {
+      for (boolean lie : new boolean[] {false, true}) {
+        Set<Integer> bad = Arrays.stream(pattern).boxed().collect(Collectors.toSet());
+        Holders holders = lie ? new Holders(big, Set.of(), bad) : new Holders(big, bad, Set.of());
+        CheckedFile file = new CheckedFile(big, 0, big.pack().length);
+        filler(big, holders, options().withChunkBlocks(1).withSpread(true)).fill(0, big.pack().length, file);
+        assertTrue(file.whole(), Arrays.toString(pattern) + " lie=" + lie);
+      }
+    }
   }
 
   @Test

@@ -40,9 +40,11 @@ final class ArchivedNarResponder {
   private final ClientBuckets overhead;
   private final GatewayMetrics metrics;
   private final S3Proxy s3;
+  private final boolean spreadReads;
 
   ArchivedNarResponder(Archive archive, RebuiltNarCache cache, ClientBuckets overhead, GatewayMetrics metrics,
-      S3Proxy s3) {
+      S3Proxy s3, boolean spreadReads) {
+    this.spreadReads = spreadReads;
     this.archive = archive;
     this.cache = cache;
     this.overhead = overhead;
@@ -150,7 +152,7 @@ final class ArchivedNarResponder {
 
   /** Fills a rebuild's file from the holders, verified, and counts what it cost. */
   private void fill(ArchivedNar nar, RangeFile file) throws IOException {
-    count(nar.length(), archive.fill(nar, file));
+    count(nar.length(), archive.fill(nar, file, spreadReads));
   }
 
   /** Reads from the holders, verified, and counts what it cost. */

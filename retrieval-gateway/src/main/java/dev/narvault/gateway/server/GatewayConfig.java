@@ -20,9 +20,11 @@ import java.util.Optional;
  * @param overhead how many holder bytes beyond what it receives a client may cost (decoding, block
  *     rounding, tiny ranges): a token bucket per client
  * @param limits connections, header sizes and timeouts every client is held to
+ * @param spreadReads a whole NAR over every data fragment, all holders up, is read from all n
+ *     fragments, each stripe from a different k of them (parity decoded), so all n links are busy
  */
 public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits misses, boolean trustForwardedFor,
-    CacheSettings cache, Rate overhead, ServerLimits limits) {
+    CacheSettings cache, Rate overhead, ServerLimits limits, boolean spreadReads) {
   public static final int DEFAULT_PRIORITY = 50;
 
   /** A token bucket: {@code perSecond} refill, up to {@code burst}. */
@@ -85,26 +87,30 @@ public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits mis
   /** Defaults for everything but where to listen and the priority. */
   public GatewayConfig(InetSocketAddress bind, int priority) {
     this(bind, priority, MissLimits.DEFAULTS, false, CacheSettings.DEFAULTS, DEFAULT_OVERHEAD,
-        ServerLimits.defaults());
+        ServerLimits.defaults(), true);
   }
 
   public GatewayConfig withMisses(MissLimits limits) {
-    return new GatewayConfig(bind, priority, limits, trustForwardedFor, cache, overhead, this.limits);
+    return new GatewayConfig(bind, priority, limits, trustForwardedFor, cache, overhead, this.limits, spreadReads);
   }
 
   public GatewayConfig withTrustForwardedFor(boolean trust) {
-    return new GatewayConfig(bind, priority, misses, trust, cache, overhead, limits);
+    return new GatewayConfig(bind, priority, misses, trust, cache, overhead, limits, spreadReads);
   }
 
   public GatewayConfig withCache(CacheSettings settings) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, settings, overhead, limits);
+    return new GatewayConfig(bind, priority, misses, trustForwardedFor, settings, overhead, limits, spreadReads);
   }
 
   public GatewayConfig withOverhead(Rate rate) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, rate, limits);
+    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, rate, limits, spreadReads);
   }
 
   public GatewayConfig withLimits(ServerLimits serverLimits) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, overhead, serverLimits);
+    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, overhead, serverLimits, spreadReads);
+  }
+
+  public GatewayConfig withSpreadReads(boolean spread) {
+    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, overhead, limits, spread);
   }
 }

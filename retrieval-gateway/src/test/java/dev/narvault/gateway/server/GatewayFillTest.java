@@ -4,12 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.narvault.core.archive.HolderHealth;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -44,9 +46,23 @@ class GatewayFillTest {
   }
 
   private URI start(long seed) throws Exception {
+    return start(seed, false);
+  }
+
+  private URI start(long seed, boolean spread) throws Exception {
     archive = new LoopbackArchive(dir.resolve("archive"), NAR_LENGTH, seed);
+    // A holder that failed is kept away from for a minute: long enough to be known down here.
     return archive.startGateway(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50)
-        .withCache(new GatewayConfig.CacheSettings(Optional.of(dir.resolve("cache")), 0)));
+        .withCache(new GatewayConfig.CacheSettings(Optional.of(dir.resolve("cache")), 0))
+        .withSpreadReads(spread), new HolderHealth(Duration.ofMinutes(1), Duration.ofMinutes(1), System::nanoTime));
+  }
+
+  private long parityBytesServed() throws Exception {
+    long sum = 0;
+    for (int p = LoopbackArchive.DATA; p < LoopbackArchive.DATA + LoopbackArchive.PARITY; p++) {
+      sum += archive.holderBytesServed(p);
+    }
+    return sum;
   }
 
   private CompletableFuture<HttpResponse<byte[]>> get(URI gateway) {
@@ -71,6 +87,37 @@ class GatewayFillTest {
       assertEquals(0, archive.holderBytesServed(p), "parity holder " + p + " was not needed");
     }
     assertEquals(NAR_LENGTH, archive.holderBytesServed(), "each data block served once");
+  }
+
+  @Test
+  void spreadReads_withAllHoldersUp_readParityHoldersToo_andServeTheNarByteExact() throws Exception {
+    URI gw = start(23, true);
+    HttpResponse<byte[]> r = get(gw).get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode());
+    assertArrayEquals(archive.narBytes, r.body());
+    for (int p = LoopbackArchive.DATA; p < LoopbackArchive.DATA + LoopbackArchive.PARITY; p++) {
+      assertTrue(archive.holderBytesServed(p) > 0, "parity holder " + p + " served some stripes");
+    }
+    long served = archive.holderBytesServed();
+    assertTrue(served <= NAR_LENGTH + NAR_LENGTH / 16, served + " holder bytes for a NAR of " + NAR_LENGTH);
+  }
+
+  @Test
+  void spreadReads_withAHolderKnownDown_readTheDataHoldersOnly() throws Exception {
+    URI gw = start(24, true);
+    archive.stopHolder(LoopbackArchive.DATA);
+    // The first read finds the parity holder down (and is served whole all the same)...
+    HttpResponse<byte[]> r = get(gw).get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode());
+    assertArrayEquals(archive.narBytes, r.body());
+    // ...the next knows it and reads the data fragments only, each block once.
+    long served = archive.holderBytesServed();
+    long parity = parityBytesServed();
+    r = get(gw).get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode());
+    assertArrayEquals(archive.narBytes, r.body());
+    assertEquals(parity, parityBytesServed(), "no parity read");
+    assertEquals(NAR_LENGTH, archive.holderBytesServed() - served, "each data block served once");
   }
 
   @Test

@@ -178,11 +178,14 @@ final class LoopbackArchive implements AutoCloseable {
 
   /** Starts the gateway under test, stopping the one before; {@link #close} stops it. */
   URI startGateway(GatewayConfig config) throws IOException {
+    return startGateway(config, new HolderHealth(Duration.ofMillis(1), Duration.ofMillis(1), System::nanoTime));
+  }
+
+  /** As above, the gateway's archive keeping what it learns of holders in {@code health}. */
+  URI startGateway(GatewayConfig config, HolderHealth health) throws IOException {
     stopGateway();
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(30)),
-        Optional.of(TrustedKeys.of(archiveKey.publicKey())),
-        new HolderHealth(Duration.ofMillis(1), Duration.ofMillis(1), System::nanoTime),
-        new ReadBudget(Archive.DEFAULT_READ_BUDGET));
+        Optional.of(TrustedKeys.of(archiveKey.publicKey())), health, new ReadBudget(Archive.DEFAULT_READ_BUDGET));
     gateway = GatewayServer.start(config, archive, new EmptyBucket());
     return gateway.endpoint();
   }
