@@ -2,7 +2,7 @@
 # Fuzzes every parser that takes outside bytes, 60 s each (the @FuzzTest maxDuration), one JVM
 # per parser:
 #   core:              ParserFuzzTest (narinfo, manifest, orders, Range, audits, coordinator
-#                      messages, holder messages, store paths, compressed NARs)
+#                      messages, holder messages, store paths, compressed NARs, request logs)
 #   holder-node:       HolderRouteTest#route   (the holder's URL routing)
 #   retrieval-gateway: GatewayRouteTest#route  (the gateway's URL routing)
 #   bench/fuzz.sh [name ...]     names: a ParserFuzzTest method, holderRoute or gatewayRoute
@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(narInfo manifest order range auditChallenge coordinatorMessages holderMessages storePath compressedNar
+  names=(narInfo manifest order range auditChallenge coordinatorMessages holderMessages storePath compressedNar requestLog
     holderRoute gatewayRoute)
 fi
 if [ -z "${JAVA_HOME:-}" ]; then

@@ -19,6 +19,8 @@
 let
   cfg = config.services.narvault-coordinator;
   inherit (lib) mkEnableOption mkOption mkIf types;
+  # The deprecated single key, if set, is one more trusted key.
+  archiveKeys = cfg.archivePublicKeys ++ lib.optional (cfg.archivePublicKey != null) cfg.archivePublicKey;
   stateDir = "/var/lib/narvault-coordinator";
   # Secrets reach the service as systemd credentials and the config file names them, so they
   # stand neither in argv nor in the (world-readable) store.
@@ -33,7 +35,7 @@ let
     work-dir = "${stateDir}/work";
     dashboard-port = cfg.dashboardPort;
   }
-  // lib.optionalAttrs (cfg.archivePublicKey != null) { archive-public-key = cfg.archivePublicKey; }
+  // lib.optionalAttrs (archiveKeys != [ ]) { archive-public-key = archiveKeys; }
   // cfg.settings;
   configFile = pkgs.writeText "narvault-coordinator.json" (builtins.toJSON options);
 in
@@ -83,10 +85,17 @@ in
       description = "Public keys of the migrate workers whose placement requests are granted.";
     };
 
+    archivePublicKeys = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "narvault-archive-1:…" ];
+      description = "The archive's public keys, to check manifests before repair trusts them; both the old and the new key while the archive key is rotated.";
+    };
+
     archivePublicKey = mkOption {
       type = types.nullOr types.str;
       default = null;
-      description = "The archive's public key, to check manifests before repair trusts them.";
+      description = "Deprecated: use archivePublicKeys. A single archive key, added to archivePublicKeys when set.";
     };
 
     dashboardPort = mkOption {

@@ -7,7 +7,7 @@
 #     package = narvault;                       # your build of narvault (default: pkgs.narvault)
 #     bucket = "nix-cache";
 #     catalogFile = "/etc/secrets/catalog-url"; # a JDBC URL with its password, by LoadCredential
-#     archivePublicKey = "narvault-archive-1:…";
+#     archivePublicKeys = [ "narvault-archive-1:…" ];
 #   };
 #
 # `package` defaults to `pkgs.narvault`, which nixpkgs does not have: either set `package` to
@@ -18,6 +18,8 @@
 let
   cfg = config.services.narvault-gateway;
   inherit (lib) mkEnableOption mkOption mkIf types;
+  # The deprecated single key, if set, is one more trusted key.
+  archiveKeys = cfg.archivePublicKeys ++ lib.optional (cfg.archivePublicKey != null) cfg.archivePublicKey;
   cacheDir = "/var/cache/narvault-gateway";
   options = {
     port = cfg.port;
@@ -30,7 +32,9 @@ let
     nar-spool-size = cfg.narSpoolSize;
   }
   // lib.optionalAttrs (cfg.s3Endpoint != null) { s3-endpoint = cfg.s3Endpoint; }
-  // lib.optionalAttrs (cfg.archivePublicKey != null) { archive-public-key = cfg.archivePublicKey; }
+  // lib.optionalAttrs (archiveKeys != [ ]) { archive-public-key = archiveKeys; }
+  // lib.optionalAttrs (cfg.trustedProxies != [ ]) { trusted-proxy = cfg.trustedProxies; }
+  // lib.optionalAttrs (cfg.clientIpHeader != null) { client-ip-header = cfg.clientIpHeader; }
   // cfg.settings;
   configFile = pkgs.writeText "narvault-gateway.json" (builtins.toJSON options);
 in
@@ -85,10 +89,31 @@ in
       description = "A file holding the catalog JDBC URL (with its password), handed over as a systemd credential; wins over catalog.";
     };
 
+    archivePublicKeys = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "narvault-archive-1:…" ];
+      description = "The archive's public keys: manifests not signed by one of them are not served. Both the old and the new key while the archive key is rotated (none: manifests are taken from the catalog unchecked).";
+    };
+
     archivePublicKey = mkOption {
       type = types.nullOr types.str;
       default = null;
-      description = "The archive's public key: manifests not signed by it are not served.";
+      description = "Deprecated: use archivePublicKeys. A single archive key, added to archivePublicKeys when set.";
+    };
+
+    trustedProxies = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "203.0.113.0/24" "2001:db8::/32" ];
+      description = "Address ranges (CIDR) of the reverse proxies or CDN in front of the gateway. Requests from them are charged to the client they name (clientIpHeader, else X-Forwarded-For read from the right over these ranges only); from anywhere else headers are ignored (docs/operations.md, Behind a CDN).";
+    };
+
+    clientIpHeader = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "Fastly-Client-IP";
+      description = "A header the CDN's edge sets to the client's address, overwriting what the client sent; read only on requests from trustedProxies.";
     };
 
     narCacheSize = mkOption {
@@ -136,6 +161,10 @@ in
       {
         assertion = cfg.bucket != "";
         message = "services.narvault-gateway.bucket must be set: the gateway serves what is not archived from that S3 bucket.";
+      }
+      {
+        assertion = cfg.clientIpHeader == null || cfg.trustedProxies != [ ];
+        message = "services.narvault-gateway.clientIpHeader needs trustedProxies: from anyone else the header would name whatever the client likes.";
       }
       {
         assertion = cfg.catalog != "" || cfg.catalogFile != null;

@@ -8,7 +8,7 @@
 #     maxUploadSpeed = "5MiB";
 #     maxUploadPerMonth = "1TiB";
 #     coordinator = "https://coordinator.example.org";
-#     coordinatorPublicKey = "narvault-coordinator-1:…";
+#     coordinatorPublicKeys = [ "narvault-coordinator-1:…" ];
 #     openFirewall = true;
 #   };
 #
@@ -20,6 +20,8 @@
 let
   cfg = config.services.narvault-holder;
   inherit (lib) mkEnableOption mkOption mkIf types;
+  # The deprecated single key, if set, is one more current key.
+  coordinatorKeys = cfg.coordinatorPublicKeys ++ lib.optional (cfg.coordinatorPublicKey != "") cfg.coordinatorPublicKey;
   # The typed options, then `settings` over them, as the holder's JSON config file (--config).
   options = {
     data-dir = cfg.dataDir;
@@ -30,8 +32,11 @@ let
     max-upload-per-month = cfg.maxUploadPerMonth;
     max-download-speed = cfg.maxDownloadSpeed;
     trash-for = cfg.trashFor;
-    coordinator-public-key = cfg.coordinatorPublicKey;
+    coordinator-public-key = coordinatorKeys;
     dashboard-port = cfg.dashboardPort;
+  }
+  // lib.optionalAttrs (cfg.retiredCoordinatorPublicKeys != [ ]) {
+    retired-coordinator-public-key = map (r: "${r.key}@${r.until}") cfg.retiredCoordinatorPublicKeys;
   }
   // lib.optionalAttrs (cfg.coordinator != null) { coordinator = cfg.coordinator; }
   // lib.optionalAttrs (cfg.advertise != null) { advertise = cfg.advertise; }
@@ -106,11 +111,37 @@ in
       description = "Coordinator URL to register with and send heartbeats to.";
     };
 
+    coordinatorPublicKeys = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "narvault-coordinator-1:AbC…=" ];
+      description = "The coordinator's public keys: only orders signed by one of them (or by a retired key before its date) may write or delete fragments. More than one while the coordinator key is rotated.";
+    };
+
     coordinatorPublicKey = mkOption {
       type = types.str;
       default = "";
       example = "narvault-coordinator-1:AbC…=";
-      description = "The coordinator's public key: only orders it signed may write or delete fragments.";
+      description = "Deprecated: use coordinatorPublicKeys. A single coordinator key, added to coordinatorPublicKeys when set.";
+    };
+
+    retiredCoordinatorPublicKeys = mkOption {
+      type = types.listOf (types.submodule {
+        options = {
+          key = mkOption {
+            type = types.str;
+            description = "The retired coordinator key, NAME:BASE64.";
+          };
+          until = mkOption {
+            type = types.str;
+            example = "2027-01-31";
+            description = "Orders it signed are accepted until this date (YYYY-MM-DD, from the start of that day in UTC on) or ISO-8601 instant, and refused from then on.";
+          };
+        };
+      });
+      default = [ ];
+      example = [ { key = "narvault-coordinator-1:AbC…="; until = "2027-01-31"; } ];
+      description = "Coordinator keys being retired, each accepted until its date (docs/operations.md, Rotating keys).";
     };
 
     port = mkOption {
@@ -168,8 +199,8 @@ in
   config = mkIf cfg.enable {
     assertions = [
       {
-        assertion = cfg.coordinatorPublicKey != "";
-        message = "services.narvault-holder.coordinatorPublicKey must be set: the holder accepts writes only with orders that key signed.";
+        assertion = coordinatorKeys != [ ];
+        message = "services.narvault-holder.coordinatorPublicKeys must be set: the holder accepts writes only with orders those keys signed.";
       }
     ];
 

@@ -469,6 +469,8 @@ final class BenchCoordinatorCommand implements Callable<Integer> {
       }
       PlacementClient client = new PlacementClient(coordinator, workerKey, Clock.systemUTC());
       double[] ms = new double[placements];
+      int failed = 0;
+      String first = null;
       byte[] id = new byte[32];
       for (int p = 0; p < placements; p++) {
         List<CoordinatorMessages.Wanted> wanted = new ArrayList<>();
@@ -483,10 +485,18 @@ final class BenchCoordinatorCommand implements Callable<Integer> {
         }
         PackId packId = new PackId("benchpack" + Long.toHexString(random.nextLong()));
         long t = System.nanoTime();
-        client.place(packId, PARITY, BLOCK, wanted, List.of(), List.of());
-        ms[p] = (System.nanoTime() - t) / 1e6;
+        try {
+          client.place(packId, PARITY, BLOCK, wanted, List.of(), List.of());
+          ms[p] = (System.nanoTime() - t) / 1e6;
+        } catch (IOException e) {
+          ms[p] = Double.NaN;
+          failed++;
+          first = first == null ? e.getMessage() : first;
+        }
       }
-      figures.addAll(BenchFigure.percentiles("placement", "one placement of 80 fragments (signed orders)", ms));
+      figures.addAll(BenchFigure.percentiles("placement", "one placement of 80 fragments (signed orders)", finite(ms)));
+      figures.add(new BenchFigure("placements-failed", failed, "count", "placements refused or unanswered in 30 s"
+          + (first == null ? "" : " (first: " + first + ")")));
     }
 
     /** Holders vanish; how long until the coordinator has failed to reach every one of them. */
@@ -511,12 +521,16 @@ final class BenchCoordinatorCommand implements Callable<Integer> {
         Thread.sleep(200);
       }
       double secs = (System.nanoTime() - start) / 1e9;
-      double firstContact = gone.stream().mapToDouble(h -> h.firstContactAfterDeathNanos == 0 ? secs
-          : (h.firstContactAfterDeathNanos - h.diedAtNanos) / 1e9).max().orElse(0);
+      // The last of them the audits reached (a holder is reached by the first connection, or request,
+      // the coordinator sends it after it died).
+      double firstContact = gone.stream().filter(h -> h.firstContactAfterDeathNanos != 0)
+          .mapToDouble(h -> (h.firstContactAfterDeathNanos - h.diedAtNanos) / 1e9).max().orElse(Double.NaN);
       figures.add(new BenchFigure("vanished-noticed", secs, "s", deadCount + " vanished holders all failed their "
           + "endpoint proofs (audits back to back; at the defaults add the 5-minute pause)"));
-      figures.add(new BenchFigure("vanished-first-contact", firstContact, "s", "until the audit round reached the "
-          + "last of them; each then costs the round the " + PROOF_TIMEOUT_SECONDS + "-s proof timeout"));
+      if (!Double.isNaN(firstContact)) {
+        figures.add(new BenchFigure("vanished-first-contact", firstContact, "s", "until the audit round reached the "
+            + "last of them; each then waits out the " + PROOF_TIMEOUT_SECONDS + "-s proof timeout"));
+      }
     }
 
     private void memory() throws IOException {

@@ -10,7 +10,6 @@ import dev.narvault.core.catalog.HolderStatus;
 import dev.narvault.core.catalog.SuspensionScore;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
-import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.repair.Membership;
 import dev.narvault.repair.rebuild.CatalogRebuild;
@@ -20,6 +19,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
@@ -34,20 +34,40 @@ import picocli.CommandLine.Option;
     description = {"Rebuilds the catalog from what the holders hold: asks the coordinator for the registered holders "
             + "(after a catalog loss, restart the coordinator on an empty catalog and wait a heartbeat: holders "
             + "register again), lists every holder's fragments, reads those that are signed documents (every "
-            + "pack's manifest and every alias is stored on 3 holders), keeps only those the archive key "
-            + "signed, and restores packs, NARs, aliases and where each fragment is into --catalog (usually the "
+            + "pack's manifest and every alias is stored on 3 holders), keeps only those a trusted archive "
+            + "key signed, and restores packs, NARs, aliases and where each fragment is into --catalog (usually the "
             + "coordinator's new catalog).",
+        "",
+        "It streams: the listings are sorted on disk in --work-dir (about 36 bytes per listed fragment, twice while "
+            + "merging, plus the documents found), documents are handled as they are found, and memory does not grow "
+            + "with the archive. A progress line goes to standard error every 5 seconds. It exits with 3 when some "
+            + "pack has fewer than k fragments on the holders it could reach, or some listed fragment could not be "
+            + "read from any holder listing it; running it again restores nothing twice.",
         ""})
 final class CatalogRebuildCommand implements Callable<Integer> {
   @Option(names = "--coordinator", required = true, paramLabel = "URL", description = "The coordinator's URL.")
   URI coordinator;
 
   @Option(names = "--archive-public-key", required = true, paramLabel = "NAME:BASE64",
-      description = "The archive key: only documents it signed are trusted.")
-  String archiveKey;
+      description = "An archive public key: only documents signed by one of these are trusted; repeatable (every "
+          + "archive key that ever signed packs still held, old and new alike).")
+  List<String> archiveKeys;
 
   @Option(names = "--catalog", required = true, description = "The catalog to rebuild into (JDBC URL).")
   String catalog;
+
+  @Option(names = "--work-dir", defaultValue = "${java.io.tmpdir}/narvault-rebuild", paramLabel = "DIR",
+      description = "Where the sorted listings and the documents found go while it runs (default: ${DEFAULT-VALUE}).")
+  Path workDir;
+
+  @Option(names = "--readers", defaultValue = "16", description = "Fragments asked about at once; a quarter as many "
+      + "holders are listed at once (default: ${DEFAULT-VALUE}).")
+  int readers;
+
+  @Option(names = "--max-listed", defaultValue = "20000000", paramLabel = "N", description = "The most fragment ids "
+      + "taken from one holder's listing; a holder listing more is cut off there and reported (default: "
+      + "${DEFAULT-VALUE}).")
+  long maxListed;
 
   private final PrintStream out;
 
@@ -57,14 +77,18 @@ final class CatalogRebuildCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    TrustedKeys keys = TrustedKeys.of(NixPublicKey.parse(archiveKey));
+    TrustedKeys keys = TrustedKeys.parse(archiveKeys);
     List<HolderRecord> holders = holders();
     out.println("coordinator lists " + holders.size() + " holders");
+    // Sorting takes an eighth of the heap, at most 64 MiB; document reads another 64 MiB at most.
+    long sortMemory = Math.clamp(Runtime.getRuntime().maxMemory() / 8, 1L << 20, 64L << 20);
+    CatalogRebuild.Options options = CatalogRebuild.Options.defaults(workDir).withReaders(readers)
+        .withSortMemory(sortMemory).withMaxListedPerHolder(maxListed);
     try (Catalog cat = Catalog.open(catalog)) {
       CatalogRebuild.Result result = new CatalogRebuild(cat, new HolderClient(Duration.ofSeconds(30)), keys, out,
-          InstantSource.system()).run(holders);
+          System.err, InstantSource.system(), options).run(holders);
       out.println(result);
-      return result.packsIncomplete() > 0 ? 3 : 0;
+      return result.packsIncomplete() > 0 || result.idsUnread() > 0 ? 3 : 0;
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.narvault.cli;
 
 import dev.narvault.core.nix.NixPublicKey;
+import dev.narvault.holder.server.CoordinatorKeys;
 import dev.narvault.holder.server.HolderConfig;
 import dev.narvault.holder.server.HolderServer;
 import java.io.PrintStream;
@@ -8,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -48,8 +50,15 @@ final class HolderCommand implements Callable<Integer> {
   long capacity;
 
   @Option(names = "--coordinator-public-key", required = true, paramLabel = "NAME:BASE64",
-      description = "The coordinator's key: only orders it signed may write or delete fragments.")
-  String coordinatorKey;
+      description = "The coordinator's key: only orders signed by one of these keys (or by a retired key before "
+          + "its date) may write or delete fragments; repeatable, e.g. the next key ahead of a rotation.")
+  List<String> coordinatorKeys;
+
+  @Option(names = "--retired-coordinator-public-key", paramLabel = "NAME:BASE64@DATE",
+      description = "A coordinator key being retired: its orders are accepted until DATE (YYYY-MM-DD, from the "
+          + "start of that day in UTC on, or an ISO-8601 instant such as 2027-01-31T12:00:00Z) and refused from "
+          + "then on; repeatable. See docs/operations.md, Rotating keys.")
+  List<String> retiredCoordinatorKeys = List.of();
 
   @Option(names = "--coordinator", paramLabel = "URL",
       description = "Coordinator to register with and send heartbeats and scrub reports to.")
@@ -114,8 +123,9 @@ final class HolderCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    HolderConfig config = HolderConfig.of(new InetSocketAddress(bind, port), dataDir, capacity,
-            NixPublicKey.parse(coordinatorKey))
+    CoordinatorKeys keys = new CoordinatorKeys(coordinatorKeys.stream().map(NixPublicKey::parse).toList(),
+        retiredCoordinatorKeys.stream().map(CoordinatorKeys.Retired::parse).toList());
+    HolderConfig config = HolderConfig.of(new InetSocketAddress(bind, port), dataDir, capacity, keys)
         .withSpeeds(maxUpload, maxDownload)
         .withUploadQuota(maxUploadPerMonth)
         .withScrub(scrubSpeed, Duration.ofHours(scrubHours))

@@ -38,10 +38,13 @@ import picocli.CommandLine.Option;
             + "verifies the NAR object's FileHash/FileSize and, decompressed (xz, zstd, bzip2, none), its "
             + "signed NarHash/NarSize, packs NARs, Reed-Solomon encodes each pack into k + m fragments, asks "
             + "the coordinator where they go (it picks holders under its placement rules and signs the orders), "
-            + "uploads and confirms them and records everything in the catalog. Select with --older-than (S3 "
-            + "LastModified of the NAR object), --paths, --exclude. Without --drain nothing is deleted from S3 "
+            + "uploads and confirms them and records everything in the catalog. Select by use with --unused-for "
+            + "(not requested lately, by the request logs narvault access import read and the gateway's records) "
+            + "and --hot-roots (never the closures of current releases), by upload time with --older-than (S3 "
+            + "LastModified of the NAR object), and by lists with --paths, --exclude. Without --drain nothing is deleted from S3 "
             + "(a dry run: the summary says what a drain would remove). With --drain, each archived NAR is read "
-            + "back through the holders, decompressed and checked against its signed NarHash before its object "
+            + "back through the holders (its manifest verified with the --archive-public-key keys the gateway "
+            + "trusts), decompressed and checked against its signed NarHash before its object "
             + "is deleted (or, with --drain-to-bucket, moved); narinfos stay. Every step is journalled in the "
             + "catalog: a killed run is finished by the next. Running it again archives only what is new. Exit "
             + "status 3 if any NAR was rejected.",
@@ -49,7 +52,7 @@ import picocli.CommandLine.Option;
         "A run that lists the bucket saves in the catalog how far its listing is fully handled (every NAR up to "
             + "that key archived and committed, or passed over): a run that is killed, fails or stops at --limit is "
             + "continued by the next run with the same bucket, --shard and selection (--paths, --exclude, "
-            + "--older-than, --trusted-public-key) after that key, not from the start. A run that lists to the end clears it, so the next "
+            + "--older-than, --unused-for, --hot-roots, --trusted-public-key) after that key, not from the start. A run that lists to the end clears it, so the next "
             + "one lists everything again and sees what was added since.",
         "",
         "At the cache's size, split the work with --shard I/N between N workers (each lists only its part of the "
@@ -80,9 +83,17 @@ final class MigrateCommand implements Callable<Integer> {
       description = "A key whose narinfo signatures are trusted (as in nix.conf); repeatable.")
   List<String> trustedKeys;
 
-  @Option(names = "--archive-key", defaultValue = "archive.key",
-      description = "Secret key that signs manifests; created if missing (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--archive-key", paramLabel = "FILE",
+      description = "Required: the secret key that signs manifests, made once with narvault keygen FILE --name "
+          + "narvault-archive-1 and shared by every worker; never created by migrate.")
   Path archiveKey;
+
+  @Option(names = "--archive-public-key", paramLabel = "NAME:BASE64",
+      description = "An archive public key the readers (gateway, coordinator, catalog-rebuild) trust; repeatable, "
+          + "e.g. the old and the new key while the archive key is rotated. Required with --drain, which reads "
+          + "every NAR back through manifests verified with these keys (never with the key it signs with) before "
+          + "deleting anything; there is no default. The --archive-key must be one of them.")
+  List<String> archivePublicKeys;
 
   // RS(40,40): chosen by simulation for volunteers (docs/durability.md); needs 80 holders on
   // distinct networks. Small deployments pass a smaller code (the quickstart uses 10+4).
@@ -112,6 +123,19 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--older-than", converter = DurationConverter.class, paramLabel = "DURATION",
       description = "Only NAR objects last modified at least this long ago, e.g. 90d (default: any age).")
   Duration olderThan;
+
+  @Option(names = "--unused-for", converter = DurationConverter.class, paramLabel = "DURATION",
+      description = "Only NARs nobody requested within this long, e.g. 180d (by the catalog's access records: "
+          + "narvault access import and the gateway's own), and uploaded before it began. Archived NARs "
+          + "requested since are not drained; NARs promote put back into S3 are drained again once unused for "
+          + "this long.")
+  Duration unusedFor;
+
+  @Option(names = "--hot-roots", paramLabel = "FILE", arity = "1..*",
+      description = "Never archive or drain the closures of these store paths: files of store paths, one per "
+          + "line, plain or compressed (a channel's store-paths.xz), followed through the References of the "
+          + "narinfos in the bucket (sorted on disk; each narinfo of the closure is read once per run).")
+  List<Path> hotRoots;
 
   @Option(names = "--paths", paramLabel = "FILE",
       description = "Only these store paths (or hashes), one per line; any number of them (sorted on disk).")
@@ -183,11 +207,22 @@ final class MigrateCommand implements Callable<Integer> {
     if (!drain && (drainBucket != null || storageClass != null)) {
       throw new IllegalArgumentException("--drain-to-bucket and --storage-class need --drain");
     }
+    if (drain && archivePublicKeys == null) {
+      throw new IllegalArgumentException("--drain needs --archive-public-key: the archive public key(s) the gateway "
+          + "trusts, to read every NAR back through verified manifests before deleting it");
+    }
+    NixSecretKey signer = ArchiveKeys.load(archiveKey);
     DrainConfig drainConfig = new DrainConfig(!drain ? DrainConfig.Mode.DRY_RUN
         : drainBucket != null ? DrainConfig.Mode.MOVE : DrainConfig.Mode.DELETE,
-        Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold);
+        Optional.ofNullable(drainBucket), Optional.ofNullable(storageClass), drainThreshold,
+        Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse));
     requireFile("--paths", paths);
     requireFile("--exclude", exclude);
+    if (hotRoots != null) {
+      for (Path f : hotRoots) {
+        requireFile("--hot-roots", f);
+      }
+    }
     if (keysFrom != null) {
       for (Path f : keysFrom) {
         requireFile("--keys-from", f);
@@ -197,13 +232,14 @@ final class MigrateCommand implements Callable<Integer> {
       }
     }
     ColdSelection selection = new ColdSelection(Optional.ofNullable(olderThan), Optional.ofNullable(paths),
-        Optional.ofNullable(exclude), shard == null ? Shard.ALL : shard);
+        Optional.ofNullable(exclude), shard == null ? Shard.ALL : shard)
+        .withUse(Optional.ofNullable(unusedFor), hotRoots == null ? List.of() : hotRoots);
     MigrateConfig config = new MigrateConfig(keys, k, m, packSize, PackLayout.DEFAULT_BLOCK_SIZE,
         Codecs.Kind.parse(codec), workDir, limit).with(selection, drainConfig).withClaimLifetime(claimLifetime)
         .withKeysFrom(keysFrom == null ? List.of() : keysFrom).withRestartListing(restartListing);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
       Migration migration = new Migration(config, objects, cat, new HolderClient(Duration.ofSeconds(30)),
-          ArchiveKeys.loadOrCreate(archiveKey, "narvault-archive-1", out),
+          signer,
           new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
           out, Clock.systemUTC(), out == System.out && System.console() != null && System.console().isTerminal());
       MigrationSummary summary = migration.run();

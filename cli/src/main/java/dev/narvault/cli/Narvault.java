@@ -53,6 +53,11 @@ public final class Narvault implements Runnable {
     CommandLine cli = new CommandLine(new Narvault());
     cli.addSubcommand(new QuickstartCommand(out));
     cli.addSubcommand(new MigrateCommand(out));
+    cli.addSubcommand(new CommandLine(new AccessCommand())
+        .addSubcommand(new AccessImportCommand(out))
+        .addSubcommand(new AccessShowCommand(out)));
+    cli.addSubcommand(new PromoteCommand(out));
+    cli.addSubcommand(new RestoreCommand(out));
     cli.addSubcommand(new HolderCommand(out));
     cli.addSubcommand(new HolderExitCommand(out));
     cli.addSubcommand(new HolderStatusCommand(out));
@@ -67,7 +72,8 @@ public final class Narvault implements Runnable {
         .addSubcommand(new BenchMigrateCommand(out))
         .addSubcommand(new BenchGatewayCommand(out))
         .addSubcommand(new BenchCatalogCommand(out))
-        .addSubcommand(new BenchCoordinatorCommand(out)));
+        .addSubcommand(new BenchCoordinatorCommand(out))
+        .addSubcommand(new BenchRebuildCommand(out)));
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       commandLine.getErr().println("narvault: " + e.getMessage());
       return e instanceof IllegalArgumentException ? 2 : 1;

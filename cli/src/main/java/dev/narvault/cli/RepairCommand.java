@@ -60,8 +60,9 @@ final class RepairCommand implements Callable<Integer> {
   List<String> workerKeys = List.of();
 
   @Option(names = "--archive-public-key", paramLabel = "NAME:BASE64",
-      description = "Check pack manifests against this key before trusting them (recommended).")
-  String archiveKey;
+      description = "Check pack manifests against these keys before trusting them (recommended); repeatable: "
+          + "while the archive key is rotated, both the old and the new key.")
+  List<String> archiveKeys;
 
   // 24 h, from simulation (docs/durability.md): 1 h turns most of a volunteer's offline periods
   // into repairs; 72 h leaves packs short for days.
@@ -133,6 +134,12 @@ final class RepairCommand implements Callable<Integer> {
           + "coordinator waits for its old claims to run out (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
+  @Option(names = "--owner", defaultValue = "", paramLabel = "NAME",
+      description = "This coordinator's name on the claims and leases it takes in the catalog, the same after a "
+          + "restart and different for every coordinator sharing the catalog (default: one made up at first start "
+          + "and kept in --work-dir).")
+  String owner;
+
   @Option(names = "--dashboard-port", defaultValue = "7002",
       description = "Port of the archive's dashboard: packs by fragments missing, the repair queue, holders by state, "
           + "bytes archived and drained and what they save in S3; 0 = no dashboard (default: ${DEFAULT-VALUE}).")
@@ -162,10 +169,11 @@ final class RepairCommand implements Callable<Integer> {
     }
     CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress(bind, port),
         NixSecretKey.parse(Files.readString(coordinatorKey)), workerKeys.stream().map(NixPublicKey::parse).toList(),
-        Optional.ofNullable(archiveKey).map(k -> TrustedKeys.of(NixPublicKey.parse(k))),
+        Optional.ofNullable(archiveKeys).map(TrustedKeys::parse),
         new HolderRules(offlineAfter, new HolderRules.Vetting(vettingAudits, vetting, maxUnvetted)), threshold,
         repairInterval, auditInterval, maxRepairSpeed, skew, workDir)
-        .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator)).withForgetAfter(forgetAfter);
+        .withLimits(new DomainLimits(perNetwork, perWiderNetwork, perOperator)).withForgetAfter(forgetAfter)
+        .withOwner(owner.strip());
     if (allowPrivateHolders) {
       config = config.allowingPrivateHolders();
       out.println("warning: --allow-private-holders: holders at loopback and private addresses are accepted "

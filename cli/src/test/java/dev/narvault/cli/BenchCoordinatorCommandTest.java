@@ -34,11 +34,12 @@ class BenchCoordinatorCommandTest {
     for (String name : new String[] {"registrations-per-s", "registration-p50", "registration-p99", "audits-per-s",
         "cpu-per-audit", "audit-round", "audits-per-holder-day", "heartbeats-offered-per-s", "heartbeats-failed",
         "heartbeat-p50", "heartbeat-p99", "coordinator-cpu-steady", "audits-per-s-steady", "heartbeat-capacity",
-        "cpu-per-heartbeat", "cpu-per-1000-holders", "placement-p50", "placement-p99", "audits-failed",
-        "vanished-noticed", "vanished-first-contact", "coordinator-peak-rss"}) {
+        "cpu-per-heartbeat", "cpu-per-1000-holders", "placement-p50", "placement-p99", "placements-failed", "audits-failed",
+        "vanished-noticed", "coordinator-peak-rss"}) {
       assertTrue(figures.containsKey(name), "missing " + name + " in " + figures.keySet());
     }
     assertEquals(0, figures.get("heartbeats-failed"), text);
+    assertEquals(0, figures.get("placements-failed"), text);
     assertEquals(0, figures.get("audits-failed"), "the swarm serves the bytes its manifests name: " + text);
     assertTrue(figures.get("audits-per-s") > 1, text);
     assertTrue(figures.get("heartbeat-capacity") > 10, text);

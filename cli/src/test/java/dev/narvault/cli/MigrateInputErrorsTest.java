@@ -24,6 +24,8 @@ import picocli.CommandLine;
  * value is wrong and how: exit status 2. Nothing here reaches S3 or a coordinator (none runs).
  */
 class MigrateInputErrorsTest {
+  private static final NixSecretKey ARCHIVE_KEY = NixSecretKey.generate("narvault-archive-1", new SecureRandom());
+
   @TempDir
   Path dir;
   private List<String> base;
@@ -32,6 +34,7 @@ class MigrateInputErrorsTest {
   void keys() throws Exception {
     Path workerKey = Files.writeString(dir.resolve("worker.key"),
         NixSecretKey.generate("migrate-1", new SecureRandom()).toFileContents() + "\n");
+    Files.writeString(dir.resolve("archive.key"), ARCHIVE_KEY.toFileContents() + "\n");
     base = List.of("migrate", "--bucket", "cache", "--s3-endpoint", "http://127.0.0.1:9", "--catalog",
         "jdbc:sqlite:" + dir.resolve("catalog.db"), "--coordinator", "http://127.0.0.1:9", "--worker-key",
         workerKey.toString(), "--trusted-public-key",
@@ -94,5 +97,41 @@ class MigrateInputErrorsTest {
     assertRefused(paths + ":2: not a store path or hash: 'hello-2.12'", "--paths", paths.toString());
     Path narKeys = Files.writeString(dir.resolve("nar-keys.txt"), "nar/0a.nar.xz\nnar/0b.nar.xz\n");
     assertRefused(narKeys + ": not one <hash>.narinfo key in its 2 keys", "--keys-from", narKeys.toString());
+  }
+
+  @Test
+  void aMissingArchiveKey_isRefusedSayingHowToMakeOne_andNothingIsCreated() throws Exception {
+    Path elsewhere = dir.resolve("wrong-directory");
+    Files.createDirectories(elsewhere);
+    List<String> args = new ArrayList<>(base);
+    args.set(args.indexOf("--archive-key") + 1, elsewhere.resolve("archive.key").toString());
+    CommandLine cli = Narvault.commandLine(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    StringWriter err = new StringWriter();
+    cli.setErr(new PrintWriter(err, true));
+    assertEquals(2, cli.execute(args.toArray(String[]::new)), err.toString());
+    assertTrue(err.toString().contains("--archive-key " + elsewhere.resolve("archive.key") + ": no such file")
+        && err.toString().contains("narvault keygen FILE --name narvault-archive-1")
+        && err.toString().contains("migrate never creates it"), err.toString());
+    try (var left = Files.list(elsewhere)) {
+      assertEquals(0, left.count(), "no key was made");
+    }
+    assertTrue(!Files.exists(dir.resolve("catalog.db")) && !Files.exists(dir.resolve("work")),
+        "nothing else was made either");
+    List<String> without = new ArrayList<>(base);
+    without.subList(without.indexOf("--archive-key"), without.indexOf("--archive-key") + 2).clear();
+    err.getBuffer().setLength(0);
+    assertEquals(2, cli.execute(without.toArray(String[]::new)), err.toString());
+    assertTrue(err.toString().contains("--archive-key FILE is required. The archive key is made once, with "
+        + "narvault keygen"), err.toString());
+    assertTrue(!Files.exists(dir.resolve("catalog.db")), "nothing was made");
+  }
+
+  @Test
+  void aDrain_needsTheTrustedArchiveKeys_andItsKeyAmongThem() {
+    assertRefused("--drain needs --archive-public-key", "--drain");
+    NixSecretKey other = NixSecretKey.generate("narvault-archive-2", new SecureRandom());
+    assertRefused("the archive key signs as " + ARCHIVE_KEY.publicKey() + ", which the trusted archive keys "
+        + "(--archive-public-key) do not include", "--drain", "--archive-public-key", other.publicKey().toString());
+    assertRefused("do not include", "--archive-public-key", other.publicKey().toString());
   }
 }

@@ -158,11 +158,17 @@ class NixosModuleEvalTest {
   void holderModule_startsAHolderThatAnswers_settingsOverTheTypedOptions() throws Exception {
     assumeNix();
     int port = freePort();
+    String current = NixSecretKey.generate("coordinator-2", new SecureRandom()).publicKey().toString();
+    String retired = NixSecretKey.generate("coordinator-1", new SecureRandom()).publicKey().toString();
     ObjectNode cfg = JSON.createObjectNode().put("dataDir", dir.resolve("data").toString()).put("port", port)
-        .put("bind", "127.0.0.1").put("dashboardPort", 0)
-        .put("coordinatorPublicKey", NixSecretKey.generate("coordinator-1", new SecureRandom()).publicKey().toString());
+        .put("bind", "127.0.0.1").put("dashboardPort", 0);
+    cfg.putArray("coordinatorPublicKeys").add(current);
+    cfg.putArray("retiredCoordinatorPublicKeys").addObject().put("key", retired).put("until", "2027-01-31");
     cfg.putObject("settings").put("scrub-speed", "8MiB").put("port", port);
     Unit unit = unit("holder.nix", "narvault-holder", cfg, true);
+    assertEquals(JSON.createArrayNode().add(current), unit.config().get("coordinator-public-key"));
+    assertEquals(JSON.createArrayNode().add(retired + "@2027-01-31"),
+        unit.config().get("retired-coordinator-public-key"), "a retired key with its date, as the holder takes it");
     assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault holder --config /nix/store/"),
         unit.execStart());
     assertEquals(port, unit.config().get("port").asInt(), "settings.port and port render one port");
@@ -249,7 +255,12 @@ class NixosModuleEvalTest {
     ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bind", "127.0.0.1").put("dashboardPort", 0)
         .put("coordinatorKeyFile", key.toString()).put("catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"));
     cfg.putObject("settings").put("work-dir", dir.resolve("work").toString());
+    String key1 = NixSecretKey.generate("archive-1", new SecureRandom()).publicKey().toString();
+    String key2 = NixSecretKey.generate("archive-2", new SecureRandom()).publicKey().toString();
+    cfg.putArray("archivePublicKeys").add(key1).add(key2);
     Unit unit = unit("coordinator.nix", "narvault-coordinator", cfg, false);
+    assertEquals(JSON.createArrayNode().add(key1).add(key2), unit.config().get("archive-public-key"),
+        "both archive keys while the archive key is rotated");
     assertTrue(unit.execStart().startsWith(dir.resolve("pkg") + "/bin/narvault repair --config "),
         "the package given, not pkgs.narvault: " + unit.execStart());
     assertEquals(List.of("coordinator-key:" + key), unit.credentials());
@@ -267,8 +278,18 @@ class NixosModuleEvalTest {
     ObjectNode cfg = JSON.createObjectNode().put("port", port).put("bucket", "cache")
         .put("s3Endpoint", "http://127.0.0.1:" + freePort()).put("catalogFile", catalogUrl.toString());
     cfg.putObject("settings").put("nar-cache-dir", dir.resolve("nar-cache").toString());
+    String key1 = NixSecretKey.generate("archive-1", new SecureRandom()).publicKey().toString();
+    String key2 = NixSecretKey.generate("archive-2", new SecureRandom()).publicKey().toString();
+    cfg.putArray("archivePublicKeys").add(key2);
+    cfg.put("archivePublicKey", key1);
+    cfg.putArray("trustedProxies").add("203.0.113.0/24").add("2001:db8::/32");
+    cfg.put("clientIpHeader", "Fastly-Client-IP");
     Unit unit = unit("gateway.nix", "narvault-gateway", cfg, true);
     assertEquals(List.of("catalog:" + catalogUrl), unit.credentials());
+    assertEquals(JSON.createArrayNode().add(key2).add(key1), unit.config().get("archive-public-key"),
+        "the list, and the deprecated single key added to it");
+    assertEquals(JSON.createArrayNode().add("203.0.113.0/24").add("2001:db8::/32"), unit.config().get("trusted-proxy"));
+    assertEquals("Fastly-Client-IP", unit.config().get("client-ip-header").asText());
     String info = startAndAsk(unit, URI.create("http://127.0.0.1:" + port + "/nix-cache-info"));
     assertTrue(info.contains("StoreDir: /nix/store"), info);
   }
@@ -278,11 +299,14 @@ class NixosModuleEvalTest {
     assumeNix();
     RealNix.Result holder = evaluate("holder.nix", "narvault-holder", JSON.createObjectNode(), false);
     assertNotEquals(0, holder.exitCode());
-    assertTrue(holder.output().contains("coordinatorPublicKey must be set"), holder.output());
+    assertTrue(holder.output().contains("coordinatorPublicKeys must be set"), holder.output());
     RealNix.Result coordinator = evaluate("coordinator.nix", "narvault-coordinator", JSON.createObjectNode(), false);
     assertTrue(coordinator.output().contains("coordinatorKeyFile must be set"), coordinator.output());
     RealNix.Result gateway = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c"),
         false);
     assertTrue(gateway.output().contains("catalog or catalogFile must be set"), gateway.output());
+    RealNix.Result spoofable = evaluate("gateway.nix", "narvault-gateway", JSON.createObjectNode().put("bucket", "c")
+        .put("catalog", "jdbc:sqlite:x.db").put("clientIpHeader", "Fastly-Client-IP"), false);
+    assertTrue(spoofable.output().contains("clientIpHeader needs trustedProxies"), spoofable.output());
   }
 }

@@ -26,7 +26,9 @@ class NixosModuleTest {
   void module_declaresTheOptionsAndHardening() throws Exception {
     String text = Files.readString(MODULE);
     for (String option : new String[] {"enable = mkEnableOption", "package = lib.mkPackageOption", "dataDir = mkOption",
-        "capacity = mkOption", "maxUploadSpeed = mkOption", "coordinator = mkOption", "coordinatorPublicKey = mkOption",
+        "capacity = mkOption", "maxUploadSpeed = mkOption", "coordinator = mkOption",
+        "coordinatorPublicKeys = mkOption",
+        "retiredCoordinatorPublicKeys = mkOption",
         "port = mkOption", "openFirewall = mkOption", "DynamicUser = true", "StateDirectory", "ProtectSystem = \"strict\"",
         "NoNewPrivileges = true", "RestrictAddressFamilies", "SystemCallFilter", "MemoryDenyWriteExecute = false"}) {
       assertTrue(text.contains(option), "module lacks " + option);

@@ -1,5 +1,6 @@
 package dev.narvault.encoder;
 
+import dev.narvault.core.nix.TrustedKeys;
 import java.util.Optional;
 
 /**
@@ -11,12 +12,17 @@ import java.util.Optional;
  * @param storageClass with {@link Mode#MOVE}: the copy's storage class, e.g. {@code DEEP_ARCHIVE}
  * @param safetyThreshold r: drain only NARs of packs with at least k + r healthy fragments;
  *     negative: ⌈m/2⌉, the coordinator's repair threshold
+ * @param archiveKeys the archive keys the gateway, coordinator and catalog rebuild trust: every NAR
+ *     is read back through manifests verified with these (never with the key this run signs with,
+ *     which would pass packs nobody else accepts); required to drain
  */
-public record DrainConfig(Mode mode, Optional<String> toBucket, Optional<String> storageClass, int safetyThreshold) {
+public record DrainConfig(Mode mode, Optional<String> toBucket, Optional<String> storageClass, int safetyThreshold,
+    Optional<TrustedKeys> archiveKeys) {
   /** What a drain does. */
   public enum Mode { DRY_RUN, DELETE, MOVE }
 
-  public static final DrainConfig DRY_RUN = new DrainConfig(Mode.DRY_RUN, Optional.empty(), Optional.empty(), -1);
+  public static final DrainConfig DRY_RUN = new DrainConfig(Mode.DRY_RUN, Optional.empty(), Optional.empty(), -1,
+      Optional.empty());
 
   public DrainConfig {
     if ((mode == Mode.MOVE) != toBucket.isPresent()) {
@@ -25,6 +31,15 @@ public record DrainConfig(Mode mode, Optional<String> toBucket, Optional<String>
     if (storageClass.isPresent() && mode != Mode.MOVE) {
       throw new IllegalArgumentException("--storage-class applies to --drain-to-bucket only");
     }
+    if (mode != Mode.DRY_RUN && archiveKeys.isEmpty()) {
+      throw new IllegalArgumentException("a drain needs the trusted archive public keys (--archive-public-key): "
+          + "it reads every NAR back through manifests verified with them before deleting anything");
+    }
+  }
+
+  /** Deletes each verified object (with {@code keys}, the archive keys readers trust). */
+  public static DrainConfig delete(TrustedKeys keys) {
+    return new DrainConfig(Mode.DELETE, Optional.empty(), Optional.empty(), -1, Optional.of(keys));
   }
 
   public boolean drains() {

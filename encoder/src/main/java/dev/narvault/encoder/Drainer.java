@@ -11,25 +11,19 @@ import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.DomainLimits;
 import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.core.holder.HolderId;
-import dev.narvault.core.nix.NarInfo;
-import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.time.InstantSource;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * safely placed}. Then the object is copied to the drain bucket if there is one, and deleted.
  * Each step is recorded in the journal and each is safe to repeat, so a crash anywhere is
  * finished by the next run.
+ *
+ * <p>An object still in use ({@link InUse}: a store path naming it is in a hot root's closure, or
+ * it was requested within the {@code --unused-for} window) is not drained, whenever it was
+ * archived. With {@code --unused-for}, objects put back into S3 ({@link Journal.State#RESTORED})
+ * that are unused again and were put back before the window began go back to
+ * {@link Journal.State#COMMITTED} and are drained like any other.
  *
  * <p>Nothing about safety is remembered between objects, passes or runs: a verified entry that
  * waited (a killed run, a failed delete) while its pack degraded is judged as it is now, and if
@@ -82,6 +82,7 @@ final class Drainer {
   private final Archive archive;
   private final ObjectSource objects;
   private final DrainConfig config;
+  private final InUse inUse;
   private final CoordinatorMessages.Policy policy;
   private final InstantSource clock;
   private final FragmentProbe probe;
@@ -99,10 +100,17 @@ final class Drainer {
    */
   Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config,
       CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
+    this(catalog, archive, objects, config, InUse.NOBODY, policy, probe, clock);
+  }
+
+  /** @param inUse what keeps an archived object in S3 however cold its pack is */
+  Drainer(Catalog catalog, Archive archive, ObjectSource objects, DrainConfig config, InUse inUse,
+      CoordinatorMessages.Policy policy, FragmentProbe probe, InstantSource clock) {
     this.catalog = catalog;
     this.archive = archive;
     this.objects = objects;
     this.config = config;
+    this.inUse = inUse;
     this.policy = policy;
     this.probe = probe;
     this.clock = clock;
@@ -115,6 +123,9 @@ final class Drainer {
 
   /** Drains every object the journal holds as committed or verified: this run's and earlier runs'. */
   void drainPending() throws IOException {
+    if (inUse.window().isPresent()) {
+      returnRestored(inUse.window().get());
+    }
     for (Journal.State from : List.of(Journal.State.VERIFIED, Journal.State.COMMITTED)) {
       String after = "";
       while (true) {
@@ -125,6 +136,47 @@ final class Drainer {
         drainEach(page);
         after = page.getLast().fileKey();
       }
+    }
+  }
+
+  /**
+   * Objects put back into S3 that are unused again: back to committed (and so drained with the
+   * rest) when nobody requested them within {@code window} and they were put back (by the journal,
+   * and uploaded, by S3) before it began.
+   */
+  private void returnRestored(java.time.Duration window) throws IOException {
+    String after = "";
+    while (true) {
+      List<Journal.Entry> page = catalog.journal().inState(Journal.State.RESTORED, after, PAGE);
+      if (page.isEmpty()) {
+        return;
+      }
+      String last = null;
+      for (Journal.Entry e : page) {
+        if (e.fileKey().equals(last)) {
+          continue;
+        }
+        last = e.fileKey();
+        if (inUse.why(catalog.journal().storeHashesOf(e.fileKey()), e.fileKey()).isPresent()) {
+          continue;
+        }
+        java.time.Instant windowBegan = clock.instant().minus(window);
+        // Put back when the journal says (restore may find an object uploaded long ago) or when
+        // it was uploaded, whichever is later.
+        if (catalog.journal().restoredMillis(e.fileKey()).filter(at -> at > windowBegan.toEpochMilli()).isPresent()) {
+          continue;
+        }
+        try {
+          if (objects.stat(e.fileKey()).lastModified().isAfter(windowBegan)) {
+            continue;
+          }
+        } catch (ObjectNotFoundException gone) {
+          // Taken out of S3 by someone else: the archive still has it, and the read back decides.
+        }
+        catalog.journal().advance(e.fileKey(), Journal.State.RESTORED, Journal.State.COMMITTED, clock.millis());
+        LOG.info("{} was put back into S3 and is unused again: to be drained again", e.fileKey());
+      }
+      after = page.getLast().fileKey();
     }
   }
 
@@ -147,6 +199,13 @@ final class Drainer {
   /** One S3 object, named by one or more journal entries of one pack. */
   private void drainObject(Journal.Entry entry) throws IOException {
     try {
+      if (inUse.judges()) {
+        java.util.Optional<String> why = inUse.why(catalog.journal().storeHashesOf(entry.fileKey()), entry.fileKey());
+        if (why.isPresent()) {
+          LOG.info("not draining {}: in use ({})", entry.fileKey(), why.get());
+          return;
+        }
+      }
       if (entry.state() == Journal.State.COMMITTED) {
         // Not worth reading back what could not be deleted anyway.
         Safety safety = safetyNow(entry.packId());
@@ -261,40 +320,7 @@ final class Drainer {
   private void readBack(Journal.Entry entry) throws IOException {
     ArchivedNar nar = archive.narInfo(entry.storeHash())
         .orElseThrow(() -> new IOException("journal names " + entry.storeHash() + " but the catalog does not"));
-    NarInfo info = NarInfo.parse(nar.narInfo());
-    PipedInputStream in = new PipedInputStream(1 << 20);
-    PipedOutputStream out = new PipedOutputStream(in);
-    Future<?> reading = readers.submit(() -> {
-      try (OutputStream o = out) {
-        archive.read(nar, 0, nar.length(), o);
-      }
-      return null;
-    });
-    try (in) {
-      NarObjectVerifier.verify(in, info, OutputStream.nullOutputStream());
-      reading.get();
-    } catch (ExecutionException e) {
-      throw new IOException("reading " + entry.fileKey() + " back from the holders failed: " + e.getCause().getMessage(),
-          e.getCause());
-    } catch (InterruptedException e) {
-      reading.cancel(true);
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading " + entry.fileKey() + " back");
-    } catch (IOException e) {
-      // A read that failed ends the stream early: name that failure, not the truncation it caused.
-      Throwable cause = e;
-      if (reading.isDone() && !reading.isCancelled()) {
-        try {
-          reading.get();
-        } catch (ExecutionException failed) {
-          cause = failed.getCause();
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      reading.cancel(true);
-      throw new IOException("reading " + entry.fileKey() + " back did not verify: " + cause.getMessage(), cause);
-    }
+    VerifiedRead.into(archive, nar, readers, OutputStream.nullOutputStream());
   }
 
   /**
@@ -321,6 +347,11 @@ final class Drainer {
       catalog.journal().advance(entry.fileKey(), Journal.State.VERIFIED, Journal.State.COMMITTED, clock.millis());
       LOG.warn("not deleting {}: pack {} is no longer safely placed ({}); back to committed, to be read back "
           + "again before it is deleted", entry.fileKey(), entry.packId(), safety);
+      return false;
+    }
+    if (catalog.journal().state(entry.storeHash()).filter(s -> s == Journal.State.VERIFIED).isEmpty()) {
+      // Put back meanwhile (restore takes objects still in S3 too): it stays.
+      LOG.info("not deleting {}: its journal entry left verified meanwhile (restored)", entry.fileKey());
       return false;
     }
     objects.delete(entry.fileKey());

@@ -19,7 +19,6 @@ import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NarVerificationException;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
-import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
@@ -116,7 +115,8 @@ public final class Migration {
   private final List<ListingCheckpoint.Ticket> filling = new ArrayList<>();
 
   /**
-   * @param archiveKey signs pack manifests
+   * @param archiveKey signs pack manifests; when the drain names the trusted archive keys, it must
+   *     be one of them (IllegalArgumentException otherwise, before anything is done)
    * @param coordinator decides where fragments go and signs the orders holders require
    */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
@@ -130,6 +130,11 @@ public final class Migration {
    */
   public Migration(MigrateConfig config, ObjectSource objects, Catalog catalog, HolderClient holders,
       NixSecretKey archiveKey, PlacementAuthority coordinator, PrintStream progress, Clock clock, boolean terminal) {
+    if (config.drain().archiveKeys().map(trusted -> !trusted.trusts(archiveKey.publicKey())).orElse(false)) {
+      throw new IllegalArgumentException("the archive key signs as " + archiveKey.publicKey()
+          + ", which the trusted archive keys (--archive-public-key) do not include: the gateway would refuse the "
+          + "packs it makes (and a drain would take their NARs out of S3); nothing was done");
+    }
     this.config = config;
     this.objects = objects;
     this.catalog = catalog;
@@ -150,7 +155,7 @@ public final class Migration {
     Files.createDirectories(config.workDir());
     // A directory of this run's own, so that two runs sharing a work directory cannot collide.
     Path runDir = Files.createTempDirectory(config.workDir(), "run-");
-    try (MigrationInput opened = MigrationInput.open(config, objects, catalog, runDir, clock)) {
+    try (MigrationInput opened = MigrationInput.open(config, objects, catalog, runDir, clock, progress)) {
       input = opened;
       return run(start, runDir);
     } finally {
@@ -164,8 +169,9 @@ public final class Migration {
     if (config.drain().drains()) {
       // The drain judges packs by the coordinator's liveness window and domain limits: without
       // them, nothing is archived or drained.
-      drainer = new Drainer(catalog, new Archive(catalog, holders, Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-          objects, config.drain(), drainPolicy(), (endpoint, fragmentId, length) -> {
+      // Read back as the gateway will read: through manifests verified with the trusted keys.
+      drainer = new Drainer(catalog, new Archive(catalog, holders, config.drain().archiveKeys()),
+          objects, config.drain(), input.inUse(), drainPolicy(), (endpoint, fragmentId, length) -> {
             try {
               return holders.size(java.net.URI.create(endpoint), new dev.narvault.core.pack.FragmentId(fragmentId))
                   == length;
@@ -246,6 +252,7 @@ public final class Migration {
     Journal.Totals pending = catalog.journal().totals(Journal.State.COMMITTED);
     Drainer.Result drained = drainer == null ? new Drainer.Result(0, 0, 0) : drainer.result();
     return new MigrationSummary(archived, archivedBytes, packs, skipped, rejected, notSelected, busy,
+        new MigrationSummary.Kept(input.inUse().keptHot(), input.inUse().keptRequested()),
         new MigrationSummary.Drain(config.drain().mode(), drained.objects(), drained.bytes(), drained.failed(),
             pending.objects(), pending.bytes()),
         Duration.between(start, clock.instant()), List.copyOf(rejections));
@@ -353,6 +360,10 @@ public final class Migration {
     if (catalog.isArchived(hash)) {
       return new Fetched.Skip();
     }
+    // Requested lately under its store hash: not even its narinfo is read.
+    if (input.inUse().requested(List.of(hash))) {
+      return new Fetched.NotSelected();
+    }
     NarInfo info;
     try {
       info = NarInfo.parse(readNarInfo(narInfoKey));
@@ -368,7 +379,11 @@ public final class Migration {
     if (archivedObject.isPresent()) {
       return new Fetched.Alias(info, archivedObject.get());
     }
-    if (config.selection().olderThan().isPresent()) {
+    // Requested lately under its object's key (before it was archived, logs name it so).
+    if (input.inUse().requested(List.of(info.url()))) {
+      return new Fetched.NotSelected();
+    }
+    if (config.selection().uploadedBefore().isPresent()) {
       try {
         // An inventory's LastModifiedDate spares the HEAD request.
         Optional<Instant> known = input.lastModified(info.url());

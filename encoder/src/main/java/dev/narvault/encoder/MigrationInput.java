@@ -1,8 +1,10 @@
 package dev.narvault.encoder;
 
+import dev.narvault.core.catalog.AccessRecords;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.encoder.input.HotClosure;
 import dev.narvault.encoder.input.KeyFiles;
 import dev.narvault.encoder.input.NarAges;
 import dev.narvault.encoder.input.NarInfoKeys;
@@ -10,6 +12,7 @@ import dev.narvault.encoder.input.NarInfoListing;
 import dev.narvault.encoder.input.Shard;
 import dev.narvault.encoder.sorted.StoreHashSet;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -30,7 +33,8 @@ import java.util.Optional;
  * <p><b>The checkpoint's scope</b> names everything that decides which keys a listing resolves:
  * the store ({@link ObjectSource#location()}), the shard, and the selection: a digest of the
  * {@code --paths} and {@code --exclude} sets, the {@code --older-than} duration and the trusted
- * keys (which decide what is rejected). A run with another selection must not continue from a
+ * keys (which decide what is rejected), and with selection by use the hot closures' set and the
+ * {@code --unused-for} window. A run with another selection must not continue from a
  * checkpoint another selection left, or it would skip keys the first run passed over (not
  * selected, or signed by a key it did not trust); with its own scope it starts its own pass.
  */
@@ -38,16 +42,21 @@ final class MigrationInput implements AutoCloseable {
   private final NarInfoKeys keys;
   private final Optional<StoreHashSet> only;
   private final Optional<StoreHashSet> exclude;
+  private final Optional<StoreHashSet> hot;
+  private final InUse inUse;
   private final Optional<NarAges> ages;
   private final ListingCheckpoint checkpoint;
   private final Optional<ProgressLine.Span> span;
   private final List<String> description;
 
   private MigrationInput(NarInfoKeys keys, Optional<StoreHashSet> only, Optional<StoreHashSet> exclude,
-      Optional<NarAges> ages, ListingCheckpoint checkpoint, Optional<ProgressLine.Span> span, List<String> description) {
+      Optional<StoreHashSet> hot, InUse inUse, Optional<NarAges> ages, ListingCheckpoint checkpoint,
+      Optional<ProgressLine.Span> span, List<String> description) {
     this.keys = keys;
     this.only = only;
     this.exclude = exclude;
+    this.hot = hot;
+    this.inUse = inUse;
     this.ages = ages;
     this.checkpoint = checkpoint;
     this.span = span;
@@ -59,8 +68,8 @@ final class MigrationInput implements AutoCloseable {
    *
    * @throws IllegalArgumentException for a missing or malformed file, naming it
    */
-  static MigrationInput open(MigrateConfig config, ObjectSource objects, Catalog catalog, Path dir, Clock clock)
-      throws IOException {
+  static MigrationInput open(MigrateConfig config, ObjectSource objects, Catalog catalog, Path dir, Clock clock,
+      PrintStream progress) throws IOException {
     ColdSelection selection = config.selection();
     Shard shard = selection.shard();
     long memory = memoryBudget();
@@ -84,8 +93,21 @@ final class MigrationInput implements AutoCloseable {
         description.add(String.format(Locale.ROOT, "never the %,d store paths of %s", exclude.get().size(),
             selection.exclude().get()));
       }
+      Optional<StoreHashSet> hot = Optional.empty();
+      if (!selection.hotRoots().isEmpty()) {
+        progress.println("reading the closures of the hot roots in " + selection.hotRoots().size() + " file(s)");
+        HotClosure.Result closure = HotClosure.compute(selection.hotRoots(), objects, dir, memory, progress);
+        hot = Optional.of(closure.paths());
+        opened.add(hot.get());
+        description.add("never the " + closure);
+      }
+      if (selection.unusedFor().isPresent()) {
+        description.add(unusedDescription(catalog, selection.unusedFor().get(), clock));
+      }
+      InUse inUse = selection.byUse()
+          ? new InUse(hot, selection.unusedFor(), catalog.access(), clock) : InUse.NOBODY;
       Optional<NarAges> ages = Optional.empty();
-      if (files.isPresent() && selection.olderThan().isPresent() && files.get().hasLastModified()) {
+      if (files.isPresent() && selection.uploadedBefore().isPresent() && files.get().hasLastModified()) {
         ages = Optional.of(files.get().narAges(dir, memory));
         opened.add(ages.get());
         description.add(String.format(Locale.ROOT, "NAR ages from the inventory (%,d objects; a HEAD request "
@@ -96,11 +118,13 @@ final class MigrationInput implements AutoCloseable {
         description.addFirst("reading narinfo keys from " + config.keysFrom().size() + " file(s)" + part
             + ", without listing the bucket");
         NarInfoKeys keys = files.get().narInfoKeys(shard);
-        return new MigrationInput(keys, only, exclude, ages,
+        return new MigrationInput(keys, only, exclude, hot, inUse, ages,
             new ListingCheckpoint(catalog, Optional.empty(), Optional.empty(), clock), Optional.empty(), description);
       }
       String scope = objects.location() + " shard " + shard + " selection "
-          + fingerprint(only, exclude, selection.olderThan(), config.trustedKeys());
+          + fingerprint(only, exclude, selection.olderThan(), config.trustedKeys())
+          + (selection.byUse() ? " use " + fingerprint(hot, Optional.empty(), selection.unusedFor(), config.trustedKeys())
+              : "");
       Optional<String> resume = config.restartListing() ? Optional.empty()
           : catalog.listingCheckpoints().get(scope);
       NarInfoListing listing = new NarInfoListing(objects, shard, resume);
@@ -116,7 +140,7 @@ final class MigrationInput implements AutoCloseable {
       Optional<ProgressLine.Span> span = config.limit() == 0 && only.isEmpty() && from < shard.to()
           ? Optional.of(new ProgressLine.Span(from, shard.to(), resume.isPresent() ? "the rest of " + name : name))
           : Optional.empty();
-      return new MigrationInput(listing, only, exclude, ages,
+      return new MigrationInput(listing, only, exclude, hot, inUse, ages,
           new ListingCheckpoint(catalog, Optional.of(scope), resume, clock), span, description);
     } catch (IOException | RuntimeException e) {
       for (AutoCloseable c : opened) {
@@ -156,12 +180,45 @@ final class MigrationInput implements AutoCloseable {
     return keys;
   }
 
-  /** Whether the lists select this store path (its shard and age are judged elsewhere). */
+  /**
+   * Whether the lists select this store path and it is in no hot closure (its shard, age and
+   * requests are judged elsewhere).
+   */
   boolean wants(String storeHash) throws IOException {
     if (exclude.isPresent() && exclude.get().contains(storeHash)) {
       return false;
     }
-    return only.isEmpty() || only.get().contains(storeHash);
+    return (only.isEmpty() || only.get().contains(storeHash)) && !inUse.hot(storeHash);
+  }
+
+  /** Whether a NAR is in use (hot closures, requests): asked at selection and before each drain. */
+  InUse inUse() {
+    return inUse;
+  }
+
+  /**
+   * What {@code --unused-for} means for this run: the window, and how far the imported logs cover
+   * it. Requests before the first imported one are unknown, so a NAR used only then counts as
+   * unused: said plainly when the window begins before the logs do.
+   */
+  private static String unusedDescription(Catalog catalog, java.time.Duration window, Clock clock)
+      throws IOException {
+    Instant since = clock.instant().minus(window);
+    String base = "only NARs not requested since " + since + " (the last " + window.toDays() + " days) and uploaded "
+        + "before then; ";
+    Optional<AccessRecords.Coverage> coverage = catalog.access().coverage();
+    if (coverage.isEmpty()) {
+      return base + "WARNING: no request logs were imported (narvault access import): only the gateway's own "
+          + "records count, so NARs that S3 or a CDN served count as unused";
+    }
+    AccessRecords.Coverage c = coverage.get();
+    String covered = String.format(Locale.ROOT, "the %,d imported log files cover %s to %s", c.files(),
+        Instant.ofEpochMilli(c.firstMillis()), Instant.ofEpochMilli(c.lastMillis()));
+    if (c.firstMillis() > since.toEpochMilli()) {
+      return base + "WARNING: " + covered + ", which begins after the window does: NARs requested only before "
+          + Instant.ofEpochMilli(c.firstMillis()) + " count as unused";
+    }
+    return base + covered;
   }
 
   /** When the NAR object at {@code key} was last modified, if an inventory says. */
@@ -186,7 +243,7 @@ final class MigrationInput implements AutoCloseable {
   @Override
   public void close() throws IOException {
     IOException failure = null;
-    for (Optional<? extends AutoCloseable> c : List.of(Optional.of(keys), only, exclude, ages)) {
+    for (Optional<? extends AutoCloseable> c : List.of(Optional.of(keys), only, exclude, hot, ages)) {
       try {
         if (c.isPresent()) {
           c.get().close();

@@ -217,16 +217,94 @@ class DrainerTest {
   /** The endpoints probes went to. */
   private final java.util.Set<String> probedAt = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** Runs at each probe: what happens elsewhere while the drain judges a pack. */
+  private Runnable onProbe = () -> {};
+
   private Drainer drainer(CoordinatorMessages.Policy policy) {
     // The holders are never read: verified entries are not read back again, and unsafe packs not at all.
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
-    return new Drainer(catalog, archive, s3, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(),
-        Optional.empty(), -1), policy, (endpoint, fragmentId, length) -> {
+    // The drain's trusted keys go to the Archive it reads through; this test gives it its own.
+    return new Drainer(catalog, archive, s3, DrainConfig.delete(dev.narvault.core.nix.TrustedKeys.of(
+        dev.narvault.core.nix.NixSecretKey.generate("test-archive-1", new java.security.SecureRandom()).publicKey())),
+        policy, (endpoint, fragmentId, length) -> {
+          onProbe.run();
           probes.incrementAndGet();
           probedAt.add(endpoint);
           assertEquals(manifest.fragmentSize(), length, "the probe checks the fragment's whole length");
           return !lostFragments.contains(fragmentId) && !truncated.contains(fragmentId);
         }, clock);
+  }
+
+  private Drainer drainer(InUse inUse) {
+    Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(1)), Optional.empty());
+    return new Drainer(catalog, archive, s3, DrainConfig.delete(dev.narvault.core.nix.TrustedKeys.of(
+        dev.narvault.core.nix.NixSecretKey.generate("test-archive-1", new java.security.SecureRandom()).publicKey())),
+        inUse, POLICY, (endpoint, fragmentId, length) -> true, clock);
+  }
+
+  private void requestedNow(Manifest.Nar nar) throws Exception {
+    dev.narvault.core.catalog.AccessRecords.Batch batch = new dev.narvault.core.catalog.AccessRecords.Batch();
+    batch.add(nar.key(), clock.millis());
+    catalog.access().record(batch);
+  }
+
+  @Test
+  void drainPending_anObjectRequestedWithinTheWindow_isNotDeleted_howeverSafeItsPack() throws Exception {
+    placeApart();
+    verifyAll();
+    requestedNow(manifest.nars().get(1));
+    clock.advance(Duration.ofDays(10).toMillis());
+    for (int i = 0; i < 8; i++) {
+      alive("h" + i);
+    }
+    InUse inUse = new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock);
+    drainer(inUse).drainPending();
+    assertEquals(List.of(Journal.State.DRAINED, Journal.State.VERIFIED, Journal.State.DRAINED), states());
+    assertEquals(java.util.Set.of(manifest.nars().get(1).key()), s3.objects.keySet());
+    assertEquals(1, inUse.keptRequested());
+    // Past the window, nothing keeps it.
+    clock.advance(Duration.ofDays(30).toMillis());
+    for (int i = 0; i < 8; i++) {
+      alive("h" + i);
+    }
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertTrue(s3.objects.isEmpty());
+  }
+
+  @Test
+  void drainPending_restoredObjectsUnusedAgain_goBackToCommitted_andThoseInUseStay() throws Exception {
+    placeApart();
+    for (Manifest.Nar nar : manifest.nars()) {
+      for (Journal.State[] step : List.of(new Journal.State[] {Journal.State.COMMITTED, Journal.State.VERIFIED},
+          new Journal.State[] {Journal.State.VERIFIED, Journal.State.DRAINED},
+          new Journal.State[] {Journal.State.DRAINED, Journal.State.RESTORED})) {
+        catalog.journal().advance(nar.key(), step[0], step[1], clock.millis());
+      }
+    }
+    clock.advance(Duration.ofDays(40).toMillis());
+    requestedNow(manifest.nars().get(0));
+    // Without --unused-for, restored objects are left alone.
+    drainer(POLICY).drainPending();
+    assertEquals(List.of(Journal.State.RESTORED, Journal.State.RESTORED, Journal.State.RESTORED), states());
+    // With it, the unused ones go back to committed, to be read back and drained like any other (the
+    // holders here cannot be read, so they stay committed and in S3).
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(List.of(Journal.State.RESTORED, Journal.State.COMMITTED, Journal.State.COMMITTED), states());
+    assertEquals(3, s3.objects.size(), "nothing deleted without a verified read-back");
+  }
+
+  @Test
+  void drainPending_anObjectRestoredRecently_staysThoughS3HasHadItLong() throws Exception {
+    placeApart();
+    clock.advance(Duration.ofDays(40).toMillis());
+    // Restore found it in the bucket (never drained, uploaded long ago) and recorded it just now.
+    String key = manifest.nars().get(0).key();
+    catalog.journal().restored(key, "cache", clock.millis());
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(Journal.State.RESTORED, states().get(0), "put back within the window");
+    clock.advance(Duration.ofDays(31).toMillis());
+    drainer(new InUse(Optional.empty(), Optional.of(Duration.ofDays(30)), catalog.access(), clock)).drainPending();
+    assertEquals(Journal.State.COMMITTED, states().get(0), "unused for the whole window since");
   }
 
   private List<Journal.State> states() throws Exception {
@@ -249,6 +327,26 @@ class DrainerTest {
     assertEquals(List.of(Journal.State.DRAINED, Journal.State.DRAINED, Journal.State.DRAINED), states());
     assertEquals(new Drainer.Result(3, manifest.nars().stream().mapToLong(Manifest.Nar::length).sum(), 0),
         drainer.result());
+  }
+
+  @Test
+  void drainPending_anObjectRestoredWhileTheDrainRuns_isNotDeleted() throws Exception {
+    placeApart();
+    verifyAll();
+    clock.advance(HOUR / 2);
+    // While the drain judges the first object's pack (its page read: all verified), restore
+    // records the second one as put back into this bucket, having found it there.
+    String restored = manifest.nars().stream().map(Manifest.Nar::key).sorted().toList().get(1);
+    onProbe = () -> {
+      try {
+        catalog.journal().restored(restored, "cache", clock.millis());
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    };
+    drainer(POLICY).drainPending();
+    assertEquals(java.util.Set.of(restored), s3.objects.keySet(), "the restored object stays, the others go");
+    assertTrue(catalog.journal().isRestoredIn(restored, "cache"));
   }
 
   @Test

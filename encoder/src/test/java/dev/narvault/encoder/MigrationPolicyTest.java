@@ -30,7 +30,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A drain judges packs by the coordinator's policy: a run that cannot get it does nothing. */
+/**
+ * A drain judges packs by the coordinator's policy and reads them back with the archive keys the
+ * readers trust: a run that cannot get the one, or signs with a key outside the other, does nothing.
+ */
 class MigrationPolicyTest {
   @TempDir
   Path dir;
@@ -55,7 +58,7 @@ class MigrationPolicyTest {
     s3.put("nix-cache-info", "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8), "text/plain");
     MigrateConfig config = new MigrateConfig(TrustedKeys.of(key.publicKey()), 2, 1, 1 << 20, 4096,
         Codecs.Kind.BACKBLAZE, dir.resolve("work"), 0)
-        .with(ColdSelection.ALL, new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1));
+        .with(ColdSelection.ALL, DrainConfig.delete(TrustedKeys.of(key.publicKey())));
     SilentCoordinator coordinator = new SilentCoordinator();
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
       Migration migration = new Migration(config, s3, catalog, new HolderClient(Duration.ofSeconds(1)), key,
@@ -67,5 +70,37 @@ class MigrationPolicyTest {
       assertEquals(0, catalog.totals()[0]);
       assertEquals(1, s3.objects.size(), "S3 untouched");
     }
+  }
+
+  @Test
+  void drain_whoseArchiveKeyTheTrustedKeysLack_isRefusedBeforeAnything() throws Exception {
+    NixSecretKey cacheKey = NixSecretKey.generate("cache-1", new SecureRandom());
+    // A worker started with a stray key file: it would sign packs the gateway refuses.
+    NixSecretKey stray = NixSecretKey.generate("narvault-archive-1", new SecureRandom());
+    NixSecretKey trusted = NixSecretKey.generate("narvault-archive-1", new SecureRandom());
+    DrainerTest.FakeObjects s3 = new DrainerTest.FakeObjects();
+    s3.put("nix-cache-info", "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8), "text/plain");
+    MigrateConfig config = new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), 2, 1, 1 << 20, 4096,
+        Codecs.Kind.BACKBLAZE, dir.resolve("work"), 0)
+        .with(ColdSelection.ALL, DrainConfig.delete(TrustedKeys.of(trusted.publicKey())));
+    SilentCoordinator coordinator = new SilentCoordinator();
+    try (Catalog catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("c.db"))) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Migration(config, s3,
+          catalog, new HolderClient(Duration.ofSeconds(1)), stray, coordinator,
+          new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+          Clock.fixed(Instant.ofEpochMilli(1_000_000), ZoneOffset.UTC)));
+      assertTrue(e.getMessage().contains(stray.publicKey().toString())
+          && e.getMessage().contains("do not include"), e.getMessage());
+      assertEquals(0, coordinator.placements.get());
+      assertEquals(0, catalog.totals()[0]);
+      assertEquals(1, s3.objects.size(), "S3 untouched");
+    }
+  }
+
+  @Test
+  void drain_withoutTrustedArchiveKeys_isAMistake() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1, Optional.empty()));
+    assertTrue(e.getMessage().contains("--archive-public-key"), e.getMessage());
   }
 }

@@ -56,7 +56,7 @@ class SelectionMemoryTest {
     long built;
     try (Catalog catalog = Catalog.open("jdbc:sqlite:" + work.resolve("catalog.db"));
         MigrationInput input = MigrationInput.open(config, new DrainerTest.FakeObjects(), catalog, work,
-            Clock.systemUTC())) {
+            Clock.systemUTC(), System.out)) {
       built = System.nanoTime();
       while (input.keys().hasNext()) {
         String key = input.keys().next();

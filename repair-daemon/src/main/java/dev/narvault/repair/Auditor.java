@@ -58,10 +58,19 @@ public final class Auditor {
   private final CoordinatorMetrics metrics;
   private final InstantSource clock;
   private final NixSecretKey coordinatorKey;
+  private final SharedWork shared;
+  private final java.time.Duration interval;
   private final SecureRandom random = new SecureRandom();
 
+  /**
+   * @param shared the leases this coordinator shares the audits through
+   * @param interval how often each holder is audited, by whichever coordinator comes first
+   */
   Auditor(Catalog catalog, HolderClient holders, ManifestCache manifests, HolderRules rules, EndpointProver prover,
-      CoordinatorMetrics metrics, InstantSource clock, NixSecretKey coordinatorKey) {
+      CoordinatorMetrics metrics, InstantSource clock, NixSecretKey coordinatorKey, SharedWork shared,
+      java.time.Duration interval) {
+    this.shared = shared;
+    this.interval = interval;
     this.catalog = catalog;
     this.holders = holders;
     this.manifests = manifests;
@@ -75,39 +84,98 @@ public final class Auditor {
   /** Audit results and scrub reports are kept this long (the scores themselves live on). */
   static final java.time.Duration HISTORY_KEPT = java.time.Duration.ofDays(30);
 
-  /** One round over every holder heard from; returns how many audits failed. */
+  /**
+   * Holders proven and audited at once. A vanished holder holds its audit for the proof's
+   * timeout (10 s): one at a time, 100 of them in 10^4 (1 %) added 1000 s to every round
+   * ({@code bench coordinator}); at 16, about 60 s. Each holder is still audited once a round.
+   */
+  static final int AT_ONCE = 16;
+
+  /** Audit claims are leases named this, then the holder id. */
+  static final String CLAIM = "audit ";
+  /** The lease of pruning the history, once per interval by one coordinator. */
+  static final String HISTORY = "audit-history";
+
+  /**
+   * One round over every holder heard from that is due: returns how many audits failed. Several
+   * coordinators on one catalog share the holders: each holder is claimed ({@link SharedWork},
+   * lease {@value #CLAIM}{@code <holder>}) for its proof and audit, and marked due again one
+   * interval after this round began, so whichever coordinator comes first audits it, once per
+   * interval. Holders are taken in a random order, so coordinators whose rounds overlap spread
+   * over them instead of queueing behind one another.
+   */
   public int auditOnce() throws CatalogException {
-    catalog.registry().pruneHistory(clock.millis() - HISTORY_KEPT.toMillis());
-    int failed = 0;
-    for (HolderRecord holder : catalog.holders()) {
-      if (Thread.currentThread().isInterrupted()) {
-        break;
+    long start = clock.millis();
+    long next = start + interval.toMillis();
+    shared.run(HISTORY, next, held -> catalog.registry().pruneHistory(start - HISTORY_KEPT.toMillis()));
+    java.util.Set<String> taken = shared.unavailable(CLAIM);
+    java.util.List<HolderRecord> all = new java.util.ArrayList<>(catalog.holders());
+    java.util.Collections.shuffle(all, random);
+    java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicReference<CatalogException> broken = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(AT_ONCE);
+    try (var audits = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (HolderRecord holder : all) {
+        if (Thread.currentThread().isInterrupted() || broken.get() != null) {
+          break;
+        }
+        if (!rules.heard(holder, clock.millis()) || holder.disqualified()) {
+          continue;
+        }
+        if (rules.away(holder, clock.millis()) && clock.millis() - holder.lastSeenMillis() > AWAY_QUIET.toMillis()) {
+          // Away by its word and gone quiet (no heartbeat for minutes): not proven, audited or marked
+          // down until it is back (its heartbeat proves it again). One that declared an absence and
+          // still heartbeats is audited like any other: up and failing is not away.
+          continue;
+        }
+        String claim = CLAIM + holder.holderId().value();
+        if (taken.contains(claim)) {
+          continue; // audited this interval, or being audited, by this coordinator or another
+        }
+        try {
+          slots.acquire();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+        audits.submit(() -> {
+          try {
+            if (shared.run(claim, next, held -> proveAndAudit(holder)).orElse(Outcome.PASSED) == Outcome.FAILED) {
+              failed.incrementAndGet();
+            }
+          } catch (CatalogException e) {
+            broken.compareAndSet(null, e);
+          } catch (RuntimeException e) {
+            // One holder's odd record must not end the round silently, nor stop the others.
+            LOG.error("audit of holder {} failed: {}", holder.holderId(), e.toString(), e);
+          } finally {
+            slots.release();
+          }
+        });
       }
-      if (!rules.heard(holder, clock.millis()) || holder.disqualified()) {
-        continue;
-      }
-      if (rules.away(holder, clock.millis()) && clock.millis() - holder.lastSeenMillis() > AWAY_QUIET.toMillis()) {
-        // Away by its word and gone quiet (no heartbeat for minutes): not proven, audited or marked
-        // down until it is back (its heartbeat proves it again). One that declared an absence and
-        // still heartbeats is audited like any other: up and failing is not away.
-        continue;
-      }
-      if (!proveReach(holder)) {
-        continue;
-      }
-      byte[] start = new byte[32];
-      random.nextBytes(start);
-      Optional<FragmentPlacement> picked = catalog.custody().auditableFragmentNear(holder.holderId(),
-          HexFormat.of().formatHex(start));
-      if (picked.isEmpty()) {
-        // Nothing to audit: the proof is all it can show, and counts as an answer, so an empty
-        // holder recovers from suspension and can be given fragments again.
-        catalog.registry().recordContact(holder.holderId(), true, clock.millis());
-      } else if (audit(holder, picked.get()) == Outcome.FAILED) {
-        failed++;
-      }
+    } // waits for the audits under way (an interrupted round stops them)
+    if (broken.get() != null) {
+      throw broken.get();
     }
-    return failed;
+    return failed.get();
+  }
+
+  /** Proves one holder's endpoint and, if reached, audits one random copy it keeps. */
+  private Outcome proveAndAudit(HolderRecord holder) throws CatalogException {
+    if (!proveReach(holder)) {
+      return Outcome.TROUBLE;
+    }
+    byte[] start = new byte[32];
+    random.nextBytes(start);
+    Optional<FragmentPlacement> picked = catalog.custody().auditableFragmentNear(holder.holderId(),
+        HexFormat.of().formatHex(start));
+    if (picked.isEmpty()) {
+      // Nothing to audit: the proof is all it can show, and counts as an answer, so an empty
+      // holder recovers from suspension and can be given fragments again.
+      catalog.registry().recordContact(holder.holderId(), true, clock.millis());
+      return Outcome.PASSED;
+    }
+    return audit(holder, picked.get());
   }
 
   /** Proves the holder's endpoint now; records the outcome. True when it was reached. */
@@ -123,6 +191,9 @@ public final class Auditor {
       catalog.registry().recordProof(holder.holderId(), address, now);
       return true;
     } catch (EndpointProver.RefusedEndpointException | IOException | IllegalArgumentException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        return false; // the coordinator is stopping: not the holder's doing
+      }
       var score = catalog.registry().recordContact(holder.holderId(), false, now);
       metrics.proofsFailed.increment();
       LOG.info("holder {} ({}) not reached: {}; suspension score {}", holder.holderId(), holder.endpoint(),
@@ -158,6 +229,9 @@ public final class Auditor {
       passed = false;
       detail = "block " + block + ": not found (" + e.getMessage() + ")";
     } catch (IOException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        return Outcome.TROUBLE; // the coordinator is stopping: nothing recorded against the holder
+      }
       return trouble(holder, e.getMessage(), now);
     }
     AuditScore score = catalog.recordAudit(holder.holderId(), fragment.id().hex(), passed, detail, now);

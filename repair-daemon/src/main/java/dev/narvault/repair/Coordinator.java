@@ -31,10 +31,23 @@ public final class Coordinator implements AutoCloseable {
   private final Auditor auditor;
   private final CoordinatorMetrics metrics;
   private final PlacementService placements;
+  private final InstantSource clock;
+  private final Duration repairInterval;
   private volatile PageServer dashboard;
+  private final InstanceGuard guard;
+
+  /**
+   * How long a coordinator waits at start for another process of its owner name to let go (one
+   * that crashed lets go after {@link InstanceGuard#LEASE}); then it refuses to start.
+   */
+  static final Duration INSTANCE_WAIT = InstanceGuard.LEASE.plus(InstanceGuard.RENEW).plus(Duration.ofSeconds(15));
 
   private Coordinator(CoordinatorServer server, ScheduledExecutorService loops, Repairer repairer,
-      GarbageCollector collector, Auditor auditor, CoordinatorMetrics metrics, PlacementService placements) {
+      GarbageCollector collector, Auditor auditor, CoordinatorMetrics metrics, PlacementService placements,
+      InstantSource clock, Duration repairInterval, InstanceGuard guard) {
+    this.guard = guard;
+    this.clock = clock;
+    this.repairInterval = repairInterval;
     this.server = server;
     this.loops = loops;
     this.repairer = repairer;
@@ -45,7 +58,7 @@ public final class Coordinator implements AutoCloseable {
   }
 
   /**
-   * This coordinator's owner name on repair claims: the configured one, else one made up at first
+   * This coordinator's owner name on repair claims and leases ({@link SharedWork}): the configured one, else one made up at first
    * start and kept in the work directory, one per port. Stable across restarts (a restarted
    * coordinator takes its claims back at once) while the work directory persists, and different
    * on every machine, even where coordinators share a key and a port (two owners of one name would
@@ -81,26 +94,35 @@ public final class Coordinator implements AutoCloseable {
     Membership membership = new Membership(catalog, clock, config.maxSkew(), prover,
         config.rules().offlineAfter().dividedBy(4));
     ManifestCache manifests = new ManifestCache(catalog, config.archiveKeys(), 256);
+    SharedWork shared = new SharedWork(catalog.leases(), claimOwner(config), clock);
+    InstanceGuard guard = InstanceGuard.acquire(catalog.leases(), shared.owner(), clock, INSTANCE_WAIT);
     Auditor auditor = new Auditor(catalog, holders, manifests, config.rules(), prover, metrics, clock,
-        config.coordinatorKey());
+        config.coordinatorKey(), shared, config.auditInterval());
     Repairer repairer = new Repairer(catalog, holders, placements, config.rules(), config.repairThreshold(),
-        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, claimOwner(config));
+        config.workDir(), config.maxRepairBytesPerSecond(), manifests, auditor, metrics, clock, shared);
     GarbageCollector collector = new GarbageCollector(catalog, holders, placements, config.rules(), metrics, clock,
-        config.forgetAfter());
-    CoordinatorServer server = CoordinatorServer.start(config.bind(), membership,
-        new Standings(catalog, config.rules(), config.maxSkew(), clock),
-        new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
+        config.forgetAfter(), shared);
+    CoordinatorServer server;
+    try {
+      server = CoordinatorServer.start(config.bind(), membership,
+          new Standings(catalog, config.rules(), config.maxSkew(), clock),
+          new PlacementEndpoint(placements, config.workerKeys(), clock, config.maxSkew(), metrics), metrics);
+    } catch (IOException | RuntimeException e) {
+      guard.close();
+      throw e;
+    }
     ScheduledExecutorService loops = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "coordinator-loop");
       t.setDaemon(true);
       return t;
     });
-    Coordinator coordinator = new Coordinator(server, loops, repairer, collector, auditor, metrics, placements);
+    Coordinator coordinator = new Coordinator(server, loops, repairer, collector, auditor, metrics, placements, clock,
+        config.repairInterval(), guard);
     if (!config.repairInterval().isZero()) {
-      schedule(loops, "repair", config.repairInterval(), coordinator::repairAndCollect);
+      schedule(loops, "repair", config.repairInterval(), guard, coordinator::repairAndCollect);
     }
     if (!config.auditInterval().isZero()) {
-      schedule(loops, "audit", config.auditInterval(), () -> {
+      schedule(loops, "audit", config.auditInterval(), guard, () -> {
         auditor.auditOnce();
         return null;
       });
@@ -113,8 +135,12 @@ public final class Coordinator implements AutoCloseable {
     Object run() throws Exception;
   }
 
-  private static void schedule(ScheduledExecutorService loops, String name, Duration every, Work work) {
+  private static void schedule(ScheduledExecutorService loops, String name, Duration every, InstanceGuard guard,
+      Work work) {
     loops.scheduleWithFixedDelay(() -> {
+      if (!guard.held()) {
+        return; // another process may run under this owner name: no round until the name is ours again
+      }
       try {
         work.run();
       } catch (InterruptedException e) {
@@ -126,13 +152,19 @@ public final class Coordinator implements AutoCloseable {
     }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** One repair round, then moving a few fragments off nearly full holders, then garbage collection. */
+  /**
+   * One repair round, then document copies, moving a few fragments off nearly full holders, and
+   * garbage collection. Several coordinators on one catalog share the work: packs are claimed one
+   * by one, and the other three parts run under leases ({@link SharedWork}), each at most once per
+   * {@code --repair-interval} by whichever coordinator comes first.
+   */
   public Repairer.Round repairAndCollect() throws Exception {
+    long nextDue = clock.millis() + repairInterval.toMillis();
     Repairer.Round round = repairer.repairOnce();
-    repairer.repairDocuments();
-    repairer.rebalanceRound(REBALANCE_PER_ROUND);
-    collector.collectOnce();
-    // The journal keeps its totals as it changes: three rows, read every round.
+    repairer.repairDocuments(nextDue);
+    repairer.rebalanceRound(REBALANCE_PER_ROUND, nextDue);
+    collector.collectRound(nextDue);
+    // The journal keeps its totals as it changes: a row per state, read every round.
     refreshArchiveTotals();
     return round;
   }
@@ -143,8 +175,10 @@ public final class Coordinator implements AutoCloseable {
     Journal.Totals committed = journal.totals(Journal.State.COMMITTED);
     Journal.Totals verified = journal.totals(Journal.State.VERIFIED);
     Journal.Totals drained = journal.totals(Journal.State.DRAINED);
-    metrics.archive(new Journal.Totals(committed.objects() + verified.objects() + drained.objects(),
-        committed.bytes() + verified.bytes() + drained.bytes()), drained);
+    // Put back into S3 after the drain (promote): still archived.
+    Journal.Totals restored = journal.totals(Journal.State.RESTORED);
+    metrics.archive(new Journal.Totals(committed.objects() + verified.objects() + drained.objects() + restored.objects(),
+        committed.bytes() + verified.bytes() + drained.bytes() + restored.bytes()), drained);
   }
 
   /**
@@ -205,5 +239,6 @@ public final class Coordinator implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     server.close();
+    guard.close();
   }
 }

@@ -49,9 +49,10 @@ final class DocumentRepairer {
   /**
    * Keeps {@link DocumentPlacer#COPIES} healthy copies of every signed document (manifests,
    * aliases) on holders: documents with a copy on an unhealthy holder get new copies, from the
-   * catalog's text, on other holders. Returns how many copies were placed.
+   * catalog's text, on other holders. Returns how many copies were placed. The lease of the
+   * round is confirmed before each document's copies are placed or superseded.
    */
-  int repairDocuments() throws CatalogException {
+  int repairDocuments(SharedWork.Held held) throws CatalogException {
     long now = clock.millis();
     List<HolderRecord> all = catalog.holders();
     Set<HolderId> healthy = new HashSet<>();
@@ -72,6 +73,7 @@ final class DocumentRepairer {
       }
     }
     for (Documents.Document d : documents.documentsOn(unhealthy)) {
+      held.check();
       long good = d.holders().stream().filter(healthy::contains).count();
       if (good >= DocumentPlacer.COPIES) {
         // Enough copies elsewhere: those on leaving or suspect holders can go.

@@ -17,7 +17,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import dev.narvault.core.pack.PackId;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.coordinator.FailureDomain;
 import dev.narvault.repair.policy.PackHealth;
@@ -37,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * it, checked again from the catalog right before each DELETE. Otherwise it is kept, and stays a
  * repair and read source
  * (repair may revive it). Holders keep what they delete in a trash for a while, too.
+ *
+ * <p>Several coordinators on one catalog collect one at a time (the {@value #LEASE} lease, confirmed
+ * before each DELETE), and each copy is judged and deleted under its pack's claim, which repair
+ * and revival also take: nothing makes the copy count again between the check and the DELETE.
  */
 public final class GarbageCollector {
   private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
@@ -49,13 +55,16 @@ public final class GarbageCollector {
   private final CoordinatorMetrics metrics;
   private final InstantSource clock;
   private final java.time.Duration forgetAfter;
+  private final SharedWork shared;
 
   /**
    * @param forgetAfter how long a holder must have been neither heard from nor reached before the
    *     catalog forgets its copies that no longer count ({@link #forgetGoneHolders})
+   * @param shared the leases that keep other coordinators on this catalog from collecting at once
    */
-  public GarbageCollector(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules,
-      CoordinatorMetrics metrics, InstantSource clock, java.time.Duration forgetAfter) {
+  GarbageCollector(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules,
+      CoordinatorMetrics metrics, InstantSource clock, java.time.Duration forgetAfter, SharedWork shared) {
+    this.shared = shared;
     this.catalog = catalog;
     this.holders = holders;
     this.placements = placements;
@@ -139,8 +148,25 @@ public final class GarbageCollector {
     return byId;
   }
 
-  /** One round; returns how many copies were deleted (or found already gone). */
+  /** The lease of garbage collection: one coordinator collects at a time. */
+  static final String LEASE = "gc";
+
+  /** One round now (unless another coordinator is collecting); returns how many copies were deleted or forgotten. */
   public int collectOnce() throws CatalogException {
+    return collectRound(clock.millis());
+  }
+
+  /**
+   * One round, if no other coordinator on the catalog collected since the last one's
+   * {@code nextDueMillis} or is collecting now ({@link #LEASE}); the next is due at
+   * {@code nextDueMillis}. The lease is confirmed before each DELETE and each copy forgotten: a
+   * round that lost it (it stalled past the lease, and another coordinator took over) stops.
+   */
+  int collectRound(long nextDueMillis) throws CatalogException {
+    return shared.run(LEASE, nextDueMillis, this::collect).orElse(0);
+  }
+
+  private int collect(SharedWork.Held held) throws CatalogException {
     long now = clock.millis();
     // Holders in a new order and rows from a random pack id each round: copies that must be kept
     // (their packs are not whole yet) never hide the garbage behind them.
@@ -168,41 +194,88 @@ public final class GarbageCollector {
       if (unreached.contains(g.holderId())) {
         continue;
       }
-      if (g.kind() == Custody.Garbage.Kind.DOCUMENT ? !documentCoveredWithout(g, now) : !wholeWithout(g)) {
+      held.check();
+      // The pack's claim, held while deciding, deleting and forgetting: repair and revival (here
+      // or on another coordinator) change a pack's copies only under it, so none of them can make
+      // this copy count again between the check and the DELETE. An audit can (it takes no claim),
+      // and so can a document copy placed again: after its DELETE the copy is forgotten whatever
+      // its row says by then. A claimed pack waits a round.
+      Optional<PackId> claimed = claim(g);
+      if (claimed.isEmpty() && g.kind() != Custody.Garbage.Kind.DOCUMENT
+          && catalog.custody().shape(g.packId()).isPresent()) {
         metrics.garbageKept.increment();
-        LOG.debug("keeping {} copy {} on holder {}: {} {} needs it", g.kind(), g.fragmentId(), g.holderId(),
-            g.kind() == Custody.Garbage.Kind.DOCUMENT ? "document of pack" : "pack", g.packId());
         continue;
       }
       try {
-        if (g.kind() == Custody.Garbage.Kind.FRAGMENT) {
-          // In the holder's trash once deleted: a copy of last resort, remembered before the DELETE
-          // (an answer lost on the way would otherwise leave it unremembered; a copy never trashed
-          // is only asked for in vain, and forgotten after the trash time).
-          catalog.trashed().record(new TrashedCopies.Trashed(g.packId(), g.fragmentIndex(), g.fragmentId(),
-              g.holderId(), clock.millis()));
+        if (!catalog.custody().stillGarbage(g, expiredBefore)) {
+          continue; // collected by another round, or counts again (revived, placed anew)
         }
-        boolean had = holders.delete(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(g.endpoint(), provenAt.get(g.holderId()))),
-            new FragmentId(g.fragmentId()), placements.deleteOrder(g.fragmentId(), g.holderId()));
-        if (reached.add(g.holderId())) {
-          catalog.registry().recordContact(g.holderId(), true, clock.millis());
-        }
-        catalog.custody().forget(g);
-        deleted++;
-        metrics.garbageDeleted.increment();
-        LOG.info("deleted {} copy {} from holder {} ({})", g.kind().name().toLowerCase(java.util.Locale.ROOT), g.fragmentId(),
-            g.holderId(), had ? "deleted" : "was not there");
-      } catch (IOException e) {
-        if (e instanceof HolderRefusedException refused && refused.status() < 500) {
-          LOG.debug("holder {} refused to delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
+        if (g.kind() == Custody.Garbage.Kind.DOCUMENT ? !documentCoveredWithout(g, now) : !wholeWithout(g)) {
+          metrics.garbageKept.increment();
+          LOG.debug("keeping {} copy {} on holder {}: {} {} needs it", g.kind(), g.fragmentId(), g.holderId(),
+              g.kind() == Custody.Garbage.Kind.DOCUMENT ? "document of pack" : "pack", g.packId());
           continue;
         }
-        unreached.add(g.holderId());
-        catalog.registry().recordContact(g.holderId(), false, clock.millis());
-        LOG.debug("holder {} unreachable, could not delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
+        // Confirmed again just before the DELETE: the checks above may have waited on the catalog.
+        held.check();
+        if (claimed.isPresent() && !catalog.repairClaims().renewClaim(claimed.get(), shared.owner(),
+            clock.millis() + SharedWork.LEASE.toMillis())) {
+          continue; // another coordinator took the pack over meanwhile
+        }
+        deleted += delete(g, provenAt, reached, unreached);
+      } finally {
+        if (claimed.isPresent()) {
+          catalog.repairClaims().release(claimed.get(), shared.owner());
+        }
       }
     }
-    return deleted + forgetGoneHolders();
+    return deleted + forgetGoneHolders(held);
+  }
+
+  /** Claims the pack of a fragment copy or order, if it is recorded and free; documents are not claimed. */
+  private Optional<PackId> claim(Custody.Garbage g) throws CatalogException {
+    if (g.kind() == Custody.Garbage.Kind.DOCUMENT) {
+      return Optional.empty();
+    }
+    long now = clock.millis();
+    return catalog.repairClaims().claim(g.packId(), shared.owner(), now, now + SharedWork.LEASE.toMillis())
+        ? Optional.of(g.packId()) : Optional.empty();
+  }
+
+  /** Sends the DELETE and forgets the copy; returns 1 if it did, 0 if the holder refused or was not reached. */
+  private int delete(Custody.Garbage g, Map<HolderId, String> provenAt, Set<HolderId> reached, Set<HolderId> unreached)
+      throws CatalogException {
+    try {
+      if (g.kind() == Custody.Garbage.Kind.FRAGMENT) {
+        // In the holder's trash once deleted: a copy of last resort, remembered before the DELETE
+        // (an answer lost on the way would otherwise leave it unremembered; a copy never trashed
+        // is only asked for in vain, and forgotten after the trash time).
+        catalog.trashed().record(new TrashedCopies.Trashed(g.packId(), g.fragmentIndex(), g.fragmentId(),
+            g.holderId(), clock.millis()));
+      }
+      boolean had = holders.delete(URI.create(dev.narvault.core.holder.HolderEndpoints.pinned(g.endpoint(), provenAt.get(g.holderId()))),
+          new FragmentId(g.fragmentId()), placements.deleteOrder(g.fragmentId(), g.holderId()));
+      if (reached.add(g.holderId())) {
+        catalog.registry().recordContact(g.holderId(), true, clock.millis());
+      }
+      // Gone from the holder whatever its row says now (an audit may have passed it meanwhile).
+      catalog.custody().forgetDeleted(g);
+      metrics.garbageDeleted.increment();
+      LOG.info("deleted {} copy {} from holder {} ({})", g.kind().name().toLowerCase(java.util.Locale.ROOT), g.fragmentId(),
+          g.holderId(), had ? "deleted" : "was not there");
+      return 1;
+    } catch (CatalogException e) {
+      throw e;
+    } catch (IOException e) {
+      if (e instanceof HolderRefusedException refused && refused.status() < 500) {
+        LOG.debug("holder {} refused to delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
+        return 0;
+      }
+      unreached.add(g.holderId());
+      catalog.registry().recordContact(g.holderId(), false, clock.millis());
+      LOG.debug("holder {} unreachable, could not delete {} now: {}", g.holderId(), g.fragmentId(), e.getMessage());
+      return 0;
+    }
   }
 
   /**
@@ -218,6 +291,10 @@ public final class GarbageCollector {
    * @return copies forgotten
    */
   int forgetGoneHolders() throws CatalogException {
+    return shared.run(LEASE, clock.millis(), this::forgetGoneHolders).orElse(0);
+  }
+
+  private int forgetGoneHolders(SharedWork.Held held) throws CatalogException {
     long now = clock.millis();
     long expiredBefore = now - PlacementService.ORDER_LIFETIME.toMillis();
     List<HolderId> gone = new java.util.ArrayList<>();
@@ -235,6 +312,7 @@ public final class GarbageCollector {
     Map<HolderId, Integer> forgotten = new HashMap<>();
     for (Custody.Garbage g : catalog.custody().garbage(gone, expiredBefore, PER_ROUND,
         java.util.HexFormat.of().formatHex(start))) {
+      held.check();
       boolean unneeded = g.kind() == Custody.Garbage.Kind.DOCUMENT ? documentCoveredWithout(g, now) : wholeWithout(g);
       if (unneeded) {
         catalog.custody().forget(g);

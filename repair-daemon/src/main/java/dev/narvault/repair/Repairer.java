@@ -43,6 +43,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -60,7 +61,8 @@ import org.slf4j.LoggerFactory;
  * index that has no counted copy, is audited on one block and counts again if it passes (a holder
  * that returns after its replacements left restores the pack this way). Then queue the packs below
  * {@code k + r} (or with a readable fragment that does not count), fewest first, and for each:
- * claim it, <b>ask how many fragments can be placed</b> before reading anything, <b>copy</b>
+ * claim it, judge it again (another coordinator may have repaired it since the queue was read),
+ * <b>ask how many fragments can be placed</b> before reading anything, <b>copy</b>
  * fragments that are readable (one fragment read, not k; every block verified) and decode only
  * the rest from k sources, place them with signed orders, and <b>commit what was placed</b>, even
  * if not all of it was. The claim is renewed between steps.
@@ -96,22 +98,22 @@ public final class Repairer {
   private final Auditor auditor;
   private final DocumentRepairer documents;
   private final String owner;
+  private final SharedWork shared;
   private final Map<String, Codec> codecs = new ConcurrentHashMap<>();
   private final ExecutorService reads = Executors.newVirtualThreadPerTaskExecutor();
   private String sweepAfter = "";
-  /** How often the bytes counted per holder are taken again ({@link #rebalanceOnce}). */
+  /** How often the bytes counted per holder are taken again, by one coordinator ({@link #rebalanceRound}). */
   static final java.time.Duration COUNTED_EVERY = java.time.Duration.ofHours(1);
-  private Map<HolderId, Long> counted;
-  private long countedAtMillis;
 
   /**
    * @param threshold r: repair packs with fewer than k + r healthy fragments; negative: ⌈m/2⌉ per pack
    * @param maxBytesPerSecond cap on repair traffic (reads and writes), 0 = none
-   * @param owner this coordinator's stable claim owner: after a restart it takes its claims back at once
+   * @param shared this coordinator's leases, under its stable claim owner (after a restart it takes
+   *     its claims back at once): the rounds other coordinators on the catalog must not repeat
    */
   Repairer(Catalog catalog, HolderClient holders, PlacementService placements, HolderRules rules, int threshold,
       Path workDir, long maxBytesPerSecond, ManifestCache manifests, Auditor auditor, CoordinatorMetrics metrics,
-      InstantSource clock, String owner) throws IOException {
+      InstantSource clock, SharedWork shared) throws IOException {
     this.catalog = catalog;
     this.custody = catalog.custody();
     this.claims = catalog.repairClaims();
@@ -125,7 +127,8 @@ public final class Repairer {
     this.auditor = auditor;
     this.metrics = metrics;
     this.clock = clock;
-    this.owner = owner;
+    this.shared = shared;
+    this.owner = shared.owner();
     this.documents = new DocumentRepairer(catalog, holders, placements, rules, workDir, clock);
     sweepWorkDir(workDir);
   }
@@ -208,8 +211,18 @@ public final class Repairer {
       int m = shape.get().parityFragmentCount();
       List<FragmentPlacement> rows = catalog.placements(packId);
       PackHealth health = view.health(packId, k, m, rows);
-      if (!health.whole() && revive(health, rows, view) > 0) {
-        health = view.health(packId, k, m, catalog.placements(packId));
+      if (!health.whole() && mayRevive(health, rows, view) && claimNow(packId)) {
+        // Under the pack's claim, like a repair: no other coordinator repairs, revives or
+        // collects this pack's copies meanwhile.
+        try {
+          rows = catalog.placements(packId);
+          health = view.health(packId, k, m, rows);
+          if (revive(health, rows, view) > 0) {
+            health = view.health(packId, k, m, catalog.placements(packId));
+          }
+        } finally {
+          claims.release(packId, owner);
+        }
       }
       checked.add(health);
     }
@@ -239,9 +252,21 @@ public final class Repairer {
     return queue;
   }
 
+  private boolean claimNow(PackId packId) throws CatalogException {
+    long now = clock.millis();
+    return claims.claim(packId, owner, now, now + CLAIM.toMillis());
+  }
+
+  /** Whether some index without a counted copy has a superseded or unverified copy on a healthy holder. */
+  private static boolean mayRevive(PackHealth health, List<FragmentPlacement> rows, View view) {
+    return rows.stream().anyMatch(p -> (p.state() == FragmentState.SUPERSEDED || p.state() == FragmentState.UNVERIFIED)
+        && !health.healthy().get(p.fragmentIndex()) && view.healthy(p.holderId()));
+  }
+
   /**
    * For each index without a counted copy: a superseded or unverified copy on a healthy holder
-   * whose domain the pack can admit is audited on one block, and revived if it passes.
+   * whose domain the pack can admit is audited on one block, and revived if it passes. Called
+   * with the pack claimed.
    */
   private int revive(PackHealth health, List<FragmentPlacement> rows, View view) throws CatalogException {
     int revived = 0;
@@ -283,25 +308,32 @@ public final class Repairer {
     int failed = 0;
     long rebuilt = 0;
     long written = 0;
-    for (PackHealth pack : queue) {
+    for (PackHealth queued : queue) {
       if (Thread.currentThread().isInterrupted()) {
         break;
       }
-      if (!pack.recoverable() && restoreFromTrash(pack) > 0) {
-        continue; // audited, revived and used from the next round on
-      }
-      if (!pack.recoverable() && !withPartlyRottenCopies(pack)) {
-        LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
-            pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
-            pack.dataFragmentCount());
-        continue;
-      }
-      long now = clock.millis();
-      if (!claims.claim(pack.packId(), owner, now, now + CLAIM.toMillis())) {
-        continue;
+      if (!claimNow(queued.packId())) {
+        continue; // another coordinator is at it
       }
       long t0 = System.nanoTime();
       try {
+        // Judged again under the claim: the queue was read before it, and another coordinator
+        // may have repaired the pack and let go of it since. Repairing from the old view would
+        // place fragments the pack already has again.
+        Optional<PackHealth> now = stillQueued(queued.packId());
+        if (now.isEmpty()) {
+          continue;
+        }
+        PackHealth pack = now.get();
+        if (!pack.recoverable() && restoreFromTrash(pack) > 0) {
+          continue; // audited, revived and used from the next round on
+        }
+        if (!pack.recoverable() && !withPartlyRottenCopies(pack)) {
+          LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
+              pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
+              pack.dataFragmentCount());
+          continue;
+        }
         Repaired done = repair(pack);
         rebuilt += done.fragments();
         written += done.bytes();
@@ -312,9 +344,9 @@ public final class Repairer {
       } catch (IOException | RuntimeException e) {
         failed++;
         metrics.repairFailures.increment();
-        LOG.warn("pack {}: repair failed, will retry: {}", pack.packId().shortForm(), e.getMessage());
+        LOG.warn("pack {}: repair failed, will retry: {}", queued.packId().shortForm(), e.getMessage());
       } finally {
-        claims.release(pack.packId(), owner);
+        claims.release(queued.packId(), owner);
         metrics.repairMillis.add((System.nanoTime() - t0) / 1_000_000);
       }
     }
@@ -322,6 +354,17 @@ public final class Repairer {
       queue();
     }
     return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
+  }
+
+  /** The pack's health read now, if it still belongs in the repair queue. */
+  private Optional<PackHealth> stillQueued(PackId packId) throws CatalogException {
+    var shape = custody.shape(packId);
+    if (shape.isEmpty()) {
+      return Optional.empty();
+    }
+    PackHealth health = new View().health(packId, shape.get().dataFragmentCount(), shape.get().parityFragmentCount(),
+        catalog.placements(packId));
+    return PackHealth.queue(List.of(health), threshold).stream().findFirst();
   }
 
   /**
@@ -372,9 +415,22 @@ public final class Repairer {
     return catalog;
   }
 
-  /** Keeps every signed document at its number of copies; see {@link DocumentRepairer}. */
+  /** Leases of the rounds that must not run twice: documents, rebalancing, counting the bytes on holders. */
+  static final String DOCUMENTS = "documents";
+  static final String REBALANCE = "rebalance";
+  static final String COUNTED_BYTES = "counted-bytes";
+
+  /** Keeps every signed document at its number of copies now (see {@link DocumentRepairer}), unless another coordinator is at it. */
   public int repairDocuments() throws CatalogException {
-    return documents.repairDocuments();
+    return repairDocuments(clock.millis());
+  }
+
+  /**
+   * As {@link #repairDocuments()}, once per interval among the coordinators on the catalog (lease
+   * {@value #DOCUMENTS}): the next round is due at {@code nextDueMillis}.
+   */
+  int repairDocuments(long nextDueMillis) throws CatalogException {
+    return shared.run(DOCUMENTS, nextDueMillis, documents::repairDocuments).orElse(0);
   }
 
   /** A holder is rebalanced when the catalog counts more than this share of its capacity on it. */
@@ -391,26 +447,39 @@ public final class Repairer {
    * @return fragments moved
    */
   public int rebalanceOnce(int perHolder) throws CatalogException {
-    return rebalance(perHolder, true);
+    shared.run(COUNTED_BYTES, clock.millis(), this::countBytes);
+    placements.countedBytes(catalog.countedBytes().read());
+    return shared.run(REBALANCE, clock.millis(), held -> rebalance(perHolder, held)).orElse(0);
   }
 
   /**
-   * As {@link #rebalanceOnce}, for the coordinator's loop: the bytes counted per holder are one
-   * aggregate over every fragment row, which at the scale of the cache (10^8 rows and more) takes
-   * minutes, so the loop takes them at most once per {@link #COUNTED_EVERY}. Nothing urgent hangs
-   * on them: a holder refuses what does not fit, and placement's view of fullness may lag.
+   * As {@link #rebalanceOnce}, for the coordinator's loop, once per interval among the
+   * coordinators on the catalog (lease {@value #REBALANCE}; the next is due at
+   * {@code nextDueMillis}). The bytes counted per holder are one aggregate over every fragment
+   * row, which at the scale of the cache (10^8 rows and more) takes minutes, so one coordinator
+   * takes them once per {@link #COUNTED_EVERY} (lease {@value #COUNTED_BYTES}) and saves them in
+   * the catalog, and every coordinator's placement reads them from there each round. Nothing
+   * urgent hangs on them: a holder refuses what does not fit, and placement's view of fullness
+   * may lag.
    */
-  public int rebalanceRound(int perHolder) throws CatalogException {
-    return rebalance(perHolder, false);
+  public int rebalanceRound(int perHolder, long nextDueMillis) throws CatalogException {
+    shared.run(COUNTED_BYTES, clock.millis() + COUNTED_EVERY.toMillis(), this::countBytes);
+    placements.countedBytes(catalog.countedBytes().read());
+    return shared.run(REBALANCE, nextDueMillis, held -> rebalance(perHolder, held)).orElse(0);
   }
 
-  private int rebalance(int perHolder, boolean fresh) throws CatalogException {
+  /** Takes the bytes the catalog counts on each holder and saves them for every coordinator; returns how many holders. */
+  private int countBytes(SharedWork.Held held) throws CatalogException {
+    long now = clock.millis();
+    Map<HolderId, Long> counted = custody.countedBytesByHolder();
+    held.check(); // a count taken while another coordinator took the lease over is not saved over its own
+    catalog.countedBytes().save(counted, now);
+    return counted.size();
+  }
+
+  private int rebalance(int perHolder, SharedWork.Held held) throws CatalogException {
     View view = new View();
-    if (fresh || counted == null || view.now - countedAtMillis >= COUNTED_EVERY.toMillis()) {
-      counted = custody.countedBytesByHolder();
-      countedAtMillis = view.now;
-      placements.countedBytes(counted);
-    }
+    Map<HolderId, Long> counted = catalog.countedBytes().read();
     int moved = 0;
     for (HolderRecord h : view.byId.values()) {
       long used = counted.getOrDefault(h.holderId(), 0L);
@@ -421,11 +490,17 @@ public final class Repairer {
         byte[] start = new byte[32];
         java.util.concurrent.ThreadLocalRandom.current().nextBytes(start);
         var pick = custody.storedFragmentNear(h.holderId(), java.util.HexFormat.of().formatHex(start));
-        if (pick.isEmpty() || !claims.claim(pick.get().packId(), owner, view.now, view.now + CLAIM.toMillis())) {
+        held.check();
+        if (pick.isEmpty() || !claimNow(pick.get().packId())) {
           break;
         }
         FragmentPlacement f = pick.get();
         try {
+          List<FragmentPlacement> rows = catalog.placements(f.packId());
+          if (rows.stream().noneMatch(p -> p.stored() && p.holderId().equals(h.holderId())
+              && p.fragmentIndex() == f.fragmentIndex())) {
+            continue; // moved (or lost) since it was picked, before the claim
+          }
           var shape = custody.shape(f.packId()).orElseThrow();
           // The full holder's copy does not count: repair copies it elsewhere, like a leaver's.
           PackHealth.Holders notThatOne = new PackHealth.Holders() {
@@ -445,7 +520,7 @@ public final class Repairer {
             }
           };
           PackHealth health = PackHealth.of(f.packId(), shape.dataFragmentCount(), shape.parityFragmentCount(),
-              catalog.placements(f.packId()), notThatOne, placements.limits());
+              rows, notThatOne, placements.limits());
           moved += repair(health).fragments();
           metrics.packsRepaired.increment();
         } catch (IOException | RuntimeException e) {

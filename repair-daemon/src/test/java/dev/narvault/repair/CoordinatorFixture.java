@@ -65,6 +65,11 @@ import java.util.function.UnaryOperator;
  *
  * <p>Time passes only in {@link #elapse}: in steps of a quarter of {@code --offline-after}, every
  * holder not {@linkplain #silence silenced} heartbeating at each step, as a running holder does.
+ *
+ * <p>With several coordinators ({@link #CoordinatorFixture(Path, int, int, String, Duration)})
+ * each has a catalog of its own (its own connections) on one database, its own work directory
+ * and owner name, as separate processes would; the test reads the database through a catalog of
+ * its own. Holders register and heartbeat with the first coordinator still running.
  */
 final class CoordinatorFixture implements AutoCloseable {
   static final int DATA = 4;
@@ -84,6 +89,10 @@ final class CoordinatorFixture implements AutoCloseable {
   final HolderRules rules;
   final Catalog catalog;
   final Coordinator coordinator;
+  /** Every coordinator, {@link #coordinator} first, and the catalog each works on. */
+  final List<Coordinator> coordinators = new ArrayList<>();
+  final List<Catalog> catalogs = new ArrayList<>();
+  private final Set<Integer> killed = new HashSet<>();
   final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final List<Holder> holders = new ArrayList<>();
@@ -164,9 +173,84 @@ final class CoordinatorFixture implements AutoCloseable {
         Optional.of(TrustedKeys.of(archiveKey.publicKey())), rules, parity, Duration.ZERO, Duration.ZERO, 0,
         Duration.ofMinutes(5), dir.resolve("repair-work")).allowingPrivateHolders();
     this.coordinator = Coordinator.start(config, catalog, clock);
+    coordinators.add(coordinator);
+    catalogs.add(catalog);
     for (int i = 0; i < holderCount; i++) {
       addHolder();
     }
+  }
+
+  /**
+   * {@code coordinatorCount} coordinators on the catalog at {@code catalogUrl}, with the code
+   * RS({@link #DATA},{@link #PARITY}), repairing every pack that is not whole. Their repair and
+   * audit intervals are {@code interval} (which decides when shared work is next due); their
+   * loops would first run one interval of real time after start, so tests run every round.
+   */
+  CoordinatorFixture(Path dir, int holderCount, int coordinatorCount, String catalogUrl, Duration interval)
+      throws IOException {
+    this.data = DATA;
+    this.parity = PARITY;
+    this.total = DATA + PARITY;
+    this.dir = Files.createDirectories(dir);
+    this.rules = new HolderRules(OFFLINE_AFTER, Duration.ZERO);
+    this.catalog = Catalog.open(catalogUrl);
+    for (int i = 0; i < coordinatorCount; i++) {
+      CoordinatorConfig config = new CoordinatorConfig(new InetSocketAddress("127.0.0.1", 0), coordinatorKey,
+          List.of(), Optional.of(TrustedKeys.of(archiveKey.publicKey())), rules, parity, interval, interval, 0,
+          Duration.ofMinutes(5), dir.resolve("repair-work-" + i)).allowingPrivateHolders().withOwner("coordinator-" + i);
+      Catalog own = Catalog.open(catalogUrl);
+      catalogs.add(own);
+      coordinators.add(Coordinator.start(config, own, clock));
+    }
+    this.coordinator = coordinators.getFirst();
+    for (int i = 0; i < holderCount; i++) {
+      addHolder();
+    }
+  }
+
+  /**
+   * A fresh catalog for coordinators to share: a schema of its own on PostgreSQL when
+   * {@code backend} names a server, else a SQLite file in {@code dir}.
+   */
+  static String catalogUrl(String backend, Path dir) throws IOException {
+    if (backend.equals("sqlite")) {
+      return "jdbc:sqlite:" + dir.resolve("catalog-" + java.util.UUID.randomUUID() + ".db");
+    }
+    String schema = "c" + java.util.UUID.randomUUID().toString().replace("-", "");
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(backend);
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA " + schema);
+    } catch (java.sql.SQLException e) {
+      throw new IOException(e);
+    }
+    return backend + (backend.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+  }
+
+  /** SQLite always; PostgreSQL too when {@code NARVAULT_TEST_POSTGRES_URL} names a server ({@code .ci/run} starts one). */
+  static java.util.stream.Stream<String> backends() {
+    String pg = System.getenv("NARVAULT_TEST_POSTGRES_URL");
+    return pg == null || pg.isBlank() ? java.util.stream.Stream.of("sqlite") : java.util.stream.Stream.of("sqlite", pg);
+  }
+
+  /**
+   * Coordinator {@code i} dies: it stops serving and its catalog is closed under it, so it can
+   * neither renew nor release what it holds (its claims and leases stay until they expire), as
+   * after {@code kill -9}. A round it is in the middle of fails at its next catalog call.
+   */
+  void kill(int i) {
+    killed.add(i);
+    coordinators.get(i).close();
+    catalogs.get(i).close();
+  }
+
+  /** The first coordinator still running: the one holders talk to. */
+  private Coordinator front() {
+    for (int i = 0; i < coordinators.size(); i++) {
+      if (!killed.contains(i)) {
+        return coordinators.get(i);
+      }
+    }
+    throw new IllegalStateException("every coordinator was killed");
   }
 
   /** Starts one more holder and registers it; fails unless the coordinator accepts it. */
@@ -252,7 +336,7 @@ final class CoordinatorFixture implements AutoCloseable {
   }
 
   private int post(String path, byte[] body, NixSecretKey key) throws IOException {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(coordinator.endpoint() + path))
+    HttpRequest request = HttpRequest.newBuilder(URI.create(front().endpoint() + path))
         .timeout(Duration.ofSeconds(20)).header(SignedMessages.HEADER, SignedMessages.sign(body, key))
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
     try {
@@ -431,7 +515,11 @@ final class CoordinatorFixture implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    coordinator.close();
+    for (int i = 0; i < coordinators.size(); i++) {
+      if (!killed.contains(i)) {
+        coordinators.get(i).close();
+      }
+    }
     for (Holder h : holders) {
       if (h.proxy.isPresent()) {
         h.proxy.get().close();
@@ -440,6 +528,11 @@ final class CoordinatorFixture implements AutoCloseable {
     // All at once: each holder's graceful shutdown waits a quiet period of its own.
     try (var closing = Executors.newVirtualThreadPerTaskExecutor()) {
       holders.stream().filter(h -> !h.stopped).forEach(h -> closing.execute(h.server::close));
+    }
+    for (int i = 0; i < catalogs.size(); i++) {
+      if (!killed.contains(i) && catalogs.get(i) != catalog) {
+        catalogs.get(i).close();
+      }
     }
     catalog.close();
     http.close();

@@ -29,8 +29,11 @@ final class ReverseProxy implements AutoCloseable {
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private final Thread acceptor;
   private volatile boolean badGateway;
+  private volatile boolean hang;
   /** Requests answered 502 so far. */
   final AtomicInteger badGatewayAnswers = new AtomicInteger();
+  /** Connections held unanswered now (see {@link #hang}). */
+  final AtomicInteger hanging = new AtomicInteger();
 
   private ReverseProxy(ServerSocket server, InetSocketAddress backend) {
     this.server = server;
@@ -55,6 +58,30 @@ final class ReverseProxy implements AutoCloseable {
     }
   }
 
+  /**
+   * From now on every connection is accepted and left unanswered, as a vanished machine's are
+   * behind a firewall that drops its packets (true): a request on a connection kept alive from
+   * before hangs too. Ending it (false) closes every connection open through it.
+   */
+  void hang(boolean on) {
+    hang = on;
+    if (!on) {
+      for (Socket s : open) {
+        closeQuietly(s);
+      }
+    }
+  }
+
+  /** Holds a client's connection unanswered, reading what it sends, until it or {@link #hang} closes it. */
+  private void hold(Socket client) throws IOException {
+    hanging.incrementAndGet();
+    try {
+      client.getInputStream().transferTo(OutputStream.nullOutputStream());
+    } finally {
+      hanging.decrementAndGet();
+    }
+  }
+
   private void accept() {
     while (!server.isClosed()) {
       Socket client;
@@ -66,7 +93,9 @@ final class ReverseProxy implements AutoCloseable {
       open.add(client);
       Thread.ofVirtual().name("proxy-connection").start(() -> {
         try (client) {
-          if (badGateway) {
+          if (hang) {
+            hold(client);
+          } else if (badGateway) {
             answer502(client);
           } else {
             forward(client);
@@ -84,7 +113,7 @@ final class ReverseProxy implements AutoCloseable {
     try (Socket holder = new Socket(backend.getAddress(), backend.getPort())) {
       open.add(holder);
       Thread back = Thread.ofVirtual().name("proxy-back").start(() -> pipe(holder, client));
-      pipe(client, holder);
+      requests(client, holder);
       try {
         back.join();
       } catch (InterruptedException e) {
@@ -92,6 +121,26 @@ final class ReverseProxy implements AutoCloseable {
       } finally {
         open.remove(holder);
       }
+    }
+  }
+
+  /** Passes the client's bytes to the holder while not hanging; from the moment it hangs, holds them. */
+  private void requests(Socket client, Socket holder) {
+    try {
+      byte[] buffer = new byte[8192];
+      InputStream in = client.getInputStream();
+      int n;
+      while ((n = in.read(buffer)) >= 0) {
+        if (hang) {
+          hold(client);
+          return;
+        }
+        holder.getOutputStream().write(buffer, 0, n);
+      }
+      holder.shutdownOutput();
+    } catch (IOException e) {
+      closeQuietly(client);
+      closeQuietly(holder);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.narvault.cli.e2e;
 
+import dev.narvault.core.access.AccessRecorder;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.cli.quickstart.EmbeddedS3;
@@ -68,7 +69,8 @@ final class Cluster implements AutoCloseable {
   private final List<String> operators = new ArrayList<>();
   Catalog catalog;
   String catalogUrl;
-  final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
+  /** Signs the manifests of the packs {@link #migrate} makes; a test may rotate it. */
+  NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
   Coordinator coordinator;
@@ -137,9 +139,14 @@ final class Cluster implements AutoCloseable {
   }
 
   void startCoordinatorAgain() throws IOException {
+    startCoordinatorAgain(coordinatorConfig.archiveKeys());
+  }
+
+  /** Brings the coordinator back on the same port, checking manifests with {@code archiveKeys}. */
+  void startCoordinatorAgain(Optional<TrustedKeys> archiveKeys) throws IOException {
     int port = coordinator.endpoint().getPort();
     coordinator = Coordinator.start(new CoordinatorConfig(new InetSocketAddress("127.0.0.1", port),
-        coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), coordinatorConfig.archiveKeys(),
+        coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), archiveKeys,
         coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
         coordinatorConfig.workDir()).allowingPrivateHolders().withLimits(coordinatorConfig.limits()), catalog,
         InstantSource.system());
@@ -275,10 +282,19 @@ final class Cluster implements AutoCloseable {
     return packsPerObject;
   }
 
+  /** The archive key readers trust: the one {@link #migrate} signs with. */
+  TrustedKeys trustedArchiveKeys() {
+    return TrustedKeys.of(archiveKey.publicKey());
+  }
+
+  /** The gateway's access records, written when a test flushes them (or the gateway closes). */
+  AccessRecorder gatewayAccess;
+
   URI startGateway() throws IOException {
+    gatewayAccess = AccessRecorder.manual(catalog.access(), InstantSource.system(), AccessRecorder.DEFAULT_MAX_PENDING);
     gateway = GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
         new Archive(catalog, new HolderClient(Duration.ofSeconds(5)), Optional.of(TrustedKeys.of(archiveKey.publicKey()))),
-        objects);
+        objects, Optional.of(gatewayAccess));
     return gateway.endpoint();
   }
 

@@ -68,7 +68,7 @@ class CustodyTest {
     MigrationSummary summary = cluster.migrate(new MigrateConfig(TrustedKeys.of(nix.publicKey), 4, 4, packSize,
         PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), cluster.dir.resolve("work"), 0)
         .with(new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Optional.empty()),
-            new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1)));
+            DrainConfig.delete(cluster.trustedArchiveKeys())));
     assertEquals(nix.paths.size(), summary.narsArchived(), summary.toString());
     assertEquals(nix.paths.size(), summary.drain().objects(), "every NAR drained: " + summary);
     Path cacheDir = nix.cacheDir(dir.resolve("nix"));

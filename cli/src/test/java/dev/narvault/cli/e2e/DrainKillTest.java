@@ -62,8 +62,9 @@ class DrainKillTest {
           Narvault.class.getName(), "migrate", "--bucket", "cache", "--s3-endpoint", cluster.s3.endpoint().toString(),
           "--catalog", "jdbc:sqlite:" + cluster.dir.resolve("catalog.db"), "--coordinator",
           cluster.coordinator.endpoint().toString(), "--worker-key", workerKey.toString(), "--trusted-public-key",
-          cacheKey.publicKey().toString(), "--archive-key", archiveKey.toString(), "--k", "4", "--m", "2",
-          "--pack-size", "150000", "--work-dir", dir.resolve("work").toString(), "--drain",
+          cacheKey.publicKey().toString(), "--archive-key", archiveKey.toString(), "--archive-public-key",
+          cluster.archiveKey.publicKey().toString(), "--k", "4", "--m", "2", "--pack-size", "150000", "--work-dir",
+          dir.resolve("work").toString(), "--drain",
           "--claim-lifetime", CLAIM_SECONDS + "s");
       int killed = 0;
       for (int run = 0; killed < KILLS && run < KILLS * 3; run++) {

@@ -76,7 +76,7 @@ class DrainTest {
       }
 
       MigrationSummary drained = cluster.migrate(key.publicKey(), 4, 2, cold,
-          new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1));
+          DrainConfig.delete(cluster.trustedArchiveKeys()));
       assertEquals(0, drained.narsArchived());
       assertEquals(3, drained.drain().objects(), drained.toString());
       assertEquals(0, drained.drain().pendingObjects());
@@ -113,7 +113,8 @@ class DrainTest {
           cluster.catalog.recordScrubReport(f.holderId(), f.fragmentId(), 1);
         }
         MigrationSummary moved = cluster.migrate(key.publicKey(), 4, 2, ColdSelection.ALL,
-            new DrainConfig(DrainConfig.Mode.MOVE, Optional.of("cold"), Optional.of("STANDARD"), -1));
+            new DrainConfig(DrainConfig.Mode.MOVE, Optional.of("cold"), Optional.of("STANDARD"), -1,
+                Optional.of(cluster.trustedArchiveKeys())));
         assertEquals(1, moved.drain().objects(), moved.toString());
         assertEquals(1, moved.drain().pendingObjects(), "the unsafe pack's NAR waits for repair");
         String gone = paths.get(0).narKey();
@@ -139,7 +140,7 @@ class DrainTest {
       cluster.catalog.journal().advance(paths.getFirst().narKey(), Journal.State.COMMITTED, Journal.State.VERIFIED, 1);
       cluster.objects.delete(paths.getFirst().narKey());
       MigrationSummary next = cluster.migrate(key.publicKey(), 4, 2, ColdSelection.ALL,
-          new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1));
+          DrainConfig.delete(cluster.trustedArchiveKeys()));
       assertEquals(Optional.of(Journal.State.DRAINED), cluster.catalog.journal().state(hash));
       assertEquals(0, next.drain().pendingObjects());
     }

@@ -194,7 +194,7 @@ class EndToEndTest {
       }
       MigrationSummary summary = cluster.migrate(nix.publicKey, 10, 4,
           new ColdSelection(Optional.of(Duration.ofDays(90)), Optional.empty(), Optional.empty()),
-          new DrainConfig(DrainConfig.Mode.DELETE, Optional.empty(), Optional.empty(), -1));
+          DrainConfig.delete(cluster.trustedArchiveKeys()));
       assertEquals(0, summary.rejected(), summary.toString());
       for (StorePath p : cold) {
         assertTrue(!DrainTest.exists(cluster, NixCache.narInfo(cacheDir, p).url()), p + " drained from S3");

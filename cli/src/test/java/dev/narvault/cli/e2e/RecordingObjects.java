@@ -22,6 +22,10 @@ final class RecordingObjects implements ObjectSource {
   final List<String> listedAfter = new CopyOnWriteArrayList<>();
   final List<String> listed = new CopyOnWriteArrayList<>();
   final AtomicInteger stats = new AtomicInteger();
+  /** The keys of files put, in order. */
+  final List<String> puts = new CopyOnWriteArrayList<>();
+  /** Runs after each file is put: a test's crash. */
+  volatile Runnable afterPut = () -> {};
   private volatile Optional<String> failOpening = Optional.empty();
 
   RecordingObjects(ObjectSource delegate) {
@@ -74,7 +78,14 @@ final class RecordingObjects implements ObjectSource {
 
   @Override
   public void put(String key, Path file, String contentType) throws IOException {
-    delegate.put(key, file, contentType);
+    put(key, file, contentType, Optional.empty());
+  }
+
+  @Override
+  public void put(String key, Path file, String contentType, Optional<String> storageClass) throws IOException {
+    delegate.put(key, file, contentType, storageClass);
+    puts.add(key);
+    afterPut.run();
   }
 
   @Override

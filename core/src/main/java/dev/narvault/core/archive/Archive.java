@@ -4,6 +4,7 @@ import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.FragmentPlacement;
+import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.catalog.ManifestCache;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
@@ -81,6 +82,11 @@ public final class Archive {
 
   public Optional<ArchivedNar> nar(String fileKey) throws CatalogException {
     return catalog.narByFileKey(fileKey);
+  }
+
+  /** Whether an archived NAR was put back into S3 ({@code promote}, {@code restore}): S3 serves it then. */
+  public boolean backInS3(ArchivedNar nar) throws CatalogException {
+    return catalog.journal().state(nar.storeHash()).filter(s -> s == Journal.State.RESTORED).isPresent();
   }
 
   /**

@@ -17,8 +17,8 @@ import java.util.Optional;
  * <p>A thin facade over its parts, which share one {@link Jdbc} helper: the {@link HolderRegistry},
  * the {@link NarIndex}, the {@link PackRecords}, the {@link Documents} on holders, {@link Custody}
  * (repair's fragment custody and garbage), the {@link RepairClaims}, the {@link PlacementOrders},
- * the {@link Journal}, the {@link PendingPacks}, the {@link TrashedCopies} and the
- * {@link ListingCheckpoints}. The methods kept here delegate to them.
+ * the {@link Journal}, the {@link PendingPacks}, the {@link TrashedCopies}, the
+ * {@link ListingCheckpoints}, the {@link Leases}, the {@link CountedBytes} and the {@link AccessRecords}. The methods kept here delegate to them.
  *
  * <p>One connection, used under a lock: simple and correct for SQLite, whose writers serialise
  * anyway. Every multi-row change is one transaction, so a crash leaves all of it or none.
@@ -36,6 +36,9 @@ public final class Catalog implements AutoCloseable {
   private final PackRecords packs;
   private final NarIndex nars;
   private final ListingCheckpoints listingCheckpoints;
+  private final Leases leases;
+  private final CountedBytes countedBytes;
+  private final AccessRecords access;
 
   private Catalog(Jdbc db) {
     this.db = db;
@@ -50,6 +53,24 @@ public final class Catalog implements AutoCloseable {
     this.packs = new PackRecords(db, registry);
     this.nars = new NarIndex(db);
     this.listingCheckpoints = new ListingCheckpoints(db);
+    this.leases = new Leases(db);
+    this.countedBytes = new CountedBytes(db);
+    this.access = new AccessRecords(db);
+  }
+
+  /** When the cache's NARs were last requested (imported logs, the gateway): what makes a NAR cold. */
+  public AccessRecords access() {
+    return access;
+  }
+
+  /** Leases on work that several coordinators share: rounds that must not run twice, audits of holders. */
+  public Leases leases() {
+    return leases;
+  }
+
+  /** The bytes the catalog counts on each holder, as one coordinator last took them. */
+  public CountedBytes countedBytes() {
+    return countedBytes;
   }
 
   /** Where interrupted bucket listings of migrate runs continue. */
@@ -192,6 +213,12 @@ public final class Catalog implements AutoCloseable {
       Map<Integer, List<HolderId>> holdersByIndex, FragmentState fragmentState, Optional<DocumentCopies> manifestCopies,
       long nowMillis) throws CatalogException {
     packs.restorePack(packId, manifest, signedManifest, holdersByIndex, fragmentState, manifestCopies, nowMillis);
+  }
+
+  /** See {@link PackRecords#restorePacks}. */
+  public void restorePacks(List<PackRecords.Restored> restored, FragmentState fragmentState, long nowMillis)
+      throws CatalogException {
+    packs.restorePacks(restored, fragmentState, nowMillis);
   }
 
   /** Registers a holder, or updates its details; false for a replay. See {@link HolderRegistry#register}. */

@@ -287,6 +287,86 @@ public final class Custody {
     });
   }
 
+  /**
+   * Whether a piece of garbage found earlier is garbage still, read now: its holder stores that
+   * fragment (or document) id for no pack, and its row is still there and not stored (a fragment
+   * or document copy), or its order is still expired before {@code ordersExpiredBefore}. False
+   * once another round collected it, or once it counts again (revived after an audit, committed
+   * by a repair or a worker, ordered anew): a DELETE then would remove a copy a pack counts on.
+   */
+  public boolean stillGarbage(Garbage g, long ordersExpiredBefore) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT 1 FROM fragments WHERE holder_id = ? AND fragment_id = ? AND state = 'stored' "
+              + "UNION ALL SELECT 1 FROM document_copies WHERE holder_id = ? AND doc_id = ? AND state = 'stored'")) {
+        ps.setString(1, g.holderId().value());
+        ps.setString(2, g.fragmentId());
+        ps.setString(3, g.holderId().value());
+        ps.setString(4, g.fragmentId());
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            return false;
+          }
+        }
+      }
+      String row = switch (g.kind()) {
+        case FRAGMENT -> "SELECT 1 FROM fragments WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? "
+            + "AND fragment_id = ? AND state <> 'stored'";
+        case DOCUMENT -> "SELECT 1 FROM document_copies WHERE doc_id = ? AND holder_id = ? AND state <> 'stored'";
+        case ORDER -> "SELECT 1 FROM placement_orders WHERE fragment_id = ? AND holder_id = ? AND expires_millis < ?";
+      };
+      try (PreparedStatement ps = db.connection().prepareStatement(row)) {
+        switch (g.kind()) {
+          case FRAGMENT -> {
+            ps.setString(1, g.packId().hex());
+            ps.setInt(2, g.fragmentIndex());
+            ps.setString(3, g.holderId().value());
+            ps.setString(4, g.fragmentId());
+          }
+          case DOCUMENT -> {
+            ps.setString(1, g.fragmentId());
+            ps.setString(2, g.holderId().value());
+          }
+          case ORDER -> {
+            ps.setString(1, g.fragmentId());
+            ps.setString(2, g.holderId().value());
+            ps.setLong(3, ordersExpiredBefore);
+          }
+        }
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+
+  /**
+   * Forgets a copy its holder just deleted on this coordinator's order, whatever its row says
+   * now: a row that became {@code stored} since the copy was judged garbage (an audit passing it,
+   * a document copy placed there again) would count a copy that is gone. Forgetting a copy that
+   * is still there only costs a surplus rebuild; counting one that is not can cost the pack.
+   */
+  public void forgetDeleted(Garbage g) throws CatalogException {
+    db.locked(() -> {
+      String sql = switch (g.kind()) {
+        case DOCUMENT -> "DELETE FROM document_copies WHERE doc_id = ? AND holder_id = ?";
+        case ORDER -> "DELETE FROM placement_orders WHERE fragment_id = ? AND holder_id = ?";
+        case FRAGMENT -> "DELETE FROM fragments WHERE fragment_id = ? AND holder_id = ? AND pack_id = ? "
+            + "AND fragment_index = ?";
+      };
+      try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
+        ps.setString(1, g.fragmentId());
+        ps.setString(2, g.holderId().value());
+        if (g.kind() == Garbage.Kind.FRAGMENT) {
+          ps.setString(3, g.packId().hex());
+          ps.setInt(4, g.fragmentIndex());
+        }
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
   /** Forgets a piece of garbage once its holder deleted it (or said it never had it). */
   public void forget(Garbage g) throws CatalogException {
     db.locked(() -> {

@@ -13,7 +13,16 @@ import java.util.Optional;
  *
  * <pre>
  *   COMMITTED ──read back through the holders, NarHash verified──► VERIFIED ──object deleted──► DRAINED
+ *                                                                                                  │
+ *   RESTORED ◄──read back and verified through the holders, put into S3 again (promote, restore)──┘
  * </pre>
+ *
+ * A {@link State#RESTORED} NAR is archived and in S3 again (it became hot, or an operator put it
+ * back), in the bucket its entry names ({@code restored_to}; none for those a promote put back
+ * before the bucket was recorded): the gateway serves it from S3, and no drain takes it out again
+ * unless it is selected as unused again ({@code migrate --unused-for}), when it goes back to
+ * {@link State#COMMITTED} and takes the path above. {@code restore} also takes objects never
+ * drained (still in S3) to {@link State#RESTORED}, so that a later drain leaves them there.
  *
  * A NAR enters as {@link State#COMMITTED} in the same transaction that records its pack, so the
  * journal never names a NAR the catalog cannot serve. What happens before (listed, fetched and
@@ -25,7 +34,7 @@ import java.util.Optional;
 public final class Journal {
   /** Where a NAR stands. */
   public enum State {
-    COMMITTED, VERIFIED, DRAINED;
+    COMMITTED, VERIFIED, DRAINED, RESTORED;
 
     String sql() {
       return name().toLowerCase(Locale.ROOT);
@@ -54,14 +63,7 @@ public final class Journal {
         ps.setString(1, state.sql());
         ps.setString(2, after);
         ps.setInt(3, limit);
-        List<Entry> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
-                State.parse(rs.getString(5))));
-          }
-        }
-        return list;
+        return entries(ps);
       }
     });
   }
@@ -74,14 +76,32 @@ public final class Journal {
               + "ORDER BY file_key, store_hash")) {
         ps.setString(1, packId.hex());
         ps.setString(2, state.sql());
-        List<Entry> list = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
-                State.parse(rs.getString(5))));
-          }
-        }
-        return list;
+        return entries(ps);
+      }
+    });
+  }
+
+  /** The entries a query selects, as {@code store_hash, file_key, pack_id, file_size, state}. */
+  private static List<Entry> entries(PreparedStatement ps) throws java.sql.SQLException {
+    List<Entry> list = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        list.add(new Entry(rs.getString(1), rs.getString(2), new PackId(rs.getString(3)), rs.getLong(4),
+            State.parse(rs.getString(5))));
+      }
+    }
+    return list;
+  }
+
+  /** The store hashes of every entry naming this S3 object (aliases share one), by store hash. */
+  public List<String> storeHashesOf(String fileKey) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT store_hash FROM journal WHERE file_key = ? ORDER BY store_hash")) {
+        ps.setString(1, fileKey);
+        List<String> hashes = new ArrayList<>();
+        Jdbc.collect(ps, hashes);
+        return hashes;
       }
     });
   }
@@ -105,28 +125,118 @@ public final class Journal {
    * and the object in the totals with them, in one transaction.
    */
   public int advance(String fileKey, State from, State to, long nowMillis) throws CatalogException {
+    return db.locked(() -> db.inTransaction(() -> move(db, fileKey, from, to, nowMillis)));
+  }
+
+  /**
+   * Records an S3 object as put back into {@code bucket} ({@code promote}, {@code restore}): every
+   * entry of it, in whatever state, moves to {@link State#RESTORED} and names that bucket, in one
+   * transaction. Repeating it changes nothing.
+   *
+   * @return the entries the object has
+   */
+  public int restored(String fileKey, String bucket, long nowMillis) throws CatalogException {
+    if (bucket == null || bucket.isBlank()) {
+      throw new IllegalArgumentException("a bucket is required, got '" + bucket + "'");
+    }
     return db.locked(() -> db.inTransaction(() -> {
-      int moved;
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "UPDATE journal SET state = ?, updated_millis = ? WHERE file_key = ? AND state = ?")) {
-        ps.setString(1, to.sql());
-        ps.setLong(2, nowMillis);
-        ps.setString(3, fileKey);
-        ps.setString(4, from.sql());
-        moved = ps.executeUpdate();
+      for (State from : List.of(State.COMMITTED, State.VERIFIED, State.DRAINED)) {
+        move(db, fileKey, from, State.RESTORED, nowMillis);
       }
-      if (moved > 0 && from != to) {
-        // Judged after the UPDATE, which holds the moved rows: the object was already counted in
-        // `to` if more rows than these are there now.
-        boolean alreadyThere = rows(db, fileKey, to) > moved;
-        long size = size(db, fileKey);
-        count(db, from, -1, -size);
-        if (!alreadyThere) {
-          count(db, to, 1, size);
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE journal SET restored_to = ? WHERE file_key = ? AND state = 'restored'")) {
+        ps.setString(1, bucket);
+        ps.setString(2, fileKey);
+        return ps.executeUpdate();
+      }
+    }));
+  }
+
+  /**
+   * Whether the object is recorded as put back into {@code bucket}: it has entries, and every one
+   * is {@link State#RESTORED} there (one put back by a promote of before the bucket was recorded
+   * names none, so it is not).
+   */
+  public boolean isRestoredIn(String fileKey, String bucket) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'restored' AND restored_to = ? THEN 1 ELSE 0 END), 0) "
+              + "FROM journal WHERE file_key = ?")) {
+        ps.setString(1, bucket);
+        ps.setString(2, fileKey);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1) > 0 && rs.getLong(1) == rs.getLong(2);
         }
       }
-      return moved;
-    }));
+    });
+  }
+
+  /** Where a {@link State#RESTORED} object was put back, if the journal knows. */
+  public Optional<String> restoredTo(String storeHash) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT restored_to FROM journal WHERE store_hash = ? AND state = 'restored'")) {
+        ps.setString(1, storeHash);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+        }
+      }
+    });
+  }
+
+  /** When the object's entries last changed while {@link State#RESTORED} (when it was put back), if any is. */
+  public Optional<Long> restoredMillis(String fileKey) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT MAX(updated_millis) FROM journal WHERE file_key = ? AND state = 'restored'")) {
+        ps.setString(1, fileKey);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          long at = rs.getLong(1);
+          return rs.wasNull() ? Optional.empty() : Optional.of(at);
+        }
+      }
+    });
+  }
+
+  /** Entries in every state, by object key, at most {@code limit}, from key {@code after} on (exclusive). */
+  public List<Entry> all(String after, int limit) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT store_hash, file_key, pack_id, file_size, state FROM journal WHERE file_key > ? "
+              + "ORDER BY file_key, store_hash LIMIT ?")) {
+        ps.setString(1, after);
+        ps.setInt(2, limit);
+        return entries(ps);
+      }
+    });
+  }
+
+  /** {@link #advance}'s work, inside the caller's transaction. */
+  private static int move(Jdbc db, String fileKey, State from, State to, long nowMillis)
+      throws java.sql.SQLException {
+    int moved;
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "UPDATE journal SET state = ?, updated_millis = ?, restored_to = "
+            + (to == State.RESTORED ? "restored_to" : "NULL") + " WHERE file_key = ? AND state = ?")) {
+      ps.setString(1, to.sql());
+      ps.setLong(2, nowMillis);
+      ps.setString(3, fileKey);
+      ps.setString(4, from.sql());
+      moved = ps.executeUpdate();
+    }
+    if (moved > 0 && from != to) {
+      // Judged after the UPDATE, which holds the moved rows: the object was already counted in
+      // `to` if more rows than these are there now.
+      boolean alreadyThere = rows(db, fileKey, to) > moved;
+      long size = size(db, fileKey);
+      count(db, from, -1, -size);
+      if (!alreadyThere) {
+        count(db, to, 1, size);
+      }
+    }
+    return moved;
   }
 
   /** Whether the object has an entry in {@code state}. */

@@ -65,63 +65,91 @@ public final class PackRecords {
   public void restorePack(PackId packId, Manifest manifest, String signedManifest,
       Map<Integer, List<HolderId>> holdersByIndex, FragmentState fragmentState, Optional<Catalog.DocumentCopies> manifestCopies,
       long nowMillis) throws CatalogException {
+    restorePacks(List.of(new Restored(packId, manifest, signedManifest, holdersByIndex, manifestCopies)),
+        fragmentState, nowMillis);
+  }
+
+  /**
+   * A pack as a rebuild restores it: see {@link #restorePack}.
+   *
+   * @param holdersByIndex the holders of each fragment index (none, one or several)
+   */
+  public record Restored(PackId packId, Manifest manifest, String signedManifest,
+      Map<Integer, List<HolderId>> holdersByIndex, Optional<Catalog.DocumentCopies> manifestCopies) {}
+
+  /**
+   * Restores several packs in one transaction, each as {@link #restorePack} does: a rebuild
+   * restores packs in batches, since one commit per pack is bound by the disk's syncs.
+   */
+  public void restorePacks(List<Restored> packs, FragmentState fragmentState, long nowMillis)
+      throws CatalogException {
     if (fragmentState != FragmentState.STORED && fragmentState != FragmentState.UNVERIFIED) {
       throw new IllegalArgumentException("a recorded fragment is stored or unverified, got '" + fragmentState + "'");
     }
     db.locked(() -> db.inTransaction(() -> {
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
-                + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
+      for (Restored pack : packs) {
+        insert(pack, fragmentState, nowMillis);
+      }
+      return null;
+    }));
+  }
+
+  private void insert(Restored pack, FragmentState fragmentState, long nowMillis) throws SQLException {
+    PackId packId = pack.packId();
+    Manifest manifest = pack.manifest();
+    Map<Integer, List<HolderId>> holdersByIndex = pack.holdersByIndex();
+    Optional<Catalog.DocumentCopies> manifestCopies = pack.manifestCopies();
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO packs (pack_id, data_fragments, parity_fragments, pack_length, signed_manifest, "
+            + "created_millis) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pack_id) DO NOTHING")) {
+      ps.setString(1, packId.hex());
+      ps.setInt(2, manifest.dataFragmentCount());
+      ps.setInt(3, manifest.parityFragmentCount());
+      ps.setLong(4, manifest.packLength());
+      ps.setString(5, pack.signedManifest());
+      ps.setLong(6, nowMillis);
+      ps.executeUpdate();
+    }
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
+            + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
+      for (Manifest.Fragment f : manifest.fragments()) {
+        for (HolderId holder : holdersByIndex.getOrDefault(f.index(), List.of())) {
           ps.setString(1, packId.hex());
-          ps.setInt(2, manifest.dataFragmentCount());
-          ps.setInt(3, manifest.parityFragmentCount());
-          ps.setLong(4, manifest.packLength());
-          ps.setString(5, signedManifest);
-          ps.setLong(6, nowMillis);
-          ps.executeUpdate();
+          ps.setInt(2, f.index());
+          ps.setString(3, f.id().hex());
+          ps.setString(4, holder.value());
+          ps.setString(5, fragmentState.sql());
+          ps.addBatch();
         }
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "INSERT INTO fragments (pack_id, fragment_index, fragment_id, holder_id, state) VALUES (?, ?, ?, ?, ?) "
-                + "ON CONFLICT (pack_id, fragment_index, holder_id) DO NOTHING")) {
-          for (Manifest.Fragment f : manifest.fragments()) {
-            for (HolderId holder : holdersByIndex.getOrDefault(f.index(), List.of())) {
-              ps.setString(1, packId.hex());
-              ps.setInt(2, f.index());
-              ps.setString(3, f.id().hex());
-              ps.setString(4, holder.value());
-              ps.setString(5, fragmentState.sql());
-              ps.addBatch();
-            }
-          }
-          ps.executeBatch();
-        }
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-          for (Manifest.Nar nar : manifest.nars()) {
-            ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
-            ps.setString(2, nar.key());
-            ps.setString(3, nar.fileHash());
-            ps.setString(4, packId.hex());
-            ps.setLong(5, nar.offset());
-            ps.setLong(6, nar.length());
-            ps.setString(7, nar.narInfo());
-            ps.addBatch();
-          }
-          ps.executeBatch();
-        }
-        if (manifestCopies.isPresent()) {
-          insertDocument(db, manifestCopies.get().docId(), "manifest", packId, null);
-          insertDocumentCopies(db, manifestCopies.get().docId(), manifestCopies.get().holders());
-        }
-        List<Journal.Entry> entries = new ArrayList<>();
-        for (Manifest.Nar nar : manifest.nars()) {
-          entries.add(new Journal.Entry(nar.parsedNarInfo().storePath().hashPart(), nar.key(), packId, nar.length(),
-              Journal.State.COMMITTED));
-        }
-        Journal.commit(db, packId, entries, nowMillis);
-        return null;
-      }));
+      }
+      ps.executeBatch();
+    }
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+      for (Manifest.Nar nar : manifest.nars()) {
+        ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
+        ps.setString(2, nar.key());
+        ps.setString(3, nar.fileHash());
+        ps.setString(4, packId.hex());
+        ps.setLong(5, nar.offset());
+        ps.setLong(6, nar.length());
+        ps.setString(7, nar.narInfo());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+    if (manifestCopies.isPresent()) {
+      insertDocument(db, manifestCopies.get().docId(), "manifest", packId, null);
+      insertDocumentCopies(db, manifestCopies.get().docId(), manifestCopies.get().holders());
+    }
+    List<Journal.Entry> entries = new ArrayList<>();
+    for (Manifest.Nar nar : manifest.nars()) {
+      entries.add(new Journal.Entry(nar.parsedNarInfo().storePath().hashPart(), nar.key(), packId, nar.length(),
+          Journal.State.COMMITTED));
+    }
+    Journal.commit(db, packId, entries, nowMillis);
   }
 
   /** The signed manifest of a pack, as stored. */

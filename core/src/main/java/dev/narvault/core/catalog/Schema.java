@@ -251,6 +251,57 @@ final class Schema {
       CREATE INDEX audit_results_by_time ON audit_results(at_millis);
       CREATE INDEX audit_results_by_holder ON audit_results(holder_id, at_millis);
       CREATE INDEX scrub_reports_by_time ON scrub_reports(at_millis);
+      """,
+      // 16: work that several coordinators on one catalog share (Leases): a named lease per round
+      // that must not run twice at once or twice per interval ("gc", "rebalance", …) and per
+      // holder audit claims ("audit <holder>"), each with its owner, expiry and next due time; and
+      // the bytes the catalog counts on each holder, taken once an hour by one coordinator and
+      // read by all (placement and rebalancing).
+      """
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT,
+        until_millis BIGINT NOT NULL,
+        due_millis BIGINT NOT NULL
+      );
+      CREATE TABLE counted_bytes (
+        holder_id TEXT PRIMARY KEY,
+        bytes BIGINT NOT NULL,
+        counted_millis BIGINT NOT NULL
+      );
+      """,
+      // 17: cold means unused (AccessRecords). The last request and a request count per subject:
+      // a store hash, or the S3 key of a NAR object the catalog could not name a store path for;
+      // requests for archived NARs also counted per UTC day (pruned after AccessRecords.DAYS_KEPT
+      // days), which promote reads; each imported log file once, by digest, with the times it
+      // covers. A journal state for NARs put back into S3 after their drain.
+      """
+      CREATE TABLE access_records (
+        subject TEXT PRIMARY KEY,
+        last_millis BIGINT NOT NULL,
+        requests BIGINT NOT NULL
+      );
+      CREATE TABLE access_days (
+        store_hash TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        requests BIGINT NOT NULL,
+        PRIMARY KEY (store_hash, day)
+      );
+      CREATE INDEX access_days_by_day ON access_days(day);
+      CREATE TABLE access_imports (
+        digest TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        first_millis BIGINT NOT NULL,
+        last_millis BIGINT NOT NULL,
+        imported_millis BIGINT NOT NULL
+      );
+      INSERT INTO journal_totals (state, objects, bytes) VALUES ('restored', 0, 0);
+      """,
+      // 18: the bucket a restored NAR was put back into (promote, restore): NULL for rows put back
+      // before it was recorded, and for rows not restored.
+      """
+      ALTER TABLE journal ADD COLUMN restored_to TEXT;
       """);
 
   private Schema() {}

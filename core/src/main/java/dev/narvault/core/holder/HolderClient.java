@@ -237,8 +237,22 @@ public final class HolderClient {
         Order.SIGNATURE_HEADER, order.signature()));
   }
 
+  /**
+   * The first bytes of a fragment, at most {@code max} of them: fewer when the fragment is
+   * shorter. A catalog rebuild tells signed documents from other fragments by them, and a
+   * fragment shorter than a document's first bytes is simply not one.
+   */
+  public byte[] readStart(URI endpoint, FragmentId id, int max) throws IOException {
+    return read(endpoint, id, 0, max, Map.of(), false);
+  }
+
   private byte[] read(URI endpoint, FragmentId id, long offset, int length, Map<String, String> headers)
       throws IOException {
+    return read(endpoint, id, offset, length, headers, true);
+  }
+
+  private byte[] read(URI endpoint, FragmentId id, long offset, int length, Map<String, String> headers,
+      boolean exactly) throws IOException {
     if (length < 1 || length > MAX_READ || offset < 0) {
       throw new IllegalArgumentException("bad read " + offset + "+" + length);
     }
@@ -263,7 +277,7 @@ public final class HolderClient {
           + answer.status() + " for fragment " + id + " range " + offset + "+" + length);
     }
     byte[] bytes = answer.body();
-    if (bytes.length != length) {
+    if (bytes.length != length && (exactly || bytes.length == 0)) {
       throw new IOException("holder " + endpoint + " sent " + bytes.length + " of " + length + " bytes of " + id);
     }
     return bytes;
@@ -341,6 +355,10 @@ public final class HolderClient {
       throw new InterruptedIOException("interrupted talking to holder " + endpoint);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
+      if (cause instanceof Error error) {
+        // This process's trouble (out of memory, say), not the holder's.
+        throw error;
+      }
       if (cause instanceof AnswerTooLongException tooLong) {
         throw new IOException("holder " + endpoint + " " + tooLong.getMessage(), tooLong);
       }

@@ -63,6 +63,16 @@ public final class TrustedKeys {
         : what + " has no signature by a trusted key (trusted: " + byName.keySet() + ")");
   }
 
+  /** Whether {@code key} is one of these keys (by name and key bytes). */
+  public boolean trusts(NixPublicKey key) {
+    return key.equals(byName.get(key.name()));
+  }
+
+  /** Parses {@code name:base64} keys, as the command line gives them; none is an error. */
+  public static TrustedKeys parse(Collection<String> keys) {
+    return new TrustedKeys(keys.stream().map(NixPublicKey::parse).toList());
+  }
+
   public Collection<NixPublicKey> keys() {
     return byName.values();
   }

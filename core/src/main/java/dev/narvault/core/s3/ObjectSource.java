@@ -82,6 +82,18 @@ public interface ObjectSource extends AutoCloseable {
 
   void put(String key, Path file, String contentType) throws IOException;
 
+  /**
+   * Puts a file, optionally in a storage class (e.g. {@code STANDARD_IA}). A store without
+   * storage classes refuses one rather than ignore it.
+   */
+  default void put(String key, Path file, String contentType, java.util.Optional<String> storageClass)
+      throws IOException {
+    if (storageClass.isPresent()) {
+      throw new IllegalArgumentException(location() + " has no storage classes, asked for " + storageClass.get());
+    }
+    put(key, file, contentType);
+  }
+
   /** Deletes an object; deleting one that is not there is not an error (S3's own rule). */
   void delete(String key) throws IOException;
 

@@ -156,9 +156,23 @@ public final class S3ObjectSource implements ObjectSource {
     put(key, RequestBody.fromFile(file), contentType);
   }
 
+  @Override
+  public void put(String key, Path file, String contentType, java.util.Optional<String> storageClass)
+      throws IOException {
+    put(key, RequestBody.fromFile(file), contentType, storageClass);
+  }
+
   private void put(String key, RequestBody body, String contentType) throws IOException {
+    put(key, body, contentType, java.util.Optional.empty());
+  }
+
+  private void put(String key, RequestBody body, String contentType, java.util.Optional<String> storageClass)
+      throws IOException {
     try {
-      client.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), body);
+      client.putObject(b -> {
+        b.bucket(bucket).key(key).contentType(contentType);
+        storageClass.ifPresent(b::storageClass);
+      }, body);
     } catch (SdkException | UncheckedIOException e) {
       throw new IOException("cannot write s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
     }

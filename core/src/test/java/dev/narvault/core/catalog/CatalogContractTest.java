@@ -24,6 +24,7 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
@@ -347,10 +348,12 @@ class CatalogContractTest {
         // The drain's moves, and a verification undone, in random order; some repeated (no-ops).
         for (int i = 0; i < 20; i++) {
           String key = keys.get(random.nextInt(keys.size()));
-          switch (random.nextInt(4)) {
+          switch (random.nextInt(6)) {
             case 0 -> c.journal().advance(key, Journal.State.COMMITTED, Journal.State.VERIFIED, i);
             case 1 -> c.journal().advance(key, Journal.State.VERIFIED, Journal.State.DRAINED, i);
             case 2 -> c.journal().advance(key, Journal.State.VERIFIED, Journal.State.COMMITTED, i);
+            case 3 -> c.journal().restored(key, "cache", i);
+            case 4 -> c.journal().advance(key, Journal.State.RESTORED, Journal.State.COMMITTED, i);
             default -> c.journal().advance(key, Journal.State.DRAINED, Journal.State.DRAINED, i);
           }
           assertTotalsAgree(c);
@@ -375,6 +378,52 @@ class CatalogContractTest {
       assertTotalsAgree(c);
       c.journal().advance(key, Journal.State.VERIFIED, Journal.State.DRAINED, 104);
       assertTotalsAgree(c);
+      // Put back: both entries, from their two states, restored in one bucket.
+      c.journal().advance(key, Journal.State.DRAINED, Journal.State.COMMITTED, 105);
+      c.journal().advance(key, Journal.State.COMMITTED, Journal.State.VERIFIED, 105);
+      c.journal().advance(key, Journal.State.VERIFIED, Journal.State.DRAINED, 105);
+      c.addAlias("0".repeat(31) + "2", existing, "StorePath: /nix/store/" + "0".repeat(31) + "2-alias\n", 106);
+      assertEquals(3, c.journal().restored(key, "cache", 107));
+      assertTotalsAgree(c);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void restored_namesTheBucket_andOnlyThatBucketCountsAsDone(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      register(c, "h0", "http://h0", 1);
+      Manifest m = manifest(3, 7);
+      c.recordPack(ManifestCodec.packId(m), m, "{}", List.of(new HolderId("h0"), new HolderId("h0"),
+          new HolderId("h0"), new HolderId("h0"), new HolderId("h0")), 1);
+      String drained = m.nars().get(0).key();
+      String committed = m.nars().get(1).key();
+      c.journal().advance(drained, Journal.State.COMMITTED, Journal.State.VERIFIED, 2);
+      c.journal().advance(drained, Journal.State.VERIFIED, Journal.State.DRAINED, 3);
+      String hash = c.narByFileKey(drained).orElseThrow().storeHash();
+      assertTrue(!c.journal().isRestoredIn(drained, "cache"));
+
+      c.journal().restored(drained, "cache", 4);
+      c.journal().restored(committed, "elsewhere", 4);
+      assertTrue(c.journal().isRestoredIn(drained, "cache"));
+      assertTrue(!c.journal().isRestoredIn(drained, "elsewhere"));
+      assertTrue(c.journal().isRestoredIn(committed, "elsewhere"));
+      assertEquals(Optional.of("cache"), c.journal().restoredTo(hash));
+      assertEquals(Optional.of(Journal.State.RESTORED), c.journal().state(hash));
+      assertTrue(!c.journal().isRestoredIn(m.nars().get(2).key(), "cache"), "never put back");
+      assertTrue(!c.journal().isRestoredIn("nar/none.nar", "cache"), "no such object");
+
+      // A restored object drained again no longer names a bucket; a promote of old (no bucket) is not done.
+      c.journal().advance(drained, Journal.State.RESTORED, Journal.State.COMMITTED, 5);
+      assertEquals(Optional.empty(), c.journal().restoredTo(hash));
+      c.journal().advance(drained, Journal.State.COMMITTED, Journal.State.RESTORED, 6);
+      assertTrue(!c.journal().isRestoredIn(drained, "cache"));
+      List<String> sorted = m.nars().stream().map(Manifest.Nar::key).sorted().toList();
+      assertEquals(sorted, c.journal().all("", 10).stream().map(Journal.Entry::fileKey).toList(), "every state");
+      assertEquals(sorted.subList(1, 3), c.journal().all(sorted.get(0), 10).stream().map(Journal.Entry::fileKey)
+          .toList());
+      assertTrue(!c.journal().isRestoredIn(drained, "cache"));
+      assertThrows(IllegalArgumentException.class, () -> c.journal().restored(drained, " ", 7));
     }
   }
 
@@ -449,6 +498,40 @@ class CatalogContractTest {
   }
 
   /** Registers a holder with a distinct network, as the coordinator would after a signed registration. */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void restorePacks_inOneTransaction_restoreEachAsOneAtATime_andAgainChangeNothing(String backend) throws Exception {
+    try (Catalog c = Catalog.open(freshUrl(backend))) {
+      for (int h = 0; h < 5; h++) {
+        register(c, "h" + h, "http://127.0.0.1:" + (7000 + h), 1000);
+      }
+      List<PackRecords.Restored> batch = new ArrayList<>();
+      for (int p = 0; p < 2; p++) {
+        Manifest m = manifest(2 + p, 10 + p);
+        // Index 0 on two holders, 1 on none, the others on one each.
+        Map<Integer, List<HolderId>> byIndex = Map.of(0, List.of(new HolderId("h0"), new HolderId("h1")),
+            2, List.of(new HolderId("h2")), 3, List.of(new HolderId("h3")), 4, List.of(new HolderId("h4")));
+        batch.add(new PackRecords.Restored(ManifestCodec.packId(m), m, "{\"signed\":" + p + "}", byIndex,
+            Optional.of(new Catalog.DocumentCopies("d".repeat(63) + p, List.of(new HolderId("h" + p))))));
+      }
+      for (int round = 0; round < 2; round++) {
+        c.restorePacks(batch, FragmentState.UNVERIFIED, 2000);
+        for (PackRecords.Restored r : batch) {
+          List<FragmentPlacement> rows = c.placements(r.packId());
+          assertEquals(5, rows.size(), "round " + round);
+          assertTrue(rows.stream().allMatch(f -> f.state() == FragmentState.UNVERIFIED));
+          assertEquals(List.of(0, 0, 2, 3, 4), rows.stream().map(FragmentPlacement::fragmentIndex).sorted().toList());
+          for (Manifest.Nar nar : r.manifest().nars()) {
+            assertEquals(r.packId(), c.narByFileKey(nar.key()).orElseThrow().packId());
+          }
+          assertEquals(r.signedManifest(), c.signedManifest(r.packId()).orElseThrow());
+        }
+        assertEquals(2 + 3, c.journal().totals(Journal.State.COMMITTED).objects(), "round " + round);
+        assertEquals(1, c.documents().storedDocumentCopies(new HolderId("h1")));
+      }
+    }
+  }
+
   static void register(Catalog c, String id, String endpoint, long nowMillis) throws CatalogException {
     c.registerHolder(HolderRecord.registering(new HolderId(id), endpoint, "k:" + id, 1L << 30, 0, 0, "v", "", "", nowMillis,
         "192.0." + Math.floorMod(id.hashCode(), 250) + ".1"), 0);

@@ -172,6 +172,57 @@ class CustodyContractTest {
     }
   }
 
+  @ParameterizedTest
+  @MethodSource("backends")
+  void stillGarbage_isFalseOnceACopyCountsAgainOrWasCollected_orItsOrderWasRenewed(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      PackId packId = pack(c, 21);
+      Custody custody = c.custody();
+      String f0 = c.placements(packId).get(0).fragmentId();
+      assertTrue(c.repairClaims().claim(packId, "w", 20, 100));
+      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h7"))));
+      Custody.Garbage superseded = custody.garbage(List.of(new HolderId("h0")), 0, 10).getFirst();
+      assertTrue(custody.stillGarbage(superseded, 0));
+      assertTrue(custody.revive(packId, 0, new HolderId("h0")), "another coordinator revives it");
+      assertFalse(custody.stillGarbage(superseded, 0), "it counts again: deleting it now would lose it");
+      Custody.Garbage surplus = custody.garbage(List.of(new HolderId("h7")), 0, 10).getFirst();
+      assertTrue(custody.stillGarbage(surplus, 0));
+      custody.forget(surplus);
+      assertFalse(custody.stillGarbage(surplus, 0), "collected by another round");
+
+      String orphan = "ee".repeat(32);
+      c.placementOrders().recordOrders(packId, List.of(orphan), List.of(new HolderId("h6")), 500);
+      Custody.Garbage order = custody.garbage(List.of(new HolderId("h6")), 600, 10).getFirst();
+      assertTrue(custody.stillGarbage(order, 600));
+      c.placementOrders().recordOrders(packId, List.of(orphan), List.of(new HolderId("h6")), 5_000);
+      assertFalse(custody.stillGarbage(order, 600), "ordered anew: a worker may be uploading it");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void forgetDeleted_forgetsTheCopyEvenIfItCountsAgain_forgetDoesNot(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      PackId packId = pack(c, 22);
+      Custody custody = c.custody();
+      String f0 = c.placements(packId).get(0).fragmentId();
+      assertTrue(c.repairClaims().claim(packId, "w", 20, 100));
+      custody.commitRepair(packId, "w", List.of(new Custody.Rebuilt(0, f0, new HolderId("h7"))));
+      c.repairClaims().release(packId, "w");
+      Custody.Garbage superseded = custody.garbage(List.of(new HolderId("h0")), 0, 10).getFirst();
+      // Judged garbage, its DELETE sent; meanwhile something (an audit passing it) makes it count.
+      assertTrue(custody.revive(packId, 0, new HolderId("h0")));
+      custody.forget(superseded);
+      assertEquals(FragmentState.STORED, state(c, packId, 0, "h0"), "forget keeps a copy that counts");
+      custody.forgetDeleted(superseded);
+      assertTrue(c.placements(packId).stream().noneMatch(p -> p.fragmentIndex() == 0
+          && p.holderId().equals(new HolderId("h0"))), "the holder deleted it: counted, it would be a copy that is gone");
+      // The revival superseded h7's copy; it stays recorded (repair sees index 0 short and rebuilds
+      // it, or revives h7's copy): only the deleted holder's row goes.
+      assertEquals(FragmentState.SUPERSEDED, state(c, packId, 0, "h7"), "the pack's other copy of index 0 stays");
+    }
+  }
+
   private static FragmentState state(Catalog c, PackId packId, int index, String holder) throws Exception {
     return c.placements(packId).stream().filter(p -> p.fragmentIndex() == index && p.holderId().value().equals(holder))
         .findFirst().orElseThrow().state();

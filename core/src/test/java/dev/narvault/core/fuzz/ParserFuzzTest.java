@@ -2,6 +2,8 @@ package dev.narvault.core.fuzz;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.narvault.core.access.BoundedLines;
+import dev.narvault.core.access.RequestLogParser;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.holder.AuditChallenge;
 import dev.narvault.core.holder.HolderMessages;
@@ -31,6 +33,27 @@ import java.nio.charset.StandardCharsets;
 class ParserFuzzTest {
   private static String text(byte[] data) {
     return new String(data, StandardCharsets.UTF_8);
+  }
+
+  @FuzzTest(maxDuration = "60s")
+  void requestLog(byte[] data) throws IOException {
+    // Lines as AccessImport reads them (bounded), each through a parser of every format, one
+    // parser per format for the whole input (a CloudFront header changes how later lines read).
+    java.util.List<RequestLogParser> parsers = new java.util.ArrayList<>();
+    for (RequestLogParser.Format f : RequestLogParser.Format.values()) {
+      parsers.add(new RequestLogParser(f, 1_717_200_000_000L));
+    }
+    BoundedLines lines = new BoundedLines(new ByteArrayInputStream(data), 4096);
+    String line;
+    while ((line = lines.next()) != null) {
+      for (RequestLogParser p : parsers) {
+        try {
+          p.parse(line);
+        } catch (IllegalArgumentException expected) {
+          // a bad line
+        }
+      }
+    }
   }
 
   @FuzzTest(maxDuration = "60s")

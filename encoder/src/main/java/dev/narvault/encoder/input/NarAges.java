@@ -1,6 +1,6 @@
 package dev.narvault.encoder.input;
 
-import dev.narvault.encoder.sorted.SortedRecordFile;
+import dev.narvault.core.sorted.SortedRecordFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

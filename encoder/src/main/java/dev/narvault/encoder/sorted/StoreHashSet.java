@@ -1,12 +1,17 @@
 package dev.narvault.encoder.sorted;
 
+import dev.narvault.core.access.Decompressing;
 import dev.narvault.core.nix.NixBase32;
 import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.sorted.SortedRecordFile;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A set of store path hashes read from a list, of any size, on disk: a {@link SortedRecordFile}
@@ -35,8 +40,25 @@ public final class StoreHashSet implements AutoCloseable {
    *     none of these
    */
   public static StoreHashSet read(Path list, Path dir, long memoryBytes) throws IOException {
-    try (BufferedReader in = Files.newBufferedReader(list);
-        SortedRecordFile.Builder builder = SortedRecordFile.builder(dir, WIDTH, WIDTH, memoryBytes)) {
+    return read(List.of(list), dir, memoryBytes);
+  }
+
+  /**
+   * Reads several such lists into one set; each may be compressed (gzip or xz, as a channel's
+   * {@code store-paths.xz}), told by its first bytes.
+   */
+  public static StoreHashSet read(List<Path> lists, Path dir, long memoryBytes) throws IOException {
+    try (Builder builder = builder(dir, memoryBytes)) {
+      for (Path list : lists) {
+        readInto(list, builder);
+      }
+      return builder.finish();
+    }
+  }
+
+  private static void readInto(Path list, Builder builder) throws IOException {
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(Decompressing.open(Files.newInputStream(list)),
+        StandardCharsets.UTF_8), 1 << 16)) {
       long n = 0;
       String line;
       while ((line = in.readLine()) != null) {
@@ -47,13 +69,77 @@ public final class StoreHashSet implements AutoCloseable {
         }
         String hash = hashOf(l);
         if (hash == null) {
-          throw new IllegalArgumentException(list + ":" + n + ": not a store path or hash: '" + l + "'");
+          throw new IllegalArgumentException(list + ":" + n + ": not a store path or hash: '"
+              + (l.length() > 100 ? l.substring(0, 100) + "…" : l) + "'");
         }
-        builder.add(pack(hash));
+        builder.add(hash);
       }
-      return new StoreHashSet(builder.finish());
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException("no such file: " + list, e);
+    }
+  }
+
+  /** Starts a set built from hashes added in any order, with at most about {@code memoryBytes} of them in memory. */
+  public static Builder builder(Path dir, long memoryBytes) {
+    return new Builder(SortedRecordFile.builder(dir, WIDTH, WIDTH, memoryBytes));
+  }
+
+  /** Collects store hashes in any order (repeats allowed); {@link #finish} sorts them into a set. */
+  public static final class Builder implements AutoCloseable {
+    private final SortedRecordFile.Builder records;
+
+    private Builder(SortedRecordFile.Builder records) {
+      this.records = records;
+    }
+
+    /** Adds a store path hash. */
+    public void add(String storeHash) throws IOException {
+      records.add(pack(storeHash));
+    }
+
+    /** Adds every hash of a set. */
+    public void addAll(StoreHashSet set) throws IOException {
+      try (SortedRecordFile.Records r = set.records.records()) {
+        byte[] record = new byte[WIDTH];
+        while (r.next(record)) {
+          records.add(record.clone());
+        }
+      }
+    }
+
+    public StoreHashSet finish() throws IOException {
+      return new StoreHashSet(records.finish());
+    }
+
+    /** Deletes what was collected (needed only when building is abandoned). */
+    @Override
+    public void close() throws IOException {
+      records.close();
+    }
+  }
+
+  /** A pass over the set's hashes in order. */
+  public Hashes hashes() throws IOException {
+    return new Hashes(records.records());
+  }
+
+  /** The set's hashes in order, one at a time. */
+  public static final class Hashes implements AutoCloseable {
+    private final SortedRecordFile.Records records;
+    private final byte[] record = new byte[WIDTH];
+
+    private Hashes(SortedRecordFile.Records records) {
+      this.records = records;
+    }
+
+    /** The next hash, or null after the last. */
+    public String next() throws IOException {
+      return records.next(record) ? unpack(record) : null;
+    }
+
+    @Override
+    public void close() throws IOException {
+      records.close();
     }
   }
 
@@ -110,6 +196,23 @@ public final class StoreHashSet implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /** The hash of a 20-byte record: {@link #pack} undone. */
+  static String unpack(byte[] record) {
+    StringBuilder hash = new StringBuilder(StorePath.HASH_PART_LENGTH);
+    long bits = 0;
+    int held = 0;
+    int at = 0;
+    for (int i = 0; i < StorePath.HASH_PART_LENGTH; i++) {
+      if (held < 5) {
+        bits = bits << 8 | (record[at++] & 0xff);
+        held += 8;
+      }
+      held -= 5;
+      hash.append(NixBase32.character((int) (bits >>> held) & 31));
+    }
+    return hash.toString();
   }
 
   /** Closes and deletes the set's file. */

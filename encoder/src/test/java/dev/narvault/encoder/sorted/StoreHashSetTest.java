@@ -47,6 +47,42 @@ class StoreHashSetTest {
   }
 
   @Test
+  void unpack_undoesPack_andHashesReadsTheSetInOrder() throws Exception {
+    Random random = new Random(9);
+    java.util.TreeSet<String> hashes = new java.util.TreeSet<>();
+    try (StoreHashSet.Builder builder = StoreHashSet.builder(dir, 1 << 14)) {
+      for (int i = 0; i < 3000; i++) {
+        String h = randomHash(random);
+        assertEquals(h, StoreHashSet.unpack(StoreHashSet.pack(h)));
+        hashes.add(h);
+        builder.add(h);
+        builder.add(h);
+      }
+      try (StoreHashSet set = builder.finish(); StoreHashSet.Hashes in = set.hashes()) {
+        List<String> read = new ArrayList<>();
+        String h;
+        while ((h = in.next()) != null) {
+          read.add(h);
+        }
+        assertEquals(new ArrayList<>(hashes), read);
+      }
+    }
+  }
+
+  @Test
+  void read_takesGzipAndXzLists_byTheirFirstBytes() throws Exception {
+    String h = "0c6kzph7l0dcbhd5cbsy6cbcspzfqgs9";
+    Path gz = dir.resolve("paths.txt");
+    try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+      out.write(("/nix/store/" + h + "-hello\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    try (StoreHashSet set = StoreHashSet.read(gz, dir, 1 << 16)) {
+      assertTrue(set.contains(h));
+      assertEquals(1, set.size());
+    }
+  }
+
+  @Test
   void hashOf_takesStorePathsBaseNamesAndBareHashes() {
     String h = "0c6kzph7l0dcbhd5cbsy6cbcspzfqgs9";
     assertEquals(h, StoreHashSet.hashOf("/nix/store/" + h + "-hello-2.12"));

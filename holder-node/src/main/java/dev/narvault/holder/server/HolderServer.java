@@ -115,7 +115,7 @@ public final class HolderServer implements AutoCloseable {
         ? new GlobalTrafficShapingHandler(shaperClock, config.maxUploadBytesPerSecond(),
             config.maxDownloadBytesPerSecond(), 100)
         : null;
-    HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKey(),
+    HolderServerHandler.Context context = new HolderServerHandler.Context(store, metrics, config.coordinatorKeys(),
         holderId, identity.publicKey(), new EndpointProver(identity, clock), clock.instant(), clock, nonces,
         config.maxUploadBytesPerSecond() == 0, new java.util.concurrent.atomic.AtomicReference<>(
             HolderMessages.Standing.unknown(holderId)), quota);

@@ -66,13 +66,13 @@ final class HolderServerHandler extends ChannelInboundHandlerAdapter {
    * @param zeroCopy no upload cap: fragments go from the file to the socket by the kernel
    * @param quota the monthly upload quota fragment reads count against
    */
-  record Context(FragmentStore store, HolderMetrics metrics, NixPublicKey coordinatorKey, String holderId,
+  record Context(FragmentStore store, HolderMetrics metrics, CoordinatorKeys coordinatorKeys, String holderId,
       NixPublicKey identity, EndpointProver prover, Instant started, InstantSource clock, SeenNonces nonces,
       boolean zeroCopy, java.util.concurrent.atomic.AtomicReference<HolderMessages.Standing> standing,
       UploadQuota quota) {
     /** The order check for this holder's key, id, nonce journal and clock. */
     OrderCheck orders() {
-      return new OrderCheck(coordinatorKey, holderId, nonces, clock);
+      return new OrderCheck(coordinatorKeys, holderId, nonces, clock);
     }
   }
 

@@ -1,14 +1,13 @@
 package dev.narvault.holder.server;
 
 import dev.narvault.core.holder.Order;
-import dev.narvault.core.nix.NixPublicKey;
 import dev.narvault.core.pack.FragmentId;
 import java.io.IOException;
 import java.time.InstantSource;
 
 /**
- * Whether a request carries the coordinator's order for what it asks: present, signed by the
- * coordinator, for this action, fragment and holder, of this size and block size, not expired,
+ * Whether a request carries the coordinator's order for what it asks: present, signed by a
+ * coordinator key this holder accepts now ({@link CoordinatorKeys}), for this action, fragment and holder, of this size and block size, not expired,
  * and used for the first time (its nonce is journalled before the answer). A refusal is a
  * {@link Refusal} with the status to answer, so the handler maps it in one place and this is
  * testable without a channel.
@@ -28,13 +27,13 @@ final class OrderCheck {
     }
   }
 
-  private final NixPublicKey coordinatorKey;
+  private final CoordinatorKeys coordinatorKeys;
   private final String holderId;
   private final SeenNonces nonces;
   private final InstantSource clock;
 
-  OrderCheck(NixPublicKey coordinatorKey, String holderId, SeenNonces nonces, InstantSource clock) {
-    this.coordinatorKey = coordinatorKey;
+  OrderCheck(CoordinatorKeys coordinatorKeys, String holderId, SeenNonces nonces, InstantSource clock) {
+    this.coordinatorKeys = coordinatorKeys;
     this.holderId = holderId;
     this.nonces = nonces;
     this.clock = clock;
@@ -58,8 +57,10 @@ final class OrderCheck {
     } catch (IllegalArgumentException e) {
       throw new Refusal(403, e.getMessage());
     }
-    if (!new Order.Signed(order, signature).verifiedBy(coordinatorKey)) {
-      throw new Refusal(403, "order signature does not verify with the coordinator's key");
+    try {
+      coordinatorKeys.verify(new Order.Signed(order, signature), clock.instant());
+    } catch (CoordinatorKeys.NotAccepted e) {
+      throw new Refusal(403, e.getMessage());
     }
     if (order.action() != action) {
       throw new Refusal(403, "order is for " + order.action() + ", not " + action);

@@ -41,7 +41,7 @@ class HolderServerHandlerTest {
     NixSecretKey identity = NixSecretKey.generate("narvault-holder", new SecureRandom());
     InstantSource clock = InstantSource.fixed(NOW);
     HolderServerHandler.Context context = new HolderServerHandler.Context(store, new HolderMetrics(),
-        COORDINATOR.publicKey(), "h1", identity.publicKey(), new EndpointProver(identity, clock), NOW, clock,
+        CoordinatorKeys.of(COORDINATOR.publicKey()), "h1", identity.publicKey(), new EndpointProver(identity, clock), NOW, clock,
         SeenNonces.journaled(dir.resolve("nonces"), NOW), false,
         new AtomicReference<>(HolderMessages.Standing.unknown("h1")), UploadQuota.open(dir, 0, clock, Runnable::run));
     return new EmbeddedChannel(new HolderServerHandler(context));

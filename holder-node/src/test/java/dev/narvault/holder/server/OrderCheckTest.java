@@ -9,8 +9,10 @@ import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +27,7 @@ class OrderCheckTest {
   Path dir;
 
   private OrderCheck check() throws Exception {
-    return new OrderCheck(COORDINATOR.publicKey(), "h1", SeenNonces.journaled(dir.resolve("nonces"), NOW),
+    return new OrderCheck(CoordinatorKeys.of(COORDINATOR.publicKey()), "h1", SeenNonces.journaled(dir.resolve("nonces"), NOW),
         InstantSource.fixed(NOW));
   }
 
@@ -85,5 +87,46 @@ class OrderCheckTest {
     OrderCheck.Refusal garbage = assertThrows(OrderCheck.Refusal.class,
         () -> check.accept("not an order", "AAAA", Order.Action.PUT, ID, 100, 4096));
     assertEquals(403, garbage.status());
+  }
+
+  @Test
+  void accept_byARetiredKey_untilItsDate_thenRefused_sayingSo() throws Exception {
+    NixSecretKey next = NixSecretKey.generate("coordinator-2", new SecureRandom());
+    CoordinatorKeys keys = new CoordinatorKeys(List.of(next.publicKey()), List.of(
+        CoordinatorKeys.Retired.parse(COORDINATOR.publicKey() + "@2026-12-08")));
+    Instant expires = NOW.plus(Duration.ofDays(2));
+    OrderCheck before = new OrderCheck(keys, "h1", SeenNonces.journaled(dir.resolve("a"), NOW),
+        InstantSource.fixed(Instant.parse("2026-12-07T23:59:59Z")));
+    Order.Signed old = order(Order.Action.PUT, ID, 100, 4096, "h1", expires, COORDINATOR);
+    before.accept(old.order().text(), old.signature(), Order.Action.PUT, ID, 100, 4096);
+
+    OrderCheck after = new OrderCheck(keys, "h1", SeenNonces.journaled(dir.resolve("b"), NOW),
+        InstantSource.fixed(Instant.parse("2026-12-08T00:00:00Z")));
+    Order.Signed late = order(Order.Action.PUT, ID, 100, 4096, "h1", expires, COORDINATOR);
+    OrderCheck.Refusal r = refused(after, late, Order.Action.PUT, 100, 4096);
+    assertEquals(403, r.status());
+    assertTrue(r.getMessage().contains("retired coordinator key coordinator-1, accepted until 2026-12-08T00:00:00Z"),
+        r.getMessage());
+    Order.Signed current = order(Order.Action.PUT, ID, 100, 4096, "h1", expires, next);
+    after.accept(current.order().text(), current.signature(), Order.Action.PUT, ID, 100, 4096);
+    Order.Signed stranger = order(Order.Action.PUT, ID, 100, 4096, "h1", expires, STRANGER);
+    assertTrue(refused(after, stranger, Order.Action.PUT, 100, 4096).getMessage().contains("does not verify"));
+  }
+
+  @Test
+  void retiredKeys_parseADayOrAnInstant_andRefuseAnythingElse() {
+    assertEquals(Instant.parse("2027-01-31T00:00:00Z"),
+        CoordinatorKeys.Retired.parse(COORDINATOR.publicKey() + "@2027-01-31").until());
+    assertEquals(Instant.parse("2027-01-31T12:30:00Z"),
+        CoordinatorKeys.Retired.parse(COORDINATOR.publicKey() + "@2027-01-31T12:30:00Z").until());
+    for (String bad : List.of(COORDINATOR.publicKey().toString(), COORDINATOR.publicKey() + "@31.1.2027",
+        COORDINATOR.publicKey() + "@", "nonsense@2027-01-31")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> CoordinatorKeys.Retired.parse(bad), bad);
+      assertTrue(e.getMessage().contains("retired coordinator key") || e.getMessage().contains("public key"),
+          e.getMessage());
+    }
+    assertThrows(IllegalArgumentException.class, () -> new CoordinatorKeys(List.of(), List.of()),
+        "a holder with only retired keys would refuse every order soon");
   }
 }

@@ -53,6 +53,11 @@ final class ArchivedNarResponder {
   }
 
   void respond(Exchange x, ArchivedNar nar) throws IOException {
+    String etag = CacheHeaders.etag(nar.fileHash());
+    if (CacheHeaders.notModified(x.request(), etag)) {
+      x.notModified(etag, CacheHeaders.IMMUTABLE);
+      return;
+    }
     Optional<ByteRange> range;
     try {
       range = ByteRange.parse(x.request().headers().get(HttpHeaderNames.RANGE), nar.length());
@@ -69,7 +74,8 @@ final class ArchivedNarResponder {
         range.isPresent() ? HttpResponseStatus.PARTIAL_CONTENT : HttpResponseStatus.OK);
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, NAR_TYPE);
     response.headers().set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
-    response.headers().set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=31536000, immutable");
+    response.headers().set(HttpHeaderNames.CACHE_CONTROL, CacheHeaders.IMMUTABLE);
+    response.headers().set(HttpHeaderNames.ETAG, etag);
     range.ifPresent(r -> response.headers().set(HttpHeaderNames.CONTENT_RANGE, r.contentRange()));
     HttpUtil.setContentLength(response, length);
     ResponseBodyStream body = x.body(response);

@@ -16,7 +16,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * One request: who asks, how the answer ends, and the short answers every part of the gateway
- * gives the same way (404, 429, 503), each counted in the metrics.
+ * gives the same way (404, 304, 429, 503), each counted in the metrics, with the caching
+ * {@link CacheHeaders} says.
  */
 final class Exchange {
   /** How long Nix should wait before asking again after a 503. */
@@ -26,12 +27,16 @@ final class Exchange {
   private final FullHttpRequest request;
   private final String client;
   private final GatewayMetrics metrics;
+  /** The {@code Cache-Control} of a 404 ({@link CacheHeaders#notFound}). */
+  private final String notFoundCaching;
 
-  Exchange(ChannelHandlerContext ctx, FullHttpRequest request, String client, GatewayMetrics metrics) {
+  Exchange(ChannelHandlerContext ctx, FullHttpRequest request, String client, GatewayMetrics metrics,
+      String notFoundCaching) {
     this.ctx = ctx;
     this.request = request;
     this.client = client;
     this.metrics = metrics;
+    this.notFoundCaching = notFoundCaching;
   }
 
   FullHttpRequest request() {
@@ -73,13 +78,26 @@ final class Exchange {
 
   /** The one answer for anything that is not there, whatever the route and the reason. */
   void notFound() {
-    send(full(HttpResponseStatus.NOT_FOUND, "not found\n", "text/plain; charset=utf-8", head()));
+    FullHttpResponse r = full(HttpResponseStatus.NOT_FOUND, "not found\n", "text/plain; charset=utf-8", head());
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, notFoundCaching);
+    send(r);
   }
 
+  /** 304 for a NAR the client (or its CDN) has: its tag and caching again, no body. */
+  void notModified(String etag, String cacheControl) {
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED,
+        Unpooled.EMPTY_BUFFER);
+    r.headers().set(HttpHeaderNames.ETAG, etag);
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, cacheControl);
+    send(r);
+  }
+
+  /** 503 with Retry-After, never stored by a cache, closing the connection. */
   void unavailable(String message) {
     FullHttpResponse r = full(HttpResponseStatus.SERVICE_UNAVAILABLE, message + "\n", "text/plain; charset=utf-8",
         false);
     r.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER);
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, CacheHeaders.NO_STORE);
     send(r, false);
   }
 
@@ -88,11 +106,15 @@ final class Exchange {
     FullHttpResponse r = full(HttpResponseStatus.TOO_MANY_REQUESTS, message + "\n", "text/plain; charset=utf-8",
         false);
     r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(retryAfterSeconds));
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, CacheHeaders.NO_STORE);
     send(r, false);
   }
 
+  /** An error in words (400, 405): never stored by a cache. */
   void text(HttpResponseStatus status, String message, boolean keepAlive) {
-    send(full(status, message + "\n", "text/plain; charset=utf-8", false), keepAlive);
+    FullHttpResponse r = full(status, message + "\n", "text/plain; charset=utf-8", false);
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, CacheHeaders.NO_STORE);
+    send(r, keepAlive);
   }
 
   void send(FullHttpResponse response) {

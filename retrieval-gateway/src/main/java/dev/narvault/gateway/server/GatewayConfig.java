@@ -14,8 +14,7 @@ import java.util.Optional;
  *     one means 0, which would outrank cache.nixos.org (40): the archive defaults to 50
  * @param misses how often one client may ask for what exists nowhere, and how long such an answer
  *     is remembered
- * @param trustForwardedFor take the client's address from the last {@code X-Forwarded-For} entry
- *     (only behind a reverse proxy that sets it; otherwise any client could pick its own address)
+ * @param clientIdentity who a request comes from behind trusted proxies (by default: its peer)
  * @param cache where rebuilt NARs are kept, and how many bytes of them
  * @param overhead how many holder bytes beyond what it receives a client may cost (decoding, block
  *     rounding, tiny ranges): a token bucket per client
@@ -23,7 +22,7 @@ import java.util.Optional;
  * @param spreadReads a whole NAR over every data fragment, all holders up, is read from all n
  *     fragments, each stripe from a different k of them (parity decoded), so all n links are busy
  */
-public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits misses, boolean trustForwardedFor,
+public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits misses, ClientIdentity clientIdentity,
     CacheSettings cache, Rate overhead, ServerLimits limits, boolean spreadReads) {
   public static final int DEFAULT_PRIORITY = 50;
 
@@ -86,31 +85,31 @@ public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits mis
 
   /** Defaults for everything but where to listen and the priority. */
   public GatewayConfig(InetSocketAddress bind, int priority) {
-    this(bind, priority, MissLimits.DEFAULTS, false, CacheSettings.DEFAULTS, DEFAULT_OVERHEAD,
+    this(bind, priority, MissLimits.DEFAULTS, ClientIdentity.PEER, CacheSettings.DEFAULTS, DEFAULT_OVERHEAD,
         ServerLimits.defaults(), true);
   }
 
   public GatewayConfig withMisses(MissLimits limits) {
-    return new GatewayConfig(bind, priority, limits, trustForwardedFor, cache, overhead, this.limits, spreadReads);
+    return new GatewayConfig(bind, priority, limits, clientIdentity, cache, overhead, this.limits, spreadReads);
   }
 
-  public GatewayConfig withTrustForwardedFor(boolean trust) {
-    return new GatewayConfig(bind, priority, misses, trust, cache, overhead, limits, spreadReads);
+  public GatewayConfig withClientIdentity(ClientIdentity identity) {
+    return new GatewayConfig(bind, priority, misses, identity, cache, overhead, limits, spreadReads);
   }
 
   public GatewayConfig withCache(CacheSettings settings) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, settings, overhead, limits, spreadReads);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, settings, overhead, limits, spreadReads);
   }
 
   public GatewayConfig withOverhead(Rate rate) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, rate, limits, spreadReads);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, rate, limits, spreadReads);
   }
 
   public GatewayConfig withLimits(ServerLimits serverLimits) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, overhead, serverLimits, spreadReads);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, overhead, serverLimits, spreadReads);
   }
 
   public GatewayConfig withSpreadReads(boolean spread) {
-    return new GatewayConfig(bind, priority, misses, trustForwardedFor, cache, overhead, limits, spread);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, overhead, limits, spread);
   }
 }

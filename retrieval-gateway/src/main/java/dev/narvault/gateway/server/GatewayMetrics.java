@@ -1,6 +1,8 @@
 package dev.narvault.gateway.server;
 
+import dev.narvault.core.access.AccessRecorder;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -19,6 +21,16 @@ final class GatewayMetrics {
   final LongAdder cacheHits = new LongAdder();
   final LongAdder rebuildsShared = new LongAdder();
   private final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
+  private final Optional<AccessRecorder> access;
+
+  GatewayMetrics() {
+    this(Optional.empty());
+  }
+
+  /** @param access the access records whose counts are shown too, if the gateway keeps them */
+  GatewayMetrics(Optional<AccessRecorder> access) {
+    this.access = access;
+  }
 
   void request(int status) {
     byStatus.computeIfAbsent(status, s -> new LongAdder()).increment();
@@ -44,6 +56,12 @@ final class GatewayMetrics {
         missesLimited.sum());
     counter(s, "narvault_gateway_overhead_limited_total", "NAR requests refused with 429 (holder read overhead).",
         overheadLimited.sum());
+    access.ifPresent(a -> {
+      counter(s, "narvault_gateway_access_recorded_total", "Requests for archived NARs written to the access records.",
+          a.written());
+      counter(s, "narvault_gateway_access_dropped_total",
+          "Requests for archived NARs not recorded (too many waiting while the catalog was slow or down).", a.dropped());
+    });
     s.append("# HELP narvault_gateway_responses_total Complete responses by status (streamed NARs excluded).\n");
     s.append("# TYPE narvault_gateway_responses_total counter\n");
     new TreeMap<>(byStatus).forEach((status, n) ->

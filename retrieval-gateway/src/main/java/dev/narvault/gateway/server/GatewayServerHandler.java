@@ -1,9 +1,11 @@
 package dev.narvault.gateway.server;
 
+import dev.narvault.core.access.AccessRecorder;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.http.BlockingWork;
 import dev.narvault.core.nix.StorePath;
+import dev.narvault.core.s3.ObjectNotFoundException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -18,14 +20,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What Nix asks and where the answer comes from: the route ({@link GatewayRoute}), then archived
- * narinfos from the catalog, archived NARs from {@link ArchivedNarResponder}, everything else
- * from S3 ({@link S3Proxy}).
+ * narinfos from the catalog, archived NARs from {@link ArchivedNarResponder} (or from S3 once
+ * put back there), everything else from S3 ({@link S3Proxy}). Requests for archived NARs are
+ * counted in the catalog's access records ({@link AccessRecorder}).
  *
  * <p>Never a 404 because a backend failed: Nix caches a 404 narinfo for an hour. Backend trouble
  * (S3 refusing access or failing, holders and S3 both unable) is a 503 with {@code Retry-After},
  * which Nix retries. Every miss answers the same 404, whatever the route and whatever the reason,
- * and costs the client one token of its miss budget. No byte reaches the client before it is
- * verified.
+ * and costs the client one token of its miss budget (the client being whom trusted proxies name:
+ * {@link ClientIdentity}). No byte reaches the client before it is verified. Every answer says
+ * how long a CDN may keep it ({@link CacheHeaders}).
  *
  * <p>Each request runs on a virtual thread, since it blocks on the catalog, holders and S3. The
  * connection stops reading while a request is in progress, so responses keep their order.
@@ -40,15 +44,19 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final GatewayMetrics metrics;
   private final S3Proxy s3;
   private final ArchivedNarResponder nars;
+  private final Optional<AccessRecorder> access;
+  private final String notFoundCaching;
 
   GatewayServerHandler(Archive archive, GatewayConfig config, Executor requests, GatewayMetrics metrics, S3Proxy s3,
-      ArchivedNarResponder nars) {
+      ArchivedNarResponder nars, Optional<AccessRecorder> access) {
+    this.access = access;
     this.archive = archive;
     this.config = config;
     this.requests = requests;
     this.metrics = metrics;
     this.s3 = s3;
     this.nars = nars;
+    this.notFoundCaching = CacheHeaders.notFound(config.misses().negativeTtl());
   }
 
   @Override
@@ -58,15 +66,17 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   }
 
   private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
-    Exchange x = new Exchange(ctx, request, ClientAddress.key(ctx.channel().remoteAddress(),
-        request.headers().get("X-Forwarded-For"), config.trustForwardedFor()), metrics);
+    ClientIdentity identity = config.clientIdentity();
+    String client = ClientAddress.key(ctx.channel().remoteAddress(), request.headers().getAll("X-Forwarded-For"),
+        identity.clientIpHeader().map(request.headers()::get).orElse(null), identity);
+    Exchange x = new Exchange(ctx, request, client, metrics, notFoundCaching);
     GatewayRoute route = request.decoderResult().isSuccess()
         ? GatewayRoute.parse(request.method().name(), request.uri())
         : new GatewayRoute.Refused(400, "malformed request");
     try {
       switch (route) {
-        case GatewayRoute.Metrics m ->
-            x.send(Exchange.full(HttpResponseStatus.OK, metrics.render(), "text/plain; version=0.0.4", x.head()));
+        case GatewayRoute.Metrics m -> x.send(cached(Exchange.full(HttpResponseStatus.OK, metrics.render(),
+            "text/plain; version=0.0.4", x.head()), CacheHeaders.NO_STORE));
         case GatewayRoute.CacheInfo i -> cacheInfo(x);
         case GatewayRoute.NarInfo n -> narInfo(x, n.hash());
         case GatewayRoute.Nar n -> nar(x, n.key());
@@ -83,7 +93,7 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   private void cacheInfo(Exchange x) {
     String body = "StoreDir: " + StorePath.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n";
-    x.send(Exchange.full(HttpResponseStatus.OK, body, "text/x-nix-cache-info", x.head()));
+    x.send(cached(Exchange.full(HttpResponseStatus.OK, body, "text/x-nix-cache-info", x.head()), CacheHeaders.SHORT));
   }
 
   private void narInfo(Exchange x, String hash) throws IOException {
@@ -93,9 +103,13 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       return;
     }
     metrics.narInfoFromArchive.increment();
-    FullHttpResponse r = Exchange.full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, x.head());
-    r.headers().set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=3600");
-    x.send(r);
+    x.send(cached(Exchange.full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, x.head()),
+        CacheHeaders.SHORT));
+  }
+
+  private static FullHttpResponse cached(FullHttpResponse r, String cacheControl) {
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, cacheControl);
+    return r;
   }
 
   private void nar(Exchange x, String key) throws IOException {
@@ -103,6 +117,19 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     if (archived.isEmpty()) {
       s3.proxyUnlessAbsent(x, key, ArchivedNarResponder.NAR_TYPE);
       return;
+    }
+    if (!x.head()) {
+      // Requests for archived NARs no longer reach S3's logs: the gateway keeps the record.
+      access.ifPresent(a -> a.record(archived.get().storeHash()));
+    }
+    if (archive.backInS3(archived.get())) {
+      // Put back into S3 (promote, restore): S3 serves it, the holders only if it is not there.
+      try {
+        s3.proxy(x, key, ArchivedNarResponder.NAR_TYPE);
+        return;
+      } catch (ObjectNotFoundException gone) {
+        LOG.warn("NAR {} was put back into S3 but is not there; serving it from the holders", key);
+      }
     }
     nars.respond(x, archived.get());
   }

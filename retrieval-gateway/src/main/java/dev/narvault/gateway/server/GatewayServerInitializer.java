@@ -1,5 +1,6 @@
 package dev.narvault.gateway.server;
 
+import dev.narvault.core.access.AccessRecorder;
 import dev.narvault.core.http.HttpGuards;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.archive.Archive;
@@ -7,6 +8,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import java.time.InstantSource;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 
 /** Builds each connection's pipeline, in order. */
@@ -20,9 +22,11 @@ final class GatewayServerInitializer {
   private final GatewayMetrics metrics;
   private final S3Proxy s3;
   private final ArchivedNarResponder nars;
+  private final Optional<AccessRecorder> access;
 
   GatewayServerInitializer(Archive archive, ObjectSource fallback, GatewayConfig config, ExecutorService requests,
-      GatewayMetrics metrics, RebuiltNarCache cache) {
+      GatewayMetrics metrics, RebuiltNarCache cache, Optional<AccessRecorder> access) {
+    this.access = access;
     this.archive = archive;
     this.config = config;
     this.requests = requests;
@@ -41,6 +45,6 @@ final class GatewayServerInitializer {
     // 2. Requests are small: hand the handler whole ones.
     p.addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY));
     // 3. Routing on the event loop; the work itself on a virtual thread, one request at a time.
-    p.addLast("gateway", new GatewayServerHandler(archive, config, requests, metrics, s3, nars));
+    p.addLast("gateway", new GatewayServerHandler(archive, config, requests, metrics, s3, nars, access));
   }
 }

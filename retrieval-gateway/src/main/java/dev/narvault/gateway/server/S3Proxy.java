@@ -56,6 +56,7 @@ final class S3Proxy {
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
         x.head() ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+    r.headers().set(HttpHeaderNames.CACHE_CONTROL, CacheHeaders.SHORT);
     HttpUtil.setContentLength(r, bytes.length);
     x.send(r);
   }
@@ -99,13 +100,15 @@ final class S3Proxy {
 
   /**
    * Streams an S3 object as it is, with its stored type and encoding, honouring a single
-   * {@code Range}; S3 verifies nothing for us, but these bytes are the cache's own.
+   * {@code Range}, cached as {@link CacheHeaders#forObject} says (no ETag: S3's is not passed on,
+   * and the FileHash is not known here); S3 verifies nothing for us, but these bytes are the cache's own.
    *
    * @throws ObjectNotFoundException when S3 has no such key (nothing was sent)
    */
   void proxy(Exchange x, String key, String type) throws IOException {
     HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     response.headers().set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
+    response.headers().set(HttpHeaderNames.CACHE_CONTROL, CacheHeaders.forObject(key));
     if (x.head()) {
       response.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
       HttpUtil.setContentLength(response, objects.size(key));

@@ -1,4 +1,4 @@
-package dev.narvault.encoder.sorted;
+package dev.narvault.core.sorted;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -39,6 +39,9 @@ import java.util.PriorityQueue;
  * of {@code stride} records in the index, reads that block (one positional read) and searches it.
  * The block last read is kept, so lookups in key order, as a bucket listing makes them, read each
  * block once: a merge join of the listing against the file, without a second code path.
+ *
+ * <p><b>Reading in order</b>: {@link #records()} streams every record from the first, through a
+ * buffer of its own (several may read at once), for merging sorted files with each other.
  */
 public final class SortedRecordFile implements AutoCloseable {
   static final int MERGE_WIDTH = 128;
@@ -89,6 +92,48 @@ public final class SortedRecordFile implements AutoCloseable {
   /** SHA-256 of the file's records in order, hex: the same set gives the same digest. */
   public String digest() {
     return digest;
+  }
+
+  /** The width of each record, in bytes. */
+  public int recordWidth() {
+    return recordWidth;
+  }
+
+  /** Every record in key order, from the first. Close it when done (the file stays). */
+  public Records records() throws IOException {
+    return new Records(new DataInputStream(new BufferedInputStream(Files.newInputStream(file), READ_BUFFER)),
+        recordWidth);
+  }
+
+  /** A pass over the records in key order. */
+  public static final class Records implements AutoCloseable {
+    private final DataInputStream in;
+    private final int recordWidth;
+
+    private Records(DataInputStream in, int recordWidth) {
+      this.in = in;
+      this.recordWidth = recordWidth;
+    }
+
+    /** Reads the next record into {@code record}; false after the last. */
+    public boolean next(byte[] record) throws IOException {
+      if (record.length != recordWidth) {
+        throw new IllegalArgumentException("record must have " + recordWidth + " bytes, got " + record.length);
+      }
+      int n = in.readNBytes(record, 0, recordWidth);
+      if (n == 0) {
+        return false;
+      }
+      if (n != recordWidth) {
+        throw new EOFException("a sorted file ends inside a record");
+      }
+      return true;
+    }
+
+    @Override
+    public void close() throws IOException {
+      in.close();
+    }
   }
 
   /** Whether a record has this key. */

@@ -1,4 +1,4 @@
-package dev.narvault.encoder.sorted;
+package dev.narvault.core.sorted;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -87,6 +87,35 @@ class SortedRecordFileTest {
           assertTrue(file.contains(key(k)), "shuffled: " + k);
           assertFalse(file.contains(key(k + 1)), "shuffled: " + (k + 1));
         }
+      }
+    }
+  }
+
+  @Test
+  void records_giveEveryKeyOnceInUnsignedOrder_toSeveralReadersAtOnce() throws Exception {
+    Random random = new Random(3);
+    Map<Long, Long> first = new HashMap<>();
+    try (SortedRecordFile.Builder b = SortedRecordFile.builder(dir, 8, 16, 1)) {
+      for (int i = 0; i < 20_000; i++) {
+        long k = random.nextInt(4) == 0 ? random.nextLong(1_000) : random.nextLong();
+        first.putIfAbsent(k, (long) i);
+        b.add(record(k, i));
+      }
+      try (SortedRecordFile file = b.finish();
+          SortedRecordFile.Records one = file.records();
+          SortedRecordFile.Records two = file.records()) {
+        List<Long> keys = new ArrayList<>(first.keySet());
+        keys.sort(Long::compareUnsigned);
+        byte[] a = new byte[16];
+        byte[] c = new byte[16];
+        for (long k : keys) {
+          assertTrue(one.next(a));
+          assertTrue(two.next(c));
+          assertArrayEquals(record(k, first.get(k)), a, "key " + k);
+          assertArrayEquals(a, c);
+        }
+        assertFalse(one.next(a), "nothing after the last");
+        assertThrows(IllegalArgumentException.class, () -> two.next(new byte[8]));
       }
     }
   }
