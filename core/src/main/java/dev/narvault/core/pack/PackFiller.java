@@ -645,14 +645,28 @@ public final class PackFiller {
     /**
      * Blocks {@code [first, end)} of a piece in the file, once its own holder's bytes are there;
      * from the holder when they will not be (the piece is decoded itself), or when its lane has not
-     * started it (then the piece is written from those bytes too: a decoder never waits on a lane
-     * that may be waiting on a decoder).
+     * started it within a piece's hedge time (then the piece is written from those bytes too: a
+     * decoder never waits long on a lane that may be waiting on a decoder).
      */
     private byte[] readBack(Slot s, int fragment, int first, int end) throws IOException {
       Lane lane = lanes.stream().filter(l -> l.fragment == fragment).findFirst().orElse(null);
+      if (lane != null && !s.direct.isDone()) {
+        // Its lane gets to it first as a rule (its holder's link is not shared with a decoder's
+        // read); a decoder waits for that only as long as a piece may take.
+        try {
+          s.direct.get(hedgeNanos(s.piece), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException notYet) {
+          // Go on below.
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while waiting for fragment " + fragment);
+        } catch (ExecutionException e) {
+          throw new IOException(e.getCause());
+        }
+      }
       if (lane != null && lane.todo.remove(s)) {
-        // Its lane has not started it (behind, or waiting on an earlier piece that only a decoder
-        // can end): read it here, for the file too, rather than wait.
+        // Its lane has not started it yet (behind, or waiting on an earlier piece that only a
+        // decoder can end): read it here, for the file too, rather than wait.
         FillPlan.Piece p = s.piece;
         byte[] bytes;
         try {
