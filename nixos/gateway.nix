@@ -29,6 +29,7 @@ let
     catalog = if cfg.catalogFile != null then { file = "\${CREDENTIALS_DIRECTORY}/catalog"; } else cfg.catalog;
     nar-cache-dir = cacheDir;
     nar-cache-size = cfg.narCacheSize;
+    nar-spool-size = cfg.narSpoolSize;
   }
   // lib.optionalAttrs (cfg.s3Endpoint != null) { s3-endpoint = cfg.s3Endpoint; }
   // lib.optionalAttrs (archiveKeys != [ ]) { archive-public-key = archiveKeys; }
@@ -119,6 +120,13 @@ in
       type = types.str;
       default = "1GiB";
       description = "Disk kept for NARs rebuilt from holders, so a popular one is rebuilt once.";
+    };
+
+    narSpoolSize = mkOption {
+      type = types.str;
+      default = "4GiB";
+      description = "Disk for NARs being rebuilt: each is filled from all its fragments at once, the file "
+        + "being the reorder buffer. A NAR that finds no room is read one fragment after the other.";
     };
 
     openFirewall = mkOption {

@@ -43,6 +43,8 @@ final class BenchCluster implements AutoCloseable {
   final NixSecretKey workerKey = NixSecretKey.generate("bench-worker-1", new SecureRandom());
   final NixSecretKey archiveKey = NixSecretKey.generate("bench-archive-1", new SecureRandom());
   final List<HolderServer> holders = new ArrayList<>();
+  /** The link in front of each holder, when there is one. */
+  private final java.util.Map<HolderServer, BenchLink> links = new java.util.HashMap<>();
   Catalog catalog;
   Coordinator coordinator;
   private final List<AutoCloseable> running = new ArrayList<>();
@@ -78,6 +80,16 @@ final class BenchCluster implements AutoCloseable {
 
   /** The catalog, the coordinator and {@code count} holders, waiting until all have registered. */
   void startArchive(int count, long holderCapacity) throws Exception {
+    startArchive(count, holderCapacity, 0, 0);
+  }
+
+  /**
+   * As {@link #startArchive(int, long)}, with every holder's uploads capped at {@code uploadCap}
+   * bytes/s (0: none) by its own {@code --max-upload-speed}, and, with {@code roundTripMillis} > 0,
+   * a {@link BenchLink} in front of each (at 127.N.0.2) adding that round trip: the holder
+   * advertises the link, so the coordinator, migrations and the gateway all reach it through it.
+   */
+  void startArchive(int count, long holderCapacity, long uploadCap, long roundTripMillis) throws Exception {
     catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
     running.add(catalog);
     NixSecretKey coordinatorKey = NixSecretKey.generate("bench-coordinator-1", new SecureRandom());
@@ -87,9 +99,20 @@ final class BenchCluster implements AutoCloseable {
         Duration.ofMinutes(5), dir.resolve("repair")).allowingPrivateHolders(), catalog, InstantSource.system());
     running.add(coordinator);
     for (int i = 0; i < count; i++) {
-      HolderServer h = HolderServer.start(HolderConfig.of(new InetSocketAddress("127." + (i + 1) + ".0.1", 0),
-          dir.resolve("holder-" + i), holderCapacity, coordinatorKey.publicKey())
-          .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200)));
+      HolderConfig config = HolderConfig.of(new InetSocketAddress("127." + (i + 1) + ".0.1", 0),
+              dir.resolve("holder-" + i), holderCapacity, coordinatorKey.publicKey())
+          .withCoordinator(coordinator.endpoint()).withHeartbeat(Duration.ofMillis(200)).withSpeeds(uploadCap, 0);
+      BenchLink link = null;
+      if (roundTripMillis > 0) {
+        link = BenchLink.listen(new InetSocketAddress("127." + (i + 1) + ".0.2", 0), roundTripMillis);
+        running.add(link);
+        config = config.withDescription(Optional.of(link.endpoint()), "", "");
+      }
+      HolderServer h = HolderServer.start(config);
+      if (link != null) {
+        link.connectTo(h.endpoint());
+        links.put(h, link);
+      }
       running.add(h);
       holders.add(h);
     }
@@ -112,10 +135,21 @@ final class BenchCluster implements AutoCloseable {
     running.add(c);
   }
 
-  /** Stops one holder now. */
+  /** The address the archive knows a holder by: its link's, when it has one. */
+  String endpoint(HolderServer holder) {
+    BenchLink link = links.get(holder);
+    return (link == null ? holder.endpoint() : link.endpoint()).toString();
+  }
+
+  /** Stops one holder now, and the link in front of it. */
   void stopHolder(HolderServer holder) {
     holder.close();
     running.remove(holder);
+    BenchLink link = links.remove(holder);
+    if (link != null) {
+      link.close();
+      running.remove(link);
+    }
   }
 
   @Override

@@ -59,6 +59,12 @@ import software.amazon.awssdk.services.s3.presigner.model.GetObjectPresignReques
             + "with the m holders holding most data fragments stopped; then --clients concurrent clients "
             + "through the gateway. Prints stored MiB/s, the gateway's ratio to S3, errors, the CPU per MiB of "
             + "each path, the holder bytes read per NAR byte served, and the gateway's peak RSS.",
+        "",
+        "With --holder-cap, every holder caps its uploads as a volunteer does (--max-upload-speed), optionally a "
+            + "--holder-delay round trip away, and the gateway is measured against the link limit instead of "
+            + "against S3: k x the cap, the most any read of k fragments can get. Printed per case: MiB/s through "
+            + "the gateway, its share of the limit, the time to the first byte of each NAR, and the holder bytes "
+            + "read per NAR byte.",
         ""})
 final class BenchGatewayCommand implements Callable<Integer> {
   private static final Pattern SERVING = Pattern.compile("gateway serving at (http://\\S+)");
@@ -105,6 +111,32 @@ final class BenchGatewayCommand implements Callable<Integer> {
       description = "Rounds of each side before any is measured (default: ${DEFAULT-VALUE}).")
   int warmUpRounds;
 
+  @Option(names = "--holder-cap", defaultValue = "0", converter = ByteSize.class, paramLabel = "RATE",
+      description = "Cap every holder's uploads at this many bytes/s (e.g. 2MiB), as volunteers cap theirs, and "
+          + "measure against the link limit k x RATE instead of against S3 (default: no cap).")
+  long holderCap;
+
+  @Option(names = "--holder-delay", defaultValue = "0", paramLabel = "MS",
+      description = "With --holder-cap, a round trip of this many milliseconds between the gateway and every "
+          + "holder, added by a relay in front of each (default: ${DEFAULT-VALUE}).")
+  long holderDelayMillis;
+
+  @Option(names = "--nar-spool-size", defaultValue = "4GiB", converter = ByteSize.class,
+      description = "The gateway's --nar-spool-size: room for NARs being rebuilt, each filled out of order from "
+          + "all its fragments at once; 0 reads every NAR in order, one fragment after the other "
+          + "(default: ${DEFAULT-VALUE}).")
+  long spoolSize;
+
+  @Option(names = "--read-memory", defaultValue = "32MiB", converter = ByteSize.class,
+      description = "The gateway's --read-memory: holder reads in flight, all requests together; decoding gets as "
+          + "much again (default: ${DEFAULT-VALUE}).")
+  long readMemory;
+
+  @Option(names = "--spread-reads", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "The gateway's --spread-reads: a NAR over every data fragment read from all n holders "
+          + "(default: ${DEFAULT-VALUE}).")
+  boolean spreadReads;
+
   @Option(names = "--gateway-heap", defaultValue = "256m", description = "The gateway JVM's -Xmx (default: ${DEFAULT-VALUE}).")
   String gatewayHeap;
 
@@ -117,9 +149,12 @@ final class BenchGatewayCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (nars < 1 || holders < k + m || k < 1 || m < 1 || readers < 1 || clients < 1 || rounds < 1
-        || warmUpRounds < 0) {
-      throw new IllegalArgumentException(
-          "need --nars, --readers, --clients, --rounds >= 1, --warm-up-rounds >= 0 and --holders >= k + m");
+        || warmUpRounds < 0 || holderCap < 0 || holderDelayMillis < 0) {
+      throw new IllegalArgumentException("need --nars, --readers, --clients, --rounds >= 1, --warm-up-rounds, "
+          + "--holder-cap, --holder-delay >= 0 and --holders >= k + m");
+    }
+    if (holderDelayMillis > 0 && holderCap == 0) {
+      throw new IllegalArgumentException("--holder-delay goes with --holder-cap");
     }
     Path dir = Files.createTempDirectory("narvault-bench-gateway-");
     try (BenchCluster cluster = BenchCluster.start(dir)) {
@@ -127,7 +162,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
       long stored = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
       out.printf(Locale.ROOT, "generated %d NARs, %.1f MiB stored; RS(%d,%d) on %d holders, %d cores%n",
           paths.size(), stored / 1048576.0, k, m, holders, Runtime.getRuntime().availableProcessors());
-      cluster.startArchive(holders, 8L << 30);
+      cluster.startArchive(holders, 8L << 30, holderCap, holderDelayMillis);
       MigrationSummary summary = cluster.migration(k, m, packSize, 0, new PrintStream(OutputStream.nullOutputStream()))
           .run();
       out.println("archived: " + summary);
@@ -140,6 +175,9 @@ final class BenchGatewayCommand implements Callable<Integer> {
         }
       });
       URI endpoint = awaitEndpoint(gateway);
+      if (holderCap > 0) {
+        return linkLimit(cluster, endpoint, paths, gateway);
+      }
       Map<String, URI> fromS3 = presignedUrls(cluster.s3, paths);
       // Warm-up, not counted: the JIT on both sides (a gateway runs for days; one round left it
       // compiling a third of the time), the page cache, the holders' files.
@@ -163,6 +201,100 @@ final class BenchGatewayCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "gateway peak RSS: %d MiB with -Xmx%s%n", peakRssKiB(gateway.pid()) / 1024, gatewayHeap);
       return 0;
     }
+  }
+
+  /**
+   * The gateway against the link limit: rounds of reads through it, healthy and with m holders
+   * down, each NAR's time to its first byte recorded.
+   */
+  private int linkLimit(BenchCluster cluster, URI endpoint, List<CacheGenerator.GeneratedPath> paths,
+      Process gateway) throws Exception {
+    double limit = (double) k * holderCap / 1048576.0;
+    // Independent clients ask for unrelated NARs: in pack order, the readers would all wait on
+    // the same one or two holders.
+    paths = new ArrayList<>(paths);
+    java.util.Collections.shuffle(paths, new Random(13));
+    out.printf(Locale.ROOT, "holders capped at %s/s, %d ms round trip: link limit k x cap = %.1f MiB/s; %d readers%n",
+        ByteSize.format(holderCap), holderDelayMillis, limit, readers);
+    double one = oneHolder(cluster);
+    out.printf(Locale.ROOT, "one holder alone sends %.2f MiB/s under its cap of %.2f (a fragment read in 256 KiB "
+        + "ranges, two at a time): k x that = %.1f MiB/s%n", one, holderCap / 1048576.0, k * one);
+    for (int r = 0; r < warmUpRounds; r++) {
+      viaGateway(endpoint, paths, readers, null);
+    }
+    out.println();
+    out.println("case                          gateway MiB/s   of the limit   first byte p50 / p90 ms   "
+        + "holder bytes / NAR byte   errors   cores busy (gateway JVM)");
+    linkReport("healthy", endpoint, paths, limit, gateway.toHandle());
+    List<String> stopped = stopMostDataHolders(cluster);
+    out.printf(Locale.ROOT, "(stopped %d holders holding the most data fragments)%n", stopped.size());
+    linkReport(m + " holders down", endpoint, paths, limit, gateway.toHandle());
+    out.printf(Locale.ROOT, "gateway peak RSS: %d MiB with -Xmx%s%n", peakRssKiB(gateway.pid()) / 1024, gatewayHeap);
+    return 0;
+  }
+
+  /**
+   * What one capped holder really sends, MiB/s: a whole data fragment read from it in 256 KiB
+   * ranges, two in flight, as a gateway's lane reads it. Netty's traffic shaping, which the
+   * holder's cap is, lets some bursts through, so this is the yardstick the ratio's limit
+   * approximates.
+   */
+  private static double oneHolder(BenchCluster cluster) throws Exception {
+    var pack = cluster.catalog.custody().packIds("", 1).getFirst();
+    FragmentPlacement p = cluster.catalog.placements(pack).stream().filter(f -> f.fragmentIndex() == 0)
+        .findFirst().orElseThrow();
+    dev.narvault.core.holder.HolderClient client = new dev.narvault.core.holder.HolderClient(Duration.ofSeconds(30));
+    URI endpoint = URI.create(p.endpoint());
+    dev.narvault.core.pack.FragmentId id = new dev.narvault.core.pack.FragmentId(p.fragmentId());
+    long length = Math.min(client.size(endpoint, id), 16L << 20);
+    int piece = 256 * 1024;
+    AtomicLong next = new AtomicLong();
+    long t0 = System.nanoTime();
+    try (ExecutorService two = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<?>> readers = new ArrayList<>();
+      for (int r = 0; r < 2; r++) {
+        readers.add(two.submit(() -> {
+          long at;
+          while ((at = next.getAndAdd(piece)) < length) {
+            client.read(endpoint, id, at, (int) Math.min(piece, length - at));
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : readers) {
+        f.get();
+      }
+    }
+    return length / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  private void linkReport(String label, URI endpoint, List<CacheGenerator.GeneratedPath> paths, double limit,
+      ProcessHandle gateway) throws Exception {
+    double holderBytes0 = metric(endpoint, "narvault_gateway_nar_holder_bytes_total");
+    double narBytes0 = metric(endpoint, "narvault_gateway_nar_archive_bytes_total");
+    // One round not counted: the first reads of a case find out which holders are gone.
+    int errors = viaGateway(endpoint, paths, readers, null).errors();
+    List<Double> rates = new ArrayList<>();
+    java.util.Queue<Long> firstBytes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    long cpu0 = cpuNanos(ProcessHandle.current()) + cpuNanos(gateway);
+    long gatewayCpu0 = cpuNanos(gateway);
+    long t0 = System.nanoTime();
+    for (int r = 0; r < rounds; r++) {
+      Rate g = viaGateway(endpoint, paths, readers, firstBytes);
+      rates.add(g.mibPerSecond());
+      errors += g.errors();
+    }
+    long elapsed = System.nanoTime() - t0;
+    double cores = (cpuNanos(ProcessHandle.current()) + cpuNanos(gateway) - cpu0) / (double) elapsed;
+    double gatewayCores = (cpuNanos(gateway) - gatewayCpu0) / (double) elapsed;
+    double amplification = (metric(endpoint, "narvault_gateway_nar_holder_bytes_total") - holderBytes0)
+        / (metric(endpoint, "narvault_gateway_nar_archive_bytes_total") - narBytes0);
+    List<Long> sorted = firstBytes.stream().sorted().toList();
+    double p50 = sorted.get(sorted.size() / 2) / 1e6;
+    double p90 = sorted.get(Math.min(sorted.size() - 1, sorted.size() * 9 / 10)) / 1e6;
+    double g = median(rates);
+    out.printf(Locale.ROOT, "%-28s %13.1f   %11.2fx   %14.0f / %-6.0f   %23.2f   %6d   %8.2f (%.2f)%n", label, g,
+        g / limit, p50, p90, amplification, errors, cores, gatewayCores);
   }
 
   /**
@@ -307,19 +439,26 @@ final class BenchGatewayCommand implements Callable<Integer> {
 
   private Rate viaS3(Map<String, URI> urls, List<CacheGenerator.GeneratedPath> paths, int parallel)
       throws Exception {
-    return timed(paths, parallel, p -> get(urls.get(p.narKey())));
+    return timed(paths, parallel, p -> get(urls.get(p.narKey()), null));
   }
 
   private Rate viaGateway(URI endpoint, List<CacheGenerator.GeneratedPath> paths, int parallel)
       throws Exception {
-    return timed(paths, parallel, p -> get(URI.create(endpoint + "/" + p.narKey())));
+    return viaGateway(endpoint, paths, parallel, null);
+  }
+
+  /** As above; with {@code firstBytes}, each NAR's time to its first body byte (ns) is added to it. */
+  private Rate viaGateway(URI endpoint, List<CacheGenerator.GeneratedPath> paths, int parallel,
+      java.util.Queue<Long> firstBytes) throws Exception {
+    return timed(paths, parallel, p -> get(URI.create(endpoint + "/" + p.narKey()), firstBytes));
   }
 
   /**
    * The body's length, or -1 for a status other than 200. A blocking client that reads the socket
    * on the calling thread (like curl, which Nix uses), kept-alive connections reused.
    */
-  private static long get(URI uri) throws IOException {
+  private static long get(URI uri, java.util.Queue<Long> firstBytes) throws IOException {
+    long t0 = System.nanoTime();
     HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
     c.setConnectTimeout(10_000);
     c.setReadTimeout(300_000);
@@ -332,7 +471,13 @@ final class BenchGatewayCommand implements Callable<Integer> {
       return -1;
     }
     try (InputStream in = c.getInputStream()) {
-      return in.transferTo(OutputStream.nullOutputStream());
+      if (in.read() < 0) {
+        return 0;
+      }
+      if (firstBytes != null) {
+        firstBytes.add(System.nanoTime() - t0);
+      }
+      return 1 + in.transferTo(OutputStream.nullOutputStream());
     }
   }
 
@@ -392,7 +537,7 @@ final class BenchGatewayCommand implements Callable<Integer> {
         .sorted(Map.Entry.<String, Integer>comparingByValue(Comparator.reverseOrder()))
         .limit(m).map(Map.Entry::getKey).toList();
     for (HolderServer h : List.copyOf(cluster.holders)) {
-      if (worst.contains(h.endpoint().toString())) {
+      if (worst.contains(cluster.endpoint(h))) {
         cluster.stopHolder(h);
       }
     }
@@ -409,7 +554,10 @@ final class BenchGatewayCommand implements Callable<Integer> {
       command.addAll(List.of(extra.strip().split("\\s+")));
     }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), Narvault.class.getName(), "gateway",
-        "--catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"), "--s3-endpoint", s3.endpoint().toString(), "--bucket", "cache", "--port", "0", "--nar-cache-size", "0"));
+        "--catalog", "jdbc:sqlite:" + dir.resolve("catalog.db"), "--s3-endpoint", s3.endpoint().toString(),
+        "--bucket", "cache", "--port", "0", "--nar-cache-size", "0",
+        "--nar-spool-size", Long.toString(spoolSize), "--read-memory", Long.toString(readMemory),
+        spreadReads ? "--spread-reads" : "--no-spread-reads"));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("gateway.log").toFile());
     builder.environment().put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
     builder.environment().put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);

@@ -95,15 +95,26 @@ final class GatewayCommand implements Callable<Integer> {
   boolean trustForwardedFor;
 
   @Option(names = "--nar-cache-dir", paramLabel = "DIR",
-      description = "Where NARs rebuilt from holders are kept, so a popular one is rebuilt once (its earlier "
+      description = "Where NARs are rebuilt from holders and kept, so a popular one is rebuilt once (its earlier "
           + "entries are deleted at start; default: a temporary directory).")
   Path narCacheDir;
 
   @Option(names = "--nar-cache-size", defaultValue = "1GiB", converter = ByteSize.class,
-      description = "At most this many bytes of rebuilt NARs kept; a NAR that fits is also shared while it is "
-          + "rebuilt (others asking for it follow that rebuild), a bigger one is rebuilt by each request "
-          + "(0: nothing kept or shared; default: ${DEFAULT-VALUE}).")
+      description = "At most this many bytes of rebuilt NARs kept (0: none; default: ${DEFAULT-VALUE}).")
   long narCacheSize;
+
+  @Option(names = "--nar-spool-size", defaultValue = "4GiB", converter = ByteSize.class,
+      description = "At most this many bytes of NARs being rebuilt, in files next to the kept ones. Each NAR is "
+          + "rebuilt into a file once for everyone asking meanwhile, all the fragments it spans read at once "
+          + "(the file is the reorder buffer); a NAR that finds no room is read by each request, one fragment "
+          + "after the other, at one holder's speed (0: always so; default: ${DEFAULT-VALUE}).")
+  long narSpoolSize;
+
+  @Option(names = "--spread-reads", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Read a whole NAR that spans every data fragment from all the pack's holders, parity included: "
+          + "each stripe from a different k of the n, the data left out decoded, so that n links are busy "
+          + "instead of k (only while all its holders seem up; default: ${DEFAULT-VALUE}).")
+  boolean spreadReads;
 
   @Option(names = "--overhead-per-second", defaultValue = "8MiB", converter = ByteSize.class,
       description = "Holder bytes per second a client may cost beyond what it receives (decoding, tiny ranges); "
@@ -146,8 +157,10 @@ final class GatewayCommand implements Callable<Integer> {
         .withMisses(new GatewayConfig.MissLimits(new GatewayConfig.Rate(missesPerSecond, missBurst), negativeTtl))
         .withClientIdentity(new ClientIdentity(trustedProxies.stream().map(Cidr::parse).toList(),
             Optional.ofNullable(clientIpHeader), trustForwardedFor))
-        .withCache(new GatewayConfig.CacheSettings(Optional.ofNullable(narCacheDir), narCacheSize))
-        .withOverhead(new GatewayConfig.Rate(overheadPerSecond, overheadBurst));
+        .withCache(new GatewayConfig.CacheSettings(Optional.ofNullable(narCacheDir), narCacheSize,
+            narSpoolSize))
+        .withOverhead(new GatewayConfig.Rate(overheadPerSecond, overheadBurst))
+        .withSpreadReads(spreadReads);
     Optional<TrustedKeys> keys = Optional.ofNullable(archivePublicKeys).map(TrustedKeys::parse);
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig());
         GatewayServer server = GatewayServer.start(config, new Archive(cat, new HolderClient(holderTimeout), keys,

@@ -14,8 +14,10 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.FragmentReader;
 import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.PackFiller;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.PackReader;
+import dev.narvault.core.pack.RangeFile;
 import dev.narvault.core.pack.ReadBudget;
 import dev.narvault.core.s3.ObjectSource;
 import java.io.IOException;
@@ -30,6 +32,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The archive as the gateway sees it: catalog lookups and verified NAR reads from holders.
@@ -41,6 +45,7 @@ import java.util.concurrent.Executors;
  * cache's S3 store), verified block by block against the manifest like any holder's bytes.
  */
 public final class Archive {
+  private static final Logger LOG = LoggerFactory.getLogger(Archive.class);
   private static final int MANIFEST_CACHE = 1024;
   /** A holder that has not answered a range in this long is read around while it keeps trying. */
   private static final Duration HEDGE_AFTER = Duration.ofSeconds(2);
@@ -49,7 +54,8 @@ public final class Archive {
    * waited for (the store's own timeouts end a dead one).
    */
   private static final Duration BACKSTOP_PATIENCE = Duration.ofMinutes(10);
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Archive.class);
+  /** A read cancelled after this many times its expected time counts as a failure of its holder. */
+  private static final double SLOW_FACTOR = 4;
   /** Default memory for reads in flight, all requests together. */
   public static final long DEFAULT_READ_BUDGET = 32L << 20;
 
@@ -154,8 +160,7 @@ public final class Archive {
           + manifest.packLength());
     }
     Holders reader = new Holders(manifest, catalog.placements(packId));
-    Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
-        code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
+    Codec codec = codec(manifest);
     PackReader packReader = new PackReader(manifest, codec, reader,
         PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudgets(budget, decodeBudget));
     Written written = new Written(out);
@@ -263,6 +268,51 @@ public final class Archive {
     }
   }
 
+  /**
+   * Writes the whole NAR into {@code file}, every byte verified, in whatever order its bytes
+   * arrive: every fragment it spans is read at once ({@link PackFiller}), so a NAR over k
+   * fragments comes at up to k holders' speed; with {@code spread}, a NAR over all k at up to n
+   * holders' speed ({@link PackFiller.Options#spread}). Returns when all of it is written; throws
+   * when the pack cannot be read (what was written by then is verified, but not all of the NAR).
+   */
+  public ReadCost fill(ArchivedNar nar, RangeFile file, boolean spread) throws IOException {
+    Manifest manifest = manifest(nar.packId());
+    Holders reader = new Holders(manifest, catalog.placements(nar.packId()));
+    PackFiller filler = new PackFiller(manifest, codec(manifest), reader,
+        PackFiller.Options.of(parallelReads).withHedgeAfter(HEDGE_AFTER).withBudgets(budget, decodeBudget)
+            .withSpread(spread));
+    WrittenRanges written = new WrittenRanges(file);
+    try {
+      filler.fill(nar.packOffset(), nar.length(), written);
+    } catch (InterruptedIOException e) {
+      throw e;
+    } catch (IOException e) {
+      Optional<Backstops.Backstop> backstop = store.isEmpty() ? Optional.empty() : catalog.backstops().of(nar.packId());
+      if (backstop.isEmpty()) {
+        throw e;
+      }
+      // Fewer than k fragments answered: what is not in the file yet from the backstop, verified the same way.
+      List<long[]> gaps = written.gaps(nar.length());
+      LOG.warn("pack {}: fewer than {} fragments answered ({}); reading {} gaps of NAR {} from its backstop {}",
+          nar.packId().shortForm(), manifest.dataFragmentCount(), e.getMessage(), gaps.size(), nar.fileKey(),
+          backstop.get().location());
+      for (long[] gap : gaps) {
+        readBackstop(manifest, codec(manifest), backstop.get(), nar.packOffset() + gap[0], gap[1],
+            new WrittenRanges.Output(file, gap[0]), e);
+      }
+    } finally {
+      reader.blameCorrupt(filler.corruptFragments());
+    }
+    return new ReadCost(filler.failedFragments().cardinality(), filler.bytesFromHolders());
+  }
+
+
+
+  private Codec codec(Manifest manifest) {
+    return codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + manifest.parityFragmentCount(),
+        code -> Codecs.create(manifest.dataFragmentCount(), manifest.parityFragmentCount()));
+  }
+
   /** A pack's fragments on their holders, for one read; failures are remembered in {@link #health}. */
   private final class Holders implements FragmentReader {
     private final Manifest manifest;
@@ -278,40 +328,68 @@ public final class Archive {
     /**
      * Copies the catalog counts as stored first, then any other copy a holder may still have
      * (superseded by repair, not yet deleted): every byte is verified either way. Holders backing
-     * off after failures are skipped.
+     * off after failures are asked last, when no other copy answered: readers ask for a fragment
+     * whose holders fail lately only when they need it ({@link #likelyAvailable}).
      */
     @Override
     public byte[] read(int index, long offset, int length) throws IOException {
       FragmentId id = manifest.fragments().get(index).id();
       IOException last = null;
-      boolean skipped = false;
+      List<FragmentPlacement> backingOff = new ArrayList<>();
       for (FragmentPlacement p : copies(index, id)) {
         if (!health.tryUse(p.endpoint())) {
-          skipped = true;
+          backingOff.add(p);
           continue;
         }
-        long t0 = System.nanoTime();
         try {
-          byte[] bytes = holders.read(URI.create(p.endpoint()), id, offset, length);
-          health.answered(p.endpoint(), System.nanoTime() - t0, bytes.length);
-          servedBy.put(index, p.endpoint());
-          return bytes;
+          return readFrom(p, index, id, offset, length);
         } catch (InterruptedIOException e) {
-          // Cancelled: the client left, or the holder was read around for being slow.
-          if (System.nanoTime() - t0 >= HEDGE_AFTER.toNanos()) {
-            health.failed(p.endpoint());
-          }
           throw e;
         } catch (IOException e) {
-          health.failed(p.endpoint());
           last = e;
         }
       }
-      if (last != null) {
-        throw last;
+      for (FragmentPlacement p : backingOff) {
+        try {
+          return readFrom(p, index, id, offset, length);
+        } catch (InterruptedIOException e) {
+          throw e;
+        } catch (IOException e) {
+          last = e;
+        }
       }
-      throw new IOException(skipped ? "the holders of fragment " + index + " failed recently"
-          : "no holder has fragment " + index + " (" + id + ")");
+      throw last != null ? last : new IOException("no holder has fragment " + index + " (" + id + ")");
+    }
+
+    /** One copy's bytes; what happened is remembered in {@link #health}. */
+    private byte[] readFrom(FragmentPlacement p, int index, FragmentId id, long offset, int length)
+        throws IOException {
+      double expected = health.expectedMillis(p.endpoint(), length);
+      int sharing = health.begin(p.endpoint());
+      long t0 = System.nanoTime();
+      try {
+        byte[] bytes = holders.read(URI.create(p.endpoint()), id, offset, length);
+        health.answered(p.endpoint(), System.nanoTime() - t0, bytes.length,
+            (sharing + health.inFlight(p.endpoint())) / 2.0);
+        servedBy.put(index, p.endpoint());
+        return bytes;
+      } catch (InterruptedIOException e) {
+        // Cancelled: the client left, or the holder was read around for being slow. Slow means
+        // past the hedge time and, when its speed is known, well past what the reads sharing it
+        // explain: a capped holder that many reads wait for is busy, not failing.
+        long took = System.nanoTime() - t0;
+        if (took >= HEDGE_AFTER.toNanos() && !(took / 1e6 < SLOW_FACTOR * expected)) {
+          LOG.debug("holder {} read around after {} ms (expected {} ms)", p.endpoint(), took / 1_000_000, expected);
+          health.failed(p.endpoint());
+        }
+        throw e;
+      } catch (IOException e) {
+        LOG.debug("holder {} failed: {}", p.endpoint(), e.toString());
+        health.failed(p.endpoint());
+        throw e;
+      } finally {
+        health.end(p.endpoint());
+      }
     }
 
     @Override
@@ -320,13 +398,16 @@ public final class Archive {
       return copies(index, id).stream().anyMatch(p -> health.usable(p.endpoint()));
     }
 
-    /** The recent time per MiB of the holder a read would go to first; 0 when not measured yet. */
+    /**
+     * The time per MiB a read from the holder it would go to first may take now (its recent speed
+     * and the reads in flight to it); 0 when not measured yet.
+     */
     @Override
     public double expectedCost(int index) {
       FragmentId id = manifest.fragments().get(index).id();
       for (FragmentPlacement p : copies(index, id)) {
         if (health.usable(p.endpoint())) {
-          double millis = health.millisPerMiB(p.endpoint());
+          double millis = health.expectedMillis(p.endpoint(), 1 << 20);
           return Double.isNaN(millis) ? 0 : millis;
         }
       }

@@ -10,8 +10,10 @@ import java.util.function.LongSupplier;
  * again until its back-off passes, so a dead holder costs one request per back-off, not one per
  * request. The back-off doubles with each failure in a row, from {@code base} up to {@code max};
  * one success forgets the failures. Each holder's recent speed is kept too, so that decoding reads
- * the fastest. Memory is bounded: the least recently used holders are
- * forgotten first.
+ * the fastest, and so is the number of this process's reads in flight to it: a holder's link is
+ * shared by all of them (a volunteer caps its upload as a whole), so a read's time is measured per
+ * read in flight, and what a new read may expect is that times the reads it joins. Memory is
+ * bounded: the least recently used holders are forgotten first.
  */
 public final class HolderHealth {
   private static final int MAX_HOLDERS = 100_000;
@@ -34,6 +36,7 @@ public final class HolderHealth {
     int failures;
     long avoidUntil;
     double millisPerMiB = Double.NaN;
+    int inFlight;
   }
 
   public HolderHealth(java.time.Duration base, java.time.Duration max, LongSupplier nanoTime) {
@@ -88,20 +91,59 @@ public final class HolderHealth {
     s.avoidUntil = nanoTime.getAsLong() + Math.min(backoff, maxNanos);
   }
 
+  /** A read to this holder starts; returns the reads in flight to it now, this one included. */
+  public synchronized int begin(String endpoint) {
+    return ++holders.computeIfAbsent(endpoint, e -> new State()).inFlight;
+  }
+
+  /** A read that {@link #begin} counted has ended, however it ended. */
+  public synchronized void end(String endpoint) {
+    State s = holders.get(endpoint);
+    if (s != null && s.inFlight > 0) {
+      s.inFlight--;
+    }
+  }
+
+  /** This process's reads in flight to the holder. */
+  public synchronized int inFlight(String endpoint) {
+    State s = holders.get(endpoint);
+    return s == null ? 0 : s.inFlight;
+  }
+
   /**
    * Records an answer of {@code bytes} bytes and how long it took. The holder's speed is kept as
    * an average time per MiB; reads under {@value #SPEED_FLOOR_BYTES} bytes count as that many
    * (their time is mostly the round trip, which a small read pays in full).
    */
   public synchronized void answered(String endpoint, long nanos, long bytes) {
+    answered(endpoint, nanos, bytes, 1);
+  }
+
+  /**
+   * As above, for a read that shared the holder with others: {@code sharing} reads in flight on
+   * average while it ran (itself included), so the holder's own speed was that many times its.
+   */
+  public synchronized void answered(String endpoint, long nanos, long bytes, double sharing) {
     State s = holders.computeIfAbsent(endpoint, e -> new State());
     s.failures = 0;
-    double millisPerMiB = nanos / 1e6 * (1 << 20) / Math.max(bytes, SPEED_FLOOR_BYTES);
+    double millisPerMiB = nanos / 1e6 * (1 << 20) / Math.max(bytes, SPEED_FLOOR_BYTES) / Math.max(1, sharing);
     s.millisPerMiB = Double.isNaN(s.millisPerMiB) ? millisPerMiB
         : (1 - LATENCY_WEIGHT) * s.millisPerMiB + LATENCY_WEIGHT * millisPerMiB;
   }
 
-  /** Recent time per MiB read from this holder, in ms, averaged; NaN when never measured. */
+  /**
+   * How long a read of {@code bytes} bytes from this holder may take now, in ms: its recent time
+   * per MiB times the reads it would share the holder with; NaN when never measured.
+   */
+  public synchronized double expectedMillis(String endpoint, long bytes) {
+    State s = holders.get(endpoint);
+    if (s == null) {
+      return Double.NaN;
+    }
+    return s.millisPerMiB * Math.max(bytes, SPEED_FLOOR_BYTES) / (1 << 20) * (s.inFlight + 1);
+  }
+
+  /** Recent time per MiB read from this holder alone, in ms, averaged; NaN when never measured. */
   public synchronized double millisPerMiB(String endpoint) {
     State s = holders.get(endpoint);
     return s == null ? Double.NaN : s.millisPerMiB;

@@ -45,43 +45,75 @@ final class BlockVerifier {
    * Verified bytes of blocks {@code [first, end)} from exactly k of the {@code candidates}, read at
    * once on {@code executor}; a candidate that fails is reported to {@code onFailure} and replaced
    * by the next one. When the k reads are not all in after {@code hedgeAfter}, one more candidate
-   * is asked, and again each time that passes; once k have answered, reads still going are
-   * cancelled. The answer has the bytes at the index of each fragment read, null elsewhere.
+   * is asked, and again each time that passes (when none is left, a slow one's holder is asked
+   * again, once, straight: {@link #read}); once k have answered, reads still going are cancelled. The answer has the bytes at the index of each fragment read, null elsewhere.
    *
    * @throws NotEnoughFragmentsException when the candidates run out before k answered
    */
   byte[][] readAnyK(ArrayDeque<Integer> candidates, int first, int end, Executor executor, Duration hedgeAfter,
       ObjIntConsumer<IOException> onFailure) throws IOException {
+    return readAnyK(candidates, first, end, executor, hedgeAfter, onFailure, index -> read(index, first, end));
+  }
+
+  /** Where {@link #readAnyK} gets a candidate's verified bytes. */
+  @FunctionalInterface
+  interface Source {
+    byte[] read(int index) throws IOException;
+  }
+
+  /** As above, each candidate's verified bytes got from {@code source}. */
+  byte[][] readAnyK(ArrayDeque<Integer> candidates, int first, int end, Executor executor, Duration hedgeAfter,
+      ObjIntConsumer<IOException> onFailure, Source source) throws IOException {
     int k = layout.dataFragmentCount();
     byte[][] work = new byte[layout.totalFragmentCount()][];
     ExecutorCompletionService<byte[]> reads = new ExecutorCompletionService<>(executor);
     Map<Future<byte[]>, Integer> inFlight = new HashMap<>();
+    java.util.BitSet askedAgain = new java.util.BitSet();
     int have = 0;
     int hedges = 0;
     try {
       while (have < k) {
-        while (have + inFlight.size() < k + hedges && !candidates.isEmpty()) {
+        while (have + distinct(inFlight) < k + hedges && !candidates.isEmpty()) {
           int index = candidates.poll();
-          inFlight.put(reads.submit(() -> read(index, first, end)), index);
+          inFlight.put(reads.submit(() -> source.read(index)), index);
         }
         if (inFlight.isEmpty()) {
           break;
         }
         Future<byte[]> done = reads.poll(hedgeAfter.toNanos(), TimeUnit.NANOSECONDS);
         if (done == null) {
-          // Someone is slow: ask one more, whoever answers first counts.
+          // Someone is slow: ask one more, whoever answers first counts. With no one left to ask,
+          // ask a slow one's holder again (once): a read that hangs must not hang the whole read.
           if (!candidates.isEmpty()) {
             hedges++;
+          } else {
+            inFlight.values().stream().filter(i -> !askedAgain.get(i)).findFirst().ifPresent(index -> {
+              askedAgain.set(index);
+              inFlight.put(reads.submit(() -> read(index, first, end)), index);
+            });
           }
           continue;
         }
         int index = inFlight.remove(done);
         try {
-          work[index] = done.get();
-          have++;
+          byte[] bytes = done.get();
+          if (work[index] == null) {
+            work[index] = bytes;
+            have++;
+          }
+          // The same fragment asked again is not needed any more.
+          inFlight.entrySet().removeIf(e -> {
+            if (e.getValue() == index) {
+              e.getKey().cancel(true);
+              return true;
+            }
+            return false;
+          });
         } catch (ExecutionException e) {
-          onFailure.accept(e.getCause() instanceof IOException io ? io : new IOException(e.getCause()), index);
-          hedges = Math.max(0, hedges - 1);
+          if (!inFlight.containsValue(index)) {
+            onFailure.accept(e.getCause() instanceof IOException io ? io : new IOException(e.getCause()), index);
+            hedges = Math.max(0, hedges - 1);
+          }
         }
       }
     } catch (InterruptedException e) {
@@ -96,6 +128,10 @@ final class BlockVerifier {
           + ", " + k + " needed");
     }
     return work;
+  }
+
+  private static int distinct(Map<Future<byte[]>, Integer> inFlight) {
+    return (int) inFlight.values().stream().distinct().count();
   }
 
   /** Checks bytes of blocks {@code [first, end)} of fragment {@code index} (read or decoded). */

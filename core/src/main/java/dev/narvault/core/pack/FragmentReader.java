@@ -24,9 +24,10 @@ public interface FragmentReader {
   }
 
   /**
-   * How long a read of this fragment is expected to take, relative to the others (lower is
-   * faster; 0 when not known yet, so that unknown holders get tried and measured). Decoding reads
-   * the k fastest available fragments first. Only a hint.
+   * How long a read of a MiB of this fragment is expected to take now, in ms, its holder's other
+   * reads in flight counted (lower is faster; 0 when not known yet, so that unknown holders get
+   * tried and measured). Decoding reads the k fastest available fragments first, and
+   * {@link PackFiller} reads around a piece that takes a few times this. Only a hint.
    */
   default double expectedCost(int fragmentIndex) {
     return 0;

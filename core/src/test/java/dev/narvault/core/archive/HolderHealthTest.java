@@ -71,4 +71,21 @@ class HolderHealthTest {
     health.answered(h, 1_000_000L, 100);
     assertEquals(16.0, health.millisPerMiB(h), 1e-9);
   }
+
+  @Test
+  void aReadThatSharedTheHolder_measuresTheHolder_andANewReadExpectsToShareItToo() {
+    String h = "http://127.0.0.4:1";
+    assertEquals(1, health.begin(h));
+    assertEquals(2, health.begin(h));
+    // Two reads of 1 MiB at once, each taking 200 ms: the holder sends a MiB in 100 ms.
+    health.answered(h, 200_000_000L, 1 << 20, 2);
+    health.end(h);
+    assertEquals(100.0, health.millisPerMiB(h), 1e-9);
+    assertEquals(1, health.inFlight(h));
+    assertEquals(200.0, health.expectedMillis(h, 1 << 20), 1e-9, "a new read joins the one still in flight");
+    health.end(h);
+    assertEquals(50.0, health.expectedMillis(h, 1 << 19), 1e-9, "alone again");
+    health.end(h);
+    assertEquals(0, health.inFlight(h), "never below none");
+  }
 }

@@ -3,6 +3,7 @@ package dev.narvault.gateway.server;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.http.ByteRange;
+import dev.narvault.core.pack.RangeFile;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -21,9 +22,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An archived NAR, whole or a range: from the NAR cache when it is kept there, else rebuilt from
- * the holders, every byte verified before it is sent. A whole NAR that fits the cache is rebuilt
- * once however many ask for it ({@link RebuildRelay}); a range, or a NAR too big for the cache,
- * is read for its request alone, straight to its client. When the holders cannot serve it and
+ * the holders, every byte verified before it is sent. A whole NAR is rebuilt into a file once
+ * however many ask for it, every fragment it spans read at once ({@link RebuildRelay}); a range,
+ * or a NAR for which the rebuilds in flight leave no room on disk, is read for its request alone,
+ * in order, straight to its client. When the holders cannot serve it and
  * nothing was sent yet, S3's copy, else 503; a failure after bytes went out cuts the connection
  * (Nix sees a short read and retries).
  */
@@ -38,9 +40,11 @@ final class ArchivedNarResponder {
   private final ClientBuckets overhead;
   private final GatewayMetrics metrics;
   private final S3Proxy s3;
+  private final boolean spreadReads;
 
   ArchivedNarResponder(Archive archive, RebuiltNarCache cache, ClientBuckets overhead, GatewayMetrics metrics,
-      S3Proxy s3) {
+      S3Proxy s3, boolean spreadReads) {
+    this.spreadReads = spreadReads;
     this.archive = archive;
     this.cache = cache;
     this.overhead = overhead;
@@ -93,7 +97,7 @@ final class ArchivedNarResponder {
       return;
     }
     try {
-      if (range.isEmpty() && cache.fits(nar.length())) {
+      if (range.isEmpty()) {
         follow(nar, body);
       } else {
         Archive.ReadCost cost = read(nar, from, length, body);
@@ -120,13 +124,25 @@ final class ArchivedNarResponder {
   }
 
   /**
-   * The whole NAR through the cache: kept, being rebuilt by another request, or rebuilt now. When
-   * the gateway cannot write the rebuild's file (a full disk), the client does not lose its NAR:
-   * this request reads the rest from the holders itself.
+   * The whole NAR through the cache: kept, being rebuilt by another request, or rebuilt now; read
+   * in order for this request alone when there is no room for its file. When the gateway cannot
+   * write the rebuild's file (a full disk), the client does not lose its NAR: this request reads
+   * the rest from the holders itself.
    */
   private void follow(ArchivedNar nar, OutputStream body) throws IOException {
-    try (RebuildRelay.Follower follower = cache.follow(nar.fileKey(), nar.length(), nar.fileHash(),
-        out -> read(nar, 0, nar.length(), out))) {
+    Optional<RebuildRelay.Follower> relayed;
+    try {
+      relayed = cache.follow(nar.fileKey(), nar.length(), nar.fileHash(), file -> fill(nar, file));
+    } catch (RebuildRelay.FileFailedException e) {
+      LOG.warn("NAR {}: {}; reading it for this request alone", nar.fileKey(), e.getMessage());
+      read(nar, 0, nar.length(), body);
+      return;
+    }
+    if (relayed.isEmpty()) {
+      read(nar, 0, nar.length(), body);
+      return;
+    }
+    try (RebuildRelay.Follower follower = relayed.get()) {
       switch (follower.origin()) {
         case CACHE -> metrics.cacheHits.increment();
         case SHARED -> metrics.rebuildsShared.increment();
@@ -140,9 +156,17 @@ final class ArchivedNarResponder {
     }
   }
 
+  /** Fills a rebuild's file from the holders, verified, and counts what it cost. */
+  private void fill(ArchivedNar nar, RangeFile file) throws IOException {
+    count(nar.length(), archive.fill(nar, file, spreadReads));
+  }
+
   /** Reads from the holders, verified, and counts what it cost. */
   private Archive.ReadCost read(ArchivedNar nar, long from, long length, OutputStream out) throws IOException {
-    Archive.ReadCost cost = archive.read(nar, from, length, out);
+    return count(length, archive.read(nar, from, length, out));
+  }
+
+  private Archive.ReadCost count(long length, Archive.ReadCost cost) {
     metrics.narsFromArchive.increment();
     metrics.bytesFromArchive.add(length);
     metrics.holderBytes.add(cost.holderBytes());

@@ -19,9 +19,11 @@ import java.util.Optional;
  * @param overhead how many holder bytes beyond what it receives a client may cost (decoding, block
  *     rounding, tiny ranges): a token bucket per client
  * @param limits connections, header sizes and timeouts every client is held to
+ * @param spreadReads a whole NAR over every data fragment, all holders up, is read from all n
+ *     fragments, each stripe from a different k of them (parity decoded), so all n links are busy
  */
 public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits misses, ClientIdentity clientIdentity,
-    CacheSettings cache, Rate overhead, ServerLimits limits) {
+    CacheSettings cache, Rate overhead, ServerLimits limits, boolean spreadReads) {
   public static final int DEFAULT_PRIORITY = 50;
 
   /** A token bucket: {@code perSecond} refill, up to {@code burst}. */
@@ -49,17 +51,26 @@ public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits mis
   }
 
   /**
-   * @param dir where rebuilt NARs are kept (a temporary directory when empty)
-   * @param maxBytes at most this many bytes of them; a NAR that fits is rebuilt once for all who ask
-   *     while it is rebuilt, a bigger one by each request (0: none kept or shared)
+   * @param dir where rebuilt NARs are kept, and rebuilt (a temporary directory when empty)
+   * @param maxBytes at most this many bytes of them kept (0: none)
+   * @param spoolBytes at most this many bytes of NARs being rebuilt: each is rebuilt into a file
+   *     of its own, once for all who ask meanwhile, every fragment it spans read at once (the file
+   *     is the reorder buffer); a NAR that finds no room is read by each request, in order, one
+   *     fragment after the other (0: always so)
    */
-  public record CacheSettings(Optional<Path> dir, long maxBytes) {
+  public record CacheSettings(Optional<Path> dir, long maxBytes, long spoolBytes) {
+    public static final long DEFAULT_SPOOL_BYTES = 4L << 30;
     public static final CacheSettings DEFAULTS = new CacheSettings(Optional.empty(), 1L << 30);
 
     public CacheSettings {
-      if (maxBytes < 0) {
-        throw new IllegalArgumentException("cache size must be >= 0, got " + maxBytes);
+      if (maxBytes < 0 || spoolBytes < 0) {
+        throw new IllegalArgumentException("cache and spool sizes must be >= 0, got " + maxBytes + ", " + spoolBytes);
       }
+    }
+
+    /** With the default spool. */
+    public CacheSettings(Optional<Path> dir, long maxBytes) {
+      this(dir, maxBytes, DEFAULT_SPOOL_BYTES);
     }
   }
 
@@ -75,26 +86,30 @@ public record GatewayConfig(InetSocketAddress bind, int priority, MissLimits mis
   /** Defaults for everything but where to listen and the priority. */
   public GatewayConfig(InetSocketAddress bind, int priority) {
     this(bind, priority, MissLimits.DEFAULTS, ClientIdentity.PEER, CacheSettings.DEFAULTS, DEFAULT_OVERHEAD,
-        ServerLimits.defaults());
+        ServerLimits.defaults(), true);
   }
 
   public GatewayConfig withMisses(MissLimits limits) {
-    return new GatewayConfig(bind, priority, limits, clientIdentity, cache, overhead, this.limits);
+    return new GatewayConfig(bind, priority, limits, clientIdentity, cache, overhead, this.limits, spreadReads);
   }
 
   public GatewayConfig withClientIdentity(ClientIdentity identity) {
-    return new GatewayConfig(bind, priority, misses, identity, cache, overhead, limits);
+    return new GatewayConfig(bind, priority, misses, identity, cache, overhead, limits, spreadReads);
   }
 
   public GatewayConfig withCache(CacheSettings settings) {
-    return new GatewayConfig(bind, priority, misses, clientIdentity, settings, overhead, limits);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, settings, overhead, limits, spreadReads);
   }
 
   public GatewayConfig withOverhead(Rate rate) {
-    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, rate, limits);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, rate, limits, spreadReads);
   }
 
   public GatewayConfig withLimits(ServerLimits serverLimits) {
-    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, overhead, serverLimits);
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, overhead, serverLimits, spreadReads);
+  }
+
+  public GatewayConfig withSpreadReads(boolean spread) {
+    return new GatewayConfig(bind, priority, misses, clientIdentity, cache, overhead, limits, spread);
   }
 }

@@ -42,7 +42,8 @@ public final class GatewayServer implements AutoCloseable {
       Optional<AccessRecorder> access) throws IOException {
     ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
     // Rebuilds run on the requests' executor: stopping the server interrupts them too.
-    RebuiltNarCache cache = RebuiltNarCache.open(config.cache().dir(), config.cache().maxBytes(), requests);
+    RebuiltNarCache cache = RebuiltNarCache.open(config.cache().dir(), config.cache().maxBytes(),
+        config.cache().spoolBytes(), requests);
     GatewayServerInitializer initializer = new GatewayServerInitializer(archive, fallback, config, requests,
         new GatewayMetrics(access), cache, access);
     NettyServer server;

@@ -34,7 +34,7 @@ final class GatewayServerInitializer {
     // Shared by every connection: budgets are per client, not per connection.
     this.s3 = new S3Proxy(fallback, metrics, new MissGuard(InstantSource.system(), config.misses()));
     this.nars = new ArchivedNarResponder(archive, cache,
-        new ClientBuckets(InstantSource.system(), config.overhead()), metrics, s3);
+        new ClientBuckets(InstantSource.system(), config.overhead()), metrics, s3, config.spreadReads());
   }
 
   void initChannel(SocketChannel ch) {

@@ -1,6 +1,7 @@
 package dev.narvault.gateway.server;
 
 import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.pack.RangeFile;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
@@ -14,7 +15,9 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,13 +25,14 @@ import org.slf4j.LoggerFactory;
  * One NAR rebuilt into a file on a thread of its own, at the holders' speed, while any number of
  * clients follow the file as it grows, each at its own speed: the file is the buffer, so a client
  * that stalls slows nobody else and memory stays bounded. The first client is a follower like the
- * others.
+ * others. The rebuild may fill the file in any order (every fragment the NAR spans is read at
+ * once, {@link dev.narvault.core.pack.PackFiller}); followers are streamed its completed prefix.
  *
- * <p>What followers may read is published after it is in the file: the bytes written so far, and
- * at the end either "whole and verified" or the failure. The last byte is held back until the
- * file hashes to the signed FileHash, so a follower never ends a response that was not verified
- * whole; a failure reaches every follower as an {@link IOException} (their responses are cut,
- * never ended short).
+ * <p>What followers may read is published after it is in the file: the prefix written so far,
+ * and at the end either "whole and verified" or the failure. The prefix is hashed as it grows;
+ * the last byte is held back until the file hashes to the signed FileHash, so a follower never
+ * ends a response that was not verified whole; a failure reaches every follower as an
+ * {@link IOException} (their responses are cut, never ended short).
  *
  * <p>A follower that leaves (its client went away) does not stop the rebuild while others follow
  * it. When the last one has left, the rebuild stops at its next write instead of spending the
@@ -38,10 +42,10 @@ final class RebuildRelay {
   private static final Logger LOG = LoggerFactory.getLogger(RebuildRelay.class);
   private static final int COPY_BUFFER = 256 * 1024;
 
-  /** Writes a NAR, whole and in order, to {@code out} (every byte already verified). */
+  /** Writes a NAR, whole and in any order, into {@code file} (every byte already verified, each once). */
   @FunctionalInterface
   interface Fill {
-    void writeTo(OutputStream out) throws IOException;
+    void fill(RangeFile file) throws IOException;
   }
 
   /** Where a follower's bytes come from, for the metrics. */
@@ -87,8 +91,10 @@ final class RebuildRelay {
   private final Path file;
   private final Sha256Hash fileHash;
   private final Ending ending;
-  /** Bytes in the file so far; guarded by this. */
+  /** Bytes at the start of the file written so far, with no gap; guarded by this. */
   private long written;
+  /** Runs written beyond {@link #written}, start to end; guarded by this. */
+  private final TreeMap<Long, Long> ahead = new TreeMap<>();
   /** Followers that have not left; guarded by this. */
   private int followers = 1;
   /** The rebuild stopped writing because nobody followed it any more; guarded by this. */
@@ -122,7 +128,8 @@ final class RebuildRelay {
     RebuildRelay relay = new RebuildRelay(fileKey, length, file, Sha256Hash.parse(fileHash), ending);
     FileChannel writer;
     try {
-      writer = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      writer = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+          StandardOpenOption.READ);
     } catch (IOException e) {
       throw new FileFailedException("cannot create " + file + ": " + e, 0, e);
     }
@@ -186,7 +193,7 @@ final class RebuildRelay {
     IOException failed = null;
     try (writer) {
       Sink sink = new Sink(writer);
-      fill.writeTo(sink);
+      fill.fill(sink);
       failed = sink.verify();
     } catch (IOException e) {
       failed = e;
@@ -216,36 +223,39 @@ final class RebuildRelay {
     }
   }
 
-  /** What the rebuild writes to: the file, the digest, and the count followers wait on. */
-  private final class Sink extends OutputStream {
+  /**
+   * What the rebuild writes to: the file (at any position, each byte once), the prefix followers
+   * wait on, and the digest of that prefix. Reads back go through channels of their own: a reader
+   * interrupted mid-read (a decode that no longer needs it) closes only its own.
+   */
+  private final class Sink implements RangeFile {
     private final FileChannel writer;
     private final MessageDigest digest = Sha256Hash.newDigest();
-    private long position;
+    /** Taken by whoever hashes the prefix; the others go on writing. */
+    private final ReentrantLock hashing = new ReentrantLock();
+    /** Bytes hashed so far; guarded by hashing. */
+    private long hashed;
 
     Sink(FileChannel writer) {
       this.writer = writer;
     }
 
     @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
+    public void write(long position, byte[] b, int off, int len) throws IOException {
       synchronized (RebuildRelay.this) {
         if (followers == 0) {
           stopping = true;
           throw new InterruptedIOException("nobody follows the rebuild of NAR " + fileKey + " any more");
         }
       }
-      if (len > length - position) {
-        throw new IOException("rebuild of NAR " + fileKey + " wrote more than its " + length + " bytes");
+      if (position < 0 || len < 0 || len > length - position) {
+        throw new IOException("rebuild of NAR " + fileKey + " wrote outside its " + length + " bytes: " + position
+            + "+" + len);
       }
       ByteBuffer buf = ByteBuffer.wrap(b, off, len);
       try {
         while (buf.hasRemaining()) {
-          writer.write(buf);
+          writer.write(buf, position + buf.position() - off);
         }
       } catch (ClosedByInterruptException e) {
         throw e;
@@ -255,15 +265,67 @@ final class RebuildRelay {
         }
         throw e;
       }
-      digest.update(b, off, len);
-      position += len;
-      advance(position);
+      written(position, position + len);
+      if (hashing.tryLock()) {
+        try {
+          if (position == hashed) {
+            // In order: hashed from the bytes at hand, not read back.
+            digest.update(b, off, len);
+            hashed += len;
+          }
+          hashPrefix();
+        } finally {
+          hashing.unlock();
+        }
+      }
+    }
+
+    @Override
+    public void read(long position, byte[] into, int off, int len) throws IOException {
+      try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+        ByteBuffer buf = ByteBuffer.wrap(into, off, len);
+        while (buf.hasRemaining()) {
+          if (reader.read(buf, position + buf.position() - off) < 0) {
+            throw new IOException("NAR " + fileKey + " file ends before " + (position + len));
+          }
+        }
+      }
+    }
+
+    /**
+     * Hashes the prefix written so far, reading it back from the file (a writer that is not first
+     * to the lock leaves its bytes to this); the caller holds {@link #hashing}.
+     */
+    private void hashPrefix() throws IOException {
+      ByteBuffer buf = null;
+      long prefix;
+      while (hashed < (prefix = prefix())) {
+        if (buf == null) {
+          buf = ByteBuffer.allocate(COPY_BUFFER);
+        }
+        buf.clear().limit((int) Math.min(COPY_BUFFER, prefix - hashed));
+        while (buf.hasRemaining()) {
+          if (writer.read(buf, hashed + buf.position()) < 0) {
+            throw new IOException("NAR " + fileKey + " file ends at " + (hashed + buf.position()));
+          }
+        }
+        digest.update(buf.array(), 0, buf.limit());
+        hashed += buf.limit();
+      }
     }
 
     /** Null when the file is whole and hashes to the FileHash; else why not. */
-    IOException verify() {
-      if (position != length) {
-        return new IOException("rebuild of NAR " + fileKey + " ended after " + position + " of " + length + " bytes");
+    IOException verify() throws IOException {
+      long prefix = prefix();
+      if (prefix != length) {
+        return new IOException("rebuild of NAR " + fileKey + " ended with " + prefix + " of " + length
+            + " bytes in order");
+      }
+      hashing.lock();
+      try {
+        hashPrefix();
+      } finally {
+        hashing.unlock();
       }
       if (!fileHash.equals(new Sha256Hash(digest.digest()))) {
         LOG.error("rebuilt NAR {} does not match its FileHash: not served, not kept", fileKey);
@@ -273,9 +335,27 @@ final class RebuildRelay {
     }
   }
 
-  private synchronized void advance(long position) {
-    written = position;
+  /** Records bytes {@code [from, to)} as in the file; the prefix grows over every run it now reaches. */
+  private synchronized void written(long from, long to) throws IOException {
+    if (from < written || (ahead.floorEntry(from) != null && ahead.floorEntry(from).getValue() > from)
+        || (ahead.ceilingKey(from) != null && ahead.ceilingKey(from) < to)) {
+      throw new IOException("rebuild of NAR " + fileKey + " wrote bytes " + from + ".." + to + " twice");
+    }
+    if (from > written) {
+      ahead.put(from, to);
+      return;
+    }
+    written = to;
+    Long next;
+    while ((next = ahead.get(written)) != null) {
+      ahead.remove(written);
+      written = next;
+    }
     notifyAll();
+  }
+
+  private synchronized long prefix() {
+    return written;
   }
 
   /** Bytes followers may read now: all once verified, all but the last until then. */

@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * NARs rebuilt from holders lately, kept on the gateway's disk (at most {@code maxBytes}, least
  * recently used dropped first), so a popular cold NAR is rebuilt once; and the single flight:
  * every request for a whole NAR that is not kept follows the one {@link RebuildRelay} of that
- * NAR, started by the first.
+ * NAR, started by the first. A rebuild's file is also its reorder buffer (all fragments are read
+ * at once and land out of order), so NARs are relayed through files whether or not they will be
+ * kept, as long as the files being filled fit in {@code spoolBytes}.
  *
  * <p>An entry is admitted only whole and only when its bytes hash to the NAR's signed FileHash
  * (they were verified block by block on the way in; this checks the assembled file). Entries are
@@ -35,6 +37,7 @@ final class RebuiltNarCache implements AutoCloseable {
 
   private final Path dir;
   private final long maxBytes;
+  private final long spoolBytes;
   private final boolean ownDir;
   private final Executor rebuilds;
   /** Committed entries by file key, in access order; values are sizes. */
@@ -43,11 +46,14 @@ final class RebuiltNarCache implements AutoCloseable {
   private final Map<String, RebuildRelay> building = new HashMap<>();
   private final AtomicLong names = new AtomicLong();
   private long usedBytes;
+  /** Bytes of the rebuilds in {@link #building}. */
+  private long spooledBytes;
   private boolean closed;
 
-  private RebuiltNarCache(Path dir, long maxBytes, boolean ownDir, Executor rebuilds) {
+  private RebuiltNarCache(Path dir, long maxBytes, long spoolBytes, boolean ownDir, Executor rebuilds) {
     this.dir = dir;
     this.maxBytes = maxBytes;
+    this.spoolBytes = spoolBytes;
     this.ownDir = ownDir;
     this.rebuilds = rebuilds;
   }
@@ -55,17 +61,19 @@ final class RebuiltNarCache implements AutoCloseable {
   /**
    * A cache in {@code dir} (its own files from an earlier run deleted now), or in a fresh
    * temporary directory (removed at close) when empty, whose rebuilds run on {@code rebuilds}. A
-   * NAR larger than {@code maxBytes} is neither kept nor relayed (0: every request rebuilds its
-   * own, straight to its client).
+   * NAR larger than {@code maxBytes} is not kept (0: none is); rebuilds are relayed through files
+   * while those fit in {@code spoolBytes} (0: every request rebuilds its own, in order, straight
+   * to its client).
    */
-  static RebuiltNarCache open(Optional<Path> dir, long maxBytes, Executor rebuilds) throws IOException {
-    if (maxBytes < 0) {
-      throw new IllegalArgumentException("cache size must be >= 0, got " + maxBytes);
+  static RebuiltNarCache open(Optional<Path> dir, long maxBytes, long spoolBytes, Executor rebuilds)
+      throws IOException {
+    if (maxBytes < 0 || spoolBytes < 0) {
+      throw new IllegalArgumentException("cache and spool sizes must be >= 0, got " + maxBytes + ", " + spoolBytes);
     }
     Path d = dir.isPresent() ? dir.get() : Files.createTempDirectory("narvault-gateway-cache-");
     Files.createDirectories(d);
     deleteContents(d);
-    return new RebuiltNarCache(d, maxBytes, dir.isEmpty(), rebuilds);
+    return new RebuiltNarCache(d, maxBytes, spoolBytes, dir.isEmpty(), rebuilds);
   }
 
   /** The cached file of a NAR, if there is one (marks it recently used). */
@@ -118,7 +126,7 @@ final class RebuiltNarCache implements AutoCloseable {
     return at;
   }
 
-  /** Whether a NAR of {@code length} bytes may be kept, and so relayed through a file of its own. */
+  /** Whether a NAR of {@code length} bytes may be kept. */
   boolean fits(long length) {
     return length <= maxBytes;
   }
@@ -126,41 +134,42 @@ final class RebuiltNarCache implements AutoCloseable {
   /**
    * A follower of the NAR, who must close it: of its kept file when there is one, else of the
    * rebuild in flight, else of a rebuild started now with {@code fill} on the cache's executor
-   * and kept when it ends whole and verified.
-   *
-   * @throws IllegalArgumentException when the NAR does not {@linkplain #fits fit} in the cache
+   * (kept when it ends whole and verified, and {@linkplain #fits fits}); empty when none of these
+   * and the files of the rebuilds in flight leave no room for this one.
    */
-  synchronized RebuildRelay.Follower follow(String fileKey, long length, String fileHash, RebuildRelay.Fill fill)
-      throws IOException {
-    if (!fits(length)) {
-      throw new IllegalArgumentException("NAR " + fileKey + " of " + length + " bytes does not fit in a cache of "
-          + maxBytes);
-    }
+  synchronized Optional<RebuildRelay.Follower> follow(String fileKey, long length, String fileHash,
+      RebuildRelay.Fill fill) throws IOException {
     if (closed) {
       throw new IOException("the NAR cache is closed");
     }
     // Kept files are deleted and relays' files renamed or deleted only under this lock: the
     // files opened here exist.
     if (entries.get(fileKey) != null) {
-      return RebuildRelay.whole(fileKey, length, FileChannel.open(path(fileKey)));
+      return Optional.of(RebuildRelay.whole(fileKey, length, FileChannel.open(path(fileKey))));
     }
     RebuildRelay running = building.get(fileKey);
     if (running != null) {
       RebuildRelay.Follower follower = running.join(FileChannel.open(running.file()));
       if (follower != null) {
-        return follower;
+        return Optional.of(follower);
       }
+    }
+    if (length > spoolBytes - spooledBytes) {
+      return Optional.empty();
     }
     RebuildRelay.Follower first = RebuildRelay.start(fileKey, length, fileHash, dir.resolve("tmp-"
         + names.incrementAndGet()), rebuilds, fill, this::ended);
     building.put(fileKey, first.relay());
-    return first;
+    spooledBytes += length;
+    return Optional.of(first);
   }
 
-  /** A rebuild has ended: forgotten, and its file admitted if it is whole and verified. */
+  /** A rebuild has ended: forgotten, and its file admitted if it is whole, verified and fits. */
   private synchronized boolean ended(RebuildRelay relay, boolean verified) {
-    building.remove(relay.fileKey(), relay);
-    if (!verified || closed || entries.containsKey(relay.fileKey())) {
+    if (building.remove(relay.fileKey(), relay)) {
+      spooledBytes -= relay.length();
+    }
+    if (!verified || closed || !fits(relay.length()) || entries.containsKey(relay.fileKey())) {
       return false;
     }
     try {

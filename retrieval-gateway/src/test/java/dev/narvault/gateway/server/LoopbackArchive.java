@@ -54,6 +54,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -76,6 +77,7 @@ final class LoopbackArchive implements AutoCloseable {
   final Catalog catalog;
   final List<HolderServer> holders = new ArrayList<>();
   final List<TestStore> stores = new ArrayList<>();
+  private final java.util.Set<Integer> stopped = java.util.concurrent.ConcurrentHashMap.newKeySet();
   final ArchivedNar nar;
   final byte[] narBytes;
   private final NixSecretKey archiveKey = NixSecretKey.generate("test-archive-1", new SecureRandom());
@@ -89,6 +91,8 @@ final class LoopbackArchive implements AutoCloseable {
     volatile boolean lying;
     /** When set, each read waits for it (at most 30 s) before the fragment is opened. */
     volatile CountDownLatch pause;
+    /** A permit for every read asked of this store, paused or not. */
+    final Semaphore asked = new Semaphore(0);
 
     TestStore(FragmentStore real, Path scratch) throws IOException {
       super(real);
@@ -97,6 +101,7 @@ final class LoopbackArchive implements AutoCloseable {
 
     @Override
     public Optional<FileChannel> open(FragmentId id) throws IOException {
+      asked.release();
       CountDownLatch p = pause;
       try {
         if (p != null && !p.await(30, TimeUnit.SECONDS)) {
@@ -173,11 +178,14 @@ final class LoopbackArchive implements AutoCloseable {
 
   /** Starts the gateway under test, stopping the one before; {@link #close} stops it. */
   URI startGateway(GatewayConfig config) throws IOException {
+    return startGateway(config, new HolderHealth(Duration.ofMillis(1), Duration.ofMillis(1), System::nanoTime));
+  }
+
+  /** As above, the gateway's archive keeping what it learns of holders in {@code health}. */
+  URI startGateway(GatewayConfig config, HolderHealth health) throws IOException {
     stopGateway();
     Archive archive = new Archive(catalog, new HolderClient(Duration.ofSeconds(30)),
-        Optional.of(TrustedKeys.of(archiveKey.publicKey())),
-        new HolderHealth(Duration.ofMillis(1), Duration.ofMillis(1), System::nanoTime),
-        new ReadBudget(Archive.DEFAULT_READ_BUDGET));
+        Optional.of(TrustedKeys.of(archiveKey.publicKey())), health, new ReadBudget(Archive.DEFAULT_READ_BUDGET));
     gateway = GatewayServer.start(config, archive, new EmptyBucket());
     return gateway.endpoint();
   }
@@ -210,13 +218,24 @@ final class LoopbackArchive implements AutoCloseable {
     return latch;
   }
 
-  /** Fragment bytes all holders have sent so far, by their own count. */
+  /** Fragment bytes all holders still running have sent so far, by their own count. */
   long holderBytesServed() throws Exception {
     long sum = 0;
-    for (HolderServer h : holders) {
-      sum += metric(h.endpoint(), "narvault_holder_served_bytes_total");
+    for (int i = 0; i < holders.size(); i++) {
+      sum += holderBytesServed(i);
     }
     return sum;
+  }
+
+  /** Fragment bytes holder i has sent so far, by its own count; 0 once it is stopped. */
+  long holderBytesServed(int i) throws Exception {
+    return stopped.contains(i) ? 0 : metric(holders.get(i).endpoint(), "narvault_holder_served_bytes_total");
+  }
+
+  /** Stops holder i for good: its address refuses connections from now on. */
+  void stopHolder(int i) {
+    stopped.add(i);
+    holders.get(i).close();
   }
 
   /** A counter from a server's {@code /metrics}. */
@@ -236,7 +255,11 @@ final class LoopbackArchive implements AutoCloseable {
     heal();
     // All at once: each holder's graceful shutdown waits a quiet period of its own.
     try (var closing = Executors.newVirtualThreadPerTaskExecutor()) {
-      holders.forEach(h -> closing.execute(h::close));
+      for (int i = 0; i < holders.size(); i++) {
+        if (!stopped.contains(i)) {
+          closing.execute(holders.get(i)::close);
+        }
+      }
     }
     catalog.close();
     http.close();

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.nix.Sha256Hash;
+import dev.narvault.core.pack.RangeFile;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -60,15 +61,25 @@ class RebuiltNarCacheTest {
   }
 
   private RebuiltNarCache open(long maxBytes) throws IOException {
-    return RebuiltNarCache.open(Optional.of(dir), maxBytes, threads);
+    return open(maxBytes, 64 << 20);
+  }
+
+  private RebuiltNarCache open(long maxBytes, long spoolBytes) throws IOException {
+    return RebuiltNarCache.open(Optional.of(dir), maxBytes, spoolBytes, threads);
+  }
+
+  /** A follower of the NAR through the cache, which must have room for it. */
+  private static RebuildRelay.Follower relay(RebuiltNarCache cache, String key, long length, String fileHash,
+      RebuildRelay.Fill fill) throws IOException {
+    return cache.follow(key, length, fileHash, fill).orElseThrow();
   }
 
   /** Rebuilds a NAR through the cache in one go, as one client that reads it all; returns what it got. */
   private static byte[] rebuild(RebuiltNarCache cache, String key, byte[] bytes, String fileHash) throws IOException {
     ByteArrayOutputStream client = new ByteArrayOutputStream();
-    try (RebuildRelay.Follower f = cache.follow(key, bytes.length, fileHash, out -> {
+    try (RebuildRelay.Follower f = relay(cache, key, bytes.length, fileHash, file -> {
       for (int at = 0; at < bytes.length; at += 10_000) {
-        out.write(bytes, at, Math.min(10_000, bytes.length - at));
+        file.write(at, bytes, at, Math.min(10_000, bytes.length - at));
       }
     })) {
       f.copyTo(client, STALL);
@@ -119,7 +130,7 @@ class RebuiltNarCacheTest {
       byte[] bytes = nar(100_000, 2);
       ScriptedFill fill = new ScriptedFill();
       Client client = new Client();
-      Future<Void> followed = follow(cache.follow("nar/b.nar.xz", bytes.length, fileHash(nar(100_000, 3)), fill),
+      Future<Void> followed = follow(relay(cache, "nar/b.nar.xz", bytes.length, fileHash(nar(100_000, 3)), fill),
           client);
       fill.write(bytes);
       client.awaitAtLeast(bytes.length - 1);
@@ -154,8 +165,8 @@ class RebuiltNarCacheTest {
     try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(900_000, 7);
       ScriptedFill fill = new ScriptedFill();
-      RebuildRelay.Follower first = cache.follow("d", bytes.length, fileHash(bytes), fill);
-      RebuildRelay.Follower second = cache.follow("d", bytes.length, fileHash(bytes), new ScriptedFill());
+      RebuildRelay.Follower first = relay(cache, "d", bytes.length, fileHash(bytes), fill);
+      RebuildRelay.Follower second = relay(cache, "d", bytes.length, fileHash(bytes), new ScriptedFill());
       assertEquals(RebuildRelay.Origin.STARTED, first.origin());
       assertEquals(RebuildRelay.Origin.SHARED, second.origin(), "no second rebuild");
       Client one = new Client();
@@ -174,7 +185,7 @@ class RebuiltNarCacheTest {
       assertArrayEquals(bytes, two.toByteArray());
       assertEquals(1, fill.runs, "one rebuild");
       assertArrayEquals(bytes, cached(cache, "d", 0, bytes.length), "and it is kept");
-      try (RebuildRelay.Follower later = cache.follow("d", bytes.length, fileHash(bytes), new ScriptedFill())) {
+      try (RebuildRelay.Follower later = relay(cache, "d", bytes.length, fileHash(bytes), new ScriptedFill())) {
         assertEquals(RebuildRelay.Origin.CACHE, later.origin(), "a request after the rebuild reads the kept file");
       }
     }
@@ -187,9 +198,9 @@ class RebuiltNarCacheTest {
       ScriptedFill fill = new ScriptedFill();
       Client stalled = new Client();
       stalled.stallAfter(100_000);
-      Future<Void> followedStalled = follow(cache.follow("s", bytes.length, fileHash(bytes), fill), stalled);
+      Future<Void> followedStalled = follow(relay(cache, "s", bytes.length, fileHash(bytes), fill), stalled);
       Client other = new Client();
-      Future<Void> followedOther = follow(cache.follow("s", bytes.length, fileHash(bytes), fill), other);
+      Future<Void> followedOther = follow(relay(cache, "s", bytes.length, fileHash(bytes), fill), other);
       fill.write(bytes);
       fill.end();
       followedOther.get(10, TimeUnit.SECONDS);
@@ -209,8 +220,8 @@ class RebuiltNarCacheTest {
       ScriptedFill fill = new ScriptedFill();
       Client one = new Client();
       Client two = new Client();
-      Future<Void> followedOne = follow(cache.follow("e", bytes.length, fileHash(bytes), fill), one);
-      Future<Void> followedTwo = follow(cache.follow("e", bytes.length, fileHash(bytes), fill), two);
+      Future<Void> followedOne = follow(relay(cache, "e", bytes.length, fileHash(bytes), fill), one);
+      Future<Void> followedTwo = follow(relay(cache, "e", bytes.length, fileHash(bytes), fill), two);
       fill.write(Arrays.copyOf(bytes, 123_456));
       one.awaitAtLeast(123_456);
       two.awaitAtLeast(123_456);
@@ -228,9 +239,9 @@ class RebuiltNarCacheTest {
     try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(300_000, 10);
       ScriptedFill fill = new ScriptedFill();
-      RebuildRelay.Follower first = cache.follow("f", bytes.length, fileHash(bytes), fill);
+      RebuildRelay.Follower first = relay(cache, "f", bytes.length, fileHash(bytes), fill);
       Client other = new Client();
-      Future<Void> followedOther = follow(cache.follow("f", bytes.length, fileHash(bytes), fill), other);
+      Future<Void> followedOther = follow(relay(cache, "f", bytes.length, fileHash(bytes), fill), other);
       first.close();
       fill.write(bytes);
       fill.end();
@@ -245,13 +256,13 @@ class RebuiltNarCacheTest {
     try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(300_000, 11);
       ScriptedFill fill = new ScriptedFill();
-      RebuildRelay.Follower only = cache.follow("g", bytes.length, fileHash(bytes), fill);
+      RebuildRelay.Follower only = relay(cache, "g", bytes.length, fileHash(bytes), fill);
       fill.write(Arrays.copyOf(bytes, 1000));
       only.close();
       fill.write(Arrays.copyOfRange(bytes, 1000, bytes.length));
       IOException stopped = fill.ended.get(10, TimeUnit.SECONDS);
       assertTrue(stopped != null && stopped.getMessage().contains("nobody follows"), String.valueOf(stopped));
-      try (RebuildRelay.Follower next = cache.follow("g", bytes.length, fileHash(bytes), new ScriptedFill())) {
+      try (RebuildRelay.Follower next = relay(cache, "g", bytes.length, fileHash(bytes), new ScriptedFill())) {
         assertEquals(RebuildRelay.Origin.STARTED, next.origin(), "a request after that starts a new rebuild");
       }
       assertNull(cached(cache, "g", 0, 1));
@@ -263,7 +274,7 @@ class RebuiltNarCacheTest {
     try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(200_000, 12);
       ScriptedFill fill = new ScriptedFill();
-      try (RebuildRelay.Follower follower = cache.follow("h", bytes.length, fileHash(bytes), fill)) {
+      try (RebuildRelay.Follower follower = relay(cache, "h", bytes.length, fileHash(bytes), fill)) {
         fill.write(Arrays.copyOf(bytes, 50_000));
         Client client = new Client();
         IOException stalled = assertThrows(IOException.class, () -> follower.copyTo(client, Duration.ofMillis(200)));
@@ -280,25 +291,75 @@ class RebuiltNarCacheTest {
       Files.delete(dir);
       Files.writeString(dir, "not a directory");
       RebuildRelay.FileFailedException e = assertThrows(RebuildRelay.FileFailedException.class,
-          () -> cache.follow("j", 5000, fileHash(nar(5000, 14)), new ScriptedFill()));
+          () -> relay(cache, "j", 5000, fileHash(nar(5000, 14)), new ScriptedFill()));
       assertEquals(0, e.position());
     }
   }
 
   @Test
-  void aNarLargerThanTheCache_isNotRelayed() throws Exception {
+  void aNarLargerThanTheCache_isRelayed_butNotKept() throws Exception {
     try (RebuiltNarCache cache = open(1000)) {
       assertTrue(cache.fits(1000));
       assertFalse(cache.fits(1001));
-      assertThrows(IllegalArgumentException.class, () -> cache.follow("i", 5000, fileHash(nar(5000, 13)),
-          new ScriptedFill()));
-      assertEquals(List.of(), files(), "nothing written to disk");
+      byte[] bytes = nar(5000, 13);
+      assertArrayEquals(bytes, rebuild(cache, "i", bytes, fileHash(bytes)));
+      assertNull(cached(cache, "i", 0, 1));
+      assertEquals(List.of(), files(), "its file is gone with the rebuild");
+    }
+  }
+
+  @Test
+  void aNarForWhichTheRebuildsInFlightLeaveNoRoom_isNotRelayed_untilTheyEnd() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20, 8000)) {
+      byte[] a = nar(5000, 15);
+      byte[] b = nar(5000, 16);
+      ScriptedFill fill = new ScriptedFill();
+      Client client = new Client();
+      Future<Void> followed = follow(relay(cache, "a", a.length, fileHash(a), fill), client);
+      assertTrue(cache.follow("b", b.length, fileHash(b), new ScriptedFill()).isEmpty(), "5000 + 5000 > 8000");
+      assertEquals(1, files().size(), "no file for b");
+      fill.write(a);
+      fill.end();
+      followed.get(10, TimeUnit.SECONDS);
+      assertArrayEquals(b, rebuild(cache, "b", b, fileHash(b)), "room again once a is rebuilt");
+    }
+  }
+
+  @Test
+  void aRebuildThatFillsItsFileOutOfOrder_publishesOnlyTheWrittenPrefix() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(900_000, 17);
+      ScriptedFill fill = new ScriptedFill();
+      Client client = new Client();
+      Future<Void> followed = follow(relay(cache, "o", bytes.length, fileHash(bytes), fill), client);
+      fill.writeAt(400_000, Arrays.copyOfRange(bytes, 400_000, bytes.length));
+      fill.writeAt(0, Arrays.copyOf(bytes, 1000));
+      client.awaitAtLeast(1000);
+      assertEquals(1000, client.received(), "the bytes after the gap wait for it");
+      fill.writeAt(1000, Arrays.copyOfRange(bytes, 1000, 400_000));
+      fill.end();
+      followed.get(10, TimeUnit.SECONDS);
+      assertArrayEquals(bytes, client.toByteArray());
+      assertArrayEquals(bytes, cached(cache, "o", 0, bytes.length), "verified whole and kept");
+    }
+  }
+
+  @Test
+  void aRebuildThatWritesAByteTwice_fails() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(10_000, 18);
+      ScriptedFill fill = new ScriptedFill();
+      Future<Void> followed = follow(relay(cache, "t", bytes.length, fileHash(bytes), fill), new Client());
+      fill.writeAt(5000, Arrays.copyOfRange(bytes, 5000, 6000));
+      fill.writeAt(5500, Arrays.copyOfRange(bytes, 5500, 7000));
+      assertTrue(failure(followed).getMessage().contains("twice"));
+      assertNull(cached(cache, "t", 0, 1));
     }
   }
 
   /**
    * A rebuild the test writes step by step; {@link #ended} completes with how its
-   * {@code writeTo} ended (null: normally).
+   * {@code fill} ended (null: normally).
    */
   private static final class ScriptedFill implements RebuildRelay.Fill {
     private static final Object END = new Object();
@@ -306,9 +367,20 @@ class RebuiltNarCacheTest {
     private final BlockingQueue<Object> steps = new LinkedBlockingQueue<>();
     final CompletableFuture<IOException> ended = new CompletableFuture<>();
     volatile int runs;
+    /** Where the next {@link #write} goes: after the last one. */
+    private long next;
 
+    /** Bytes at a place of the file. */
+    private record At(long position, byte[] bytes) {}
+
+    /** Writes bytes after the last written. */
     void write(byte[] bytes) {
-      steps.add(bytes);
+      steps.add(new At(-1, bytes));
+    }
+
+    /** Writes bytes at {@code position}, wherever the last ones went. */
+    void writeAt(long position, byte[] bytes) {
+      steps.add(new At(position, bytes));
     }
 
     void end() {
@@ -320,7 +392,7 @@ class RebuiltNarCacheTest {
     }
 
     @Override
-    public void writeTo(OutputStream out) throws IOException {
+    public void fill(RangeFile file) throws IOException {
       runs++;
       try {
         while (true) {
@@ -335,8 +407,10 @@ class RebuiltNarCacheTest {
           if (step == FAIL) {
             throw new IOException("the holders failed");
           }
-          byte[] bytes = (byte[]) step;
-          out.write(bytes, 0, bytes.length);
+          At at = (At) step;
+          long position = at.position() < 0 ? next : at.position();
+          file.write(position, at.bytes(), 0, at.bytes().length);
+          next = position + at.bytes().length;
         }
       } catch (IOException e) {
         ended.complete(e);
