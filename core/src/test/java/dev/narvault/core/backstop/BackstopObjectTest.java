@@ -82,6 +82,11 @@ class BackstopObjectTest {
   /** One object in a bucket, ranges honoured as S3 does. */
   private record OneObject(byte[] bytes) implements ObjectSource {
     @Override
+    public String bucket() {
+      return "backstop";
+    }
+
+    @Override
     public OpenedObject openObject(String key, Optional<String> range) {
       String[] r = range.orElseThrow().substring("bytes=".length()).split("-");
       int from = Integer.parseInt(r[0]);
