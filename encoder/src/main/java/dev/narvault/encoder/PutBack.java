@@ -31,7 +31,9 @@ import java.util.concurrent.Executors;
  * </ol>
  *
  * Each step may be repeated: killed between the upload and the journal, the next run finds the
- * object in the bucket and only journals it. A read that does not verify puts nothing.
+ * object in the bucket and only journals it. A read that does not verify puts nothing. A forgotten
+ * object ({@code narvault forget}) is refused before step 3 and, if it was forgotten during the
+ * upload, deleted again after it (the takedown may have deleted its key before the upload).
  */
 final class PutBack implements AutoCloseable {
   static final String NAR_TYPE = "application/x-nix-nar";
@@ -98,6 +100,13 @@ final class PutBack implements AutoCloseable {
     } else {
       upload(nar);
       outcome = Outcome.UPLOADED;
+      // Forgotten while it was read and uploaded (the check above is seconds old): the takedown
+      // may have deleted the key before the upload put it there, so what was put goes again.
+      if (catalog.forgotten().isForgottenObject(nar.fileKey())) {
+        to.delete(nar.fileKey());
+        throw new IOException(nar.fileKey() + " was forgotten (narvault forget) while it was put back into "
+            + to.location() + "; the object put is deleted again");
+      }
     }
     catalog.journal().restored(nar.fileKey(), bucket, clock.millis());
     return outcome;
