@@ -318,46 +318,73 @@ class ForgetTest {
     }
   }
 
-  @Test
-  void anAliasOfAForgottenObject_isNotArchived_is404IfRecordedAnyway_andForgettingAgainTakesItDown()
-      throws Exception {
-    try (Cluster cluster = new Cluster(dir, 8)) {
-      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
-      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
-          .generate(List.of(40_000, 50_000), 74, 2);
-      cluster.migrate(key.publicKey(), 4, 2);
-      CacheGenerator.GeneratedPath gone = paths.get(0);
-      String hash = gone.storePath().hashPart();
-      String text = new String(DrainTest.read(cluster, hash + ".narinfo"), StandardCharsets.UTF_8);
-      assertEquals(new Takedown.Result(1, 0, 1, 0), takedown(cluster, cluster.objects).run(List.of(hash), "leak"));
-      assertFalse(DrainTest.exists(cluster, gone.narKey()));
+  /** One archived path forgotten with its objects deleted, and a narinfo naming its object put in the bucket since. */
+  private record AfterTakedown(Cluster cluster, NixSecretKey key, List<CacheGenerator.GeneratedPath> paths,
+      StorePath twin, String twinText) {
+    CacheGenerator.GeneratedPath gone() {
+      return paths.getFirst();
+    }
 
-      // Later a narinfo naming the deleted object appears in the bucket: migrate refuses to alias it
-      // (the gateway would serve a narinfo whose NAR is 404, and Nix fails hard on that).
-      StorePath twin = StorePath.makeSourcePath("twin", NarInfo.parse(text).narHash(), List.of());
-      String twinText = twinNarInfo(key, text, gone.storePath(), twin);
-      cluster.objects.put(twin.hashPart() + ".narinfo", twinText.getBytes(StandardCharsets.UTF_8), "text/plain");
-      MigrationSummary refused = cluster.migrate(key.publicKey(), 4, 2);
+    /** The alias recorded all the same: before the takedown saw it, or missed by a run stopped halfway. */
+    void recordAlias() throws IOException {
+      ArchivedNar archived = cluster.catalog.narByStoreHash(gone().storePath().hashPart()).orElseThrow();
+      assertTrue(cluster.catalog.addAlias(twin.hashPart(), archived, twinText, System.currentTimeMillis()));
+    }
+  }
+
+  private AfterTakedown afterTakedown(Cluster cluster, long seed) throws Exception {
+    NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+    List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
+        .generate(List.of(40_000, 50_000), seed, 2);
+    cluster.migrate(key.publicKey(), 4, 2);
+    CacheGenerator.GeneratedPath gone = paths.getFirst();
+    String hash = gone.storePath().hashPart();
+    String text = new String(DrainTest.read(cluster, hash + ".narinfo"), StandardCharsets.UTF_8);
+    assertEquals(new Takedown.Result(1, 0, 1, 0), takedown(cluster, cluster.objects).run(List.of(hash), "leak"));
+    assertFalse(DrainTest.exists(cluster, gone.narKey()));
+    StorePath twin = StorePath.makeSourcePath("twin", NarInfo.parse(text).narHash(), List.of());
+    String twinText = twinNarInfo(key, text, gone.storePath(), twin);
+    cluster.objects.put(twin.hashPart() + ".narinfo", twinText.getBytes(StandardCharsets.UTF_8), "text/plain");
+    return new AfterTakedown(cluster, key, paths, twin, twinText);
+  }
+
+  @Test
+  void migrate_aNarInfoNamingAForgottenObject_isRejectedNotAliased() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      AfterTakedown t = afterTakedown(cluster, 74);
+      // The gateway would serve a narinfo whose NAR is 404, and Nix fails hard on that.
+      MigrationSummary refused = cluster.migrate(t.key().publicKey(), 4, 2);
       assertEquals(1, refused.rejected(), refused.toString());
       assertTrue(refused.rejections().toString().contains("forgotten"), refused.rejections().toString());
-      assertFalse(cluster.catalog.isArchived(twin.hashPart()), "not archived");
+      assertFalse(cluster.catalog.isArchived(t.twin().hashPart()), "not archived");
+    }
+  }
 
-      // An alias recorded all the same (before the takedown saw it, or missed by a run stopped
-      // halfway through the aliases): its narinfo is 404 like its NAR, without asking S3.
-      ArchivedNar archived = cluster.catalog.narByStoreHash(hash).orElseThrow();
-      assertTrue(cluster.catalog.addAlias(twin.hashPart(), archived, twinText, System.currentTimeMillis()));
+  @Test
+  void gateway_anArchivedAliasOfAForgottenObject_is404WithoutAskingS3() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      AfterTakedown t = afterTakedown(cluster, 77);
+      t.recordAlias();
       RecordingObjects recording = new RecordingObjects(cluster.objects);
       try (GatewayServer server = gateway(cluster, recording)) {
-        assertShortNotFound(get(server.endpoint(), twin.hashPart() + ".narinfo"), "the alias's narinfo");
-        assertShortNotFound(get(server.endpoint(), gone.narKey()), "the NAR");
+        assertShortNotFound(get(server.endpoint(), t.twin().hashPart() + ".narinfo"), "the alias's narinfo");
+        assertShortNotFound(get(server.endpoint(), t.gone().narKey()), "the NAR");
         assertEquals(List.of(), recording.asked, "S3 was not asked");
-        assertEquals(200, get(server.endpoint(), paths.get(1).storePath().hashPart() + ".narinfo").statusCode());
+        assertEquals(200, get(server.endpoint(), t.paths().get(1).storePath().hashPart() + ".narinfo").statusCode());
       }
-      // Forgetting the path again looks its aliases up again: the alias is taken down too.
+    }
+  }
+
+  @Test
+  void forget_again_looksTheAliasesUpAgain_andTakesDownOneItMissed() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      AfterTakedown t = afterTakedown(cluster, 78);
+      t.recordAlias();
+      String hash = t.gone().storePath().hashPart();
       assertEquals(new Takedown.Result(1, 1, 1, 0), takedown(cluster, cluster.objects).run(List.of(hash), "again"));
-      assertTrue(cluster.catalog.forgotten().isForgotten(twin.hashPart()));
-      assertFalse(DrainTest.exists(cluster, twin.hashPart() + ".narinfo"), "its narinfo is deleted from the bucket");
-      assertFalse(cluster.catalog.forgotten().isForgotten(paths.get(1).storePath().hashPart()));
+      assertTrue(cluster.catalog.forgotten().isForgotten(t.twin().hashPart()));
+      assertFalse(DrainTest.exists(cluster, t.twin().hashPart() + ".narinfo"), "its narinfo is deleted");
+      assertFalse(cluster.catalog.forgotten().isForgotten(t.paths().get(1).storePath().hashPart()));
     }
   }
 
