@@ -32,8 +32,10 @@ import picocli.CommandLine.Parameters;
             + "without asking S3, promote never puts it back, and catalog-rebuild keeps it forgotten. Then its "
             + "narinfo and NAR objects are deleted from --bucket, so that a CDN in front of the bucket cannot "
             + "serve them either.",
-        "Every run first finishes the S3 deletions an earlier run left (killed, or S3 failing); run it again with "
-            + "no paths to do only that. Forgetting a path twice does nothing the second time. Paths the catalog "
+        "Every run also finishes the S3 deletions an earlier run left (killed, or S3 failing); run it again with "
+            + "no paths to do only that. All paths are recorded before any deletion; a deletion that fails is "
+            + "reported, stays pending for the next run and makes the exit status 1. Forgetting a path twice "
+            + "records nothing new, but its aliases are looked up again. Paths the catalog "
             + "does not know are refused and nothing is done. The NAR's bytes stay in their pack on the holders "
             + "until the pack is rewritten (see docs/operations.md, Takedown).",
         ""})
@@ -113,8 +115,9 @@ final class ForgetCommand implements Callable<Integer> {
       Takedown takedown = new Takedown(cat, new HolderClient(Duration.ofSeconds(30)),
           new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
           signer, objects, workDir, out, InstantSource.system());
-      out.println(takedown.run(hashes, reason));
-      return 0;
+      Takedown.Result result = takedown.run(hashes, reason);
+      out.println(result);
+      return result.s3ObjectsPending() > 0 ? 1 : 0;
     }
   }
 }

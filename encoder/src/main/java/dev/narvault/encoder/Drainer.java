@@ -394,7 +394,14 @@ final class Drainer {
       }
       // A forgotten object (narvault forget, its deletion still pending) is deleted, never copied on.
       if (config.mode() == DrainConfig.Mode.MOVE && !catalog.forgotten().isForgottenObject(entry.fileKey())) {
-        objects.copyTo(entry.fileKey(), config.toBucket().orElseThrow(), config.storageClass());
+        String toBucket = config.toBucket().orElseThrow();
+        objects.copyTo(entry.fileKey(), toBucket, config.storageClass());
+        if (catalog.forgotten().isForgottenObject(entry.fileKey())) {
+          // Forgotten during the copy: the takedown does not know the other bucket, so the copy goes here.
+          objects.inBucket(toBucket).delete(entry.fileKey());
+          LOG.warn("{} was forgotten (narvault forget) while it was copied to bucket {}: the copy is deleted again",
+              entry.fileKey(), toBucket);
+        }
       }
       Safety safety = safetyNow(entry.packId());
       if (!safety.safe()) {

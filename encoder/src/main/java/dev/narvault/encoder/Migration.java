@@ -457,6 +457,12 @@ public final class Migration {
    * once, and this store path is indexed too.
    */
   private void alias(String narInfoKey, NarInfo info, ArchivedNar existing) throws IOException {
+    if (catalog.forgotten().isForgottenObject(existing.fileKey())) {
+      // Taken down (narvault forget) and deleted from the bucket: an alias would be a narinfo the
+      // gateway serves for a NAR it answers 404 for.
+      reject(narInfoKey, "names " + info.url() + ", which is forgotten (narvault forget): not archived");
+      return;
+    }
     String conflict = aliasConflict(NarInfo.parse(existing.narInfo()), info);
     if (conflict != null) {
       reject(narInfoKey, "names " + info.url() + " " + conflict);

@@ -43,9 +43,11 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * Each step may be repeated: killed between the upload and the journal, the next run finds the
- * object in the bucket and only journals it. A read that does not verify puts nothing. The files
- * being uploaded are in a directory of this run's in {@code workDir}, locked while it runs; one a
- * killed run left (its lock gone with its process) is removed when the next one starts.
+ * object in the bucket and only journals it. A read that does not verify puts nothing. A forgotten
+ * object ({@code narvault forget}) is refused before step 3 and, if it was forgotten during the
+ * upload, deleted again after it (the takedown may have deleted its key before the upload). The
+ * files being uploaded are in a directory of this run's in {@code workDir}, locked while it runs;
+ * one a killed run left (its lock gone with its process) is removed when the next one starts.
  */
 final class PutBack implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PutBack.class);
@@ -189,6 +191,13 @@ final class PutBack implements AutoCloseable {
         }
         upload(nar);
         outcome = Outcome.UPLOADED;
+        // Forgotten while it was read and uploaded (the check above is seconds old): the takedown
+        // may have deleted the key before the upload put it there, so what was put goes again.
+        if (catalog.forgotten().isForgottenObject(nar.fileKey())) {
+          to.delete(nar.fileKey());
+          throw new IOException(nar.fileKey() + " was forgotten (narvault forget) while it was put back into "
+              + to.location() + "; the object put is deleted again");
+        }
       }
       catalog.journal().restored(nar.fileKey(), bucket, claimer, clock.millis());
       return outcome;

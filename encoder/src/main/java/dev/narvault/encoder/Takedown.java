@@ -41,9 +41,11 @@ import java.util.Set;
  *       says so ({@link Forgotten.S3Objects#DELETED}).
  * </ol>
  *
- * Every run first finishes the deletions earlier runs left pending (killed after step 2, or S3
- * failing), so a crash anywhere is finished by running it again: a path forgotten already is not
- * forgotten twice, and deleting an object that is gone is no error. A run killed during step 1
+ * All paths are recorded (steps 1 and 2) before any object is deleted, and every run then also
+ * finishes the deletions earlier runs left pending (killed after step 2, or S3 failing); a
+ * deletion that fails is reported and stays pending, and stops neither recording nor the other
+ * deletions. A crash anywhere is finished by running it again: a path forgotten already is not
+ * forgotten twice, its aliases are looked up again, and deleting an object that is gone is no error. A run killed during step 1
  * leaves copies no row names, which garbage collection deletes once the pending mark lapses.
  * Paths the catalog does not know are refused before anything is done. The NAR's bytes stay in
  * their pack; nothing here deletes fragments.
@@ -54,11 +56,13 @@ public final class Takedown {
   private static final Duration PENDING_LIFETIME = Duration.ofMinutes(10);
 
   /** What one run did. */
-  public record Result(int forgotten, int alreadyForgotten, int s3ObjectsDeleted) {
+  public record Result(int forgotten, int alreadyForgotten, int s3ObjectsDeleted, int s3ObjectsPending) {
     @Override
     public String toString() {
       return String.format(Locale.ROOT, "forgot %d store paths (%d were forgotten already); deleted the S3 objects "
-          + "of %d", forgotten, alreadyForgotten, s3ObjectsDeleted);
+          + "of %d", forgotten, alreadyForgotten, s3ObjectsDeleted)
+          + (s3ObjectsPending == 0 ? "" : String.format(Locale.ROOT, "; the S3 objects of %d could not be deleted "
+          + "and stay pending: run narvault forget again", s3ObjectsPending));
     }
   }
 
@@ -110,7 +114,8 @@ public final class Takedown {
   }
 
   /**
-   * Finishes earlier runs' S3 deletions, then forgets {@code storeHashes} for {@code reason}.
+   * Forgets {@code storeHashes} for {@code reason}, then deletes the S3 objects of every forgotten
+   * path still pending (this run's and earlier runs').
    *
    * @throws IllegalArgumentException naming them, when some store hashes are not in the catalog
    *     (nothing is done then)
@@ -133,16 +138,17 @@ public final class Takedown {
           + (unknown.size() > 10 ? " and " + (unknown.size() - 10) + " more" : "")
           + ". narvault forget takes down archived NARs; a NAR only in S3 is deleted from the bucket directly");
     }
-    int deleted = deletePending();
+    // Recording comes first: it is what makes the gateway answer 404, and no S3 trouble may delay it.
     int forgotten = 0;
     int already = 0;
     for (String h : new LinkedHashSet<>(storeHashes)) {
       if (catalog.forgotten().isForgotten(h)) {
         already++;
-        continue;
       }
       ArchivedNar nar = catalog.narByStoreHash(h).orElseThrow();
-      // The object is what is taken down: every path naming it goes with it.
+      // The object is what is taken down: every path naming it goes with it. Expanded even when
+      // this path is forgotten already, so that a run stopped halfway through its aliases (or an
+      // alias recorded since) is finished by running it again.
       Set<String> done = new LinkedHashSet<>();
       for (ArchivedNar same : catalog.nars().narsByFileKey(nar.fileKey())) {
         if (!catalog.forgotten().isForgotten(same.storeHash()) && forget(same, reason)) {
@@ -155,8 +161,8 @@ public final class Takedown {
             nar.fileKey(), 100 * catalog.forgotten().deadShare(nar.packId()), nar.packId().shortForm());
       }
     }
-    deleted += deletePending();
-    return new Result(forgotten, already, deleted);
+    int[] deletions = deletePending();
+    return new Result(forgotten, already, deletions[0], deletions[1]);
   }
 
   /** Signs, places and records one path's tombstone; false when another run recorded it first. */
@@ -175,22 +181,35 @@ public final class Takedown {
     });
   }
 
-  /** Deletes the S3 objects of forgotten paths still pending; returns how many paths' objects. */
-  private int deletePending() throws IOException {
+  /**
+   * Deletes the S3 objects of every forgotten path still pending, this run's and earlier runs'.
+   * A failure is reported and leaves that path pending for the next run; it stops nothing else.
+   *
+   * @return how many paths' objects were deleted, and how many failed
+   */
+  private int[] deletePending() throws IOException {
     int deleted = 0;
+    int failed = 0;
     String after = "";
     List<Forgotten.Entry> page;
     while (!(page = catalog.forgotten().withS3Objects(Forgotten.S3Objects.PENDING, after, PAGE)).isEmpty()) {
       for (Forgotten.Entry e : page) {
         String hash = e.tombstone().storeHash();
-        // The narinfo first: a narinfo naming a NAR that is gone is worse than no narinfo.
-        objects.delete(hash + ".narinfo");
-        objects.delete(e.tombstone().fileKey());
+        try {
+          // The narinfo first: a narinfo naming a NAR that is gone is worse than no narinfo.
+          objects.delete(hash + ".narinfo");
+          objects.delete(e.tombstone().fileKey());
+        } catch (IOException | RuntimeException s3) {
+          failed++;
+          out.printf(Locale.ROOT, "could not delete the S3 objects of %s (%s), left pending for the next run: %s%n",
+              hash, e.tombstone().fileKey(), s3.getMessage());
+          continue;
+        }
         catalog.forgotten().s3ObjectsDeleted(hash);
         deleted++;
       }
       after = page.getLast().tombstone().storeHash();
     }
-    return deleted;
+    return new int[] {deleted, failed};
   }
 }

@@ -9,6 +9,13 @@ import dev.narvault.cli.Narvault;
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.cli.quickstart.EmbeddedS3;
 import dev.narvault.core.archive.Archive;
+import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.erasure.Codecs;
+import dev.narvault.core.pack.PackLayout;
+import dev.narvault.core.s3.ObjectNotFoundException;
+import dev.narvault.core.s3.ObjectSource;
+import dev.narvault.core.s3.S3Config;
+import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.core.catalog.Forgotten;
 import dev.narvault.core.coordinator.PlacementClient;
 import dev.narvault.core.holder.HolderClient;
@@ -18,6 +25,8 @@ import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.encoder.ColdSelection;
 import dev.narvault.encoder.DrainConfig;
+import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.MigrationSummary;
 import dev.narvault.encoder.Promotion;
 import dev.narvault.encoder.Restoration;
 import dev.narvault.encoder.Takedown;
@@ -26,6 +35,7 @@ import dev.narvault.gateway.server.GatewayServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -42,6 +52,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,6 +121,18 @@ class ForgetTest {
     return GatewayServer.start(new GatewayConfig(new InetSocketAddress("127.0.0.1", 0), 50),
         new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
             Optional.of(TrustedKeys.of(cluster.archiveKey.publicKey()))), objects);
+  }
+
+  private Takedown takedown(Cluster cluster, ObjectSource objects) {
+    return new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), new PlacementClient(
+        cluster.coordinator.endpoint(), cluster.workerKey, InstantSource.system()), cluster.archiveKey, objects,
+        dir.resolve("w"), new PrintStream(OutputStream.nullOutputStream()), InstantSource.system());
+  }
+
+  /** A store path whose signed narinfo names the same NAR object as {@code narInfo}: an alias. */
+  private static String twinNarInfo(NixSecretKey key, String narInfo, StorePath of, StorePath twin) {
+    return key.sign(NarInfo.parse(narInfo.replaceAll("Sig: .*\n", "").replace(of.toString(), twin.toString())))
+        .text();
   }
 
   @Test
@@ -210,7 +233,7 @@ class ForgetTest {
   }
 
   @Test
-  void forget_stoppedBeforeTheS3Deletions_isFinishedByTheNextRun_andAnAliasGoesWithItsObject() throws Exception {
+  void forget_s3FailingDeletions_recordsAllTheSame_reportsThemPending_andTheNextRunFinishes_andAnAliasGoesToo() throws Exception {
     try (Cluster cluster = new Cluster(dir, 8)) {
       NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
       List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
@@ -231,21 +254,28 @@ class ForgetTest {
       PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
       Takedown stopped = new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), coordinator,
           cluster.archiveKey, failing, dir.resolve("w"), quiet, InstantSource.system());
-      assertThrows(IOException.class, () -> stopped.run(List.of(hash), "court order"));
+      assertEquals(new Takedown.Result(2, 0, 0, 2), stopped.run(List.of(hash), "court order"),
+          "both recorded; both deletions fail (they share the NAR object) and stay pending, reported");
       assertTrue(cluster.catalog.forgotten().isForgotten(hash), "recorded before any deletion");
       assertEquals(Forgotten.S3Objects.PENDING, cluster.catalog.forgotten().entry(hash).orElseThrow().s3Objects());
       assertTrue(DrainTest.exists(cluster, gone.narKey()), "the deletion failed");
 
+      // S3 still failing: a new path is recorded all the same (recording gives the 404), its own
+      // objects deleted, and the earlier ones stay pending.
+      CacheGenerator.GeneratedPath other = paths.get(1);
+      assertEquals(new Takedown.Result(1, 0, 1, 2), stopped.run(List.of(other.storePath().hashPart()), "court order"));
+      assertTrue(cluster.catalog.forgotten().isForgotten(other.storePath().hashPart()));
+      assertFalse(DrainTest.exists(cluster, other.narKey()));
+
       failing.failDeleting(Optional.empty());
       Takedown.Result result = new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), coordinator,
           cluster.archiveKey, failing, dir.resolve("w"), quiet, InstantSource.system()).run(List.of(), null);
-      assertEquals(new Takedown.Result(0, 0, 2), result, "the path and its twin");
+      assertEquals(new Takedown.Result(0, 0, 2, 0), result, "the path and its twin");
       assertFalse(DrainTest.exists(cluster, gone.narKey()));
       assertFalse(DrainTest.exists(cluster, hash + ".narinfo"));
       assertFalse(DrainTest.exists(cluster, twin.hashPart() + ".narinfo"));
       assertTrue(cluster.catalog.forgotten().isForgotten(twin.hashPart()));
       assertEquals(Forgotten.S3Objects.DELETED, cluster.catalog.forgotten().entry(hash).orElseThrow().s3Objects());
-      assertTrue(DrainTest.exists(cluster, paths.get(1).narKey()), "the other NAR stays");
     }
   }
 
@@ -285,6 +315,152 @@ class ForgetTest {
       assertEquals(0, restored.failed(), restored.toString());
       assertEquals(1, restored.selected(), "restore --all passes the forgotten one over: " + restored);
       assertFalse(DrainTest.exists(cluster, gone.narKey()), "nor does restore put it back");
+    }
+  }
+
+  /** One archived path forgotten with its objects deleted, and a narinfo naming its object put in the bucket since. */
+  private record AfterTakedown(Cluster cluster, NixSecretKey key, List<CacheGenerator.GeneratedPath> paths,
+      StorePath twin, String twinText) {
+    CacheGenerator.GeneratedPath gone() {
+      return paths.getFirst();
+    }
+
+    /** The alias recorded all the same: before the takedown saw it, or missed by a run stopped halfway. */
+    void recordAlias() throws IOException {
+      ArchivedNar archived = cluster.catalog.narByStoreHash(gone().storePath().hashPart()).orElseThrow();
+      assertTrue(cluster.catalog.addAlias(twin.hashPart(), archived, twinText, System.currentTimeMillis()));
+    }
+  }
+
+  private AfterTakedown afterTakedown(Cluster cluster, long seed) throws Exception {
+    NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+    List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
+        .generate(List.of(40_000, 50_000), seed, 2);
+    cluster.migrate(key.publicKey(), 4, 2);
+    CacheGenerator.GeneratedPath gone = paths.getFirst();
+    String hash = gone.storePath().hashPart();
+    String text = new String(DrainTest.read(cluster, hash + ".narinfo"), StandardCharsets.UTF_8);
+    assertEquals(new Takedown.Result(1, 0, 1, 0), takedown(cluster, cluster.objects).run(List.of(hash), "leak"));
+    assertFalse(DrainTest.exists(cluster, gone.narKey()));
+    StorePath twin = StorePath.makeSourcePath("twin", NarInfo.parse(text).narHash(), List.of());
+    String twinText = twinNarInfo(key, text, gone.storePath(), twin);
+    cluster.objects.put(twin.hashPart() + ".narinfo", twinText.getBytes(StandardCharsets.UTF_8), "text/plain");
+    return new AfterTakedown(cluster, key, paths, twin, twinText);
+  }
+
+  @Test
+  void migrate_aNarInfoNamingAForgottenObject_isRejectedNotAliased() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      AfterTakedown t = afterTakedown(cluster, 74);
+      // The gateway would serve a narinfo whose NAR is 404, and Nix fails hard on that.
+      MigrationSummary refused = cluster.migrate(t.key().publicKey(), 4, 2);
+      assertEquals(1, refused.rejected(), refused.toString());
+      assertTrue(refused.rejections().toString().contains("forgotten"), refused.rejections().toString());
+      assertFalse(cluster.catalog.isArchived(t.twin().hashPart()), "not archived");
+    }
+  }
+
+  @Test
+  void gateway_anArchivedAliasOfAForgottenObject_is404WithoutAskingS3() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      AfterTakedown t = afterTakedown(cluster, 77);
+      t.recordAlias();
+      RecordingObjects recording = new RecordingObjects(cluster.objects);
+      try (GatewayServer server = gateway(cluster, recording)) {
+        assertShortNotFound(get(server.endpoint(), t.twin().hashPart() + ".narinfo"), "the alias's narinfo");
+        assertShortNotFound(get(server.endpoint(), t.gone().narKey()), "the NAR");
+        assertEquals(List.of(), recording.asked, "S3 was not asked");
+        assertEquals(200, get(server.endpoint(), t.paths().get(1).storePath().hashPart() + ".narinfo").statusCode());
+      }
+    }
+  }
+
+  @Test
+  void forget_again_looksTheAliasesUpAgain_andTakesDownOneItMissed() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      AfterTakedown t = afterTakedown(cluster, 78);
+      t.recordAlias();
+      String hash = t.gone().storePath().hashPart();
+      assertEquals(new Takedown.Result(1, 1, 1, 0), takedown(cluster, cluster.objects).run(List.of(hash), "again"));
+      assertTrue(cluster.catalog.forgotten().isForgotten(t.twin().hashPart()));
+      assertFalse(DrainTest.exists(cluster, t.twin().hashPart() + ".narinfo"), "its narinfo is deleted");
+      assertFalse(cluster.catalog.forgotten().isForgotten(t.paths().get(1).storePath().hashPart()));
+    }
+  }
+
+  @Test
+  void restore_aNarForgottenWhileItIsUploaded_isDeletedAgain() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8)) {
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
+          .generate(List.of(40_000, 50_000), 75, 2);
+      cluster.migrate(key.publicKey(), 4, 2, ColdSelection.ALL, DrainConfig.delete(cluster.trustedArchiveKeys()));
+      CacheGenerator.GeneratedPath gone = paths.get(0);
+      assertFalse(DrainTest.exists(cluster, gone.narKey()), "drained");
+      // restore checked it is not forgotten and read it back; the takedown records it and deletes
+      // its (absent) key before the upload lands.
+      RecordingObjects racing = new RecordingObjects(cluster.objects);
+      AtomicInteger takedowns = new AtomicInteger();
+      racing.beforePut = k -> {
+        if (k.equals(gone.narKey()) && takedowns.getAndIncrement() == 0) {
+          try {
+            takedown(cluster, cluster.objects).run(List.of(gone.storePath().hashPart()), "legal request");
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      };
+      PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+      Archive archive = new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+          Optional.of(cluster.trustedArchiveKeys()));
+      Restoration.Result restored = new Restoration(new Restoration.Config(Optional.empty(), "cache", Optional.empty(),
+          dir.resolve("restore")), cluster.catalog, archive, racing, quiet, quiet, Clock.systemUTC()).run();
+      assertEquals(1, takedowns.get(), "the takedown ran during the upload");
+      assertEquals(Forgotten.S3Objects.DELETED, cluster.catalog.forgotten().entry(gone.storePath().hashPart())
+          .orElseThrow().s3Objects(), "the takedown found nothing to delete");
+      assertEquals(1, restored.uploaded(), restored.toString());
+      assertEquals(1, restored.failed(), restored.toString());
+      assertTrue(restored.failures().toString().contains("forgotten"), restored.toString());
+      assertFalse(DrainTest.exists(cluster, gone.narKey()), "the upload is deleted again");
+      assertTrue(DrainTest.exists(cluster, paths.get(1).narKey()), "the other one is restored");
+    }
+  }
+
+  @Test
+  void drainToBucket_aNarForgottenWhileItIsCopied_isDeletedFromTheOtherBucket() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8);
+        S3ObjectSource cold = new S3ObjectSource(new S3Config(Optional.of(cluster.s3.endpoint()), "cold",
+            "us-east-1", Optional.of(EmbeddedS3.ACCESS_KEY), Optional.of(EmbeddedS3.SECRET_KEY)))) {
+      cold.createBucket();
+      NixSecretKey key = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(key, cluster.objects)
+          .generate(List.of(40_000, 50_000), 76, 2);
+      cluster.migrate(key.publicKey(), 4, 2);
+      CacheGenerator.GeneratedPath gone = paths.get(0);
+      // The drain checked it is not forgotten; the takedown records it before the copy, and its
+      // deletion of the NAR object is still to come (S3 failing it for now).
+      RecordingObjects racing = new RecordingObjects(cluster.objects);
+      RecordingObjects failing = new RecordingObjects(cluster.objects).failDeleting(Optional.of(gone.narKey()));
+      AtomicInteger takedowns = new AtomicInteger();
+      racing.beforeCopy = k -> {
+        if (k.equals(gone.narKey()) && takedowns.getAndIncrement() == 0) {
+          try {
+            takedown(cluster, failing).run(List.of(gone.storePath().hashPart()), "legal request");
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      };
+      MigrationSummary moved = cluster.migrate(new MigrateConfig(TrustedKeys.of(key.publicKey()), 4, 2, 64L << 20,
+          PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0).with(ColdSelection.ALL,
+          new DrainConfig(DrainConfig.Mode.MOVE, Optional.of("cold"), Optional.empty(), -1,
+              Optional.of(cluster.trustedArchiveKeys()))), cluster.catalog, racing);
+      assertEquals(1, takedowns.get(), "the takedown ran during the copy");
+      assertTrue(cluster.catalog.forgotten().isForgotten(gone.storePath().hashPart()));
+      assertThrows(ObjectNotFoundException.class, () -> cold.stat(gone.narKey()), "the copy is deleted again");
+      assertFalse(DrainTest.exists(cluster, gone.narKey()), "drained from the bucket all the same");
+      assertEquals(paths.get(1).fileSize(), cold.stat(paths.get(1).narKey()).size(), "the other one is moved: "
+          + moved);
     }
   }
 }

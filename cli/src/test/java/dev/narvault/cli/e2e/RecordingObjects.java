@@ -28,6 +28,10 @@ final class RecordingObjects implements ObjectSource {
   final List<String> puts = new CopyOnWriteArrayList<>();
   /** Runs after each file is put: a test's crash. */
   volatile Runnable afterPut = () -> {};
+  /** Runs before each file is put: what another process does meanwhile. */
+  volatile java.util.function.Consumer<String> beforePut = key -> {};
+  /** Runs before each copy to another bucket: what another process does meanwhile. */
+  volatile java.util.function.Consumer<String> beforeCopy = key -> {};
   private volatile Optional<String> failOpening = Optional.empty();
   private volatile Optional<String> failDeleting = Optional.empty();
 
@@ -99,6 +103,7 @@ final class RecordingObjects implements ObjectSource {
 
   @Override
   public void put(String key, Path file, String contentType, Optional<String> storageClass) throws IOException {
+    beforePut.accept(key);
     delegate.put(key, file, contentType, storageClass);
     puts.add(key);
     afterPut.run();
@@ -114,7 +119,13 @@ final class RecordingObjects implements ObjectSource {
 
   @Override
   public void copyTo(String key, String bucket, Optional<String> storageClass) throws IOException {
+    beforeCopy.accept(key);
     delegate.copyTo(key, bucket, storageClass);
+  }
+
+  @Override
+  public ObjectSource inBucket(String bucket) throws IOException {
+    return delegate.inBucket(bucket);
   }
 
   @Override

@@ -109,6 +109,12 @@ final class GatewayServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       s3.narInfo(x, hash + ".narinfo", NARINFO_TYPE);
       return;
     }
+    if (archive.isForgottenObject(archived.get().fileKey())) {
+      // A path naming a forgotten object that was not forgotten itself (an alias recorded after
+      // the takedown, or one a stopped run missed): its NAR is 404, so its narinfo is too.
+      x.notFound();
+      return;
+    }
     metrics.narInfoFromArchive.increment();
     x.send(cached(Exchange.full(HttpResponseStatus.OK, archived.get().narInfo(), NARINFO_TYPE, x.head()),
         CacheHeaders.SHORT));
