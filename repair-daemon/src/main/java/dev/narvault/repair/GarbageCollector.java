@@ -128,8 +128,10 @@ public final class GarbageCollector {
   boolean documentCoveredWithout(Custody.Garbage g, long now) throws CatalogException {
     Map<HolderId, HolderRecord> byId = holdersById();
     var document = catalog.documents().document(g.fragmentId());
-    if (document.isEmpty()) {
-      return true; // a document the catalog never recorded: nothing to keep a copy for
+    if (document.isEmpty() || document.get().retired()) {
+      // A document the catalog never recorded, or the manifest or an alias of a rewritten pack
+      // (its NARs are in the new pack, whose manifest lists them): nothing to keep a copy for.
+      return true;
     }
     long good = document.get().holders().stream()
         .filter(id -> !id.equals(g.holderId()))

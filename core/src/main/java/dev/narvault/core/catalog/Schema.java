@@ -320,6 +320,13 @@ final class Schema {
       );
       CREATE INDEX forgotten_by_file_key ON forgotten(file_key);
       CREATE INDEX forgotten_by_s3 ON forgotten(s3_objects);
+      """,
+      // 20: retired packs (PackRecords#commitRewrite): a pack rewritten without its forgotten NARs
+      // keeps its row, marked retired with the pack that replaced it; its copies are garbage, and
+      // neither repair nor new aliases touch it.
+      """
+      ALTER TABLE packs ADD COLUMN retired_millis BIGINT;
+      ALTER TABLE packs ADD COLUMN retired_by TEXT;
       """);
 
   private Schema() {}
