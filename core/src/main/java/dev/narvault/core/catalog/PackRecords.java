@@ -164,8 +164,9 @@ public final class PackRecords {
    * Commits a pack rewritten without its forgotten NARs, in one transaction: the new pack is
    * recorded (its fragments on {@code holderIds}, its manifest's copies); every store path it
    * lists moves to it (its offset there), and its journal entry with it; the forgotten paths'
-   * rows of the old pack go; the old pack is retired (by the new one): its fragment copies and
-   * the copies of its manifest and alias documents become superseded, which garbage collection
+   * index rows of the old pack go (their journal rows stay with it); the old pack is retired (by
+   * the new one): its fragment copies and the copies of its manifest and alias documents become
+   * superseded, which garbage collection
    * deletes without asking for the pack to be whole, and which neither repair nor a revival after
    * an audit counts again. Nothing is changed, and {@link CatalogException} says why, when
    * {@code owner} does not hold the old pack's claim ({@link RepairClaims}: it keeps repair and
@@ -235,19 +236,23 @@ public final class PackRecords {
               + "the new pack " + newPackId + " (added meanwhile?); rewrite not committed");
         }
       }
+      // The moved paths' journal rows follow them; a forgotten path's row stays with the retired
+      // pack, which no drain judges safe.
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE journal SET pack_id = ? WHERE pack_id = ? AND store_hash IN "
+              + "(SELECT store_hash FROM nars WHERE pack_id = ?)")) {
+        ps.setString(1, newPackId.hex());
+        ps.setString(2, oldPackId.hex());
+        ps.setString(3, newPackId.hex());
+        ps.executeUpdate();
+      }
       for (String sql : List.of(
           "DELETE FROM nars WHERE pack_id = ?",
-          "UPDATE journal SET pack_id = ? WHERE pack_id = ?",
           "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND state IN ('stored', 'unverified')",
           "UPDATE document_copies SET state = 'superseded' WHERE state = 'stored' AND doc_id IN "
               + "(SELECT doc_id FROM documents WHERE pack_id = ? AND kind IN ('manifest', 'alias'))")) {
         try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
-          if (sql.startsWith("UPDATE journal")) {
-            ps.setString(1, newPackId.hex());
-            ps.setString(2, oldPackId.hex());
-          } else {
-            ps.setString(1, oldPackId.hex());
-          }
+          ps.setString(1, oldPackId.hex());
           ps.executeUpdate();
         }
       }

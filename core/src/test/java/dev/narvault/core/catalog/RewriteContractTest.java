@@ -97,7 +97,8 @@ class RewriteContractTest {
     for (int i = 0; i < 5; i++) {
       sinks.add(OutputStream.nullOutputStream());
     }
-    List<FragmentDigest> digests = new PackEncoder(new BackblazeCodec(3, 2)).encode(PackSource.of(bytes), layout, sinks);
+    List<FragmentDigest> digests =
+        new PackEncoder(new BackblazeCodec(3, 2)).encode(PackSource.of(bytes), layout, sinks);
     return Manifest.of(layout, digests, nars);
   }
 
@@ -129,6 +130,8 @@ class RewriteContractTest {
       assertEquals(f.old().nars().get(3).narInfo(), live.narInfo());
       assertEquals(List.of(newId), c.journal().all("", 10).stream().filter(e -> e.storeHash().equals(f.hash(3)))
           .map(Journal.Entry::packId).toList(), "the journal follows it");
+      assertEquals(List.of(f.oldId()), c.journal().all("", 10).stream().filter(e -> e.storeHash().equals(f.hash(0)))
+          .map(Journal.Entry::packId).toList(), "a forgotten path's entry stays with the retired pack");
       for (int n = 0; n < 3; n++) {
         assertTrue(c.narByStoreHash(f.hash(n)).isEmpty(), "forgotten NAR " + n + " has no row");
         assertTrue(c.forgotten().isForgotten(f.hash(n)), "and stays forgotten");
