@@ -260,14 +260,17 @@ public final class PackRecords {
     }));
   }
 
-  /** The pack that replaced this one ({@link #commitRewrite}), if it is retired. */
-  public Optional<PackId> retiredBy(PackId packId) throws CatalogException {
+  /** A retired pack: the pack that replaced it ({@link #commitRewrite}), and when. */
+  public record Retired(PackId by, long retiredMillis) {}
+
+  /** Whether the pack is retired, by which pack and when. */
+  public Optional<Retired> retired(PackId packId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT retired_by FROM packs WHERE pack_id = ? AND retired_millis IS NOT NULL")) {
+          "SELECT retired_by, retired_millis FROM packs WHERE pack_id = ? AND retired_millis IS NOT NULL")) {
         ps.setString(1, packId.hex());
         try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? Optional.of(new PackId(rs.getString(1))) : Optional.empty();
+          return rs.next() ? Optional.of(new Retired(new PackId(rs.getString(1)), rs.getLong(2))) : Optional.empty();
         }
       }
     });

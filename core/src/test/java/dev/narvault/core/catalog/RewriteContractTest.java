@@ -136,7 +136,7 @@ class RewriteContractTest {
         assertTrue(c.narByStoreHash(f.hash(n)).isEmpty(), "forgotten NAR " + n + " has no row");
         assertTrue(c.forgotten().isForgotten(f.hash(n)), "and stays forgotten");
       }
-      assertEquals(Optional.of(newId), c.packs().retiredBy(f.oldId()));
+      assertEquals(Optional.of(new PackRecords.Retired(newId, 50)), c.packs().retired(f.oldId()));
       assertTrue(c.custody().shape(f.oldId()).isEmpty(), "repair skips the retired pack");
       assertTrue(c.custody().shape(newId).isPresent());
       assertTrue(c.placements(f.oldId()).stream().allMatch(p -> p.state() == FragmentState.SUPERSEDED));
@@ -248,7 +248,7 @@ class RewriteContractTest {
     for (int n = 0; n < 4; n++) {
       assertEquals(f.oldId(), c.narByStoreHash(f.hash(n)).orElseThrow().packId(), "NAR " + n);
     }
-    assertTrue(c.packs().retiredBy(f.oldId()).isEmpty());
+    assertTrue(c.packs().retired(f.oldId()).isEmpty());
     assertTrue(c.custody().shape(f.oldId()).isPresent());
     assertTrue(c.custody().shape(ManifestCodec.packId(m)).isEmpty());
     assertTrue(c.placements(ManifestCodec.packId(m)).isEmpty());
