@@ -47,6 +47,8 @@ import org.slf4j.LoggerFactory;
 public final class GarbageCollector {
   private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
   private static final int PER_ROUND = 1000;
+  /** How long a retired pack's fragments are kept after its rewrite committed: longer than any read. */
+  static final java.time.Duration RETIRED_GRACE = java.time.Duration.ofHours(1);
 
   private final Catalog catalog;
   private final HolderClient holders;
@@ -78,13 +80,20 @@ public final class GarbageCollector {
    * Whether the pack of this garbage is whole without it, judged now: every index counted on a
    * trusted holder within the domain limits, the garbage's own row not counted. A pack not
    * recorded at all (an order whose placement never committed, and no worker is still committing
-   * it) needs no copy.
+   * it) needs no copy, nor does a retired pack (rewritten without its forgotten NARs) once
+   * {@link #RETIRED_GRACE} has passed since it was retired.
    */
   boolean wholeWithout(Custody.Garbage g) throws CatalogException {
     // Pending first, then the pack: a worker commits the pack before it stops being pending, so
     // a commit between the two reads shows up as a recorded pack, never as nothing at all.
     if (catalog.pendingPacks().pending(g.packId(), clock.millis())) {
       return false;
+    }
+    var retired = catalog.packs().retired(g.packId());
+    if (retired.isPresent()) {
+      // A gateway read that looked the NAR up before the rewrite committed may still be
+      // streaming from the old pack's fragments.
+      return clock.millis() - retired.get().retiredMillis() >= RETIRED_GRACE.toMillis();
     }
     var shape = catalog.custody().shape(g.packId());
     if (shape.isEmpty()) {
@@ -128,8 +137,10 @@ public final class GarbageCollector {
   boolean documentCoveredWithout(Custody.Garbage g, long now) throws CatalogException {
     Map<HolderId, HolderRecord> byId = holdersById();
     var document = catalog.documents().document(g.fragmentId());
-    if (document.isEmpty()) {
-      return true; // a document the catalog never recorded: nothing to keep a copy for
+    if (document.isEmpty() || document.get().retired()) {
+      // A document the catalog never recorded, or the manifest or an alias of a rewritten pack
+      // (its NARs are in the new pack, whose manifest lists them): nothing to keep a copy for.
+      return true;
     }
     long good = document.get().holders().stream()
         .filter(id -> !id.equals(g.holderId()))

@@ -528,7 +528,10 @@ public final class Repairer {
               && p.fragmentIndex() == f.fragmentIndex())) {
             continue; // moved (or lost) since it was picked, before the claim
           }
-          var shape = custody.shape(f.packId()).orElseThrow();
+          var shape = custody.shape(f.packId());
+          if (shape.isEmpty()) {
+            continue; // rewritten (retired) since it was picked
+          }
           // The full holder's copy does not count: repair copies it elsewhere, like a leaver's.
           PackHealth.Holders notThatOne = new PackHealth.Holders() {
             @Override
@@ -546,8 +549,8 @@ public final class Repairer {
               return view.domain(holderId);
             }
           };
-          PackHealth health = PackHealth.of(f.packId(), shape.dataFragmentCount(), shape.parityFragmentCount(),
-              rows, notThatOne, placements.limits());
+          PackHealth health = PackHealth.of(f.packId(), shape.get().dataFragmentCount(),
+              shape.get().parityFragmentCount(), rows, notThatOne, placements.limits());
           moved += repair(health, Optional.empty()).fragments();
           metrics.packsRepaired.increment();
         } catch (IOException | RuntimeException e) {

@@ -422,15 +422,61 @@ final class CoordinatorFixture implements AutoCloseable {
     return new Pack(pack.id(), pack.manifest());
   }
 
+  /**
+   * Places pack {@code seed} as {@link #placePack} does, its manifest's copies recorded on {@code
+   * manifestHolders} under the document id {@code docId}.
+   */
+  Pack placePack(int seed, String docId, List<Holder> manifestHolders) throws IOException {
+    Encoded pack = encode(seed);
+    List<HolderId> holderIds = place(pack);
+    catalog.recordPack(pack.id(), pack.manifest(), pack.signedManifest(), holderIds,
+        Optional.of(new dev.narvault.core.catalog.Catalog.DocumentCopies(docId,
+            manifestHolders.stream().map(Holder::id).toList())), clock.millis());
+    return new Pack(pack.id(), pack.manifest());
+  }
+
+  /**
+   * The rewrite of pack {@code seed} (placed by {@link #placePack}) keeping only its NAR {@code keep}:
+   * encoded and placed as a new pack, not committed.
+   */
+  Pack placeRewriteUncommitted(int seed, int keep) throws IOException {
+    Encoded pack = encode(seed, Set.of(keep));
+    place(pack);
+    return new Pack(pack.id(), pack.manifest());
+  }
+
+  /**
+   * As {@link #placeRewriteUncommitted}, then committed ({@code PackRecords#commitRewrite}) by
+   * {@code owner}, which must hold the old pack's claim; the new manifest's copies recorded on
+   * {@code manifestHolders} under {@code docId}.
+   */
+  Pack rewrite(Pack old, int seed, int keep, String owner, String docId, List<Holder> manifestHolders)
+      throws IOException {
+    Encoded pack = encode(seed, Set.of(keep));
+    List<HolderId> holderIds = place(pack);
+    catalog.packs().commitRewrite(old.id(), owner, pack.id(), pack.manifest(), pack.signedManifest(), holderIds,
+        new dev.narvault.core.catalog.Catalog.DocumentCopies(docId, manifestHolders.stream().map(Holder::id).toList()),
+        clock.millis());
+    return new Pack(pack.id(), pack.manifest());
+  }
+
   private record Encoded(PackId id, Manifest manifest, String signedManifest, byte[] bytes) {}
 
   private Encoded encode(int seed) {
+    return encode(seed, Set.of(0, 1));
+  }
+
+  /** Pack {@code seed}'s two random NARs, those in {@code keep} packed one after another. */
+  private Encoded encode(int seed, Set<Integer> keep) {
     Random random = new Random(seed);
     ByteArrayOutputStream pack = new ByteArrayOutputStream();
     List<Manifest.Nar> nars = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       byte[] object = new byte[9000 + random.nextInt(9000)];
       random.nextBytes(object);
+      if (!keep.contains(i)) {
+        continue;
+      }
       Sha256Hash hash = Sha256Hash.of(object);
       String url = "nar/" + hash.toNix32() + ".nar";
       NarInfo info = NarInfo.create(StorePath.makeSourcePath("p" + seed + "-" + i, hash, List.of()), url, "none",

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.Forgotten;
 import dev.narvault.core.catalog.FragmentState;
+import dev.narvault.core.pack.SignedTombstone;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.repair.CoordinatorFixture.Holder;
 import dev.narvault.repair.CoordinatorFixture.Pack;
@@ -194,6 +197,79 @@ class GarbageCollectorTest {
       f.coordinator.collector().collectOnce();
       assertFalse(recordedOn(f, docId, superseded), "three good copies without it: collected");
       assertEquals(3, f.catalog.documents().document(docId).orElseThrow().holders().size());
+    }
+  }
+
+  private static final String OLD_MANIFEST = "a".repeat(64);
+  private static final String NEW_MANIFEST = "b".repeat(64);
+
+  /** Forgets NAR {@code nar} of the pack (a takedown's catalog record; its tombstone is not placed here). */
+  private static void forget(CoordinatorFixture f, Pack pack, int nar) throws IOException {
+    var n = pack.manifest().nars().get(nar);
+    f.catalog.forgotten().record(new SignedTombstone.Tombstone(SignedTombstone.Tombstone.FORMAT,
+        n.parsedNarInfo().storePath().hashPart(), n.key(), n.fileHash(), "sha256:n", pack.id().hex(), "leak",
+        f.clock.millis()), new Catalog.DocumentCopies("tombstone-" + nar, List.of()), "{}",
+        Forgotten.S3Objects.DELETED);
+  }
+
+  @Test
+  void collectOnce_retiredPack_everyCopyOfItIsDeleted_theNewPackUntouched() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL, Duration.ofHours(2))) {
+      Pack old = f.placePack(17, OLD_MANIFEST, f.holders.subList(0, 3));
+      forget(f, old, 0);
+      assertTrue(f.catalog.repairClaims().claim(old.id(), "rewrite-1", f.clock.millis(), f.clock.millis() + 3_600_000));
+      assertEquals(0, f.coordinator.collector().collectOnce(), "nothing of a pack being rewritten is garbage");
+
+      Pack rewritten = f.rewrite(old, 17, 1, "rewrite-1", NEW_MANIFEST, f.holders.subList(3, 6));
+      String live = old.manifest().nars().get(1).parsedNarInfo().storePath().hashPart();
+      assertEquals(rewritten.id(), f.catalog.narByStoreHash(live).orElseThrow().packId());
+      assertEquals(WHOLE, f.counted(rewritten));
+
+      // At once, the old manifest's three copies (which no holder here has: each says so and the
+      // copy is forgotten); the old fragments only after a grace for reads that began before.
+      assertEquals(3, f.coordinator.collector().collectOnce());
+      for (int i = 0; i < TOTAL; i++) {
+        assertTrue(has(f.holder(f.catalog.placements(old.id()).get(i).holderId()), old.fragmentId(i)),
+            "old fragment " + i + " kept for reads under way");
+      }
+      f.elapse(GarbageCollector.RETIRED_GRACE);
+      assertEquals(TOTAL, f.coordinator.collector().collectOnce());
+      for (Holder h : f.holders) {
+        assertFalse(hasAny(h, old), h + " still has a fragment of the retired pack");
+      }
+      assertEquals(List.of(), f.catalog.placements(old.id()));
+      assertEquals(List.of(), f.catalog.documents().document(OLD_MANIFEST).orElseThrow().holders());
+      assertEquals(3, f.catalog.documents().document(NEW_MANIFEST).orElseThrow().holders().size());
+      for (int i = 0; i < TOTAL; i++) {
+        assertTrue(f.holderOf(rewritten, i).has(rewritten.fragmentId(i)), "new fragment " + i + " untouched");
+      }
+      assertEquals(0, f.coordinator.repairer().repairOnce().fragmentsRebuilt(), "repair leaves the retired pack be");
+    }
+  }
+
+  @Test
+  void collectOnce_rewriteKilledBetweenPlacingAndCommitting_keepsTheOldPack_andCollectsTheNewFragments()
+      throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir, TOTAL, Duration.ofHours(1))) {
+      Pack old = f.placePack(18, OLD_MANIFEST, f.holders.subList(0, 3));
+      forget(f, old, 0);
+      assertTrue(f.catalog.repairClaims().claim(old.id(), "rewrite-1", f.clock.millis(), f.clock.millis() + 60_000));
+      Pack orphan = f.placeRewriteUncommitted(18, 1);
+      // The rewrite dies here: its claim lapses, its placement orders expire.
+      f.elapse(PlacementService.ORDER_LIFETIME.multipliedBy(2).plusMinutes(1));
+      assertEquals(TOTAL, f.coordinator.collector().collectOnce(), "the new pack's fragments are orphans");
+      for (Holder h : f.holders) {
+        assertFalse(hasAny(h, orphan), h + " still has a fragment of the uncommitted rewrite");
+      }
+      assertEquals(WHOLE, f.counted(old), "the old pack is whole and counted");
+      for (int i = 0; i < TOTAL; i++) {
+        assertTrue(f.holderOf(old, i).has(old.fragmentId(i)), "old fragment " + i + " untouched");
+      }
+      for (var nar : old.manifest().nars()) {
+        assertEquals(old.id(), f.catalog.narByStoreHash(nar.parsedNarInfo().storePath().hashPart()).orElseThrow()
+            .packId());
+      }
+      assertTrue(f.catalog.packs().retired(old.id()).isEmpty());
     }
   }
 

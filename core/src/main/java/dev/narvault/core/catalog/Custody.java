@@ -72,13 +72,18 @@ public final class Custody {
     });
   }
 
-  /** A pack's code and size, without parsing its manifest. */
+  /** A pack's code and size, without parsing its manifest; none for a retired pack (see {@link #shape}). */
   public record PackShape(PackId packId, int dataFragmentCount, int parityFragmentCount, long packLength) {}
 
+  /**
+   * The pack's shape; empty when the pack is not recorded or is retired (rewritten, {@link
+   * PackRecords#commitRewrite}): repair skips such a pack, and garbage collection needs no copy of it.
+   */
   public Optional<PackShape> shape(PackId packId) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT data_fragments, parity_fragments, pack_length FROM packs WHERE pack_id = ?")) {
+          "SELECT data_fragments, parity_fragments, pack_length FROM packs WHERE pack_id = ? "
+              + "AND retired_millis IS NULL")) {
         ps.setString(1, packId.hex());
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next() ? Optional.of(new PackShape(packId, rs.getInt(1), rs.getInt(2), rs.getLong(3)))
@@ -505,7 +510,8 @@ public final class Custody {
     return db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE fragments SET state = 'stored' WHERE pack_id = ? AND fragment_index = ? AND holder_id = ? "
-              + "AND state IN ('superseded', 'unverified', 'stored')")) {
+              + "AND state IN ('superseded', 'unverified', 'stored') AND NOT EXISTS (SELECT 1 FROM packs p "
+              + "WHERE p.pack_id = fragments.pack_id AND p.retired_millis IS NOT NULL)")) {
         ps.setString(1, packId.hex());
         ps.setInt(2, fragmentIndex);
         ps.setString(3, holderId.value());

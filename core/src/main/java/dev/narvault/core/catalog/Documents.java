@@ -11,7 +11,7 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * The signed documents (pack manifests and aliases to older packs) stored on holders, and where
+ * The signed documents (pack manifests, aliases to older packs, tombstones) stored on holders, and where
  * their copies are. Holders keep them so that a lost catalog can be rebuilt from the holders
  * alone. A document is not erasure-coded: repair keeps enough whole copies of it, written from
  * the text kept here ({@link #documentBody}), so it has queries of its own, apart from the
@@ -20,8 +20,12 @@ import java.util.TreeSet;
  * {@link Custody#garbage garbage}.
  */
 public final class Documents {
-  /** A signed document (manifest or alias) stored on holders: its kind, pack, and where its copies are. */
-  public record Document(String docId, String kind, PackId packId, List<HolderId> holders) {}
+  /**
+   * A signed document (manifest, alias or tombstone) stored on holders: its kind, pack, and where
+   * its copies are. {@code retired}: a manifest or alias of a retired pack (rewritten, {@link
+   * PackRecords#commitRewrite}), whose copies are garbage and which repair no longer copies.
+   */
+  public record Document(String docId, String kind, PackId packId, List<HolderId> holders, boolean retired) {}
 
   private final Jdbc db;
 
@@ -51,7 +55,7 @@ public final class Documents {
     });
     List<Document> list = new ArrayList<>();
     for (String id : ids) {
-      document(id).ifPresent(list::add);
+      document(id).filter(d -> !d.retired()).ifPresent(list::add);
     }
     return list;
   }
@@ -60,8 +64,10 @@ public final class Documents {
     return db.locked(() -> {
       String kind;
       PackId packId;
+      boolean retired;
       try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT kind, pack_id FROM documents WHERE doc_id = ?")) {
+          "SELECT d.kind, d.pack_id, p.retired_millis FROM documents d LEFT JOIN packs p ON p.pack_id = d.pack_id "
+              + "WHERE d.doc_id = ?")) {
         ps.setString(1, docId);
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
@@ -69,6 +75,9 @@ public final class Documents {
           }
           kind = rs.getString(1);
           packId = new PackId(rs.getString(2));
+          rs.getLong(3);
+          // A tombstone names the pack its NAR was in, but outlives it.
+          retired = !rs.wasNull() && !kind.equals("tombstone");
         }
       }
       List<String> holderIds = new ArrayList<>();
@@ -77,7 +86,7 @@ public final class Documents {
         ps.setString(1, docId);
         Jdbc.collect(ps, holderIds);
       }
-      return Optional.of(new Document(docId, kind, packId, holderIds.stream().map(HolderId::new).toList()));
+      return Optional.of(new Document(docId, kind, packId, holderIds.stream().map(HolderId::new).toList(), retired));
     });
   }
 

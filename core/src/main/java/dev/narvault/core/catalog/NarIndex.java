@@ -3,6 +3,7 @@ package dev.narvault.core.catalog;
 import dev.narvault.core.pack.PackId;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,6 +40,16 @@ public final class NarIndex {
   public boolean addAlias(String storeHash, ArchivedNar existing, String narInfo,
       Optional<Map.Entry<Catalog.DocumentCopies, String>> document, long nowMillis) throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
+      // The pack's row lock, which a rewrite's commit (PackRecords#commitRewrite) takes too: an
+      // alias never lands on a pack retired meanwhile, and a rewrite sees every alias committed.
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE packs SET retired_millis = retired_millis WHERE pack_id = ? AND retired_millis IS NULL")) {
+        ps.setString(1, existing.packId().hex());
+        if (ps.executeUpdate() != 1) {
+          throw new SQLException("pack " + existing.packId() + " was rewritten (or is not recorded): no alias to it; "
+              + "look the object up again");
+        }
+      }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
               + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {

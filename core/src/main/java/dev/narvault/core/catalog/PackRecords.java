@@ -97,6 +97,35 @@ public final class PackRecords {
   private void insert(Restored pack, FragmentState fragmentState, long nowMillis) throws SQLException {
     PackId packId = pack.packId();
     Manifest manifest = pack.manifest();
+    insertPackAndFragments(pack, fragmentState, nowMillis);
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+      for (Manifest.Nar nar : manifest.nars()) {
+        ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
+        ps.setString(2, nar.key());
+        ps.setString(3, nar.fileHash());
+        ps.setString(4, packId.hex());
+        ps.setLong(5, nar.offset());
+        ps.setLong(6, nar.length());
+        ps.setString(7, nar.narInfo());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+    List<Journal.Entry> entries = new ArrayList<>();
+    for (Manifest.Nar nar : manifest.nars()) {
+      entries.add(new Journal.Entry(nar.parsedNarInfo().storePath().hashPart(), nar.key(), packId, nar.length(),
+          Journal.State.COMMITTED));
+    }
+    Journal.commit(db, packId, entries, nowMillis);
+  }
+
+  /** The pack's row, its fragments' rows and its manifest document: everything but its NARs. */
+  private void insertPackAndFragments(Restored pack, FragmentState fragmentState, long nowMillis)
+      throws SQLException {
+    PackId packId = pack.packId();
+    Manifest manifest = pack.manifest();
     Map<Integer, List<HolderId>> holdersByIndex = pack.holdersByIndex();
     Optional<Catalog.DocumentCopies> manifestCopies = pack.manifestCopies();
     try (PreparedStatement ps = db.connection().prepareStatement(
@@ -125,31 +154,126 @@ public final class PackRecords {
       }
       ps.executeBatch();
     }
-    try (PreparedStatement ps = db.connection().prepareStatement(
-        "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-      for (Manifest.Nar nar : manifest.nars()) {
-        ps.setString(1, nar.parsedNarInfo().storePath().hashPart());
-        ps.setString(2, nar.key());
-        ps.setString(3, nar.fileHash());
-        ps.setString(4, packId.hex());
-        ps.setLong(5, nar.offset());
-        ps.setLong(6, nar.length());
-        ps.setString(7, nar.narInfo());
-        ps.addBatch();
-      }
-      ps.executeBatch();
-    }
     if (manifestCopies.isPresent()) {
       insertDocument(db, manifestCopies.get().docId(), "manifest", packId, null);
       insertDocumentCopies(db, manifestCopies.get().docId(), manifestCopies.get().holders());
     }
-    List<Journal.Entry> entries = new ArrayList<>();
-    for (Manifest.Nar nar : manifest.nars()) {
-      entries.add(new Journal.Entry(nar.parsedNarInfo().storePath().hashPart(), nar.key(), packId, nar.length(),
-          Journal.State.COMMITTED));
+  }
+
+  /**
+   * Commits a pack rewritten without its forgotten NARs, in one transaction: the new pack is
+   * recorded (its fragments on {@code holderIds}, its manifest's copies); every store path it
+   * lists moves to it (its offset there), and its journal entry with it; the forgotten paths'
+   * index rows of the old pack go (their journal rows stay with it); the old pack is retired (by
+   * the new one): its fragment copies and the copies of its manifest and alias documents become
+   * superseded, which garbage collection
+   * deletes without asking for the pack to be whole, and which neither repair nor a revival after
+   * an audit counts again. Nothing is changed, and {@link CatalogException} says why, when
+   * {@code owner} does not hold the old pack's claim ({@link RepairClaims}: it keeps repair and
+   * garbage collection off the pack while it is read and rewritten), the old pack is retired
+   * already, a path the new manifest lists is not on the old pack, or a path on the old pack that
+   * is not forgotten is missing from the new manifest (an alias added meanwhile): no live path may
+   * be left on a retired pack.
+   *
+   * @param holderIds the holder of each fragment of the new pack, by fragment index
+   */
+  public void commitRewrite(PackId oldPackId, String owner, PackId newPackId, Manifest manifest,
+      String signedManifest, List<HolderId> holderIds, Catalog.DocumentCopies manifestCopies, long nowMillis)
+      throws CatalogException {
+    if (holderIds.size() != manifest.fragments().size()) {
+      throw new IllegalArgumentException("need one holder per fragment: " + holderIds.size() + " for "
+          + manifest.fragments().size());
     }
-    Journal.commit(db, packId, entries, nowMillis);
+    if (oldPackId.equals(newPackId)) {
+      throw new IllegalArgumentException("a pack cannot replace itself: " + oldPackId);
+    }
+    Map<Integer, List<HolderId>> byIndex = new java.util.HashMap<>();
+    for (int i = 0; i < holderIds.size(); i++) {
+      byIndex.put(i, List.of(holderIds.get(i)));
+    }
+    db.locked(() -> db.inTransaction(() -> {
+      // First, under the old pack's row lock: an alias insert (NarIndex#addAlias) takes it too,
+      // so it either committed before (and is checked below) or finds the pack retired.
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE packs SET retired_millis = ?, retired_by = ?, claim_owner = NULL, claim_until_millis = 0 "
+              + "WHERE pack_id = ? AND claim_owner = ? AND retired_millis IS NULL")) {
+        ps.setLong(1, nowMillis);
+        ps.setString(2, newPackId.hex());
+        ps.setString(3, oldPackId.hex());
+        ps.setString(4, owner);
+        if (ps.executeUpdate() != 1) {
+          throw new SQLException("rewrite of pack " + oldPackId + " does not hold its claim, or the pack is retired "
+              + "already; not committed");
+        }
+      }
+      insertPackAndFragments(new Restored(newPackId, manifest, signedManifest, byIndex, Optional.of(manifestCopies)),
+          FragmentState.STORED, nowMillis);
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE nars SET pack_id = ?, pack_offset = ? WHERE store_hash = ? AND file_key = ? AND pack_id = ? "
+              + "AND length = ?")) {
+        for (Manifest.Nar nar : manifest.nars()) {
+          String storeHash = nar.parsedNarInfo().storePath().hashPart();
+          ps.setString(1, newPackId.hex());
+          ps.setLong(2, nar.offset());
+          ps.setString(3, storeHash);
+          ps.setString(4, nar.key());
+          ps.setString(5, oldPackId.hex());
+          ps.setLong(6, nar.length());
+          if (ps.executeUpdate() != 1) {
+            throw new SQLException("store path " + storeHash + " (" + nar.key() + ") of the new pack " + newPackId
+                + " is not on pack " + oldPackId + "; rewrite not committed");
+          }
+        }
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT n.store_hash FROM nars n WHERE n.pack_id = ? "
+              + "AND NOT EXISTS (SELECT 1 FROM forgotten f WHERE f.store_hash = n.store_hash)")) {
+        ps.setString(1, oldPackId.hex());
+        List<String> left = new ArrayList<>();
+        Jdbc.collect(ps, left);
+        if (!left.isEmpty()) {
+          throw new SQLException("store paths " + left + " of pack " + oldPackId + " are not forgotten and not in "
+              + "the new pack " + newPackId + " (added meanwhile?); rewrite not committed");
+        }
+      }
+      // The moved paths' journal rows follow them; a forgotten path's row stays with the retired
+      // pack, which no drain judges safe.
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE journal SET pack_id = ? WHERE pack_id = ? AND store_hash IN "
+              + "(SELECT store_hash FROM nars WHERE pack_id = ?)")) {
+        ps.setString(1, newPackId.hex());
+        ps.setString(2, oldPackId.hex());
+        ps.setString(3, newPackId.hex());
+        ps.executeUpdate();
+      }
+      for (String sql : List.of(
+          "DELETE FROM nars WHERE pack_id = ?",
+          "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND state IN ('stored', 'unverified')",
+          "UPDATE document_copies SET state = 'superseded' WHERE state = 'stored' AND doc_id IN "
+              + "(SELECT doc_id FROM documents WHERE pack_id = ? AND kind IN ('manifest', 'alias'))")) {
+        try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
+          ps.setString(1, oldPackId.hex());
+          ps.executeUpdate();
+        }
+      }
+      return null;
+    }));
+  }
+
+  /** A retired pack: the pack that replaced it ({@link #commitRewrite}), and when. */
+  public record Retired(PackId by, long retiredMillis) {}
+
+  /** Whether the pack is retired, by which pack and when. */
+  public Optional<Retired> retired(PackId packId) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT retired_by, retired_millis FROM packs WHERE pack_id = ? AND retired_millis IS NOT NULL")) {
+        ps.setString(1, packId.hex());
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(new Retired(new PackId(rs.getString(1)), rs.getLong(2))) : Optional.empty();
+        }
+      }
+    });
   }
 
   /** The signed manifest of a pack, as stored. */

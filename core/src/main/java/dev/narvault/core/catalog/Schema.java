@@ -334,6 +334,13 @@ final class Schema {
         sha256 TEXT,
         placed_millis BIGINT NOT NULL
       );
+      """,
+      // 21: retired packs (PackRecords#commitRewrite): a pack rewritten without its forgotten NARs
+      // keeps its row, marked retired with the pack that replaced it; its copies are garbage, and
+      // neither repair nor new aliases touch it.
+      """
+      ALTER TABLE packs ADD COLUMN retired_millis BIGINT;
+      ALTER TABLE packs ADD COLUMN retired_by TEXT;
       """);
 
   private Schema() {}
