@@ -343,7 +343,8 @@ final class Drainer {
   /**
    * Copies (when moving) and deletes the object; both may be repeated after a crash. Right before
    * the delete the pack is judged again: if it is no longer safe the entry goes back to
-   * committed (false), so that it is read back again before any later delete.
+   * committed (false), so that it is read back again before any later delete. With backstops,
+   * the pack's backstop must still be in its bucket at its full length right then.
    */
   private boolean remove(Journal.Entry entry) throws IOException {
     try {
@@ -371,6 +372,11 @@ final class Drainer {
       // Put back meanwhile (restore takes objects still in S3 too): it stays.
       LOG.info("not deleting {}: its journal entry left verified meanwhile (restored)", entry.fileKey());
       return false;
+    }
+    if (backstops.isPresent()) {
+      // Checked again right before the delete: a lifecycle rule or a hand may have removed the
+      // backstop since it was placed (throws, and places it again, when it is not whole).
+      backstops.get().confirm(entry.packId());
     }
     objects.delete(entry.fileKey());
     return true;
