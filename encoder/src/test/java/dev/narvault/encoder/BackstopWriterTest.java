@@ -142,6 +142,11 @@ class BackstopWriterTest {
     }
 
     @Override
+    public void copyTo(String key, String toBucket, Optional<String> storageClass) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
     public void close() {}
   }
 

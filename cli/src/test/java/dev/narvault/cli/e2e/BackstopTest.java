@@ -329,18 +329,12 @@ class BackstopTest {
       PackId removed = cluster.catalog.narByStoreHash(paths.get(4).storePath().hashPart()).orElseThrow().packId();
       backstops.delete(BackstopObject.key(removed));
 
+      // The first delete of that pack finds it gone: it is placed again from the holders and that
+      // object is held back (retried by the run's closing pass, once the new backstop is checked).
       MigrationSummary drained = cluster.migrate(config(cluster, cacheKey));
-      assertEquals(paths.size() - 1, drained.drain().objects(),
-          "the object that found the backstop gone stays in S3: " + drained);
+      assertEquals(1, drained.drain().failed(), "one delete held back: " + drained);
       assertObjectIsThePack(cluster, backstops, removed);
-      for (CacheGenerator.GeneratedPath p : paths) {
-        if (DrainTest.exists(cluster, p.narKey())) {
-          assertEquals(removed, cluster.catalog.narByStoreHash(p.storePath().hashPart()).orElseThrow().packId());
-        }
-      }
-
-      MigrationSummary rest = cluster.migrate(config(cluster, cacheKey));
-      assertEquals(1, rest.drain().objects(), rest.toString());
+      assertEquals(paths.size(), drained.drain().objects(), drained.toString());
       for (int i = 0; i < 3; i++) {
         cluster.stopHolder(i);
       }
