@@ -194,8 +194,9 @@ final class MigrateCommand implements Callable<Integer> {
   String backstopBucket;
 
   @Option(names = "--backstop-storage-class", paramLabel = "CLASS",
-      description = "With --backstop-bucket: the objects' storage class, e.g. GLACIER_IR (ranged reads stay "
-          + "possible; not DEEP_ARCHIVE, which the gateway cannot read without a restore).")
+      description = "With --backstop-bucket: the objects' storage class, e.g. STANDARD_IA or GLACIER_IR (ranged "
+          + "reads stay possible). GLACIER and DEEP_ARCHIVE are refused: the gateway and repair cannot read them "
+          + "without a restore.")
   String backstopStorageClass;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write a machine-readable report to FILE.")

@@ -4,7 +4,10 @@ import dev.narvault.core.archive.Archive;
 import dev.narvault.core.backstop.BackstopObject;
 import dev.narvault.core.catalog.Backstops;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.pack.Manifest;
+import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackId;
+import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.s3.StoredObject;
 import java.io.BufferedOutputStream;
@@ -28,8 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Puts packs' backstops into the backstop bucket ({@code migrate --backstop-bucket}): one object
  * per pack, {@code packs/<pack-id>}, laid out as {@link BackstopObject} says. An object counts
- * (is recorded in the catalog) only after the store accepted it with its {@code Content-MD5} and a
- * HEAD shows its full length (and, where the ETag is an MD5, that MD5). Writing one again is
+ * (is recorded in the catalog) only after every block of the pack in it matched the manifest's
+ * hashes, the store accepted it with its {@code Content-MD5}, and a HEAD shows its full length.
+ * Writing one again is
  * harmless (same key, same bytes), so a run killed anywhere redoes at most the pack it was at:
  * the drain asks {@link #ensure} before it reads a pack back, and a pack without a recorded
  * backstop gets one then, read from its holders (verified) since the spool is gone.
@@ -84,6 +88,43 @@ final class BackstopWriter {
     if (has(packId)) {
       return;
     }
+    placeFromHolders(packId);
+  }
+
+  /**
+   * Checks, right before an object of {@code packId} leaves S3, that its recorded backstop is
+   * still in the bucket at its full length: a lifecycle rule or a hand may have removed it since.
+   * When it is not, it is placed again from the holders and this throws all the same, so that
+   * nothing is deleted on this answer (the next drain run deletes, after checking again).
+   */
+  void confirm(PackId packId) throws IOException {
+    Backstops.Backstop recorded = catalog.backstops().of(packId).filter(b -> b.bucket().equals(bucketName))
+        .orElseThrow(() -> new IOException("pack " + packId + " has no backstop in s3://" + bucketName));
+    String problem;
+    try {
+      long size = bucket.stat(recorded.key()).size();
+      if (size == recorded.length()) {
+        return;
+      }
+      problem = "is " + size + " bytes, placed with " + recorded.length();
+    } catch (ObjectNotFoundException e) {
+      problem = "is gone";
+    }
+    LOG.warn("pack {}: backstop {} {}; placing it again before anything of the pack is drained",
+        packId.shortForm(), recorded.location(), problem);
+    String again;
+    try {
+      placeFromHolders(packId);
+      again = "placed again";
+    } catch (IOException e) {
+      again = "not placed again yet: " + e.getMessage();
+    }
+    throw new IOException("the backstop " + recorded.location() + " " + problem + " (" + again
+        + "); nothing of the pack is deleted now");
+  }
+
+  /** Places {@code packId}'s backstop from its pack read back from the holders (every block verified). */
+  private void placeFromHolders(PackId packId) throws IOException {
     Failure failed = failures.get(packId);
     if (failed != null && clock.millis() - failed.atMillis() < RETRY_AFTER_MILLIS) {
       // Every object of the pack asks: one try a minute, not one read-back of the pack per object.
@@ -140,26 +181,37 @@ final class BackstopWriter {
         new BoundedInput(Files.newInputStream(packFile), packLength), new ByteArrayInputStream(tail));
     MessageDigest md5 = digest("MD5");
     MessageDigest sha256 = digest("SHA-256");
+    // The spool (or the read-back) is checked against the manifest's block hashes on the way: a
+    // backstop is the copy of last resort, and a bad one would be found only when it is needed.
+    Manifest manifest = ManifestCodec.parseSigned(signedManifest).manifest();
+    if (!ManifestCodec.packId(manifest).equals(packId) || manifest.layout().packLength() != packLength) {
+      throw new IOException("the manifest given for pack " + packId + " is not its own");
+    }
+    PackBlockCheck check = new PackBlockCheck(manifest);
     try (InputStream in = new DigestInputStream(new DigestInputStream(body.open(), md5), sha256)) {
-      long n = in.transferTo(OutputStream.nullOutputStream());
+      byte[] buffer = new byte[1 << 16];
+      long n = 0;
+      int r;
+      while ((r = in.read(buffer)) >= 0) {
+        if (n < packLength) {
+          check.write(buffer, 0, (int) Math.min(r, packLength - n));
+        }
+        n += r;
+      }
       if (n != length) {
         throw new IOException("pack file of " + packId + " gave " + n + " bytes, expected " + length);
       }
     }
+    check.finish();
     byte[] md5Bytes = md5.digest();
     String key = BackstopObject.key(packId);
+    // The store checks the Content-MD5 on arrival and refuses the PUT if the bytes differ; the
+    // ETag is not compared (under SSE-KMS, or an encrypting MinIO, it is not the MD5 at all).
     bucket.putChecked(key, body, length, md5Bytes, storageClass);
     StoredObject stored = bucket.stat(key);
-    String md5Hex = HexFormat.of().formatHex(md5Bytes);
     if (stored.size() != length) {
       throw new IOException("backstop s3://" + bucketName + "/" + key + " is " + stored.size() + " bytes after "
           + "its upload, expected " + length);
-    }
-    // A one-PUT object's ETag is the MD5 of its bytes, except under SSE-KMS; the store also
-    // checked the Content-MD5 on arrival.
-    if (stored.etag().filter(tag -> tag.matches("[0-9a-fA-F]{32}") && !tag.equalsIgnoreCase(md5Hex)).isPresent()) {
-      throw new IOException("backstop s3://" + bucketName + "/" + key + " has ETag " + stored.etag().get()
-          + " after its upload, expected the MD5 " + md5Hex);
     }
     catalog.backstops().record(new Backstops.Backstop(packId, bucketName, key, length,
         Optional.of(HexFormat.of().formatHex(sha256.digest()))), clock.millis());

@@ -366,7 +366,8 @@ final class Drainer {
    * in S3 cannot record it as put back while the drain deletes it, nor the drain delete it while a
    * put-back checks and records it. Right before the delete the pack is judged again: if it is no
    * longer safe the entry goes back to committed (false), so that it is read back again before any
-   * later delete.
+   * later delete. With backstops, the pack's backstop must still be in its bucket at its full
+   * length right then.
    */
   private boolean remove(Journal.Entry entry) throws IOException {
     long now = clock.millis();
@@ -412,6 +413,11 @@ final class Drainer {
       }
       if (!stillVerified(entry)) {
         return false;
+      }
+      if (backstops.isPresent()) {
+        // Checked again right before the delete: a lifecycle rule or a hand may have removed the
+        // backstop since it was placed (throws, and places it again, when it is not whole).
+        backstops.get().confirm(entry.packId());
       }
       if (!catalog.journal().stillHolds(entry.fileKey(), claimer, clock.millis() + claimMillis)) {
         // Lapsed while the pack was judged, and taken by a put-back or another drain meanwhile.

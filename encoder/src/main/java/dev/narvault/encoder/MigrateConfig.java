@@ -29,12 +29,21 @@ public record MigrateConfig(TrustedKeys trustedKeys, int dataFragmentCount,
    * A backstop bucket ({@code --backstop-bucket}) in the cache's S3 store: one object per sealed
    * pack, placed and checked before any NAR of the pack is drained.
    *
-   * @param storageClass the objects' storage class, e.g. {@code GLACIER_IR} or {@code DEEP_ARCHIVE}
+   * @param storageClass the objects' storage class, e.g. {@code STANDARD_IA} or {@code GLACIER_IR}:
+   *     one that serves ranged GETs at once, since the gateway and repair read backstops that way
+   *     ({@code GLACIER} and {@code DEEP_ARCHIVE} need a restore first, so they are refused)
    */
   public record Backstop(String bucket, java.util.Optional<String> storageClass) {
+    /** Storage classes whose objects cannot be read without a restore (hours): no backstop then. */
+    static final java.util.Set<String> UNREADABLE_CLASSES = java.util.Set.of("GLACIER", "DEEP_ARCHIVE");
+
     public Backstop {
       if (bucket.isEmpty() || bucket.contains("/")) {
         throw new IllegalArgumentException("not a bucket name: '" + bucket + "'");
+      }
+      if (storageClass.filter(c -> UNREADABLE_CLASSES.contains(c.toUpperCase(java.util.Locale.ROOT))).isPresent()) {
+        throw new IllegalArgumentException("backstop storage class " + storageClass.get() + " cannot be read without "
+            + "a restore, and the gateway and repair read backstops at once: use STANDARD_IA or GLACIER_IR");
       }
     }
   }

@@ -349,17 +349,21 @@ public final class Repairer {
           continue; // audited, revived and used from the next round on
         }
         Optional<FragmentReader> backstop = Optional.empty();
-        if (!pack.recoverable() && !withPartlyRottenCopies(pack)) {
+        if (!pack.recoverable()) {
+          // Fewer than k good copies: the backstop is read after the holders' copies, whatever
+          // corrupt copies the catalog still lists (their holders may have quarantined them).
           backstop = backstopOf(pack.packId());
-          if (backstop.isEmpty()) {
+          if (backstop.isEmpty() && !withPartlyRottenCopies(pack)) {
             LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); waiting for holders to return",
                 pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
                 pack.dataFragmentCount());
             continue;
           }
-          LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); rebuilding from its backstop",
-              pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
-              pack.dataFragmentCount());
+          if (backstop.isPresent()) {
+            LOG.warn("pack {}: only {} of {} fragments readable now ({} needed); rebuilding with its backstop",
+                pack.packId().shortForm(), pack.readable().cardinality(), pack.totalFragmentCount(),
+                pack.dataFragmentCount());
+          }
         }
         Repaired done = repair(pack, backstop);
         rebuilt += done.fragments();
@@ -624,7 +628,8 @@ public final class Repairer {
 
   /**
    * @param backstop the pack's backstop, for a pack with fewer than k readable fragments: its data
-   *     fragments serve as sources where no holder has a copy
+   *     fragments serve as sources where no holder has a copy, and where a holder's copy fails
+   *     (see {@link RepairSources})
    */
   private Repaired repairClaimed(PackHealth health, Optional<FragmentReader> backstop) throws IOException {
     PackId packId = health.packId();
@@ -654,23 +659,20 @@ public final class Repairer {
     Map<Integer, FragmentPlacement> readable = sources(rows, view);
     List<Integer> copies = targets.stream().filter(readable::containsKey).toList();
     List<Integer> decodes = targets.stream().filter(i -> !readable.containsKey(i)).toList();
-    // What decoding may read: readable copies, then copies with a bad block (their good blocks).
+    // What decoding may read: readable copies, then copies with a bad block (their good blocks),
+    // then (for a pack below k) the backstop's data fragments.
     Map<Integer, FragmentPlacement> sources = new HashMap<>(partlyRotten(rows, view, readable));
     sources.putAll(readable);
     Codec codec = codecs.computeIfAbsent(manifest.dataFragmentCount() + "+" + m,
         c -> Codecs.create(manifest.dataFragmentCount(), m));
-    FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
-      bandwidth.take(length);
-      FragmentPlacement p = sources.get(index);
-      if (p == null) {
-        // Only the backstop's data fragments are usable without a copy on a holder.
-        byte[] bytes = backstop.orElseThrow().read(index, offset, length);
-        metrics.repairBytesRead.add(bytes.length);
-        return bytes;
-      }
+    RepairSources reader = new RepairSources(manifest, sources, backstop, (p, offset, length) -> {
       HolderRecord on = view.byId.get(p.holderId());
       String endpoint = on == null ? p.endpoint() : dev.narvault.core.holder.HolderEndpoints.pinned(p.endpoint(), on.seenAddress());
-      byte[] bytes = holders.read(URI.create(endpoint), manifest.fragments().get(index).id(), offset, length);
+      return holders.read(URI.create(endpoint), manifest.fragments().get(p.fragmentIndex()).id(), offset, length);
+    });
+    FragmentRebuilder rebuilder = new FragmentRebuilder(manifest, codec, (index, offset, length) -> {
+      bandwidth.take(length);
+      byte[] bytes = reader.read(index, offset, length);
       metrics.repairBytesRead.add(bytes.length);
       return bytes;
     }, reads, STRIPE_BYTES);
@@ -707,7 +709,7 @@ public final class Repairer {
           }
         }
       }
-      recordCorruptSources(packId, rebuilder, sources);
+      recordFailedSources(packId, rebuilder, reader);
       copied.finish();
       decoded.finish();
       if (ready.isEmpty()) {
@@ -803,27 +805,46 @@ public final class Repairer {
     return (p.stored() ? 2 : 0) + (view.healthy(p.holderId()) ? 1 : 0);
   }
 
-  /** Copies whose bytes did not match the manifest no longer count, whatever the repair's outcome. */
-  private void recordCorruptSources(PackId packId, FragmentRebuilder rebuilder, Map<Integer, FragmentPlacement> sources)
+  /**
+   * Copies whose bytes did not match the manifest no longer count, whatever the repair's outcome.
+   * A backstop that failed is only logged: it has no copy to mark, and the decode may have read
+   * around it.
+   */
+  private void recordFailedSources(PackId packId, FragmentRebuilder rebuilder, RepairSources reader)
       throws CatalogException {
+    Map<Integer, IOException> holderFailures = reader.holderFailures();
     BitSet failed = rebuilder.failedSources();
     for (int i = failed.nextSetBit(0); i >= 0; i = failed.nextSetBit(i + 1)) {
-      IOException why = rebuilder.failure(i);
-      FragmentPlacement p = sources.get(i);
-      if (why instanceof FragmentCorruptException
-          || why instanceof HolderRefusedException refused && refused.status() == 404) {
-        LOG.warn("pack {}: fragment {} on holder {} is corrupt or gone: {}", packId.shortForm(), i, p.holderId(),
-            why.getMessage());
-        custody.markCorrupt(packId, i, p.holderId());
-      } else if (why instanceof HolderRefusedException refused && refused.status() == 503) {
-        // Busy, or its monthly upload quota spent: it answered, and says so; read elsewhere, no mark.
-        LOG.info("pack {}: source fragment {} on holder {} not served now: {}", packId.shortForm(), i, p.holderId(),
-            why.getMessage());
+      if (reader.backstopHas(i)) {
+        LOG.warn("pack {}: source fragment {} from its backstop failed: {}", packId.shortForm(), i,
+            rebuilder.failure(i).getMessage());
       } else {
-        LOG.info("pack {}: source fragment {} on holder {} failed: {}", packId.shortForm(), i, p.holderId(),
-            why.getMessage());
-        catalog.registry().recordContact(p.holderId(), false, clock.millis());
+        holderFailures.putIfAbsent(i, rebuilder.failure(i));
       }
+    }
+    for (Map.Entry<Integer, IOException> f : holderFailures.entrySet()) {
+      FragmentPlacement p = reader.copy(f.getKey());
+      if (p != null) {
+        recordFailedCopy(packId, p, f.getValue());
+      }
+    }
+  }
+
+  private void recordFailedCopy(PackId packId, FragmentPlacement p, IOException why) throws CatalogException {
+    int i = p.fragmentIndex();
+    if (why instanceof FragmentCorruptException
+        || why instanceof HolderRefusedException refused && refused.status() == 404) {
+      LOG.warn("pack {}: fragment {} on holder {} is corrupt or gone: {}", packId.shortForm(), i, p.holderId(),
+          why.getMessage());
+      custody.markCorrupt(packId, i, p.holderId());
+    } else if (why instanceof HolderRefusedException refused && refused.status() == 503) {
+      // Busy, or its monthly upload quota spent: it answered, and says so; read elsewhere, no mark.
+      LOG.info("pack {}: source fragment {} on holder {} not served now: {}", packId.shortForm(), i, p.holderId(),
+          why.getMessage());
+    } else {
+      LOG.info("pack {}: source fragment {} on holder {} failed: {}", packId.shortForm(), i, p.holderId(),
+          why.getMessage());
+      catalog.registry().recordContact(p.holderId(), false, clock.millis());
     }
   }
 

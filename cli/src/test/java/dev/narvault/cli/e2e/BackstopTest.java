@@ -258,6 +258,134 @@ class BackstopTest {
   }
 
   @Test
+  void repair_readsAroundARottenBlockOfTheBackstop_andStillRebuildsThePack() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 9, Duration.ofMillis(1200));
+        S3ObjectSource backstops = backstopBucket(cluster, true)) {
+      NixSecretKey cacheKey = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = generate(cluster, cacheKey);
+      Map<String, byte[]> original = DrainTest.objects(cluster, paths);
+      cluster.migrate(config(cluster, cacheKey));
+      PackId lost = cluster.catalog.narByStoreHash(paths.get(4).storePath().hashPart()).orElseThrow().packId();
+      // A block of data fragment 0 rots in the backstop: fragment 0 has no holder copy left, so
+      // the backstop is its only source, and the rebuild must read around that block (parity 4).
+      flipInBackstop(cluster, backstops, lost, 0);
+      List<Integer> stopped = List.of(cluster.holderOf(lost, 0), cluster.holderOf(lost, 2), cluster.holderOf(lost, 5));
+      stopped.forEach(cluster::stopHolder);
+      Thread.sleep(1600);
+
+      var round = cluster.coordinator.repairer().repairOnce();
+      assertEquals(0, round.failed(), "a backstop block that failed is read around, not a failed round: " + round);
+      assertRebuiltOnHolders(cluster, lost, stopped, paths, original);
+    }
+  }
+
+  @Test
+  void repair_usesTheBackstop_whenACorruptCopyCountedTowardsKWasQuarantinedByItsHolder() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 9, Duration.ofMillis(1200));
+        S3ObjectSource backstops = backstopBucket(cluster, true)) {
+      NixSecretKey cacheKey = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = generate(cluster, cacheKey);
+      Map<String, byte[]> original = DrainTest.objects(cluster, paths);
+      cluster.migrate(config(cluster, cacheKey));
+      PackId lost = cluster.catalog.narByStoreHash(paths.get(4).storePath().hashPart()).orElseThrow().packId();
+      // Fragment 2 rots on its holder, whose scrubber quarantines it and reports it: the catalog
+      // has a corrupt copy on a live holder, which now answers 404 for it.
+      int rotten = cluster.holderOf(lost, 2);
+      var copy = cluster.catalog.placements(lost).stream().filter(p -> p.fragmentIndex() == 2).findFirst().orElseThrow();
+      cluster.rot(rotten, copy.fragmentId());
+      assertEquals(1, cluster.holders.get(rotten).scrubOnce());
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (cluster.catalog.placements(lost).stream().noneMatch(
+          p -> p.fragmentIndex() == 2 && p.state() == dev.narvault.core.catalog.FragmentState.CORRUPT)) {
+        assertTrue(System.nanoTime() < deadline, "the scrub report reaches the catalog");
+        Thread.sleep(20);
+      }
+      // Fragments 0 and 5 go too: 3 good copies, and the corrupt one would make k = 4.
+      List<Integer> stopped = List.of(cluster.holderOf(lost, 0), cluster.holderOf(lost, 5));
+      stopped.forEach(cluster::stopHolder);
+      Thread.sleep(1600);
+
+      var round = cluster.coordinator.repairer().repairOnce();
+      assertEquals(0, round.failed(), round.toString());
+      List<Integer> away = new ArrayList<>(stopped);
+      away.add(rotten);
+      assertRebuiltOnHolders(cluster, lost, away, paths, original);
+    }
+  }
+
+  @Test
+  void aBackstopRemovedAfterItWasPlaced_isPlacedAgain_andHoldsBackTheDelete() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 6); S3ObjectSource backstops = backstopBucket(cluster, true)) {
+      NixSecretKey cacheKey = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = generate(cluster, cacheKey);
+      Map<String, byte[]> original = DrainTest.objects(cluster, paths);
+      // Archived with backstops, nothing drained yet.
+      MigrationSummary archived = cluster.migrate(config(cluster, cacheKey).with(ColdSelection.ALL,
+          dev.narvault.encoder.DrainConfig.DRY_RUN));
+      assertEquals(paths.size(), archived.narsArchived());
+      Set<PackId> packs = packsOf(cluster, paths);
+      assertEquals(packs.size(), cluster.catalog.backstops().count());
+      // A lifecycle rule (or a hand) removes one pack's backstop; the catalog still records it.
+      PackId removed = cluster.catalog.narByStoreHash(paths.get(4).storePath().hashPart()).orElseThrow().packId();
+      backstops.delete(BackstopObject.key(removed));
+
+      // The first delete of that pack finds it gone: it is placed again from the holders and that
+      // object is held back (retried by the run's closing pass, once the new backstop is checked).
+      MigrationSummary drained = cluster.migrate(config(cluster, cacheKey));
+      assertEquals(1, drained.drain().failed(), "one delete held back: " + drained);
+      assertObjectIsThePack(cluster, backstops, removed);
+      assertEquals(paths.size(), drained.drain().objects(), drained.toString());
+      for (int i = 0; i < 3; i++) {
+        cluster.stopHolder(i);
+      }
+      URI gateway = cluster.startGateway();
+      for (CacheGenerator.GeneratedPath p : paths) {
+        assertFalse(DrainTest.exists(cluster, p.narKey()));
+        assertArrayEquals(original.get(p.narKey()), get(gateway, "/" + p.narKey()).body(), p.narKey());
+      }
+    }
+  }
+
+  /** Flips a byte in the middle of data fragment {@code index} inside {@code packId}'s backstop object. */
+  static void flipInBackstop(Cluster cluster, S3ObjectSource backstops, PackId packId, int index) throws Exception {
+    Backstops.Backstop backstop = cluster.catalog.backstops().of(packId).orElseThrow();
+    var shape = cluster.catalog.custody().shape(packId).orElseThrow();
+    long fragmentSize = dev.narvault.core.pack.PackLayout.of(shape.dataFragmentCount(), shape.parityFragmentCount(),
+        shape.packLength(), 4096).fragmentSize();
+    byte[] object;
+    try (InputStream in = backstops.open(backstop.key())) {
+      object = in.readAllBytes();
+    }
+    int at = Math.toIntExact(index * fragmentSize + fragmentSize / 2);
+    assertTrue(at < shape.packLength(), "inside the pack's bytes");
+    object[at] ^= 0x40;
+    backstops.put(backstop.key(), object, "application/octet-stream");
+  }
+
+  /** All six fragments of {@code packId} stored again, one per holder, none on {@code away}; every NAR reads back. */
+  static void assertRebuiltOnHolders(Cluster cluster, PackId packId, List<Integer> away,
+      List<CacheGenerator.GeneratedPath> paths, Map<String, byte[]> original) throws Exception {
+    Set<String> storedOn = new HashSet<>();
+    for (var p : cluster.catalog.placements(packId)) {
+      if (p.stored()) {
+        assertTrue(storedOn.add(p.holderId().value()), "one fragment per holder");
+      }
+    }
+    assertEquals(6, storedOn.size(), "all six fragments stored again");
+    for (int i : away) {
+      assertFalse(storedOn.contains(cluster.holders.get(i).holderId()), "not on holder " + i);
+    }
+    Archive holdersOnly = new Archive(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+        Optional.of(cluster.trustedArchiveKeys()));
+    for (CacheGenerator.GeneratedPath p : paths) {
+      ArchivedNar n = cluster.catalog.narByStoreHash(p.storePath().hashPart()).orElseThrow();
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      holdersOnly.read(n, 0, n.length(), got);
+      assertArrayEquals(original.get(p.narKey()), got.toByteArray(), p.narKey());
+    }
+  }
+
+  @Test
   void aLostCatalog_rebuiltFromTheHolders_findsTheBackstopsByListingTheBucket() throws Exception {
     try (Cluster cluster = new Cluster(dir, 6); S3ObjectSource backstops = backstopBucket(cluster, true)) {
       NixSecretKey cacheKey = NixSecretKey.generate("gen-cache-1", new SecureRandom());
