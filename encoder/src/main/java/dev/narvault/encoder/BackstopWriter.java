@@ -133,7 +133,9 @@ final class BackstopWriter {
     }
     String signed = catalog.signedManifest(packId)
         .orElseThrow(() -> new IOException("no pack " + packId + " in the catalog"));
-    long packLength = catalog.custody().shape(packId).orElseThrow().packLength();
+    long packLength = catalog.custody().shape(packId)
+        .orElseThrow(() -> new IOException("pack " + packId + " is retired (rewritten): it needs no backstop"))
+        .packLength();
     Files.createDirectories(workDir);
     Path file = Files.createTempFile(workDir, "backstop-", ".pack");
     try {

@@ -76,6 +76,11 @@ class BackstopWriterTest {
     final Map<String, byte[]> objects = new TreeMap<>();
     Function<byte[], String> etag = bytes -> HexFormat.of().formatHex(md5(bytes));
 
+    @Override
+    public String bucket() {
+      return "backstops";
+    }
+
     static byte[] md5(byte[] bytes) {
       try {
         return MessageDigest.getInstance("MD5").digest(bytes);

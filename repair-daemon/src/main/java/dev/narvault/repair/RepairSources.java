@@ -91,7 +91,13 @@ final class RepairSources implements FragmentReader {
         return bytes;
       } catch (FragmentCorruptException e) {
         holderFailures.put(index, e); // its other blocks may still serve
+      } catch (java.io.InterruptedIOException e) {
+        // A read cancelled (hedged around, or the coordinator stopping): not the holder's fault.
+        throw e;
       } catch (IOException e) {
+        if (Thread.currentThread().isInterrupted()) {
+          throw e;
+        }
         holderFailures.merge(index, e, (before, now) -> before instanceof FragmentCorruptException ? before : now);
         holderLost.add(index);
       }

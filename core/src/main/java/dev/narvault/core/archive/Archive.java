@@ -287,6 +287,10 @@ public final class Archive {
     } catch (InterruptedIOException e) {
       throw e;
     } catch (IOException e) {
+      if (written.fileFailed()) {
+        // The file (or whoever follows it) failed, not the holders.
+        throw e;
+      }
       Optional<Backstops.Backstop> backstop = store.isEmpty() ? Optional.empty() : catalog.backstops().of(nar.packId());
       if (backstop.isEmpty()) {
         throw e;

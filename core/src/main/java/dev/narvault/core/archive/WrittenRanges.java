@@ -21,9 +21,17 @@ final class WrittenRanges implements RangeFile {
     this.file = file;
   }
 
+  /** Whether a write to the file itself failed: then nothing more can be written to it. */
+  private volatile boolean fileFailed;
+
   @Override
   public void write(long position, byte[] bytes, int offset, int length) throws IOException {
-    file.write(position, bytes, offset, length);
+    try {
+      file.write(position, bytes, offset, length);
+    } catch (IOException | RuntimeException e) {
+      fileFailed = true;
+      throw e;
+    }
     synchronized (this) {
       long start = position;
       long end = position + length;
@@ -44,6 +52,10 @@ final class WrittenRanges implements RangeFile {
   @Override
   public void read(long position, byte[] into, int offset, int length) throws IOException {
     file.read(position, into, offset, length);
+  }
+
+  boolean fileFailed() {
+    return fileFailed;
   }
 
   /** The ranges of {@code [0, length)} not written, each as {start, length}, in order. */

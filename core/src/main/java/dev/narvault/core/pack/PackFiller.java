@@ -211,6 +211,10 @@ public final class PackFiller {
     private int remaining;
     /** Why the fill failed; guarded by lock. */
     private Throwable fatal;
+    /** Writes to the file under way; guarded by lock. */
+    private int writing;
+    /** Set when the fill ends: no write starts after it; guarded by lock. */
+    private boolean stopping;
     /** Pieces to decode, by stripe; guarded by lock. */
     private final TreeMap<Integer, List<Slot>> toDecode = new TreeMap<>();
     /** Stripes a decoder is working on (one decoder per stripe at a time); guarded by lock. */
@@ -259,6 +263,7 @@ public final class PackFiller {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while filling a range");
       } finally {
+        stopWriting();
         tasks.forEach(t -> t.cancel(true));
       }
       Throwable why;
@@ -704,10 +709,49 @@ public final class PackFiller {
     /** Writes a claimed piece's range bytes, found at {@code blocksAt} of {@code bytes}. */
     private void write(Slot s, byte[] bytes, int blocksAt) throws IOException {
       FillPlan.Piece p = s.piece;
-      file.write(p.rangeOffset(), bytes, blocksAt + p.skip(), p.length());
       synchronized (lock) {
-        remaining--;
-        lock.notifyAll();
+        if (stopping) {
+          throw new InterruptedIOException("the fill has ended: piece of fragment " + p.fragment() + " not written");
+        }
+        writing++;
+      }
+      boolean written = false;
+      try {
+        file.write(p.rangeOffset(), bytes, blocksAt + p.skip(), p.length());
+        written = true;
+      } finally {
+        synchronized (lock) {
+          writing--;
+          if (written) {
+            remaining--;
+          }
+          lock.notifyAll();
+        }
+      }
+    }
+
+    /**
+     * Once the fill has ended (done or failed): no write starts any more, and those under way
+     * finish before tasks are interrupted, so that no task is still writing when the caller
+     * fills the rest otherwise, and no interrupt lands in a write (which would close the file's
+     * channel for everyone).
+     */
+    private void stopWriting() {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      boolean interrupted = false;
+      synchronized (lock) {
+        stopping = true;
+        long left;
+        while (writing > 0 && (left = deadline - System.nanoTime()) > 0) {
+          try {
+            TimeUnit.NANOSECONDS.timedWait(lock, left);
+          } catch (InterruptedException e) {
+            interrupted = true;
+          }
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
   }
