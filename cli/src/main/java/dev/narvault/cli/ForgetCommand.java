@@ -37,7 +37,8 @@ import picocli.CommandLine.Parameters;
             + "reported, stays pending for the next run and makes the exit status 1. Forgetting a path twice "
             + "records nothing new, but its aliases are looked up again. Paths the catalog "
             + "does not know are refused and nothing is done. The NAR's bytes stay in their pack on the holders "
-            + "until the pack is rewritten (see docs/operations.md, Takedown).",
+            + "(and in its backstop, if any), never served: packs are not rewritten yet (see docs/operations.md, "
+            + "Takedown).",
         ""})
 final class ForgetCommand implements Callable<Integer> {
   @Mixin
