@@ -83,7 +83,20 @@ final class ArchivedNarResponder {
       body.finish();
       return;
     }
-    if (cache.copyTo(nar.fileKey(), from, length, body)) {
+    boolean hit;
+    try {
+      hit = cache.copyTo(nar.fileKey(), from, length, body);
+    } catch (IOException e) {
+      if (body.started()) {
+        // Part of the kept file is out: cut the connection so Nix sees a short read and retries.
+        LOG.warn("cached NAR {} failed after {} bytes: {}", nar.fileKey(), body.written(), e.getMessage());
+        x.abort();
+        return;
+      }
+      LOG.warn("cached NAR {} cannot be read ({}): reading it from the holders", nar.fileKey(), e.getMessage());
+      hit = false;
+    }
+    if (hit) {
       metrics.cacheHits.increment();
       body.finish();
       return;

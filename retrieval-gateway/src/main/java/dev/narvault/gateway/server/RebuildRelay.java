@@ -192,7 +192,7 @@ final class RebuildRelay {
   private void run(FileChannel writer, Fill fill) {
     IOException failed = null;
     try (writer) {
-      Sink sink = new Sink(writer);
+      Sink sink = new Sink();
       fill.fill(sink);
       failed = sink.verify();
     } catch (IOException e) {
@@ -225,20 +225,16 @@ final class RebuildRelay {
 
   /**
    * What the rebuild writes to: the file (at any position, each byte once), the prefix followers
-   * wait on, and the digest of that prefix. Reads back go through channels of their own: a reader
-   * interrupted mid-read (a decode that no longer needs it) closes only its own.
+   * wait on, and the digest of that prefix. Every write and read goes through a channel of its
+   * own: a thread interrupted mid-write or mid-read (a hedged read cancelled, a decode that no
+   * longer needs it) closes only its own, not the file for the other writers.
    */
   private final class Sink implements RangeFile {
-    private final FileChannel writer;
     private final MessageDigest digest = Sha256Hash.newDigest();
     /** Taken by whoever hashes the prefix; the others go on writing. */
     private final ReentrantLock hashing = new ReentrantLock();
     /** Bytes hashed so far; guarded by hashing. */
     private long hashed;
-
-    Sink(FileChannel writer) {
-      this.writer = writer;
-    }
 
     @Override
     public void write(long position, byte[] b, int off, int len) throws IOException {
@@ -253,7 +249,7 @@ final class RebuildRelay {
             + "+" + len);
       }
       ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-      try {
+      try (FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
         while (buf.hasRemaining()) {
           writer.write(buf, position + buf.position() - off);
         }
@@ -297,20 +293,22 @@ final class RebuildRelay {
      * to the lock leaves its bytes to this); the caller holds {@link #hashing}.
      */
     private void hashPrefix() throws IOException {
-      ByteBuffer buf = null;
-      long prefix;
-      while (hashed < (prefix = prefix())) {
-        if (buf == null) {
-          buf = ByteBuffer.allocate(COPY_BUFFER);
-        }
-        buf.clear().limit((int) Math.min(COPY_BUFFER, prefix - hashed));
-        while (buf.hasRemaining()) {
-          if (writer.read(buf, hashed + buf.position()) < 0) {
-            throw new IOException("NAR " + fileKey + " file ends at " + (hashed + buf.position()));
+      if (hashed >= prefix()) {
+        return;
+      }
+      ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
+      try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+        long prefix;
+        while (hashed < (prefix = prefix())) {
+          buf.clear().limit((int) Math.min(COPY_BUFFER, prefix - hashed));
+          while (buf.hasRemaining()) {
+            if (reader.read(buf, hashed + buf.position()) < 0) {
+              throw new IOException("NAR " + fileKey + " file ends at " + (hashed + buf.position()));
+            }
           }
+          digest.update(buf.array(), 0, buf.limit());
+          hashed += buf.limit();
         }
-        digest.update(buf.array(), 0, buf.limit());
-        hashed += buf.limit();
       }
     }
 

@@ -98,11 +98,32 @@ final class RebuiltNarCache implements AutoCloseable {
       return false;
     }
     try (channel) {
+      if (channel.size() < from + length) {
+        // Cut short on disk (another process in the directory, a disk fault): not kept any more.
+        drop(fileKey);
+        return false;
+      }
       if (copy(channel, from, from + length, out) < from + length) {
-        throw new IOException("cached NAR " + fileKey + " is shorter than expected");
+        drop(fileKey);
+        throw new IOException("cached NAR " + fileKey + " is shorter than expected: dropped from the cache");
       }
     }
     return true;
+  }
+
+  /** Forgets a kept file that is not whole any more, and deletes it. */
+  private synchronized void drop(String fileKey) {
+    Long size = entries.remove(fileKey);
+    if (size == null) {
+      return;
+    }
+    usedBytes -= size;
+    try {
+      Files.deleteIfExists(path(fileKey));
+    } catch (IOException e) {
+      LOG.warn("cannot remove the cached NAR {}: {}", fileKey, e.toString());
+    }
+    LOG.warn("cached NAR {} was cut short on disk: dropped from the cache", fileKey);
   }
 
   /**

@@ -182,6 +182,26 @@ class GatewaySingleFlightTest {
   }
 
   @Test
+  void aKeptFileCutShortOnDisk_isReadFromTheHoldersInstead() throws Exception {
+    URI gw = startGateway("cache-cut");
+    assertArrayEquals(archive.narBytes, rest(open(gw).body()));
+    // Another process sharing the directory, or a disk fault, empties the kept file.
+    try (java.util.stream.Stream<java.nio.file.Path> files = Files.list(cacheDir)) {
+      for (java.nio.file.Path f : files.filter(Files::isRegularFile).toList()) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+            java.nio.file.StandardOpenOption.WRITE)) {
+          ch.truncate(0);
+        }
+      }
+    }
+    long served = archive.holderBytesServed();
+    HttpResponse<InputStream> again = open(gw);
+    assertEquals(200, again.statusCode());
+    assertArrayEquals(archive.narBytes, rest(again.body()));
+    assertTrue(archive.holderBytesServed() - served >= NAR_LENGTH, "from the holders");
+  }
+
+  @Test
   void aGatewayThatCannotWriteItsCache_stillServesTheNarFromTheHolders() throws Exception {
     URI gw = startGateway("cache-broken");
     Files.delete(cacheDir);

@@ -345,6 +345,38 @@ class RebuiltNarCacheTest {
   }
 
   @Test
+  void aWriterInterruptedMidRebuild_failsAlone_andTheOtherWritesStillLand() throws Exception {
+    try (RebuiltNarCache cache = open(10 << 20)) {
+      byte[] bytes = nar(300_000, 19);
+      Client client = new Client();
+      java.util.concurrent.atomic.AtomicReference<Throwable> interruptedWrite = new java.util.concurrent.atomic.AtomicReference<>();
+      Future<Void> followed = follow(relay(cache, "i", bytes.length, fileHash(bytes), file -> {
+        file.write(0, bytes, 0, 100_000);
+        // A hedged read cancelled while it writes its piece: its thread is interrupted.
+        Thread cancelled = Thread.ofVirtual().start(() -> {
+          Thread.currentThread().interrupt();
+          try {
+            file.write(100_000, bytes, 100_000, 100_000);
+          } catch (Throwable t) {
+            interruptedWrite.set(t);
+          }
+        });
+        try {
+          cancelled.join();
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException();
+        }
+        file.write(100_000, bytes, 100_000, 200_000);
+      }), client);
+      followed.get(10, TimeUnit.SECONDS);
+      assertTrue(interruptedWrite.get() instanceof java.nio.channels.ClosedByInterruptException,
+          "the interrupted write failed: " + interruptedWrite.get());
+      assertArrayEquals(bytes, client.toByteArray());
+      assertArrayEquals(bytes, cached(cache, "i", 0, bytes.length), "verified whole and kept");
+    }
+  }
+
+  @Test
   void aRebuildThatWritesAByteTwice_fails() throws Exception {
     try (RebuiltNarCache cache = open(10 << 20)) {
       byte[] bytes = nar(10_000, 18);
