@@ -10,40 +10,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.backstop.BackstopObject;
 import dev.narvault.core.catalog.Catalog;
-import dev.narvault.core.erasure.BackblazeCodec;
 import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
-import dev.narvault.core.nix.Sha256Hash;
-import dev.narvault.core.nix.StorePath;
-import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
-import dev.narvault.core.pack.PackEncoder;
 import dev.narvault.core.pack.PackId;
-import dev.narvault.core.pack.PackLayout;
-import dev.narvault.core.pack.PackSource;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.s3.OpenedObject;
 import dev.narvault.core.s3.StoredObject;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -158,28 +146,10 @@ class BackstopWriterTest {
   @BeforeEach
   void setUp() throws Exception {
     catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
-    Random random = new Random(7);
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    List<Manifest.Nar> nars = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      byte[] object = new byte[900 + i];
-      random.nextBytes(object);
-      Sha256Hash h = Sha256Hash.of(object);
-      String url = "nar/" + h.toNix32() + ".nar";
-      NarInfo info = NarInfo.create(StorePath.makeSourcePath("p" + i, h, List.of()), url, "none", h, object.length, h,
-          object.length, List.of());
-      nars.add(new Manifest.Nar(url, bytes.size(), object.length, h.toNixString(), info.text()));
-      bytes.writeBytes(object);
-    }
-    pack = bytes.toByteArray();
     // 2703 bytes in 4 fragments of 676 (the last padded with one zero), blocks of 512 and 164.
-    PackLayout layout = PackLayout.of(4, 2, pack.length, 512);
-    List<OutputStream> sinks = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      sinks.add(OutputStream.nullOutputStream());
-    }
-    List<FragmentDigest> digests = new PackEncoder(new BackblazeCodec(4, 2)).encode(PackSource.of(pack), layout, sinks);
-    Manifest manifest = Manifest.of(layout, digests, nars);
+    SmallPack small = SmallPack.of(7, 4, 2, (key, object) -> { });
+    pack = small.bytes();
+    Manifest manifest = small.manifest();
     packId = ManifestCodec.packId(manifest);
     signed = ManifestCodec.toBytes(ManifestCodec.sign(manifest, NixSecretKey.generate("archive-1", new SecureRandom())));
     spool = dir.resolve("spool");

@@ -11,22 +11,14 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.HolderRecord;
 import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.coordinator.CoordinatorMessages;
-import dev.narvault.core.erasure.BackblazeCodec;
 import dev.narvault.core.holder.HolderClient;
-import dev.narvault.core.nix.NarInfo;
-import dev.narvault.core.nix.Sha256Hash;
 import dev.narvault.core.nix.StorePath;
-import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
-import dev.narvault.core.pack.PackEncoder;
-import dev.narvault.core.pack.PackLayout;
-import dev.narvault.core.pack.PackSource;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.core.s3.OpenedObject;
 import dev.narvault.core.s3.StoredObject;
-import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +28,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -161,28 +152,7 @@ class DrainerTest {
   @BeforeEach
   void openCatalog() throws Exception {
     catalog = Catalog.open("jdbc:sqlite:" + dir.resolve("catalog.db"));
-    Random random = new Random(11);
-    ByteArrayOutputStream pack = new ByteArrayOutputStream();
-    List<Manifest.Nar> nars = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      byte[] object = new byte[900 + i];
-      random.nextBytes(object);
-      Sha256Hash h = Sha256Hash.of(object);
-      String url = "nar/" + h.toNix32() + ".nar";
-      NarInfo info = NarInfo.create(StorePath.makeSourcePath("p" + i, h, List.of()), url, "none", h, object.length, h,
-          object.length, List.of());
-      nars.add(new Manifest.Nar(url, pack.size(), object.length, h.toNixString(), info.text()));
-      pack.writeBytes(object);
-      s3.put(url, object, "application/x-nix-nar");
-    }
-    byte[] bytes = pack.toByteArray();
-    PackLayout layout = PackLayout.of(4, 4, bytes.length, 512);
-    List<OutputStream> sinks = new ArrayList<>();
-    for (int i = 0; i < 8; i++) {
-      sinks.add(OutputStream.nullOutputStream());
-    }
-    List<FragmentDigest> digests = new PackEncoder(new BackblazeCodec(4, 4)).encode(PackSource.of(bytes), layout, sinks);
-    manifest = Manifest.of(layout, digests, nars);
+    manifest = SmallPack.of(11, 4, 4, (key, object) -> s3.put(key, object, "application/x-nix-nar")).manifest();
     packId = ManifestCodec.packId(manifest);
   }
 
