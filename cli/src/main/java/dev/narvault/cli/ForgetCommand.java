@@ -6,6 +6,7 @@ import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.s3.S3ObjectSource;
+import dev.narvault.encoder.PackRewrite;
 import dev.narvault.encoder.Takedown;
 import java.io.PrintStream;
 import java.net.URI;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code narvault forget}: a takedown. */
 @Command(name = "forget", mixinStandardHelpOptions = true,
-    header = "Take archived store paths down: signed tombstones, 404 at the gateway, S3 objects deleted.",
+    header = "Take archived store paths down: signed tombstones, 404 at the gateway, S3 objects deleted, packs "
+        + "rewritten without them.",
     description = {"For each store path (and every other store path whose narinfo names the same NAR object), "
             + "signs a tombstone with the archive key (store hash, the NAR's S3 key, FileHash and NarHash as "
             + "recorded, its pack, --reason, the time), stores it on three holders and records the path as "
@@ -36,9 +39,15 @@ import picocli.CommandLine.Parameters;
             + "no paths to do only that. All paths are recorded before any deletion; a deletion that fails is "
             + "reported, stays pending for the next run and makes the exit status 1. Forgetting a path twice "
             + "records nothing new, but its aliases are looked up again. Paths the catalog "
-            + "does not know are refused and nothing is done. The NAR's bytes stay in their pack on the holders "
-            + "(and in its backstop, if any), never served: packs are not rewritten yet (see docs/operations.md, "
-            + "Takedown).",
+            + "does not know are refused and nothing is done.",
+        "Then every pack whose forgotten NARs make up at least --rewrite-dead-share of its bytes is rewritten "
+            + "without them: its live NARs are read through the holders and checked against their narinfos, "
+            + "sealed into a new pack (same code, manifest signed with the archive key and naming the old pack), "
+            + "read back, and moved to it in one catalog transaction; the old pack is retired, and garbage "
+            + "collection deletes its copies an hour later. A pack with no live NAR is retired whole. A pack's "
+            + "backstop is replaced by the new pack's, then deleted. A pack repair holds, or whose rewrite fails, "
+            + "is left as it was (still serving), reported, and makes the exit status 1; the next run tries it "
+            + "again. Below the share, a forgotten NAR's bytes stay in their pack, never served.",
         ""})
 final class ForgetCommand implements Callable<Integer> {
   @Mixin
@@ -80,6 +89,15 @@ final class ForgetCommand implements Callable<Integer> {
       description = "Where a tombstone waits while it is placed (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
+  @Option(names = "--rewrite-dead-share", paramLabel = "SHARE", defaultValue = "0.5",
+      description = "Rewrite packs whose forgotten NARs are at least this share of their bytes, 0 to 1 "
+          + "(default: ${DEFAULT-VALUE}; 0 rewrites every pack with a forgotten NAR, so that no taken-down byte "
+          + "stays on the holders).")
+  double rewriteDeadShare;
+
+  @Option(names = "--no-rewrite", description = "Rewrite no pack this run: only record and delete.")
+  boolean noRewrite;
+
   @Parameters(paramLabel = "STORE-PATH-OR-HASH", arity = "0..*",
       description = "Store paths (/nix/store/HASH-NAME) or store hashes to forget.")
   List<String> arguments = new ArrayList<>();
@@ -106,19 +124,31 @@ final class ForgetCommand implements Callable<Integer> {
         }
       }
     }
+    if (!(rewriteDeadShare >= 0 && rewriteDeadShare <= 1)) {
+      throw new IllegalArgumentException("--rewrite-dead-share must be 0 to 1, got " + rewriteDeadShare);
+    }
     NixSecretKey signer = ArchiveKeys.load(archiveKey);
-    if (!TrustedKeys.parse(archivePublicKeys).trusts(signer.publicKey())) {
+    TrustedKeys trusted = TrustedKeys.parse(archivePublicKeys);
+    if (!trusted.trusts(signer.publicKey())) {
       throw new IllegalArgumentException("the archive key signs as " + signer.publicKey() + ", which the trusted "
           + "archive keys (--archive-public-key) do not include: a rebuilt catalog would ignore its tombstones; "
           + "nothing was done");
     }
     try (Catalog cat = Catalog.open(catalog); S3ObjectSource objects = new S3ObjectSource(s3.toConfig())) {
-      Takedown takedown = new Takedown(cat, new HolderClient(Duration.ofSeconds(30)),
-          new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)), InstantSource.system()),
-          signer, objects, workDir, out, InstantSource.system());
+      HolderClient holders = new HolderClient(Duration.ofSeconds(30));
+      PlacementClient placement = new PlacementClient(coordinator, NixSecretKey.parse(Files.readString(workerKey)),
+          InstantSource.system());
+      Takedown takedown = new Takedown(cat, holders, placement, signer, objects, workDir, out, InstantSource.system());
       Takedown.Result result = takedown.run(hashes, reason);
       out.println(result);
-      return result.s3ObjectsPending() > 0 ? 1 : 0;
+      int exit = result.s3ObjectsPending() > 0 ? 1 : 0;
+      if (!noRewrite) {
+        PackRewrite.Result rewritten = new PackRewrite(cat, holders, placement, signer, trusted, Optional.of(objects),
+            workDir, out, InstantSource.system()).rewriteDead(rewriteDeadShare);
+        out.println(rewritten);
+        exit = rewritten.left() > 0 ? 1 : exit;
+      }
+      return exit;
     }
   }
 }

@@ -9,26 +9,20 @@ import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.erasure.ParallelCodec;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.DocumentPlacer;
-import dev.narvault.core.coordinator.FragmentFiles;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.coordinator.PlacementAuthority;
-import dev.narvault.core.holder.FragmentBytes;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
 import dev.narvault.core.nix.NarVerificationException;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.SignatureVerificationException;
-import dev.narvault.core.pack.FragmentDigest;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackId;
 import dev.narvault.core.pack.SignedAlias;
-import dev.narvault.core.pack.PackEncoder;
 import dev.narvault.core.pack.PackGrouping;
 import dev.narvault.core.pack.PackLayout;
-import dev.narvault.core.pack.PackSource;
-import dev.narvault.core.pack.SignedManifest;
 import dev.narvault.core.s3.ObjectNotFoundException;
 import dev.narvault.core.s3.ObjectSource;
 import dev.narvault.encoder.input.InputFailedException;
@@ -84,6 +78,8 @@ public final class Migration {
   private final NixSecretKey archiveKey;
   private final FragmentPlacer placer;
   private final DocumentPlacer documents;
+  /** Encodes, places and commits each pack. */
+  private final PackSealer packSealer;
   private final PrintStream progress;
   private final Clock clock;
 
@@ -148,6 +144,7 @@ public final class Migration {
     this.progress = progress;
     this.clock = clock;
     this.leases = new WorkerLeases(catalog, worker, config.claimLifetime(), clock);
+    this.packSealer = new PackSealer(placer, documents, leases, archiveKey, clock);
     this.terminal = terminal;
     this.line = new ProgressLine(progress, clock, terminal, Optional.empty());
   }
@@ -661,68 +658,38 @@ public final class Migration {
     Instant begin = clock.instant();
     long packLength = spool.length();
     List<Manifest.Nar> nars = spool.nars();
-    PackLayout layout = PackLayout.of(config.dataFragmentCount(), config.parityFragmentCount(), packLength,
-        config.blockSize());
-    int k = layout.dataFragmentCount();
-    // Only parity is new: data fragments are uploaded straight from their slices of the spool.
-    try (FragmentFiles parity = new FragmentFiles(runDir, "parity-", layout.parityFragmentCount())) {
-      List<OutputStream> outputs = new ArrayList<>();
-      for (int i = 0; i < k; i++) {
-        outputs.add(OutputStream.nullOutputStream());
-      }
-      outputs.addAll(parity.outputs());
-      List<FragmentDigest> digests = new PackEncoder(codec).encode(PackSource.of(spool.channel()), layout, outputs);
-      parity.finish();
-      Instant encoded = clock.instant();
-      Manifest manifest = Manifest.of(layout, digests, nars);
-      SignedManifest signed = ManifestCodec.sign(manifest, archiveKey);
-      PackId packId = ManifestCodec.packId(manifest);
-      List<FragmentPlacer.Fragment> toPlace = new ArrayList<>();
-      for (int i = 0; i < layout.totalFragmentCount(); i++) {
-        toPlace.add(new FragmentPlacer.Fragment(i, digests.get(i).id(), i < k
-            ? FragmentBytes.slice(spool.file(), i * layout.fragmentSize(), layout.fragmentSize())
-            : FragmentBytes.of(parity.files().get(i - k))));
-      }
-      byte[] signedBytes = ManifestCodec.toBytes(signed);
-      // Pending from before the first order until committed: however slowly this pack is placed,
-      // confirmed and committed, garbage collection leaves its fragments (and its manifest's) alone.
-      leases.whilePending(packId, () -> {
-        List<FragmentPlacer.Placed> placed = placer.place(packId, layout.parityFragmentCount(), config.blockSize(),
-            toPlace, Set.of());
-        // The manifest also goes to holders, so that the catalog can be rebuilt from them alone.
-        PackId manifestPlacement = DocumentPlacer.placementId(DocumentPlacer.idOf(signedBytes));
-        return leases.whilePending(manifestPlacement, () -> {
-          Catalog.DocumentCopies manifestCopies = documents.place(signedBytes, DocumentPlacer.COPIES, Set.of());
-          leases.checkHeld(packId);
-          leases.checkHeld(manifestPlacement);
-          catalog.recordPack(packId, manifest, new String(signedBytes, StandardCharsets.UTF_8),
-              placed.stream().map(FragmentPlacer.Placed::holderId).toList(), Optional.of(manifestCopies),
-              clock.millis());
-          return null;
+    PackSealer.Sealed<byte[]> sealed = packSealer.seal(spool, codec, config.dataFragmentCount(),
+        config.parityFragmentCount(), config.blockSize(), Optional.empty(), runDir, pack -> {
+          packSealer.checkHeld(pack);
+          catalog.recordPack(pack.packId(), pack.manifest(), pack.signedText(),
+              pack.fragments().stream().map(FragmentPlacer.Placed::holderId).toList(),
+              Optional.of(pack.manifestCopies()), clock.millis());
+          return pack.signedManifest();
         });
-      });
-      catalog.journal().releaseObjects(worker, nars.stream().map(Manifest.Nar::key).distinct().toList());
-      Instant end = clock.instant();
-      line.message(String.format(Locale.ROOT,
-          "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (encoded in %.1f s, placed in %.1f s)",
-          number, packId.shortForm(), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
-          layout.fragmentSize() / 1048576.0, Duration.between(begin, encoded).toMillis() / 1000.0,
-          Duration.between(encoded, end).toMillis() / 1000.0));
-      if (backstops != null) {
-        try {
-          backstops.place(packId, spool.file(), packLength, signedBytes);
-        } catch (IOException e) {
-          // The pack is committed: the drain places its backstop (from the holders) before it
-          // drains anything of it, or leaves its objects in S3.
-          LOG.warn("pack {}: its backstop was not placed now: {}", packId.shortForm(), e.getMessage());
-          line.message("  pack " + packId.shortForm() + ": backstop not placed yet: " + e.getMessage());
-        }
+    PackId packId = sealed.packId();
+    PackLayout layout = sealed.layout();
+    catalog.journal().releaseObjects(worker, nars.stream().map(Manifest.Nar::key).distinct().toList());
+    Instant end = clock.instant();
+    Duration encoding = sealed.encoding();
+    line.message(String.format(Locale.ROOT,
+        "pack %d %s: %d NARs, %.1f MiB -> %d fragments of %.1f MiB (encoded in %.1f s, placed in %.1f s)",
+        number, packId.shortForm(), nars.size(), packLength / 1048576.0, layout.totalFragmentCount(),
+        layout.fragmentSize() / 1048576.0, encoding.toMillis() / 1000.0,
+        (Duration.between(begin, end).toMillis() - encoding.toMillis()) / 1000.0));
+    if (backstops != null) {
+      try {
+        backstops.place(packId, spool.file(), packLength, sealed.committed());
+      } catch (IOException e) {
+        // The pack is committed: the drain places its backstop (from the holders) before it
+        // drains anything of it, or leaves its objects in S3.
+        LOG.warn("pack {}: its backstop was not placed now: {}", packId.shortForm(), e.getMessage());
+        line.message("  pack " + packId.shortForm() + ": backstop not placed yet: " + e.getMessage());
       }
-      if (drainer != null) {
-        drainer.drainPack(packId);
-      }
-      return new Sealed(nars.size(), spool.aliasCount(), packLength);
     }
+    if (drainer != null) {
+      drainer.drainPack(packId);
+    }
+    return new Sealed(nars.size(), spool.aliasCount(), packLength);
   }
 
   /** The coordinator's liveness window and domain limits, which a drain needs; failing clearly without them. */

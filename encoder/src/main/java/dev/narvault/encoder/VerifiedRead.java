@@ -2,13 +2,16 @@ package dev.narvault.encoder;
 
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.ArchivedNar;
+import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NarObjectVerifier;
+import dev.narvault.core.pack.Manifest;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -33,12 +36,31 @@ final class VerifiedRead {
    *     with verified blocks) or does not match its narinfo
    */
   static void into(Archive archive, ArchivedNar nar, ExecutorService readers, OutputStream copy) throws IOException {
-    NarInfo info = NarInfo.parse(nar.narInfo());
+    into(o -> archive.read(nar, 0, nar.length(), o), NarInfo.parse(nar.narInfo()), nar.fileKey(), readers, copy);
+  }
+
+  /**
+   * As above, for an object of a pack the catalog does not record yet (a rewrite's new pack): read
+   * through {@code manifest} from the holders {@code placements} name.
+   */
+  static void into(Archive archive, Manifest manifest, List<FragmentPlacement> placements, Manifest.Nar nar,
+      ExecutorService readers, OutputStream copy) throws IOException {
+    into(o -> archive.readPlaced(manifest, placements, nar.offset(), nar.length(), o), nar.parsedNarInfo(), nar.key(),
+        readers, copy);
+  }
+
+  /** Where the object's bytes come from: written whole to the stream given, or a failure. */
+  private interface Source {
+    void writeTo(OutputStream out) throws IOException;
+  }
+
+  private static void into(Source source, NarInfo info, String fileKey, ExecutorService readers, OutputStream copy)
+      throws IOException {
     PipedInputStream in = new PipedInputStream(1 << 20);
     PipedOutputStream out = new PipedOutputStream(in);
     Future<?> reading = readers.submit(() -> {
       try (OutputStream o = out) {
-        archive.read(nar, 0, nar.length(), o);
+        source.writeTo(o);
       }
       return null;
     });
@@ -46,12 +68,12 @@ final class VerifiedRead {
       NarObjectVerifier.verify(in, info, copy);
       reading.get();
     } catch (ExecutionException e) {
-      throw new IOException("reading " + nar.fileKey() + " from the holders failed: " + e.getCause().getMessage(),
+      throw new IOException("reading " + fileKey + " from the holders failed: " + e.getCause().getMessage(),
           e.getCause());
     } catch (InterruptedException e) {
       reading.cancel(true);
       Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading " + nar.fileKey());
+      throw new InterruptedIOException("interrupted while reading " + fileKey);
     } catch (IOException e) {
       // A read that failed ends the stream early: name that failure, not the truncation it caused.
       Throwable cause = e;
@@ -65,7 +87,7 @@ final class VerifiedRead {
         }
       }
       reading.cancel(true);
-      throw new IOException("reading " + nar.fileKey() + " back did not verify: " + cause.getMessage(), cause);
+      throw new IOException("reading " + fileKey + " back did not verify: " + cause.getMessage(), cause);
     }
   }
 }

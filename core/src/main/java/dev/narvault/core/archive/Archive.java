@@ -190,6 +190,29 @@ public final class Archive {
   }
 
   /**
+   * Writes pack bytes {@code [packOffset, packOffset + length)} of a pack the catalog does not
+   * record (yet) to {@code out}, every byte verified against {@code manifest}, from the holders
+   * {@code placements} name: a rewrite reads its new pack back so before it commits it. Holders
+   * only, no backstop.
+   */
+  public ReadCost readPlaced(Manifest manifest, List<FragmentPlacement> placements, long packOffset, long length,
+      OutputStream out) throws IOException {
+    if (packOffset < 0 || length < 0 || packOffset + length > manifest.packLength()) {
+      throw new IllegalArgumentException("range " + packOffset + "+" + length + " outside pack of "
+          + manifest.packLength());
+    }
+    Holders reader = new Holders(manifest, placements);
+    PackReader packReader = new PackReader(manifest, codec(manifest), reader,
+        PackReader.Options.DEFAULTS.withExecutor(parallelReads, HEDGE_AFTER).withBudgets(budget, decodeBudget));
+    try {
+      packReader.read(packOffset, length, out);
+    } finally {
+      reader.blameCorrupt(packReader.corruptFragments());
+    }
+    return new ReadCost(packReader.failedFragments().cardinality(), packReader.bytesFromHolders());
+  }
+
+  /**
    * Pack bytes {@code [packOffset, packOffset + length)} from {@code backstop}, every block
    * verified against the manifest exactly as fragment bytes are: a backstop is trusted no more
    * than a holder.

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * The store paths the archive forgot ({@code narvault forget}, a takedown), each with its signed
@@ -124,6 +126,27 @@ public final class Forgotten {
         }
       }
     });
+  }
+
+  /**
+   * The packs not retired that hold forgotten paths, with the share of their bytes only forgotten
+   * paths name ({@link #deadShare}), by pack id: what {@code forget}'s rewrite pass looks at.
+   */
+  public SortedMap<PackId, Double> packsWithForgotten() throws CatalogException {
+    List<String> ids = db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT DISTINCT n.pack_id FROM nars n JOIN forgotten f ON f.store_hash = n.store_hash "
+              + "JOIN packs p ON p.pack_id = n.pack_id WHERE p.retired_millis IS NULL ORDER BY n.pack_id")) {
+        List<String> list = new ArrayList<>();
+        Jdbc.collect(ps, list);
+        return list;
+      }
+    });
+    SortedMap<PackId, Double> shares = new TreeMap<>();
+    for (String id : ids) {
+      shares.put(new PackId(id), deadShare(new PackId(id)));
+    }
+    return shares;
   }
 
   /** How many paths are forgotten. */

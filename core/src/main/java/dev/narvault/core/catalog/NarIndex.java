@@ -86,11 +86,23 @@ public final class NarIndex {
 
   /** Every store path whose narinfo names this S3 object (it and its aliases), by store hash. */
   public List<ArchivedNar> narsByFileKey(String fileKey) throws CatalogException {
+    return list("file_key = ? ORDER BY store_hash", fileKey);
+  }
+
+  /**
+   * Every store path on this pack, forgotten ones included, in the pack's order (by offset, then
+   * store hash): what a rewrite of the pack reads.
+   */
+  public List<ArchivedNar> narsOnPack(PackId packId) throws CatalogException {
+    return list("pack_id = ? ORDER BY pack_offset, store_hash", packId.hex());
+  }
+
+  private List<ArchivedNar> list(String where, String value) throws CatalogException {
     return db.locked(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "SELECT store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo FROM nars WHERE "
-              + "file_key = ? ORDER BY store_hash")) {
-        ps.setString(1, fileKey);
+              + where)) {
+        ps.setString(1, value);
         List<ArchivedNar> list = new java.util.ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {

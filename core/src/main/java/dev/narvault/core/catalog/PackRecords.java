@@ -187,6 +187,11 @@ public final class PackRecords {
     if (oldPackId.equals(newPackId)) {
       throw new IllegalArgumentException("a pack cannot replace itself: " + oldPackId);
     }
+    if (!manifest.replacedPack().equals(Optional.of(oldPackId))) {
+      throw new IllegalArgumentException("the new manifest must name the pack it replaces (" + oldPackId
+          + "), so that a catalog rebuilt from the holders retires it too; it names "
+          + manifest.replacedPack().map(PackId::hex).orElse("none"));
+    }
     Map<Integer, List<HolderId>> byIndex = new java.util.HashMap<>();
     for (int i = 0; i < holderIds.size(); i++) {
       byIndex.put(i, List.of(holderIds.get(i)));
@@ -225,16 +230,10 @@ public final class PackRecords {
           }
         }
       }
-      try (PreparedStatement ps = db.connection().prepareStatement(
-          "SELECT n.store_hash FROM nars n WHERE n.pack_id = ? "
-              + "AND NOT EXISTS (SELECT 1 FROM forgotten f WHERE f.store_hash = n.store_hash)")) {
-        ps.setString(1, oldPackId.hex());
-        List<String> left = new ArrayList<>();
-        Jdbc.collect(ps, left);
-        if (!left.isEmpty()) {
-          throw new SQLException("store paths " + left + " of pack " + oldPackId + " are not forgotten and not in "
-              + "the new pack " + newPackId + " (added meanwhile?); rewrite not committed");
-        }
+      List<String> left = livePaths(oldPackId);
+      if (!left.isEmpty()) {
+        throw new SQLException("store paths " + left + " of pack " + oldPackId + " are not forgotten and not in "
+            + "the new pack " + newPackId + " (added meanwhile?); rewrite not committed");
       }
       // The moved paths' journal rows follow them; a forgotten path's row stays with the retired
       // pack, which no drain judges safe.
@@ -246,22 +245,107 @@ public final class PackRecords {
         ps.setString(3, newPackId.hex());
         ps.executeUpdate();
       }
-      for (String sql : List.of(
-          "DELETE FROM nars WHERE pack_id = ?",
-          "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND state IN ('stored', 'unverified')",
-          "UPDATE document_copies SET state = 'superseded' WHERE state = 'stored' AND doc_id IN "
-              + "(SELECT doc_id FROM documents WHERE pack_id = ? AND kind IN ('manifest', 'alias'))")) {
-        try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
-          ps.setString(1, oldPackId.hex());
-          ps.executeUpdate();
-        }
-      }
+      dropRetiredRows(oldPackId);
       return null;
     }));
   }
 
-  /** A retired pack: the pack that replaced it ({@link #commitRewrite}), and when. */
-  public record Retired(PackId by, long retiredMillis) {}
+  /** A retired pack's forgotten paths' rows go; its fragment, manifest and alias copies become garbage. */
+  private void dropRetiredRows(PackId oldPackId) throws SQLException {
+    for (String sql : List.of(
+        "DELETE FROM nars WHERE pack_id = ?",
+        "UPDATE fragments SET state = 'superseded' WHERE pack_id = ? AND state IN ('stored', 'unverified')",
+        "UPDATE document_copies SET state = 'superseded' WHERE state = 'stored' AND doc_id IN "
+            + "(SELECT doc_id FROM documents WHERE pack_id = ? AND kind IN ('manifest', 'alias'))")) {
+      try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
+        ps.setString(1, oldPackId.hex());
+        ps.executeUpdate();
+      }
+    }
+  }
+
+  /**
+   * Retires a pack every path of which is forgotten, replaced by none: as {@link #commitRewrite}
+   * does, without a new pack. Refused (CatalogException, nothing changed) without the pack's claim
+   * by {@code owner}, when it is retired already, or when some path on it is not forgotten.
+   */
+  public void retireDead(PackId packId, String owner, long nowMillis) throws CatalogException {
+    db.locked(() -> db.inTransaction(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE packs SET retired_millis = ?, retired_by = NULL, claim_owner = NULL, claim_until_millis = 0 "
+              + "WHERE pack_id = ? AND claim_owner = ? AND retired_millis IS NULL")) {
+        ps.setLong(1, nowMillis);
+        ps.setString(2, packId.hex());
+        ps.setString(3, owner);
+        if (ps.executeUpdate() != 1) {
+          throw new SQLException("retiring pack " + packId + ": this run does not hold its claim, or the pack is "
+              + "retired already; not retired");
+        }
+      }
+      List<String> live = livePaths(packId);
+      if (!live.isEmpty()) {
+        throw new SQLException("store paths " + live + " of pack " + packId + " are not forgotten; not retired");
+      }
+      dropRetiredRows(packId);
+      return null;
+    }));
+  }
+
+  private List<String> livePaths(PackId packId) throws SQLException {
+    try (PreparedStatement ps = db.connection().prepareStatement(
+        "SELECT n.store_hash FROM nars n WHERE n.pack_id = ? "
+            + "AND NOT EXISTS (SELECT 1 FROM forgotten f WHERE f.store_hash = n.store_hash)")) {
+      ps.setString(1, packId.hex());
+      List<String> left = new ArrayList<>();
+      Jdbc.collect(ps, left);
+      return left;
+    }
+  }
+
+  /**
+   * What a catalog rebuild found of packs that signed manifests say were rewritten
+   * ({@link Manifest#replacedPack}), restored retired: the pack's row (retired now, by
+   * {@code retiredBy}), its manifest's copies and its fragments' copies, all garbage; none of its
+   * NARs (its live ones are on the pack that replaced it). A pack the catalog has with paths on
+   * it already is left as it is (its paths are served from it), and not counted.
+   *
+   * @param retiredBy the pack that replaced each, by pack id
+   * @return how many were restored retired
+   */
+  public int restoreRetired(List<Restored> packs, Map<PackId, PackId> retiredBy, long nowMillis)
+      throws CatalogException {
+    return db.locked(() -> db.inTransaction(() -> {
+      int retired = 0;
+      for (Restored pack : packs) {
+        try (PreparedStatement ps = db.connection().prepareStatement("SELECT 1 FROM nars WHERE pack_id = ?")) {
+          ps.setString(1, pack.packId().hex());
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+              continue;
+            }
+          }
+        }
+        insertPackAndFragments(pack, FragmentState.SUPERSEDED, nowMillis);
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "UPDATE packs SET retired_millis = ?, retired_by = ? WHERE pack_id = ? AND retired_millis IS NULL")) {
+          ps.setLong(1, nowMillis);
+          ps.setString(2, retiredBy.get(pack.packId()).hex());
+          ps.setString(3, pack.packId().hex());
+          if (ps.executeUpdate() == 1) {
+            dropRetiredRows(pack.packId());
+            retired++;
+          }
+        }
+      }
+      return retired;
+    }));
+  }
+
+  /**
+   * A retired pack: the pack that replaced it ({@link #commitRewrite}; none when every path on it
+   * was forgotten, {@link #retireDead}), and when.
+   */
+  public record Retired(Optional<PackId> by, long retiredMillis) {}
 
   /** Whether the pack is retired, by which pack and when. */
   public Optional<Retired> retired(PackId packId) throws CatalogException {
@@ -270,7 +354,8 @@ public final class PackRecords {
           "SELECT retired_by, retired_millis FROM packs WHERE pack_id = ? AND retired_millis IS NOT NULL")) {
         ps.setString(1, packId.hex());
         try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? Optional.of(new Retired(new PackId(rs.getString(1)), rs.getLong(2))) : Optional.empty();
+          return rs.next() ? Optional.of(new Retired(Optional.ofNullable(rs.getString(1)).map(PackId::new), rs.getLong(2)))
+              : Optional.empty();
         }
       }
     });

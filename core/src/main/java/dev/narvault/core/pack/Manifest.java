@@ -1,5 +1,6 @@
 package dev.narvault.core.pack;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.Sha256Hash;
@@ -14,6 +15,11 @@ import java.util.List;
  * <p>The constructor checks the manifest is self-consistent (fragment ids match their block
  * hashes, NARs lie inside the pack without overlapping), so a parsed manifest can be trusted as
  * far as its signature goes.
+ *
+ * <p>{@code replaces}: the pack this one was rewritten from ({@code narvault forget}, without its
+ * forgotten NARs), or null. Absent from the JSON when null, so the manifests written before it
+ * keep their bytes and pack ids; signed like every other field, so that a catalog rebuilt from the
+ * holders knows the old pack is retired and which pack holds its live NARs now.
  */
 @JsonPropertyOrder(alphabetic = true)
 public record Manifest(
@@ -25,7 +31,8 @@ public record Manifest(
     long fragmentSize,
     int blockSize,
     List<Fragment> fragments,
-    List<Nar> nars) {
+    List<Nar> nars,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String replaces) {
 
   public static final String FORMAT = "narvault-manifest/1";
   /** Reed-Solomon over GF(2^8), polynomial 0x11D, with Backblaze JavaReedSolomon's matrix. */
@@ -74,17 +81,39 @@ public record Manifest(
     PackLayout layout = new PackLayout(dataFragmentCount, parityFragmentCount, packLength, fragmentSize, blockSize);
     checkFragments(layout, fragments);
     checkNars(packLength, nars);
+    if (replaces != null && !replaces.matches("[0-9a-f]{64}")) {
+      throw new IllegalArgumentException("replaces must be a pack id (64 hex digits), got '" + replaces + "'");
+    }
+  }
+
+  /** A manifest that replaces no pack. */
+  public Manifest(String format, String code, int dataFragmentCount, int parityFragmentCount, long packLength,
+      long fragmentSize, int blockSize, List<Fragment> fragments, List<Nar> nars) {
+    this(format, code, dataFragmentCount, parityFragmentCount, packLength, fragmentSize, blockSize, fragments, nars,
+        null);
+  }
+
+  /** The pack this one was rewritten from, if any. */
+  public java.util.Optional<PackId> replacedPack() {
+    return java.util.Optional.ofNullable(replaces).map(PackId::new);
   }
 
   /** A manifest for a freshly encoded pack. */
   public static Manifest of(PackLayout layout, List<FragmentDigest> digests, List<Nar> nars) {
+    return of(layout, digests, nars, java.util.Optional.empty());
+  }
+
+  /** A manifest for a pack freshly encoded as the rewrite of {@code replaces}. */
+  public static Manifest of(PackLayout layout, List<FragmentDigest> digests, List<Nar> nars,
+      java.util.Optional<PackId> replaces) {
     List<Fragment> fragments = new ArrayList<>();
     for (int i = 0; i < digests.size(); i++) {
       FragmentDigest d = digests.get(i);
       fragments.add(new Fragment(i, d.id(), d.length(), d.blockHashes()));
     }
     return new Manifest(FORMAT, CODE, layout.dataFragmentCount(), layout.parityFragmentCount(),
-        layout.packLength(), layout.fragmentSize(), layout.blockSize(), fragments, nars);
+        layout.packLength(), layout.fragmentSize(), layout.blockSize(), fragments, nars,
+        replaces.map(PackId::hex).orElse(null));
   }
 
   public PackLayout layout() {

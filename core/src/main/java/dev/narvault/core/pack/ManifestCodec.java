@@ -3,10 +3,12 @@ package dev.narvault.core.pack;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.Sha256Hash;
 import dev.narvault.core.nix.SignatureVerificationException;
@@ -166,7 +168,22 @@ public final class ManifestCodec {
 
   private static <T> T read(byte[] json, Class<T> type, String what) {
     try {
-      T value = MAPPER.readValue(json, type);
+      T value;
+      if (type == Manifest.class || type == SignedManifest.class) {
+        // "replaces" is left out when null (older manifests never had it), and every creator
+        // property must be present: a missing one is read as null.
+        JsonNode tree = MAPPER.readTree(json);
+        if (tree == null || !tree.isObject()) {
+          throw new IllegalArgumentException("malformed " + what + ": not a JSON object");
+        }
+        JsonNode manifest = type == Manifest.class ? tree : tree.get("manifest");
+        if (manifest instanceof ObjectNode object && !object.has("replaces")) {
+          object.putNull("replaces");
+        }
+        value = MAPPER.treeToValue(tree, type);
+      } else {
+        value = MAPPER.readValue(json, type);
+      }
       if (value == null) {
         throw new IllegalArgumentException("malformed " + what + ": empty or null");
       }

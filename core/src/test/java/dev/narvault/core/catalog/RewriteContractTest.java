@@ -81,8 +81,8 @@ class RewriteContractTest {
         "{\"tombstone\":" + nar + "}", Forgotten.S3Objects.DELETED);
   }
 
-  /** A manifest of a new RS(3,2) pack holding these entries of {@code old} one after another (random bytes). */
-  static Manifest rewritten(List<Manifest.Nar> keep, long seed) throws Exception {
+  /** A manifest of a new RS(3,2) pack replacing {@code replaces}, holding these entries one after another (random bytes). */
+  static Manifest rewritten(PackId replaces, List<Manifest.Nar> keep, long seed) throws Exception {
     Random random = new Random(seed);
     List<Manifest.Nar> nars = new ArrayList<>();
     long offset = 0;
@@ -99,7 +99,7 @@ class RewriteContractTest {
     }
     List<FragmentDigest> digests =
         new PackEncoder(new BackblazeCodec(3, 2)).encode(PackSource.of(bytes), layout, sinks);
-    return Manifest.of(layout, digests, nars);
+    return Manifest.of(layout, digests, nars, Optional.ofNullable(replaces));
   }
 
   private static void commit(Fixture f, Manifest m) throws CatalogException {
@@ -119,7 +119,7 @@ class RewriteContractTest {
       for (int n = 0; n < 3; n++) {
         forget(f, n);
       }
-      Manifest m = rewritten(List.of(f.old().nars().get(3)), 1);
+      Manifest m = rewritten(f.oldId(), List.of(f.old().nars().get(3)), 1);
       PackId newId = ManifestCodec.packId(m);
       claim(f);
       commit(f, m);
@@ -136,7 +136,7 @@ class RewriteContractTest {
         assertTrue(c.narByStoreHash(f.hash(n)).isEmpty(), "forgotten NAR " + n + " has no row");
         assertTrue(c.forgotten().isForgotten(f.hash(n)), "and stays forgotten");
       }
-      assertEquals(Optional.of(new PackRecords.Retired(newId, 50)), c.packs().retired(f.oldId()));
+      assertEquals(Optional.of(new PackRecords.Retired(Optional.of(newId), 50)), c.packs().retired(f.oldId()));
       assertTrue(c.custody().shape(f.oldId()).isEmpty(), "repair skips the retired pack");
       assertTrue(c.custody().shape(newId).isPresent());
       assertTrue(c.placements(f.oldId()).stream().allMatch(p -> p.state() == FragmentState.SUPERSEDED));
@@ -170,7 +170,7 @@ class RewriteContractTest {
       for (int n = 0; n < 3; n++) {
         forget(f, n);
       }
-      Manifest m = rewritten(List.of(f.old().nars().get(3)), 2);
+      Manifest m = rewritten(f.oldId(), List.of(f.old().nars().get(3)), 2);
       assertThrows(CatalogException.class, () -> commit(f, m), "no claim");
       assertTrue(c.repairClaims().claim(f.oldId(), "repair-coordinator", 30, 1_000_000));
       assertThrows(CatalogException.class, () -> commit(f, m), "repair holds the pack");
@@ -191,7 +191,7 @@ class RewriteContractTest {
       for (int n = 0; n < 3; n++) {
         forget(f, n);
       }
-      Manifest m = rewritten(List.of(f.old().nars().get(3)), 3);
+      Manifest m = rewritten(f.oldId(), List.of(f.old().nars().get(3)), 3);
       claim(f);
       // After the rewrite read the pack: another store path whose narinfo names the live object.
       ArchivedNar existing = c.narByStoreHash(f.hash(3)).orElseThrow();
@@ -212,7 +212,7 @@ class RewriteContractTest {
         forget(f, n);
       }
       Manifest other = CatalogContractTest.manifest(1, 99);
-      Manifest m = rewritten(List.of(f.old().nars().get(3), other.nars().getFirst()), 4);
+      Manifest m = rewritten(f.oldId(), List.of(f.old().nars().get(3), other.nars().getFirst()), 4);
       claim(f);
       assertThrows(CatalogException.class, () -> commit(f, m));
       assertUnchanged(f, m);
@@ -228,7 +228,7 @@ class RewriteContractTest {
         forget(f, n);
       }
       ArchivedNar before = c.narByStoreHash(f.hash(3)).orElseThrow();
-      Manifest m = rewritten(List.of(f.old().nars().get(3)), 5);
+      Manifest m = rewritten(f.oldId(), List.of(f.old().nars().get(3)), 5);
       claim(f);
       commit(f, m);
       // A migrate worker that looked the object up before the commit.
@@ -262,5 +262,89 @@ class RewriteContractTest {
     Sha256Hash h = Sha256Hash.parse(n.fileHash());
     return NarInfo.create(StorePath.makeSourcePath("alias", h, List.of()), n.key(), "none", h, n.length(), h,
         n.length(), List.of()).text();
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void commitRewrite_refused_whenTheNewManifestDoesNotNameTheOldPack(String backend) throws Exception {
+    Fixture f = fixture(backend);
+    try (Catalog c = f.catalog()) {
+      for (int n = 0; n < 3; n++) {
+        forget(f, n);
+      }
+      claim(f);
+      Manifest unnamed = rewritten(null, List.of(f.old().nars().get(3)), 6);
+      assertThrows(IllegalArgumentException.class, () -> commit(f, unnamed), "a rebuild could not retire the old pack");
+      Manifest other = rewritten(ManifestCodec.packId(CatalogContractTest.manifest(1, 98)), List.of(f.old().nars().get(3)), 7);
+      assertThrows(IllegalArgumentException.class, () -> commit(f, other));
+      assertUnchanged(f, other);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void retireDead_onlyWhenEveryPathIsForgotten_andUnderTheClaim(String backend) throws Exception {
+    Fixture f = fixture(backend);
+    try (Catalog c = f.catalog()) {
+      for (int n = 0; n < 3; n++) {
+        forget(f, n);
+      }
+      claim(f);
+      assertThrows(CatalogException.class, () -> c.packs().retireDead(f.oldId(), OWNER, 50), "NAR 3 is live");
+      assertEquals(f.oldId(), c.narByStoreHash(f.hash(3)).orElseThrow().packId());
+      assertTrue(c.packs().retired(f.oldId()).isEmpty());
+      forget(f, 3);
+      assertThrows(CatalogException.class, () -> c.packs().retireDead(f.oldId(), "someone-else", 50));
+      c.packs().retireDead(f.oldId(), OWNER, 50);
+      assertEquals(Optional.of(new PackRecords.Retired(Optional.empty(), 50)), c.packs().retired(f.oldId()));
+      assertTrue(c.custody().shape(f.oldId()).isEmpty(), "repair leaves it");
+      assertTrue(c.placements(f.oldId()).stream().allMatch(p -> p.state() == FragmentState.SUPERSEDED));
+      for (int n = 0; n < 4; n++) {
+        assertTrue(c.narByStoreHash(f.hash(n)).isEmpty());
+        assertTrue(c.forgotten().isForgotten(f.hash(n)));
+      }
+      claim(f);
+      assertThrows(CatalogException.class, () -> c.packs().retireDead(f.oldId(), OWNER, 60), "once");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void restoreRetired_recordsTheOldPackRetiredWithoutPaths_butLeavesAPackThatServesPaths(String backend)
+      throws Exception {
+    Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir));
+    try (c) {
+      for (int h = 0; h < 10; h++) {
+        CatalogContractTest.register(c, "h" + h, "http://h" + h, 1);
+      }
+      Manifest old = CatalogContractTest.manifest(3, 8);
+      PackId oldId = ManifestCodec.packId(old);
+      Manifest served = CatalogContractTest.manifest(2, 9);
+      PackId servedId = ManifestCodec.packId(served);
+      c.recordPack(servedId, served, "{\"served\":1}", holders(0, 5), 10);
+      Manifest m = rewritten(oldId, List.of(old.nars().get(2)), 8);
+      PackId newId = ManifestCodec.packId(m);
+      java.util.Map<Integer, List<HolderId>> on = new java.util.HashMap<>();
+      for (int i = 0; i < 5; i++) {
+        on.put(i, List.of(new HolderId("h" + (5 + i))));
+      }
+      int retired = c.packs().restoreRetired(List.of(
+          new PackRecords.Restored(oldId, old, "{\"old\":1}", on, Optional.of(new Catalog.DocumentCopies("m-old", holders(5, 8)))),
+          new PackRecords.Restored(servedId, served, "{\"served\":1}", on, Optional.empty())),
+          java.util.Map.of(oldId, newId, servedId, newId), 70);
+      assertEquals(1, retired, "the pack serving paths is left alone");
+      assertEquals(Optional.of(new PackRecords.Retired(Optional.of(newId), 70)), c.packs().retired(oldId));
+      assertTrue(c.placements(oldId).stream().allMatch(p -> p.state() == FragmentState.SUPERSEDED));
+      for (Manifest.Nar n : old.nars()) {
+        assertTrue(c.narByStoreHash(n.parsedNarInfo().storePath().hashPart()).isEmpty(), "no path on a retired pack");
+      }
+      assertTrue(c.documents().document("m-old").orElseThrow().retired());
+      assertTrue(c.packs().retired(servedId).isEmpty());
+      assertEquals(5, c.healthyPlacements(servedId).size());
+      assertFalse(c.placements(servedId).stream().anyMatch(p -> p.state() == FragmentState.SUPERSEDED),
+          "no copy of a pack that serves paths is made garbage");
+      assertEquals(servedId, c.narByStoreHash(served.nars().getFirst().parsedNarInfo().storePath().hashPart())
+          .orElseThrow().packId());
+    }
   }
 }

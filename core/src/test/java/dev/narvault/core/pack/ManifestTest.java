@@ -37,6 +37,35 @@ class ManifestTest {
   }
 
   @Test
+  void replaces_absentWhenNull_signedWhenSet_andChecked() throws Exception {
+    String plain = new String(ManifestCodec.canonical(MANIFEST), StandardCharsets.UTF_8);
+    assertTrue(!plain.contains("replaces"), "a manifest that replaces nothing keeps the bytes it always had: " + plain);
+    assertTrue(MANIFEST.replacedPack().isEmpty());
+    PackId old = ManifestCodec.packId(PackFixtures.encode(new BackblazeCodec(3, 2), new int[] {100, 200}, 64, 12).manifest());
+    Manifest rewritten = Manifest.of(MANIFEST.layout(), digestsOf(MANIFEST), MANIFEST.nars(), java.util.Optional.of(old));
+    assertEquals(java.util.Optional.of(old), rewritten.replacedPack());
+    byte[] bytes = ManifestCodec.canonical(rewritten);
+    assertEquals(rewritten, ManifestCodec.parse(bytes));
+    assertTrue(!ManifestCodec.packId(rewritten).equals(ManifestCodec.packId(MANIFEST)), "the field is in the pack id");
+    String signed = new String(ManifestCodec.toBytes(ManifestCodec.sign(rewritten, KEY)), StandardCharsets.UTF_8);
+    assertEquals(rewritten, ManifestCodec.verify(signed.getBytes(StandardCharsets.UTF_8), TrustedKeys.of(KEY.publicKey())));
+    String other = "0".repeat(64);
+    assertThrows(SignatureVerificationException.class, () -> ManifestCodec.verify(
+        signed.replace(old.hex(), other).getBytes(StandardCharsets.UTF_8), TrustedKeys.of(KEY.publicKey())),
+        "replaces is signed");
+    assertThrows(SignatureVerificationException.class, () -> ManifestCodec.verify(
+        signed.replace(",\"replaces\":\"" + old.hex() + "\"", "").getBytes(StandardCharsets.UTF_8),
+        TrustedKeys.of(KEY.publicKey())), "and cannot be dropped");
+    assertThrows(IllegalArgumentException.class, () -> ManifestCodec.parse(
+        new String(bytes, StandardCharsets.UTF_8).replace(old.hex(), "not-a-pack").getBytes(StandardCharsets.UTF_8)));
+    assertThrows(IllegalArgumentException.class, () -> ManifestCodec.parse("[]".getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static List<FragmentDigest> digestsOf(Manifest m) {
+    return m.fragments().stream().map(f -> new FragmentDigest(f.id(), f.length(), f.blockHashes())).toList();
+  }
+
+  @Test
   void verify_acceptsWhatWasSigned() throws Exception {
     byte[] signed = ManifestCodec.toBytes(ManifestCodec.sign(MANIFEST, KEY));
     assertEquals(MANIFEST, ManifestCodec.verify(signed, TrustedKeys.of(KEY.publicKey())));

@@ -61,7 +61,9 @@ import java.util.concurrent.Future;
  *   <li>a merge join of the two sorted files: (manifest, index, holder) for every listed fragment
  *       of every manifest, sorted by manifest;
  *   <li>the manifests read back in order beside those records: each pack restored with where its
- *       fragments are, one pack at a time;
+ *       fragments are, one pack at a time; a pack another found manifest says it replaced
+ *       ({@link Manifest#replacedPack}, a rewrite by {@code forget}) is restored retired, without
+ *       paths, its copies garbage;
  *   <li>the aliases read back and restored (their objects' packs are in the catalog by then), and
  *       the tombstones: each path a trusted archive key signed a tombstone for stays forgotten.
  * </ol>
@@ -262,7 +264,10 @@ public final class CatalogRebuild {
     int packs = 0;
     int nars = 0;
     int incomplete = 0;
+    Map<PackId, PackId> replaced = replacedPacks(manifests);
     List<PackRecords.Restored> batch = new ArrayList<>();
+    List<PackRecords.Restored> retired = new ArrayList<>();
+    int retiredCount = 0;
     long batchBytes = 0;
     try (DocumentSpill.Reader documents = manifests.read();
         SortedRecordFile.Records records = placements.records()) {
@@ -281,21 +286,64 @@ public final class CatalogRebuild {
         Manifest m = ManifestCodec.parseSigned(doc.bytes()).manifest();
         PackId packId = ManifestCodec.packId(m);
         Map<Integer, List<HolderId>> byIndex = oneIndexPerHolder(packId, m, listers);
-        long found = byIndex.values().stream().filter(at -> !at.isEmpty()).count();
-        incomplete += found < m.dataFragmentCount() ? 1 : 0;
-        batch.add(new PackRecords.Restored(packId, m, new String(doc.bytes(), StandardCharsets.UTF_8), byIndex,
-            Optional.of(copies(doc, holderIds))));
+        PackRecords.Restored pack = new PackRecords.Restored(packId, m, new String(doc.bytes(), StandardCharsets.UTF_8),
+            byIndex, Optional.of(copies(doc, holderIds)));
         batchBytes += doc.bytes().length;
-        packs++;
-        nars += m.nars().size();
-        if (batch.size() == BATCH_PACKS || batchBytes >= BATCH_BYTES) {
+        if (replaced.containsKey(packId)) {
+          // Rewritten without its forgotten NARs: retired, its live paths on the pack that replaced it.
+          retired.add(pack);
+        } else {
+          long found = byIndex.values().stream().filter(at -> !at.isEmpty()).count();
+          incomplete += found < m.dataFragmentCount() ? 1 : 0;
+          batch.add(pack);
+          packs++;
+          nars += m.nars().size();
+        }
+        if (batch.size() + retired.size() >= BATCH_PACKS || batchBytes >= BATCH_BYTES) {
           restore(batch, progress);
+          retiredCount += restoreRetired(retired, replaced, progress);
           batchBytes = 0;
         }
       }
       restore(batch, progress);
+      retiredCount += restoreRetired(retired, replaced, progress);
+    }
+    if (!replaced.isEmpty()) {
+      report.printf(Locale.ROOT, "%,d manifests name a pack they replaced (forget's rewrites); %,d of those packs were "
+          + "found and restored retired%n", replaced.size(), retiredCount);
     }
     return new int[] {packs, nars, incomplete};
+  }
+
+  /**
+   * The packs the found manifests say they replaced, each with the pack that replaced it. Held in
+   * memory: one entry per rewrite, and rewrites are takedowns, few beside the packs.
+   */
+  private Map<PackId, PackId> replacedPacks(DocumentSpill manifests) throws IOException {
+    Map<PackId, PackId> replaced = new HashMap<>();
+    try (DocumentSpill.Reader documents = manifests.read()) {
+      DocumentSpill.Entry doc;
+      while ((doc = documents.next()) != null) {
+        Manifest m = ManifestCodec.parseSigned(doc.bytes()).manifest();
+        if (m.replacedPack().isPresent()) {
+          replaced.put(m.replacedPack().get(), ManifestCodec.packId(m));
+        }
+      }
+    }
+    return replaced;
+  }
+
+  private int restoreRetired(List<PackRecords.Restored> retired, Map<PackId, PackId> replaced,
+      RebuildProgress progress) throws IOException {
+    if (retired.isEmpty()) {
+      return 0;
+    }
+    int n = target.packs().restoreRetired(retired, replaced, clock.millis());
+    for (int i = 0; i < retired.size(); i++) {
+      progress.pack();
+    }
+    retired.clear();
+    return n;
   }
 
   private void restore(List<PackRecords.Restored> batch, RebuildProgress progress) throws IOException {

@@ -13,8 +13,9 @@ import java.util.HexFormat;
 
 /**
  * Signed documents a rebuild found, verified, on disk in the order found: each one's id, the
- * holders that list it and its bytes. Written while the holders are read, read back once from
- * the start, so that no document is held in memory longer than it takes to handle it.
+ * holders that list it and its bytes. Written while the holders are read, read back from the start
+ * (manifests twice: once for the packs rewrites replaced), so that no document is held in memory
+ * longer than it takes to handle it.
  *
  * <p>Layout of an entry: the id (32 bytes), the number of holders (int), each holder's number
  * (int), the length (int), the bytes. An entry's number ({@link #append}'s result) is its
