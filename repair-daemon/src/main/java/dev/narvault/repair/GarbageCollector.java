@@ -137,10 +137,19 @@ public final class GarbageCollector {
   boolean documentCoveredWithout(Custody.Garbage g, long now) throws CatalogException {
     Map<HolderId, HolderRecord> byId = holdersById();
     var document = catalog.documents().document(g.fragmentId());
-    if (document.isEmpty() || document.get().retired()) {
-      // A document the catalog never recorded, or the manifest or an alias of a rewritten pack
-      // (its NARs are in the new pack, whose manifest lists them): nothing to keep a copy for.
+    if (document.isEmpty()) {
+      // A document the catalog never recorded: nothing to keep a copy for.
       return true;
+    }
+    if (document.get().retired()) {
+      // The manifest or an alias of a rewritten pack: its NARs are in the new pack, whose manifest
+      // lists them. The manifest goes with the pack's fragments, not before: a catalog rebuilt
+      // from the holders meanwhile must find it to know those fragments for a retired pack's.
+      if (!document.get().kind().equals("manifest")) {
+        return true;
+      }
+      var retired = catalog.packs().retired(document.get().packId());
+      return retired.isEmpty() || now - retired.get().retiredMillis() >= RETIRED_GRACE.toMillis();
     }
     long good = document.get().holders().stream()
         .filter(id -> !id.equals(g.holderId()))

@@ -452,7 +452,7 @@ final class CoordinatorFixture implements AutoCloseable {
    */
   Pack rewrite(Pack old, int seed, int keep, String owner, String docId, List<Holder> manifestHolders)
       throws IOException {
-    Encoded pack = encode(seed, Set.of(keep));
+    Encoded pack = encode(seed, Set.of(keep), Optional.of(old.id()));
     List<HolderId> holderIds = place(pack);
     catalog.packs().commitRewrite(old.id(), owner, pack.id(), pack.manifest(), pack.signedManifest(), holderIds,
         new dev.narvault.core.catalog.Catalog.DocumentCopies(docId, manifestHolders.stream().map(Holder::id).toList()),
@@ -466,8 +466,15 @@ final class CoordinatorFixture implements AutoCloseable {
     return encode(seed, Set.of(0, 1));
   }
 
-  /** Pack {@code seed}'s two random NARs, those in {@code keep} packed one after another. */
   private Encoded encode(int seed, Set<Integer> keep) {
+    return encode(seed, keep, Optional.empty());
+  }
+
+  /**
+   * Pack {@code seed}'s two random NARs, those in {@code keep} packed one after another; its
+   * manifest names the pack it {@code replaces}, if any.
+   */
+  private Encoded encode(int seed, Set<Integer> keep, Optional<PackId> replaces) {
     Random random = new Random(seed);
     ByteArrayOutputStream pack = new ByteArrayOutputStream();
     List<Manifest.Nar> nars = new ArrayList<>();
@@ -493,7 +500,7 @@ final class CoordinatorFixture implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException("encoding into null streams cannot fail", e);
     }
-    Manifest manifest = Manifest.of(layout, digests, nars);
+    Manifest manifest = Manifest.of(layout, digests, nars, replaces);
     String signed = new String(ManifestCodec.toBytes(ManifestCodec.sign(manifest, archiveKey)), StandardCharsets.UTF_8);
     return new Encoded(ManifestCodec.packId(manifest), manifest, signed, bytes);
   }

@@ -40,6 +40,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,6 +49,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -74,6 +76,13 @@ final class Cluster implements AutoCloseable {
   final NixSecretKey coordinatorKey = NixSecretKey.generate("test-coordinator-1", new SecureRandom());
   final NixSecretKey workerKey = NixSecretKey.generate("test-worker-1", new SecureRandom());
   Coordinator coordinator;
+  /**
+   * How far ahead of the system clock the coordinator's clock runs: a test moves it on to see
+   * what the coordinator does an hour later, without waiting an hour.
+   */
+  final AtomicLong coordinatorAheadMillis = new AtomicLong();
+  private final InstantSource coordinatorClock =
+      () -> Instant.now().plusMillis(coordinatorAheadMillis.get());
   private final CoordinatorConfig coordinatorConfig;
   GatewayServer gateway;
 
@@ -97,7 +106,7 @@ final class Cluster implements AutoCloseable {
         List.of(workerKey.publicKey()), Optional.of(TrustedKeys.of(archiveKey.publicKey())),
         new HolderRules(offlineAfter, Duration.ZERO), -1, Duration.ZERO, Duration.ZERO, 0, Duration.ofMinutes(5),
         dir.resolve("repair-work")).allowingPrivateHolders();
-    this.coordinator = Coordinator.start(coordinatorConfig, catalog, InstantSource.system(), Optional.of(objects));
+    this.coordinator = Coordinator.start(coordinatorConfig, catalog, coordinatorClock, Optional.of(objects));
     for (int i = 0; i < holderCount; i++) {
       addHolder("127." + (i + 1) + ".0.1", "");
     }
@@ -149,7 +158,7 @@ final class Cluster implements AutoCloseable {
         coordinatorConfig.coordinatorKey(), coordinatorConfig.workerKeys(), archiveKeys,
         coordinatorConfig.rules(), -1, Duration.ZERO, Duration.ZERO, 0, coordinatorConfig.maxSkew(),
         coordinatorConfig.workDir()).allowingPrivateHolders().withLimits(coordinatorConfig.limits()), catalog,
-        InstantSource.system(), Optional.of(objects));
+        coordinatorClock, Optional.of(objects));
   }
 
   /**
