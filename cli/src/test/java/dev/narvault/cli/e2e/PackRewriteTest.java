@@ -10,12 +10,14 @@ import dev.narvault.cli.Narvault;
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.cli.quickstart.EmbeddedS3;
 import dev.narvault.core.archive.Archive;
+import dev.narvault.core.backstop.BackstopObject;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.FragmentState;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.coordinator.PlacementClient;
+import dev.narvault.core.erasure.Codecs;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.nix.NarInfo;
@@ -25,8 +27,10 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackId;
+import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.ColdSelection;
 import dev.narvault.encoder.DrainConfig;
+import dev.narvault.encoder.MigrateConfig;
 import dev.narvault.encoder.PackRewrite;
 import dev.narvault.encoder.Takedown;
 import dev.narvault.gateway.server.GatewayConfig;
@@ -409,6 +413,54 @@ class PackRewriteTest {
       try (GatewayServer server = gateway(cluster)) {
         assertServed(server.endpoint(), a, Set.of(0, 1, 2));
       }
+    }
+  }
+
+  @Test
+  void rewrite_ofAPackWithABackstop_placesTheNewPacksBackstop_thenDeletesTheOld_whichServesWhenHoldersAreDown()
+      throws Exception {
+    try (Cluster cluster = new Cluster(dir, 6);
+        S3ObjectSource backstops = BackstopTest.backstopBucket(cluster, true)) {
+      NixSecretKey cacheKey = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(cacheKey, cluster.objects)
+          .generate(List.of(20_000, 45_000, 70_000), 84, 2);
+      Map<String, byte[]> original = DrainTest.objects(cluster, paths);
+      // One pack of all three, drained once its backstop is placed.
+      cluster.migrate(new MigrateConfig(TrustedKeys.of(cacheKey.publicKey()), 4, 2, 1 << 20, 4096,
+          Codecs.defaultKind(), cluster.dir.resolve("work"), 0)
+          .with(ColdSelection.ALL, DrainConfig.delete(cluster.trustedArchiveKeys()))
+          .withBackstop(new MigrateConfig.Backstop("backstop", Optional.empty())));
+      Set<PackId> packs = BackstopTest.packsOf(cluster, paths);
+      assertEquals(1, packs.size());
+      PackId old = packs.iterator().next();
+      assertTrue(cluster.catalog.backstops().of(old).isPresent());
+
+      forget(cluster, List.of(paths.get(2).storePath().hashPart()));
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      assertEquals(1, rewrite(cluster, coordinator(cluster), out).rewriteDead(0).rewritten(),
+          out.toString(StandardCharsets.UTF_8));
+      PackId rewritten = cluster.catalog.packs().retired(old).orElseThrow().by().orElseThrow();
+      List<String> keys = new ArrayList<>();
+      backstops.list("", o -> {
+        if (!o.key().endsWith("/")) {
+          keys.add(o.key());
+        }
+      });
+      assertEquals(List.of(BackstopObject.key(rewritten)), keys,
+          "the new pack's backstop, and the old one (with the forgotten bytes) deleted");
+      BackstopTest.assertObjectIsThePack(cluster, backstops, rewritten);
+
+      // Four of six holders down (k = 4): the live NARs come from the new backstop.
+      URI gateway = cluster.startGateway();
+      for (int i = 0; i < 4; i++) {
+        cluster.stopHolder(i);
+      }
+      for (CacheGenerator.GeneratedPath p : paths.subList(0, 2)) {
+        HttpResponse<byte[]> r = get(gateway, p.narKey());
+        assertEquals(200, r.statusCode(), p.narKey());
+        assertArrayEquals(original.get(p.narKey()), r.body(), p.narKey() + " from the new backstop byte for byte");
+      }
+      assertEquals(404, get(gateway, paths.get(2).narKey()).statusCode());
     }
   }
 }
