@@ -228,6 +228,11 @@ final class Drainer {
   /** One S3 object, named by one or more journal entries of one pack. */
   private void drainObject(Journal.Entry entry) throws IOException {
     try {
+      if (catalog.packs().retired(entry.packId()).isPresent()) {
+        // A forgotten path's entry, left with its pack when forget rewrote it (the live paths'
+        // entries moved to the new pack): forget deletes its S3 objects, and there is nothing to read back.
+        return;
+      }
       if (catalog.journal().anyRestored(entry.fileKey())) {
         // Put back (another store path's entry may say so: an alias committed later): it stays.
         return;

@@ -614,7 +614,8 @@ public final class Migration {
     }
   }
 
-  private static void deleteRunDir(Path runDir) throws IOException {
+  /** Deletes a run's directory and the files in it; one that is gone already is no error. */
+  static void deleteRunDir(Path runDir) throws IOException {
     try (var files = Files.list(runDir)) {
       for (Path f : files.toList()) {
         Files.deleteIfExists(f);

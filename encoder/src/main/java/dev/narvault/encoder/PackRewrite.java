@@ -160,6 +160,19 @@ public final class PackRewrite {
         r = rewrite(e.getKey());
       } catch (IOException | RuntimeException failed) {
         LOG.warn("rewrite of pack {} failed", e.getKey(), failed);
+        var committed = catalog.packs().retired(e.getKey());
+        if (committed.isPresent()) {
+          // The commit went through and only its answer was lost.
+          out.printf(Locale.ROOT, "pack %s: retired (replaced by %s), though the rewrite reported: %s; its backstop, "
+              + "if any, was not replaced%n", e.getKey().shortForm(),
+              committed.get().by().map(PackId::shortForm).orElse("none"), failed.getMessage());
+          if (committed.get().by().isPresent()) {
+            rewritten++;
+          } else {
+            retired++;
+          }
+          continue;
+        }
         out.printf(Locale.ROOT, "pack %s: not rewritten, left as it was: %s%n", e.getKey().shortForm(),
             failed.getMessage());
         left++;
@@ -287,7 +300,7 @@ public final class PackRewrite {
       moveBackstop(old, sealed.packId(), spool.file(), newLength, sealed.committed());
       return new Rewritten(Outcome.REWRITTEN, Optional.of(sealed.packId()), newLength);
     } finally {
-      deleteTree(runDir);
+      Migration.deleteRunDir(runDir);
     }
   }
 
@@ -361,16 +374,5 @@ public final class PackRewrite {
     } catch (IOException | RuntimeException e) {
       out.printf(Locale.ROOT, "pack %s: its backstop could not be deleted: %s%n", old.shortForm(), e.getMessage());
     }
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (var files = Files.list(dir)) {
-      for (Path f : files.toList()) {
-        Files.deleteIfExists(f);
-      }
-    } catch (java.nio.file.NoSuchFileException e) {
-      return;
-    }
-    Files.deleteIfExists(dir);
   }
 }

@@ -205,7 +205,7 @@ public final class Takedown {
               hash, e.tombstone().fileKey(), s3.getMessage());
           continue;
         }
-        catalog.forgotten().s3ObjectsDeleted(hash);
+        catalog.forgotten().s3ObjectsDeleted(hash, clock.millis());
         deleted++;
       }
       after = page.getLast().tombstone().storeHash();

@@ -68,7 +68,8 @@ class ForgetTest {
   @TempDir
   Path dir;
 
-  private record Run(int exit, String printed) {}
+  /** What a {@code narvault} command line printed (stdout and stderr) and its exit status. */
+  record Run(int exit, String printed) {}
 
   @BeforeAll
   static void credentials() {
@@ -78,7 +79,8 @@ class ForgetTest {
     System.setProperty("aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
   }
 
-  private static Run narvault(String... args) {
+  /** Runs a {@code narvault} command line in this JVM. */
+  static Run narvault(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream saved = System.err;
     ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -92,6 +94,11 @@ class ForgetTest {
   }
 
   private List<String> forgetArgs(Cluster cluster, String... paths) throws IOException {
+    return forgetArgs(dir, cluster, paths);
+  }
+
+  /** {@code narvault forget} against {@code cluster}, its keys written into {@code dir}, then {@code more}. */
+  static List<String> forgetArgs(Path dir, Cluster cluster, String... more) throws IOException {
     Path workerKey = dir.resolve("worker.key");
     Path archiveKey = dir.resolve("archive.key");
     Files.writeString(workerKey, cluster.workerKey.toFileContents() + "\n");
@@ -99,7 +106,7 @@ class ForgetTest {
     List<String> args = new ArrayList<>(List.of("forget", "--catalog", cluster.catalogUrl, "--coordinator",
         cluster.coordinator.endpoint().toString(), "--worker-key", workerKey.toString(), "--archive-key",
         archiveKey.toString(), "--archive-public-key", cluster.archiveKey.publicKey().toString(), "--s3-endpoint", cluster.s3.endpoint().toString(), "--bucket", "cache", "--work-dir", dir.resolve("forget-work").toString()));
-    args.addAll(List.of(paths));
+    args.addAll(List.of(more));
     return args;
   }
 

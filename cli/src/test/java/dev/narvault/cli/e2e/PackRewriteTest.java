@@ -3,17 +3,15 @@ package dev.narvault.cli.e2e;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.narvault.cli.Narvault;
 import dev.narvault.cli.quickstart.CacheGenerator;
 import dev.narvault.cli.quickstart.EmbeddedS3;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.backstop.BackstopObject;
 import dev.narvault.core.catalog.ArchivedNar;
-import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.FragmentState;
+import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.coordinator.CoordinatorMessages;
 import dev.narvault.core.coordinator.PlacementAuthority;
 import dev.narvault.core.coordinator.PlacementClient;
@@ -31,6 +29,7 @@ import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.ColdSelection;
 import dev.narvault.encoder.DrainConfig;
 import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.MigrationSummary;
 import dev.narvault.encoder.PackRewrite;
 import dev.narvault.encoder.Takedown;
 import dev.narvault.gateway.server.GatewayConfig;
@@ -76,39 +75,19 @@ class PackRewriteTest {
   @TempDir
   Path dir;
 
-  private record Run(int exit, String printed) {}
-
   @BeforeAll
   static void credentials() {
+    // The command reads the bucket with the AWS SDK's default chain, as in production.
     System.setProperty("aws.accessKeyId", EmbeddedS3.ACCESS_KEY);
     System.setProperty("aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
   }
 
-  private static Run narvault(List<String> args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrintStream saved = System.err;
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      int exit = Narvault.commandLine(new PrintStream(out, true, StandardCharsets.UTF_8))
-          .execute(args.toArray(String[]::new));
-      return new Run(exit, out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setErr(saved);
-    }
+  private static ForgetTest.Run narvault(List<String> args) {
+    return ForgetTest.narvault(args.toArray(String[]::new));
   }
 
   private List<String> forgetArgs(Cluster cluster, String... more) throws IOException {
-    Path workerKey = dir.resolve("worker.key");
-    Path archiveKey = dir.resolve("archive.key");
-    Files.writeString(workerKey, cluster.workerKey.toFileContents() + "\n");
-    Files.writeString(archiveKey, cluster.archiveKey.toFileContents() + "\n");
-    List<String> args = new ArrayList<>(List.of("forget", "--catalog", cluster.catalogUrl, "--coordinator",
-        cluster.coordinator.endpoint().toString(), "--worker-key", workerKey.toString(), "--archive-key",
-        archiveKey.toString(), "--archive-public-key", cluster.archiveKey.publicKey().toString(), "--s3-endpoint",
-        cluster.s3.endpoint().toString(), "--bucket", "cache", "--work-dir", dir.resolve("forget-work").toString()));
-    args.addAll(List.of(more));
-    return args;
+    return ForgetTest.forgetArgs(dir, cluster, more);
   }
 
   private static HttpResponse<byte[]> get(URI gateway, String path) throws Exception {
@@ -202,13 +181,13 @@ class PackRewriteTest {
       assertEquals(6, copiesOnDisk(cluster, oldIds));
 
       // Under the share: recorded and deleted, nothing rewritten.
-      Run under = narvault(forgetArgs(cluster, a.paths().get(0).storePath().toString(), "--reason", "leak",
+      ForgetTest.Run under = narvault(forgetArgs(cluster, a.paths().get(0).storePath().toString(), "--reason", "leak",
           "--rewrite-dead-share", "0.5"));
       assertEquals(0, under.exit(), under.printed());
       assertTrue(under.printed().contains("not rewritten"), under.printed());
       assertTrue(cluster.catalog.packs().retired(a.pack()).isEmpty());
 
-      Run run = narvault(forgetArgs(cluster, a.paths().get(1).storePath().toString(), "--reason", "leak",
+      ForgetTest.Run run = narvault(forgetArgs(cluster, a.paths().get(1).storePath().toString(), "--reason", "leak",
           "--rewrite-dead-share", "0.3"));
       assertEquals(0, run.exit(), run.printed());
       assertTrue(run.printed().contains("rewrote 1 packs without their forgotten NARs"), run.printed());
@@ -236,7 +215,7 @@ class PackRewriteTest {
       // The catalog is lost: rebuilt from the holders, the old pack is retired again, not served.
       cluster.loseCatalog();
       cluster.awaitRegistered();
-      Run rebuilt = narvault(List.of("catalog-rebuild", "--coordinator", cluster.coordinator.endpoint().toString(),
+      ForgetTest.Run rebuilt = narvault(List.of("catalog-rebuild", "--coordinator", cluster.coordinator.endpoint().toString(),
           "--archive-public-key", cluster.archiveKey.publicKey().toString(), "--catalog", cluster.catalogUrl));
       assertEquals(0, rebuilt.exit(), rebuilt.printed());
       assertTrue(rebuilt.printed().contains("1 of those packs were found and restored retired"), rebuilt.printed());
@@ -461,6 +440,42 @@ class PackRewriteTest {
         assertArrayEquals(original.get(p.narKey()), r.body(), p.narKey() + " from the new backstop byte for byte");
       }
       assertEquals(404, get(gateway, paths.get(2).narKey()).statusCode());
+    }
+  }
+
+  @Test
+  void aForgottenNarWhoseDeletionIsPending_leftOnTheRetiredPack_isNoDrainFailure_andGoesOnceDeleted()
+      throws Exception {
+    try (Cluster cluster = new Cluster(dir, 6);
+        S3ObjectSource backstops = BackstopTest.backstopBucket(cluster, true)) {
+      NixSecretKey cacheKey = NixSecretKey.generate("gen-cache-1", new SecureRandom());
+      List<CacheGenerator.GeneratedPath> paths = new CacheGenerator(cacheKey, cluster.objects)
+          .generate(List.of(20_000, 45_000, 70_000), 85, 2);
+      cluster.migrate(cacheKey.publicKey(), 4, 2);
+      CacheGenerator.GeneratedPath gone = paths.get(2);
+      RecordingObjects failing = new RecordingObjects(cluster.objects).failDeleting(Optional.of(gone.narKey()));
+      PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+      assertEquals(new Takedown.Result(1, 0, 0, 1), new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+          coordinator(cluster), cluster.archiveKey, failing, dir.resolve("w"), quiet, InstantSource.system())
+          .run(List.of(gone.storePath().hashPart()), "court order"), "its deletion fails and stays pending");
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      assertEquals(1, rewrite(cluster, coordinator(cluster), out).rewriteDead(0).rewritten());
+      assertEquals(3, cluster.catalog.journal().totals(Journal.State.COMMITTED).objects());
+
+      // The drain, with backstops: the live NARs from the new pack; the forgotten one's entry,
+      // left with the retired pack, is not the drain's (no backstop is asked of a retired pack).
+      MigrationSummary drained = cluster.migrate(BackstopTest.config(cluster, cacheKey));
+      assertEquals(2, drained.drain().objects(), drained.toString());
+      assertEquals(0, drained.drain().failed(), drained.toString());
+      assertEquals(1, drained.drain().pendingObjects(), "the forgotten one waits for its deletion");
+      assertTrue(DrainTest.exists(cluster, gone.narKey()), "still pending in the bucket");
+
+      // The next forget run deletes it, and nothing waits any more.
+      new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), coordinator(cluster), cluster.archiveKey,
+          cluster.objects, dir.resolve("w"), quiet, InstantSource.system()).run(List.of(), null);
+      assertFalse(DrainTest.exists(cluster, gone.narKey()));
+      assertEquals(0, cluster.catalog.journal().totals(Journal.State.COMMITTED).objects());
+      assertEquals(0, cluster.catalog.journal().totals(Journal.State.VERIFIED).objects());
     }
   }
 }

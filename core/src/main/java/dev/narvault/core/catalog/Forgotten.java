@@ -93,17 +93,34 @@ public final class Forgotten {
     return query("WHERE s3_objects = ? AND store_hash > ?", limit, state.sql(), after);
   }
 
-  /** The path's S3 objects are gone. */
-  public void s3ObjectsDeleted(String storeHash) throws CatalogException {
-    db.locked(() -> {
+  /**
+   * The path's S3 objects are gone. In the same transaction, the journal's entries of its NAR
+   * object still waiting to be drained (committed or verified) are drained: no drain is left to
+   * do, and the object is not counted as waiting for one.
+   */
+  public void s3ObjectsDeleted(String storeHash, long nowMillis) throws CatalogException {
+    db.locked(() -> db.inTransaction(() -> {
+      String fileKey = null;
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT file_key FROM forgotten WHERE store_hash = ?")) {
+        ps.setString(1, storeHash);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            fileKey = rs.getString(1);
+          }
+        }
+      }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE forgotten SET s3_objects = ? WHERE store_hash = ?")) {
         ps.setString(1, S3Objects.DELETED.sql());
         ps.setString(2, storeHash);
         ps.executeUpdate();
       }
+      if (fileKey != null) {
+        Journal.drainedByTakedown(db, fileKey, nowMillis);
+      }
       return null;
-    });
+    }));
   }
 
   /**

@@ -256,6 +256,15 @@ public final class Journal {
     });
   }
 
+  /**
+   * A forgotten object's S3 objects were deleted by {@code narvault forget}: its entries still
+   * waiting to be drained (committed, verified) are drained, inside the caller's transaction.
+   */
+  static void drainedByTakedown(Jdbc db, String fileKey, long nowMillis) throws java.sql.SQLException {
+    move(db, fileKey, State.VERIFIED, State.DRAINED, nowMillis);
+    move(db, fileKey, State.COMMITTED, State.DRAINED, nowMillis);
+  }
+
   /** {@link #advance}'s work, inside the caller's transaction. */
   private static int move(Jdbc db, String fileKey, State from, State to, long nowMillis)
       throws java.sql.SQLException {

@@ -60,7 +60,7 @@ class ForgottenContractTest {
       Forgotten forgotten = c.forgotten();
       assertTrue(forgotten.record(tombstone(A, "nar/a.nar.xz", "first"),
           new Catalog.DocumentCopies("d1", List.of(new HolderId("h1"))), "{}", Forgotten.S3Objects.PENDING));
-      forgotten.s3ObjectsDeleted(A);
+      forgotten.s3ObjectsDeleted(A, 30);
       assertFalse(forgotten.record(tombstone(A, "nar/a.nar.xz", "second"),
           new Catalog.DocumentCopies("d2", List.of(new HolderId("h2"))), "{}", Forgotten.S3Objects.PENDING));
       Forgotten.Entry e = forgotten.entry(A).orElseThrow();
@@ -84,7 +84,7 @@ class ForgottenContractTest {
       assertEquals(List.of(A, B), first.stream().map(e -> e.tombstone().storeHash()).toList());
       assertEquals(List.of("2".repeat(32)), forgotten.withS3Objects(Forgotten.S3Objects.PENDING, B, 2).stream()
           .map(e -> e.tombstone().storeHash()).toList());
-      forgotten.s3ObjectsDeleted(B);
+      forgotten.s3ObjectsDeleted(B, 30);
       assertEquals(List.of(A, "2".repeat(32)), forgotten.withS3Objects(Forgotten.S3Objects.PENDING, "", 10).stream()
           .map(e -> e.tombstone().storeHash()).toList());
       assertEquals(List.of(B), forgotten.withS3Objects(Forgotten.S3Objects.DELETED, "", 10).stream()
@@ -119,6 +119,38 @@ class ForgottenContractTest {
       forget(c, c.narByFileKey(m.nars().get(2).key()).orElseThrow());
       assertEquals((double) (first.length() + m.nars().get(2).length()) / m.packLength(),
           c.forgotten().deadShare(packId), 1e-12);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void s3ObjectsDeleted_drainsTheObjectsJournalEntries_notTheOthers(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      List<HolderId> holders = new java.util.ArrayList<>();
+      for (int h = 0; h < 5; h++) {
+        CatalogContractTest.register(c, "h" + h, "http://127.0.0.1:" + (7000 + h), 1000);
+        holders.add(new HolderId("h" + h));
+      }
+      dev.narvault.core.pack.Manifest m = CatalogContractTest.manifest(3, 6);
+      c.recordPack(dev.narvault.core.pack.ManifestCodec.packId(m), m, "{}", holders, 1);
+      ArchivedNar first = c.narByFileKey(m.nars().get(0).key()).orElseThrow();
+      String twin = "3".repeat(32);
+      c.addAlias(twin, first, first.narInfo(), 2);
+      assertEquals(3, c.journal().totals(Journal.State.COMMITTED).objects());
+      forget(c, first);
+      forget(c, c.narByStoreHash(twin).orElseThrow());
+      assertEquals(3, c.journal().totals(Journal.State.COMMITTED).objects(), "recorded, not deleted yet");
+      c.forgotten().s3ObjectsDeleted(first.storeHash(), 40);
+      assertEquals(2, c.journal().totals(Journal.State.COMMITTED).objects(), "nothing left to drain of it");
+      assertEquals(1, c.journal().totals(Journal.State.DRAINED).objects());
+      for (Journal.State state : Journal.State.values()) {
+        assertEquals(c.journal().totalsCounted(state), c.journal().totals(state), state.toString());
+      }
+      c.forgotten().s3ObjectsDeleted(twin, 41);
+      assertEquals(1, c.journal().totals(Journal.State.DRAINED).objects(), "one object, both its paths");
+      assertEquals(List.of(Journal.State.DRAINED, Journal.State.DRAINED), c.journal().all("", 10).stream()
+          .filter(e -> e.fileKey().equals(first.fileKey())).map(Journal.Entry::state).toList());
+      assertEquals(2, c.journal().all("", 10).stream().filter(e -> e.state() == Journal.State.COMMITTED).count());
     }
   }
 
