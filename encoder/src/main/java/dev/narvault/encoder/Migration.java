@@ -3,6 +3,7 @@ package dev.narvault.encoder;
 import dev.narvault.core.catalog.ArchivedNar;
 import dev.narvault.core.archive.Archive;
 import dev.narvault.core.catalog.Catalog;
+import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.Journal;
 import dev.narvault.core.erasure.Codec;
 import dev.narvault.core.erasure.Codecs;
@@ -366,6 +367,11 @@ public final class Migration {
     if (catalog.isArchived(hash)) {
       return new Fetched.Skip();
     }
+    if (catalog.forgotten().isForgotten(hash)) {
+      // Taken down (narvault forget), its S3 objects not deleted yet; its pack may have been
+      // rewritten without it since, so it is not "archived" any more: never archived again.
+      return new Fetched.Rejected("forgotten (narvault forget): not archived again");
+    }
     // Requested lately under its store hash: not even its narinfo is read.
     if (input.inUse().requested(List.of(hash))) {
       return new Fetched.NotSelected();
@@ -384,6 +390,9 @@ public final class Migration {
     var archivedObject = catalog.narByFileKey(info.url());
     if (archivedObject.isPresent()) {
       return new Fetched.Alias(info, archivedObject.get());
+    }
+    if (catalog.forgotten().isForgottenObject(info.url())) {
+      return new Fetched.Rejected("names " + info.url() + ", which is forgotten (narvault forget): not archived");
     }
     // Requested lately under its object's key (before it was archived, logs name it so).
     if (input.inUse().requested(List.of(info.url()))) {
@@ -465,6 +474,25 @@ public final class Migration {
       reject(narInfoKey, "names " + info.url() + " " + conflict);
       return;
     }
+    try {
+      placeAlias(info, existing);
+    } catch (CatalogException e) {
+      // The pack was rewritten (narvault forget) after the object was looked up: the object is on
+      // the new pack now, and the alias goes there, once.
+      Optional<ArchivedNar> now = catalog.narByFileKey(info.url());
+      if (now.isEmpty() || now.get().packId().equals(existing.packId())
+          || catalog.packs().retired(existing.packId()).isEmpty()) {
+        throw e;
+      }
+      LOG.info("{}: pack {} was rewritten meanwhile; aliasing to {} instead", narInfoKey,
+          existing.packId().shortForm(), now.get().packId().shortForm());
+      placeAlias(info, now.get());
+    }
+    skipped++;
+  }
+
+  /** Signs, places and records the alias of {@code existing}'s object for {@code info}'s store path. */
+  private void placeAlias(NarInfo info, ArchivedNar existing) throws IOException {
     // The manifest of the existing pack is signed and immutable: the alias is a signed document
     // of its own, stored on holders like a manifest.
     SignedAlias document = ManifestCodec.signAlias(new SignedAlias.Alias(SignedAlias.Alias.FORMAT, existing.packId().hex(),
@@ -478,7 +506,6 @@ public final class Migration {
       return catalog.addAlias(info.storePath().hashPart(), existing, info.text(),
           Optional.of(Map.entry(copies, new String(bytes, StandardCharsets.UTF_8))), clock.millis());
     });
-    skipped++;
   }
 
   /**

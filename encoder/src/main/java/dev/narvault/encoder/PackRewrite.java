@@ -7,6 +7,7 @@ import dev.narvault.core.catalog.Catalog;
 import dev.narvault.core.catalog.CatalogException;
 import dev.narvault.core.catalog.FragmentPlacement;
 import dev.narvault.core.catalog.FragmentState;
+import dev.narvault.core.catalog.PackRecords;
 import dev.narvault.core.coordinator.DocumentPlacer;
 import dev.narvault.core.coordinator.FragmentPlacer;
 import dev.narvault.core.coordinator.PlacementAuthority;
@@ -153,10 +154,11 @@ public final class PackRewrite {
             100 * share, 100 * minShare);
         continue;
       }
-      long before = catalog.packs().signedManifest(e.getKey()).map(m -> ManifestCodec.parseSigned(
-          m.getBytes(StandardCharsets.UTF_8)).manifest().packLength()).orElse(0L);
+      long before;
       Rewritten r;
       try {
+        before = catalog.packs().signedManifest(e.getKey()).map(m -> ManifestCodec.parseSigned(
+            m.getBytes(StandardCharsets.UTF_8)).manifest().packLength()).orElse(0L);
         r = rewrite(e.getKey());
       } catch (IOException | RuntimeException failed) {
         LOG.warn("rewrite of pack {} failed", e.getKey(), failed);
@@ -187,7 +189,44 @@ public final class PackRewrite {
         dropped += before - r.newLength();
       }
     }
+    left += finishBackstops();
     return new Result(rewritten, retired, left, dropped);
+  }
+
+  /**
+   * Backstops of retired packs that are still recorded (a run killed or failing between the
+   * commit and the backstop's replacement): the new pack gets its backstop (read back from its
+   * holders, every block verified) if it has none, then the old object, with the forgotten bytes,
+   * is deleted. Returns how many are left for the next run.
+   */
+  private int finishBackstops() throws IOException {
+    if (store.isEmpty()) {
+      return 0;
+    }
+    int left = 0;
+    for (Backstops.Backstop b : catalog.backstops().ofRetiredPacks(1000)) {
+      Optional<PackId> by = catalog.packs().retired(b.packId()).flatMap(PackRecords.Retired::by);
+      try {
+        if (by.isPresent() && catalog.packs().retired(by.get()).isEmpty()
+            && catalog.backstops().of(by.get()).isEmpty()) {
+          new BackstopWriter(catalog, store.get().inBucket(b.bucket()), b.bucket(), Optional.empty(), archive, workDir,
+              clock).ensure(by.get());
+          out.printf(Locale.ROOT, "pack %s: backstop placed (in place of retired pack %s's)%n", by.get().shortForm(),
+              b.packId().shortForm());
+        }
+      } catch (IOException | RuntimeException e) {
+        out.printf(Locale.ROOT, "pack %s: no backstop placed yet (%s); the retired pack %s's backstop %s, with the "
+            + "forgotten bytes, is left for the next run%n", by.map(PackId::shortForm).orElse("?"), e.getMessage(),
+            b.packId().shortForm(), b.location());
+        left++;
+        continue;
+      }
+      deleteBackstop(b.packId());
+      if (catalog.backstops().of(b.packId()).isPresent()) {
+        left++;
+      }
+    }
+    return left;
   }
 
   /** What rewriting one pack came to: the outcome, the new pack (if any) and its length. */
@@ -291,13 +330,15 @@ public final class PackRewrite {
             catalog.packs().commitRewrite(old, owner, pack.packId(), pack.manifest(), pack.signedText(),
                 pack.fragments().stream().map(FragmentPlacer.Placed::holderId).toList(), pack.manifestCopies(),
                 clock.millis());
+            // Committed: the backstop follows from the spool at once (nothing here throws; what fails
+            // is tried again by the next run, see finishBackstops).
+            moveBackstop(old, pack.packId(), spool.file(), newLength, pack.signedManifest());
             return pack.signedManifest();
           });
       out.printf(Locale.ROOT, "pack %s: rewritten as %s without its forgotten NARs (%.1f MiB -> %.1f MiB, %d store "
               + "paths moved); the old pack is retired%n", old.shortForm(), sealed.packId().shortForm(),
           oldManifest.packLength() / 1048576.0, newLength / 1048576.0,
           objects.values().stream().mapToInt(List::size).sum());
-      moveBackstop(old, sealed.packId(), spool.file(), newLength, sealed.committed());
       return new Rewritten(Outcome.REWRITTEN, Optional.of(sealed.packId()), newLength);
     } finally {
       Migration.deleteRunDir(runDir);
@@ -370,6 +411,7 @@ public final class PackRewrite {
         return;
       }
       store.get().inBucket(backstop.get().bucket()).delete(backstop.get().key());
+      catalog.backstops().remove(old);
       out.printf(Locale.ROOT, "pack %s: its backstop %s is deleted%n", old.shortForm(), backstop.get().location());
     } catch (IOException | RuntimeException e) {
       out.printf(Locale.ROOT, "pack %s: its backstop could not be deleted: %s%n", old.shortForm(), e.getMessage());

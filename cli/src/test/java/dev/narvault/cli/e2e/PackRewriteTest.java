@@ -25,10 +25,12 @@ import dev.narvault.core.nix.TrustedKeys;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackId;
+import dev.narvault.core.pack.PackLayout;
 import dev.narvault.core.s3.S3ObjectSource;
 import dev.narvault.encoder.ColdSelection;
 import dev.narvault.encoder.DrainConfig;
 import dev.narvault.encoder.MigrateConfig;
+import dev.narvault.encoder.Migration;
 import dev.narvault.encoder.MigrationSummary;
 import dev.narvault.encoder.PackRewrite;
 import dev.narvault.encoder.Takedown;
@@ -47,6 +49,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -103,7 +106,7 @@ class PackRewriteTest {
 
   /** Four NARs in one RS(4,2) pack, a fifth store path naming the fourth's object (an alias document), all drained. */
   private record Archived(List<CacheGenerator.GeneratedPath> paths, StorePath twin, Map<String, byte[]> nars,
-      PackId pack) {
+      PackId pack, NixSecretKey cacheKey) {
     String hash(int i) {
       return paths.get(i).storePath().hashPart();
     }
@@ -130,7 +133,7 @@ class PackRewriteTest {
       assertFalse(DrainTest.exists(cluster, p.narKey()), "drained: the holders hold the only copy");
     }
     assertEquals(pack, cluster.catalog.narByStoreHash(twin.hashPart()).orElseThrow().packId());
-    return new Archived(paths, twin, nars, pack);
+    return new Archived(paths, twin, nars, pack, key);
   }
 
   /** How many copies of these fragment ids the holders' disks hold. */
@@ -396,7 +399,7 @@ class PackRewriteTest {
   }
 
   @Test
-  void rewrite_ofAPackWithABackstop_placesTheNewPacksBackstop_thenDeletesTheOld_whichServesWhenHoldersAreDown()
+  void rewrite_ofAPackWithABackstop_placesTheNewPacksBackstop_thenDeletesTheOld_evenAfterAFailure_andItServes()
       throws Exception {
     try (Cluster cluster = new Cluster(dir, 6);
         S3ObjectSource backstops = BackstopTest.backstopBucket(cluster, true)) {
@@ -416,8 +419,23 @@ class PackRewriteTest {
 
       forget(cluster, List.of(paths.get(2).storePath().hashPart()));
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      assertEquals(1, rewrite(cluster, coordinator(cluster), out).rewriteDead(0).rewritten(),
-          out.toString(StandardCharsets.UTF_8));
+      // The backstop bucket cannot be reached when the rewrite commits: the pack is rewritten, the
+      // backstops are left (the old one, with the forgotten bytes, too) and the run says so.
+      RecordingObjects unreachable = new RecordingObjects(cluster.objects);
+      unreachable.failOtherBuckets = true;
+      PackRewrite.Result first = new PackRewrite(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
+          coordinator(cluster), cluster.archiveKey, cluster.trustedArchiveKeys(), Optional.of(unreachable),
+          dir.resolve("rewrite-work"), new PrintStream(out, true, StandardCharsets.UTF_8), InstantSource.system())
+          .rewriteDead(0);
+      assertEquals(1, first.rewritten(), out.toString(StandardCharsets.UTF_8));
+      assertEquals(1, first.left(), "the backstop is left for the next run: " + out.toString(StandardCharsets.UTF_8));
+      PackId placedFirst = cluster.catalog.packs().retired(old).orElseThrow().by().orElseThrow();
+      assertTrue(cluster.catalog.backstops().of(placedFirst).isEmpty());
+      assertTrue(cluster.catalog.backstops().of(old).isPresent());
+      // The next run places the new pack's backstop from its holders and deletes the old.
+      PackRewrite.Result again = rewrite(cluster, coordinator(cluster), out).rewriteDead(0);
+      assertEquals(new PackRewrite.Result(0, 0, 0, 0), again, out.toString(StandardCharsets.UTF_8));
+      assertTrue(cluster.catalog.backstops().of(old).isEmpty(), "the old backstop's record goes with its object");
       PackId rewritten = cluster.catalog.packs().retired(old).orElseThrow().by().orElseThrow();
       List<String> keys = new ArrayList<>();
       backstops.list("", o -> {
@@ -453,7 +471,9 @@ class PackRewriteTest {
           .generate(List.of(20_000, 45_000, 70_000), 85, 2);
       cluster.migrate(cacheKey.publicKey(), 4, 2);
       CacheGenerator.GeneratedPath gone = paths.get(2);
-      RecordingObjects failing = new RecordingObjects(cluster.objects).failDeleting(Optional.of(gone.narKey()));
+      // S3 refuses to delete its narinfo (the first of its objects deleted): both stay in the bucket.
+      RecordingObjects failing = new RecordingObjects(cluster.objects)
+          .failDeleting(Optional.of(gone.storePath().hashPart() + ".narinfo"));
       PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
       assertEquals(new Takedown.Result(1, 0, 0, 1), new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)),
           coordinator(cluster), cluster.archiveKey, failing, dir.resolve("w"), quiet, InstantSource.system())
@@ -464,7 +484,11 @@ class PackRewriteTest {
 
       // The drain, with backstops: the live NARs from the new pack; the forgotten one's entry,
       // left with the retired pack, is not the drain's (no backstop is asked of a retired pack).
+      // Its narinfo is still listed, and its path no longer archived (its pack was rewritten
+      // without it): migrate must not archive it again.
       MigrationSummary drained = cluster.migrate(BackstopTest.config(cluster, cacheKey));
+      assertEquals(1, drained.rejected(), drained.toString());
+      assertFalse(cluster.catalog.isArchived(gone.storePath().hashPart()), "not archived again");
       assertEquals(2, drained.drain().objects(), drained.toString());
       assertEquals(0, drained.drain().failed(), drained.toString());
       assertEquals(1, drained.drain().pendingObjects(), "the forgotten one waits for its deletion");
@@ -474,8 +498,85 @@ class PackRewriteTest {
       new Takedown(cluster.catalog, new HolderClient(Duration.ofSeconds(5)), coordinator(cluster), cluster.archiveKey,
           cluster.objects, dir.resolve("w"), quiet, InstantSource.system()).run(List.of(), null);
       assertFalse(DrainTest.exists(cluster, gone.narKey()));
+      assertFalse(DrainTest.exists(cluster, gone.storePath().hashPart() + ".narinfo"));
       assertEquals(0, cluster.catalog.journal().totals(Journal.State.COMMITTED).objects());
       assertEquals(0, cluster.catalog.journal().totals(Journal.State.VERIFIED).objects());
+    }
+  }
+
+  @Test
+  void migrate_aliasingAnObjectWhosePackIsRewrittenMeanwhile_aliasesItToTheNewPack() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8, Duration.ofHours(5))) {
+      Archived a = archive(cluster, 86);
+      forget(cluster, List.of(a.hash(0), a.hash(1), a.hash(2)));
+      // A third store path naming NAR 3's object appears in the bucket.
+      ArchivedNar existing = cluster.catalog.narByStoreHash(a.hash(3)).orElseThrow();
+      StorePath third = StorePath.makeSourcePath("third", NarInfo.parse(existing.narInfo()).narHash(), List.of());
+      cluster.objects.put(third.hashPart() + ".narinfo", a.cacheKey().sign(NarInfo.parse(existing.narInfo()
+          .replaceAll("Sig: .*\n", "").replace(a.paths().get(3).storePath().toString(), third.toString())))
+          .toBytes(), "text/plain");
+      // Migrate looked the object up on the old pack; the pack is rewritten before the alias is recorded.
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      Interfering rewriting = new Interfering(coordinator(cluster), 1,
+          () -> assertEquals(1, rewrite(cluster, coordinator(cluster), out).rewriteDead(0.5).rewritten()));
+      MigrationSummary summary = new Migration(new MigrateConfig(TrustedKeys.of(a.cacheKey().publicKey()), 4, 2,
+          64L << 20, PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0), cluster.objects,
+          cluster.catalog, new HolderClient(Duration.ofSeconds(10)), cluster.archiveKey, rewriting,
+          new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+      assertTrue(rewriting.calls.get() >= 2, "the alias was placed again, for the new pack");
+      assertEquals(0, summary.rejected(), summary.toString());
+      PackId rewritten = cluster.catalog.packs().retired(a.pack()).orElseThrow().by().orElseThrow();
+      assertEquals(rewritten, cluster.catalog.narByStoreHash(third.hashPart()).orElseThrow().packId());
+      try (GatewayServer server = gateway(cluster)) {
+        assertEquals(200, get(server.endpoint(), third.hashPart() + ".narinfo").statusCode());
+        HttpResponse<byte[]> nar = get(server.endpoint(), a.paths().get(3).narKey());
+        assertArrayEquals(a.nars().get(a.paths().get(3).narKey()), nar.body());
+      }
+    }
+  }
+
+  @Test
+  void catalogRebuild_afterARefusedRewrite_keepsTheOldPackLive_withThePathTheRewriteMissed() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8, Duration.ofHours(5))) {
+      Archived a = archive(cluster, 87);
+      forget(cluster, List.of(a.hash(0), a.hash(1), a.hash(2)));
+      // While the pack is rewritten, migrate archives a third store path naming NAR 3's object (an
+      // alias document on the holders): the rewrite's commit is refused, its new manifest stays placed.
+      ArchivedNar existing = cluster.catalog.narByStoreHash(a.hash(3)).orElseThrow();
+      StorePath third = StorePath.makeSourcePath("third", NarInfo.parse(existing.narInfo()).narHash(), List.of());
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      Interfering aliasing = new Interfering(coordinator(cluster), 1, () -> {
+        cluster.objects.put(third.hashPart() + ".narinfo", a.cacheKey().sign(NarInfo.parse(existing.narInfo()
+            .replaceAll("Sig: .*\n", "").replace(a.paths().get(3).storePath().toString(), third.toString())))
+            .toBytes(), "text/plain");
+        cluster.migrate(a.cacheKey().publicKey(), 4, 2);
+      });
+      assertEquals(new PackRewrite.Result(0, 0, 1, 0), rewrite(cluster, aliasing, out).rewriteDead(0.5));
+      assertEquals(a.pack(), cluster.catalog.narByStoreHash(third.hashPart()).orElseThrow().packId());
+
+      // The catalog is lost before garbage collection found the placed manifest: a rebuild must
+      // not take it for a committed rewrite (it misses the third path).
+      cluster.loseCatalog();
+      cluster.awaitRegistered();
+      ForgetTest.Run rebuilt = narvault(List.of("catalog-rebuild", "--coordinator",
+          cluster.coordinator.endpoint().toString(), "--archive-public-key", cluster.archiveKey.publicKey().toString(),
+          "--catalog", cluster.catalogUrl));
+      assertEquals(0, rebuilt.exit(), rebuilt.printed());
+      assertTrue(rebuilt.printed().contains("0 of those packs were found and restored retired; 1 found were restored "
+          + "live"), rebuilt.printed());
+      assertTrue(rebuilt.printed().contains("and 1 replacements retired in their favour"),
+          "the rewrite's placed pack is garbage, as it was: " + rebuilt.printed());
+      assertTrue(cluster.catalog.packs().retired(a.pack()).isEmpty());
+      for (String h : List.of(a.hash(3), a.twin().hashPart(), third.hashPart())) {
+        assertEquals(a.pack(), cluster.catalog.narByStoreHash(h).orElseThrow().packId(), h + " stays on the old pack ("
+            + List.of(a.hash(3), a.twin().hashPart(), third.hashPart()) + "): " + rebuilt.printed());
+      }
+      try (GatewayServer server = gateway(cluster)) {
+        assertEquals(200, get(server.endpoint(), third.hashPart() + ".narinfo").statusCode());
+        assertArrayEquals(a.nars().get(a.paths().get(3).narKey()), get(server.endpoint(),
+            a.paths().get(3).narKey()).body());
+        assertEquals(404, get(server.endpoint(), a.paths().get(0).narKey()).statusCode());
+      }
     }
   }
 }

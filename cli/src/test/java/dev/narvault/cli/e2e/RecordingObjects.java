@@ -34,6 +34,8 @@ final class RecordingObjects implements ObjectSource {
   volatile java.util.function.Consumer<String> beforeCopy = key -> {};
   private volatile Optional<String> failOpening = Optional.empty();
   private volatile Optional<String> failDeleting = Optional.empty();
+  /** Opening another bucket of the store fails while set (a store unreachable for backstops). */
+  volatile boolean failOtherBuckets;
 
   RecordingObjects(ObjectSource delegate) {
     this.delegate = delegate;
@@ -125,6 +127,9 @@ final class RecordingObjects implements ObjectSource {
 
   @Override
   public ObjectSource inBucket(String bucket) throws IOException {
+    if (failOtherBuckets) {
+      throw new IOException("bucket " + bucket + " cannot be reached (test)");
+    }
     return delegate.inBucket(bucket);
   }
 

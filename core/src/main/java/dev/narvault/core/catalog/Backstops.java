@@ -3,6 +3,8 @@ package dev.narvault.core.catalog;
 import dev.narvault.core.pack.PackId;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -75,6 +77,40 @@ public final class Backstops {
               Optional.ofNullable(rs.getString(4))));
         }
       }
+    });
+  }
+
+  /**
+   * The backstops still recorded for retired packs (rewritten by {@code forget}): objects that
+   * hold forgotten bytes, to be replaced by their new pack's backstop and deleted. At most
+   * {@code limit}, by pack id.
+   */
+  public List<Backstop> ofRetiredPacks(int limit) throws CatalogException {
+    return db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT b.pack_id, b.bucket, b.object_key, b.object_length, b.sha256 FROM pack_backstops b "
+              + "JOIN packs p ON p.pack_id = b.pack_id WHERE p.retired_millis IS NOT NULL ORDER BY b.pack_id LIMIT ?")) {
+        ps.setInt(1, limit);
+        List<Backstop> list = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            list.add(new Backstop(new PackId(rs.getString(1)), rs.getString(2), rs.getString(3), rs.getLong(4),
+                Optional.ofNullable(rs.getString(5))));
+          }
+        }
+        return list;
+      }
+    });
+  }
+
+  /** Forgets the backstop of {@code packId} (its object was deleted). */
+  public void remove(PackId packId) throws CatalogException {
+    db.locked(() -> {
+      try (PreparedStatement ps = db.connection().prepareStatement("DELETE FROM pack_backstops WHERE pack_id = ?")) {
+        ps.setString(1, packId.hex());
+        ps.executeUpdate();
+      }
+      return null;
     });
   }
 

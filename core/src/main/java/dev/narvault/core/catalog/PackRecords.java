@@ -169,7 +169,7 @@ public final class PackRecords {
    * superseded, which garbage collection
    * deletes without asking for the pack to be whole, and which neither repair nor a revival after
    * an audit counts again. Nothing is changed, and {@link CatalogException} says why, when
-   * {@code owner} does not hold the old pack's claim ({@link RepairClaims}: it keeps repair and
+   * {@code owner} does not hold the old pack's claim, unexpired at {@code nowMillis} ({@link RepairClaims}: it keeps repair and
    * garbage collection off the pack while it is read and rewritten), the old pack is retired
    * already, a path the new manifest lists is not on the old pack, or a path on the old pack that
    * is not forgotten is missing from the new manifest (an alias added meanwhile): no live path may
@@ -201,14 +201,15 @@ public final class PackRecords {
       // so it either committed before (and is checked below) or finds the pack retired.
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET retired_millis = ?, retired_by = ?, claim_owner = NULL, claim_until_millis = 0 "
-              + "WHERE pack_id = ? AND claim_owner = ? AND retired_millis IS NULL")) {
+              + "WHERE pack_id = ? AND claim_owner = ? AND claim_until_millis >= ? AND retired_millis IS NULL")) {
         ps.setLong(1, nowMillis);
         ps.setString(2, newPackId.hex());
         ps.setString(3, oldPackId.hex());
         ps.setString(4, owner);
+        ps.setLong(5, nowMillis);
         if (ps.executeUpdate() != 1) {
-          throw new SQLException("rewrite of pack " + oldPackId + " does not hold its claim, or the pack is retired "
-              + "already; not committed");
+          throw new SQLException("rewrite of pack " + oldPackId + " does not hold its claim (or it expired), or the pack "
+              + "is retired already; not committed");
         }
       }
       insertPackAndFragments(new Restored(newPackId, manifest, signedManifest, byIndex, Optional.of(manifestCopies)),
@@ -273,10 +274,11 @@ public final class PackRecords {
     db.locked(() -> db.inTransaction(() -> {
       try (PreparedStatement ps = db.connection().prepareStatement(
           "UPDATE packs SET retired_millis = ?, retired_by = NULL, claim_owner = NULL, claim_until_millis = 0 "
-              + "WHERE pack_id = ? AND claim_owner = ? AND retired_millis IS NULL")) {
+              + "WHERE pack_id = ? AND claim_owner = ? AND claim_until_millis >= ? AND retired_millis IS NULL")) {
         ps.setLong(1, nowMillis);
         ps.setString(2, packId.hex());
         ps.setString(3, owner);
+        ps.setLong(4, nowMillis);
         if (ps.executeUpdate() != 1) {
           throw new SQLException("retiring pack " + packId + ": this run does not hold its claim, or the pack is "
               + "retired already; not retired");

@@ -172,6 +172,10 @@ class RewriteContractTest {
       }
       Manifest m = rewritten(f.oldId(), List.of(f.old().nars().get(3)), 2);
       assertThrows(CatalogException.class, () -> commit(f, m), "no claim");
+      assertTrue(f.catalog().repairClaims().claim(f.oldId(), OWNER, 30, 45));
+      assertThrows(CatalogException.class, () -> commit(f, m), "a claim that expired before the commit (at 50)");
+      assertUnchanged(f, m);
+      c.repairClaims().release(f.oldId(), OWNER);
       assertTrue(c.repairClaims().claim(f.oldId(), "repair-coordinator", 30, 1_000_000));
       assertThrows(CatalogException.class, () -> commit(f, m), "repair holds the pack");
       assertUnchanged(f, m);

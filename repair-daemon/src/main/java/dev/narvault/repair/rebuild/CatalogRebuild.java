@@ -29,10 +29,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
@@ -207,7 +209,7 @@ public final class CatalogRebuild {
       try (placements) {
         report.printf(Locale.ROOT, "matched %,d listed copies to their packs in %.1f s%n", placements.count(),
             progress.step(RebuildProgress.Step.RESTORING));
-        restored = restorePacks(manifests, placements, holderIds, progress);
+        restored = restorePacks(manifests, placements, holderIds, aliases, tombstones, progress);
       }
       report.printf(Locale.ROOT, "restored %,d packs in %.1f s%n", restored[0],
           progress.step(RebuildProgress.Step.ALIASES));
@@ -257,17 +259,16 @@ public final class CatalogRebuild {
   /**
    * Each manifest in order, with its placements, restored in batches of at most
    * {@value #BATCH_PACKS} packs and {@value #BATCH_BYTES} bytes of manifests (one transaction
-   * each): returns packs, NARs and packs short of k.
+   * each): returns packs, NARs and packs short of k. The packs rewrites touched are held back and
+   * restored last, as {@link RewrittenPacks} decides.
    */
   private int[] restorePacks(DocumentSpill manifests, SortedRecordFile placements, List<HolderId> holderIds,
-      RebuildProgress progress) throws IOException {
+      DocumentSpill aliases, DocumentSpill tombstones, RebuildProgress progress) throws IOException {
     int packs = 0;
     int nars = 0;
     int incomplete = 0;
-    Map<PackId, PackId> replaced = replacedPacks(manifests);
+    RewrittenPacks rewritten = RewrittenPacks.scan(manifests);
     List<PackRecords.Restored> batch = new ArrayList<>();
-    List<PackRecords.Restored> retired = new ArrayList<>();
-    int retiredCount = 0;
     long batchBytes = 0;
     try (DocumentSpill.Reader documents = manifests.read();
         SortedRecordFile.Records records = placements.records()) {
@@ -288,62 +289,89 @@ public final class CatalogRebuild {
         Map<Integer, List<HolderId>> byIndex = oneIndexPerHolder(packId, m, listers);
         PackRecords.Restored pack = new PackRecords.Restored(packId, m, new String(doc.bytes(), StandardCharsets.UTF_8),
             byIndex, Optional.of(copies(doc, holderIds)));
-        batchBytes += doc.bytes().length;
-        if (replaced.containsKey(packId)) {
-          // Rewritten without its forgotten NARs: retired, its live paths on the pack that replaced it.
-          retired.add(pack);
-        } else {
-          long found = byIndex.values().stream().filter(at -> !at.isEmpty()).count();
-          incomplete += found < m.dataFragmentCount() ? 1 : 0;
-          batch.add(pack);
-          packs++;
-          nars += m.nars().size();
+        long found = byIndex.values().stream().filter(at -> !at.isEmpty()).count();
+        if (rewritten.holdsBack(packId)) {
+          rewritten.holdBack(pack, found);
+          continue;
         }
-        if (batch.size() + retired.size() >= BATCH_PACKS || batchBytes >= BATCH_BYTES) {
+        incomplete += found < m.dataFragmentCount() ? 1 : 0;
+        batch.add(pack);
+        batchBytes += doc.bytes().length;
+        packs++;
+        nars += m.nars().size();
+        if (batch.size() == BATCH_PACKS || batchBytes >= BATCH_BYTES) {
           restore(batch, progress);
-          retiredCount += restoreRetired(retired, replaced, progress);
           batchBytes = 0;
         }
       }
       restore(batch, progress);
-      retiredCount += restoreRetired(retired, replaced, progress);
     }
-    if (!replaced.isEmpty()) {
-      report.printf(Locale.ROOT, "%,d manifests name a pack they replaced (forget's rewrites); %,d of those packs were "
-          + "found and restored retired%n", replaced.size(), retiredCount);
+    if (!rewritten.isEmpty()) {
+      Map<PackId, PackId> retiredBy = rewritten.decide(forgottenPaths(tombstones),
+          aliasPaths(aliases, rewritten.replaced()));
+      List<PackRecords.Restored> live = rewritten.live(retiredBy);
+      for (PackRecords.Restored pack : live) {
+        long found = pack.holdersByIndex().values().stream().filter(at -> !at.isEmpty()).count();
+        incomplete += found < pack.manifest().dataFragmentCount() ? 1 : 0;
+        packs++;
+        nars += pack.manifest().nars().size();
+        // One at a time, in order: a pack before the packs replacing it.
+        batch.add(pack);
+        restore(batch, progress);
+      }
+      List<PackRecords.Restored> retired = new ArrayList<>(rewritten.retired(retiredBy));
+      int retiredCount = retired.size();
+      int restoredRetired = retired.isEmpty() ? 0 : target.packs().restoreRetired(retired, retiredBy, clock.millis());
+      for (int i = 0; i < retiredCount; i++) {
+        progress.pack();
+      }
+      long replacedRetired = retired.stream().filter(p -> rewritten.replaced().contains(p.packId())).count();
+      report.printf(Locale.ROOT, "%,d manifests name a pack they replaced (forget's rewrites); %,d of those packs "
+          + "were found and restored retired; %,d found were restored live (no replacement found whole and listing "
+          + "their live paths: a rewrite that did not commit), and %,d replacements retired in their favour; %,d "
+          + "retired packs were restored%n", rewritten.replacingManifests(), replacedRetired,
+          rewritten.replaced().stream().filter(old -> live.stream().anyMatch(p -> p.packId().equals(old))).count(),
+          retiredCount - replacedRetired, restoredRetired);
     }
     return new int[] {packs, nars, incomplete};
   }
 
-  /**
-   * The packs the found manifests say they replaced, each with the pack that replaced it. Held in
-   * memory: one entry per rewrite, and rewrites are takedowns, few beside the packs.
-   */
-  private Map<PackId, PackId> replacedPacks(DocumentSpill manifests) throws IOException {
-    Map<PackId, PackId> replaced = new HashMap<>();
-    try (DocumentSpill.Reader documents = manifests.read()) {
+  /** The store paths the found tombstones (each verified with the trusted keys) forget. */
+  private Set<String> forgottenPaths(DocumentSpill tombstones) throws IOException {
+    Set<String> forgotten = new HashSet<>();
+    try (DocumentSpill.Reader documents = tombstones.read()) {
       DocumentSpill.Entry doc;
       while ((doc = documents.next()) != null) {
-        Manifest m = ManifestCodec.parseSigned(doc.bytes()).manifest();
-        if (m.replacedPack().isPresent()) {
-          replaced.put(m.replacedPack().get(), ManifestCodec.packId(m));
+        try {
+          forgotten.add(ManifestCodec.verifyTombstone(doc.bytes(), archiveKeys).storeHash());
+        } catch (SignatureVerificationException e) {
+          throw new IllegalStateException("a tombstone verified when found no longer does: " + doc.id(), e);
         }
       }
     }
-    return replaced;
+    return forgotten;
   }
 
-  private int restoreRetired(List<PackRecords.Restored> retired, Map<PackId, PackId> replaced,
-      RebuildProgress progress) throws IOException {
-    if (retired.isEmpty()) {
-      return 0;
+  /** The store paths of the found alias documents (each verified) that name one of {@code packs}, by pack. */
+  private Map<PackId, Set<String>> aliasPaths(DocumentSpill aliases, Set<PackId> packs) throws IOException {
+    Map<PackId, Set<String>> paths = new HashMap<>();
+    try (DocumentSpill.Reader documents = aliases.read()) {
+      DocumentSpill.Entry doc;
+      while ((doc = documents.next()) != null) {
+        SignedAlias.Alias alias;
+        try {
+          alias = ManifestCodec.verifyAlias(doc.bytes(), archiveKeys);
+        } catch (SignatureVerificationException e) {
+          throw new IllegalStateException("an alias verified when found no longer does: " + doc.id(), e);
+        }
+        PackId on = new PackId(alias.packId());
+        if (packs.contains(on)) {
+          paths.computeIfAbsent(on, x -> new HashSet<>())
+              .add(NarInfo.parse(alias.nar().narInfo()).storePath().hashPart());
+        }
+      }
     }
-    int n = target.packs().restoreRetired(retired, replaced, clock.millis());
-    for (int i = 0; i < retired.size(); i++) {
-      progress.pack();
-    }
-    retired.clear();
-    return n;
+    return paths;
   }
 
   private void restore(List<PackRecords.Restored> batch, RebuildProgress progress) throws IOException {
