@@ -165,8 +165,8 @@ public final class PackRewrite {
         var committed = catalog.packs().retired(e.getKey());
         if (committed.isPresent()) {
           // The commit went through and only its answer was lost.
-          out.printf(Locale.ROOT, "pack %s: retired (replaced by %s), though the rewrite reported: %s; its backstop, "
-              + "if any, was not replaced%n", e.getKey().shortForm(),
+          out.printf(Locale.ROOT, "pack %s: retired (replaced by %s), though the rewrite reported: %s%n",
+              e.getKey().shortForm(),
               committed.get().by().map(PackId::shortForm).orElse("none"), failed.getMessage());
           if (committed.get().by().isPresent()) {
             rewritten++;
