@@ -235,6 +235,8 @@ final class RebuildRelay {
     private final ReentrantLock hashing = new ReentrantLock();
     /** Bytes hashed so far; guarded by hashing. */
     private long hashed;
+    /** Where the prefix is read back to be hashed, made once; guarded by hashing. */
+    private ByteBuffer readBack;
 
     @Override
     public void write(long position, byte[] b, int off, int len) throws IOException {
@@ -296,7 +298,10 @@ final class RebuildRelay {
       if (hashed >= prefix()) {
         return;
       }
-      ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
+      if (readBack == null) {
+        readBack = ByteBuffer.allocate(COPY_BUFFER);
+      }
+      ByteBuffer buf = readBack;
       try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
         long prefix;
         while (hashed < (prefix = prefix())) {
@@ -420,8 +425,8 @@ final class RebuildRelay {
     }
 
     /**
-     * Streams the whole NAR to {@code out} in fresh arrays (a response body hands each to Netty
-     * without copying), as the rebuild publishes it; returns only when every byte, verified, is
+     * Streams the whole NAR to {@code out} as the rebuild publishes it (to a response body by
+     * {@code sendfile}, else in fresh arrays); returns only when every byte, verified, is
      * written.
      *
      * @throws FileFailedException when the rebuild could not write its file (the caller may read
@@ -441,6 +446,11 @@ final class RebuildRelay {
     }
 
     private void copy(long from, long end, OutputStream out) throws IOException {
+      if (out instanceof ResponseBodyStream body) {
+        // A client's response: the kernel sends the file's pages to its socket.
+        body.write(channel, from, end - from);
+        return;
+      }
       long at = from;
       while (at < end) {
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, end - at));
