@@ -191,8 +191,7 @@ final class RebuildRelay {
   /** The rebuild's own thread: fills the file, verifies it, tells the owner, then the followers. */
   private void run(FileChannel writer, Fill fill) {
     IOException failed = null;
-    try (writer) {
-      Sink sink = new Sink();
+    try (writer; Sink sink = new Sink()) {
       fill.fill(sink);
       failed = sink.verify();
     } catch (IOException e) {
@@ -226,10 +225,16 @@ final class RebuildRelay {
   /**
    * What the rebuild writes to: the file (at any position, each byte once), the prefix followers
    * wait on, and the digest of that prefix. Every write and read goes through a channel of its
-   * own: a thread interrupted mid-write or mid-read (a hedged read cancelled, a decode that no
-   * longer needs it) closes only its own, not the file for the other writers.
+   * own while it lasts: a thread interrupted mid-write or mid-read (a hedged read cancelled, a
+   * decode that no longer needs it) closes only the one it holds, not the file for the other
+   * writers. Channels are kept for the next write (opening and closing one per write was 5 % of
+   * the gateway's CPU); one an interrupt closed is dropped.
    */
-  private final class Sink implements RangeFile {
+  private final class Sink implements RangeFile, AutoCloseable {
+    /** Channels on the file not in use now; guarded by itself. */
+    private final java.util.ArrayDeque<FileChannel> channels = new java.util.ArrayDeque<>();
+    /** Set when the rebuild is over: a channel given back then is closed; guarded by channels. */
+    private boolean closed;
     private final MessageDigest digest = Sha256Hash.newDigest();
     /** Taken by whoever hashes the prefix; the others go on writing. */
     private final ReentrantLock hashing = new ReentrantLock();
@@ -251,13 +256,17 @@ final class RebuildRelay {
             + "+" + len);
       }
       ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-      try (FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      FileChannel writer = null;
+      try {
+        writer = take();
         while (buf.hasRemaining()) {
           writer.write(buf, position + buf.position() - off);
         }
+        giveBack(writer);
       } catch (ClosedByInterruptException e) {
         throw e;
       } catch (IOException e) {
+        close(writer);
         synchronized (RebuildRelay.this) {
           fileFailed = true;
         }
@@ -280,13 +289,61 @@ final class RebuildRelay {
 
     @Override
     public void read(long position, byte[] into, int off, int len) throws IOException {
-      try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+      FileChannel reader = take();
+      try {
         ByteBuffer buf = ByteBuffer.wrap(into, off, len);
         while (buf.hasRemaining()) {
           if (reader.read(buf, position + buf.position() - off) < 0) {
             throw new IOException("NAR " + fileKey + " file ends before " + (position + len));
           }
         }
+      } catch (IOException e) {
+        close(reader);
+        throw e;
+      }
+      giveBack(reader);
+    }
+
+    /** A channel on the file for one write or read: a kept one, or a new one. */
+    private FileChannel take() throws IOException {
+      synchronized (channels) {
+        FileChannel kept = channels.poll();
+        if (kept != null) {
+          return kept;
+        }
+      }
+      return FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
+    /** Keeps a channel that is still open for the next write or read, unless the rebuild is over. */
+    private void giveBack(FileChannel channel) {
+      synchronized (channels) {
+        if (!closed && channel.isOpen()) {
+          channels.push(channel);
+          return;
+        }
+      }
+      close(channel);
+    }
+
+    private void close(FileChannel channel) {
+      if (channel == null) {
+        return;
+      }
+      try {
+        channel.close();
+      } catch (IOException e) {
+        LOG.debug("closing a channel on {}: {}", file, e.toString());
+      }
+    }
+
+    /** Closes the kept channels; any given back later is closed then. */
+    @Override
+    public void close() {
+      synchronized (channels) {
+        closed = true;
+        channels.forEach(this::close);
+        channels.clear();
       }
     }
 
@@ -302,7 +359,8 @@ final class RebuildRelay {
         readBack = ByteBuffer.allocate(COPY_BUFFER);
       }
       ByteBuffer buf = readBack;
-      try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+      FileChannel reader = take();
+      try {
         long prefix;
         while (hashed < (prefix = prefix())) {
           buf.clear().limit((int) Math.min(COPY_BUFFER, prefix - hashed));
@@ -314,7 +372,11 @@ final class RebuildRelay {
           digest.update(buf.array(), 0, buf.limit());
           hashed += buf.limit();
         }
+      } catch (IOException e) {
+        close(reader);
+        throw e;
       }
+      giveBack(reader);
     }
 
     /** Null when the file is whole and hashes to the FileHash; else why not. */
