@@ -101,7 +101,7 @@ final class BenchCluster implements AutoCloseable {
     for (int i = 0; i < count; i++) {
       // Heartbeats at the holders' default (30 s; each registers at once): they are the cluster's
       // background work, which a bench charges to whatever it measures meanwhile. At 200 ms, 14
-      // holders' signed heartbeats and the coordinator's checks of them took a fifth of a core.
+      // holders' signed heartbeats and the coordinator's checks of them took about 0.15 of a core.
       HolderConfig config = HolderConfig.of(new InetSocketAddress("127." + (i + 1) + ".0.1", 0),
               dir.resolve("holder-" + i), holderCapacity, coordinatorKey.publicKey())
           .withCoordinator(coordinator.endpoint()).withSpeeds(uploadCap, 0);

@@ -227,8 +227,8 @@ final class RebuildRelay {
    * wait on, and the digest of that prefix. Every write and read goes through a channel of its
    * own while it lasts: a thread interrupted mid-write or mid-read (a hedged read cancelled, a
    * decode that no longer needs it) closes only the one it holds, not the file for the other
-   * writers. Channels are kept for the next write (opening and closing one per write was 5 % of
-   * the gateway's CPU); one an interrupt closed is dropped.
+   * writers. Channels are kept for the next write rather than opened and closed for each; one an
+   * interrupt closed is dropped.
    */
   private final class Sink implements RangeFile, AutoCloseable {
     /** Channels on the file not in use now; guarded by itself. */
