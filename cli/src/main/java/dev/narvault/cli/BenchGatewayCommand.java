@@ -309,6 +309,9 @@ final class BenchGatewayCommand implements Callable<Integer> {
     List<Double> s3Cpu = new ArrayList<>();
     List<Double> gwCpu = new ArrayList<>();
     List<Double> gwJvmCpu = new ArrayList<>();
+    List<Double> s3Jit = new ArrayList<>();
+    List<Double> gwJit = new ArrayList<>();
+    long self = ProcessHandle.current().pid();
     double holderBytes0 = metric(endpoint, "narvault_gateway_nar_holder_bytes_total");
     double narBytes0 = metric(endpoint, "narvault_gateway_nar_archive_bytes_total");
     int errors = 0;
@@ -316,14 +319,19 @@ final class BenchGatewayCommand implements Callable<Integer> {
     viaS3(fromS3, paths, readers);
     errors += viaGateway(endpoint, paths, readers).errors();
     for (int r = 0; r < rounds; r++) {
+      CompilerTicks jit0 = CompilerTicks.of(self, gateway.pid());
       long self0 = cpuNanos(ProcessHandle.current());
       long gw0 = cpuNanos(gateway);
       Rate direct = viaS3(fromS3, paths, readers);
       long self1 = cpuNanos(ProcessHandle.current());
       long gw1 = cpuNanos(gateway);
+      CompilerTicks jit1 = CompilerTicks.of(self, gateway.pid());
       Rate g = viaGateway(endpoint, paths, readers);
       long self2 = cpuNanos(ProcessHandle.current());
       long gw2 = cpuNanos(gateway);
+      CompilerTicks jit2 = CompilerTicks.of(self, gateway.pid());
+      s3Jit.add(jit1.nanosSince(jit0) / 1e6 / (direct.bytes() / 1048576.0));
+      gwJit.add(jit2.nanosSince(jit1) / 1e6 / (g.bytes() / 1048576.0));
       s3.add(direct.mibPerSecond());
       gw.add(g.mibPerSecond());
       errors += direct.errors() + g.errors();
@@ -337,6 +345,21 @@ final class BenchGatewayCommand implements Callable<Integer> {
     double g = median(gw);
     out.printf(Locale.ROOT, "%-28s %9.1f   %13.1f   %11.2fx   %6d   %15.2f   %6.2f (%.2f)   %24.2f%n", label, s, g,
         g / s, errors, median(s3Cpu), median(gwCpu), median(gwJvmCpu), amplification);
+    if (!s3Jit.isEmpty() && median(s3Jit) + median(gwJit) > 0) {
+      double s3Rest = median(minus(s3Cpu, s3Jit));
+      double gwRest = median(minus(gwCpu, gwJit));
+      out.printf(Locale.ROOT, "  of which JIT compiling (both JVMs): S3 path %.2f, gateway path %.2f ms/MiB;"
+          + " without it: S3 path %.2f, gateway path %.2f ms/MiB (%.2fx)%n", median(s3Jit), median(gwJit), s3Rest,
+          gwRest, gwRest / s3Rest);
+    }
+  }
+
+  private static List<Double> minus(List<Double> a, List<Double> b) {
+    List<Double> d = new ArrayList<>();
+    for (int i = 0; i < a.size(); i++) {
+      d.add(a.get(i) - b.get(i));
+    }
+    return d;
   }
 
   /** One counter of the gateway's {@code /metrics}. */

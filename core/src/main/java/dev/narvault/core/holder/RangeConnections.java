@@ -1,6 +1,5 @@
 package dev.narvault.core.holder;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,7 +37,7 @@ final class RangeConnections {
   /** Idle connections kept per holder; more in flight at once are closed after use. */
   private static final int MAX_IDLE_PER_HOLDER = 16;
   /**
-   * Idle connections kept in all: each holds a 64 KiB buffer and a socket, and a coordinator
+   * Idle connections kept in all: each holds an 8 KiB buffer and a socket, and a coordinator
    * visits 10^4 holders a round, each once (kept per holder without a bound, a round's idle
    * connections filled a 256 MiB heap: {@code bench coordinator}).
    */
@@ -50,6 +49,12 @@ final class RangeConnections {
   /** Status line and headers together. */
   private static final int MAX_HEAD = 16 * 1024;
   private static final int SOCKET_BUFFER = 64 * 1024;
+  /**
+   * What one read from the socket may take while the head is read: small, since body bytes that
+   * come with the head are copied once more out of it (the rest of a body is read straight into
+   * the caller's array).
+   */
+  private static final int HEAD_BUFFER = 8 * 1024;
 
   private final Duration connectTimeout;
   private final int maxIdleTotal;
@@ -307,19 +312,27 @@ final class RangeConnections {
   /** What matters of a response head. */
   private record Head(int status, long contentLength, boolean keepAlive) {}
 
-  /** One socket, its streams, and where it is in its life. */
+  /**
+   * One socket, its streams, and where it is in its life. The head is read byte by byte from a
+   * buffer of its own, and the socket's timeout is set only before a read from the socket (not
+   * for every byte of the head, which cost a lock and a call into the socket each).
+   */
   private static final class Connection {
     final String key;
     final Socket socket;
     final InputStream in;
     final OutputStream out;
+    /** Bytes read from the socket and not taken yet: {@code [pos, limit)}. */
+    final byte[] buf = new byte[HEAD_BUFFER];
+    int pos;
+    int limit;
     boolean reused;
     long idleSince;
 
     Connection(String key, Socket socket) throws IOException {
       this.key = key;
       this.socket = socket;
-      this.in = new BufferedInputStream(socket.getInputStream(), SOCKET_BUFFER);
+      this.in = socket.getInputStream();
       this.out = socket.getOutputStream();
     }
 
@@ -400,25 +413,32 @@ final class RangeConnections {
 
     /** One byte of the head; end of stream before the first byte of a reused connection is stale. */
     private int readByte(long deadlineNanos, boolean first) throws IOException {
+      if (pos < limit) {
+        return buf[pos++] & 0xff;
+      }
       socket.setSoTimeout(timeoutMillis(deadlineNanos));
-      int b;
+      int n;
       try {
-        b = in.read();
+        n = in.read(buf, 0, buf.length);
       } catch (SocketTimeoutException e) {
         throw e;
       } catch (IOException e) {
         throw reused && first ? new StaleConnectionException(e.toString()) : e;
       }
-      if (b < 0) {
+      if (n < 0) {
         throw reused && first ? new StaleConnectionException("closed") : new IOException("closed the connection mid-answer");
       }
-      return b;
+      pos = 1;
+      limit = n;
+      return buf[0] & 0xff;
     }
 
     /** Exactly {@code length} body bytes, the deadline checked after every read. */
     byte[] readBody(int length, long deadlineNanos) throws IOException {
       byte[] body = new byte[length];
-      int filled = 0;
+      int filled = Math.min(length, limit - pos);
+      System.arraycopy(buf, pos, body, 0, filled);
+      pos += filled;
       while (filled < length) {
         socket.setSoTimeout(timeoutMillis(deadlineNanos));
         int n = in.read(body, filled, length - filled);

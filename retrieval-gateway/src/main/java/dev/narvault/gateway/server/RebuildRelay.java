@@ -191,8 +191,7 @@ final class RebuildRelay {
   /** The rebuild's own thread: fills the file, verifies it, tells the owner, then the followers. */
   private void run(FileChannel writer, Fill fill) {
     IOException failed = null;
-    try (writer) {
-      Sink sink = new Sink();
+    try (writer; Sink sink = new Sink()) {
       fill.fill(sink);
       failed = sink.verify();
     } catch (IOException e) {
@@ -226,15 +225,23 @@ final class RebuildRelay {
   /**
    * What the rebuild writes to: the file (at any position, each byte once), the prefix followers
    * wait on, and the digest of that prefix. Every write and read goes through a channel of its
-   * own: a thread interrupted mid-write or mid-read (a hedged read cancelled, a decode that no
-   * longer needs it) closes only its own, not the file for the other writers.
+   * own while it lasts: a thread interrupted mid-write or mid-read (a hedged read cancelled, a
+   * decode that no longer needs it) closes only the one it holds, not the file for the other
+   * writers. Channels are kept for the next write rather than opened and closed for each; one an
+   * interrupt closed is dropped.
    */
-  private final class Sink implements RangeFile {
+  private final class Sink implements RangeFile, AutoCloseable {
+    /** Channels on the file not in use now; guarded by itself. */
+    private final java.util.ArrayDeque<FileChannel> channels = new java.util.ArrayDeque<>();
+    /** Set when the rebuild is over: a channel given back then is closed; guarded by channels. */
+    private boolean closed;
     private final MessageDigest digest = Sha256Hash.newDigest();
     /** Taken by whoever hashes the prefix; the others go on writing. */
     private final ReentrantLock hashing = new ReentrantLock();
     /** Bytes hashed so far; guarded by hashing. */
     private long hashed;
+    /** Where the prefix is read back to be hashed, made once; guarded by hashing. */
+    private ByteBuffer readBack;
 
     @Override
     public void write(long position, byte[] b, int off, int len) throws IOException {
@@ -249,13 +256,17 @@ final class RebuildRelay {
             + "+" + len);
       }
       ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-      try (FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      FileChannel writer = null;
+      try {
+        writer = take();
         while (buf.hasRemaining()) {
           writer.write(buf, position + buf.position() - off);
         }
+        giveBack(writer);
       } catch (ClosedByInterruptException e) {
         throw e;
       } catch (IOException e) {
+        close(writer);
         synchronized (RebuildRelay.this) {
           fileFailed = true;
         }
@@ -278,13 +289,61 @@ final class RebuildRelay {
 
     @Override
     public void read(long position, byte[] into, int off, int len) throws IOException {
-      try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+      FileChannel reader = take();
+      try {
         ByteBuffer buf = ByteBuffer.wrap(into, off, len);
         while (buf.hasRemaining()) {
           if (reader.read(buf, position + buf.position() - off) < 0) {
             throw new IOException("NAR " + fileKey + " file ends before " + (position + len));
           }
         }
+      } catch (IOException e) {
+        close(reader);
+        throw e;
+      }
+      giveBack(reader);
+    }
+
+    /** A channel on the file for one write or read: a kept one, or a new one. */
+    private FileChannel take() throws IOException {
+      synchronized (channels) {
+        FileChannel kept = channels.poll();
+        if (kept != null) {
+          return kept;
+        }
+      }
+      return FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
+    /** Keeps a channel that is still open for the next write or read, unless the rebuild is over. */
+    private void giveBack(FileChannel channel) {
+      synchronized (channels) {
+        if (!closed && channel.isOpen()) {
+          channels.push(channel);
+          return;
+        }
+      }
+      close(channel);
+    }
+
+    private void close(FileChannel channel) {
+      if (channel == null) {
+        return;
+      }
+      try {
+        channel.close();
+      } catch (IOException e) {
+        LOG.debug("closing a channel on {}: {}", file, e.toString());
+      }
+    }
+
+    /** Closes the kept channels; any given back later is closed then. */
+    @Override
+    public void close() {
+      synchronized (channels) {
+        closed = true;
+        channels.forEach(this::close);
+        channels.clear();
       }
     }
 
@@ -296,8 +355,12 @@ final class RebuildRelay {
       if (hashed >= prefix()) {
         return;
       }
-      ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
-      try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+      if (readBack == null) {
+        readBack = ByteBuffer.allocate(COPY_BUFFER);
+      }
+      ByteBuffer buf = readBack;
+      FileChannel reader = take();
+      try {
         long prefix;
         while (hashed < (prefix = prefix())) {
           buf.clear().limit((int) Math.min(COPY_BUFFER, prefix - hashed));
@@ -309,7 +372,11 @@ final class RebuildRelay {
           digest.update(buf.array(), 0, buf.limit());
           hashed += buf.limit();
         }
+      } catch (IOException e) {
+        close(reader);
+        throw e;
       }
+      giveBack(reader);
     }
 
     /** Null when the file is whole and hashes to the FileHash; else why not. */
@@ -420,8 +487,8 @@ final class RebuildRelay {
     }
 
     /**
-     * Streams the whole NAR to {@code out} in fresh arrays (a response body hands each to Netty
-     * without copying), as the rebuild publishes it; returns only when every byte, verified, is
+     * Streams the whole NAR to {@code out} as the rebuild publishes it (to a response body by
+     * {@code sendfile}, else in fresh arrays); returns only when every byte, verified, is
      * written.
      *
      * @throws FileFailedException when the rebuild could not write its file (the caller may read
@@ -441,6 +508,11 @@ final class RebuildRelay {
     }
 
     private void copy(long from, long end, OutputStream out) throws IOException {
+      if (out instanceof ResponseBodyStream body) {
+        // A client's response: the kernel sends the file's pages to its socket.
+        body.write(channel, from, end - from);
+        return;
+      }
       long at = from;
       while (at < end) {
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_BUFFER, end - at));

@@ -82,8 +82,8 @@ final class RebuiltNarCache implements AutoCloseable {
   }
 
   /**
-   * Writes {@code [from, from + length)} of a cached NAR to {@code out}, in fresh arrays (a
-   * response body hands each to Netty without copying); false, with nothing written, when the NAR
+   * Writes {@code [from, from + length)} of a cached NAR to {@code out} (to a response body by
+   * {@code sendfile}, else in fresh arrays); false, with nothing written, when the NAR
    * is not cached (or was evicted just now).
    */
   boolean copyTo(String fileKey, long from, long length, OutputStream out) throws IOException {
@@ -102,6 +102,11 @@ final class RebuiltNarCache implements AutoCloseable {
         // Cut short on disk (another process in the directory, a disk fault): not kept any more.
         drop(fileKey);
         return false;
+      }
+      if (out instanceof ResponseBodyStream body) {
+        // A client's response: the kernel sends the file's pages to its socket.
+        body.write(channel, from, length);
+        return true;
       }
       if (copy(channel, from, from + length, out) < from + length) {
         drop(fileKey);

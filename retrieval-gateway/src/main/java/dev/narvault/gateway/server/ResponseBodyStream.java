@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 
 /**
  * Streams a response body to a Netty channel from a blocking thread. The response head is sent
@@ -48,6 +49,20 @@ final class ResponseBodyStream extends OutputStream {
     // Wrapped, not copied: the write is awaited before the caller gets its array back.
     await(ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(b, off, len))));
     written += len;
+  }
+
+  /**
+   * Writes bytes {@code [position, position + count)} of {@code file} (verified already), sent by
+   * the kernel from the page cache to the socket: no copy through this process and no array
+   * allocated. {@code file} stays open; it is the caller's to close.
+   */
+  void write(FileChannel file, long position, long count) throws IOException {
+    if (count == 0) {
+      return;
+    }
+    sendHead();
+    await(ctx.writeAndFlush(new ChannelRegion(file, position, count)));
+    written += count;
   }
 
   private void sendHead() throws IOException {
