@@ -546,6 +546,7 @@ public final class PackFiller {
      * the range that are in the file whole, then other fragments' holders, fastest first.
      */
     private void decodeStripe(List<Slot> batch) throws IOException {
+      apart(batch).forEach(this::decode);
       int k = layout.dataFragmentCount();
       int n = layout.totalFragmentCount();
       int stripe = batch.getFirst().piece.stripe();
@@ -645,6 +646,33 @@ public final class PackFiller {
       } finally {
         options.decodeBudget().release(units);
       }
+    }
+
+    /**
+     * Takes out of {@code batch} the pieces whose blocks lie apart from the others' and returns
+     * them, for a step of their own. A step asks k fragments for every block from its pieces'
+     * first to their last, and the pieces of a stripe need not hold the same blocks: a range's
+     * first and last pieces in a fragment are cut short. Decoded together, the tail of one
+     * fragment and the head of the next (blocks 14 and 0 to 11, say) would cost k times the gap
+     * between them too (blocks 12 and 13).
+     */
+    private List<Slot> apart(List<Slot> batch) {
+      batch.sort(Comparator.comparingInt((Slot s) -> s.piece.end() - s.piece.first()).reversed());
+      int first = batch.getFirst().piece.first();
+      int end = batch.getFirst().piece.end();
+      List<Slot> later = new ArrayList<>();
+      for (Slot s : batch.subList(1, batch.size())) {
+        int from = Math.min(first, s.piece.first());
+        int to = Math.max(end, s.piece.end());
+        if (to - from <= (end - first) + (s.piece.end() - s.piece.first())) {
+          first = from;
+          end = to;
+        } else {
+          later.add(s);
+        }
+      }
+      batch.removeAll(later);
+      return later;
     }
 
     /**

@@ -87,7 +87,7 @@ class PackFillerTest {
    * A range in memory that fails the test on any byte that is not the pack's, or written twice;
    * reads back only what was written.
    */
-  private static final class CheckedFile implements RangeFile {
+  static final class CheckedFile implements RangeFile {
     final byte[] expected;
     final byte[] bytes;
     final BitSet written = new BitSet();
