@@ -194,10 +194,31 @@ public final class PackRewrite {
   }
 
   /**
+   * The pack not retired at the end of {@code retired}'s chain of rewrites (it was replaced by a
+   * pack, which may have been replaced in turn), if the chain ends in one; none when it ends in a
+   * pack retired whole ({@link PackRecords#retireDead}).
+   */
+  private Optional<PackId> liveReplacement(PackId retired) throws CatalogException {
+    PackId at = retired;
+    for (int step = 0; step < 1000; step++) {
+      Optional<PackRecords.Retired> r = catalog.packs().retired(at);
+      if (r.isEmpty()) {
+        return Optional.of(at);
+      }
+      if (r.get().by().isEmpty()) {
+        return Optional.empty();
+      }
+      at = r.get().by().get();
+    }
+    throw new CatalogException("pack " + retired + ": its chain of rewrites does not end");
+  }
+
+  /**
    * Backstops of retired packs that are still recorded (a run killed or failing between the
-   * commit and the backstop's replacement): the new pack gets its backstop (read back from its
-   * holders, every block verified) if it has none, then the old object, with the forgotten bytes,
-   * is deleted. Returns how many are left for the next run.
+   * commit and the backstop's replacement): the pack that serves its paths now (the end of its
+   * chain of rewrites) gets its backstop, read back from its holders (every block verified), if it
+   * has none; only then is the old object, with the forgotten bytes, deleted. Returns how many are
+   * left for the next run.
    */
   private int finishBackstops() throws IOException {
     if (store.isEmpty()) {
@@ -205,10 +226,9 @@ public final class PackRewrite {
     }
     int left = 0;
     for (Backstops.Backstop b : catalog.backstops().ofRetiredPacks(1000)) {
-      Optional<PackId> by = catalog.packs().retired(b.packId()).flatMap(PackRecords.Retired::by);
+      Optional<PackId> by = liveReplacement(b.packId());
       try {
-        if (by.isPresent() && catalog.packs().retired(by.get()).isEmpty()
-            && catalog.backstops().of(by.get()).isEmpty()) {
+        if (by.isPresent() && catalog.backstops().of(by.get()).isEmpty()) {
           new BackstopWriter(catalog, store.get().inBucket(b.bucket()), b.bucket(), Optional.empty(), archive, workDir,
               clock).ensure(by.get());
           out.printf(Locale.ROOT, "pack %s: backstop placed (in place of retired pack %s's)%n", by.get().shortForm(),

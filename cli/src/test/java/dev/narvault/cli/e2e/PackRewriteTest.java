@@ -221,7 +221,8 @@ class PackRewriteTest {
       ForgetTest.Run rebuilt = narvault(List.of("catalog-rebuild", "--coordinator", cluster.coordinator.endpoint().toString(),
           "--archive-public-key", cluster.archiveKey.publicKey().toString(), "--catalog", cluster.catalogUrl));
       assertEquals(0, rebuilt.exit(), rebuilt.printed());
-      assertTrue(rebuilt.printed().contains("1 of those packs were found and restored retired"), rebuilt.printed());
+      assertTrue(rebuilt.printed().contains("of the 2 packs rewrites touched that were found, 1 were left without a "
+          + "live path and are retired"), rebuilt.printed());
       assertEquals(Optional.of(rewritten), cluster.catalog.packs().retired(a.pack()).orElseThrow().by());
       for (String h : List.of(a.hash(2), a.hash(3), a.twin().hashPart())) {
         assertEquals(rewritten, cluster.catalog.narByStoreHash(h).orElseThrow().packId(), "rebuilt on the new pack");
@@ -536,7 +537,7 @@ class PackRewriteTest {
   }
 
   @Test
-  void catalogRebuild_afterARefusedRewrite_keepsTheOldPackLive_withThePathTheRewriteMissed() throws Exception {
+  void catalogRebuild_afterARefusedRewrite_servesEveryLivePath_theAliasAddedMeanwhileToo() throws Exception {
     try (Cluster cluster = new Cluster(dir, 8, Duration.ofHours(5))) {
       Archived a = archive(cluster, 87);
       forget(cluster, List.of(a.hash(0), a.hash(1), a.hash(2)));
@@ -562,15 +563,19 @@ class PackRewriteTest {
           cluster.coordinator.endpoint().toString(), "--archive-public-key", cluster.archiveKey.publicKey().toString(),
           "--catalog", cluster.catalogUrl));
       assertEquals(0, rebuilt.exit(), rebuilt.printed());
-      assertTrue(rebuilt.printed().contains("0 of those packs were found and restored retired; 1 found were restored "
-          + "live"), rebuilt.printed());
-      assertTrue(rebuilt.printed().contains("and 1 replacements retired in their favour"),
-          "the rewrite's placed pack is garbage, as it was: " + rebuilt.printed());
-      assertTrue(cluster.catalog.packs().retired(a.pack()).isEmpty());
+      // Both packs were found whole: the newer (the rewrite that did not commit, holding every
+      // object the live paths name) serves them all, the third path's alias document included,
+      // and the old one, left with forgotten paths only, is retired. No live path on a retired pack.
+      assertTrue(rebuilt.printed().contains("of the 2 packs rewrites touched that were found, 1 were left without a "
+          + "live path and are retired, 1 serve paths"), rebuilt.printed());
+      PackId serving = cluster.catalog.narByStoreHash(a.hash(3)).orElseThrow().packId();
+      assertTrue(cluster.catalog.packs().retired(serving).isEmpty());
+      assertEquals(6, cluster.catalog.placements(serving).size());
       for (String h : List.of(a.hash(3), a.twin().hashPart(), third.hashPart())) {
-        assertEquals(a.pack(), cluster.catalog.narByStoreHash(h).orElseThrow().packId(), h + " stays on the old pack ("
-            + List.of(a.hash(3), a.twin().hashPart(), third.hashPart()) + "): " + rebuilt.printed());
+        assertEquals(serving, cluster.catalog.narByStoreHash(h).orElseThrow().packId(), h + ": " + rebuilt.printed());
       }
+      assertEquals(Optional.of(serving), cluster.catalog.packs().retired(a.pack()).orElseThrow().by(),
+          "the old pack is the one retired, in favour of the newer");
       try (GatewayServer server = gateway(cluster)) {
         assertEquals(200, get(server.endpoint(), third.hashPart() + ".narinfo").statusCode());
         assertArrayEquals(a.nars().get(a.paths().get(3).narKey()), get(server.endpoint(),

@@ -305,41 +305,30 @@ public final class PackRecords {
   }
 
   /**
-   * What a catalog rebuild found of packs that signed manifests say were rewritten
-   * ({@link Manifest#replacedPack}), restored retired: the pack's row (retired now, by
-   * {@code retiredBy}), its manifest's copies and its fragments' copies, all garbage; none of its
-   * NARs (its live ones are on the pack that replaced it). A pack the catalog has with paths on
-   * it already is left as it is (its paths are served from it), and not counted.
+   * Retires a pack no live path is on (every path on it is forgotten, or none is on it), for a
+   * catalog rebuild: what it found of a pack a rewrite replaced, or of a rewrite that never
+   * committed, once every other path is restored. As {@link #commitRewrite} leaves an old pack:
+   * its forgotten paths' rows go, its copies become garbage. Nothing is done, and false answered,
+   * when the pack is not recorded, is retired already, or serves a live path.
    *
-   * @param retiredBy the pack that replaced each, by pack id
-   * @return how many were restored retired
+   * @param by the pack that replaced it, if known
    */
-  public int restoreRetired(List<Restored> packs, Map<PackId, PackId> retiredBy, long nowMillis)
-      throws CatalogException {
+  public boolean retireWithoutLivePaths(PackId packId, Optional<PackId> by, long nowMillis) throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
-      int retired = 0;
-      for (Restored pack : packs) {
-        try (PreparedStatement ps = db.connection().prepareStatement("SELECT 1 FROM nars WHERE pack_id = ?")) {
-          ps.setString(1, pack.packId().hex());
-          try (ResultSet rs = ps.executeQuery()) {
-            if (rs.next()) {
-              continue;
-            }
-          }
-        }
-        insertPackAndFragments(pack, FragmentState.SUPERSEDED, nowMillis);
-        try (PreparedStatement ps = db.connection().prepareStatement(
-            "UPDATE packs SET retired_millis = ?, retired_by = ? WHERE pack_id = ? AND retired_millis IS NULL")) {
-          ps.setLong(1, nowMillis);
-          ps.setString(2, retiredBy.get(pack.packId()).hex());
-          ps.setString(3, pack.packId().hex());
-          if (ps.executeUpdate() == 1) {
-            dropRetiredRows(pack.packId());
-            retired++;
-          }
+      if (!livePaths(packId).isEmpty()) {
+        return false;
+      }
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE packs SET retired_millis = ?, retired_by = ? WHERE pack_id = ? AND retired_millis IS NULL")) {
+        ps.setLong(1, nowMillis);
+        ps.setString(2, by.map(PackId::hex).orElse(null));
+        ps.setString(3, packId.hex());
+        if (ps.executeUpdate() != 1) {
+          return false;
         }
       }
-      return retired;
+      dropRetiredRows(packId);
+      return true;
     }));
   }
 

@@ -314,41 +314,37 @@ class RewriteContractTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void restoreRetired_recordsTheOldPackRetiredWithoutPaths_butLeavesAPackThatServesPaths(String backend)
+  void retireWithoutLivePaths_retiresAPackWhosePathsAreForgottenOrElsewhere_neverOneThatServesAPath(String backend)
       throws Exception {
-    Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir));
-    try (c) {
-      for (int h = 0; h < 10; h++) {
-        CatalogContractTest.register(c, "h" + h, "http://h" + h, 1);
-      }
-      Manifest old = CatalogContractTest.manifest(3, 8);
-      PackId oldId = ManifestCodec.packId(old);
-      Manifest served = CatalogContractTest.manifest(2, 9);
-      PackId servedId = ManifestCodec.packId(served);
-      c.recordPack(servedId, served, "{\"served\":1}", holders(0, 5), 10);
-      Manifest m = rewritten(oldId, List.of(old.nars().get(2)), 8);
+    Fixture f = fixture(backend);
+    try (Catalog c = f.catalog()) {
+      Manifest m = rewritten(f.oldId(), List.of(f.old().nars().get(3)), 9);
       PackId newId = ManifestCodec.packId(m);
-      java.util.Map<Integer, List<HolderId>> on = new java.util.HashMap<>();
-      for (int i = 0; i < 5; i++) {
-        on.put(i, List.of(new HolderId("h" + (5 + i))));
+      for (int n = 0; n < 3; n++) {
+        forget(f, n);
       }
-      int retired = c.packs().restoreRetired(List.of(
-          new PackRecords.Restored(oldId, old, "{\"old\":1}", on, Optional.of(new Catalog.DocumentCopies("m-old", holders(5, 8)))),
-          new PackRecords.Restored(servedId, served, "{\"served\":1}", on, Optional.empty())),
-          java.util.Map.of(oldId, newId, servedId, newId), 70);
-      assertEquals(1, retired, "the pack serving paths is left alone");
-      assertEquals(Optional.of(new PackRecords.Retired(Optional.of(newId), 70)), c.packs().retired(oldId));
-      assertTrue(c.placements(oldId).stream().allMatch(p -> p.state() == FragmentState.SUPERSEDED));
-      for (Manifest.Nar n : old.nars()) {
-        assertTrue(c.narByStoreHash(n.parsedNarInfo().storePath().hashPart()).isEmpty(), "no path on a retired pack");
-      }
+      assertFalse(c.packs().retireWithoutLivePaths(f.oldId(), Optional.of(newId), 60), "NAR 3 is live on it");
+      assertTrue(c.packs().retired(f.oldId()).isEmpty());
+      // Restored after the old pack, a rewrite that never committed gets no row (NAR 3's is taken):
+      // it serves nothing, and goes.
+      c.recordPack(newId, m, "{\"new\":1}", holders(5, 10), 61);
+      assertEquals(f.oldId(), c.narByStoreHash(f.hash(3)).orElseThrow().packId());
+      assertTrue(c.packs().retireWithoutLivePaths(newId, Optional.empty(), 62));
+      assertEquals(Optional.of(new PackRecords.Retired(Optional.empty(), 62)), c.packs().retired(newId));
+      assertEquals(5, c.healthyPlacements(f.oldId()).size(), "the pack serving NAR 3 untouched");
+      assertEquals(f.oldId(), c.narByStoreHash(f.hash(3)).orElseThrow().packId());
+      // Every path on the old pack forgotten: it goes too.
+      forget(f, 3);
+      assertTrue(c.packs().retireWithoutLivePaths(f.oldId(), Optional.of(newId), 70));
+      assertEquals(Optional.of(new PackRecords.Retired(Optional.of(newId), 70)), c.packs().retired(f.oldId()));
+      assertTrue(c.placements(f.oldId()).stream().allMatch(p -> p.state() == FragmentState.SUPERSEDED));
       assertTrue(c.documents().document("m-old").orElseThrow().retired());
-      assertTrue(c.packs().retired(servedId).isEmpty());
-      assertEquals(5, c.healthyPlacements(servedId).size());
-      assertFalse(c.placements(servedId).stream().anyMatch(p -> p.state() == FragmentState.SUPERSEDED),
-          "no copy of a pack that serves paths is made garbage");
-      assertEquals(servedId, c.narByStoreHash(served.nars().getFirst().parsedNarInfo().storePath().hashPart())
-          .orElseThrow().packId());
+      for (int n = 0; n < 4; n++) {
+        assertTrue(c.narByStoreHash(f.hash(n)).isEmpty(), "its forgotten rows go");
+      }
+      assertFalse(c.packs().retireWithoutLivePaths(f.oldId(), Optional.empty(), 80), "once");
+      assertFalse(c.packs().retireWithoutLivePaths(ManifestCodec.packId(CatalogContractTest.manifest(1, 97)),
+          Optional.empty(), 80), "a pack not recorded");
     }
   }
 }

@@ -29,12 +29,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
@@ -63,11 +61,12 @@ import java.util.concurrent.Future;
  *   <li>a merge join of the two sorted files: (manifest, index, holder) for every listed fragment
  *       of every manifest, sorted by manifest;
  *   <li>the manifests read back in order beside those records: each pack restored with where its
- *       fragments are, one pack at a time; a pack another found manifest says it replaced
- *       ({@link Manifest#replacedPack}, a rewrite by {@code forget}) is restored retired, without
- *       paths, its copies garbage;
+ *       fragments are, one pack at a time; the packs {@code forget}'s rewrites touched (a found
+ *       manifest says it replaces another, {@link Manifest#replacedPack}) last, in the order
+ *       {@link RewrittenPacks} says;
  *   <li>the aliases read back and restored (their objects' packs are in the catalog by then), and
- *       the tombstones: each path a trusted archive key signed a tombstone for stays forgotten.
+ *       the tombstones: each path a trusted archive key signed a tombstone for stays forgotten;
+ *       then a pack a rewrite touched that serves no live path is retired.
  * </ol>
  * Running it again on the same catalog restores nothing twice.
  */
@@ -206,15 +205,17 @@ public final class CatalogRebuild {
         }
       }
       int[] restored;
+      RewrittenPacks rewritten = RewrittenPacks.scan(manifests);
       try (placements) {
         report.printf(Locale.ROOT, "matched %,d listed copies to their packs in %.1f s%n", placements.count(),
             progress.step(RebuildProgress.Step.RESTORING));
-        restored = restorePacks(manifests, placements, holderIds, aliases, tombstones, progress);
+        restored = restorePacks(manifests, placements, holderIds, rewritten, progress);
       }
       report.printf(Locale.ROOT, "restored %,d packs in %.1f s%n", restored[0],
           progress.step(RebuildProgress.Step.ALIASES));
       int restoredAliases = restoreAliases(aliases, holderIds, progress);
       int forgotten = restoreTombstones(tombstones, holderIds);
+      retireRewritten(rewritten);
       report.printf(Locale.ROOT, "restored %,d aliases and %,d tombstones in %.1f s%n", restoredAliases, forgotten,
           progress.step(RebuildProgress.Step.ALIASES));
       return new Result(holders.size(), progress.fragmentsListed(), restored[0], restored[1], restoredAliases,
@@ -263,11 +264,10 @@ public final class CatalogRebuild {
    * restored last, as {@link RewrittenPacks} decides.
    */
   private int[] restorePacks(DocumentSpill manifests, SortedRecordFile placements, List<HolderId> holderIds,
-      DocumentSpill aliases, DocumentSpill tombstones, RebuildProgress progress) throws IOException {
+      RewrittenPacks rewritten, RebuildProgress progress) throws IOException {
     int packs = 0;
     int nars = 0;
     int incomplete = 0;
-    RewrittenPacks rewritten = RewrittenPacks.scan(manifests);
     List<PackRecords.Restored> batch = new ArrayList<>();
     long batchBytes = 0;
     try (DocumentSpill.Reader documents = manifests.read();
@@ -306,72 +306,37 @@ public final class CatalogRebuild {
       }
       restore(batch, progress);
     }
-    if (!rewritten.isEmpty()) {
-      Map<PackId, PackId> retiredBy = rewritten.decide(forgottenPaths(tombstones),
-          aliasPaths(aliases, rewritten.replaced()));
-      List<PackRecords.Restored> live = rewritten.live(retiredBy);
-      for (PackRecords.Restored pack : live) {
-        long found = pack.holdersByIndex().values().stream().filter(at -> !at.isEmpty()).count();
-        incomplete += found < pack.manifest().dataFragmentCount() ? 1 : 0;
-        packs++;
-        nars += pack.manifest().nars().size();
-        // One at a time, in order: a pack before the packs replacing it.
-        batch.add(pack);
-        restore(batch, progress);
-      }
-      List<PackRecords.Restored> retired = new ArrayList<>(rewritten.retired(retiredBy));
-      int retiredCount = retired.size();
-      int restoredRetired = retired.isEmpty() ? 0 : target.packs().restoreRetired(retired, retiredBy, clock.millis());
-      for (int i = 0; i < retiredCount; i++) {
-        progress.pack();
-      }
-      long replacedRetired = retired.stream().filter(p -> rewritten.replaced().contains(p.packId())).count();
-      report.printf(Locale.ROOT, "%,d manifests name a pack they replaced (forget's rewrites); %,d of those packs "
-          + "were found and restored retired; %,d found were restored live (no replacement found whole and listing "
-          + "their live paths: a rewrite that did not commit), and %,d replacements retired in their favour; %,d "
-          + "retired packs were restored%n", rewritten.replacingManifests(), replacedRetired,
-          rewritten.replaced().stream().filter(old -> live.stream().anyMatch(p -> p.packId().equals(old))).count(),
-          retiredCount - replacedRetired, restoredRetired);
+    // The packs rewrites touched, one at a time in RewrittenPacks' order: a path several list
+    // stays on the first, whole ones first. Which of them to retire is known once aliases and
+    // tombstones are in too (retireRewritten).
+    for (PackRecords.Restored pack : rewritten.inOrder()) {
+      long found = pack.holdersByIndex().values().stream().filter(at -> !at.isEmpty()).count();
+      incomplete += found < pack.manifest().dataFragmentCount() ? 1 : 0;
+      packs++;
+      nars += pack.manifest().nars().size();
+      batch.add(pack);
+      restore(batch, progress);
     }
     return new int[] {packs, nars, incomplete};
   }
 
-  /** The store paths the found tombstones (each verified with the trusted keys) forget. */
-  private Set<String> forgottenPaths(DocumentSpill tombstones) throws IOException {
-    Set<String> forgotten = new HashSet<>();
-    try (DocumentSpill.Reader documents = tombstones.read()) {
-      DocumentSpill.Entry doc;
-      while ((doc = documents.next()) != null) {
-        try {
-          forgotten.add(ManifestCodec.verifyTombstone(doc.bytes(), archiveKeys).storeHash());
-        } catch (SignatureVerificationException e) {
-          throw new IllegalStateException("a tombstone verified when found no longer does: " + doc.id(), e);
-        }
+  /**
+   * Retires each pack a rewrite touched that was left without a live path (every path it lists
+   * is forgotten or on another pack), as {@link RewrittenPacks} says: its copies become garbage.
+   */
+  private void retireRewritten(RewrittenPacks rewritten) throws IOException {
+    if (rewritten.isEmpty()) {
+      return;
+    }
+    int retired = 0;
+    for (PackId packId : rewritten.found()) {
+      if (target.packs().retireWithoutLivePaths(packId, rewritten.replacedBy(packId), clock.millis())) {
+        retired++;
       }
     }
-    return forgotten;
-  }
-
-  /** The store paths of the found alias documents (each verified) that name one of {@code packs}, by pack. */
-  private Map<PackId, Set<String>> aliasPaths(DocumentSpill aliases, Set<PackId> packs) throws IOException {
-    Map<PackId, Set<String>> paths = new HashMap<>();
-    try (DocumentSpill.Reader documents = aliases.read()) {
-      DocumentSpill.Entry doc;
-      while ((doc = documents.next()) != null) {
-        SignedAlias.Alias alias;
-        try {
-          alias = ManifestCodec.verifyAlias(doc.bytes(), archiveKeys);
-        } catch (SignatureVerificationException e) {
-          throw new IllegalStateException("an alias verified when found no longer does: " + doc.id(), e);
-        }
-        PackId on = new PackId(alias.packId());
-        if (packs.contains(on)) {
-          paths.computeIfAbsent(on, x -> new HashSet<>())
-              .add(NarInfo.parse(alias.nar().narInfo()).storePath().hashPart());
-        }
-      }
-    }
-    return paths;
+    report.printf(Locale.ROOT, "%,d manifests name a pack they replaced (forget's rewrites); of the %,d packs "
+        + "rewrites touched that were found, %,d were left without a live path and are retired, %,d serve paths%n",
+        rewritten.replacingManifests(), rewritten.found().size(), retired, rewritten.found().size() - retired);
   }
 
   private void restore(List<PackRecords.Restored> batch, RebuildProgress progress) throws IOException {
@@ -398,8 +363,11 @@ public final class CatalogRebuild {
         } catch (SignatureVerificationException e) {
           throw new IllegalStateException("an alias verified when found no longer does: " + doc.id(), e);
         }
+        // The object where the catalog has it now: on the pack the alias names, or on the pack a
+        // rewrite moved it to (the alias's narinfo names the object, not its place).
         Optional<ArchivedNar> existing = target.narByFileKey(alias.nar().key());
-        if (existing.isEmpty() || !existing.get().packId().hex().equals(alias.packId())) {
+        if (existing.isEmpty() || !existing.get().fileHash().equals(alias.nar().fileHash())
+            || existing.get().length() != alias.nar().length()) {
           report.println("  alias " + doc.id() + " names an object of a pack not found");
           continue;
         }

@@ -12,35 +12,40 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * The packs {@code forget}'s rewrites touched, as a catalog rebuild finds them: packs a found
  * manifest says it replaces ({@link Manifest#replacedPack}), and those replacing manifests. A
- * manifest on the holders proves only that a rewrite placed it, not that the rewrite committed: one
- * refused (an alias added meanwhile, a read-back that did not verify) or killed before its commit
- * leaves its copies until garbage collection finds them. So a replaced pack is restored retired only
- * when one of its replacements was found whole enough to read (at least k fragments listed) and
- * lists every path of the old pack that is live (its manifest's and its alias documents' store
- * paths, less those a tombstone forgets); otherwise it is restored as a live pack, and its
- * replacements either retired in its favour (when it was found whole) or restored after it, so
- * that the paths both list stay on it ({@link #decide}).
+ * manifest on the holders proves only that a rewrite placed it, not that the rewrite committed (one
+ * refused or killed before its commit leaves its copies until garbage collection finds them), and
+ * a pack's tombstones or alias documents may be missing. So nothing is decided from the manifests
+ * alone: these packs are held back until the others are restored, then restored live one by one,
+ * those found whole (at least k fragment indexes listed) first and, among them, the newest
+ * rewrite first ({@link #inOrder}). A store path several of them list lands on the first (the
+ * catalog keeps a path's first row), so on a whole pack whenever one lists it. Once aliases and
+ * tombstones are restored too, a held-back pack left without a live path is retired (its copies
+ * garbage after the grace): every path it lists is then forgotten or served by another pack.
  *
- * <p>All of these are held in memory until the other packs are restored: one entry per rewrite,
- * and rewrites are takedowns, few beside the packs.
+ * <p>Held in memory until then: one entry per pack a rewrite touched, and rewrites are
+ * takedowns, few beside the packs.
  */
 final class RewrittenPacks {
   /** A pack held back: as it would be restored, and how many of its fragment indexes were listed. */
-  private record Deferred(PackRecords.Restored pack, long found) {}
+  private record Held(PackRecords.Restored pack, long found) {
+    boolean whole() {
+      return found >= pack.manifest().dataFragmentCount();
+    }
+  }
 
   /** Each replaced pack's replacements (usually one; more when a rewrite was tried again). */
   private final Map<PackId, List<PackId>> replacements;
-  private final Set<PackId> replacing;
-  private final Map<PackId, Deferred> deferred = new LinkedHashMap<>();
+  private final Set<PackId> replacing = new HashSet<>();
+  private final Map<PackId, Held> held = new LinkedHashMap<>();
 
   private RewrittenPacks(Map<PackId, List<PackId>> replacements) {
     this.replacements = replacements;
-    this.replacing = new HashSet<>();
     replacements.values().forEach(replacing::addAll);
   }
 
@@ -68,113 +73,50 @@ final class RewrittenPacks {
     return replacing.size();
   }
 
-  /** The packs found manifests say were replaced. */
-  Set<PackId> replaced() {
-    return replacements.keySet();
-  }
-
-  /** Whether {@code packId} is held back until {@link #decide}: replaced, or replacing another. */
+  /** Whether {@code packId} is held back: replaced, or replacing another. */
   boolean holdsBack(PackId packId) {
     return replacements.containsKey(packId) || replacing.contains(packId);
   }
 
   void holdBack(PackRecords.Restored pack, long fragmentIndexesFound) {
-    deferred.put(pack.packId(), new Deferred(pack, fragmentIndexesFound));
+    held.put(pack.packId(), new Held(pack, fragmentIndexesFound));
   }
 
-  /**
-   * Which held-back packs are retired, and in favour of which pack. A replaced pack is retired by
-   * a replacement found with at least k fragment indexes listed that lists every live path of the
-   * old pack. A replaced pack that stays live and was found whole (at least k indexes) has
-   * everything its replacements hold: they are rewrites that did not commit, retired in its
-   * favour (garbage collection takes them after the grace, as the lost catalog would have).
-   *
-   * @param forgotten the store paths trusted tombstones forget
-   * @param aliasPaths the store paths of the alias documents naming each replaced pack
-   */
-  Map<PackId, PackId> decide(Set<String> forgotten, Map<PackId, Set<String>> aliasPaths) {
-    Map<PackId, PackId> retiredBy = new HashMap<>();
-    Set<PackId> chosen = new HashSet<>();
-    for (Map.Entry<PackId, List<PackId>> e : replacements.entrySet()) {
-      Deferred old = deferred.get(e.getKey());
-      if (old == null) {
-        // Not found: its copies are gone; nothing to restore.
-        continue;
-      }
-      Set<String> live = new HashSet<>(storeHashes(old.pack().manifest()));
-      live.addAll(aliasPaths.getOrDefault(e.getKey(), Set.of()));
-      live.removeAll(forgotten);
-      e.getValue().stream()
-          .map(deferred::get)
-          .filter(n -> n != null && whole(n) && storeHashes(n.pack().manifest()).containsAll(live))
-          .max(Comparator.comparingLong(Deferred::found))
-          .ifPresent(n -> {
-            retiredBy.put(e.getKey(), n.pack().packId());
-            chosen.add(n.pack().packId());
-          });
-    }
-    for (Map.Entry<PackId, List<PackId>> e : replacements.entrySet()) {
-      Deferred old = deferred.get(e.getKey());
-      if (old == null || retiredBy.containsKey(e.getKey()) || !whole(old)) {
-        continue;
-      }
-      for (PackId n : e.getValue()) {
-        if (deferred.containsKey(n) && !chosen.contains(n) && !retiredBy.containsKey(n)) {
-          retiredBy.put(n, e.getKey());
-        }
-      }
-    }
-    return retiredBy;
+  /** The held-back packs found, in the order to restore them: whole first, then newest rewrite first. */
+  List<PackRecords.Restored> inOrder() {
+    Map<PackId, Integer> depths = new HashMap<>();
+    List<Held> all = new ArrayList<>(held.values());
+    all.sort(Comparator.comparing((Held h) -> !h.whole())
+        .thenComparing(h -> -depth(h.pack().packId(), depths, 0))
+        .thenComparing(h -> h.pack().packId()));
+    return all.stream().map(Held::pack).toList();
   }
 
-  private static boolean whole(Deferred d) {
-    return d.found() >= d.pack().manifest().dataFragmentCount();
+  /** The held-back packs found. */
+  Set<PackId> found() {
+    return held.keySet();
   }
 
-  /**
-   * The held-back packs restored live, in an order where a pack comes before the packs that
-   * replace it (so that a path both list stays on the older, when the older is live).
-   */
-  List<PackRecords.Restored> live(Map<PackId, PackId> retiredBy) {
-    Map<PackId, Integer> depth = new HashMap<>();
-    List<Deferred> live = new ArrayList<>();
-    for (Deferred d : deferred.values()) {
-      if (!retiredBy.containsKey(d.pack().packId())) {
-        live.add(d);
-      }
-    }
-    live.sort(Comparator.comparingInt(d -> depth(d.pack().packId(), depth, 0)));
-    return live.stream().map(Deferred::pack).toList();
+  /** A pack found that replaces {@code packId}, if any: what a retired pack is retired by. */
+  Optional<PackId> replacedBy(PackId packId) {
+    return replacements.getOrDefault(packId, List.of()).stream().filter(held::containsKey).findFirst();
   }
 
-  /** The held-back packs {@link #decide} retired. */
-  List<PackRecords.Restored> retired(Map<PackId, PackId> retiredBy) {
-    return deferred.values().stream().map(Deferred::pack).filter(p -> retiredBy.containsKey(p.packId())).toList();
-  }
-
-  /** How many replacements deep a pack is: 0 when it replaces no pack found. Bounded by the packs held back. */
+  /** How many rewrites deep a pack is (0: it replaces no pack found); cycles are cut at the pack count. */
   private int depth(PackId packId, Map<PackId, Integer> memo, int guard) {
     Integer known = memo.get(packId);
     if (known != null) {
       return known;
     }
-    Deferred d = deferred.get(packId);
+    Held h = held.get(packId);
     int result = 0;
-    if (d != null && guard < deferred.size()) {
-      var replaced = d.pack().manifest().replacedPack();
-      if (replaced.isPresent() && deferred.containsKey(replaced.get())) {
+    if (h != null && guard < held.size()) {
+      Optional<PackId> replaced = h.pack().manifest().replacedPack();
+      if (replaced.isPresent() && held.containsKey(replaced.get())) {
         result = 1 + depth(replaced.get(), memo, guard + 1);
       }
     }
     memo.put(packId, result);
     return result;
-  }
-
-  private static Set<String> storeHashes(Manifest m) {
-    Set<String> hashes = new HashSet<>();
-    for (Manifest.Nar n : m.nars()) {
-      hashes.add(n.parsedNarInfo().storePath().hashPart());
-    }
-    return hashes;
   }
 }
