@@ -22,6 +22,7 @@ import dev.narvault.core.nix.NarInfo;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.nix.StorePath;
 import dev.narvault.core.nix.TrustedKeys;
+import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.Manifest;
 import dev.narvault.core.pack.ManifestCodec;
 import dev.narvault.core.pack.PackId;
@@ -255,6 +256,8 @@ class PackRewriteTest {
     private final int at;
     private final Action action;
     final AtomicInteger calls = new AtomicInteger();
+    /** The fragment ids asked for, in order. */
+    final List<String> asked = java.util.Collections.synchronizedList(new ArrayList<>());
 
     Interfering(PlacementAuthority real, int at, Action action) {
       this.real = real;
@@ -269,6 +272,7 @@ class PackRewriteTest {
       if (calls.incrementAndGet() == at) {
         action.run();
       }
+      wanted.forEach(w -> asked.add(w.fragmentId()));
       return real.place(packId, parityFragmentCount, blockSize, wanted, placedOn, failedOn);
     }
   }
@@ -538,6 +542,20 @@ class PackRewriteTest {
 
   @Test
   void catalogRebuild_afterARefusedRewrite_servesEveryLivePath_theAliasAddedMeanwhileToo() throws Exception {
+    rebuildAfterARefusedRewrite(false);
+  }
+
+  @Test
+  void catalogRebuild_afterARefusedRewriteHalfCollected_servesEveryLivePathFromTheWholeOldPack() throws Exception {
+    rebuildAfterARefusedRewrite(true);
+  }
+
+  /**
+   * A rewrite refused (an alias archived meanwhile), then the catalog lost: every live path is
+   * served after the rebuild. {@code halfCollected}: garbage collection had deleted three of the
+   * refused pack's six fragments (k = 4) before the catalog was lost.
+   */
+  private void rebuildAfterARefusedRewrite(boolean halfCollected) throws Exception {
     try (Cluster cluster = new Cluster(dir, 8, Duration.ofHours(5))) {
       Archived a = archive(cluster, 87);
       forget(cluster, List.of(a.hash(0), a.hash(1), a.hash(2)));
@@ -554,6 +572,17 @@ class PackRewriteTest {
       });
       assertEquals(new PackRewrite.Result(0, 0, 1, 0), rewrite(cluster, aliasing, out).rewriteDead(0.5));
       assertEquals(a.pack(), cluster.catalog.narByStoreHash(third.hashPart()).orElseThrow().packId());
+      List<String> refused = List.copyOf(aliasing.asked.subList(0, 6));
+      if (halfCollected) {
+        // As garbage collection deletes them: through each holder's store (into its trash).
+        int deleted = 0;
+        for (String id : refused.subList(0, 3)) {
+          for (FaultyStore store : cluster.stores) {
+            deleted += store.delete(new FragmentId(id)) ? 1 : 0;
+          }
+        }
+        assertEquals(3, deleted);
+      }
 
       // The catalog is lost before garbage collection found the placed manifest: a rebuild must
       // not take it for a committed rewrite (it misses the third path).
@@ -571,11 +600,19 @@ class PackRewriteTest {
       PackId serving = cluster.catalog.narByStoreHash(a.hash(3)).orElseThrow().packId();
       assertTrue(cluster.catalog.packs().retired(serving).isEmpty());
       assertEquals(6, cluster.catalog.placements(serving).size());
+      if (halfCollected) {
+        assertEquals(a.pack(), serving, "the whole pack serves, not the one with three fragments left");
+      } else {
+        assertTrue(refused.contains(cluster.catalog.placements(serving).getFirst().fragmentId()),
+            "the newer of two whole packs serves");
+      }
       for (String h : List.of(a.hash(3), a.twin().hashPart(), third.hashPart())) {
         assertEquals(serving, cluster.catalog.narByStoreHash(h).orElseThrow().packId(), h + ": " + rebuilt.printed());
       }
-      assertEquals(Optional.of(serving), cluster.catalog.packs().retired(a.pack()).orElseThrow().by(),
-          "the old pack is the one retired, in favour of the newer");
+      if (!halfCollected) {
+        assertEquals(Optional.of(serving), cluster.catalog.packs().retired(a.pack()).orElseThrow().by(),
+            "the old pack is the one retired, in favour of the newer");
+      }
       try (GatewayServer server = gateway(cluster)) {
         assertEquals(200, get(server.endpoint(), third.hashPart() + ".narinfo").statusCode());
         assertArrayEquals(a.nars().get(a.paths().get(3).narKey()), get(server.endpoint(),

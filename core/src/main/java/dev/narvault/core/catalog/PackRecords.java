@@ -121,6 +121,60 @@ public final class PackRecords {
     Journal.commit(db, packId, entries, nowMillis);
   }
 
+  /**
+   * Restores a pack as {@link #restorePack} does, except that a store path whose NAR object
+   * another recorded pack holds already (same key, FileHash and length) is indexed on that pack:
+   * what a catalog rebuild does with the packs {@code forget}'s rewrites touched, restoring those
+   * it found whole first, so that an object they share is read from a whole pack.
+   */
+  public void restoreSharingObjects(Restored pack, FragmentState fragmentState, long nowMillis)
+      throws CatalogException {
+    if (fragmentState != FragmentState.STORED && fragmentState != FragmentState.UNVERIFIED) {
+      throw new IllegalArgumentException("a recorded fragment is stored or unverified, got '" + fragmentState + "'");
+    }
+    db.locked(() -> db.inTransaction(() -> {
+      insertPackAndFragments(pack, fragmentState, nowMillis);
+      Map<PackId, List<Journal.Entry>> byPack = new java.util.LinkedHashMap<>();
+      for (Manifest.Nar nar : pack.manifest().nars()) {
+        PackId at = pack.packId();
+        long offset = nar.offset();
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "SELECT pack_id, pack_offset FROM nars WHERE file_key = ? AND file_hash = ? AND length = ? "
+                + "AND pack_id <> ? ORDER BY pack_id LIMIT 1")) {
+          ps.setString(1, nar.key());
+          ps.setString(2, nar.fileHash());
+          ps.setLong(3, nar.length());
+          ps.setString(4, pack.packId().hex());
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+              at = new PackId(rs.getString(1));
+              offset = rs.getLong(2);
+            }
+          }
+        }
+        String storeHash = nar.parsedNarInfo().storePath().hashPart();
+        try (PreparedStatement ps = db.connection().prepareStatement(
+            "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+          ps.setString(1, storeHash);
+          ps.setString(2, nar.key());
+          ps.setString(3, nar.fileHash());
+          ps.setString(4, at.hex());
+          ps.setLong(5, offset);
+          ps.setLong(6, nar.length());
+          ps.setString(7, nar.narInfo());
+          ps.executeUpdate();
+        }
+        byPack.computeIfAbsent(at, x -> new ArrayList<>())
+            .add(new Journal.Entry(storeHash, nar.key(), at, nar.length(), Journal.State.COMMITTED));
+      }
+      for (Map.Entry<PackId, List<Journal.Entry>> e : byPack.entrySet()) {
+        Journal.commit(db, e.getKey(), e.getValue(), nowMillis);
+      }
+      return null;
+    }));
+  }
+
   /** The pack's row, its fragments' rows and its manifest document: everything but its NARs. */
   private void insertPackAndFragments(Restored pack, FragmentState fragmentState, long nowMillis)
       throws SQLException {

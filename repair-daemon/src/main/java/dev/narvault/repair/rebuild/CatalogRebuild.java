@@ -215,11 +215,11 @@ public final class CatalogRebuild {
           progress.step(RebuildProgress.Step.ALIASES));
       int restoredAliases = restoreAliases(aliases, holderIds, progress);
       int forgotten = restoreTombstones(tombstones, holderIds);
-      retireRewritten(rewritten);
+      int rewrittenIncomplete = retireRewritten(rewritten);
       report.printf(Locale.ROOT, "restored %,d aliases and %,d tombstones in %.1f s%n", restoredAliases, forgotten,
           progress.step(RebuildProgress.Step.ALIASES));
       return new Result(holders.size(), progress.fragmentsListed(), restored[0], restored[1], restoredAliases,
-          forgotten, restored[2], finder.unread());
+          forgotten, restored[2] + rewrittenIncomplete, finder.unread());
     } finally {
       deleteTree(work);
     }
@@ -310,12 +310,12 @@ public final class CatalogRebuild {
     // stays on the first, whole ones first. Which of them to retire is known once aliases and
     // tombstones are in too (retireRewritten).
     for (PackRecords.Restored pack : rewritten.inOrder()) {
-      long found = pack.holdersByIndex().values().stream().filter(at -> !at.isEmpty()).count();
-      incomplete += found < pack.manifest().dataFragmentCount() ? 1 : 0;
+      // Counted short of k by retireRewritten, if it still serves a path then.
       packs++;
       nars += pack.manifest().nars().size();
-      batch.add(pack);
-      restore(batch, progress);
+      // An object a pack restored before holds (a whole one, or a newer rewrite) is indexed there.
+      target.packs().restoreSharingObjects(pack, FragmentState.UNVERIFIED, clock.millis());
+      progress.pack();
     }
     return new int[] {packs, nars, incomplete};
   }
@@ -323,20 +323,25 @@ public final class CatalogRebuild {
   /**
    * Retires each pack a rewrite touched that was left without a live path (every path it lists
    * is forgotten or on another pack), as {@link RewrittenPacks} says: its copies become garbage.
+   * Returns how many of those that still serve paths were found short of k fragments.
    */
-  private void retireRewritten(RewrittenPacks rewritten) throws IOException {
+  private int retireRewritten(RewrittenPacks rewritten) throws IOException {
     if (rewritten.isEmpty()) {
-      return;
+      return 0;
     }
     int retired = 0;
+    int incomplete = 0;
     for (PackId packId : rewritten.found()) {
       if (target.packs().retireWithoutLivePaths(packId, rewritten.replacedBy(packId), clock.millis())) {
         retired++;
+      } else if (!rewritten.whole(packId)) {
+        incomplete++;
       }
     }
     report.printf(Locale.ROOT, "%,d manifests name a pack they replaced (forget's rewrites); of the %,d packs "
         + "rewrites touched that were found, %,d were left without a live path and are retired, %,d serve paths%n",
         rewritten.replacingManifests(), rewritten.found().size(), retired, rewritten.found().size() - retired);
+    return incomplete;
   }
 
   private void restore(List<PackRecords.Restored> batch, RebuildProgress progress) throws IOException {

@@ -23,8 +23,9 @@ import java.util.Set;
  * a pack's tombstones or alias documents may be missing. So nothing is decided from the manifests
  * alone: these packs are held back until the others are restored, then restored live one by one,
  * those found whole (at least k fragment indexes listed) first and, among them, the newest
- * rewrite first ({@link #inOrder}). A store path several of them list lands on the first (the
- * catalog keeps a path's first row), so on a whole pack whenever one lists it. Once aliases and
+ * rewrite first ({@link #inOrder}), each path whose object an earlier one holds indexed on that
+ * one ({@link PackRecords#restoreSharingObjects}): an object several of them hold is read from a
+ * whole pack whenever one holds it. Once aliases and
  * tombstones are restored too, a held-back pack left without a live path is retired (its copies
  * garbage after the grace): every path it lists is then forgotten or served by another pack.
  *
@@ -90,6 +91,12 @@ final class RewrittenPacks {
         .thenComparing(h -> -depth(h.pack().packId(), depths, 0))
         .thenComparing(h -> h.pack().packId()));
     return all.stream().map(Held::pack).toList();
+  }
+
+  /** Whether the held-back pack {@code packId} was found with at least k fragment indexes listed. */
+  boolean whole(PackId packId) {
+    Held h = held.get(packId);
+    return h != null && h.whole();
   }
 
   /** The held-back packs found. */
