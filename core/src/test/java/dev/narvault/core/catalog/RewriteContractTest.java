@@ -347,4 +347,33 @@ class RewriteContractTest {
           Optional.empty(), 80), "a pack not recorded");
     }
   }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void restoreSharingObjects_indexesAPathOnThePackThatHoldsItsObjectAlready(String backend) throws Exception {
+    Fixture f = fixture(backend);
+    try (Catalog c = f.catalog()) {
+      // A rewrite's manifest: NAR 3 again, and another store path naming its object.
+      Manifest.Nar three = f.old().nars().get(3);
+      Manifest.Nar twin = new Manifest.Nar(three.key(), three.offset(), three.length(), three.fileHash(),
+          aliasNarInfo(three));
+      Manifest m = rewritten(f.oldId(), List.of(three, twin), 10);
+      PackId newId = ManifestCodec.packId(m);
+      java.util.Map<Integer, List<HolderId>> on = new java.util.HashMap<>();
+      for (int i = 0; i < 5; i++) {
+        on.put(i, List.of(new HolderId("h" + (5 + i))));
+      }
+      c.packs().restoreSharingObjects(new PackRecords.Restored(newId, m, "{\"new\":1}", on, Optional.empty()),
+          FragmentState.UNVERIFIED, 70);
+      String twinHash = twin.parsedNarInfo().storePath().hashPart();
+      ArchivedNar onOld = c.narByStoreHash(twinHash).orElseThrow();
+      assertEquals(f.oldId(), onOld.packId(), "the twin is read where its object already is");
+      assertEquals(three.offset(), onOld.packOffset());
+      assertEquals(f.oldId(), c.narByStoreHash(f.hash(3)).orElseThrow().packId());
+      assertTrue(c.nars().narsOnPack(newId).isEmpty(), "nothing is served from the second copy");
+      assertEquals(5, c.placements(newId).size(), "its copies are recorded all the same");
+      assertTrue(c.journal().all("", 20).stream().anyMatch(e -> e.storeHash().equals(twinHash)
+          && e.packId().equals(f.oldId())), "the journal names the pack it is on");
+    }
+  }
 }
