@@ -477,6 +477,11 @@ public final class Migration {
     try {
       placeAlias(info, existing);
     } catch (CatalogException e) {
+      if (catalog.forgotten().isForgottenObject(existing.fileKey())) {
+        // Taken down after it was looked up.
+        reject(narInfoKey, "names " + info.url() + ", which is forgotten (narvault forget): not archived");
+        return;
+      }
       // The pack was rewritten (narvault forget) after the object was looked up: the object is on
       // the new pack now, and the alias goes there, once.
       Optional<ArchivedNar> now = catalog.narByFileKey(info.url());

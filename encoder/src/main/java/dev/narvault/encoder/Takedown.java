@@ -150,9 +150,13 @@ public final class Takedown {
       // this path is forgotten already, so that a run stopped halfway through its aliases (or an
       // alias recorded since) is finished by running it again.
       Set<String> done = new LinkedHashSet<>();
-      for (ArchivedNar same : catalog.nars().narsByFileKey(nar.fileKey())) {
-        if (!catalog.forgotten().isForgotten(same.storeHash()) && forget(same, reason)) {
-          done.add(same.storeHash());
+      // Twice: an alias committed while the first pass recorded is seen by the second; once the
+      // object is recorded as forgotten, no alias to it is accepted any more (NarIndex#addAlias).
+      for (int pass = 0; pass < 2; pass++) {
+        for (ArchivedNar same : catalog.nars().narsByFileKey(nar.fileKey())) {
+          if (!catalog.forgotten().isForgotten(same.storeHash()) && forget(same, reason)) {
+            done.add(same.storeHash());
+          }
         }
       }
       forgotten += done.size();

@@ -332,10 +332,27 @@ class ForgetTest {
       return paths.getFirst();
     }
 
-    /** The alias recorded all the same: before the takedown saw it, or missed by a run stopped halfway. */
-    void recordAlias() throws IOException {
+    /**
+     * The alias recorded all the same, as a catalog written by a narvault from before aliases of
+     * forgotten objects were refused has it (the catalog refuses it now): written straight into
+     * the catalog's database.
+     */
+    void recordAlias() throws Exception {
       ArchivedNar archived = cluster.catalog.narByStoreHash(gone().storePath().hashPart()).orElseThrow();
-      assertTrue(cluster.catalog.addAlias(twin.hashPart(), archived, twinText, System.currentTimeMillis()));
+      assertThrows(dev.narvault.core.catalog.CatalogException.class, () -> cluster.catalog.addAlias(twin.hashPart(),
+          archived, twinText, System.currentTimeMillis()), "refused now");
+      try (java.sql.Connection db = java.sql.DriverManager.getConnection(cluster.catalogUrl);
+          java.sql.PreparedStatement ps = db.prepareStatement("INSERT INTO nars (store_hash, file_key, file_hash, "
+              + "pack_id, pack_offset, length, narinfo) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, twin.hashPart());
+        ps.setString(2, archived.fileKey());
+        ps.setString(3, archived.fileHash());
+        ps.setString(4, archived.packId().hex());
+        ps.setLong(5, archived.packOffset());
+        ps.setLong(6, archived.length());
+        ps.setString(7, twinText);
+        assertEquals(1, ps.executeUpdate());
+      }
     }
   }
 

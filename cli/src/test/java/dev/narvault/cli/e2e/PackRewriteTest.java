@@ -621,4 +621,27 @@ class PackRewriteTest {
       }
     }
   }
+
+  @Test
+  void migrate_aliasingAnObjectTakenDownMeanwhile_rejectsTheAlias_andTheRunGoesOn() throws Exception {
+    try (Cluster cluster = new Cluster(dir, 8, Duration.ofHours(5))) {
+      Archived a = archive(cluster, 88);
+      ArchivedNar existing = cluster.catalog.narByStoreHash(a.hash(3)).orElseThrow();
+      StorePath third = StorePath.makeSourcePath("third", NarInfo.parse(existing.narInfo()).narHash(), List.of());
+      cluster.objects.put(third.hashPart() + ".narinfo", a.cacheKey().sign(NarInfo.parse(existing.narInfo()
+          .replaceAll("Sig: .*\\n", "").replace(a.paths().get(3).storePath().toString(), third.toString())))
+          .toBytes(), "text/plain");
+      // Migrate looked the object up; it is taken down before the alias is recorded.
+      Interfering takingDown = new Interfering(coordinator(cluster), 1,
+          () -> forget(cluster, List.of(a.hash(3))));
+      MigrationSummary summary = new Migration(new MigrateConfig(TrustedKeys.of(a.cacheKey().publicKey()), 4, 2,
+          64L << 20, PackLayout.DEFAULT_BLOCK_SIZE, Codecs.defaultKind(), dir.resolve("work"), 0), cluster.objects,
+          cluster.catalog, new HolderClient(Duration.ofSeconds(10)), cluster.archiveKey, takingDown,
+          new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()).run();
+      assertEquals(1, summary.rejected(), summary.toString());
+      assertTrue(summary.rejections().getFirst().reason().contains("forgotten"), summary.toString());
+      assertTrue(cluster.catalog.narByStoreHash(third.hashPart()).isEmpty(), "no alias on a taken-down object");
+      assertTrue(cluster.catalog.forgotten().isForgotten(a.twin().hashPart()), "the earlier alias went with it");
+    }
+  }
 }

@@ -51,6 +51,13 @@ public final class Forgotten {
   public boolean record(SignedTombstone.Tombstone tombstone, Catalog.DocumentCopies copies, String signedTombstone,
       S3Objects s3Objects) throws CatalogException {
     return db.locked(() -> db.inTransaction(() -> {
+      // The pack's row lock, which an alias insert (NarIndex#addAlias) takes too and then refuses
+      // a forgotten object: no alias lands on the object once this commits.
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "UPDATE packs SET retired_millis = retired_millis WHERE pack_id = ?")) {
+        ps.setString(1, tombstone.packId());
+        ps.executeUpdate();
+      }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO forgotten (store_hash, file_key, file_hash, nar_hash, pack_id, reason, forgotten_millis, doc_id, "
               + "s3_objects) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {

@@ -50,6 +50,16 @@ public final class NarIndex {
               + "look the object up again");
         }
       }
+      // Under that lock, which recording a takedown (Forgotten#record) takes too.
+      try (PreparedStatement ps = db.connection().prepareStatement(
+          "SELECT 1 FROM forgotten WHERE file_key = ? LIMIT 1")) {
+        ps.setString(1, existing.fileKey());
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            throw new SQLException("object " + existing.fileKey() + " is forgotten (narvault forget): no alias to it");
+          }
+        }
+      }
       try (PreparedStatement ps = db.connection().prepareStatement(
           "INSERT INTO nars (store_hash, file_key, file_hash, pack_id, pack_offset, length, narinfo) "
               + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {

@@ -2,6 +2,7 @@ package dev.narvault.core.catalog;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.narvault.core.holder.HolderId;
@@ -151,6 +152,28 @@ class ForgottenContractTest {
       assertEquals(List.of(Journal.State.DRAINED, Journal.State.DRAINED), c.journal().all("", 10).stream()
           .filter(e -> e.fileKey().equals(first.fileKey())).map(Journal.Entry::state).toList());
       assertEquals(2, c.journal().all("", 10).stream().filter(e -> e.state() == Journal.State.COMMITTED).count());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void addAlias_toAForgottenObject_isRefused(String backend) throws Exception {
+    try (Catalog c = Catalog.open(CatalogContractTest.freshUrl(backend, dir))) {
+      List<HolderId> holders = new java.util.ArrayList<>();
+      for (int h = 0; h < 5; h++) {
+        CatalogContractTest.register(c, "h" + h, "http://127.0.0.1:" + (7000 + h), 1000);
+        holders.add(new HolderId("h" + h));
+      }
+      dev.narvault.core.pack.Manifest m = CatalogContractTest.manifest(2, 7);
+      c.recordPack(dev.narvault.core.pack.ManifestCodec.packId(m), m, "{}", holders, 1);
+      ArchivedNar first = c.narByFileKey(m.nars().get(0).key()).orElseThrow();
+      forget(c, first);
+      String twin = "3".repeat(32);
+      CatalogException e = assertThrows(CatalogException.class, () -> c.addAlias(twin, first, first.narInfo(), 2));
+      assertTrue(e.getMessage().contains("forgotten"), e.getMessage());
+      assertTrue(c.narByStoreHash(twin).isEmpty());
+      ArchivedNar second = c.narByFileKey(m.nars().get(1).key()).orElseThrow();
+      assertTrue(c.addAlias(twin, second, second.narInfo(), 3), "an object not forgotten takes aliases");
     }
   }
 

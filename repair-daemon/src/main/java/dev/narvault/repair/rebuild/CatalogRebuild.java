@@ -376,6 +376,10 @@ public final class CatalogRebuild {
           report.println("  alias " + doc.id() + " names an object of a pack not found");
           continue;
         }
+        if (target.forgotten().isForgottenObject(alias.nar().key())) {
+          // Taken down already (a rebuild run again): its paths stay forgotten, none is added.
+          continue;
+        }
         String storeHash = NarInfo.parse(alias.nar().narInfo()).storePath().hashPart();
         if (target.addAlias(storeHash, existing.get(), alias.nar().narInfo(),
             Optional.of(Map.entry(copies(doc, holderIds), new String(doc.bytes(), StandardCharsets.UTF_8))),
