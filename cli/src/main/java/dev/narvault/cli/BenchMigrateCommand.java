@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
     description = {"Generates a cache of --nars NARs of 1-4 MiB (xz) in an embedded S3, starts a coordinator and "
             + "--holders holders on loopback, and measures, in this order: plain S3 GETs of every NAR object "
             + "(as many at once as migrate fetches), the same GETs with the NarHash check migrate must do "
-            + "(decompression), migrate with RS(k,m) (after a warm-up run over the first eighth), and both "
+            + "(decompression), migrate with RS(k,m) (after the codec's kernel is compiled and a warm-up migration of the same "
+            + "NARs, or of a NAR of a quarter of --big-nar, in a cluster of its own), and both "
             + "reads again. Prints stored MiB/s for each and migrate's ratio to the mean of each kind of read.",
         ""})
 final class BenchMigrateCommand implements Callable<Integer> {
@@ -87,14 +88,24 @@ final class BenchMigrateCommand implements Callable<Integer> {
       verifiedRead(objects, paths, stored);
       double before = plainRead(objects, paths, stored);
       double verifiedBefore = verifiedRead(objects, paths, stored);
-      // With one big NAR there is nothing to warm up on; a gigabyte amortizes the JIT anyway.
-      int warmUp = paths.size() > 1 ? Math.max(1, paths.size() / 8) : 0;
-      if (warmUp > 0) {
-        migration(cluster, warmUp).run();
-      }
+      // Warm-up: the same migration (a quarter of a big NAR) in a cluster of its own, after the
+      // codec's kernel is compiled as migrate compiles it at start. Warmed over an eighth of the
+      // NARs only, the JIT still compiled for 2 CPU-seconds of the 3 s measured, and a cold vector
+      // kernel runs as C1 code, a hundred times slower.
+      dev.narvault.core.erasure.VectorCodec.warmUp();
+      warmUpElsewhere(dir.resolve("warm-up"), bigNar / 4);
+      java.util.Map<Long, ThreadCpu> cpuBefore = ThreadCpu.now();
+      long processCpuBefore = ThreadCpu.process();
+      long gcBefore = ThreadCpu.gcMillis();
+      long jitBefore = java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
       long t0 = System.nanoTime();
       MigrationSummary summary = migration(cluster, 0).run();
       double migrate = summary.bytesArchived() / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+      java.util.Map<String, Double> cpu = ThreadCpu.secondsByGroup(cpuBefore, ThreadCpu.now());
+      double processCpu = (ThreadCpu.process() - processCpuBefore) / 1e9;
+      double gc = (ThreadCpu.gcMillis() - gcBefore) / 1e3;
+      double jit = (java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jitBefore)
+          / 1e3;
       double after = plainRead(objects, paths, stored);
       double verifiedAfter = verifiedRead(objects, paths, stored);
       double baseline = (before + after) / 2;
@@ -104,12 +115,16 @@ final class BenchMigrateCommand implements Callable<Integer> {
       out.println("what                               MiB/s   to plain GET   to GET + check");
       out.printf(Locale.ROOT, "plain S3 GET, before            %8.1f%n", before);
       out.printf(Locale.ROOT, "S3 GET + NarHash check, before  %8.1f%n", verifiedBefore);
-      out.printf(Locale.ROOT, "migrate (%d NARs after %d warm-up)%6.1f   %10.2fx   %12.2fx%n",
-          summary.narsArchived(), warmUp, migrate, migrate / baseline, migrate / verified);
+      out.printf(Locale.ROOT, "migrate (%d NARs, warm)          %6.1f   %10.2fx   %12.2fx%n",
+          summary.narsArchived(), migrate, migrate / baseline, migrate / verified);
       out.printf(Locale.ROOT, "plain S3 GET, after             %8.1f%n", after);
       out.printf(Locale.ROOT, "S3 GET + NarHash check, after   %8.1f   %10.2fx%n", verifiedAfter,
           verified / baseline);
       out.println("migrate: " + summary);
+      out.printf(Locale.ROOT, "CPU seconds during migrate: %.2f (GC pauses %.2f s, JIT %.2f s); by threads still running: %s%n",
+          processCpu, gc, jit, cpu.entrySet().stream()
+          .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue()))
+          .collect(java.util.stream.Collectors.joining(", ")));
       return 0;
     }
   }
@@ -207,6 +222,60 @@ final class BenchMigrateCommand implements Callable<Integer> {
       position += n;
       remaining -= n;
       return n;
+    }
+  }
+
+  /** A thread's name and CPU time, to say where a measurement's CPU went. */
+  record ThreadCpu(String group, long nanos) {
+    static java.util.Map<Long, ThreadCpu> now() {
+      java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+      java.util.Map<Long, ThreadCpu> all = new java.util.HashMap<>();
+      for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+        if (t != null) {
+          long nanos = mx.getThreadCpuTime(t.getThreadId());
+          if (nanos >= 0) {
+            all.put(t.getThreadId(), new ThreadCpu(t.getThreadName().replaceAll("[-#]?[0-9]+", "-N"), nanos));
+          }
+        }
+      }
+      return all;
+    }
+
+    /** Time the collectors report having spent so far, in milliseconds. */
+    static long gcMillis() {
+      return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+          .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum();
+    }
+
+    /** This process's CPU time so far, in nanoseconds. */
+    static long process() {
+      return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+          .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** CPU seconds between two snapshots by thread group, most first (threads that ended between are missed). */
+    static java.util.Map<String, Double> secondsByGroup(java.util.Map<Long, ThreadCpu> before,
+        java.util.Map<Long, ThreadCpu> after) {
+      java.util.Map<String, Double> groups = new java.util.HashMap<>();
+      after.forEach((id, t) -> {
+        ThreadCpu b = before.get(id);
+        groups.merge(t.group(), (t.nanos() - (b == null ? 0 : b.nanos())) / 1e9, Double::sum);
+      });
+      java.util.Map<String, Double> sorted = new java.util.LinkedHashMap<>();
+      groups.entrySet().stream().filter(e -> e.getValue() >= 0.01)
+          .sorted(java.util.Map.Entry.<String, Double>comparingByValue().reversed())
+          .forEach(e -> sorted.put(e.getKey(), e.getValue()));
+      return sorted;
+    }
+  }
+
+  /** Migrates {@link #nars} NARs (or one of {@code size} bytes) in a cluster of its own, so the JIT has compiled the path. */
+  private void warmUpElsewhere(Path dir, long size) throws Exception {
+    Files.createDirectories(dir);
+    try (BenchCluster warm = BenchCluster.start(dir)) {
+      warm.generate(nars, size);
+      warm.startArchive(holders, 4L << 30);
+      migration(warm, 0).run();
     }
   }
 

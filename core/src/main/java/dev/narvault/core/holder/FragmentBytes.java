@@ -3,8 +3,10 @@ package dev.narvault.core.holder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -20,8 +22,30 @@ public interface FragmentBytes {
   /** A fresh stream over all {@link #size()} bytes; the caller closes it. */
   InputStream open() throws IOException;
 
+  /**
+   * Writes all {@link #size()} bytes to {@code out}. Bytes in a file go by {@link
+   * FileChannel#transferTo} (the kernel's {@code sendfile} when {@code out} is a socket).
+   */
+  default void writeTo(WritableByteChannel out) throws IOException {
+    try (InputStream in = open()) {
+      byte[] buf = new byte[64 * 1024];
+      long left = size();
+      while (left > 0) {
+        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+        if (n < 0) {
+          throw new java.io.EOFException(left + " bytes of a fragment missing");
+        }
+        ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
+        while (b.hasRemaining()) {
+          out.write(b);
+        }
+        left -= n;
+      }
+    }
+  }
+
   static FragmentBytes of(Path file) throws IOException {
-    return of(Files.size(file), () -> Files.newInputStream(file));
+    return slice(file, 0, Files.size(file));
   }
 
   /**
@@ -32,7 +56,7 @@ public interface FragmentBytes {
     if (offset < 0 || size < 0) {
       throw new IllegalArgumentException("offset and size must be >= 0, got " + offset + ", " + size);
     }
-    return of(size, () -> {
+    FragmentBytes streamed = of(size, () -> {
       FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
       try {
         long present = Math.max(0, Math.min(size, channel.size() - offset));
@@ -44,6 +68,39 @@ public interface FragmentBytes {
         throw e;
       }
     });
+    return new FragmentBytes() {
+      @Override
+      public long size() {
+        return size;
+      }
+
+      @Override
+      public InputStream open() throws IOException {
+        return streamed.open();
+      }
+
+      @Override
+      public void writeTo(WritableByteChannel out) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+          long present = Math.max(0, Math.min(size, channel.size() - offset));
+          long sent = 0;
+          while (sent < present) {
+            long n = channel.transferTo(offset + sent, present - sent, out);
+            if (n <= 0 && channel.size() < offset + present) {
+              throw new java.io.EOFException((present - sent) + " bytes of a fragment slice missing: the file is shorter");
+            }
+            sent += n;
+          }
+          ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(64 * 1024, Math.max(1, size - present)));
+          for (long left = size - present; left > 0; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), left));
+            while (zeros.hasRemaining()) {
+              left -= out.write(zeros);
+            }
+          }
+        }
+      }
+    };
   }
 
   /** Opens a fresh stream. */

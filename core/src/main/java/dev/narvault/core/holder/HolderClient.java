@@ -74,6 +74,30 @@ public final class HolderClient {
   public void put(URI endpoint, FragmentId id, int blockSize, FragmentBytes bytes, Order.Signed order)
       throws IOException {
     URI uri = URI.create(fragmentUri(endpoint, id) + "?blockSize=" + blockSize);
+    // The upload may go at the slowest rate still worth waiting for, and the holder must then answer.
+    Duration deadline = timeout.plusMillis(bytes.size() * 1000L / MIN_READ_RATE);
+    if (deadline.compareTo(timeout.multipliedBy(10)) < 0) {
+      deadline = timeout.multipliedBy(10);
+    }
+    if ("http".equalsIgnoreCase(uri.getScheme())) {
+      FragmentPut.Answer answer;
+      try {
+        answer = FragmentPut.put(uri, Map.of(Order.HEADER, order.order().text(), Order.SIGNATURE_HEADER,
+            order.signature()), bytes, timeout.toMillis(), deadline.toMillis(), MAX_SMALL_ANSWER);
+      } catch (FragmentPut.DeadlineException e) {
+        throw new IOException("holder " + endpoint + " did not take fragment " + id + " and answer within "
+            + deadline.toMillis() + " ms", e);
+      } catch (InterruptedIOException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new IOException("holder " + endpoint + " unreachable: " + e, e);
+      }
+      if (answer.status() != 200 && answer.status() != 201) {
+        throw new IOException("holder " + endpoint + " refused fragment " + id + ": HTTP " + answer.status() + " "
+            + answer.text().strip());
+      }
+      return;
+    }
     HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.fromPublisher(
         HttpRequest.BodyPublishers.ofInputStream(() -> {
           try {
@@ -85,10 +109,7 @@ public final class HolderClient {
     HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout.multipliedBy(10))
         .header(Order.HEADER, order.order().text()).header(Order.SIGNATURE_HEADER, order.signature())
         .PUT(body).build();
-    // The upload may go at the slowest rate still worth waiting for, and the holder must then answer.
-    Duration deadline = timeout.plusMillis(bytes.size() * 1000L / MIN_READ_RATE);
-    HttpResponse<String> response = send(request, text(), endpoint,
-        deadline.compareTo(timeout.multipliedBy(10)) > 0 ? deadline : timeout.multipliedBy(10));
+    HttpResponse<String> response = send(request, text(), endpoint, deadline);
     if (response.statusCode() != 200 && response.statusCode() != 201) {
       throw new IOException("holder " + endpoint + " refused fragment " + id + ": HTTP "
           + response.statusCode() + " " + response.body().strip());

@@ -64,4 +64,27 @@ class FragmentBytesTest {
     assertArrayEquals(pack, readAll(file));
     assertThrows(IllegalArgumentException.class, () -> FragmentBytes.slice(dir.resolve("pack"), -1, 5));
   }
+
+  /** What {@link FragmentBytes#writeTo} puts into a channel (the upload's path), read back. */
+  private static byte[] written(FragmentBytes bytes) throws IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    bytes.writeTo(java.nio.channels.Channels.newChannel(out));
+    return out.toByteArray();
+  }
+
+  @Test
+  void writeToSendsTheSameBytesAsOpen_slicesPaddingAndWholeFiles() throws IOException {
+    pack(300_001);
+    Path file = dir.resolve("pack");
+    // RS(3,m): fragments of 100 001 bytes; the last holds 99 999 real ones and 2 zeros.
+    for (FragmentBytes bytes : java.util.List.of(FragmentBytes.slice(file, 0, 100_001),
+        FragmentBytes.slice(file, 200_002, 100_001), FragmentBytes.slice(file, 400_000, 70_000),
+        FragmentBytes.slice(file, 5, 0), FragmentBytes.of(file))) {
+      byte[] expected = readAll(bytes);
+      assertEquals(bytes.size(), expected.length);
+      assertArrayEquals(expected, written(bytes));
+      // Again: every try of an upload sends it whole.
+      assertArrayEquals(expected, written(bytes));
+    }
+  }
 }
