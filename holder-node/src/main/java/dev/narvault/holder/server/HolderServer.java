@@ -103,7 +103,9 @@ public final class HolderServer implements AutoCloseable {
       throw e;
     }
     SeenNonces nonces = SeenNonces.journaled(config.dataDir().resolve(NONCES_FILE), clock.instant());
-    EventExecutorGroup blocking = new DefaultEventExecutorGroup(4);
+    // Named, so that thread dumps and CPU accounts (bench migrate) tell the holder's work apart.
+    EventExecutorGroup blocking = new DefaultEventExecutorGroup(4,
+        new io.netty.util.concurrent.DefaultThreadFactory("holder-protocol"));
     // The shaper's clock on a thread of its own: a long scrub pass must never stall transfers.
     boolean capped = config.maxUploadBytesPerSecond() > 0 || config.maxDownloadBytesPerSecond() > 0;
     ScheduledExecutorService shaperClock = capped ? Executors.newSingleThreadScheduledExecutor(r -> {
