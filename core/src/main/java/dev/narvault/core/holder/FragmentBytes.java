@@ -56,10 +56,16 @@ public interface FragmentBytes {
     if (offset < 0 || size < 0) {
       throw new IllegalArgumentException("offset and size must be >= 0, got " + offset + ", " + size);
     }
-    FragmentBytes streamed = of(size, () -> {
+    return new Slice(file, offset, size);
+  }
+
+  /** {@link #slice}: read as a stream for a retry through an HTTP client, sent by the kernel otherwise. */
+  record Slice(Path file, long offset, long size) implements FragmentBytes {
+    @Override
+    public InputStream open() throws IOException {
       FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
       try {
-        long present = Math.max(0, Math.min(size, channel.size() - offset));
+        long present = present(channel);
         channel.position(Math.min(offset, channel.size()));
         InputStream data = new BoundedStream(Channels.newInputStream(channel), present);
         return new SequenceInputStream(data, new Zeros(size - present));
@@ -67,60 +73,34 @@ public interface FragmentBytes {
         channel.close();
         throw e;
       }
-    });
-    return new FragmentBytes() {
-      @Override
-      public long size() {
-        return size;
-      }
+    }
 
-      @Override
-      public InputStream open() throws IOException {
-        return streamed.open();
-      }
-
-      @Override
-      public void writeTo(WritableByteChannel out) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-          long present = Math.max(0, Math.min(size, channel.size() - offset));
-          long sent = 0;
-          while (sent < present) {
-            long n = channel.transferTo(offset + sent, present - sent, out);
-            if (n <= 0 && channel.size() < offset + present) {
-              throw new java.io.EOFException((present - sent) + " bytes of a fragment slice missing: the file is shorter");
-            }
-            sent += n;
+    @Override
+    public void writeTo(WritableByteChannel out) throws IOException {
+      try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        long present = present(channel);
+        for (long sent = 0; sent < present; ) {
+          long n = channel.transferTo(offset + sent, present - sent, out);
+          if (n <= 0) {
+            // A blocking target takes at least a byte per call: nothing sent means the file shrank.
+            throw new java.io.EOFException((present - sent) + " bytes of a fragment slice missing: the file is shorter");
           }
-          ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(64 * 1024, Math.max(1, size - present)));
-          for (long left = size - present; left > 0; ) {
-            zeros.clear().limit((int) Math.min(zeros.capacity(), left));
-            while (zeros.hasRemaining()) {
-              left -= out.write(zeros);
-            }
+          sent += n;
+        }
+        ByteBuffer zeros = ByteBuffer.allocate((int) Math.clamp(size - present, 1, 64 * 1024));
+        for (long left = size - present; left > 0; ) {
+          zeros.clear().limit((int) Math.min(zeros.capacity(), left));
+          while (zeros.hasRemaining()) {
+            left -= out.write(zeros);
           }
         }
       }
-    };
-  }
+    }
 
-  /** Opens a fresh stream. */
-  @FunctionalInterface
-  interface Opener {
-    InputStream open() throws IOException;
-  }
-
-  private static FragmentBytes of(long size, Opener opener) {
-    return new FragmentBytes() {
-      @Override
-      public long size() {
-        return size;
-      }
-
-      @Override
-      public InputStream open() throws IOException {
-        return opener.open();
-      }
-    };
+    /** The slice's bytes that are in the file; the rest of it is zeros. */
+    private long present(FileChannel channel) throws IOException {
+      return Math.max(0, Math.min(size, channel.size() - offset));
+    }
   }
 
   /** The first {@code limit} bytes of a stream; closes it. */
