@@ -67,8 +67,17 @@ final class BenchCluster implements AutoCloseable {
    * streamed through a file), each with its signed narinfo.
    */
   List<CacheGenerator.GeneratedPath> generate(int nars, long bigNar) throws Exception {
+    return generate(nars, bigNar, 1);
+  }
+
+  /** As {@link #generate(int, long)}, with {@code bigCount} different NARs of {@code bigNar} bytes. */
+  List<CacheGenerator.GeneratedPath> generate(int nars, long bigNar, int bigCount) throws Exception {
     if (bigNar > 0) {
-      return List.of(BenchMigrateCommand.generateBig(objects, cacheKey, dir, bigNar));
+      List<CacheGenerator.GeneratedPath> big = new ArrayList<>();
+      for (int i = 0; i < bigCount; i++) {
+        big.add(BenchMigrateCommand.generateBig(objects, cacheKey, dir, bigNar, i));
+      }
+      return big;
     }
     Random random = new Random(7);
     List<Integer> sizes = new ArrayList<>();

@@ -55,6 +55,11 @@ final class BenchMigrateCommand implements Callable<Integer> {
           + "streamed to disk (not held in memory).")
   long bigNar;
 
+  @Option(names = "--big-nars", defaultValue = "1",
+      description = "With --big-nar, how many such NARs (default: ${DEFAULT-VALUE}); with more than one, the "
+          + "next NAR's fetch overlaps the previous pack's sealing, as in a long migration.")
+  int bigNars;
+
   @Option(names = "--k", defaultValue = "10", description = "Data fragments (default: ${DEFAULT-VALUE}).")
   int k;
 
@@ -71,13 +76,13 @@ final class BenchMigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (nars < 1 || holders < k + m || k < 1 || m < 1) {
-      throw new IllegalArgumentException("need --nars >= 1 and --holders >= k + m");
+    if (nars < 1 || bigNars < 1 || holders < k + m || k < 1 || m < 1) {
+      throw new IllegalArgumentException("need --nars >= 1, --big-nars >= 1 and --holders >= k + m");
     }
     Path dir = Files.createTempDirectory("narvault-bench-migrate-");
     try (BenchCluster cluster = BenchCluster.start(dir)) {
       S3ObjectSource objects = cluster.objects;
-      List<CacheGenerator.GeneratedPath> paths = cluster.generate(nars, bigNar);
+      List<CacheGenerator.GeneratedPath> paths = cluster.generate(nars, bigNar, bigNars);
       long stored = paths.stream().mapToLong(CacheGenerator.GeneratedPath::fileSize).sum();
       out.printf(Locale.ROOT, "generated %d NARs: %.1f MiB of NARs, %.1f MiB stored (%s)%n", paths.size(),
           paths.stream().mapToLong(CacheGenerator.GeneratedPath::narSize).sum() / 1048576.0, stored / 1048576.0,
@@ -121,7 +126,7 @@ final class BenchMigrateCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "S3 GET + NarHash check, after   %8.1f   %10.2fx%n", verifiedAfter,
           verified / baseline);
       out.println("migrate: " + summary);
-      out.printf(Locale.ROOT, "CPU seconds during migrate: %.2f (GC pauses %.2f s, JIT %.2f s); by threads still running: %s%n",
+      out.printf(Locale.ROOT, "CPU seconds during migrate: %.2f (GC pauses %.2f s, JIT compiling %.2f s elapsed); by threads still running: %s%n",
           processCpu, gc, jit, cpu.entrySet().stream()
           .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue()))
           .collect(java.util.stream.Collectors.joining(", ")));
@@ -134,15 +139,15 @@ final class BenchMigrateCommand implements Callable<Integer> {
    * compresses about 2:1), zstd level 1, written through a file into S3 with its signed narinfo.
    */
   static CacheGenerator.GeneratedPath generateBig(S3ObjectSource objects, NixSecretKey cacheKey, Path dir,
-      long size) throws Exception {
-    Path object = dir.resolve("big.nar.zst");
+      long size, int index) throws Exception {
+    Path object = dir.resolve("big-" + index + ".nar.zst");
     java.security.MessageDigest narDigest = Sha256Hash.newDigest();
     CountingOutputStream narBytes;
     try (OutputStream file = new java.io.BufferedOutputStream(Files.newOutputStream(object), 1 << 20);
         com.github.luben.zstd.ZstdOutputStream zstd = new com.github.luben.zstd.ZstdOutputStream(file, 1)) {
       narBytes = new CountingOutputStream(new java.security.DigestOutputStream(zstd, narDigest));
       NarWriter.write(NarNode.directory(java.util.Map.of("blob",
-          new NarNode.Regular(false, size, () -> new HalfRandom(size, 11)))), narBytes);
+          new NarNode.Regular(false, size, () -> new HalfRandom(size, 11 + index)))), narBytes);
       narBytes.flush();
     }
     Sha256Hash narHash = new Sha256Hash(narDigest.digest());
@@ -152,7 +157,7 @@ final class BenchMigrateCommand implements Callable<Integer> {
     }
     Sha256Hash fileHash = new Sha256Hash(fileDigest.digest());
     long fileSize = Files.size(object);
-    StorePath path = StorePath.makeSourcePath("big-blob", narHash, List.of());
+    StorePath path = StorePath.makeSourcePath(index == 0 ? "big-blob" : "big-blob-" + index, narHash, List.of());
     String narKey = "nar/" + fileHash.toNix32() + ".nar.zst";
     objects.put(narKey, object, "application/x-nix-nar");
     Files.delete(object);
