@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
     description = {"Generates a cache of --nars NARs of 1-4 MiB (xz) in an embedded S3, starts a coordinator and "
             + "--holders holders on loopback, and measures, in this order: plain S3 GETs of every NAR object "
             + "(as many at once as migrate fetches), the same GETs with the NarHash check migrate must do "
-            + "(decompression), migrate with RS(k,m) (after the codec's kernel is compiled and a warm-up migration of the same "
+            + "(decompression), migrate with RS(k,m) (after the codec's kernel is compiled and a warm-up "
+            + "migration of the same "
             + "NARs, or of a NAR of a quarter of --big-nar, in a cluster of its own), and both "
             + "reads again. Prints stored MiB/s for each and migrate's ratio to the mean of each kind of read.",
         ""})
@@ -126,7 +127,8 @@ final class BenchMigrateCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "S3 GET + NarHash check, after   %8.1f   %10.2fx%n", verifiedAfter,
           verified / baseline);
       out.println("migrate: " + summary);
-      out.printf(Locale.ROOT, "CPU seconds during migrate: %.2f (GC pauses %.2f s, JIT compiling %.2f s elapsed); by threads still running: %s%n",
+      out.printf(Locale.ROOT, "CPU seconds during migrate: %.2f (GC pauses %.2f s, JIT compiling %.2f s elapsed); "
+          + "by threads still running: %s%n",
           processCpu, gc, jit, cpu.entrySet().stream()
           .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue()))
           .collect(java.util.stream.Collectors.joining(", ")));
@@ -274,7 +276,7 @@ final class BenchMigrateCommand implements Callable<Integer> {
     }
   }
 
-  /** Migrates {@link #nars} NARs (or one of {@code size} bytes) in a cluster of its own, so the JIT has compiled the path. */
+  /** Migrates {@link #nars} NARs (or one of {@code size} bytes) in a cluster of its own: the JIT compiles the path. */
   private void warmUpElsewhere(Path dir, long size) throws Exception {
     Files.createDirectories(dir);
     try (BenchCluster warm = BenchCluster.start(dir)) {

@@ -83,7 +83,8 @@ public interface FragmentBytes {
           long n = channel.transferTo(offset + sent, present - sent, out);
           if (n <= 0) {
             // A blocking target takes at least a byte per call: nothing sent means the file shrank.
-            throw new java.io.EOFException((present - sent) + " bytes of a fragment slice missing: the file is shorter");
+            throw new java.io.EOFException((present - sent) + " bytes of a fragment slice missing: the file is "
+                + "shorter");
           }
           sent += n;
         }
