@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +31,23 @@ import org.slf4j.LoggerFactory;
 public final class FragmentPlacer {
   private static final Logger LOG = LoggerFactory.getLogger(FragmentPlacer.class);
   static final int ROUNDS = 4;
+
+  /**
+   * Uploads in flight in this process, all placers together: platform threads (an upload sent by
+   * sendfile from a virtual thread went through a copy loop instead, the socket being non-blocking
+   * under it, at twice the CPU), bounded so that many packs of up to 256 fragments placed at once
+   * queue rather than start thousands of threads.
+   */
+  static final int MAX_UPLOADS = 64;
+  private static final ExecutorService UPLOADS = uploadThreads();
+
+  private static ExecutorService uploadThreads() {
+    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(MAX_UPLOADS,
+        MAX_UPLOADS, 30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+        Thread.ofPlatform().daemon().name("fragment-put-", 0).factory());
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
 
   private final PlacementAuthority authority;
   private final HolderClient client;
@@ -102,13 +119,11 @@ public final class FragmentPlacer {
         break;
       }
       List<Future<?>> uploads = new ArrayList<>();
-      // Platform threads: an upload sent by sendfile from a virtual thread went through a copy loop
-      // instead (the socket is non-blocking under a virtual thread), at twice the CPU.
-      try (var executor = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("fragment-put-", 0).factory())) {
+      try {
         for (int i = 0; i < pending.size(); i++) {
           Fragment f = pending.get(i);
           CoordinatorMessages.Assignment a = assignments.get(i);
-          uploads.add(executor.submit(() -> {
+          uploads.add(UPLOADS.submit(() -> {
             upload(f, a, blockSize);
             return null;
           }));
@@ -133,6 +148,9 @@ public final class FragmentPlacer {
           }
         }
         pending = again;
+      } finally {
+        // Interrupted: the uploads still running stop (their sockets close); done ones are unaffected.
+        uploads.forEach(u -> u.cancel(true));
       }
     }
     return new Outcome(List.copyOf(placed), lastFailure);

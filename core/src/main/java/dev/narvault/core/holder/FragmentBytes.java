@@ -24,16 +24,30 @@ public interface FragmentBytes {
 
   /**
    * Writes all {@link #size()} bytes to {@code out}. Bytes in a file go by {@link
-   * FileChannel#transferTo} (the kernel's {@code sendfile} when {@code out} is a socket).
+   * FileChannel#transferTo} (the kernel's {@code sendfile} when {@code out} is a blocking socket).
+   *
+   * @throws SourceException when the bytes could not be read here (a file gone or shorter than it
+   *     was): nothing the receiving end did
    */
   default void writeTo(WritableByteChannel out) throws IOException {
-    try (InputStream in = open()) {
+    InputStream in;
+    try {
+      in = open();
+    } catch (IOException e) {
+      throw new SourceException(e);
+    }
+    try (in) {
       byte[] buf = new byte[64 * 1024];
       long left = size();
       while (left > 0) {
-        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+        int n;
+        try {
+          n = in.read(buf, 0, (int) Math.min(buf.length, left));
+        } catch (IOException e) {
+          throw new SourceException(e);
+        }
         if (n < 0) {
-          throw new java.io.EOFException(left + " bytes of a fragment missing");
+          throw new SourceException(new java.io.EOFException(left + " bytes of a fragment missing"));
         }
         ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
         while (b.hasRemaining()) {
@@ -44,8 +58,16 @@ public interface FragmentBytes {
     }
   }
 
+  /** The fragment's bytes could not be read on this side (its file); the other end is not to blame. */
+  final class SourceException extends IOException {
+    public SourceException(IOException cause) {
+      super("reading the fragment's bytes here failed: " + cause, cause);
+    }
+  }
+
+  /** All of {@code file}, exactly as long as it is now: shorter later is an error, never padding. */
   static FragmentBytes of(Path file) throws IOException {
-    return slice(file, 0, Files.size(file));
+    return new Slice(file, 0, Files.size(file), false);
   }
 
   /**
@@ -56,11 +78,14 @@ public interface FragmentBytes {
     if (offset < 0 || size < 0) {
       throw new IllegalArgumentException("offset and size must be >= 0, got " + offset + ", " + size);
     }
-    return new Slice(file, offset, size);
+    return new Slice(file, offset, size, true);
   }
 
-  /** {@link #slice}: read as a stream for a retry through an HTTP client, sent by the kernel otherwise. */
-  record Slice(Path file, long offset, long size) implements FragmentBytes {
+  /**
+   * {@link #slice} and {@link #of}: read as a stream for an HTTP client, sent by the kernel
+   * otherwise; with {@code padded}, bytes past the file's end are zeros, without, they are an error.
+   */
+  record Slice(Path file, long offset, long size, boolean padded) implements FragmentBytes {
     @Override
     public InputStream open() throws IOException {
       FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
@@ -77,14 +102,26 @@ public interface FragmentBytes {
 
     @Override
     public void writeTo(WritableByteChannel out) throws IOException {
-      try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-        long present = present(channel);
+      FileChannel channel;
+      long present;
+      try {
+        channel = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+          present = present(channel);
+        } catch (IOException e) {
+          channel.close();
+          throw e;
+        }
+      } catch (IOException e) {
+        throw new SourceException(e);
+      }
+      try (channel) {
         for (long sent = 0; sent < present; ) {
           long n = channel.transferTo(offset + sent, present - sent, out);
-          if (n <= 0) {
-            // A blocking target takes at least a byte per call: nothing sent means the file shrank.
-            throw new java.io.EOFException((present - sent) + " bytes of a fragment slice missing: the file is "
-                + "shorter");
+          if (n == 0) {
+            // A target that took nothing (non-blocking underneath, as under a virtual thread):
+            // one chunk through a buffer, whose write blocks or parks as it should, never a spin.
+            n = copyThrough(channel, offset + sent, present - sent, out);
           }
           sent += n;
         }
@@ -98,9 +135,33 @@ public interface FragmentBytes {
       }
     }
 
-    /** The slice's bytes that are in the file; the rest of it is zeros. */
+    private long copyThrough(FileChannel channel, long position, long count, WritableByteChannel out)
+        throws IOException {
+      ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(count, 64 * 1024));
+      int read;
+      try {
+        read = channel.read(chunk, position);
+      } catch (IOException e) {
+        throw new SourceException(e);
+      }
+      if (read <= 0) {
+        throw new SourceException(new java.io.EOFException(count + " bytes of a fragment missing: " + file + " "
+            + "is shorter than it was"));
+      }
+      chunk.flip();
+      while (chunk.hasRemaining()) {
+        out.write(chunk);
+      }
+      return read;
+    }
+
+    /** The slice's bytes that are in the file; the rest of it is zeros (padded) or missing (an error). */
     private long present(FileChannel channel) throws IOException {
-      return Math.max(0, Math.min(size, channel.size() - offset));
+      long present = Math.max(0, Math.min(size, channel.size() - offset));
+      if (!padded && present < size) {
+        throw new java.io.EOFException(file + " has " + channel.size() + " bytes, " + (offset + size) + " expected");
+      }
+      return present;
     }
   }
 

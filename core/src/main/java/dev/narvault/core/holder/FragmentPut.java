@@ -11,9 +11,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -31,15 +30,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * failed write.
  */
 final class FragmentPut {
-  /** Closes sockets whose exchange outlived its deadline. */
-  private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "fragment-put-deadlines");
-    t.setDaemon(true);
-    return t;
-  });
+  /** Closes sockets whose exchange outlived its deadline; a cancelled deadline leaves the queue at once. */
+  private static final ScheduledThreadPoolExecutor DEADLINES = deadlines();
   private static final int MAX_HEAD = 16 * 1024;
 
   private FragmentPut() {}
+
+  private static ScheduledThreadPoolExecutor deadlines() {
+    ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "fragment-put-deadlines");
+      t.setDaemon(true);
+      return t;
+    });
+    e.setRemoveOnCancelPolicy(true);
+    return e;
+  }
 
   /** What the holder answered: its status and (at most {@code maxAnswer} bytes of) its text. */
   record Answer(int status, String text) {}
@@ -78,6 +83,9 @@ final class FragmentPut {
       try {
         writeFully(channel, ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
         body.writeTo(channel);
+      } catch (FragmentBytes.SourceException e) {
+        // This side's trouble: the holder is waiting for the rest of the body, not answering.
+        throw e;
       } catch (IOException e) {
         if (expired.get() || Thread.currentThread().isInterrupted()) {
           throw e;
@@ -94,9 +102,13 @@ final class FragmentPut {
         }
         throw e;
       }
+    } catch (FragmentBytes.SourceException e) {
+      throw e;
     } catch (IOException e) {
       if (expired.get()) {
-        throw new DeadlineException("no answer within " + deadlineMillis + " ms");
+        DeadlineException late = new DeadlineException("no answer within " + deadlineMillis + " ms");
+        late.initCause(e);
+        throw late;
       }
       if (Thread.currentThread().isInterrupted() || e instanceof AsynchronousCloseException) {
         throw new InterruptedIOException("interrupted uploading to " + uri.getHost() + ":" + uri.getPort());
@@ -135,6 +147,7 @@ final class FragmentPut {
     ByteArrayOutputStream headBytes = new ByteArrayOutputStream(256);
     int status = -1;
     long contentLength = -1;
+    boolean chunked = false;
     StringBuilder line = new StringBuilder();
     buf.flip();
     while (true) {
@@ -173,9 +186,19 @@ final class FragmentPut {
         continue;
       }
       if (text.isEmpty()) {
+        if (status >= 100 && status < 200) {
+          // An interim answer (100 Continue, say): the final one follows.
+          status = -1;
+          contentLength = -1;
+          chunked = false;
+          continue;
+        }
         break;
       }
       int colon = text.indexOf(':');
+      if (colon > 0 && text.substring(0, colon).strip().toLowerCase(Locale.ROOT).equals("transfer-encoding")) {
+        chunked = true;
+      }
       if (colon > 0 && text.substring(0, colon).strip().toLowerCase(Locale.ROOT).equals("content-length")) {
         try {
           contentLength = Long.parseLong(text.substring(colon + 1).strip());
@@ -184,7 +207,12 @@ final class FragmentPut {
         }
       }
     }
-    // The body: as much as was announced (or, with none announced, until the holder closes), kept up to maxAnswer.
+    if ((chunked || contentLength < 0) && status >= 200 && status < 300) {
+      // A success says all in its status; a body framed otherwise is not waited for.
+      return new Answer(status, "");
+    }
+    // The body: as much as was announced (or, with none announced, until the holder closes), kept
+    // up to maxAnswer (a chunked error text is kept as it came, framing and all).
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     long remaining = contentLength < 0 ? Long.MAX_VALUE : contentLength;
     while (remaining > 0) {

@@ -87,8 +87,14 @@ public final class HolderClient {
       } catch (FragmentPut.DeadlineException e) {
         throw new IOException("holder " + endpoint + " did not take fragment " + id + " and answer within "
             + deadline.toMillis() + " ms", e);
+      } catch (FragmentBytes.SourceException e) {
+        throw new IOException("fragment " + id + " for holder " + endpoint + ": " + e.getMessage(), e);
       } catch (InterruptedIOException e) {
-        throw e;
+        if (Thread.currentThread().isInterrupted()) {
+          throw e;
+        }
+        // A connect that timed out (SocketTimeoutException is an InterruptedIOException too).
+        throw new IOException("holder " + endpoint + " unreachable: " + e, e);
       } catch (IOException e) {
         throw new IOException("holder " + endpoint + " unreachable: " + e, e);
       }

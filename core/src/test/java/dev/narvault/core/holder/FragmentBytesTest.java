@@ -87,4 +87,20 @@ class FragmentBytesTest {
       assertArrayEquals(expected, written(bytes));
     }
   }
+
+  @Test
+  void aWholeFileThatShrankIsAnErrorOfThisSide_neverPadded() throws IOException {
+    pack(10_000);
+    Path file = dir.resolve("pack");
+    FragmentBytes whole = FragmentBytes.of(file);
+    try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+      channel.truncate(6_000);
+    }
+    IOException e = assertThrows(FragmentBytes.SourceException.class, () -> written(whole));
+    assertEquals(java.io.EOFException.class, e.getCause().getClass());
+    assertThrows(IOException.class, () -> readAll(whole));
+    // A gone file is this side's trouble too.
+    Files.delete(file);
+    assertThrows(FragmentBytes.SourceException.class, () -> written(whole));
+  }
 }

@@ -233,4 +233,44 @@ class FragmentPutTest {
     assertThrows(IllegalArgumentException.class, () -> FragmentPut.put(URI.create("https://example.org/x"), Map.of(),
         FragmentBytes.slice(dir.resolve("none"), 0, 0), 1000, 1000, 1024));
   }
+
+  @Test
+  void aFileThatFailsMidBodyFailsAtOnce_notAtTheDeadline() throws Exception {
+    Path pack = pack(4 << 20);
+    FragmentBytes whole = FragmentBytes.of(pack);
+    Files.write(pack, new byte[1000]);
+    CountDownLatch release = new CountDownLatch(1);
+    URI uri = start((head, in, out) -> {
+      in.readNBytes((int) contentLength(head));
+      release.await();
+    });
+    long start = System.nanoTime();
+    try {
+      assertThrows(FragmentBytes.SourceException.class,
+          () -> FragmentPut.put(uri, Map.of(), whole, 5_000, 30_000, 1024));
+    } finally {
+      release.countDown();
+    }
+    assertTrue((System.nanoTime() - start) / 1_000_000 < 10_000);
+  }
+
+  @Test
+  void interimAnswersAreSkipped_andASuccessFramedOtherwiseEndsWithItsHead() throws Exception {
+    Path pack = pack(10_000);
+    CountDownLatch release = new CountDownLatch(1);
+    URI uri = start((head, in, out) -> {
+      in.readNBytes((int) contentLength(head));
+      out.write(("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      // The body never comes, nor the close: a success is not waited on for it.
+      release.await();
+    });
+    try {
+      FragmentPut.Answer a = FragmentPut.put(uri, Map.of(), FragmentBytes.of(pack), 5_000, 20_000, 1024);
+      assertEquals(201, a.status());
+    } finally {
+      release.countDown();
+    }
+  }
 }
