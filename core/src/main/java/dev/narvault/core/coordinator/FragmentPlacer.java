@@ -137,6 +137,11 @@ public final class FragmentPlacer {
             placed.add(new Placed(f.index(), new HolderId(a.holderId()), URI.create(a.endpoint())));
             placedOn.add(new HolderId(a.holderId()));
           } catch (ExecutionException e) {
+            if (readingHereFailed(e.getCause())) {
+              // No holder is to blame and none would fare better: the placement fails as a whole.
+              throw new IOException("pack " + packId.shortForm() + ": fragment " + f.index() + " cannot be read "
+                  + "here: " + e.getCause().getMessage(), e.getCause());
+            }
             lastFailure = e.getCause().getMessage();
             LOG.warn("pack {}: fragment {} not placed on {} ({}): {}", packId.shortForm(), f.index(), a.holderId(),
                 a.endpoint(), lastFailure);
@@ -154,6 +159,15 @@ public final class FragmentPlacer {
       }
     }
     return new Outcome(List.copyOf(placed), lastFailure);
+  }
+
+  private static boolean readingHereFailed(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof FragmentBytes.SourceException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void upload(Fragment f, CoordinatorMessages.Assignment a, int blockSize) throws IOException {
