@@ -22,7 +22,9 @@ import org.tukaani.xz.MemoryLimitException;
  * corrupt data, a stream needing more than the memory limit is xz-java's
  * {@link MemoryLimitException}, truncated input an {@link EOFException}, other bad input an
  * {@link IOException}; a failure is thrown again by every later read, and {@link #close()}
- * closes the wrapped stream. Exceptions of the wrapped stream pass unchanged.
+ * closes the wrapped stream. Exceptions of the wrapped stream pass unchanged. One known
+ * difference: liblzma before 5.6 lacks the RISC-V branch filter xz-java 1.12 has, and rejects a
+ * stream that uses it (Nix writes LZMA2 alone).
  *
  * <p>The native state (liblzma's decoder with its dictionary, the {@code lzma_stream} and two
  * 64 KiB buffers) lives in a confined arena: the stream must be used and closed by the thread
@@ -54,9 +56,14 @@ final class LiblzmaInputStream extends InputStream {
     this.in = Objects.requireNonNull(in, "in");
     this.memoryLimitKiB = memoryLimitKiB;
     arena = Arena.ofConfined();
-    strm = arena.allocate(Liblzma.STREAM);
-    nativeInput = arena.allocate(BUFFER);
-    nativeOutput = arena.allocate(BUFFER);
+    try {
+      strm = arena.allocate(Liblzma.STREAM);
+      nativeInput = arena.allocate(BUFFER);
+      nativeOutput = arena.allocate(BUFFER);
+    } catch (RuntimeException | Error e) {
+      arena.close();
+      throw e;
+    }
     int ret = Liblzma.streamDecoder(strm, memoryLimitKiB * 1024L, FLAGS);
     if (ret != Liblzma.OK) {
       release();

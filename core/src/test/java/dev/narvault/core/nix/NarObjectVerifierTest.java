@@ -179,7 +179,7 @@ class NarObjectVerifierTest {
 
     byte[] flipped = xz.clone();
     flipped[xz.length / 2] ^= 0x04;
-    byte[] garbage = LiblzmaInputStreamTest.concat(xz, "not xz at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    byte[] garbage = LiblzmaInputStreamTest.concat(xz, "not xz".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     byte[] huge = LiblzmaInputStreamTest.withDictionaryByte(xz, 34); // a 512 MiB dictionary
     assertRejected(flipped, "xz stream is corrupt");
     assertRejected(garbage, "xz stream is");
