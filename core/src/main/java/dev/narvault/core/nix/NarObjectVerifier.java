@@ -11,7 +11,6 @@ import java.util.OptionalLong;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
 import org.tukaani.xz.MemoryLimitException;
-import org.tukaani.xz.XZInputStream;
 
 /**
  * Streams a stored NAR object once, measuring FileHash/FileSize of its bytes and NarHash/NarSize
@@ -19,14 +18,15 @@ import org.tukaani.xz.XZInputStream;
  *
  * <p>Nix signs only StorePath, NarHash, NarSize and References: FileHash, FileSize, URL and
  * Compression are not signed, so only the decompressed NarHash proves an object belongs to its
- * store path. Every object is therefore decompressed; a compression narvault cannot decompress is
- * a rejection. Bounds: decompression stops one byte past the narinfo's NarSize (no decompression
- * bomb), the stored object is never read more than one byte past its FileSize, xz may use at most
- * {@value #XZ_MEMORY_LIMIT_KIB} KiB and zstd a window of at most 2^{@value #ZSTD_WINDOW_LOG_MAX}.
+ * store path. Every object is therefore decompressed (xz through {@link XzDecoder}); a
+ * compression narvault cannot decompress is a rejection. Bounds: decompression stops one byte
+ * past the narinfo's NarSize (no decompression bomb), the stored object is never read more than
+ * one byte past its FileSize, xz may use at most {@value #XZ_MEMORY_LIMIT_KIB} KiB and zstd a
+ * window of at most 2^{@value #ZSTD_WINDOW_LOG_MAX}.
  */
 public final class NarObjectVerifier {
   private static final int BUFFER = 64 * 1024;
-  /** xz-java's memory limit: presets up to -9 need 65 MiB to decompress; 256 MiB leaves room. */
+  /** The xz memory limit (liblzma or xz-java): presets up to -9 need 65 MiB; 256 MiB leaves room. */
   static final int XZ_MEMORY_LIMIT_KIB = 256 * 1024;
   /** zstd's largest window without --long: 2^27 = 128 MiB (zstd's own default limit). */
   static final int ZSTD_WINDOW_LOG_MAX = 27;
@@ -101,7 +101,7 @@ public final class NarObjectVerifier {
   private static InputStream decompress(String compression, InputStream stored) throws IOException {
     return switch (compression) {
       case "none" -> stored;
-      case "xz" -> new XZInputStream(stored, XZ_MEMORY_LIMIT_KIB);
+      case "xz" -> XzDecoder.open(stored, XZ_MEMORY_LIMIT_KIB);
       case "zstd" -> {
         ZstdInputStreamNoFinalizer z = new ZstdInputStreamNoFinalizer(stored);
         z.setLongMax(ZSTD_WINDOW_LOG_MAX);

@@ -164,4 +164,39 @@ class NarObjectVerifierTest {
     assertThrows(NarVerificationException.class,
         () -> NarObjectVerifier.verify(InputStream.nullInputStream(), noHash, OutputStream.nullOutputStream()));
   }
+
+  /**
+   * The xz decoder this JVM chose (liblzma, or xz-java under -Dnarvault.xz=java: the pom runs
+   * this class both ways) rejects damaged objects as the object's fault, naming what is wrong.
+   */
+  @Test
+  void digest_rejectsDamagedXz_asNarVerificationException() throws IOException {
+    byte[] nar = LiblzmaInputStreamTest.textLike(new java.util.Random(7), 300_000);
+    byte[] xz = LiblzmaInputStreamTest.xz(nar);
+    byte[] twoStreams = LiblzmaInputStreamTest.concat(xz, new byte[8], LiblzmaInputStreamTest.xz(nar));
+    NarObjectDigest whole = digestXz(twoStreams);
+    assertEquals(2L * nar.length, whole.narSize().getAsLong(), "concatenated streams and padding");
+
+    byte[] flipped = xz.clone();
+    flipped[xz.length / 2] ^= 0x04;
+    byte[] garbage = LiblzmaInputStreamTest.concat(xz, "not xz".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    byte[] huge = LiblzmaInputStreamTest.withDictionaryByte(xz, 34); // a 512 MiB dictionary
+    assertRejected(flipped, "xz stream is corrupt");
+    assertRejected(garbage, "xz stream is");
+    assertRejected(Arrays.copyOf(xz, xz.length - 10), "xz stream is truncated");
+    assertRejected(Arrays.copyOf(xz, 5), "xz stream is truncated");
+    assertRejected(LiblzmaInputStreamTest.concat(xz, new byte[2]), "xz stream is truncated");
+    assertRejected(huge, "needs more than " + NarObjectVerifier.XZ_MEMORY_LIMIT_KIB + " KiB");
+    assertRejected(nar, "xz stream is corrupt");
+  }
+
+  private static NarObjectDigest digestXz(byte[] stored) throws IOException {
+    return NarObjectVerifier.digest(new ByteArrayInputStream(stored), "xz", 10L << 20, stored.length + 1,
+        OutputStream.nullOutputStream());
+  }
+
+  private static void assertRejected(byte[] stored, String message) {
+    NarVerificationException e = assertThrows(NarVerificationException.class, () -> digestXz(stored));
+    assertTrue(e.getMessage().contains(message), e.getMessage());
+  }
 }
