@@ -391,12 +391,12 @@ public final class Repairer {
     return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
   }
 
-  /** The pack's health read now, if it still belongs in the repair queue. */
   /** A view of the holders with any row of {@code packId}: all that judging or repairing it asks about. */
   private View packView(PackId packId) throws CatalogException {
     return new View(catalog.registry().holdersOf(packId));
   }
 
+  /** The pack's health read now, if it still belongs in the repair queue. */
   private Optional<PackHealth> stillQueued(PackId packId) throws CatalogException {
     var shape = custody.shape(packId);
     if (shape.isEmpty()) {

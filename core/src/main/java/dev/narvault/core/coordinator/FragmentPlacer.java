@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
 public final class FragmentPlacer {
   private static final Logger LOG = LoggerFactory.getLogger(FragmentPlacer.class);
   static final int ROUNDS = 4;
+  private static final String UNREADABLE = " cannot be read here: ";
 
   /**
    * Uploads in flight in this process, all placers together: platform threads (an upload sent by
@@ -80,8 +81,10 @@ public final class FragmentPlacer {
       Set<HolderId> alreadyOn) throws IOException {
     Outcome outcome = placeSome(packId, parityFragmentCount, blockSize, fragments, alreadyOn);
     if (outcome.placed().size() < fragments.size()) {
-      throw new IOException("pack " + packId.shortForm() + ": " + (fragments.size() - outcome.placed().size())
-          + " fragments found no holder after " + ROUNDS + " rounds (last: " + outcome.lastFailure() + ")");
+      int left = fragments.size() - outcome.placed().size();
+      throw new IOException("pack " + packId.shortForm() + ": " + left + (outcome.lastFailure().contains(UNREADABLE)
+          ? " fragments not placed: " + outcome.lastFailure()
+          : " fragments found no holder after " + ROUNDS + " rounds (last: " + outcome.lastFailure() + ")"));
     }
     Map<Integer, Placed> byIndex = new HashMap<>();
     outcome.placed().forEach(p -> byIndex.put(p.index(), p));
@@ -103,6 +106,7 @@ public final class FragmentPlacer {
     Set<HolderId> failedOn = new LinkedHashSet<>();
     List<Fragment> pending = new ArrayList<>(fragments);
     String lastFailure = "";
+    boolean unreadable = false;
     for (int round = 0; round < ROUNDS && !pending.isEmpty(); round++) {
       List<CoordinatorMessages.Wanted> wanted = new ArrayList<>();
       for (Fragment f : pending) {
@@ -138,9 +142,12 @@ public final class FragmentPlacer {
             placedOn.add(new HolderId(a.holderId()));
           } catch (ExecutionException e) {
             if (readingHereFailed(e.getCause())) {
-              // No holder is to blame and none would fare better: the placement fails as a whole.
-              throw new IOException("pack " + packId.shortForm() + ": fragment " + f.index() + " cannot be read "
-                  + "here: " + e.getCause().getMessage(), e.getCause());
+              // No holder is to blame and none would fare better: no more rounds, and what was
+              // placed is still answered (repair commits it).
+              lastFailure = "fragment " + f.index() + UNREADABLE + e.getCause().getMessage();
+              LOG.warn("pack {}: {}", packId.shortForm(), lastFailure);
+              unreadable = true;
+              continue;
             }
             lastFailure = e.getCause().getMessage();
             LOG.warn("pack {}: fragment {} not placed on {} ({}): {}", packId.shortForm(), f.index(), a.holderId(),
@@ -152,7 +159,7 @@ public final class FragmentPlacer {
             throw new InterruptedIOException("interrupted while placing fragments");
           }
         }
-        pending = again;
+        pending = unreadable ? List.of() : again;
       } finally {
         // Interrupted: the uploads still running stop (their sockets close); done ones are unaffected.
         uploads.forEach(u -> u.cancel(true));

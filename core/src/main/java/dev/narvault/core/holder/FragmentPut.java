@@ -84,6 +84,10 @@ final class FragmentPut {
         writeFully(channel, ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
         body.writeTo(channel);
       } catch (FragmentBytes.SourceException e) {
+        if (expired.get() || Thread.currentThread().isInterrupted()) {
+          // The file was closed under the interrupted thread (or the socket at the deadline).
+          throw new IOException(e.getCause());
+        }
         // This side's trouble: the holder is waiting for the rest of the body, not answering.
         throw e;
       } catch (IOException e) {

@@ -64,7 +64,13 @@ final class LiblzmaInputStream extends InputStream {
       arena.close();
       throw e;
     }
-    int ret = Liblzma.streamDecoder(strm, memoryLimitKiB * 1024L, FLAGS);
+    int ret;
+    try {
+      ret = Liblzma.streamDecoder(strm, memoryLimitKiB * 1024L, FLAGS);
+    } catch (RuntimeException | Error e) {
+      arena.close();
+      throw e;
+    }
     if (ret != Liblzma.OK) {
       release();
       if (ret == Liblzma.MEM_ERROR) {
