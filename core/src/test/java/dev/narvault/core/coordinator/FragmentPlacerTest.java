@@ -9,10 +9,10 @@ import dev.narvault.core.holder.FragmentBytes;
 import dev.narvault.core.holder.HolderClient;
 import dev.narvault.core.holder.HolderId;
 import dev.narvault.core.holder.Order;
+import dev.narvault.core.holder.RawHttp;
 import dev.narvault.core.nix.NixSecretKey;
 import dev.narvault.core.pack.FragmentId;
 import dev.narvault.core.pack.PackId;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -76,17 +76,11 @@ class FragmentPlacerTest {
   }
 
   private void serve(InputStream in, OutputStream out) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    int state = 0;
-    while (state < 4) {
-      int b = in.read();
-      if (b < 0) {
-        return;
-      }
-      head.write(b);
-      state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
+    String head = RawHttp.readHead(in);
+    if (!head.endsWith("\r\n\r\n")) {
+      return;
     }
-    String[] lines = head.toString(StandardCharsets.US_ASCII).split("\r\n");
+    String[] lines = head.split("\r\n");
     String[] request = lines[0].split(" ");
     String id = request[1].replaceAll(".*/v1/fragments/([0-9a-f]+).*", "$1");
     long length = Arrays.stream(lines).filter(l -> l.toLowerCase(Locale.ROOT).startsWith("content-length:"))

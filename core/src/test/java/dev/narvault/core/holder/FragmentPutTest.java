@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -53,7 +52,7 @@ class FragmentPutTest {
           Thread.ofVirtual().start(() -> {
             try (s) {
               InputStream in = s.getInputStream();
-              behaviour.answer(readHead(in), in, s.getOutputStream());
+              behaviour.answer(RawHttp.readHead(in), in, s.getOutputStream());
             } catch (Exception e) {
               // the client gave up: expected in some tests
             }
@@ -64,20 +63,6 @@ class FragmentPutTest {
       }
     });
     return URI.create("http://127.0.0.1:" + server.getLocalPort() + "/v1/fragments/abc?blockSize=65536");
-  }
-
-  private static String readHead(InputStream in) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    int state = 0;
-    while (state < 4) {
-      int b = in.read();
-      if (b < 0) {
-        break;
-      }
-      head.write(b);
-      state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
-    }
-    return head.toString(StandardCharsets.US_ASCII);
   }
 
   private static long contentLength(String head) {
