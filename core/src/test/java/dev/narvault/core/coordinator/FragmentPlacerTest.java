@@ -16,9 +16,7 @@ import dev.narvault.core.pack.PackId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,28 +53,11 @@ class FragmentPlacerTest {
 
   /** A fake holder: PUT stores the body by the id in the path, HEAD answers its size; one request per connection. */
   private String startHolder() throws IOException {
-    server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread.ofVirtual().start(() -> {
-      while (!server.isClosed()) {
-        try {
-          Socket s = server.accept();
-          Thread.ofVirtual().start(() -> {
-            try (s) {
-              serve(s.getInputStream(), s.getOutputStream());
-            } catch (IOException e) {
-              // the client went away
-            }
-          });
-        } catch (IOException e) {
-          return;
-        }
-      }
-    });
+    server = RawHttp.serve((head, in, out) -> serve(head, in, out));
     return "http://127.0.0.1:" + server.getLocalPort();
   }
 
-  private void serve(InputStream in, OutputStream out) throws IOException {
-    String head = RawHttp.readHead(in);
+  private void serve(String head, InputStream in, OutputStream out) throws IOException {
     if (!head.endsWith("\r\n\r\n")) {
       return;
     }

@@ -9,9 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,31 +35,8 @@ class FragmentPutTest {
   Path dir;
   private ServerSocket server;
 
-  /** What the fake holder does with a connection once it has read the request head. */
-  @FunctionalInterface
-  private interface Behaviour {
-    void answer(String head, InputStream in, OutputStream out) throws Exception;
-  }
-
-  private URI start(Behaviour behaviour) throws IOException {
-    server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread.ofVirtual().start(() -> {
-      while (!server.isClosed()) {
-        try {
-          Socket s = server.accept();
-          Thread.ofVirtual().start(() -> {
-            try (s) {
-              InputStream in = s.getInputStream();
-              behaviour.answer(RawHttp.readHead(in), in, s.getOutputStream());
-            } catch (Exception e) {
-              // the client gave up: expected in some tests
-            }
-          });
-        } catch (IOException e) {
-          return;
-        }
-      }
-    });
+  private URI start(RawHttp.Exchange behaviour) throws IOException {
+    server = RawHttp.serve(behaviour);
     return URI.create("http://127.0.0.1:" + server.getLocalPort() + "/v1/fragments/abc?blockSize=65536");
   }
 
