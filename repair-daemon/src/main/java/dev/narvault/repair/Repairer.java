@@ -171,11 +171,7 @@ public final class Repairer {
     final Map<HolderId, HolderRecord> byId;
 
     View() throws CatalogException {
-      this(catalog.holders());
-    }
-
-    View(List<HolderRecord> holders) {
-      byId = holders.stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
+      byId = catalog.holders().stream().collect(Collectors.toMap(HolderRecord::holderId, Function.identity()));
     }
 
     @Override
@@ -391,22 +387,14 @@ public final class Repairer {
     return new Round(queue.size(), queue.size(), repaired, failed, rebuilt, written);
   }
 
-  /** A view of the holders with any row of {@code packId}: all that judging or repairing it asks about. */
-  private View packView(PackId packId) throws CatalogException {
-    return new View(catalog.registry().holdersOf(packId));
-  }
-
   /** The pack's health read now, if it still belongs in the repair queue. */
   private Optional<PackHealth> stillQueued(PackId packId) throws CatalogException {
     var shape = custody.shape(packId);
     if (shape.isEmpty()) {
       return Optional.empty();
     }
-    // Only the pack's own holders, read after its rows (every holder with a row is among them): a
-    // repair round with many packs queued does not read every holder once per pack.
-    List<FragmentPlacement> rows = catalog.placements(packId);
-    PackHealth health = packView(packId).health(packId, shape.get().dataFragmentCount(),
-        shape.get().parityFragmentCount(), rows);
+    PackHealth health = new View().health(packId, shape.get().dataFragmentCount(), shape.get().parityFragmentCount(),
+        catalog.placements(packId));
     return PackHealth.queue(List.of(health), threshold).stream().findFirst();
   }
 
@@ -646,9 +634,8 @@ public final class Repairer {
   private Repaired repairClaimed(PackHealth health, Optional<FragmentReader> backstop) throws IOException {
     PackId packId = health.packId();
     Manifest manifest = manifests.get(packId);
+    View view = new View();
     List<FragmentPlacement> rows = catalog.placements(packId);
-    // Everything below asks about the holders of these rows only.
-    View view = packView(packId);
     int m = manifest.parityFragmentCount();
     // No holder with any copy of the pack (even superseded, corrupt or offline) gets a new one, and
     // every live copy's domains count towards the pack's limits.

@@ -40,6 +40,12 @@ public final class HolderClient {
    * second): 256 KiB/s, about 2 Mbit/s.
    */
   static final long MIN_READ_RATE = 256 * 1024;
+  /**
+   * Fragments from this size on go by {@link FragmentPut} (a socket of their own, the body by
+   * sendfile); smaller ones over the HTTP client's kept-alive connections, where a new connection
+   * would cost more than the copy it saves.
+   */
+  static final long MIN_SENDFILE = 64 * 1024;
   /** Status lines, errors, audit answers: small JSON or text. */
   static final int MAX_SMALL_ANSWER = 64 * 1024;
   /** An endpoint proof is a few hundred bytes of JSON; its error text is held to the same bound. */
@@ -79,7 +85,7 @@ public final class HolderClient {
     if (deadline.compareTo(timeout.multipliedBy(10)) < 0) {
       deadline = timeout.multipliedBy(10);
     }
-    if ("http".equalsIgnoreCase(uri.getScheme())) {
+    if ("http".equalsIgnoreCase(uri.getScheme()) && bytes.size() >= MIN_SENDFILE) {
       FragmentPut.Answer answer;
       try {
         answer = FragmentPut.put(uri, Map.of(Order.HEADER, order.order().text(), Order.SIGNATURE_HEADER,
